@@ -1,0 +1,123 @@
+//! Command-line options ([`Cli`]), the resolved [`Config`], and the [`Ready`] line's JSON.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// `smh-devserver [--data DIR] [--host 127.0.0.1] [--app-port N] [--smh-port N] [--cos-port N]
+/// [--www DIR] [--pkg DIR] [--multi-tenant] [--multi-album] [--media-library]`
+#[derive(Debug, clap::Parser)]
+#[command(name = "smh-devserver", version, about = "Local imitation of SMH + COS + a customer backend")]
+pub struct Cli {
+    /// Data directory (SQLite metadata + object bytes). Default: a fresh temporary directory.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Address every listener binds to. Only loopback addresses are accepted.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    #[arg(long, default_value_t = 0)]
+    pub app_port: u16,
+    #[arg(long, default_value_t = 0)]
+    pub smh_port: u16,
+    #[arg(long, default_value_t = 0)]
+    pub cos_port: u16,
+    /// Directory served at `/` of the app origin (the demo page).
+    #[arg(long)]
+    pub www: Option<PathBuf>,
+    /// Directory served at `/pkg/` of the app origin (the built npm package).
+    #[arg(long)]
+    pub pkg: Option<PathBuf>,
+    /// The library has tenant spaces (a first space is created and reported as `spaceId`).
+    #[arg(long)]
+    pub multi_tenant: bool,
+    /// Spaces are in multi-album mode (uploads only into first-level albums).
+    #[arg(long)]
+    pub multi_album: bool,
+    /// Media-library rules instead of the default file library.
+    #[arg(long)]
+    pub media_library: bool,
+}
+
+/// Resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub host: IpAddr,
+    pub app_port: u16,
+    pub smh_port: u16,
+    pub cos_port: u16,
+    pub www: Option<PathBuf>,
+    pub pkg: Option<PathBuf>,
+    pub multi_tenant: bool,
+    pub multi_album: bool,
+    pub media_library: bool,
+}
+
+impl Config {
+    pub fn from_cli(cli: Cli) -> crate::anyhow_free::Result<Config> {
+        if !cli.host.is_loopback() {
+            return Err(format!("--host {} is not a loopback address; smh-devserver only listens on loopback", cli.host).into());
+        }
+        let data_dir = match cli.data {
+            Some(dir) => dir,
+            None => {
+                let unique = format!("smh-devserver-{}-{}", std::process::id(), rand::random::<u32>());
+                std::env::temp_dir().join(unique)
+            }
+        };
+        std::fs::create_dir_all(&data_dir)?;
+        Ok(Config {
+            data_dir,
+            host: cli.host,
+            app_port: cli.app_port,
+            smh_port: cli.smh_port,
+            cos_port: cli.cos_port,
+            www: cli.www,
+            pkg: cli.pkg,
+            multi_tenant: cli.multi_tenant,
+            multi_album: cli.multi_album,
+            media_library: cli.media_library,
+        })
+    }
+
+    /// A config for tests: fresh data dir, default library.
+    pub fn for_tests(data_dir: PathBuf) -> Config {
+        Config {
+            data_dir,
+            host: IpAddr::from([127, 0, 0, 1]),
+            app_port: 0,
+            smh_port: 0,
+            cos_port: 0,
+            www: None,
+            pkg: None,
+            multi_tenant: false,
+            multi_album: false,
+            media_library: false,
+        }
+    }
+}
+
+/// The JSON after `SMH_DEVSERVER_READY ` (design.md §4).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ready {
+    /// `http://127.0.0.1:P` of the customer backend.
+    pub app: String,
+    /// `http://127.0.0.1:P` of the SMH API.
+    pub smh: String,
+    /// `127.0.0.1:P` of the COS bucket domain (no scheme, as SMH returns `domain`).
+    pub cos: String,
+    pub library_id: String,
+    pub library_secret: String,
+    pub space_id: String,
+    pub bucket: String,
+    pub region: String,
+    /// The bucket's permanent COS API key pair, for Tencent's own COS clients.
+    pub secret_id: String,
+    pub secret_key: String,
+    pub multi_tenant: bool,
+    pub multi_album: bool,
+    pub media_library: bool,
+    pub data: String,
+}
