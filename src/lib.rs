@@ -1,1 +1,26 @@
-//! smh-upload
+//! smh-upload: an upload SDK for Tencent Smart Media Hosting (SMH, 智能媒资托管).
+//!
+//! The client asks SMH for upload authorisation (control flow), sends the bytes straight to the
+//! COS bucket domain SMH returns — only if it is on the allow-list — and confirms with SMH, with
+//! quick upload (秒传) by hash, CRC64 integrity checks, retries, renewals, pause/resume/cancel.
+//!
+//! # Layout
+//! - [`engine`]: platform-free — plan, scheduler, retry, progress, state machine, upload flow.
+//! - [`smh`]: SMH API client (paths, tokens, begin/renew/confirm/cancel).
+//! - [`cos`]: the COS data path (domain allow-list, PUT, error XML, CRC-64 with combine).
+//! - [`hash`]: quick-upload hashes.
+//! - [`platform`]: ports (`Http`, `FileSource`, `CheckpointStore`, `Timer`) and the browser
+//!   adapters.
+//! - `bindings` (wasm32 only): the JavaScript API (`SmhClient`, `UploadTask`).
+
+pub mod cos;
+pub mod engine;
+pub mod error;
+pub mod hash;
+pub mod platform;
+pub mod smh;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;
+
+pub use error::{Error, Result};

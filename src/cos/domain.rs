@@ -1,0 +1,175 @@
+//! The upload-domain allow-list and the scheme rule.
+//!
+//! SMH returns the COS `domain` to PUT bytes to; the SDK sends bytes there only when the domain
+//! matches `allowedDomains`, and only over https — plain http only for loopback hosts, the
+//! browsers' own secure-context rule.
+
+use crate::error::{Error, Result};
+
+/// Official COS upload domains (cos-api.md §5.1): `{bucket}.cos.{region}.myqcloud.com`,
+/// the `.tencentcos.cn` aliases, acceleration and internal endpoints.
+pub const DEFAULT_ALLOWED: &[&str] = &["*.myqcloud.com", "*.tencentcos.cn"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pattern {
+    /// Lowercase host, or the suffix after `*.` (without the dot).
+    host: String,
+    wildcard: bool,
+    port: Option<u16>,
+}
+
+/// A parsed `allowedDomains` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowList {
+    patterns: Vec<Pattern>,
+}
+
+/// A checked upload origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// `https`, or `http` for loopback hosts.
+    pub scheme: &'static str,
+    /// `host[:port]` as SMH gave it (lowercased).
+    pub authority: String,
+}
+
+impl Origin {
+    /// `scheme://authority`.
+    pub fn base(&self) -> String {
+        format!("{}://{}", self.scheme, self.authority)
+    }
+}
+
+/// Splits `host[:port]` (IPv6 in brackets); rejects anything else (paths, userinfo, spaces).
+fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
+    let a = authority.trim().to_ascii_lowercase();
+    if a.is_empty() || a.contains(['/', '@', '?', '#', '\\', ' ', '%']) || a.chars().any(|c| c.is_control()) {
+        return None;
+    }
+    let (host, port) = if let Some(rest) = a.strip_prefix('[') {
+        let end = rest.find(']')?;
+        let host = format!("[{}]", &rest[..end]);
+        match &rest[end + 1..] {
+            "" => (host, None),
+            p => (host, Some(p.strip_prefix(':')?.parse::<u16>().ok()?)),
+        }
+    } else {
+        match a.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p.parse::<u16>().ok()?)),
+            None => (a.clone(), None),
+        }
+    };
+    let host_ok = host.starts_with('[')
+        || (!host.is_empty()
+            && !host.starts_with('.')
+            && !host.ends_with('.')
+            && !host.contains("..")
+            && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '*'));
+    host_ok.then_some((host, port))
+}
+
+/// Whether `host` is a loopback address: 127.0.0.0/8, `localhost`, `[::1]`.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") || host == "[::1]" {
+        return true;
+    }
+    let octets: Vec<&str> = host.split('.').collect();
+    octets.len() == 4 && octets[0] == "127" && octets.iter().all(|o| o.parse::<u8>().is_ok())
+}
+
+impl AllowList {
+    /// Parses `allowedDomains` entries: exact hosts or `*.suffix`, each optionally with `:port`.
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<AllowList> {
+        let mut patterns = Vec::new();
+        for entry in entries {
+            let raw = entry.as_ref();
+            let bad = || Error::invalid_input("allowedDomains", format!("{raw:?} is not a host or *.suffix pattern"));
+            let (host, port) = split_authority(raw).ok_or_else(bad)?;
+            let (host, wildcard) = match host.strip_prefix("*.") {
+                Some(suffix) => (suffix.to_string(), true),
+                None => (host, false),
+            };
+            if host.contains('*') || host.is_empty() || (wildcard && !host.contains('.') && host != "localhost") {
+                // `*.com` would allow any domain of a TLD; refuse it.
+                return Err(bad());
+            }
+            patterns.push(Pattern { host, wildcard, port });
+        }
+        if patterns.is_empty() {
+            return Err(Error::invalid_input("allowedDomains", "must list at least one domain"));
+        }
+        Ok(AllowList { patterns })
+    }
+
+    /// The default list: official COS domains only.
+    pub fn official_cos() -> AllowList {
+        AllowList::parse(DEFAULT_ALLOWED).unwrap_or(AllowList { patterns: Vec::new() })
+    }
+
+    /// Checks a `domain` returned by SMH; the error names the domain (no secrets there).
+    pub fn check(&self, domain: &str) -> Result<Origin> {
+        let denied = || Error::DomainNotAllowed { domain: domain.chars().take(256).collect() };
+        let (host, port) = split_authority(domain).ok_or_else(denied)?;
+        if host.contains('*') {
+            return Err(denied());
+        }
+        let allowed = self.patterns.iter().any(|p| {
+            let host_ok = if p.wildcard {
+                host.len() > p.host.len() + 1 && host.ends_with(&p.host) && host[..host.len() - p.host.len()].ends_with('.')
+            } else {
+                host == p.host
+            };
+            host_ok && (p.port.is_none() || p.port == port)
+        });
+        if !allowed {
+            return Err(denied());
+        }
+        let scheme = if is_loopback(&host) { "http" } else { "https" };
+        let authority = match port {
+            Some(p) => format!("{host}:{p}"),
+            None => host,
+        };
+        Ok(Origin { scheme, authority })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_allows_official_cos_only() {
+        let list = AllowList::official_cos();
+        let o = list.check("examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com").unwrap();
+        assert_eq!(o.base(), "https://examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com");
+        assert!(list.check("b-1.cos.ap-beijing.tencentcos.cn").is_ok());
+        for bad in ["evil.com", "myqcloud.com.evil.com", "myqcloud.com", "127.0.0.1:9000", "x.myqcloud.com/path", "a@x.myqcloud.com", "", "*.myqcloud.com"] {
+            assert!(matches!(list.check(bad), Err(Error::DomainNotAllowed { .. })), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ports_and_loopback_scheme() {
+        let list = AllowList::parse(&["127.0.0.1:8080", "*.example.com"]).unwrap();
+        assert_eq!(list.check("127.0.0.1:8080").unwrap().base(), "http://127.0.0.1:8080");
+        assert!(list.check("127.0.0.1:8081").is_err());
+        assert!(list.check("localhost:8080").is_err());
+        assert_eq!(list.check("a.example.com:444").unwrap().base(), "https://a.example.com:444");
+        assert!(list.check("example.com").is_err());
+    }
+
+    #[test]
+    fn bad_patterns_are_invalid_input() {
+        for bad in ["*.com", "a/b", "*", "x.*.com", "host:99999"] {
+            assert!(matches!(AllowList::parse(&[bad]), Err(Error::InvalidInput { .. })), "{bad}");
+        }
+        assert!(AllowList::parse::<&str>(&[]).is_err());
+    }
+
+    #[test]
+    fn loopback_detection() {
+        assert!(is_loopback("127.0.0.1") && is_loopback("127.1.2.3") && is_loopback("localhost") && is_loopback("[::1]"));
+        assert!(!is_loopback("128.0.0.1") && !is_loopback("127.0.0.1.evil.com"));
+    }
+}

@@ -1,0 +1,20 @@
+//! The platform-free upload engine: plan, scheduler, retry/backoff, progress, state machine,
+//! control signals, and the upload flow itself. It reaches the world only through the ports in
+//! [`crate::platform`].
+
+pub mod client;
+pub mod control;
+pub mod plan;
+pub mod progress;
+pub mod retry;
+pub mod scheduler;
+pub mod state;
+pub mod timeout;
+pub mod upload;
+
+pub use client::{ClientConfig, Uploader};
+pub use control::Control;
+pub use progress::{Phase, Progress};
+pub use retry::{BackoffConfig, RetryConfig};
+pub use state::UploadState;
+pub use upload::{Observer, UploadOptions, UploadResult};

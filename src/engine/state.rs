@@ -1,0 +1,74 @@
+//! The upload state machine:
+//! `hashing → uploading ⇄ paused → confirming → done | failed | cancelled`.
+
+/// Where an upload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadState {
+    /// Reading the file for quick-upload hashes.
+    Hashing,
+    /// Sending bytes (or waiting for a connection slot).
+    Uploading,
+    /// Stopped by `pause()`; nothing in flight.
+    Paused,
+    /// Committing the file with SMH.
+    Confirming,
+    /// The file exists in the library.
+    Done,
+    /// Stopped by an error; nothing is left on the server.
+    Failed,
+    /// Stopped by `cancel()`; nothing is left on the server.
+    Cancelled,
+}
+
+impl UploadState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadState::Hashing => "hashing",
+            UploadState::Uploading => "uploading",
+            UploadState::Paused => "paused",
+            UploadState::Confirming => "confirming",
+            UploadState::Done => "done",
+            UploadState::Failed => "failed",
+            UploadState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Done, failed or cancelled: no transition leaves it.
+    pub fn is_final(self) -> bool {
+        matches!(self, UploadState::Done | UploadState::Failed | UploadState::Cancelled)
+    }
+
+    /// Whether the machine may move from `self` to `next`.
+    pub fn can_move_to(self, next: UploadState) -> bool {
+        use UploadState::*;
+        if self.is_final() {
+            return false;
+        }
+        match (self, next) {
+            (_, Failed) | (_, Cancelled) => true,
+            (Hashing, Uploading | Paused | Confirming | Done) => true,
+            (Uploading, Paused | Confirming | Hashing) => true,
+            (Paused, Hashing | Uploading | Confirming) => true,
+            (Confirming, Done | Uploading) => true,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UploadState::*;
+
+    #[test]
+    fn transitions() {
+        assert!(Hashing.can_move_to(Uploading));
+        assert!(Uploading.can_move_to(Paused));
+        assert!(Paused.can_move_to(Uploading));
+        assert!(Confirming.can_move_to(Done));
+        assert!(!Done.can_move_to(Uploading));
+        assert!(!Cancelled.can_move_to(Failed));
+        assert!(!Uploading.can_move_to(Done));
+        assert_eq!(Confirming.as_str(), "confirming");
+    }
+}

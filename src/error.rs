@@ -1,0 +1,171 @@
+//! The public [`Error`]: one enum whose every variant maps to a stable `code` for JS.
+//!
+//! Messages never contain access tokens, signatures or query strings: URLs are recorded without
+//! their query (that is where `access_token` and COS signatures live).
+
+use std::fmt;
+
+/// Everything an upload can fail with.
+///
+/// [`Error::retryable`] is the single decision point for retries; the JS `retryable` field is the
+/// same value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The SMH API answered with an error (JSON `{code, message, requestId}`).
+    ///
+    /// Retried when the status is 5xx or 429.
+    Smh { status: u16, code: String, message: String, request_id: Option<String> },
+    /// The COS bucket answered with an error (XML `<Error><Code>…`).
+    ///
+    /// Retried when the status is 5xx, 429, or the code is `SlowDown`/`RequestTimeout`.
+    /// `AccessDenied` "Request has expired" is handled by renewing the authorisation first.
+    Cos { status: u16, code: String, message: String, request_id: Option<String> },
+    /// The request did not complete: connection refused or reset, DNS, CORS. Retried.
+    Network { message: String },
+    /// No response within the time limit, or no upload progress for the stall limit. Retried.
+    Timeout { message: String },
+    /// SMH handed out an upload domain that `allowedDomains` does not allow; nothing was sent there.
+    DomainNotAllowed { domain: String },
+    /// Bytes that reached the server differ from the bytes read (CRC64 mismatch).
+    ///
+    /// A part whose reply has the wrong CRC is sent again by the engine; as a final error
+    /// (SMH's `BadCrc64` at confirm) it is not retryable.
+    IntegrityMismatch { message: String },
+    /// A bad argument or option; `option` names it.
+    InvalidInput { option: String, message: String },
+    /// A server reply that is not what the protocol says (non-JSON, truncated, missing fields).
+    InvalidResponse { status: u16, message: String },
+    /// The file could not be read, or it changed while uploading.
+    FileRead { message: String },
+    /// `getAccessToken()` failed or returned no token.
+    AccessToken { message: String },
+    /// The upload was cancelled (`task.cancel()`, or the `AbortSignal` fired).
+    Aborted,
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The stable code exposed to JS: the server's code for `Smh`/`Cos`, else the SDK's own.
+    pub fn code(&self) -> &str {
+        match self {
+            Error::Smh { code, .. } | Error::Cos { code, .. } => code,
+            Error::Network { .. } => "Network",
+            Error::Timeout { .. } => "Timeout",
+            Error::DomainNotAllowed { .. } => "DomainNotAllowed",
+            Error::IntegrityMismatch { .. } => "IntegrityMismatch",
+            Error::InvalidInput { .. } => "InvalidInput",
+            Error::InvalidResponse { .. } => "InvalidResponse",
+            Error::FileRead { .. } => "FileReadError",
+            Error::AccessToken { .. } => "AccessTokenError",
+            Error::Aborted => "Aborted",
+        }
+    }
+
+    /// HTTP status of the failed request, or 0 when there was none.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::Smh { status, .. } | Error::Cos { status, .. } | Error::InvalidResponse { status, .. } => *status,
+            _ => 0,
+        }
+    }
+
+    /// The server's request id, when it sent one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Smh { request_id, .. } | Error::Cos { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether repeating the same request may succeed.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Error::Smh { status, .. } => *status >= 500 || *status == 429,
+            Error::Cos { status, code, .. } => {
+                *status >= 500 || *status == 429 || code == "SlowDown" || code == "RequestTimeout"
+            }
+            Error::Network { .. } | Error::Timeout { .. } => true,
+            Error::InvalidResponse { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// COS refused an expired upload authorisation: renew it, then retry.
+    pub fn is_expired_authorisation(&self) -> bool {
+        match self {
+            Error::Cos { status: 403, code, message, .. } => {
+                code == "AccessDenied" && message.contains("expired")
+                    || code == "ExpiredToken"
+                    || code == "RequestTimeTooSkewed"
+            }
+            Error::Cos { code, .. } => code == "ExpiredToken",
+            _ => false,
+        }
+    }
+
+    /// SMH refused the access token (invalid or expired — SMH uses one code for both).
+    pub fn is_invalid_token(&self) -> bool {
+        matches!(self, Error::Smh { status: 403, code, .. } if code == "InvalidAccessToken")
+    }
+
+    pub(crate) fn invalid_input(option: &str, message: impl Into<String>) -> Error {
+        Error::InvalidInput { option: option.to_string(), message: message.into() }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Smh { status, code, message, .. } => write!(f, "SMH error {status} {code}: {message}"),
+            Error::Cos { status, code, message, .. } => write!(f, "COS error {status} {code}: {message}"),
+            Error::Network { message } => write!(f, "network error: {message}"),
+            Error::Timeout { message } => write!(f, "timeout: {message}"),
+            Error::DomainNotAllowed { domain } => write!(
+                f,
+                "upload domain {domain} is not in allowedDomains; no bytes were sent to it"
+            ),
+            Error::IntegrityMismatch { message } => write!(f, "integrity check failed: {message}"),
+            Error::InvalidInput { option, message } => write!(f, "invalid `{option}`: {message}"),
+            Error::InvalidResponse { status, message } => write!(f, "invalid server response (HTTP {status}): {message}"),
+            Error::FileRead { message } => write!(f, "cannot read the file: {message}"),
+            Error::AccessToken { message } => write!(f, "cannot get an access token: {message}"),
+            Error::Aborted => write!(f, "the upload was cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Removes the query string and fragment of a URL, for messages and logs.
+pub fn redact_url(url: &str) -> &str {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    &url[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_retryability() {
+        let e = Error::Cos { status: 503, code: "SlowDown".into(), message: String::new(), request_id: None };
+        assert!(e.retryable());
+        let e = Error::Cos { status: 403, code: "AccessDenied".into(), message: "Request has expired".into(), request_id: Some("r".into()) };
+        assert!(!e.retryable());
+        assert!(e.is_expired_authorisation());
+        assert_eq!(e.request_id(), Some("r"));
+        let e = Error::Smh { status: 403, code: "InvalidAccessToken".into(), message: String::new(), request_id: None };
+        assert!(e.is_invalid_token() && !e.retryable());
+        assert_eq!(Error::Aborted.code(), "Aborted");
+        assert_eq!(Error::Network { message: String::new() }.status(), 0);
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(redact_url("https://h/p?access_token=secret#x"), "https://h/p");
+        assert_eq!(redact_url("https://h/p"), "https://h/p");
+    }
+}

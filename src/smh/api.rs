@@ -1,0 +1,194 @@
+//! The SMH API calls of an upload, over the [`Http`] port: begin (simple / multipart, with quick
+//! upload hashes), renew, confirm, cancel, query. Each call retries what is safe to retry and
+//! replays once with a fresh token when SMH answers `InvalidAccessToken`.
+
+use std::rc::Rc;
+
+use serde_json::Value;
+
+use super::path::{encode_segment, LibraryPath};
+use super::token::Tokens;
+use super::types::{BeginBody, Conflict, FileInfo, UploadAuth};
+use crate::engine::retry::{Backoff, RetryConfig, XorShift};
+use crate::engine::timeout::with_timeout;
+use crate::error::{Error, Result};
+use crate::platform::{Http, HttpRequest, HttpResponse, Method, Timer};
+
+/// Where an SMH library lives and who calls it.
+#[derive(Debug, Clone)]
+pub struct SmhTarget {
+    /// `https://…` (http only for loopback), without a trailing slash.
+    pub base_url: String,
+    pub library_id: String,
+    /// `-` for single-tenant libraries.
+    pub space_id: String,
+    /// Optional `user_id` sent on every call (admin tokens acting for a user).
+    pub user_id: Option<String>,
+}
+
+/// Outcome of begin-upload.
+#[derive(Debug, Clone)]
+pub enum Begin {
+    /// 201: upload the bytes with these parameters.
+    Upload(UploadAuth),
+    /// 202: a file with the same size and beginning hash exists; send the full hash.
+    QuickCandidate,
+    /// 200: quick upload hit — the file exists now, nothing to send.
+    Instant(FileInfo),
+}
+
+/// SMH calls for one client.
+#[derive(Clone)]
+pub struct SmhApi {
+    pub http: Rc<dyn Http>,
+    pub timer: Rc<dyn Timer>,
+    pub tokens: Tokens,
+    pub target: SmhTarget,
+    pub retry: RetryConfig,
+}
+
+/// A JSON body or none.
+type Body = Option<Value>;
+
+impl SmhApi {
+    fn file_url(&self, tail: &str, query: &[(&str, Option<String>)], token: &str) -> String {
+        let t = &self.target;
+        let mut url = format!(
+            "{}/api/v1/file/{}/{}/{}",
+            t.base_url,
+            encode_segment(&t.library_id),
+            encode_segment(&t.space_id),
+            tail
+        );
+        let mut sep = '?';
+        let user = t.user_id.as_ref().map(|u| ("user_id", Some(u.clone())));
+        for (k, v) in query.iter().cloned().chain(user).chain([("access_token", Some(token.to_string()))]) {
+            url.push(sep);
+            sep = '&';
+            url.push_str(k);
+            if let Some(v) = v {
+                url.push('=');
+                url.push_str(&encode_segment(&v));
+            }
+        }
+        url
+    }
+
+    /// One SMH call with retries; returns a 2xx response.
+    async fn call(&self, method: Method, tail: &str, query: &[(&str, Option<String>)], body: Body, what: &str) -> Result<HttpResponse> {
+        let body: Option<Rc<[u8]>> = body.map(|v| Rc::from(v.to_string().into_bytes()));
+        let seed = (self.timer.now_ms() * 1000.0) as u64 ^ 0x9E37_79B9_7F4A_7C15;
+        let mut rng = XorShift::new(seed);
+        let mut backoff = Backoff::new_with_rng(self.retry.backoff.clone(), Box::new(move || rng.next_f64()));
+        let mut token = self.tokens.get().await?;
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            let mut headers = Vec::new();
+            if body.is_some() {
+                headers.push(("Content-Type".to_string(), "application/json".to_string()));
+            }
+            let request = HttpRequest {
+                method,
+                url: self.file_url(tail, query, &token),
+                headers,
+                body: body.clone(),
+                timeout: Some(self.retry.request_timeout),
+                progress: None,
+            };
+            let result = with_timeout(&*self.timer, self.retry.request_timeout, what, self.http.send(request)).await;
+            let error = match result {
+                Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
+                Ok(resp) => smh_error(&resp, &token),
+                Err(e) => e,
+            };
+            if error.is_invalid_token() && !refreshed && self.tokens.can_refresh() {
+                refreshed = true;
+                token = self.tokens.refresh(&token).await?;
+                continue;
+            }
+            if error.retryable() && attempt < self.retry.max_retries {
+                attempt += 1;
+                self.timer.sleep(backoff.next()).await;
+                continue;
+            }
+            return Err(error);
+        }
+    }
+
+    /// Begin an upload of `size` bytes to `path` (multipart or simple), with quick-upload hashes.
+    pub async fn begin(&self, path: &LibraryPath, multipart: bool, size: u64, conflict: Conflict, beginning_hash: Option<String>, full_hash: Option<String>) -> Result<Begin> {
+        let mut query: Vec<(&str, Option<String>)> = Vec::new();
+        if multipart {
+            query.push(("multipart", None));
+        }
+        query.push(("conflict_resolution_strategy", Some(conflict.as_str().to_string())));
+        query.push(("filesize", Some(size.to_string())));
+        let body = BeginBody { size: size.to_string(), beginning_hash, full_hash };
+        let body = serde_json::to_value(body).map_err(|e| Error::InvalidInput { option: "file".into(), message: e.to_string() })?;
+        let method = if multipart { Method::Post } else { Method::Put };
+        let resp = self.call(method, &path.encoded(), &query, Some(body), "begin upload").await?;
+        match resp.status {
+            202 => Ok(Begin::QuickCandidate),
+            200 => Ok(Begin::Instant(FileInfo::from_json(json_body(&resp)?, resp.status)?)),
+            _ => Ok(Begin::Upload(parse_auth(&resp)?)),
+        }
+    }
+
+    /// Fresh upload parameters for a multipart upload (new signature and expiration).
+    pub async fn renew(&self, confirm_key: &str) -> Result<UploadAuth> {
+        let resp = self.call(Method::Post, &encode_segment(confirm_key), &[("renew", None)], None, "renew upload").await?;
+        parse_auth(&resp)
+    }
+
+    /// Commits the upload; `crc64` is the whole file's CRC-64/XZ (SMH checks it: `BadCrc64`).
+    pub async fn confirm(&self, confirm_key: &str, crc64: u64, conflict: Conflict) -> Result<FileInfo> {
+        let query = [("confirm", None), ("conflict_resolution_strategy", Some(conflict.as_str().to_string()))];
+        let body = serde_json::json!({ "crc64": crc64.to_string() });
+        let resp = self.call(Method::Post, &encode_segment(confirm_key), &query, Some(body), "confirm upload").await?;
+        FileInfo::from_json(json_body(&resp)?, resp.status)
+    }
+
+    /// Cancels the upload on the server (aborts the COS multipart upload too).
+    pub async fn cancel(&self, confirm_key: &str) -> Result<()> {
+        self.call(Method::Delete, &encode_segment(confirm_key), &[("upload", None)], None, "cancel upload").await.map(|_| ())
+    }
+
+    /// The upload task as SMH sees it (`GET {confirmKey}?upload`).
+    pub async fn query(&self, confirm_key: &str) -> Result<Value> {
+        let resp = self.call(Method::Get, &encode_segment(confirm_key), &[("upload", None)], None, "query upload").await?;
+        json_body(&resp)
+    }
+}
+
+fn json_body(resp: &HttpResponse) -> Result<Value> {
+    serde_json::from_slice(&resp.body).map_err(|e| Error::InvalidResponse { status: resp.status, message: format!("reply is not JSON ({e})") })
+}
+
+fn parse_auth(resp: &HttpResponse) -> Result<UploadAuth> {
+    serde_json::from_slice::<UploadAuth>(&resp.body)
+        .map_err(|e| Error::InvalidResponse { status: resp.status, message: format!("upload parameters unreadable ({e})") })
+}
+
+/// Turns an SMH error reply into [`Error::Smh`], scrubbing the token should it be echoed.
+fn smh_error(resp: &HttpResponse, token: &str) -> Error {
+    let request_id = resp.header("x-request-id").map(str::to_string);
+    match serde_json::from_slice::<Value>(&resp.body) {
+        Ok(v) if v.get("code").and_then(|c| c.as_str()).is_some() => {
+            let scrub = |s: &str| if token.is_empty() { s.to_string() } else { s.replace(token, "***") };
+            Error::Smh {
+                status: resp.status,
+                code: scrub(v["code"].as_str().unwrap_or_default()),
+                message: scrub(v.get("message").and_then(|m| m.as_str()).unwrap_or_default()),
+                request_id: v.get("requestId").and_then(|r| r.as_str()).map(str::to_string).or(request_id),
+            }
+        }
+        _ if resp.status >= 500 || resp.status == 429 => Error::Smh {
+            status: resp.status,
+            code: if resp.status == 429 { "RateLimitExceeded".into() } else { "InternalServerError".into() },
+            message: "server error without a JSON body".into(),
+            request_id,
+        },
+        _ => Error::InvalidResponse { status: resp.status, message: "error reply is not SMH JSON".into() },
+    }
+}

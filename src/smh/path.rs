@@ -1,0 +1,96 @@
+//! Validation and encoding of library paths (`dir/sub/name.jpg`).
+
+use crate::error::{Error, Result};
+
+/// SMH's limit on one file or directory name (smh-api.md §7: `FileNameLengthExceed`).
+pub const MAX_NAME_LEN: usize = 255;
+
+/// Characters SMH refuses in names (`IllegalFileName`, smh-api.md §5.1).
+const ILLEGAL: &[char] = &['\\', ':', '*', '?', '"', '<', '>', '|'];
+
+/// A validated path: non-empty segments without `.`/`..`, control or illegal characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryPath {
+    segments: Vec<String>,
+}
+
+impl LibraryPath {
+    /// Parses `path` (leading `/` allowed; `//`, trailing `/` are not).
+    pub fn parse(path: &str) -> Result<LibraryPath> {
+        let bad = |why: &str| Error::invalid_input("path", why.to_string());
+        let trimmed = path.strip_prefix('/').unwrap_or(path);
+        if trimmed.is_empty() {
+            return Err(bad("is empty"));
+        }
+        let mut segments = Vec::new();
+        for seg in trimmed.split('/') {
+            if seg.is_empty() {
+                return Err(bad("has an empty segment (`//` or a trailing `/`)"));
+            }
+            if seg == "." || seg == ".." {
+                return Err(bad("may not contain `.` or `..` segments"));
+            }
+            if seg.chars().any(|c| c.is_control()) {
+                return Err(bad("contains a control character"));
+            }
+            if seg.contains(ILLEGAL) {
+                return Err(bad("contains one of \\ : * ? \" < > |"));
+            }
+            if seg.chars().count() > MAX_NAME_LEN {
+                return Err(bad("has a name longer than 255 characters"));
+            }
+            segments.push(seg.to_string());
+        }
+        Ok(LibraryPath { segments })
+    }
+
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
+    /// Percent-encoded for a URL: each segment RFC 3986-encoded, joined with `/`.
+    pub fn encoded(&self) -> String {
+        self.segments.iter().map(|s| encode_segment(s)).collect::<Vec<_>>().join("/")
+    }
+
+    /// The path as given, normalised (`a/b/c`).
+    pub fn joined(&self) -> String {
+        self.segments.join("/")
+    }
+}
+
+/// RFC 3986 percent-encoding of everything but `A-Z a-z 0-9 - _ . ~` (UTF-8, uppercase hex).
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(char::from(b"0123456789ABCDEF"[(b >> 4) as usize]));
+            out.push(char::from(b"0123456789ABCDEF"[(b & 15) as usize]));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_paths_encode_per_segment() {
+        let p = LibraryPath::parse("/相册/my photo+1.jpg").unwrap();
+        assert_eq!(p.joined(), "相册/my photo+1.jpg");
+        assert_eq!(p.encoded(), "%E7%9B%B8%E5%86%8C/my%20photo%2B1.jpg");
+    }
+
+    #[test]
+    fn invalid_paths() {
+        let long = "a".repeat(256);
+        for bad in ["", "/", "a//b", "a/", "../x", "a/./b", "a\u{1}b", "a\nb", "a*b", "a|b", long.as_str()] {
+            assert!(matches!(LibraryPath::parse(bad), Err(Error::InvalidInput { .. })), "{bad:?}");
+        }
+        assert!(LibraryPath::parse(&"a".repeat(255)).is_ok());
+    }
+}

@@ -1,0 +1,131 @@
+//! Access tokens: a fixed `accessToken`, or `getAccessToken()` called again when SMH refuses the
+//! current one. Concurrent refreshes are merged into one call.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures::future::{FutureExt, Shared};
+
+use crate::error::{Error, Result};
+use crate::platform::LocalBoxFuture;
+
+/// Where tokens come from.
+pub trait TokenProvider {
+    /// Fetches a token (called at the first request and after SMH refused the current one).
+    fn fetch(&self) -> LocalBoxFuture<'static, Result<String>>;
+}
+
+type Pending = Shared<LocalBoxFuture<'static, Result<String>>>;
+
+/// Caches the current token and de-duplicates refreshes.
+#[derive(Clone)]
+pub struct Tokens(Rc<RefCell<Inner>>);
+
+struct Inner {
+    current: Option<String>,
+    provider: Option<Rc<dyn TokenProvider>>,
+    pending: Option<Pending>,
+}
+
+impl Tokens {
+    /// A fixed token that cannot be refreshed.
+    pub fn fixed(token: String) -> Tokens {
+        Tokens(Rc::new(RefCell::new(Inner { current: Some(token), provider: None, pending: None })))
+    }
+
+    /// Tokens from a provider; `initial` is used first when given.
+    pub fn from_provider(provider: Rc<dyn TokenProvider>, initial: Option<String>) -> Tokens {
+        Tokens(Rc::new(RefCell::new(Inner { current: initial, provider: Some(provider), pending: None })))
+    }
+
+    /// Whether a refused token can be replaced.
+    pub fn can_refresh(&self) -> bool {
+        self.0.borrow().provider.is_some()
+    }
+
+    /// The current token, fetching one if there is none.
+    pub async fn get(&self) -> Result<String> {
+        if let Some(t) = self.0.borrow().current.clone() {
+            return Ok(t);
+        }
+        self.fetch_shared().await
+    }
+
+    /// SMH refused `stale`: fetch a new token unless another request already did.
+    pub async fn refresh(&self, stale: &str) -> Result<String> {
+        {
+            let mut inner = self.0.borrow_mut();
+            match inner.current.as_deref() {
+                Some(t) if t != stale => return Ok(t.to_string()),
+                _ => inner.current = None,
+            }
+        }
+        self.fetch_shared().await
+    }
+
+    async fn fetch_shared(&self) -> Result<String> {
+        let pending = {
+            let mut inner = self.0.borrow_mut();
+            match (&inner.pending, &inner.provider) {
+                (Some(p), _) => p.clone(),
+                (None, Some(provider)) => {
+                    let p = provider.fetch().shared();
+                    inner.pending = Some(p.clone());
+                    p
+                }
+                (None, None) => {
+                    return Err(Error::AccessToken { message: "no accessToken and no getAccessToken option".into() })
+                }
+            }
+        };
+        let result = pending.await;
+        let mut inner = self.0.borrow_mut();
+        inner.pending = None;
+        match &result {
+            Ok(t) if !t.is_empty() => inner.current = Some(t.clone()),
+            Ok(_) => return Err(Error::AccessToken { message: "getAccessToken returned an empty token".into() }),
+            Err(_) => {}
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    struct Counting(Rc<Cell<u32>>);
+    impl TokenProvider for Counting {
+        fn fetch(&self) -> LocalBoxFuture<'static, Result<String>> {
+            let n = self.0.get() + 1;
+            self.0.set(n);
+            Box::pin(async move { Ok(format!("t{n}")) })
+        }
+    }
+
+    #[test]
+    fn refresh_is_deduplicated() {
+        futures::executor::block_on(async {
+            let calls = Rc::new(Cell::new(0));
+            let tokens = Tokens::from_provider(Rc::new(Counting(calls.clone())), None);
+            assert_eq!(tokens.get().await.unwrap(), "t1");
+            assert_eq!(tokens.get().await.unwrap(), "t1");
+            let (a, b) = futures::join!(tokens.refresh("t1"), tokens.refresh("t1"));
+            assert_eq!((a.unwrap(), b.unwrap()), ("t2".to_string(), "t2".to_string()));
+            assert_eq!(calls.get(), 2);
+            // A refresh for an already-replaced token does not fetch again.
+            assert_eq!(tokens.refresh("t1").await.unwrap(), "t2");
+            assert_eq!(calls.get(), 2);
+        });
+    }
+
+    #[test]
+    fn fixed_token_cannot_refresh() {
+        futures::executor::block_on(async {
+            let tokens = Tokens::fixed("abc".into());
+            assert!(!tokens.can_refresh());
+            assert!(matches!(tokens.refresh("abc").await, Err(Error::AccessToken { .. })));
+        });
+    }
+}
