@@ -1,1 +1,66 @@
-fn main() { eprintln!("xtask: not yet"); std::process::exit(1) }
+//! `cargo xtask`: the project's build, test and demo driver (std only, so it compiles fast
+//! on a fresh clone).
+//!
+//! # Layout
+//! - [`setup`]: idempotent installs of the tools the other tasks need.
+//! - [`pkg`]: builds the npm package into `pkg/`.
+//! - [`test`]: every test stage, in order, failing fast, with a summary.
+//! - [`demo`]: the demo page on a release devserver, until Ctrl-C.
+//! - [`bench`]: the benchmark registry and `target/bench/report.md`.
+//! - [`devserver`]: starts `smh-devserver`, reads its READY line, kills it on drop.
+//! - [`util`]: paths, running commands, stamps, signals.
+
+mod bench;
+mod demo;
+mod devserver;
+mod pkg;
+mod setup;
+mod test;
+mod util;
+
+use util::Result;
+
+const USAGE: &str = "\
+usage: cargo xtask <task> [options]
+
+tasks:
+  setup                 install what is missing (wasm target, wasm-bindgen-cli, chromium,
+                        chromedriver, binaryen, node_modules, target/pyenv); a no-op when all present
+  pkg                   build the npm package into pkg/ (cargo build → wasm-bindgen → wasm-opt)
+  test [--only STAGE]   setup, then every test stage in order, stopping at the first failure;
+                        STAGE: native | pkg | browser | interop | e2e
+  demo                  setup, pkg, start the release devserver with www/ and pkg/, serve until Ctrl-C
+  bench                 run the registered benchmarks, write target/bench/report.md
+";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(task) = args.first() else {
+        eprint!("{USAGE}");
+        std::process::exit(2);
+    };
+    let rest = &args[1..];
+    let result: Result<()> = match task.as_str() {
+        "setup" => no_options(rest).and_then(|()| setup::run()),
+        "pkg" => no_options(rest).and_then(|()| pkg::run()),
+        "test" => test::run(rest),
+        "demo" => no_options(rest).and_then(|()| demo::run()),
+        "bench" => no_options(rest).and_then(|()| bench::run()),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown task `{other}`\n{USAGE}")),
+    };
+    if let Err(message) = result {
+        eprintln!("xtask {task}: error: {message}");
+        std::process::exit(1);
+    }
+}
+
+fn no_options(rest: &[String]) -> Result<()> {
+    match rest.first() {
+        None => Ok(()),
+        Some(arg) => Err(format!("unexpected argument `{arg}`\n{USAGE}")),
+    }
+}

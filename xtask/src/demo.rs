@@ -1,0 +1,38 @@
+//! `cargo xtask demo`: setup, pkg, then the release devserver serving `www/` and `pkg/` on its
+//! app origin, until Ctrl-C (or SIGTERM), which is passed on to the devserver.
+
+use crate::devserver::Devserver;
+use crate::util::{self, cargo, root, run_cmd, target_dir, Result};
+
+/// Kept between runs, so uploads survive a restart of the demo.
+const DATA_DIR: &str = "target/demo-data";
+
+pub fn run() -> Result<()> {
+    crate::setup::run()?;
+    crate::pkg::run()?;
+    println!("demo: cargo build --release -p smh-devserver");
+    run_cmd(cargo().args(["build", "--release", "-p", "smh-devserver"]), "cargo build --release -p smh-devserver")?;
+
+    // From here on Ctrl-C reaches both us and the devserver (same process group); we wait
+    // for it to shut down instead of dying first. SIGTERM to us alone is forwarded.
+    util::catch_stop_signals();
+    let root = root();
+    let bin = target_dir().join("release/smh-devserver");
+    let (www, pkg, data) = (root.join("www"), root.join(crate::pkg::PKG_DIR), root.join(DATA_DIR));
+    std::fs::create_dir_all(&data).map_err(|e| format!("create {}: {e}", data.display()))?;
+    let args = ["--www".as_ref(), www.as_os_str(), "--pkg".as_ref(), pkg.as_os_str(), "--data".as_ref(), data.as_os_str()];
+    let mut server = Devserver::start(&bin, &args, None)?;
+
+    let app = server.field("app").unwrap_or_else(|| "(no `app` in the READY line)".into());
+    println!();
+    println!("demo: open {app}/");
+    println!("demo: SMH_DEVSERVER_READY {}", server.ready_json);
+    println!("demo: data in {DATA_DIR}; Ctrl-C to stop");
+
+    if server.wait_until_stopped() {
+        return Err("smh-devserver exited".into());
+    }
+    println!("\ndemo: stopping");
+    server.stop();
+    Ok(())
+}

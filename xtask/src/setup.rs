@@ -1,0 +1,177 @@
+//! `cargo xtask setup`: installs, idempotently, whatever the other tasks need and is missing.
+//!
+//! Each step checks first (quickly) and installs only when needed, printing one line per
+//! install; install output goes to `target/xtask/setup-<step>.log` and is shown on failure.
+//! Nothing downloads a browser or a prebuilt binary: Chromium comes from Debian, the wasm
+//! tools from crates.io (built here) and Debian, JS tools from the npm registry.
+
+use std::fs;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::util::{self, cmd, content_hash, find_tool, output, root, run_logged, stamp_matches, target_dir, write_stamp, Result};
+
+/// Debian packages and the executable each provides.
+const DEBIAN_PACKAGES: &[(&str, &str)] = &[
+    ("chromium", "/usr/bin/chromium"),
+    ("chromium-driver", "/usr/bin/chromedriver"),
+    ("binaryen", "/usr/bin/wasm-opt"),
+];
+
+/// Where the Python venv for the interop tests lives.
+pub const PYENV: &str = "target/pyenv";
+/// The interop tests' Python requirements.
+pub const PY_REQUIREMENTS: &str = "tests/interop/requirements.txt";
+
+pub fn run() -> Result<()> {
+    let started = Instant::now();
+    let steps: &[(&str, fn() -> Result<bool>)] = &[
+        ("wasm32 target", wasm_target),
+        ("wasm-bindgen-cli", wasm_bindgen_cli),
+        ("debian packages", debian_packages),
+        ("node_modules", node_modules),
+        ("python venv", python_venv),
+    ];
+    let mut installed = 0;
+    for (name, step) in steps {
+        let did_install = step().map_err(|e| format!("step `{name}`: {e}"))?;
+        installed += usize::from(did_install);
+    }
+    if installed == 0 {
+        println!("setup: everything present ({})", util::secs(started.elapsed()));
+    } else {
+        println!("setup: done, {installed} step(s) installed ({})", util::secs(started.elapsed()));
+    }
+    Ok(())
+}
+
+fn log(step: &str) -> std::path::PathBuf {
+    target_dir().join("xtask").join(format!("setup-{step}.log"))
+}
+
+/// `rustup target add wasm32-unknown-unknown` unless installed.
+fn wasm_target() -> Result<bool> {
+    let installed = output(cmd("rustup").args(["target", "list", "--installed"]))
+        .ok_or("`rustup target list --installed` failed; is rustup installed?")?;
+    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        return Ok(false);
+    }
+    println!("setup: rustup target add wasm32-unknown-unknown");
+    run_logged(cmd("rustup").args(["target", "add", "wasm32-unknown-unknown"]), "rustup target add", &log("rustup"))?;
+    Ok(true)
+}
+
+/// The `wasm-bindgen` version pinned in Cargo.lock (the CLI must match it exactly).
+pub fn locked_wasm_bindgen_version() -> Result<String> {
+    let lock_path = root().join("Cargo.lock");
+    let lock = fs::read_to_string(&lock_path).map_err(|e| format!("read {}: {e}", lock_path.display()))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
+                return Ok(version.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    Err("Cargo.lock has no `wasm-bindgen` package; run `cargo generate-lockfile`".into())
+}
+
+/// `cargo install wasm-bindgen-cli --version X` unless both binaries report version X.
+fn wasm_bindgen_cli() -> Result<bool> {
+    let version = locked_wasm_bindgen_version()?;
+    let reports = |tool: &str| {
+        find_tool(tool)
+            .and_then(|path| output(&mut cmd(path).arg("--version")))
+            .is_some_and(|out| out.split_whitespace().nth(1) == Some(version.as_str()))
+    };
+    if reports("wasm-bindgen") && reports("wasm-bindgen-test-runner") {
+        return Ok(false);
+    }
+    println!("setup: cargo install wasm-bindgen-cli --version {version} (builds from source, a few minutes)");
+    // No `--locked`: the crate's own lock file does not resolve against this registry today.
+    run_logged(
+        util::cargo().args(["install", "wasm-bindgen-cli", "--version", &version]),
+        "cargo install wasm-bindgen-cli",
+        &log("wasm-bindgen-cli"),
+    )?;
+    Ok(true)
+}
+
+/// `apt-get install chromium chromium-driver binaryen` for the ones missing.
+fn debian_packages() -> Result<bool> {
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .filter(|(package, binary)| !Path::new(binary).exists() || !dpkg_installed(package))
+        .map(|(package, _)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(false);
+    }
+    println!("setup: apt-get install {}", missing.join(" "));
+    let as_root = output(cmd("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
+    let apt = |args: &[&str]| {
+        let mut command = if as_root { cmd("apt-get") } else { cmd("sudo") };
+        if !as_root {
+            command.arg("apt-get");
+        }
+        command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+        command
+    };
+    run_logged(&mut apt(&["update", "-q"]), "apt-get update", &log("apt-update"))?;
+    let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
+    install.args(&missing);
+    run_logged(&mut install, "apt-get install", &log("apt-install"))?;
+    Ok(true)
+}
+
+fn dpkg_installed(package: &str) -> bool {
+    output(cmd("dpkg-query").args(["-W", "-f=${Status}", package]))
+        .is_some_and(|status| status.trim_end().ends_with(" installed"))
+}
+
+/// `npm ci` from the committed package-lock.json, unless node_modules was made from this lock.
+fn node_modules() -> Result<bool> {
+    let lock = root().join("package-lock.json");
+    let stamp = root().join("node_modules").join(".xtask-stamp");
+    let hash = content_hash(&lock)?;
+    if stamp_matches(&stamp, &hash) {
+        return Ok(false);
+    }
+    find_tool("npm").ok_or("npm not found; install Node.js 20+ with npm")?;
+    println!("setup: npm ci (playwright-core, cos-nodejs-sdk-v5, cos-js-sdk-v5, hash-wasm, typescript; no browser download)");
+    run_logged(
+        cmd("npm").args(["ci", "--no-audit", "--no-fund"]).env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
+        "npm ci",
+        &log("npm"),
+    )?;
+    write_stamp(&stamp, &hash)?;
+    Ok(true)
+}
+
+/// A venv at target/pyenv with tests/interop/requirements.txt, rebuilt when the file changes.
+fn python_venv() -> Result<bool> {
+    let requirements = root().join(PY_REQUIREMENTS);
+    if !requirements.exists() {
+        return Ok(false);
+    }
+    let venv = root().join(PYENV);
+    let stamp = venv.join(".xtask-stamp");
+    let hash = content_hash(&requirements)?;
+    if stamp_matches(&stamp, &hash) && venv.join("bin/python").exists() {
+        return Ok(false);
+    }
+    println!("setup: python venv {PYENV} with {PY_REQUIREMENTS}");
+    if !venv.join("bin/python").exists() {
+        let python = find_tool("python3").ok_or("python3 not found")?;
+        run_logged(cmd(python).args(["-m", "venv", PYENV]), "python3 -m venv", &log("venv"))?;
+    }
+    run_logged(
+        cmd(venv.join("bin/python"))
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(&requirements),
+        "pip install -r requirements.txt",
+        &log("pip"),
+    )?;
+    write_stamp(&stamp, &hash)?;
+    Ok(true)
+}
