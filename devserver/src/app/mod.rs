@@ -2,11 +2,101 @@
 //! every test hook under `/_dev/`.
 //!
 //! OWNER: the SMH side.
+//!
+//! # Routes
+//! - `POST /token` → `{"accessToken","expiresIn"}` ([`token`])
+//! - `/_dev/faults` (GET, POST, DELETE), `GET /_dev/objects`, `GET /_dev/uploads`,
+//!   `POST /_dev/tokens/expire`, `POST /_dev/uploads/expire`, `GET|POST /_dev/config`,
+//!   `GET|DELETE /_dev/log`, `POST /_dev/seed` ([`dev`])
+//! - `/pkg/*` the built npm package; `/*` the demo page, or a built-in page without `--www`
+//!   ([`site`])
+//!
+//! CORS admits any loopback origin (`http://127.0.0.1:*`, `http://localhost:*`, `http://[::1]:*`).
 
+pub mod dev;
+pub mod site;
+pub mod token;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    Router::new().with_state(state)
+    let routes = Router::new()
+        .route("/token", post(token::token_mint))
+        .route("/_dev/faults", get(dev::faults_list).post(dev::faults_add).delete(dev::faults_clear))
+        .route("/_dev/objects", get(dev::objects_list))
+        .route("/_dev/uploads", get(dev::uploads_list))
+        .route("/_dev/tokens/expire", post(dev::tokens_expire))
+        .route("/_dev/uploads/expire", post(dev::uploads_expire))
+        .route("/_dev/config", get(dev::config_get).post(dev::config_set))
+        .route("/_dev/log", get(dev::log_list).delete(dev::log_clear))
+        .route("/_dev/seed", post(dev::seed_create));
+    site::mount(routes, &state).layer(axum::middleware::from_fn(cors)).with_state(state)
+}
+
+/// Whether `origin` is a page served from a loopback host (any port).
+fn is_loopback_origin(origin: &str) -> bool {
+    let Some(rest) = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) else {
+        return false;
+    };
+    let host = if let Some(v6) = rest.strip_prefix('[') {
+        v6.split(']').next().map(|h| format!("[{h}]")).unwrap_or_default()
+    } else {
+        rest.split(':').next().unwrap_or("").to_string()
+    };
+    host == "localhost" || host == "[::1]" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// CORS for loopback pages: preflights answered here, `Access-Control-Allow-Origin` echoed.
+async fn cors(request: Request, next: Next) -> Response {
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .filter(|o| o.to_str().is_ok_and(is_loopback_origin))
+        .cloned();
+    let mut response = if request.method() == Method::OPTIONS {
+        let mut preflight = StatusCode::NO_CONTENT.into_response();
+        let requested = request.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned();
+        let h = preflight.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            requested.unwrap_or_else(|| HeaderValue::from_static("Content-Type")),
+        );
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        preflight
+    } else {
+        next.run(request).await
+    };
+    if let Some(origin) = origin {
+        response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        response.headers_mut().append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    response
+}
+
+/// A JSON error of the app origin (not an SMH error: the customer backend's own shape).
+pub(crate) fn app_error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": message.into() }))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_origin;
+
+    #[test]
+    fn loopback_origins() {
+        assert!(is_loopback_origin("http://127.0.0.1:8080"));
+        assert!(is_loopback_origin("http://localhost:3000"));
+        assert!(is_loopback_origin("http://[::1]:1"));
+        assert!(is_loopback_origin("http://127.0.0.1"));
+        assert!(!is_loopback_origin("http://evil.example:80"));
+        assert!(!is_loopback_origin("http://127.0.0.1.evil.example"));
+    }
 }
