@@ -1,0 +1,115 @@
+//! `SmhClient`: parses the client options, picks the browser adapters, starts uploads.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use super::error::{invalid, to_js};
+use super::options::Reader;
+use super::task::UploadTask;
+use crate::engine::{ClientConfig, Uploader};
+use crate::error::{Error, Result};
+use crate::platform::browser::{js_message, JsCheckpoints, JsTimer, LocalStorageCheckpoints, XhrHttp};
+use crate::platform::{CheckpointStore, LocalBoxFuture, NoCheckpoints};
+use crate::smh::{SmhTarget, TokenProvider, Tokens};
+
+const CLIENT_OPTIONS: &[&str] = &[
+    "baseUrl", "libraryId", "spaceId", "userId", "accessToken", "getAccessToken", "allowedDomains",
+    "concurrency", "partSize", "multipartThreshold", "retries", "requestTimeout", "stallTimeout", "checkpoints",
+];
+
+/// `getAccessToken()`: may return a string or a promise of one.
+struct JsTokenProvider(Function);
+
+impl TokenProvider for JsTokenProvider {
+    fn fetch(&self) -> LocalBoxFuture<'static, Result<String>> {
+        let f = self.0.clone();
+        Box::pin(async move {
+            let fail = |message: String| Error::AccessToken { message };
+            let value = f.call0(&JsValue::NULL).map_err(|e| fail(js_message(&e)))?;
+            let value = match value.dyn_into::<Promise>() {
+                Ok(promise) => JsFuture::from(promise).await.map_err(|e| fail(js_message(&e)))?,
+                Err(plain) => plain,
+            };
+            value.as_string().filter(|t| !t.is_empty()).ok_or_else(|| fail("getAccessToken must resolve to a non-empty string".into()))
+        })
+    }
+}
+
+/// An SMH upload client (one per library/space and credentials).
+#[wasm_bindgen]
+pub struct SmhClient {
+    uploader: Rc<Uploader>,
+}
+
+#[wasm_bindgen]
+impl SmhClient {
+    /// Creates a client. Throws `SmhUploadError` (`InvalidInput`) for bad options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "SmhClientOptions")] options: JsValue) -> std::result::Result<SmhClient, JsValue> {
+        let r = Reader::new(&options, "SmhClient", CLIENT_OPTIONS, false)?;
+        let target = SmhTarget {
+            base_url: r.required_string("baseUrl")?,
+            library_id: r.required_string("libraryId")?,
+            space_id: r.string("spaceId")?.unwrap_or_else(|| "-".to_string()),
+            user_id: r.string("userId")?,
+        };
+        let access_token = r.string("accessToken")?;
+        let tokens = match (r.function("getAccessToken")?, access_token) {
+            (Some(f), initial) => Tokens::from_provider(Rc::new(JsTokenProvider(f)), initial),
+            (None, Some(token)) if !token.is_empty() => Tokens::fixed(token),
+            _ => return Err(invalid("accessToken", "give `accessToken` or `getAccessToken`")),
+        };
+        let mut config = ClientConfig::new(target);
+        config.allowed_domains = r.strings("allowedDomains")?;
+        if let Some(c) = r.integer("concurrency")? {
+            config.concurrency = c.min(usize::MAX as u64) as usize;
+            if c == 0 {
+                return Err(invalid("concurrency", "must be between 1 and 32"));
+            }
+        }
+        config.part_size = r.integer("partSize")?;
+        if let Some(t) = r.integer("multipartThreshold")? {
+            config.multipart_threshold = t;
+        }
+        if let Some(n) = r.integer("retries")? {
+            config.retry.max_retries = n.min(100) as u32;
+        }
+        if let Some(ms) = r.integer("requestTimeout")? {
+            if ms < 100 {
+                return Err(invalid("requestTimeout", "must be at least 100 ms"));
+            }
+            config.retry.request_timeout = Duration::from_millis(ms);
+        }
+        if let Some(ms) = r.integer("stallTimeout")? {
+            if ms < 100 {
+                return Err(invalid("stallTimeout", "must be at least 100 ms"));
+            }
+            config.retry.stall_timeout = Duration::from_millis(ms);
+        }
+        let checkpoints: Rc<dyn CheckpointStore> = match r.value("checkpoints") {
+            None => LocalStorageCheckpoints::new().map_or_else(|| Rc::new(NoCheckpoints) as Rc<dyn CheckpointStore>, |s| Rc::new(s)),
+            Some(v) if v.as_string().as_deref() == Some("local") => LocalStorageCheckpoints::new()
+                .map_or_else(|| Rc::new(NoCheckpoints) as Rc<dyn CheckpointStore>, |s| Rc::new(s)),
+            Some(v) if v.as_string().as_deref() == Some("none") => Rc::new(NoCheckpoints),
+            Some(v) => Rc::new(JsCheckpoints::new(&v).ok_or_else(|| invalid("checkpoints", "must be 'local', 'none' or an object with get, set and remove functions"))?),
+        };
+        let uploader = Uploader::new(config, Rc::new(XhrHttp), Rc::new(JsTimer), tokens, checkpoints).map_err(|e| to_js(&e))?;
+        Ok(SmhClient { uploader: Rc::new(uploader) })
+    }
+
+    /// Starts uploading `file` (a `Blob` or `File`) to `path` in the library. Throws
+    /// `SmhUploadError` (`InvalidInput`) for a bad file, path or option; everything later is
+    /// reported through the task.
+    pub fn upload(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Blob")] file: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "UploadOptions | undefined")] options: JsValue,
+    ) -> std::result::Result<UploadTask, JsValue> {
+        UploadTask::start(self.uploader.clone(), file, path, options)
+    }
+}

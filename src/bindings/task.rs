@@ -1,0 +1,188 @@
+//! `UploadTask`: the handle of one upload — `pause`, `resume`, `cancel`, `done()`, `state`,
+//! `progress` — and the observer that forwards engine events to the page's callbacks.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise, Reflect};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use web_sys::{AbortSignal, Blob};
+
+use super::error::{invalid, to_js};
+use super::options::Reader;
+use crate::engine::upload::{run, Observer, UploadOptions, UploadResult};
+use crate::engine::{Control, Phase, Progress, UploadState, Uploader};
+use crate::platform::browser::BlobSource;
+use crate::smh::{Conflict, LibraryPath};
+
+const UPLOAD_OPTIONS: &[&str] = &["conflict", "quickUpload", "onProgress", "onStateChange", "signal"];
+
+/// What the handle and the running upload share.
+struct Shared {
+    state: Cell<UploadState>,
+    progress: Cell<Progress>,
+    on_progress: Option<Function>,
+    on_state: Option<Function>,
+}
+
+fn progress_to_js(p: &Progress) -> JsValue {
+    let o = js_sys::Object::new();
+    let set = |k: &str, v: JsValue| {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), &v);
+    };
+    let phase = match p.phase {
+        Phase::Hashing => "hashing",
+        Phase::Uploading => "uploading",
+        Phase::Confirming => "confirming",
+    };
+    set("phase", JsValue::from_str(phase));
+    set("loaded", JsValue::from_f64(p.loaded as f64));
+    set("total", JsValue::from_f64(p.total as f64));
+    set("speed", JsValue::from_f64(p.speed));
+    set("eta", p.eta.map_or(JsValue::NULL, JsValue::from_f64));
+    o.into()
+}
+
+/// Calls a page callback; an exception there must not break the upload.
+fn call_back(f: &Function, arg: &JsValue) {
+    if let Err(e) = f.call1(&JsValue::NULL, arg) {
+        web_sys::console::warn_2(&JsValue::from_str("smh-upload: a callback threw:"), &e);
+    }
+}
+
+impl Observer for Shared {
+    fn on_state(&self, state: UploadState) {
+        self.state.set(state);
+        if let Some(f) = &self.on_state {
+            call_back(f, &JsValue::from_str(state.as_str()));
+        }
+    }
+    fn on_progress(&self, progress: &Progress) {
+        self.progress.set(*progress);
+        if let Some(f) = &self.on_progress {
+            call_back(f, &progress_to_js(progress));
+        }
+    }
+}
+
+fn result_to_js(r: &UploadResult) -> JsValue {
+    let o = js_sys::Object::new();
+    let set = |k: &str, v: JsValue| {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), &v);
+    };
+    set("path", JsValue::from_str(&r.file.path));
+    set("name", JsValue::from_str(&r.file.name));
+    set("size", JsValue::from_f64(r.file.size.unwrap_or(r.size) as f64));
+    set("crc64", JsValue::from_str(r.file.crc64.as_deref().unwrap_or(&r.crc64)));
+    set("instant", JsValue::from_bool(r.instant));
+    set("isOverwritten", JsValue::from_bool(r.file.is_overwritten));
+    set("etag", r.file.etag.as_deref().map_or(JsValue::NULL, JsValue::from_str));
+    let info = r.file.raw.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL);
+    set("info", info);
+    o.into()
+}
+
+
+/// One upload.
+#[wasm_bindgen]
+pub struct UploadTask {
+    shared: Rc<Shared>,
+    control: Control,
+    done: Promise,
+    /// Keeps the `abort` listener alive as long as the task.
+    _abort: Option<(AbortSignal, Closure<dyn FnMut()>)>,
+}
+
+impl UploadTask {
+    pub(super) fn start(uploader: Rc<Uploader>, file: JsValue, path: JsValue, options: JsValue) -> Result<UploadTask, JsValue> {
+        let blob = file.dyn_into::<Blob>().map_err(|_| invalid("file", "must be a Blob or File"))?;
+        let source = BlobSource::new(blob).map_err(|e| to_js(&e))?;
+        let path = path.as_string().ok_or_else(|| invalid("path", "must be a string"))?;
+        let path = LibraryPath::parse(&path).map_err(|e| to_js(&e))?;
+        let r = Reader::new(&options, "upload", UPLOAD_OPTIONS, true)?;
+        let conflict = match r.string("conflict")?.as_deref() {
+            None | Some("rename") => Conflict::Rename,
+            Some("overwrite") => Conflict::Overwrite,
+            Some("ask") => Conflict::Ask,
+            Some(_) => return Err(invalid("conflict", "must be 'rename', 'overwrite' or 'ask'")),
+        };
+        let quick_upload = r.boolean("quickUpload")?.unwrap_or(true);
+        let signal = match r.value("signal") {
+            None => None,
+            Some(v) => Some(v.dyn_into::<AbortSignal>().map_err(|_| invalid("signal", "must be an AbortSignal"))?),
+        };
+        let size = crate::platform::FileSource::size(&source);
+        let hashing = quick_upload && size >= crate::hash::QUICK_UPLOAD_BLOCK;
+        let shared = Rc::new(Shared {
+            state: Cell::new(if hashing { UploadState::Hashing } else { UploadState::Uploading }),
+            progress: Cell::new(Progress { phase: if hashing { Phase::Hashing } else { Phase::Uploading }, loaded: 0, total: size, speed: 0.0, eta: None }),
+            on_progress: r.function("onProgress")?,
+            on_state: r.function("onStateChange")?,
+        });
+        let control = Control::new();
+        let abort = match signal {
+            Some(signal) => {
+                if signal.aborted() {
+                    control.cancel();
+                }
+                let c = control.clone();
+                let listener = Closure::<dyn FnMut()>::new(move || c.cancel());
+                let _ = signal.add_event_listener_with_callback("abort", listener.as_ref().unchecked_ref());
+                Some((signal, listener))
+            }
+            None => None,
+        };
+        let opts = UploadOptions { path, conflict, quick_upload };
+        let future = run(uploader, Rc::new(source), opts, control.clone(), shared.clone() as Rc<dyn Observer>);
+        let done = wasm_bindgen_futures::future_to_promise(async move {
+            future.await.map(|r| result_to_js(&r)).map_err(|e| to_js(&e))
+        });
+        // The page may never call done(); that must not surface as an unhandled rejection.
+        let noop = Closure::<dyn FnMut(JsValue)>::new(|_| {});
+        let _ = done.catch(&noop);
+        noop.forget();
+        Ok(UploadTask { shared, control, done, _abort: abort })
+    }
+}
+
+#[wasm_bindgen]
+impl UploadTask {
+    /// Stops sending: in-flight requests are aborted; finished parts are kept.
+    pub fn pause(&self) {
+        if !self.shared.state.get().is_final() {
+            self.control.pause();
+        }
+    }
+
+    /// Continues a paused upload.
+    pub fn resume(&self) {
+        self.control.resume();
+    }
+
+    /// Aborts in-flight requests and cancels the upload on the server; `done()` rejects with
+    /// code `Aborted`.
+    pub fn cancel(&self) {
+        if !self.shared.state.get().is_final() {
+            self.control.cancel();
+        }
+    }
+
+    /// Resolves with the uploaded file, or rejects with an `SmhUploadError`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<UploadResult>")]
+    pub fn done(&self) -> Promise {
+        self.done.clone()
+    }
+
+    /// `'hashing' | 'uploading' | 'paused' | 'confirming' | 'done' | 'failed' | 'cancelled'`.
+    #[wasm_bindgen(getter, unchecked_return_type = "UploadState")]
+    pub fn state(&self) -> String {
+        self.shared.state.get().as_str().to_string()
+    }
+
+    /// The latest progress report.
+    #[wasm_bindgen(getter, unchecked_return_type = "UploadProgress")]
+    pub fn progress(&self) -> JsValue {
+        progress_to_js(&self.shared.progress.get())
+    }
+}

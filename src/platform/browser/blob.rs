@@ -1,0 +1,61 @@
+//! [`BlobSource`]: a `File`/`Blob` read slice by slice (`slice().arrayBuffer()`), never whole.
+
+use std::ops::Range;
+
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Blob;
+
+use super::js_message;
+use crate::error::{Error, Result};
+use crate::platform::{FileSource, LocalBoxFuture};
+
+/// A `Blob` (or `File`) as a [`FileSource`].
+#[derive(Debug, Clone)]
+pub struct BlobSource {
+    blob: Blob,
+    size: u64,
+    fingerprint: String,
+}
+
+impl BlobSource {
+    /// Wraps `blob`; its size must be a safe integer (always true for real Blobs).
+    pub fn new(blob: Blob) -> Result<BlobSource> {
+        let size = blob.size();
+        if !(size.is_finite() && size >= 0.0 && size <= 9_007_199_254_740_991.0 && size.fract() == 0.0) {
+            return Err(Error::invalid_input("file", "has an invalid size"));
+        }
+        let get = |name: &str| Reflect::get(&blob, &JsValue::from_str(name)).ok().filter(|v| !v.is_undefined());
+        let name = get("name").and_then(|v| v.as_string()).unwrap_or_default();
+        let modified = get("lastModified").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        let fingerprint = format!("blob:{name}:{size}:{modified}");
+        Ok(BlobSource { blob, size: size as u64, fingerprint })
+    }
+}
+
+impl From<BlobSource> for Blob {
+    fn from(source: BlobSource) -> Blob {
+        source.blob
+    }
+}
+
+impl FileSource for BlobSource {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Vec<u8>>> {
+        Box::pin(async move {
+            let read_error = |e: JsValue| Error::FileRead { message: js_message(&e) };
+            let slice = self.blob.slice_with_f64_and_f64(range.start as f64, range.end as f64).map_err(read_error)?;
+            let buffer = JsFuture::from(slice.array_buffer()).await.map_err(read_error)?;
+            let buffer = buffer.dyn_into::<js_sys::ArrayBuffer>().map_err(|_| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })?;
+            Ok(Uint8Array::new(&buffer).to_vec())
+        })
+    }
+
+    fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+}
