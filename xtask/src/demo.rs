@@ -23,9 +23,14 @@ pub fn run() -> Result<()> {
     let args = ["--www".as_ref(), www.as_os_str(), "--pkg".as_ref(), pkg.as_os_str(), "--data".as_ref(), data.as_os_str()];
     let mut server = Devserver::start(&bin, &args, None)?;
 
-    let app = server.field("app").unwrap_or_else(|| "(no `app` in the READY line)".into());
+    let app = server.field("app").ok_or("the READY line has no `app` URL")?;
+    // The page asks GET /_dev/ready where SMH is; the query is its fallback.
+    let query: Vec<String> = ["smh", "libraryId", "spaceId"]
+        .iter()
+        .filter_map(|&name| server.field(name).map(|value| format!("{name}={}", query_escape(&value))))
+        .collect();
     println!();
-    println!("demo: open {app}/");
+    println!("demo: open {app}/?{}", query.join("&"));
     println!("demo: SMH_DEVSERVER_READY {}", server.ready_json);
     println!("demo: data in {DATA_DIR}; Ctrl-C to stop");
 
@@ -35,4 +40,15 @@ pub fn run() -> Result<()> {
     println!("\ndemo: stopping");
     server.stop();
     Ok(())
+}
+
+/// Percent-encodes what may not stand in a query value as is.
+fn query_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -16,9 +16,10 @@ pub const PKG_DIR: &str = "pkg";
 const OUT_NAME: &str = "smh_upload";
 
 /// WebAssembly features rustc 1.95 uses by default for wasm32-unknown-unknown (LLVM's
-/// `generic` CPU), which wasm-opt must accept. Browsers we support (Chrome 91+, Safari 15+,
-/// WeChat) have all of them. Without these flags binaryen 108 validates as MVP and rejects
-/// e.g. `memory.copy` and `i32.trunc_sat_f64_s`.
+/// `generic` CPU; `wasm-opt --print-features` on our module lists exactly these). Binaryen
+/// also reads them from the module's `target_features` section, but that section is optional,
+/// so they are stated here: without them binaryen 108 validates as MVP and rejects e.g.
+/// `memory.copy` and `i32.trunc_sat_f64_s`. Chrome 91+, Safari 15+ and WeChat have them all.
 const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
     "--enable-nontrapping-float-to-int",
