@@ -1,11 +1,52 @@
-//! The `cos` origin: the COS XML API of the one bucket bound to the library.
+//! The `cos` origin: the COS XML API of the one bucket bound to the library
+//! (`spec/cos-api.md` §9), faithful enough for Tencent's own COS SDKs.
+//!
+//! Routes (one fallback handler dispatches by method and query *keys*, §9.1):
+//!
+//! | request                                   | operation               | handler                       |
+//! |-------------------------------------------|-------------------------|-------------------------------|
+//! | `OPTIONS *`                               | CORS preflight, no auth | [`response::cors_preflight`]  |
+//! | `PUT /{key}`                              | PutObject               | [`object::object_put`]        |
+//! | `GET /{key}` (`Range` → 206 / 416)        | GetObject               | [`object::object_get`]        |
+//! | `HEAD /{key}`                             | HeadObject              | [`object::object_get`]        |
+//! | `DELETE /{key}`                           | DeleteObject            | [`object::object_delete`]     |
+//! | `POST /{key}?uploads`                     | InitiateMultipartUpload | [`multipart::multipart_initiate`] |
+//! | `PUT /{key}?partNumber=N&uploadId=U`      | UploadPart              | [`multipart::part_put`]       |
+//! | `GET /{key}?uploadId=U`                   | ListParts               | [`multipart::parts_list`]     |
+//! | `POST /{key}?uploadId=U`                  | CompleteMultipartUpload | [`multipart::multipart_complete`] |
+//! | `DELETE /{key}?uploadId=U`                | AbortMultipartUpload    | [`multipart::multipart_abort`] |
+//! | `GET /?uploads`                           | ListMultipartUploads    | [`multipart::uploads_list`]   |
+//! | `GET /`                                   | GetBucket (v1)          | [`bucket::bucket_list`]       |
+//! | `HEAD /`                                  | HeadBucket              | [`bucket::bucket_head`]       |
+//! | `?acl`, `?tagging`, … copy, POST Object   | —                       | 501 NotImplemented            |
+//!
+//! The bucket comes from the Host header ([`request`]); every non-OPTIONS request is
+//! signature-checked ([`auth`]) against the owner's permanent key or a temporary credential
+//! from [`crate::store`], whose scope is then enforced. Every answer, errors included, carries
+//! `x-cos-request-id`, `Date`, `Server: tencent-cos` and the CORS headers ([`response`]).
 //!
 //! OWNER: the COS side.
 
+pub mod auth;
+pub mod bucket;
+pub mod dispatch;
+pub mod error;
+pub mod multipart;
+pub mod object;
+pub mod request;
+pub mod response;
+pub mod sign;
+pub mod xml;
+
 use axum::Router;
+
+pub use error::CosError;
 
 use crate::state::AppState;
 
+/// The cos origin's router. Layers (fault injection, request log) go on the returned router:
+/// responses they make themselves should be a [`CosError`] (it renders the COS XML and the
+/// common headers on its own).
 pub fn router(state: AppState) -> Router {
-    Router::new().with_state(state)
+    Router::new().fallback(dispatch::cos_request).with_state(state)
 }

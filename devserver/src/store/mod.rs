@@ -1,21 +1,48 @@
 //! The bucket's contents: objects, multipart uploads and their parts, and the temporary COS
 //! credentials that SMH hands out as upload authorisations.
 //!
-//! Bytes live in files under `{data}/objects` and `{data}/uploads`, each written to a temporary
-//! file, fsync'ed, then renamed into place; the metadata row is committed only after the rename.
-//! So after `kill -9` an object is either absent or whole — never truncated. Start-up removes
-//! leftover temporary files.
+//! Bytes live in files under `{data}/objects` and `{data}/uploads/{upload_id}`, each written to
+//! a temporary file under `{data}/tmp`, fsync'ed, then renamed into place; the metadata row is
+//! committed only after the rename. So after `kill -9` an object is either absent or whole —
+//! never truncated. Start-up removes leftover temporary files and files no row refers to.
+//!
+//! Every stored file has a fresh random name and is never written again after the rename, so a
+//! reader that opened it keeps consistent bytes while a replacement is committed; the replaced
+//! file is deleted only after the new row is committed (see [`Store::open_object`]).
 //!
 //! OWNER: the COS side. The SMH side only calls the functions below.
 //! CONTRACT (the signatures are relied on by `smh`; extend, do not break):
+//!
+//! - objects: [`Store::put_object`], [`Store::head`], [`Store::object_path`],
+//!   [`Store::open_object`], [`Store::delete_object`], [`Store::list_objects`],
+//!   [`Store::list_all_objects`], [`Store::copy_object`]
+//! - multipart: [`Store::initiate_multipart`], [`Store::put_part`], [`Store::list_parts`],
+//!   [`Store::list_multipart_uploads`], [`Store::complete_multipart`], [`Store::abort_multipart`]
+//! - credentials: [`Store::mint_credential`], [`Store::credential`],
+//!   [`Store::revoke_credentials`], [`Store::expire_all_credentials`]
+
+mod credentials;
+mod files;
+mod multipart;
+mod objects;
+mod schema;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use futures_util::Stream;
 
 use crate::db::Db;
+
+pub use files::{crc64_of, Crc64Digest, CRC64};
+
+/// Largest object PutObject accepts (COS: 5 GB for a simple upload).
+pub const MAX_PUT_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// Largest part UploadPart accepts (COS: 5 GB).
+pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// Highest part number (COS: 10000).
+pub const MAX_PART_NUMBER: u32 = 10_000;
 
 /// Errors of store operations, each mapping to one COS error code.
 #[derive(Debug, thiserror::Error)]
@@ -36,8 +63,15 @@ pub enum StoreError {
     BadDigest,
     #[error("body shorter or longer than Content-Length")]
     IncompleteBody,
+    /// The body stream stalled (its error kind was `TimedOut`).
+    #[error("the body was not received in time")]
+    RequestTimeout,
     #[error("part number out of range 1..=10000")]
     InvalidPartNumber,
+    /// Complete: the assembled object's CRC-64 differs from the expected one; nothing was
+    /// consumed or created.
+    #[error("assembled object has CRC-64 {actual}, not the expected one")]
+    BadCrc64 { actual: u64 },
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
     #[error("db: {0}")]
@@ -68,6 +102,7 @@ pub struct ObjectMeta {
 pub struct PartMeta {
     pub number: u32,
     pub size: u64,
+    /// Quoted `"<md5 hex>"`.
     pub etag: String,
     pub crc64: u64,
     pub last_modified_ms: i64,
@@ -103,7 +138,7 @@ pub struct TempCredential {
     pub token: String,
     /// Unix seconds.
     pub start: i64,
-    /// Unix seconds.
+    /// Unix seconds. Revoked and test-expired credentials have `expires` in the past.
     pub expires: i64,
     pub scope: CredentialScope,
 }
@@ -111,123 +146,50 @@ pub struct TempCredential {
 /// Handle on the bucket's contents. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    #[allow(dead_code)]
     db: Db,
-    #[allow(dead_code)]
-    root: std::path::PathBuf,
+    root: PathBuf,
 }
 
 pub type BodyStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
 
 impl Store {
-    /// Creates the schema and directories, removes leftover temporary files.
+    /// Creates the schema and directories, removes leftover temporary files and files that no
+    /// row refers to, and reopens multipart uploads whose Complete was interrupted.
     pub fn open(db: Db, data_dir: &Path) -> Result<Store, StoreError> {
-        Ok(Store { db, root: data_dir.to_path_buf() })
-    }
-
-    /// PutObject: streams `body` to a temp file (hashing MD5, CRC64, SHA-256 on the way), checks
-    /// `expected_len` and `content_md5`, then fsync + rename + commit. Replaces an existing key.
-    pub async fn put_object(
-        &self,
-        _key: &str,
-        _content_type: &str,
-        _headers: BTreeMap<String, String>,
-        _body: BodyStream,
-        _expected_len: u64,
-        _content_md5: Option<[u8; 16]>,
-    ) -> Result<ObjectMeta, StoreError> {
-        todo!("store::put_object")
-    }
-
-    pub fn head(&self, _key: &str) -> Result<Option<ObjectMeta>, StoreError> {
-        todo!("store::head")
-    }
-
-    /// The file holding the object's bytes (immutable once written; read it outside any lock).
-    pub fn object_path(&self, _key: &str) -> Result<Option<(ObjectMeta, std::path::PathBuf)>, StoreError> {
-        todo!("store::object_path")
-    }
-
-    /// DeleteObject; `Ok(false)` when the key did not exist.
-    pub fn delete_object(&self, _key: &str) -> Result<bool, StoreError> {
-        todo!("store::delete_object")
-    }
-
-    /// Keys in byte order, strictly after `marker`, starting with `prefix`, at most `limit`.
-    pub fn list_objects(&self, _prefix: &str, _marker: &str, _limit: usize) -> Result<Vec<ObjectMeta>, StoreError> {
-        todo!("store::list_objects")
-    }
-
-    /// Server-side copy of `src` to `dst` (used by SMH quick upload). Whole or absent.
-    pub async fn copy_object(&self, _src: &str, _dst: &str) -> Result<ObjectMeta, StoreError> {
-        todo!("store::copy_object")
-    }
-
-    /// InitiateMultipartUpload; returns the UploadId (lowercase hex, ~64 chars).
-    pub fn initiate_multipart(
-        &self,
-        _key: &str,
-        _content_type: &str,
-        _headers: BTreeMap<String, String>,
-    ) -> Result<String, StoreError> {
-        todo!("store::initiate_multipart")
-    }
-
-    /// UploadPart: like `put_object` for one part; re-uploading a number replaces it.
-    pub async fn put_part(
-        &self,
-        _upload_id: &str,
-        _part_number: u32,
-        _body: BodyStream,
-        _expected_len: u64,
-        _content_md5: Option<[u8; 16]>,
-    ) -> Result<PartMeta, StoreError> {
-        todo!("store::put_part")
-    }
-
-    /// The upload and its parts ascending by number; `None` if unknown.
-    pub fn list_parts(&self, _upload_id: &str) -> Result<Option<(MultipartInfo, Vec<PartMeta>)>, StoreError> {
-        todo!("store::list_parts")
-    }
-
-    /// Open uploads whose key starts with `prefix`, sorted by key then initiation time.
-    pub fn list_multipart_uploads(&self, _prefix: &str) -> Result<Vec<MultipartInfo>, StoreError> {
-        todo!("store::list_multipart_uploads")
-    }
-
-    /// CompleteMultipartUpload. `parts` = (number, ETag to match or `None` = any) as the client
-    /// listed them; validates order, existence, ETags and `min_part_size` for non-last parts,
-    /// assembles into a temp file, fsync, rename, commits, consumes the upload.
-    pub async fn complete_multipart(
-        &self,
-        _upload_id: &str,
-        _parts: Vec<(u32, Option<String>)>,
-        _min_part_size: u64,
-    ) -> Result<ObjectMeta, StoreError> {
-        todo!("store::complete_multipart")
-    }
-
-    /// AbortMultipartUpload; `Ok(false)` when unknown.
-    pub fn abort_multipart(&self, _upload_id: &str) -> Result<bool, StoreError> {
-        todo!("store::abort_multipart")
-    }
-
-    /// Mints a temporary credential for `scope`, valid from now-60 s to now+`ttl_secs`.
-    pub fn mint_credential(&self, _scope: CredentialScope, _ttl_secs: i64) -> Result<TempCredential, StoreError> {
-        todo!("store::mint_credential")
-    }
-
-    pub fn credential(&self, _secret_id: &str) -> Result<Option<TempCredential>, StoreError> {
-        todo!("store::credential")
-    }
-
-    /// Revokes every credential minted by `owner` (on confirm / cancel).
-    pub fn revoke_credentials(&self, _owner: &str) -> Result<(), StoreError> {
-        todo!("store::revoke_credentials")
-    }
-
-    /// Test hook: every credential now counts as expired.
-    pub fn expire_all_credentials(&self) -> Result<(), StoreError> {
-        todo!("store::expire_all_credentials")
+        let store = Store { db, root: data_dir.to_path_buf() };
+        for dir in [store.tmp_dir(), store.objects_dir(), store.uploads_dir()] {
+            std::fs::create_dir_all(dir)?;
+        }
+        schema::create(&store.db.lock())?;
+        store.sweep()?;
+        Ok(store)
     }
 }
+
+/// Current time in Unix seconds.
+pub fn now_secs() -> i64 {
+    now_ms() / 1000
+}
+
+/// Current time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A random lowercase hex string of `bytes * 2` characters.
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::Rng::fill(&mut rand::rng(), buf.as_mut_slice());
+    hex::encode(buf)
+}
+
+/// `"hex"` → `hex`, lowercased, for ETag comparisons.
+pub fn etag_unquoted(etag: &str) -> String {
+    etag.trim().trim_matches('"').to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,52 @@
+//! The store's SQLite tables (`cos_*`): metadata only, bytes are in files.
+
+use rusqlite::Connection;
+
+/// Creates the tables if missing. CRC-64 values are stored bit-cast to `i64`; header maps as
+/// JSON objects; `file` columns are names relative to the objects/uploads directories.
+pub(super) fn create(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS cos_objects (
+            key TEXT PRIMARY KEY,          -- BINARY collation: UTF-8 byte order, as COS lists
+            file TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            etag TEXT NOT NULL,
+            crc64 INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            last_modified_ms INTEGER NOT NULL,
+            headers TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS cos_uploads (
+            upload_id TEXT PRIMARY KEY,
+            key TEXT NOT NULL,
+            initiated_ms INTEGER NOT NULL,
+            content_type TEXT NOT NULL,
+            headers TEXT NOT NULL,
+            -- 'open', or 'completing' while Complete assembles (parts are then frozen)
+            state TEXT NOT NULL DEFAULT 'open'
+        );
+        CREATE INDEX IF NOT EXISTS cos_uploads_by_key ON cos_uploads (key, initiated_ms);
+        CREATE TABLE IF NOT EXISTS cos_parts (
+            upload_id TEXT NOT NULL REFERENCES cos_uploads (upload_id) ON DELETE CASCADE,
+            number INTEGER NOT NULL,
+            file TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            md5 BLOB NOT NULL,
+            crc64 INTEGER NOT NULL,
+            last_modified_ms INTEGER NOT NULL,
+            PRIMARY KEY (upload_id, number)
+        );
+        CREATE TABLE IF NOT EXISTS cos_credentials (
+            secret_id TEXT PRIMARY KEY,
+            secret_key TEXT NOT NULL,
+            token TEXT NOT NULL,
+            start INTEGER NOT NULL,
+            expires INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            upload_id TEXT,
+            owner TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS cos_credentials_by_owner ON cos_credentials (owner);",
+    )
+}
