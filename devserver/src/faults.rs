@@ -33,13 +33,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tower::{Layer, Service, ServiceExt};
 
+use crate::cos::CosError;
 use crate::reqlog::{self, LogEntry};
 use crate::state::AppState;
 
@@ -287,7 +288,6 @@ impl Observe {
         let method = request.method().clone();
         let path = request.uri().path().to_string();
         let query = request.uri().query().map(str::to_string);
-        let origin_header = request.headers().get(header::ORIGIN).cloned();
         let op = reqlog::classify(self.origin.as_str(), &method, &path, query.as_deref());
         let action = if method == Method::OPTIONS {
             None
@@ -321,12 +321,12 @@ impl Observe {
             Some(Action::Status { status, code, message }) => {
                 drain(request.into_body(), DRAIN_LIMIT_BYTES).await;
                 let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                self.error_response(status, code.as_deref(), message.as_deref(), &path)
+                self.error_response(status, code.as_deref(), message.as_deref())
             }
             Some(Action::Expired) => {
                 drain(request.into_body(), DRAIN_LIMIT_BYTES).await;
                 match self.origin {
-                    Origin::Cos => self.error_response(StatusCode::FORBIDDEN, Some("AccessDenied"), Some("Request has expired"), &path),
+                    Origin::Cos => CosError::request_expired().into_response(),
                     Origin::Smh => crate::smh::SmhError::InvalidAccessToken.into_response(),
                 }
             }
@@ -339,10 +339,6 @@ impl Observe {
                 dropped_connection()
             }
         };
-        let mut response = response;
-        if action.is_some() {
-            add_cors(&mut response, origin_header);
-        }
         let status = match action {
             Some(Action::Reset | Action::Stall { .. }) => 0,
             _ => response.status().as_u16(),
@@ -361,8 +357,9 @@ impl Observe {
         response
     }
 
-    /// The origin's own error rendering: COS XML or SMH JSON.
-    fn error_response(&self, status: StatusCode, code: Option<&str>, message: Option<&str>, path: &str) -> Response {
+    /// The origin's own error rendering: COS XML ([`CosError`], with its common and CORS headers)
+    /// or SMH JSON (CORS added by the smh router's outer layer).
+    fn error_response(&self, status: StatusCode, code: Option<&str>, message: Option<&str>) -> Response {
         match self.origin {
             Origin::Smh => {
                 let code = code.unwrap_or(match status.as_u16() {
@@ -387,47 +384,23 @@ impl Observe {
                     "SlowDown" => "Please reduce your request rate.",
                     _ => "injected fault",
                 });
-                cos_error_xml(status, code, message, &format!("{}{path}", self.state.cos_domain()))
+                CosError::new(status, intern(code), message).into_response()
             }
         }
     }
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// A COS error (cos-api.md §4.1) with `x-cos-request-id`, `Date` and `Server` headers.
-fn cos_error_xml(status: StatusCode, code: &str, message: &str, resource: &str) -> Response {
-    let request_id = crate::smh::http::new_request_id();
-    let body = format!(
-        "<?xml version='1.0' encoding='utf-8' ?>\n<Error>\n    <Code>{}</Code>\n    <Message>{}</Message>\n    <Resource>{}</Resource>\n    <RequestId>{request_id}</RequestId>\n    <TraceId>{request_id}</TraceId>\n</Error>",
-        xml_escape(code),
-        xml_escape(message),
-        xml_escape(resource)
-    );
-    let mut response = (status, body).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
-    h.insert(header::SERVER, HeaderValue::from_static("tencent-cos"));
-    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now())) {
-        h.insert(header::DATE, v);
+/// A `&'static str` for an error code named in a rule ([`CosError`] takes static codes). Each
+/// distinct code is leaked once; rules name a handful.
+fn intern(code: &str) -> &'static str {
+    static CODES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut codes = CODES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(known) = codes.iter().find(|c| **c == code) {
+        return known;
     }
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        h.insert("x-cos-request-id", v);
-    }
-    response
-}
-
-/// Injected responses bypass the routers' CORS layers on the cos origin; browsers must still be
-/// able to read them.
-fn add_cors(response: &mut Response, origin: Option<HeaderValue>) {
-    let h = response.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.unwrap_or_else(|| HeaderValue::from_static("*")));
-    h.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("ETag, Content-Length, x-cos-request-id, x-cos-hash-crc64ecma, X-Request-Id"),
-    );
+    let leaked: &'static str = Box::leak(code.to_string().into_boxed_str());
+    codes.push(leaked);
+    leaked
 }
 
 /// Replaces `x-cos-hash-crc64ecma` with a wrong value.

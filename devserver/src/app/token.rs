@@ -11,6 +11,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use super::app_error;
+use crate::smh::error::REQUEST_ID_HEADER;
 use crate::state::AppState;
 
 /// Grants of a token when the page asks for none: what a browser uploader needs — upload (also
@@ -103,9 +104,14 @@ pub async fn token_mint(State(state): State<AppState>, body: Body) -> Response {
         Err(never) => match never {},
     };
     let status = smh_response.status();
-    match to_bytes(smh_response.into_body(), MAX_BODY).await {
-        // The SMH answer (token or SMH error JSON) passes through unchanged.
-        Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(_) => app_error(StatusCode::BAD_GATEWAY, "could not read the SMH answer"),
+    let request_id = smh_response.headers().get(REQUEST_ID_HEADER).cloned();
+    let Ok(body) = to_bytes(smh_response.into_body(), MAX_BODY).await else {
+        return app_error(StatusCode::BAD_GATEWAY, "could not read the SMH answer");
+    };
+    // The SMH answer (token or SMH error JSON) passes through unchanged, with its request id.
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if let Some(id) = request_id {
+        response.headers_mut().insert(REQUEST_ID_HEADER, id);
     }
+    response
 }
