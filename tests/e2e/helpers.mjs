@@ -1,0 +1,231 @@
+// Shared set-up of the end-to-end tests: one smh-devserver (on a fresh data directory, serving
+// the built package and tests/e2e/fixture/) and one headless Chromium per test file, plus
+// node-side checks that never trust the SDK's own report (bytes through GET /_dev/objects,
+// requests through GET /_dev/log).
+//
+// Environment (set by `cargo xtask test`): SMH_DEVSERVER_BIN, SMH_PKG_DIR, CHROMIUM.
+
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { after, before, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+import { makeBytes } from './fixture/gen.js';
+
+export { makeBytes };
+
+export const KIB = 1024;
+export const MIB = 1024 * 1024;
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const FIXTURE_DIR = join(HERE, 'fixture');
+/** How long the devserver may take to print its READY line. */
+const READY_TIMEOUT_MS = 30_000;
+
+/** Chromium flags: root on a closed network, nothing reaching Google's services. */
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (run through \`cargo xtask test\`)`);
+  return value;
+}
+
+/**
+ * Starts smh-devserver on a temporary data directory and waits for its READY line.
+ * Returns `{ready, stderr(), stop()}`; `stderr()` is what it logged so far (for failure reports).
+ */
+export async function startDevserver(extraArgs = []) {
+  const bin = required('SMH_DEVSERVER_BIN');
+  const pkg = required('SMH_PKG_DIR');
+  const data = mkdtempSync(join(tmpdir(), 'smh-e2e-data-'));
+  const child = spawn(bin, ['--data', data, '--pkg', pkg, '--www', FIXTURE_DIR, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SMH_DEVSERVER_LOG: process.env.SMH_DEVSERVER_LOG || 'warn' },
+  });
+  let log = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', chunk => {
+    log += chunk;
+    if (log.length > 200_000) log = log.slice(-100_000);
+  });
+  const exited = new Promise(resolve => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const ready = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no SMH_DEVSERVER_READY within ${READY_TIMEOUT_MS} ms; stderr:\n${log}`)), READY_TIMEOUT_MS);
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', line => {
+      const m = /^SMH_DEVSERVER_READY (.*)$/.exec(line);
+      if (!m) return;
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(m[1]));
+      } catch (e) {
+        reject(new Error(`bad READY line ${line}: ${e}`));
+      }
+    });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`smh-devserver exited (${code ?? signal}) before READY; stderr:\n${log}`));
+    });
+  });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killer);
+    }
+    rmSync(data, { recursive: true, force: true });
+  };
+  return { ready, stderr: () => log, stop };
+}
+
+/** Launches headless Chromium with a fresh profile; returns `{context, page, close()}`. */
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'smh-e2e-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 60_000,
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const console = [];
+  page.on('console', m => console.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', e => console.push(`[pageerror] ${e.message}`));
+  const close = async () => {
+    await context.close().catch(() => {});
+    rmSync(profile, { recursive: true, force: true });
+  };
+  return { context, page, console, close };
+}
+
+/**
+ * Registers before/after hooks for a test file: a devserver and a browser with the fixture page
+ * loaded and configured. Returns an object filled in by `before` with
+ * `{ready, page, dev(...), browserConsole, devserverLog()}`. Between tests the faults are
+ * cleared and the devserver settings put back.
+ */
+export function useEnvironment({ devserverArgs = [] } = {}) {
+  const env = {};
+  let server;
+  let browser;
+  before(async () => {
+    server = await startDevserver(devserverArgs);
+    env.ready = server.ready;
+    env.devserverLog = server.stderr;
+    env.dev = devHooks(server.ready.app);
+    env.defaults = await env.dev.get('config');
+    browser = await launchBrowser();
+    env.page = browser.page;
+    env.browserConsole = browser.console;
+    await env.page.goto(`${server.ready.app}/`);
+    await env.page.waitForFunction(() => window.e2eReady !== undefined, null, { timeout: 30_000 });
+    const status = await env.page.evaluate(() => window.e2eReady);
+    if (status !== true) throw new Error(`fixture page: ${status}`);
+    await env.page.evaluate(r => window.e2e.configure(r), server.ready);
+  });
+  beforeEach(async () => {
+    await env.dev.del('faults');
+    await env.dev.post('config', { ...env.defaults, cosDomain: null });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+  return env;
+}
+
+/** The app origin's /_dev/ hooks, from node. */
+export function devHooks(app) {
+  const call = async (method, path, body) => {
+    const r = await fetch(`${app}/_dev/${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${method} /_dev/${path}: ${r.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+  const hooks = {
+    get: path => call('GET', path),
+    post: (path, body = {}) => call('POST', path, body),
+    del: path => call('DELETE', path),
+    faults: rules => call('POST', 'faults', rules),
+    /** Highest log sequence number so far (entries after it are "since"). */
+    logMark: async () => (await call('GET', 'log')).reduce((m, e) => Math.max(m, e.seq), 0),
+    /** Log entries after `mark`, optionally of one origin. */
+    logSince: async (mark, origin) => call('GET', `log?since=${mark}${origin ? `&origin=${origin}` : ''}`),
+    objects: () => call('GET', 'objects'),
+    uploads: () => call('GET', 'uploads'),
+    /** The object backing library file `path` (leading `/` ignored), or undefined. */
+    objectAt: async path => {
+      const want = path.replace(/^\/+/, '');
+      return (await call('GET', 'objects')).find(o => (o.smhPath ?? '').replace(/^\/+/, '') === want);
+    },
+  };
+  return hooks;
+}
+
+export function sha256(bytes) {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** sha256 of `makeBytes(size, seed)`. */
+export function expectedSha(size, seed) {
+  return sha256(makeBytes(size, seed));
+}
+
+/** Cos requests that carried file bytes (PutObject / UploadPart) among `entries`. */
+export function byteRequests(entries) {
+  return entries.filter(e => e.origin === 'cos' && (e.op === 'PutObject' || e.op === 'UploadPart'));
+}
+
+/**
+ * Uploads `makeBytes(size, seed)` to `path` through the page: a client made with
+ * `clientOptions` (page-side defaults: the devserver's smh, library, space, cos domain and a
+ * fresh token), `client.upload(blob, path, uploadOptions)`, `done()` awaited. Returns the
+ * page's record: `{result?, error?, states, progress, finalState, finalProgress}`.
+ */
+export async function uploadInPage(page, { size, seed, path, clientOptions = {}, uploadOptions = {}, timeoutMs = 60_000 }) {
+  return page.evaluate(async ({ size, seed, path, clientOptions, uploadOptions, timeoutMs }) => {
+    const client = await window.e2e.client(clientOptions);
+    const blob = window.e2e.blob(size, seed);
+    const { finished } = window.e2e.watch(hooks => client.upload(blob, path, { ...uploadOptions, ...hooks }), timeoutMs);
+    return finished;
+  }, { size, seed, path, clientOptions, uploadOptions, timeoutMs });
+}
+
+/** A readable account of an upload that went wrong, for assertion messages. */
+export function explain(record, env) {
+  const lines = [`page record: ${JSON.stringify({ ...record, progress: `${record.progress?.length} events` })}`];
+  if (env?.browserConsole?.length) lines.push(`browser console:\n  ${env.browserConsole.slice(-20).join('\n  ')}`);
+  const log = env?.devserverLog?.();
+  if (log) lines.push(`devserver stderr (tail):\n${log.slice(-3000)}`);
+  return lines.join('\n');
+}
+
+/**
+ * Asserts the upload of `makeBytes(size, seed)` finished and that the bucket object behind
+ * library path `path` holds exactly those bytes (sha256 computed here, not by the SDK).
+ */
+export async function assertLanded(env, record, { path, size, seed }) {
+  assert.equal(record.error, undefined, `upload of ${path} failed\n${explain(record, env)}`);
+  assert.equal(record.finalState, 'done', `final state\n${explain(record, env)}`);
+  const object = await env.dev.objectAt(path);
+  assert.ok(object, `no object backs ${path}; objects: ${JSON.stringify(await env.dev.objects())}`);
+  assert.equal(object.size, size, `size of the object behind ${path}`);
+  assert.equal(object.sha256, expectedSha(size, seed), `sha256 of the object behind ${path}`);
+  return object;
+}
