@@ -306,6 +306,22 @@ impl Observe {
             chunk
         }));
         let request = Request::from_parts(parts, body);
+        // Recorded when the response is ready, or on drop if the client went away first.
+        let mut pending = PendingEntry {
+            log: self.state.log.clone(),
+            counter,
+            entry: Some(LogEntry {
+                seq: 0,
+                time_ms: crate::smh::http::now_ms(),
+                origin: self.origin.as_str(),
+                method: method.to_string(),
+                path,
+                op,
+                status: 0,
+                bytes_in: 0,
+                fault: action.as_ref().map(Action::name),
+            }),
+        };
 
         let response = match &action {
             None => inner.oneshot(request).await.unwrap_or_else(|never| match never {}),
@@ -343,17 +359,7 @@ impl Observe {
             Some(Action::Reset | Action::Stall { .. }) => 0,
             _ => response.status().as_u16(),
         };
-        self.state.log.record(LogEntry {
-            seq: 0,
-            time_ms: crate::smh::http::now_ms(),
-            origin: self.origin.as_str(),
-            method: method.to_string(),
-            path,
-            op,
-            status,
-            bytes_in: counter.load(Ordering::Relaxed),
-            fault: action.as_ref().map(Action::name),
-        });
+        pending.finish(status);
         response
     }
 
@@ -387,6 +393,30 @@ impl Observe {
                 CosError::new(status, intern(code), message).into_response()
             }
         }
+    }
+}
+
+/// A log entry waiting for its status; recorded with status 0 if dropped unfinished (the client
+/// closed the connection while the request was handled).
+struct PendingEntry {
+    log: Arc<crate::reqlog::RequestLog>,
+    counter: Arc<AtomicU64>,
+    entry: Option<LogEntry>,
+}
+
+impl PendingEntry {
+    fn finish(&mut self, status: u16) {
+        if let Some(mut entry) = self.entry.take() {
+            entry.status = status;
+            entry.bytes_in = self.counter.load(Ordering::Relaxed);
+            self.log.record(entry);
+        }
+    }
+}
+
+impl Drop for PendingEntry {
+    fn drop(&mut self) {
+        self.finish(0);
     }
 }
 
