@@ -7,6 +7,8 @@ use reqwest::{Method, RequestBuilder, Response};
 use smh_devserver::cos::sign::sign_authorization;
 
 use crate::common::Devserver;
+#[allow(unused_imports)]
+pub use crate::support::{crc64, data};
 
 /// Percent-encodes a key for a URL path (everything but unreserved and `/`).
 pub fn enc_key(key: &str) -> String {
@@ -189,27 +191,9 @@ pub async fn assert_cos_error(r: Response, status: u16, code: &str) -> String {
     xml_values(&body, "Message").pop().unwrap_or_default()
 }
 
-/// CRC-64/XZ computed with a plain `crc` table (independent of the server's 16-table one).
-pub fn crc64(bytes: &[u8]) -> u64 {
-    crc::Crc::<u64>::new(&crc::CRC_64_XZ).checksum(bytes)
-}
-
 pub fn md5_hex(bytes: &[u8]) -> String {
     use md5::Digest;
     hex::encode(md5::Md5::digest(bytes))
-}
-
-/// `n` deterministic pseudo-random bytes.
-pub fn data(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 pub fn header(r: &Response, name: &str) -> String {
