@@ -11,7 +11,7 @@ use super::error::CosError;
 use super::multipart::{multipart_abort, multipart_complete, multipart_initiate, part_put, parts_list, uploads_list};
 use super::object::{object_delete, object_get, object_put};
 use super::request::{CosRequest, Operation};
-use super::response::{add_common_headers, cors_preflight, new_request_id};
+use super::response::{add_common_headers, cors_preflight, new_request_id, use_cos_header_case};
 use crate::state::AppState;
 
 /// Every request of the cos origin.
@@ -34,6 +34,7 @@ pub async fn cos_request(State(state): State<AppState>, request: Request) -> Res
         }
     };
     add_common_headers(response.headers_mut(), origin.as_ref(), &request_id);
+    use_cos_header_case(&mut response).await;
     response
 }
 
