@@ -315,7 +315,7 @@ impl Observe {
                 time_ms: crate::smh::http::now_ms(),
                 origin: self.origin.as_str(),
                 method: method.to_string(),
-                path,
+                path: reqlog::redact_path(self.origin.as_str(), &path),
                 op,
                 status: 0,
                 bytes_in: 0,

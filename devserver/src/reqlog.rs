@@ -25,7 +25,8 @@ pub struct LogEntry {
     /// `smh` or `cos`.
     pub origin: &'static str,
     pub method: String,
-    /// URI path, still percent-encoded, without the query.
+    /// URI path, still percent-encoded, without the query; a token in the path is redacted
+    /// ([`redact_path`]).
     pub path: String,
     /// Operation name, see [`classify`].
     pub op: String,
@@ -65,6 +66,18 @@ impl RequestLog {
     pub fn clear(&self) {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
+}
+
+/// The path as logged: the access token in `/api/v1/token/{lib}/{token}` (renew, delete) is
+/// replaced by `{token}`.
+pub fn redact_path(origin: &str, path: &str) -> String {
+    if origin == "smh" {
+        let segments: Vec<&str> = path.split('/').collect();
+        if segments.len() == 6 && segments[1..4] == ["api", "v1", "token"] {
+            return format!("/api/v1/token/{}/{{token}}", segments[4]);
+        }
+    }
+    path.to_string()
 }
 
 /// Names the operation of a request from its method, path and query keys.
@@ -153,6 +166,8 @@ mod tests {
         assert_eq!(classify("smh", &Method::POST, "/api/v1/file/l/-/a.bin", Some("multipart=1")), "begin");
         assert_eq!(classify("smh", &Method::GET, "/api/v1/token", Some("library_id=x")), "createToken");
         assert_eq!(classify("smh", &Method::POST, "/api/v1/token/l/t", None), "renewToken");
+        assert_eq!(redact_path("smh", "/api/v1/token/l/acctkabc"), "/api/v1/token/l/{token}");
+        assert_eq!(redact_path("cos", "/api/v1/token/l/acctkabc"), "/api/v1/token/l/acctkabc");
     }
 
     #[test]

@@ -32,7 +32,8 @@ async fn token_api_mint_renew_delete() {
     assert_eq!(json_of(r).await.1["expiresIn"], 86400);
 
     // Empty* and wrong secret.
-    let cases: [(&[(&str, &str)], u16, &str); 4] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: [Case; 4] = [
         (&[], 400, "EmptyLibraryIdOrSecret"),
         (&[("library_secret", "x")], 400, "EmptyLibraryId"),
         (&[("library_id", "smhx")], 400, "EmptyLibrarySecret"),
@@ -55,6 +56,9 @@ async fn token_api_mint_renew_delete() {
     let r = env.req(Method::GET, &env.dir_url(""), &token, &[]).send().await.unwrap();
     assert_smh_error(r, 403, "InvalidAccessToken").await;
     assert_smh_error(env.http.post(&renew_url).send().await.unwrap(), 403, "InvalidAccessToken").await;
+    // The log never shows the token that sits in renew/delete paths.
+    let log = env.http.get(format!("{}/_dev/log", env.app())).send().await.unwrap().text().await.unwrap();
+    assert!(log.contains("/api/v1/token/") && !log.contains(&token), "{log}");
 
     // Delete all tokens of a user (needs the secret).
     let alice = env.token(json!({ "userId": "alice" })).await;
@@ -159,6 +163,13 @@ async fn spaces_multi_tenant() {
     assert_smh_error(env.req(Method::GET, &dash, &env.admin, &[]).send().await.unwrap(), 404, "SpaceNotFound").await;
     let r = env.http.post(format!("{}/token", env.app())).json(&json!({ "spaceId": "spacenope" })).send().await.unwrap();
     assert_smh_error(r, 404, "SpaceNotFound").await;
+
+    // Uploads land in the space's own key prefix.
+    let (status, info) = env.upload_simple("t.bin", b"tenant", &[]).await;
+    assert_eq!((status.as_u16(), info["path"].clone()), (200, json!(["t.bin"])));
+    let objects = env.objects().await;
+    assert_eq!(objects[0]["spaceId"], env.space);
+    assert!(objects[0]["key"].as_str().unwrap().starts_with(&format!("{}/{}/", env.lib, env.space)));
 
     // Single-tenant library: space API → 400 NotMultiSpaceLibrary.
     let single = Env::start(&[]).await;

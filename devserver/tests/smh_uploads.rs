@@ -55,6 +55,8 @@ async fn simple_round_trip() {
     // Info, HEAD, download redirect (a signed COS URL that really serves the bytes).
     let (status, got) = json_of(env.req(Method::GET, &env.file_url("dir/a.bin"), &env.admin, &[("info", "")]).send().await.unwrap()).await;
     assert_eq!((status.as_u16(), got["size"].as_str()), (200, Some("5000")));
+    let (_, dir_info) = json_of(env.req(Method::GET, &env.dir_url("dir/a.bin"), &env.admin, &[("info", "")]).send().await.unwrap()).await;
+    assert_eq!(dir_info["size"], "5000");
     let head = env.req(Method::HEAD, &env.file_url("dir/a.bin"), &env.admin, &[]).send().await.unwrap();
     assert_eq!(head.headers()["x-smh-size"], "5000");
     let redirect = env.req(Method::GET, &env.file_url("dir/a.bin"), &env.admin, &[]).send().await.unwrap();
@@ -100,8 +102,12 @@ async fn multipart_round_trip_and_query() {
     let uploads = env.dev_get("uploads").await;
     assert_eq!((uploads["smh"].as_array().unwrap().len(), uploads["cos"].as_array().unwrap().len()), (1, 1));
 
-    let (status, info) = env.confirm(&confirm_key, Some(crc64(&bytes)), &[]).await;
-    assert_eq!(status, 200, "{info}");
+    // Two confirms at once: exactly one wins, the other is 409.
+    let (a, b) = tokio::join!(env.confirm(&confirm_key, Some(crc64(&bytes)), &[]), env.confirm(&confirm_key, Some(crc64(&bytes)), &[]));
+    let mut statuses = [a.0.as_u16(), b.0.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
+    let info = if a.0 == 200 { a.1 } else { b.1 };
     assert_eq!(info["size"], bytes.len().to_string());
     let objects = env.objects().await;
     assert_eq!(objects[0]["sha256"], sha256_hex(&bytes));

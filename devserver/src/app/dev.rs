@@ -37,9 +37,10 @@ fn internal(e: impl std::fmt::Display) -> Response {
     app_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+/// The JSON body (empty = `{}`), or the 400 answer.
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, String> {
     let text = if body.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { &body[..] };
-    serde_json::from_slice(text).map_err(|e| app_error(StatusCode::BAD_REQUEST, format!("bad JSON: {e}")))
+    serde_json::from_slice(text).map_err(|e| format!("bad JSON: {e}"))
 }
 
 pub async fn faults_list(State(state): State<AppState>) -> Response {
@@ -125,7 +126,7 @@ struct ExpireTokens {
 pub async fn tokens_expire(State(state): State<AppState>, body: Bytes) -> Response {
     let request: ExpireTokens = match parse(&body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return app_error(StatusCode::BAD_REQUEST, e),
     };
     match auth::expire(&state, request.access_token.as_deref()) {
         Ok(n) => Json(json!({ "expired": n })).into_response(),
@@ -159,7 +160,7 @@ pub async fn config_get(State(state): State<AppState>) -> Response {
 pub async fn config_set(State(state): State<AppState>, body: Bytes) -> Response {
     let fields: Map<String, Value> = match parse(&body) {
         Ok(f) => f,
-        Err(e) => return e,
+        Err(e) => return app_error(StatusCode::BAD_REQUEST, e),
     };
     let bad = |field: &str| app_error(StatusCode::BAD_REQUEST, format!("{field} has the wrong type"));
     {
@@ -230,7 +231,7 @@ struct SeedRequest {
 pub async fn seed_create(State(state): State<AppState>, body: Bytes) -> Response {
     let request: SeedRequest = match parse(&body) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return app_error(StatusCode::BAD_REQUEST, e),
     };
     let bytes = match (&request.base64, request.size) {
         (Some(b64), None) => match base64::engine::general_purpose::STANDARD.decode(b64) {
