@@ -155,6 +155,12 @@ async fn signature_checks() {
         let r = cos.raw(Method::GET, "k", &[], &[]).header("authorization", auth).send().await.unwrap();
         assert_eq!(assert_cos_error(r, 403, "AccessDenied").await, "Request has expired");
     }
+    // A refused large body is read before the answer, so the client sees the COS error (which
+    // SDKs renew credentials on) rather than a reset connection.
+    let auth = cos.authorization("PUT", "big", &[], &[], (now() - 600, now() - 10));
+    let r = cos.raw(Method::PUT, "big", &[], &[]).header("authorization", auth).body(vec![0u8; 8 << 20]).send().await.unwrap();
+    assert_eq!(assert_cos_error(r, 403, "AccessDenied").await, "Request has expired");
+
     // Host signed without the port (python signs the bare hostname).
     let bare = Cos { host: None, ..cos.clone() };
     let params: Vec<(String, String)> = vec![];

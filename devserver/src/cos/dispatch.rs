@@ -1,7 +1,9 @@
 //! The one handler of the cos origin: resolves bucket and operation, authenticates,
 //! authorises, runs the operation's handler, and adds the common headers to every answer.
 
+use axum::body::Body;
 use axum::extract::{Request, State};
+use futures_util::StreamExt;
 use axum::http::{header, Method};
 use axum::response::Response;
 
@@ -9,7 +11,7 @@ use super::auth::{authenticate, authorize};
 use super::bucket::{bucket_head, bucket_list};
 use super::error::CosError;
 use super::multipart::{multipart_abort, multipart_complete, multipart_initiate, part_put, parts_list, uploads_list};
-use super::object::{object_delete, object_get, object_put};
+use super::object::{body_stream, object_delete, object_get, object_put};
 use super::request::{CosRequest, Operation};
 use super::response::{add_common_headers, cors_preflight, new_request_id, use_cos_header_case};
 use crate::state::AppState;
@@ -17,6 +19,7 @@ use crate::state::AppState;
 /// Every request of the cos origin.
 pub async fn cos_request(State(state): State<AppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    let mut body = Some(body);
     let request_id = new_request_id();
     let origin = parts.headers.get(header::ORIGIN).cloned();
     let head = parts.method == Method::HEAD;
@@ -28,9 +31,14 @@ pub async fn cos_request(State(state): State<AppState>, request: Request) -> Res
     let mut response = if parts.method == Method::OPTIONS {
         cors_preflight(&parts.headers)
     } else {
-        match serve(&state, &parts, body).await {
+        match serve(&state, &parts, &mut body).await {
             Ok(response) => response,
-            Err(error) => error.render(&resource, &request_id, head),
+            Err(error) => {
+                if let Some(unread) = body.take() {
+                    drain(&parts.headers, unread).await;
+                }
+                error.render(&resource, &request_id, head)
+            }
         }
     };
     add_common_headers(response.headers_mut(), origin.as_ref(), &request_id);
@@ -38,7 +46,27 @@ pub async fn cos_request(State(state): State<AppState>, request: Request) -> Res
     response
 }
 
-async fn serve(state: &AppState, parts: &axum::http::request::Parts, body: axum::body::Body) -> Result<Response, CosError> {
+/// Largest unread request body drained before an early error answer (see [`drain`]).
+pub const MAX_DRAIN_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Reads and discards a body the handler refused before reading it (e.g. 403 "Request has
+/// expired" on an 8 MiB part). Answering while the client is still sending makes hyper close
+/// the connection, and browsers and SDKs then see a network error instead of the COS error they
+/// renew credentials or retry on. Bodies larger than [`MAX_DRAIN_BYTES`] are not drained.
+async fn drain(headers: &axum::http::HeaderMap, body: Body) {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    if declared == 0 || declared > MAX_DRAIN_BYTES {
+        return;
+    }
+    let mut stream = body_stream(body);
+    while let Some(Ok(_)) = stream.next().await {}
+}
+
+async fn serve(state: &AppState, parts: &axum::http::request::Parts, body: &mut Option<Body>) -> Result<Response, CosError> {
     let req = CosRequest::parse(state, parts)?;
     let op = req.operation()?;
     let principal = authenticate(state, &req)?;

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
 use super::error::CosError;
-use super::object::{body_stream, content_length, content_md5, stored_headers, write_headers};
+use super::object::{body_stream, content_length, content_md5, stored_headers, take, write_headers};
 use super::request::CosRequest;
 use super::response::iso8601_ms;
 use super::xml::{parse_complete, Xml};
@@ -67,7 +67,7 @@ pub fn multipart_initiate(state: &AppState, req: &CosRequest) -> Result<Response
 }
 
 /// PUT /{key}?partNumber=N&uploadId=U
-pub async fn part_put(state: &AppState, req: &CosRequest, body: Body) -> Result<Response, CosError> {
+pub async fn part_put(state: &AppState, req: &CosRequest, body: &mut Option<Body>) -> Result<Response, CosError> {
     let number = req
         .param("partNumber")
         .and_then(|n| n.parse::<u32>().ok())
@@ -75,7 +75,7 @@ pub async fn part_put(state: &AppState, req: &CosRequest, body: Body) -> Result<
     let len = content_length(req)?;
     let md5 = content_md5(req)?;
     check_upload_key(state, req)?;
-    let part = state.store.put_part(upload_id(req), number, body_stream(body), len, md5).await?;
+    let part = state.store.put_part(upload_id(req), number, body_stream(take(body)), len, md5).await?;
     Ok((StatusCode::OK, write_headers(&part.etag, part.crc64), [(header::CONTENT_LENGTH, "0")]).into_response())
 }
 
@@ -119,10 +119,10 @@ pub fn parts_list(state: &AppState, req: &CosRequest) -> Result<Response, CosErr
 }
 
 /// POST /{key}?uploadId=U with the part list.
-pub async fn multipart_complete(state: &AppState, req: &CosRequest, body: Body) -> Result<Response, CosError> {
+pub async fn multipart_complete(state: &AppState, req: &CosRequest, body: &mut Option<Body>) -> Result<Response, CosError> {
     check_upload_key(state, req)?;
     let md5 = content_md5(req)?;
-    let bytes = http_body_util::Limited::new(body, MAX_COMPLETE_BODY_BYTES)
+    let bytes = http_body_util::Limited::new(take(body), MAX_COMPLETE_BODY_BYTES)
         .collect()
         .await
         .map_err(|_| CosError::malformed_xml())?

@@ -92,6 +92,12 @@ pub fn stored_headers(req: &CosRequest) -> Result<(String, BTreeMap<String, Stri
     Ok((content_type.to_string(), stored))
 }
 
+/// The request body, taken by the handler that reads it (an unread body is drained by the
+/// dispatcher before an error answer).
+pub fn take(body: &mut Option<Body>) -> Body {
+    body.take().unwrap_or_else(Body::empty)
+}
+
 /// The request body as a [`BodyStream`] that fails with `TimedOut` after
 /// [`BODY_IDLE_TIMEOUT`] without data.
 pub fn body_stream(body: Body) -> BodyStream {
@@ -134,7 +140,7 @@ fn object_headers(meta: &ObjectMeta) -> HeaderMap {
 }
 
 /// PUT /{key}
-pub async fn object_put(state: &AppState, req: &CosRequest, body: Body) -> Result<Response, CosError> {
+pub async fn object_put(state: &AppState, req: &CosRequest, body: &mut Option<Body>) -> Result<Response, CosError> {
     let len = content_length(req)?;
     let md5 = content_md5(req)?;
     let (content_type, stored) = stored_headers(req)?;
@@ -144,7 +150,7 @@ pub async fn object_put(state: &AppState, req: &CosRequest, body: Body) -> Resul
     {
         return Err(CosError::new(StatusCode::CONFLICT, "FileAlreadyExists", "The object already exists."));
     }
-    let meta = state.store.put_object(&req.key, &content_type, stored, body_stream(body), len, md5).await?;
+    let meta = state.store.put_object(&req.key, &content_type, stored, body_stream(take(body)), len, md5).await?;
     Ok((StatusCode::OK, write_headers(&meta.etag, meta.crc64), [(header::CONTENT_LENGTH, "0")]).into_response())
 }
 
