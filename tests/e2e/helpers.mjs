@@ -100,8 +100,6 @@ export async function launchBrowser() {
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const console = [];
-  page.on('console', m => console.push(`[${m.type()}] ${m.text()}`));
-  page.on('pageerror', e => console.push(`[pageerror] ${e.message}`));
   const close = async () => {
     await context.close().catch(() => {});
     rmSync(profile, { recursive: true, force: true });
@@ -119,6 +117,23 @@ export function useEnvironment({ devserverArgs = [] } = {}) {
   const env = {};
   let server;
   let browser;
+  const openPage = async () => {
+    env.page = await browser.context.newPage();
+    env.page.on('console', m => browser.console.push(`[${m.type()}] ${m.text()}`));
+    env.page.on('pageerror', e => browser.console.push(`[pageerror] ${e.message}`));
+    env.page.on('crash', () => browser.console.push('[crash] the page crashed'));
+    await env.page.goto(`${server.ready.app}/`);
+    await env.page.waitForFunction(() => window.e2eReady !== undefined, null, { timeout: 30_000 });
+    const status = await env.page.evaluate(() => window.e2eReady);
+    if (status !== true) throw new Error(`fixture page: ${status}`);
+    await env.page.evaluate(r => window.e2e.configure(r), server.ready);
+  };
+  /** Replaces a page that stopped answering (a busy loop in the SDK) with a fresh one. */
+  env.replacePage = async () => {
+    const old = env.page;
+    await Promise.race([old.close({ runBeforeUnload: false }).catch(() => {}), new Promise(r => setTimeout(r, 10_000))]);
+    await openPage();
+  };
   before(async () => {
     server = await startDevserver(devserverArgs);
     env.ready = server.ready;
@@ -126,13 +141,9 @@ export function useEnvironment({ devserverArgs = [] } = {}) {
     env.dev = devHooks(server.ready.app);
     env.defaults = await env.dev.get('config');
     browser = await launchBrowser();
-    env.page = browser.page;
     env.browserConsole = browser.console;
-    await env.page.goto(`${server.ready.app}/`);
-    await env.page.waitForFunction(() => window.e2eReady !== undefined, null, { timeout: 30_000 });
-    const status = await env.page.evaluate(() => window.e2eReady);
-    if (status !== true) throw new Error(`fixture page: ${status}`);
-    await env.page.evaluate(r => window.e2e.configure(r), server.ready);
+    await browser.page.close();
+    await openPage();
   });
   beforeEach(async () => {
     await env.dev.del('faults');
@@ -193,18 +204,38 @@ export function byteRequests(entries) {
 }
 
 /**
+ * `page.evaluate(fn, arg)` on the environment's page, bounded by `timeoutMs`: a page whose main
+ * thread is stuck (a busy loop in the SDK) never answers, so after the bound the page is
+ * replaced (later tests get a working one) and this rejects.
+ */
+export async function inPage(env, fn, arg, timeoutMs = 60_000) {
+  let timer;
+  const bound = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the page did not answer within ${timeoutMs} ms: its main thread is blocked (a busy loop in the SDK?)`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([env.page.evaluate(fn, arg), bound]);
+  } catch (e) {
+    if (/did not answer/.test(e.message)) await env.replacePage();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Uploads `makeBytes(size, seed)` to `path` through the page: a client made with
  * `clientOptions` (page-side defaults: the devserver's smh, library, space, cos domain and a
  * fresh token), `client.upload(blob, path, uploadOptions)`, `done()` awaited. Returns the
  * page's record: `{result?, error?, states, progress, finalState, finalProgress}`.
  */
-export async function uploadInPage(page, { size, seed, path, clientOptions = {}, uploadOptions = {}, timeoutMs = 60_000 }) {
-  return page.evaluate(async ({ size, seed, path, clientOptions, uploadOptions, timeoutMs }) => {
+export async function uploadInPage(env, { size, seed, path, clientOptions = {}, uploadOptions = {}, timeoutMs = 60_000 }) {
+  return inPage(env, async ({ size, seed, path, clientOptions, uploadOptions, timeoutMs }) => {
     const client = await window.e2e.client(clientOptions);
     const blob = window.e2e.blob(size, seed);
     const { finished } = window.e2e.watch(hooks => client.upload(blob, path, { ...uploadOptions, ...hooks }), timeoutMs);
     return finished;
-  }, { size, seed, path, clientOptions, uploadOptions, timeoutMs });
+  }, { size, seed, path, clientOptions, uploadOptions, timeoutMs }, timeoutMs + 5_000);
 }
 
 /** A readable account of an upload that went wrong, for assertion messages. */

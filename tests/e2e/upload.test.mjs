@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { assertLanded, byteRequests, explain, MIB, uploadInPage, useEnvironment } from './helpers.mjs';
+import { assertLanded, byteRequests, expectedSha, explain, inPage, MIB, uploadInPage, useEnvironment } from './helpers.mjs';
 
 const env = useEnvironment();
 /** Small files: simple uploads up to 2 MiB, 1 MiB parts above. */
@@ -24,7 +24,7 @@ cases.forEach((c, i) => {
     const path = `sizes-case-${i}.bin`;
     const seed = 100 + i;
     const mark = await env.dev.logMark();
-    const record = await uploadInPage(env.page, { size: c.size, seed, path, clientOptions: SMALL });
+    const record = await uploadInPage(env, { size: c.size, seed, path, clientOptions: SMALL });
     await assertLanded(env, record, { path, size: c.size, seed });
     const sent = byteRequests(await env.dev.logSince(mark, 'cos')).filter(e => e.status === 200);
     // An empty file may need no PUT at all; anything else goes as one PutObject or as parts.
@@ -36,4 +36,61 @@ cases.forEach((c, i) => {
     assert.equal(record.result.size, c.size, `result.size\n${explain(record, env)}`);
     assert.equal(record.result.instant, false);
   });
+});
+
+test('upload into an existing nested directory', { timeout: 60_000 }, async () => {
+  await inPage(env, async () => {
+    await window.e2e.mkdir('nested');
+    await window.e2e.mkdir('nested/deeper');
+  });
+  const c = { path: 'nested/deeper/file.bin', size: 2 * MIB + 12345, seed: 150 };
+  const record = await uploadInPage(env, { ...c, clientOptions: SMALL });
+  await assertLanded(env, record, c);
+  assert.equal(record.result.path.replace(/^\/+/, ''), c.path);
+});
+
+test('100 small files at once through one client all land with the right bytes', { timeout: 120_000 }, async () => {
+  const files = Array.from({ length: 100 }, (_, i) => ({ path: `many-${String(i).padStart(3, '0')}.bin`, size: 1 + i * 997, seed: 1000 + i }));
+  const records = await inPage(env, async files => {
+    const client = await window.e2e.client();
+    const watches = files.map(f => {
+      const blob = window.e2e.blob(f.size, f.seed);
+      return window.e2e.watch(hooks => client.upload(blob, f.path, hooks), 100_000);
+    });
+    return Promise.all(watches.map(w => w.finished));
+  }, files);
+  const failed = records.map((r, i) => [files[i].path, r.error]).filter(([, e]) => e);
+  assert.deepEqual(failed, [], 'uploads that failed');
+  const objects = new Map((await env.dev.objects()).map(o => [(o.smhPath ?? '').replace(/^\/+/, ''), o]));
+  for (const f of files) {
+    const object = objects.get(f.path);
+    assert.ok(object, `no object backs ${f.path}`);
+    assert.equal(object.size, f.size, `size of ${f.path}`);
+    assert.equal(object.sha256, expectedSha(f.size, f.seed), `sha256 of ${f.path}`);
+  }
+  assert.deepEqual(records.map(r => r.finalState), files.map(() => 'done'));
+});
+
+test('progress: loaded never decreases within a phase and ends at total', { timeout: 60_000 }, async () => {
+  const c = { path: 'progress.bin', size: 5 * MIB + 3, seed: 160 };
+  const record = await uploadInPage(env, { ...c, clientOptions: { ...SMALL, concurrency: 2 } });
+  await assertLanded(env, record, c);
+  const events = record.progress;
+  assert.ok(events.length >= 2, `progress events: ${JSON.stringify(events)}`);
+  const order = ['hashing', 'uploading', 'confirming'];
+  for (let i = 1; i < events.length; i++) {
+    const [a, b] = [events[i - 1], events[i]];
+    assert.ok(order.indexOf(b.phase) >= order.indexOf(a.phase), `phase went back at event ${i}: ${JSON.stringify([a, b])}`);
+    if (a.phase === b.phase) assert.ok(b.loaded >= a.loaded, `loaded decreased at event ${i}: ${JSON.stringify([a, b])}`);
+  }
+  for (const e of events) {
+    assert.equal(e.total, c.size, `total in ${JSON.stringify(e)}`);
+    assert.ok(e.loaded >= 0 && e.loaded <= e.total, `loaded out of range in ${JSON.stringify(e)}`);
+  }
+  const uploading = events.filter(e => e.phase === 'uploading');
+  assert.ok(uploading.length > 0, 'no uploading progress');
+  assert.equal(uploading.at(-1).loaded, c.size, 'last uploading event: loaded === total');
+  assert.equal(events.at(-1).loaded, events.at(-1).total, 'last event: loaded === total');
+  assert.deepEqual(record.finalProgress.loaded, c.size, 'task.progress.loaded at the end');
+  assert.equal(record.states.at(-1), 'done');
 });

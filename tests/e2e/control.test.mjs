@@ -1,0 +1,117 @@
+// pause / resume, cancel and AbortSignal, through the task handle.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { assertLanded, explain, inPage, MIB, useEnvironment } from './helpers.mjs';
+
+const env = useEnvironment();
+const SMALL = { multipartThreshold: 2 * MIB, partSize: 1 * MIB, concurrency: 2 };
+
+/** Slows every part PUT down so that the test can act while the upload runs. */
+async function slowParts(ms) {
+  await env.dev.faults({ origin: 'cos', method: 'PUT', query: 'partNumber', times: 1000, action: { type: 'delay', ms } });
+}
+
+test('pause → resume: state goes paused, then done; bytes correct', { timeout: 90_000 }, async () => {
+  await slowParts(150);
+  const c = { path: 'pause.bin', size: 8 * MIB + 5, seed: 300 };
+  const out = await inPage(env, async ({ c, SMALL }) => {
+    const { e2e } = window;
+    const client = await e2e.client(SMALL);
+    const w = e2e.watch(hooks => client.upload(e2e.blob(c.size, c.seed), c.path, hooks), 80_000);
+    const cosParts = async () => (await e2e.dev('log?origin=cos')).filter(e => e.op === 'UploadPart').length;
+    await e2e.until(() => w.record.progress.some(p => p.phase === 'uploading' && p.loaded >= 1024 * 1024), 30_000, 'the first MiB');
+    w.task.pause();
+    await e2e.until(() => w.task.state === 'paused', 10_000, "state 'paused'");
+    const stateWhilePaused = w.task.state;
+    await e2e.sleep(500); // in-flight parts were aborted; let the server log them
+    const partsAtPause = await cosParts();
+    const loadedAtPause = w.task.progress.loaded;
+    await e2e.sleep(1000);
+    const partsAfterWait = await cosParts();
+    const loadedAfterWait = w.task.progress.loaded;
+    w.task.resume();
+    const record = await w.finished;
+    return { record, stateWhilePaused, partsAtPause, partsAfterWait, loadedAtPause, loadedAfterWait };
+  }, { c, SMALL });
+  const { record } = out;
+  await assertLanded(env, record, c);
+  assert.equal(out.stateWhilePaused, 'paused');
+  assert.equal(out.partsAfterWait, out.partsAtPause, 'no part PUT while paused');
+  assert.equal(out.loadedAfterWait, out.loadedAtPause, 'no progress while paused');
+  const paused = record.states.indexOf('paused');
+  assert.ok(paused >= 0, `states: ${record.states}`);
+  assert.ok(record.states.slice(paused + 1).includes('uploading'), `uploading again after paused: ${record.states}`);
+  assert.equal(record.states.at(-1), 'done', `states: ${record.states}`);
+});
+
+test('pause before any byte is sent, then resume', { timeout: 60_000 }, async () => {
+  const c = { path: 'pause-early.bin', size: 3 * MIB + 1, seed: 301 };
+  const record = await inPage(env, async ({ c, SMALL }) => {
+    const { e2e } = window;
+    const client = await e2e.client(SMALL);
+    const w = e2e.watch(hooks => client.upload(e2e.blob(c.size, c.seed), c.path, hooks), 50_000);
+    w.task.pause();
+    await e2e.sleep(500);
+    w.task.resume();
+    return w.finished;
+  }, { c, SMALL });
+  await assertLanded(env, record, c);
+});
+
+async function cancelled(record, path) {
+  assert.ok(record.error, `the upload should fail\n${explain(record, env)}`);
+  assert.equal(record.error.name, 'SmhUploadError');
+  assert.equal(record.error.code, 'Aborted', explain(record, env));
+  assert.equal(record.finalState, 'cancelled');
+  assert.equal(record.states.at(-1), 'cancelled', `states: ${record.states}`);
+  assert.deepEqual(await env.dev.uploads(), { smh: [], cos: [] }, 'no upload left open');
+  assert.equal(await env.dev.objectAt(path), undefined, `no file at ${path}`);
+}
+
+const CANCELS = [
+  ['cancel mid-upload: done() rejects Aborted, state cancelled, nothing left open', 'cancel'],
+  ['cancel through an AbortSignal', 'signal'],
+  ['cancel while paused', 'paused'],
+];
+
+CANCELS.forEach(([name, how], i) => {
+  test(name, { timeout: 60_000 }, async () => {
+    await slowParts(200);
+    const c = { path: `cancel-${how}.bin`, size: 8 * MIB, seed: 310 + i };
+    const record = await inPage(env, async ({ c, SMALL, how }) => {
+      const { e2e } = window;
+      const client = await e2e.client(SMALL);
+      const controller = new AbortController();
+      const w = e2e.watch(hooks => client.upload(e2e.blob(c.size, c.seed), c.path, { ...hooks, signal: controller.signal }), 50_000);
+      await e2e.until(() => w.record.progress.some(p => p.phase === 'uploading' && p.loaded > 0), 30_000, 'upload progress');
+      if (how === 'signal') {
+        controller.abort();
+      } else {
+        if (how === 'paused') {
+          w.task.pause();
+          await e2e.until(() => w.task.state === 'paused', 10_000, "state 'paused'");
+        }
+        w.task.cancel();
+      }
+      return w.finished;
+    }, { c, SMALL, how }, 20_000);
+    await cancelled(record, c.path);
+  });
+});
+
+test('cancel a simple upload in flight', { timeout: 60_000 }, async () => {
+  await env.dev.faults({ origin: 'cos', method: 'PUT', times: 10, action: { type: 'delay', ms: 1500 } });
+  const c = { path: 'cancel-simple.bin', size: 100_000, seed: 313 };
+  const record = await inPage(env, async ({ c }) => {
+    const { e2e } = window;
+    const client = await e2e.client();
+    const w = e2e.watch(hooks => client.upload(e2e.blob(c.size, c.seed), c.path, hooks), 50_000);
+    await e2e.until(() => w.task.state === 'uploading', 10_000, "state 'uploading'");
+    await e2e.sleep(300);
+    w.task.cancel();
+    return w.finished;
+  }, { c }, 20_000);
+  await cancelled(record, c.path);
+});
