@@ -1,6 +1,6 @@
 //! [`CosError`]: a COS error response (cos-api.md §4), rendered as the COS error XML.
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::response::{add_common_headers, new_request_id};
@@ -14,17 +14,17 @@ pub struct CosError {
     pub code: &'static str,
     pub message: String,
     /// Headers added to the error response (e.g. `Content-Range` on 416).
-    pub headers: HeaderMap,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl CosError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> CosError {
-        CosError { status, code, message: message.into(), headers: HeaderMap::new() }
+        CosError { status, code, message: message.into(), headers: Vec::new() }
     }
 
     pub fn with_header(mut self, name: HeaderName, value: &str) -> CosError {
         if let Ok(value) = HeaderValue::from_str(value) {
-            self.headers.insert(name, value);
+            self.headers.push((name, value));
         }
         self
     }
@@ -97,7 +97,9 @@ impl CosError {
                 .leaf("TraceId", request_id);
             (self.status, [(axum::http::header::CONTENT_TYPE, "application/xml")], xml.finish()).into_response()
         };
-        response.headers_mut().extend(self.headers);
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
         if let Ok(value) = HeaderValue::from_str(request_id) {
             response.headers_mut().insert("x-cos-trace-id", value);
         }

@@ -79,12 +79,8 @@ pub fn parse_complete(body: &str) -> Option<Vec<(u32, Option<String>)>> {
                 path.push(name);
                 text.clear();
             }
-            Event::Empty(e) => {
-                if path.is_empty() {
-                    // `<CompleteMultipartUpload/>`: well-formed but lists no part.
-                    saw_root = e.local_name().as_ref() == b"CompleteMultipartUpload";
-                }
-            }
+            // `<CompleteMultipartUpload/>`: well-formed but lists no part.
+            Event::Empty(e) if path.is_empty() => saw_root = e.local_name().as_ref() == b"CompleteMultipartUpload",
             Event::Text(t) => text.push_str(&t.decode().ok()?),
             Event::CData(t) => text.push_str(&t.decode().ok()?),
             Event::GeneralRef(r) => match r.resolve_char_ref().ok()? {
