@@ -113,6 +113,11 @@ impl Uploader {
     pub fn config(&self) -> &ClientConfig {
         &self.config
     }
+
+    /// Connection slots held right now by this client's uploads.
+    pub fn slots_in_use(&self) -> usize {
+        self.slots.in_use()
+    }
 }
 
 #[cfg(test)]

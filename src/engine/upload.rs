@@ -121,15 +121,19 @@ pub async fn run(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, opts: Uploa
         renew_lock: Slots::new(1),
         rng: RefCell::new(XorShift::new(seed)),
     });
-    let flow = std::pin::pin!(session.clone().flow());
-    let cancelled = std::pin::pin!(async {
+    // Boxed so that the losing future is dropped (aborting its requests) before cleanup runs.
+    let flow = Box::pin(session.clone().flow());
+    let cancelled = Box::pin(async {
         while !control.is_cancelled() {
             control.changed().await;
         }
     });
     let outcome = match select(flow, cancelled).await {
         Either::Left((result, _)) => result,
-        Either::Right(((), _flow)) => Err(Error::Aborted),
+        Either::Right(((), flow)) => {
+            drop(flow);
+            Err(Error::Aborted)
+        }
     };
     match outcome {
         Ok(result) => {
@@ -157,6 +161,7 @@ impl Session {
 
     fn set_state(&self, next: UploadState) {
         let current = self.state.get();
+        debug_assert!(current == next || current.can_move_to(next), "state {current:?} -> {next:?}");
         if current != next && current.can_move_to(next) {
             self.state.set(next);
             self.observer.on_state(next);
@@ -229,7 +234,6 @@ impl Session {
         }
         let auth = match outcome {
             Begin::Instant(file) => {
-                self.set_state(UploadState::Uploading);
                 self.progress.borrow_mut().set_phase(Phase::Uploading, size, size);
                 self.emit(true);
                 let crc64 = file.crc64.clone().unwrap_or_default();
@@ -267,6 +271,9 @@ impl Session {
         let mut offset = 0;
         while offset < size {
             self.wait_while_paused(UploadState::Hashing).await;
+            if self.control.is_cancelled() {
+                return Err(Error::Aborted);
+            }
             let end = (offset + HASH_READ).min(size);
             let chunk = self.read(offset..end).await?;
             for block in chunk.chunks(QUICK_UPLOAD_BLOCK as usize) {
@@ -339,6 +346,9 @@ impl Session {
         let mut done: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
         loop {
             self.wait_while_paused(UploadState::Uploading).await;
+            if self.control.is_cancelled() {
+                return Err(Error::Aborted);
+            }
             let pending: VecDeque<u32> = (1..=count).filter(|n| !done.contains_key(n)).collect();
             if pending.is_empty() {
                 break;

@@ -1,0 +1,375 @@
+//! The engine against the real smh-devserver (native adapters from `support`): sizes around every
+//! boundary, concurrency, quick upload, conflicts, pause/resume, cancel, token refresh, renew,
+//! the domain allow-list, injected faults. Bytes are checked through the devserver's
+//! `/_dev/objects`, never through the SDK's own answer.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::future::join_all;
+use serde_json::json;
+use smh_upload::engine::{Control, UploadState};
+use smh_upload::smh::{Conflict, Tokens};
+use smh_upload::Error;
+use support::*;
+
+const MIB: usize = 1024 * 1024;
+
+/// Asserts the devserver holds exactly `data` at `path` and the SDK's CRC agrees with it.
+async fn assert_stored(server: &Devserver, path: &str, data: &[u8], sdk_crc: &str) {
+    let object = server.object_at(path).await.unwrap_or_else(|| panic!("no object for {path}"));
+    assert_eq!(object["size"].as_u64(), Some(data.len() as u64), "{path} size");
+    assert_eq!(object["sha256"].as_str(), Some(sha256_hex(data).as_str()), "{path} bytes");
+    assert_eq!(object["crc64"].as_str(), Some(sdk_crc), "{path}: the server's CRC64 differs from the SDK's");
+}
+
+async fn assert_nothing_open(server: &Devserver) {
+    let open = server.open_uploads().await;
+    assert_eq!(open["smh"].as_array().map(Vec::len), Some(0), "open SMH uploads: {open}");
+    assert_eq!(open["cos"].as_array().map(Vec::len), Some(0), "open COS uploads: {open}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn sizes_around_every_boundary() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.multipart_threshold = 2 * MIB as u64;
+    config.part_size = Some(MIB as u64);
+    let uploader = server.uploader(config).await;
+    let cases = [
+        ("empty.bin", 0),
+        ("one.bin", 1),
+        ("under.bin", 2 * MIB - 1),
+        ("exact.bin", 2 * MIB),
+        ("over.bin", 2 * MIB + 1),
+        ("lastpart1.bin", 3 * MIB + 1),
+    ];
+    for (i, (name, len)) in cases.into_iter().enumerate() {
+        let data = bytes(len, i as u64 + 1);
+        let (result, rec) = upload(&uploader, &data, name, Conflict::Ask, false).await;
+        let result = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(result.file.path, name);
+        assert!(!result.instant);
+        assert_stored(&server, name, &data, &result.crc64).await;
+        assert_eq!(rec.states.borrow().last(), Some(&UploadState::Done));
+        let progress = rec.progress.borrow();
+        let uploading: Vec<u64> = progress.iter().filter(|p| p.phase == smh_upload::engine::Phase::Uploading).map(|p| p.loaded).collect();
+        assert!(uploading.windows(2).all(|w| w[0] <= w[1]), "{name}: progress went backwards: {uploading:?}");
+        assert_eq!(uploading.last().copied(), Some(len as u64), "{name}: last report is the whole file");
+    }
+    // The multipart ones really were multipart: parts reached the cos origin.
+    let ops: Vec<String> = server.cos_requests().await.iter().map(|e| e["op"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(ops.iter().filter(|o| o.as_str() == "UploadPart").count(), 3 + 4, "parts of over.bin (3) and lastpart1.bin (4): {ops:?}");
+    assert_nothing_open(&server).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn hundred_files_concurrently_share_the_slots() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.concurrency = 4;
+    let uploader = server.uploader(config).await;
+    let files: Vec<(String, Vec<u8>)> = (0..100).map(|i| (format!("many/f{i:03}.bin"), bytes(1000 + i * 37, 100 + i as u64))).collect();
+    server.app_post("/token", json!({})).await; // warm
+    let dir_token = server.token().await;
+    reqwest::Client::new()
+        .put(format!("{}/api/v1/directory/{}/{}/many?access_token={}", server.field("smh"), server.field("libraryId"), server.field("spaceId"), dir_token))
+        .send()
+        .await
+        .unwrap();
+    let results = join_all(files.iter().map(|(path, data)| {
+        let uploader = uploader.clone();
+        async move { upload(&uploader, data, path, Conflict::Ask, false).await.0 }
+    }))
+    .await;
+    for ((path, data), result) in files.iter().zip(results) {
+        let result = result.unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_stored(&server, path, data, &result.crc64).await;
+    }
+    assert_eq!(uploader.slots_in_use(), 0, "every slot released");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn quick_upload_sends_no_bytes() {
+    let server = Devserver::start(&[]);
+    let uploader = server.uploader(server.config()).await;
+    let data = bytes(3 * MIB + 5, 7);
+    let (first, _) = upload(&uploader, &data, "orig.bin", Conflict::Ask, true).await;
+    let first = first.unwrap();
+    assert!(!first.instant);
+    server.app_delete("/_dev/log").await;
+    let (second, rec) = upload(&uploader, &data, "copy.bin", Conflict::Ask, true).await;
+    let second = second.unwrap();
+    assert!(second.instant, "quick upload hit");
+    let writes: Vec<_> = server.cos_requests().await.into_iter().filter(|e| e["method"] == "PUT").collect();
+    assert!(writes.is_empty(), "no byte may reach COS on a quick-upload hit: {writes:?}");
+    assert_stored(&server, "copy.bin", &data, &first.crc64).await;
+    assert_eq!(rec.states.borrow().as_slice(), &[UploadState::Done], "hashing (initial) → done");
+    // Same size and first MiB, different tail: a 202 then a real upload.
+    let mut other = data.clone();
+    *other.last_mut().unwrap() ^= 0xff;
+    let (third, _) = upload(&uploader, &other, "near.bin", Conflict::Ask, true).await;
+    let third = third.unwrap();
+    assert!(!third.instant);
+    assert_stored(&server, "near.bin", &other, &third.crc64).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn conflict_strategies() {
+    let server = Devserver::start(&[]);
+    let uploader = server.uploader(server.config()).await;
+    let a = bytes(100, 1);
+    let b = bytes(200, 2);
+    upload(&uploader, &a, "c.txt", Conflict::Ask, false).await.0.unwrap();
+    let renamed = upload(&uploader, &b, "c.txt", Conflict::Rename, false).await.0.unwrap();
+    assert_ne!(renamed.file.path, "c.txt");
+    assert_stored(&server, &renamed.file.path, &b, &renamed.crc64).await;
+    assert_stored(&server, "c.txt", &a, &upload_crc(&a)).await;
+    let err = upload(&uploader, &b, "c.txt", Conflict::Ask, false).await.0.unwrap_err();
+    assert_eq!((err.code(), err.status()), ("SameNameDirectoryOrFileExists", 409));
+    let over = upload(&uploader, &b, "c.txt", Conflict::Overwrite, false).await.0.unwrap();
+    assert!(over.file.is_overwritten);
+    assert_stored(&server, "c.txt", &b, &over.crc64).await;
+    assert_nothing_open(&server).await;
+}
+
+fn upload_crc(data: &[u8]) -> String {
+    smh_upload::cos::crc64::checksum(data).to_string()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn pause_then_resume_completes() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.part_size = Some(MIB as u64);
+    config.concurrency = 2;
+    let uploader = server.uploader(config).await;
+    let data = bytes(12 * MIB, 3);
+    // Slow every part down so that the pause lands mid-upload.
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "query": "partNumber", "times": 100, "action": {"type": "delay", "ms": 50}})).await;
+    let control = Control::new();
+    let rec = Rc::new(Recorder::default());
+    let paused_once = Rc::new(Cell::new(false));
+    {
+        let (control, paused_once) = (control.clone(), paused_once.clone());
+        *rec.hook.borrow_mut() = Some(Box::new(move |p| {
+            if p.loaded >= 3 * MIB as u64 && !paused_once.get() {
+                paused_once.set(true);
+                control.pause();
+            }
+        }));
+    }
+    let resumer = async {
+        while !paused_once.get() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        control.resume();
+    };
+    let (result, ()) = futures::join!(upload_with(&uploader, &data, "paused.bin", Conflict::Ask, false, control.clone(), rec.clone()), resumer);
+    let result = result.unwrap();
+    let states = rec.states.borrow().clone();
+    let paused_at = states.iter().position(|s| *s == UploadState::Paused).expect("was paused");
+    assert_eq!(states[paused_at + 1], UploadState::Uploading, "{states:?}");
+    assert_eq!(states.last(), Some(&UploadState::Done));
+    assert_stored(&server, "paused.bin", &data, &result.crc64).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn cancel_leaves_nothing_on_the_server() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.part_size = Some(MIB as u64);
+    config.concurrency = 1;
+    let uploader = server.uploader(config).await;
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 100}})).await;
+    let data = bytes(10 * MIB, 4);
+    let control = Control::new();
+    let rec = Rc::new(Recorder::default());
+    {
+        let control = control.clone();
+        *rec.hook.borrow_mut() = Some(Box::new(move |p| {
+            if p.loaded >= 2 * MIB as u64 {
+                control.cancel();
+            }
+        }));
+    }
+    let err = upload_with(&uploader, &data, "cancelled.bin", Conflict::Ask, false, control, rec.clone()).await.unwrap_err();
+    assert_eq!(err, Error::Aborted);
+    assert_eq!(rec.states.borrow().last(), Some(&UploadState::Cancelled));
+    assert_nothing_open(&server).await;
+    assert!(server.object_at("cancelled.bin").await.is_none());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn expired_token_is_refreshed_and_the_call_replayed() {
+    let server = Devserver::start(&[]);
+    let calls = Rc::new(Cell::new(0));
+    let tokens = Tokens::from_provider(Rc::new(AppTokens { app: server.field("app"), calls: calls.clone() }), None);
+    tokens.get().await.unwrap();
+    let mut config = server.config();
+    config.part_size = Some(MIB as u64);
+    config.multipart_threshold = MIB as u64;
+    let uploader = server.uploader_with(config, tokens);
+    let data = bytes(4 * MIB, 5);
+    let rec = Rc::new(Recorder::default());
+    let expired = Rc::new(Cell::new(false));
+    let expire_mid_upload = async {
+        while rec.progress.borrow().iter().all(|p| p.loaded == 0) {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        server.app_post("/_dev/tokens/expire", json!({})).await;
+        expired.set(true);
+    };
+    let (result, ()) = futures::join!(upload_with(&uploader, &data, "tok.bin", Conflict::Ask, false, Control::new(), rec.clone()), expire_mid_upload);
+    let result = result.unwrap();
+    assert!(expired.get());
+    assert_eq!(calls.get(), 2, "getAccessToken called again after the token expired");
+    assert_stored(&server, "tok.bin", &data, &result.crc64).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn fixed_expired_token_fails_with_invalid_access_token() {
+    let server = Devserver::start(&[]);
+    let token = server.token().await;
+    server.app_post("/_dev/tokens/expire", json!({})).await;
+    let uploader = server.uploader_with(server.config(), Tokens::fixed(token.clone()));
+    let err = upload(&uploader, b"x", "t.txt", Conflict::Ask, false).await.0.unwrap_err();
+    assert_eq!((err.code(), err.status(), err.retryable()), ("InvalidAccessToken", 403, false));
+    assert!(!err.to_string().contains(&token), "the token must not appear in messages");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn expired_upload_authorisation_is_renewed() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.part_size = Some(MIB as u64);
+    config.concurrency = 1;
+    let uploader = server.uploader(config).await;
+    let data = bytes(10 * MIB, 6);
+    let rec = Rc::new(Recorder::default());
+    let expire = async {
+        while rec.progress.borrow().iter().all(|p| p.loaded < 2 * MIB as u64) {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        server.app_post("/_dev/uploads/expire", json!({})).await;
+    };
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 30}})).await;
+    let (result, ()) = futures::join!(upload_with(&uploader, &data, "renew.bin", Conflict::Ask, false, Control::new(), rec.clone()), expire);
+    let result = result.unwrap();
+    assert_stored(&server, "renew.bin", &data, &result.crc64).await;
+    let log = server.app_get("/_dev/log").await;
+    let renewals = log.as_array().unwrap().iter().filter(|e| e["origin"] == "smh" && e["op"].as_str().unwrap_or_default().contains("renew")).count();
+    assert!(renewals >= 1, "a renew call happened: {log}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn short_lived_authorisation_is_renewed_before_it_expires() {
+    let server = Devserver::start(&[]);
+    server.app_post("/_dev/config", json!({"uploadTtlSeconds": 3})).await;
+    let mut config = server.config();
+    config.part_size = Some(MIB as u64);
+    config.concurrency = 1;
+    let uploader = server.uploader(config).await;
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 400}})).await;
+    let data = bytes(8 * MIB, 8);
+    let result = upload(&uploader, &data, "ttl.bin", Conflict::Ask, false).await.0.unwrap();
+    assert_stored(&server, "ttl.bin", &data, &result.crc64).await;
+    let cos = server.cos_requests().await;
+    let refused = cos.iter().filter(|e| e["status"] == 403).count();
+    assert_eq!(refused, 0, "renewed before expiry, so COS never refused: {cos:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn domain_not_allowed_sends_no_byte_and_cancels() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.allowed_domains = Some(vec!["*.myqcloud.com".into()]);
+    let uploader = server.uploader(config).await;
+    server.app_delete("/_dev/log").await;
+    for len in [10, 3 * MIB + 1] {
+        let err = upload(&uploader, &bytes(len, 9), "evil.bin", Conflict::Ask, false).await.0.unwrap_err();
+        assert_eq!(err.code(), "DomainNotAllowed");
+    }
+    assert!(server.cos_requests().await.is_empty(), "not one request reached the cos origin");
+    assert_nothing_open(&server).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn faults_are_retried() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.part_size = Some(MIB as u64);
+    config.multipart_threshold = MIB as u64;
+    config.retry.stall_timeout = Duration::from_millis(500);
+    let uploader = server.uploader(config).await;
+    let cases = [
+        ("e500.bin", json!({"type": "status", "status": 500, "code": "InternalError"}), 2),
+        ("slow.bin", json!({"type": "status", "status": 503, "code": "SlowDown"}), 1),
+        ("reset.bin", json!({"type": "reset"}), 1),
+        ("badcrc.bin", json!({"type": "badCrc"}), 1),
+        ("stall.bin", json!({"type": "stall", "ms": 5000}), 1),
+        ("smh503.bin", json!({"type": "status", "status": 503, "code": "ServerOverloaded"}), 1),
+    ];
+    for (i, (name, action, times)) in cases.into_iter().enumerate() {
+        let origin = if name.starts_with("smh") { "smh" } else { "cos" };
+        let mut rule = json!({"origin": origin, "times": times, "action": action});
+        if origin == "cos" {
+            rule["query"] = json!("partNumber");
+        }
+        server.app_post("/_dev/faults", rule).await;
+        let data = bytes(3 * MIB + 100, 20 + i as u64);
+        let result = upload(&uploader, &data, name, Conflict::Ask, false).await.0.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_stored(&server, name, &data, &result.crc64).await;
+        let rules = server.app_get("/_dev/faults").await;
+        let rule = &rules["rules"][0];
+        assert_eq!(rule["fired"].as_u64(), Some(times), "{name}: the fault fired as scripted: {rules}");
+        server.app_delete("/_dev/faults").await;
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn final_errors_are_typed_and_cancel_the_upload() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.part_size = Some(MIB as u64);
+    config.multipart_threshold = MIB as u64;
+    config.retry.max_retries = 1;
+    let uploader = server.uploader(config).await;
+    server.app_post("/_dev/faults", json!({"origin": "cos", "query": "partNumber", "times": 100, "action": {"type": "status", "status": 500, "code": "InternalError"}})).await;
+    let err = upload(&uploader, &bytes(3 * MIB, 1), "fail.bin", Conflict::Ask, false).await.0.unwrap_err();
+    assert_eq!((err.code(), err.status(), err.retryable()), ("InternalError", 500, true));
+    assert!(err.request_id().is_some(), "COS request id kept");
+    server.app_delete("/_dev/faults").await;
+    assert_nothing_open(&server).await;
+    // Parent directory missing: SMH's 404, nothing left.
+    let err = upload(&uploader, b"x", "no/such/dir.txt", Conflict::Ask, false).await.0.unwrap_err();
+    assert_eq!((err.code(), err.status()), ("DirectoryNotFound", 404));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn bad_configuration_is_invalid_input() {
+    let server = Devserver::start(&[]);
+    let cases: Vec<(&str, Box<dyn Fn(&mut smh_upload::engine::ClientConfig)>)> = vec![
+        ("concurrency", Box::new(|c| c.concurrency = 0)),
+        ("concurrency", Box::new(|c| c.concurrency = 1000)),
+        ("partSize", Box::new(|c| c.part_size = Some(1024))),
+        ("baseUrl", Box::new(|c| c.target.base_url = "http://smh.example.com".into())),
+        ("allowedDomains", Box::new(|c| c.allowed_domains = Some(vec!["*.com".into()]))),
+        ("libraryId", Box::new(|c| c.target.library_id = "".into())),
+    ];
+    for (option, change) in cases {
+        let mut config = server.config();
+        change(&mut config);
+        let result = smh_upload::engine::Uploader::new(config, Rc::new(ReqwestHttp::default()), Rc::new(TokioTimer::default()), Tokens::fixed("t".into()), Rc::new(smh_upload::platform::NoCheckpoints));
+        match result {
+            Err(Error::InvalidInput { option: o, .. }) => assert_eq!(o, option),
+            Err(e) => panic!("{option}: {e}"),
+            Ok(_) => panic!("{option}: accepted"),
+        }
+    }
+}
