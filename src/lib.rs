@@ -23,4 +23,6 @@ pub mod smh;
 #[cfg(target_arch = "wasm32")]
 mod bindings;
 
+#[cfg(target_arch = "wasm32")]
+pub use bindings::{SmhClient, UploadTask};
 pub use error::{Error, Result};

@@ -10,6 +10,9 @@ mod types;
 
 use wasm_bindgen::prelude::*;
 
+pub use client::SmhClient;
+pub use task::UploadTask;
+
 /// Runs when the module is instantiated: panics go to the console (a panic never leaves a task
 /// hanging silently — its promise rejects because the wasm call throws).
 #[wasm_bindgen(start)]

@@ -1,0 +1,197 @@
+//! Browser tests (wasm-bindgen-test in headless Chromium) of the browser adapters and the JS
+//! binding, against the devserver `cargo xtask test` starts (its READY JSON arrives at compile
+//! time as `SMH_DEVSERVER_READY_JSON`).
+#![cfg(target_arch = "wasm32")]
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use js_sys::{Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+use smh_upload::engine::upload::{run, Observer, UploadOptions};
+use smh_upload::engine::{ClientConfig, Control, Progress, UploadState, Uploader};
+use smh_upload::platform::browser::{BlobSource, JsTimer, XhrHttp};
+use smh_upload::platform::{FileSource, Http, HttpRequest, Method, NoCheckpoints, Timer};
+use smh_upload::smh::{Conflict, LibraryPath, SmhTarget, Tokens};
+use smh_upload::SmhClient;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn ready() -> serde_json::Value {
+    let json = option_env!("SMH_DEVSERVER_READY_JSON").expect("run through `cargo xtask test`, which starts the devserver");
+    serde_json::from_str(json).expect("READY JSON")
+}
+
+fn field(name: &str) -> String {
+    ready()[name].as_str().unwrap_or_default().to_string()
+}
+
+fn blob_of(bytes: &[u8]) -> web_sys::Blob {
+    let parts = js_sys::Array::new();
+    parts.push(&Uint8Array::from(bytes));
+    web_sys::Blob::new_with_u8_array_sequence(&parts).expect("blob")
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u32).wrapping_mul(31).wrapping_add(seed as u32) as u8).collect()
+}
+
+async fn app_json(method: Method, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    let req = HttpRequest {
+        method,
+        url: format!("{}{}", field("app"), path),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: body.map(|b| Rc::from(b.to_string().into_bytes())),
+        timeout: Some(Duration::from_secs(20)),
+        progress: None,
+    };
+    let resp = XhrHttp.send(req).await.expect("app origin reachable");
+    assert!((200..300).contains(&resp.status), "{path}: {}", resp.status);
+    serde_json::from_slice(&resp.body).unwrap_or(serde_json::Value::Null)
+}
+
+async fn token() -> String {
+    app_json(Method::Post, "/token", Some(serde_json::json!({}))).await["accessToken"].as_str().unwrap().to_string()
+}
+
+#[wasm_bindgen_test]
+async fn blob_source_reads_exact_slices() {
+    let data = pattern(100_000, 3);
+    let source = BlobSource::new(blob_of(&data)).unwrap();
+    assert_eq!(source.size(), 100_000);
+    assert_eq!(source.read(0..10).await.unwrap(), data[..10]);
+    assert_eq!(source.read(99_990..100_000).await.unwrap(), data[99_990..]);
+    assert_eq!(source.read(5..5).await.unwrap(), Vec::<u8>::new());
+}
+
+#[wasm_bindgen_test]
+async fn timer_sleeps_and_cancels_on_drop() {
+    let t = JsTimer;
+    let start = t.now_ms();
+    t.sleep(Duration::from_millis(30)).await;
+    assert!(t.now_ms() - start >= 25.0);
+    drop(t.sleep(Duration::from_millis(5)));
+    assert!(t.unix_ms() > 1.6e12);
+}
+
+#[wasm_bindgen_test]
+async fn xhr_reports_upload_progress_and_reads_exposed_headers() {
+    let data: Rc<[u8]> = Rc::from(pattern(3 << 20, 1));
+    let seen = Rc::new(std::cell::Cell::new(0u64));
+    let s = seen.clone();
+    // An unsigned PUT to the cos origin: COS refuses it, with CORS headers on the error.
+    let req = HttpRequest {
+        method: Method::Put,
+        url: format!("http://{}/anonymous.bin", field("cos")),
+        headers: vec![],
+        body: Some(data),
+        timeout: Some(Duration::from_secs(20)),
+        progress: Some(Rc::new(move |n| s.set(n))),
+    };
+    let resp = XhrHttp.send(req).await.expect("a response, not a network error");
+    assert_eq!(resp.status, 403);
+    assert!(resp.header("x-cos-request-id").is_some(), "x-cos-request-id is exposed to scripts");
+    assert!(String::from_utf8_lossy(&resp.body).contains("<Code>"), "COS error XML readable");
+    assert_eq!(seen.get(), 3 << 20, "upload progress reached the body size");
+}
+
+#[derive(Default)]
+struct Rec(std::cell::RefCell<Vec<UploadState>>);
+impl Observer for Rec {
+    fn on_state(&self, s: UploadState) {
+        self.0.borrow_mut().push(s);
+    }
+    fn on_progress(&self, _p: &Progress) {}
+}
+
+fn uploader(tok: String, threshold: u64) -> Rc<Uploader> {
+    let mut config = ClientConfig::new(SmhTarget { base_url: field("smh"), library_id: field("libraryId"), space_id: field("spaceId"), user_id: None });
+    config.allowed_domains = Some(vec![field("cos")]);
+    config.multipart_threshold = threshold;
+    config.part_size = Some(1 << 20);
+    Rc::new(Uploader::new(config, Rc::new(XhrHttp), Rc::new(JsTimer), Tokens::fixed(tok), Rc::new(NoCheckpoints)).unwrap())
+}
+
+async fn stored_sha256(path: &str) -> Option<String> {
+    let objects = app_json(Method::Get, "/_dev/objects", None).await;
+    objects.as_array()?.iter().find(|o| o["smhPath"].as_str() == Some(path)).and_then(|o| o["sha256"].as_str().map(str::to_string))
+}
+
+async fn sha256_hex(data: &[u8]) -> String {
+    let subtle = web_sys::window().map(|w| w.crypto().unwrap().subtle()).expect("WebCrypto");
+    let digest = JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", &mut data.to_vec()).unwrap()).await.unwrap();
+    smh_upload::hash::hex(&Uint8Array::new(&digest).to_vec())
+}
+
+#[wasm_bindgen_test]
+async fn engine_uploads_a_blob_multipart_through_xhr() {
+    let data = pattern((3 << 20) + 1, 9);
+    let tok = token().await;
+    let mkdir = HttpRequest {
+        method: Method::Put,
+        url: format!("{}/api/v1/directory/{}/{}/web?conflict_resolution_strategy=rename&access_token={tok}", field("smh"), field("libraryId"), field("spaceId")),
+        headers: vec![],
+        body: None,
+        timeout: Some(Duration::from_secs(20)),
+        progress: None,
+    };
+    assert_eq!(XhrHttp.send(mkdir).await.unwrap().status, 201);
+    let up = uploader(tok, 1 << 20);
+    let rec = Rc::new(Rec::default());
+    let opts = UploadOptions { path: LibraryPath::parse("web/multipart.bin").unwrap(), conflict: Conflict::Overwrite, quick_upload: false };
+    let result = run(up, Rc::new(BlobSource::new(blob_of(&data)).unwrap()), opts, Control::new(), rec.clone()).await.expect("upload");
+    assert_eq!(result.file.path, "web/multipart.bin");
+    assert_eq!(stored_sha256("web/multipart.bin").await, Some(sha256_hex(&data).await));
+    assert_eq!(rec.0.borrow().last(), Some(&UploadState::Done));
+}
+
+#[wasm_bindgen_test]
+async fn js_client_uploads_and_rejects_bad_input_with_typed_errors() {
+    let options = Object::new();
+    let set = |o: &Object, k: &str, v: JsValue| {
+        Reflect::set(o, &JsValue::from_str(k), &v).unwrap();
+    };
+    let tok = token().await;
+    set(&options, "baseUrl", JsValue::from_str(&field("smh")));
+    set(&options, "libraryId", JsValue::from_str(&field("libraryId")));
+    set(&options, "spaceId", JsValue::from_str(&field("spaceId")));
+    set(&options, "accessToken", JsValue::from_str(&tok));
+    let allowed = js_sys::Array::of1(&JsValue::from_str(&field("cos")));
+    set(&options, "allowedDomains", allowed.into());
+    set(&options, "checkpoints", JsValue::from_str("none"));
+    let client = SmhClient::new(options.clone().into()).expect("client");
+    let data = pattern(5000, 4);
+    let task = client.upload(blob_of(&data).into(), JsValue::from_str("js-api.bin"), JsValue::UNDEFINED).expect("task");
+    let result = JsFuture::from(task.done()).await.expect("done resolves");
+    assert_eq!(Reflect::get(&result, &"path".into()).unwrap().as_string().as_deref(), Some("js-api.bin"));
+    assert_eq!(task.state(), "done");
+    assert_eq!(stored_sha256("js-api.bin").await, Some(sha256_hex(&data).await));
+
+    // Bad input: thrown synchronously as SmhUploadError with code InvalidInput, no token in it.
+    let check = |err: JsValue, option: &str| {
+        let e: js_sys::Error = err.dyn_into().expect("an Error object");
+        assert_eq!(String::from(e.name()), "SmhUploadError");
+        assert_eq!(Reflect::get(&e, &"code".into()).unwrap().as_string().as_deref(), Some("InvalidInput"));
+        let message = String::from(e.message());
+        assert!(message.contains(option), "{message} names {option}");
+        assert!(!message.contains(&tok));
+    };
+    check(client.upload(JsValue::from_str("not a blob"), "x".into(), JsValue::UNDEFINED).err().unwrap(), "file");
+    for bad in ["a/../b", "a//b", "a\u{7}b", ""] {
+        check(client.upload(blob_of(b"x").into(), bad.into(), JsValue::UNDEFINED).err().unwrap(), "path");
+    }
+    let unknown = Object::new();
+    set(&unknown, "conflictt", JsValue::from_str("ask"));
+    check(client.upload(blob_of(b"x").into(), "x".into(), unknown.into()).err().unwrap(), "conflictt");
+    for (name, value) in [("concurrency", 0.0), ("concurrency", 1000.0), ("partSize", 1000.0), ("concurrency", f64::NAN)] {
+        let o = Object::assign(&Object::new(), &options);
+        set(&o, name, JsValue::from_f64(value));
+        check(SmhClient::new(o.into()).err().unwrap(), name);
+    }
+    let o = Object::assign(&Object::new(), &options);
+    Reflect::delete_property(&o, &"accessToken".into()).unwrap();
+    check(SmhClient::new(o.into()).err().unwrap(), "accessToken");
+}
