@@ -18,3 +18,6 @@ pub use progress::{Phase, Progress};
 pub use retry::{BackoffConfig, RetryConfig};
 pub use state::UploadState;
 pub use upload::{Observer, UploadOptions, UploadResult};
+
+#[cfg(test)]
+mod tests;
