@@ -25,7 +25,7 @@ usage: cargo xtask <task> [options]
 
 tasks:
   setup                 install what is missing (wasm target, wasm-bindgen-cli, chromium,
-                        chromedriver, binaryen, node_modules, target/pyenv); a no-op when all present
+                        chromedriver, node_modules (incl. binaryen's wasm-opt), target/pyenv); a no-op when all present
   pkg                   build the npm package into pkg/ (cargo build → wasm-bindgen → wasm-opt)
   test [--only STAGE]   setup, then every test stage in order, stopping at the first failure;
                         STAGE: native | pkg | browser | interop | e2e

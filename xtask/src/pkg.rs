@@ -18,8 +18,7 @@ const OUT_NAME: &str = "smh_upload";
 /// WebAssembly features rustc 1.95 uses by default for wasm32-unknown-unknown (LLVM's
 /// `generic` CPU; `wasm-opt --print-features` on our module lists exactly these). Binaryen
 /// also reads them from the module's `target_features` section, but that section is optional,
-/// so they are stated here: without them binaryen 108 validates as MVP and rejects e.g.
-/// `memory.copy` and `i32.trunc_sat_f64_s`. Chrome 91+, Safari 15+ and WeChat have them all.
+/// so they are stated here. Chrome 91+, Safari 15+ and WeChat have them all.
 const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
     "--enable-nontrapping-float-to-int",
@@ -33,7 +32,13 @@ pub fn run() -> Result<()> {
     let started = Instant::now();
     let pkg = root().join(PKG_DIR);
     let wasm_bindgen = find_tool("wasm-bindgen").ok_or("wasm-bindgen not found; run `cargo xtask setup`")?;
-    let wasm_opt = find_tool("wasm-opt").ok_or("wasm-opt not found; run `cargo xtask setup`")?;
+    // binaryen from npm (package-lock.json pins it), not Debian's: Debian's binaryen 108 rewrites
+    // the `__wbindgen_externrefs` export to the funcref table, and the package then fails to
+    // load (`WebAssembly.Table.set(): Argument 1 is invalid`). Found by tests/e2e.
+    let wasm_opt = root().join("node_modules/.bin/wasm-opt");
+    if !wasm_opt.exists() {
+        return Err("node_modules/.bin/wasm-opt not found; run `cargo xtask setup`".into());
+    }
 
     println!("pkg: cargo build --release --target wasm32-unknown-unknown -p smh-upload --lib");
     run_cmd(

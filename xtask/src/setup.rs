@@ -15,7 +15,6 @@ use crate::util::{self, cmd, content_hash, find_tool, output, root, run_logged, 
 const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("chromium", "/usr/bin/chromium"),
     ("chromium-driver", "/usr/bin/chromedriver"),
-    ("binaryen", "/usr/bin/wasm-opt"),
 ];
 
 /// Where the Python venv for the interop tests lives.
@@ -97,7 +96,7 @@ fn wasm_bindgen_cli() -> Result<bool> {
     Ok(true)
 }
 
-/// `apt-get install chromium chromium-driver binaryen` for the ones missing.
+/// `apt-get install chromium chromium-driver` for the ones missing.
 fn debian_packages() -> Result<bool> {
     let missing: Vec<&str> = DEBIAN_PACKAGES
         .iter()
