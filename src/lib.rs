@@ -25,4 +25,8 @@ mod bindings;
 
 #[cfg(target_arch = "wasm32")]
 pub use bindings::{SmhClient, UploadTask};
+/// What the panic hook does; exposed only so the browser tests can check it.
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub use bindings::reject_live_tasks as __reject_live_tasks;
 pub use error::{Error, Result};

@@ -373,3 +373,40 @@ async fn bad_configuration_is_invalid_input() {
         }
     }
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn multi_tenant_space_and_multi_album_paths() {
+    // Tenant space: the spaceId from READY goes into every call; the token is bound to it.
+    let server = Devserver::start(&["--multi-tenant"]);
+    let space = server.field("spaceId");
+    assert_ne!(space, "-");
+    let uploader = server.uploader(server.config()).await;
+    let data = bytes(3 * MIB, 31);
+    let result = upload(&uploader, &data, "tenant.bin", Conflict::Ask, false).await.0.unwrap();
+    let object = server.object_at("tenant.bin").await.expect("stored");
+    assert_eq!(object["spaceId"].as_str(), Some(space.as_str()));
+    assert_eq!(object["sha256"].as_str(), Some(sha256_hex(&data).as_str()));
+    assert_eq!(object["crc64"].as_str(), Some(result.crc64.as_str()));
+    // The same client pointed at another space is refused by SMH (token bound to the first).
+    let mut other = server.config();
+    other.target.space_id = "space-of-someone-else".into();
+    let err = upload(&server.uploader(other).await, b"x", "x.bin", Conflict::Ask, false).await.0.unwrap_err();
+    assert_eq!(err.status(), 403, "{err}");
+
+    // Multi-album: uploads only into an album (a first-level directory).
+    let server = Devserver::start(&["--multi-album"]);
+    let uploader = server.uploader(server.config()).await;
+    let err = upload(&uploader, b"root", "root.jpg", Conflict::Ask, false).await.0.unwrap_err();
+    assert_eq!((err.code(), err.status()), ("UploadToRootDirectoryNotAllowed", 400));
+    let token = server.token().await;
+    let made = reqwest::Client::new()
+        .put(format!("{}/api/v1/directory/{}/{}/trip?access_token={token}", server.field("smh"), server.field("libraryId"), server.field("spaceId")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status().as_u16(), 201);
+    let photo = bytes(2 * MIB + 3, 32);
+    let result = upload(&uploader, &photo, "trip/photo.jpg", Conflict::Ask, true).await.0.unwrap();
+    assert_stored(&server, "trip/photo.jpg", &photo, &result.crc64).await;
+    assert_nothing_open(&server).await;
+}

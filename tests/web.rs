@@ -195,3 +195,22 @@ async fn js_client_uploads_and_rejects_bad_input_with_typed_errors() {
     Reflect::delete_property(&o, &"accessToken".into()).unwrap();
     check(SmhClient::new(o.into()).err().unwrap(), "accessToken");
 }
+
+#[wasm_bindgen_test]
+async fn a_panic_rejects_running_tasks_instead_of_leaving_them_hanging() {
+    let options = Object::new();
+    for (k, v) in [("baseUrl", field("smh")), ("libraryId", field("libraryId")), ("spaceId", field("spaceId")), ("accessToken", token().await)] {
+        Reflect::set(&options, &JsValue::from_str(k), &JsValue::from_str(&v)).unwrap();
+    }
+    Reflect::set(&options, &"allowedDomains".into(), &js_sys::Array::of1(&JsValue::from_str(&field("cos")))).unwrap();
+    // Keep the upload in flight: the cos origin delays the PUT.
+    app_json(Method::Post, "/_dev/faults", Some(serde_json::json!({"origin": "cos", "method": "PUT", "path": "*", "times": 1, "action": {"type": "delay", "ms": 3000}}))).await;
+    let client = SmhClient::new(options.into()).unwrap();
+    let task = client.upload(blob_of(b"panic").into(), "panic.bin".into(), JsValue::UNDEFINED).unwrap();
+    JsTimer.sleep(Duration::from_millis(300)).await;
+    smh_upload::__reject_live_tasks("test");
+    let err = JsFuture::from(task.done()).await.expect_err("rejected");
+    assert_eq!(Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("InternalError"));
+    assert_eq!(task.state(), "failed");
+    app_json(Method::Delete, "/_dev/faults", None).await;
+}

@@ -11,11 +11,17 @@ mod types;
 use wasm_bindgen::prelude::*;
 
 pub use client::SmhClient;
-pub use task::UploadTask;
+pub use task::{reject_live_tasks, UploadTask};
 
-/// Runs when the module is instantiated: panics go to the console (a panic never leaves a task
-/// hanging silently — its promise rejects because the wasm call throws).
+/// Runs when the module is instantiated: a panic is logged to the console and rejects every
+/// task still running (the instance aborts after a panic, so they could never settle).
 #[wasm_bindgen(start)]
 pub fn start() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        let message = info.payload().downcast_ref::<&str>().map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_string());
+        task::reject_live_tasks(&message);
+    }));
 }

@@ -1,7 +1,7 @@
 //! `UploadTask`: the handle of one upload — `pause`, `resume`, `cancel`, `done()`, `state`,
 //! `progress` — and the observer that forwards engine events to the page's callbacks.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
@@ -84,6 +84,60 @@ fn result_to_js(r: &UploadResult) -> JsValue {
 }
 
 
+thread_local! {
+    /// Tasks whose promise has not settled: a panic rejects them all (see [`reject_live_tasks`]).
+    static LIVE: RefCell<Vec<(u64, Rc<Shared>, Function)>> = const { RefCell::new(Vec::new()) };
+    static NEXT_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The task's promise, settled when `future` ends; registered in [`LIVE`] meanwhile.
+fn settle_later(shared: Rc<Shared>, future: impl std::future::Future<Output = crate::Result<UploadResult>> + 'static) -> Promise {
+    let id = NEXT_ID.with(|n| {
+        let id = n.get();
+        n.set(id + 1);
+        id
+    });
+    let mut resolve_fn = None;
+    let promise = Promise::new(&mut |resolve, reject| {
+        resolve_fn = Some(resolve);
+        LIVE.with(|live| live.borrow_mut().push((id, shared.clone(), reject)));
+    });
+    let resolve = resolve_fn.unwrap_or_else(|| Function::new_no_args(""));
+    wasm_bindgen_futures::spawn_local(async move {
+        let outcome = future.await;
+        let reject = LIVE.with(|live| {
+            let mut live = live.borrow_mut();
+            let at = live.iter().position(|(i, _, _)| *i == id)?;
+            Some(live.swap_remove(at).2)
+        });
+        let Some(reject) = reject else { return };
+        let _ = match outcome {
+            Ok(result) => resolve.call1(&JsValue::NULL, &result_to_js(&result)),
+            Err(error) => reject.call1(&JsValue::NULL, &to_js(&error)),
+        };
+    });
+    // The page may never call done(); that must not surface as an unhandled rejection.
+    let noop = Closure::<dyn FnMut(JsValue)>::new(|_| {});
+    let _ = promise.catch(&noop);
+    noop.forget();
+    promise
+}
+
+/// Called by the panic hook: a panic aborts the wasm instance, so no task could settle any more;
+/// reject every live one (`InternalError`, state `'failed'`) instead of leaving it hanging.
+pub fn reject_live_tasks(message: &str) {
+    let tasks = LIVE.with(|live| live.try_borrow_mut().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default());
+    for (_, shared, reject) in tasks {
+        shared.state.set(UploadState::Failed);
+        let error = js_sys::Error::new(&format!("smh-upload stopped on an internal error: {message}"));
+        error.set_name("SmhUploadError");
+        for (k, v) in [("code", JsValue::from_str("InternalError")), ("status", JsValue::from_f64(0.0)), ("requestId", JsValue::NULL), ("retryable", JsValue::FALSE)] {
+            let _ = Reflect::set(&error, &JsValue::from_str(k), &v);
+        }
+        let _ = reject.call1(&JsValue::NULL, &error);
+    }
+}
+
 /// One upload.
 #[wasm_bindgen]
 pub struct UploadTask {
@@ -135,13 +189,7 @@ impl UploadTask {
         };
         let opts = UploadOptions { path, conflict, quick_upload };
         let future = run(uploader, Rc::new(source), opts, control.clone(), shared.clone() as Rc<dyn Observer>);
-        let done = wasm_bindgen_futures::future_to_promise(async move {
-            future.await.map(|r| result_to_js(&r)).map_err(|e| to_js(&e))
-        });
-        // The page may never call done(); that must not surface as an unhandled rejection.
-        let noop = Closure::<dyn FnMut(JsValue)>::new(|_| {});
-        let _ = done.catch(&noop);
-        noop.forget();
+        let done = settle_later(shared.clone(), future);
         Ok(UploadTask { shared, control, done, _abort: abort })
     }
 }
