@@ -34,7 +34,8 @@ pub fn run() -> Result<()> {
     println!("demo: SMH_DEVSERVER_READY {}", server.ready_json);
     println!("demo: data in {DATA_DIR}; Ctrl-C to stop");
 
-    if server.wait_until_stopped() {
+    // Ctrl-C in the terminal reaches the devserver too, which may exit before we look.
+    if server.wait_until_stopped() && !util::stop_requested() {
         return Err("smh-devserver exited".into());
     }
     println!("\ndemo: stopping");

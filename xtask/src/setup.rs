@@ -137,7 +137,7 @@ fn node_modules() -> Result<bool> {
         return Ok(false);
     }
     find_tool("npm").ok_or("npm not found; install Node.js 20+ with npm")?;
-    println!("setup: npm ci (playwright-core, cos-nodejs-sdk-v5, cos-js-sdk-v5, hash-wasm, typescript; no browser download)");
+    println!("setup: npm ci (binaryen, playwright-core, cos-nodejs-sdk-v5, cos-js-sdk-v5, hash-wasm, typescript; no browser download)");
     run_logged(
         cmd("npm").args(["ci", "--no-audit", "--no-fund"]).env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
         "npm ci",
