@@ -205,3 +205,22 @@ fn wrong_crc_in_a_200_reply_resends_the_part_then_gives_up() {
     assert_eq!(result.unwrap_err().code(), "IntegrityMismatch");
     assert!(script.steps.borrow().is_empty(), "1 try + 2 retries, then cancel");
 }
+
+#[test]
+fn confirm_whose_reply_was_lost_is_recovered_from_the_task() {
+    let data = b"abc";
+    let crc = crate::cos::crc64::checksum(data);
+    let script = Rc::new(Script::default());
+    script
+        .expect(Method::Put, "/a.bin", |_| auth_reply())
+        .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
+        .expect(Method::Post, "/ck1?confirm", |_| Err(Error::Network { message: "reset after commit".into() }))
+        .expect(Method::Post, "/ck1?confirm", |_| json(409, serde_json::json!({"code": "UploadComplete", "message": "done", "requestId": "r"})))
+        .expect(Method::Get, "/ck1?upload", |_| json(200, serde_json::json!({"confirmed": true, "path": ["a (1).bin"]})))
+        .expect(Method::Get, "/a%20%281%29.bin?info", move |_| json(200, serde_json::json!({"path": ["a (1).bin"], "size": "3", "crc64": crc.to_string()})));
+    let (result, states) = upload(script.clone(), data);
+    let result = result.unwrap();
+    assert_eq!(result.file.path, "a (1).bin");
+    assert_eq!(states.0.borrow().last(), Some(&UploadState::Done));
+    assert!(script.steps.borrow().is_empty());
+}

@@ -255,6 +255,8 @@ impl Session {
         let confirm_key = self.auth.borrow().as_ref().map(|a| a.auth.confirm_key.clone()).unwrap_or_default();
         let file = match api.confirm(&confirm_key, crc, conflict).await {
             Ok(file) => file,
+            // A retried confirm whose first attempt went through (its reply was lost).
+            Err(Error::Smh { code, .. }) if code == "UploadComplete" => self.confirmed_file(&confirm_key, size, crc).await?,
             Err(Error::Smh { code, .. }) if code == "BadCrc64" => {
                 return Err(Error::IntegrityMismatch { message: "SMH found a different CRC64 for the stored file than the bytes read".into() })
             }
@@ -262,6 +264,22 @@ impl Session {
         };
         self.open_upload.borrow_mut().take();
         Ok(UploadResult { file, size, crc64: crc.to_string(), instant: false })
+    }
+
+    /// The file of an upload SMH reports as already confirmed, checked against what was sent.
+    async fn confirmed_file(&self, confirm_key: &str, size: u64, crc: u64) -> Result<FileInfo> {
+        let api = &self.uploader.api;
+        let task = api.query(confirm_key).await?;
+        let segments: Vec<&str> = task.get("path").and_then(|p| p.as_array()).map(|a| a.iter().filter_map(|s| s.as_str()).collect()).unwrap_or_default();
+        if task.get("confirmed").and_then(|c| c.as_bool()) != Some(true) || segments.is_empty() {
+            return Err(Error::InvalidResponse { status: 409, message: "SMH says the upload is complete but does not report it confirmed".into() });
+        }
+        let file = api.info(&LibraryPath::parse(&segments.join("/"))?).await?;
+        let same = file.size.is_none_or(|s| s == size) && file.crc64.as_deref().is_none_or(|c| c == crc.to_string());
+        if !same {
+            return Err(Error::IntegrityMismatch { message: "the confirmed file differs from the bytes sent".into() });
+        }
+        Ok(file)
     }
 
     /// Chained full hash for quick upload, pausable, reported as the hashing phase.

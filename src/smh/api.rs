@@ -154,6 +154,12 @@ impl SmhApi {
         self.call(Method::Delete, &encode_segment(confirm_key), &[("upload", None)], None, "cancel upload").await.map(|_| ())
     }
 
+    /// File info of `path` (`GET …/{path}?info`).
+    pub async fn info(&self, path: &LibraryPath) -> Result<FileInfo> {
+        let resp = self.call(Method::Get, &path.encoded(), &[("info", None)], None, "file info").await?;
+        FileInfo::from_json(json_body(&resp)?, resp.status)
+    }
+
     /// The upload task as SMH sees it (`GET {confirmKey}?upload`).
     pub async fn query(&self, confirm_key: &str) -> Result<Value> {
         let resp = self.call(Method::Get, &encode_segment(confirm_key), &[("upload", None)], None, "query upload").await?;
