@@ -216,6 +216,8 @@ async fn expired_token_is_refreshed_and_the_call_replayed() {
     config.multipart_threshold = MIB as u64;
     let uploader = server.uploader_with(config, tokens);
     let data = bytes(4 * MIB, 5);
+    // Parts answer only after 500 ms, so the token surely expires before confirm.
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 500}})).await;
     let rec = Rc::new(Recorder::default());
     let expired = Rc::new(Cell::new(false));
     let expire_mid_upload = async {

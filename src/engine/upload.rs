@@ -86,6 +86,8 @@ struct Session {
     state: Cell<UploadState>,
     progress: RefCell<ProgressTracker>,
     last_emit_ms: Cell<f64>,
+    /// A report was held back by the interval; [`Session::flush_progress`] sends it.
+    progress_pending: Cell<bool>,
     auth: RefCell<Option<AuthState>>,
     /// The server-side upload to cancel if this one does not complete.
     open_upload: RefCell<Option<String>>,
@@ -116,6 +118,7 @@ pub async fn run(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, opts: Uploa
         state: Cell::new(initial),
         progress: RefCell::new(ProgressTracker::new(if hashing { Phase::Hashing } else { Phase::Uploading }, size)),
         last_emit_ms: Cell::new(f64::NEG_INFINITY),
+        progress_pending: Cell::new(false),
         auth: RefCell::new(None),
         open_upload: RefCell::new(None),
         renew_lock: Slots::new(1),
@@ -172,11 +175,21 @@ impl Session {
     fn emit(&self, force: bool) {
         let now = self.now_ms();
         if !force && now - self.last_emit_ms.get() < PROGRESS_INTERVAL_MS {
+            self.progress_pending.set(true);
             return;
         }
+        self.progress_pending.set(false);
         self.last_emit_ms.set(now);
         let snapshot = self.progress.borrow_mut().snapshot(now);
         self.observer.on_progress(&snapshot);
+    }
+
+    /// Sends a report that the interval held back (called on a timer while parts are in flight,
+    /// so the latest byte count is never stuck behind the throttle).
+    fn flush_progress(&self) {
+        if self.progress_pending.get() {
+            self.emit(false);
+        }
     }
 
     fn backoff(&self) -> Backoff {
@@ -494,11 +507,13 @@ impl Session {
         let request: HttpRequest = put_request(&auth.origin, &auth.auth, part_number, body, Some(progress));
         let stall = self.uploader.config().retry.stall_timeout;
         let stall_ms = stall.as_secs_f64() * 1000.0;
-        let tick = (stall / 4).clamp(std::time::Duration::from_millis(50), std::time::Duration::from_secs(5));
+        // The same tick flushes held-back progress reports.
+        let tick = (stall / 4).clamp(std::time::Duration::from_millis(50), std::time::Duration::from_millis(PROGRESS_INTERVAL_MS as u64));
         let send = std::pin::pin!(self.uploader.api.http.send(request));
         let watchdog = std::pin::pin!(async {
             loop {
                 timer.sleep(tick).await;
+                self.flush_progress();
                 if timer.now_ms() - last_activity.get() > stall_ms {
                     return Error::Timeout { message: format!("part {n}: no upload progress for {} s", stall.as_secs_f64()) };
                 }
