@@ -39,6 +39,13 @@ impl TokenProvider for JsTokenProvider {
     }
 }
 
+fn local_or_none() -> Rc<dyn CheckpointStore> {
+    match LocalStorageCheckpoints::new() {
+        Some(store) => Rc::new(store),
+        None => Rc::new(NoCheckpoints),
+    }
+}
+
 /// An SMH upload client (one per library/space and credentials).
 #[wasm_bindgen]
 pub struct SmhClient {
@@ -91,10 +98,10 @@ impl SmhClient {
             config.retry.stall_timeout = Duration::from_millis(ms);
         }
         let checkpoints: Rc<dyn CheckpointStore> = match r.value("checkpoints") {
-            None => LocalStorageCheckpoints::new().map_or_else(|| Rc::new(NoCheckpoints) as Rc<dyn CheckpointStore>, |s| Rc::new(s)),
-            Some(v) if v.as_string().as_deref() == Some("local") => LocalStorageCheckpoints::new()
-                .map_or_else(|| Rc::new(NoCheckpoints) as Rc<dyn CheckpointStore>, |s| Rc::new(s)),
             Some(v) if v.as_string().as_deref() == Some("none") => Rc::new(NoCheckpoints),
+            // 'local' is the default; without a usable localStorage nothing is kept.
+            None => local_or_none(),
+            Some(v) if v.as_string().as_deref() == Some("local") => local_or_none(),
             Some(v) => Rc::new(JsCheckpoints::new(&v).ok_or_else(|| invalid("checkpoints", "must be 'local', 'none' or an object with get, set and remove functions"))?),
         };
         let uploader = Uploader::new(config, Rc::new(XhrHttp), Rc::new(JsTimer), tokens, checkpoints).map_err(|e| to_js(&e))?;
