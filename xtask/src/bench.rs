@@ -20,7 +20,11 @@ pub struct Bench {
 
 /// The registry. Real benchmarks (SDK vs. cos-js-sdk-v5 uploads in headless Chromium, hashing
 /// throughput, part-size × concurrency sweeps) are added here.
-pub const BENCHES: &[Bench] = &[];
+pub const BENCHES: &[Bench] = &[Bench {
+    name: "upload-256mib",
+    about: "one 256 MiB disk-backed File uploaded to the devserver: smh-upload vs cos-js-sdk-v5, same Chromium run",
+    run: crate::bench_upload::run,
+}];
 
 pub fn run() -> Result<()> {
     let dir = target_dir().join("bench");

@@ -11,6 +11,7 @@
 //! - [`util`]: paths, running commands, stamps, signals.
 
 mod bench;
+mod bench_upload;
 mod demo;
 mod devserver;
 mod pkg;
