@@ -224,3 +224,29 @@ fn confirm_whose_reply_was_lost_is_recovered_from_the_task() {
     assert_eq!(states.0.borrow().last(), Some(&UploadState::Done));
     assert!(script.steps.borrow().is_empty());
 }
+
+/// A source that only has a size (planning fails before any read).
+struct Huge;
+impl crate::platform::FileSource for Huge {
+    fn size(&self) -> u64 {
+        20_000 * 1024 * 1024 * 1024
+    }
+    fn read(&self, _: std::ops::Range<u64>) -> LocalBoxFuture<'_, Result<Vec<u8>>> {
+        panic!("planning must fail before any read")
+    }
+    fn fingerprint(&self) -> String {
+        "huge".into()
+    }
+}
+
+#[test]
+fn a_plan_error_is_reported_as_failed_without_any_request() {
+    let mut config = ClientConfig::new(SmhTarget { base_url: "https://smh.example.com".into(), library_id: "lib".into(), space_id: "-".into(), user_id: None });
+    config.part_size = Some(1024 * 1024);
+    let uploader = Rc::new(Uploader::new(config, Rc::new(Script::default()), Rc::new(FakeTimer::default()), Tokens::fixed("t".into()), Rc::new(NoCheckpoints)).unwrap());
+    let states = Rc::new(States::default());
+    let opts = UploadOptions { path: LibraryPath::parse("big.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false };
+    let result = futures::executor::block_on(run(uploader, Rc::new(Huge), opts, Control::new(), states.clone()));
+    assert_eq!(result.unwrap_err().code(), "InvalidInput");
+    assert_eq!(states.0.borrow().as_slice(), &[UploadState::Failed]);
+}

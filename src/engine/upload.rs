@@ -103,7 +103,13 @@ struct Session {
 pub async fn run(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, opts: UploadOptions, control: Control, observer: Rc<dyn Observer>) -> Result<UploadResult> {
     let size = source.size();
     let cfg = uploader.config();
-    let plan = Plan::new(size, cfg.part_size, cfg.multipart_threshold, cfg.concurrency)?;
+    let plan = match Plan::new(size, cfg.part_size, cfg.multipart_threshold, cfg.concurrency) {
+        Ok(plan) => plan,
+        Err(error) => {
+            observer.on_state(UploadState::Failed);
+            return Err(error);
+        }
+    };
     let hashing = opts.quick_upload && size >= QUICK_UPLOAD_BLOCK;
     let initial = if hashing { UploadState::Hashing } else { UploadState::Uploading };
     let seed = (uploader.api.timer.now_ms() * 1000.0) as u64 ^ size.rotate_left(17);
