@@ -73,10 +73,8 @@ impl SmhClient {
         let mut config = ClientConfig::new(target);
         config.allowed_domains = r.strings("allowedDomains")?;
         if let Some(c) = r.integer("concurrency")? {
-            config.concurrency = c.min(usize::MAX as u64) as usize;
-            if c == 0 {
-                return Err(invalid("concurrency", "must be between 1 and 32"));
-            }
+            // The range is checked once, by `Uploader::new`.
+            config.concurrency = usize::try_from(c).unwrap_or(usize::MAX);
         }
         config.part_size = r.integer("partSize")?;
         if let Some(t) = r.integer("multipartThreshold")? {

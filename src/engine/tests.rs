@@ -90,8 +90,12 @@ fn cos_ok(crc: u64) -> impl Fn(&HttpRequest) -> Result<HttpResponse> {
     move |_| Ok(HttpResponse { status: 200, headers: vec![("x-cos-hash-crc64ecma".into(), crc.to_string()), ("etag".into(), "\"e\"".into())], body: vec![] })
 }
 
+fn config() -> ClientConfig {
+    ClientConfig::new(SmhTarget { base_url: "https://smh.example.com".into(), library_id: "lib".into(), space_id: "-".into(), user_id: None })
+}
+
 fn upload(script: Rc<Script>, data: &[u8]) -> (Result<super::UploadResult>, Rc<States>) {
-    let mut config = ClientConfig::new(SmhTarget { base_url: "https://smh.example.com".into(), library_id: "lib".into(), space_id: "-".into(), user_id: None });
+    let mut config = config();
     config.retry.max_retries = 2;
     let uploader = Rc::new(Uploader::new(config, script, Rc::new(FakeTimer::default()), Tokens::fixed("TOKEN123".into()), Rc::new(NoCheckpoints)).unwrap());
     let states = Rc::new(States::default());
@@ -241,7 +245,7 @@ impl crate::platform::FileSource for Huge {
 
 #[test]
 fn a_plan_error_is_reported_as_failed_without_any_request() {
-    let mut config = ClientConfig::new(SmhTarget { base_url: "https://smh.example.com".into(), library_id: "lib".into(), space_id: "-".into(), user_id: None });
+    let mut config = config();
     config.part_size = Some(1024 * 1024);
     let uploader = Rc::new(Uploader::new(config, Rc::new(Script::default()), Rc::new(FakeTimer::default()), Tokens::fixed("t".into()), Rc::new(NoCheckpoints)).unwrap());
     let states = Rc::new(States::default());
