@@ -14,7 +14,7 @@ use wasm_bindgen_test::*;
 use smh_upload::engine::upload::{run, Observer, UploadOptions};
 use smh_upload::engine::{ClientConfig, Control, Progress, UploadState, Uploader};
 use smh_upload::platform::browser::{BlobSource, JsTimer, XhrHttp};
-use smh_upload::platform::{FileSource, Http, HttpRequest, Method, NoCheckpoints, Timer};
+use smh_upload::platform::{Body, FileSource, Http, HttpRequest, Method, NoCheckpoints, Timer};
 use smh_upload::smh::{Conflict, LibraryPath, SmhTarget, Tokens};
 use smh_upload::SmhClient;
 
@@ -44,7 +44,7 @@ async fn app_json(method: Method, path: &str, body: Option<serde_json::Value>) -
         method,
         url: format!("{}{}", field("app"), path),
         headers: vec![("Content-Type".into(), "application/json".into())],
-        body: body.map(|b| Rc::from(b.to_string().into_bytes())),
+        body: body.map(|b| Body::from(b.to_string().into_bytes())),
         timeout: Some(Duration::from_secs(20)),
         progress: None,
     };
@@ -87,7 +87,7 @@ async fn xhr_reports_upload_progress_and_reads_exposed_headers() {
         method: Method::Put,
         url: format!("http://{}/anonymous.bin", field("cos")),
         headers: vec![],
-        body: Some(data),
+        body: Some(Body::Bytes(data)),
         timeout: Some(Duration::from_secs(20)),
         progress: Some(Rc::new(move |n| s.set(n))),
     };

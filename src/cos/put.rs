@@ -1,12 +1,10 @@
 //! PUT of bytes to the COS bucket domain: a whole object (simple upload) or one part, with
 //! exactly the headers SMH returned, and the CRC64 of the reply checked against the bytes sent.
 
-use std::rc::Rc;
-
 use super::domain::Origin;
 use super::xml::parse_error;
 use crate::error::{Error, Result};
-use crate::platform::{Http, HttpRequest, HttpResponse, Method, ProgressFn};
+use crate::platform::{Body, Http, HttpRequest, HttpResponse, Method, ProgressFn};
 use crate::smh::UploadAuth;
 
 /// Headers a browser sets itself and refuses from scripts.
@@ -22,7 +20,7 @@ pub fn put_url(origin: &Origin, auth: &UploadAuth, part_number: Option<u32>) -> 
 }
 
 /// Builds the PUT request for `body`.
-pub fn put_request(origin: &Origin, auth: &UploadAuth, part_number: Option<u32>, body: Rc<[u8]>, progress: Option<ProgressFn>) -> HttpRequest {
+pub fn put_request(origin: &Origin, auth: &UploadAuth, part_number: Option<u32>, body: Body, progress: Option<ProgressFn>) -> HttpRequest {
     let headers = auth
         .headers
         .iter()
@@ -79,7 +77,7 @@ mod tests {
     #[test]
     fn part_url_and_headers() {
         let origin = AllowList::official_cos().check("b-1.cos.ap-guangzhou.myqcloud.com").unwrap();
-        let req = put_request(&origin, &auth(), Some(3), Rc::from(vec![1u8, 2]), None);
+        let req = put_request(&origin, &auth(), Some(3), Body::from(vec![1u8, 2]), None);
         assert_eq!(req.url, "https://b-1.cos.ap-guangzhou.myqcloud.com/lib/space/key?partNumber=3&uploadId=u1");
         assert_eq!(req.headers, vec![("Authorization".to_string(), "q-sign".to_string())]);
         assert_eq!(put_url(&origin, &auth(), None), "https://b-1.cos.ap-guangzhou.myqcloud.com/lib/space/key");

@@ -119,7 +119,7 @@ fn happy_simple_upload_protocol() {
         .expect(Method::Put, "/api/v1/file/lib/-/a.bin?conflict_resolution_strategy=rename&filesize=12&access_token=", |_| auth_reply())
         .expect(Method::Put, "https://b-1250000000.cos.ap-guangzhou.myqcloud.com/lib/-/obj", cos_ok(crc))
         .expect(Method::Post, "/api/v1/file/lib/-/ck1?confirm&conflict_resolution_strategy=rename", move |req| {
-            let body: serde_json::Value = serde_json::from_slice(req.body.as_deref().unwrap()).unwrap();
+            let body: serde_json::Value = serde_json::from_slice(req.body.as_ref().and_then(|b| b.bytes()).unwrap()).unwrap();
             assert_eq!(body["crc64"], "14969823782951187105", "whole-file CRC sent on confirm");
             json(200, serde_json::json!({"path": ["a.bin"], "name": "a.bin", "size": "12", "crc64": "14969823782951187105"}))
         });

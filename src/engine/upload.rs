@@ -6,7 +6,6 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::future::{poll_fn, Future};
-use std::ops::Range;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
@@ -25,8 +24,8 @@ use crate::cos::crc64;
 use crate::cos::domain::Origin;
 use crate::cos::put::{check_put_reply, put_request};
 use crate::error::{Error, Result};
-use crate::hash::{beginning_hash, ChainedHash, QUICK_UPLOAD_BLOCK};
-use crate::platform::{FileSource, HttpRequest, HttpResponse, LocalBoxFuture, ProgressFn};
+use crate::hash::{hex, QUICK_UPLOAD_BLOCK};
+use crate::platform::{Body, FileSource, HttpRequest, HttpResponse, LocalBoxFuture, Part, ProgressFn};
 use crate::smh::{Begin, Conflict, FileInfo, LibraryPath, UploadAuth};
 
 /// Renewals one part may trigger in a row before its expired-authorisation error is final.
@@ -37,8 +36,10 @@ const RENEW_MARGIN_MAX_MS: f64 = 5.0 * 60.0 * 1000.0;
 const RENEW_MARGIN_FRACTION: f64 = 0.25;
 /// Minimum time between two progress reports (the last one is always sent).
 const PROGRESS_INTERVAL_MS: f64 = 100.0;
-/// Bytes read from the file at once while hashing.
+/// Bytes hashed per call while hashing (a whole number of 1 MiB blocks): the pause granularity.
 const HASH_READ: u64 = 8 * MIB;
+/// Times a part's bytes are read again after a failed read (a transient `NotReadableError`).
+const READ_RETRIES: u32 = 2;
 
 /// Per-upload options.
 #[derive(Debug, Clone)]
@@ -213,16 +214,6 @@ impl Session {
         true
     }
 
-    /// Reads `range`, failing if the file gives fewer bytes (it changed or vanished).
-    async fn read(&self, range: Range<u64>) -> Result<Vec<u8>> {
-        let want = range.end - range.start;
-        let bytes = self.source.read(range.clone()).await?;
-        if bytes.len() as u64 != want {
-            return Err(Error::FileRead { message: format!("expected {want} bytes at offset {}, got {}; the file changed", range.start, bytes.len()) });
-        }
-        Ok(bytes)
-    }
-
     /// Waits while paused; `resume_to` is the state to return to.
     async fn wait_while_paused(&self, resume_to: UploadState) {
         if !self.control.is_paused() {
@@ -244,7 +235,8 @@ impl Session {
         let mut beginning = None;
         if self.state.get() == UploadState::Hashing {
             self.emit(true);
-            beginning = Some(beginning_hash(&self.read(0..QUICK_UPLOAD_BLOCK.min(size)).await?));
+            // One block's chained hash is the SHA-256 of that block: the beginning hash.
+            beginning = Some(hex(&self.source.chain_hash(0..QUICK_UPLOAD_BLOCK.min(size), None).await?));
         }
         let mut outcome = api.begin(path, multipart, size, conflict, beginning.clone(), None).await?;
         if let Begin::QuickCandidate = outcome {
@@ -304,7 +296,7 @@ impl Session {
     /// Chained full hash for quick upload, pausable, reported as the hashing phase.
     async fn full_hash(&self, size: u64) -> Result<String> {
         self.progress.borrow_mut().set_phase(Phase::Hashing, size, 0);
-        let mut hash = ChainedHash::new();
+        let mut hash = None;
         let mut offset = 0;
         while offset < size {
             self.wait_while_paused(UploadState::Hashing).await;
@@ -312,15 +304,12 @@ impl Session {
                 return Err(Error::Aborted);
             }
             let end = (offset + HASH_READ).min(size);
-            let chunk = self.read(offset..end).await?;
-            for block in chunk.chunks(QUICK_UPLOAD_BLOCK as usize) {
-                hash.update_block(block);
-            }
+            hash = Some(self.source.chain_hash(offset..end, hash).await?);
             self.progress.borrow_mut().advance(end - offset);
             self.emit(false);
             offset = end;
         }
-        hash.finish().ok_or_else(|| Error::FileRead { message: "empty file has no full hash".into() })
+        hash.map(|h| hex(&h)).ok_or_else(|| Error::FileRead { message: "empty file has no full hash".into() })
     }
 
     /// Takes new upload parameters into use: checks the domain before any byte goes there.
@@ -458,19 +447,47 @@ impl Session {
     async fn send_part(self: Rc<Self>, n: u32, _slot: SlotGuard) -> Result<(u32, u64, u64)> {
         let range = self.plan.part_range(n);
         let len = range.end - range.start;
-        let bytes = self.read(range).await?;
-        let crc = crc64::checksum(&bytes);
-        let body: Rc<[u8]> = Rc::from(bytes);
         let part_number = matches!(self.plan, Plan::Multipart { .. }).then_some(n);
         let max_retries = self.uploader.config().retry.max_retries;
         let mut backoff = self.backoff();
-        let (mut attempts, mut renewals, mut best_sent) = (0u32, 0u32, 0u64);
+        let (mut attempts, mut renewals, mut best_sent, mut rereads) = (0u32, 0u32, 0u64, 0u32);
+        // The body goes out while its CRC is computed; the CRC is known from the first reply on.
+        let mut part: Option<(Body, Option<LocalBoxFuture<'static, Result<u64>>>)> = None;
+        let mut crc: Option<u64> = None;
         loop {
+            if part.is_none() {
+                let Part { body, crc64 } = self.source.part(range.clone()).await?;
+                if body.len() != len {
+                    return Err(Error::FileRead { message: format!("part {n}: expected {len} bytes, the file gave {}; the file changed", body.len()) });
+                }
+                part = Some((body, Some(crc64)));
+            }
+            let Some((body, pending_crc)) = part.as_mut() else { continue };
             let auth = self.current_auth().await?;
             let sent = Rc::new(Cell::new(0u64));
-            let result = self.put_watched(n, &auth, part_number, body.clone(), sent.clone()).await.and_then(|resp| check_put_reply(&resp, crc));
-            let error = match result {
-                Ok(_) => return Ok((n, len, crc)),
+            let put = self.put_watched(n, &auth, part_number, body.clone(), sent.clone());
+            let reply = match pending_crc.take() {
+                Some(crc_future) => {
+                    let (reply, computed) = futures::future::join(put, crc_future).await;
+                    match computed {
+                        Ok(value) => crc = Some(value),
+                        Err(Error::FileRead { .. }) if rereads < READ_RETRIES => {
+                            // The read behind the CRC failed: read the part again.
+                            rereads += 1;
+                            part = None;
+                            self.progress.borrow_mut().part_aborted(n);
+                            self.uploader.api.timer.sleep(backoff.next()).await;
+                            continue;
+                        }
+                        Err(error) => return Err(error),
+                    }
+                    reply
+                }
+                None => put.await,
+            };
+            let expected = crc.unwrap_or_default();
+            let error = match reply.and_then(|resp| check_put_reply(&resp, expected)) {
+                Ok(_) => return Ok((n, len, expected)),
                 Err(e) => e,
             };
             self.progress.borrow_mut().part_aborted(n);
@@ -496,7 +513,7 @@ impl Session {
     }
 
     /// One PUT with a stall watchdog: no upload progress for `stall_timeout` aborts it.
-    async fn put_watched(self: &Rc<Self>, n: u32, auth: &AuthState, part_number: Option<u32>, body: Rc<[u8]>, sent: Rc<Cell<u64>>) -> Result<HttpResponse> {
+    async fn put_watched(self: &Rc<Self>, n: u32, auth: &AuthState, part_number: Option<u32>, body: Body, sent: Rc<Cell<u64>>) -> Result<HttpResponse> {
         let timer = self.uploader.api.timer.clone();
         let last_activity = Rc::new(Cell::new(timer.now_ms()));
         let progress: ProgressFn = {

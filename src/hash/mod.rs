@@ -33,6 +33,16 @@ impl ChainedHash {
         ChainedHash::default()
     }
 
+    /// Continues a chain whose raw hash so far is `previous` (`None`: a new chain).
+    pub fn resume(previous: Option<[u8; 32]>) -> ChainedHash {
+        ChainedHash { state: previous }
+    }
+
+    /// The raw 32-byte hash so far; `None` before the first block.
+    pub fn raw(&self) -> Option<[u8; 32]> {
+        self.state
+    }
+
     /// Feeds the next block. Every block but the last must be exactly [`QUICK_UPLOAD_BLOCK`] bytes.
     pub fn update_block(&mut self, block: &[u8]) {
         let mut hasher = Sha256::new();

@@ -3,7 +3,14 @@
 //! adapters live in the test suite).
 //!
 //! Adapters only adapt: no retries, no sizing, no decisions.
+//!
+//! **Part bodies are platform handles** (design.md §2): a [`FileSource`] hands the engine each
+//! part as a [`Body`] it never reads — a browser `Blob` slice, a mini-program `ArrayBuffer` — plus
+//! the part's CRC-64, computed where it is cheapest and while the part is being sent. The
+//! platform's [`Http`] sends the handle. Quick-upload hashing goes through the source too
+//! ([`FileSource::chain_hash`]), so a platform can run it off the main thread.
 
+use std::any::Any;
 use std::future::Future;
 use std::ops::Range;
 use std::pin::Pin;
@@ -43,13 +50,67 @@ impl Method {
 /// Called with the number of body bytes sent so far (monotonic within one request).
 pub type ProgressFn = Rc<dyn Fn(u64)>;
 
-/// One HTTP request. The body is shared so a retry sends the same bytes without re-reading.
+/// File bytes as the platform holds them: the engine passes the handle from the
+/// [`FileSource`] that made it to the [`Http`] of the same platform, which knows its type.
+#[derive(Clone)]
+pub struct Handle {
+    len: u64,
+    value: Rc<dyn Any>,
+}
+
+impl Handle {
+    /// Wraps a platform value of `len` bytes.
+    pub fn new<T: 'static>(len: u64, value: T) -> Handle {
+        Handle { len, value: Rc::new(value) }
+    }
+    /// The platform value, if it is a `T`.
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        self.value.downcast_ref::<T>()
+    }
+}
+
+/// A request body. Shared, so a retry sends the same body without re-reading the file.
+#[derive(Clone)]
+pub enum Body {
+    /// Bytes in wasm memory: what the SDK builds itself (JSON, XML) and in-memory files.
+    Bytes(Rc<[u8]>),
+    /// File bytes the platform holds; the engine never copies them.
+    Handle(Handle),
+}
+
+impl Body {
+    /// Length in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Bytes(bytes) => bytes.len() as u64,
+            Body::Handle(handle) => handle.len,
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The bytes, when they are in wasm memory.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Body::Bytes(bytes) => Some(bytes),
+            Body::Handle(_) => None,
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Body {
+        Body::Bytes(Rc::from(bytes))
+    }
+}
+
+/// One HTTP request.
 #[derive(Clone)]
 pub struct HttpRequest {
     pub method: Method,
     pub url: String,
     pub headers: Vec<(String, String)>,
-    pub body: Option<Rc<[u8]>>,
+    pub body: Option<Body>,
     /// Upper bound for the whole exchange; the engine adds its own stall watchdog on top.
     pub timeout: Option<Duration>,
     /// Upload progress of the body, where the platform can report it.
@@ -96,21 +157,71 @@ pub trait Http {
     fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse>>;
 }
 
+/// One part ready to send: its body and its CRC-64 (CRC-64/XZ, as COS's
+/// `x-cos-hash-crc64ecma`), which may still be computing while the body is sent.
+pub struct Part {
+    pub body: Body,
+    pub crc64: LocalBoxFuture<'static, Result<u64>>,
+}
+
 /// Byte source for one upload. Implementations must not buffer the whole file.
+///
+/// Only [`FileSource::read`] is required: the defaults of [`FileSource::part`] and
+/// [`FileSource::chain_hash`] read the bytes into wasm memory and process them there. Platforms
+/// override them to send file handles untouched and to hash off the main thread.
 pub trait FileSource {
     /// Total size in bytes, known before the upload starts.
     fn size(&self) -> u64;
-    /// Reads `range`; a short read is an error ([`crate::Error::FileRead`]), never silent.
+    /// Reads `range` into memory; a short read is an error ([`crate::Error::FileRead`]).
     fn read(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Vec<u8>>>;
     /// A string that changes when the file does (name, size, mtime), for checkpoint keys.
     fn fingerprint(&self) -> String;
+
+    /// Part `range` as a body to send, and its CRC-64.
+    fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {
+        Box::pin(async move {
+            let bytes = read_exact(self, range).await?;
+            let crc = crate::cos::crc64::checksum(&bytes);
+            Ok(Part { body: Body::from(bytes), crc64: Box::pin(async move { Ok(crc) }) })
+        })
+    }
+
+    /// The chained SHA-256 of smh-api.md §5.8 over the 1 MiB blocks of `range` (which starts on a
+    /// block boundary), continuing from `previous` (the raw hash of the blocks before it).
+    fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
+        Box::pin(async move {
+            let bytes = read_exact(self, range).await?;
+            let mut hash = crate::hash::ChainedHash::resume(previous);
+            for block in bytes.chunks(crate::hash::QUICK_UPLOAD_BLOCK as usize) {
+                hash.update_block(block);
+            }
+            hash.raw().ok_or_else(|| crate::Error::FileRead { message: "no bytes to hash".into() })
+        })
+    }
 }
 
-/// Persists upload checkpoints (string key → JSON string).
+/// Reads `range` from `source`, failing if it gives fewer or more bytes (the file changed).
+pub async fn read_exact<S: FileSource + ?Sized>(source: &S, range: Range<u64>) -> Result<Vec<u8>> {
+    let want = range.end - range.start;
+    let bytes = source.read(range.clone()).await?;
+    if bytes.len() as u64 != want {
+        return Err(crate::Error::FileRead {
+            message: format!("expected {want} bytes at offset {}, got {}; the file changed", range.start, bytes.len()),
+        });
+    }
+    Ok(bytes)
+}
+
+/// Persists upload checkpoints (string key → JSON string). Failures are not errors: a store
+/// that cannot write simply forgets, and the upload goes on.
 pub trait CheckpointStore {
     fn get(&self, key: &str) -> LocalBoxFuture<'_, Option<String>>;
     fn set(&self, key: &str, value: String) -> LocalBoxFuture<'_, ()>;
     fn remove(&self, key: &str) -> LocalBoxFuture<'_, ()>;
+    /// `false` for a store that keeps nothing, so the engine skips the work of checkpointing.
+    fn enabled(&self) -> bool {
+        true
+    }
 }
 
 /// Time: sleeping and a monotonic clock, plus wall-clock for comparing with server expirations.
@@ -128,6 +239,9 @@ pub trait Timer {
 pub struct NoCheckpoints;
 
 impl CheckpointStore for NoCheckpoints {
+    fn enabled(&self) -> bool {
+        false
+    }
     fn get(&self, _key: &str) -> LocalBoxFuture<'_, Option<String>> {
         Box::pin(async { None })
     }

@@ -76,7 +76,7 @@ impl SmhApi {
 
     /// One SMH call with retries; returns a 2xx response.
     async fn call(&self, method: Method, tail: &str, query: &[(&str, Option<String>)], body: Body, what: &str) -> Result<HttpResponse> {
-        let body: Option<Rc<[u8]>> = body.map(|v| Rc::from(v.to_string().into_bytes()));
+        let body: Option<crate::platform::Body> = body.map(|v| crate::platform::Body::from(v.to_string().into_bytes()));
         let seed = (self.timer.now_ms() * 1000.0) as u64 ^ 0x9E37_79B9_7F4A_7C15;
         let mut rng = XorShift::new(seed);
         let mut backoff = Backoff::new_with_rng(self.retry.backoff.clone(), Box::new(move || rng.next_f64()));

@@ -108,8 +108,8 @@ impl Http for ReqwestHttp {
 
 use futures::StreamExt;
 
-fn bytes_of(body: &Rc<[u8]>) -> Vec<u8> {
-    body.to_vec()
+fn bytes_of(body: &smh_upload::platform::Body) -> Vec<u8> {
+    body.bytes().expect("native tests send bytes in memory").to_vec()
 }
 
 fn classify(e: reqwest::Error, url: &str) -> Error {

@@ -1,4 +1,7 @@
-//! [`BlobSource`]: a `File`/`Blob` read slice by slice (`slice().arrayBuffer()`), never whole.
+//! [`BlobSource`]: a `File`/`Blob` as a [`FileSource`]. Parts are `Blob` slices handed to the
+//! `Http` untouched (the browser streams them from disk; under DevTools' network tracking an
+//! in-memory body would be copied, a slice is not); their CRC-64 is computed from a read of the
+//! same slice while it is sent. Never read whole.
 
 use std::ops::Range;
 
@@ -9,7 +12,7 @@ use web_sys::Blob;
 
 use super::js_message;
 use crate::error::{Error, Result};
-use crate::platform::{FileSource, LocalBoxFuture};
+use crate::platform::{Body, FileSource, Handle, LocalBoxFuture, Part};
 
 /// A `Blob` (or `File`) as a [`FileSource`].
 #[derive(Debug, Clone)]
@@ -34,6 +37,22 @@ impl BlobSource {
     }
 }
 
+impl BlobSource {
+    fn slice(&self, range: &Range<u64>) -> Result<Blob> {
+        self.blob
+            .slice_with_f64_and_f64(range.start as f64, range.end as f64)
+            .map_err(|e| Error::FileRead { message: js_message(&e) })
+    }
+}
+
+/// The bytes of `blob` (`arrayBuffer()`), copied into wasm memory.
+async fn read_blob(blob: &Blob) -> Result<Vec<u8>> {
+    let read_error = |e: JsValue| Error::FileRead { message: js_message(&e) };
+    let buffer = JsFuture::from(blob.array_buffer()).await.map_err(read_error)?;
+    let buffer = buffer.dyn_into::<js_sys::ArrayBuffer>().map_err(|_| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
 impl From<BlobSource> for Blob {
     fn from(source: BlobSource) -> Blob {
         source.blob
@@ -46,12 +65,18 @@ impl FileSource for BlobSource {
     }
 
     fn read(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Vec<u8>>> {
+        let slice = self.slice(&range);
+        Box::pin(async move { read_blob(&slice?).await })
+    }
+
+    fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {
+        let slice = self.slice(&range);
         Box::pin(async move {
-            let read_error = |e: JsValue| Error::FileRead { message: js_message(&e) };
-            let slice = self.blob.slice_with_f64_and_f64(range.start as f64, range.end as f64).map_err(read_error)?;
-            let buffer = JsFuture::from(slice.array_buffer()).await.map_err(read_error)?;
-            let buffer = buffer.dyn_into::<js_sys::ArrayBuffer>().map_err(|_| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })?;
-            Ok(Uint8Array::new(&buffer).to_vec())
+            let slice = slice?;
+            let len = slice.size() as u64;
+            let for_crc = slice.clone();
+            let crc64 = Box::pin(async move { Ok(crate::cos::crc64::checksum(&read_blob(&for_crc).await?)) });
+            Ok(Part { body: Body::Handle(Handle::new(len, slice)), crc64 })
         })
     }
 

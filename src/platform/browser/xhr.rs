@@ -8,11 +8,11 @@ use js_sys::{Function, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ProgressEvent, XmlHttpRequest, XmlHttpRequestResponseType};
+use web_sys::{Blob, ProgressEvent, XmlHttpRequest, XmlHttpRequestResponseType};
 
 use super::js_to_network_error;
 use crate::error::{Error, Result};
-use crate::platform::{Http, HttpRequest, HttpResponse, LocalBoxFuture};
+use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture};
 
 /// `Http` over `XMLHttpRequest`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -86,12 +86,13 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
     }
     let mut guard = InFlight { xhr: xhr.clone(), finished: false, _handlers: handlers };
     let sent = match &request.body {
-        Some(body) => {
-            // The XHR copies the bytes when sending, so a view would do; a JS-owned copy stays
-            // valid even if wasm memory grows meanwhile.
-            let array = Uint8Array::from(&body[..]);
-            xhr.send_with_opt_buffer_source(Some(&array))
-        }
+        // File bytes: the Blob slice itself, streamed by the browser, never copied by us.
+        Some(Body::Handle(handle)) => match handle.get::<Blob>() {
+            Some(blob) => xhr.send_with_opt_blob(Some(blob)),
+            None => return Err(Error::InvalidInput { option: "file".into(), message: "a part body the browser cannot send".into() }),
+        },
+        // Small bodies the SDK built: a JS-owned copy stays valid even if wasm memory grows.
+        Some(Body::Bytes(bytes)) => xhr.send_with_opt_buffer_source(Some(&Uint8Array::from(&bytes[..]))),
         None => xhr.send(),
     };
     sent.map_err(js_to_network_error)?;
