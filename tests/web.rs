@@ -141,7 +141,7 @@ async fn engine_uploads_a_blob_multipart_through_xhr() {
     assert_eq!(XhrHttp.send(mkdir).await.unwrap().status, 201);
     let up = uploader(tok, 1 << 20);
     let rec = Rc::new(Rec::default());
-    let opts = UploadOptions { path: LibraryPath::parse("web/multipart.bin").unwrap(), conflict: Conflict::Overwrite, quick_upload: false };
+    let opts = UploadOptions { path: LibraryPath::parse("web/multipart.bin").unwrap(), conflict: Conflict::Overwrite, quick_upload: false, create_parents: false };
     let result = run(up, Rc::new(BlobSource::new(blob_of(&data)).unwrap()), opts, Control::new(), rec.clone()).await.expect("upload");
     assert_eq!(result.file.path, "web/multipart.bin");
     assert_eq!(stored_sha256("web/multipart.bin").await, Some(sha256_hex(&data).await));

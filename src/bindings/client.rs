@@ -18,8 +18,11 @@ use crate::smh::{SmhTarget, TokenProvider, Tokens};
 
 const CLIENT_OPTIONS: &[&str] = &[
     "baseUrl", "libraryId", "spaceId", "userId", "accessToken", "getAccessToken", "allowedDomains",
-    "concurrency", "partSize", "multipartThreshold", "retries", "requestTimeout", "stallTimeout", "checkpoints",
+    "concurrency", "partSize", "multipartThreshold", "retries", "requestTimeout", "stallTimeout", "checkpoints", "createParents",
 ];
+
+/// Longest timeout accepted: `setTimeout` fires at once beyond 2³¹−1 ms (about 24.8 days).
+const MAX_TIMEOUT_MS: u64 = 2_147_483_647;
 
 /// `getAccessToken()`: may return a string or a promise of one.
 struct JsTokenProvider(Function);
@@ -83,15 +86,18 @@ impl SmhClient {
         if let Some(n) = r.integer("retries")? {
             config.retry.max_retries = n.min(100) as u32;
         }
+        if let Some(create) = r.boolean("createParents")? {
+            config.create_parents = create;
+        }
         if let Some(ms) = r.integer("requestTimeout")? {
-            if ms < 100 {
-                return Err(invalid("requestTimeout", "must be at least 100 ms"));
+            if !(100..=MAX_TIMEOUT_MS).contains(&ms) {
+                return Err(invalid("requestTimeout", "must be between 100 ms and 2147483647 ms"));
             }
             config.retry.request_timeout = Duration::from_millis(ms);
         }
         if let Some(ms) = r.integer("stallTimeout")? {
-            if ms < 100 {
-                return Err(invalid("stallTimeout", "must be at least 100 ms"));
+            if !(100..=MAX_TIMEOUT_MS).contains(&ms) {
+                return Err(invalid("stallTimeout", "must be between 100 ms and 2147483647 ms"));
             }
             config.retry.stall_timeout = Duration::from_millis(ms);
         }
@@ -116,5 +122,45 @@ impl SmhClient {
         #[wasm_bindgen(unchecked_param_type = "UploadOptions | undefined")] options: JsValue,
     ) -> std::result::Result<UploadTask, JsValue> {
         UploadTask::start(self.uploader.clone(), file, path, options)
+    }
+
+    /// Unfinished uploads that `upload()` of the same file to the same path would continue
+    /// (after a reload, say): `[{path, size, loaded, name, updatedAt}]`, newest first.
+    #[wasm_bindgen(js_name = pendingUploads, unchecked_return_type = "Promise<PendingUpload[]>")]
+    pub fn pending_uploads(&self) -> Promise {
+        let uploader = self.uploader.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let list = js_sys::Array::new();
+            for p in uploader.pending_uploads().await {
+                let o = js_sys::Object::new();
+                for (k, v) in [
+                    ("path", JsValue::from_str(&p.path)),
+                    ("name", JsValue::from_str(&p.name)),
+                    ("size", JsValue::from_f64(p.size as f64)),
+                    ("loaded", JsValue::from_f64(p.loaded as f64)),
+                    ("updatedAt", JsValue::from_f64(p.updated_at)),
+                ] {
+                    let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
+                }
+                list.push(&o);
+            }
+            Ok(list.into())
+        })
+    }
+
+    /// Forgets the unfinished uploads to `path` (all of them without it) and cancels them on
+    /// the server; resolves with how many.
+    #[wasm_bindgen(js_name = discardPending, unchecked_return_type = "Promise<number>")]
+    pub fn discard_pending(&self, #[wasm_bindgen(unchecked_param_type = "string | undefined")] path: JsValue) -> std::result::Result<Promise, JsValue> {
+        let path = match path.as_string() {
+            Some(p) => Some(crate::smh::LibraryPath::parse(&p).map_err(|e| to_js(&e))?.joined()),
+            None if path.is_undefined() || path.is_null() => None,
+            None => return Err(invalid("path", "must be a string or undefined")),
+        };
+        let uploader = self.uploader.clone();
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let count = uploader.discard_pending(path.as_deref()).await;
+            Ok(JsValue::from_f64(count as f64))
+        }))
     }
 }

@@ -15,7 +15,7 @@ use crate::engine::{Control, Phase, Progress, UploadState, Uploader};
 use crate::platform::browser::BlobSource;
 use crate::smh::{Conflict, LibraryPath};
 
-const UPLOAD_OPTIONS: &[&str] = &["conflict", "quickUpload", "onProgress", "onStateChange", "signal"];
+const UPLOAD_OPTIONS: &[&str] = &["conflict", "quickUpload", "createParents", "onProgress", "onStateChange", "onWarning", "signal"];
 
 /// What the handle and the running upload share.
 struct Shared {
@@ -23,6 +23,7 @@ struct Shared {
     progress: Cell<Progress>,
     on_progress: Option<Function>,
     on_state: Option<Function>,
+    on_warning: Option<Function>,
 }
 
 fn progress_to_js(p: &Progress) -> JsValue {
@@ -61,6 +62,15 @@ impl Observer for Shared {
         self.progress.set(*progress);
         if let Some(f) = &self.on_progress {
             call_back(f, &progress_to_js(progress));
+        }
+    }
+    fn on_warning(&self, code: &'static str, message: &str) {
+        let warning = js_sys::Object::new();
+        let _ = Reflect::set(&warning, &"code".into(), &JsValue::from_str(code));
+        let _ = Reflect::set(&warning, &"message".into(), &JsValue::from_str(message));
+        match &self.on_warning {
+            Some(f) => call_back(f, &warning),
+            None => web_sys::console::warn_2(&JsValue::from_str("smh-upload:"), &JsValue::from_str(message)),
         }
     }
 }
@@ -166,13 +176,14 @@ impl UploadTask {
             None => None,
             Some(v) => Some(v.dyn_into::<AbortSignal>().map_err(|_| invalid("signal", "must be an AbortSignal"))?),
         };
+        let create_parents = r.boolean("createParents")?.unwrap_or(uploader.config().create_parents);
         let size = crate::platform::FileSource::size(&source);
-        let hashing = quick_upload && size >= crate::hash::QUICK_UPLOAD_BLOCK;
         let shared = Rc::new(Shared {
-            state: Cell::new(if hashing { UploadState::Hashing } else { UploadState::Uploading }),
-            progress: Cell::new(Progress { phase: if hashing { Phase::Hashing } else { Phase::Uploading }, loaded: 0, total: size, speed: 0.0, eta: None }),
+            state: Cell::new(UploadState::Preparing),
+            progress: Cell::new(Progress { phase: Phase::Uploading, loaded: 0, total: size, speed: 0.0, eta: None }),
             on_progress: r.function("onProgress")?,
             on_state: r.function("onStateChange")?,
+            on_warning: r.function("onWarning")?,
         });
         let control = Control::new();
         let abort = match signal {
@@ -187,7 +198,7 @@ impl UploadTask {
             }
             None => None,
         };
-        let opts = UploadOptions { path, conflict, quick_upload };
+        let opts = UploadOptions { path, conflict, quick_upload, create_parents };
         let future = run(uploader, Rc::new(source), opts, control.clone(), shared.clone() as Rc<dyn Observer>);
         let done = settle_later(shared.clone(), future);
         Ok(UploadTask { shared, control, done, _abort: abort })
@@ -222,7 +233,7 @@ impl UploadTask {
         self.done.clone()
     }
 
-    /// `'hashing' | 'uploading' | 'paused' | 'confirming' | 'done' | 'failed' | 'cancelled'`.
+    /// `'preparing' | 'hashing' | 'uploading' | 'paused' | 'confirming' | 'done' | 'failed' | 'cancelled'`.
     #[wasm_bindgen(getter, unchecked_return_type = "UploadState")]
     pub fn state(&self) -> String {
         self.shared.state.get().as_str().to_string()

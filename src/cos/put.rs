@@ -34,6 +34,9 @@ pub fn put_request(origin: &Origin, auth: &UploadAuth, part_number: Option<u32>,
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
     pub etag: Option<String>,
+    /// COS's `x-cos-hash-crc64ecma` was readable and matched. `false` when the reply had none
+    /// readable — in browsers, a bucket whose CORS does not expose the header.
+    pub crc_checked: bool,
 }
 
 /// Interprets the reply to a PUT of bytes whose CRC-64 is `sent_crc`.
@@ -41,15 +44,16 @@ pub fn check_put_reply(resp: &HttpResponse, sent_crc: u64) -> Result<Stored> {
     if !(200..300).contains(&resp.status) {
         return Err(parse_error(resp));
     }
-    if let Some(value) = resp.header("x-cos-hash-crc64ecma") {
+    let header = resp.header("x-cos-hash-crc64ecma");
+    if let Some(value) = header {
         let got: Option<u64> = value.trim().parse().ok();
         if got != Some(sent_crc) {
             return Err(Error::IntegrityMismatch {
-                message: format!("COS stored CRC64 {value} but the bytes sent have {sent_crc}"),
+                message: format!("COS stored a different CRC64 than the bytes sent have ({sent_crc})"),
             });
         }
     }
-    Ok(Stored { etag: resp.header("etag").map(str::to_string) })
+    Ok(Stored { etag: resp.header("etag").map(str::to_string), crc_checked: header.is_some() })
 }
 
 /// Sends one PUT through `http`.
@@ -86,7 +90,9 @@ mod tests {
     #[test]
     fn crc_reply_checked() {
         let ok = HttpResponse { status: 200, headers: vec![("x-cos-hash-crc64ecma".into(), "42".into()), ("etag".into(), "\"e\"".into())], body: vec![] };
-        assert_eq!(check_put_reply(&ok, 42).unwrap().etag.as_deref(), Some("\"e\""));
+        assert_eq!(check_put_reply(&ok, 42).unwrap(), Stored { etag: Some("\"e\"".into()), crc_checked: true });
+        let bare = HttpResponse { status: 200, headers: vec![], body: vec![] };
+        assert!(!check_put_reply(&bare, 42).unwrap().crc_checked, "a reply without the header is not a checked one");
         assert!(matches!(check_put_reply(&ok, 41), Err(Error::IntegrityMismatch { .. })));
         let err = HttpResponse { status: 403, headers: vec![], body: b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message><RequestId>r1</RequestId></Error>".to_vec() };
         let e = check_put_reply(&err, 0).unwrap_err();

@@ -3,7 +3,11 @@
 
 use std::rc::Rc;
 
-use super::plan::{DEFAULT_MULTIPART_THRESHOLD, MAX_PART_SIZE, MIN_PART_SIZE};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+use super::checkpoint::{Checkpoints, Pending};
+use super::plan::{DEFAULT_MULTIPART_THRESHOLD, MAX_IN_MEMORY_BODY, MIN_PART_SIZE};
 use super::retry::RetryConfig;
 use super::scheduler::Slots;
 use crate::cos::domain::{is_loopback, AllowList};
@@ -29,6 +33,8 @@ pub struct ClientConfig {
     /// Files larger than this use multipart upload.
     pub multipart_threshold: u64,
     pub retry: RetryConfig,
+    /// Default of the upload option `createParents`.
+    pub create_parents: bool,
 }
 
 impl ClientConfig {
@@ -41,6 +47,7 @@ impl ClientConfig {
             part_size: None,
             multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
             retry: RetryConfig::default(),
+            create_parents: true,
         }
     }
 }
@@ -77,8 +84,9 @@ pub struct Uploader {
     pub(crate) allow: AllowList,
     pub(crate) config: ClientConfig,
     pub(crate) slots: Slots,
-    #[allow(dead_code)] // resume across reloads comes with the checkpoint store
-    pub(crate) checkpoints: Rc<dyn CheckpointStore>,
+    pub(crate) checkpoints: Checkpoints,
+    /// Checkpoint keys of the uploads running now (one upload per key).
+    active: RefCell<BTreeSet<String>>,
 }
 
 impl Uploader {
@@ -94,20 +102,57 @@ impl Uploader {
         if config.concurrency == 0 || config.concurrency > MAX_CONCURRENCY {
             return Err(Error::invalid_input("concurrency", format!("must be between 1 and {MAX_CONCURRENCY}")));
         }
+        // COS allows 5 GiB, but a body is read into memory once (for its CRC-64 in browsers, for
+        // the request itself in mini-programs), and a tab or a phone holds a few at a time.
         if let Some(p) = config.part_size {
-            if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&p) {
-                return Err(Error::invalid_input("partSize", "must be between 1 MiB (the COS minimum) and 5 GiB"));
+            if !(MIN_PART_SIZE..=MAX_IN_MEMORY_BODY).contains(&p) {
+                return Err(Error::invalid_input("partSize", "must be between 1 MiB (the COS minimum) and 512 MiB (each part is held in memory once)"));
             }
         }
-        if config.multipart_threshold > MAX_PART_SIZE {
-            return Err(Error::invalid_input("multipartThreshold", "must be at most 5 GiB (the largest simple upload)"));
+        if config.multipart_threshold > MAX_IN_MEMORY_BODY {
+            return Err(Error::invalid_input("multipartThreshold", "must be at most 512 MiB (a simple upload is held in memory once)"));
         }
         let allow = match &config.allowed_domains {
             Some(list) => AllowList::parse(list)?,
             None => AllowList::official_cos(),
         };
         let api = SmhApi { http, timer, tokens, target: config.target.clone(), retry: config.retry.clone() };
-        Ok(Uploader { api, allow, slots: Slots::new(config.concurrency), config, checkpoints })
+        Ok(Uploader { api, allow, slots: Slots::new(config.concurrency), config, checkpoints: Checkpoints::new(checkpoints), active: RefCell::default() })
+    }
+
+    /// Marks checkpoint `key` as in use; `false` if another upload of this client has it.
+    pub(crate) fn claim(&self, key: &str) -> bool {
+        self.active.borrow_mut().insert(key.to_string())
+    }
+
+    pub(crate) fn release(&self, key: &str) {
+        self.active.borrow_mut().remove(key);
+    }
+
+    /// Unfinished uploads that `upload()` of the same file to the same path would continue,
+    /// newest first (not those running now).
+    pub async fn pending_uploads(&self) -> Vec<Pending> {
+        let now = self.api.timer.unix_ms();
+        let active = self.active.borrow().clone();
+        self.checkpoints.pending(now).await.into_iter().filter(|p| !active.contains(&p.key)).collect()
+    }
+
+    /// Forgets the unfinished uploads to `path` (all when `None`) and cancels them on the
+    /// server; returns how many.
+    pub async fn discard_pending(&self, path: Option<&str>) -> usize {
+        let now = self.api.timer.unix_ms();
+        let mut count = 0;
+        for pending in self.pending_uploads().await {
+            if path.is_some_and(|p| p.trim_start_matches('/') != pending.path) {
+                continue;
+            }
+            if let Some(record) = self.checkpoints.load(&pending.key, now).await {
+                let _ = self.api.cancel(&record.confirm_key).await;
+            }
+            self.checkpoints.remove(&pending.key).await;
+            count += 1;
+        }
+        count
     }
 
     pub fn config(&self) -> &ClientConfig {

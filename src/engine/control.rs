@@ -24,6 +24,20 @@ impl Control {
         Control::default()
     }
 
+    /// Registers `waker` unless an equivalent one is already waiting (a future polled many times
+    /// must not grow the list).
+    fn register(inner: &mut Inner, waker: &Waker) {
+        if !inner.wakers.iter().any(|w| w.will_wake(waker)) {
+            inner.wakers.push(waker.clone());
+        }
+    }
+
+    /// Wakers waiting now (for tests).
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        self.0.borrow().wakers.len()
+    }
+
     fn change(&self, f: impl FnOnce(&mut Inner) -> bool) {
         let wakers = {
             let mut inner = self.0.borrow_mut();
@@ -83,7 +97,7 @@ impl Future for Interrupted {
         if inner.paused || inner.cancelled {
             Poll::Ready(())
         } else {
-            inner.wakers.push(cx.waker().clone());
+            Control::register(&mut inner, cx.waker());
             Poll::Pending
         }
     }
@@ -102,7 +116,7 @@ impl Future for Changed {
         if inner.generation != self.seen {
             Poll::Ready(())
         } else {
-            inner.wakers.push(cx.waker().clone());
+            Control::register(&mut inner, cx.waker());
             Poll::Pending
         }
     }
@@ -126,5 +140,19 @@ mod tests {
         c.cancel();
         c.pause(); // no effect after cancel
         assert!(c.is_cancelled() && !c.is_paused());
+    }
+
+    #[test]
+    fn repeated_polls_register_one_waker() {
+        let c = Control::new();
+        let mut interrupted = c.interrupted();
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        for _ in 0..100 {
+            assert!(Pin::new(&mut interrupted).poll(&mut cx).is_pending());
+        }
+        assert_eq!(c.waiting(), 1, "one waker, however often the upload loop polls");
+        c.pause();
+        assert_eq!(c.waiting(), 0);
     }
 }

@@ -2,6 +2,7 @@
 //! control signals, and the upload flow itself. It reaches the world only through the ports in
 //! [`crate::platform`].
 
+pub mod checkpoint;
 pub mod client;
 pub mod control;
 pub mod plan;
@@ -12,6 +13,7 @@ pub mod state;
 pub mod timeout;
 pub mod upload;
 
+pub use checkpoint::Pending;
 pub use client::{ClientConfig, Uploader};
 pub use control::Control;
 pub use progress::{Phase, Progress};

@@ -15,6 +15,8 @@ pub const MIB: u64 = 1024 * 1024;
 pub const MIN_PART_SIZE: u64 = MIB;
 /// COS maximum size of a part, and of a simple PUT.
 pub const MAX_PART_SIZE: u64 = 5 * 1024 * MIB;
+/// Largest part or simple upload the SDK accepts: each body is held in memory once.
+pub const MAX_IN_MEMORY_BODY: u64 = 512 * MIB;
 /// COS maximum number of parts.
 pub const MAX_PARTS: u64 = 10_000;
 /// Largest automatic part size before the 10 000-part rule forces more.

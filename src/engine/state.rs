@@ -1,10 +1,12 @@
 //! The upload state machine:
-//! `hashing → uploading ⇄ paused → confirming → done | failed | cancelled`.
+//! `preparing → [hashing →] uploading ⇄ paused → confirming → done | failed | cancelled`.
 
 /// Where an upload is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UploadState {
+    /// Before the first byte: asking SMH for the upload (or checking a resumable one).
+    Preparing,
     /// Reading the file for quick-upload hashes.
     Hashing,
     /// Sending bytes (or waiting for a connection slot).
@@ -24,6 +26,7 @@ pub enum UploadState {
 impl UploadState {
     pub fn as_str(self) -> &'static str {
         match self {
+            UploadState::Preparing => "preparing",
             UploadState::Hashing => "hashing",
             UploadState::Uploading => "uploading",
             UploadState::Paused => "paused",
@@ -47,6 +50,8 @@ impl UploadState {
         }
         match (self, next) {
             (_, Failed) | (_, Cancelled) => true,
+            (Preparing, Hashing | Uploading | Paused | Confirming | Done) => true,
+            (Paused, Preparing) => true,
             (Hashing, Uploading | Paused | Confirming | Done) => true,
             (Uploading, Paused | Confirming | Hashing) => true,
             (Paused, Hashing | Uploading | Confirming) => true,
@@ -62,6 +67,7 @@ mod tests {
 
     #[test]
     fn transitions() {
+        assert!(Preparing.can_move_to(Hashing) && Preparing.can_move_to(Uploading) && Preparing.can_move_to(Done));
         assert!(Hashing.can_move_to(Uploading));
         assert!(Uploading.can_move_to(Paused));
         assert!(Paused.can_move_to(Uploading));

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::upload::{run, Observer, UploadOptions};
 use super::{ClientConfig, Control, Progress, UploadState, Uploader};
 use crate::error::{Error, Result};
-use crate::platform::{Http, HttpRequest, HttpResponse, LocalBoxFuture, MemorySource, Method, NoCheckpoints, Timer};
+use crate::platform::{CheckpointStore, Http, HttpRequest, HttpResponse, LocalBoxFuture, MemoryCheckpoints, MemorySource, Method, NoCheckpoints, Timer};
 use crate::smh::{Conflict, LibraryPath, SmhTarget, Tokens};
 
 type Reply = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse>>;
@@ -40,18 +40,42 @@ impl Http for Script {
             p(request.body.as_ref().map_or(0, |b| b.len() as u64));
         }
         let out = reply(&request);
-        Box::pin(async move { out })
+        // Like a real request, the reply arrives on a later poll: other futures (a cancel
+        // watcher) run meanwhile.
+        Box::pin(async move {
+            YieldOnce(false).await;
+            out
+        })
     }
 }
 
-/// Sleeps return at once; the clock advances by the time slept.
+/// Pending on the first poll (waking itself), ready on the second.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+/// Sleeps end after two polls — later than any scripted reply (one poll), so a timeout never
+/// beats a reply; the clock advances by the time slept.
 #[derive(Default)]
 struct FakeTimer(Rc<Cell<f64>>);
 
 impl Timer for FakeTimer {
     fn sleep(&self, d: Duration) -> LocalBoxFuture<'static, ()> {
         self.0.set(self.0.get() + d.as_secs_f64() * 1000.0);
-        Box::pin(async {})
+        Box::pin(async {
+            YieldOnce(false).await;
+            YieldOnce(false).await;
+        })
     }
     fn now_ms(&self) -> f64 {
         self.0.get()
@@ -100,7 +124,7 @@ fn upload(script: Rc<Script>, data: &[u8]) -> (Result<super::UploadResult>, Rc<S
     let uploader = Rc::new(Uploader::new(config, script, Rc::new(FakeTimer::default()), Tokens::fixed("TOKEN123".into()), Rc::new(NoCheckpoints)).unwrap());
     let states = Rc::new(States::default());
     let source = Rc::new(MemorySource { bytes: Rc::from(data.to_vec()), name: "f".into() });
-    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false };
+    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
     let result = futures::executor::block_on(run(uploader, source, opts, Control::new(), states.clone()));
     (result, states)
 }
@@ -126,7 +150,8 @@ fn happy_simple_upload_protocol() {
     let (result, states) = upload(script.clone(), data);
     let result = result.unwrap();
     assert_eq!((result.file.path.as_str(), result.crc64.as_str()), ("a.bin", "14969823782951187105"));
-    assert_eq!(states.0.borrow().as_slice(), &[UploadState::Confirming, UploadState::Done]);
+    // Every state is reported, the first one included, and `uploading` only after begin.
+    assert_eq!(states.0.borrow().as_slice(), &[UploadState::Preparing, UploadState::Uploading, UploadState::Confirming, UploadState::Done]);
     assert!(script.steps.borrow().is_empty());
 }
 
@@ -249,8 +274,308 @@ fn a_plan_error_is_reported_as_failed_without_any_request() {
     config.part_size = Some(1024 * 1024);
     let uploader = Rc::new(Uploader::new(config, Rc::new(Script::default()), Rc::new(FakeTimer::default()), Tokens::fixed("t".into()), Rc::new(NoCheckpoints)).unwrap());
     let states = Rc::new(States::default());
-    let opts = UploadOptions { path: LibraryPath::parse("big.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false };
+    let opts = UploadOptions { path: LibraryPath::parse("big.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
     let result = futures::executor::block_on(run(uploader, Rc::new(Huge), opts, Control::new(), states.clone()));
     assert_eq!(result.unwrap_err().code(), "InvalidInput");
-    assert_eq!(states.0.borrow().as_slice(), &[UploadState::Failed]);
+    assert_eq!(states.0.borrow().as_slice(), &[UploadState::Preparing, UploadState::Failed]);
+}
+
+fn multipart_auth_reply() -> Result<HttpResponse> {
+    json(201, serde_json::json!({
+        "domain": "b-1250000000.cos.ap-guangzhou.myqcloud.com", "path": "/lib/-/obj", "uploadId": "u1",
+        "headers": {"Authorization": "q-sign-algorithm=sha1&q-signature=SECRETSIG"},
+        "confirmKey": "ck1", "expiration": "2027-01-15T08:00:00.000Z"
+    }))
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+#[test]
+fn begin_is_retried_once_after_a_lost_reply_but_not_twice() {
+    // Retried once: one lost reply costs at most one orphaned (empty, unconfirmed) task.
+    let crc = crate::cos::crc64::checksum(b"abc");
+    let script = Rc::new(Script::default());
+    script
+        .expect(Method::Put, "/a.bin", |_| Err(Error::Network { message: "reply lost".into() }))
+        .expect(Method::Put, "/a.bin", |_| auth_reply())
+        .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
+        .expect(Method::Post, "/ck1?confirm", move |_| json(200, serde_json::json!({"path": ["a.bin"], "size": "3", "crc64": crc.to_string()})));
+    assert!(upload(script.clone(), b"abc").0.is_ok());
+    assert!(script.steps.borrow().is_empty());
+    // A second lost reply is final: the SDK does not open a third upload it cannot name.
+    let script = Rc::new(Script::default());
+    script
+        .expect(Method::Put, "/a.bin", |_| Err(Error::Timeout { message: "reply lost".into() }))
+        .expect(Method::Put, "/a.bin", |_| Err(Error::Network { message: "reply lost".into() }));
+    let (result, _) = upload(script.clone(), b"abc");
+    assert_eq!(result.unwrap_err().code(), "Network");
+    assert!(script.steps.borrow().is_empty());
+}
+
+#[test]
+fn cancel_while_begin_is_in_flight_cancels_the_upload_smh_opened() {
+    let control = Control::new();
+    let script = Rc::new(Script::default());
+    let c = control.clone();
+    script
+        .expect(Method::Put, "/a.bin", move |_| {
+            c.cancel(); // the user cancels while SMH is still answering
+            auth_reply()
+        })
+        .expect(Method::Delete, "/ck1?upload", |_| raw(204, ""));
+    let uploader = Rc::new(Uploader::new(config(), script.clone(), Rc::new(FakeTimer::default()), Tokens::fixed("t".into()), Rc::new(NoCheckpoints)).unwrap());
+    let states = Rc::new(States::default());
+    let source = Rc::new(MemorySource { bytes: Rc::from(b"abc".to_vec()), name: "f".into() });
+    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+    let result = futures::executor::block_on(run(uploader, source, opts, control, states.clone()));
+    assert_eq!(result.unwrap_err().code(), "Aborted");
+    assert!(script.steps.borrow().is_empty(), "the upload SMH opened was cancelled: {:?}", script.seen.borrow());
+    assert_eq!(states.0.borrow().last(), Some(&UploadState::Cancelled));
+}
+
+#[test]
+fn missing_parent_directories_are_created_then_begin_is_retried_once() {
+    let crc = crate::cos::crc64::checksum(b"abc");
+    let script = Rc::new(Script::default());
+    let not_found = || json(404, serde_json::json!({"code": "DirectoryNotFound", "message": "no dir", "requestId": "r"}));
+    script
+        .expect(Method::Put, "/api/v1/file/lib/-/x/y/a.bin?", move |_| not_found())
+        .expect(Method::Put, "/api/v1/directory/lib/-/x/y?", |_| json(201, serde_json::json!({"path": ["x", "y"]})))
+        .expect(Method::Put, "/api/v1/file/lib/-/x/y/a.bin?", |_| auth_reply())
+        .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
+        .expect(Method::Post, "/ck1?confirm", move |_| json(200, serde_json::json!({"path": ["x", "y", "a.bin"], "size": "3", "crc64": crc.to_string()})));
+    let uploader = Rc::new(Uploader::new(config(), script.clone(), Rc::new(FakeTimer::default()), Tokens::fixed("TOKEN123".into()), Rc::new(NoCheckpoints)).unwrap());
+    let source = Rc::new(MemorySource { bytes: Rc::from(b"abc".to_vec()), name: "f".into() });
+    let opts = UploadOptions { path: LibraryPath::parse("x/y/a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: true };
+    let result = futures::executor::block_on(run(uploader.clone(), source.clone(), opts.clone(), Control::new(), Rc::new(States::default())));
+    assert_eq!(result.unwrap().file.path, "x/y/a.bin");
+    assert!(script.steps.borrow().is_empty());
+    // Off: SMH's answer stands.
+    script.expect(Method::Put, "/api/v1/file/lib/-/x/y/a.bin?", move |_| not_found());
+    let opts = UploadOptions { create_parents: false, ..opts };
+    let result = futures::executor::block_on(run(uploader, source, opts, Control::new(), Rc::new(States::default())));
+    assert_eq!(result.unwrap_err().code(), "DirectoryNotFound");
+}
+
+/// Progress reports' `loaded` values.
+#[derive(Default)]
+struct Loaded(RefCell<Vec<u64>>);
+impl Observer for Loaded {
+    fn on_state(&self, _: UploadState) {}
+    fn on_progress(&self, p: &Progress) {
+        if p.phase == super::Phase::Uploading {
+            self.0.borrow_mut().push(p.loaded);
+        }
+    }
+}
+
+fn multipart_uploader(script: Rc<Script>, store: Rc<dyn CheckpointStore>) -> Rc<Uploader> {
+    let mut config = config();
+    config.retry.max_retries = 1;
+    config.concurrency = 1;
+    config.part_size = Some(1 << 20);
+    config.multipart_threshold = 1 << 20;
+    Rc::new(Uploader::new(config, script, Rc::new(FakeTimer::default()), Tokens::fixed("TOKEN123".into()), store).unwrap())
+}
+
+#[test]
+fn an_interrupted_multipart_upload_resumes_from_the_parts_the_server_holds() {
+    const MIB: usize = 1 << 20;
+    let data = pattern(3 * MIB + 5);
+    let whole = crate::cos::crc64::checksum(&data);
+    let store: Rc<dyn CheckpointStore> = Rc::new(MemoryCheckpoints::default());
+    let source = Rc::new(MemorySource { bytes: Rc::from(data.clone()), name: "f".into() });
+    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+
+    // First page: parts 1 and 2 go through, then the network is gone.
+    let script = Rc::new(Script::default());
+    script
+        .expect(Method::Post, "/a.bin?multipart", |_| multipart_auth_reply())
+        .expect(Method::Put, "partNumber=1&uploadId=u1", cos_ok(crate::cos::crc64::checksum(&data[..MIB])))
+        .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crate::cos::crc64::checksum(&data[MIB..2 * MIB])));
+    for _ in 0..2 {
+        script.expect(Method::Put, "partNumber=3&uploadId=u1", |_| Err(Error::Network { message: "offline".into() }));
+    }
+    let uploader = multipart_uploader(script.clone(), store.clone());
+    let result = futures::executor::block_on(run(uploader.clone(), source.clone(), opts.clone(), Control::new(), Rc::new(States::default())));
+    assert_eq!(result.unwrap_err().code(), "Network");
+    assert!(script.steps.borrow().is_empty(), "no cancel: the upload stays resumable");
+    let pending = futures::executor::block_on(uploader.pending_uploads());
+    assert_eq!(pending.len(), 1);
+    assert_eq!((pending[0].path.as_str(), pending[0].loaded, pending[0].size), ("a.bin", 2 * MIB as u64, data.len() as u64));
+    let record = futures::executor::block_on(store.get(&pending[0].key)).unwrap();
+    assert!(!record.contains("SECRETSIG") && !record.contains("access_token"), "no secret in the record: {record}");
+
+    // After a reload (a new client over the same store): the server's list of parts is the
+    // truth — part 2 was lost there, so it is sent again with 3 and 4; part 1 is not.
+    let script = Rc::new(Script::default());
+    script
+        .expect(Method::Get, "/ck1?upload", |_| json(200, serde_json::json!({"confirmed": false, "uploadId": "u1", "parts": [{"PartNumber": 1, "Size": 1048576, "ETag": "\"x\""}]})))
+        .expect(Method::Post, "/ck1?renew", |_| multipart_auth_reply())
+        .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crate::cos::crc64::checksum(&data[MIB..2 * MIB])))
+        .expect(Method::Put, "partNumber=3&uploadId=u1", cos_ok(crate::cos::crc64::checksum(&data[2 * MIB..3 * MIB])))
+        .expect(Method::Put, "partNumber=4&uploadId=u1", cos_ok(crate::cos::crc64::checksum(&data[3 * MIB..])))
+        .expect(Method::Post, "/ck1?confirm", move |req| {
+            let body: serde_json::Value = serde_json::from_slice(req.body.as_ref().and_then(|b| b.bytes()).unwrap()).unwrap();
+            assert_eq!(body["crc64"], whole.to_string(), "the confirm carries the whole file's CRC");
+            json(200, serde_json::json!({"path": ["a.bin"], "size": (3 * MIB + 5).to_string(), "crc64": whole.to_string()}))
+        });
+    let uploader = multipart_uploader(script.clone(), store.clone());
+    let loaded = Rc::new(Loaded::default());
+    let result = futures::executor::block_on(run(uploader.clone(), source, opts, Control::new(), loaded.clone()));
+    assert_eq!(result.unwrap().crc64, whole.to_string());
+    assert!(script.steps.borrow().is_empty(), "{:?}", script.seen.borrow());
+    assert_eq!(loaded.0.borrow().first(), Some(&(MIB as u64)), "progress starts from the resumed bytes");
+    assert!(futures::executor::block_on(uploader.pending_uploads()).is_empty(), "the record is removed when done");
+}
+
+#[test]
+fn a_record_whose_upload_the_server_forgot_is_discarded_and_the_upload_restarts() {
+    const MIB: usize = 1 << 20;
+    let data = pattern(2 * MIB);
+    let store: Rc<dyn CheckpointStore> = Rc::new(MemoryCheckpoints::default());
+    let source = Rc::new(MemorySource { bytes: Rc::from(data.clone()), name: "f".into() });
+    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+    let script = Rc::new(Script::default());
+    script.expect(Method::Post, "/a.bin?multipart", |_| multipart_auth_reply());
+    for _ in 0..2 {
+        script.expect(Method::Put, "partNumber=1&uploadId=u1", |_| Err(Error::Network { message: "offline".into() }));
+    }
+    let uploader = multipart_uploader(script.clone(), store.clone());
+    // Nothing was acknowledged: nothing to resume, so the upload is cancelled on the server.
+    script.expect(Method::Delete, "/ck1?upload", |_| raw(204, ""));
+    let result = futures::executor::block_on(run(uploader.clone(), source.clone(), opts.clone(), Control::new(), Rc::new(States::default())));
+    assert_eq!(result.unwrap_err().code(), "Network");
+    assert!(script.steps.borrow().is_empty());
+    assert!(futures::executor::block_on(uploader.pending_uploads()).is_empty());
+
+    // A record whose task SMH no longer knows.
+    let mut record = super::checkpoint::Record::new("a.bin", "f", data.len() as u64, MIB as u64, "ck-old", "u-old", 1_800_000_000_000.0);
+    record.parts.insert(1, (MIB as u64, 7));
+    let key = {
+        let beginning = crate::hash::beginning_hash(&data[..MIB]);
+        super::checkpoint::Identity { library_id: "lib", space_id: "-", path: "a.bin", size: data.len() as u64, fingerprint: "mem:f:2097152", beginning_hash: &beginning }.key()
+    };
+    futures::executor::block_on(super::checkpoint::Checkpoints::new(store.clone()).save(&key, &record));
+    let script = Rc::new(Script::default());
+    let crc1 = crate::cos::crc64::checksum(&data[..MIB]);
+    let crc2 = crate::cos::crc64::checksum(&data[MIB..]);
+    script
+        .expect(Method::Get, "/ck-old?upload", |_| json(404, serde_json::json!({"code": "UploadNotFound", "message": "gone", "requestId": "r"})))
+        .expect(Method::Delete, "/ck-old?upload", |_| json(404, serde_json::json!({"code": "UploadNotFound", "message": "gone", "requestId": "r"})))
+        .expect(Method::Post, "/a.bin?multipart", |_| multipart_auth_reply())
+        .expect(Method::Put, "partNumber=1&uploadId=u1", cos_ok(crc1))
+        .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crc2))
+        .expect(Method::Post, "/ck1?confirm", |_| json(200, serde_json::json!({"path": ["a.bin"], "size": "2097152"})));
+    let uploader = multipart_uploader(script.clone(), store.clone());
+    futures::executor::block_on(run(uploader.clone(), source, opts, Control::new(), Rc::new(States::default()))).expect("a clean restart");
+    assert!(script.steps.borrow().is_empty(), "{:?}", script.seen.borrow());
+    assert!(futures::executor::block_on(uploader.pending_uploads()).is_empty());
+}
+
+#[test]
+fn a_renewal_that_changes_the_upload_id_is_refused() {
+    let data = pattern(2 << 20);
+    let script = Rc::new(Script::default());
+    script
+        .expect(Method::Post, "/a.bin?multipart", |_| multipart_auth_reply())
+        .expect(Method::Put, "partNumber=1&uploadId=u1", |_| raw(403, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"))
+        .expect(Method::Post, "/ck1?renew", |_| json(200, serde_json::json!({
+            "domain": "b-1250000000.cos.ap-guangzhou.myqcloud.com", "path": "/lib/-/obj", "uploadId": "u-other",
+            "headers": {"Authorization": "x"}, "confirmKey": "ck1", "expiration": "2030-01-01T00:00:00Z"
+        })))
+        .expect(Method::Delete, "/ck1?upload", |_| raw(204, ""));
+    let uploader = multipart_uploader(script.clone(), Rc::new(NoCheckpoints));
+    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+    let source = Rc::new(MemorySource { bytes: Rc::from(data), name: "f".into() });
+    let result = futures::executor::block_on(run(uploader, source, opts, Control::new(), Rc::new(States::default())));
+    assert_eq!(result.unwrap_err().code(), "InvalidResponse");
+    assert!(script.steps.borrow().is_empty(), "{:?}", script.seen.borrow());
+}
+
+#[test]
+fn cancel_during_confirm_of_a_committed_file_reports_it_done() {
+    // Decided: once SMH has committed the file, cancel() cannot undo it; the task says so.
+    let control = Control::new();
+    let c = control.clone();
+    let crc = crate::cos::crc64::checksum(b"abc");
+    let script = Rc::new(Script::default());
+    script
+        .expect(Method::Put, "/a.bin", |_| auth_reply())
+        .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
+        .expect(Method::Post, "/ck1?confirm", move |_| {
+            c.cancel();
+            json(200, serde_json::json!({"path": ["a.bin"], "size": "3", "crc64": crc.to_string()}))
+        });
+    let uploader = Rc::new(Uploader::new(config(), script.clone(), Rc::new(FakeTimer::default()), Tokens::fixed("TOKEN123".into()), Rc::new(NoCheckpoints)).unwrap());
+    let states = Rc::new(States::default());
+    let source = Rc::new(MemorySource { bytes: Rc::from(b"abc".to_vec()), name: "f".into() });
+    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+    let result = futures::executor::block_on(run(uploader, source, opts, control, states.clone()));
+    assert_eq!(result.unwrap().file.path, "a.bin");
+    assert_eq!(states.0.borrow().last(), Some(&UploadState::Done));
+    assert!(script.steps.borrow().is_empty(), "no cancel of a committed file: {:?}", script.seen.borrow());
+}
+
+/// A file whose reads fail `failures` times (a transient `NotReadableError`), then succeed.
+struct Flaky {
+    bytes: Vec<u8>,
+    failures: Cell<u32>,
+}
+
+impl crate::platform::FileSource for Flaky {
+    fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+    fn read(&self, range: std::ops::Range<u64>) -> LocalBoxFuture<'_, Result<Vec<u8>>> {
+        let out = if self.failures.get() > 0 {
+            self.failures.set(self.failures.get() - 1);
+            Err(Error::FileRead { message: "NotReadableError".into() })
+        } else {
+            Ok(self.bytes[range.start as usize..range.end as usize].to_vec())
+        };
+        Box::pin(async move { out })
+    }
+    fn fingerprint(&self) -> String {
+        "flaky".into()
+    }
+    fn part(&self, range: std::ops::Range<u64>) -> LocalBoxFuture<'_, Result<crate::platform::Part>> {
+        // Like the browser: the body is a handle at once, the read behind the CRC may fail.
+        let body = crate::platform::Body::from(self.bytes[range.start as usize..range.end as usize].to_vec());
+        let read = self.read(range);
+        Box::pin(async move {
+            let outcome = read.await.map(|b| crate::cos::crc64::checksum(&b));
+            Ok(crate::platform::Part { body, crc64: Box::pin(async move { outcome }) })
+        })
+    }
+}
+
+#[test]
+fn a_transient_read_failure_is_retried_and_a_lasting_one_is_file_read_error() {
+    let crc = crate::cos::crc64::checksum(b"abc");
+    let script = Rc::new(Script::default());
+    script
+        .expect(Method::Put, "/a.bin", |_| auth_reply())
+        .expect(Method::Put, "/lib/-/obj", cos_ok(crc)) // sent while the read failed: not counted
+        .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
+        .expect(Method::Post, "/ck1?confirm", move |_| json(200, serde_json::json!({"path": ["a.bin"], "size": "3", "crc64": crc.to_string()})));
+    let uploader = Rc::new(Uploader::new(config(), script.clone(), Rc::new(FakeTimer::default()), Tokens::fixed("TOKEN123".into()), Rc::new(NoCheckpoints)).unwrap());
+    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+    let source = Rc::new(Flaky { bytes: b"abc".to_vec(), failures: Cell::new(1) });
+    let result = futures::executor::block_on(run(uploader.clone(), source, opts.clone(), Control::new(), Rc::new(States::default())));
+    assert_eq!(result.unwrap().crc64, crc.to_string());
+    assert!(script.steps.borrow().is_empty());
+    // Three failed reads in a row: the file is gone; a typed FileReadError, the upload cancelled.
+    script
+        .expect(Method::Put, "/a.bin", |_| auth_reply())
+        .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
+        .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
+        .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
+        .expect(Method::Delete, "/ck1?upload", |_| raw(204, ""));
+    let source = Rc::new(Flaky { bytes: b"abc".to_vec(), failures: Cell::new(3) });
+    let result = futures::executor::block_on(run(uploader, source, opts, Control::new(), Rc::new(States::default())));
+    assert_eq!(result.unwrap_err().code(), "FileReadError");
+    assert!(script.steps.borrow().is_empty(), "{:?}", script.seen.borrow());
 }

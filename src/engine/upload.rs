@@ -13,6 +13,7 @@ use std::task::Poll;
 use futures::future::{select, Either};
 use futures::stream::{FuturesUnordered, StreamExt};
 
+use super::checkpoint::{Identity, Record, SAVE_INTERVAL_MS};
 use super::client::Uploader;
 use super::control::Control;
 use super::plan::{Plan, MIB};
@@ -48,12 +49,37 @@ pub struct UploadOptions {
     pub conflict: Conflict,
     /// Try quick upload (秒传) by hash for files of at least 1 MiB.
     pub quick_upload: bool,
+    /// Create missing parent directories (and retry once) when SMH answers `DirectoryNotFound`.
+    pub create_parents: bool,
 }
 
-/// Receives state changes and progress reports.
+/// Receives state changes, progress reports and warnings.
 pub trait Observer {
     fn on_state(&self, state: UploadState);
     fn on_progress(&self, progress: &Progress);
+    /// Something the app should know that does not stop the upload; `code` is stable.
+    fn on_warning(&self, _code: &'static str, _message: &str) {}
+}
+
+/// Whole-file CRC-64 from the part CRCs (in part order).
+fn combine_parts(parts: &BTreeMap<u32, (u64, u64)>) -> u64 {
+    let mut iter = parts.values();
+    let first = iter.next().map_or(0, |&(_, crc)| crc);
+    iter.fold(first, |acc, &(len, crc)| crc64::combine(acc, crc, len))
+}
+
+/// Part number → size of the parts SMH's task query lists (COS ListParts, PascalCase).
+fn task_parts(task: &serde_json::Value) -> BTreeMap<u32, u64> {
+    let number = |v: &serde_json::Value| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()));
+    task.get("parts")
+        .and_then(|p| p.as_array())
+        .map(|parts| {
+            parts
+                .iter()
+                .filter_map(|p| Some((u32::try_from(number(p.get("PartNumber")?)?).ok()?, number(p.get("Size")?)?)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A finished upload.
@@ -97,13 +123,37 @@ struct Session {
     /// Retries left for the whole upload.
     budget: Cell<u32>,
     rng: RefCell<XorShift>,
+    /// A call is running whose outcome must be known before stopping (begin, confirm): a
+    /// cancel waits for it instead of dropping it (see [`Session::shielded`]).
+    shielded: Cell<bool>,
+    /// The resumable record of this upload and its store key (multipart uploads only).
+    checkpoint: RefCell<Option<(String, Record)>>,
+    /// Unix time of the last checkpoint write.
+    last_save_ms: Cell<f64>,
+    /// Whether a COS reply without a readable CRC-64 was already reported.
+    warned_no_crc: Cell<bool>,
+}
+
+/// How an upload starts.
+enum Start {
+    /// From nothing: begin with SMH.
+    Fresh,
+    /// An earlier upload of the same file continues; these parts (number → length, CRC) are done.
+    Resumed(BTreeMap<u32, (u64, u64)>),
+    /// An earlier upload of the same file had in fact completed.
+    Finished(UploadResult),
 }
 
 /// Runs one upload. The returned future is the whole upload: dropping it aborts in-flight requests
 /// (use [`Control::cancel`] to also cancel on the server).
+///
+/// `cancel()` stops at once, except while SMH is beginning or confirming the upload: then it
+/// waits for the reply, so that an upload SMH opened is cancelled too (nothing is left open),
+/// and a file SMH committed is reported done (`cancel()` came too late to undo it).
 pub async fn run(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, opts: UploadOptions, control: Control, observer: Rc<dyn Observer>) -> Result<UploadResult> {
     let size = source.size();
     let cfg = uploader.config();
+    observer.on_state(UploadState::Preparing);
     let plan = match Plan::new(size, cfg.part_size, cfg.multipart_threshold, cfg.concurrency) {
         Ok(plan) => plan,
         Err(error) => {
@@ -111,8 +161,6 @@ pub async fn run(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, opts: Uploa
             return Err(error);
         }
     };
-    let hashing = opts.quick_upload && size >= QUICK_UPLOAD_BLOCK;
-    let initial = if hashing { UploadState::Hashing } else { UploadState::Uploading };
     let seed = (uploader.api.timer.now_ms() * 1000.0) as u64 ^ size.rotate_left(17);
     let session = Rc::new(Session {
         budget: Cell::new(cfg.retry.retry_budget),
@@ -122,19 +170,23 @@ pub async fn run(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, opts: Uploa
         control: control.clone(),
         observer,
         plan,
-        state: Cell::new(initial),
-        progress: RefCell::new(ProgressTracker::new(if hashing { Phase::Hashing } else { Phase::Uploading }, size)),
+        state: Cell::new(UploadState::Preparing),
+        progress: RefCell::new(ProgressTracker::new(Phase::Uploading, size)),
         last_emit_ms: Cell::new(f64::NEG_INFINITY),
         progress_pending: Cell::new(false),
         auth: RefCell::new(None),
         open_upload: RefCell::new(None),
         renew_lock: Slots::new(1),
         rng: RefCell::new(XorShift::new(seed)),
+        shielded: Cell::new(false),
+        checkpoint: RefCell::new(None),
+        last_save_ms: Cell::new(f64::NEG_INFINITY),
+        warned_no_crc: Cell::new(false),
     });
     // Boxed so that the losing future is dropped (aborting its requests) before cleanup runs.
     let flow = Box::pin(session.clone().flow());
     let cancelled = Box::pin(async {
-        while !control.is_cancelled() {
+        while !control.is_cancelled() || session.shielded.get() {
             control.changed().await;
         }
     });
@@ -145,14 +197,23 @@ pub async fn run(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, opts: Uploa
             Err(Error::Aborted)
         }
     };
-    match outcome {
+    let key = session.checkpoint.borrow().as_ref().map(|(key, _)| key.clone());
+    let result = match outcome {
         Ok(result) => {
+            session.forget_checkpoint().await;
             session.set_state(UploadState::Done);
             Ok(result)
         }
         Err(error) => {
             let cancelled = control.is_cancelled();
-            session.abandon().await;
+            if !cancelled && session.keep_for_resume(&error) {
+                // Parts are on the server and the record says which: a later upload() of the
+                // same file continues from there (or discardPending() cancels it).
+                session.save_checkpoint(true).await;
+            } else {
+                session.forget_checkpoint().await;
+                session.abandon().await;
+            }
             if cancelled {
                 session.set_state(UploadState::Cancelled);
                 Err(Error::Aborted)
@@ -161,7 +222,11 @@ pub async fn run(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, opts: Uploa
                 Err(error)
             }
         }
+    };
+    if let Some(key) = key {
+        session.uploader.release(&key);
     }
+    result
 }
 
 impl Session {
@@ -227,44 +292,77 @@ impl Session {
         self.set_state(resume_to);
     }
 
+
+    /// Runs `call` so that a cancel waits for its outcome; then stops if cancelled meanwhile.
+    async fn shielded<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        self.shielded.set(true);
+        let outcome = call.await;
+        self.shielded.set(false);
+        outcome
+    }
+
+    /// `Err(Aborted)` once the upload was cancelled.
+    fn check_cancelled(&self) -> Result<()> {
+        if self.control.is_cancelled() {
+            Err(Error::Aborted)
+        } else {
+            Ok(())
+        }
+    }
+
     async fn flow(self: Rc<Self>) -> Result<UploadResult> {
         let size = self.source.size();
         let multipart = matches!(self.plan, Plan::Multipart { .. });
         let api = &self.uploader.api;
-        let (path, conflict) = (&self.opts.path, self.opts.conflict);
-        let mut beginning = None;
-        if self.state.get() == UploadState::Hashing {
-            self.emit(true);
-            // One block's chained hash is the SHA-256 of that block: the beginning hash.
-            beginning = Some(hex(&self.source.chain_hash(0..QUICK_UPLOAD_BLOCK.min(size), None).await?));
-        }
-        let mut outcome = api.begin(path, multipart, size, conflict, beginning.clone(), None).await?;
-        if let Begin::QuickCandidate = outcome {
-            let full = self.full_hash(size).await?;
-            outcome = api.begin(path, multipart, size, conflict, beginning, Some(full)).await?;
-        }
-        let auth = match outcome {
-            Begin::Instant(file) => {
-                self.progress.borrow_mut().set_phase(Phase::Uploading, size, size);
-                self.emit(true);
-                let crc64 = file.crc64.clone().unwrap_or_default();
-                return Ok(UploadResult { file, size, crc64, instant: true });
+        let conflict = self.opts.conflict;
+        let quick = self.opts.quick_upload && size >= QUICK_UPLOAD_BLOCK;
+        let resumable = multipart && self.uploader.checkpoints.enabled();
+        // One block's chained hash is the SHA-256 of that block: the beginning hash. It serves
+        // quick upload and the resumable record's key.
+        let beginning = if quick || resumable { Some(hex(&self.source.chain_hash(0..QUICK_UPLOAD_BLOCK.min(size), None).await?)) } else { None };
+        self.wait_while_paused(UploadState::Preparing).await;
+        self.check_cancelled()?;
+        let mut done = BTreeMap::new();
+        match self.start(beginning.as_deref(), resumable).await? {
+            Start::Finished(result) => return Ok(result),
+            Start::Resumed(parts) => done = parts,
+            Start::Fresh => {
+                let hashes = if quick { beginning.clone() } else { None };
+                let mut outcome = self.begin(hashes.clone(), None).await?;
+                if let Begin::QuickCandidate = outcome {
+                    self.set_state(UploadState::Hashing);
+                    let full = self.full_hash(size).await?;
+                    outcome = self.begin(hashes, Some(full)).await?;
+                }
+                let auth = match outcome {
+                    Begin::Instant(file) => {
+                        self.progress.borrow_mut().set_phase(Phase::Uploading, size, size);
+                        self.emit(true);
+                        let crc64 = file.crc64.clone().unwrap_or_default();
+                        return Ok(UploadResult { file, size, crc64, instant: true });
+                    }
+                    Begin::Upload(auth) => auth,
+                    Begin::QuickCandidate => {
+                        return Err(Error::InvalidResponse { status: 202, message: "SMH asked for the full hash twice".into() })
+                    }
+                };
+                self.install_auth(auth)?;
+                self.start_checkpoint();
+                self.save_checkpoint(true).await;
             }
-            Begin::Upload(auth) => auth,
-            Begin::QuickCandidate => {
-                return Err(Error::InvalidResponse { status: 202, message: "SMH asked for the full hash twice".into() })
-            }
-        };
-        self.install_auth(auth)?;
+        }
+        let resumed: u64 = done.values().map(|&(len, _)| len).sum();
         self.set_state(UploadState::Uploading);
-        self.progress.borrow_mut().set_phase(Phase::Uploading, size, 0);
+        self.progress.borrow_mut().set_phase(Phase::Uploading, size, resumed);
         self.emit(true);
-        let crc = self.send_all().await?;
+        let crc = self.send_all(done).await?;
+        self.save_checkpoint(true).await;
         self.set_state(UploadState::Confirming);
         self.progress.borrow_mut().set_phase(Phase::Confirming, size, size);
         self.emit(true);
         let confirm_key = self.auth.borrow().as_ref().map(|a| a.auth.confirm_key.clone()).unwrap_or_default();
-        let file = match api.confirm(&confirm_key, crc, conflict).await {
+        let confirmed = self.shielded(api.confirm(&confirm_key, crc, conflict)).await;
+        let file = match confirmed {
             Ok(file) => file,
             // A retried confirm whose first attempt went through (its reply was lost).
             Err(Error::Smh { code, .. }) if code == "UploadComplete" => self.confirmed_file(&confirm_key, size, crc).await?,
@@ -275,6 +373,181 @@ impl Session {
         };
         self.open_upload.borrow_mut().take();
         Ok(UploadResult { file, size, crc64: crc.to_string(), instant: false })
+    }
+
+    /// Begins the upload with SMH (shielded from cancel), creating missing parent directories
+    /// once when SMH says the target's directory does not exist and `createParents` is on.
+    async fn begin(&self, beginning: Option<String>, full: Option<String>) -> Result<Begin> {
+        let api = &self.uploader.api;
+        let (path, conflict, size) = (&self.opts.path, self.opts.conflict, self.source.size());
+        let multipart = matches!(self.plan, Plan::Multipart { .. });
+        let mut created = false;
+        loop {
+            let outcome = self.shielded(api.begin(path, multipart, size, conflict, beginning.clone(), full.clone())).await;
+            if let Ok(Begin::Upload(auth)) = &outcome {
+                // Known before any cancel is obeyed, so that abandon() cancels it.
+                *self.open_upload.borrow_mut() = Some(auth.confirm_key.clone());
+            }
+            match outcome {
+                Err(Error::Smh { code, .. }) if code == "DirectoryNotFound" && self.opts.create_parents && !created => {
+                    let Some(parent) = path.parent() else { return Err(Error::Smh { status: 404, code, message: "the library has no root directory".into(), request_id: None }) };
+                    self.check_cancelled()?;
+                    api.create_directory(&parent).await?;
+                    created = true;
+                }
+                outcome => {
+                    self.check_cancelled()?;
+                    return outcome;
+                }
+            }
+        }
+    }
+
+    /// Looks for a resumable record of this file and, if the server still has its upload,
+    /// continues it; a record that cannot be continued is discarded (the server upload too).
+    async fn start(&self, beginning: Option<&str>, resumable: bool) -> Result<Start> {
+        let (true, Some(beginning)) = (resumable, beginning) else { return Ok(Start::Fresh) };
+        let target = &self.uploader.config().target;
+        let fingerprint = self.source.fingerprint();
+        let path = self.opts.path.joined();
+        let key = Identity {
+            library_id: &target.library_id,
+            space_id: &target.space_id,
+            path: &path,
+            size: self.source.size(),
+            fingerprint: &fingerprint,
+            beginning_hash: beginning,
+        }
+        .key();
+        // The same file uploading twice at once to the same path: only the first is resumable.
+        if !self.uploader.claim(&key) {
+            return Ok(Start::Fresh);
+        }
+        let now = self.uploader.api.timer.unix_ms();
+        let record = self.uploader.checkpoints.load(&key, now).await;
+        let name = self.source.name().unwrap_or_else(|| self.opts.path.name().to_string());
+        let Plan::Multipart { part_size, .. } = self.plan else { return Ok(Start::Fresh) };
+        *self.checkpoint.borrow_mut() = Some((key.clone(), Record::new(&path, &name, self.source.size(), part_size, "", "", now)));
+        let Some(record) = record else { return Ok(Start::Fresh) };
+        if record.part_size != part_size || record.size != self.source.size() {
+            self.discard_record(&record).await;
+            return Ok(Start::Fresh);
+        }
+        match self.reconcile(&record).await {
+            Ok(start) => Ok(start),
+            Err(Error::Aborted) => Err(Error::Aborted),
+            Err(_) => {
+                // The server no longer knows the upload, or will not renew it: start cleanly.
+                self.auth.borrow_mut().take();
+                self.discard_record(&record).await;
+                Ok(Start::Fresh)
+            }
+        }
+    }
+
+    /// Forgets `record` and cancels its server upload (best effort).
+    async fn discard_record(&self, record: &Record) {
+        let _ = self.uploader.api.cancel(&record.confirm_key).await;
+        let key = self.checkpoint.borrow().as_ref().map(|(key, _)| key.clone());
+        if let Some(key) = key {
+            self.uploader.checkpoints.remove(&key).await;
+        }
+    }
+
+    /// Asks SMH for the task of `record`: parts the server holds with the planned size are done
+    /// (their CRC from the record, or computed from the file when the record missed them),
+    /// the others are sent again; the authorisation is renewed.
+    async fn reconcile(&self, record: &Record) -> Result<Start> {
+        let api = &self.uploader.api;
+        let size = self.source.size();
+        let task = api.query(&record.confirm_key).await?;
+        let server_parts = task_parts(&task);
+        let mut done = BTreeMap::new();
+        for n in 1..=self.plan.part_count() {
+            let range = self.plan.part_range(n);
+            let len = range.end - range.start;
+            if server_parts.get(&n) != Some(&len) {
+                continue;
+            }
+            let crc = match record.parts.get(&n) {
+                Some(&(l, crc)) if l == len => crc,
+                _ => self.source.part(range).await?.crc64.await?,
+            };
+            done.insert(n, (len, crc));
+        }
+        if task.get("confirmed").and_then(|c| c.as_bool()) == Some(true) {
+            // Confirmed, but the record survived (the confirm reply was lost): report the file
+            // if it is this one.
+            if done.len() as u32 != self.plan.part_count() {
+                return Err(Error::InvalidResponse { status: 200, message: "the upload was confirmed without all parts".into() });
+            }
+            let crc = combine_parts(&done);
+            let file = self.confirmed_file(&record.confirm_key, size, crc).await?;
+            return Ok(Start::Finished(UploadResult { file, size, crc64: crc.to_string(), instant: false }));
+        }
+        self.check_cancelled()?;
+        let auth = api.renew(&record.confirm_key).await?;
+        if auth.upload_id.as_deref() != Some(record.upload_id.as_str()) || auth.confirm_key != record.confirm_key {
+            return Err(Error::InvalidResponse { status: 200, message: "renewing a resumed upload changed its uploadId".into() });
+        }
+        self.install_auth(auth)?;
+        if let Some((_, mine)) = self.checkpoint.borrow_mut().as_mut() {
+            mine.confirm_key = record.confirm_key.clone();
+            mine.upload_id = record.upload_id.clone();
+            mine.created_at = record.created_at;
+            mine.parts = done.clone();
+        }
+        self.save_checkpoint(true).await;
+        Ok(Start::Resumed(done))
+    }
+
+    /// Fills the record of a freshly begun multipart upload.
+    fn start_checkpoint(&self) {
+        let auth = self.auth.borrow();
+        let Some(auth) = auth.as_ref() else { return };
+        if let Some((_, record)) = self.checkpoint.borrow_mut().as_mut() {
+            record.confirm_key = auth.auth.confirm_key.clone();
+            record.upload_id = auth.auth.upload_id.clone().unwrap_or_default();
+            record.parts.clear();
+        }
+    }
+
+    /// Notes part `n` done in the record.
+    fn checkpoint_part(&self, n: u32, len: u64, crc: u64) {
+        if let Some((_, record)) = self.checkpoint.borrow_mut().as_mut() {
+            record.parts.insert(n, (len, crc));
+        }
+    }
+
+    /// Writes the record (at most every [`SAVE_INTERVAL_MS`] unless `force`).
+    async fn save_checkpoint(&self, force: bool) {
+        let now = self.uploader.api.timer.unix_ms();
+        if !force && now - self.last_save_ms.get() < SAVE_INTERVAL_MS {
+            return;
+        }
+        let entry = self.checkpoint.borrow().clone();
+        let Some((key, mut record)) = entry else { return };
+        if record.confirm_key.is_empty() {
+            return;
+        }
+        self.last_save_ms.set(now);
+        record.updated_at = now;
+        self.uploader.checkpoints.save(&key, &record).await;
+    }
+
+    /// Removes the record (done, cancelled, or not resumable).
+    async fn forget_checkpoint(&self) {
+        let entry = self.checkpoint.borrow_mut().take();
+        if let Some((key, _)) = entry {
+            self.uploader.checkpoints.remove(&key).await;
+        }
+    }
+
+    /// Whether a failed upload is worth resuming later: a record exists, parts are on the server,
+    /// and the error is one that time can cure (network, timeouts, server errors).
+    fn keep_for_resume(&self, error: &Error) -> bool {
+        let has_parts = self.checkpoint.borrow().as_ref().is_some_and(|(_, r)| !r.confirm_key.is_empty() && !r.parts.is_empty());
+        has_parts && error.retryable() && self.state.get() != UploadState::Confirming
     }
 
     /// The file of an upload SMH reports as already confirmed, checked against what was sent.
@@ -316,6 +589,13 @@ impl Session {
     fn install_auth(&self, auth: UploadAuth) -> Result<()> {
         *self.open_upload.borrow_mut() = Some(auth.confirm_key.clone());
         let origin = self.uploader.allow.check(&auth.domain)?;
+        if let Some(current) = self.auth.borrow().as_ref() {
+            // A renewal continues the same upload: the same bucket and the same multipart upload.
+            let same = current.auth.domain.eq_ignore_ascii_case(&auth.domain) && current.auth.upload_id == auth.upload_id;
+            if current.auth.upload_id.is_some() && !same {
+                return Err(Error::InvalidResponse { status: 200, message: "a renewal changed the upload's domain or uploadId".into() });
+            }
+        }
         if matches!(self.plan, Plan::Multipart { .. }) && auth.upload_id.as_deref().unwrap_or("").is_empty() {
             return Err(Error::InvalidResponse { status: 201, message: "multipart upload parameters without uploadId".into() });
         }
@@ -366,10 +646,9 @@ impl Session {
         self.install_auth(fresh)
     }
 
-    /// Sends every part; returns the whole file's CRC64.
-    async fn send_all(self: &Rc<Self>) -> Result<u64> {
+    /// Sends every part not in `done`; returns the whole file's CRC64.
+    async fn send_all(self: &Rc<Self>, mut done: BTreeMap<u32, (u64, u64)>) -> Result<u64> {
         let count = self.plan.part_count();
-        let mut done: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
         loop {
             self.wait_while_paused(UploadState::Uploading).await;
             if self.control.is_cancelled() {
@@ -381,9 +660,7 @@ impl Session {
             }
             self.send_some(pending, &mut done).await?;
         }
-        let mut parts = done.values();
-        let first = parts.next().map_or(0, |&(_, crc)| crc);
-        Ok(parts.fold(first, |acc, &(len, crc)| crc64::combine(acc, crc, len)))
+        Ok(combine_parts(&done))
     }
 
     /// Sends `pending` parts until all are done, one fails, or the upload is paused/cancelled.
@@ -422,6 +699,7 @@ impl Session {
             match event {
                 Event::Interrupted => {
                     drop(running);
+                    self.save_checkpoint(true).await;
                     for n in pending.iter().copied().chain(1..=self.plan.part_count()) {
                         self.progress.borrow_mut().part_aborted(n);
                     }
@@ -435,8 +713,10 @@ impl Session {
                 }
                 Event::Part(Ok((n, len, crc))) => {
                     done.insert(n, (len, crc));
+                    self.checkpoint_part(n, len, crc);
                     self.progress.borrow_mut().part_done(n, len);
                     self.emit(running.is_empty() && acquiring.is_none());
+                    self.save_checkpoint(false).await;
                 }
                 Event::Part(Err(e)) => return Err(e),
             }
@@ -487,7 +767,15 @@ impl Session {
             };
             let expected = crc.unwrap_or_default();
             let error = match reply.and_then(|resp| check_put_reply(&resp, expected)) {
-                Ok(_) => return Ok((n, len, expected)),
+                Ok(stored) => {
+                    if !stored.crc_checked && !self.warned_no_crc.replace(true) {
+                        self.observer.on_warning(
+                            "CrcNotChecked",
+                            "COS replied without a readable x-cos-hash-crc64ecma header, so parts are not checked one by one (expose it in the bucket's CORS ExposeHeaders); the whole file's CRC-64 is still checked at confirm",
+                        );
+                    }
+                    return Ok((n, len, expected));
+                }
                 Err(e) => e,
             };
             self.progress.borrow_mut().part_aborted(n);

@@ -176,6 +176,10 @@ pub trait FileSource {
     fn read(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Vec<u8>>>;
     /// A string that changes when the file does (name, size, mtime), for checkpoint keys.
     fn fingerprint(&self) -> String;
+    /// The file's own name, where the platform knows it (shown by `pendingUploads()`).
+    fn name(&self) -> Option<String> {
+        None
+    }
 
     /// Part `range` as a body to send, and its CRC-64.
     fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {

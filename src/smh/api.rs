@@ -51,10 +51,10 @@ pub struct SmhApi {
 type Body = Option<Value>;
 
 impl SmhApi {
-    fn file_url(&self, tail: &str, query: &[(&str, Option<String>)], token: &str) -> String {
+    fn file_url(&self, resource: &str, tail: &str, query: &[(&str, Option<String>)], token: &str) -> String {
         let t = &self.target;
         let mut url = format!(
-            "{}/api/v1/file/{}/{}/{}",
+            "{}/api/v1/{resource}/{}/{}/{}",
             t.base_url,
             encode_segment(&t.library_id),
             encode_segment(&t.space_id),
@@ -76,6 +76,14 @@ impl SmhApi {
 
     /// One SMH call with retries; returns a 2xx response.
     async fn call(&self, method: Method, tail: &str, query: &[(&str, Option<String>)], body: Body, what: &str) -> Result<HttpResponse> {
+        self.call_with(method, "file", tail, query, body, what, u32::MAX).await
+    }
+
+    /// [`SmhApi::call`] for a call that is not idempotent: after a failure with no reply (the
+    /// server may have acted and the reply been lost) it is retried at most `lost_reply_retries`
+    /// times; replies that say the server failed (5xx, 429) are retried as usual.
+    async fn call_with(&self, method: Method, resource: &str, tail: &str, query: &[(&str, Option<String>)], body: Body, what: &str, lost_reply_retries: u32) -> Result<HttpResponse> {
+        let mut lost_replies = 0u32;
         let body: Option<crate::platform::Body> = body.map(|v| crate::platform::Body::from(v.to_string().into_bytes()));
         let seed = (self.timer.now_ms() * 1000.0) as u64 ^ 0x9E37_79B9_7F4A_7C15;
         let mut rng = XorShift::new(seed);
@@ -90,7 +98,7 @@ impl SmhApi {
             }
             let request = HttpRequest {
                 method,
-                url: self.file_url(tail, query, &token),
+                url: self.file_url(resource, tail, query, &token),
                 headers,
                 body: body.clone(),
                 timeout: Some(self.retry.request_timeout),
@@ -107,7 +115,12 @@ impl SmhApi {
                 token = self.tokens.refresh(&token).await?;
                 continue;
             }
+            let no_reply = matches!(error, Error::Network { .. } | Error::Timeout { .. });
+            if no_reply && lost_replies >= lost_reply_retries {
+                return Err(error);
+            }
             if error.retryable() && attempt < self.retry.max_retries {
+                lost_replies += u32::from(no_reply);
                 attempt += 1;
                 self.timer.sleep(backoff.next()).await;
                 continue;
@@ -127,7 +140,10 @@ impl SmhApi {
         let body = BeginBody { size: size.to_string(), beginning_hash, full_hash };
         let body = serde_json::to_value(body).map_err(|e| Error::InvalidInput { option: "file".into(), message: e.to_string() })?;
         let method = if multipart { Method::Post } else { Method::Put };
-        let resp = self.call(method, &path.encoded(), &query, Some(body), "begin upload").await?;
+        // Not idempotent: a begin whose reply is lost has opened an upload we cannot name. One
+        // retry after a lost reply bounds that to one orphan — an empty, never-confirmed task
+        // that SMH expires; nothing becomes visible — instead of failing the whole upload.
+        let resp = self.call_with(method, "file", &path.encoded(), &query, Some(body), "begin upload", 1).await?;
         match resp.status {
             202 => Ok(Begin::QuickCandidate),
             200 => Ok(Begin::Instant(FileInfo::from_json(json_body(&resp)?, resp.status)?)),
@@ -152,6 +168,16 @@ impl SmhApi {
     /// Cancels the upload on the server (aborts the COS multipart upload too).
     pub async fn cancel(&self, confirm_key: &str) -> Result<()> {
         self.call(Method::Delete, &encode_segment(confirm_key), &[("upload", None)], None, "cancel upload").await.map(|_| ())
+    }
+
+    /// Creates directory `path` and its missing parents (`PUT /api/v1/directory/…`; an existing
+    /// directory is fine).
+    pub async fn create_directory(&self, path: &LibraryPath) -> Result<()> {
+        match self.call_with(Method::Put, "directory", &path.encoded(), &[], None, "create directory", u32::MAX).await {
+            Ok(_) => Ok(()),
+            Err(Error::Smh { status: 409, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// File info of `path` (`GET …/{path}?info`).

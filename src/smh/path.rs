@@ -53,6 +53,16 @@ impl LibraryPath {
         self.segments.iter().map(|s| encode_segment(s)).collect::<Vec<_>>().join("/")
     }
 
+    /// The directory holding this path; `None` at the top level.
+    pub fn parent(&self) -> Option<LibraryPath> {
+        (self.segments.len() > 1).then(|| LibraryPath { segments: self.segments[..self.segments.len() - 1].to_vec() })
+    }
+
+    /// The last segment (the file name).
+    pub fn name(&self) -> &str {
+        self.segments.last().map_or("", String::as_str)
+    }
+
     /// The path as given, normalised (`a/b/c`).
     pub fn joined(&self) -> String {
         self.segments.join("/")

@@ -323,7 +323,7 @@ pub async fn upload(uploader: &Rc<Uploader>, data: &[u8], path: &str, conflict: 
 
 pub async fn upload_with(uploader: &Rc<Uploader>, data: &[u8], path: &str, conflict: Conflict, quick: bool, control: Control, observer: Rc<dyn Observer>) -> Result<UploadResult, Error> {
     let source = Rc::new(MemorySource { bytes: Rc::from(data.to_vec()), name: path.to_string() });
-    let opts = smh_upload::engine::UploadOptions { path: LibraryPath::parse(path)?, conflict, quick_upload: quick };
+    let opts = smh_upload::engine::UploadOptions { path: LibraryPath::parse(path)?, conflict, quick_upload: quick, create_parents: false };
     smh_upload::engine::upload::run(uploader.clone(), source, opts, control, observer).await
 }
 

@@ -19,6 +19,7 @@ use crate::platform::{Body, FileSource, Handle, LocalBoxFuture, Part};
 pub struct BlobSource {
     blob: Blob,
     size: u64,
+    name: String,
     fingerprint: String,
 }
 
@@ -33,7 +34,7 @@ impl BlobSource {
         let name = get("name").and_then(|v| v.as_string()).unwrap_or_default();
         let modified = get("lastModified").and_then(|v| v.as_f64()).unwrap_or(0.0);
         let fingerprint = format!("blob:{name}:{size}:{modified}");
-        Ok(BlobSource { blob, size: size as u64, fingerprint })
+        Ok(BlobSource { blob, size: size as u64, name, fingerprint })
     }
 }
 
@@ -82,5 +83,9 @@ impl FileSource for BlobSource {
 
     fn fingerprint(&self) -> String {
         self.fingerprint.clone()
+    }
+
+    fn name(&self) -> Option<String> {
+        (!self.name.is_empty()).then(|| self.name.clone())
     }
 }

@@ -52,7 +52,9 @@ impl Timer for JsTimer {
                     }
                 })
             };
-            let id = set_timeout(closure.as_ref().unchecked_ref(), duration.as_secs_f64() * 1000.0).ok();
+            // setTimeout fires at once for delays beyond 2³¹−1 ms.
+            let ms = (duration.as_secs_f64() * 1000.0).min(2_147_483_647.0);
+            let id = set_timeout(closure.as_ref().unchecked_ref(), ms).ok();
             let mut timeout = Timeout { id, _closure: closure };
             if timeout.id.is_none() {
                 return;

@@ -1,0 +1,303 @@
+//! Resumable-upload records: what a multipart upload must remember to continue after a reload,
+//! kept in the client's [`CheckpointStore`].
+//!
+//! - **Key**: a digest of (library, space, target path, size, the source's fingerprint — name,
+//!   lastModified where known — and the SHA-256 of the first 1 MiB). Never the token: a record
+//!   alone cannot authorise anything; resuming needs a valid access token again.
+//! - **Record**: the SMH confirmKey and uploadId, the part size, and the parts done with their
+//!   CRC-64s (so the confirm still carries the whole file's CRC without reading it again).
+//!   Written as parts complete, at most once per [`SAVE_INTERVAL_MS`] (and on pause/stop).
+//! - **Index**: one extra entry, [`INDEX_KEY`], lists the records (`pendingUploads()` reads it).
+//!   Records older than [`MAX_AGE_MS`] or beyond the newest [`MAX_RECORDS`] are dropped, so
+//!   storage stays bounded.
+//!
+//! On the next `upload()` of the same file to the same path, the engine asks SMH for the task
+//! (`GET {confirmKey}?upload`, whose `parts` is COS's ListParts — the truth when the record and
+//! the server disagree), renews the authorisation, and sends only the missing parts.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::scheduler::Slots;
+use crate::hash::hex;
+use crate::platform::CheckpointStore;
+
+/// Format version of records; others are ignored (and replaced).
+const VERSION: u32 = 1;
+/// The store key of the index of records.
+pub const INDEX_KEY: &str = "index";
+/// Records not updated for this long are forgotten (SMH upload tasks do not live longer).
+pub const MAX_AGE_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
+/// At most this many records are kept; the oldest go first.
+pub const MAX_RECORDS: usize = 50;
+/// Minimum time between two writes of one record while parts complete.
+pub const SAVE_INTERVAL_MS: f64 = 1000.0;
+
+/// What identifies "the same upload" across reloads.
+pub struct Identity<'a> {
+    pub library_id: &'a str,
+    pub space_id: &'a str,
+    pub path: &'a str,
+    pub size: u64,
+    pub fingerprint: &'a str,
+    /// Hex SHA-256 of the first 1 MiB (the quick-upload beginning hash).
+    pub beginning_hash: &'a str,
+}
+
+impl Identity<'_> {
+    /// The record's store key.
+    pub fn key(&self) -> String {
+        let mut h = Sha256::new();
+        for part in [self.library_id, self.space_id, self.path, &self.size.to_string(), self.fingerprint, self.beginning_hash] {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        format!("up:{}", &hex(&h.finalize())[..32])
+    }
+}
+
+/// One resumable upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    pub v: u32,
+    /// Target path in the library, as given to `upload()`.
+    pub path: String,
+    /// File name (from the source's fingerprint), for display.
+    pub name: String,
+    pub size: u64,
+    pub part_size: u64,
+    pub confirm_key: String,
+    pub upload_id: String,
+    /// Part number → (length, CRC-64) of the parts the server acknowledged.
+    pub parts: BTreeMap<u32, (u64, u64)>,
+    pub created_at: f64,
+    pub updated_at: f64,
+}
+
+impl Record {
+    pub fn new(path: &str, name: &str, size: u64, part_size: u64, confirm_key: &str, upload_id: &str, now: f64) -> Record {
+        Record {
+            v: VERSION,
+            path: path.to_string(),
+            name: name.to_string(),
+            size,
+            part_size,
+            confirm_key: confirm_key.to_string(),
+            upload_id: upload_id.to_string(),
+            parts: BTreeMap::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Bytes of the parts done.
+    pub fn loaded(&self) -> u64 {
+        self.parts.values().map(|&(len, _)| len).sum()
+    }
+}
+
+/// An unfinished upload, as `pendingUploads()` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pending {
+    #[serde(skip_serializing)]
+    pub key: String,
+    pub path: String,
+    pub name: String,
+    pub size: u64,
+    pub loaded: u64,
+    pub updated_at: f64,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Index {
+    v: u32,
+    entries: Vec<IndexEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IndexEntry {
+    key: String,
+    path: String,
+    name: String,
+    size: u64,
+    loaded: u64,
+    updated_at: f64,
+}
+
+/// The records of one client, over its store. Index updates are serialised.
+pub struct Checkpoints {
+    store: Rc<dyn CheckpointStore>,
+    lock: Slots,
+}
+
+impl Checkpoints {
+    pub fn new(store: Rc<dyn CheckpointStore>) -> Checkpoints {
+        Checkpoints { store, lock: Slots::new(1) }
+    }
+
+    /// Whether records are kept at all (`checkpoints: 'none'` keeps none).
+    pub fn enabled(&self) -> bool {
+        self.store.enabled()
+    }
+
+    /// The record under `key`, if one of this format exists and is not too old.
+    pub async fn load(&self, key: &str, now: f64) -> Option<Record> {
+        let text = self.store.get(key).await?;
+        let record: Record = serde_json::from_str(&text).ok()?;
+        (record.v == VERSION && now - record.updated_at <= MAX_AGE_MS).then_some(record)
+    }
+
+    /// Writes `record` under `key` and its index entry; prunes old records.
+    pub async fn save(&self, key: &str, record: &Record) {
+        let Ok(text) = serde_json::to_string(record) else { return };
+        let _one = self.lock.acquire().await;
+        self.store.set(key, text).await;
+        let mut index = self.index().await;
+        index.entries.retain(|e| e.key != key);
+        index.entries.push(IndexEntry {
+            key: key.to_string(),
+            path: record.path.clone(),
+            name: record.name.clone(),
+            size: record.size,
+            loaded: record.loaded(),
+            updated_at: record.updated_at,
+        });
+        self.prune(&mut index, record.updated_at).await;
+        self.write_index(&index).await;
+    }
+
+    /// Forgets the record under `key`.
+    pub async fn remove(&self, key: &str) {
+        let _one = self.lock.acquire().await;
+        self.store.remove(key).await;
+        let mut index = self.index().await;
+        let before = index.entries.len();
+        index.entries.retain(|e| e.key != key);
+        if index.entries.len() != before {
+            self.write_index(&index).await;
+        }
+    }
+
+    /// The unfinished uploads, newest first.
+    pub async fn pending(&self, now: f64) -> Vec<Pending> {
+        let _one = self.lock.acquire().await;
+        let mut index = self.index().await;
+        if self.prune(&mut index, now).await {
+            self.write_index(&index).await;
+        }
+        let mut list: Vec<Pending> = index
+            .entries
+            .into_iter()
+            .map(|e| Pending { key: e.key, path: e.path, name: e.name, size: e.size, loaded: e.loaded, updated_at: e.updated_at })
+            .collect();
+        list.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
+        list
+    }
+
+    async fn index(&self) -> Index {
+        let parsed = match self.store.get(INDEX_KEY).await {
+            Some(text) => serde_json::from_str::<Index>(&text).ok(),
+            None => None,
+        };
+        parsed.filter(|i| i.v == VERSION).unwrap_or(Index { v: VERSION, entries: Vec::new() })
+    }
+
+    /// Drops expired and surplus entries (and their records); says whether any went.
+    async fn prune(&self, index: &mut Index, now: f64) -> bool {
+        index.entries.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
+        let before = index.entries.len();
+        let mut kept = 0;
+        let mut dropped = Vec::new();
+        index.entries.retain(|entry| {
+            let keep = now - entry.updated_at <= MAX_AGE_MS && kept < MAX_RECORDS;
+            kept += usize::from(keep);
+            if !keep {
+                dropped.push(entry.key.clone());
+            }
+            keep
+        });
+        for key in &dropped {
+            self.store.remove(key).await;
+        }
+        index.entries.len() != before
+    }
+
+    async fn write_index(&self, index: &Index) {
+        if index.entries.is_empty() {
+            self.store.remove(INDEX_KEY).await;
+        } else if let Ok(text) = serde_json::to_string(index) {
+            self.store.set(INDEX_KEY, text).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::MemoryCheckpoints;
+    use futures::executor::block_on;
+
+    fn id<'a>(path: &'a str, fingerprint: &'a str) -> Identity<'a> {
+        Identity { library_id: "lib", space_id: "-", path, size: 10, fingerprint, beginning_hash: "ab" }
+    }
+
+    #[test]
+    fn keys_differ_by_every_field_and_hold_no_input() {
+        let base = id("a/b.bin", "blob:b.bin:10:5").key();
+        assert_eq!(base, id("a/b.bin", "blob:b.bin:10:5").key());
+        assert_ne!(base, id("a/c.bin", "blob:b.bin:10:5").key());
+        assert_ne!(base, id("a/b.bin", "blob:b.bin:10:6").key());
+        assert!(!base.contains("b.bin") && base.starts_with("up:"));
+    }
+
+    #[test]
+    fn save_load_list_remove() {
+        let store = Rc::new(MemoryCheckpoints::default());
+        let c = Checkpoints::new(store.clone());
+        let mut r = Record::new("a/b.bin", "b.bin", 10, 5, "ck", "u1", 1000.0);
+        r.parts.insert(1, (5, 42));
+        block_on(c.save("up:1", &r));
+        assert_eq!(block_on(c.load("up:1", 2000.0)), Some(r.clone()));
+        let pending = block_on(c.pending(2000.0));
+        assert_eq!(pending.len(), 1);
+        assert_eq!((pending[0].path.as_str(), pending[0].loaded), ("a/b.bin", 5));
+        // Too old: not loaded, and pruned from the index with its record.
+        assert_eq!(block_on(c.load("up:1", 1000.0 + MAX_AGE_MS + 1.0)), None);
+        assert!(block_on(c.pending(1000.0 + MAX_AGE_MS + 1.0)).is_empty());
+        assert!(block_on(store.get("up:1")).is_none());
+        block_on(c.save("up:2", &r));
+        block_on(c.remove("up:2"));
+        assert!(block_on(c.pending(2000.0)).is_empty());
+        assert!(block_on(store.get(INDEX_KEY)).is_none(), "an empty index is removed");
+    }
+
+    #[test]
+    fn bounded_count() {
+        let store = Rc::new(MemoryCheckpoints::default());
+        let c = Checkpoints::new(store.clone());
+        for i in 0..(MAX_RECORDS + 5) {
+            let r = Record::new(&format!("f{i}"), "f", 10, 5, "ck", "u", i as f64);
+            block_on(c.save(&format!("up:{i}"), &r));
+        }
+        let pending = block_on(c.pending(100.0));
+        assert_eq!(pending.len(), MAX_RECORDS);
+        assert_eq!(pending[0].path, format!("f{}", MAX_RECORDS + 4), "newest first");
+        assert!(block_on(store.get("up:0")).is_none(), "the oldest record is deleted");
+    }
+
+    #[test]
+    fn garbage_is_ignored() {
+        let store = Rc::new(MemoryCheckpoints::default());
+        block_on(store.set("up:x", "{not json".into()));
+        block_on(store.set(INDEX_KEY, "[]".into()));
+        let c = Checkpoints::new(store);
+        assert_eq!(block_on(c.load("up:x", 0.0)), None);
+        assert!(block_on(c.pending(0.0)).is_empty());
+    }
+}
