@@ -118,3 +118,24 @@ async fn dev_config_seed_and_shapes() {
     let v: Value = env.dev_get("faults").await;
     assert_eq!(v, json!({ "rules": [] }));
 }
+
+/// `GET /_dev/ready`: the READY data a page may see — where SMH and COS are — never a secret.
+#[tokio::test]
+async fn dev_ready_has_no_secrets() {
+    let env = Env::start(&[]).await;
+    let r = env.http.get(format!("{}/_dev/ready", env.app())).header("Origin", "http://127.0.0.1:1").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "http://127.0.0.1:1");
+    let text = r.text().await.unwrap();
+    let ready: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(ready["app"], env.app());
+    assert_eq!(ready["smh"], env.smh());
+    assert_eq!(ready["libraryId"], env.lib);
+    assert_eq!(ready["spaceId"], env.space);
+    assert_eq!(format!("http://{}", ready["cos"].as_str().unwrap()), env.server.cos());
+    for secret in ["librarySecret", "secretId", "secretKey"] {
+        assert!(ready.get(secret).is_none(), "{secret} must not be served");
+        let value = env.server.get(secret);
+        assert!(!value.is_empty() && !text.contains(&value), "the value of {secret} leaked");
+    }
+}

@@ -15,6 +15,7 @@ mod bench_upload;
 mod demo;
 mod devserver;
 mod pkg;
+mod pkg_miniprogram;
 mod setup;
 mod test;
 mod util;

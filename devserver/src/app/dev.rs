@@ -13,6 +13,7 @@
 //! - `GET /_dev/log[?origin=&op=&since=seq]` → `[{seq, timeMs, origin, method, path, op, status, bytesIn, fault}]`;
 //!   `DELETE` → 204
 //! - `POST /_dev/seed` `{path, spaceId?, base64? | size + byte?}` → 201 file info (confirm shape)
+//! - `GET /_dev/ready` → the READY line's JSON without [`READY_SECRETS`] (for the demo page)
 
 use std::time::Duration;
 
@@ -29,6 +30,9 @@ use super::app_error;
 use crate::faults::RuleSpec;
 use crate::smh::{auth, tree, uploads};
 use crate::state::AppState;
+
+/// Fields of the READY JSON a page must never see: the library's secret and the bucket's keys.
+pub const READY_SECRETS: &[&str] = &["librarySecret", "secretId", "secretKey"];
 
 /// Largest seed file (`size` + `byte` form).
 const MAX_SEED_BYTES: u64 = 256 * 1024 * 1024;
@@ -250,4 +254,17 @@ pub async fn seed_create(State(state): State<AppState>, body: Bytes) -> Response
         Ok(info) => (StatusCode::CREATED, Json(info)).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// Where SMH and COS are, for a page served by this origin (the demo finds the library here).
+pub async fn ready_public(State(state): State<AppState>) -> Response {
+    let mut ready = match serde_json::to_value(state.ready()) {
+        Ok(Value::Object(fields)) => fields,
+        Ok(_) => return internal("the READY data is not a JSON object"),
+        Err(e) => return internal(e),
+    };
+    for secret in READY_SECRETS {
+        ready.remove(*secret);
+    }
+    Json(Value::Object(ready)).into_response()
 }

@@ -5,14 +5,17 @@
 //!
 //! # Routes
 //! - `POST /token` → `{"accessToken","expiresIn"}` ([`token`])
+//! - `POST /credentials[?shape=vod]` → temporary COS keys for the bucket, and
+//!   `POST /_dev/credentials/expire` ([`credentials`])
 //! - `/_dev/faults` (GET, POST, DELETE), `GET /_dev/objects`, `GET /_dev/uploads`,
 //!   `POST /_dev/tokens/expire`, `POST /_dev/uploads/expire`, `GET|POST /_dev/config`,
-//!   `GET|DELETE /_dev/log`, `POST /_dev/seed` ([`dev`])
+//!   `GET|DELETE /_dev/log`, `POST /_dev/seed`, `GET /_dev/ready` ([`dev`])
 //! - `/pkg/*` the built npm package; `/*` the demo page, or a built-in page without `--www`
 //!   ([`site`])
 //!
 //! CORS admits any loopback origin (`http://127.0.0.1:*`, `http://localhost:*`, `http://[::1]:*`).
 
+pub mod credentials;
 pub mod dev;
 pub mod site;
 pub mod token;
@@ -29,6 +32,8 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/token", post(token::token_mint))
+        .route("/credentials", post(credentials::credentials_mint))
+        .route("/_dev/credentials/expire", post(credentials::credentials_expire))
         .route("/_dev/faults", get(dev::faults_list).post(dev::faults_add).delete(dev::faults_clear))
         .route("/_dev/objects", get(dev::objects_list))
         .route("/_dev/uploads", get(dev::uploads_list))
@@ -36,7 +41,8 @@ pub fn router(state: AppState) -> Router {
         .route("/_dev/uploads/expire", post(dev::uploads_expire))
         .route("/_dev/config", get(dev::config_get).post(dev::config_set))
         .route("/_dev/log", get(dev::log_list).delete(dev::log_clear))
-        .route("/_dev/seed", post(dev::seed_create));
+        .route("/_dev/seed", post(dev::seed_create))
+        .route("/_dev/ready", get(dev::ready_public));
     site::mount(routes, &state).layer(axum::middleware::from_fn(cors)).with_state(state)
 }
 
