@@ -5,7 +5,8 @@
 //!
 //! A rule (JSON, camelCase):
 //! `{"origin": "cos"|"smh", "method"?: "PUT", "path"?: "substring" | "glob*", "query"?: "partNumber",
-//!   "skip"?: N, "times"?: N (default 1), "action": {...}}` with `action` one of
+//!   "skip"?: N, "every"?: N (≥ 1), "rate"?: 0.0–1.0, "seed"?: u64, "times"?: N (default 1),
+//!   "action": {...}}` with `action` one of
 //! - `{"type":"status","status":500,"code"?:"InternalError","message"?:"…"}` — the service's own
 //!   error body (COS XML / SMH JSON), after reading the request body
 //! - `{"type":"reset"}` — reads up to [`RESET_READ_BYTES`] of the body, then drops the connection
@@ -16,15 +17,33 @@
 //! - `{"type":"expired"}` — cos: 403 AccessDenied "Request has expired"; smh: 403 InvalidAccessToken
 //! - `{"type":"badCrc"}` — cos: handled normally, but `x-cos-hash-crc64ecma` in the answer is wrong;
 //!   smh: no effect
+//! - `{"type":"dropReply"}` — handled normally (the whole body read, every side effect committed:
+//!   a begin creates its upload, a part is stored, a confirm commits), then the connection is
+//!   dropped before any response byte: a lost reply
 //!
 //! Matching: a request matches a rule when every given field matches (method case-insensitive;
 //! path: glob over the whole path if it contains `*`, else substring; query: that key present).
-//! The first matching rule with `times` left either lets the request through (while its `skip`
-//! is positive, decrementing it) or fires (decrementing `times`). Preflights (`OPTIONS`) are
-//! never faulted.
+//! Rules are tried in the order they were added; each matching rule with `times` left decides in
+//! turn, and the first that fires wins (later rules do not see that request). A rule that does
+//! not fire passes the request on to the next rule. A matching rule decides like this:
+//! 1. while `skip` is positive, it decrements `skip` and does not fire;
+//! 2. otherwise the request is the rule's next *candidate* (numbered 1, 2, …); with `every: N`
+//!    only candidates N, 2N, 3N, … may fire;
+//! 3. with `rate: p` such a candidate fires with probability `p`, drawn from a pseudo-random
+//!    function of (`seed`, candidate number) — the same seed and request order fire on the same
+//!    requests in every run (seed default 0; give rules that should fire independently
+//!    different seeds);
+//! 4. firing decrements `times`; at 0 the rule is spent and ignored.
+//!
+//! So several rules on the same requests compose as a cascade: e.g. `rate 0.04 → status 500`,
+//! then `rate 0.03 → reset`, then `rate 0.03 → dropReply` fails about 4 % + 2.9 % + 2.8 % of the
+//! matching requests, each failure from exactly one rule. `GET /_dev/faults` reports per rule
+//! `seen` (matching requests that reached it) and `fired`. Preflights (`OPTIONS`) are never
+//! faulted.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -89,6 +108,7 @@ pub enum Action {
     },
     Expired,
     BadCrc,
+    DropReply,
 }
 
 impl Action {
@@ -100,6 +120,7 @@ impl Action {
             Action::Stall { .. } => "stall",
             Action::Expired => "expired",
             Action::BadCrc => "badCrc",
+            Action::DropReply => "dropReply",
         }
     }
 }
@@ -113,8 +134,26 @@ pub struct RuleSpec {
     pub path: Option<String>,
     pub query: Option<String>,
     pub skip: Option<u32>,
+    /// Only every Nth candidate may fire (N ≥ 1).
+    pub every: Option<NonZeroU32>,
+    /// Probability that a candidate fires.
+    #[serde(default, deserialize_with = "probability")]
+    pub rate: Option<f64>,
+    /// Seed of the `rate` draws.
+    pub seed: Option<u64>,
     pub times: Option<u32>,
     pub action: Action,
+}
+
+/// `rate`: a finite number in 0.0…1.0.
+fn probability<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
+    let rate = Option::<f64>::deserialize(deserializer)?;
+    match rate {
+        Some(p) if !(0.0..=1.0).contains(&p) => {
+            Err(serde::de::Error::custom(format!("rate must be between 0.0 and 1.0, got {p}")))
+        }
+        _ => Ok(rate),
+    }
 }
 
 /// A rule with its remaining counts, as `GET /_dev/faults` shows it.
@@ -130,11 +169,22 @@ pub struct Rule {
     pub query: Option<String>,
     /// Matches still let through before the rule fires.
     pub skip: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every: Option<NonZeroU32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// Firings left.
     pub times: u32,
+    /// Matching requests that reached this rule (skipped, passed on or fired).
+    pub seen: u64,
     /// Times it fired so far.
     pub fired: u32,
     pub action: Action,
+    /// Requests past `skip` so far (numbers `every` and the `rate` draws).
+    #[serde(skip)]
+    candidates: u64,
 }
 
 impl Rule {
@@ -146,6 +196,35 @@ impl Rule {
                 query.unwrap_or("").split('&').any(|pair| pair.split('=').next() == Some(key))
             })
     }
+
+    /// Counts one matching request and says whether the rule fires on it (module doc, steps 1–4).
+    fn decide(&mut self) -> bool {
+        self.seen += 1;
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        self.candidates += 1;
+        if self.every.is_some_and(|n| self.candidates % u64::from(n.get()) != 0) {
+            return false;
+        }
+        if self.rate.is_some_and(|p| unit_draw(self.seed.unwrap_or(0), self.candidates) >= p) {
+            return false;
+        }
+        self.times -= 1;
+        self.fired += 1;
+        true
+    }
+}
+
+/// A number in [0, 1) that depends only on `seed` and `n` (SplitMix64 of their mix).
+fn unit_draw(seed: u64, n: u64) -> f64 {
+    let mut z = seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// `pattern` with `*` = glob over the whole path, else substring.
@@ -198,9 +277,14 @@ impl Faults {
                 path: spec.path,
                 query: spec.query,
                 skip: spec.skip.unwrap_or(0),
+                every: spec.every,
+                rate: spec.rate,
+                seed: spec.seed,
                 times: spec.times.unwrap_or(1),
+                seen: 0,
                 fired: 0,
                 action,
+                candidates: 0,
             });
         }
         rules.clone()
@@ -217,14 +301,10 @@ impl Faults {
     /// The action to apply to this request, if a rule fires (counts updated).
     pub fn take(&self, origin: Origin, method: &Method, path: &str, query: Option<&str>) -> Option<Action> {
         let mut rules = self.rules();
-        let rule = rules.iter_mut().find(|r| r.times > 0 && r.matches(origin, method, path, query))?;
-        if rule.skip > 0 {
-            rule.skip -= 1;
-            return None;
-        }
-        rule.times -= 1;
-        rule.fired += 1;
-        Some(rule.action.clone())
+        rules
+            .iter_mut()
+            .filter(|r| r.times > 0 && r.matches(origin, method, path, query))
+            .find_map(|rule| rule.decide().then(|| rule.action.clone()))
     }
 }
 
@@ -329,6 +409,12 @@ impl Observe {
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
                 inner.oneshot(request).await.unwrap_or_else(|never| match never {})
             }
+            Some(Action::DropReply) => {
+                // Handled to the end (side effects committed), then the reply is lost.
+                let handled = inner.oneshot(request).await.unwrap_or_else(|never| match never {});
+                drop(handled);
+                dropped_connection()
+            }
             Some(Action::BadCrc) => {
                 let mut response = inner.oneshot(request).await.unwrap_or_else(|never| match never {});
                 corrupt_crc(&mut response);
@@ -356,7 +442,7 @@ impl Observe {
             }
         };
         let status = match action {
-            Some(Action::Reset | Action::Stall { .. }) => 0,
+            Some(Action::Reset | Action::Stall { .. } | Action::DropReply) => 0,
             _ => response.status().as_u16(),
         };
         pending.finish(status);
@@ -482,24 +568,86 @@ mod tests {
         assert!(path_matches("*", "/anything"));
     }
 
-    #[test]
-    fn skip_then_times() {
-        let faults = Faults::default();
-        faults.add(vec![RuleSpec {
+    /// A cos PUT rule with `action: reset` and the given counts.
+    fn rule(skip: u32, every: u32, rate: Option<f64>, seed: u64, times: u32) -> RuleSpec {
+        RuleSpec {
             origin: Origin::Cos,
             method: Some("put".into()),
             path: None,
             query: Some("partNumber".into()),
-            skip: Some(1),
-            times: Some(2),
+            skip: Some(skip),
+            every: NonZeroU32::new(every),
+            rate,
+            seed: Some(seed),
+            times: Some(times),
             action: Action::Reset,
-        }]);
+        }
+    }
+
+    fn part_put(faults: &Faults) -> bool {
+        faults.take(Origin::Cos, &Method::PUT, "/k", Some("partNumber=1&uploadId=u")).is_some()
+    }
+
+    #[test]
+    fn skip_then_times() {
+        let faults = Faults::default();
+        faults.add(vec![rule(1, 0, None, 0, 2)]);
         let take = |q| faults.take(Origin::Cos, &Method::PUT, "/k", Some(q)).is_some();
         assert!(!take("uploadId=u"));
         assert!(!take("partNumber=1&uploadId=u"));
         assert!(take("partNumber=2&uploadId=u"));
         assert!(take("partNumber=3&uploadId=u"));
         assert!(!take("partNumber=4&uploadId=u"));
-        assert_eq!(faults.list()[0].fired, 2);
+        assert_eq!((faults.list()[0].seen, faults.list()[0].fired), (3, 2));
+    }
+
+    #[test]
+    fn every_after_skip_capped_by_times() {
+        let faults = Faults::default();
+        faults.add(vec![rule(2, 3, None, 0, 2)]);
+        let fired: Vec<usize> = (1..=14).filter(|_| part_put(&faults)).collect();
+        // Requests 1–2 skipped; candidates 3, 6 of the rest (requests 5, 8) fire; then spent.
+        assert_eq!(fired, [5, 8]);
+    }
+
+    #[test]
+    fn rate_is_reproducible_per_seed() {
+        let run = |seed| {
+            let faults = Faults::default();
+            faults.add(vec![rule(0, 0, Some(0.1), seed, u32::MAX)]);
+            (0..2000).map(|_| part_put(&faults)).collect::<Vec<bool>>()
+        };
+        let first = run(7);
+        assert_eq!(first, run(7));
+        assert_ne!(first, run(8));
+        let fired = first.iter().filter(|f| **f).count();
+        assert!((150..=250).contains(&fired), "rate 0.1 of 2000 fired {fired}");
+    }
+
+    #[test]
+    fn rules_cascade() {
+        let faults = Faults::default();
+        // Rule 1 fires on every 2nd request; rule 2 on every 2nd request rule 1 passes on.
+        faults.add(vec![rule(0, 2, None, 0, 100), rule(0, 2, None, 0, 100)]);
+        let fired: Vec<bool> = (0..8).map(|_| part_put(&faults)).collect();
+        assert_eq!(fired, [false, true, true, true, false, true, true, true]);
+        let rules = faults.list();
+        assert_eq!((rules[0].seen, rules[0].fired, rules[1].seen, rules[1].fired), (8, 4, 4, 2));
+        // A rule still skipping passes the request on instead of shielding it.
+        faults.clear();
+        faults.add(vec![rule(5, 0, None, 0, 1), rule(0, 0, None, 0, 1)]);
+        assert!(part_put(&faults));
+    }
+
+    #[test]
+    fn bad_rules_refused() {
+        let parse = |v: serde_json::Value| serde_json::from_value::<RuleSpec>(v);
+        let base = serde_json::json!({ "origin": "cos", "action": { "type": "dropReply" } });
+        assert!(parse(base.clone()).is_ok());
+        for (field, value) in [("every", serde_json::json!(0)), ("rate", serde_json::json!(1.5)), ("rate", serde_json::json!(-0.1))] {
+            let mut bad = base.clone();
+            bad[field] = value;
+            assert!(parse(bad).is_err(), "{field}");
+        }
     }
 }

@@ -109,6 +109,11 @@ impl Env {
 
     /// PUT `bytes` to the COS origin with exactly the returned headers (part `n` if given).
     pub async fn cos_put(&self, auth: &Value, bytes: Vec<u8>, part: Option<u32>) -> Response {
+        self.cos_put_request(auth, bytes, part).send().await.unwrap()
+    }
+
+    /// The request [`Env::cos_put`] sends, for tests that expect no response.
+    pub fn cos_put_request(&self, auth: &Value, bytes: Vec<u8>, part: Option<u32>) -> reqwest::RequestBuilder {
         let mut url = format!("http://{}{}", auth["domain"].as_str().unwrap(), auth["path"].as_str().unwrap());
         if let Some(n) = part {
             url = format!("{url}?partNumber={n}&uploadId={}", auth["uploadId"].as_str().unwrap());
@@ -117,7 +122,7 @@ impl Env {
         for (name, value) in auth["headers"].as_object().unwrap() {
             rb = rb.header(name.as_str(), value.as_str().unwrap());
         }
-        rb.send().await.unwrap()
+        rb
     }
 
     /// begin → PUT → confirm (simple) with crc64; returns the confirm body.
