@@ -12,7 +12,7 @@ use super::options::Reader;
 use super::task::UploadTask;
 use crate::engine::{ClientConfig, Uploader};
 use crate::error::{Error, Result};
-use crate::platform::browser::{js_message, JsCheckpoints, JsTimer, LocalStorageCheckpoints, XhrHttp};
+use crate::platform::browser::{js_message, IdbCheckpoints, JsCheckpoints, JsTimer, XhrHttp};
 use crate::platform::{CheckpointStore, LocalBoxFuture, NoCheckpoints};
 use crate::smh::{SmhTarget, TokenProvider, Tokens};
 
@@ -42,11 +42,9 @@ impl TokenProvider for JsTokenProvider {
     }
 }
 
-fn local_or_none() -> Rc<dyn CheckpointStore> {
-    match LocalStorageCheckpoints::new() {
-        Some(store) => Rc::new(store),
-        None => Rc::new(NoCheckpoints),
-    }
+/// `'local'`: IndexedDB, falling back to `localStorage`, or nothing where neither works.
+fn local_store() -> Rc<dyn CheckpointStore> {
+    Rc::new(IdbCheckpoints::default())
 }
 
 /// An SMH upload client (one per library/space and credentials).
@@ -104,8 +102,8 @@ impl SmhClient {
         let checkpoints: Rc<dyn CheckpointStore> = match r.value("checkpoints") {
             Some(v) if v.as_string().as_deref() == Some("none") => Rc::new(NoCheckpoints),
             // 'local' is the default; without a usable localStorage nothing is kept.
-            None => local_or_none(),
-            Some(v) if v.as_string().as_deref() == Some("local") => local_or_none(),
+            None => local_store(),
+            Some(v) if v.as_string().as_deref() == Some("local") => local_store(),
             Some(v) => Rc::new(JsCheckpoints::new(&v).ok_or_else(|| invalid("checkpoints", "must be 'local', 'none' or an object with get, set and remove functions"))?),
         };
         let uploader = Uploader::new(config, Rc::new(XhrHttp), Rc::new(JsTimer), tokens, checkpoints).map_err(|e| to_js(&e))?;

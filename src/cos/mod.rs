@@ -4,4 +4,5 @@
 pub mod crc64;
 pub mod domain;
 pub mod put;
+pub mod sign;
 pub mod xml;

@@ -4,11 +4,13 @@
 //! Globals are bound directly (not through `window()`), so the adapters also work in workers.
 
 mod blob;
+mod idb;
 mod storage;
 mod timer;
 mod xhr;
 
 pub use blob::BlobSource;
+pub use idb::IdbCheckpoints;
 pub use storage::{JsCheckpoints, LocalStorageCheckpoints};
 pub use timer::JsTimer;
 pub use xhr::XhrHttp;
