@@ -3,13 +3,13 @@
 // options. The bytes are checked through /_dev/objects; the rate is printed, not asserted.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
-import { explain, inPage, makeBytes, MIB, useEnvironment } from './helpers.mjs';
+import { explain, inPage, MIB, useEnvironment } from './helpers.mjs';
+import { writeDeterministicFile } from './reliability.mjs';
 
 const env = useEnvironment();
 const SIZE = 256 * MIB;
@@ -17,25 +17,8 @@ const SEED = 900;
 const file = join(tmpdir(), `smh-e2e-256MiB-${process.pid}.bin`);
 after(() => rmSync(file, { force: true }));
 
-/** Writes `size` deterministic bytes to `path`; returns their sha256. */
-function writeFile(path, size, seed) {
-  const hash = createHash('sha256');
-  const fd = openSync(path, 'w');
-  try {
-    const chunk = 8 * MIB;
-    for (let offset = 0; offset < size; offset += chunk) {
-      const bytes = makeBytes(Math.min(chunk, size - offset), seed, offset);
-      hash.update(bytes);
-      writeSync(fd, bytes);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
-}
-
 test('256 MiB file from disk, default options: bytes correct; rate printed', { timeout: 300_000 }, async () => {
-  const sha = writeFile(file, SIZE, SEED);
+  const sha = writeDeterministicFile(file, SIZE, SEED);
   await env.page.setInputFiles('#file', file);
   const path = 'big-256MiB.bin';
   const record = await inPage(env, async ({ path }) => {
