@@ -1,15 +1,74 @@
-// Uploads one disk-backed 256 MiB File (written to the Origin Private File System, so it is read
-// from disk like a user's file) with smh-upload and with cos-js-sdk-v5, one after the other, to
-// the same devserver, and reports each time on the console as `BENCH {json}`.
+// The page of `cargo xtask bench` (xtask/src/bench_upload.rs): every measurement of the report,
+// in one Chromium, against one devserver, on the same disk-backed files. Files are written to the
+// Origin Private File System, so uploads read them from disk like a user's file. Each result is
+// one console line `BENCH {json}`; the last is `BENCH {"done":true}` (or `{"error":…}`).
+//
+// Query: `sizes` (upload file sizes, comma-separated bytes), `memSizes` (two sizes for the
+// memory row), `cryptoSize` (bytes for the CRC/hash rows), `sections` (comma list of upload,
+// hash, crc, memory), the devserver's fields (smh, cos, libraryId, spaceId, secretId,
+// secretKey, bucket, region).
 import init, { SmhClient } from '/pkg/smh_upload.js';
+import { createCRC64, createSHA256 } from '/hash-wasm.esm.js';
 
 const q = new URLSearchParams(location.search);
 const report = o => console.log('BENCH ' + JSON.stringify(o));
 const MIB = 1 << 20;
+const BLOCK = MIB; // quick-upload block
+/** Our defaults, which cos-js-sdk-v5 and the raw loop are also run at. */
+const OURS = { partSize: 8 * MIB, concurrency: 4 };
+const sizes = (q.get('sizes') || `${256 * MIB},${1024 * MIB}`).split(',').map(Number);
+const memSizes = (q.get('memSizes') || `${256 * MIB},${2048 * MIB}`).split(',').map(Number);
+const cryptoSize = Number(q.get('cryptoSize') || 256 * MIB);
+const sections = new Set((q.get('sections') || 'crc,hash,upload,memory').split(','));
 
-async function makeFile(size) {
+// ---- instruments -------------------------------------------------------------------------
+
+const longTasks = [];
+try {
+  new PerformanceObserver(list => longTasks.push(...list.getEntries())).observe({ type: 'longtask', buffered: true });
+} catch {
+  report({ note: 'no longtask observer in this browser' });
+}
+performance.setResourceTimingBufferSize(100_000);
+let workerSeen = false; // the Worker's script was fetched: uploads hashed off the main thread
+new PerformanceObserver(list => {
+  if (list.getEntries().some(e => e.name.includes('smh_upload_worker.js'))) workerSeen = true;
+}).observe({ type: 'resource', buffered: true });
+let wasm; // our instance's exports (memory, raw kernels)
+
+/** Runs `work`, returning {seconds, longTasks, longest, firstPutMs, peakHeap, wasmBytes}. */
+async function measure(work) {
+  globalThis.gc?.();
+  performance.clearResourceTimings();
+  const heapBase = performance.memory?.usedJSHeapSize ?? 0;
+  let peakHeap = heapBase;
+  const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, performance.memory?.usedJSHeapSize ?? 0)), 20);
+  const t0 = performance.now();
+  const result = await work();
+  const t1 = performance.now();
+  clearInterval(sampler);
+  const during = longTasks.filter(t => t.startTime >= t0 && t.startTime < t1 && t.duration > 50);
+  const cosHost = q.get('cos');
+  const puts = performance.getEntriesByType('resource').filter(e => e.name.includes(cosHost) && e.startTime >= t0);
+  return {
+    result,
+    seconds: (t1 - t0) / 1000,
+    longTasks: during.length,
+    longest: Math.round(Math.max(0, ...during.map(t => t.duration))),
+    firstPutMs: puts.length ? Math.min(...puts.map(e => e.startTime)) - t0 : null,
+    heapGrowth: peakHeap - heapBase,
+    wasmBytes: wasm.memory.buffer.byteLength,
+  };
+}
+
+// ---- files -------------------------------------------------------------------------------
+
+/** A disk-backed File of `size` pseudo-random bytes (the same bytes in every run). */
+async function makeFile(name, size) {
   const root = await navigator.storage.getDirectory();
-  const handle = await root.getFileHandle('bench.bin', { create: true });
+  const handle = await root.getFileHandle(name, { create: true });
+  const existing = await handle.getFile();
+  if (existing.size === size) return existing;
   const writable = await handle.createWritable();
   const chunk = new Uint32Array(2 * MIB); // 8 MiB
   let x = 0x9e3779b9;
@@ -18,53 +77,181 @@ async function makeFile(size) {
       x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
       chunk[i] = x;
     }
-    const n = Math.min(chunk.byteLength, size - off);
-    await writable.write(new Uint8Array(chunk.buffer, 0, n));
+    await writable.write(new Uint8Array(chunk.buffer, 0, Math.min(chunk.byteLength, size - off)));
   }
   await writable.close();
   return handle.getFile();
 }
+
+const fileOf = size => makeFile(`bench-${size}.bin`, size);
+
+// ---- uploaders ---------------------------------------------------------------------------
 
 async function token() {
   const r = await fetch('/token', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
   return (await r.json()).accessToken;
 }
 
-async function timed(name, config, upload) {
-  const t0 = performance.now();
-  await upload();
-  const seconds = (performance.now() - t0) / 1000;
-  report({ client: name, config, seconds, bytes: size });
-}
-
-async function smhUpload(file, key, options) {
+async function smhUpload(file, key, options = {}, uploadOptions = {}) {
   const client = new SmhClient({
     baseUrl: q.get('smh'), libraryId: q.get('libraryId'), spaceId: q.get('spaceId'),
     accessToken: await token(), allowedDomains: [q.get('cos')], checkpoints: 'none', ...options,
   });
-  await client.upload(file, key, { quickUpload: false, conflict: 'overwrite' }).done();
+  return client.upload(file, key, { quickUpload: false, conflict: 'overwrite', ...uploadOptions }).done();
+}
+
+function cosClient(options = {}) {
+  return new COS({ SecretId: q.get('secretId'), SecretKey: q.get('secretKey'), Domain: q.get('cos'), Protocol: 'http:', ...options });
 }
 
 function cosUpload(file, key, options) {
-  const cos = new COS({ SecretId: q.get('secretId'), SecretKey: q.get('secretKey'), Domain: q.get('cos'), Protocol: 'http:', ...options });
+  const cos = cosClient(options);
   return new Promise((resolve, reject) => cos.sliceUploadFile(
     { Bucket: q.get('bucket'), Region: q.get('region'), Key: key, Body: file },
     (err, data) => (err ? reject(new Error(JSON.stringify(err))) : resolve(data)),
   ));
 }
 
-const size = Number(q.get('size')) || 256 * MIB;
-try {
-  await init();
-  const file = await makeFile(size);
-  report({ file: file.size });
-  for (let round = 1; round <= Number(q.get('rounds') || 2); round++) {
-    await timed('smh-upload', 'defaults (auto 8 MiB parts, concurrency 4)', () => smhUpload(file, `sdk-${round}.bin`, {}));
-    await timed('cos-js-sdk-v5', 'defaults (1 MiB slices, 3 in parallel)', () => cosUpload(file, `bench/cosjs-default-${round}.bin`, {}));
-    await timed('smh-upload', '8 MiB parts, concurrency 6', () => smhUpload(file, `sdk6-${round}.bin`, { partSize: 8 * MIB, concurrency: 6 }));
-    await timed('cos-js-sdk-v5', '8 MiB slices, 6 in parallel', () => cosUpload(file, `bench/cosjs-8m-${round}.bin`, { ChunkSize: 8 * MIB, ChunkParallelLimit: 6 }));
+/** The ceiling: the same parts PUT by `fetch` (Blob slices, no hashing), `concurrency` at a
+ *  time, into one multipart upload (opened and aborted around the timed loop's PUTs). */
+async function rawUpload(file, key, { partSize, concurrency }) {
+  const cos = cosClient();
+  const params = { Bucket: q.get('bucket'), Region: q.get('region'), Key: key };
+  const init = await new Promise((resolve, reject) => cos.multipartInit(params, (e, d) => (e ? reject(new Error(JSON.stringify(e))) : resolve(d))));
+  const uploadId = init.UploadId;
+  let next = 0;
+  const parts = Math.ceil(file.size / partSize);
+  const worker = async () => {
+    while (next < parts) {
+      const n = next++;
+      const query = { partNumber: String(n + 1), uploadId };
+      const auth = COS.getAuthorization({ SecretId: q.get('secretId'), SecretKey: q.get('secretKey'), Method: 'PUT', Key: key, Query: query });
+      const url = `http://${q.get('cos')}/${key}?partNumber=${n + 1}&uploadId=${encodeURIComponent(uploadId)}`;
+      const body = file.slice(n * partSize, Math.min(file.size, (n + 1) * partSize));
+      const r = await fetch(url, { method: 'PUT', body, headers: { Authorization: auth } });
+      if (!r.ok) throw new Error(`raw PUT part ${n + 1}: ${r.status} ${await r.text()}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  await new Promise(resolve => cos.multipartAbort({ ...params, UploadId: uploadId }, () => resolve()));
+}
+
+// ---- hashing -----------------------------------------------------------------------------
+
+/** hash-wasm's SHA-256, chained per 1 MiB block as smh-api.md §5.8, reading 8 MiB at a time. */
+async function hashWasmChain(file) {
+  const sha = await createSHA256();
+  let prev = null;
+  for (let off = 0; off < file.size; off += 8 * MIB) {
+    const bytes = new Uint8Array(await file.slice(off, Math.min(file.size, off + 8 * MIB)).arrayBuffer());
+    for (let b = 0; b < bytes.length; b += BLOCK) {
+      sha.init();
+      if (prev) sha.update(prev);
+      sha.update(bytes.subarray(b, b + BLOCK));
+      prev = sha.digest('binary');
+    }
   }
+  return prev;
+}
+
+/** The bare WebCrypto loop: digest(previous ‖ block) per 1 MiB block. */
+async function webCryptoChain(file) {
+  let prev = null;
+  for (let off = 0; off < file.size; off += BLOCK) {
+    const slice = file.slice(off, Math.min(file.size, off + BLOCK));
+    const input = await (prev ? new Blob([prev, slice]) : slice).arrayBuffer();
+    prev = new Uint8Array(await crypto.subtle.digest('SHA-256', input));
+  }
+  return prev;
+}
+
+const hex = bytes => Array.from(bytes, b => b.toString(16).padStart(2, '0')).join('');
+
+// ---- sections ----------------------------------------------------------------------------
+
+async function crcSection() {
+  const bytes = new Uint8Array(cryptoSize);
+  for (let off = 0; off < bytes.length; off += 65536) crypto.getRandomValues(bytes.subarray(off, off + 65536));
+  const chunk = 8 * MIB;
+  const at = wasm.smh_worker_alloc(chunk);
+  const ours = () => {
+    let crc = 0n;
+    for (let off = 0; off < bytes.length; off += chunk) {
+      const piece = bytes.subarray(off, off + chunk);
+      new Uint8Array(wasm.memory.buffer, at, piece.length).set(piece);
+      crc = wasm.smh_worker_crc64(crc, at, piece.length);
+    }
+    return BigInt.asUintN(64, crc).toString(16).padStart(16, '0');
+  };
+  const hasher = await createCRC64();
+  const peer = () => {
+    hasher.init();
+    for (let off = 0; off < bytes.length; off += chunk) hasher.update(bytes.subarray(off, off + chunk));
+    return hasher.digest('hex');
+  };
+  const best = { ours: Infinity, peer: Infinity };
+  let values = {};
+  for (let round = 0; round < 3; round++) {
+    for (const [name, f] of [['ours', ours], ['peer', peer]]) {
+      const t0 = performance.now();
+      values[name] = f();
+      best[name] = Math.min(best[name], (performance.now() - t0) / 1000);
+    }
+  }
+  if (values.ours !== values.peer) throw new Error(`CRC-64 differs: ours ${values.ours}, hash-wasm ${values.peer}`);
+  report({ kind: 'crc', bytes: bytes.length, ours: best.ours, peer: best.peer });
+}
+
+async function hashSection() {
+  const file = await fileOf(cryptoSize);
+  // Ours: the full hash of a quick upload that hits (the file is uploaded once first).
+  await smhUpload(file, 'bench/hash-seed.bin');
+  const ours = await measure(() => smhUpload(file, 'bench/hash-again.bin', {}, { quickUpload: true }));
+  if (!ours.result.instant) throw new Error('the quick upload did not hit; the hash row would time an upload');
+  const wasmPeer = await measure(() => hashWasmChain(file));
+  const subtle = await measure(() => webCryptoChain(file));
+  if (hex(wasmPeer.result) !== hex(subtle.result)) throw new Error('hash-wasm and WebCrypto chains differ');
+  report({
+    kind: 'hash', bytes: file.size,
+    ours: ours.seconds, oursLongTasks: ours.longTasks, oursLongest: ours.longest,
+    hashWasm: wasmPeer.seconds, hashWasmLongTasks: wasmPeer.longTasks,
+    webCrypto: subtle.seconds, webCryptoLongTasks: subtle.longTasks,
+  });
+}
+
+async function uploadSection() {
+  for (const size of sizes) {
+    const file = await fileOf(size);
+    const runs = [
+      ['smh-upload', 'defaults', () => smhUpload(file, `bench/smh-${size}.bin`)],
+      ['cos-js-sdk-v5', 'defaults', () => cosUpload(file, `bench/cos-${size}.bin`, {})],
+      ['cos-js-sdk-v5', 'at ours', () => cosUpload(file, `bench/cos-ours-${size}.bin`, { ChunkSize: OURS.partSize, ChunkParallelLimit: OURS.concurrency })],
+      ['raw fetch', 'at ours', () => rawUpload(file, `bench/raw-${size}.bin`, OURS)],
+    ];
+    for (const [client, config, run] of runs) {
+      const m = await measure(run);
+      report({ kind: 'upload', bytes: size, client, config, seconds: m.seconds, longTasks: m.longTasks, longest: m.longest, firstPutMs: m.firstPutMs });
+    }
+  }
+}
+
+async function memorySection() {
+  for (const size of memSizes) {
+    const file = await fileOf(size);
+    const m = await measure(() => smhUpload(file, `bench/mem-${size}.bin`));
+    report({ kind: 'memory', bytes: size, heapGrowth: m.heapGrowth, wasmBytes: m.wasmBytes, seconds: m.seconds, longTasks: m.longTasks });
+  }
+}
+
+try {
+  wasm = await init();
+  // Memory first: wasm memory never shrinks, and the CRC section reserves a buffer in it.
+  if (sections.has('memory')) await memorySection();
+  if (sections.has('upload')) await uploadSection();
+  if (sections.has('hash')) await hashSection();
+  if (sections.has('crc')) await crcSection();
+  report({ kind: 'worker', loaded: workerSeen });
   report({ done: true });
 } catch (e) {
-  report({ error: String(e && e.message || e), code: e && e.code });
+  report({ error: String((e && e.message) || e), code: e && e.code });
 }

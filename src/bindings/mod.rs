@@ -7,6 +7,7 @@ mod error;
 mod options;
 mod task;
 mod types;
+mod worker;
 
 use wasm_bindgen::prelude::*;
 

@@ -6,7 +6,7 @@
 use std::fs;
 use std::time::Instant;
 
-use crate::util::{self, target_dir, Result};
+use crate::util::{self, run_cmd, target_dir, Result};
 
 /// One benchmark.
 pub struct Bench {
@@ -21,12 +21,19 @@ pub struct Bench {
 /// The registry. Real benchmarks (SDK vs. cos-js-sdk-v5 uploads in headless Chromium, hashing
 /// throughput, part-size × concurrency sweeps) are added here.
 pub const BENCHES: &[Bench] = &[Bench {
-    name: "upload-256mib",
-    about: "one 256 MiB disk-backed File uploaded to the devserver: smh-upload vs cos-js-sdk-v5, same Chromium run",
+    name: "speed",
+    about: "issue 10: upload rate (256 MiB and 1 GiB, Chromium direct and under Playwright), quick-upload hash, CRC-64, long tasks, memory, first byte, size — smh-upload vs cos-js-sdk-v5, hash-wasm, WebCrypto and a raw fetch loop, one run",
     run: crate::bench_upload::run,
 }];
 
 pub fn run() -> Result<()> {
+    // `SMH_BENCH_SCALE=smoke cargo xtask bench`: the tiny run `cargo xtask test` makes (report in
+    // target/bench-smoke/), for working on the bench itself.
+    if std::env::var("SMH_BENCH_SCALE").as_deref() == Ok("smoke") {
+        run_cmd(crate::util::cargo().args(["build", "-p", "smh-devserver"]), "cargo build -p smh-devserver")?;
+        crate::pkg::run()?;
+        return crate::bench_upload::smoke(&target_dir().join("debug/smh-devserver"));
+    }
     let dir = target_dir().join("bench");
     fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     let mut report = String::from("# smh-upload benchmarks\n\n");

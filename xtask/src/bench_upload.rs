@@ -1,125 +1,376 @@
-//! Benchmark `upload-256mib`: one 256 MiB disk-backed `File` uploaded to the devserver by
-//! smh-upload and by cos-js-sdk-v5, side by side in one Chromium run.
+//! Benchmark `speed`: issue 10's report — uploads, hashing, CRC-64, main-thread long tasks,
+//! memory, time to the first byte and package size, smh-upload against its peers, ONE run: one
+//! devserver, the same bytes, one Chromium started directly and one driven by Playwright.
 //!
-//! Chromium is started directly, not through Playwright: with the DevTools protocol's network
-//! tracking on, Chromium copies every request body and uploads crawl at a few MB/s (measured by
-//! the e2e suite, tests/e2e/FINDINGS.md §5). The page (`bench/upload/`) writes the file to the
-//! Origin Private File System, so it is read from disk like a user's file, and prints one
-//! `BENCH {json}` console line per upload; Chromium's `--enable-logging=stderr` carries them here.
+//! The page (`bench/upload/bench.js`) writes its files to the Origin Private File System (so
+//! they are read from disk like a user's file), measures, and prints one `BENCH {json}` console
+//! line per result. Chromium started directly (no DevTools protocol) passes them on through
+//! `--enable-logging=stderr`; under Playwright, `bench/upload/playwright.mjs` prints them on
+//! stdout. [`report`] turns the lines into Markdown tables — every row ours, the peer's and
+//! the ratio — and [`svg_chart`] into a bar chart of the ratios.
+//!
+//! [`smoke`] runs the same machinery with tiny files inside `cargo xtask test` (e2e stage), so
+//! the bench cannot rot; the full run is `cargo xtask bench` only.
 
+use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::devserver::{temp_data_dir, Devserver};
-use crate::util::{self, cargo, root, run_cmd, target_dir, Result};
+use crate::util::{self, cargo, cmd, output, root, run_cmd, target_dir, Result};
 
-/// The Chromium flags of this machine kind (design.md §6), headless.
+const MIB: u64 = 1024 * 1024;
+
+/// The Chromium flags of this machine kind (design.md §6), headless, plus what the page's
+/// instruments need (precise `performance.memory`, `gc()` before each baseline).
 const CHROMIUM_FLAGS: &[&str] = &[
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--enable-logging=stderr", "--v=0",
+    "--enable-precise-memory-info", "--js-flags=--expose-gc", "--enable-logging=stderr", "--v=0",
 ];
-/// Upper bound of the whole page run (8 uploads of 256 MiB plus writing the file).
-const PAGE_TIMEOUT: Duration = Duration::from_secs(600);
-const SIZE: u64 = 256 * 1024 * 1024;
 
+/// How big one run is.
+struct Scale {
+    /// Upload file sizes (the last one is the first-byte row's file).
+    sizes: [u64; 2],
+    /// The memory row: a small and a large file (memory must not grow with the size).
+    mem_sizes: [u64; 2],
+    /// Bytes hashed by the CRC-64 and quick-upload-hash rows.
+    crypto: u64,
+    /// Upper bound of each browser's run.
+    timeout: Duration,
+}
+
+const FULL: Scale = Scale { sizes: [256 * MIB, 1024 * MIB], mem_sizes: [256 * MIB, 2048 * MIB], crypto: 256 * MIB, timeout: Duration::from_secs(1500) };
+const SMOKE: Scale = Scale { sizes: [9 * MIB, 17 * MIB], mem_sizes: [9 * MIB, 33 * MIB], crypto: 9 * MIB, timeout: Duration::from_secs(240) };
+
+/// `cargo xtask bench`: the full run; returns the report's Markdown (the SVG is written next to
+/// `target/bench/report.md`).
 pub fn run() -> Result<String> {
     run_cmd(cargo().args(["build", "--release", "-p", "smh-devserver"]), "cargo build --release -p smh-devserver")?;
     crate::pkg::run()?;
-    let www = target_dir().join("bench/upload-www");
+    let lines = measure(&FULL, &target_dir().join("release/smh-devserver"), &target_dir().join("bench"))?;
+    let (markdown, svg) = report(&FULL, &lines)?;
+    let chart = target_dir().join("bench/speed.svg");
+    fs::write(&chart, svg).map_err(|e| format!("write {}: {e}", chart.display()))?;
+    Ok(format!("{markdown}\nChart of the ratios: `target/bench/speed.svg`.\n"))
+}
+
+/// The bench with tiny files, for `cargo xtask test`: the page must run every section in both
+/// browsers, the Worker must be used, and the report must build. Prints a `test result:` line.
+pub fn smoke(devserver: &Path) -> Result<()> {
+    let dir = target_dir().join("bench-smoke");
+    let started = Instant::now();
+    let outcome = measure(&SMOKE, devserver, &dir).and_then(|lines| {
+        let (markdown, svg) = report(&SMOKE, &lines)?;
+        if !lines.iter().any(|l| l.get("kind").map(String::as_str) == Some("worker") && l.get("loaded").map(String::as_str) == Some("true")) {
+            return Err("the upload Worker's script was never loaded: uploads hashed on the main thread".into());
+        }
+        fs::write(dir.join("report.md"), &markdown).map_err(|e| format!("write report: {e}"))?;
+        fs::write(dir.join("speed.svg"), svg).map_err(|e| format!("write chart: {e}"))?;
+        Ok(())
+    });
+    match &outcome {
+        Ok(()) => println!("bench smoke: report in {} ({})\ntest result: ok. 1 passed; 0 failed", dir.join("report.md").display(), util::secs(started.elapsed())),
+        Err(e) => println!("bench smoke: {e}\ntest result: FAILED. 0 passed; 1 failed"),
+    }
+    outcome
+}
+
+/// One parsed `BENCH` line: its flat JSON fields as text, plus `browser`.
+type Line = BTreeMap<String, String>;
+
+/// Starts the devserver, runs the page in both browsers, returns every result line.
+fn measure(scale: &Scale, devserver: &Path, dir: &Path) -> Result<Vec<Line>> {
+    let www = dir.join("upload-www");
     let _ = fs::remove_dir_all(&www);
     fs::create_dir_all(&www).map_err(|e| format!("create {}: {e}", www.display()))?;
     for (from, to) in [
         (root().join("bench/upload/index.html"), "index.html"),
         (root().join("bench/upload/bench.js"), "bench.js"),
         (root().join("node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js"), "cos-js-sdk-v5.min.js"),
+        (root().join("node_modules/hash-wasm/dist/index.esm.js"), "hash-wasm.esm.js"),
     ] {
         fs::copy(&from, www.join(to)).map_err(|e| format!("copy {}: {e} (run `cargo xtask setup`)", from.display()))?;
     }
     let data = temp_data_dir("bench")?;
-    let bin = target_dir().join("release/smh-devserver");
     let args: Vec<std::ffi::OsString> =
         vec!["--data".into(), data.clone().into(), "--www".into(), www.into(), "--pkg".into(), root().join("pkg").into()];
     let arg_refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-    let server = Devserver::start(&bin, &arg_refs, Some(data))?;
+    let server = Devserver::start(devserver, &arg_refs, Some(data))?;
     let field = |name: &str| server.field(name).unwrap_or_default();
-    let mut url = format!("{}/?size={SIZE}&rounds=2", field("app"));
+    let join = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    let mut url = format!("{}/?sizes={}&memSizes={}&cryptoSize={}", field("app"), join(&scale.sizes), join(&scale.mem_sizes), scale.crypto);
     for name in ["smh", "cos", "libraryId", "spaceId", "secretId", "secretKey", "bucket", "region"] {
         url.push_str(&format!("&{name}={}", encode(&field(name))));
     }
 
-    let profile = target_dir().join("bench/chromium-profile");
+    let mut lines = run_direct(&url, dir, scale.timeout)?;
+    lines.extend(run_playwright(&format!("{url}&sections=upload"), scale.timeout)?);
+    drop(server);
+    Ok(lines)
+}
+
+/// Chromium started directly; lines come from its stderr log.
+fn run_direct(url: &str, dir: &Path, timeout: Duration) -> Result<Vec<Line>> {
+    let profile = dir.join("chromium-profile");
     let _ = fs::remove_dir_all(&profile);
     let mut command = Command::new("/usr/bin/chromium");
-    command
-        .args(CHROMIUM_FLAGS)
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(&url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    command.args(CHROMIUM_FLAGS).arg(format!("--user-data-dir={}", profile.display())).arg(url);
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     util::die_with_parent(&mut command);
     let mut chromium = command.spawn().map_err(|e| format!("start chromium: {e} (run `cargo xtask setup`)"))?;
     let stderr = chromium.stderr.take().ok_or("no stderr pipe")?;
+    let lines = collect("direct", stderr, timeout, |line| {
+        // Chromium quotes the message: `"BENCH {...}", source: …`.
+        let json = &line[line.find("BENCH {")? + 6..];
+        let json = json.rsplit_once("\", source:").map_or(json, |(j, _)| j);
+        Some(json.replace("\\\"", "\""))
+    });
+    let _ = chromium.kill();
+    let _ = chromium.wait();
+    let _ = fs::remove_dir_all(&profile); // the OPFS files (GiBs)
+    lines
+}
+
+/// Chromium driven by Playwright (`bench/upload/playwright.mjs`); lines come on stdout.
+fn run_playwright(url: &str, timeout: Duration) -> Result<Vec<Line>> {
+    let mut command = cmd("node");
+    command.arg(root().join("bench/upload/playwright.mjs")).arg(url).arg(timeout.as_millis().to_string());
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    util::die_with_parent(&mut command);
+    let mut node = command.spawn().map_err(|e| format!("start node: {e}"))?;
+    let stdout = node.stdout.take().ok_or("no stdout pipe")?;
+    let lines = collect("playwright", stdout, timeout + Duration::from_secs(30), |line| line.strip_prefix("BENCH ").map(str::to_string));
+    let _ = node.kill();
+    let _ = node.wait();
+    lines
+}
+
+/// Reads result lines from `from` until `done`, an error or `timeout`.
+fn collect(browser: &str, from: impl Read + Send + 'static, timeout: Duration, pick: fn(&str) -> Option<String>) -> Result<Vec<Line>> {
     let (tx, rx) = mpsc::channel::<String>();
     std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
-            if let Some(at) = line.find("BENCH {") {
-                // Chromium quotes the message: `"BENCH {...}", source: …`.
-                let json = &line[at + 6..];
-                let json = json.rsplit_once("\", source:").map_or(json, |(j, _)| j);
-                let _ = tx.send(json.replace("\\\"", "\""));
+        for line in BufReader::new(from).lines().map_while(|l| l.ok()) {
+            if let Some(json) = pick(&line) {
+                let _ = tx.send(json);
             }
         }
     });
-    let deadline = Instant::now() + PAGE_TIMEOUT;
-    let mut rows = Vec::new();
-    let outcome: Result<()> = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(json) if json.contains("\"done\":true") => break Ok(()),
-            Ok(json) if json.contains("\"error\"") => break Err(format!("the page failed: {json}")),
-            Ok(json) if json.contains("\"client\"") => {
-                println!("bench: {json}");
-                rows.push(json);
-            }
-            Ok(_) => {}
-            Err(_) => break Err(format!("no result within {} s", PAGE_TIMEOUT.as_secs())),
+    let deadline = Instant::now() + timeout;
+    let mut lines = Vec::new();
+    loop {
+        let json = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).map_err(|_| format!("{browser}: no result within {} s", timeout.as_secs()))?;
+        let mut line = parse_flat_json(&json).ok_or_else(|| format!("{browser}: unreadable line {json}"))?;
+        if let Some(error) = line.get("error") {
+            return Err(format!("{browser}: the page failed: {error}"));
         }
-    };
-    let _ = chromium.kill();
-    let _ = chromium.wait();
-    drop(server);
-    outcome?;
-
-    let mut table = String::from("| client | configuration | seconds | MB/s |\n| --- | --- | ---: | ---: |\n");
-    for row in &rows {
-        let get = |key: &str| -> String {
-            let k = format!("\"{key}\":");
-            row.find(&k).map(|at| {
-                let rest = &row[at + k.len()..];
-                match rest.strip_prefix('"') {
-                    Some(text) => text[..text.find('"').unwrap_or(text.len())].to_string(),
-                    None => rest[..rest.find([',', '}']).unwrap_or(rest.len())].to_string(),
-                }
-            }).unwrap_or_default()
-        };
-        let seconds: f64 = get("seconds").parse().unwrap_or(f64::NAN);
-        table.push_str(&format!("| {} | {} | {:.2} | {:.1} |\n", get("client"), get("config"), seconds, SIZE as f64 / 1e6 / seconds));
+        if line.contains_key("done") {
+            return Ok(lines);
+        }
+        println!("bench: {browser}: {json}");
+        line.insert("browser".into(), browser.into());
+        lines.push(line);
     }
-    table.push_str(&format!("\n256 MiB file from OPFS (disk-backed), devserver on loopback (bytes fsync'ed to disk), \
-        headless Chromium {} started directly; rows alternate, two rounds.\n", chromium_version()));
-    Ok(table)
 }
 
-fn chromium_version() -> String {
-    util::output(Command::new("/usr/bin/chromium").arg("--version")).map(|v| v.trim().to_string()).unwrap_or_default()
+/// Parses a flat JSON object (string, number, boolean and null values) into text fields.
+fn parse_flat_json(json: &str) -> Option<Line> {
+    let body = json.trim().strip_prefix('{')?.strip_suffix('}')?;
+    let mut fields = Line::new();
+    let mut rest = body.trim();
+    while !rest.is_empty() {
+        let after_key = rest.strip_prefix('"')?;
+        let end = after_key.find('"')?;
+        let key = after_key[..end].to_string();
+        rest = after_key[end + 1..].trim_start().strip_prefix(':')?.trim_start();
+        let (value, tail) = if let Some(text) = rest.strip_prefix('"') {
+            let mut end = 0;
+            let bytes = text.as_bytes();
+            while end < bytes.len() && !(bytes[end] == b'"' && (end == 0 || bytes[end - 1] != b'\\')) {
+                end += 1;
+            }
+            (text.get(..end)?.replace("\\\"", "\""), text.get(end + 1..)?)
+        } else {
+            let end = rest.find(',').unwrap_or(rest.len());
+            (rest[..end].trim().to_string(), &rest[end..])
+        };
+        fields.insert(key, value);
+        rest = tail.trim_start().strip_prefix(',').unwrap_or(tail).trim_start();
+    }
+    Some(fields)
+}
+
+/// A ratio "ours / peer" as text (higher is better when `higher_better`).
+fn ratio(ours: f64, peer: f64) -> String {
+    if ours.is_finite() && peer.is_finite() && peer > 0.0 {
+        format!("{:.2}×", ours / peer)
+    } else {
+        "–".into()
+    }
+}
+
+fn mb_s(bytes: f64, seconds: f64) -> f64 {
+    bytes / 1e6 / seconds
+}
+
+fn human(bytes: u64) -> String {
+    if bytes >= 1024 * MIB {
+        format!("{} GiB", bytes / (1024 * MIB))
+    } else {
+        format!("{} MiB", bytes / MIB)
+    }
+}
+
+/// The report's Markdown and an SVG chart of its ratios.
+fn report(scale: &Scale, lines: &[Line]) -> Result<(String, String)> {
+    let num = |l: &Line, k: &str| l.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    let find = |kind: &str, pred: &dyn Fn(&Line) -> bool| lines.iter().find(|l| l.get("kind").map(String::as_str) == Some(kind) && pred(l));
+    let mut md = String::new();
+    let mut chart: Vec<(String, f64, f64)> = Vec::new(); // (row, ratio, target)
+
+    md.push_str("### Upload rate (MB/s; disk-backed file, one devserver on loopback)\n\n");
+    md.push_str("| file | Chromium | smh-upload defaults | cos-js-sdk-v5 defaults | ours / peer | cos-js-sdk-v5 at 8 MiB × 4 | ours / peer | raw `fetch` PUTs 8 MiB × 4 (ceiling) | ours / ceiling |\n");
+    md.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    let mut tasks = String::from("### Main thread: long tasks (> 50 ms) during each upload\n\n| file | Chromium | smh-upload: count (longest ms) | cos-js-sdk-v5 defaults: count (longest ms) | raw fetch: count |\n| --- | --- | ---: | ---: | ---: |\n");
+    for browser in ["direct", "playwright"] {
+        for &size in &scale.sizes {
+            let row = |client: &str, config: &str| {
+                find("upload", &|l: &Line| {
+                    l.get("browser").map(String::as_str) == Some(browser) && num(l, "bytes") == size as f64 && l.get("client").map(String::as_str) == Some(client) && l.get("config").map(String::as_str) == Some(config)
+                })
+            };
+            let rate = |l: Option<&Line>| l.map_or(f64::NAN, |l| mb_s(num(l, "bytes"), num(l, "seconds")));
+            let (ours, cos, cos_at, raw) = (row("smh-upload", "defaults"), row("cos-js-sdk-v5", "defaults"), row("cos-js-sdk-v5", "at ours"), row("raw fetch", "at ours"));
+            let (o, c, ca, r) = (rate(ours), rate(cos), rate(cos_at), rate(raw));
+            md.push_str(&format!("| {} | {browser} | {o:.1} | {c:.1} | {} | {ca:.1} | {} | {r:.1} | {} |\n", human(size), ratio(o, c), ratio(o, ca), ratio(o, r)));
+            chart.push((format!("upload {} {browser}: vs cos-js-sdk-v5 defaults", human(size)), o / c, 2.0));
+            chart.push((format!("upload {} {browser}: vs raw fetch ceiling", human(size)), o / r, 0.9));
+            let count = |l: Option<&Line>| l.map_or("–".to_string(), |l| format!("{} ({})", num(l, "longTasks"), num(l, "longest")));
+            tasks.push_str(&format!("| {} | {browser} | {} | {} | {} |\n", human(size), count(ours), count(cos), raw.map_or("–".into(), |l| num(l, "longTasks").to_string())));
+        }
+    }
+    md.push_str("\nours / peer > 1: smh-upload is faster. Targets: ≥ 2× cos-js-sdk-v5 defaults, ≥ 0.9× the ceiling.\n\n");
+    md.push_str(&tasks);
+    md.push_str("\nTarget: 0 for smh-upload.\n\n");
+
+    let big = scale.sizes[1];
+    let first = |client: &str| find("upload", &|l: &Line| l.get("browser").map(String::as_str) == Some("direct") && num(l, "bytes") == big as f64 && l.get("client").map(String::as_str) == Some(client) && l.get("config").map(String::as_str) == Some("defaults")).map_or(f64::NAN, |l| num(l, "firstPutMs"));
+    let (fo, fc) = (first("smh-upload"), first("cos-js-sdk-v5"));
+    md.push_str(&format!("### Time from `upload()` to the first part PUT ({} file, quick upload off, Chromium direct)\n\n| smh-upload ms | cos-js-sdk-v5 ms | ours / peer (lower is better) |\n| ---: | ---: | ---: |\n| {fo:.0} | {fc:.0} | {} |\n\nTarget: ≤ 50 ms. Measured as the `startTime` of the first request to the COS origin (Resource Timing) after the call.\n\n", human(big), ratio(fo, fc)));
+    chart.push(("first part PUT: cos-js-sdk-v5 time / ours".into(), fc / fo, 1.0));
+
+    if let Some(h) = find("hash", &|_| true) {
+        let bytes = num(h, "bytes");
+        let (o, w, s) = (mb_s(bytes, num(h, "ours")), mb_s(bytes, num(h, "hashWasm")), mb_s(bytes, num(h, "webCrypto")));
+        md.push_str(&format!("### Quick-upload full hash (chained SHA-256 per 1 MiB, {} disk-backed file, Chromium direct)\n\n", human(bytes as u64)));
+        md.push_str("| smh-upload MB/s (whole quick upload that hits) | hash-wasm sha256 MB/s (main thread) | ours / hash-wasm | bare WebCrypto loop MB/s (main thread) | ours / WebCrypto | long tasks: ours / hash-wasm / WebCrypto |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        md.push_str(&format!("| {o:.0} | {w:.0} | {} | {s:.0} | {} | {} / {} / {} |\n\nTarget: ≥ 1.0× the best bare loop, 0 long tasks.\n\n", ratio(o, w), ratio(o, s), num(h, "oursLongTasks"), num(h, "hashWasmLongTasks"), num(h, "webCryptoLongTasks")));
+        chart.push(("full hash: vs best bare loop".into(), o / w.max(s), 1.0));
+    }
+    if let Some(c) = find("crc", &|_| true) {
+        let bytes = num(c, "bytes");
+        let (o, p) = (mb_s(bytes, num(c, "ours")), mb_s(bytes, num(c, "peer")));
+        md.push_str(&format!("### CRC-64 (same {} in memory, same page, best of 3)\n\n| smh-upload wasm kernel MB/s | hash-wasm crc64 MB/s | ours / peer |\n| ---: | ---: | ---: |\n| {o:.0} | {p:.0} | {} |\n\nTarget: ≥ 1.0×.\n\n", human(bytes as u64), ratio(o, p)));
+        chart.push(("CRC-64: vs hash-wasm".into(), o / p, 1.0));
+    }
+    let mem = |size: u64| find("memory", &|l: &Line| num(l, "bytes") == size as f64);
+    if let (Some(small), Some(large)) = (mem(scale.mem_sizes[0]), mem(scale.mem_sizes[1])) {
+        let total = |l: &Line| num(l, "heapGrowth") + num(l, "wasmBytes");
+        let mib = |v: f64| v / MIB as f64;
+        md.push_str("### Memory while uploading with defaults (page: JS heap growth at its peak + wasm linear memory)\n\n| file | JS heap growth MiB | wasm memory MiB | total MiB |\n| --- | ---: | ---: | ---: |\n");
+        for (size, l) in [(scale.mem_sizes[0], small), (scale.mem_sizes[1], large)] {
+            md.push_str(&format!("| {} | {:.1} | {:.1} | {:.1} |\n", human(size), mib(num(l, "heapGrowth")), mib(num(l, "wasmBytes")), mib(total(l))));
+        }
+        md.push_str(&format!("\n{} / {}: {} (flat = 1.00×). Target: flat, ≤ concurrency × partSize + 32 MiB = 64 MiB.\n\n", human(scale.mem_sizes[1]), human(scale.mem_sizes[0]), ratio(total(large), total(small))));
+        chart.push(("memory: small file / large file".into(), total(small) / total(large), 1.0));
+    }
+
+    let ours_files = ["smh_upload.js", "smh_upload_bg.wasm", "smh_upload_worker.js"];
+    let mut ours: Vec<PathBuf> = ours_files.iter().map(|f| root().join("pkg").join(f)).collect();
+    ours.extend(snippets(&root().join("pkg/snippets")));
+    let ours_gz: u64 = ours.iter().map(|p| gzip_size(p)).sum::<Result<u64>>()?;
+    let peer_gz = gzip_size(&root().join("node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js"))?;
+    md.push_str(&format!("### Size (gzip -9)\n\n| smh-upload browser package (wasm + JS glue + Worker + snippets) | cos-js-sdk-v5.min.js | ours / peer (lower is better) |\n| ---: | ---: | ---: |\n| {:.1} KB | {:.1} KB | {} |\n\nTarget: ≤ 45 KB.\n",
+        ours_gz as f64 / 1000.0, peer_gz as f64 / 1000.0, ratio(ours_gz as f64, peer_gz as f64)));
+    chart.push(("size: cos-js-sdk-v5 / ours".into(), peer_gz as f64 / ours_gz as f64, 1.0));
+    Ok((md, svg_chart(&chart)))
+}
+
+/// The files under `dir`, recursively.
+fn snippets(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    entries.flatten().flat_map(|e| if e.path().is_dir() { snippets(&e.path()) } else { vec![e.path()] }).collect()
+}
+
+fn gzip_size(path: &Path) -> Result<u64> {
+    let out = output(Command::new("sh").arg("-c").arg("gzip -9 -c \"$0\" | wc -c").arg(path)).ok_or_else(|| format!("gzip {}", path.display()))?;
+    out.trim().parse().map_err(|_| format!("gzip size of {}: {out}", path.display()))
+}
+
+/// A horizontal bar chart of "ours relative to the peer" ratios (1.0 = par), each row with its
+/// target marked; bars that meet the target are green, the others red.
+fn svg_chart(rows: &[(String, f64, f64)]) -> String {
+    const LABEL: f64 = 430.0;
+    const WIDTH: f64 = 360.0;
+    const ROW: f64 = 26.0;
+    let max = rows.iter().flat_map(|(_, r, t)| [*r, *t]).filter(|v| v.is_finite()).fold(2.0f64, f64::max);
+    let x = |v: f64| LABEL + WIDTH * (v / max).clamp(0.0, 1.0);
+    let height = 40.0 + ROW * rows.len() as f64;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <text x=\"8\" y=\"18\" font-weight=\"bold\">smh-upload relative to its peers (ratio, higher is better; | = target)</text>\n",
+        LABEL + WIDTH + 60.0
+    );
+    svg.push_str(&format!("<line x1=\"{0}\" y1=\"28\" x2=\"{0}\" y2=\"{1}\" stroke=\"#888\" stroke-dasharray=\"3,3\"/>\n", x(1.0), height - 4.0));
+    for (i, (label, value, target)) in rows.iter().enumerate() {
+        let y = 30.0 + ROW * i as f64;
+        let met = value.is_finite() && value >= target;
+        let colour = if met { "#2a9d4b" } else { "#c8412c" };
+        let shown = if value.is_finite() { format!("{value:.2}×") } else { "n/a".into() };
+        svg.push_str(&format!("<text x=\"8\" y=\"{}\">{}</text>\n", y + 15.0, xml_escape(label)));
+        svg.push_str(&format!("<rect x=\"{LABEL}\" y=\"{}\" width=\"{:.1}\" height=\"18\" fill=\"{colour}\"/>\n", y + 2.0, x(if value.is_finite() { *value } else { 0.0 }) - LABEL));
+        svg.push_str(&format!("<line x1=\"{0:.1}\" y1=\"{1}\" x2=\"{0:.1}\" y2=\"{2}\" stroke=\"#000\" stroke-width=\"2\"/>\n", x(*target), y, y + 22.0));
+        svg.push_str(&format!("<text x=\"{:.1}\" y=\"{}\">{shown}</text>\n", x(if value.is_finite() { *value } else { 0.0 }) + 6.0, y + 15.0));
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// Percent-encodes a query value.
 fn encode(value: &str) -> String {
     value.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_pages_flat_json() {
+        let line = parse_flat_json(r#"{"kind":"upload","bytes":268435456,"client":"cos-js-sdk-v5","config":"a \"b\"","seconds":2.5,"firstPutMs":null,"ok":true}"#).unwrap();
+        assert_eq!(line["kind"], "upload");
+        assert_eq!(line["bytes"], "268435456");
+        assert_eq!(line["config"], "a \"b\"");
+        assert_eq!(line["seconds"], "2.5");
+        assert_eq!(line["firstPutMs"], "null");
+        assert_eq!(line["ok"], "true");
+        assert!(parse_flat_json("not json").is_none());
+    }
+
+    #[test]
+    fn ratios_and_chart() {
+        assert_eq!(ratio(3.0, 1.5), "2.00×");
+        assert_eq!(ratio(1.0, 0.0), "–");
+        let svg = svg_chart(&[("a < b".into(), 2.5, 2.0), ("c".into(), f64::NAN, 1.0)]);
+        assert!(svg.contains("a &lt; b") && svg.contains("2.50×") && svg.contains("n/a"));
+    }
 }

@@ -1,7 +1,8 @@
 //! [`BlobSource`]: a `File`/`Blob` as a [`FileSource`]. Parts are `Blob` slices handed to the
 //! `Http` untouched (the browser streams them from disk; under DevTools' network tracking an
-//! in-memory body would be copied, a slice is not); their CRC-64 is computed from a read of the
-//! same slice while it is sent. Never read whole.
+//! in-memory body would be copied, a slice is not); their CRC-64 and the quick-upload hashes are
+//! computed in the upload Worker from reads of the same slices ([`super::worker`]), while the
+//! part is sent. Never read whole.
 
 use std::ops::Range;
 
@@ -11,6 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
 use super::js_message;
+use super::worker::{self, Via};
 use crate::error::{Error, Result};
 use crate::platform::{Body, FileSource, Handle, LocalBoxFuture, Part};
 
@@ -47,7 +49,7 @@ impl BlobSource {
 }
 
 /// The bytes of `blob` (`arrayBuffer()`), copied into wasm memory.
-async fn read_blob(blob: &Blob) -> Result<Vec<u8>> {
+pub(super) async fn read_blob(blob: &Blob) -> Result<Vec<u8>> {
     let read_error = |e: JsValue| Error::FileRead { message: js_message(&e) };
     let buffer = JsFuture::from(blob.array_buffer()).await.map_err(read_error)?;
     let buffer = buffer.dyn_into::<js_sys::ArrayBuffer>().map_err(|_| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })?;
@@ -76,7 +78,7 @@ impl FileSource for BlobSource {
             let slice = slice?;
             let len = slice.size() as u64;
             let for_crc = slice.clone();
-            let crc64 = Box::pin(async move { Ok(crate::cos::crc64::checksum(&read_blob(&for_crc).await?)) });
+            let crc64 = Box::pin(async move { worker::crc64(&for_crc, Via::Auto).await });
             Ok(Part { body: Body::Handle(Handle::new(len, slice)), crc64 })
         })
     }

@@ -1,5 +1,6 @@
 //! Browser adapters of the ports: [`XhrHttp`] (byte-level upload progress, abort on drop),
-//! [`BlobSource`] (slices, never the whole file), [`JsTimer`], and checkpoint stores.
+//! [`BlobSource`] (slices, never the whole file), [`JsTimer`], checkpoint stores, and the
+//! upload [`worker`] that hashes off the main thread.
 //!
 //! Globals are bound directly (not through `window()`), so the adapters also work in workers.
 
@@ -7,6 +8,7 @@ mod blob;
 mod idb;
 mod storage;
 mod timer;
+pub mod worker;
 mod xhr;
 
 pub use blob::BlobSource;

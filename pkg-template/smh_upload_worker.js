@@ -1,0 +1,132 @@
+// smh-upload's hashing Worker: computes the CRC-64 of each part and the quick-upload hashes off
+// the page's main thread, reading the same Blob slices the page sends (a Blob crosses
+// postMessage by reference, not by copy). Started by the page side in
+// snippets/…/worker_client.js; see src/platform/browser/worker.rs for the whole design.
+//
+// Kernels: the page's own compiled WebAssembly.Module (posted once, so nothing is fetched or
+// compiled twice), instantiated here without wasm-bindgen's glue — the raw `smh_worker_*`
+// exports (src/bindings/worker.rs) call no import, so every import is a stub that throws.
+// SHA-256 goes to WebCrypto where it exists (native code, several times faster than wasm) and to
+// the wasm kernel where it does not (pages served over plain http from a non-loopback host).
+//
+// Protocol. In: `{module}` once, then `{id, op: 'crc64', blob}` or
+// `{id, op: 'chain', blob, previous: Uint8Array(32) | null, via: 'auto' | 'wasm'}` or
+// `{id, op: 'memory'}`. Out: `{ready: true}` or `{failed: message}` once, then
+// `{id, value}` / `{id, error: {name, message}}` per request, in order. Jobs run one at a time,
+// each reading its Blob in chunks with one read ahead, into one buffer of wasm memory reserved
+// at start: the Worker holds at most two chunks (4 MiB) whatever the file or part size.
+
+/** Bytes read per step (and the size of the wasm buffer). */
+const CHUNK = 2 * 1024 * 1024;
+/** Quick-upload block (smh-api.md §5.8): h_i = SHA-256(h_{i-1} ‖ block_i). */
+const BLOCK = 1024 * 1024;
+
+let kernel = null; // Promise of {exports, at}: the instance and its buffer's address
+let queue = Promise.resolve(); // the tail of the job chain (jobs run one at a time)
+
+self.onmessage = ({ data }) => {
+  if (data && data.module) {
+    kernel = instantiate(data.module);
+    kernel.then(() => self.postMessage({ ready: true }), e => self.postMessage({ failed: describe(e).message }));
+    return;
+  }
+  const { id } = data;
+  const job = queue.then(() => run(data));
+  queue = job.catch(() => {});
+  job.then(value => self.postMessage({ id, value }), e => self.postMessage({ id, error: describe(e) }));
+};
+
+function describe(e) {
+  return { name: (e && e.name) || 'Error', message: String((e && e.message) || e) };
+}
+
+async function instantiate(module) {
+  const imports = {};
+  for (const { module: from, name, kind } of WebAssembly.Module.imports(module)) {
+    if (kind !== 'function') throw new Error(`the wasm imports a ${kind} (${from}.${name}); the Worker supports functions only`);
+    (imports[from] ??= {})[name] = () => {
+      throw new Error(`${name} is not available in the upload Worker`);
+    };
+  }
+  const instance = await WebAssembly.instantiate(module, imports);
+  const exports = instance.exports;
+  for (const name of ['smh_worker_alloc', 'smh_worker_crc64', 'smh_worker_sha256']) {
+    if (typeof exports[name] !== 'function') throw new Error(`the wasm lacks ${name}`);
+  }
+  // Layout: [0, 32) previous hash, [32, 32 + CHUNK) bytes, [32 + CHUNK, 64 + CHUNK) digest.
+  const at = exports.smh_worker_alloc(CHUNK + 64);
+  if (!at) throw new Error('no wasm memory for the Worker buffer');
+  return { exports, at };
+}
+
+async function run(request) {
+  switch (request.op) {
+    case 'crc64':
+      return crc64(request.blob);
+    case 'chain':
+      return chainHash(request.blob, request.previous, request.via);
+    case 'memory': {
+      const { exports } = await kernel;
+      return exports.memory.buffer.byteLength;
+    }
+    default:
+      throw new Error(`unknown request ${request.op}`);
+  }
+}
+
+/** The bytes of `blob` in chunks of `size`, the next read started before the current is used. */
+async function* chunks(blob, size) {
+  const read = start => {
+    const end = Math.min(start + size, blob.size);
+    const promise = blob.slice(start, end).arrayBuffer().then(buffer => {
+      if (buffer.byteLength !== end - start) {
+        throw Object.assign(new Error(`read ${buffer.byteLength} bytes at ${start}, expected ${end - start}; the file changed`), { name: 'NotReadableError' });
+      }
+      return new Uint8Array(buffer);
+    });
+    promise.catch(() => {}); // a read ahead the consumer never awaits must not be "unhandled"
+    return promise;
+  };
+  let next = blob.size > 0 ? read(0) : null;
+  for (let start = 0; start < blob.size; start += size) {
+    const bytes = await next;
+    next = start + size < blob.size ? read(start + size) : null;
+    yield bytes;
+  }
+}
+
+/** CRC-64/XZ of `blob`, as a decimal string (a u64 does not fit a JS number). */
+async function crc64(blob) {
+  const { exports, at } = await kernel;
+  let crc = 0n;
+  for await (const bytes of chunks(blob, CHUNK)) {
+    new Uint8Array(exports.memory.buffer, at + 32, bytes.length).set(bytes);
+    crc = exports.smh_worker_crc64(crc, at + 32, bytes.length);
+  }
+  return BigInt.asUintN(64, crc).toString(); // i64 results arrive signed
+}
+
+/** The chained SHA-256 over the 1 MiB blocks of `blob`, continuing from `previous`. */
+async function chainHash(blob, previous, via) {
+  if (blob.size === 0) throw Object.assign(new Error('no bytes to hash'), { name: 'NotReadableError' });
+  const { exports, at } = await kernel;
+  const subtle = via !== 'wasm' && self.crypto && self.crypto.subtle;
+  const input = new Uint8Array(32 + BLOCK); // previous ‖ block, for WebCrypto
+  let hash = previous ? new Uint8Array(previous) : null;
+  for await (const block of chunks(blob, BLOCK)) {
+    const skip = hash ? 0 : 32; // the first block of a chain has no previous hash
+    if (subtle) {
+      if (hash) input.set(hash, 0);
+      input.set(block, 32);
+      // digest() copies its input before returning, so `input` is reused at once.
+      hash = new Uint8Array(await subtle.digest('SHA-256', input.subarray(skip, 32 + block.length)));
+    } else {
+      const memory = new Uint8Array(exports.memory.buffer);
+      if (hash) memory.set(hash, at);
+      memory.set(block, at + 32);
+      exports.smh_worker_sha256(at + skip, 32 - skip + block.length, at + 32 + CHUNK);
+      hash = new Uint8Array(exports.memory.buffer.slice(at + 32 + CHUNK, at + 64 + CHUNK));
+    }
+  }
+  return hash;
+}

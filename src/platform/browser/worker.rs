@@ -1,0 +1,150 @@
+//! Hashing off the main thread: the CRC-64 of each part and the quick-upload hashes are computed
+//! in one module Worker per page, which reads the same `Blob` slices the page sends.
+//!
+//! - **Where.** `worker_client.js` (page side, a wasm-bindgen snippet) creates the Worker on first
+//!   use with `new Worker(new URL('…/smh_upload_worker.js', import.meta.url), {type: 'module'})`,
+//!   shares it between all uploads of the page and multiplexes requests by id. The Worker
+//!   (pkg-template/smh_upload_worker.js, shipped at the package root) gets the page's compiled
+//!   `WebAssembly.Module` by `postMessage` — nothing is fetched or compiled twice — and runs the
+//!   raw kernels of src/bindings/worker.rs; SHA-256 goes to WebCrypto's `subtle.digest` where it
+//!   exists.
+//! - **Fallback.** Where the Worker cannot run — no `Worker`, a Content-Security-Policy whose
+//!   `worker-src` (or `script-src`) refuses the script, a bundler that did not emit it, a crash —
+//!   every request, pending or later, is computed here in the page instead, by the same Rust code,
+//!   so the results are identical; only the main thread is busier.
+//! - **Bundlers.** Vite and webpack 5 recognise the `new Worker(new URL(…, import.meta.url))`
+//!   form and emit `smh_upload_worker.js` with the bundle; other bundlers must copy that file next
+//!   to the snippet's `../../../../../` (the package root), or the fallback is used. A page's CSP
+//!   must allow the script's origin in `worker-src` (which falls back to `child-src`, then
+//!   `script-src`); inside the Worker the policy of the script's own response applies.
+//! - **Errors.** A failed read in the Worker (the file changed or vanished) is
+//!   [`Error::FileRead`], like a failed read in the page.
+
+#![cfg_attr(feature = "miniprogram", allow(unused))]
+
+use js_sys::{Promise, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Blob;
+
+use super::js_message;
+use crate::cos::crc64::Crc64;
+use crate::error::{Error, Result};
+use crate::hash::{ChainedHash, QUICK_UPLOAD_BLOCK};
+
+/// Bytes read at a time when computing in the page (one task each, far below 50 ms).
+const PAGE_READ: u64 = QUICK_UPLOAD_BLOCK;
+/// `name` of the rejections that mean "compute in the page" (worker_client.js).
+const UNAVAILABLE: &str = "SmhWorkerUnavailable";
+
+// The mini-program build (cargo feature `miniprogram`, wasm-bindgen's bundler target) has no
+// Worker and no `wasm_bindgen::module()`: there everything is computed in place.
+#[cfg(not(feature = "miniprogram"))]
+#[wasm_bindgen(module = "/src/platform/browser/worker_client.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = smhWorkerCrc64)]
+    fn worker_crc64(module: &JsValue, blob: &Blob) -> Promise;
+    #[wasm_bindgen(js_name = smhWorkerChainHash)]
+    fn worker_chain_hash(module: &JsValue, blob: &Blob, previous: Option<Uint8Array>, via: &str) -> Promise;
+    #[wasm_bindgen(js_name = smhWorkerMemory)]
+    fn worker_memory(module: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = smhWorkerReplies)]
+    fn worker_replies() -> f64;
+    #[wasm_bindgen(js_name = smhWorkerUseScript)]
+    fn worker_use_script(url: &str);
+}
+
+/// Where a hash is computed. Uploads use [`Via::Auto`]; the others exist for the browser tests,
+/// which check that every path gives the same result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The Worker (WebCrypto for SHA-256 where it exists), else the page.
+    Auto,
+    /// The Worker only, with WebCrypto where it exists: an unavailable Worker is an error.
+    Worker,
+    /// The Worker only, SHA-256 by the wasm kernel.
+    WorkerWasm,
+    /// The page's main thread.
+    Page,
+}
+
+/// CRC-64/XZ of `blob`.
+pub async fn crc64(blob: &Blob, via: Via) -> Result<u64> {
+    #[cfg(not(feature = "miniprogram"))]
+    if via != Via::Page {
+        match JsFuture::from(worker_crc64(&wasm_bindgen::module(), blob)).await {
+            Ok(value) => {
+                return value.as_string().and_then(|s| s.parse().ok()).ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed CRC-64".into() })
+            }
+            Err(e) if via == Via::Auto && is_unavailable(&e) => {}
+            Err(e) => return Err(Error::FileRead { message: js_message(&e) }),
+        }
+    }
+    let mut crc = Crc64::new();
+    for_each_read(blob, |bytes| crc.update(bytes)).await?;
+    Ok(crc.finish())
+}
+
+/// The chained SHA-256 of smh-api.md §5.8 over the 1 MiB blocks of `blob`, continuing from
+/// `previous`; `blob` starts on a block boundary of the file.
+pub async fn chain_hash(blob: &Blob, previous: Option<[u8; 32]>, via: Via) -> Result<[u8; 32]> {
+    #[cfg(not(feature = "miniprogram"))]
+    if via != Via::Page {
+        let previous_js = previous.map(|p| Uint8Array::from(&p[..]));
+        let how = if via == Via::WorkerWasm { "wasm" } else { "auto" };
+        match JsFuture::from(worker_chain_hash(&wasm_bindgen::module(), blob, previous_js, how)).await {
+            Ok(value) => {
+                let bytes = value.dyn_into::<Uint8Array>().map(|a| a.to_vec()).unwrap_or_default();
+                return <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| Error::FileRead { message: "the upload Worker sent a malformed hash".into() });
+            }
+            Err(e) if via == Via::Auto && is_unavailable(&e) => {}
+            Err(e) => return Err(Error::FileRead { message: js_message(&e) }),
+        }
+    }
+    let mut hash = ChainedHash::resume(previous);
+    // PAGE_READ is one block, so every read is one block of the chain.
+    for_each_read(blob, |block| hash.update_block(block)).await?;
+    hash.raw().ok_or_else(|| Error::FileRead { message: "no bytes to hash".into() })
+}
+
+#[cfg(not(feature = "miniprogram"))]
+/// Bytes of wasm memory the Worker holds (browser tests check it stays flat).
+pub async fn worker_memory_bytes() -> Result<f64> {
+    let value = JsFuture::from(worker_memory(&wasm_bindgen::module())).await.map_err(|e| Error::FileRead { message: js_message(&e) })?;
+    value.as_f64().ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed size".into() })
+}
+
+#[cfg(not(feature = "miniprogram"))]
+/// How many requests the Worker has answered on this page (tests check that uploads use it).
+pub fn replies() -> u64 {
+    worker_replies() as u64
+}
+
+#[cfg(not(feature = "miniprogram"))]
+/// Browser tests: run the Worker from `url` (e.g. a `blob:` URL of the script) from now on.
+pub fn use_worker_script(url: &str) {
+    worker_use_script(url);
+}
+
+#[cfg(not(feature = "miniprogram"))]
+fn is_unavailable(error: &JsValue) -> bool {
+    error.dyn_ref::<js_sys::Error>().is_some_and(|e| String::from(e.name()) == UNAVAILABLE)
+}
+
+/// Reads `blob` in [`PAGE_READ`] pieces, in order, passing each to `each`.
+async fn for_each_read(blob: &Blob, mut each: impl FnMut(&[u8])) -> Result<()> {
+    let size = blob.size() as u64;
+    let mut start = 0;
+    while start < size {
+        let end = (start + PAGE_READ).min(size);
+        let piece = blob.slice_with_f64_and_f64(start as f64, end as f64).map_err(|e| Error::FileRead { message: js_message(&e) })?;
+        let bytes = super::blob::read_blob(&piece).await?;
+        if bytes.len() as u64 != end - start {
+            return Err(Error::FileRead { message: format!("expected {} bytes at offset {start}, got {}; the file changed", end - start, bytes.len()) });
+        }
+        each(&bytes);
+        start = end;
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+// Page side of the upload Worker (src/platform/browser/worker.rs explains the design).
+// wasm-bindgen copies this file to pkg/snippets/<crate>-<hash>/src/platform/browser/; the Worker
+// script is pkg/smh_upload_worker.js, five folders up. The `new Worker(new URL(…,
+// import.meta.url), {type: 'module'})` expression below is the form Vite and webpack 5 detect
+// and bundle; keep it literal.
+
+/** Name of the error every call rejects with once the Worker cannot be used: the caller then
+ *  computes in the page. Any other rejection is a failed read of the file. */
+const UNAVAILABLE = 'SmhWorkerUnavailable';
+/** How long a new Worker may take to load its script and instantiate the wasm. */
+const READY_TIMEOUT_MS = 10_000;
+
+let worker = null; // the Worker shared by every upload of the page, created on first use
+let unavailable = null; // why the Worker cannot be used, once known (then it is never retried)
+let scriptUrl = null; // a Worker script URL set by the browser tests (the package has its own)
+let nextId = 1;
+let replies = 0; // answers the Worker gave (the tests check an upload used it)
+const pending = new Map(); // request id → {resolve, reject}
+
+function unavailableError(reason) {
+  return Object.assign(new Error(`the upload Worker is unavailable: ${reason}`), { name: UNAVAILABLE });
+}
+
+/** Gives up on the Worker: pending and later requests reject with UNAVAILABLE. */
+function fail(reason) {
+  if (unavailable) return;
+  unavailable = reason;
+  if (worker) worker.terminate();
+  worker = null;
+  for (const { reject } of pending.values()) reject(unavailableError(reason));
+  pending.clear();
+}
+
+function start(module) {
+  if (typeof Worker === 'undefined') return fail('this environment has no Worker');
+  if (!(module instanceof WebAssembly.Module)) return fail('the wasm module is not known');
+  try {
+    worker = scriptUrl
+      ? new Worker(scriptUrl, { type: 'module', name: 'smh-upload' })
+      : new Worker(new URL('../../../../../smh_upload_worker.js', import.meta.url), { type: 'module', name: 'smh-upload' });
+  } catch (e) {
+    // A Content-Security-Policy without worker-src for the script's origin, or no module workers.
+    return fail(`cannot start it (${e && e.message})`);
+  }
+  const timer = setTimeout(() => fail('it did not start in time'), READY_TIMEOUT_MS);
+  worker.onerror = event => {
+    event.preventDefault();
+    fail(`it failed to load or crashed (${event.message || 'no detail'})`);
+  };
+  worker.onmessageerror = () => fail('a reply could not be read');
+  worker.onmessage = ({ data }) => {
+    if (data.ready) return clearTimeout(timer);
+    if (data.failed) return fail(data.failed);
+    const request = pending.get(data.id);
+    if (!request) return;
+    pending.delete(data.id);
+    replies++;
+    if (data.error) request.reject(Object.assign(new Error(data.error.message), { name: data.error.name }));
+    else request.resolve(data.value);
+  };
+  worker.postMessage({ module });
+}
+
+/** Sends one request; resolves with the Worker's value. */
+function call(module, message) {
+  if (!worker && !unavailable) start(module);
+  if (unavailable) return Promise.reject(unavailableError(unavailable));
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ id, ...message });
+  });
+}
+
+/** CRC-64/XZ of `blob` as a decimal string. */
+export function smhWorkerCrc64(module, blob) {
+  return call(module, { op: 'crc64', blob });
+}
+
+/** Chained SHA-256 (smh-api.md §5.8) of `blob` after `previous` (32 bytes or undefined);
+ *  `via`: 'auto' (WebCrypto where present) or 'wasm'. Resolves with a Uint8Array(32). */
+export function smhWorkerChainHash(module, blob, previous, via) {
+  return call(module, { op: 'chain', blob, previous: previous ?? null, via });
+}
+
+/** Bytes of wasm memory in the Worker (to check that it stays flat). */
+export function smhWorkerMemory(module) {
+  return call(module, { op: 'memory' });
+}
+
+/** How many requests the Worker has answered on this page. */
+export function smhWorkerReplies() {
+  return replies;
+}
+
+/** Browser tests only: the Worker script to use instead of the package's; resets the Worker. */
+export function smhWorkerUseScript(url) {
+  if (worker) worker.terminate();
+  for (const { reject } of pending.values()) reject(unavailableError('the Worker was replaced'));
+  pending.clear();
+  worker = null;
+  unavailable = null;
+  scriptUrl = url;
+}

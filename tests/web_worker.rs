@@ -1,0 +1,177 @@
+//! Browser tests (wasm-bindgen-test, headless Chromium) of the upload Worker
+//! (src/platform/browser/worker.rs): the Worker's CRC-64 and chained SHA-256 — WebCrypto and
+//! wasm kernels — equal the page's and the Rust reference on awkward lengths; a Worker that cannot
+//! start falls back to the page with the same results; the Worker's memory stays flat; and an
+//! upload through the public JS API, hashed in the Worker, ends byte-identical on the devserver.
+//! Data is random (WebCrypto), so each run tries new bytes.
+//!
+//! The test page is wasm-bindgen-test's, not the package, so the Worker script is given as a
+//! `blob:` URL of pkg-template/smh_upload_worker.js.
+#![cfg(target_arch = "wasm32")]
+
+use std::time::Duration;
+
+use js_sys::{Function, Object, Reflect, Uint8Array};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+use smh_upload::cos::crc64;
+use smh_upload::hash::ChainedHash;
+use smh_upload::platform::browser::worker::{self, Via};
+use smh_upload::platform::browser::XhrHttp;
+use smh_upload::platform::{Body, Http, HttpRequest, Method};
+use smh_upload::{Error, SmhClient};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const MIB: usize = 1 << 20;
+/// Around the quick-upload block (1 MiB) and the Worker's read chunk (2 MiB).
+const AWKWARD: &[usize] = &[1, 15, 16, 17, MIB - 1, MIB, MIB + 1, 2 * MIB - 1, 2 * MIB + 1, 5 * MIB + 7];
+
+/// Points the SDK at the Worker script of the package (as a `blob:` URL).
+fn use_package_worker() {
+    let source = include_str!("../pkg-template/smh_upload_worker.js");
+    let make_url = Function::new_with_args("source", "return URL.createObjectURL(new Blob([source], { type: 'text/javascript' }))");
+    let url = make_url.call1(&JsValue::NULL, &source.into()).expect("blob URL");
+    worker::use_worker_script(&url.as_string().expect("a string"));
+}
+
+fn blob_of(bytes: &[u8]) -> web_sys::Blob {
+    web_sys::Blob::new_with_u8_array_sequence(&js_sys::Array::of1(&Uint8Array::from(bytes))).expect("blob")
+}
+
+/// `len` random bytes (WebCrypto's generator, 64 KiB per call, its limit).
+fn random_bytes(len: usize) -> Vec<u8> {
+    let crypto = web_sys::window().and_then(|w| w.crypto().ok()).expect("crypto");
+    let mut bytes = vec![0u8; len];
+    for chunk in bytes.chunks_mut(65_536) {
+        crypto.get_random_values_with_u8_array(chunk).expect("random bytes");
+    }
+    bytes
+}
+
+fn reference_chain(bytes: &[u8], previous: Option<[u8; 32]>) -> [u8; 32] {
+    let mut hash = ChainedHash::resume(previous);
+    for block in bytes.chunks(MIB) {
+        hash.update_block(block);
+    }
+    hash.raw().expect("non-empty")
+}
+
+#[wasm_bindgen_test]
+async fn worker_and_page_crc64_equal_the_reference() {
+    use_package_worker();
+    let data = random_bytes(5 * MIB + 7);
+    for &len in [0].iter().chain(AWKWARD) {
+        let blob = blob_of(&data[..len]);
+        let expected = crc64::checksum(&data[..len]);
+        assert_eq!(worker::crc64(&blob, Via::Worker).await.expect("worker"), expected, "worker, {len} bytes");
+        assert_eq!(worker::crc64(&blob, Via::Page).await.expect("page"), expected, "page, {len} bytes");
+    }
+    assert_eq!(worker::crc64(&blob_of(b"123456789"), Via::Worker).await.unwrap(), 11051210869376104954);
+}
+
+#[wasm_bindgen_test]
+async fn worker_and_page_chain_hashes_equal_the_reference() {
+    use_package_worker();
+    let data = random_bytes(5 * MIB + 7);
+    for &len in AWKWARD {
+        let blob = blob_of(&data[..len]);
+        let expected = reference_chain(&data[..len], None);
+        for via in [Via::Worker, Via::WorkerWasm, Via::Page] {
+            assert_eq!(worker::chain_hash(&blob, None, via).await.expect("hash"), expected, "{via:?}, {len} bytes");
+        }
+    }
+    // Continuing a chain from a block boundary, as the engine does per 8 MiB read.
+    let first = reference_chain(&data[..2 * MIB], None);
+    let rest = blob_of(&data[2 * MIB..]);
+    for via in [Via::Worker, Via::WorkerWasm, Via::Page] {
+        assert_eq!(worker::chain_hash(&rest, Some(first), via).await.unwrap(), reference_chain(&data, None), "{via:?}, resumed");
+    }
+    // Nothing to hash is a read error everywhere.
+    for via in [Via::Worker, Via::WorkerWasm, Via::Page] {
+        assert!(matches!(worker::chain_hash(&blob_of(&[]), None, via).await, Err(Error::FileRead { .. })), "{via:?}, empty");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_worker_that_cannot_start_falls_back_to_the_page() {
+    let data = random_bytes(3 * MIB + 5);
+    let blob = blob_of(&data);
+    for broken in ["/no-such-worker.js", "data:text/javascript,throw new Error('boom')"] {
+        worker::use_worker_script(broken);
+        assert!(worker::crc64(&blob, Via::Worker).await.is_err(), "{broken}: the Worker alone fails");
+        assert_eq!(worker::crc64(&blob, Via::Auto).await.expect("fallback"), crc64::checksum(&data), "{broken}");
+        assert_eq!(worker::chain_hash(&blob, None, Via::Auto).await.expect("fallback"), reference_chain(&data, None), "{broken}");
+    }
+    use_package_worker();
+    assert_eq!(worker::crc64(&blob, Via::Worker).await.expect("a good script works again"), crc64::checksum(&data));
+}
+
+#[wasm_bindgen_test]
+async fn worker_memory_stays_flat_whatever_the_size() {
+    use_package_worker();
+    let small = random_bytes(2 * MIB);
+    worker::crc64(&blob_of(&small), Via::Worker).await.unwrap();
+    let before = worker::worker_memory_bytes().await.unwrap();
+    let big = blob_of(&random_bytes(48 * MIB));
+    worker::crc64(&big, Via::Worker).await.unwrap();
+    worker::chain_hash(&big, None, Via::WorkerWasm).await.unwrap();
+    let after = worker::worker_memory_bytes().await.unwrap();
+    assert_eq!(after, before, "the Worker's wasm memory grew from {before} to {after} bytes for a 48 MiB blob");
+}
+
+async fn app_json(method: Method, path: &str, body: Option<&str>) -> serde_json::Value {
+    let json = option_env!("SMH_DEVSERVER_READY_JSON").expect("run through `cargo xtask test`, which starts the devserver");
+    let ready: serde_json::Value = serde_json::from_str(json).expect("READY JSON");
+    let request = HttpRequest {
+        method,
+        url: format!("{}{path}", ready["app"].as_str().unwrap_or_default()),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: body.map(|b| Body::from(b.as_bytes().to_vec())),
+        timeout: Some(Duration::from_secs(20)),
+        progress: None,
+    };
+    let response = XhrHttp.send(request).await.expect("app origin reachable");
+    assert!((200..300).contains(&response.status), "{path}: {}", response.status);
+    serde_json::from_slice(&response.body).unwrap_or(serde_json::Value::Null)
+}
+
+#[wasm_bindgen_test]
+async fn an_upload_hashed_in_the_worker_is_byte_identical_on_the_devserver() {
+    use_package_worker();
+    let ready: serde_json::Value = serde_json::from_str(option_env!("SMH_DEVSERVER_READY_JSON").unwrap_or("{}")).unwrap();
+    let token = app_json(Method::Post, "/token", Some("{}")).await["accessToken"].as_str().unwrap().to_string();
+    let options = Object::new();
+    for (key, value) in [("baseUrl", "smh"), ("libraryId", "libraryId"), ("spaceId", "spaceId")] {
+        Reflect::set(&options, &key.into(), &ready[value].as_str().unwrap_or_default().into()).unwrap();
+    }
+    Reflect::set(&options, &"accessToken".into(), &token.into()).unwrap();
+    Reflect::set(&options, &"allowedDomains".into(), &js_sys::Array::of1(&ready["cos"].as_str().unwrap_or_default().into())).unwrap();
+    Reflect::set(&options, &"checkpoints".into(), &"none".into()).unwrap();
+    Reflect::set(&options, &"partSize".into(), &JsValue::from_f64(MIB as f64)).unwrap();
+    Reflect::set(&options, &"multipartThreshold".into(), &JsValue::from_f64(MIB as f64)).unwrap();
+    let client = JsValue::from(SmhClient::new(options.into()).expect("client"));
+
+    // 3 parts (the last short), quick upload on: the probe's hashes and the parts' CRCs all come
+    // from the Worker, and a wrong CRC would make COS refuse the part (BadCrc64).
+    let data = random_bytes(2 * MIB + 12_345);
+    let upload_options = Object::new();
+    Reflect::set(&upload_options, &"quickUpload".into(), &JsValue::TRUE).unwrap();
+    Reflect::set(&upload_options, &"conflict".into(), &"overwrite".into()).unwrap();
+    let replies_before = worker::replies();
+    let upload: Function = Reflect::get(&client, &"upload".into()).unwrap().into();
+    let task = upload.call3(&client, &blob_of(&data), &"worker-hashed.bin".into(), &upload_options).expect("task");
+    let done: Function = Reflect::get(&task, &"done".into()).unwrap().into();
+    let result = JsFuture::from(js_sys::Promise::from(done.call0(&task).unwrap())).await.expect("upload done");
+    assert_eq!(Reflect::get(&result, &"crc64".into()).unwrap().as_string(), Some(crc64::checksum(&data).to_string()));
+    // 3 part CRCs, the beginning hash and the full hash (one read of < 8 MiB).
+    assert!(worker::replies() - replies_before >= 5, "the Worker answered {} requests", worker::replies() - replies_before);
+
+    let objects = app_json(Method::Get, "/_dev/objects", None).await;
+    let stored = objects.as_array().and_then(|all| all.iter().find(|o| o["smhPath"] == "worker-hashed.bin")).expect("stored");
+    let subtle = web_sys::window().and_then(|w| w.crypto().ok()).expect("WebCrypto").subtle();
+    let digest = JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", &mut data.clone()).unwrap()).await.unwrap();
+    assert_eq!(stored["sha256"].as_str(), Some(smh_upload::hash::hex(&Uint8Array::new(&digest).to_vec()).as_str()));
+}
