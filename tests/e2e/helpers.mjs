@@ -41,14 +41,15 @@ function required(name) {
 }
 
 /**
- * Starts smh-devserver on a temporary data directory and waits for its READY line.
+ * Starts smh-devserver on a temporary data directory and waits for its READY line; it serves
+ * `www` (default: the fixture page) at `/`.
  * Returns `{ready, stderr(), stop()}`; `stderr()` is what it logged so far (for failure reports).
  */
-export async function startDevserver(extraArgs = []) {
+export async function startDevserver(extraArgs = [], { www = FIXTURE_DIR } = {}) {
   const bin = required('SMH_DEVSERVER_BIN');
   const pkg = required('SMH_PKG_DIR');
   const data = mkdtempSync(join(tmpdir(), 'smh-e2e-data-'));
-  const child = spawn(bin, ['--data', data, '--pkg', pkg, '--www', FIXTURE_DIR, ...extraArgs], {
+  const child = spawn(bin, ['--data', data, '--pkg', pkg, '--www', www, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SMH_DEVSERVER_LOG: process.env.SMH_DEVSERVER_LOG || 'warn' },
   });

@@ -77,10 +77,7 @@ impl Devserver {
     /// A string field of the READY JSON (`app`, `smh`, `libraryId`, …), without a JSON parser:
     /// the values are plain URLs and identifiers.
     pub fn field(&self, name: &str) -> Option<String> {
-        let key = format!("\"{name}\"");
-        let after = &self.ready_json[self.ready_json.find(&key)? + key.len()..];
-        let after = after.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
-        Some(after[..after.find('"')?].to_string())
+        json_string_field(&self.ready_json, name)
     }
 
     /// Waits for the process to exit by itself; returns early (false) if a stop was requested.
@@ -121,6 +118,14 @@ impl Drop for Devserver {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// A string field of READY-shaped JSON (plain URLs and identifiers, no escapes).
+pub fn json_string_field(json: &str, name: &str) -> Option<String> {
+    let key = format!("\"{name}\"");
+    let after = &json[json.find(&key)? + key.len()..];
+    let after = after.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    Some(after[..after.find('"')?].to_string())
 }
 
 /// A fresh, empty directory under the system temp dir.

@@ -5,7 +5,7 @@
 //! - [`setup`]: idempotent installs of the tools the other tasks need.
 //! - [`pkg`]: builds the npm package into `pkg/`.
 //! - [`test`]: every test stage, in order, failing fast, with a summary.
-//! - [`demo`]: the demo page on a release devserver, until Ctrl-C.
+//! - [`demo`]: the demo page on the devserver, until Ctrl-C.
 //! - [`bench`]: the benchmark registry and `target/bench/report.md`.
 //! - [`devserver`]: starts `smh-devserver`, reads its READY line, kills it on drop.
 //! - [`util`]: paths, running commands, stamps, signals.
@@ -31,7 +31,10 @@ tasks:
   pkg                   build the npm package into pkg/ (cargo build → wasm-bindgen → wasm-opt)
   test [--only STAGE]   setup, then every test stage in order, stopping at the first failure;
                         STAGE: native | pkg | browser | interop | e2e
-  demo                  setup, pkg, start the release devserver with www/ and pkg/, serve until Ctrl-C
+  demo [--port N] [--data DIR]
+                        setup, pkg, serve the demo page (www/ + pkg/) on smh-devserver at
+                        http://127.0.0.1:N/ (default 8780; SMH and COS on N+1, N+2) until Ctrl-C;
+                        the library is kept in DIR (default target/demo-data)
   bench                 run the registered benchmarks, write target/bench/report.md
 ";
 
@@ -46,7 +49,7 @@ fn main() {
         "setup" => no_options(rest).and_then(|()| setup::run()),
         "pkg" => no_options(rest).and_then(|()| pkg::run()),
         "test" => test::run(rest),
-        "demo" => no_options(rest).and_then(|()| demo::run()),
+        "demo" => demo::run(rest),
         "bench" => no_options(rest).and_then(|()| bench::run()),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
