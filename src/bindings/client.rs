@@ -117,7 +117,7 @@ impl SmhClient {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Blob")] file: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "UploadOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "UploadOptions")] options: JsValue,
     ) -> std::result::Result<UploadTask, JsValue> {
         UploadTask::start(self.uploader.clone(), file, path, options)
     }
@@ -149,7 +149,7 @@ impl SmhClient {
     /// Forgets the unfinished uploads to `path` (all of them without it) and cancels them on
     /// the server; resolves with how many.
     #[wasm_bindgen(js_name = discardPending, unchecked_return_type = "Promise<number>")]
-    pub fn discard_pending(&self, #[wasm_bindgen(unchecked_param_type = "string | undefined")] path: JsValue) -> std::result::Result<Promise, JsValue> {
+    pub fn discard_pending(&self, #[wasm_bindgen(unchecked_optional_param_type = "string")] path: JsValue) -> std::result::Result<Promise, JsValue> {
         let path = match path.as_string() {
             Some(p) => Some(crate::smh::LibraryPath::parse(&p).map_err(|e| to_js(&e))?.joined()),
             None if path.is_undefined() || path.is_null() => None,

@@ -1,96 +1,273 @@
-//! TypeScript declarations of the options, events and results (the reviewed contract).
+//! TypeScript declarations of the options, events, states, results and errors (the reviewed
+//! contract of the JS API). The classes' method signatures refer to these names through
+//! `unchecked_param_type` / `unchecked_return_type` in `client.rs` and `task.rs`;
+//! `tests/consumers/ts/` compiles correct and wrong uses of them with `tsc --strict`.
 
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
-/** Options of `new SmhClient(...)`. Unknown names are refused (`InvalidInput`). */
+/**
+ * Options of `new SmhClient(options)`. Names not listed here are refused with `InvalidInput`.
+ * Give `accessToken`, `getAccessToken`, or both.
+ */
 export interface SmhClientOptions {
-  /** SMH API base, e.g. `https://smh.tencentcs.com` (plain http only for loopback hosts). */
+  /**
+   * Base URL of the SMH API, e.g. `https://smh.tencentcs.com` or your library's own
+   * `https://<libraryId>.api.tencentsmh.cn`. Must be `https://` (plain `http://` only for
+   * loopback hosts); no query or fragment.
+   */
   baseUrl: string;
+  /** The library's id (`smh…`), from the SMH console. */
   libraryId: string;
-  /** `'-'` (default) for single-tenant libraries. */
+  /** Tenant space id; `'-'` (the default) for single-tenant libraries. */
   spaceId?: string;
-  /** Sent as `user_id` on every SMH call. */
+  /** Sent as `user_id` on every SMH call: who SMH records as the operator. */
   userId?: string;
-  /** A fixed access token… */
+  /**
+   * An access token minted by your backend. Without `getAccessToken` it is used as is; with
+   * it, it is the first token used before `getAccessToken` is called.
+   */
   accessToken?: string;
-  /** …or a function giving one; called again when SMH refuses the current token. */
+  /**
+   * Gives a fresh access token (from your backend). Called when no `accessToken` is given and
+   * again whenever SMH answers `InvalidAccessToken` (expired or revoked); the refused request
+   * is then repeated once. A throw or an empty string fails the upload with
+   * `AccessTokenError`.
+   */
   getAccessToken?: () => string | Promise<string>;
-  /** Hosts (`a.example.com`, optionally `:port`) or `*.suffix` patterns bytes may go to.
-   *  Default: the official COS domains (`*.myqcloud.com`, `*.tencentcos.cn`). */
+  /**
+   * Hosts the file bytes may be sent to: exact hosts (`bucket-1250000000.cos.ap-guangzhou.myqcloud.com`)
+   * or `*.suffix` patterns, each optionally with `:port` (then only that port). SMH names the
+   * upload domain; one not matched fails with `DomainNotAllowed` before any byte is sent.
+   * Default: `['*.myqcloud.com', '*.tencentcos.cn']` (the official COS domains).
+   */
   allowedDomains?: string[];
-  /** Parts in flight across all uploads of this client (1–32, default 4). */
+  /** Parts in flight across all uploads of this client: an integer 1–32 (default 4). */
   concurrency?: number;
-  /** Part size in bytes (≥ 1 MiB); automatic by default. */
+  /**
+   * Part size in bytes for multipart uploads: 1 MiB – 512 MiB (each part is held in memory
+   * once), at most 10 000 parts per file. Default: automatic (up to 8 MiB; larger for files
+   * above 80 GiB, to stay within 10 000 parts).
+   */
   partSize?: number;
-  /** Files larger than this many bytes use multipart upload (default 8 MiB). */
+  /**
+   * Files larger than this many bytes use multipart upload, smaller ones one PUT; at most
+   * 512 MiB (default 8 MiB).
+   */
   multipartThreshold?: number;
-  /** Retries of one request or part (default 5). */
+  /** Retries of one request or part before the upload fails: an integer, capped at 100 (default 5). */
   retries?: number;
-  /** Time limit of one SMH API call, ms (default 30000). */
+  /** Time limit of one SMH API call in milliseconds, 100 – 2147483647 (default 30000). */
   requestTimeout?: number;
-  /** A part upload without progress for this long is aborted and retried, ms (default 30000). */
+  /**
+   * A part upload that makes no progress for this many milliseconds is aborted and retried;
+   * 100 – 2147483647 (default 30000).
+   */
   stallTimeout?: number;
-  /** Where upload checkpoints are kept (default `'local'`). */
-  checkpoints?: 'local' | 'none' | CheckpointStore;
+  /**
+   * Where records of unfinished multipart uploads are kept, so that `upload()` of the same
+   * file to the same path continues one after a reload (see `pendingUploads()`): `'local'`
+   * (the default: `localStorage` when it works, else nothing), `'none'`, or your own store.
+   * Records hold SMH's upload ids and the parts' CRCs, never the access token.
+   */
+  checkpoints?: CheckpointMode | CheckpointStore;
+  /**
+   * Default of the upload option `createParents`: create missing parent folders of the
+   * target path (default `true`).
+   */
+  createParents?: boolean;
 }
 
+/** The built-in checkpoint stores: `localStorage` or none. */
+export type CheckpointMode = 'local' | 'none';
+
+/** A checkpoint store of your own (IndexedDB, a server, …); each method may be async. */
 export interface CheckpointStore {
+  /** The value stored under `key`, or `null` / `undefined` when there is none. */
   get(key: string): string | null | undefined | Promise<string | null | undefined>;
+  /** Stores `value` (a JSON string) under `key`. */
   set(key: string, value: string): void | Promise<void>;
+  /** Forgets `key`. */
   remove(key: string): void | Promise<void>;
 }
 
-export type UploadState = 'hashing' | 'uploading' | 'paused' | 'confirming' | 'done' | 'failed' | 'cancelled';
+/**
+ * Where an upload is: `preparing → [hashing →] uploading ⇄ paused → confirming → done`, or
+ * `failed` / `cancelled` from any state that is not final.
+ *
+ * - `preparing`: before the first byte: asking SMH for the upload, or finding the one to resume
+ * - `hashing`: reading the file for the quick-upload (秒传) hashes
+ * - `uploading`: sending bytes (or waiting for a connection slot)
+ * - `paused`: stopped by `pause()`; nothing in flight, finished parts kept
+ * - `confirming`: committing the file with SMH
+ * - `done`: the file exists in the library (final)
+ * - `failed`: stopped by an error; `done()` rejects with it (final)
+ * - `cancelled`: stopped by `cancel()` or the `signal`; `done()` rejects with `Aborted` (final)
+ */
+export type UploadState = 'preparing' | 'hashing' | 'uploading' | 'paused' | 'confirming' | 'done' | 'failed' | 'cancelled';
 
+/** The phase a progress report measures. */
+export type UploadPhase = 'hashing' | 'uploading' | 'confirming';
+
+/** A progress report (`onProgress`, `task.progress`). */
 export interface UploadProgress {
-  phase: 'hashing' | 'uploading' | 'confirming';
+  /** What `loaded` counts: bytes hashed, bytes sent, or the confirm step. */
+  phase: UploadPhase;
   /** Bytes done in this phase; never decreases within a phase. */
   loaded: number;
+  /** The file's size in bytes. */
   total: number;
-  /** Bytes per second (smoothed). */
+  /** Bytes per second, smoothed. */
   speed: number;
-  /** Seconds left, or `null` while unknown. */
+  /** Seconds left in this phase, or `null` while unknown. */
   eta: number | null;
 }
 
-/** Options of `client.upload(...)`. */
+/** What happens when the path already exists in the library. */
+export type ConflictStrategy = 'rename' | 'overwrite' | 'ask';
+
+/** Options of `client.upload(file, path, options)`. Names not listed here are refused with `InvalidInput`. */
 export interface UploadOptions {
-  /** When the name exists: `'rename'` (default), `'overwrite'` or `'ask'` (fail). */
-  conflict?: 'rename' | 'overwrite' | 'ask';
-  /** Try quick upload (秒传) by hash for files ≥ 1 MiB (default true). */
+  /**
+   * When the path exists: `'rename'` (the default: SMH picks a free name, see
+   * `UploadResult.path`), `'overwrite'`, or `'ask'` (fail with `SameNameDirectoryOrFileExists`).
+   */
+  conflict?: ConflictStrategy;
+  /**
+   * Try quick upload (秒传) first: files of at least 1 MiB are hashed and, when the library
+   * already holds the same content, no byte is sent (`UploadResult.instant`). Default `true`.
+   */
   quickUpload?: boolean;
+  /**
+   * Create the missing parent folders of `path` (SMH does not; without them it answers
+   * `DirectoryNotFound`). Default: the client's `createParents`, itself `true` by default.
+   */
+  createParents?: boolean;
+  /** Called with each progress report, at most about every 100 ms, and at the end of a phase. */
   onProgress?: (progress: UploadProgress) => void;
+  /** Called with each new state. */
   onStateChange?: (state: UploadState) => void;
+  /**
+   * Called with conditions that do not stop the upload but deserve attention; without it they
+   * go to `console.warn`.
+   */
+  onWarning?: (warning: UploadWarning) => void;
   /** Aborting it cancels the upload like `task.cancel()`. */
   signal?: AbortSignal;
 }
 
-export interface UploadResult {
-  /** Final path in the library (may differ from the requested one after a rename). */
+/**
+ * Codes of `UploadWarning`:
+ *
+ * - `CrcNotChecked`: COS's replies carry no readable `x-cos-hash-crc64ecma` header (add it to
+ *   the bucket's CORS ExposeHeaders), so parts are not checked one by one; the whole file's
+ *   CRC-64 is still checked when the upload is confirmed
+ */
+export type UploadWarningCode = 'CrcNotChecked';
+
+/** Something that does not stop the upload but deserves attention (`onWarning`). */
+export interface UploadWarning {
+  code: UploadWarningCode;
+  /** A readable account, with what to change. */
+  message: string;
+}
+
+/** An unfinished upload that `upload()` of the same file to the same path would continue. */
+export interface PendingUpload {
+  /** Target path in the library, as given to `upload()`. */
   path: string;
+  /** The file's name. */
   name: string;
+  /** The file's size in bytes. */
   size: number;
-  /** CRC-64/ECMA of the file, decimal. */
+  /** Bytes already stored (parts done). */
+  loaded: number;
+  /** When it last made progress, in milliseconds since the epoch (`new Date(updatedAt)`). */
+  updatedAt: number;
+}
+
+/** What `task.done()` resolves with. */
+export interface UploadResult {
+  /** Final path in the library; differs from the requested one after a `'rename'`. */
+  path: string;
+  /** Final file name (the last segment of `path`). */
+  name: string;
+  /** Size in bytes. */
+  size: number;
+  /** CRC-64/ECMA-182 of the file's bytes, as a decimal string (COS's `x-cos-hash-crc64ecma`). */
   crc64: string;
-  /** Quick upload hit: no byte was sent. */
+  /** `true` when quick upload (秒传) found the content and no byte was sent. */
   instant: boolean;
+  /** `true` when an existing file was replaced (`conflict: 'overwrite'`). */
   isOverwritten: boolean;
+  /** The object's ETag as SMH reports it, or `null`. */
   etag: string | null;
-  /** SMH's whole reply. */
+  /** SMH's whole confirm reply, as it sent it. */
   info: Record<string, unknown>;
 }
 
-/** Every error the SDK throws or rejects with. */
+/**
+ * The SDK's own error codes.
+ *
+ * - `InvalidInput`: a bad argument or option (thrown synchronously; the message names it)
+ * - `DomainNotAllowed`: SMH named an upload domain `allowedDomains` does not match; nothing was sent
+ * - `Network`: the request did not complete (refused, reset, DNS, blocked by CORS); retried
+ * - `Timeout`: no answer within `requestTimeout`, or no progress within `stallTimeout`; retried
+ * - `IntegrityMismatch`: the server stored bytes whose CRC-64 differs from the bytes read
+ * - `InvalidResponse`: a server reply that does not follow the protocol
+ * - `FileReadError`: the file could not be read, or it changed during the upload
+ * - `AccessTokenError`: `getAccessToken()` threw or gave no token
+ * - `Aborted`: the upload was cancelled (`task.cancel()` or the `signal`)
+ * - `InternalError`: the SDK stopped on an internal error (a bug; please report it)
+ */
+export type SdkErrorCode =
+  | 'InvalidInput' | 'DomainNotAllowed' | 'Network' | 'Timeout' | 'IntegrityMismatch'
+  | 'InvalidResponse' | 'FileReadError' | 'AccessTokenError' | 'Aborted' | 'InternalError';
+
+/**
+ * Codes the SMH API answers with that an upload can meet (SMH's error table; `status` carries
+ * the HTTP status).
+ */
+export type SmhErrorCode =
+  | 'EmptyAccessToken' | 'InvalidAccessToken' | 'AccessTokenNotMatchSpace' | 'AccessTokenNotMatchLibrary'
+  | 'NoPermission' | 'LibraryNotFound' | 'SpaceNotFound' | 'DirectoryNotFound'
+  | 'SameNameDirectoryOrFileExists' | 'DirectoryNotAllowed' | 'DirectoryLevelExceed'
+  | 'UploadToRootDirectoryNotAllowed' | 'ExtnameNotAllowed' | 'IllegalFileName' | 'FileNameLengthExceed'
+  | 'DirectoryNameLengthExceed' | 'InvalidConflictResolutionStrategy' | 'OverwriteFileNotAllowed'
+  | 'QuotaLimitReached' | 'BadCrc64' | 'UploadIncomplete' | 'MultipartUploadIncomplete'
+  | 'MultipartUploadPartTooSmall' | 'UploadNotFound' | 'ConfirmKeyNotFound' | 'UploadComplete'
+  | 'RenameTooManyTimes' | 'PathConflict' | 'SpaceBanned' | 'LibraryServiceExpired' | 'WriteForbidden'
+  | 'SensitiveContentRecognized' | 'RateLimitExceeded' | 'ParamInvalid' | 'BadRequest'
+  | 'InternalServerError' | 'ServerOverloaded' | 'RequestTimeout';
+
+/** Codes the COS bucket answers with that an upload can meet (COS's `<Error><Code>`). */
+export type CosErrorCode =
+  | 'AccessDenied' | 'SignatureDoesNotMatch' | 'RequestTimeTooSkewed' | 'ExpiredToken' | 'InvalidToken'
+  | 'AccessForbidden' | 'EntityTooLarge' | 'EntityTooSmall' | 'InvalidPart' | 'InvalidArgument'
+  | 'InvalidRequest' | 'NoSuchBucket' | 'NoSuchUpload' | 'RequestTimeout' | 'InternalError'
+  | 'ServiceUnavailable' | 'SlowDown';
+
+/**
+ * `SmhUploadError.code`: the SDK's own code, or the code SMH or COS answered with. Servers may
+ * send codes not listed here, so the type stays open (`string & {}` keeps editors' completion
+ * of the listed ones).
+ */
+export type SmhUploadErrorCode = SdkErrorCode | SmhErrorCode | CosErrorCode | (string & {});
+
+/**
+ * Every error the SDK throws or rejects with: an `Error` whose `name` is `'SmhUploadError'`.
+ * Messages never contain tokens, signatures or query strings.
+ */
 export interface SmhUploadError extends Error {
   name: 'SmhUploadError';
-  /** SMH/COS code, or the SDK's own: `DomainNotAllowed`, `Aborted`, `IntegrityMismatch`,
-   *  `InvalidInput`, `InvalidResponse`, `Network`, `Timeout`, `FileReadError`, `AccessTokenError`. */
-  code: string;
-  /** HTTP status, or 0. */
+  /** See `SdkErrorCode`, `SmhErrorCode`, `CosErrorCode`. */
+  code: SmhUploadErrorCode;
+  /** HTTP status of the failed request, or 0 when there was none. */
   status: number;
+  /** The server's request id (give it to Tencent support), or `null`. */
   requestId: string | null;
+  /** Whether the same request may succeed when repeated (the SDK already retried it). */
   retryable: boolean;
 }
 "#;

@@ -1,8 +1,15 @@
-//! `cargo xtask pkg`: builds the npm package into `pkg/`.
+//! `cargo xtask pkg`: builds the npm package into `pkg/` and packs it into
+//! `target/pkg/smh-upload-<version>.tgz`.
 //!
-//! `cargo build --release --target wasm32-unknown-unknown -p smh-upload --lib`, then
-//! `wasm-bindgen --target web`, then `wasm-opt -Oz` in place, then `pkg-template/*` copied over
-//! (its package.json gets the crate's version), then a size report.
+//! Steps, each a function below:
+//! 1. [`build_web`]: `cargo build --release --target wasm32-unknown-unknown`, `wasm-bindgen
+//!    --target web`, `wasm-opt -Oz` in place, and the `.d.ts` made to compile under a common
+//!    `lib: ["es2022", "dom"]` ([`make_dts_portable`]).
+//! 2. (the mini-program build, writing `pkg/miniprogram/`, slots in after the web build)
+//! 3. [`copy_template`]: `pkg-template/*` (package.json with the crate's version, README, LICENSE
+//!    files) copied over.
+//! 4. [`pack`]: `npm pack` into `target/pkg/`, its file list checked against [`PACKED_FILES`].
+//! 5. [`report_sizes`]: raw, `gzip -9` and brotli (quality 11) sizes of every packed file.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,6 +21,27 @@ use crate::util::{self, cargo, cmd, find_tool, output, root, run_cmd, target_dir
 pub const PKG_DIR: &str = "pkg";
 /// The file name stem of the generated JS, .d.ts and .wasm.
 const OUT_NAME: &str = "smh_upload";
+/// Where `npm pack` writes the tarball, relative to the target directory.
+const TARBALL_DIR: &str = "pkg";
+
+/// What the tarball holds besides `package.json` (which npm always packs): every file it must
+/// have, and nothing else but files under [`SNIPPETS_DIR`] and [`MINIPROGRAM_DIR`]. No sources, maps, tests or
+/// wasm-bindgen's `*_bg.wasm.d.ts` (it types the raw exports, which users never import).
+const PACKED_FILES: &[&str] = &[
+    "smh_upload.js",
+    "smh_upload.d.ts",
+    "smh_upload_bg.wasm",
+    "smh_upload_worker.js",
+    "README.md",
+    "LICENSE-MIT",
+    "LICENSE-APACHE",
+];
+/// wasm-bindgen's copies of the JS snippets the wasm imports (the upload Worker's page side).
+const SNIPPETS_DIR: &str = "snippets/";
+/// The mini-program build's folder (package.json's `miniprogram` field and `files` name it).
+const MINIPROGRAM_DIR: &str = "miniprogram/";
+/// Endings of build junk refused anywhere in the tarball, the mini-program folder included.
+const JUNK_ENDINGS: &[&str] = &[".map", ".rs", ".tsbuildinfo", ".log", ".orig", ".swp", "~"];
 
 /// WebAssembly features rustc 1.95 uses by default for wasm32-unknown-unknown (LLVM's
 /// `generic` CPU; `wasm-opt --print-features` on our module lists exactly these). Binaryen
@@ -31,6 +59,21 @@ const WASM_OPT_FEATURES: &[&str] = &[
 pub fn run() -> Result<()> {
     let started = Instant::now();
     let pkg = root().join(PKG_DIR);
+    build_web(&pkg)?;
+    copy_template(&root().join("pkg-template"), &pkg)?;
+    let tarball = pack(&pkg)?;
+    report_sizes(&pkg, &tarball)?;
+    println!("pkg: built in {}", util::secs(started.elapsed()));
+    Ok(())
+}
+
+/// The packed tarball `target/pkg/smh-upload-<version>.tgz` (it exists after [`run`]).
+pub fn tarball_path() -> Result<PathBuf> {
+    Ok(target_dir().join(TARBALL_DIR).join(format!("smh-upload-{}.tgz", crate_version()?)))
+}
+
+/// The browser build: wasm, its JS glue and `.d.ts`, in a fresh `pkg/`.
+fn build_web(pkg: &Path) -> Result<()> {
     let wasm_bindgen = find_tool("wasm-bindgen").ok_or("wasm-bindgen not found; run `cargo xtask setup`")?;
     // binaryen from npm (package-lock.json pins it), not Debian's: Debian's binaryen 108 rewrites
     // the `__wbindgen_externrefs` export to the funcref table, and the package then fails to
@@ -48,7 +91,7 @@ pub fn run() -> Result<()> {
     let raw_wasm = target_dir().join("wasm32-unknown-unknown/release").join(format!("{OUT_NAME}.wasm"));
 
     if pkg.exists() {
-        fs::remove_dir_all(&pkg).map_err(|e| format!("remove old {}: {e}", pkg.display()))?;
+        fs::remove_dir_all(pkg).map_err(|e| format!("remove old {}: {e}", pkg.display()))?;
     }
     println!("pkg: wasm-bindgen --target web --out-dir {PKG_DIR} --out-name {OUT_NAME}");
     run_cmd(
@@ -60,25 +103,185 @@ pub fn run() -> Result<()> {
 
     let wasm = pkg.join(format!("{OUT_NAME}_bg.wasm"));
     let before = file_size(&wasm)?;
-    println!("pkg: wasm-opt -Oz");
     run_cmd(
         cmd(wasm_opt).arg("-Oz").args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm),
         "wasm-opt",
     )?;
+    println!("pkg: wasm-opt -Oz: {} → {}", kib(before), kib(file_size(&wasm)?));
+    make_dts_portable(&pkg.join(format!("{OUT_NAME}.d.ts")))
+}
 
-    copy_template(&root().join("pkg-template"), &pkg)?;
-
-    let after = file_size(&wasm)?;
-    let gzip = output(cmd("sh").arg("-c").arg("gzip -9 -c \"$1\" | wc -c").arg("sh").arg(&wasm))
-        .and_then(|n| n.trim().parse::<u64>().ok());
-    println!(
-        "pkg: {PKG_DIR}/{OUT_NAME}_bg.wasm {} (before wasm-opt {}), gzip -9 {} — built in {}",
-        kib(after),
-        kib(before),
-        gzip.map(kib).unwrap_or_else(|| "?".into()),
-        util::secs(started.elapsed()),
-    );
+/// Two edits that make wasm-bindgen 0.2.130's `.d.ts` what a TypeScript user can take as is
+/// (tests/consumers/ts compiles the shipped file with `tsc --strict`, lib es2022 + dom, no
+/// `skipLibCheck`, and checks it for `any`):
+///
+/// - It declares `[Symbol.dispose](): void;` on every class. `Symbol.dispose` is typed only by
+///   TypeScript's `esnext.disposable` lib, so with a common `lib: ["es2022", "dom"]` the
+///   package's own `.d.ts` fails to compile (TS2339 "Property 'dispose' does not exist on type
+///   'SymbolConstructor'") unless users turn on `skipLibCheck`. The declaration is dropped:
+///   users lose only the typing of `using client = …`; `free()` stays declared, and the JS still
+///   installs `[Symbol.dispose]` where the runtime has it. Declaring `SymbolConstructor.dispose`
+///   ourselves instead would clash with the esnext lib for users who have it (TS2717).
+/// - `InitOutput` (what `init()` resolves with: the raw wasm exports) types the exports'
+///   externref arguments and results as `any`; they become `unknown`, so nothing the package
+///   declares is `any`. Nobody calls these exports; the change only keeps `any` out of users'
+///   code through inference.
+fn make_dts_portable(dts: &Path) -> Result<()> {
+    let text = fs::read_to_string(dts).map_err(|e| format!("read {}: {e}", dts.display()))?;
+    let mut lines = Vec::new();
+    let mut in_init_output = false;
+    let (mut dropped, mut retyped) = (0, 0);
+    for line in text.lines() {
+        if line.trim() == "[Symbol.dispose](): void;" {
+            dropped += 1;
+            continue;
+        }
+        if line.starts_with("export interface InitOutput") {
+            in_init_output = true;
+        } else if in_init_output && line.starts_with('}') {
+            in_init_output = false;
+        }
+        if in_init_output && contains_word(line, "any") {
+            retyped += 1;
+            lines.push(replace_word(line, "any", "unknown"));
+        } else {
+            lines.push(line.to_string());
+        }
+    }
+    fs::write(dts, lines.join("\n") + "\n").map_err(|e| format!("write {}: {e}", dts.display()))?;
+    println!("pkg: {OUT_NAME}.d.ts: dropped {dropped} `[Symbol.dispose]` (needs lib esnext); `any` → `unknown` on {retyped} InitOutput line(s)");
     Ok(())
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '$'
+}
+
+fn contains_word(line: &str, word: &str) -> bool {
+    replace_word(line, word, "\u{0}") != line
+}
+
+/// `line` with every whole-word occurrence of `word` replaced by `with`.
+fn replace_word(line: &str, word: &str, with: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find(word) {
+        let before_ok = !rest[..at].chars().next_back().is_some_and(is_word_char)
+            && !(at == 0 && out.chars().next_back().is_some_and(is_word_char));
+        let after_ok = !rest[at + word.len()..].chars().next().is_some_and(is_word_char);
+        out.push_str(&rest[..at]);
+        out.push_str(if before_ok && after_ok { with } else { word });
+        rest = &rest[at + word.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `npm pack` of `pkg/` into `target/pkg/` (older tarballs there removed first); refuses a
+/// tarball that lacks a [`PACKED_FILES`] entry or holds anything else. Returns its path.
+fn pack(pkg: &Path) -> Result<PathBuf> {
+    let tarball = tarball_path()?;
+    let dir = tarball.parent().ok_or("tarball path has no parent")?.to_path_buf();
+    if dir.exists() {
+        for entry in fs::read_dir(&dir).map_err(|e| format!("read {}: {e}", dir.display()))?.flatten() {
+            if entry.file_name().to_string_lossy().ends_with(".tgz") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+    fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    find_tool("npm").ok_or("npm not found; install Node.js 20+ with npm")?;
+    println!("pkg: npm pack → {}", tarball.display());
+    run_cmd(
+        cmd("npm")
+            .args(["pack", "--silent", "--pack-destination"])
+            .arg(&dir)
+            .current_dir(pkg)
+            .stdout(std::process::Stdio::null()),
+        "npm pack",
+    )?;
+    if !tarball.exists() {
+        return Err(format!("npm pack did not write {}", tarball.display()));
+    }
+    let listing = output(cmd("tar").arg("tzf").arg(&tarball)).ok_or("tar tzf of the tarball failed")?;
+    let packed: Vec<&str> = listing.lines().filter_map(|l| l.strip_prefix("package/")).filter(|p| !p.ends_with('/')).collect();
+    let problems = tarball_problems(&packed);
+    if !problems.is_empty() {
+        let _ = fs::remove_file(&tarball);
+        return Err(format!("the tarball is wrong: {}", problems.join("; ")));
+    }
+    Ok(tarball)
+}
+
+/// Why a tarball holding `packed` (paths under `package/`) must not ship; empty when it may.
+fn tarball_problems(packed: &[&str]) -> Vec<String> {
+    let mut problems: Vec<String> = PACKED_FILES
+        .iter()
+        .chain(&["package.json"])
+        .filter(|want| !packed.contains(want))
+        .map(|missing| format!("{missing} is missing"))
+        .collect();
+    for path in packed {
+        let expected = *path == "package.json" || PACKED_FILES.contains(path) || path.starts_with(MINIPROGRAM_DIR) || path.starts_with(SNIPPETS_DIR);
+        let junk = JUNK_ENDINGS.iter().any(|end| path.ends_with(end))
+            || path.split('/').any(|segment| segment.starts_with('.') || segment == "node_modules");
+        if !expected || junk {
+            problems.push(format!("{path} does not belong in it"));
+        }
+    }
+    problems
+}
+
+/// Prints, for every packed file and the tarball itself, its size raw, after `gzip -9` and
+/// after brotli (quality 11) — what a CDN or a mini-program package would hold.
+fn report_sizes(pkg: &Path, tarball: &Path) -> Result<()> {
+    let mut files: Vec<(String, PathBuf)> = walk(pkg)?
+        .into_iter()
+        .map(|(path, relative)| (relative.to_string_lossy().into_owned(), path))
+        .filter(|(name, _)| name == "package.json" || PACKED_FILES.contains(&name.as_str()) || name.starts_with(MINIPROGRAM_DIR) || name.starts_with(SNIPPETS_DIR))
+        .collect();
+    files.sort();
+    let paths: Vec<&Path> = files.iter().map(|(_, p)| p.as_path()).collect();
+    let sizes = compressed_sizes(&paths)?;
+    let width = files.iter().map(|(name, _)| name.len()).max().unwrap_or(0).max(12);
+    println!("pkg: {:<width$} {:>11} {:>11} {:>11}", "file", "raw", "gzip -9", "brotli");
+    let mut totals = [0u64; 3];
+    for ((name, _), size) in files.iter().zip(&sizes) {
+        println!("pkg: {name:<width$} {:>11} {:>11} {:>11}", kib(size[0]), kib(size[1]), kib(size[2]));
+        for (total, part) in totals.iter_mut().zip(size) {
+            *total += part;
+        }
+    }
+    println!("pkg: {:<width$} {:>11} {:>11} {:>11}", "(all files)", kib(totals[0]), kib(totals[1]), kib(totals[2]));
+    let tgz = file_size(tarball)?;
+    let name = tarball.strip_prefix(root()).unwrap_or(tarball).display().to_string();
+    println!("pkg: {name} {} ({} files)", kib(tgz), files.len());
+    Ok(())
+}
+
+/// `[raw, gzip -9, brotli quality 11]` sizes of each file, computed by node's zlib (no extra
+/// tools: node is already needed for npm).
+fn compressed_sizes(files: &[&Path]) -> Result<Vec<[u64; 3]>> {
+    const SCRIPT: &str = "const fs = require('fs'), zlib = require('zlib');
+for (const file of process.argv.slice(1)) {
+  const bytes = fs.readFileSync(file);
+  const gzip = zlib.gzipSync(bytes, { level: 9 }).length;
+  const brotli = zlib.brotliCompressSync(bytes, { params: {
+    [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length;
+  console.log(bytes.length, gzip, brotli);
+}";
+    let out = output(cmd("node").arg("-e").arg(SCRIPT).args(files)).ok_or("node could not compute the compressed sizes")?;
+    let sizes: Vec<[u64; 3]> = out
+        .lines()
+        .filter_map(|line| {
+            let n: Vec<u64> = line.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+            (n.len() == 3).then(|| [n[0], n[1], n[2]])
+        })
+        .collect();
+    if sizes.len() != files.len() {
+        return Err(format!("node printed {} size lines for {} files", sizes.len(), files.len()));
+    }
+    Ok(sizes)
 }
 
 fn file_size(path: &Path) -> Result<u64> {
@@ -89,12 +292,11 @@ fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
 }
 
-/// Copies `template/` recursively into `pkg/`; `package.json` gets the crate's version.
+/// Copies `template/` recursively into `pkg/`; `package.json` through [`package_json`].
 fn copy_template(template: &Path, pkg: &Path) -> Result<()> {
     if !template.is_dir() {
         return Ok(());
     }
-    let version = crate_version()?;
     for (from, relative) in walk(template)? {
         let to = pkg.join(&relative);
         if let Some(dir) = to.parent() {
@@ -102,7 +304,7 @@ fn copy_template(template: &Path, pkg: &Path) -> Result<()> {
         }
         if relative == Path::new("package.json") {
             let text = fs::read_to_string(&from).map_err(|e| format!("read {}: {e}", from.display()))?;
-            let text = set_json_version(&text, &version);
+            let text = package_json(&text)?;
             fs::write(&to, text).map_err(|e| format!("write {}: {e}", to.display()))?;
         } else {
             fs::copy(&from, &to).map_err(|e| format!("copy {} → {}: {e}", from.display(), to.display()))?;
@@ -131,20 +333,46 @@ fn walk(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
 
 /// The `version` of the root package in Cargo.toml.
 fn crate_version() -> Result<String> {
+    manifest_value(&["[package]"], "version")?.ok_or_else(|| "Cargo.toml has no [package] version".into())
+}
+
+/// The string value of `key` in the first of `sections` of the root Cargo.toml that has it.
+fn manifest_value(sections: &[&str], key: &str) -> Result<Option<String>> {
     let manifest = fs::read_to_string(root().join("Cargo.toml")).map_err(|e| format!("read Cargo.toml: {e}"))?;
-    let mut in_package = false;
-    for line in manifest.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_package = line == "[package]";
-        } else if in_package {
-            if let Some(value) = line.strip_prefix("version") {
-                let value = value.trim_start().trim_start_matches('=').trim();
-                return Ok(value.trim_matches('"').to_string());
+    for wanted in sections {
+        let mut inside = false;
+        for line in manifest.lines() {
+            let line = line.trim();
+            if line.starts_with('[') {
+                inside = line == *wanted;
+            } else if inside {
+                let Some((name, value)) = line.split_once('=') else { continue };
+                if name.trim() == key && value.trim().starts_with('"') {
+                    return Ok(Some(value.trim().trim_matches('"').to_string()));
+                }
             }
         }
     }
-    Err("Cargo.toml has no [package] version".into())
+    Ok(None)
+}
+
+/// package.json from the template: the crate's version, and the `repository` of Cargo.toml
+/// (`[package]` or `[workspace.package]`) after the `"license"` line when there is one.
+fn package_json(template: &str) -> Result<String> {
+    let json = set_json_version(template, &crate_version()?);
+    let Some(url) = manifest_value(&["[package]", "[workspace.package]"], "repository")? else {
+        println!("pkg: warning: Cargo.toml has no `repository`, so package.json has none");
+        return Ok(json);
+    };
+    let entry = format!("  \"repository\": {{ \"type\": \"git\", \"url\": \"git+{url}.git\" }},");
+    let lines: Vec<String> = json
+        .lines()
+        .flat_map(|line| {
+            let extra = line.trim_start().starts_with("\"license\"").then(|| entry.clone());
+            std::iter::once(line.to_string()).chain(extra)
+        })
+        .collect();
+    Ok(lines.join("\n") + "\n")
 }
 
 /// Replaces the value of the first `"version"` key (the template's top-level one).
@@ -154,4 +382,29 @@ fn set_json_version(json: &str, version: &str) -> String {
     let Some(value_start) = json[after_key..].find('"').map(|q| after_key + q + 1) else { return json.to_string() };
     let Some(value_end) = json[value_start..].find('"').map(|q| value_start + q) else { return json.to_string() };
     format!("{}{version}{}", &json[..value_start], &json[value_end..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tarball_contents_are_checked() {
+        let good = ["package.json", "smh_upload.js", "smh_upload.d.ts", "smh_upload_bg.wasm", "smh_upload_worker.js", "README.md", "LICENSE-MIT", "LICENSE-APACHE"];
+        assert!(tarball_problems(&good).is_empty());
+        let mut with_miniprogram = good.to_vec();
+        with_miniprogram.extend(["miniprogram/index.js", "miniprogram/smh_upload_bg.wasm.br", "snippets/smh-upload-1/src/worker_client.js"]);
+        assert!(tarball_problems(&with_miniprogram).is_empty());
+        let mut junk = good.to_vec();
+        junk.extend(["smh_upload_bg.wasm.d.ts", "src/lib.rs", "miniprogram/index.js.map", "miniprogram/.DS_Store"]);
+        assert_eq!(tarball_problems(&junk).len(), 4, "{:?}", tarball_problems(&junk));
+        assert_eq!(tarball_problems(&good[1..]), vec!["package.json is missing".to_string()]);
+    }
+
+    #[test]
+    fn whole_words_are_replaced() {
+        assert_eq!(replace_word("readonly f: (a: any, many: any) => any;", "any", "unknown"), "readonly f: (a: unknown, many: unknown) => unknown;");
+        assert_eq!(replace_word("anyway company any_", "any", "unknown"), "anyway company any_");
+        assert!(contains_word("(c: any)", "any") && !contains_word("company", "any"));
+    }
 }

@@ -4,6 +4,9 @@
 //! Stages:
 //! - `native`: `cargo test --workspace` (SDK unit tests, devserver integration tests).
 //! - `pkg`: `cargo xtask pkg`.
+//! - `consumers`: `node --test tests/consumers/` — the packed tarball installed into fresh
+//!   projects as users do (a Vite app, a plain ESM page, strict TypeScript), built, run in
+//!   headless Chromium against a devserver, type-checked.
 //! - `browser`: `tests/web*.rs` with wasm-bindgen-test in headless Chromium, against ONE
 //!   devserver whose READY JSON reaches the tests as `SMH_DEVSERVER_READY_JSON` (`env!`).
 //! - `interop`: pytest and `node --test` in `tests/interop/` (each suite starts its devservers).
@@ -17,7 +20,7 @@ use std::time::{Duration, Instant};
 use crate::devserver::{temp_data_dir, Devserver};
 use crate::util::{self, cargo, cmd, find_tool, root, run_cmd, run_tee, target_dir, Result};
 
-const STAGES: &[&str] = &["native", "pkg", "browser", "interop", "e2e"];
+const STAGES: &[&str] = &["native", "pkg", "consumers", "browser", "interop", "e2e"];
 
 /// Chromium flags for tests: as root on a machine with a closed network, Chromium needs no
 /// sandbox and must not try to reach Google's services. wasm-bindgen-test-runner adds
@@ -124,6 +127,7 @@ fn stage(name: &str, alone: bool, counts: &mut Counts) -> Result<Option<String>>
     match name {
         "native" => native(counts),
         "pkg" => crate::pkg::run().map(|()| None),
+        "consumers" => consumers(alone, counts),
         "browser" => browser(counts),
         "interop" => interop(counts),
         "e2e" => e2e(alone, counts),
@@ -211,6 +215,26 @@ fn interop(counts: &mut Counts) -> Result<Option<String>> {
         command.args(["--test", "--test-reporter=spec", "tests/interop/"]).env("SMH_DEVSERVER_BIN", &bin);
         run_counted(&mut command, "node --test tests/interop/", counts)?;
     }
+    Ok(None)
+}
+
+fn consumers(alone: bool, counts: &mut Counts) -> Result<Option<String>> {
+    let dir = root().join("tests/consumers");
+    if !has_files_recursive(&dir, &|n: &str| n.ends_with(".test.mjs")) {
+        return Ok(Some("no tests/consumers/**/*.test.mjs".into()));
+    }
+    let tarball = crate::pkg::tarball_path()?;
+    if alone && !tarball.exists() {
+        crate::pkg::run()?;
+    }
+    let bin = build_devserver()?;
+    let mut command = cmd("node");
+    command
+        .args(["--test", "--test-reporter=spec", "tests/consumers/"])
+        .env("SMH_DEVSERVER_BIN", &bin)
+        .env("SMH_PKG_TGZ", &tarball)
+        .env("CHROMIUM", CHROMIUM);
+    run_counted(&mut command, "node --test tests/consumers/", counts)?;
     Ok(None)
 }
 

@@ -1,0 +1,59 @@
+// The package's TypeScript declarations as users meet them: the packed tarball installed into a
+// fresh project, then `tsc --strict --noEmit` (lib es2022 + dom, no skipLibCheck, so the shipped
+// .d.ts itself is checked) over (a) ts/consumer.ts, correct code using every option, event,
+// state, result field and error code, and (b) ts/misuse.ts, wrong code where every line under a
+// `// @ts-expect-error` must stay an error (tsc reports an unused directive, TS2578, otherwise).
+
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { HERE, installPackedTarball, runNode, TOOLS } from './helpers.mjs';
+
+let app;
+
+before(async () => {
+  app = await installPackedTarball('ts', {
+    'tsconfig.json': join(HERE, 'ts', 'tsconfig.json'),
+    'consumer.ts': join(HERE, 'ts', 'consumer.ts'),
+    'misuse.ts': join(HERE, 'ts', 'misuse.ts'),
+  });
+});
+
+after(() => app?.cleanup());
+
+/**
+ * `tsc -p` over one file with tsconfig.json's options (a user's) plus `compilerOptions`;
+ * resolves `{code, output}`.
+ */
+function tsc(file, compilerOptions = {}) {
+  const project = `tsconfig.${file}.json`;
+  writeFileSync(join(app.dir, project), JSON.stringify({ extends: './tsconfig.json', compilerOptions, files: [file] }));
+  return runNode(TOOLS.tsc, ['-p', project, '--pretty', 'false'], app.dir);
+}
+
+for (const resolution of ['bundler', 'nodenext']) {
+  test(`a consumer using every option compiles with tsc --strict (moduleResolution ${resolution})`, { timeout: 60_000 }, async () => {
+    const module = resolution === 'nodenext' ? 'nodenext' : 'esnext';
+    const { code, output } = await tsc('consumer.ts', { module, moduleResolution: resolution });
+    assert.equal(code, 0, `tsc reported:\n${output}`);
+  });
+}
+
+test('every misuse in misuse.ts is a type error', { timeout: 60_000 }, async () => {
+  const source = readFileSync(join(HERE, 'ts', 'misuse.ts'), 'utf8');
+  const expected = source.split('\n').filter(l => l.trim().startsWith('// @ts-expect-error')).length;
+  assert.ok(expected >= 20, `misuse.ts has only ${expected} misuses`);
+  const { code, output } = await tsc('misuse.ts');
+  assert.equal(code, 0, `a misuse is no longer an error, or misuse.ts has another error:\n${output}`);
+});
+
+test('the shipped .d.ts declares no `any` and no esnext-only Symbol.dispose', () => {
+  const dts = readFileSync(join(app.dir, 'node_modules', 'smh-upload', 'smh_upload.d.ts'), 'utf8');
+  // The raw wasm exports (InitOutput) are wasm-bindgen's own, typed with numbers; everything a
+  // user touches must be typed precisely.
+  const anyLines = dts.split('\n').filter(l => /\bany\b/.test(l.replace(/\/\/.*|\/\*.*?\*\/|^\s*\*.*/g, '')));
+  assert.deepEqual(anyLines, [], 'lines of smh_upload.d.ts with `any`');
+  assert.doesNotMatch(dts, /Symbol\.dispose/);
+});
