@@ -13,7 +13,7 @@
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import assert from 'node:assert/strict';
@@ -43,11 +43,11 @@ export async function runNode(script, args, cwd) {
   }
 }
 
-/** Path of the packed tarball. */
+/** Absolute path of the packed tarball (npm runs in the consumer's directory). */
 export function tarball() {
   const tgz = process.env.SMH_PKG_TGZ;
   if (!tgz) throw new Error('SMH_PKG_TGZ is not set (run through `cargo xtask test --only consumers`)');
-  return tgz;
+  return resolve(tgz);
 }
 
 /**

@@ -5,11 +5,11 @@
 // `// @ts-expect-error` must stay an error (tsc reports an unused directive, TS2578, otherwise).
 
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { HERE, installPackedTarball, runNode, TOOLS } from './helpers.mjs';
+import { HERE, installPackedTarball, REPO, runNode, TOOLS } from './helpers.mjs';
 
 let app;
 
@@ -56,4 +56,22 @@ test('the shipped .d.ts declares no `any` and no esnext-only Symbol.dispose', ()
   const anyLines = dts.split('\n').filter(l => /\bany\b/.test(l.replace(/\/\/.*|\/\*.*?\*\/|^\s*\*.*/g, '')));
   assert.deepEqual(anyLines, [], 'lines of smh_upload.d.ts with `any`');
   assert.doesNotMatch(dts, /Symbol\.dispose/);
+});
+
+test('the installed package.json is complete and names only files that exist', () => {
+  const root = join(app.dir, 'node_modules', 'smh-upload');
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const cargoVersion = /^\[package\][^[]*?^version\s*=\s*"([^"]+)"/ms.exec(readFileSync(join(REPO, 'Cargo.toml'), 'utf8'))?.[1];
+  assert.equal(manifest.name, 'smh-upload');
+  assert.equal(manifest.version, cargoVersion, 'version from Cargo.toml');
+  assert.equal(manifest.type, 'module');
+  assert.equal(manifest.sideEffects, false);
+  assert.equal(manifest.license, 'MIT OR Apache-2.0');
+  assert.ok(manifest.engines?.node, 'engines.node');
+  assert.deepEqual(Object.keys(manifest.exports['.']), ['types', 'import', 'default'], 'condition order: types first');
+  // Every path the manifest points at (main, module, types, every exports target).
+  const targets = [manifest.main, manifest.module, manifest.types];
+  const collect = value => (typeof value === 'string' ? targets.push(value) : Object.values(value).forEach(collect));
+  collect(manifest.exports);
+  for (const target of targets) assert.ok(existsSync(join(root, target)), `package.json names ${target}, which is not in the package`);
 });

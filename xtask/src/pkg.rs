@@ -117,8 +117,9 @@ fn build_web(pkg: &Path) -> Result<()> {
 ///
 /// - It declares `[Symbol.dispose](): void;` on every class. `Symbol.dispose` is typed only by
 ///   TypeScript's `esnext.disposable` lib, so with a common `lib: ["es2022", "dom"]` the
-///   package's own `.d.ts` fails to compile (TS2339 "Property 'dispose' does not exist on type
-///   'SymbolConstructor'") unless users turn on `skipLibCheck`. The declaration is dropped:
+///   package's own `.d.ts` fails to compile (TS2550 "Property 'dispose' does not exist on type
+///   'SymbolConstructor'. Do you need to change your target library?") unless users turn on
+///   `skipLibCheck`. The declaration is dropped:
 ///   users lose only the typing of `using client = …`; `free()` stays declared, and the JS still
 ///   installs `[Symbol.dispose]` where the runtime has it. Declaring `SymbolConstructor.dispose`
 ///   ourselves instead would clash with the esnext lib for users who have it (TS2717).
