@@ -12,7 +12,8 @@ use super::options::Reader;
 use super::task::UploadTask;
 use crate::engine::{ClientConfig, Uploader};
 use crate::error::{Error, Result};
-use crate::platform::browser::{js_message, IdbCheckpoints, JsCheckpoints, JsTimer, XhrHttp};
+use super::platform;
+use crate::platform::browser::{js_message, JsCheckpoints, JsTimer};
 use crate::platform::{CheckpointStore, LocalBoxFuture, NoCheckpoints};
 use crate::smh::{SmhTarget, TokenProvider, Tokens};
 
@@ -42,11 +43,6 @@ impl TokenProvider for JsTokenProvider {
     }
 }
 
-/// `'local'`: IndexedDB, falling back to `localStorage`, or nothing where neither works.
-fn local_store() -> Rc<dyn CheckpointStore> {
-    Rc::new(IdbCheckpoints::default())
-}
-
 /// An SMH upload client (one per library/space and credentials).
 #[wasm_bindgen]
 pub struct SmhClient {
@@ -72,12 +68,15 @@ impl SmhClient {
             _ => return Err(invalid("accessToken", "give `accessToken` or `getAccessToken`")),
         };
         let mut config = ClientConfig::new(target);
+        platform::apply_defaults(&mut config);
         config.allowed_domains = r.strings("allowedDomains")?;
         if let Some(c) = r.integer("concurrency")? {
             // The range is checked once, by `Uploader::new`.
             config.concurrency = usize::try_from(c).unwrap_or(usize::MAX);
         }
-        config.part_size = r.integer("partSize")?;
+        if let Some(p) = r.integer("partSize")? {
+            config.part_size = Some(p);
+        }
         if let Some(t) = r.integer("multipartThreshold")? {
             config.multipart_threshold = t;
         }
@@ -102,11 +101,11 @@ impl SmhClient {
         let checkpoints: Rc<dyn CheckpointStore> = match r.value("checkpoints") {
             Some(v) if v.as_string().as_deref() == Some("none") => Rc::new(NoCheckpoints),
             // 'local' is the default; without a usable localStorage nothing is kept.
-            None => local_store(),
-            Some(v) if v.as_string().as_deref() == Some("local") => local_store(),
+            None => platform::local_checkpoints(),
+            Some(v) if v.as_string().as_deref() == Some("local") => platform::local_checkpoints(),
             Some(v) => Rc::new(JsCheckpoints::new(&v).ok_or_else(|| invalid("checkpoints", "must be 'local', 'none' or an object with get, set and remove functions"))?),
         };
-        let uploader = Uploader::new(config, Rc::new(XhrHttp), Rc::new(JsTimer), tokens, checkpoints).map_err(|e| to_js(&e))?;
+        let uploader = Uploader::new(config, platform::http(), Rc::new(JsTimer), tokens, checkpoints).map_err(|e| to_js(&e))?;
         Ok(SmhClient { uploader: Rc::new(uploader) })
     }
 

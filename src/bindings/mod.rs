@@ -5,6 +5,7 @@
 mod client;
 mod error;
 mod options;
+mod platform;
 mod task;
 mod types;
 mod worker;

@@ -6,13 +6,12 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortSignal, Blob};
+use web_sys::AbortSignal;
 
 use super::error::{invalid, to_js};
 use super::options::Reader;
 use crate::engine::upload::{run, Observer, UploadOptions, UploadResult};
 use crate::engine::{Control, Phase, Progress, UploadState, Uploader};
-use crate::platform::browser::BlobSource;
 use crate::smh::{Conflict, LibraryPath};
 
 const UPLOAD_OPTIONS: &[&str] = &["conflict", "quickUpload", "createParents", "onProgress", "onStateChange", "onWarning", "signal"];
@@ -160,8 +159,7 @@ pub struct UploadTask {
 
 impl UploadTask {
     pub(super) fn start(uploader: Rc<Uploader>, file: JsValue, path: JsValue, options: JsValue) -> Result<UploadTask, JsValue> {
-        let blob = file.dyn_into::<Blob>().map_err(|_| invalid("file", "must be a Blob or File"))?;
-        let source = BlobSource::new(blob).map_err(|e| to_js(&e))?;
+        let source = super::platform::file_source(file).map_err(|e| to_js(&e))?;
         let path = path.as_string().ok_or_else(|| invalid("path", "must be a string"))?;
         let path = LibraryPath::parse(&path).map_err(|e| to_js(&e))?;
         let r = Reader::new(&options, "upload", UPLOAD_OPTIONS, true)?;
@@ -177,7 +175,7 @@ impl UploadTask {
             Some(v) => Some(v.dyn_into::<AbortSignal>().map_err(|_| invalid("signal", "must be an AbortSignal"))?),
         };
         let create_parents = r.boolean("createParents")?.unwrap_or(uploader.config().create_parents);
-        let size = crate::platform::FileSource::size(&source);
+        let size = source.size();
         let shared = Rc::new(Shared {
             state: Cell::new(UploadState::Preparing),
             progress: Cell::new(Progress { phase: Phase::Uploading, loaded: 0, total: size, speed: 0.0, eta: None }),
@@ -199,7 +197,7 @@ impl UploadTask {
             None => None,
         };
         let opts = UploadOptions { path, conflict, quick_upload, create_parents };
-        let future = run(uploader, Rc::new(source), opts, control.clone(), shared.clone() as Rc<dyn Observer>);
+        let future = run(uploader, source, opts, control.clone(), shared.clone() as Rc<dyn Observer>);
         let done = settle_later(shared.clone(), future);
         Ok(UploadTask { shared, control, done, _abort: abort })
     }

@@ -21,6 +21,10 @@ use crate::error::Result;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
+/// The WeChat mini-program adapters (built with the `miniprogram` feature; the pool's tests run
+/// natively).
+#[cfg(any(all(target_arch = "wasm32", feature = "miniprogram"), test))]
+pub mod miniprogram;
 
 /// A boxed, non-`Send` future (the engine is single-threaded, like wasm32).
 pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;

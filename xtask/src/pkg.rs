@@ -60,6 +60,7 @@ pub fn run() -> Result<()> {
     let started = Instant::now();
     let pkg = root().join(PKG_DIR);
     build_web(&pkg)?;
+    crate::pkg_miniprogram::build(&pkg)?;
     copy_template(&root().join("pkg-template"), &pkg)?;
     let tarball = pack(&pkg)?;
     report_sizes(&pkg, &tarball)?;

@@ -4,6 +4,8 @@
 //! Stages:
 //! - `native`: `cargo test --workspace` (SDK unit tests, devserver integration tests).
 //! - `pkg`: `cargo xtask pkg`.
+//! - `miniprogram`: `node --test tests/miniprogram/` — the mini-program build in a Node imitation of
+//!   WeChat's logic layer, against a devserver (tests/miniprogram/README.md).
 //! - `consumers`: `node --test tests/consumers/` — the packed tarball installed into fresh
 //!   projects as users do (a Vite app, a plain ESM page, strict TypeScript), built, run in
 //!   headless Chromium against a devserver, type-checked.
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 use crate::devserver::{temp_data_dir, Devserver};
 use crate::util::{self, cargo, cmd, find_tool, root, run_cmd, run_tee, target_dir, Result};
 
-const STAGES: &[&str] = &["native", "pkg", "consumers", "browser", "interop", "e2e"];
+const STAGES: &[&str] = &["native", "pkg", "miniprogram", "consumers", "browser", "interop", "e2e"];
 
 /// Chromium flags for tests: as root on a machine with a closed network, Chromium needs no
 /// sandbox and must not try to reach Google's services. wasm-bindgen-test-runner adds
@@ -127,6 +129,7 @@ fn stage(name: &str, alone: bool, counts: &mut Counts) -> Result<Option<String>>
     match name {
         "native" => native(counts),
         "pkg" => crate::pkg::run().map(|()| None),
+        "miniprogram" => miniprogram(alone, counts),
         "consumers" => consumers(alone, counts),
         "browser" => browser(counts),
         "interop" => interop(counts),
@@ -235,6 +238,21 @@ fn consumers(alone: bool, counts: &mut Counts) -> Result<Option<String>> {
         .env("SMH_PKG_TGZ", &tarball)
         .env("CHROMIUM", CHROMIUM);
     run_counted(&mut command, "node --test tests/consumers/", counts)?;
+    Ok(None)
+}
+
+fn miniprogram(alone: bool, counts: &mut Counts) -> Result<Option<String>> {
+    let pkg = root().join(crate::pkg::PKG_DIR);
+    if alone && !pkg.join("miniprogram/index.js").exists() {
+        crate::pkg::run()?;
+    }
+    let bin = build_devserver()?;
+    let mut command = cmd("node");
+    command
+        .args(["--test", "--test-reporter=spec", "tests/miniprogram/"])
+        .env("SMH_DEVSERVER_BIN", &bin)
+        .env("SMH_PKG_DIR", &pkg);
+    run_counted(&mut command, "node --test tests/miniprogram/", counts)?;
     Ok(None)
 }
 

@@ -1,0 +1,159 @@
+//! [`WxFileSource`]: a local file of the mini-program (`wx.chooseMessageFile`'s `path`,
+//! `wx.chooseMedia`'s `tempFilePath`, or any path the app can read), read one range at a time
+//! with `FileSystemManager.readFile({ filePath, position, length })` (base library ≥ 2.10),
+//! never whole.
+//!
+//! WeChat refuses a `length` of 0, so empty ranges (a 0-byte file) never call it. A part's body is
+//! the `ArrayBuffer` `readFile` gave, sent as is by [`WxHttp`](super::WxHttp); its CRC-64 is
+//! computed in wasm over the same buffer, copied in once, piece by piece, so wasm memory does not
+//! grow by a part's size.
+
+use std::ops::Range;
+
+use js_sys::{ArrayBuffer, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use super::{err_msg, with_callbacks};
+use crate::cos::crc64::Crc64;
+use crate::error::{Error, Result};
+use crate::platform::{Body, FileSource, Handle, LocalBoxFuture, Part};
+
+/// The names a file's path goes by: ours, `chooseMessageFile`'s and `chooseMedia`'s.
+const PATH_FIELDS: [&str; 3] = ["filePath", "path", "tempFilePath"];
+/// Bytes of a part copied into wasm at a time to compute its CRC-64.
+const CRC_PIECE: u32 = 256 * 1024;
+/// `Number.MAX_SAFE_INTEGER`: sizes above it cannot cross to JS exactly.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `wx.getFileSystemManager()`.
+    #[derive(Clone)]
+    type FileSystemManager;
+    #[wasm_bindgen(js_namespace = wx, js_name = getFileSystemManager, catch)]
+    fn file_system_manager() -> std::result::Result<FileSystemManager, JsValue>;
+    #[wasm_bindgen(method, js_name = readFile, catch)]
+    fn read_file(this: &FileSystemManager, options: &Object) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, js_name = statSync, catch)]
+    fn stat_sync(this: &FileSystemManager, path: &str) -> std::result::Result<JsValue, JsValue>;
+}
+
+/// A mini-program file as a [`FileSource`].
+#[derive(Clone)]
+pub struct WxFileSource {
+    fs: FileSystemManager,
+    path: String,
+    size: u64,
+    fingerprint: String,
+}
+
+fn invalid(message: &str) -> Error {
+    Error::invalid_input("file", format!("{message}; give {{ filePath, size }} (or {{ path, size }} from wx.chooseMessageFile, {{ tempFilePath, size }} from wx.chooseMedia)"))
+}
+
+impl WxFileSource {
+    /// Reads `{ filePath | path | tempFilePath, size }`: a malformed object is `InvalidInput`;
+    /// a file that does not exist, or whose size differs from `size`, is `FileReadError`
+    /// (checked with `statSync`, so a wrong size cannot upload a truncated file).
+    pub fn open(file: &JsValue) -> Result<WxFileSource> {
+        if !file.is_object() {
+            return Err(invalid("must be an object"));
+        }
+        let field = |name: &str| Reflect::get(file, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+        let path = PATH_FIELDS
+            .iter()
+            .find_map(|name| field(name).as_string().filter(|p| !p.is_empty()))
+            .ok_or_else(|| invalid("has no path"))?;
+        let size = field("size")
+            .as_f64()
+            .filter(|s| s.is_finite() && *s >= 0.0 && *s <= MAX_SAFE_INTEGER && s.fract() == 0.0)
+            .ok_or_else(|| invalid("`size` must be the file's size in bytes, an integer"))? as u64;
+        let fs = file_system_manager().map_err(|e| Error::FileRead { message: format!("wx.getFileSystemManager: {}", err_msg(&e)) })?;
+        let mut modified = 0.0;
+        let can_stat = Reflect::get(&fs, &JsValue::from_str("statSync")).is_ok_and(|f| f.is_function());
+        if can_stat {
+            let stats = fs.stat_sync(&path).map_err(|e| Error::FileRead { message: err_msg(&e) })?;
+            let get = |name: &str| Reflect::get(&stats, &JsValue::from_str(name)).ok().and_then(|v| v.as_f64());
+            if let Some(actual) = get("size") {
+                if actual != size as f64 {
+                    return Err(Error::FileRead { message: format!("the file has {actual} bytes, not the {size} that `size` says") });
+                }
+            }
+            modified = get("lastModifiedTime").unwrap_or(0.0);
+        }
+        let fingerprint = format!("wx:{path}:{size}:{modified}");
+        Ok(WxFileSource { fs, path, size, fingerprint })
+    }
+
+    /// `readFile` of a non-empty `range`: exactly its bytes, as an `ArrayBuffer`.
+    async fn read_buffer(&self, range: Range<u64>) -> Result<ArrayBuffer> {
+        let want = range.end - range.start;
+        let read_error = |message: String| Error::FileRead { message };
+        let (options, reply) = with_callbacks(&[
+            ("filePath", JsValue::from_str(&self.path)),
+            ("position", JsValue::from_f64(range.start as f64)),
+            ("length", JsValue::from_f64(want as f64)),
+        ]);
+        self.fs.read_file(&options).map_err(|e| read_error(err_msg(&e)))?;
+        let reply = JsFuture::from(reply).await.map_err(|e| read_error(err_msg(&e)))?;
+        let data = Reflect::get(&reply, &JsValue::from_str("data"))
+            .ok()
+            .and_then(|d| d.dyn_into::<ArrayBuffer>().ok())
+            .ok_or_else(|| read_error("readFile gave no ArrayBuffer".into()))?;
+        if data.byte_length() as u64 != want {
+            return Err(read_error(format!("expected {want} bytes at offset {}, got {}; the file changed", range.start, data.byte_length())));
+        }
+        Ok(data)
+    }
+}
+
+/// CRC-64 of `buffer`, copied into wasm [`CRC_PIECE`] bytes at a time.
+fn crc64_of(buffer: &ArrayBuffer) -> u64 {
+    let all = Uint8Array::new(buffer);
+    let mut piece = vec![0u8; CRC_PIECE.min(all.length()) as usize];
+    let mut crc = Crc64::new();
+    let mut at = 0;
+    while at < all.length() {
+        let end = (at + CRC_PIECE).min(all.length());
+        let chunk = &mut piece[..(end - at) as usize];
+        all.subarray(at, end).copy_to(chunk);
+        crc.update(chunk);
+        at = end;
+    }
+    crc.finish()
+}
+
+impl FileSource for WxFileSource {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Vec<u8>>> {
+        Box::pin(async move {
+            if range.is_empty() {
+                return Ok(Vec::new());
+            }
+            let buffer = self.read_buffer(range).await?;
+            Ok(Uint8Array::new(&buffer).to_vec())
+        })
+    }
+
+    fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+
+    fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {
+        Box::pin(async move {
+            if range.is_empty() {
+                return Ok(Part { body: Body::from(Vec::new()), crc64: Box::pin(async { Ok(Crc64::new().finish()) }) });
+            }
+            let buffer = self.read_buffer(range.clone()).await?;
+            let body = Body::Handle(Handle::new(range.end - range.start, buffer.clone()));
+            // Computed when first polled: the engine polls the PUT first, so the request is
+            // already on its way when the CRC runs.
+            Ok(Part { body, crc64: Box::pin(async move { Ok(crc64_of(&buffer)) }) })
+        })
+    }
+}
