@@ -154,20 +154,32 @@ async fn an_upload_hashed_in_the_worker_is_byte_identical_on_the_devserver() {
     Reflect::set(&options, &"multipartThreshold".into(), &JsValue::from_f64(MIB as f64)).unwrap();
     let client = JsValue::from(SmhClient::new(options.into()).expect("client"));
 
-    // 3 parts (the last short), quick upload on: the probe's hashes and the parts' CRCs all come
-    // from the Worker, and a wrong CRC would make COS refuse the part (BadCrc64).
+    // 3 parts (the last short), quick upload on: the beginning hash and the parts' CRCs come
+    // from the Worker (a wrong CRC makes COS refuse the part: BadCrc64). Then the same bytes
+    // again: SMH finds the beginning hash, the full hash is computed in the Worker, and the
+    // quick upload hits only if it equals the devserver's own hash of the stored bytes.
     let data = random_bytes(2 * MIB + 12_345);
-    let upload_options = Object::new();
-    Reflect::set(&upload_options, &"quickUpload".into(), &JsValue::TRUE).unwrap();
-    Reflect::set(&upload_options, &"conflict".into(), &"overwrite".into()).unwrap();
-    let replies_before = worker::replies();
-    let upload: Function = Reflect::get(&client, &"upload".into()).unwrap().into();
-    let task = upload.call3(&client, &blob_of(&data), &"worker-hashed.bin".into(), &upload_options).expect("task");
-    let done: Function = Reflect::get(&task, &"done".into()).unwrap().into();
-    let result = JsFuture::from(js_sys::Promise::from(done.call0(&task).unwrap())).await.expect("upload done");
-    assert_eq!(Reflect::get(&result, &"crc64".into()).unwrap().as_string(), Some(crc64::checksum(&data).to_string()));
-    // 3 part CRCs, the beginning hash and the full hash (one read of < 8 MiB).
-    assert!(worker::replies() - replies_before >= 5, "the Worker answered {} requests", worker::replies() - replies_before);
+    let upload = |path: &str| {
+        let upload_options = Object::new();
+        Reflect::set(&upload_options, &"quickUpload".into(), &JsValue::TRUE).unwrap();
+        Reflect::set(&upload_options, &"conflict".into(), &"overwrite".into()).unwrap();
+        let upload: Function = Reflect::get(&client, &"upload".into()).unwrap().into();
+        let task = upload.call3(&client, &blob_of(&data), &path.into(), &upload_options).expect("task");
+        let done: Function = Reflect::get(&task, &"done".into()).unwrap().into();
+        JsFuture::from(js_sys::Promise::from(done.call0(&task).unwrap()))
+    };
+    let field = |result: &JsValue, name: &str| Reflect::get(result, &name.into()).unwrap();
+    let before = worker::replies();
+    let result = upload("worker-hashed.bin").await.expect("upload done");
+    assert_eq!(field(&result, "crc64").as_string(), Some(crc64::checksum(&data).to_string()));
+    assert_eq!(field(&result, "instant"), JsValue::FALSE);
+    let sent = worker::replies() - before;
+    assert!(sent >= 4, "the Worker answered {sent} requests for 3 parts and a beginning hash");
+    let before = worker::replies();
+    let again = upload("worker-hashed-again.bin").await.expect("quick upload done");
+    assert_eq!(field(&again, "instant"), JsValue::TRUE, "the Worker's full hash matched the devserver's");
+    let hashed = worker::replies() - before;
+    assert!(hashed >= 2, "the Worker answered {hashed} requests for the beginning and full hashes");
 
     let objects = app_json(Method::Get, "/_dev/objects", None).await;
     let stored = objects.as_array().and_then(|all| all.iter().find(|o| o["smhPath"] == "worker-hashed.bin")).expect("stored");

@@ -83,6 +83,11 @@ impl FileSource for BlobSource {
         })
     }
 
+    fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
+        let slice = self.slice(&range);
+        Box::pin(async move { worker::chain_hash(&slice?, previous, Via::Auto).await })
+    }
+
     fn fingerprint(&self) -> String {
         self.fingerprint.clone()
     }
