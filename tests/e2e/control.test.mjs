@@ -48,15 +48,25 @@ test('pause → resume: state goes paused, then done; bytes correct', { timeout:
 
 test('pause before any byte is sent, then resume', { timeout: 60_000 }, async () => {
   const c = { path: 'pause-early.bin', size: 3 * MIB + 1, seed: 301 };
-  const record = await inPage(env, async ({ c, SMALL }) => {
+  const mark = await env.dev.logMark();
+  const out = await inPage(env, async ({ c, SMALL }) => {
     const { e2e } = window;
     const client = await e2e.client(SMALL);
     const w = e2e.watch(hooks => client.upload(e2e.blob(c.size, c.seed), c.path, hooks), 50_000);
     w.task.pause();
+    await e2e.until(() => w.task.state === 'paused', 10_000, "state 'paused'");
+    // Held paused for a while: nothing may go out meanwhile.
     await e2e.sleep(500);
+    const whilePaused = { state: w.task.state, loaded: w.task.progress.loaded, log: await e2e.dev('log?origin=cos') };
     w.task.resume();
-    return w.finished;
+    return { record: await w.finished, whilePaused };
   }, { c, SMALL });
+  const { record, whilePaused } = out;
+  assert.equal(whilePaused.state, 'paused', `states: ${record.states}`);
+  assert.equal(whilePaused.loaded, 0, 'no byte counted while paused');
+  assert.deepEqual(whilePaused.log.filter(e => e.seq > mark && e.method === 'PUT'), [], 'no PUT reached the cos origin while paused');
+  const paused = record.states.indexOf('paused');
+  assert.ok(paused >= 0 && paused < record.states.indexOf('uploading'), `paused before uploading: ${record.states}`);
   await assertLanded(env, record, c);
 });
 
@@ -102,16 +112,25 @@ CANCELS.forEach(([name, how], i) => {
 });
 
 test('cancel a simple upload in flight', { timeout: 60_000 }, async () => {
-  await env.dev.faults({ origin: 'cos', method: 'PUT', times: 10, action: { type: 'delay', ms: 1500 } });
+  const holdMs = 3000;
+  await env.dev.faults({ origin: 'cos', method: 'PUT', times: 10, action: { type: 'delay', ms: holdMs } });
   const c = { path: 'cancel-simple.bin', size: 100_000, seed: 313 };
-  const record = await inPage(env, async ({ c }) => {
+  const mark = await env.dev.logMark();
+  const out = await inPage(env, async ({ c }) => {
     const { e2e } = window;
     const client = await e2e.client();
     const w = e2e.watch(hooks => client.upload(e2e.blob(c.size, c.seed), c.path, hooks), 50_000);
-    await e2e.until(() => w.task.state === 'uploading', 10_000, "state 'uploading'");
-    await e2e.sleep(300);
+    // In flight: the PUT's bytes are going out (the server holds its answer).
+    await e2e.until(() => w.record.progress.some(p => p.phase === 'uploading' && p.loaded > 0), 10_000, 'bytes of the PUT sent');
+    const cancelledAt = performance.now();
     w.task.cancel();
-    return w.finished;
+    const record = await w.finished;
+    return { record, settledMs: performance.now() - cancelledAt };
   }, { c }, 20_000);
-  await cancelled(record, c.path);
+  await cancelled(out.record, c.path);
+  // Settled by aborting the PUT, not by waiting for the server's answer.
+  assert.ok(out.settledMs < holdMs, `done() settled ${out.settledMs.toFixed(0)} ms after cancel(), before the held PUT (${holdMs} ms) could answer`);
+  await new Promise(resolve => setTimeout(resolve, holdMs));
+  const puts = (await env.dev.logSince(mark, 'cos')).filter(e => e.op === 'PutObject');
+  assert.ok(puts.every(e => e.status !== 200), `the PUT was abandoned, not answered: ${JSON.stringify(puts)}`);
 });

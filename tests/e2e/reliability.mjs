@@ -2,8 +2,10 @@
 // files on disk, the SDK's checkpoint records in the page, the bytes the cos origin received,
 // and the SMH calls a test makes behind the SDK's back.
 
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 
 import { byteRequests, makeBytes, MIB } from './helpers.mjs';
 
@@ -25,18 +27,43 @@ export function writeDeterministicFile(path, size, seed) {
 }
 
 /**
- * The SDK's checkpoint entries in `page`'s origin (`checkpoints: 'local'` keeps them in
- * localStorage under `smh-upload:`): `[{key, value}]`.
+ * In a page (pass it to `page.evaluate`, or install it with `installCheckpointReader`): the
+ * SDK's checkpoint entries `[{key, value}]` of `checkpoints: 'local'` — the IndexedDB database
+ * `smh-upload` (store `checkpoints`) and its fallback, localStorage keys `smh-upload:*`. The
+ * database is only read if it exists (opening it here must not create it without its store).
  */
-export async function checkpointEntries(page) {
-  return page.evaluate(() => {
-    const out = [];
-    for (let i = 0; i < localStorage.length; i++) {
-      const key = localStorage.key(i);
-      if (key.startsWith('smh-upload:')) out.push({ key, value: localStorage.getItem(key) });
-    }
-    return out;
+export async function readCheckpoints() {
+  const out = [];
+  for (let i = 0; i < localStorage.length; i++) {
+    const key = localStorage.key(i);
+    if (key.startsWith('smh-upload:')) out.push({ key, value: localStorage.getItem(key) });
+  }
+  const settle = request => new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
   });
+  if (!(await indexedDB.databases()).some(d => d.name === 'smh-upload')) return out;
+  const db = await settle(indexedDB.open('smh-upload'));
+  try {
+    if (db.objectStoreNames.contains('checkpoints')) {
+      const store = db.transaction('checkpoints', 'readonly').objectStore('checkpoints');
+      const [keys, values] = await Promise.all([settle(store.getAllKeys()), settle(store.getAll())]);
+      keys.forEach((key, i) => out.push({ key: String(key), value: String(values[i]) }));
+    }
+  } finally {
+    db.close();
+  }
+  return out;
+}
+
+/** Defines `window.readCheckpoints()` in `page` (for sampling from code running in the page). */
+export async function installCheckpointReader(page) {
+  await page.evaluate(`window.readCheckpoints = ${readCheckpoints.toString()}`);
+}
+
+/** The SDK's checkpoint entries in `page`'s origin (see `readCheckpoints`). */
+export async function checkpointEntries(page) {
+  return page.evaluate(readCheckpoints);
 }
 
 /** The parsed upload records among `checkpointEntries` (the index left out). */
@@ -68,3 +95,52 @@ export async function cancelOnServer(page, confirmKey) {
 
 /** `ms` milliseconds. */
 export const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+
+/**
+ * smh-devserver on data directory `data` (kept: the caller owns it), serving the package and
+ * `www`; `ports` `{app, smh, cos}` pins the ports (0 or absent: free ones). Resolves once READY
+ * with `{ready, ports, kill9(), stop(), stderr()}`; `kill9()` is a crash (SIGKILL, no cleanup).
+ */
+export async function devserverOn(data, { ports = {}, www } = {}) {
+  const bin = process.env.SMH_DEVSERVER_BIN;
+  const pkg = process.env.SMH_PKG_DIR;
+  if (!bin || !pkg) throw new Error('SMH_DEVSERVER_BIN and SMH_PKG_DIR must be set (run through `cargo xtask test`)');
+  const args = ['--data', data, '--pkg', pkg, '--www', www];
+  for (const [name, port] of Object.entries(ports)) if (port) args.push(`--${name}-port`, String(port));
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SMH_DEVSERVER_LOG: process.env.SMH_DEVSERVER_LOG || 'warn' } });
+  let log = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', chunk => { log = (log + chunk).slice(-100_000); });
+  const exited = new Promise(resolve => child.once('exit', resolve));
+  const ready = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no READY line within 30 s; stderr:\n${log}`)), 30_000);
+    createInterface({ input: child.stdout }).on('line', line => {
+      const m = /^SMH_DEVSERVER_READY (.*)$/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(JSON.parse(m[1]));
+      }
+    });
+    exited.then(code => {
+      clearTimeout(timer);
+      reject(new Error(`smh-devserver exited (${code}) before READY; stderr:\n${log}`));
+    });
+  });
+  const port = url => Number(new URL(url.includes('://') ? url : `http://${url}`).port);
+  const running = () => child.exitCode === null && child.signalCode === null;
+  return {
+    ready,
+    ports: { app: port(ready.app), smh: port(ready.smh), cos: port(ready.cos) },
+    stderr: () => log,
+    kill9: async () => {
+      if (running()) child.kill('SIGKILL');
+      await exited;
+    },
+    stop: async () => {
+      if (running()) child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}

@@ -1,4 +1,4 @@
-// Resume after reload (checkpoints: 'local'): a page is closed halfway through a multipart
+// Resume after reload (checkpoints: 'local', IndexedDB): a page is closed halfway through a multipart
 // upload; a new page lists it with pendingUploads(), picks the same file and continues where
 // the server stands. Measured from the devserver's request log, never from the SDK's own report:
 // bytes the cos origin received beyond the file's size (at most concurrency × partSize).
@@ -83,6 +83,7 @@ test('resume after reload: 48 MiB file closed at 50 %, picked again: continues; 
   const first = await startUntil(path, { picked: true }, 0.5);
   assert.equal(first.state, 'uploading', `still uploading at 50 %: ${JSON.stringify(first)}`);
   await closeAndReopen();
+  assert.equal(uploadRecords(await checkpointEntries(env.page)).length, 1, 'the closed page left one record in the checkpoint store');
 
   const before = await env.dev.logSince(mark, 'cos');
   const onServer = storedParts(before).length;
@@ -127,7 +128,7 @@ test('resume after reload: 48 MiB file closed at 50 %, picked again: continues; 
   assert.ok(twice <= CONCURRENCY * PART, `${twice} bytes sent twice > concurrency × partSize = ${CONCURRENCY * PART}`);
 
   assert.deepEqual(record.pendingAfter, [], 'nothing pending once done');
-  assert.deepEqual(await checkpointEntries(env.page), [], 'no checkpoint entry left in localStorage');
+  assert.deepEqual(await checkpointEntries(env.page), [], 'no checkpoint entry left in the store');
   assert.deepEqual(await env.dev.uploads(), { smh: [], cos: [] }, 'no upload left open');
 });
 
@@ -140,7 +141,7 @@ test('discardPending(path) cancels the upload on the server and forgets the reco
   await closeAndReopen();
   const open = await env.dev.uploads();
   assert.equal(open.smh.length, 1, `the closed page left its upload open: ${JSON.stringify(open)}`);
-  assert.equal(uploadRecords(await checkpointEntries(env.page)).length, 1, 'one record in localStorage');
+  assert.equal(uploadRecords(await checkpointEntries(env.page)).length, 1, 'one record in the checkpoint store');
 
   const out = await inPage(env, async ({ path, options }) => {
     const client = await window.e2e.client(options);
@@ -153,7 +154,7 @@ test('discardPending(path) cancels the upload on the server and forgets the reco
   assert.equal(out.discarded, 1, 'discardPending resolves with how many it discarded');
   assert.deepEqual(out.after, [], 'pendingUploads() after discardPending');
   assert.deepEqual(await env.dev.uploads(), { smh: [], cos: [] }, 'the server upload was cancelled');
-  assert.deepEqual(await checkpointEntries(env.page), [], 'no checkpoint entry left in localStorage');
+  assert.deepEqual(await checkpointEntries(env.page), [], 'no checkpoint entry left in the store');
   assert.equal(await env.dev.objectAt(path), undefined, 'no file appeared');
 });
 

@@ -2,13 +2,14 @@
 // renewals, final errors and faults; meanwhile the browser context's network traffic is watched
 // from node to learn every secret that really went by (access tokens, COS signatures, security
 // tokens) and the READY line gives the library secret and the bucket key. Then every error
-// message, console line, checkpoint record (localStorage `smh-upload:*`, sampled while uploads
-// run and after a failure kept for resume) and devserver request-log line must contain none.
+// message, console line, checkpoint record (the 'local' store: IndexedDB or localStorage, sampled
+// while uploads run and after a failure kept for resume) and devserver request-log line must contain none.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { explain, inPage, MIB, useEnvironment } from './helpers.mjs';
+import { installCheckpointReader } from './reliability.mjs';
 
 const env = useEnvironment();
 const SMALL = { multipartThreshold: 2 * MIB, partSize: 1 * MIB, concurrency: 2 };
@@ -85,6 +86,7 @@ test('no access token, signature, security token or secret key in errors, consol
     // Runs one upload in the page; `pokes` are [bytes, dev hook] fired as progress passes them.
     // localStorage is sampled on every progress report.
     const run = async (c, { clientOptions = SMALL, uploadOptions = {}, pokes = [], fixedToken = false, expireFirst = false } = {}) => {
+      await installCheckpointReader(env.page);
       const out = await inPage(env, async ({ c, clientOptions, uploadOptions, pokes, fixedToken, expireFirst }) => {
         const { e2e } = window;
         let tokenCalls = 0;
@@ -92,12 +94,8 @@ test('no access token, signature, security token or secret key in errors, consol
         if (expireFirst) await e2e.dev('tokens/expire', {});
         const client = await e2e.client({ ...clientOptions, ...auth });
         const samples = new Set();
-        const sample = () => {
-          for (let i = 0; i < localStorage.length; i++) {
-            const key = localStorage.key(i);
-            if (key.startsWith('smh-upload:')) samples.add(`${key}=${localStorage.getItem(key)}`);
-          }
-        };
+        const sampling = [];
+        const sample = () => sampling.push(window.readCheckpoints().then(list => list.forEach(e => samples.add(`${e.key}=${e.value}`))));
         const todo = [...pokes];
         const fired = [];
         const w = e2e.watch(hooks => client.upload(e2e.blob(c.size, c.seed), c.path, { ...hooks, ...uploadOptions }), 90_000, {
@@ -111,7 +109,7 @@ test('no access token, signature, security token or secret key in errors, consol
         });
         const record = await w.finished;
         sample();
-        await Promise.all(fired);
+        await Promise.all([...fired, ...sampling]);
         return { record, tokenCalls, samples: [...samples], pokesLeft: todo.length };
       }, { c, clientOptions, uploadOptions, pokes, fixedToken, expireFirst }, 100_000);
       checkpoints.push(...out.samples.map(s => [`checkpoint during ${c.path}`, s]));
@@ -144,7 +142,7 @@ test('no access token, signature, security token or secret key in errors, consol
     await env.dev.faults({ origin: 'cos', method: 'PUT', query: 'partNumber', skip: 2, times: 1000, action: { type: 'status', status: 500 } });
     const kept = await run({ path: 'secrets/kept-for-resume.bin', size: 4 * MIB, seed: 1204 }, { clientOptions: { ...SMALL, retries: 1 } });
     assert.equal(kept.record.error?.code, 'InternalError', JSON.stringify(kept.record.error));
-    assert.ok(kept.samples.some(s => s.startsWith('smh-upload:up:')), `a record was written: ${kept.samples.length} samples`);
+    assert.ok(kept.samples.some(s => s.startsWith('smh-upload:up:') && s.includes('confirmKey')), `a record was written: ${kept.samples.length} samples`);
     await env.dev.del('faults');
     await env.dev.faults({ origin: 'cos', method: 'PUT', times: 1000, action: { type: 'expired' } });
     const denied = await run({ path: 'secrets/always-expired.bin', size: 3 * MIB, seed: 1205 });

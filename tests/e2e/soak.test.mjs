@@ -20,6 +20,8 @@ const UPLOADS = 120;
 const AT_ONCE = 6;
 const DIR = 'soak';
 const STALL_TIMEOUT_MS = 2500;
+/** How long a stalled PUT is held by the server (the SDK gives up after STALL_TIMEOUT_MS). */
+const STALL_MS = 6000;
 /** The three clients; each file goes to client `i % 3`. */
 const CLIENTS = [
   { partSize: 1 * MIB, multipartThreshold: 1 * MIB, concurrency: 3, stallTimeout: STALL_TIMEOUT_MS },
@@ -74,7 +76,7 @@ function faultRules(files) {
     { ...cosPut, rate: 0.02, seed: 101, action: { type: 'status', status: 500, code: 'InternalError' }, kind: 'cos 500' },
     { ...cosPut, rate: 0.015, seed: 102, action: { type: 'status', status: 503, code: 'SlowDown' }, kind: 'cos 503 SlowDown' },
     { ...cosPut, rate: 0.015, seed: 103, action: { type: 'reset' }, kind: 'cos reset' },
-    { ...cosPut, rate: 0.01, seed: 104, action: { type: 'stall', ms: 8000 }, kind: 'cos stall' },
+    { ...cosPut, rate: 0.01, seed: 104, action: { type: 'stall', ms: STALL_MS }, kind: 'cos stall' },
     { ...cosPut, rate: 0.015, seed: 105, action: { type: 'expired' }, kind: 'cos expired signature' },
     { ...cosPut, rate: 0.015, seed: 106, action: { type: 'badCrc' }, kind: 'cos badCrc' },
     { ...cosPut, rate: 0.015, seed: 107, action: { type: 'dropReply' }, kind: 'cos dropReply' },
@@ -162,7 +164,12 @@ test(`fault soak: ${UPLOADS} uploads under ~10 % injected failures all land byte
   assert.deepEqual(await checkpointEntries(env.page), [], 'no checkpoint record left behind');
 
   // Retries bounded: every cos PUT beyond the parts needed was caused by a fault that fired.
-  const log = await env.dev.logSince(mark);
+  // (A stalled PUT is logged when the server lets go of it, up to the stall's length after.)
+  let log = await env.dev.logSince(mark);
+  for (let waited = 0; byteRequests(log).filter(e => e.fault).length < cosFired && waited < STALL_MS + 2000; waited += 250) {
+    await new Promise(resolve => setTimeout(resolve, 250));
+    log = await env.dev.logSince(mark);
+  }
   const puts = byteRequests(log);
   const needed = files.reduce((n, f) => n + f.parts, 0);
   const clean = puts.filter(e => !e.fault);
