@@ -92,6 +92,22 @@ pub(crate) fn app_error(status: StatusCode, message: impl Into<String>) -> Respo
     (status, axum::Json(serde_json::json!({ "error": message.into() }))).into_response()
 }
 
+/// A customer-backend request body of at most `limit` bytes: empty = `T::default()`, else JSON;
+/// otherwise the 413 / 400 answer (`what` names the expected body in the message).
+pub(crate) async fn json_body<T: serde::de::DeserializeOwned + Default>(
+    body: axum::body::Body,
+    limit: usize,
+    what: &str,
+) -> Result<T, Response> {
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| app_error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&bytes).map_err(|e| app_error(StatusCode::BAD_REQUEST, format!("body is not {what}: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_loopback_origin;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use super::app_error;
+use super::{app_error, json_body};
 use crate::smh::error::REQUEST_ID_HEADER;
 use crate::state::AppState;
 
@@ -51,16 +51,9 @@ fn grant_list(grant: Option<&Value>) -> Result<String, String> {
 }
 
 pub async fn token_mint(State(state): State<AppState>, body: Body) -> Response {
-    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return app_error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
-    };
-    let request: TokenRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
-        TokenRequest::default()
-    } else {
-        match serde_json::from_slice(&bytes) {
-            Ok(r) => r,
-            Err(e) => return app_error(StatusCode::BAD_REQUEST, format!("body is not a token request: {e}")),
-        }
+    let request: TokenRequest = match json_body(body, MAX_BODY, "a token request").await {
+        Ok(r) => r,
+        Err(answer) => return answer,
     };
     let grant = match grant_list(request.grant.as_ref()) {
         Ok(g) => g,

@@ -1,6 +1,7 @@
 //! Who sent a cos request and whether they may do it: signature verification (cos-api.md §1.4)
 //! against the bucket owner's permanent key or a temporary credential, then the credential's
-//! scope.
+//! scope — one SMH upload, or a key prefix for the bucket keys a customer backend hands out
+//! (`POST /credentials` on the app origin, cos-api.md §7).
 
 use axum::http::StatusCode;
 
@@ -18,7 +19,8 @@ const SECURITY_TOKEN: &str = "x-cos-security-token";
 pub enum Principal {
     /// The bucket owner's permanent key: full access.
     Owner,
-    /// A temporary credential minted by SMH: only its scope.
+    /// A temporary credential minted by SMH (only its upload) or by the customer backend (only
+    /// keys under its prefix).
     Temporary(TempCredential),
 }
 
@@ -81,8 +83,15 @@ fn parse_window(window: &str) -> Option<(i64, i64)> {
 /// temporary key without `x-cos-security-token` → 403 InvalidAccessKeyId, with a different
 /// token → 400 InvalidToken (COS's exact codes are unconfirmed, cos-api.md §1.4 item 4; these
 /// are the two it names); credential expired or revoked, or `now` outside `q-sign-time` /
-/// `q-key-time` → 403 AccessDenied "Request has expired" (what the SDKs renew on); signature
-/// mismatch → 403 SignatureDoesNotMatch.
+/// `q-key-time` → 403 AccessDenied "Request has expired"; signature mismatch → 403
+/// SignatureDoesNotMatch.
+///
+/// Why "Request has expired" for an expired temporary key: COS's 403 guide (doc 436/40105)
+/// names it for a request after the signature's validity, and an SDK signing with temporary
+/// keys sets `q-key-time` to `StartTime;ExpiredTime`, so real COS rejects such a request on the
+/// time window before it looks at the key. It is also the one answer the SDKs act on (js
+/// `allowRetry`; our engine renews its authorisation on it); the `ExpiredToken` code of §4.2 is
+/// unconfirmed.
 pub fn authenticate(state: &AppState, req: &CosRequest) -> Result<Principal, CosError> {
     let Some(fields) = AuthFields::from_request(req) else {
         return Err(CosError::access_denied());
@@ -168,19 +177,29 @@ fn verify_signature(req: &CosRequest, fields: &AuthFields, secret_key: &str) -> 
         }
         last = http_string;
     }
-    // Dev aid (cos-api.md §1.4 item 6): what the server signed, percent-encoded onto one line.
+    // Dev aid (cos-api.md §1.4 item 6): what the server signed, percent-encoded onto one line,
+    // with a signed session token replaced by `{token}` (no secret in an error answer).
+    if let Some(token) = req.header(SECURITY_TOKEN).or_else(|| req.param(SECURITY_TOKEN)).filter(|t| !t.is_empty()) {
+        last = last.replace(&sign::uri_encode(token.trim().as_bytes()), "{token}");
+    }
     Err(CosError::signature_does_not_match().with_header(
         axum::http::HeaderName::from_static("x-smh-debug-formatstring"),
         &sign::uri_encode(last.as_bytes()),
     ))
 }
 
-/// A temporary credential may only PutObject its key (scope without uploadId), or UploadPart /
-/// ListParts its key and upload (scope with uploadId). The owner may do anything.
+/// An SMH upload key may only PutObject its key (scope without uploadId), or UploadPart /
+/// ListParts its key and upload (scope with uploadId). A bucket key may do what a customer
+/// backend's upload policy grants (cos-api.md §7.1: PutObject, the multipart actions,
+/// ListMultipartUploads) plus HeadObject / GetObject to check and read back, on keys under its
+/// prefix; not DeleteObject or GetBucket. The owner may do anything.
 pub fn authorize(principal: &Principal, op: Operation, req: &CosRequest) -> Result<(), CosError> {
     let Principal::Temporary(credential) = principal else {
         return Ok(());
     };
+    if let Some(prefix) = &credential.prefix {
+        return if bucket_key_allows(prefix, op, req) { Ok(()) } else { Err(CosError::access_denied()) };
+    }
     let scope = &credential.scope;
     let allowed = req.key == scope.key
         && match (&scope.upload_id, op) {
@@ -192,5 +211,25 @@ pub fn authorize(principal: &Principal, op: Operation, req: &CosRequest) -> Resu
         Ok(())
     } else {
         Err(CosError::access_denied())
+    }
+}
+
+/// Whether a bucket key scoped to `prefix` may do `op` on this request (see [`authorize`]).
+fn bucket_key_allows(prefix: &str, op: Operation, req: &CosRequest) -> bool {
+    let under_prefix = !req.key.is_empty() && req.key.starts_with(prefix);
+    match op {
+        Operation::PutObject
+        | Operation::HeadObject
+        | Operation::GetObject
+        | Operation::InitiateMultipartUpload
+        | Operation::UploadPart
+        | Operation::ListParts
+        | Operation::CompleteMultipartUpload
+        | Operation::AbortMultipartUpload => under_prefix,
+        // A bucket-level listing: only of uploads under the prefix.
+        Operation::ListMultipartUploads => req.param("prefix").unwrap_or("").starts_with(prefix),
+        // Not granted: DeleteObject, GetBucket, HeadBucket. (A PostObject is signed and checked
+        // by its own form fields, never here.)
+        _ => false,
     }
 }

@@ -19,7 +19,8 @@
 //! - multipart: [`Store::initiate_multipart`], [`Store::put_part`], [`Store::list_parts`],
 //!   [`Store::list_multipart_uploads`], [`Store::complete_multipart`], [`Store::abort_multipart`]
 //! - credentials: [`Store::mint_credential`], [`Store::credential`],
-//!   [`Store::revoke_credentials`], [`Store::expire_all_credentials`]
+//!   [`Store::revoke_credentials`], [`Store::expire_all_credentials`]; for the app origin's
+//!   `POST /credentials`: [`Store::mint_bucket_credential`], [`Store::expire_bucket_credentials`]
 
 mod credentials;
 mod files;
@@ -35,6 +36,7 @@ use futures_util::Stream;
 
 use crate::db::Db;
 
+pub use credentials::BUCKET_CREDENTIAL_OWNER;
 pub use files::{crc64_of, Crc64Digest, CRC64};
 
 /// Largest object PutObject accepts (COS: 5 GB for a simple upload).
@@ -130,7 +132,8 @@ pub struct CredentialScope {
     pub owner: String,
 }
 
-/// A temporary COS key pair with its session token (STS-like), bound to a [`CredentialScope`].
+/// A temporary COS key pair with its session token (STS-like), bound to a [`CredentialScope`]
+/// (an SMH upload key) or to a key prefix of the bucket (a customer backend's key).
 #[derive(Debug, Clone)]
 pub struct TempCredential {
     pub secret_id: String,
@@ -140,7 +143,12 @@ pub struct TempCredential {
     pub start: i64,
     /// Unix seconds. Revoked and test-expired credentials have `expires` in the past.
     pub expires: i64,
+    /// For an SMH upload key ([`Store::mint_credential`]); for a bucket key, `{key: prefix,
+    /// upload_id: None, owner: BUCKET_CREDENTIAL_OWNER}`.
     pub scope: CredentialScope,
+    /// `Some(prefix)`: a bucket key ([`Store::mint_bucket_credential`]) for object and multipart
+    /// operations on keys starting with `prefix` (`""`: the whole bucket); `scope` is then unused.
+    pub prefix: Option<String>,
 }
 
 /// Handle on the bucket's contents. Cheap to clone.

@@ -45,8 +45,42 @@ pub(super) fn create(conn: &Connection) -> rusqlite::Result<()> {
             expires INTEGER NOT NULL,
             key TEXT NOT NULL,
             upload_id TEXT,
-            owner TEXT NOT NULL
+            owner TEXT NOT NULL,
+            prefix TEXT                    -- NULL: an SMH upload key; else a bucket key (POST /credentials)
         );
         CREATE INDEX IF NOT EXISTS cos_credentials_by_owner ON cos_credentials (owner);",
-    )
+    )?;
+    add_column_if_missing(conn, "cos_credentials", "prefix", "TEXT")
+}
+
+/// Upgrades a data directory written by an older devserver (`CREATE TABLE IF NOT EXISTS` keeps
+/// its old columns).
+fn add_column_if_missing(conn: &Connection, table: &str, column: &str, kind: &str) -> rusqlite::Result<()> {
+    let present = conn
+        .prepare(&format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"))?
+        .exists([column])?;
+    if !present {
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_credentials_table_gains_prefix() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE cos_credentials (secret_id TEXT PRIMARY KEY, secret_key TEXT NOT NULL, token TEXT NOT NULL,
+             start INTEGER NOT NULL, expires INTEGER NOT NULL, key TEXT NOT NULL, upload_id TEXT, owner TEXT NOT NULL);
+             INSERT INTO cos_credentials VALUES ('AKIDtmpold', 'sk', 't', 0, 1, 'k', NULL, 'o');",
+        )
+        .unwrap();
+        create(&conn).unwrap();
+        create(&conn).unwrap();
+        let prefix: Option<String> = conn.query_row("SELECT prefix FROM cos_credentials", [], |r| r.get(0)).unwrap();
+        assert_eq!(prefix, None);
+    }
 }
