@@ -30,11 +30,12 @@ pub struct LogEntry {
     pub path: String,
     /// Operation name, see [`classify`].
     pub op: String,
-    /// HTTP status answered; 0 when the connection was dropped (fault `reset` / `stall`).
+    /// HTTP status answered; 0 when the connection was dropped (fault `reset`, `stall`, `dropReply`).
     pub status: u16,
     /// Request body bytes the server read.
     pub bytes_in: u64,
-    /// The fault action applied, if any (`status`, `reset`, `delay`, `stall`, `expired`, `badCrc`).
+    /// The fault action applied, if any (`status`, `reset`, `delay`, `stall`, `expired`, `badCrc`,
+    /// `dropReply`).
     pub fault: Option<&'static str>,
 }
 
@@ -68,13 +69,16 @@ impl RequestLog {
     }
 }
 
-/// The path as logged: the access token in `/api/v1/token/{lib}/{token}` (renew, delete) is
-/// replaced by `{token}`.
+/// The path as logged: in `/api/v1/token/{lib}/{token}` (renew, delete; smh-api.md §2.2/§2.3) —
+/// the one SMH route with a secret in its path — everything after the library id is replaced
+/// by `{token}`, whatever the method, extra segments or empty segments. No other SMH or COS
+/// route carries a secret in its path (tokens, signatures and session tokens travel in the
+/// query or in headers, which are never logged); the library secret only in the query.
 pub fn redact_path(origin: &str, path: &str) -> String {
     if origin == "smh" {
-        let segments: Vec<&str> = path.split('/').collect();
-        if segments.len() == 6 && segments[1..4] == ["api", "v1", "token"] {
-            return format!("/api/v1/token/{}/{{token}}", segments[4]);
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        if segments.len() >= 5 && segments[..3] == ["api", "v1", "token"] {
+            return format!("/api/v1/token/{}/{{token}}", segments[3]);
         }
     }
     path.to_string()
@@ -168,6 +172,9 @@ mod tests {
         assert_eq!(classify("smh", &Method::POST, "/api/v1/token/l/t", None), "renewToken");
         assert_eq!(redact_path("smh", "/api/v1/token/l/acctkabc"), "/api/v1/token/l/{token}");
         assert_eq!(redact_path("cos", "/api/v1/token/l/acctkabc"), "/api/v1/token/l/acctkabc");
+        assert_eq!(redact_path("smh", "/api/v1/token/l/acctkabc/"), "/api/v1/token/l/{token}");
+        assert_eq!(redact_path("smh", "//api/v1/token/l//acctkabc/x"), "/api/v1/token/l/{token}");
+        assert_eq!(redact_path("smh", "/api/v1/token/l"), "/api/v1/token/l");
     }
 
     #[test]
