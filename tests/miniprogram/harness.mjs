@@ -16,6 +16,7 @@
 import { Buffer } from 'node:buffer';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, closeSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, resolve, sep } from 'node:path';
 import vm from 'node:vm';
@@ -35,8 +36,6 @@ const HIDDEN_GLOBALS = ['window', 'document', 'frames', 'self', 'location', 'nav
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|\[::1\])$/;
 /** The fixed Referer WeChat sends (appid and version "devtools" here). */
 const REFERER = 'https://servicewechat.com/wxharness00000000/devtools/page-frame.html';
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 
 /**
  * One mini-program: a project directory with `miniprogram_npm/` and `pages/`, a logic layer
@@ -70,16 +69,19 @@ export class MiniProgram {
     this.files = new Map();        // virtual path → real path
     this.storage = new Map();      // key → JSON text
     this.nextFile = 1;
+    this.timers = new Set();
+    this.agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
     this.reload();
   }
 
   /** A fresh logic layer (new context, modules loaded anew); files and storage stay. */
   reload() {
+    this.stopTimers();
     this.stats = { inFlight: 0, maxInFlight: 0, queued: 0, requests: [], reads: [], violations: [] };
     this.waiting = [];
     this.tasks = new Set();
     this.consoleLines = [];
-    const sandbox = { console: this.makeConsole(), setTimeout, clearTimeout, setInterval, clearInterval };
+    const sandbox = { console: this.makeConsole(), ...this.makeTimers() };
     this.context = vm.createContext(sandbox, { name: 'logic layer', codeGeneration: { strings: false, wasm: false } });
     vm.runInContext('delete globalThis.WebAssembly;', this.context);
     this.realm = vm.runInContext('({ ArrayBuffer, Uint8Array, Promise, Error, TypeError, JSON, Object })', this.context);
@@ -89,10 +91,43 @@ export class MiniProgram {
     return this;
   }
 
-  /** Stops what is in flight and deletes the project. */
+  /** Stops what is in flight and every timer of the logic layer, and deletes the project. */
   close() {
     for (const task of this.tasks) task.abort();
+    this.stopTimers();
+    for (const agent of Object.values(this.agents)) agent.destroy();
     rmSync(this.root, { recursive: true, force: true });
+  }
+
+  /** The host's timers, tracked so that closing the mini-program stops them (as WeChat does). */
+  makeTimers() {
+    const timers = this.timers;
+    const track = (start, stop, repeat) => (f, ms, ...args) => {
+      const handle = start(repeat ? f : (...a) => {
+        timers.delete(handle);
+        f(...a);
+      }, ms, ...args);
+      timers.add(handle);
+      return handle;
+    };
+    const untrack = stop => handle => {
+      timers.delete(handle);
+      stop(handle);
+    };
+    return {
+      setTimeout: track(setTimeout, clearTimeout, false),
+      clearTimeout: untrack(clearTimeout),
+      setInterval: track(setInterval, clearInterval, true),
+      clearInterval: untrack(clearInterval),
+    };
+  }
+
+  stopTimers() {
+    for (const handle of this.timers) {
+      clearTimeout(handle);
+      clearInterval(handle);
+    }
+    this.timers.clear();
   }
 
   /** Names on the context's global object (to check that a package defines none). */
@@ -293,7 +328,9 @@ export class MiniProgram {
         record.status = ok ? value.statusCode : value.errMsg;
         settle(ok, value);
       };
-      const req = http.request(checked.url, { method, headers, agent, timeout }, res => {
+      let req;
+      try {
+        req = this.transport(checked.url).request(checked.url, { method, headers, agent: this.agents[checked.url.protocol], timeout }, res => {
         const chunks = [];
         res.on('data', c => chunks.push(c));
         res.on('error', () => done(false, { errMsg: 'request:fail net::ERR_CONNECTION_RESET' }));
@@ -314,7 +351,10 @@ export class MiniProgram {
           }
           done(true, { data: out, statusCode: res.statusCode, header: headerObject(res.rawHeaders), cookies: [], errMsg: 'request:ok' });
         });
-      });
+        });
+      } catch (e) {
+        return done(false, { errMsg: `request:fail ${e.message}` });
+      }
       req.on('timeout', () => {
         req.destroy();
         done(false, { errMsg: 'request:fail timeout' });
@@ -383,11 +423,16 @@ export class MiniProgram {
         record.status = ok ? value.statusCode : value.errMsg;
         settle(ok, value);
       };
-      const req = http.request(checked.url, { method: 'POST', headers: { ...headers, 'content-length': body.length }, agent, timeout }, res => {
-        const chunks = [];
-        res.on('data', c => chunks.push(c));
-        res.on('end', () => done(true, { data: Buffer.concat(chunks).toString('utf8'), statusCode: res.statusCode, header: headerObject(res.rawHeaders), errMsg: 'uploadFile:ok' }));
-      });
+      let req;
+      try {
+        req = this.transport(checked.url).request(checked.url, { method: 'POST', headers: { ...headers, 'content-length': body.length }, agent: this.agents[checked.url.protocol], timeout }, res => {
+          const chunks = [];
+          res.on('data', c => chunks.push(c));
+          res.on('end', () => done(true, { data: Buffer.concat(chunks).toString('utf8'), statusCode: res.statusCode, header: headerObject(res.rawHeaders), errMsg: 'uploadFile:ok' }));
+        });
+      } catch (e) {
+        return done(false, { errMsg: `uploadFile:fail ${e.message}` });
+      }
       req.on('timeout', () => {
         req.destroy();
         done(false, { errMsg: 'uploadFile:fail timeout' });
@@ -414,6 +459,10 @@ export class MiniProgram {
       writeMore();
     });
     return task;
+  }
+
+  transport(url) {
+    return url.protocol === 'https:' ? https : http;
   }
 
   /** An ArrayBuffer of the context's realm holding `bytes`. */

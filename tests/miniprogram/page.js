@@ -63,7 +63,8 @@ function uploadThrows(ready, file, path) {
 /** Tencent's cos-wx-sdk-v5 pointed at the devserver's cos origin (signing with its keys). */
 function cos(ready, options = {}) {
   const COS = require('cos-wx-sdk-v5');
-  return new COS({ SecretId: ready.secretId, SecretKey: ready.secretKey, Domain: ready.cos, Protocol: 'http:', ...options });
+  // Its URLs are https unless the Domain names a scheme; the devserver's loopback cos origin is http.
+  return new COS({ SecretId: ready.secretId, SecretKey: ready.secretKey, Domain: `http://${ready.cos}`, ...options });
 }
 
 function cosCall(ready, method, params) {
