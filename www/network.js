@@ -21,6 +21,9 @@ const SWITCHES = {
   slow: { origin: 'cos', method: 'PUT', times: FOREVER, action: { type: 'delay', ms: 1500 } },
 };
 
+/** How the request log's `fault` names read in the list. */
+const FAULT_WORDS = { delay: 'delayed', status: 'failed on purpose', reset: 'connection reset', stall: 'stalled', expired: 'expired', dropReply: 'reply lost', badCrc: 'bad CRC' };
+
 async function dev(method, hook, body) {
   const response = await fetch(`/_dev/${hook}`, {
     method,
@@ -124,10 +127,9 @@ export class NetworkPanel {
           'li',
           { class: e.status === 0 || e.status >= 400 ? 'bad' : '' },
           el('span', { class: `origin ${e.origin}` }, e.origin.toUpperCase()),
-          el('span', { class: 'op' }, e.op),
+          el('span', { class: 'op' }, e.op, e.fault ? el('span', { class: 'fault' }, ` · ${FAULT_WORDS[e.fault] || e.fault}`) : ''),
           el('span', { class: 'status' }, e.status === 0 ? 'dropped' : String(e.status)),
           el('span', { class: 'bytes' }, e.bytesIn ? bytes(e.bytesIn) : ''),
-          e.fault ? el('span', { class: 'fault' }, `fault: ${e.fault}`) : '',
         ),
       ),
     );
@@ -141,7 +143,8 @@ export class NetworkPanel {
     this.el.cosBytes.textContent = bytes(cos.bytes);
     this.el.cosRequests.textContent = `${cos.requests} request${cos.requests === 1 ? '' : 's'}`;
     const all = smh.bytes + cos.bytes;
-    this.el.share.style.setProperty('--smh-share', all ? `${Math.max(0.5, (100 * smh.bytes) / all)}%` : '50%');
+    this.el.share.classList.toggle('empty', all === 0);
+    this.el.share.style.setProperty('--smh-share', all ? `${Math.max(0.5, (100 * smh.bytes) / all)}%` : '0%');
     this.el.failed.textContent = String(failed);
     this.el.faults.textContent = String(faults);
     this.el.renewals.textContent = String(renewals);

@@ -232,7 +232,9 @@ test('the demo page: upload, pause, resume, cancel, faults, library, quick uploa
   assert.match(library['movie.mp4'].text, /20\.0 MiB/);
   assert.match(library['movie.mp4'].text, /CRC64 \d+/);
   // The thumbnail really loaded (SMH's 302 to a signed COS URL, then a PNG decoded).
-  const thumbWidth = await page.locator('#entries li[data-name="photo.png"] img').evaluate(async img => {
+  const thumb = page.locator('#entries li[data-name="photo.png"] img');
+  await thumb.waitFor({ timeout: 5_000 }).catch(() => assert.fail('photo.png has no thumbnail (the image did not load)'));
+  const thumbWidth = await thumb.evaluate(async img => {
     if (!img.complete) await new Promise(r => img.addEventListener('load', r, { once: true }));
     return img.naturalWidth;
   });
