@@ -202,6 +202,8 @@ test('the demo page: upload, pause, resume, cancel, faults, library, quick uploa
   await page.locator('#fault-status').getByText('1 fault rule active').waitFor();
   await page.getByRole('button', { name: 'Expire the token' }).click();
   await page.locator('#fault-status').getByText(/access token is now expired/).waitFor();
+  await page.getByRole('button', { name: 'Expire upload authorisations' }).click();
+  await page.locator('#fault-status').getByText(/upload authorisation is now expired/).waitFor();
   await button('Resume movie.mp4').click();
   await waitForState('movie.mp4', 'done', 45_000);
 
@@ -212,7 +214,9 @@ test('the demo page: upload, pause, resume, cancel, faults, library, quick uploa
     smh: document.getElementById('smh-bytes').textContent,
     tokens: Number(document.getElementById('net-tokens').textContent),
     failed: Number(document.getElementById('net-failed').textContent),
+    renewals: Number(document.getElementById('net-renewals').textContent),
   }));
+  assert.ok(panel.renewals >= 1, `the expired upload was renewed: ${JSON.stringify(panel)}`);
   assert.ok(panel.tokens >= 2, `a fresh token after the expiry: ${JSON.stringify(panel)}`);
   assert.ok(panel.failed > 0, `failed requests counted: ${JSON.stringify(panel)}`);
   assert.match(panel.cos, /MiB$/, `MiBs went to COS: ${JSON.stringify(panel)}`);
@@ -296,6 +300,20 @@ test('a file name SMH refuses shows its code and a sentence, not a stack', { tim
   const object = await dev.objectAt('photos/photo.png');
   assert.equal(object?.sha256, files.photo.sha256, 'the photo landed in the folder');
   await page.locator('#entries li[data-name="photo.png"]').waitFor();
+
+  // A file dropped on the drop zone lands in the open folder.
+  await page.locator('#drop').evaluate(zone => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File(['dropped on the zone\n'], 'dropped.txt', { type: 'text/plain' }));
+    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  });
+  await waitForState('dropped.txt', 'done', 20_000);
+  assert.equal((await dev.objectAt('photos/dropped.txt'))?.sha256, sha256(Buffer.from('dropped on the zone\n')));
+
+  // The upload cancelled in the first test starts again with its button and lands where it was headed.
+  await button('Upload again archive.zip').click();
+  await waitForState('archive.zip', 'done', 30_000);
+  assert.equal((await dev.objectAt('archive.zip'))?.sha256, files.archive.sha256, 'the retried upload holds the file');
   assert.deepEqual(consoleErrors, [], 'the page logged no error');
 });
 
