@@ -232,3 +232,65 @@ async fn indexeddb_checkpoints_persist_across_store_instances() {
     second.remove(&key).await;
     assert_eq!(first.get(&key).await, None);
 }
+
+/// What a hostile or broken SMH reply puts into the COS request headers: a signature-looking
+/// value with a CR/LF in the middle, which `setRequestHeader` refuses.
+const HOSTILE_SIGNATURE: &str = "q-sign-algorithm=sha1&q-signature=SECRETSIG5f3b9c";
+const HOSTILE_VALUE_TAIL: &str = "\r\nX-Injected: yes";
+
+#[wasm_bindgen_test]
+async fn a_header_value_the_browser_refuses_is_a_final_invalid_response_that_hides_the_value() {
+    let req = HttpRequest {
+        method: Method::Put,
+        url: format!("http://{}/refused-header.bin", field("cos")),
+        headers: vec![("Authorization".into(), format!("{HOSTILE_SIGNATURE}{HOSTILE_VALUE_TAIL}"))],
+        body: Some(Body::from(b"x".to_vec())),
+        timeout: Some(Duration::from_secs(20)),
+        progress: None,
+    };
+    let err = XhrHttp.send(req).await.expect_err("the browser refuses the header");
+    let text = err.to_string();
+    assert_eq!((err.code(), err.retryable()), ("InvalidResponse", false), "{text}");
+    assert!(text.contains("Authorization"), "the message names the header: {text}");
+    assert!(!text.contains("SECRETSIG") && !text.contains("X-Injected"), "the message hides the value: {text}");
+}
+
+/// `Http` over XHR that rewrites SMH's begin reply: its COS `Authorization` header gains a CR/LF.
+/// Counts the requests that went (or tried to go) to the cos origin.
+struct HostileSmh {
+    cos_attempts: std::cell::Cell<u32>,
+}
+
+impl Http for HostileSmh {
+    fn send(&self, request: HttpRequest) -> smh_upload::platform::LocalBoxFuture<'_, smh_upload::Result<smh_upload::platform::HttpResponse>> {
+        Box::pin(async move {
+            if request.url.contains(&field("cos")) {
+                self.cos_attempts.set(self.cos_attempts.get() + 1);
+            }
+            let mut resp = XhrHttp.send(request).await?;
+            if let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&resp.body) {
+                if let Some(auth) = body.pointer_mut("/headers/Authorization") {
+                    *auth = serde_json::Value::String(format!("{}{HOSTILE_VALUE_TAIL}", auth.as_str().unwrap_or_default()));
+                    resp.body = body.to_string().into_bytes();
+                }
+            }
+            Ok(resp)
+        })
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_smh_reply_whose_header_the_browser_refuses_fails_at_once_without_echoing_it() {
+    let mut config = ClientConfig::new(SmhTarget { base_url: field("smh"), library_id: field("libraryId"), space_id: field("spaceId"), user_id: None });
+    config.allowed_domains = Some(vec![field("cos")]);
+    let http = Rc::new(HostileSmh { cos_attempts: std::cell::Cell::new(0) });
+    let up = Rc::new(Uploader::new(config, http.clone(), Rc::new(JsTimer), Tokens::fixed(token().await), Rc::new(NoCheckpoints)).unwrap());
+    let opts = UploadOptions { path: LibraryPath::parse("hostile-header.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+    let err = run(up, Rc::new(BlobSource::new(blob_of(b"hostile")).unwrap()), opts, Control::new(), Rc::new(Rec::default())).await.expect_err("cannot succeed");
+    let text = err.to_string();
+    assert_eq!((err.code(), err.retryable()), ("InvalidResponse", false), "{text}");
+    // Refused when the reply is read (0) or by the browser's setRequestHeader (1), never retried.
+    assert!(http.cos_attempts.get() <= 1, "not retried, it can never succeed: {} attempts", http.cos_attempts.get());
+    assert!(!text.contains("q-signature") && !text.contains("X-Injected"), "no header value in the message: {text}");
+    assert_eq!(stored_sha256("hostile-header.bin").await, None);
+}

@@ -47,6 +47,15 @@ fn parse_headers(raw: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A header `setRequestHeader` refused (a value holding CR/LF, say). Header values come from
+/// server replies (SMH's upload headers) and carry signatures, so the message names the header
+/// but never shows its value; and since no retry can send it, the error is final.
+fn refused_header(name: &str) -> Error {
+    let is_token = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let name = if is_token { name } else { "(an invalid header name)" };
+    Error::InvalidResponse { status: 0, message: format!("the browser refuses to send the `{name}` header the server gave") }
+}
+
 async fn send(request: HttpRequest) -> Result<HttpResponse> {
     let xhr = XmlHttpRequest::new().map_err(js_to_network_error)?;
     xhr.open_with_async(request.method.as_str(), &request.url, true).map_err(js_to_network_error)?;
@@ -55,7 +64,7 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         xhr.set_timeout(t.as_millis().min(u32::MAX as u128) as u32);
     }
     for (name, value) in &request.headers {
-        xhr.set_request_header(name, value).map_err(js_to_network_error)?;
+        xhr.set_request_header(name, value).map_err(|_| refused_header(name))?;
     }
     let resolve: Rc<RefCell<Option<Function>>> = Rc::default();
     let promise = Promise::new(&mut |res, _rej| *resolve.borrow_mut() = Some(res));
