@@ -7,64 +7,32 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { crc64, sha256, startDevserver } from './devserver.mjs';
 
 const COS = createRequire(import.meta.url)('cos-nodejs-sdk-v5');
 const MIB = 1024 * 1024;
 
-// CRC-64/XZ (ECMA-182 reflected, init/xorout all ones; cos-api.md §3), independent of the server.
-const CRC_TABLE = (() => {
-  const poly = 0xC96C5795D7870F42n;
-  return Array.from({ length: 256 }, (_, i) => {
-    let c = BigInt(i);
-    for (let k = 0; k < 8; k++) c = c & 1n ? (c >> 1n) ^ poly : c >> 1n;
-    return c;
-  });
-})();
-function crc64(buf) {
-  let crc = 0xFFFFFFFFFFFFFFFFn;
-  for (const byte of buf) crc = CRC_TABLE[Number((crc ^ BigInt(byte)) & 0xFFn)] ^ (crc >> 8n);
-  return (crc ^ 0xFFFFFFFFFFFFFFFFn).toString();
-}
-const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
-
-let server, ready, cos, dataDir, workDir;
+let devserver, ready, cos, workDir;
 
 // Calls a callback-style SDK method as a promise.
 const call = (method, params) =>
   new Promise((resolve, reject) => cos[method](params, (err, data) => (err ? reject(err) : resolve(data))));
 
 before(async () => {
-  const bin = process.env.SMH_DEVSERVER_BIN;
-  if (!bin) {
-    throw new Error('SMH_DEVSERVER_BIN is not set: point it at the smh-devserver binary '
-      + '(e.g. target/debug/smh-devserver after `cargo build -p smh-devserver`)');
-  }
-  dataDir = mkdtempSync(join(tmpdir(), 'smh-interop-node-data-'));
+  devserver = await startDevserver();
+  ready = devserver.ready;
   workDir = mkdtempSync(join(tmpdir(), 'smh-interop-node-files-'));
-  server = spawn(bin, ['--data', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  ready = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no READY line within 30 s')), 30000);
-    server.on('exit', (code) => reject(new Error(`smh-devserver exited with ${code} before READY`)));
-    createInterface({ input: server.stdout }).on('line', (line) => {
-      if (line.startsWith('SMH_DEVSERVER_READY ')) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line.slice('SMH_DEVSERVER_READY '.length)));
-      }
-    });
-  });
   cos = new COS({ SecretId: ready.secretId, SecretKey: ready.secretKey, Domain: ready.cos, Protocol: 'http:' });
 });
 
 after(() => {
-  server?.kill('SIGKILL');
-  for (const dir of [dataDir, workDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  devserver?.stop();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
 const where = (Key) => ({ Bucket: ready.bucket, Region: ready.region, Key });
