@@ -17,6 +17,7 @@ pub mod cos;
 pub mod engine;
 pub mod error;
 pub mod hash;
+pub mod json;
 pub mod platform;
 pub mod smh;
 

@@ -87,7 +87,7 @@ fn result_to_js(r: &UploadResult) -> JsValue {
     set("isOverwritten", JsValue::from_bool(r.file.is_overwritten));
     set("etag", r.file.etag.as_deref().map_or(JsValue::NULL, JsValue::from_str));
     // JSON.parse of SMH's reply: smaller in wasm than a serde → JS value serializer.
-    let info = js_sys::JSON::parse(&r.file.raw.to_string()).unwrap_or(JsValue::NULL);
+    let info = js_sys::JSON::parse(&r.file.raw.to_json()).unwrap_or(JsValue::NULL);
     set("info", info);
     o.into()
 }

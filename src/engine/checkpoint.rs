@@ -18,15 +18,16 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::scheduler::Slots;
 use crate::hash::hex;
+use crate::json::{self, Value};
 use crate::platform::CheckpointStore;
 
-/// Format version of records; others are ignored (and replaced).
-const VERSION: u32 = 1;
+/// Format version of records; others are ignored (and replaced). 2: written by [`crate::json`]
+/// (parts as `[number, length, "crc"]`, times in whole milliseconds).
+const VERSION: u32 = 2;
 /// The store key of the index of records.
 pub const INDEX_KEY: &str = "index";
 /// Records not updated for this long are forgotten (SMH upload tasks do not live longer).
@@ -60,8 +61,7 @@ impl Identity<'_> {
 }
 
 /// One resumable upload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub v: u32,
     /// Target path in the library, as given to `upload()`.
@@ -101,10 +101,8 @@ impl Record {
 }
 
 /// An unfinished upload, as `pendingUploads()` lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
-    #[serde(skip_serializing)]
     pub key: String,
     pub path: String,
     pub name: String,
@@ -113,14 +111,13 @@ pub struct Pending {
     pub updated_at: f64,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default)]
 struct Index {
     v: u32,
     entries: Vec<IndexEntry>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 struct IndexEntry {
     key: String,
     path: String,
@@ -149,13 +146,13 @@ impl Checkpoints {
     /// The record under `key`, if one of this format exists and is not too old.
     pub async fn load(&self, key: &str, now: f64) -> Option<Record> {
         let text = self.store.get(key).await?;
-        let record: Record = serde_json::from_str(&text).ok()?;
+        let record = Record::from_json(&text)?;
         (record.v == VERSION && now - record.updated_at <= MAX_AGE_MS).then_some(record)
     }
 
     /// Writes `record` under `key` and its index entry; prunes old records.
     pub async fn save(&self, key: &str, record: &Record) {
-        let Ok(text) = serde_json::to_string(record) else { return };
+        let text = record.to_json();
         let _one = self.lock.acquire().await;
         self.store.set(key, text).await;
         let mut index = self.index().await;
@@ -202,7 +199,7 @@ impl Checkpoints {
 
     async fn index(&self) -> Index {
         let parsed = match self.store.get(INDEX_KEY).await {
-            Some(text) => serde_json::from_str::<Index>(&text).ok(),
+            Some(text) => Index::from_json(&text),
             None => None,
         };
         parsed.filter(|i| i.v == VERSION).unwrap_or(Index { v: VERSION, entries: Vec::new() })
@@ -231,9 +228,111 @@ impl Checkpoints {
     async fn write_index(&self, index: &Index) {
         if index.entries.is_empty() {
             self.store.remove(INDEX_KEY).await;
-        } else if let Ok(text) = serde_json::to_string(index) {
-            self.store.set(INDEX_KEY, text).await;
+        } else {
+            self.store.set(INDEX_KEY, index.to_json()).await;
         }
+    }
+}
+
+// The stored JSON form, read and written with `crate::json` (see its module doc for why not
+// serde). A record or index that does not read back whole is ignored, as a missing one is.
+
+/// Unix times are kept in whole milliseconds (they come from `Date.now()`).
+fn millis(t: f64) -> Value {
+    Value::from(if t > 0.0 { t as u64 } else { 0 })
+}
+
+/// `Some(s)` for a string member `name`.
+fn text(v: &Value, name: &str) -> Option<String> {
+    v.get(name)?.as_str().map(str::to_string)
+}
+
+/// An integer member `name`.
+fn integer(v: &Value, name: &str) -> Option<u64> {
+    v.get(name)?.as_u64()
+}
+
+impl Record {
+    fn to_json(&self) -> String {
+        let parts = self
+            .parts
+            .iter()
+            .map(|(&n, &(len, crc))| Value::Array(vec![Value::from(u64::from(n)), Value::from(len), Value::from(json::u64_to_string(crc))]))
+            .collect();
+        Value::object([
+            ("v", Value::from(u64::from(self.v))),
+            ("path", Value::from(self.path.as_str())),
+            ("name", Value::from(self.name.as_str())),
+            ("size", Value::from(self.size)),
+            ("partSize", Value::from(self.part_size)),
+            ("confirmKey", Value::from(self.confirm_key.as_str())),
+            ("uploadId", Value::from(self.upload_id.as_str())),
+            ("parts", Value::Array(parts)),
+            ("createdAt", millis(self.created_at)),
+            ("updatedAt", millis(self.updated_at)),
+        ])
+        .to_json()
+    }
+
+    fn from_json(stored: &str) -> Option<Record> {
+        let v = json::parse(stored.as_bytes()).ok()?;
+        let mut parts = BTreeMap::new();
+        for part in v.get("parts")?.as_array()? {
+            let [n, len, crc] = part.as_array()? else { return None };
+            parts.insert(u32::try_from(n.as_u64()?).ok()?, (len.as_u64()?, crc.to_u64()?));
+        }
+        Some(Record {
+            v: u32::try_from(integer(&v, "v")?).ok()?,
+            path: text(&v, "path")?,
+            name: text(&v, "name")?,
+            size: integer(&v, "size")?,
+            part_size: integer(&v, "partSize")?,
+            confirm_key: text(&v, "confirmKey")?,
+            upload_id: text(&v, "uploadId")?,
+            parts,
+            created_at: integer(&v, "createdAt")? as f64,
+            updated_at: integer(&v, "updatedAt")? as f64,
+        })
+    }
+}
+
+impl Index {
+    fn to_json(&self) -> String {
+        let entries = self
+            .entries
+            .iter()
+            .map(|e| {
+                Value::object([
+                    ("key", Value::from(e.key.as_str())),
+                    ("path", Value::from(e.path.as_str())),
+                    ("name", Value::from(e.name.as_str())),
+                    ("size", Value::from(e.size)),
+                    ("loaded", Value::from(e.loaded)),
+                    ("updatedAt", millis(e.updated_at)),
+                ])
+            })
+            .collect();
+        Value::object([("v", Value::from(u64::from(self.v))), ("entries", Value::Array(entries))]).to_json()
+    }
+
+    fn from_json(stored: &str) -> Option<Index> {
+        let v = json::parse(stored.as_bytes()).ok()?;
+        let entries = v
+            .get("entries")?
+            .as_array()?
+            .iter()
+            .map(|e| {
+                Some(IndexEntry {
+                    key: text(e, "key")?,
+                    path: text(e, "path")?,
+                    name: text(e, "name")?,
+                    size: integer(e, "size")?,
+                    loaded: integer(e, "loaded")?,
+                    updated_at: integer(e, "updatedAt")? as f64,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Index { v: u32::try_from(integer(&v, "v")?).ok()?, entries })
     }
 }
 

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 /// What the upload is doing, as reported with progress.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     /// Reading the file for quick-upload hashes.
     Hashing,
@@ -16,7 +15,7 @@ pub enum Phase {
 }
 
 /// A progress report.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {
     pub phase: Phase,
     /// Bytes done in this phase.

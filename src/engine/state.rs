@@ -2,8 +2,7 @@
 //! `preparing → [hashing →] uploading ⇄ paused → confirming → done | failed | cancelled`.
 
 /// Where an upload is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UploadState {
     /// Before the first byte: asking SMH for the upload (or checking a resumable one).
     Preparing,

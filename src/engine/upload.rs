@@ -69,8 +69,8 @@ fn combine_parts(parts: &BTreeMap<u32, (u64, u64)>) -> u64 {
 }
 
 /// Part number → size of the parts SMH's task query lists (COS ListParts, PascalCase).
-fn task_parts(task: &serde_json::Value) -> BTreeMap<u32, u64> {
-    let number = |v: &serde_json::Value| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()));
+fn task_parts(task: &crate::json::Value) -> BTreeMap<u32, u64> {
+    let number = crate::json::Value::to_u64;
     task.get("parts")
         .and_then(|p| p.as_array())
         .map(|parts| {

@@ -4,11 +4,11 @@
 
 use std::rc::Rc;
 
-use serde_json::Value;
+use crate::json::{self, Value};
 
 use super::path::{encode_segment, LibraryPath};
 use super::token::Tokens;
-use super::types::{BeginBody, Conflict, FileInfo, UploadAuth};
+use super::types::{begin_body, Conflict, FileInfo, UploadAuth};
 use crate::engine::retry::{Backoff, RetryConfig, XorShift};
 use crate::engine::timeout::with_timeout;
 use crate::error::{Error, Result};
@@ -84,7 +84,7 @@ impl SmhApi {
     /// times; replies that say the server failed (5xx, 429) are retried as usual.
     async fn call_with(&self, method: Method, resource: &str, tail: &str, query: &[(&str, Option<String>)], body: Body, what: &str, lost_reply_retries: u32) -> Result<HttpResponse> {
         let mut lost_replies = 0u32;
-        let body: Option<crate::platform::Body> = body.map(|v| crate::platform::Body::from(v.to_string().into_bytes()));
+        let body: Option<crate::platform::Body> = body.map(|v| crate::platform::Body::from(v.to_json().into_bytes()));
         let seed = (self.timer.now_ms() * 1000.0) as u64 ^ 0x9E37_79B9_7F4A_7C15;
         let mut rng = XorShift::new(seed);
         let mut backoff = Backoff::new_with_rng(self.retry.backoff.clone(), Box::new(move || rng.next_f64()));
@@ -136,9 +136,8 @@ impl SmhApi {
             query.push(("multipart", None));
         }
         query.push(("conflict_resolution_strategy", Some(conflict.as_str().to_string())));
-        query.push(("filesize", Some(size.to_string())));
-        let body = BeginBody { size: size.to_string(), beginning_hash, full_hash };
-        let body = serde_json::to_value(body).map_err(|e| Error::InvalidInput { option: "file".into(), message: e.to_string() })?;
+        query.push(("filesize", Some(json::u64_to_string(size))));
+        let body = begin_body(size, beginning_hash, full_hash);
         let method = if multipart { Method::Post } else { Method::Put };
         // Not idempotent: a begin whose reply is lost has opened an upload we cannot name. One
         // retry after a lost reply bounds that to one orphan — an empty, never-confirmed task
@@ -147,20 +146,20 @@ impl SmhApi {
         match resp.status {
             202 => Ok(Begin::QuickCandidate),
             200 => Ok(Begin::Instant(FileInfo::from_json(json_body(&resp)?, resp.status)?)),
-            _ => Ok(Begin::Upload(parse_auth(&resp)?)),
+            _ => Ok(Begin::Upload(UploadAuth::from_json(&json_body(&resp)?, resp.status)?)),
         }
     }
 
     /// Fresh upload parameters for a multipart upload (new signature and expiration).
     pub async fn renew(&self, confirm_key: &str) -> Result<UploadAuth> {
         let resp = self.call(Method::Post, &encode_segment(confirm_key), &[("renew", None)], None, "renew upload").await?;
-        parse_auth(&resp)
+        UploadAuth::from_json(&json_body(&resp)?, resp.status)
     }
 
     /// Commits the upload; `crc64` is the whole file's CRC-64/XZ (SMH checks it: `BadCrc64`).
     pub async fn confirm(&self, confirm_key: &str, crc64: u64, conflict: Conflict) -> Result<FileInfo> {
         let query = [("confirm", None), ("conflict_resolution_strategy", Some(conflict.as_str().to_string()))];
-        let body = serde_json::json!({ "crc64": crc64.to_string() });
+        let body = Value::object([("crc64", Value::from(json::u64_to_string(crc64)))]);
         let resp = self.call(Method::Post, &encode_segment(confirm_key), &query, Some(body), "confirm upload").await?;
         FileInfo::from_json(json_body(&resp)?, resp.status)
     }
@@ -193,26 +192,27 @@ impl SmhApi {
     }
 }
 
+/// The reply's body as JSON; anything else is `InvalidResponse` (with the parser's reason and
+/// offset, never the body: it may echo a token).
 fn json_body(resp: &HttpResponse) -> Result<Value> {
-    serde_json::from_slice(&resp.body).map_err(|e| Error::InvalidResponse { status: resp.status, message: format!("reply is not JSON ({e})") })
-}
-
-fn parse_auth(resp: &HttpResponse) -> Result<UploadAuth> {
-    serde_json::from_slice::<UploadAuth>(&resp.body)
-        .map_err(|e| Error::InvalidResponse { status: resp.status, message: format!("upload parameters unreadable ({e})") })
+    json::parse(&resp.body).map_err(|e| Error::InvalidResponse {
+        status: resp.status,
+        message: format!("reply is not JSON ({} at byte {})", e.reason, e.offset),
+    })
 }
 
 /// Turns an SMH error reply into [`Error::Smh`], scrubbing the token should it be echoed.
 fn smh_error(resp: &HttpResponse, token: &str) -> Error {
     let request_id = resp.header("x-request-id").map(str::to_string);
-    match serde_json::from_slice::<Value>(&resp.body) {
-        Ok(v) if v.get("code").and_then(|c| c.as_str()).is_some() => {
+    let reply = json::parse(&resp.body).ok();
+    match reply.as_ref().and_then(|v| Some((v, v.get("code")?.as_str()?))) {
+        Some((v, code)) => {
             let scrub = |s: &str| if token.is_empty() { s.to_string() } else { s.replace(token, "***") };
             Error::Smh {
                 status: resp.status,
-                code: scrub(v["code"].as_str().unwrap_or_default()),
-                message: scrub(v.get("message").and_then(|m| m.as_str()).unwrap_or_default()),
-                request_id: v.get("requestId").and_then(|r| r.as_str()).map(str::to_string).or(request_id),
+                code: scrub(code),
+                message: scrub(v.get("message").and_then(Value::as_str).unwrap_or_default()),
+                request_id: v.get("requestId").and_then(Value::as_str).map(str::to_string).or(request_id),
             }
         }
         _ if resp.status >= 500 || resp.status == 429 => Error::Smh {

@@ -1,14 +1,20 @@
-//! SMH request and response bodies (smh-api.md §5).
+//! SMH request and response bodies (smh-api.md §5), read from and written as [`json::Value`].
+//!
+//! Every reader here turns a reply that does not follow the protocol into
+//! [`Error::InvalidResponse`] naming the field — never a panic, and never the field's value
+//! (replies may echo tokens and signatures).
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{Error, Result};
+use crate::json::{self, Value};
+
+/// Largest byte count a reply may announce: JS numbers are exact up to 2^53 - 1, and no file
+/// is larger. A bigger (or negative, or fractional) size is refused.
+pub const MAX_SIZE: u64 = (1 << 53) - 1;
 
 /// What to do when the target name exists (`conflict_resolution_strategy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Conflict {
     /// Keep both: SMH renames the new file (`name (1).ext`). SMH's default for uploads.
     #[default]
@@ -30,33 +36,103 @@ impl Conflict {
 }
 
 /// Upload parameters from begin (201) or renew (200): where and how to PUT the bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadAuth {
     /// COS bucket domain (`host[:port]`, no scheme).
     pub domain: String,
     /// URL path of the object, with a leading `/`.
     pub path: String,
     /// Multipart uploads only.
-    #[serde(default)]
     pub upload_id: Option<String>,
     /// Headers to send verbatim (Authorization, x-cos-security-token, Content-Type, …).
-    #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub confirm_key: String,
     /// ISO-8601 expiry of `headers`' authorisation.
     pub expiration: String,
 }
 
-/// Body of begin-upload.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BeginBody {
-    pub size: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub beginning_hash: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub full_hash: Option<String>,
+/// `InvalidResponse` for HTTP `status` saying `what` is wrong.
+fn invalid(status: u16, what: &str) -> Error {
+    Error::InvalidResponse { status, message: what.to_string() }
+}
+
+/// A required string member.
+fn required_str(reply: &Value, name: &str, status: u16) -> Result<String> {
+    match reply.get(name) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        _ => Err(invalid(status, &format!("reply has no string `{name}`"))),
+    }
+}
+
+/// An optional string member (`null` is absent).
+fn optional_str(reply: &Value, name: &str, status: u16) -> Result<Option<String>> {
+    match reply.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(status, &format!("reply's `{name}` is not a string"))),
+    }
+}
+
+/// A byte count given as a number or a decimal string, at most [`MAX_SIZE`]; `None` when
+/// absent or `null`.
+pub fn size_field(value: Option<&Value>, name: &str, status: u16) -> Result<Option<u64>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.to_u64() {
+            Some(n) if n <= MAX_SIZE => Ok(Some(n)),
+            _ => Err(invalid(status, &format!("reply's `{name}` is not a byte count (0 to 2^53-1)"))),
+        },
+    }
+}
+
+/// Whether `value` may be sent as an HTTP header value: tab, space, visible ASCII and Latin-1
+/// (what XHR's `setRequestHeader` takes); no CR, LF or other control characters (a browser
+/// refuses those, and they could split a request).
+fn is_header_value(value: &str) -> bool {
+    value.chars().all(|c| matches!(c, '\t' | ' '..='~' | '\u{a0}'..='\u{ff}'))
+}
+
+/// Whether `name` is an HTTP header name (an RFC 9110 token).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+impl UploadAuth {
+    /// Reads begin's 201 or renew's 200 reply.
+    pub fn from_json(reply: &Value, status: u16) -> Result<UploadAuth> {
+        let mut headers = BTreeMap::new();
+        match reply.get("headers") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(members)) => {
+                for (name, value) in members {
+                    match value {
+                        Value::String(v) if is_header_name(name) && is_header_value(v) => {
+                            headers.insert(name.clone(), v.clone());
+                        }
+                        // The value is left out of the message: it may hold a signature.
+                        _ => return Err(invalid(status, "reply's `headers` holds an invalid HTTP header")),
+                    }
+                }
+            }
+            Some(_) => return Err(invalid(status, "reply's `headers` is not an object")),
+        }
+        Ok(UploadAuth {
+            domain: required_str(reply, "domain", status)?,
+            path: required_str(reply, "path", status)?,
+            upload_id: optional_str(reply, "uploadId", status)?,
+            headers,
+            confirm_key: required_str(reply, "confirmKey", status)?,
+            expiration: required_str(reply, "expiration", status)?,
+        })
+    }
+}
+
+/// Body of begin-upload: `{"size": "…", "beginningHash"?: "…", "fullHash"?: "…"}`.
+pub fn begin_body(size: u64, beginning_hash: Option<String>, full_hash: Option<String>) -> Value {
+    let mut members = vec![("size".to_string(), Value::from(json::u64_to_string(size)))];
+    members.extend(beginning_hash.map(|h| ("beginningHash".to_string(), Value::from(h))));
+    members.extend(full_hash.map(|h| ("fullHash".to_string(), Value::from(h))));
+    Value::Object(members)
 }
 
 /// The committed file, from confirm (or a quick-upload hit).
@@ -66,107 +142,242 @@ pub struct FileInfo {
     pub path: String,
     pub name: String,
     pub size: Option<u64>,
+    /// Decimal CRC-64 (the reply may give a string or a number).
     pub crc64: Option<String>,
     pub etag: Option<String>,
     pub is_overwritten: bool,
     /// The whole reply, for fields this type does not name.
-    pub raw: serde_json::Value,
-}
-
-/// Reads a string-or-number field as u64 (`size` is a string in JS SDKs, a number in Android).
-fn u64_field(v: &serde_json::Value) -> Option<u64> {
-    match v {
-        serde_json::Value::String(s) => s.parse().ok(),
-        serde_json::Value::Number(n) => n.as_u64(),
-        _ => None,
-    }
+    pub raw: Value,
 }
 
 impl FileInfo {
-    pub fn from_json(raw: serde_json::Value, status: u16) -> Result<FileInfo> {
+    pub fn from_json(raw: Value, status: u16) -> Result<FileInfo> {
         let path = match raw.get("path") {
-            Some(serde_json::Value::Array(segs)) => {
-                segs.iter().map(|s| s.as_str().unwrap_or_default()).collect::<Vec<_>>().join("/")
+            Some(Value::Array(segments)) => {
+                let segments: Option<Vec<&str>> = segments.iter().map(Value::as_str).collect();
+                segments.ok_or_else(|| invalid(status, "reply's `path` holds a segment that is not a string"))?.join("/")
             }
-            Some(serde_json::Value::String(s)) => s.trim_start_matches('/').to_string(),
-            _ => return Err(Error::InvalidResponse { status, message: "file reply has no `path`".into() }),
+            Some(Value::String(s)) => s.trim_start_matches('/').to_string(),
+            _ => return Err(invalid(status, "file reply has no `path`")),
         };
-        let name = raw
-            .get("name")
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-            .unwrap_or_else(|| path.rsplit('/').next().unwrap_or_default().to_string());
-        let crc64 = raw.get("crc64").and_then(|v| match v {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        });
+        let name = match optional_str(&raw, "name", status)? {
+            Some(name) => name,
+            None => path.rsplit('/').next().unwrap_or_default().to_string(),
+        };
+        let crc64 = match raw.get("crc64") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(json::u64_to_string(v.to_u64().ok_or_else(|| invalid(status, "reply's `crc64` is not a CRC-64"))?)),
+        };
+        let is_overwritten = match raw.get("isOverwritten") {
+            None | Some(Value::Null) => false,
+            Some(v) => v.as_bool().ok_or_else(|| invalid(status, "reply's `isOverwritten` is not a boolean"))?,
+        };
         Ok(FileInfo {
             path,
             name,
-            size: raw.get("size").and_then(u64_field),
+            size: size_field(raw.get("size"), "size", status)?,
             crc64,
-            etag: raw.get("eTag").and_then(|v| v.as_str()).map(str::to_string),
-            is_overwritten: raw.get("isOverwritten").and_then(|v| v.as_bool()).unwrap_or(false),
+            etag: optional_str(&raw, "eTag", status)?,
+            is_overwritten,
             raw,
         })
     }
 }
 
-/// Parses an ISO-8601 UTC timestamp (`2021-01-01T00:15:00.000Z`, offsets allowed) to Unix ms.
+/// Parses an ISO-8601 / RFC 3339 timestamp to Unix milliseconds: `YYYY-MM-DDTHH:MM:SS`, an
+/// optional fraction of a second, then `Z`, `±HH:MM`, `±HHMM`, `±HH` or nothing (UTC). `T` may
+/// be a space or lowercase. Anything else — out-of-range fields included — is `None`.
 pub fn parse_iso8601_ms(s: &str) -> Option<f64> {
-    let s = s.trim();
-    let (date, time) = s.split_once(['T', ' '])?;
-    let mut d = date.split('-');
-    let (y, mo, da): (i64, i64, i64) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
-    if d.next().is_some() || !(1..=12).contains(&mo) || !(1..=31).contains(&da) {
+    let mut r = DateReader { bytes: s.trim().as_bytes(), pos: 0 };
+    let year = r.digits(4)?;
+    r.byte(b'-')?;
+    let month = r.digits(2)?;
+    r.byte(b'-')?;
+    let day = r.digits(2)?;
+    if !matches!(r.next()?, b'T' | b't' | b' ') {
         return None;
     }
-    let (clock, offset_min) = if let Some(c) = time.strip_suffix('Z').or_else(|| time.strip_suffix('z')) {
-        (c, 0)
-    } else if let Some(pos) = time.rfind(['+', '-']) {
-        let (c, off) = time.split_at(pos);
-        let sign = if off.starts_with('-') { -1 } else { 1 };
-        let (hh, mm) = off[1..].split_once(':').unwrap_or((&off[1..3.min(off.len())], "0"));
-        (c, sign * (hh.parse::<i64>().ok()? * 60 + mm.parse::<i64>().ok()?))
-    } else {
-        (time, 0)
+    let hour = r.digits(2)?;
+    r.byte(b':')?;
+    let minute = r.digits(2)?;
+    r.byte(b':')?;
+    let second = r.digits(2)?;
+    let mut millis = 0;
+    if r.peek() == Some(b'.') {
+        r.pos += 1;
+        // Milliseconds from the first three digits; further digits are read and dropped.
+        let mut scale = 100;
+        let start = r.pos;
+        while let Some(d @ b'0'..=b'9') = r.peek() {
+            millis += i64::from(d - b'0') * scale;
+            scale /= 10;
+            r.pos += 1;
+        }
+        if r.pos == start {
+            return None;
+        }
+    }
+    let offset_minutes = match r.next() {
+        None => 0,
+        Some(b'Z' | b'z') => 0,
+        Some(sign @ (b'+' | b'-')) => {
+            let hours = r.digits(2)?;
+            let minutes = match r.peek() {
+                None => 0,
+                Some(b':') => {
+                    r.pos += 1;
+                    r.digits(2)?
+                }
+                Some(_) => r.digits(2)?,
+            };
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            if sign == b'-' { -(hours * 60 + minutes) } else { hours * 60 + minutes }
+        }
+        Some(_) => return None,
     };
-    let mut t = clock.split(':');
-    let h: i64 = t.next()?.parse().ok()?;
-    let mi: i64 = t.next()?.parse().ok()?;
-    let sec: f64 = t.next().unwrap_or("0").parse().ok()?;
+    if r.pos != r.bytes.len() || !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
     // Days from civil (Howard Hinnant's algorithm).
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (mo + if mo > 2 { -3 } else { 9 }) + 2) / 5 + da - 1;
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + mi * 60 - offset_min * 60;
-    Some(secs as f64 * 1000.0 + sec * 1000.0)
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+    Some((secs * 1000 + millis) as f64)
+}
+
+/// A cursor over the bytes of a timestamp.
+struct DateReader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl DateReader<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    fn byte(&mut self, want: u8) -> Option<()> {
+        (self.next()? == want).then_some(())
+    }
+
+    /// Exactly `n` ASCII digits as a number.
+    fn digits(&mut self, n: usize) -> Option<i64> {
+        let mut value = 0;
+        for _ in 0..n {
+            match self.next()? {
+                d @ b'0'..=b'9' => value = value * 10 + i64::from(d - b'0'),
+                _ => return None,
+            }
+        }
+        Some(value)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn json(text: &str) -> Value {
+        json::parse(text.as_bytes()).unwrap()
+    }
+
     #[test]
     fn iso8601() {
         assert_eq!(parse_iso8601_ms("1970-01-01T00:00:00.000Z"), Some(0.0));
         assert_eq!(parse_iso8601_ms("2021-01-01T00:15:00.000Z"), Some(1_609_460_100_000.0));
         assert_eq!(parse_iso8601_ms("2021-01-01T08:15:00+08:00"), Some(1_609_460_100_000.0));
+        assert_eq!(parse_iso8601_ms("2021-01-01T08:15:00+0800"), Some(1_609_460_100_000.0));
+        assert_eq!(parse_iso8601_ms("2020-12-31T22:15:00-02"), Some(1_609_460_100_000.0));
+        assert_eq!(parse_iso8601_ms(" 2021-01-01 00:15:00 "), Some(1_609_460_100_000.0));
         assert_eq!(parse_iso8601_ms("2024-02-29T12:00:00.5Z"), Some(1_709_208_000_500.0));
-        assert_eq!(parse_iso8601_ms("garbage"), None);
+        assert_eq!(parse_iso8601_ms("2024-02-29T12:00:00.123456789Z"), Some(1_709_208_000_123.0));
+        for bad in [
+            "garbage", "", "2021-01-01", "2021-01-01T00:15Z", "2021-13-01T00:00:00Z", "2021-01-01T24:00:00Z",
+            "2021-01-01T00:60:00Z", "2021-01-01T00:00:00.Z", "2021-01-01T00:00:00+24:00", "2021-01-01T00:00:00Zjunk",
+            "21-01-01T00:00:00Z", "2021-1-01T00:00:00Z", "+2021-01-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_iso8601_ms(bad), None, "{bad:?}");
+        }
+    }
+
+    /// A multi-byte character where the offset's digits are expected panicked ("end byte index
+    /// 3 is not a char boundary") before the parser was rewritten byte-wise.
+    #[test]
+    fn iso8601_multibyte_offset_is_refused_not_a_panic() {
+        assert_eq!(parse_iso8601_ms("2026-01-01T00:00:00+0é:00"), None);
+        assert_eq!(parse_iso8601_ms("2026-01-01T00:00:00+é"), None);
+        assert_eq!(parse_iso8601_ms("2026-01-01T00:00:00-中"), None);
     }
 
     #[test]
     fn file_info_accepts_string_or_number_sizes() {
-        let v = serde_json::json!({"path": ["a", "b (1).txt"], "name": "b (1).txt", "size": "12", "crc64": "99", "isOverwritten": false});
+        let v = json(r#"{"path": ["a", "b (1).txt"], "name": "b (1).txt", "size": "12", "crc64": "99", "isOverwritten": false}"#);
         let f = FileInfo::from_json(v, 200).unwrap();
         assert_eq!((f.path.as_str(), f.size, f.crc64.as_deref()), ("a/b (1).txt", Some(12), Some("99")));
-        let f = FileInfo::from_json(serde_json::json!({"path": ["x"], "size": 5}), 200).unwrap();
-        assert_eq!((f.name.as_str(), f.size), ("x", Some(5)));
-        assert!(FileInfo::from_json(serde_json::json!({}), 200).is_err());
+        let f = FileInfo::from_json(json(r#"{"path": ["x"], "size": 5, "crc64": 14969823782951187105}"#), 200).unwrap();
+        assert_eq!((f.name.as_str(), f.size, f.crc64.as_deref()), ("x", Some(5), Some("14969823782951187105")));
+        assert!(FileInfo::from_json(json("{}"), 200).is_err());
+    }
+
+    #[test]
+    fn file_info_refuses_absurd_sizes_and_wrong_types() {
+        for bad in [
+            r#"{"path": "a", "size": 9007199254740992}"#,
+            r#"{"path": "a", "size": "18446744073709551616"}"#,
+            r#"{"path": "a", "size": -1}"#,
+            r#"{"path": "a", "size": "-1"}"#,
+            r#"{"path": "a", "size": 1.5}"#,
+            r#"{"path": "a", "size": true}"#,
+            r#"{"path": "a", "crc64": "x"}"#,
+            r#"{"path": "a", "crc64": -5}"#,
+            r#"{"path": ["a", 1]}"#,
+            r#"{"path": "a", "name": 3}"#,
+            r#"{"path": "a", "isOverwritten": "yes"}"#,
+        ] {
+            assert!(matches!(FileInfo::from_json(json(bad), 200), Err(Error::InvalidResponse { status: 200, .. })), "{bad}");
+        }
+        let f = FileInfo::from_json(json(r#"{"path": "/a", "size": 9007199254740991, "crc64": null}"#), 200).unwrap();
+        assert_eq!((f.path.as_str(), f.size, f.crc64), ("a", Some(MAX_SIZE), None));
+    }
+
+    #[test]
+    fn upload_auth_fields_and_headers() {
+        let ok = r#"{"domain": "b.cos", "path": "/o", "uploadId": null, "headers": {"Authorization": "q-sign"},
+                     "confirmKey": "ck", "expiration": "2030-01-01T00:00:00Z"}"#;
+        let auth = UploadAuth::from_json(&json(ok), 201).unwrap();
+        assert_eq!((auth.domain.as_str(), auth.upload_id, auth.headers.get("Authorization").map(String::as_str)), ("b.cos", None, Some("q-sign")));
+        for bad in [
+            r#"{"path": "/o", "confirmKey": "ck", "expiration": "x"}"#,
+            r#"{"domain": 1, "path": "/o", "confirmKey": "ck", "expiration": "x"}"#,
+            r#"{"domain": "d", "path": "/o", "confirmKey": "ck", "expiration": "x", "uploadId": 5}"#,
+            r#"{"domain": "d", "path": "/o", "confirmKey": "ck", "expiration": "x", "headers": []}"#,
+            r#"{"domain": "d", "path": "/o", "confirmKey": "ck", "expiration": "x", "headers": {"a": 1}}"#,
+            r#"{"domain": "d", "path": "/o", "confirmKey": "ck", "expiration": "x", "headers": {"bad name": "v"}}"#,
+            r#"{"domain": "d", "path": "/o", "confirmKey": "ck", "expiration": "x", "headers": {"a": "SECRET\r\nX: y"}}"#,
+            r#"{"domain": "d", "path": "/o", "confirmKey": "ck", "expiration": "x", "headers": {"a": "SECRET\u4e2d"}}"#,
+        ] {
+            match UploadAuth::from_json(&json(bad), 201) {
+                Err(Error::InvalidResponse { status: 201, message }) => assert!(!message.contains("SECRET"), "{message}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn begin_body_json() {
+        assert_eq!(begin_body(12, None, None).to_json(), r#"{"size":"12"}"#);
+        assert_eq!(begin_body(0, Some("ab".into()), Some("cd".into())).to_json(), r#"{"size":"0","beginningHash":"ab","fullHash":"cd"}"#);
     }
 }
