@@ -1,7 +1,8 @@
 //! Test hooks under `/_dev/` (design.md §4; smh-api.md §10.14). Never on the smh or cos origins.
 //!
 //! Shapes (JSON, camelCase):
-//! - `GET /_dev/faults` → `{"rules":[{id, origin, method?, path?, query?, skip, times, fired, action}]}`;
+//! - `GET /_dev/faults` → `{"rules":[{id, origin, method?, path?, query?, skip, every?, rate?,
+//!   seed?, times, seen, fired, action}]}` (fields: [`crate::faults`]);
 //!   `POST` a rule, an array of rules or `{"rules":[…]}` → same; `DELETE` → 204
 //! - `GET /_dev/objects` → `[{key, size, sha256, crc64 (decimal string), etag, smhPath|null, spaceId|null}]`
 //! - `GET /_dev/uploads` → `{"smh":[{confirmKey, spaceId, path, kind, uploadId|null, state, key}],
