@@ -2,7 +2,9 @@
 // pickers and drop zone, the options, the queue, the unfinished uploads (when the SDK can resume
 // them), the library browser and the network panel together.
 
-import init, { SmhClient } from '/pkg/smh_upload.js';
+/** The SDK's client class, once `/pkg/smh_upload.js` loaded (imported in `main`, so that a
+ *  missing or broken package is reported on the page instead of leaving it blank). */
+let SmhClient = null;
 import { errorElement, bytes, time, el } from './format.js';
 import { findLibrary, joinPath, Library, TokenSource } from './smh.js';
 import { Queue } from './queue.js';
@@ -295,9 +297,14 @@ async function main() {
     where.cos ? ' · bytes to COS at ' : '', where.cos ? el('code', {}, where.cos) : '',
   );
   try {
-    await init();
+    const sdk = await import('/pkg/smh_upload.js');
+    await sdk.default();
+    SmhClient = sdk.SmhClient;
   } catch (error) {
-    showBootError({ code: 'SdkLoadFailed', message: `The SDK (/pkg/smh_upload.js) did not load: ${error && error.message}` }, 'Cannot start: ');
+    showBootError(
+      { code: 'SdkLoadFailed', message: `The SDK (/pkg/smh_upload.js) did not load (${error && error.message}); build it with \`cargo xtask pkg\`.` },
+      'Cannot start: ',
+    );
     return;
   }
   const demo = new Demo(where);

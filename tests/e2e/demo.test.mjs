@@ -204,11 +204,18 @@ test('the demo page: upload, pause, resume, cancel, faults, library, quick uploa
   await page.locator('#fault-status').getByText(/access token is now expired/).waitFor();
   await page.getByRole('button', { name: 'Expire upload authorisations' }).click();
   await page.locator('#fault-status').getByText(/upload authorisation is now expired/).waitFor();
+  const resumeMark = await dev.logMark();
   await button('Resume movie.mp4').click();
   await waitForState('movie.mp4', 'done', 45_000);
+  const afterResume = (await dev.logSince(resumeMark)).map(e => `${e.origin} ${e.op} ${e.status}${e.fault ? ` (${e.fault})` : ''}`);
 
-  // The network panel saw it all: bytes to COS, injected failures, a second token.
-  await page.waitForFunction(() => Number(document.getElementById('net-faults').textContent) > 0, null, { timeout: 10_000 });
+  // The network panel saw it all (it reads the log every second): bytes to COS, injected
+  // failures, a second token, a renewal.
+  await page.waitForFunction(
+    () => ['net-faults', 'net-renewals'].every(id => Number(document.getElementById(id).textContent) > 0),
+    null,
+    { timeout: 10_000 },
+  ).catch(() => {});
   const panel = await page.evaluate(() => ({
     cos: document.getElementById('cos-bytes').textContent,
     smh: document.getElementById('smh-bytes').textContent,
@@ -216,7 +223,7 @@ test('the demo page: upload, pause, resume, cancel, faults, library, quick uploa
     failed: Number(document.getElementById('net-failed').textContent),
     renewals: Number(document.getElementById('net-renewals').textContent),
   }));
-  assert.ok(panel.renewals >= 1, `the expired upload was renewed: ${JSON.stringify(panel)}`);
+  assert.ok(panel.renewals >= 1, `the expired upload was renewed: ${JSON.stringify(panel)}\nrequests after resume:\n  ${afterResume.join('\n  ')}`);
   assert.ok(panel.tokens >= 2, `a fresh token after the expiry: ${JSON.stringify(panel)}`);
   assert.ok(panel.failed > 0, `failed requests counted: ${JSON.stringify(panel)}`);
   assert.match(panel.cos, /MiB$/, `MiBs went to COS: ${JSON.stringify(panel)}`);
@@ -365,4 +372,17 @@ test('reload mid-upload: the page offers the unfinished upload and continues it'
   const object = await dev.objectAt('backup.tar');
   assert.equal(object?.sha256, sha256(backup.bytes), 'the resumed upload holds the file\'s bytes');
   assert.deepEqual(consoleErrors, [], 'the page logged no error');
+});
+
+test('without the SDK the page says what is missing', { timeout: 30_000 }, async () => {
+  const lonely = await browser.context.newPage();
+  try {
+    await lonely.route('**/pkg/smh_upload.js', route => route.abort());
+    await lonely.goto(`${server.ready.app}/`);
+    await lonely.waitForFunction(() => document.body.dataset.ready === 'error', null, { timeout: 20_000 });
+    const text = await lonely.locator('#boot-error').innerText();
+    assert.match(text, /SdkLoadFailed — The SDK \(\/pkg\/smh_upload\.js\) did not load .*cargo xtask pkg/);
+  } finally {
+    await lonely.close();
+  }
 });

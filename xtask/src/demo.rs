@@ -12,7 +12,7 @@
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::devserver::Devserver;
 use crate::util::{self, cargo, root, run_cmd, target_dir, Result};
@@ -73,8 +73,12 @@ pub fn run(args: &[String]) -> Result<()> {
     let ports = choose_ports(options.port)?;
 
     crate::setup::run()?;
-    println!("demo: building the npm package (cargo xtask pkg)");
-    crate::pkg::run()?;
+    if package_is_fresh() {
+        println!("demo: pkg/ is newer than everything it is built from; not rebuilt (`cargo xtask pkg` forces it)");
+    } else {
+        println!("demo: building the npm package (cargo xtask pkg)");
+        crate::pkg::run()?;
+    }
     // The dev profile optimises the devserver (Cargo.toml) and is what `cargo xtask test`
     // builds too, so a tested checkout starts at once; release would add a long LTO link.
     println!("demo: building smh-devserver (cargo build -p smh-devserver; the first time takes a few minutes)");
@@ -114,6 +118,30 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     println!("demo: stopped; the library is kept in {}", shown(data));
     Ok(())
+}
+
+/// What `pkg/` is built from: when none of it changed since the last build, the demo reuses it.
+const PACKAGE_INPUTS: &[&str] = &["src", "pkg-template", "Cargo.toml", "Cargo.lock", "xtask/src", "rust-toolchain.toml"];
+
+/// Whether `pkg/` exists and was built after the last change to any of [`PACKAGE_INPUTS`].
+fn package_is_fresh() -> bool {
+    let built = root().join(crate::pkg::PKG_DIR).join("smh_upload_bg.wasm");
+    let Ok(built) = std::fs::metadata(built).and_then(|m| m.modified()) else {
+        return false;
+    };
+    PACKAGE_INPUTS.iter().all(|input| newest_change(&root().join(input)).is_some_and(|changed| changed <= built))
+}
+
+/// The latest modification time of `path` or anything under it; `None` if it cannot be read.
+fn newest_change(path: &Path) -> Option<SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    let mut newest = meta.modified().ok()?;
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path).ok()? {
+            newest = newest.max(newest_change(&entry.ok()?.path())?);
+        }
+    }
+    Some(newest)
 }
 
 /// `path` relative to the repository root when inside it, for shorter messages.
@@ -189,6 +217,20 @@ mod tests {
         assert!(parse(&args(&["--port", "80"])).unwrap_err().contains("1024"));
         assert!(parse(&args(&["--port", "x"])).unwrap_err().contains("not a port"));
         assert!(parse(&args(&["--verbose"])).unwrap_err().contains("unexpected argument"));
+    }
+
+    #[test]
+    fn newest_change_looks_inside_directories() {
+        let dir = crate::devserver::temp_data_dir("demo-mtime").unwrap();
+        std::fs::write(dir.join("a"), "a").unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/b"), "b").unwrap();
+        let modified = |p: &str| std::fs::metadata(dir.join(p)).unwrap().modified().unwrap();
+        let newest = newest_change(&dir).unwrap();
+        assert!(newest >= modified("sub/b") && newest > modified("a"));
+        assert_eq!(newest_change(&dir.join("missing")), None);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
