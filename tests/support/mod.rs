@@ -343,3 +343,71 @@ impl TokenProvider for AppTokens {
         })
     }
 }
+
+impl Devserver {
+    /// An uploader over `http` (e.g. a wrapper of [`ReqwestHttp`] that counts or rewrites).
+    pub fn uploader_over(&self, config: ClientConfig, tokens: Tokens, http: Rc<dyn Http>) -> Rc<Uploader> {
+        Rc::new(Uploader::new(config, http, Rc::new(TokioTimer::default()), tokens, Rc::new(MemoryCheckpoints::default())).expect("valid config"))
+    }
+}
+
+/// `Http` over [`ReqwestHttp`] that counts the PUTs in flight to the cos origin `cos_host`
+/// (bytes being sent) and keeps the most there ever were at once.
+pub struct CountingHttp {
+    inner: ReqwestHttp,
+    cos_host: String,
+    in_flight: Rc<Cell<usize>>,
+    pub max_in_flight: Rc<Cell<usize>>,
+}
+
+impl CountingHttp {
+    pub fn new(cos_host: &str) -> CountingHttp {
+        CountingHttp { inner: ReqwestHttp::default(), cos_host: cos_host.to_string(), in_flight: Rc::default(), max_in_flight: Rc::default() }
+    }
+}
+
+/// One request in flight, counted until dropped (completed or aborted).
+struct Counted(Rc<Cell<usize>>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
+impl Http for CountingHttp {
+    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse, Error>> {
+        let counted = (request.method == Method::Put && request.url.contains(&self.cos_host)).then(|| {
+            self.in_flight.set(self.in_flight.get() + 1);
+            self.max_in_flight.set(self.max_in_flight.get().max(self.in_flight.get()));
+            Counted(self.in_flight.clone())
+        });
+        Box::pin(async move {
+            let _counted = counted;
+            self.inner.send(request).await
+        })
+    }
+}
+
+/// `Http` over [`ReqwestHttp`] whose replies `rewrite` may replace (a hostile proxy or server):
+/// it gets the request (URL, headers) and the real response.
+pub struct RewritingHttp {
+    inner: ReqwestHttp,
+    rewrite: Box<dyn Fn(&HttpRequest, HttpResponse) -> HttpResponse>,
+}
+
+impl RewritingHttp {
+    pub fn new(rewrite: impl Fn(&HttpRequest, HttpResponse) -> HttpResponse + 'static) -> RewritingHttp {
+        RewritingHttp { inner: ReqwestHttp::default(), rewrite: Box::new(rewrite) }
+    }
+}
+
+impl Http for RewritingHttp {
+    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse, Error>> {
+        Box::pin(async move {
+            let seen = HttpRequest { body: None, progress: None, ..request.clone() };
+            let response = self.inner.send(request).await?;
+            Ok((self.rewrite)(&seen, response))
+        })
+    }
+}
