@@ -37,7 +37,7 @@ use futures_util::Stream;
 use crate::db::Db;
 
 pub use credentials::BUCKET_CREDENTIAL_OWNER;
-pub use files::{crc64_of, Crc64Digest, CRC64};
+pub use files::{crc64_of, BodyLength};
 
 /// Largest object PutObject accepts (COS: 5 GB for a simple upload).
 pub const MAX_PUT_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024;

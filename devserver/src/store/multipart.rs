@@ -6,12 +6,12 @@
 //! then leaves the upload `completing` on disk; start-up reopens it ([`Store::open`]).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Write};
+use std::io::Read;
 
 use md5::{Digest as _, Md5};
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::files::{blocking, Hasher, IO_BUFFER_BYTES};
+use super::files::{blocking, BodyLength, DurableFile, Hasher, IO_BUFFER_BYTES};
 use super::objects::{headers_from_json, headers_to_json, remove_if_exists};
 use super::{
     etag_unquoted, now_ms, random_hex, BodyStream, MultipartInfo, ObjectMeta, PartMeta, Store, StoreError,
@@ -115,7 +115,7 @@ impl Store {
         if upload_state(&self.db.lock(), upload_id)? != Some(true) {
             return Err(StoreError::NoSuchUpload);
         }
-        let (temp, hashes) = self.receive(body, expected_len, false).await?;
+        let (temp, hashes) = self.receive(body, BodyLength::Exactly(expected_len), false).await?;
         if content_md5.is_some_and(|md5| md5 != hashes.md5) {
             return Err(StoreError::BadDigest);
         }
@@ -302,7 +302,7 @@ impl Store {
         expected_crc64: Option<u64>,
     ) -> Result<ObjectMeta, StoreError> {
         let temp = self.new_temp();
-        let mut out = std::io::BufWriter::with_capacity(IO_BUFFER_BYTES, std::fs::File::create_new(temp.path())?);
+        let mut out = DurableFile::new(std::fs::File::create_new(temp.path())?);
         let mut hasher = Hasher::new(false, true);
         let mut buf = vec![0u8; IO_BUFFER_BYTES];
         for part in &parts {
@@ -324,9 +324,7 @@ impl Store {
                 ))));
             }
         }
-        out.flush()?;
-        out.get_ref().sync_all()?;
-        drop(out);
+        out.finish()?;
         let hashes = hasher.finish();
         if expected_crc64.is_some_and(|crc| crc != hashes.crc64) {
             return Err(StoreError::BadCrc64 { actual: hashes.crc64 });

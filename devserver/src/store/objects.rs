@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::files::{blocking, TempFile};
+use super::files::{blocking, BodyLength, TempFile};
 use super::{now_ms, random_hex, BodyStream, ObjectMeta, Store, StoreError, MAX_PUT_OBJECT_SIZE};
 
 const OBJECT_COLUMNS: &str =
@@ -49,10 +49,27 @@ impl Store {
         expected_len: u64,
         content_md5: Option<[u8; 16]>,
     ) -> Result<ObjectMeta, StoreError> {
-        if expected_len > MAX_PUT_OBJECT_SIZE {
-            return Err(StoreError::EntityTooLarge);
-        }
-        let (temp, hashes) = self.receive(body, expected_len, true).await?;
+        self.put_object_with_length(key, content_type, headers, body, BodyLength::Exactly(expected_len), content_md5)
+            .await
+    }
+
+    /// [`Store::put_object`] for a body whose length is only bounded (PostObject's file);
+    /// nothing is stored unless the length is right.
+    pub async fn put_object_with_length(
+        &self,
+        key: &str,
+        content_type: &str,
+        headers: BTreeMap<String, String>,
+        body: BodyStream,
+        length: BodyLength,
+        content_md5: Option<[u8; 16]>,
+    ) -> Result<ObjectMeta, StoreError> {
+        let length = match length {
+            BodyLength::Exactly(n) if n > MAX_PUT_OBJECT_SIZE => return Err(StoreError::EntityTooLarge),
+            BodyLength::Between(min, max) => BodyLength::Between(min, max.min(MAX_PUT_OBJECT_SIZE)),
+            exactly => exactly,
+        };
+        let (temp, hashes) = self.receive(body, length, true).await?;
         if content_md5.is_some_and(|md5| md5 != hashes.md5) {
             return Err(StoreError::BadDigest);
         }
