@@ -72,7 +72,7 @@ impl AuthFields {
 }
 
 /// `"start;end"` → `(start, end)`.
-fn parse_window(window: &str) -> Option<(i64, i64)> {
+pub fn parse_window(window: &str) -> Option<(i64, i64)> {
     let (start, end) = window.split_once(';')?;
     Some((start.trim().parse().ok()?, end.trim().parse().ok()?))
 }
@@ -99,28 +99,8 @@ pub fn authenticate(state: &AppState, req: &CosRequest) -> Result<Principal, Cos
     if !fields.algorithm.eq_ignore_ascii_case("sha1") || fields.ak.is_empty() || fields.signature.is_empty() {
         return Err(CosError::new(StatusCode::FORBIDDEN, "AccessDenied", "Authorization is malformed."));
     }
-    let (secret_key, principal) = if fields.ak == state.identity.secret_id {
-        (state.identity.secret_key.clone(), Principal::Owner)
-    } else {
-        let credential = state.store.credential(&fields.ak)?.ok_or_else(CosError::invalid_access_key_id)?;
-        let token = req.header(SECURITY_TOKEN).or_else(|| req.param(SECURITY_TOKEN));
-        match token {
-            None => return Err(CosError::invalid_access_key_id()),
-            Some(token) if token != credential.token => {
-                return Err(CosError::new(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidToken",
-                    "The provided token is malformed or otherwise invalid.",
-                ))
-            }
-            Some(_) => {}
-        }
-        let now = now_secs();
-        if now < credential.start || now > credential.expires {
-            return Err(CosError::request_expired());
-        }
-        (credential.secret_key.clone(), Principal::Temporary(credential))
-    };
+    let token = req.header(SECURITY_TOKEN).or_else(|| req.param(SECURITY_TOKEN));
+    let (secret_key, principal) = signer(state, &fields.ak, token)?;
     let now = now_secs();
     for window in [&fields.sign_time, &fields.key_time] {
         let (start, end) = parse_window(window)
@@ -131,6 +111,31 @@ pub fn authenticate(state: &AppState, req: &CosRequest) -> Result<Principal, Cos
     }
     verify_signature(req, &fields, &secret_key)?;
     Ok(principal)
+}
+
+/// The secret key of `ak` and who it is: the owner's permanent key, or a live temporary
+/// credential whose session token is `token` (checks and errors as in [`authenticate`]).
+pub fn signer(state: &AppState, ak: &str, token: Option<&str>) -> Result<(String, Principal), CosError> {
+    if ak == state.identity.secret_id {
+        return Ok((state.identity.secret_key.clone(), Principal::Owner));
+    }
+    let credential = state.store.credential(ak)?.ok_or_else(CosError::invalid_access_key_id)?;
+    match token {
+        None => return Err(CosError::invalid_access_key_id()),
+        Some(token) if token != credential.token => {
+            return Err(CosError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidToken",
+                "The provided token is malformed or otherwise invalid.",
+            ))
+        }
+        Some(_) => {}
+    }
+    let now = now_secs();
+    if now < credential.start || now > credential.expires {
+        return Err(CosError::request_expired());
+    }
+    Ok((credential.secret_key.clone(), Principal::Temporary(credential)))
 }
 
 /// Recomputes the signature from exactly the headers and parameters the client listed, with

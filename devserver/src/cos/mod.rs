@@ -18,11 +18,12 @@
 //! | `GET /?uploads`                           | ListMultipartUploads    | [`multipart::uploads_list`]   |
 //! | `GET /`                                   | GetBucket (v1)          | [`bucket::bucket_list`]       |
 //! | `HEAD /`                                  | HeadBucket              | [`bucket::bucket_head`]       |
-//! | `?acl`, `?tagging`, … copy, POST Object   | —                       | 501 NotImplemented            |
+//! | `POST /` (multipart/form-data)            | PostObject              | [`post::post_object`]         |
+//! | `?acl`, `?tagging`, …, copy               | —                       | 501 NotImplemented            |
 //!
 //! The bucket comes from the Host header ([`request`]); every non-OPTIONS request is
-//! signature-checked ([`auth`]) against the owner's permanent key or a temporary credential
-//! from [`crate::store`], whose scope is then enforced. Every answer, errors included, carries
+//! signature-checked ([`auth`]; PostObject by its form fields, [`post`]) against the owner's
+//! permanent key or a temporary credential from [`crate::store`], whose scope is then enforced. Every answer, errors included, carries
 //! `x-cos-request-id`, `Date`, `Server: tencent-cos` and the CORS headers ([`response`]).
 //!
 //! OWNER: the COS side.
@@ -33,6 +34,7 @@ pub mod dispatch;
 pub mod error;
 pub mod multipart;
 pub mod object;
+pub mod post;
 pub mod request;
 pub mod response;
 pub mod sign;

@@ -29,6 +29,8 @@ const KNOWN_QUERY_KEYS: &[&str] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     PutObject,
+    /// `POST /` with a multipart/form-data body (signed by its form fields, [`super::post`]).
+    PostObject,
     GetObject,
     HeadObject,
     DeleteObject,
@@ -177,6 +179,7 @@ impl CosRequest {
             (&Method::GET, true) if self.has_param("uploads") => Operation::ListMultipartUploads,
             (&Method::GET, true) => Operation::GetBucket,
             (&Method::HEAD, true) => Operation::HeadBucket,
+            (&Method::POST, true) => Operation::PostObject,
             (_, true) => return Err(CosError::not_implemented(&format!("{} on the bucket", self.method))),
             (&Method::PUT, false) if self.has_param("partNumber") && upload_id => Operation::UploadPart,
             (&Method::PUT, false) if self.has_param("partNumber") || upload_id => {

@@ -19,7 +19,8 @@ pub fn list_name(name: &str) -> String {
     uri_encode(name.as_bytes()).to_lowercase()
 }
 
-fn hmac_sha1_hex(key: &[u8], msg: &[u8]) -> String {
+/// Lowercase hex of HMAC-SHA1(`key`, `msg`).
+pub fn hmac_sha1_hex(key: &[u8], msg: &[u8]) -> String {
     // HMAC accepts keys of any length, so this never fails.
     let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(msg);
