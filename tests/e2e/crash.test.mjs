@@ -17,6 +17,9 @@ import { devserverOn, sleep } from './reliability.mjs';
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixture');
 const C = { path: 'crash/mid-upload.bin', size: 24 * MIB + 3, seed: 1300 };
 const OPTIONS = { partSize: 2 * MIB, concurrency: 3, checkpoints: 'local' };
+/** How long the devserver stays dead: longer than Chromium's own resend of a request whose
+ *  connection died, so that the SDK has to notice and retry. */
+const DOWN_MS = 3000;
 
 /** The stored file's bytes through SMH (GET on the file: a redirect to a signed COS URL). */
 async function download(ready, path) {
@@ -60,12 +63,15 @@ test('devserver killed -9 mid-upload, restarted on the same data and ports: the 
         return attempts;
       })();
     }, { c: C, options: OPTIONS });
-    await page.waitForFunction(size => (window.crashWatch?.task.progress.loaded ?? 0) >= size * 0.3, C.size, { timeout: 60_000, polling: 20 });
+    await page.waitForFunction(size => {
+      const p = window.crashWatch?.task.progress;
+      return p?.phase === 'uploading' && p.loaded >= size * 0.3;
+    }, C.size, { timeout: 60_000, polling: 20 });
     const loadedAtKill = await page.evaluate(() => window.crashWatch.task.progress.loaded);
     const { ports } = server;
     await server.kill9();
     const killedAt = Date.now();
-    await sleep(500);
+    await sleep(DOWN_MS);
     server = await devserverOn(data, { www: FIXTURE, ports });
     const downFor = Date.now() - killedAt;
     assert.deepEqual(server.ports, ports, 'the restarted devserver listens on the same ports');
