@@ -118,8 +118,8 @@ test('at most 10 requests in flight, parts and SMH calls together, even with con
 });
 
 /** Starts an upload of slow parts; resolves once `bytes` have been reported sent. */
-async function startSlow({ size, seed, path, bytes, clientOptions = { partSize: MIB, concurrency: 2 } }) {
-  await env.dev.faults({ ...PART_PUT, times: 1000, action: { type: 'delay', ms: 200 } });
+async function startSlow({ size, seed, path, bytes, clientOptions = { partSize: MIB, concurrency: 2 }, delayMs = 200 }) {
+  await env.dev.faults({ ...PART_PUT, times: 1000, action: { type: 'delay', ms: delayMs } });
   const file = env.mp.addFile(path.split('/').pop(), makeBytes(size, seed));
   const run = env.page.start({ ready: env.ready, file: { filePath: file.path, size }, path, clientOptions });
   await until(() => run.record.progress.some(p => p.phase === 'uploading' && p.loaded >= bytes), 30_000, `${bytes} bytes sent`);
@@ -128,13 +128,15 @@ async function startSlow({ size, seed, path, bytes, clientOptions = { partSize: 
 
 test('pause stops every request; resume finishes the upload', { timeout: 90_000 }, async () => {
   const size = 8 * MIB + 1;
-  const run = await startSlow({ size, seed: 21, path: 'mp/pause.bin', bytes: 2 * MIB });
+  // Parts take 3 s at the server: only aborting them empties the pool within 1 s.
+  const run = await startSlow({ size, seed: 21, path: 'mp/pause.bin', bytes: 2 * MIB, delayMs: 3000 });
   run.task.pause();
+  await until(() => env.mp.stats.inFlight === 0, 1_000, 'the requests in flight aborted');
   await until(() => run.task.state === 'paused', 10_000, 'state paused');
-  await until(() => env.mp.stats.inFlight === 0, 5_000, 'no request in flight while paused');
   const during = env.mp.stats.requests.length;
   await new Promise(r => setTimeout(r, 500));
   assert.equal(env.mp.stats.requests.length, during, 'nothing is sent while paused');
+  await env.dev.del('faults');
   run.task.resume();
   const record = await bounded(run.finished, 60_000, 'resumed upload');
   await assertLanded(env, record, { path: 'mp/pause.bin', size, seed: 21 });
@@ -143,8 +145,12 @@ test('pause stops every request; resume finishes the upload', { timeout: 90_000 
 
 test('cancel aborts the requests and leaves nothing open on the server', { timeout: 90_000 }, async () => {
   const size = 8 * MIB + 2;
-  const run = await startSlow({ size, seed: 22, path: 'mp/cancel.bin', bytes: MIB });
+  const run = await startSlow({ size, seed: 22, path: 'mp/cancel.bin', bytes: MIB, delayMs: 3000 });
+  const parts = env.mp.stats.requests.filter(r => r.method === 'PUT' && r.status === undefined);
+  assert.ok(parts.length > 0, 'parts are in flight');
   run.task.cancel();
+  await until(() => parts.every(r => r.status !== undefined), 1_000, 'the part requests aborted');
+  assert.ok(parts.every(r => r.status === 'request:fail abort'), JSON.stringify(parts.map(r => r.status)));
   const record = await bounded(run.finished, 30_000, 'cancelled upload');
   assert.equal(record.error.code, 'Aborted', JSON.stringify(record.error));
   assert.equal(record.finalState, 'cancelled');
