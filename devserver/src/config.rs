@@ -6,27 +6,44 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 /// `smh-devserver [--data DIR] [--host 127.0.0.1] [--app-port N] [--smh-port N] [--cos-port N]
-/// [--www DIR] [--pkg DIR] [--multi-tenant] [--multi-album] [--media-library]`
+/// [--www DIR] [--pkg DIR] [--multi-tenant] [--multi-album] [--media-library]` (design.md §4;
+/// `--help` prints every flag, the READY line and the hooks: devserver/README.md has more).
 #[derive(Debug, clap::Parser)]
-#[command(name = "smh-devserver", version, about = "Local imitation of SMH + COS + a customer backend")]
+#[command(
+    name = "smh-devserver",
+    version,
+    about = "Local imitation of Tencent SMH + COS + a customer backend, for upload tests",
+    long_about = "Local imitation of Tencent Smart Media Hosting (SMH), the COS XML API of the \
+library's bucket, and a customer backend, on three loopback ports, so that upload pages and \
+SDKs can be tested on one machine with no cloud account.",
+    after_help = "When all three listeners are up, one line goes to stdout:\n  \
+SMH_DEVSERVER_READY {\"app\",\"smh\",\"cos\",\"libraryId\",\"librarySecret\",\"spaceId\",\"bucket\",\"region\",\"secretId\",\"secretKey\",...}\n\
+Tests script it through the app origin: POST /token, POST /credentials, and the /_dev/ hooks \
+(faults, objects, uploads, log, config, seed, tokens/expire, uploads/expire, credentials/expire, ready).\n\
+Logs go to stderr (SMH_DEVSERVER_LOG=info|debug). Full reference: devserver/README.md."
+)]
 pub struct Cli {
-    /// Data directory (SQLite metadata + object bytes). Default: a fresh temporary directory.
-    #[arg(long)]
+    /// Data directory (SQLite metadata + object bytes); reuse it to restart with the same
+    /// library, bucket, keys and objects. Default: a fresh directory under the system temp dir.
+    #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Address every listener binds to. Only loopback addresses are accepted.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
-    #[arg(long, default_value_t = 0)]
+    /// Port of the app origin (customer backend `POST /token`, `/_dev/` hooks, `--www`, `--pkg`); 0 = any free port.
+    #[arg(long, value_name = "N", default_value_t = 0)]
     pub app_port: u16,
-    #[arg(long, default_value_t = 0)]
+    /// Port of the SMH API (`/api/v1/…`); 0 = any free port.
+    #[arg(long, value_name = "N", default_value_t = 0)]
     pub smh_port: u16,
-    #[arg(long, default_value_t = 0)]
+    /// Port of the COS bucket (XML API, where part bytes go); 0 = any free port.
+    #[arg(long, value_name = "N", default_value_t = 0)]
     pub cos_port: u16,
-    /// Directory served at `/` of the app origin (the demo page).
-    #[arg(long)]
+    /// Directory served at `/` of the app origin (your upload page). Default: a built-in page.
+    #[arg(long, value_name = "DIR")]
     pub www: Option<PathBuf>,
-    /// Directory served at `/pkg/` of the app origin (the built npm package).
-    #[arg(long)]
+    /// Directory served at `/pkg/` of the app origin (e.g. the built npm package).
+    #[arg(long, value_name = "DIR")]
     pub pkg: Option<PathBuf>,
     /// The library has tenant spaces (a first space is created and reported as `spaceId`).
     #[arg(long)]
@@ -34,7 +51,8 @@ pub struct Cli {
     /// Spaces are in multi-album mode (uploads only into first-level albums).
     #[arg(long)]
     pub multi_album: bool,
-    /// Media-library rules instead of the default file library.
+    /// Media-library rules (no directories unless --multi-album, extension checks) instead of
+    /// the default file library.
     #[arg(long)]
     pub media_library: bool,
 }

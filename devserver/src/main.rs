@@ -14,6 +14,8 @@ async fn main() -> smh_devserver::anyhow_free::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // A data directory we made up is ours to remove at exit; one given with --data is kept.
+    let temporary_data = cli.data.is_none();
     let config = Config::from_cli(cli)?;
     let bind = |port: u16| TcpListener::bind((config.host, port));
     let listeners = Listeners {
@@ -25,9 +27,27 @@ async fn main() -> smh_devserver::anyhow_free::Result<()> {
     let ready = state.ready();
     println!("SMH_DEVSERVER_READY {}", serde_json::to_string(&ready)?);
     eprintln!("smh-devserver: app {}  smh {}  cos http://{}  data {}", ready.app, ready.smh, ready.cos, config.data_dir.display());
+    let data_dir = config.data_dir.clone();
+    let remove_temporary_data = move || {
+        if temporary_data {
+            let _ = std::fs::remove_dir_all(&data_dir);
+        }
+    };
+    // SIGTERM (what test runners and `kill` send) stops at once, as it did before it was
+    // handled; only the temporary data directory is removed first.
+    #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        let remove = remove_temporary_data.clone();
+        tokio::spawn(async move {
+            term.recv().await;
+            remove();
+            std::process::exit(0);
+        });
+    }
     smh_devserver::run(state, listeners, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    remove_temporary_data();
     Ok(())
 }

@@ -12,7 +12,8 @@
 //! - `browser`: `tests/web*.rs` with wasm-bindgen-test in headless Chromium, against ONE
 //!   devserver whose READY JSON reaches the tests as `SMH_DEVSERVER_READY_JSON` (`env!`).
 //! - `interop`: pytest and `node --test` in `tests/interop/` (each suite starts its devservers).
-//! - `e2e`: `node --test tests/e2e/` (Playwright over Debian's Chromium, the built `pkg/`).
+//! - `e2e`: `node --test tests/e2e/` (Playwright over Debian's Chromium, the built `pkg/`) and
+//!   `tests/devserver-example/` (devserver/README.md's Playwright example).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -269,11 +270,11 @@ fn e2e(alone: bool, counts: &mut Counts) -> Result<Option<String>> {
     let bin = build_devserver()?;
     let mut command = cmd("node");
     command
-        .args(["--test", "--test-reporter=spec", "tests/e2e/"])
+        .args(["--test", "--test-reporter=spec", "tests/e2e/", "tests/devserver-example/"])
         .env("SMH_DEVSERVER_BIN", &bin)
         .env("SMH_PKG_DIR", &pkg)
         .env("CHROMIUM", CHROMIUM);
-    run_counted(&mut command, "node --test tests/e2e/", counts)?;
+    run_counted(&mut command, "node --test tests/e2e/ tests/devserver-example/", counts)?;
     Ok(None)
 }
 
