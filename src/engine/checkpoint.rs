@@ -127,7 +127,14 @@ struct IndexEntry {
     updated_at: f64,
 }
 
-/// The records of one client, over its store. Index updates are serialised.
+thread_local! {
+    /// One lock for every client of the page: clients over the same storage (IndexedDB,
+    /// localStorage) would otherwise interleave their read-modify-write of the index and bring
+    /// back entries another client removed.
+    static INDEX_LOCK: Slots = Slots::new(1);
+}
+
+/// The records of a client, over its store. Index updates are serialised page-wide.
 pub struct Checkpoints {
     store: Rc<dyn CheckpointStore>,
     lock: Slots,
@@ -135,7 +142,7 @@ pub struct Checkpoints {
 
 impl Checkpoints {
     pub fn new(store: Rc<dyn CheckpointStore>) -> Checkpoints {
-        Checkpoints { store, lock: Slots::new(1) }
+        Checkpoints { store, lock: INDEX_LOCK.with(Slots::clone) }
     }
 
     /// Whether records are kept at all (`checkpoints: 'none'` keeps none).
@@ -181,11 +188,22 @@ impl Checkpoints {
         }
     }
 
-    /// The unfinished uploads, newest first.
+    /// The unfinished uploads, newest first. Entries whose record is gone (another tab removed
+    /// it) are dropped from the index.
     pub async fn pending(&self, now: f64) -> Vec<Pending> {
         let _one = self.lock.acquire().await;
         let mut index = self.index().await;
-        if self.prune(&mut index, now).await {
+        let mut changed = self.prune(&mut index, now).await;
+        let mut live = Vec::with_capacity(index.entries.len());
+        for entry in index.entries.drain(..) {
+            if self.store.get(&entry.key).await.is_some() {
+                live.push(entry);
+            } else {
+                changed = true;
+            }
+        }
+        index.entries = live;
+        if changed {
             self.write_index(&index).await;
         }
         let mut list: Vec<Pending> = index
@@ -374,6 +392,67 @@ mod tests {
         block_on(c.remove("up:2"));
         assert!(block_on(c.pending(2000.0)).is_empty());
         assert!(block_on(store.get(INDEX_KEY)).is_none(), "an empty index is removed");
+    }
+
+    /// A store whose every operation yields once before it completes, like IndexedDB.
+    #[derive(Default)]
+    struct Yielding(MemoryCheckpoints);
+
+    async fn yield_once() {
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                return std::task::Poll::Ready(());
+            }
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        })
+        .await
+    }
+
+    impl CheckpointStore for Yielding {
+        fn get(&self, key: &str) -> crate::platform::LocalBoxFuture<'_, Option<String>> {
+            let key = key.to_string();
+            Box::pin(async move {
+                yield_once().await;
+                self.0.get(&key).await
+            })
+        }
+        fn set(&self, key: &str, value: String) -> crate::platform::LocalBoxFuture<'_, ()> {
+            let key = key.to_string();
+            Box::pin(async move {
+                yield_once().await;
+                self.0.set(&key, value).await
+            })
+        }
+        fn remove(&self, key: &str) -> crate::platform::LocalBoxFuture<'_, ()> {
+            let key = key.to_string();
+            Box::pin(async move {
+                yield_once().await;
+                self.0.remove(&key).await
+            })
+        }
+    }
+
+    #[test]
+    fn clients_over_one_store_do_not_resurrect_each_others_entries() {
+        let store = Rc::new(Yielding::default());
+        let (a, b) = (Checkpoints::new(store.clone()), Checkpoints::new(store.clone()));
+        let r = Record::new("f", "f", 10, 5, "ck", "u", 1.0);
+        // Interleaved on one thread, as two clients of a page are: a save and a remove whose
+        // index updates would overlap without the page-wide lock.
+        block_on(a.save("up:a", &r));
+        block_on(b.save("up:b", &r));
+        block_on(futures::future::join(a.remove("up:a"), b.save("up:b", &r)));
+        let index = block_on(a.index());
+        assert_eq!(index.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["up:b"], "the removed entry stays removed");
+        let pending = block_on(a.pending(2.0));
+        assert_eq!(pending.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(), ["up:b"]);
+        // An entry whose record vanished (another tab removed it) is dropped.
+        block_on(store.remove("up:b"));
+        assert!(block_on(b.pending(2.0)).is_empty());
+        assert!(block_on(store.get(INDEX_KEY)).is_none());
     }
 
     #[test]
