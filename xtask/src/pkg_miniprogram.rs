@@ -222,9 +222,14 @@ fn check_glue(glue: &str) -> Result<()> {
 }
 
 /// index.d.ts: wasm-bindgen's declarations with the file argument typed as a mini-program file,
-/// plus `init`.
+/// `signal` as `never` (mini-programs have no `AbortSignal`; a type from TypeScript's DOM lib,
+/// which mini-program projects do not load, would not compile there), plus `init`.
 fn declarations(dts: &str) -> String {
-    let dts = dts.replace("upload(file: Blob,", "upload(file: MiniProgramFile,");
+    let dts = dts
+        .replace("upload(file: Blob,", "upload(file: MiniProgramFile,")
+        .replace("(a `Blob` or `File`)", "(a `MiniProgramFile`)")
+        .replace("Aborting it cancels the upload like `task.cancel()`.", "Mini-programs have no `AbortSignal`: use `task.cancel()`.")
+        .replace("signal?: AbortSignal;", "signal?: never;");
     let kept: Vec<&str> = dts.lines().filter(|l| l.trim() != "[Symbol.dispose](): void;").collect();
     format!(
         "{}\n\n\
