@@ -5,7 +5,7 @@
 //
 // Query: `sizes` (upload file sizes, comma-separated bytes), `memSizes` (two sizes for the
 // memory row), `cryptoSize` (bytes for the CRC/hash rows), `sections` (comma list of upload,
-// hash, crc, memory), the devserver's fields (smh, cos, libraryId, spaceId, secretId,
+// hash, crc, memory, sweep), the devserver's fields (smh, cos, libraryId, spaceId, secretId,
 // secretKey, bucket, region).
 import init, { SmhClient } from '/pkg/smh_upload.js';
 import { createCRC64, createSHA256 } from '/hash-wasm.esm.js';
@@ -19,7 +19,7 @@ const OURS = { partSize: 8 * MIB, concurrency: 4 };
 const sizes = (q.get('sizes') || `${256 * MIB},${1024 * MIB}`).split(',').map(Number);
 const memSizes = (q.get('memSizes') || `${256 * MIB},${2048 * MIB}`).split(',').map(Number);
 const cryptoSize = Number(q.get('cryptoSize') || 256 * MIB);
-const sections = new Set((q.get('sections') || 'crc,hash,upload,memory').split(','));
+const sections = new Set((q.get('sections') || 'crc,hash,upload,memory,sweep').split(','));
 
 // ---- instruments -------------------------------------------------------------------------
 
@@ -48,8 +48,9 @@ async function measure(work) {
   const t1 = performance.now();
   clearInterval(sampler);
   const during = longTasks.filter(t => t.startTime >= t0 && t.startTime < t1 && t.duration > 50);
+  // Part PUTs (multipart uploads) to the COS origin: their start is the first byte on the wire.
   const cosHost = q.get('cos');
-  const puts = performance.getEntriesByType('resource').filter(e => e.name.includes(cosHost) && e.startTime >= t0);
+  const puts = performance.getEntriesByType('resource').filter(e => e.name.includes(cosHost) && e.name.includes('partNumber=') && e.startTime >= t0);
   return {
     result,
     seconds: (t1 - t0) / 1000,
@@ -57,6 +58,7 @@ async function measure(work) {
     longest: Math.round(Math.max(0, ...during.map(t => t.duration))),
     firstPutMs: puts.length ? Math.min(...puts.map(e => e.startTime)) - t0 : null,
     heapGrowth: peakHeap - heapBase,
+    heapBase,
     wasmBytes: wasm.memory.buffer.byteLength,
   };
 }
@@ -169,6 +171,16 @@ async function webCryptoChain(file) {
   return prev;
 }
 
+/** Runs one measurement; a failure is reported as that row's result (`failed`), and the bench
+ *  goes on: one bad row must not cost the whole run. */
+async function row(fields, work) {
+  try {
+    report({ ...fields, ...(await work()) });
+  } catch (e) {
+    report({ ...fields, failed: String((e && e.message) || e).slice(0, 200) });
+  }
+}
+
 const hex = bytes => Array.from(bytes, b => b.toString(16).padStart(2, '0')).join('');
 
 // ---- sections ----------------------------------------------------------------------------
@@ -235,9 +247,29 @@ async function uploadSection() {
       ['raw fetch', 'at ours', () => rawUpload(file, `bench/raw-${size}.bin`, OURS)],
     ];
     for (const [client, config, run] of runs) {
-      const m = await measure(run);
-      report({ kind: 'upload', bytes: size, client, config, seconds: m.seconds, longTasks: m.longTasks, longest: m.longest, firstPutMs: m.firstPutMs });
+      await row({ kind: 'upload', bytes: size, client, config }, async () => {
+        const m = await measure(run);
+        return { seconds: m.seconds, longTasks: m.longTasks, longest: m.longest, firstPutMs: m.firstPutMs };
+      });
     }
+  }
+}
+
+/** Part size × concurrency, to choose the defaults (design.md §6): smh-upload at each, and the
+ *  raw loop at the two largest. */
+async function sweepSection() {
+  const file = await fileOf(sizes[0]);
+  const client = c => smhClient({ partSize: c[0] * MIB, concurrency: c[1] });
+  for (const c of [[1, 3], [4, 4], [8, 4], [8, 6], [16, 4], [16, 6]]) {
+    const ours = await client(c);
+    await row({ kind: 'sweep', bytes: file.size, client: 'smh-upload', partMiB: c[0], concurrency: c[1] }, async () => {
+      return { seconds: (await measure(() => smhUpload(ours, file, 'bench/sweep.bin'))).seconds };
+    });
+  }
+  for (const c of [[8, 6], [16, 6]]) {
+    await row({ kind: 'sweep', bytes: file.size, client: 'raw fetch', partMiB: c[0], concurrency: c[1] }, async () => {
+      return { seconds: (await measure(() => rawUpload(file, 'bench/sweep-raw.bin', { partSize: c[0] * MIB, concurrency: c[1] }))).seconds };
+    });
   }
 }
 
@@ -245,8 +277,10 @@ async function memorySection() {
   for (const size of memSizes) {
     const file = await fileOf(size);
     const client = await smhClient();
-    const m = await measure(() => smhUpload(client, file, `bench/mem-${size}.bin`));
-    report({ kind: 'memory', bytes: size, heapGrowth: m.heapGrowth, wasmBytes: m.wasmBytes, seconds: m.seconds, longTasks: m.longTasks });
+    await row({ kind: 'memory', bytes: size }, async () => {
+      const m = await measure(() => smhUpload(client, file, `bench/mem-${size}.bin`));
+      return { heapGrowth: m.heapGrowth, heapBase: m.heapBase, wasmBytes: m.wasmBytes, seconds: m.seconds, longTasks: m.longTasks };
+    });
   }
 }
 
@@ -255,8 +289,9 @@ try {
   // Memory first: wasm memory never shrinks, and the CRC section reserves a buffer in it.
   if (sections.has('memory')) await memorySection();
   if (sections.has('upload')) await uploadSection();
-  if (sections.has('hash')) await hashSection();
-  if (sections.has('crc')) await crcSection();
+  if (sections.has('hash')) await row({ kind: 'section', name: 'hash' }, async () => (await hashSection(), { ok: true }));
+  if (sections.has('crc')) await row({ kind: 'section', name: 'crc' }, async () => (await crcSection(), { ok: true }));
+  if (sections.has('sweep')) await sweepSection();
   report({ kind: 'worker', loaded: workerSeen });
   report({ done: true });
 } catch (e) {

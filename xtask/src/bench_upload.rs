@@ -45,7 +45,7 @@ struct Scale {
     timeout: Duration,
 }
 
-const FULL: Scale = Scale { sizes: [256 * MIB, 1024 * MIB], mem_sizes: [256 * MIB, 2048 * MIB], crypto: 256 * MIB, timeout: Duration::from_secs(1500) };
+const FULL: Scale = Scale { sizes: [256 * MIB, 1024 * MIB], mem_sizes: [256 * MIB, 2048 * MIB], crypto: 256 * MIB, timeout: Duration::from_secs(2400) };
 const SMOKE: Scale = Scale { sizes: [9 * MIB, 17 * MIB], mem_sizes: [9 * MIB, 33 * MIB], crypto: 9 * MIB, timeout: Duration::from_secs(240) };
 
 /// `cargo xtask bench`: the full run; returns the report's Markdown (the SVG is written next to
@@ -67,6 +67,9 @@ pub fn smoke(devserver: &Path) -> Result<()> {
     let started = Instant::now();
     let outcome = measure(&SMOKE, devserver, &dir).and_then(|lines| {
         let (markdown, svg) = report(&SMOKE, &lines)?;
+        if let Some(l) = lines.iter().find(|l| l.contains_key("failed")) {
+            return Err(format!("a bench row failed: {l:?}"));
+        }
         if !lines.iter().any(|l| l.get("kind").map(String::as_str) == Some("worker") && l.get("loaded").map(String::as_str) == Some("true")) {
             return Err("the upload Worker's script was never loaded: uploads hashed on the main thread".into());
         }
@@ -280,14 +283,41 @@ fn report(scale: &Scale, lines: &[Line]) -> Result<(String, String)> {
     }
     let mem = |size: u64| find("memory", &|l: &Line| num(l, "bytes") == size as f64);
     if let (Some(small), Some(large)) = (mem(scale.mem_sizes[0]), mem(scale.mem_sizes[1])) {
-        let total = |l: &Line| num(l, "heapGrowth") + num(l, "wasmBytes");
+        // `performance.memory` moves in coarse steps: the heap is shown at its peak, absolute.
+        let total = |l: &Line| num(l, "heapBase") + num(l, "heapGrowth") + num(l, "wasmBytes");
         let mib = |v: f64| v / MIB as f64;
-        md.push_str("### Memory while uploading with defaults (page: JS heap growth at its peak + wasm linear memory)\n\n| file | JS heap growth MiB | wasm memory MiB | total MiB |\n| --- | ---: | ---: | ---: |\n");
+        md.push_str("### Memory of the page while uploading with defaults (JS heap at its peak + wasm linear memory; the Worker holds ≤ 6 MiB more)\n\n| file | JS heap MiB (growth during the upload) | wasm memory MiB | total MiB |\n| --- | ---: | ---: | ---: |\n");
         for (size, l) in [(scale.mem_sizes[0], small), (scale.mem_sizes[1], large)] {
-            md.push_str(&format!("| {} | {:.1} | {:.1} | {:.1} |\n", human(size), mib(num(l, "heapGrowth")), mib(num(l, "wasmBytes")), mib(total(l))));
+            md.push_str(&format!("| {} | {:.1} (+{:.1}) | {:.1} | {:.1} |\n", human(size), mib(num(l, "heapBase") + num(l, "heapGrowth")), mib(num(l, "heapGrowth")), mib(num(l, "wasmBytes")), mib(total(l))));
         }
         md.push_str(&format!("\n{} / {}: {} (flat = 1.00×). Target: flat, ≤ concurrency × partSize + 32 MiB = 64 MiB.\n\n", human(scale.mem_sizes[1]), human(scale.mem_sizes[0]), ratio(total(large), total(small))));
         chart.push(("memory: small file / large file".into(), total(small) / total(large), 1.0));
+    }
+
+    let sweep: Vec<&Line> = lines.iter().filter(|l| l.get("kind").map(String::as_str) == Some("sweep")).collect();
+    if !sweep.is_empty() {
+        let rate = |l: &Line| mb_s(num(l, "bytes"), num(l, "seconds"));
+        let ceiling = sweep.iter().filter(|l| l.get("client").map(String::as_str) == Some("raw fetch")).map(|l| rate(l)).fold(f64::NAN, f64::max);
+        md.push_str(&format!("### Part size × concurrency ({} file, Chromium direct): what the defaults are chosen from
+
+| client | part size | in flight | MB/s | / best raw fetch |
+| --- | ---: | ---: | ---: | ---: |
+", human(scale.sizes[0])));
+        for l in sweep {
+            md.push_str(&format!("| {} | {} MiB | {} | {:.1} | {} |
+", l.get("client").map_or("", String::as_str), num(l, "partMiB"), num(l, "concurrency"), rate(l), ratio(rate(l), ceiling)));
+        }
+        md.push('\n');
+    }
+
+    let failed: Vec<String> = lines
+        .iter()
+        .filter_map(|l| l.get("failed").map(|why| format!("- {} {} {} ({}): {why}\n", l.get("kind").map_or("", String::as_str), l.get("client").map_or("", String::as_str), l.get("config").map_or("", String::as_str), l.get("browser").map_or("", String::as_str))))
+        .collect();
+    if !failed.is_empty() {
+        md.push_str("### Rows that failed (shown as NaN / – above)\n\n");
+        md.extend(failed);
+        md.push('\n');
     }
 
     let ours_files = ["smh_upload.js", "smh_upload_bg.wasm", "smh_upload_worker.js"];

@@ -13,7 +13,8 @@
 //!   devserver whose READY JSON reaches the tests as `SMH_DEVSERVER_READY_JSON` (`env!`).
 //! - `interop`: pytest and `node --test` in `tests/interop/` (each suite starts its devservers).
 //! - `e2e`: `node --test tests/e2e/` (Playwright over Debian's Chromium, the built `pkg/`) and
-//!   `tests/devserver-example/` (devserver/README.md's Playwright example).
+//!   `tests/devserver-example/` (devserver/README.md's Playwright example), then
+//!   the bench's smoke run (`bench_upload::smoke`: every bench section with tiny files).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -129,7 +130,7 @@ fn parse_args(args: &[String]) -> Result<Option<&'static str>> {
 fn stage(name: &str, alone: bool, counts: &mut Counts) -> Result<Option<String>> {
     match name {
         "native" => native(counts),
-        "pkg" => crate::pkg::run().map(|()| None),
+        "pkg" => crate::pkg::run().and_then(|()| crate::size::check()).map(|()| None),
         "miniprogram" => miniprogram(alone, counts),
         "consumers" => consumers(alone, counts),
         "browser" => browser(counts),
@@ -275,6 +276,9 @@ fn e2e(alone: bool, counts: &mut Counts) -> Result<Option<String>> {
         .env("SMH_PKG_DIR", &pkg)
         .env("CHROMIUM", CHROMIUM);
     run_counted(&mut command, "node --test tests/e2e/ tests/devserver-example/", counts)?;
+    // `cargo xtask bench` with tiny files, so the bench keeps working (the full run is not a test).
+    crate::bench_upload::smoke(&bin)?;
+    counts.passed += 1;
     Ok(None)
 }
 
