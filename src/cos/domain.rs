@@ -84,7 +84,7 @@ impl AllowList {
         let mut patterns = Vec::new();
         for entry in entries {
             let raw = entry.as_ref();
-            let bad = || Error::invalid_input("allowedDomains", format!("{raw:?} is not a host or *.suffix pattern"));
+            let bad = || Error::invalid_input("allowedDomains", format!("'{raw}' is not a host or *.suffix pattern"));
             let (host, port) = split_authority(raw).ok_or_else(bad)?;
             let (host, wildcard) = match host.strip_prefix("*.") {
                 Some(suffix) => (suffix.to_string(), true),

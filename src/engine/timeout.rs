@@ -13,6 +13,6 @@ pub async fn with_timeout<T>(timer: &dyn Timer, limit: Duration, what: &str, fut
     let fut = std::pin::pin!(fut);
     match select(fut, timer.sleep(limit)).await {
         Either::Left((result, _)) => result,
-        Either::Right(((), _)) => Err(Error::Timeout { message: format!("{what}: no response within {} s", limit.as_secs_f64()) }),
+        Either::Right(((), _)) => Err(Error::Timeout { message: format!("{what}: no response within {} ms", limit.as_millis() as u64) }),
     }
 }

@@ -826,7 +826,7 @@ impl Session {
                 timer.sleep(tick).await;
                 self.flush_progress();
                 if timer.now_ms() - last_activity.get() > stall_ms {
-                    return Error::Timeout { message: format!("part {n}: no upload progress for {} s", stall.as_secs_f64()) };
+                    return Error::Timeout { message: format!("part {n}: no upload progress for {} ms", stall.as_millis() as u64) };
                 }
             }
         });

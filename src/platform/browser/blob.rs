@@ -35,7 +35,8 @@ impl BlobSource {
         let get = |name: &str| Reflect::get(&blob, &JsValue::from_str(name)).ok().filter(|v| !v.is_undefined());
         let name = get("name").and_then(|v| v.as_string()).unwrap_or_default();
         let modified = get("lastModified").and_then(|v| v.as_f64()).unwrap_or(0.0);
-        let fingerprint = format!("blob:{name}:{size}:{modified}");
+        // Integers, not `{f64}`: the same text for whole numbers, without float formatting in the wasm.
+        let fingerprint = format!("blob:{name}:{}:{}", size as u64, modified as u64);
         Ok(BlobSource { blob, size: size as u64, name, fingerprint })
     }
 }
