@@ -46,10 +46,11 @@ const REFERER = 'https://servicewechat.com/wxharness00000000/devtools/page-frame
  * copied as miniprogram_npm/name/index.js: a plain npm package "build npm" bundled), `pages`
  * ({'pages/x/x.js': sourceFile}), `domains` (host:port allowed for requests), `wasmResult`
  * ('pair' | 'instance': what WXWebAssembly.instantiate resolves with), `ios` (refuse wasm that
- * exports a Global; default true).
+ * exports a Global; default true), `titleCaseHeaders` (reply header names as `X-Cos-Hash-Crc64ecma`:
+ * servers and proxies differ in case, and WeChat passes on whatever it got).
  */
 export class MiniProgram {
-  constructor({ packages = {}, npmFiles = {}, pages = {}, domains = [], wasmResult = 'pair', ios = true } = {}) {
+  constructor({ packages = {}, npmFiles = {}, pages = {}, domains = [], wasmResult = 'pair', ios = true, titleCaseHeaders = false } = {}) {
     this.root = mkdtempSync(join(tmpdir(), 'smh-miniprogram-'));
     this.project = join(this.root, 'project');
     this.userFiles = join(this.root, 'usr');
@@ -66,6 +67,7 @@ export class MiniProgram {
     this.domains = new Set(domains);
     this.wasmResult = wasmResult;
     this.ios = ios;
+    this.titleCaseHeaders = titleCaseHeaders;
     this.files = new Map();        // virtual path → real path
     this.storage = new Map();      // key → JSON text
     this.nextFile = 1;
@@ -326,6 +328,7 @@ export class MiniProgram {
         this.tasks.delete(task);
         this.leavePool();
         record.status = ok ? value.statusCode : value.errMsg;
+        if (ok) record.replyHeaders = Object.keys(value.header);
         settle(ok, value);
       };
       let req;
@@ -349,7 +352,7 @@ export class MiniProgram {
               }
             }
           }
-          done(true, { data: out, statusCode: res.statusCode, header: headerObject(res.rawHeaders), cookies: [], errMsg: 'request:ok' });
+          done(true, { data: out, statusCode: res.statusCode, header: headerObject(res.rawHeaders, this.titleCaseHeaders, new this.realm.Object()), cookies: [], errMsg: 'request:ok' });
         });
         });
       } catch (e) {
@@ -428,7 +431,7 @@ export class MiniProgram {
         req = this.transport(checked.url).request(checked.url, { method: 'POST', headers: { ...headers, 'content-length': body.length }, agent: this.agents[checked.url.protocol], timeout }, res => {
           const chunks = [];
           res.on('data', c => chunks.push(c));
-          res.on('end', () => done(true, { data: Buffer.concat(chunks).toString('utf8'), statusCode: res.statusCode, header: headerObject(res.rawHeaders), errMsg: 'uploadFile:ok' }));
+          res.on('end', () => done(true, { data: Buffer.concat(chunks).toString('utf8'), statusCode: res.statusCode, header: headerObject(res.rawHeaders, this.titleCaseHeaders, new this.realm.Object()), errMsg: 'uploadFile:ok' }));
         });
       } catch (e) {
         return done(false, { errMsg: `uploadFile:fail ${e.message}` });
@@ -663,10 +666,9 @@ function isArrayBuffer(value) {
 }
 
 /** Reply headers as an object keyed by the names the server sent (their case kept). */
-function headerObject(rawHeaders) {
-  const out = {};
+function headerObject(rawHeaders, titleCase, out) {
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i];
+    const name = titleCase ? rawHeaders[i].replace(/(^|-)([a-z])/g, (_, dash, c) => dash + c.toUpperCase()) : rawHeaders[i];
     out[name] = name in out ? `${out[name]}, ${rawHeaders[i + 1]}` : rawHeaders[i + 1];
   }
   return out;

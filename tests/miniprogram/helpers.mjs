@@ -33,7 +33,7 @@ function cosWxSdkMain() {
 }
 
 /** A mini-program for the devserver `ready`: its domains allowed, the page loaded. */
-export function makeMiniProgram(ready, { wasmResult = 'pair' } = {}) {
+export function makeMiniProgram(ready, { wasmResult = 'pair', titleCaseHeaders = false } = {}) {
   const hostOf = url => new URL(url).host;
   return new MiniProgram({
     packages: { 'smh-upload': packageDir() },
@@ -41,6 +41,7 @@ export function makeMiniProgram(ready, { wasmResult = 'pair' } = {}) {
     pages: { 'pages/test/test.js': join(HERE, 'page.js') },
     domains: [hostOf(ready.app), hostOf(ready.smh), ready.cos],
     wasmResult,
+    titleCaseHeaders,
   });
 }
 

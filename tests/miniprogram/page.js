@@ -36,12 +36,13 @@ function client(ready, options = {}) {
  * (`result` or `error`, `states`, `progress`, `finalState`).
  */
 function start({ ready, file, path, clientOptions, uploadOptions = {}, client: given }) {
-  const record = { states: [], progress: [] };
+  const record = { states: [], progress: [], warnings: [] };
   const c = given || client(ready, clientOptions);
   const task = c.upload(file, path, {
     ...uploadOptions,
     onStateChange: s => record.states.push(s),
     onProgress: p => record.progress.push({ phase: p.phase, loaded: p.loaded, total: p.total }),
+    onWarning: w => record.warnings.push(w.code),
   });
   const finished = task.done().then(
     result => ({ ...record, result: JSON.parse(JSON.stringify(result)), finalState: task.state }),

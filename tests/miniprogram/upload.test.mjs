@@ -61,6 +61,22 @@ test('init() takes a bare Instance too, and refuses a path outside the package',
   }
 });
 
+test('reply header names in any case: the part CRCs are still read and checked', { timeout: 60_000 }, async () => {
+  const mp = makeMiniProgram(env.ready, { titleCaseHeaders: true });
+  try {
+    const page = mp.require('/pages/test/test.js');
+    await page.load();
+    const size = 5 * MIB + 9;
+    const file = mp.addFile('case.bin', makeBytes(size, 4));
+    const record = await bounded(page.start({ ready: env.ready, file: { filePath: file.path, size }, path: 'mp/header-case.bin' }).finished, 50_000, 'upload');
+    await assertLanded(env, record, { path: 'mp/header-case.bin', size, seed: 4 });
+    assert.deepEqual([...record.warnings], [], 'no CrcNotChecked: x-cos-hash-crc64ecma was found as X-Cos-Hash-Crc64ecma');
+    assert.ok(mp.stats.requests.some(r => r.method === 'PUT'), 'parts were sent');
+  } finally {
+    mp.close();
+  }
+});
+
 test('the wasm exports no Global (iOS refuses them)', () => {
   const wasm = zlib.brotliDecompressSync(readFileSync(join(packageDir(), 'smh_upload_bg.wasm.br')));
   const exports = WebAssembly.Module.exports(new WebAssembly.Module(wasm));
@@ -89,6 +105,7 @@ for (const size of [0, 1, THRESHOLD - 1, THRESHOLD, THRESHOLD + 1, 4 * PART + 3]
     const wholeParts = n => size > THRESHOLD && n % PART === 0;
     for (const loaded of sending) assert.ok(loaded === 0 || loaded === size || wholeParts(loaded) || wholeParts(loaded - last), `progress ${loaded} of ${size}`);
     assert.equal(sending.at(-1), size, `the last upload progress: ${JSON.stringify(record.progress.slice(-3))}`);
+    assert.deepEqual([...record.warnings], [], 'every part\'s CRC-64 was read from the reply and checked');
     assertPlatformRules(env.mp);
   });
 }

@@ -89,8 +89,10 @@ fn response(reply: &JsValue) -> HttpResponse {
     let get = |name: &str| Reflect::get(reply, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
     let status = get("statusCode").as_f64().filter(|s| (0.0..1000.0).contains(s)).unwrap_or(0.0) as u16;
     let mut headers = Vec::new();
-    if let Some(object) = get("header").dyn_ref::<Object>() {
-        for entry in Object::entries(object).iter() {
+    let header = get("header");
+    // `is_object`, not `instanceof Object`: the header object may come from another realm.
+    if header.is_object() {
+        for entry in Object::entries(header.unchecked_ref()).iter() {
             let pair: Array = entry.unchecked_into();
             let name = pair.get(0).as_string().unwrap_or_default().to_ascii_lowercase();
             let value = pair.get(1);
