@@ -255,6 +255,30 @@ export class MiniProgram {
     if (next) this.enterPool(next);
   }
 
+  /**
+   * Runs `send(done)` once the pool has a place (a task aborted before that fails at once);
+   * `done(ok, value)` settles the API call once and gives the place back.
+   */
+  runInPool(api, task, record, options, send) {
+    this.enterPool(() => {
+      if (task.aborted) {
+        this.leavePool();
+        return settleLater(options, false, { errMsg: `${api}:fail abort` });
+      }
+      record.inFlightAtStart = this.stats.inFlight;
+      this.tasks.add(task);
+      send((ok, value) => {
+        if (task.finished) return;
+        task.finished = true;
+        this.tasks.delete(task);
+        this.leavePool();
+        record.status = ok ? value.statusCode : value.errMsg;
+        if (ok && value.header) record.replyHeaders = Object.keys(value.header);
+        settleLater(options, ok, value);
+      });
+    });
+  }
+
   /** Request headers as WeChat sends them: forced Referer, default content-type JSON. */
   requestHeaders(api, header) {
     const headers = {};
@@ -281,14 +305,7 @@ export class MiniProgram {
 
   /** `wx.request`: `success` for every HTTP status, `fail` only without a response. */
   request(options = {}) {
-    const { success, fail, complete } = options;
-    const settle = (ok, value) => later(() => {
-      try {
-        (ok ? success : fail)?.(value);
-      } finally {
-        complete?.(value);
-      }
-    });
+    const settle = (ok, value) => settleLater(options, ok, value);
     const checked = this.checkUrl('request', options.url);
     const method = String(options.method ?? 'GET').toUpperCase();
     const task = new RequestTaskImitation();
@@ -315,22 +332,7 @@ export class MiniProgram {
     const dataType = options.dataType ?? 'json';
     const record = { api: 'request', method, url: `${checked.url.origin}${checked.url.pathname}`, bytesOut: body?.length ?? 0 };
     this.stats.requests.push(record);
-    this.enterPool(() => {
-      if (task.aborted) {
-        this.leavePool();
-        return settle(false, { errMsg: 'request:fail abort' });
-      }
-      record.inFlightAtStart = this.stats.inFlight;
-      this.tasks.add(task);
-      const done = (ok, value) => {
-        if (task.finished) return;
-        task.finished = true;
-        this.tasks.delete(task);
-        this.leavePool();
-        record.status = ok ? value.statusCode : value.errMsg;
-        if (ok) record.replyHeaders = Object.keys(value.header);
-        settle(ok, value);
-      };
+    this.runInPool('request', task, record, options, done => {
       let req;
       try {
         req = this.transport(checked.url).request(checked.url, { method, headers, agent: this.agents[checked.url.protocol], timeout }, res => {
@@ -377,14 +379,7 @@ export class MiniProgram {
    * progress through `UploadTask.onProgressUpdate`; `success` gets the reply as text.
    */
   uploadFile(options = {}) {
-    const { success, fail, complete } = options;
-    const settle = (ok, value) => later(() => {
-      try {
-        (ok ? success : fail)?.(value);
-      } finally {
-        complete?.(value);
-      }
-    });
+    const settle = (ok, value) => settleLater(options, ok, value);
     const task = new RequestTaskImitation();
     const progressHandlers = [];
     task.onProgressUpdate = f => progressHandlers.push(f);
@@ -412,20 +407,7 @@ export class MiniProgram {
     const timeout = this.timeoutOf('uploadFile', options.timeout);
     const record = { api: 'uploadFile', method: 'POST', url: `${checked.url.origin}${checked.url.pathname}`, bytesOut: body.length };
     this.stats.requests.push(record);
-    this.enterPool(() => {
-      if (task.aborted) {
-        this.leavePool();
-        return settle(false, { errMsg: 'uploadFile:fail abort' });
-      }
-      this.tasks.add(task);
-      const done = (ok, value) => {
-        if (task.finished) return;
-        task.finished = true;
-        this.tasks.delete(task);
-        this.leavePool();
-        record.status = ok ? value.statusCode : value.errMsg;
-        settle(ok, value);
-      };
+    this.runInPool('uploadFile', task, record, options, done => {
       let req;
       try {
         req = this.transport(checked.url).request(checked.url, { method: 'POST', headers: { ...headers, 'content-length': body.length }, agent: this.agents[checked.url.protocol], timeout }, res => {
@@ -519,24 +501,13 @@ export class MiniProgram {
       result.isDirectory = () => false;
       return result;
     };
-    const async = (api, run) => (options = {}) => {
-      const outcome = run(options);
-      later(() => {
-        try {
-          if (outcome.error) options.fail?.({ errMsg: outcome.error });
-          else options.success?.({ ...outcome.value, errMsg: `${api}:ok` });
-        } finally {
-          options.complete?.();
-        }
-      });
-    };
     const sync = (outcome) => {
       if (outcome.error) throw new mp.realm.Error(outcome.error);
       return outcome.value;
     };
     const statOf = (api, path) => (realPath(path) ? { value: { stats: stats(realPath(path)) } } : { error: missing(api, path) });
     return {
-      readFile: async('readFile', o => {
+      readFile: callbackStyle('readFile', o => {
         const r = readRange('readFile', o.filePath, o.encoding, o.position, o.length);
         return r.error ? r : { value: { data: r.data } };
       }),
@@ -544,10 +515,10 @@ export class MiniProgram {
         const r = readRange('readFileSync', filePath, encoding, position, length);
         return r.error ? r : { value: r.data };
       })()),
-      stat: async('stat', o => statOf('stat', o.path)),
+      stat: callbackStyle('stat', o => statOf('stat', o.path)),
       statSync: path => sync(statOf('statSync', path)).stats,
-      getFileInfo: async('getFileInfo', o => (realPath(o.filePath) ? { value: { size: statSync(realPath(o.filePath)).size } } : { error: missing('getFileInfo', o.filePath) })),
-      access: async('access', o => (realPath(o.path) ? { value: {} } : { error: missing('access', o.path) })),
+      getFileInfo: callbackStyle('getFileInfo', o => (realPath(o.filePath) ? { value: { size: statSync(realPath(o.filePath)).size } } : { error: missing('getFileInfo', o.filePath) })),
+      access: callbackStyle('access', o => (realPath(o.path) ? { value: {} } : { error: missing('access', o.path) })),
       accessSync: path => sync(realPath(path) ? { value: undefined } : { error: missing('accessSync', path) }),
     };
   }
@@ -569,21 +540,10 @@ export class MiniProgram {
       return { value: {} };
     };
     const get = (api, key) => (mp.storage.has(key) ? { value: { data: mp.realm.JSON.parse(mp.storage.get(key)) } } : { error: `${api}:fail data not found` });
-    const callback = (api, run) => (options = {}) => {
-      const outcome = run(options);
-      later(() => {
-        try {
-          if (outcome.error) options.fail?.({ errMsg: outcome.error });
-          else options.success?.({ ...outcome.value, errMsg: `${api}:ok` });
-        } finally {
-          options.complete?.();
-        }
-      });
-    };
     return {
-      setStorage: callback('setStorage', o => set('setStorage', o.key, o.data)),
-      getStorage: callback('getStorage', o => get('getStorage', o.key)),
-      removeStorage: callback('removeStorage', o => {
+      setStorage: callbackStyle('setStorage', o => set('setStorage', o.key, o.data)),
+      getStorage: callbackStyle('getStorage', o => get('getStorage', o.key)),
+      removeStorage: callbackStyle('removeStorage', o => {
         mp.storage.delete(o.key);
         return { value: {} };
       }),
@@ -659,6 +619,26 @@ class RequestTaskImitation {
 
 function later(f) {
   setImmediate(f);
+}
+
+/** Calls `success` (ok) or `fail`, then `complete`, on a later turn, as every wx API does. */
+function settleLater({ success, fail, complete }, ok, value) {
+  later(() => {
+    try {
+      (ok ? success : fail)?.(value);
+    } finally {
+      complete?.(value);
+    }
+  });
+}
+
+/** A wx API in callback style over `run(options)`, which gives `{value}` or `{error}` (the errMsg). */
+function callbackStyle(api, run) {
+  return (options = {}) => {
+    const outcome = run(options);
+    if (outcome.error) settleLater(options, false, { errMsg: outcome.error });
+    else settleLater(options, true, { ...outcome.value, errMsg: `${api}:ok` });
+  };
 }
 
 function isArrayBuffer(value) {
