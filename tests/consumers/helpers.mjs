@@ -65,6 +65,7 @@ export async function installPackedTarball(name, files = {}) {
     env: { ...process.env, npm_config_update_notifier: 'false' },
   });
   await npm.catch(e => {
+    rmSync(dir, { recursive: true, force: true });
     throw new Error(`npm install of the tarball failed: ${e.stderr || e.message}`);
   });
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
