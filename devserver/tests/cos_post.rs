@@ -294,3 +294,42 @@ async fn wx_sdk_signature_field() {
     // A signed field changed.
     assert_cos_error(form("other").post(&cos).await, 403, "SignatureDoesNotMatch").await;
 }
+
+/// A customer backend's temporary keys (`POST /credentials`, scoped to `post/`) sign the policy;
+/// the session token travels as the `x-cos-security-token` field.
+#[tokio::test]
+async fn temporary_keys_sign_forms_within_their_prefix() {
+    let server = Devserver::start(&[]);
+    let cos = Cos::owner(&server);
+    let r = cos
+        .http
+        .post(format!("{}/credentials", server.app()))
+        .json(&json!({ "prefix": "post/" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sts: Value = r.json().await.unwrap();
+    let credentials = &sts["Credentials"];
+    let temp = cos.with_key(
+        credentials["TmpSecretId"].as_str().unwrap(),
+        credentials["TmpSecretKey"].as_str().unwrap(),
+        None,
+    );
+    let token = credentials["Token"].as_str().unwrap();
+    let w = window();
+    let form = |key: &str, token: Option<&str>| {
+        let form = Form::new(b"from a temporary key".to_vec()).field("key", key);
+        let form = match token {
+            Some(token) => form.field("x-cos-security-token", token),
+            None => form,
+        };
+        let open_policy = json!({ "expiration": expiration(600), "conditions": [] });
+        sign_policy(form, &temp, &open_policy, w)
+    };
+    assert_eq!(form("post/tmp.txt", Some(token)).post(&cos).await.status(), 204);
+    assert_eq!(cos.get("post/tmp.txt").await.bytes().await.unwrap().as_ref(), b"from a temporary key");
+    assert_cos_error(form("other/tmp.txt", Some(token)).post(&cos).await, 403, "AccessDenied").await;
+    assert_cos_error(form("post/tmp.txt", None).post(&cos).await, 403, "InvalidAccessKeyId").await;
+    assert_cos_error(form("post/tmp.txt", Some("not-the-token")).post(&cos).await, 400, "InvalidToken").await;
+}

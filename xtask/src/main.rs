@@ -17,6 +17,7 @@ mod devserver;
 mod pkg;
 mod pkg_miniprogram;
 mod setup;
+mod size;
 mod test;
 mod util;
 

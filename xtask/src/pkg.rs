@@ -263,7 +263,7 @@ fn report_sizes(pkg: &Path, tarball: &Path) -> Result<()> {
 
 /// `[raw, gzip -9, brotli quality 11]` sizes of each file, computed by node's zlib (no extra
 /// tools: node is already needed for npm).
-fn compressed_sizes(files: &[&Path]) -> Result<Vec<[u64; 3]>> {
+pub(crate) fn compressed_sizes(files: &[&Path]) -> Result<Vec<[u64; 3]>> {
     const SCRIPT: &str = "const fs = require('fs'), zlib = require('zlib');
 for (const file of process.argv.slice(1)) {
   const bytes = fs.readFileSync(file);
@@ -316,7 +316,7 @@ fn copy_template(template: &Path, pkg: &Path) -> Result<()> {
 }
 
 /// Files under `dir`, as (absolute path, path relative to `dir`).
-fn walk(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+pub(crate) fn walk(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(current) = stack.pop() {
