@@ -8,7 +8,7 @@
 //! or above hash-wasm's crc64 on the same bytes. The 32 KiB of tables are built on first use, not
 //! stored in the binary (they would add ~28 KB gzip to the package).
 
-use std::sync::OnceLock;
+use std::sync::Once;
 
 /// Reflected form of the ECMA-182 polynomial 0x42F0E1EBA9EA3693.
 const POLY_REFLECTED: u64 = 0xC96C_5795_D787_0F42;
@@ -17,12 +17,19 @@ const SLICES: usize = 16;
 
 type Tables = [[u64; 256]; SLICES];
 
+/// Zeroed storage (no bytes in the binary) filled once by [`tables`]. A static, not a heap box:
+/// its address is a constant, so each lookup is one load at a constant offset instead of
+/// needing 16 table pointers in registers (measured ~20 % faster in wasm).
+static mut TABLES: Tables = [[0; 256]; SLICES];
+static TABLES_FILLED: Once = Once::new();
+
 /// `tables[0]` is the classic byte-at-a-time table; `tables[k][b]` is the CRC of byte `b`
 /// followed by `k` zero bytes, so the 16 bytes of a step are looked up independently.
 fn tables() -> &'static Tables {
-    static TABLES: OnceLock<Box<Tables>> = OnceLock::new();
-    TABLES.get_or_init(|| {
-        let mut tables = Box::new([[0u64; 256]; SLICES]);
+    TABLES_FILLED.call_once(|| {
+        // SAFETY: the only write, inside `call_once`, before any read (`call_once` returns to
+        // every caller only after it completed, and synchronises with them).
+        let tables = unsafe { &mut *std::ptr::addr_of_mut!(TABLES) };
         for i in 0..256 {
             let mut crc = i as u64;
             for _ in 0..8 {
@@ -36,8 +43,9 @@ fn tables() -> &'static Tables {
                 tables[t][i] = (prev >> 8) ^ tables[0][(prev & 0xff) as usize];
             }
         }
-        tables
-    })
+    });
+    // SAFETY: filled above and never written again.
+    unsafe { &*std::ptr::addr_of!(TABLES) }
 }
 
 /// Incremental CRC-64/XZ.

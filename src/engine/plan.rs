@@ -5,6 +5,12 @@
 //! dominates small parts: 8 MiB parts ×6 ≈ 2× the rate of 1 MiB parts. So the automatic part size
 //! is large enough to keep every connection busy and small enough that a file of a few parts
 //! still spreads over all connections.
+//!
+//! Checked by `cargo xtask bench` (sweep of a 256 MiB disk-backed file, Chromium, loopback
+//! devserver, one run): smh-upload took 15.7 s at 1 MiB × 3, 12.6 s at 4 MiB × 4, 13.0 s at
+//! 8 MiB × 4, 11.0 s at 8 MiB × 6, 12.3 s at 16 MiB × 4, 11.1 s at 16 MiB × 6; a raw `fetch` loop
+//! 3.1 s at 8 MiB × 6 and 3.4 s at 16 MiB × 6. Parts above 8 MiB gain nothing, so the ceiling
+//! stays 8 MiB; six parts in flight beat four by ~15 %.
 
 use std::ops::Range;
 
