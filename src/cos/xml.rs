@@ -16,6 +16,35 @@ fn unescape(s: &str) -> String {
     s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
 }
 
+/// Shortest run of opaque characters that is hidden from a COS message.
+const OPAQUE_MIN: usize = 24;
+
+/// `message` with every long opaque word — a run of at least [`OPAQUE_MIN`] characters that are
+/// not spaces or quotes, such as a signature, an `Authorization` value or a security token that
+/// a server or proxy quotes back — replaced by `***`. COS's own messages are plain sentences.
+pub fn scrub_opaque(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.chars().count() >= OPAQUE_MIN {
+            out.push_str("***");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in message.chars() {
+        if c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ',') {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 /// Turns a non-2xx COS reply into [`Error::Cos`] (or a generic one when the body is not XML,
 /// e.g. a HEAD reply or a proxy's page).
 pub fn parse_error(resp: &HttpResponse) -> Error {
@@ -25,7 +54,8 @@ pub fn parse_error(resp: &HttpResponse) -> Error {
         Some(code) => Error::Cos {
             status: resp.status,
             code,
-            message: element(&text, "Message").unwrap_or_default(),
+            // A message may quote what the request carried (signature, token): never pass that on.
+            message: scrub_opaque(&element(&text, "Message").unwrap_or_default()),
             request_id: element(&text, "RequestId").or(header_id),
         },
         None => Error::Cos {
@@ -45,6 +75,16 @@ pub fn parse_error(resp: &HttpResponse) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_signatures_and_tokens_are_hidden_from_messages() {
+        let auth = "q-sign-algorithm=sha1&q-ak=AKIDx&q-sign-time=1;2&q-key-time=1;2&q-header-list=host&q-url-param-list=&q-signature=97ce389e65891290669a9e3df20240de680e7130";
+        let body = format!("<Error><Code>SignatureDoesNotMatch</Code><Message>Signature {auth} with token TOKEN/abc+def==0123456789abcdef does not match</Message></Error>");
+        let resp = HttpResponse { status: 403, headers: vec![], body: body.into_bytes() };
+        let Error::Cos { message, .. } = parse_error(&resp) else { panic!() };
+        assert_eq!(message, "Signature *** with token *** does not match");
+        assert_eq!(scrub_opaque("The specified upload does not exist."), "The specified upload does not exist.");
+    }
 
     #[test]
     fn parses_cos_error_xml() {

@@ -158,7 +158,8 @@ fn happy_simple_upload_protocol() {
 #[test]
 fn non_json_begin_reply_is_invalid_response_without_secrets() {
     let script = Rc::new(Script::default());
-    script.expect(Method::Put, "/a.bin", |_| raw(201, "<html>proxy login</html>"));
+    // A proxy's login page that quotes the request, token and all.
+    script.expect(Method::Put, "/a.bin", |req| raw(201, &format!("<html>proxy login for {}</html>", req.url)));
     let (result, states) = upload(script, b"x");
     let e = result.unwrap_err();
     assert_eq!((e.code(), e.status(), e.retryable()), ("InvalidResponse", 201, false));

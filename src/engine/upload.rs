@@ -293,6 +293,21 @@ impl Session {
     }
 
 
+    /// [`FileSource::chain_hash`], read again after a failed read (a transient
+    /// `NotReadableError`), like the reads behind parts.
+    async fn chain_hash(&self, range: std::ops::Range<u64>, previous: Option<[u8; 32]>) -> Result<[u8; 32]> {
+        let mut rereads = 0;
+        loop {
+            match self.source.chain_hash(range.clone(), previous).await {
+                Err(Error::FileRead { .. }) if rereads < READ_RETRIES => {
+                    rereads += 1;
+                    self.uploader.api.timer.sleep(self.backoff().next()).await;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
     /// Runs `call` so that a cancel waits for its outcome; then stops if cancelled meanwhile.
     async fn shielded<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
         self.shielded.set(true);
@@ -319,7 +334,7 @@ impl Session {
         let resumable = multipart && self.uploader.checkpoints.enabled();
         // One block's chained hash is the SHA-256 of that block: the beginning hash. It serves
         // quick upload and the resumable record's key.
-        let beginning = if quick || resumable { Some(hex(&self.source.chain_hash(0..QUICK_UPLOAD_BLOCK.min(size), None).await?)) } else { None };
+        let beginning = if quick || resumable { Some(hex(&self.chain_hash(0..QUICK_UPLOAD_BLOCK.min(size), None).await?)) } else { None };
         self.wait_while_paused(UploadState::Preparing).await;
         self.check_cancelled()?;
         let mut done = BTreeMap::new();
@@ -577,7 +592,7 @@ impl Session {
                 return Err(Error::Aborted);
             }
             let end = (offset + HASH_READ).min(size);
-            hash = Some(self.source.chain_hash(offset..end, hash).await?);
+            hash = Some(self.chain_hash(offset..end, hash).await?);
             self.progress.borrow_mut().advance(end - offset);
             self.emit(false);
             offset = end;
