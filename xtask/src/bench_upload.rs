@@ -100,9 +100,14 @@ fn measure(scale: &Scale, devserver: &Path, dir: &Path) -> Result<Vec<Line>> {
     ] {
         fs::copy(&from, www.join(to)).map_err(|e| format!("copy {}: {e} (run `cargo xtask setup`)", from.display()))?;
     }
+    // A private copy of the package: pkg/ is rebuilt by other work while a long bench runs, and a
+    // request landing mid-rebuild would get a 404 (the Worker script, say) and skew the run.
+    let pkg = dir.join("pkg");
+    let _ = fs::remove_dir_all(&pkg);
+    copy_dir(&root().join("pkg"), &pkg)?;
     let data = temp_data_dir("bench")?;
     let args: Vec<std::ffi::OsString> =
-        vec!["--data".into(), data.clone().into(), "--www".into(), www.into(), "--pkg".into(), root().join("pkg").into()];
+        vec!["--data".into(), data.clone().into(), "--www".into(), www.into(), "--pkg".into(), pkg.into()];
     let arg_refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
     let server = Devserver::start(devserver, &arg_refs, Some(data))?;
     let field = |name: &str| server.field(name).unwrap_or_default();
@@ -116,6 +121,20 @@ fn measure(scale: &Scale, devserver: &Path, dir: &Path) -> Result<Vec<Line>> {
     lines.extend(run_playwright(&format!("{url}&sections=upload"), scale.timeout)?);
     drop(server);
     Ok(lines)
+}
+
+/// Copies the directory `from` to `to`, recursively.
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to).map_err(|e| format!("create {}: {e}", to.display()))?;
+    for entry in fs::read_dir(from).map_err(|e| format!("read {}: {e} (run `cargo xtask pkg`)", from.display()))?.flatten() {
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        if source.is_dir() {
+            copy_dir(&source, &target)?;
+        } else {
+            fs::copy(&source, &target).map_err(|e| format!("copy {}: {e}", source.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Chromium started directly; lines come from its stderr log.
