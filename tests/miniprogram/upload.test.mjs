@@ -163,8 +163,9 @@ test('pause stops every request; resume finishes the upload', { timeout: 90_000 
 test('cancel aborts the requests and leaves nothing open on the server', { timeout: 90_000 }, async () => {
   const size = 8 * MIB + 2;
   const run = await startSlow({ size, seed: 22, path: 'mp/cancel.bin', bytes: MIB, delayMs: 3000 });
-  const parts = env.mp.stats.requests.filter(r => r.method === 'PUT' && r.status === undefined);
-  assert.ok(parts.length > 0, 'parts are in flight');
+  const inFlight = () => env.mp.stats.requests.filter(r => r.method === 'PUT' && r.inFlightAtStart !== undefined && r.status === undefined);
+  await until(() => inFlight().length > 0, 5_000, 'a part PUT in flight');
+  const parts = inFlight();
   run.task.cancel();
   await until(() => parts.every(r => r.status !== undefined), 1_000, 'the part requests aborted');
   assert.ok(parts.every(r => r.status === 'request:fail abort'), JSON.stringify(parts.map(r => r.status)));
