@@ -21,9 +21,13 @@ const LOADED_FILES: &[&str] = &["smh_upload_bg.wasm", "smh_upload.js", "smh_uplo
 
 /// Fails when the browser package's `gzip -9` total exceeds the budget; prints both either way.
 pub fn check() -> Result<()> {
-    let budget = read_budget(&root().join(BUDGET_FILE))?;
-    let pkg = root().join(PKG_DIR);
-    let files = loaded_files(&pkg)?;
+    check_package(&root().join(PKG_DIR), &root().join(BUDGET_FILE))
+}
+
+/// [`check`] of the package in `pkg` against the budget in `budget_file`.
+fn check_package(pkg: &Path, budget_file: &Path) -> Result<()> {
+    let budget = read_budget(budget_file)?;
+    let files = loaded_files(pkg)?;
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let total: u64 = compressed_sizes(&paths)?.iter().map(|size| size[1]).sum();
     let verdict = if total <= budget { "within" } else { "OVER" };
@@ -86,6 +90,28 @@ mod tests {
         assert!(read_budget(&file).is_err());
         fs::write(&file, "{}").unwrap();
         assert!(read_budget(&file).is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn fails_over_the_budget_only() {
+        let dir = std::env::temp_dir().join(format!("xtask-size-pkg-{}", std::process::id()));
+        fs::create_dir_all(dir.join("snippets/x")).unwrap();
+        // Bytes that do not compress: gzip keeps about 4000 of them, plus headers.
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let noise: Vec<u8> = (0..4000).map(|_| { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state as u8 }).collect();
+        for name in LOADED_FILES {
+            fs::write(dir.join(name), &noise).unwrap();
+        }
+        fs::write(dir.join("snippets/x/a.js"), &noise).unwrap();
+        let budget = dir.join("budget.json");
+        fs::write(&budget, "{\"browserPackageGzipBytes\": 17000}").unwrap();
+        assert!(check_package(&dir, &budget).is_ok(), "4 × ~4 KB is within 17000 B");
+        fs::write(&budget, "{\"browserPackageGzipBytes\": 15000}").unwrap();
+        let err = check_package(&dir, &budget).unwrap_err();
+        assert!(err.contains("over the 15000 B budget"), "{err}");
+        fs::remove_file(dir.join("smh_upload_worker.js")).unwrap();
+        assert!(check_package(&dir, &budget).unwrap_err().contains("missing"));
         fs::remove_dir_all(&dir).unwrap();
     }
 }
