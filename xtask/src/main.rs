@@ -29,9 +29,9 @@ usage: cargo xtask <task> [options]
 tasks:
   setup                 install what is missing (wasm target, wasm-bindgen-cli, chromium,
                         chromedriver, node_modules (incl. binaryen's wasm-opt), target/pyenv); a no-op when all present
-  pkg                   build the npm package into pkg/ (cargo build → wasm-bindgen → wasm-opt)
+  pkg                   build the npm package into pkg/ (web + mini-program builds) and its npm pack tarball
   test [--only STAGE]   setup, then every test stage in order, stopping at the first failure;
-                        STAGE: native | pkg | browser | interop | e2e
+                        STAGE: native | pkg | miniprogram | consumers | browser | interop | e2e
   demo [--port N] [--data DIR]
                         setup, pkg, serve the demo page (www/ + pkg/) on smh-devserver at
                         http://127.0.0.1:N/ (default 8780; SMH and COS on N+1, N+2) until Ctrl-C;
