@@ -114,6 +114,17 @@ export async function launchBrowser() {
  * `{ready, page, dev(...), browserConsole, devserverLog()}`. Between tests the faults are
  * cleared and the devserver settings put back.
  */
+/** Starts a suite's devserver and fills `env` with what every suite reads from it: `ready`,
+ * `devserverLog`, the `/_dev/` hooks as `dev`, and the devserver's default `config`. */
+export async function startSuiteDevserver(env, devserverArgs = []) {
+  const server = await startDevserver(devserverArgs);
+  env.ready = server.ready;
+  env.devserverLog = server.stderr;
+  env.dev = devHooks(server.ready.app);
+  env.defaults = await env.dev.get('config');
+  return server;
+}
+
 export function useEnvironment({ devserverArgs = [] } = {}) {
   const env = {};
   let server;
@@ -136,11 +147,7 @@ export function useEnvironment({ devserverArgs = [] } = {}) {
     await openPage();
   };
   before(async () => {
-    server = await startDevserver(devserverArgs);
-    env.ready = server.ready;
-    env.devserverLog = server.stderr;
-    env.dev = devHooks(server.ready.app);
-    env.defaults = await env.dev.get('config');
+    server = await startSuiteDevserver(env, devserverArgs);
     browser = await launchBrowser();
     env.browserConsole = browser.console;
     await browser.page.close();

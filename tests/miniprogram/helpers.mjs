@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, beforeEach } from 'node:test';
 
-import { assertLanded, byteRequests, devHooks, expectedSha, makeBytes, MIB, startDevserver } from '../e2e/helpers.mjs';
+import { assertLanded, byteRequests, expectedSha, makeBytes, MIB, startSuiteDevserver } from '../e2e/helpers.mjs';
 import { MiniProgram } from './harness.mjs';
 
 export { assertLanded, byteRequests, expectedSha, makeBytes, MIB };
@@ -59,11 +59,7 @@ export function useMiniProgram({ devserverArgs = [] } = {}) {
     await env.page.load();
   };
   before(async () => {
-    server = await startDevserver(devserverArgs);
-    env.ready = server.ready;
-    env.devserverLog = server.stderr;
-    env.dev = devHooks(server.ready.app);
-    env.defaults = await env.dev.get('config');
+    server = await startSuiteDevserver(env, devserverArgs);
     env.mp = makeMiniProgram(server.ready);
     env.page = env.mp.require(PAGE);
     await env.page.load();
