@@ -1,12 +1,12 @@
 // Shared set-up of the consumer tests: the package as users meet it. Each test installs the
 // packed tarball (`cargo xtask pkg` → target/pkg/smh-upload-<version>.tgz) into a fresh temporary
 // project with `npm install <tgz>` — never the pkg/ folder — then builds, serves or type-checks
-// that project. Tools (vite, typescript) come from the repository's node_modules, pinned in its
+// that project. Tools (vite, webpack, esbuild, typescript) come from the repository's node_modules, pinned in its
 // package-lock.json; the package itself has no runtime dependencies, so the install is offline.
 //
-// Hook for the mini-program consumer (issue 8): a `miniprogram.test.mjs` here calls
-// `installPackedTarball('miniprogram')` and loads `node_modules/smh-upload/<package.json
-// "miniprogram" field>/` in the mini-program harness, like the web consumers below.
+// The consumers: a Vite app, webpack 5 and esbuild bundles, a plain ESM page (uploads in
+// headless Chromium), strict TypeScript, and a mini-program (the tarball's `miniprogram` folder
+// laid out as WeChat's "build npm" does, run in tests/miniprogram's imitated logic layer).
 //
 // Environment (set by `cargo xtask test`): SMH_PKG_TGZ, SMH_DEVSERVER_BIN, CHROMIUM.
 
@@ -27,15 +27,23 @@ export const REPO = join(HERE, '..', '..');
 /** The repository's pinned tools. */
 export const TOOLS = {
   vite: join(REPO, 'node_modules', 'vite', 'bin', 'vite.js'),
+  webpack: join(REPO, 'node_modules', 'webpack', 'bin', 'webpack.js'),
+  // esbuild's bin is its native executable (or a node script that starts it, with a shebang).
+  esbuild: join(REPO, 'node_modules', '.bin', 'esbuild'),
   tsc: join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'),
 };
 /** Every tool run is bounded: a hung build fails the test instead of the stage. */
 const TOOL_TIMEOUT_MS = 120_000;
 
 /** Runs `node script ...args` in `cwd`; resolves `{code, output}` (stdout + stderr), never rejects on a non-zero exit. */
-export async function runNode(script, args, cwd) {
+export function runNode(script, args, cwd) {
+  return runTool(process.execPath, [script, ...args], cwd);
+}
+
+/** Runs the executable `file` with `args` in `cwd`, like {@link runNode}. */
+export async function runTool(file, args, cwd) {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [script, ...args], { cwd, timeout: TOOL_TIMEOUT_MS, maxBuffer: 16 << 20 });
+    const { stdout, stderr } = await promisify(execFile)(file, args, { cwd, timeout: TOOL_TIMEOUT_MS, maxBuffer: 16 << 20 });
     return { code: 0, output: stdout + stderr };
   } catch (e) {
     if (e.code === undefined || typeof e.code === 'string') throw e;
@@ -71,6 +79,18 @@ export async function installPackedTarball(name, files = {}) {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** A devserver (tests/e2e's `startDevserver`) whose app origin serves `root` at `/pkg/`. */
+export async function startDevserverServing(root) {
+  const previous = process.env.SMH_PKG_DIR;
+  process.env.SMH_PKG_DIR = root;
+  try {
+    return await startDevserver();
+  } finally {
+    if (previous === undefined) delete process.env.SMH_PKG_DIR;
+    else process.env.SMH_PKG_DIR = previous;
+  }
+}
+
 /**
  * Serves `root` on a devserver's app origin (its `--pkg` folder, so the pages are at
  * `${app}/pkg/…` next to the app's `POST /token` and `/_dev/` hooks) and opens a headless
@@ -78,15 +98,7 @@ export async function installPackedTarball(name, files = {}) {
  * response the page got (`{url, status, type}`).
  */
 export async function serveAndOpen(root) {
-  const previous = process.env.SMH_PKG_DIR;
-  process.env.SMH_PKG_DIR = root;
-  let server;
-  try {
-    server = await startDevserver();
-  } finally {
-    if (previous === undefined) delete process.env.SMH_PKG_DIR;
-    else process.env.SMH_PKG_DIR = previous;
-  }
+  const server = await startDevserverServing(root);
   const browser = await launchBrowser().catch(async e => {
     await server.stop();
     throw e;

@@ -32,11 +32,14 @@ function cosWxSdkMain() {
   return require.resolve('cos-wx-sdk-v5');
 }
 
-/** A mini-program for the devserver `ready`: its domains allowed, the page loaded. */
-export function makeMiniProgram(ready, { wasmResult = 'pair', titleCaseHeaders = false } = {}) {
+/**
+ * A mini-program for the devserver `ready`: its domains allowed, the page loaded. `packages`
+ * ({name: folder} for miniprogram_npm/) defaults to smh-upload from the built pkg/.
+ */
+export function makeMiniProgram(ready, { wasmResult = 'pair', titleCaseHeaders = false, packages } = {}) {
   const hostOf = url => new URL(url).host;
   return new MiniProgram({
-    packages: { 'smh-upload': packageDir() },
+    packages: packages ?? { 'smh-upload': packageDir() },
     npmFiles: { 'cos-wx-sdk-v5': cosWxSdkMain() },
     pages: { 'pages/test/test.js': join(HERE, 'page.js') },
     domains: [hostOf(ready.app), hostOf(ready.smh), ready.cos],
