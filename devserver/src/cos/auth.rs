@@ -13,6 +13,10 @@ use crate::store::{now_secs, TempCredential};
 
 /// Header (or query parameter) carrying a temporary credential's session token.
 const SECURITY_TOKEN: &str = "x-cos-security-token";
+/// How far ahead of the server's clock a signature's start (`q-sign-time`) may be before the
+/// request is refused with 403 RequestTimeTooSkewed: 15 minutes (cos-api.md §1.4 item 3; COS's
+/// exact threshold is unconfirmed, S3's is this).
+pub const MAX_CLOCK_SKEW_SECS: i64 = 15 * 60;
 
 /// The signer of a request.
 #[derive(Debug)]
@@ -82,9 +86,15 @@ pub fn parse_window(window: &str) -> Option<(i64, i64)> {
 /// Order of checks: anonymous → 403 AccessDenied; unknown `q-ak` → 403 InvalidAccessKeyId;
 /// temporary key without `x-cos-security-token` → 403 InvalidAccessKeyId, with a different
 /// token → 400 InvalidToken (COS's exact codes are unconfirmed, cos-api.md §1.4 item 4; these
-/// are the two it names); credential expired or revoked, or `now` outside `q-sign-time` /
+/// are the two it names); credential expired or revoked → 403 AccessDenied "Request has
+/// expired"; `q-sign-time` starting more than [`MAX_CLOCK_SKEW_SECS`] after the server's `now`
+/// (a client clock running ahead) → 403 RequestTimeTooSkewed; `now` outside `q-sign-time` /
 /// `q-key-time` → 403 AccessDenied "Request has expired"; signature mismatch → 403
-/// SignatureDoesNotMatch.
+/// SignatureDoesNotMatch. Every answer carries the server's `Date`, from which a client
+/// corrects its clock.
+///
+/// A start in the past is not skew: a presigned URL stays valid until its end, so a clock
+/// running behind shows as "Request has expired" once its window is over.
 ///
 /// Why "Request has expired" for an expired temporary key: COS's 403 guide (doc 436/40105)
 /// names it for a request after the signature's validity, and an SDK signing with temporary
@@ -102,9 +112,13 @@ pub fn authenticate(state: &AppState, req: &CosRequest) -> Result<Principal, Cos
     let token = req.header(SECURITY_TOKEN).or_else(|| req.param(SECURITY_TOKEN));
     let (secret_key, principal) = signer(state, &fields.ak, token)?;
     let now = now_secs();
+    let malformed = || CosError::new(StatusCode::FORBIDDEN, "AccessDenied", "Authorization is malformed.");
+    let (sign_start, _) = parse_window(&fields.sign_time).ok_or_else(malformed)?;
+    if sign_start > now + MAX_CLOCK_SKEW_SECS {
+        return Err(CosError::request_time_too_skewed());
+    }
     for window in [&fields.sign_time, &fields.key_time] {
-        let (start, end) = parse_window(window)
-            .ok_or_else(|| CosError::new(StatusCode::FORBIDDEN, "AccessDenied", "Authorization is malformed."))?;
+        let (start, end) = parse_window(window).ok_or_else(malformed)?;
         if now < start || now > end {
             return Err(CosError::request_expired());
         }

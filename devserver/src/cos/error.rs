@@ -39,6 +39,16 @@ impl CosError {
         CosError::new(StatusCode::FORBIDDEN, "AccessDenied", "Request has expired")
     }
 
+    /// The signature starts too far after the server's time (a client clock running ahead,
+    /// see [`super::auth::authenticate`]). Code and message as cos-api.md §4.2 lists them.
+    pub fn request_time_too_skewed() -> CosError {
+        CosError::new(
+            StatusCode::FORBIDDEN,
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the server's time is too large.",
+        )
+    }
+
     pub fn invalid_access_key_id() -> CosError {
         CosError::new(
             StatusCode::FORBIDDEN,

@@ -6,9 +6,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
 /// Headers a browser may read from cos responses (cos-api.md §6): without `ETag` the JS SDKs
-/// cannot complete multipart uploads.
+/// cannot complete multipart uploads, and without `Date` they cannot correct a skewed clock.
 pub const EXPOSE_HEADERS: &str =
-    "ETag, Content-Length, x-cos-request-id, x-cos-hash-crc64ecma, x-cos-version-id, x-cos-trace-id";
+    "ETag, Content-Length, Date, x-cos-request-id, x-cos-hash-crc64ecma, x-cos-version-id, x-cos-trace-id";
 /// Methods the preflight allows.
 pub const ALLOW_METHODS: &str = "GET,PUT,POST,DELETE,HEAD";
 /// How long browsers may cache a preflight answer, in seconds.
