@@ -6,52 +6,22 @@ The SDK talks to 127.0.0.1:P with the bucket in the Host header (CosConfig IP=/P
 """
 
 import hashlib
-import json
 import os
-import shutil
-import subprocess
-import tempfile
 
-import crcmod
 import pytest
 from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_exception import CosServiceError
 
 # CRC-64/XZ as cos-python-sdk-v5's own download checker builds it (cos-api.md §3); independent
 # of the server's Rust implementation.
-crc64 = crcmod.mkCrcFun(0x142F0E1EBA9EA3693, initCrc=0, xorOut=0xFFFFFFFFFFFFFFFF, rev=True)
+from cos_readback import client_for, crc64_ecma as crc64
 
 MIB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def devserver():
-    binary = os.environ.get("SMH_DEVSERVER_BIN")
-    if not binary:
-        pytest.fail("SMH_DEVSERVER_BIN is not set: point it at the smh-devserver binary "
-                    "(e.g. target/debug/smh-devserver after `cargo build -p smh-devserver`)")
-    data = tempfile.mkdtemp(prefix="smh-interop-py-")
-    proc = subprocess.Popen([binary, "--data", data], stdout=subprocess.PIPE, text=True)
-    try:
-        ready = None
-        for line in proc.stdout:
-            if line.startswith("SMH_DEVSERVER_READY "):
-                ready = json.loads(line[len("SMH_DEVSERVER_READY "):])
-                break
-        assert ready is not None, "smh-devserver exited without a READY line"
-        yield ready
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
-        shutil.rmtree(data, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
 def cos(devserver):
-    host, port = devserver["cos"].rsplit(":", 1)
-    config = CosConfig(Region=devserver["region"], SecretId=devserver["secretId"],
-                       SecretKey=devserver["secretKey"], Scheme="http", IP=host, Port=int(port))
-    return CosS3Client(config, retry=1), devserver["bucket"]
+    return client_for(devserver), devserver["bucket"]
 
 
 def read_body(response):
