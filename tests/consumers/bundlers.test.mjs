@@ -79,6 +79,17 @@ const workerScripts = (requests, dist) => requests.filter(r => {
   return path.endsWith('/smh_upload_worker.js') || (path.startsWith(`/pkg/${dist}/`) && path.endsWith('.js') && !path.endsWith('/main.js'));
 });
 
+test('the installed README gives the bundler settings these tests use', () => {
+  const readme = readFileSync(join(app.dir, 'node_modules', 'smh-upload', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Bundlers'), readme.indexOf('\n## ', readme.indexOf('## Bundlers') + 1));
+  for (const said of [
+    'webpack build --mode production', 'no `webpack.config.js`', '--bundle --format=esm', '<script type="module">',
+    'copy `node_modules/smh-upload/smh_upload_bg.wasm` into the folder of the bundle', '--loader:.wasm=file',
+    "import wasmUrl from 'smh-upload/smh_upload_bg.wasm';", 'await init({ module_or_path: wasmUrl });',
+    'is not found from an esbuild bundle',
+  ]) assert.ok(section.includes(said), `README "Bundlers" no longer says: ${said}`);
+});
+
 test('webpack 5 with no configuration bundles the package and emits its .wasm and Worker', { timeout: 120_000 }, async () => {
   const files = await bundle('webpack', 'dist', 'classic.html', () => runNode(TOOLS.webpack, ['build', '--mode', 'production', '--no-stats'], app.dir));
   const wasm = files.filter(f => f.endsWith('.wasm'));

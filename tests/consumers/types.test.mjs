@@ -68,6 +68,10 @@ test('the installed package.json is complete and names only files that exist', (
   assert.equal(manifest.sideEffects, false);
   assert.equal(manifest.license, 'MIT OR Apache-2.0');
   assert.ok(manifest.engines?.node, 'engines.node');
+  // `repository` comes from Cargo.toml's (xtask/src/pkg.rs), and is absent while Cargo.toml has none.
+  const cargoRepository = /^\[(?:workspace\.)?package\][^[]*?^repository\s*=\s*"([^"]+)"/ms.exec(readFileSync(join(REPO, 'Cargo.toml'), 'utf8'))?.[1];
+  if (cargoRepository) assert.ok(manifest.repository?.url?.includes(cargoRepository.replace(/\.git$/, '')), `repository ${JSON.stringify(manifest.repository)} from Cargo.toml's ${cargoRepository}`);
+  else assert.equal(manifest.repository, undefined, 'no repository in package.json while Cargo.toml has none');
   assert.deepEqual(Object.keys(manifest.exports['.']), ['types', 'import', 'default'], 'condition order: types first');
   // Every path the manifest points at (main, module, types, every exports target).
   const targets = [manifest.main, manifest.module, manifest.types];

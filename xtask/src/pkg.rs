@@ -359,14 +359,28 @@ fn manifest_value(sections: &[&str], key: &str) -> Result<Option<String>> {
 }
 
 /// package.json from the template: the crate's version, and the `repository` of Cargo.toml
-/// (`[package]` or `[workspace.package]`) after the `"license"` line when there is one.
+/// (`[package]` or `[workspace.package]`). Without one, a warning: npm then publishes a package
+/// page with no link to its source, and no URL is made up here.
 fn package_json(template: &str) -> Result<String> {
-    let json = set_json_version(template, &crate_version()?);
-    let Some(url) = manifest_value(&["[package]", "[workspace.package]"], "repository")? else {
-        println!("pkg: warning: Cargo.toml has no `repository`, so package.json has none");
-        return Ok(json);
-    };
-    let entry = format!("  \"repository\": {{ \"type\": \"git\", \"url\": \"git+{url}.git\" }},");
+    let repository = manifest_value(&["[package]", "[workspace.package]"], "repository")?;
+    if repository.is_none() {
+        println!(
+            "pkg: warning: Cargo.toml has no `repository` (under [package] or [workspace.package]), so package.json has none; \
+             add the real URL there before publishing"
+        );
+    }
+    Ok(package_json_with(template, &crate_version()?, repository.as_deref()))
+}
+
+/// `template` with `version`, and with `"repository": {"type": "git", "url": "git+<url>.git"}`
+/// (npm's normalized form) after the `"license"` line when a repository URL is given.
+fn package_json_with(template: &str, version: &str, repository: Option<&str>) -> String {
+    let json = set_json_version(template, version);
+    let Some(url) = repository else { return json };
+    let url = url.trim_end_matches('/');
+    let prefix = if url.starts_with("git") { "" } else { "git+" };
+    let suffix = if url.ends_with(".git") { "" } else { ".git" };
+    let entry = format!("  \"repository\": {{ \"type\": \"git\", \"url\": \"{prefix}{url}{suffix}\" }},");
     let lines: Vec<String> = json
         .lines()
         .flat_map(|line| {
@@ -374,7 +388,7 @@ fn package_json(template: &str) -> Result<String> {
             std::iter::once(line.to_string()).chain(extra)
         })
         .collect();
-    Ok(lines.join("\n") + "\n")
+    lines.join("\n") + "\n"
 }
 
 /// Replaces the value of the first `"version"` key (the template's top-level one).
@@ -401,6 +415,20 @@ mod tests {
         junk.extend(["smh_upload_bg.wasm.d.ts", "src/lib.rs", "miniprogram/index.js.map", "miniprogram/.DS_Store"]);
         assert_eq!(tarball_problems(&junk).len(), 4, "{:?}", tarball_problems(&junk));
         assert_eq!(tarball_problems(&good[1..]), vec!["package.json is missing".to_string()]);
+    }
+
+    #[test]
+    fn package_json_gets_the_version_and_the_repository_when_cargo_has_one() {
+        let template = "{\n  \"name\": \"smh-upload\",\n  \"version\": \"0.0.0\",\n  \"license\": \"MIT\",\n  \"type\": \"module\"\n}\n";
+        let without = package_json_with(template, "1.2.3", None);
+        assert_eq!(without, template.replace("0.0.0", "1.2.3"));
+        let with = package_json_with(template, "1.2.3", Some("https://example.invalid/team/smh-upload"));
+        assert!(
+            with.contains("  \"license\": \"MIT\",\n  \"repository\": { \"type\": \"git\", \"url\": \"git+https://example.invalid/team/smh-upload.git\" },\n  \"type\""),
+            "{with}"
+        );
+        let already = package_json_with(template, "1.2.3", Some("git+https://example.invalid/a/b.git"));
+        assert!(already.contains("\"url\": \"git+https://example.invalid/a/b.git\""), "{already}");
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //! - `miniprogram`: `node --test tests/miniprogram/` — the mini-program build in a Node imitation of
 //!   WeChat's logic layer, against a devserver (tests/miniprogram/README.md).
 //! - `consumers`: `node --test tests/consumers/` — the packed tarball installed into fresh
-//!   projects as users do (a Vite app, a plain ESM page, strict TypeScript), built, run in
-//!   headless Chromium against a devserver, type-checked.
+//!   projects as users do (Vite, webpack 5 and esbuild apps, a plain ESM page, strict TypeScript,
+//!   a mini-program in tests/miniprogram's imitated logic layer), built, run in headless
+//!   Chromium against a devserver, type-checked.
 //! - `browser`: `tests/web*.rs` with wasm-bindgen-test in headless Chromium, against ONE
 //!   devserver whose READY JSON reaches the tests as `SMH_DEVSERVER_READY_JSON` (`env!`).
 //! - `interop`: pytest and `node --test` in `tests/interop/` (each suite starts its devservers).
