@@ -60,10 +60,10 @@ async function bundle(tool, dist, page, build) {
  * `application/wasm`, and returns the responses of the upload.
  */
 async function uploadFrom(dist, { size, seed }) {
-  const env = await environment();
-  const mark = env.requests.length;
-  await uploadThroughPage(env, `${env.ready.app}/pkg/${dist}/index.html`, { size, seed, path: `consumer-${dist}.bin` });
-  const requests = env.requests.slice(mark);
+  const served = await environment();
+  const mark = served.requests.length;
+  await uploadThroughPage(served, `${served.ready.app}/pkg/${dist}/index.html`, { size, seed, path: `consumer-${dist}.bin` });
+  const requests = served.requests.slice(mark);
   const wasm = requests.filter(r => new URL(r.url).pathname.endsWith('.wasm'));
   assert.ok(wasm.length >= 1, `the page fetched no .wasm: ${JSON.stringify(requests)}`);
   for (const r of wasm) {
