@@ -67,6 +67,21 @@ async fn blob_source_reads_exact_slices() {
     assert_eq!(source.read(5..5).await.unwrap(), Vec::<u8>::new());
 }
 
+/// A part's browser work (slice, Worker message, then XHR send) waits for a later task of the
+/// event loop, so a wave of parts is not one long task: a timer armed before `part()` has fired
+/// by the time the part is ready.
+#[wasm_bindgen_test]
+async fn each_part_starts_in_a_task_of_its_own() {
+    let source = BlobSource::new(blob_of(&pattern(1000, 5))).unwrap();
+    let probe = js_sys::Function::new_no_args("globalThis.smhTaskProbe = true");
+    js_sys::Reflect::set(&js_sys::global(), &"smhTaskProbe".into(), &JsValue::FALSE).unwrap();
+    web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&probe, 0).unwrap();
+    let part = source.part(10..20).await.expect("part");
+    assert_eq!(part.body.len(), 10);
+    let fired = js_sys::Reflect::get(&js_sys::global(), &"smhTaskProbe".into()).unwrap();
+    assert_eq!(fired, JsValue::TRUE, "part() sliced the file in the caller's task");
+}
+
 #[wasm_bindgen_test]
 async fn timer_sleeps_and_cancels_on_drop() {
     let t = JsTimer;

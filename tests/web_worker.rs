@@ -26,8 +26,8 @@ use smh_upload::{Error, SmhClient};
 wasm_bindgen_test_configure!(run_in_browser);
 
 const MIB: usize = 1 << 20;
-/// Around the quick-upload block (1 MiB) and the Worker's read chunk (2 MiB).
-const AWKWARD: &[usize] = &[1, 15, 16, 17, MIB - 1, MIB, MIB + 1, 2 * MIB - 1, 2 * MIB + 1, 5 * MIB + 7];
+/// Around the quick-upload block (1 MiB) and the Worker's read chunk (4 MiB).
+const AWKWARD: &[usize] = &[1, 15, 16, 17, MIB - 1, MIB, MIB + 1, 2 * MIB - 1, 2 * MIB + 1, 4 * MIB - 1, 4 * MIB + 1, 5 * MIB + 7];
 
 /// Points the SDK at the Worker script of the package (as a `blob:` URL).
 fn use_package_worker() {
@@ -93,6 +93,28 @@ async fn worker_and_page_chain_hashes_equal_the_reference() {
     for via in [Via::Worker, Via::WorkerWasm, Via::Page] {
         assert!(matches!(worker::chain_hash(&blob_of(&[]), None, via).await, Err(Error::FileRead { .. })), "{via:?}, empty");
     }
+}
+
+/// The engine asks for one CRC-64 per part in flight, all at once: the Worker computes them side
+/// by side (one at a time, its reads were the upload's bottleneck), sharing one wasm buffer.
+#[wasm_bindgen_test]
+async fn concurrent_crc_requests_run_side_by_side_with_correct_results() {
+    use futures::future::{join_all, select, Either};
+    use_package_worker();
+    let data = random_bytes(9 * MIB + 3);
+    let lengths = [9 * MIB + 3, 5 * MIB + 7, 4 * MIB, 4 * MIB + 1, 17, 2 * MIB - 1];
+    let blobs: Vec<_> = lengths.iter().map(|&len| blob_of(&data[data.len() - len..])).collect();
+    let results = join_all(blobs.iter().map(|b| worker::crc64(b, Via::Worker))).await;
+    for (len, result) in lengths.iter().zip(results) {
+        assert_eq!(result.expect("worker"), crc64::checksum(&data[data.len() - len..]), "{len} bytes, among concurrent requests");
+    }
+    // A small part asked for after a large one is answered first: it is not queued behind it.
+    let large = blob_of(&random_bytes(64 * MIB));
+    let small = blob_of(&data[..17]);
+    let first = select(Box::pin(worker::crc64(&large, Via::Worker)), Box::pin(worker::crc64(&small, Via::Worker))).await;
+    let Either::Right((small_crc, large_pending)) = first else { panic!("the 17-byte CRC waited for the 64 MiB one") };
+    assert_eq!(small_crc.unwrap(), crc64::checksum(&data[..17]));
+    large_pending.await.expect("the large one completes too");
 }
 
 #[wasm_bindgen_test]

@@ -54,6 +54,9 @@ async function measure(work) {
   return {
     result,
     seconds: (t1 - t0) / 1000,
+    // The call → the last part's reply: what the uploader itself takes to send the bytes, apart
+    // from the server's completion (assembling the parts), which no client can speed up.
+    partsSeconds: puts.length ? (Math.max(...puts.map(e => e.responseEnd)) - t0) / 1000 : null,
     longTasks: during.length,
     longest: Math.round(Math.max(0, ...during.map(t => t.duration))),
     firstPutMs: puts.length ? Math.min(...puts.map(e => e.startTime)) - t0 : null,
@@ -249,7 +252,7 @@ async function uploadSection() {
     for (const [client, config, run] of runs) {
       await row({ kind: 'upload', bytes: size, client, config }, async () => {
         const m = await measure(run);
-        return { seconds: m.seconds, longTasks: m.longTasks, longest: m.longest, firstPutMs: m.firstPutMs };
+        return { seconds: m.seconds, partsSeconds: m.partsSeconds, longTasks: m.longTasks, longest: m.longest, firstPutMs: m.firstPutMs };
       });
     }
   }
@@ -263,12 +266,14 @@ async function sweepSection() {
   for (const c of [[1, 3], [4, 4], [8, 4], [8, 6], [16, 4], [16, 6]]) {
     const ours = await client(c);
     await row({ kind: 'sweep', bytes: file.size, client: 'smh-upload', partMiB: c[0], concurrency: c[1] }, async () => {
-      return { seconds: (await measure(() => smhUpload(ours, file, 'bench/sweep.bin'))).seconds };
+      const m = await measure(() => smhUpload(ours, file, 'bench/sweep.bin'));
+      return { seconds: m.seconds, partsSeconds: m.partsSeconds };
     });
   }
   for (const c of [[8, 6], [16, 6]]) {
     await row({ kind: 'sweep', bytes: file.size, client: 'raw fetch', partMiB: c[0], concurrency: c[1] }, async () => {
-      return { seconds: (await measure(() => rawUpload(file, 'bench/sweep-raw.bin', { partSize: c[0] * MIB, concurrency: c[1] }))).seconds };
+      const m = await measure(() => rawUpload(file, 'bench/sweep-raw.bin', { partSize: c[0] * MIB, concurrency: c[1] }));
+      return { seconds: m.seconds, partsSeconds: m.partsSeconds };
     });
   }
 }

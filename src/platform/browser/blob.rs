@@ -74,9 +74,10 @@ impl FileSource for BlobSource {
     }
 
     fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {
-        let slice = self.slice(&range);
         Box::pin(async move {
-            let slice = slice?;
+            // Each part's slice (and the Worker message that follows) in a task of its own.
+            super::next_task().await;
+            let slice = self.slice(&range)?;
             let len = slice.size() as u64;
             let for_crc = slice.clone();
             let crc64 = Box::pin(async move { worker::crc64(&for_crc, Via::Auto).await });

@@ -14,7 +14,7 @@ mod xhr;
 pub use blob::BlobSource;
 pub use idb::IdbCheckpoints;
 pub use storage::{JsCheckpoints, LocalStorageCheckpoints};
-pub use timer::JsTimer;
+pub use timer::{next_task, JsTimer};
 pub use xhr::XhrHttp;
 
 use wasm_bindgen::JsValue;
