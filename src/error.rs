@@ -40,6 +40,8 @@ pub enum Error {
     FileRead { message: String },
     /// `getAccessToken()` failed or returned no token.
     AccessToken { message: String },
+    /// `getCredentials()` (direct COS) failed, or returned no usable temporary credentials.
+    Credentials { message: String },
     /// The upload was cancelled (`task.cancel()`, or the `AbortSignal` fired).
     Aborted,
 }
@@ -60,6 +62,7 @@ impl Error {
             Error::InvalidResponse { .. } => "InvalidResponse",
             Error::FileRead { .. } => "FileReadError",
             Error::AccessToken { .. } => "AccessTokenError",
+            Error::Credentials { .. } => "CredentialsError",
             Error::Aborted => "Aborted",
         }
     }
@@ -132,6 +135,7 @@ impl fmt::Display for Error {
             Error::InvalidResponse { status, message } => write!(f, "invalid server response (HTTP {status}): {message}"),
             Error::FileRead { message } => write!(f, "cannot read the file: {message}"),
             Error::AccessToken { message } => write!(f, "cannot get an access token: {message}"),
+            Error::Credentials { message } => write!(f, "cannot get COS credentials: {message}"),
             Error::Aborted => write!(f, "the upload was cancelled"),
         }
     }

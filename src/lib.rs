@@ -25,7 +25,7 @@ pub mod smh;
 mod bindings;
 
 #[cfg(target_arch = "wasm32")]
-pub use bindings::{SmhClient, UploadTask};
+pub use bindings::{CosUploader, SmhClient, UploadTask};
 /// What the panic hook does; exposed only so the browser tests can check it.
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]

@@ -68,43 +68,11 @@ impl SmhClient {
             _ => return Err(invalid("accessToken", "give `accessToken` or `getAccessToken`")),
         };
         let mut config = ClientConfig::new(target);
-        platform::apply_defaults(&mut config);
-        config.allowed_domains = r.strings("allowedDomains")?;
-        if let Some(c) = r.integer("concurrency")? {
-            // The range is checked once, by `Uploader::new`.
-            config.concurrency = usize::try_from(c).unwrap_or(usize::MAX);
-        }
-        if let Some(p) = r.integer("partSize")? {
-            config.part_size = Some(p);
-        }
-        if let Some(t) = r.integer("multipartThreshold")? {
-            config.multipart_threshold = t;
-        }
-        if let Some(n) = r.integer("retries")? {
-            config.retry.max_retries = n.min(100) as u32;
-        }
+        read_common(&r, &mut config)?;
         if let Some(create) = r.boolean("createParents")? {
             config.create_parents = create;
         }
-        if let Some(ms) = r.integer("requestTimeout")? {
-            if !(100..=MAX_TIMEOUT_MS).contains(&ms) {
-                return Err(invalid("requestTimeout", "must be between 100 ms and 2147483647 ms"));
-            }
-            config.retry.request_timeout = Duration::from_millis(ms);
-        }
-        if let Some(ms) = r.integer("stallTimeout")? {
-            if !(100..=MAX_TIMEOUT_MS).contains(&ms) {
-                return Err(invalid("stallTimeout", "must be between 100 ms and 2147483647 ms"));
-            }
-            config.retry.stall_timeout = Duration::from_millis(ms);
-        }
-        let checkpoints: Rc<dyn CheckpointStore> = match r.value("checkpoints") {
-            Some(v) if v.as_string().as_deref() == Some("none") => Rc::new(NoCheckpoints),
-            // 'local' is the default; without a usable localStorage nothing is kept.
-            None => platform::local_checkpoints(),
-            Some(v) if v.as_string().as_deref() == Some("local") => platform::local_checkpoints(),
-            Some(v) => Rc::new(JsCheckpoints::new(&v).ok_or_else(|| invalid("checkpoints", "must be 'local', 'none' or an object with get, set and remove functions"))?),
-        };
+        let checkpoints = read_checkpoints(&r)?;
         let uploader = Uploader::new(config, platform::http(), Rc::new(JsTimer), tokens, checkpoints).map_err(|e| to_js(&e))?;
         Ok(SmhClient { uploader: Rc::new(uploader) })
     }
@@ -125,24 +93,7 @@ impl SmhClient {
     /// (after a reload, say): `[{path, size, loaded, name, updatedAt}]`, newest first.
     #[wasm_bindgen(js_name = pendingUploads, unchecked_return_type = "Promise<PendingUpload[]>")]
     pub fn pending_uploads(&self) -> Promise {
-        let uploader = self.uploader.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let list = js_sys::Array::new();
-            for p in uploader.pending_uploads().await {
-                let o = js_sys::Object::new();
-                for (k, v) in [
-                    ("path", JsValue::from_str(&p.path)),
-                    ("name", JsValue::from_str(&p.name)),
-                    ("size", JsValue::from_f64(p.size as f64)),
-                    ("loaded", JsValue::from_f64(p.loaded as f64)),
-                    ("updatedAt", JsValue::from_f64(p.updated_at)),
-                ] {
-                    let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
-                }
-                list.push(&o);
-            }
-            Ok(list.into())
-        })
+        pending_promise(self.uploader.clone(), "path")
     }
 
     /// Forgets the unfinished uploads to `path` (all of them without it) and cancels them on
@@ -154,10 +105,80 @@ impl SmhClient {
             None if path.is_undefined() || path.is_null() => None,
             None => return Err(invalid("path", "must be a string or undefined")),
         };
-        let uploader = self.uploader.clone();
-        Ok(wasm_bindgen_futures::future_to_promise(async move {
-            let count = uploader.discard_pending(path.as_deref()).await;
-            Ok(JsValue::from_f64(count as f64))
-        }))
+        Ok(discard_promise(self.uploader.clone(), path))
     }
+}
+
+/// `pendingUploads()`: the list as JS objects, the target under `target_name` (`path` / `key`).
+pub(super) fn pending_promise(uploader: Rc<Uploader>, target_name: &'static str) -> Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let list = js_sys::Array::new();
+        for p in uploader.pending_uploads().await {
+            let o = js_sys::Object::new();
+            for (k, v) in [
+                (target_name, JsValue::from_str(&p.path)),
+                ("name", JsValue::from_str(&p.name)),
+                ("size", JsValue::from_f64(p.size as f64)),
+                ("loaded", JsValue::from_f64(p.loaded as f64)),
+                ("updatedAt", JsValue::from_f64(p.updated_at)),
+            ] {
+                let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
+            }
+            list.push(&o);
+        }
+        Ok(list.into())
+    })
+}
+
+/// `discardPending(target?)`: resolves with how many uploads were forgotten and cancelled.
+pub(super) fn discard_promise(uploader: Rc<Uploader>, target: Option<String>) -> Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let count = uploader.discard_pending(target.as_deref()).await;
+        Ok(JsValue::from_f64(count as f64))
+    })
+}
+
+/// Reads the options `SmhClient` and `CosUploader` share into `config` (after the platform's
+/// defaults): allowedDomains, concurrency, partSize, multipartThreshold, retries, requestTimeout,
+/// stallTimeout.
+pub(super) fn read_common(r: &Reader, config: &mut ClientConfig) -> std::result::Result<(), JsValue> {
+    platform::apply_defaults(config);
+    config.allowed_domains = r.strings("allowedDomains")?;
+    if let Some(c) = r.integer("concurrency")? {
+        // The range is checked once, by `Uploader::new`.
+        config.concurrency = usize::try_from(c).unwrap_or(usize::MAX);
+    }
+    if let Some(p) = r.integer("partSize")? {
+        config.part_size = Some(p);
+    }
+    if let Some(t) = r.integer("multipartThreshold")? {
+        config.multipart_threshold = t;
+    }
+    if let Some(n) = r.integer("retries")? {
+        config.retry.max_retries = n.min(100) as u32;
+    }
+    if let Some(ms) = r.integer("requestTimeout")? {
+        if !(100..=MAX_TIMEOUT_MS).contains(&ms) {
+            return Err(invalid("requestTimeout", "must be between 100 ms and 2147483647 ms"));
+        }
+        config.retry.request_timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = r.integer("stallTimeout")? {
+        if !(100..=MAX_TIMEOUT_MS).contains(&ms) {
+            return Err(invalid("stallTimeout", "must be between 100 ms and 2147483647 ms"));
+        }
+        config.retry.stall_timeout = Duration::from_millis(ms);
+    }
+    Ok(())
+}
+
+/// The `checkpoints` option: 'local' (the default), 'none' or a custom `{get, set, remove}`.
+pub(super) fn read_checkpoints(r: &Reader) -> std::result::Result<Rc<dyn CheckpointStore>, JsValue> {
+    Ok(match r.value("checkpoints") {
+        Some(v) if v.as_string().as_deref() == Some("none") => Rc::new(NoCheckpoints),
+        // 'local' is the default; without a usable localStorage nothing is kept.
+        None => platform::local_checkpoints(),
+        Some(v) if v.as_string().as_deref() == Some("local") => platform::local_checkpoints(),
+        Some(v) => Rc::new(JsCheckpoints::new(&v).ok_or_else(|| invalid("checkpoints", "must be 'local', 'none' or an object with get, set and remove functions"))?),
+    })
 }

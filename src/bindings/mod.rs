@@ -1,8 +1,10 @@
-//! The JavaScript API (wasm-bindgen): [`client::SmhClient`] and [`task::UploadTask`]. A thin skin:
+//! The JavaScript API (wasm-bindgen): [`client::SmhClient`], [`cos::CosUploader`] and
+//! [`task::UploadTask`]. A thin skin:
 //! options are parsed once into Rust types, errors become `SmhUploadError` objects, and the work
 //! is the engine's.
 
 mod client;
+mod cos;
 mod error;
 mod options;
 mod platform;
@@ -13,6 +15,7 @@ mod worker;
 use wasm_bindgen::prelude::*;
 
 pub use client::SmhClient;
+pub use cos::CosUploader;
 pub use task::{reject_live_tasks, UploadTask};
 
 /// Runs when the module is instantiated: a panic is logged to the console and rejects every

@@ -10,11 +10,12 @@ use web_sys::AbortSignal;
 
 use super::error::{invalid, to_js};
 use super::options::Reader;
-use crate::engine::upload::{run, Observer, UploadOptions, UploadResult};
+use crate::engine::upload::{run, run_cos, CosObject, CosResult, Observer, UploadOptions, UploadResult};
 use crate::engine::{Control, Phase, Progress, UploadState, Uploader};
 use crate::smh::{Conflict, LibraryPath};
 
 const UPLOAD_OPTIONS: &[&str] = &["conflict", "quickUpload", "createParents", "onProgress", "onStateChange", "onWarning", "signal"];
+const COS_UPLOAD_OPTIONS: &[&str] = &["contentType", "meta", "onProgress", "onStateChange", "onWarning", "signal"];
 
 /// What the handle and the running upload share.
 struct Shared {
@@ -92,6 +93,18 @@ fn result_to_js(r: &UploadResult) -> JsValue {
     o.into()
 }
 
+fn cos_result_to_js(r: &CosResult) -> JsValue {
+    let o = js_sys::Object::new();
+    let set = |k: &str, v: JsValue| {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), &v);
+    };
+    set("key", JsValue::from_str(&r.key));
+    set("size", JsValue::from_f64(r.size as f64));
+    set("crc64", JsValue::from_str(&r.crc64));
+    set("etag", r.etag.as_deref().map_or(JsValue::NULL, JsValue::from_str));
+    set("location", JsValue::from_str(&r.location));
+    o.into()
+}
 
 thread_local! {
     /// Tasks whose promise has not settled: a panic rejects them all (see [`reject_live_tasks`]).
@@ -100,7 +113,7 @@ thread_local! {
 }
 
 /// The task's promise, settled when `future` ends; registered in [`LIVE`] meanwhile.
-fn settle_later(shared: Rc<Shared>, future: impl std::future::Future<Output = crate::Result<UploadResult>> + 'static) -> Promise {
+fn settle_later<T: 'static>(shared: Rc<Shared>, future: impl std::future::Future<Output = crate::Result<T>> + 'static, result_to_js: fn(&T) -> JsValue) -> Promise {
     let id = NEXT_ID.with(|n| {
         let id = n.get();
         n.set(id + 1);
@@ -157,25 +170,19 @@ pub struct UploadTask {
     _abort: Option<(AbortSignal, Closure<dyn FnMut()>)>,
 }
 
-impl UploadTask {
-    pub(super) fn start(uploader: Rc<Uploader>, file: JsValue, path: JsValue, options: JsValue) -> Result<UploadTask, JsValue> {
-        let source = super::platform::file_source(file).map_err(|e| to_js(&e))?;
-        let path = path.as_string().ok_or_else(|| invalid("path", "must be a string"))?;
-        let path = LibraryPath::parse(&path).map_err(|e| to_js(&e))?;
-        let r = Reader::new(&options, "upload", UPLOAD_OPTIONS, true)?;
-        let conflict = match r.string("conflict")?.as_deref() {
-            None | Some("rename") => Conflict::Rename,
-            Some("overwrite") => Conflict::Overwrite,
-            Some("ask") => Conflict::Ask,
-            Some(_) => return Err(invalid("conflict", "must be 'rename', 'overwrite' or 'ask'")),
-        };
-        let quick_upload = r.boolean("quickUpload")?.unwrap_or(true);
+/// What both kinds of upload read from their options: the callbacks and the signal.
+struct Common {
+    shared: Rc<Shared>,
+    control: Control,
+    abort: Option<(AbortSignal, Closure<dyn FnMut()>)>,
+}
+
+impl Common {
+    fn read(r: &Reader, size: u64) -> Result<Common, JsValue> {
         let signal = match r.value("signal") {
             None => None,
             Some(v) => Some(v.dyn_into::<AbortSignal>().map_err(|_| invalid("signal", "must be an AbortSignal"))?),
         };
-        let create_parents = r.boolean("createParents")?.unwrap_or(uploader.config().create_parents);
-        let size = source.size();
         let shared = Rc::new(Shared {
             state: Cell::new(UploadState::Preparing),
             progress: Cell::new(Progress { phase: Phase::Uploading, loaded: 0, total: size, speed: 0.0, eta: None }),
@@ -196,9 +203,56 @@ impl UploadTask {
             }
             None => None,
         };
+        Ok(Common { shared, control, abort })
+    }
+}
+
+impl UploadTask {
+    /// Starts a direct-COS upload of `file` to object `key`.
+    pub(super) fn start_cos(uploader: Rc<Uploader>, file: JsValue, key: JsValue, options: JsValue) -> Result<UploadTask, JsValue> {
+        let source = super::platform::file_source(file).map_err(|e| to_js(&e))?;
+        let key = key.as_string().ok_or_else(|| invalid("key", "must be a string"))?;
+        let key = crate::cos::api::validate_key(&key).map_err(|e| to_js(&e))?;
+        let r = Reader::new(&options, "upload", COS_UPLOAD_OPTIONS, true)?;
+        let meta = match r.value("meta") {
+            None => Vec::new(),
+            Some(m) if m.is_object() && !js_sys::Array::is_array(&m) => js_sys::Object::entries(m.unchecked_ref())
+                .iter()
+                .map(|pair| {
+                    let pair = js_sys::Array::from(&pair);
+                    match (pair.get(0).as_string(), pair.get(1).as_string()) {
+                        (Some(k), Some(v)) => Ok((k, v)),
+                        _ => Err(invalid("meta", "must map names to string values")),
+                    }
+                })
+                .collect::<Result<Vec<_>, JsValue>>()?,
+            Some(_) => return Err(invalid("meta", "must be an object of name: value strings")),
+        };
+        let object = CosObject { key, content_type: r.string("contentType")?, meta };
+        object.validate().map_err(|e| to_js(&e))?;
+        let Common { shared, control, abort } = Common::read(&r, source.size())?;
+        let future = run_cos(uploader, source, object, control.clone(), shared.clone() as Rc<dyn Observer>);
+        let done = settle_later(shared.clone(), future, cos_result_to_js);
+        Ok(UploadTask { shared, control, done, _abort: abort })
+    }
+
+    pub(super) fn start(uploader: Rc<Uploader>, file: JsValue, path: JsValue, options: JsValue) -> Result<UploadTask, JsValue> {
+        let source = super::platform::file_source(file).map_err(|e| to_js(&e))?;
+        let path = path.as_string().ok_or_else(|| invalid("path", "must be a string"))?;
+        let path = LibraryPath::parse(&path).map_err(|e| to_js(&e))?;
+        let r = Reader::new(&options, "upload", UPLOAD_OPTIONS, true)?;
+        let conflict = match r.string("conflict")?.as_deref() {
+            None | Some("rename") => Conflict::Rename,
+            Some("overwrite") => Conflict::Overwrite,
+            Some("ask") => Conflict::Ask,
+            Some(_) => return Err(invalid("conflict", "must be 'rename', 'overwrite' or 'ask'")),
+        };
+        let quick_upload = r.boolean("quickUpload")?.unwrap_or(true);
+        let create_parents = r.boolean("createParents")?.unwrap_or(uploader.config().create_parents);
+        let Common { shared, control, abort } = Common::read(&r, source.size())?;
         let opts = UploadOptions { path, conflict, quick_upload, create_parents };
         let future = run(uploader, source, opts, control.clone(), shared.clone() as Rc<dyn Observer>);
-        let done = settle_later(shared.clone(), future);
+        let done = settle_later(shared.clone(), future, result_to_js);
         Ok(UploadTask { shared, control, done, _abort: abort })
     }
 }

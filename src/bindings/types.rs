@@ -208,6 +208,115 @@ export interface UploadResult {
 }
 
 /**
+ * Options of `new CosUploader(options)`: direct uploads to one COS bucket with temporary
+ * credentials (the SDK signs every request). Names not listed here are refused with `InvalidInput`.
+ * `allowedDomains`, `concurrency`, `partSize`, `multipartThreshold`, `retries`, `requestTimeout`,
+ * `stallTimeout` and `checkpoints` mean what they mean for `SmhClientOptions`.
+ */
+export interface CosUploaderOptions {
+  /** The bucket, `name-appid`, e.g. `examplebucket-1250000000`. */
+  bucket: string;
+  /** The bucket's region, e.g. `ap-guangzhou`. */
+  region: string;
+  /**
+   * `host[:port]` requests go to; default `{bucket}.cos.{region}.myqcloud.com`. Sent over
+   * https (plain http only for loopback hosts).
+   */
+  domain?: string;
+  /**
+   * Gives temporary credentials from your backend. Called before the first request, again
+   * before they expire (with a margin of a quarter of their lifetime, at most 5 minutes) and
+   * when COS refuses them; parallel parts share one call. A throw, a rejection or an unusable
+   * shape fails the upload with `CredentialsError`.
+   */
+  getCredentials: () => CosCredentials | Promise<CosCredentials>;
+  /** Default: the bucket's domain only. A `domain` it does not match throws `DomainNotAllowed`. */
+  allowedDomains?: string[];
+  concurrency?: number;
+  partSize?: number;
+  multipartThreshold?: number;
+  retries?: number;
+  requestTimeout?: number;
+  stallTimeout?: number;
+  checkpoints?: CheckpointMode | CheckpointStore;
+}
+
+/** STS GetFederationToken / AssumeRole output (`Response` or its content). */
+export interface StsCredentials {
+  Credentials: { TmpSecretId: string; TmpSecretKey: string; Token: string };
+  /** Unix seconds (the STS server's clock). */
+  StartTime?: number;
+  /** Unix seconds. Give this or `Expiration`. */
+  ExpiredTime?: number;
+  /** RFC 3339 time. */
+  Expiration?: string;
+}
+
+/** VOD CreateStorageCredentials output (`Response` or its content). */
+export interface VodCredentials {
+  Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string; Expiration: string };
+}
+
+/** Flat credentials, as `qcloud-cos-sts` helpers reshape them. */
+export interface FlatCredentials {
+  tmpSecretId: string;
+  tmpSecretKey: string;
+  sessionToken: string;
+  /** Unix seconds. */
+  startTime?: number;
+  /** Unix seconds. */
+  expiredTime: number;
+}
+
+/** What `getCredentials()` may return. */
+export type CosCredentials =
+  | StsCredentials | VodCredentials | FlatCredentials
+  | { Response: StsCredentials | VodCredentials }
+  | { credentials: { tmpSecretId: string; tmpSecretKey: string; sessionToken: string }; startTime?: number; expiredTime: number };
+
+/** Options of `cos.upload(file, key, options)`. Names not listed here are refused with `InvalidInput`. */
+export interface CosUploadOptions {
+  /** The object's `Content-Type` (printable ASCII). */
+  contentType?: string;
+  /** User metadata stored as `x-cos-meta-{name}` (names: letters, digits, `-`, `_`; values printable ASCII; 2 KB in all). */
+  meta?: Record<string, string>;
+  onProgress?: (progress: UploadProgress) => void;
+  onStateChange?: (state: UploadState) => void;
+  onWarning?: (warning: UploadWarning) => void;
+  /** Aborting it cancels the upload like `task.cancel()`. */
+  signal?: AbortSignal;
+}
+
+/** What a direct-COS `task.done()` resolves with. */
+export interface CosUploadResult {
+  /** The object key. */
+  key: string;
+  /** Size in bytes. */
+  size: number;
+  /** CRC-64/ECMA-182 of the object's bytes, as a decimal string (checked against COS's). */
+  crc64: string;
+  /** The object's ETag as COS returned it (quoted), or `null` when the bucket's CORS hides it. */
+  etag: string | null;
+  /** `{domain}/{key}`. */
+  location: string;
+}
+
+/** A direct-COS upload's task: `UploadTask` whose `done()` gives a `CosUploadResult`. */
+export interface CosUploadTask extends Omit<UploadTask, 'done'> {
+  done(): Promise<CosUploadResult>;
+}
+
+/** An unfinished direct-COS upload that `upload()` of the same file to the same key would continue. */
+export interface PendingCosUpload {
+  /** The object key. */
+  key: string;
+  name: string;
+  size: number;
+  loaded: number;
+  updatedAt: number;
+}
+
+/**
  * The SDK's own error codes.
  *
  * - `InvalidInput`: a bad argument or option (thrown synchronously; the message names it)
@@ -218,12 +327,13 @@ export interface UploadResult {
  * - `InvalidResponse`: a server reply that does not follow the protocol
  * - `FileReadError`: the file could not be read, or it changed during the upload
  * - `AccessTokenError`: `getAccessToken()` threw or gave no token
+ * - `CredentialsError`: `getCredentials()` threw, rejected, or gave no usable temporary credentials
  * - `Aborted`: the upload was cancelled (`task.cancel()` or the `signal`)
  * - `InternalError`: the SDK stopped on an internal error (a bug; please report it)
  */
 export type SdkErrorCode =
   | 'InvalidInput' | 'DomainNotAllowed' | 'Network' | 'Timeout' | 'IntegrityMismatch'
-  | 'InvalidResponse' | 'FileReadError' | 'AccessTokenError' | 'Aborted' | 'InternalError';
+  | 'InvalidResponse' | 'FileReadError' | 'AccessTokenError' | 'CredentialsError' | 'Aborted' | 'InternalError';
 
 /**
  * Codes the SMH API answers with that an upload can meet (SMH's error table; `status` carries
@@ -243,7 +353,7 @@ export type SmhErrorCode =
 
 /** Codes the COS bucket answers with that an upload can meet (COS's `<Error><Code>`). */
 export type CosErrorCode =
-  | 'AccessDenied' | 'SignatureDoesNotMatch' | 'RequestTimeTooSkewed' | 'ExpiredToken' | 'InvalidToken'
+  | 'AccessDenied' | 'SignatureDoesNotMatch' | 'RequestTimeTooSkewed' | 'ExpiredToken' | 'InvalidToken' | 'InvalidAccessKeyId'
   | 'AccessForbidden' | 'EntityTooLarge' | 'EntityTooSmall' | 'InvalidPart' | 'InvalidArgument'
   | 'InvalidRequest' | 'NoSuchBucket' | 'NoSuchUpload' | 'RequestTimeout' | 'InternalError'
   | 'ServiceUnavailable' | 'SlowDown';

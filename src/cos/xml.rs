@@ -4,7 +4,7 @@ use crate::error::Error;
 use crate::platform::HttpResponse;
 
 /// Text of the first `<tag>…</tag>` in `xml`, entity-unescaped.
-fn element<'a>(xml: &'a str, tag: &str) -> Option<String> {
+pub fn element(xml: &str, tag: &str) -> Option<String> {
     let open = format!("<{tag}>");
     let close = format!("</{tag}>");
     let start = xml.find(&open)? + open.len();

@@ -1,4 +1,5 @@
-//! [`Uploader`]: the platform-free client — validated configuration, the SMH API, the connection
+//! [`Uploader`]: the platform-free client — validated configuration, the service that authorises
+//! its uploads ([`Service`]: SMH, or COS directly with temporary credentials), the connection
 //! slots shared by all its uploads.
 
 use std::rc::Rc;
@@ -12,6 +13,8 @@ use super::retry::RetryConfig;
 use super::scheduler::Slots;
 use crate::cos::domain::{is_loopback, AllowList};
 use crate::error::{Error, Result};
+use crate::cos::api::{CosApi, CosTarget};
+use crate::cos::credentials::{CredentialCache, CredentialProvider};
 use crate::platform::{CheckpointStore, Http, Timer};
 use crate::smh::{SmhApi, SmhTarget, Tokens};
 
@@ -78,9 +81,30 @@ pub fn validate_base_url(url: &str) -> Result<String> {
     Ok(url.to_string())
 }
 
+/// Who authorises an uploader's uploads (the control plane; bytes always go to COS).
+pub enum Service {
+    /// SMH begins, renews, confirms and cancels; COS receives the bytes SMH signed for.
+    Smh(SmhApi),
+    /// COS's own multipart API, signed in the client with temporary credentials.
+    Cos(CosApi),
+}
+
+/// Where a direct-COS uploader sends objects.
+#[derive(Debug, Clone)]
+pub struct CosConfig {
+    /// `name-appid`, e.g. `examplebucket-1250000000`.
+    pub bucket: String,
+    /// e.g. `ap-guangzhou`.
+    pub region: String,
+    /// `host[:port]`; `None` = `{bucket}.cos.{region}.myqcloud.com`.
+    pub domain: Option<String>,
+}
+
 /// The client: shared by every upload it starts.
 pub struct Uploader {
-    pub(crate) api: SmhApi,
+    pub(crate) service: Service,
+    pub(crate) http: Rc<dyn Http>,
+    pub(crate) timer: Rc<dyn Timer>,
     pub(crate) allow: AllowList,
     pub(crate) config: ClientConfig,
     pub(crate) slots: Slots,
@@ -99,6 +123,42 @@ impl Uploader {
         if config.target.space_id.trim().is_empty() || config.target.space_id.contains(['/', '?', '#']) {
             return Err(Error::invalid_input("spaceId", "must be a space id, or '-' for single-tenant libraries"));
         }
+        let allow = Self::check_common(&config)?;
+        let api = SmhApi { http: http.clone(), timer: timer.clone(), tokens, target: config.target.clone(), retry: config.retry.clone() };
+        Ok(Uploader { service: Service::Smh(api), http, timer, allow, slots: Slots::new(config.concurrency), config, checkpoints: Checkpoints::new(checkpoints), active: RefCell::default() })
+    }
+
+    /// A direct-COS uploader: objects go to `cos`'s bucket, signed with the credentials
+    /// `credentials` provides (`config.target`, the SMH target, is not used). `allowedDomains`
+    /// defaults to the bucket's domain alone.
+    pub fn new_cos(cos: CosConfig, mut config: ClientConfig, http: Rc<dyn Http>, timer: Rc<dyn Timer>, credentials: Rc<dyn CredentialProvider>, checkpoints: Rc<dyn CheckpointStore>) -> Result<Uploader> {
+        let valid = |s: &str| !s.trim().is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !valid(&cos.bucket) {
+            return Err(Error::invalid_input("bucket", "must be the bucket's name-appid, e.g. examplebucket-1250000000"));
+        }
+        if !valid(&cos.region) {
+            return Err(Error::invalid_input("region", "must be a COS region, e.g. ap-guangzhou"));
+        }
+        let domain = match &cos.domain {
+            Some(d) => d.trim().to_ascii_lowercase(),
+            None => format!("{}.cos.{}.myqcloud.com", cos.bucket, cos.region).to_ascii_lowercase(),
+        };
+        if config.allowed_domains.is_none() {
+            config.allowed_domains = Some(vec![domain.clone()]);
+        }
+        let allow = Self::check_common(&config)?;
+        // The bucket's domain is checked now: nothing is ever sent anywhere else.
+        let origin = allow.check(&domain).map_err(|e| match e {
+            Error::DomainNotAllowed { .. } => e,
+            _ => Error::invalid_input("domain", "must be host[:port]"),
+        })?;
+        let target = CosTarget { bucket: cos.bucket, region: cos.region, origin };
+        let api = CosApi { http: http.clone(), timer: timer.clone(), target, credentials: CredentialCache::new(credentials), retry: config.retry.clone() };
+        Ok(Uploader { service: Service::Cos(api), http, timer, allow, slots: Slots::new(config.concurrency), config, checkpoints: Checkpoints::new(checkpoints), active: RefCell::default() })
+    }
+
+    /// Checks the options both kinds share; returns the parsed allow-list.
+    fn check_common(config: &ClientConfig) -> Result<AllowList> {
         if config.concurrency == 0 || config.concurrency > MAX_CONCURRENCY {
             return Err(Error::invalid_input("concurrency", format!("must be between 1 and {MAX_CONCURRENCY}")));
         }
@@ -112,12 +172,10 @@ impl Uploader {
         if config.multipart_threshold > MAX_IN_MEMORY_BODY {
             return Err(Error::invalid_input("multipartThreshold", "must be at most 512 MiB (a simple upload is held in memory once)"));
         }
-        let allow = match &config.allowed_domains {
-            Some(list) => AllowList::parse(list)?,
-            None => AllowList::official_cos(),
-        };
-        let api = SmhApi { http, timer, tokens, target: config.target.clone(), retry: config.retry.clone() };
-        Ok(Uploader { api, allow, slots: Slots::new(config.concurrency), config, checkpoints: Checkpoints::new(checkpoints), active: RefCell::default() })
+        match &config.allowed_domains {
+            Some(list) => AllowList::parse(list),
+            None => Ok(AllowList::official_cos()),
+        }
     }
 
     /// Marks checkpoint `key` as in use; `false` if another upload of this client has it.
@@ -132,27 +190,36 @@ impl Uploader {
     /// Unfinished uploads that `upload()` of the same file to the same path would continue,
     /// newest first (not those running now).
     pub async fn pending_uploads(&self) -> Vec<Pending> {
-        let now = self.api.timer.unix_ms();
+        let now = self.timer.unix_ms();
         let active = self.active.borrow().clone();
         self.checkpoints.pending(now).await.into_iter().filter(|p| !active.contains(&p.key)).collect()
     }
 
-    /// Forgets the unfinished uploads to `path` (all when `None`) and cancels them on the
-    /// server; returns how many.
+    /// Forgets the unfinished uploads to `path` (the object key for COS; all when `None`) and
+    /// cancels them on the server; returns how many.
     pub async fn discard_pending(&self, path: Option<&str>) -> usize {
-        let now = self.api.timer.unix_ms();
+        let now = self.timer.unix_ms();
         let mut count = 0;
         for pending in self.pending_uploads().await {
             if path.is_some_and(|p| p.trim_start_matches('/') != pending.path) {
                 continue;
             }
             if let Some(record) = self.checkpoints.load(&pending.key, now).await {
-                let _ = self.api.cancel(&record.confirm_key).await;
+                let _ = self.cancel_on_server(&record.confirm_key, &record.upload_id).await;
             }
             self.checkpoints.remove(&pending.key).await;
             count += 1;
         }
         count
+    }
+
+    /// Cancels an unfinished upload on the server: SMH's task `confirm_key`, or COS's multipart
+    /// upload `upload_id` of object `confirm_key`.
+    pub(crate) async fn cancel_on_server(&self, confirm_key: &str, upload_id: &str) -> Result<()> {
+        match &self.service {
+            Service::Smh(api) => api.cancel(confirm_key).await,
+            Service::Cos(api) => api.abort(confirm_key, upload_id).await,
+        }
     }
 
     pub fn config(&self) -> &ClientConfig {

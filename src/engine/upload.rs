@@ -1,7 +1,11 @@
-//! One upload from start to finish:
-//! hash (quick upload) → begin → send parts (global slots, retries, renewals, stall watchdog,
-//! pause/resume) → confirm with the whole-file CRC64 → done; on failure or cancel the upload is
-//! cancelled on the server, so nothing is left behind.
+//! One upload from start to finish, through SMH ([`run`]) or straight to COS ([`run_cos`]):
+//! - SMH: hash (quick upload) → begin → send parts → confirm with the whole-file CRC64 → done;
+//! - COS: (resume via ListParts | InitiateMultipartUpload) → send parts → CompleteMultipartUpload,
+//!   its CRC-64 checked against the parts' → done (a small file is one PutObject).
+//!
+//! Both share the part machinery: global slots, retries, renewals of the authorisation (SMH's
+//! upload parameters, or the temporary credentials), stall watchdog, pause/resume, resumable
+//! records. On failure or cancel the upload is cancelled on the server, so nothing is left behind.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -14,20 +18,21 @@ use futures::future::{select, Either};
 use futures::stream::{FuturesUnordered, StreamExt};
 
 use super::checkpoint::{Identity, Record, SAVE_INTERVAL_MS};
-use super::client::Uploader;
+use super::client::{Service, Uploader};
 use super::control::Control;
 use super::plan::{Plan, MIB};
 use super::progress::{Phase, Progress, ProgressTracker};
 use super::retry::{Backoff, XorShift};
 use super::scheduler::{Slots, SlotGuard};
 use super::state::UploadState;
+use crate::cos::api::{CosApi, Completed};
 use crate::cos::crc64;
 use crate::cos::domain::Origin;
 use crate::cos::put::{check_put_reply, put_request};
 use crate::error::{Error, Result};
 use crate::hash::{hex, QUICK_UPLOAD_BLOCK};
 use crate::platform::{Body, FileSource, HttpRequest, HttpResponse, LocalBoxFuture, Part, ProgressFn};
-use crate::smh::{Begin, Conflict, FileInfo, LibraryPath, UploadAuth};
+use crate::smh::{Begin, Conflict, FileInfo, LibraryPath, SmhApi, UploadAuth};
 
 /// Renewals one part may trigger in a row before its expired-authorisation error is final.
 const MAX_RENEWALS_PER_PART: u32 = 3;
@@ -51,6 +56,72 @@ pub struct UploadOptions {
     pub quick_upload: bool,
     /// Create missing parent directories (and retry once) when SMH answers `DirectoryNotFound`.
     pub create_parents: bool,
+}
+
+/// A direct-COS upload's object: its key and the headers it is stored with.
+#[derive(Debug, Clone, Default)]
+pub struct CosObject {
+    /// Checked with [`crate::cos::api::validate_key`].
+    pub key: String,
+    pub content_type: Option<String>,
+    /// `x-cos-meta-{name}: value` pairs (names without the prefix).
+    pub meta: Vec<(String, String)>,
+}
+
+/// Most bytes of user metadata COS stores with an object.
+pub const MAX_META_BYTES: usize = 2048;
+
+impl CosObject {
+    /// Checks `content_type` and `meta`: printable ASCII (they travel as HTTP headers), names of
+    /// letters, digits, `-` and `_`, at most 2 KB of metadata.
+    pub fn validate(&self) -> Result<()> {
+        let printable = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b));
+        if let Some(t) = &self.content_type {
+            if t.trim().is_empty() || !printable(t) {
+                return Err(Error::invalid_input("contentType", "must be a non-empty MIME type of printable ASCII"));
+            }
+        }
+        let mut total = 0;
+        for (name, value) in &self.meta {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                return Err(Error::invalid_input("meta", "names must be letters, digits, '-' or '_'"));
+            }
+            if !printable(value) {
+                return Err(Error::invalid_input("meta", "values must be printable ASCII (encode other text, e.g. with encodeURIComponent)"));
+            }
+            total += name.len() + value.len();
+        }
+        if total > MAX_META_BYTES {
+            return Err(Error::invalid_input("meta", "COS stores at most 2 KB of metadata per object"));
+        }
+        Ok(())
+    }
+
+    /// The headers the object is created with (PutObject, InitiateMultipartUpload).
+    fn headers(&self) -> Vec<(String, String)> {
+        let mut headers: Vec<(String, String)> = self.content_type.iter().map(|t| ("Content-Type".to_string(), t.clone())).collect();
+        headers.extend(self.meta.iter().map(|(k, v)| (format!("x-cos-meta-{}", k.to_ascii_lowercase()), v.clone())));
+        headers
+    }
+}
+
+/// What an upload writes.
+#[derive(Debug, Clone)]
+enum Destination {
+    Smh(UploadOptions),
+    Cos(CosObject),
+}
+
+/// A finished direct-COS upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CosResult {
+    pub key: String,
+    pub size: u64,
+    /// Decimal CRC-64/XZ of the whole object (checked against COS's where COS reported it).
+    pub crc64: String,
+    pub etag: Option<String>,
+    /// `{domain}/{key}`, as COS's CompleteMultipartUpload names it.
+    pub location: String,
 }
 
 /// Receives state changes, progress reports and warnings.
@@ -106,7 +177,7 @@ struct AuthState {
 struct Session {
     uploader: Rc<Uploader>,
     source: Rc<dyn FileSource>,
-    opts: UploadOptions,
+    dest: Destination,
     control: Control,
     observer: Rc<dyn Observer>,
     plan: Plan,
@@ -116,8 +187,11 @@ struct Session {
     /// A report was held back by the interval; [`Session::flush_progress`] sends it.
     progress_pending: Cell<bool>,
     auth: RefCell<Option<AuthState>>,
-    /// The server-side upload to cancel if this one does not complete.
+    /// The server-side upload to cancel if this one does not complete: SMH's confirmKey, or
+    /// COS's UploadId.
     open_upload: RefCell<Option<String>>,
+    /// ETags of the parts COS stored (direct COS: CompleteMultipartUpload lists them).
+    etags: RefCell<BTreeMap<u32, String>>,
     /// One renewal at a time.
     renew_lock: Slots,
     /// Retries left for the whole upload.
@@ -144,47 +218,30 @@ enum Start {
     Finished(UploadResult),
 }
 
-/// Runs one upload. The returned future is the whole upload: dropping it aborts in-flight requests
-/// (use [`Control::cancel`] to also cancel on the server).
+/// Runs one SMH upload. The returned future is the whole upload: dropping it aborts in-flight
+/// requests (use [`Control::cancel`] to also cancel on the server).
 ///
 /// `cancel()` stops at once, except while SMH is beginning or confirming the upload: then it
 /// waits for the reply, so that an upload SMH opened is cancelled too (nothing is left open),
 /// and a file SMH committed is reported done (`cancel()` came too late to undo it).
 pub async fn run(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, opts: UploadOptions, control: Control, observer: Rc<dyn Observer>) -> Result<UploadResult> {
-    let size = source.size();
-    let cfg = uploader.config();
-    observer.on_state(UploadState::Preparing);
-    let plan = match Plan::new(size, cfg.part_size, cfg.multipart_threshold, cfg.concurrency) {
-        Ok(plan) => plan,
-        Err(error) => {
-            observer.on_state(UploadState::Failed);
-            return Err(error);
-        }
-    };
-    let seed = (uploader.api.timer.now_ms() * 1000.0) as u64 ^ size.rotate_left(17);
-    let session = Rc::new(Session {
-        budget: Cell::new(cfg.retry.retry_budget),
-        uploader,
-        source,
-        opts,
-        control: control.clone(),
-        observer,
-        plan,
-        state: Cell::new(UploadState::Preparing),
-        progress: RefCell::new(ProgressTracker::new(Phase::Uploading, size)),
-        last_emit_ms: Cell::new(f64::NEG_INFINITY),
-        progress_pending: Cell::new(false),
-        auth: RefCell::new(None),
-        open_upload: RefCell::new(None),
-        renew_lock: Slots::new(1),
-        rng: RefCell::new(XorShift::new(seed)),
-        shielded: Cell::new(false),
-        checkpoint: RefCell::new(None),
-        last_save_ms: Cell::new(f64::NEG_INFINITY),
-        warned_no_crc: Cell::new(false),
-    });
+    let session = Session::new(uploader, source, Destination::Smh(opts), control, observer)?;
+    drive(session.clone(), session.flow()).await
+}
+
+/// Runs one direct-COS upload of `object` (see [`run`]; Initiate and Complete are shielded
+/// from cancel the way SMH's begin and confirm are).
+pub async fn run_cos(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, object: CosObject, control: Control, observer: Rc<dyn Observer>) -> Result<CosResult> {
+    let session = Session::new(uploader, source, Destination::Cos(object), control, observer)?;
+    drive(session.clone(), session.cos_flow()).await
+}
+
+/// Runs `flow` of `session` to its end, obeys cancel, and cleans up: the record is kept for a
+/// later resume or forgotten, the server upload cancelled when it will not complete.
+async fn drive<T>(session: Rc<Session>, flow: impl Future<Output = Result<T>>) -> Result<T> {
+    let control = session.control.clone();
     // Boxed so that the losing future is dropped (aborting its requests) before cleanup runs.
-    let flow = Box::pin(session.clone().flow());
+    let flow = Box::pin(flow);
     let cancelled = Box::pin(async {
         while !control.is_cancelled() || session.shielded.get() {
             control.changed().await;
@@ -230,8 +287,70 @@ pub async fn run(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, opts: Uploa
 }
 
 impl Session {
+    fn new(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, dest: Destination, control: Control, observer: Rc<dyn Observer>) -> Result<Rc<Session>> {
+        let size = source.size();
+        let cfg = uploader.config();
+        observer.on_state(UploadState::Preparing);
+        let plan = match Plan::new(size, cfg.part_size, cfg.multipart_threshold, cfg.concurrency) {
+            Ok(plan) => plan,
+            Err(error) => {
+                observer.on_state(UploadState::Failed);
+                return Err(error);
+            }
+        };
+        let seed = (uploader.timer.now_ms() * 1000.0) as u64 ^ size.rotate_left(17);
+        Ok(Rc::new(Session {
+            budget: Cell::new(cfg.retry.retry_budget),
+            uploader,
+            source,
+            dest,
+            control,
+            observer,
+            plan,
+            state: Cell::new(UploadState::Preparing),
+            progress: RefCell::new(ProgressTracker::new(Phase::Uploading, size)),
+            last_emit_ms: Cell::new(f64::NEG_INFINITY),
+            progress_pending: Cell::new(false),
+            auth: RefCell::new(None),
+            open_upload: RefCell::new(None),
+            etags: RefCell::default(),
+            renew_lock: Slots::new(1),
+            rng: RefCell::new(XorShift::new(seed)),
+            shielded: Cell::new(false),
+            checkpoint: RefCell::new(None),
+            last_save_ms: Cell::new(f64::NEG_INFINITY),
+            warned_no_crc: Cell::new(false),
+        }))
+    }
+
+    /// The SMH API and options of an SMH upload.
+    fn smh(&self) -> Result<(&SmhApi, &UploadOptions)> {
+        match (&self.uploader.service, &self.dest) {
+            (Service::Smh(api), Destination::Smh(opts)) => Ok((api, opts)),
+            _ => Err(Error::invalid_input("client", "an SMH upload needs an SmhClient")),
+        }
+    }
+
+    /// The COS API and object of a direct-COS upload.
+    fn cos(&self) -> Result<(&CosApi, &CosObject)> {
+        match (&self.uploader.service, &self.dest) {
+            (Service::Cos(api), Destination::Cos(object)) => Ok((api, object)),
+            _ => Err(Error::invalid_input("client", "a direct-COS upload needs a CosUploader")),
+        }
+    }
+
+    /// Tells the app once that COS's replies carry no readable CRC-64.
+    fn warn_crc_not_checked(&self) {
+        if !self.warned_no_crc.replace(true) {
+            self.observer.on_warning(
+                "CrcNotChecked",
+                "COS replied without a readable x-cos-hash-crc64ecma header, so parts are not checked one by one (expose it in the bucket's CORS ExposeHeaders); the whole file's CRC-64 is still checked at confirm",
+            );
+        }
+    }
+
     fn now_ms(&self) -> f64 {
-        self.uploader.api.timer.now_ms()
+        self.uploader.timer.now_ms()
     }
 
     fn set_state(&self, next: UploadState) {
@@ -301,7 +420,7 @@ impl Session {
             match self.source.chain_hash(range.clone(), previous).await {
                 Err(Error::FileRead { .. }) if rereads < READ_RETRIES => {
                     rereads += 1;
-                    self.uploader.api.timer.sleep(self.backoff().next()).await;
+                    self.uploader.timer.sleep(self.backoff().next()).await;
                 }
                 outcome => return outcome,
             }
@@ -328,9 +447,9 @@ impl Session {
     async fn flow(self: Rc<Self>) -> Result<UploadResult> {
         let size = self.source.size();
         let multipart = matches!(self.plan, Plan::Multipart { .. });
-        let api = &self.uploader.api;
-        let conflict = self.opts.conflict;
-        let quick = self.opts.quick_upload && size >= QUICK_UPLOAD_BLOCK;
+        let (api, opts) = self.smh()?;
+        let conflict = opts.conflict;
+        let quick = opts.quick_upload && size >= QUICK_UPLOAD_BLOCK;
         let resumable = multipart && self.uploader.checkpoints.enabled();
         // One block's chained hash is the SHA-256 of that block: the beginning hash. It serves
         // quick upload and the resumable record's key.
@@ -366,15 +485,7 @@ impl Session {
                 self.save_checkpoint(true).await;
             }
         }
-        let resumed: u64 = done.values().map(|&(len, _)| len).sum();
-        self.set_state(UploadState::Uploading);
-        self.progress.borrow_mut().set_phase(Phase::Uploading, size, resumed);
-        self.emit(true);
-        let crc = self.send_all(done).await?;
-        self.save_checkpoint(true).await;
-        self.set_state(UploadState::Confirming);
-        self.progress.borrow_mut().set_phase(Phase::Confirming, size, size);
-        self.emit(true);
+        let crc = self.send_then_confirm(done).await?;
         let confirm_key = self.auth.borrow().as_ref().map(|a| a.auth.confirm_key.clone()).unwrap_or_default();
         let confirmed = self.shielded(api.confirm(&confirm_key, crc, conflict)).await;
         let file = match confirmed {
@@ -390,11 +501,162 @@ impl Session {
         Ok(UploadResult { file, size, crc64: crc.to_string(), instant: false })
     }
 
+    /// Sends the parts not in `done` (the uploading phase counts from the bytes already there),
+    /// then enters the confirming state; returns the whole file's CRC-64.
+    async fn send_then_confirm(self: &Rc<Self>, done: BTreeMap<u32, (u64, u64)>) -> Result<u64> {
+        let size = self.source.size();
+        let resumed: u64 = done.values().map(|&(len, _)| len).sum();
+        self.set_state(UploadState::Uploading);
+        self.progress.borrow_mut().set_phase(Phase::Uploading, size, resumed);
+        self.emit(true);
+        let crc = self.send_all(done).await?;
+        self.save_checkpoint(true).await;
+        self.set_state(UploadState::Confirming);
+        self.progress.borrow_mut().set_phase(Phase::Confirming, size, size);
+        self.emit(true);
+        Ok(crc)
+    }
+
+    /// The direct-COS flow: resume or initiate (multipart), send, complete and check the CRC-64;
+    /// a file at or below the threshold is one PutObject.
+    async fn cos_flow(self: Rc<Self>) -> Result<CosResult> {
+        let (api, object) = self.cos()?;
+        let size = self.source.size();
+        let multipart = matches!(self.plan, Plan::Multipart { .. });
+        let mut done = BTreeMap::new();
+        if multipart {
+            let resumed = if self.uploader.checkpoints.enabled() { self.cos_resume(api, object).await? } else { None };
+            self.wait_while_paused(UploadState::Preparing).await;
+            self.check_cancelled()?;
+            match resumed {
+                Some(parts) => done = parts,
+                None => {
+                    let upload_id = self.shielded(api.initiate(&object.key, &object.headers())).await?;
+                    // Known before any cancel is obeyed, so that abandon() aborts it.
+                    *self.open_upload.borrow_mut() = Some(upload_id.clone());
+                    self.check_cancelled()?;
+                    if let Some((_, record)) = self.checkpoint.borrow_mut().as_mut() {
+                        record.confirm_key = object.key.clone();
+                        record.upload_id = upload_id;
+                        record.parts.clear();
+                    }
+                    self.save_checkpoint(true).await;
+                }
+            }
+        } else {
+            self.wait_while_paused(UploadState::Preparing).await;
+            self.check_cancelled()?;
+        }
+        let crc = self.send_then_confirm(done).await?;
+        let etag = if multipart {
+            let upload_id = self.open_upload.borrow().clone().unwrap_or_default();
+            let completed = self.shielded(self.cos_complete(api, object, &upload_id, size, crc)).await?;
+            self.open_upload.borrow_mut().take();
+            match completed.crc64 {
+                Some(stored) if stored != crc => {
+                    return Err(Error::IntegrityMismatch { message: format!("COS assembled an object whose CRC-64 differs from the file's ({crc})") })
+                }
+                Some(_) => {}
+                None => self.warn_crc_not_checked(),
+            }
+            completed.etag
+        } else {
+            self.etags.borrow().get(&1).cloned()
+        };
+        let location = format!("{}/{}", api.target.origin.authority, object.key);
+        Ok(CosResult { key: object.key.clone(), size, crc64: crc.to_string(), etag, location })
+    }
+
+    /// CompleteMultipartUpload with every part's ETag. A retried Complete whose first attempt
+    /// went through (its reply was lost) finds the upload gone: the object is then checked by
+    /// HEAD — same size and CRC-64 — and taken as done.
+    async fn cos_complete(&self, api: &CosApi, object: &CosObject, upload_id: &str, size: u64, crc: u64) -> Result<Completed> {
+        let parts: Vec<(u32, String)> = {
+            let etags = self.etags.borrow();
+            (1..=self.plan.part_count())
+                .map(|n| etags.get(&n).map(|e| (n, e.clone())).ok_or_else(|| Error::InvalidResponse { status: 200, message: format!("no ETag is known for part {n}") }))
+                .collect::<Result<_>>()?
+        };
+        match api.complete(&object.key, upload_id, &parts).await {
+            Err(Error::Cos { code, status, message, request_id }) if code == "NoSuchUpload" => {
+                let gone = Error::Cos { code, status, message, request_id };
+                match api.head(&object.key).await {
+                    Ok((Some(stored_size), etag, Some(stored_crc))) if stored_size == size && stored_crc == crc => Ok(Completed { etag, crc64: Some(stored_crc) }),
+                    _ => Err(gone),
+                }
+            }
+            outcome => outcome,
+        }
+    }
+
+    /// Looks for a resumable record of this file and key and, if COS still has its multipart
+    /// upload, returns the parts done (ListParts is the truth: parts of the planned size count,
+    /// their CRC from the record or computed from the file; their ETags from ListParts). A
+    /// record that cannot be continued is discarded and its upload aborted.
+    async fn cos_resume(&self, api: &CosApi, object: &CosObject) -> Result<Option<BTreeMap<u32, (u64, u64)>>> {
+        let size = self.source.size();
+        let Plan::Multipart { part_size, .. } = self.plan else { return Ok(None) };
+        let beginning = hex(&self.chain_hash(0..QUICK_UPLOAD_BLOCK.min(size), None).await?);
+        let fingerprint = self.source.fingerprint();
+        let key = Identity {
+            library_id: &api.target.origin.authority,
+            space_id: "cos",
+            path: &object.key,
+            size,
+            fingerprint: &fingerprint,
+            beginning_hash: &beginning,
+        }
+        .key();
+        // The same file uploading twice at once to the same key: only the first is resumable.
+        if !self.uploader.claim(&key) {
+            return Ok(None);
+        }
+        let now = self.uploader.timer.unix_ms();
+        let record = self.uploader.checkpoints.load(&key, now).await;
+        let name = self.source.name().unwrap_or_else(|| object.key.rsplit('/').next().unwrap_or_default().to_string());
+        *self.checkpoint.borrow_mut() = Some((key, Record::new(&object.key, &name, size, part_size, "", "", now)));
+        let Some(record) = record else { return Ok(None) };
+        if record.part_size != part_size || record.size != size || record.upload_id.is_empty() {
+            self.discard_record(&record).await;
+            return Ok(None);
+        }
+        let listed = match api.list_parts(&object.key, &record.upload_id).await {
+            Ok(listed) => listed,
+            Err(Error::Aborted) => return Err(Error::Aborted),
+            Err(_) => {
+                // COS no longer knows the upload (completed, aborted or expired): start cleanly.
+                self.discard_record(&record).await;
+                return Ok(None);
+            }
+        };
+        let mut done = BTreeMap::new();
+        for n in 1..=self.plan.part_count() {
+            let range = self.plan.part_range(n);
+            let len = range.end - range.start;
+            let Some(part) = listed.get(&n).filter(|p| p.size == len) else { continue };
+            let crc = match record.parts.get(&n) {
+                Some(&(l, crc)) if l == len => crc,
+                _ => self.source.part(range).await?.crc64.await?,
+            };
+            done.insert(n, (len, crc));
+            self.etags.borrow_mut().insert(n, part.etag.clone());
+        }
+        *self.open_upload.borrow_mut() = Some(record.upload_id.clone());
+        if let Some((_, mine)) = self.checkpoint.borrow_mut().as_mut() {
+            mine.confirm_key = object.key.clone();
+            mine.upload_id = record.upload_id.clone();
+            mine.created_at = record.created_at;
+            mine.parts = done.clone();
+        }
+        self.save_checkpoint(true).await;
+        Ok(Some(done))
+    }
+
     /// Begins the upload with SMH (shielded from cancel), creating missing parent directories
     /// once when SMH says the target's directory does not exist and `createParents` is on.
     async fn begin(&self, beginning: Option<String>, full: Option<String>) -> Result<Begin> {
-        let api = &self.uploader.api;
-        let (path, conflict, size) = (&self.opts.path, self.opts.conflict, self.source.size());
+        let (api, opts) = self.smh()?;
+        let (path, conflict, size) = (&opts.path, opts.conflict, self.source.size());
         let multipart = matches!(self.plan, Plan::Multipart { .. });
         let mut created = false;
         loop {
@@ -404,7 +666,7 @@ impl Session {
                 *self.open_upload.borrow_mut() = Some(auth.confirm_key.clone());
             }
             match outcome {
-                Err(Error::Smh { code, .. }) if code == "DirectoryNotFound" && self.opts.create_parents && !created => {
+                Err(Error::Smh { code, .. }) if code == "DirectoryNotFound" && opts.create_parents && !created => {
                     let Some(parent) = path.parent() else { return Err(Error::Smh { status: 404, code, message: "the library has no root directory".into(), request_id: None }) };
                     self.check_cancelled()?;
                     api.create_directory(&parent).await?;
@@ -422,9 +684,10 @@ impl Session {
     /// continues it; a record that cannot be continued is discarded (the server upload too).
     async fn start(&self, beginning: Option<&str>, resumable: bool) -> Result<Start> {
         let (true, Some(beginning)) = (resumable, beginning) else { return Ok(Start::Fresh) };
+        let (_, opts) = self.smh()?;
         let target = &self.uploader.config().target;
         let fingerprint = self.source.fingerprint();
-        let path = self.opts.path.joined();
+        let path = opts.path.joined();
         let key = Identity {
             library_id: &target.library_id,
             space_id: &target.space_id,
@@ -438,9 +701,9 @@ impl Session {
         if !self.uploader.claim(&key) {
             return Ok(Start::Fresh);
         }
-        let now = self.uploader.api.timer.unix_ms();
+        let now = self.uploader.timer.unix_ms();
         let record = self.uploader.checkpoints.load(&key, now).await;
-        let name = self.source.name().unwrap_or_else(|| self.opts.path.name().to_string());
+        let name = self.source.name().unwrap_or_else(|| opts.path.name().to_string());
         let Plan::Multipart { part_size, .. } = self.plan else { return Ok(Start::Fresh) };
         *self.checkpoint.borrow_mut() = Some((key.clone(), Record::new(&path, &name, self.source.size(), part_size, "", "", now)));
         let Some(record) = record else { return Ok(Start::Fresh) };
@@ -462,7 +725,7 @@ impl Session {
 
     /// Forgets `record` and cancels its server upload (best effort).
     async fn discard_record(&self, record: &Record) {
-        let _ = self.uploader.api.cancel(&record.confirm_key).await;
+        let _ = self.uploader.cancel_on_server(&record.confirm_key, &record.upload_id).await;
         let key = self.checkpoint.borrow().as_ref().map(|(key, _)| key.clone());
         if let Some(key) = key {
             self.uploader.checkpoints.remove(&key).await;
@@ -473,7 +736,7 @@ impl Session {
     /// (their CRC from the record, or computed from the file when the record missed them),
     /// the others are sent again; the authorisation is renewed.
     async fn reconcile(&self, record: &Record) -> Result<Start> {
-        let api = &self.uploader.api;
+        let (api, _) = self.smh()?;
         let size = self.source.size();
         let task = api.query(&record.confirm_key).await?;
         let server_parts = task_parts(&task);
@@ -536,7 +799,7 @@ impl Session {
 
     /// Writes the record (at most every [`SAVE_INTERVAL_MS`] unless `force`).
     async fn save_checkpoint(&self, force: bool) {
-        let now = self.uploader.api.timer.unix_ms();
+        let now = self.uploader.timer.unix_ms();
         if !force && now - self.last_save_ms.get() < SAVE_INTERVAL_MS {
             return;
         }
@@ -567,7 +830,7 @@ impl Session {
 
     /// The file of an upload SMH reports as already confirmed, checked against what was sent.
     async fn confirmed_file(&self, confirm_key: &str, size: u64, crc: u64) -> Result<FileInfo> {
-        let api = &self.uploader.api;
+        let (api, _) = self.smh()?;
         let task = api.query(confirm_key).await?;
         let segments: Vec<&str> = task.get("path").and_then(|p| p.as_array()).map(|a| a.iter().filter_map(|s| s.as_str()).collect()).unwrap_or_default();
         if task.get("confirmed").and_then(|c| c.as_bool()) != Some(true) || segments.is_empty() {
@@ -616,7 +879,7 @@ impl Session {
         }
         let now = self.now_ms();
         let ttl = crate::smh::types::parse_iso8601_ms(&auth.expiration)
-            .map(|exp| exp - self.uploader.api.timer.unix_ms())
+            .map(|exp| exp - self.uploader.timer.unix_ms())
             .unwrap_or(RENEW_MARGIN_MAX_MS * 3.0)
             .max(2_000.0);
         let margin = (ttl * RENEW_MARGIN_FRACTION).min(RENEW_MARGIN_MAX_MS);
@@ -644,12 +907,12 @@ impl Session {
         if current.generation != seen {
             return Ok(());
         }
-        let api = &self.uploader.api;
+        let (api, opts) = self.smh()?;
         let fresh = if current.auth.upload_id.is_some() {
             api.renew(&current.auth.confirm_key).await?
         } else {
             let size = self.source.size();
-            match api.begin(&self.opts.path, false, size, self.opts.conflict, None, None).await? {
+            match api.begin(&opts.path, false, size, opts.conflict, None, None).await? {
                 Begin::Upload(auth) => {
                     // The old task will never be confirmed.
                     let _ = api.cancel(&current.auth.confirm_key).await;
@@ -680,14 +943,14 @@ impl Session {
 
     /// Sends `pending` parts until all are done, one fails, or the upload is paused/cancelled.
     async fn send_some(self: &Rc<Self>, mut pending: VecDeque<u32>, done: &mut BTreeMap<u32, (u64, u64)>) -> Result<()> {
-        type PartFuture = LocalBoxFuture<'static, Result<(u32, u64, u64)>>;
+        type PartFuture = LocalBoxFuture<'static, Result<(u32, u64, u64, Option<String>)>>;
         let slots = self.uploader.slots.clone();
         let mut running: FuturesUnordered<PartFuture> = FuturesUnordered::new();
         let mut acquiring = pending.front().map(|_| slots.acquire());
         let mut interrupted = self.control.interrupted();
         enum Event {
             Slot(SlotGuard),
-            Part(Result<(u32, u64, u64)>),
+            Part(Result<(u32, u64, u64, Option<String>)>),
             Interrupted,
         }
         loop {
@@ -726,8 +989,11 @@ impl Session {
                     }
                     acquiring = pending.front().map(|_| slots.acquire());
                 }
-                Event::Part(Ok((n, len, crc))) => {
+                Event::Part(Ok((n, len, crc, etag))) => {
                     done.insert(n, (len, crc));
+                    if let Some(etag) = etag {
+                        self.etags.borrow_mut().insert(n, etag);
+                    }
                     self.checkpoint_part(n, len, crc);
                     self.progress.borrow_mut().part_done(n, len);
                     self.emit(running.is_empty() && acquiring.is_none());
@@ -738,8 +1004,9 @@ impl Session {
         }
     }
 
-    /// Reads, sends and verifies part `n`, retrying inside; holds `_slot` throughout.
-    async fn send_part(self: Rc<Self>, n: u32, _slot: SlotGuard) -> Result<(u32, u64, u64)> {
+    /// Reads, sends and verifies part `n`, retrying inside; holds `_slot` throughout. Returns
+    /// the part's number, length, CRC-64 and the ETag COS gave it.
+    async fn send_part(self: Rc<Self>, n: u32, _slot: SlotGuard) -> Result<(u32, u64, u64, Option<String>)> {
         let range = self.plan.part_range(n);
         let len = range.end - range.start;
         let part_number = matches!(self.plan, Plan::Multipart { .. }).then_some(n);
@@ -758,9 +1025,8 @@ impl Session {
                 part = Some((body, Some(crc64)));
             }
             let Some((body, pending_crc)) = part.as_mut() else { continue };
-            let auth = self.current_auth().await?;
             let sent = Rc::new(Cell::new(0u64));
-            let put = self.put_watched(n, &auth, part_number, body.clone(), sent.clone());
+            let put = self.put_watched(n, part_number, body.clone(), sent.clone());
             let reply = match pending_crc.take() {
                 Some(crc_future) => {
                     let (reply, computed) = futures::future::join(put, crc_future).await;
@@ -771,7 +1037,7 @@ impl Session {
                             rereads += 1;
                             part = None;
                             self.progress.borrow_mut().part_aborted(n);
-                            self.uploader.api.timer.sleep(backoff.next()).await;
+                            self.uploader.timer.sleep(backoff.next()).await;
                             continue;
                         }
                         Err(error) => return Err(error),
@@ -780,23 +1046,28 @@ impl Session {
                 }
                 None => put.await,
             };
+            let (generation, reply) = reply?;
             let expected = crc.unwrap_or_default();
+            let date = reply.as_ref().ok().and_then(|r| r.header("date")).map(str::to_string);
             let error = match reply.and_then(|resp| check_put_reply(&resp, expected)) {
                 Ok(stored) => {
-                    if !stored.crc_checked && !self.warned_no_crc.replace(true) {
-                        self.observer.on_warning(
-                            "CrcNotChecked",
-                            "COS replied without a readable x-cos-hash-crc64ecma header, so parts are not checked one by one (expose it in the bucket's CORS ExposeHeaders); the whole file's CRC-64 is still checked at confirm",
-                        );
+                    if !stored.crc_checked {
+                        self.warn_crc_not_checked();
                     }
-                    return Ok((n, len, expected));
+                    if stored.etag.is_none() && part_number.is_some() && matches!(self.dest, Destination::Cos(_)) {
+                        return Err(Error::InvalidResponse {
+                            status: 200,
+                            message: format!("COS's reply to part {n} has no readable ETag, which CompleteMultipartUpload needs (add ETag to the bucket's CORS ExposeHeaders)"),
+                        });
+                    }
+                    return Ok((n, len, expected, stored.etag));
                 }
                 Err(e) => e,
             };
             self.progress.borrow_mut().part_aborted(n);
             if error.is_expired_authorisation() && renewals < MAX_RENEWALS_PER_PART {
                 renewals += 1;
-                self.renew(auth.generation).await?;
+                self.reauthorise(generation, &error, date.as_deref()).await?;
                 continue;
             }
             let crc_mismatch = matches!(error, Error::IntegrityMismatch { .. });
@@ -808,16 +1079,44 @@ impl Session {
             }
             if (error.retryable() || crc_mismatch) && attempts < max_retries && self.take_budget() {
                 attempts += 1;
-                self.uploader.api.timer.sleep(backoff.next()).await;
+                self.uploader.timer.sleep(backoff.next()).await;
                 continue;
             }
             return Err(error);
         }
     }
 
-    /// One PUT with a stall watchdog: no upload progress for `stall_timeout` aborts it.
-    async fn put_watched(self: &Rc<Self>, n: u32, auth: &AuthState, part_number: Option<u32>, body: Body, sent: Rc<Cell<u64>>) -> Result<HttpResponse> {
-        let timer = self.uploader.api.timer.clone();
+    /// A PUT of `body` as part `part_number` (or the whole object) with the current
+    /// authorisation, and that authorisation's generation.
+    async fn part_request(&self, part_number: Option<u32>, body: Body, progress: ProgressFn) -> Result<(HttpRequest, u64)> {
+        match (&self.uploader.service, &self.dest) {
+            (Service::Cos(api), Destination::Cos(object)) => {
+                let upload_id = self.open_upload.borrow().clone();
+                match (part_number, upload_id) {
+                    (Some(n), Some(id)) => api.put_request(&object.key, Some((&id, n)), Vec::new(), body, Some(progress)).await,
+                    _ => api.put_request(&object.key, None, object.headers(), body, Some(progress)).await,
+                }
+            }
+            _ => {
+                let auth = self.current_auth().await?;
+                Ok((put_request(&auth.origin, &auth.auth, part_number, body, Some(progress)), auth.generation))
+            }
+        }
+    }
+
+    /// COS refused the authorisation of `generation` as expired: SMH's upload parameters are
+    /// renewed; direct-COS credentials are fetched again, or the clock corrected from `date`.
+    async fn reauthorise(&self, generation: u64, error: &Error, date: Option<&str>) -> Result<()> {
+        match &self.uploader.service {
+            Service::Cos(api) => api.recover(error, date, generation).await.map(|_| ()),
+            Service::Smh(_) => self.renew(generation).await,
+        }
+    }
+
+    /// One PUT with a stall watchdog: no upload progress for `stall_timeout` aborts it. Returns
+    /// the generation of the authorisation used and the outcome of the PUT.
+    async fn put_watched(self: &Rc<Self>, n: u32, part_number: Option<u32>, body: Body, sent: Rc<Cell<u64>>) -> Result<(u64, Result<HttpResponse>)> {
+        let timer = self.uploader.timer.clone();
         let last_activity = Rc::new(Cell::new(timer.now_ms()));
         let progress: ProgressFn = {
             let (session, last_activity, sent, timer) = (Rc::downgrade(self), last_activity.clone(), sent.clone(), timer.clone());
@@ -830,12 +1129,12 @@ impl Session {
                 }
             })
         };
-        let request: HttpRequest = put_request(&auth.origin, &auth.auth, part_number, body, Some(progress));
+        let (request, generation) = self.part_request(part_number, body, progress).await?;
         let stall = self.uploader.config().retry.stall_timeout;
         let stall_ms = stall.as_secs_f64() * 1000.0;
         // The same tick flushes held-back progress reports.
         let tick = (stall / 4).clamp(std::time::Duration::from_millis(50), std::time::Duration::from_millis(PROGRESS_INTERVAL_MS as u64));
-        let send = std::pin::pin!(self.uploader.api.http.send(request));
+        let send = std::pin::pin!(self.uploader.http.send(request));
         let watchdog = std::pin::pin!(async {
             loop {
                 timer.sleep(tick).await;
@@ -845,17 +1144,21 @@ impl Session {
                 }
             }
         });
-        match select(send, watchdog).await {
+        let outcome = match select(send, watchdog).await {
             Either::Left((result, _)) => result,
             Either::Right((error, _)) => Err(error),
-        }
+        };
+        Ok((generation, outcome))
     }
 
     /// Cancels the server-side upload, if one is open (best effort: errors are ignored).
     async fn abandon(&self) {
-        let key = self.open_upload.borrow_mut().take();
-        if let Some(key) = key {
-            let _ = self.uploader.api.cancel(&key).await;
+        let open = self.open_upload.borrow_mut().take();
+        if let Some(handle) = open {
+            let _ = match &self.dest {
+                Destination::Smh(_) => self.uploader.cancel_on_server(&handle, "").await,
+                Destination::Cos(object) => self.uploader.cancel_on_server(&object.key, &handle).await,
+            };
         }
     }
 }

@@ -1,0 +1,283 @@
+//! The COS XML API calls of a direct-COS upload, signed in the client with temporary
+//! credentials (q-sign, [`super::sign`]): PutObject / UploadPart requests for the engine to
+//! send, and InitiateMultipartUpload, ListParts, CompleteMultipartUpload, AbortMultipartUpload,
+//! HeadObject with retries. A request COS refuses for expired credentials is signed again with
+//! fresh ones; one refused for a skewed clock is signed again after correcting the clock from
+//! the reply's `Date`.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use super::credentials::CredentialCache;
+use super::domain::Origin;
+use super::sign::{authorization, uri_encode, SignRequest};
+use super::xml::{element, parse_error};
+use crate::engine::retry::{Backoff, RetryConfig, XorShift};
+use crate::engine::timeout::with_timeout;
+use crate::error::{Error, Result};
+use crate::platform::{Body, Http, HttpRequest, HttpResponse, Method, ProgressFn, Timer};
+
+/// COS's longest object key, in bytes (cos-api.md: keys up to 850 bytes).
+pub const MAX_KEY_BYTES: usize = 850;
+/// Largest ListParts page COS returns.
+const LIST_PAGE: u32 = 1000;
+/// Signatures are valid for at most this long (the credentials' own expiry may end them sooner).
+const SIGNATURE_LIFETIME_S: f64 = 3600.0;
+/// Start of a signature's validity this long before now, for clocks a little behind COS's.
+const SIGNATURE_BACKDATE_S: f64 = 60.0;
+/// Times one call signs again after COS refused its credentials or its time.
+const MAX_REAUTH: u32 = 2;
+
+/// Checks an object key: 1–850 bytes, no control characters, no `.`/`..` segments (a browser
+/// would resolve them away from the key that was signed); a leading `/` is dropped.
+pub fn validate_key(key: &str) -> Result<String> {
+    let bad = |why: &str| Error::invalid_input("key", why.to_string());
+    let key = key.strip_prefix('/').unwrap_or(key);
+    if key.is_empty() {
+        return Err(bad("is empty"));
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(bad("is longer than 850 bytes"));
+    }
+    if key.chars().any(char::is_control) {
+        return Err(bad("contains a control character"));
+    }
+    if key.split('/').any(|s| s == "." || s == "..") {
+        return Err(bad("may not contain `.` or `..` segments"));
+    }
+    Ok(key.to_string())
+}
+
+/// Where the bucket is.
+#[derive(Debug, Clone)]
+pub struct CosTarget {
+    pub bucket: String,
+    pub region: String,
+    /// The checked origin requests go to: `{bucket}.cos.{region}.myqcloud.com` or `domain`.
+    pub origin: Origin,
+}
+
+/// COS calls for one uploader.
+#[derive(Clone)]
+pub struct CosApi {
+    pub http: Rc<dyn Http>,
+    pub timer: Rc<dyn Timer>,
+    pub target: CosTarget,
+    pub credentials: CredentialCache,
+    pub retry: RetryConfig,
+}
+
+/// One part as ListParts reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPart {
+    pub size: u64,
+    pub etag: String,
+}
+
+/// What CompleteMultipartUpload answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completed {
+    pub etag: Option<String>,
+    /// The whole object's CRC-64, when COS sent one the page can read.
+    pub crc64: Option<u64>,
+}
+
+impl CosApi {
+    /// `scheme://authority/encoded-key` (+ `?query`).
+    fn url(&self, key: &str, query: &[(&str, String)]) -> String {
+        let path: Vec<String> = key.split('/').map(uri_encode).collect();
+        let mut url = format!("{}/{}", self.target.origin.base(), path.join("/"));
+        for (i, (k, v)) in query.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(k);
+            if !v.is_empty() {
+                url.push('=');
+                url.push_str(&uri_encode(v));
+            }
+        }
+        url
+    }
+
+    /// `headers` plus `x-cos-security-token` and `Authorization` for `method /key?query`, and
+    /// the generation of the credentials used.
+    pub async fn sign(&self, method: Method, key: &str, query: &[(&str, String)], mut headers: Vec<(String, String)>) -> Result<(Vec<(String, String)>, u64)> {
+        let unix_ms = self.timer.unix_ms();
+        let (creds, generation) = self.credentials.get(unix_ms).await?;
+        headers.push(("x-cos-security-token".to_string(), creds.token.clone()));
+        let now = self.credentials.server_now(unix_ms);
+        let start = (now - SIGNATURE_BACKDATE_S).max(0.0) as u64;
+        let end = ((now + SIGNATURE_LIFETIME_S) as u64).min(creds.expires).max(now as u64 + 1);
+        let mut signed = headers.clone();
+        signed.push(("host".to_string(), self.target.origin.authority.clone()));
+        let query: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let path = format!("/{key}");
+        let request = SignRequest { method: method.as_str(), path: &path, query: &query, headers: &signed };
+        headers.push(("Authorization".to_string(), authorization(&creds.secret_id, &creds.secret_key, start, end, &request)));
+        Ok((headers, generation))
+    }
+
+    /// A signed PutObject (`part` = None) or UploadPart (`Some((uploadId, n))`) of `body`, and the
+    /// credentials' generation; `headers` are the object's (Content-Type, x-cos-meta-*).
+    pub async fn put_request(&self, key: &str, part: Option<(&str, u32)>, headers: Vec<(String, String)>, body: Body, progress: Option<ProgressFn>) -> Result<(HttpRequest, u64)> {
+        let query: Vec<(&str, String)> = match part {
+            Some((upload_id, n)) => vec![("partNumber", n.to_string()), ("uploadId", upload_id.to_string())],
+            None => Vec::new(),
+        };
+        let (headers, generation) = self.sign(Method::Put, key, &query, headers).await?;
+        Ok((HttpRequest { method: Method::Put, url: self.url(key, &query), headers, body: Some(body), timeout: None, progress }, generation))
+    }
+
+    /// Notes what a refusal says about our clock and credentials: corrects the clock from the
+    /// reply's `Date` when COS found it skewed. Returns whether signing again may help.
+    pub async fn recover(&self, error: &Error, reply_date: Option<&str>, generation: u64) -> Result<bool> {
+        if !error.is_expired_authorisation() {
+            return Ok(false);
+        }
+        let unix_ms = self.timer.unix_ms();
+        let corrected = reply_date.is_some_and(|d| self.credentials.correct_clock(d, unix_ms));
+        // A corrected clock cures a skew; anything else needs new credentials.
+        if !(corrected && error.code() == "RequestTimeTooSkewed") {
+            self.credentials.refresh(generation, unix_ms).await?;
+        }
+        Ok(true)
+    }
+
+    /// One control call with retries; returns a 2xx reply. After a failure without a reply the
+    /// call is repeated at most `lost_reply_retries` times (for calls that are not idempotent).
+    async fn call(&self, method: Method, key: &str, query: &[(&str, String)], headers: &[(String, String)], body: Option<Vec<u8>>, what: &str, lost_reply_retries: u32) -> Result<HttpResponse> {
+        let seed = (self.timer.now_ms() * 1000.0) as u64 ^ 0x2545_F491_4F6C_DD1D;
+        let mut rng = XorShift::new(seed);
+        let mut backoff = Backoff::new_with_rng(self.retry.backoff.clone(), Box::new(move || rng.next_f64()));
+        let body: Option<Body> = body.map(Body::from);
+        let (mut attempt, mut reauth, mut lost) = (0u32, 0u32, 0u32);
+        loop {
+            let (signed, generation) = self.sign(method, key, query, headers.to_vec()).await?;
+            let request = HttpRequest { method, url: self.url(key, query), headers: signed, body: body.clone(), timeout: Some(self.retry.request_timeout), progress: None };
+            let result = with_timeout(&*self.timer, self.retry.request_timeout, what, self.http.send(request)).await;
+            let (error, date) = match result {
+                // COS may answer 200 and put an error in the body (CompleteMultipartUpload).
+                Ok(resp) if (200..300).contains(&resp.status) && !error_in_body(&resp.body) => return Ok(resp),
+                Ok(resp) => (parse_error(&resp), resp.header("date").map(str::to_string)),
+                Err(e) => (e, None),
+            };
+            if reauth < MAX_REAUTH && self.recover(&error, date.as_deref(), generation).await? {
+                reauth += 1;
+                continue;
+            }
+            let no_reply = matches!(error, Error::Network { .. } | Error::Timeout { .. });
+            if no_reply && lost >= lost_reply_retries {
+                return Err(error);
+            }
+            if error.retryable() && attempt < self.retry.max_retries {
+                lost += u32::from(no_reply);
+                attempt += 1;
+                self.timer.sleep(backoff.next()).await;
+                continue;
+            }
+            return Err(error);
+        }
+    }
+
+    /// InitiateMultipartUpload with the object's headers; returns the UploadId.
+    pub async fn initiate(&self, key: &str, headers: &[(String, String)]) -> Result<String> {
+        // Not idempotent: a lost reply leaves an upload we cannot name (COS expires it, and it
+        // holds no bytes); one retry after a lost reply bounds that to one.
+        let resp = self.call(Method::Post, key, &[("uploads", String::new())], headers, None, "initiate multipart upload", 1).await?;
+        let text = String::from_utf8_lossy(&resp.body);
+        element(&text, "UploadId").filter(|id| !id.is_empty()).ok_or_else(|| Error::InvalidResponse { status: resp.status, message: "InitiateMultipartUpload reply has no UploadId".into() })
+    }
+
+    /// ListParts, every page: part number → size and ETag.
+    pub async fn list_parts(&self, key: &str, upload_id: &str) -> Result<BTreeMap<u32, ListedPart>> {
+        let mut parts = BTreeMap::new();
+        let mut marker = 0u32;
+        loop {
+            let query = [("uploadId", upload_id.to_string()), ("max-parts", LIST_PAGE.to_string()), ("part-number-marker", marker.to_string())];
+            let resp = self.call(Method::Get, key, &query, &[], None, "list parts", u32::MAX).await?;
+            let text = String::from_utf8_lossy(&resp.body);
+            let bad = || Error::InvalidResponse { status: resp.status, message: "ListParts reply is not a ListPartsResult".into() };
+            if !text.contains("<ListPartsResult") {
+                return Err(bad());
+            }
+            for block in text.split("<Part>").skip(1) {
+                let block = block.split("</Part>").next().unwrap_or_default();
+                let number = element(block, "PartNumber").and_then(|n| n.trim().parse::<u32>().ok()).ok_or_else(bad)?;
+                let size = element(block, "Size").and_then(|n| n.trim().parse::<u64>().ok()).ok_or_else(bad)?;
+                let etag = element(block, "ETag").ok_or_else(bad)?;
+                parts.insert(number, ListedPart { size, etag });
+            }
+            let truncated = element(&text, "IsTruncated").is_some_and(|t| t.trim().eq_ignore_ascii_case("true"));
+            let next = element(&text, "NextPartNumberMarker").and_then(|n| n.trim().parse::<u32>().ok()).unwrap_or(0);
+            if !truncated || next <= marker {
+                return Ok(parts);
+            }
+            marker = next;
+        }
+    }
+
+    /// CompleteMultipartUpload with `parts` (number, ETag) in ascending order.
+    pub async fn complete(&self, key: &str, upload_id: &str, parts: &[(u32, String)]) -> Result<Completed> {
+        let mut xml = String::from("<CompleteMultipartUpload>");
+        for (n, etag) in parts {
+            xml.push_str(&format!("<Part><PartNumber>{n}</PartNumber><ETag>{}</ETag></Part>", escape(etag)));
+        }
+        xml.push_str("</CompleteMultipartUpload>");
+        let headers = [("Content-Type".to_string(), "application/xml".to_string())];
+        let resp = self.call(Method::Post, key, &[("uploadId", upload_id.to_string())], &headers, Some(xml.into_bytes()), "complete multipart upload", u32::MAX).await?;
+        let text = String::from_utf8_lossy(&resp.body);
+        if !text.contains("<CompleteMultipartUploadResult") {
+            return Err(Error::InvalidResponse { status: resp.status, message: "CompleteMultipartUpload reply is not a CompleteMultipartUploadResult".into() });
+        }
+        Ok(Completed { etag: element(&text, "ETag").or_else(|| resp.header("etag").map(str::to_string)), crc64: crc_header(&resp) })
+    }
+
+    /// AbortMultipartUpload; an upload COS no longer knows counts as aborted.
+    pub async fn abort(&self, key: &str, upload_id: &str) -> Result<()> {
+        match self.call(Method::Delete, key, &[("uploadId", upload_id.to_string())], &[], None, "abort multipart upload", u32::MAX).await {
+            Ok(_) => Ok(()),
+            Err(Error::Cos { code, .. }) if code == "NoSuchUpload" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// HeadObject: size, ETag and CRC-64 of a stored object.
+    pub async fn head(&self, key: &str) -> Result<(Option<u64>, Option<String>, Option<u64>)> {
+        let resp = self.call(Method::Head, key, &[], &[], None, "head object", u32::MAX).await?;
+        let size = resp.header("content-length").and_then(|v| v.trim().parse().ok());
+        Ok((size, resp.header("etag").map(str::to_string), crc_header(&resp)))
+    }
+}
+
+/// `x-cos-hash-crc64ecma` of a reply, when present and readable.
+pub fn crc_header(resp: &HttpResponse) -> Option<u64> {
+    resp.header("x-cos-hash-crc64ecma").and_then(|v| v.trim().parse().ok())
+}
+
+/// Whether a 2xx reply carries an `<Error>` document (COS may stream a 200 before it knows).
+fn error_in_body(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&body[..body.len().min(512)]);
+    let text = text.trim_start();
+    let text = match text.strip_prefix("<?xml") {
+        Some(rest) => rest.split_once("?>").map_or("", |(_, r)| r).trim_start(),
+        None => text,
+    };
+    text.starts_with("<Error>")
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        assert_eq!(validate_key("/videos/a.mp4").unwrap(), "videos/a.mp4");
+        assert_eq!(validate_key("中文 a+b=c.txt").unwrap(), "中文 a+b=c.txt");
+        for bad in ["", "/", "a/../b", "./a", "a\nb", &"x".repeat(851)] {
+            assert_eq!(validate_key(bad).unwrap_err().code(), "InvalidInput", "{bad:?}");
+        }
+    }
+}

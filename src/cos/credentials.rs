@@ -1,0 +1,349 @@
+//! Temporary COS credentials for the direct-COS mode: the shapes a backend hands the page
+//! (cos-api.md §7), a cache that asks `getCredentials()` again before they expire or when COS
+//! refuses them — one call however many parts are waiting — and the correction of a client
+//! clock that COS found skewed.
+//!
+//! Accepted shapes (also inside a TencentCloud API `{"Response": …}` envelope):
+//! - STS GetFederationToken / AssumeRole: `{Credentials: {TmpSecretId, TmpSecretKey, Token},
+//!   StartTime?, ExpiredTime | Expiration}`;
+//! - VOD CreateStorageCredentials: `{Credentials: {AccessKeyId, SecretAccessKey, SessionToken,
+//!   Expiration}}`;
+//! - flat: `{tmpSecretId, tmpSecretKey, sessionToken, startTime?, expiredTime}`, or nested as the
+//!   `qcloud-cos-sts` helpers return it: `{credentials: {tmpSecretId, tmpSecretKey,
+//!   sessionToken}, startTime?, expiredTime}`.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::rc::Rc;
+
+use futures::future::{FutureExt, Shared};
+
+use crate::error::{Error, Result};
+use crate::json::Value;
+use crate::platform::LocalBoxFuture;
+
+/// Credentials are fetched again when fewer than this many seconds remain (cos-js-sdk-v5 uses
+/// 60 s; a part that starts just before the end must still be accepted)…
+const REFRESH_MARGIN_MAX_S: f64 = 300.0;
+/// …or a quarter of their lifetime, for short-lived ones.
+const REFRESH_MARGIN_FRACTION: f64 = 0.25;
+/// A clock off by less than this is left alone (COS allows 15 minutes).
+const SKEW_TOLERANCE_S: f64 = 30.0;
+
+/// One set of temporary credentials. `Debug` never shows the secret or the token.
+#[derive(Clone, PartialEq)]
+pub struct Credentials {
+    pub secret_id: String,
+    pub secret_key: String,
+    pub token: String,
+    /// Unix seconds: when they became valid (the issuing server's clock), if known.
+    pub start: Option<u64>,
+    /// Unix seconds: when COS stops accepting them.
+    pub expires: u64,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credentials {{ secret_id: {}, expires: {} }}", self.secret_id, self.expires)
+    }
+}
+
+fn fail(message: &str) -> Error {
+    Error::Credentials { message: message.to_string() }
+}
+
+/// A whole number of seconds given as a number or a decimal string.
+fn seconds(value: Option<&Value>) -> Option<u64> {
+    let value = value?;
+    value.to_u64().or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// Unix seconds of an RFC 3339 time (`2024-08-20T13:55:53Z`).
+fn rfc3339_seconds(value: Option<&Value>) -> Option<u64> {
+    let ms = crate::smh::types::parse_iso8601_ms(value?.as_str()?)?;
+    (ms >= 0.0).then(|| (ms / 1000.0) as u64)
+}
+
+fn text(object: &Value, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| object.get(n)?.as_str()).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// Reads any accepted shape (see the module docs). Nothing of the input is quoted in errors.
+pub fn parse(value: &Value) -> Result<Credentials> {
+    let outer = value.get("Response").unwrap_or(value);
+    if outer.get("Error").is_some() {
+        return Err(fail("getCredentials returned a TencentCloud API error reply instead of credentials"));
+    }
+    let inner = outer.get("Credentials").or_else(|| outer.get("credentials")).unwrap_or(outer);
+    let secret_id = text(inner, &["TmpSecretId", "AccessKeyId", "tmpSecretId", "secretId"]);
+    let secret_key = text(inner, &["TmpSecretKey", "SecretAccessKey", "tmpSecretKey", "secretKey"]);
+    let token = text(inner, &["Token", "SessionToken", "sessionToken", "securityToken", "SecurityToken", "XCosSecurityToken"]);
+    let (Some(secret_id), Some(secret_key), Some(token)) = (secret_id, secret_key, token) else {
+        return Err(fail(
+            "getCredentials must resolve to STS credentials {Credentials: {TmpSecretId, TmpSecretKey, Token}, ExpiredTime}, VOD credentials {Credentials: {AccessKeyId, SecretAccessKey, SessionToken, Expiration}} or {tmpSecretId, tmpSecretKey, sessionToken, expiredTime}",
+        ));
+    };
+    let expires = [outer, inner]
+        .iter()
+        .find_map(|o| seconds(o.get("ExpiredTime").or_else(|| o.get("expiredTime"))))
+        .or_else(|| [inner, outer].iter().find_map(|o| rfc3339_seconds(o.get("Expiration").or_else(|| o.get("expiration")))))
+        .ok_or_else(|| fail("the credentials carry no expiry (ExpiredTime, expiredTime or Expiration)"))?;
+    let start = [outer, inner].iter().find_map(|o| seconds(o.get("StartTime").or_else(|| o.get("startTime"))));
+    if start.is_some_and(|s| s >= expires) {
+        return Err(fail("the credentials expire before they start"));
+    }
+    Ok(Credentials { secret_id, secret_key, token, start, expires })
+}
+
+/// Where credentials come from (`getCredentials()` in JS).
+pub trait CredentialProvider {
+    /// Fetches a fresh set, already in one of the accepted shapes.
+    fn fetch(&self) -> LocalBoxFuture<'static, Result<Value>>;
+}
+
+type Pending = Shared<LocalBoxFuture<'static, std::result::Result<Credentials, Rc<Error>>>>;
+
+struct Inner {
+    /// The credentials, their generation, and COS's time when they arrived.
+    current: Option<(Credentials, u64, f64)>,
+    pending: Option<Pending>,
+    generation: u64,
+}
+
+/// The cache of one uploader: current credentials with their generation, one fetch at a time,
+/// and the offset of the server's clock from ours.
+#[derive(Clone)]
+pub struct CredentialCache {
+    provider: Rc<dyn CredentialProvider>,
+    inner: Rc<RefCell<Inner>>,
+    /// Seconds to add to the local clock to get COS's (corrected after `RequestTimeTooSkewed`).
+    offset_s: Rc<Cell<f64>>,
+}
+
+impl CredentialCache {
+    pub fn new(provider: Rc<dyn CredentialProvider>) -> CredentialCache {
+        CredentialCache { provider, inner: Rc::new(RefCell::new(Inner { current: None, pending: None, generation: 0 })), offset_s: Rc::default() }
+    }
+
+    /// COS's time now, in Unix seconds, from the local `unix_ms`.
+    pub fn server_now(&self, unix_ms: f64) -> f64 {
+        unix_ms / 1000.0 + self.offset_s.get()
+    }
+
+    /// Records COS's clock from the `Date` of a reply (RFC 1123); returns whether ours was off
+    /// by more than the tolerance (and is now corrected).
+    pub fn correct_clock(&self, date_header: &str, unix_ms: f64) -> bool {
+        let Some(server) = parse_http_date(date_header) else { return false };
+        let offset = server as f64 - unix_ms / 1000.0;
+        let changed = (offset - self.offset_s.get()).abs() > SKEW_TOLERANCE_S;
+        if changed {
+            self.offset_s.set(if offset.abs() > SKEW_TOLERANCE_S { offset } else { 0.0 });
+        }
+        changed
+    }
+
+    /// Credentials usable now (fetched when there are none or they are about to expire), with
+    /// their generation.
+    pub async fn get(&self, unix_ms: f64) -> Result<(Credentials, u64)> {
+        let now = self.server_now(unix_ms);
+        let current = self.inner.borrow().current.clone();
+        if let Some((creds, generation, received)) = current {
+            let lifetime = creds.expires as f64 - creds.start.map_or(received, |s| s as f64);
+            let margin = (lifetime * REFRESH_MARGIN_FRACTION).clamp(1.0, REFRESH_MARGIN_MAX_S);
+            if (creds.expires as f64) - now > margin {
+                return Ok((creds, generation));
+            }
+        }
+        self.fetch(now).await
+    }
+
+    /// COS refused the credentials of `generation`: fetch new ones unless a part already did.
+    pub async fn refresh(&self, generation: u64, unix_ms: f64) -> Result<()> {
+        {
+            let mut inner = self.inner.borrow_mut();
+            match &inner.current {
+                Some((_, g, _)) if *g != generation => return Ok(()),
+                _ => inner.current = None,
+            }
+        }
+        self.fetch(self.server_now(unix_ms)).await.map(|_| ())
+    }
+
+    async fn fetch(&self, now: f64) -> Result<(Credentials, u64)> {
+        let pending = {
+            let mut inner = self.inner.borrow_mut();
+            match &inner.pending {
+                Some(p) => p.clone(),
+                None => {
+                    let call = self.provider.fetch();
+                    let p: Pending = async move { call.await.and_then(|v| parse(&v)).map_err(Rc::new) }.boxed_local().shared();
+                    inner.pending = Some(p.clone());
+                    p
+                }
+            }
+        };
+        let outcome = pending.await;
+        let mut inner = self.inner.borrow_mut();
+        inner.pending = None;
+        let creds = outcome.map_err(|e| (*e).clone())?;
+        // `StartTime` is the issuing server's clock: a local clock far from it is off (the
+        // backend and COS share Tencent's time), so COS's time is taken from it until a reply's
+        // `Date` says otherwise.
+        let mut now = now;
+        if let Some(start) = creds.start {
+            let offset = start as f64 - (now - self.offset_s.get());
+            if offset.abs() > SKEW_TOLERANCE_S {
+                self.offset_s.set(offset);
+                now = start as f64;
+            }
+        }
+        if (creds.expires as f64) <= now {
+            return Err(fail("getCredentials returned credentials that have already expired (check the backend's clock and DurationSeconds)"));
+        }
+        // Parts waiting on the same fetch share one generation.
+        let generation = match &inner.current {
+            Some((c, g, _)) if *c == creds => *g,
+            _ => {
+                inner.generation += 1;
+                inner.generation
+            }
+        };
+        inner.current = Some((creds.clone(), generation, now));
+        Ok((creds, generation))
+    }
+}
+
+/// Unix seconds of an RFC 1123 date (`Sun, 06 Nov 1994 08:49:37 GMT`), the form of HTTP `Date`.
+pub fn parse_http_date(s: &str) -> Option<u64> {
+    let mut words = s.split_whitespace();
+    let _weekday = words.next()?;
+    let day: u64 = words.next()?.parse().ok()?;
+    let month = match words.next()? {
+        "Jan" => 1, "Feb" => 2, "Mar" => 3, "Apr" => 4, "May" => 5, "Jun" => 6,
+        "Jul" => 7, "Aug" => 8, "Sep" => 9, "Oct" => 10, "Nov" => 11, "Dec" => 12,
+        _ => return None,
+    };
+    let year: u64 = words.next()?.parse().ok()?;
+    let mut hms = words.next()?.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    if words.next() != Some("GMT") || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 || year < 1970 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm, for years from 1970 on).
+    let (y, mo) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * mo + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + m * 60 + sec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json;
+
+    fn value(s: &str) -> Value {
+        json::parse(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn every_shape_parses() {
+        let sts = value(r#"{"Credentials":{"TmpSecretId":"AKIDa","TmpSecretKey":"k","Token":"t"},"StartTime":1700000000,"ExpiredTime":1700001800}"#);
+        let vod = value(r#"{"Credentials":{"AccessKeyId":"AKIDa","SecretAccessKey":"k","SessionToken":"t","Expiration":"2023-11-14T22:43:20Z"}}"#);
+        let vod_env = value(r#"{"Response":{"Credentials":{"AccessKeyId":"AKIDa","SecretAccessKey":"k","SessionToken":"t","Expiration":"2023-11-14T22:43:20Z"},"RequestId":"r"}}"#);
+        let flat = value(r#"{"tmpSecretId":"AKIDa","tmpSecretKey":"k","sessionToken":"t","startTime":1700000000,"expiredTime":"1700001800"}"#);
+        let helper = value(r#"{"credentials":{"tmpSecretId":"AKIDa","tmpSecretKey":"k","sessionToken":"t"},"startTime":1700000000,"expiredTime":1700001800}"#);
+        for (v, expires, start) in [(sts, 1700001800, Some(1700000000)), (vod, 1700001800, None), (vod_env, 1700001800, None), (flat, 1700001800, Some(1700000000)), (helper, 1700001800, Some(1700000000))] {
+            let c = parse(&v).unwrap();
+            assert_eq!((c.secret_id.as_str(), c.secret_key.as_str(), c.token.as_str(), c.expires, c.start), ("AKIDa", "k", "t", expires, start));
+        }
+    }
+
+    #[test]
+    fn bad_shapes_are_credential_errors_without_the_input() {
+        for bad in [r#"{}"#, r#"{"Credentials":{"TmpSecretId":"AKIDa","TmpSecretKey":"secretvalue"}}"#, r#"{"tmpSecretId":"a","tmpSecretKey":"secretvalue","sessionToken":"t"}"#, r#"{"Response":{"Error":{"Code":"x"}}}"#, r#"{"tmpSecretId":"a","tmpSecretKey":"secretvalue","sessionToken":"t","startTime":5,"expiredTime":4}"#] {
+            let e = parse(&value(bad)).unwrap_err();
+            assert_eq!(e.code(), "CredentialsError", "{bad}");
+            assert!(!e.to_string().contains("secretvalue"));
+        }
+        let c = parse(&value(r#"{"tmpSecretId":"AKIDa","tmpSecretKey":"secretvalue","sessionToken":"tokenvalue","expiredTime":9}"#)).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("secretvalue") && !shown.contains("tokenvalue"), "{shown}");
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
+        assert_eq!(parse_http_date("Sun, 29 Nov 2026 17:57:32 GMT"), Some(1795975052));
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        for bad in ["", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT"] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+    }
+
+    struct Counting(Rc<Cell<u32>>, u64);
+    impl CredentialProvider for Counting {
+        fn fetch(&self) -> LocalBoxFuture<'static, Result<Value>> {
+            self.0.set(self.0.get() + 1);
+            let n = self.0.get();
+            let expires = self.1;
+            Box::pin(async move { Ok(value(&format!(r#"{{"tmpSecretId":"id{n}","tmpSecretKey":"k","sessionToken":"t","expiredTime":{expires}}}"#))) })
+        }
+    }
+
+    #[test]
+    fn refreshes_are_deduplicated_and_early() {
+        let calls = Rc::new(Cell::new(0));
+        let cache = CredentialCache::new(Rc::new(Counting(calls.clone(), 2_000)));
+        let now_ms = 1_000_000.0; // 1000 s
+        let (a, b) = futures::executor::block_on(futures::future::join(cache.get(now_ms), cache.get(now_ms)));
+        assert_eq!(calls.get(), 1, "two parts asking at once share one getCredentials() call");
+        let (ga, gb) = (a.unwrap().1, b.unwrap().1);
+        assert_eq!(ga, gb);
+        futures::executor::block_on(cache.get(now_ms)).unwrap();
+        assert_eq!(calls.get(), 1, "cached while valid");
+        // Refused: the first refresh fetches, a second one for the same generation does not.
+        futures::executor::block_on(cache.refresh(ga, now_ms)).unwrap();
+        futures::executor::block_on(cache.refresh(ga, now_ms)).unwrap();
+        assert_eq!(calls.get(), 2);
+        // Within the margin (a quarter of 1000 s left → 250 s): fetched again before use.
+        futures::executor::block_on(cache.get(1_800_000.0)).unwrap();
+        assert_eq!(calls.get(), 3);
+    }
+
+    struct Started(u64);
+    impl CredentialProvider for Started {
+        fn fetch(&self) -> LocalBoxFuture<'static, Result<Value>> {
+            let start = self.0;
+            Box::pin(async move { Ok(value(&format!(r#"{{"tmpSecretId":"a","tmpSecretKey":"k","sessionToken":"t","startTime":{start},"expiredTime":{}}}"#, start + 1800))) })
+        }
+    }
+
+    #[test]
+    fn start_time_corrects_a_clock_an_hour_fast() {
+        let cache = CredentialCache::new(Rc::new(Started(1_000_000)));
+        let ours_ms = (1_000_000.0 + 3600.0) * 1000.0;
+        let (creds, _) = futures::executor::block_on(cache.get(ours_ms)).expect("usable despite our clock");
+        assert_eq!(creds.expires, 1_001_800);
+        assert!((cache.server_now(ours_ms) - 1_000_000.0).abs() < 1.0);
+        // A clock within the tolerance is left alone.
+        let near = CredentialCache::new(Rc::new(Started(1_000_000)));
+        futures::executor::block_on(near.get(1_000_005_000.0)).unwrap();
+        assert_eq!(near.server_now(1_000_005_000.0), 1_000_005.0);
+    }
+
+    #[test]
+    fn expired_on_arrival_is_an_error_and_skew_corrects() {
+        let cache = CredentialCache::new(Rc::new(Counting(Rc::default(), 900)));
+        let e = futures::executor::block_on(cache.get(1_000_000.0)).unwrap_err();
+        assert_eq!(e.code(), "CredentialsError");
+        // Our clock is an hour fast: the server's Date says so.
+        let server = parse_http_date("Sun, 29 Nov 2026 17:57:32 GMT").unwrap();
+        let ours_ms = (server + 3600) as f64 * 1000.0;
+        assert!(cache.correct_clock("Sun, 29 Nov 2026 17:57:32 GMT", ours_ms));
+        assert!((cache.server_now(ours_ms) - server as f64).abs() < 1.0);
+        assert!(!cache.correct_clock("Sun, 29 Nov 2026 17:57:32 GMT", ours_ms), "already corrected");
+    }
+}

@@ -1,0 +1,271 @@
+//! The direct-COS mode (`run_cos`, the engine behind `CosUploader`) against the real
+//! smh-devserver's cos origin, with temporary keys from its `POST /credentials` (the customer
+//! backend): sizes around the threshold, Content-Type and metadata, cancel, credentials expiring
+//! mid-upload, every credential shape, a clock an hour fast, resume from a record, the
+//! allow-list. Bytes are checked through the devserver's `/_dev/objects`.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use serde_json::json;
+use smh_upload::cos::credentials::CredentialProvider;
+use smh_upload::engine::client::CosConfig;
+use smh_upload::engine::upload::{run_cos, CosObject, CosResult};
+use smh_upload::engine::{ClientConfig, Control, UploadState, Uploader};
+use smh_upload::platform::{CheckpointStore, LocalBoxFuture, MemoryCheckpoints, MemorySource, Timer};
+use smh_upload::Error;
+use support::*;
+
+const MIB: usize = 1024 * 1024;
+
+/// `getCredentials()` of a page: asks the devserver's customer backend, counts the calls.
+struct Backend {
+    app: String,
+    shape: &'static str,
+    duration: u64,
+    calls: Rc<Cell<u32>>,
+}
+
+impl CredentialProvider for Backend {
+    fn fetch(&self) -> LocalBoxFuture<'static, Result<smh_upload::json::Value, Error>> {
+        self.calls.set(self.calls.get() + 1);
+        let url = format!("{}/credentials?shape={}", self.app, if self.shape.starts_with("vod") { "vod" } else { "sts" });
+        let (shape, duration) = (self.shape, self.duration);
+        Box::pin(async move {
+            let fail = |e: String| Error::Credentials { message: e };
+            let v: serde_json::Value = reqwest::Client::builder().no_proxy().build().unwrap().post(url).json(&json!({"durationSeconds": duration})).send().await.map_err(|e| fail(e.to_string()))?.json().await.map_err(|e| fail(e.to_string()))?;
+            // The shapes a backend may hand over: as minted, or reshaped.
+            let v = match shape {
+                "flat" => json!({"tmpSecretId": v["Credentials"]["TmpSecretId"], "tmpSecretKey": v["Credentials"]["TmpSecretKey"], "sessionToken": v["Credentials"]["Token"], "startTime": v["StartTime"], "expiredTime": v["ExpiredTime"]}),
+                "vod-bare" => v["Response"].clone(),
+                _ => v,
+            };
+            smh_upload::json::parse(v.to_string().as_bytes()).map_err(|_| fail("not JSON".into()))
+        })
+    }
+}
+
+/// A clock `offset_s` seconds off.
+struct SkewedTimer(TokioTimer, f64);
+impl Timer for SkewedTimer {
+    fn sleep(&self, d: Duration) -> LocalBoxFuture<'static, ()> {
+        self.0.sleep(d)
+    }
+    fn now_ms(&self) -> f64 {
+        self.0.now_ms()
+    }
+    fn unix_ms(&self) -> f64 {
+        self.0.unix_ms() + self.1 * 1000.0
+    }
+}
+
+struct Setup {
+    calls: Rc<Cell<u32>>,
+    uploader: Rc<Uploader>,
+}
+
+fn cos_config(server: &Devserver) -> (CosConfig, ClientConfig) {
+    let mut config = server.config();
+    config.multipart_threshold = 2 * MIB as u64;
+    config.part_size = Some(MIB as u64);
+    let cos = CosConfig { bucket: server.field("bucket"), region: server.field("region"), domain: Some(server.field("cos")) };
+    (cos, config)
+}
+
+fn setup(server: &Devserver, shape: &'static str, duration: u64, timer: Rc<dyn Timer>, store: Rc<dyn CheckpointStore>, config: Option<ClientConfig>) -> Setup {
+    let calls = Rc::new(Cell::new(0));
+    let (cos, default_config) = cos_config(server);
+    let provider = Rc::new(Backend { app: server.field("app"), shape, duration, calls: calls.clone() });
+    let uploader = Uploader::new_cos(cos, config.unwrap_or(default_config), Rc::new(ReqwestHttp::default()), timer, provider, store).expect("valid config");
+    Setup { calls, uploader: Rc::new(uploader) }
+}
+
+async fn put(uploader: &Rc<Uploader>, data: &[u8], key: &str, control: Control, rec: Rc<Recorder>) -> Result<CosResult, Error> {
+    let source = Rc::new(MemorySource { bytes: Rc::from(data.to_vec()), name: key.to_string() });
+    let object = CosObject { key: key.to_string(), content_type: Some("video/mp4".into()), meta: vec![("owner".into(), "jane".into())] };
+    run_cos(uploader.clone(), source, object, control, rec).await
+}
+
+/// The devserver's record of object `key`.
+async fn object(server: &Devserver, key: &str) -> Option<serde_json::Value> {
+    let v = server.app_get("/_dev/objects").await;
+    let list = v.as_array().cloned().or_else(|| v["objects"].as_array().cloned()).unwrap_or_default();
+    list.into_iter().find(|o| o["key"].as_str() == Some(key))
+}
+
+async fn assert_stored(server: &Devserver, key: &str, data: &[u8], result: &CosResult) {
+    let o = object(server, key).await.unwrap_or_else(|| panic!("no object {key}"));
+    assert_eq!(o["size"].as_u64(), Some(data.len() as u64), "{key} size");
+    assert_eq!(o["sha256"].as_str(), Some(sha256_hex(data).as_str()), "{key} bytes");
+    assert_eq!(o["crc64"].as_str(), Some(result.crc64.as_str()), "{key}: the server's CRC-64 differs from the SDK's");
+    assert_eq!(result.size, data.len() as u64);
+}
+
+async fn open_cos_uploads(server: &Devserver) -> usize {
+    server.open_uploads().await["cos"].as_array().map_or(usize::MAX, Vec::len)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn sizes_around_the_threshold_with_type_and_metadata() {
+    let server = Devserver::start(&[]);
+    let s = setup(&server, "sts", 1800, Rc::new(TokioTimer::default()), Rc::new(MemoryCheckpoints::default()), None);
+    for (i, (key, len)) in [("v/empty.mp4", 0), ("v/one.mp4", 1), ("v/at.mp4", 2 * MIB), ("v/over.mp4", 2 * MIB + 1), ("v/中文 a+b.mp4", 3 * MIB + 5)].into_iter().enumerate() {
+        let data = bytes(len, i as u64 + 7);
+        let rec = Rc::new(Recorder::default());
+        let result = put(&s.uploader, &data, key, Control::new(), rec.clone()).await.unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert_stored(&server, key, &data, &result).await;
+        assert_eq!(result.key, key);
+        assert!(result.location.ends_with(&format!("/{key}")), "{}", result.location);
+        assert!(result.etag.as_deref().is_some_and(|e| e.starts_with('"')), "{key}: etag {:?}", result.etag);
+        assert_eq!(rec.states.borrow().last(), Some(&UploadState::Done));
+    }
+    let ops: Vec<String> = server.cos_requests().await.iter().map(|e| e["op"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(ops.iter().filter(|o| o.as_str() == "UploadPart").count(), 3 + 4, "{ops:?}");
+    assert_eq!(ops.iter().filter(|o| o.as_str() == "CompleteMultipartUpload").count(), 2, "{ops:?}");
+    assert_eq!(s.calls.get(), 1, "one set of credentials serves every request while valid");
+    assert_eq!(open_cos_uploads(&server).await, 0);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_credential_shape_uploads() {
+    let server = Devserver::start(&[]);
+    for (i, shape) in ["sts", "vod", "vod-bare", "flat"].into_iter().enumerate() {
+        let s = setup(&server, shape, 1800, Rc::new(TokioTimer::default()), Rc::new(MemoryCheckpoints::default()), None);
+        let data = bytes(3 * MIB, 40 + i as u64);
+        let key = format!("shapes/{shape}.bin");
+        let result = put(&s.uploader, &data, &key, Control::new(), Rc::new(Recorder::default())).await.unwrap_or_else(|e| panic!("{shape}: {e}"));
+        assert_stored(&server, &key, &data, &result).await;
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn cancel_aborts_the_multipart_upload() {
+    let server = Devserver::start(&[]);
+    let s = setup(&server, "sts", 1800, Rc::new(TokioTimer::default()), Rc::new(MemoryCheckpoints::default()), None);
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 100}})).await;
+    let control = Control::new();
+    let rec = Rc::new(Recorder::default());
+    {
+        let control = control.clone();
+        *rec.hook.borrow_mut() = Some(Box::new(move |p| {
+            if p.loaded >= 2 * MIB as u64 {
+                control.cancel();
+            }
+        }));
+    }
+    let err = put(&s.uploader, &bytes(8 * MIB, 5), "cancelled.bin", control, rec.clone()).await.unwrap_err();
+    assert_eq!(err, Error::Aborted);
+    assert_eq!(rec.states.borrow().last(), Some(&UploadState::Cancelled));
+    assert_eq!(open_cos_uploads(&server).await, 0, "the multipart upload was aborted");
+    assert!(object(&server, "cancelled.bin").await.is_none());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn credentials_expiring_mid_upload_are_fetched_again_once() {
+    let server = Devserver::start(&[]);
+    let mut config = cos_config(&server).1;
+    config.concurrency = 4;
+    let s = setup(&server, "sts", 1800, Rc::new(TokioTimer::default()), Rc::new(MemoryCheckpoints::default()), Some(config));
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 60}})).await;
+    let rec = Rc::new(Recorder::default());
+    let expired = Rc::new(Cell::new(false));
+    let app = server.field("app");
+    {
+        let expired = expired.clone();
+        *rec.hook.borrow_mut() = Some(Box::new(move |p| {
+            if p.loaded >= 3 * MIB as u64 && !expired.replace(true) {
+                // Expire every key the backend issued while parts are in flight.
+                let app = app.clone();
+                std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    rt.block_on(async { reqwest::Client::builder().no_proxy().build().unwrap().post(format!("{app}/_dev/credentials/expire")).json(&json!({})).send().await.unwrap() });
+                })
+                .join()
+                .unwrap();
+            }
+        }));
+    }
+    let data = bytes(12 * MIB, 9);
+    let result = put(&s.uploader, &data, "expiring.bin", Control::new(), rec).await.expect("survives expiry");
+    assert!(expired.get());
+    assert_stored(&server, "expiring.bin", &data, &result).await;
+    assert_eq!(s.calls.get(), 2, "parallel parts refused at once share one getCredentials() call");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn short_lived_credentials_are_renewed_before_they_expire() {
+    let server = Devserver::start(&[]);
+    // 8 s of validity: fetched again when fewer than 2 s remain, before COS would refuse them;
+    // 24 parts, 4 at a time, 1.5 s each: 9 s.
+    let s = setup(&server, "sts", 8, Rc::new(TokioTimer::default()), Rc::new(MemoryCheckpoints::default()), None);
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 1500}})).await;
+    let data = bytes(24 * MIB, 11);
+    let result = put(&s.uploader, &data, "short.bin", Control::new(), Rc::new(Recorder::default())).await.expect("uploads");
+    assert_stored(&server, "short.bin", &data, &result).await;
+    assert!(s.calls.get() >= 2, "fetched again before expiry: {}", s.calls.get());
+    let refused = server.cos_requests().await.iter().filter(|e| e["status"].as_u64() == Some(403)).count();
+    assert_eq!(refused, 0, "no request was sent with expired keys");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_clock_an_hour_fast_is_corrected() {
+    let server = Devserver::start(&[]);
+    for (shape, key) in [("sts", "skew/sts.bin"), ("vod", "skew/vod.bin")] {
+        let timer = Rc::new(SkewedTimer(TokioTimer::default(), 3600.0));
+        let s = setup(&server, shape, 1800, timer, Rc::new(MemoryCheckpoints::default()), None);
+        let data = bytes(3 * MIB, 13);
+        match (shape, put(&s.uploader, &data, key, Control::new(), Rc::new(Recorder::default())).await) {
+            // STS credentials carry StartTime, the issuer's clock: signatures use COS's time.
+            ("sts", Ok(result)) => assert_stored(&server, key, &data, &result).await,
+            // VOD credentials carry no StartTime: with the clock an hour fast they look expired
+            // on arrival, which the SDK says plainly rather than sending doomed requests.
+            ("vod", Err(e)) => assert_eq!(e.code(), "CredentialsError", "{e}"),
+            (shape, outcome) => panic!("{shape}: {outcome:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_interrupted_upload_resumes_from_its_record() {
+    let server = Devserver::start(&[]);
+    let store: Rc<dyn CheckpointStore> = Rc::new(MemoryCheckpoints::default());
+    let s = setup(&server, "sts", 1800, Rc::new(TokioTimer::default()), store.clone(), None);
+    let data = bytes(8 * MIB, 21);
+    // The network dies after three parts: the upload fails, its record stays.
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "query": "partNumber", "skip": 3, "times": 1000, "action": {"type": "reset"}})).await;
+    let err = put(&s.uploader, &data, "resumed.bin", Control::new(), Rc::new(Recorder::default())).await.unwrap_err();
+    assert!(err.retryable(), "{err}");
+    let pending = s.uploader.pending_uploads().await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].path, "resumed.bin");
+    server.app_delete("/_dev/faults").await;
+    let before = server.cos_requests().await.iter().filter(|e| e["op"].as_str() == Some("UploadPart") && e["status"].as_u64() == Some(200)).count();
+    // "Reload": a new uploader over the same store.
+    let again = setup(&server, "sts", 1800, Rc::new(TokioTimer::default()), store, None);
+    let result = put(&again.uploader, &data, "resumed.bin", Control::new(), Rc::new(Recorder::default())).await.expect("resumes");
+    assert_stored(&server, "resumed.bin", &data, &result).await;
+    let after = server.cos_requests().await.iter().filter(|e| e["op"].as_str() == Some("UploadPart") && e["status"].as_u64() == Some(200)).count();
+    assert_eq!(after - before, 8 - before, "only the missing parts were sent again");
+    let ops: Vec<String> = server.cos_requests().await.iter().map(|e| e["op"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(ops.iter().filter(|o| o.as_str() == "InitiateMultipartUpload").count(), 1, "{ops:?}");
+    assert!(ops.iter().any(|o| o == "ListParts"), "{ops:?}");
+    assert!(again.uploader.pending_uploads().await.is_empty());
+    assert_eq!(open_cos_uploads(&server).await, 0);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_domain_outside_the_allow_list_is_refused_before_anything_is_sent() {
+    let server = Devserver::start(&[]);
+    let (cos, mut config) = cos_config(&server);
+    config.allowed_domains = Some(vec!["*.myqcloud.com".into()]);
+    let calls = Rc::new(Cell::new(0));
+    let provider = Rc::new(Backend { app: server.field("app"), shape: "sts", duration: 1800, calls: calls.clone() });
+    let err = Uploader::new_cos(cos, config, Rc::new(ReqwestHttp::default()), Rc::new(TokioTimer::default()), provider, Rc::new(MemoryCheckpoints::default())).err().expect("refused");
+    assert_eq!(err.code(), "DomainNotAllowed");
+    assert_eq!(calls.get(), 0, "no credentials were even asked for");
+    assert!(server.cos_requests().await.is_empty());
+}
