@@ -306,7 +306,7 @@ fn report(scale: &Scale, lines: &[Line]) -> Result<(String, String)> {
         // `performance.memory` moves in coarse steps: the heap is shown at its peak, absolute.
         let total = |l: &Line| num(l, "heapBase") + num(l, "heapGrowth") + num(l, "wasmBytes");
         let mib = |v: f64| v / MIB as f64;
-        md.push_str("### Memory of the page while uploading with defaults (JS heap at its peak + wasm linear memory; the upload Worker adds at most two 4 MiB reads per part in flight)\n\n| file | JS heap MiB (growth during the upload) | wasm memory MiB | total MiB |\n| --- | ---: | ---: | ---: |\n");
+        md.push_str("### Memory of the page while uploading with defaults (JS heap at its peak + wasm linear memory; the upload Worker adds one 2 MiB read buffer per part in flight)\n\n| file | JS heap MiB (growth during the upload) | wasm memory MiB | total MiB |\n| --- | ---: | ---: | ---: |\n");
         for (size, l) in [(scale.mem_sizes[0], small), (scale.mem_sizes[1], large)] {
             md.push_str(&format!("| {} | {:.1} (+{:.1}) | {:.1} | {:.1} |\n", human(size), mib(num(l, "heapBase") + num(l, "heapGrowth")), mib(num(l, "heapGrowth")), mib(num(l, "wasmBytes")), mib(total(l))));
         }
