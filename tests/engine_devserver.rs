@@ -14,7 +14,7 @@ use futures::future::join_all;
 use serde_json::json;
 use smh_upload::engine::{Control, UploadState};
 use smh_upload::smh::{Conflict, Tokens};
-use smh_upload::platform::{HttpRequest, HttpResponse, Method};
+use smh_upload::platform::{FileSource, HttpRequest, HttpResponse, MemorySource, Method};
 use smh_upload::Error;
 use support::*;
 
@@ -508,4 +508,84 @@ async fn cos_error_quoting_the_signature_does_not_leak_it() {
     for secret in seen.iter() {
         assert!(!text.contains(secret.as_str()), "a signature or security token leaked: {text}");
     }
+}
+
+/// A confirm whose reply is lost while SMH still assembles the file: the retried confirm hears
+/// `UploadComplete`, and the task reads unconfirmed for a while. The engine asks again until it
+/// reads confirmed (here: the first confirm's reply becomes a 503 and the first two task queries
+/// say `confirmed: false`).
+#[tokio::test(flavor = "current_thread")]
+async fn a_confirm_still_running_on_smh_is_waited_for() {
+    let server = Devserver::start(&[]);
+    let token = server.token().await;
+    let (confirms, queries) = (Rc::new(Cell::new(0u32)), Rc::new(Cell::new(0u32)));
+    let rewrite = {
+        let (confirms, queries) = (confirms.clone(), queries.clone());
+        move |req: &HttpRequest, resp: HttpResponse| {
+            if req.url.contains("?confirm") && confirms.replace(confirms.get() + 1) == 0 {
+                return HttpResponse { status: 503, headers: vec![], body: br#"{"code":"ServerOverloaded","message":"busy"}"#.to_vec() };
+            }
+            if req.method == Method::Get && req.url.contains("?upload") && queries.replace(queries.get() + 1) < 2 {
+                let body = String::from_utf8_lossy(&resp.body).replace("\"confirmed\":true", "\"confirmed\":false");
+                return HttpResponse { body: body.into_bytes(), ..resp };
+            }
+            resp
+        }
+    };
+    let mut config = server.config();
+    config.multipart_threshold = MIB as u64;
+    config.part_size = Some(MIB as u64);
+    let uploader = server.uploader_over(config, Tokens::fixed(token), Rc::new(RewritingHttp::new(rewrite)));
+    let data = bytes(3 * MIB, 17);
+    let (result, _) = upload(&uploader, &data, "slow-confirm.bin", Conflict::Ask, false).await;
+    let result = result.expect("the confirmed file is reported");
+    assert!(confirms.get() >= 2 && queries.get() >= 3, "confirms {} queries {}", confirms.get(), queries.get());
+    assert_stored(&server, "slow-confirm.bin", &data, &result.crc64).await;
+}
+
+/// A part whose CRC-64 was computed over other bytes than those sent (a file changing under the
+/// reader, a bad read): COS's CRC differs; sending the same body with the same CRC again would
+/// fail forever, so the part is read again, CRC included.
+#[tokio::test(flavor = "current_thread")]
+async fn a_part_crc_mismatch_reads_the_part_again() {
+    struct FlakyCrc {
+        inner: MemorySource,
+        bad_left: Cell<u32>,
+        reads: Cell<u32>,
+    }
+    impl FileSource for FlakyCrc {
+        fn size(&self) -> u64 {
+            self.inner.size()
+        }
+        fn read(&self, range: std::ops::Range<u64>) -> smh_upload::platform::LocalBoxFuture<'_, Result<Vec<u8>, Error>> {
+            self.inner.read(range)
+        }
+        fn fingerprint(&self) -> String {
+            self.inner.fingerprint()
+        }
+        fn part(&self, range: std::ops::Range<u64>) -> smh_upload::platform::LocalBoxFuture<'_, Result<smh_upload::platform::Part, Error>> {
+            Box::pin(async move {
+                self.reads.set(self.reads.get() + 1);
+                let part = self.inner.part(range).await?;
+                if self.bad_left.get() == 0 {
+                    return Ok(part);
+                }
+                self.bad_left.set(self.bad_left.get() - 1);
+                let crc = part.crc64.await? ^ 1;
+                Ok(smh_upload::platform::Part { body: part.body, crc64: Box::pin(async move { Ok(crc) }) })
+            })
+        }
+    }
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.multipart_threshold = MIB as u64;
+    config.part_size = Some(MIB as u64);
+    config.concurrency = 1;
+    let uploader = server.uploader(config).await;
+    let data = bytes(3 * MIB, 19);
+    let source = Rc::new(FlakyCrc { inner: MemorySource { bytes: Rc::from(data.clone()), name: "flaky.bin".into() }, bad_left: Cell::new(1), reads: Cell::new(0) });
+    let opts = smh_upload::engine::UploadOptions { path: smh_upload::smh::LibraryPath::parse("flaky.bin").unwrap(), conflict: Conflict::Ask, quick_upload: false, create_parents: false };
+    let result = smh_upload::engine::upload::run(uploader, source.clone(), opts, Control::new(), Rc::new(Recorder::default())).await.expect("the re-read part goes through");
+    assert_eq!(source.reads.get(), 4, "three parts, one of them read twice");
+    assert_stored(&server, "flaky.bin", &data, &result.crc64).await;
 }

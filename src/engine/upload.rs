@@ -829,13 +829,26 @@ impl Session {
     }
 
     /// The file of an upload SMH reports as already confirmed, checked against what was sent.
+    ///
+    /// A confirm that timed out on our side may still be running on SMH's (a big file takes a
+    /// while to assemble): SMH then says `UploadComplete` before its task reads confirmed, so the
+    /// task is asked again, with backoff, for up to twice the request timeout.
     async fn confirmed_file(&self, confirm_key: &str, size: u64, crc: u64) -> Result<FileInfo> {
         let (api, _) = self.smh()?;
-        let task = api.query(confirm_key).await?;
-        let segments: Vec<&str> = task.get("path").and_then(|p| p.as_array()).map(|a| a.iter().filter_map(|s| s.as_str()).collect()).unwrap_or_default();
-        if task.get("confirmed").and_then(|c| c.as_bool()) != Some(true) || segments.is_empty() {
-            return Err(Error::InvalidResponse { status: 409, message: "SMH says the upload is complete but does not report it confirmed".into() });
-        }
+        let patience_ms = 2.0 * self.uploader.config().retry.request_timeout.as_secs_f64() * 1000.0;
+        let started = self.now_ms();
+        let mut backoff = self.backoff();
+        let segments = loop {
+            let task = api.query(confirm_key).await?;
+            let segments: Vec<String> = task.get("path").and_then(|p| p.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default();
+            if task.get("confirmed").and_then(|c| c.as_bool()) == Some(true) && !segments.is_empty() {
+                break segments;
+            }
+            if self.now_ms() - started > patience_ms {
+                return Err(Error::InvalidResponse { status: 409, message: "SMH says the upload is complete but does not report it confirmed".into() });
+            }
+            self.uploader.timer.sleep(backoff.next()).await;
+        };
         let file = api.info(&LibraryPath::parse(&segments.join("/"))?).await?;
         let same = file.size.is_none_or(|s| s == size) && file.crc64.as_deref().is_none_or(|c| c == crc.to_string());
         if !same {
@@ -1071,6 +1084,12 @@ impl Session {
                 continue;
             }
             let crc_mismatch = matches!(error, Error::IntegrityMismatch { .. });
+            if crc_mismatch {
+                // COS stored other bytes than the CRC says: the bytes read for the CRC may not
+                // be the bytes sent (a file changing, a bad read). Read the part again, CRC too.
+                part = None;
+                crc = None;
+            }
             if sent.get() > best_sent {
                 // The part made progress: start its retry count again.
                 best_sent = sent.get();
