@@ -210,6 +210,9 @@ impl Common {
 impl UploadTask {
     /// Starts a direct-COS upload of `file` to object `key`.
     pub(super) fn start_cos(uploader: Rc<Uploader>, file: JsValue, key: JsValue, options: JsValue) -> Result<UploadTask, JsValue> {
+        // A File's or Blob's own type is the object's Content-Type unless the options say one
+        // (for multipart uploads too, where the bytes carry no type of their own).
+        let file_type = Reflect::get(&file, &JsValue::from_str("type")).ok().and_then(|t| t.as_string()).filter(|t| !t.is_empty());
         let source = super::platform::file_source(file).map_err(|e| to_js(&e))?;
         let key = key.as_string().ok_or_else(|| invalid("key", "must be a string"))?;
         let key = crate::cos::api::validate_key(&key).map_err(|e| to_js(&e))?;
@@ -228,7 +231,7 @@ impl UploadTask {
                 .collect::<Result<Vec<_>, JsValue>>()?,
             Some(_) => return Err(invalid("meta", "must be an object of name: value strings")),
         };
-        let object = CosObject { key, content_type: r.string("contentType")?, meta };
+        let object = CosObject { key, content_type: r.string("contentType")?.or(file_type), meta };
         object.validate().map_err(|e| to_js(&e))?;
         let Common { shared, control, abort } = Common::read(&r, source.size())?;
         let future = run_cos(uploader, source, object, control.clone(), shared.clone() as Rc<dyn Observer>);

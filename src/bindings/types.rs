@@ -276,7 +276,7 @@ export type CosCredentials =
 
 /** Options of `cos.upload(file, key, options)`. Names not listed here are refused with `InvalidInput`. */
 export interface CosUploadOptions {
-  /** The object's `Content-Type` (printable ASCII). */
+  /** The object's `Content-Type` (printable ASCII); default: the `File`'s or `Blob`'s `type`, if it has one. */
   contentType?: string;
   /** User metadata stored as `x-cos-meta-{name}` (names: letters, digits, `-`, `_`; values printable ASCII; 2 KB in all). */
   meta?: Record<string, string>;
