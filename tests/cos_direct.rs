@@ -16,7 +16,7 @@ use smh_upload::cos::credentials::CredentialProvider;
 use smh_upload::engine::client::CosConfig;
 use smh_upload::engine::upload::{run_cos, CosObject, CosResult};
 use smh_upload::engine::{ClientConfig, Control, UploadState, Uploader};
-use smh_upload::platform::{CheckpointStore, LocalBoxFuture, MemoryCheckpoints, MemorySource, Timer};
+use smh_upload::platform::{CheckpointStore, Http, HttpRequest, HttpResponse, LocalBoxFuture, MemoryCheckpoints, MemorySource, Method, Timer};
 use smh_upload::Error;
 use support::*;
 
@@ -77,10 +77,14 @@ fn cos_config(server: &Devserver) -> (CosConfig, ClientConfig) {
 }
 
 fn setup(server: &Devserver, shape: &'static str, duration: u64, timer: Rc<dyn Timer>, store: Rc<dyn CheckpointStore>, config: Option<ClientConfig>) -> Setup {
+    setup_over(server, shape, duration, timer, store, config, Rc::new(ReqwestHttp::default()))
+}
+
+fn setup_over(server: &Devserver, shape: &'static str, duration: u64, timer: Rc<dyn Timer>, store: Rc<dyn CheckpointStore>, config: Option<ClientConfig>, http: Rc<dyn Http>) -> Setup {
     let calls = Rc::new(Cell::new(0));
     let (cos, default_config) = cos_config(server);
     let provider = Rc::new(Backend { app: server.field("app"), shape, duration, calls: calls.clone() });
-    let uploader = Uploader::new_cos(cos, config.unwrap_or(default_config), Rc::new(ReqwestHttp::default()), timer, provider, store).expect("valid config");
+    let uploader = Uploader::new_cos(cos, config.unwrap_or(default_config), http, timer, provider, store).expect("valid config");
     Setup { calls, uploader: Rc::new(uploader) }
 }
 
@@ -268,4 +272,36 @@ async fn a_domain_outside_the_allow_list_is_refused_before_anything_is_sent() {
     assert_eq!(err.code(), "DomainNotAllowed");
     assert_eq!(calls.get(), 0, "no credentials were even asked for");
     assert!(server.cos_requests().await.is_empty());
+}
+
+/// Complete's `x-cos-hash-crc64ecma` is checked against the parts' combined CRC-64: a wrong one
+/// fails the upload; a missing one is looked up with HEAD.
+#[tokio::test(flavor = "current_thread")]
+async fn the_completed_object_crc_is_checked() {
+    fn completing(req: &HttpRequest) -> bool {
+        req.method == Method::Post && req.url.contains("uploadId=")
+    }
+    let server = Devserver::start(&[]);
+    let data = bytes(3 * MIB, 31);
+    let wrong = |req: &HttpRequest, resp: HttpResponse| {
+        if !completing(req) {
+            return resp;
+        }
+        let headers = resp.headers.into_iter().map(|(k, v)| if k.eq_ignore_ascii_case("x-cos-hash-crc64ecma") { (k, "12345".to_string()) } else { (k, v) }).collect();
+        HttpResponse { headers, ..resp }
+    };
+    let s = setup_over(&server, "sts", 1800, Rc::new(TokioTimer::default()), Rc::new(MemoryCheckpoints::default()), None, Rc::new(RewritingHttp::new(wrong)));
+    let err = put(&s.uploader, &data, "crc/wrong.bin", Control::new(), Rc::new(Recorder::default())).await.unwrap_err();
+    assert_eq!(err.code(), "IntegrityMismatch", "{err}");
+    let missing = |req: &HttpRequest, resp: HttpResponse| {
+        if !completing(req) {
+            return resp;
+        }
+        HttpResponse { headers: resp.headers.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("x-cos-hash-crc64ecma")).collect(), ..resp }
+    };
+    let s = setup_over(&server, "sts", 1800, Rc::new(TokioTimer::default()), Rc::new(MemoryCheckpoints::default()), None, Rc::new(RewritingHttp::new(missing)));
+    let result = put(&s.uploader, &data, "crc/missing.bin", Control::new(), Rc::new(Recorder::default())).await.expect("checked by HEAD");
+    assert_stored(&server, "crc/missing.bin", &data, &result).await;
+    let heads = server.cos_requests().await.iter().filter(|e| e["op"].as_str() == Some("HeadObject")).count();
+    assert_eq!(heads, 1, "one HEAD for the object whose Complete reply had no CRC-64");
 }

@@ -552,7 +552,13 @@ impl Session {
             let upload_id = self.open_upload.borrow().clone().unwrap_or_default();
             let completed = self.shielded(self.cos_complete(api, object, &upload_id, size, crc)).await?;
             self.open_upload.borrow_mut().take();
-            match completed.crc64 {
+            // Complete's reply names the object's CRC-64; where it does not (a proxy, a bucket
+            // whose CORS hides the header), HEAD may (it needs the HeadObject permission).
+            let stored = match completed.crc64 {
+                Some(stored) => Some(stored),
+                None => api.head(&object.key).await.ok().and_then(|(_, _, crc)| crc),
+            };
+            match stored {
                 Some(stored) if stored != crc => {
                     return Err(Error::IntegrityMismatch { message: format!("COS assembled an object whose CRC-64 differs from the file's ({crc})") })
                 }
