@@ -1,10 +1,11 @@
 // smh-upload for WeChat mini-programs: the CommonJS entry that "构建 npm" (build npm) copies to
 // miniprogram_npm/smh-upload/index.js.
 //
-//   const { init, SmhClient } = require('smh-upload');
+//   const { init, SmhClient, CosUploader } = require('smh-upload');
 //   await init();                       // or init({ wasmPath: '/sub/miniprogram_npm/smh-upload/smh_upload_bg.wasm.br' })
 //   const client = new SmhClient({ ...the web options });
 //   const task = client.upload({ filePath, size }, 'dir/video.mp4', { onProgress });
+//   // direct COS with temporary credentials: new CosUploader({ bucket, region, getCredentials })
 //
 // The logic layer has no `WebAssembly`, only `WXWebAssembly`, whose `instantiate(path, imports)`
 // takes a path inside the code package (never bytes or a URL) and whose result is documented
