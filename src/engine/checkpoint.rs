@@ -2,8 +2,10 @@
 //! kept in the client's [`CheckpointStore`].
 //!
 //! - **Key**: a digest of (library, space, target path, size, the source's fingerprint — name,
-//!   lastModified where known — and the SHA-256 of the first 1 MiB). Never the token: a record
-//!   alone cannot authorise anything; resuming needs a valid access token again.
+//!   lastModified where known — and, for sources without a modification time, the SHA-256 of
+//!   the first 1 MiB; a `File` is found by its fingerprint alone, so nothing is hashed before its
+//!   first byte goes out). Never the token: a record alone cannot authorise anything; resuming
+//!   needs a valid access token again.
 //! - **Record**: the SMH confirmKey and uploadId, the part size, and the parts done with their
 //!   CRC-64s (so the confirm still carries the whole file's CRC without reading it again).
 //!   Written as parts complete, at most once per [`SAVE_INTERVAL_MS`] (and on pause/stop).

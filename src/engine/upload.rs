@@ -452,8 +452,9 @@ impl Session {
         let quick = opts.quick_upload && size >= QUICK_UPLOAD_BLOCK;
         let resumable = multipart && self.uploader.checkpoints.enabled();
         // One block's chained hash is the SHA-256 of that block: the beginning hash. It serves
-        // quick upload and the resumable record's key.
-        let beginning = if quick || resumable { Some(hex(&self.chain_hash(0..QUICK_UPLOAD_BLOCK.min(size), None).await?)) } else { None };
+        // quick upload and, for files without a stable identity, the resumable record's key.
+        let hash_first = quick || (resumable && !self.source.stable_identity());
+        let beginning = if hash_first { Some(self.beginning_hash().await?) } else { None };
         self.wait_while_paused(UploadState::Preparing).await;
         self.check_cancelled()?;
         let mut done = BTreeMap::new();
@@ -515,6 +516,12 @@ impl Session {
         self.progress.borrow_mut().set_phase(Phase::Confirming, size, size);
         self.emit(true);
         Ok(crc)
+    }
+
+    /// Hex SHA-256 of the file's first MiB (all of it when smaller): quick upload's beginning
+    /// hash.
+    async fn beginning_hash(&self) -> Result<String> {
+        Ok(hex(&self.chain_hash(0..QUICK_UPLOAD_BLOCK.min(self.source.size()), None).await?))
     }
 
     /// The direct-COS flow: resume or initiate (multipart), send, complete and check the CRC-64;
@@ -602,7 +609,9 @@ impl Session {
     async fn cos_resume(&self, api: &CosApi, object: &CosObject) -> Result<Option<BTreeMap<u32, (u64, u64)>>> {
         let size = self.source.size();
         let Plan::Multipart { part_size, .. } = self.plan else { return Ok(None) };
-        let beginning = hex(&self.chain_hash(0..QUICK_UPLOAD_BLOCK.min(size), None).await?);
+        // A stable identity (name, size, modification time) finds the record alone; otherwise
+        // the first MiB's hash tells files apart.
+        let beginning = if self.source.stable_identity() { String::new() } else { self.beginning_hash().await? };
         let fingerprint = self.source.fingerprint();
         let key = Identity {
             library_id: &api.target.origin.authority,
@@ -689,7 +698,15 @@ impl Session {
     /// Looks for a resumable record of this file and, if the server still has its upload,
     /// continues it; a record that cannot be continued is discarded (the server upload too).
     async fn start(&self, beginning: Option<&str>, resumable: bool) -> Result<Start> {
-        let (true, Some(beginning)) = (resumable, beginning) else { return Ok(Start::Fresh) };
+        if !resumable {
+            return Ok(Start::Fresh);
+        }
+        // The same key whether or not quick upload hashed the file: see `stable_identity`.
+        let beginning = match (self.source.stable_identity(), beginning) {
+            (true, _) => "",
+            (false, Some(hash)) => hash,
+            (false, None) => return Ok(Start::Fresh),
+        };
         let (_, opts) = self.smh()?;
         let target = &self.uploader.config().target;
         let fingerprint = self.source.fingerprint();

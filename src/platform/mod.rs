@@ -184,6 +184,12 @@ pub trait FileSource {
     fn name(&self) -> Option<String> {
         None
     }
+    /// Whether [`FileSource::fingerprint`] changes whenever the content does (it carries a
+    /// modification time): then a resumable record is found by it alone, without hashing the
+    /// file's first MiB before the first byte goes out.
+    fn stable_identity(&self) -> bool {
+        false
+    }
 
     /// Part `range` as a body to send, and its CRC-64.
     fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {

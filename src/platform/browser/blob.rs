@@ -23,6 +23,8 @@ pub struct BlobSource {
     size: u64,
     name: String,
     fingerprint: String,
+    /// A `File` with a name and a modification time (see [`FileSource::stable_identity`]).
+    stable: bool,
 }
 
 impl BlobSource {
@@ -37,7 +39,8 @@ impl BlobSource {
         let modified = get("lastModified").and_then(|v| v.as_f64()).unwrap_or(0.0);
         // Integers, not `{f64}`: the same text for whole numbers, without float formatting in the wasm.
         let fingerprint = format!("blob:{name}:{}:{}", size as u64, modified as u64);
-        Ok(BlobSource { blob, size: size as u64, name, fingerprint })
+        let stable = !name.is_empty() && modified > 0.0;
+        Ok(BlobSource { blob, size: size as u64, name, fingerprint, stable })
     }
 }
 
@@ -96,5 +99,9 @@ impl FileSource for BlobSource {
 
     fn name(&self) -> Option<String> {
         (!self.name.is_empty()).then(|| self.name.clone())
+    }
+
+    fn stable_identity(&self) -> bool {
+        self.stable
     }
 }

@@ -47,6 +47,8 @@ pub struct WxFileSource {
     path: String,
     size: u64,
     fingerprint: String,
+    /// `statSync` gave a modification time (see [`FileSource::stable_identity`]).
+    stable: bool,
 }
 
 fn invalid(message: &str) -> Error {
@@ -84,7 +86,7 @@ impl WxFileSource {
             modified = get("lastModifiedTime").unwrap_or(0.0);
         }
         let fingerprint = format!("wx:{path}:{size}:{modified}");
-        Ok(WxFileSource { fs, path, size, fingerprint })
+        Ok(WxFileSource { fs, path, size, fingerprint, stable: modified > 0.0 })
     }
 
     /// `readFile` of a non-empty `range`: exactly its bytes, as an `ArrayBuffer`.
@@ -142,6 +144,10 @@ impl FileSource for WxFileSource {
 
     fn fingerprint(&self) -> String {
         self.fingerprint.clone()
+    }
+
+    fn stable_identity(&self) -> bool {
+        self.stable
     }
 
     fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {
