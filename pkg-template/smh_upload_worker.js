@@ -14,15 +14,16 @@
 // `{id, op: 'memory'}`. Out: `{ready: true}` or `{failed: message}` once, then
 // `{id, value}` / `{id, error: {name, message}}` per request, in any order.
 //
-// Jobs run side by side: the page sends one CRC-64 request per part in flight, and one at a
-// time a part's CRC waited behind the other parts' reads (40–300 ms per 8 MiB while the network
-// read the same file). Each job reads its Blob through the Blob's byte stream into one buffer of
-// its own (see `pieces`); a piece is copied into the one wasm buffer and hashed in the same
-// synchronous step, so jobs share that buffer. The Worker holds one CHUNK buffer per job: with
-// the engine's one job per part in flight, CHUNK × concurrency bytes, whatever the file size.
+// Jobs run side by side: the page sends one CRC-64 request per part in flight, and each must be
+// done by the time its PUT is (the engine holds the part's slot until both are), so reads of
+// several parts overlap (one at a time, the Worker's reads were the upload's bottleneck: 40–300 ms
+// per 8 MiB while the network read the same file). Each job reads its Blob in chunks with one
+// read ahead; a chunk is copied into the one wasm buffer and hashed in the same synchronous step,
+// so jobs share that buffer. The Worker holds at most two chunks per job in flight: with the
+// engine's one job per part in flight, at most 2 × CHUNK × concurrency bytes, whatever the file.
 
-/** Bytes read per step (and the size of the wasm buffer). */
-const CHUNK = 2 * 1024 * 1024;
+/** Bytes read per step (and the size of the wasm buffer): few, large reads are fastest. */
+const CHUNK = 4 * 1024 * 1024;
 /** Quick-upload block (smh-api.md §5.8): h_i = SHA-256(h_{i-1} ‖ block_i). */
 const BLOCK = 1024 * 1024;
 
@@ -76,49 +77,7 @@ async function run(request) {
   }
 }
 
-/** The bytes of `blob` in pieces of `size` (the last may be shorter), each a view of one buffer
- *  that the next piece reuses: the consumer is done with a piece when it asks for the next.
- *  Read through the Blob's byte stream into that buffer (a BYOB reader): measured on a 256 MiB
- *  disk-backed file, half the CPU (page + browser process) of `slice().arrayBuffer()` per
- *  chunk and 2.5× as fast, since no ArrayBuffer is allocated per read. Where the stream is not
- *  a byte stream, `arrayBuffer()` per chunk instead. */
-async function* pieces(blob, size) {
-  if (blob.size === 0) return;
-  let reader = null;
-  try {
-    reader = blob.stream().getReader({ mode: 'byob' });
-  } catch {
-    yield* chunks(blob, size);
-    return;
-  }
-  let buffer = new ArrayBuffer(Math.min(size, blob.size));
-  let total = 0;
-  try {
-    for (;;) {
-      let filled = 0;
-      while (filled < buffer.byteLength) {
-        // The view's buffer is transferred to the read and comes back as value.buffer.
-        const { done, value } = await reader.read(new Uint8Array(buffer, filled, buffer.byteLength - filled));
-        if (value) buffer = value.buffer;
-        if (done) break;
-        filled += value.byteLength;
-      }
-      if (filled === 0) break;
-      total += filled;
-      if (total > blob.size) break;
-      yield new Uint8Array(buffer, 0, filled);
-      if (filled < buffer.byteLength) break;
-    }
-  } finally {
-    if (total !== blob.size) reader.cancel().catch(() => {});
-  }
-  if (total !== blob.size) {
-    throw Object.assign(new Error(`read ${total} bytes, expected ${blob.size}; the file changed`), { name: 'NotReadableError' });
-  }
-}
-
-/** The bytes of `blob` in chunks of `size` by `arrayBuffer()`, the next read started before the
- *  current is used (where Blob streams have no BYOB reader). */
+/** The bytes of `blob` in chunks of `size`, the next read started before the current is used. */
 async function* chunks(blob, size) {
   const read = start => {
     const end = Math.min(start + size, blob.size);
@@ -143,7 +102,7 @@ async function* chunks(blob, size) {
 async function crc64(blob) {
   const { exports, at } = await kernel;
   let crc = 0n;
-  for await (const bytes of pieces(blob, CHUNK)) {
+  for await (const bytes of chunks(blob, CHUNK)) {
     new Uint8Array(exports.memory.buffer, at + 32, bytes.length).set(bytes);
     crc = exports.smh_worker_crc64(crc, at + 32, bytes.length);
   }
@@ -157,7 +116,7 @@ async function chainHash(blob, previous, via) {
   const subtle = via !== 'wasm' && self.crypto && self.crypto.subtle;
   const input = new Uint8Array(32 + BLOCK); // previous ‖ block, for WebCrypto
   let hash = previous ? new Uint8Array(previous) : null;
-  for await (const block of pieces(blob, BLOCK)) {
+  for await (const block of chunks(blob, BLOCK)) {
     const skip = hash ? 0 : 32; // the first block of a chain has no previous hash
     if (subtle) {
       if (hash) input.set(hash, 0);

@@ -26,7 +26,7 @@ use smh_upload::{Error, SmhClient};
 wasm_bindgen_test_configure!(run_in_browser);
 
 const MIB: usize = 1 << 20;
-/// Around the quick-upload block (1 MiB) and the Worker's read buffer (2 MiB), and 4 MiB.
+/// Around the quick-upload block (1 MiB) and the Worker's read chunk (4 MiB).
 const AWKWARD: &[usize] = &[1, 15, 16, 17, MIB - 1, MIB, MIB + 1, 2 * MIB - 1, 2 * MIB + 1, 4 * MIB - 1, 4 * MIB + 1, 5 * MIB + 7];
 
 /// Points the SDK at the Worker script of the package (as a `blob:` URL).
@@ -119,21 +119,6 @@ async fn concurrent_crc_requests_run_side_by_side_with_correct_results() {
     let Either::Right((small_crc, large_pending)) = first else { panic!("the 17-byte CRC waited for the 64 MiB one") };
     assert_eq!(small_crc.unwrap(), crc64::checksum(&data[..17]));
     large_pending.await.expect("the large one completes too");
-}
-
-/// Where a Blob's stream has no BYOB reader (older browsers), the Worker reads with
-/// `arrayBuffer()` instead, with the same results.
-#[wasm_bindgen_test]
-async fn without_byte_streams_the_worker_gives_the_same_results() {
-    let prelude = "Blob.prototype.stream = function () { throw new TypeError('no byte streams here'); };\n";
-    use_worker_source(&format!("{prelude}{}", include_str!("../pkg-template/smh_upload_worker.js")));
-    let data = random_bytes(5 * MIB + 7);
-    for &len in AWKWARD {
-        let blob = blob_of(&data[..len]);
-        assert_eq!(worker::crc64(&blob, Via::Worker).await.expect("worker"), crc64::checksum(&data[..len]), "{len} bytes");
-        assert_eq!(worker::chain_hash(&blob, None, Via::Worker).await.expect("hash"), reference_chain(&data[..len], None), "{len} bytes");
-    }
-    use_package_worker();
 }
 
 #[wasm_bindgen_test]
