@@ -253,9 +253,10 @@ pub fn crc_header(resp: &HttpResponse) -> Option<u64> {
     resp.header("x-cos-hash-crc64ecma").and_then(|v| v.trim().parse().ok())
 }
 
-/// Whether a 2xx reply carries an `<Error>` document (COS may stream a 200 before it knows).
+/// Whether a 2xx reply carries an `<Error>` document (COS answers CompleteMultipartUpload with
+/// a 200 at once and keeps the connection alive with whitespace until it knows the outcome).
 fn error_in_body(body: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(&body[..body.len().min(512)]);
+    let text = String::from_utf8_lossy(body);
     let text = text.trim_start();
     let text = match text.strip_prefix("<?xml") {
         Some(rest) => rest.split_once("?>").map_or("", |(_, r)| r).trim_start(),
@@ -273,8 +274,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys() {
+    fn keys_and_error_bodies() {
         assert_eq!(validate_key("/videos/a.mp4").unwrap(), "videos/a.mp4");
+        assert!(error_in_body(format!("{}<?xml version=\"1.0\"?>\n<Error><Code>InternalError</Code></Error>", " ".repeat(4096)).as_bytes()));
+        assert!(!error_in_body(b"  <CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>"));
         assert_eq!(validate_key("中文 a+b=c.txt").unwrap(), "中文 a+b=c.txt");
         for bad in ["", "/", "a/../b", "./a", "a\nb", &"x".repeat(851)] {
             assert_eq!(validate_key(bad).unwrap_err().code(), "InvalidInput", "{bad:?}");
