@@ -15,7 +15,7 @@ const report = o => console.log('BENCH ' + JSON.stringify(o));
 const MIB = 1 << 20;
 const BLOCK = MIB; // quick-upload block
 /** Our defaults, which cos-js-sdk-v5 and the raw loop are also run at. */
-const OURS = { partSize: 8 * MIB, concurrency: 4 };
+const OURS = { partSize: 8 * MIB, concurrency: 6 };
 const sizes = (q.get('sizes') || `${256 * MIB},${1024 * MIB}`).split(',').map(Number);
 const memSizes = (q.get('memSizes') || `${256 * MIB},${2048 * MIB}`).split(',').map(Number);
 const cryptoSize = Number(q.get('cryptoSize') || 256 * MIB);
@@ -263,14 +263,14 @@ async function uploadSection() {
 async function sweepSection() {
   const file = await fileOf(sizes[0]);
   const client = c => smhClient({ partSize: c[0] * MIB, concurrency: c[1] });
-  for (const c of [[1, 3], [4, 4], [8, 4], [8, 6], [16, 4], [16, 6]]) {
+  for (const c of [[1, 3], [4, 4], [8, 4], [8, 6], [8, 8], [16, 4], [16, 6]]) {
     const ours = await client(c);
     await row({ kind: 'sweep', bytes: file.size, client: 'smh-upload', partMiB: c[0], concurrency: c[1] }, async () => {
       const m = await measure(() => smhUpload(ours, file, 'bench/sweep.bin'));
       return { seconds: m.seconds, partsSeconds: m.partsSeconds };
     });
   }
-  for (const c of [[8, 6], [16, 6]]) {
+  for (const c of [[8, 4], [8, 6], [16, 6]]) {
     await row({ kind: 'sweep', bytes: file.size, client: 'raw fetch', partMiB: c[0], concurrency: c[1] }, async () => {
       const m = await measure(() => rawUpload(file, 'bench/sweep-raw.bin', { partSize: c[0] * MIB, concurrency: c[1] }));
       return { seconds: m.seconds, partsSeconds: m.partsSeconds };

@@ -256,7 +256,7 @@ fn report(scale: &Scale, lines: &[Line]) -> Result<(String, String)> {
     let mut chart: Vec<(String, f64, f64)> = Vec::new(); // (row, ratio, target)
 
     md.push_str("### Upload rate (MB/s; disk-backed file, one devserver on loopback)\n\n");
-    md.push_str("| file | Chromium | smh-upload defaults | cos-js-sdk-v5 defaults | ours / peer | cos-js-sdk-v5 at 8 MiB × 4 | ours / peer | raw `fetch` PUTs 8 MiB × 4 (ceiling) | ours / ceiling |\n");
+    md.push_str("| file | Chromium | smh-upload defaults | cos-js-sdk-v5 defaults | ours / peer | cos-js-sdk-v5 at 8 MiB × 6 | ours / peer | raw `fetch` PUTs 8 MiB × 6 (ceiling) | ours / ceiling |\n");
     md.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     let mut tasks = String::from("### Main thread: long tasks (> 50 ms) during each upload\n\n| file | Chromium | smh-upload: count (longest ms) | cos-js-sdk-v5 defaults: count (longest ms) | raw fetch: count |\n| --- | --- | ---: | ---: | ---: |\n");
     for browser in ["direct", "playwright"] {
@@ -306,11 +306,11 @@ fn report(scale: &Scale, lines: &[Line]) -> Result<(String, String)> {
         // `performance.memory` moves in coarse steps: the heap is shown at its peak, absolute.
         let total = |l: &Line| num(l, "heapBase") + num(l, "heapGrowth") + num(l, "wasmBytes");
         let mib = |v: f64| v / MIB as f64;
-        md.push_str("### Memory of the page while uploading with defaults (JS heap at its peak + wasm linear memory; the upload Worker adds one 2 MiB read buffer per part in flight)\n\n| file | JS heap MiB (growth during the upload) | wasm memory MiB | total MiB |\n| --- | ---: | ---: | ---: |\n");
+        md.push_str("### Memory of the page while uploading with defaults (JS heap at its peak + wasm linear memory; the upload Worker adds at most two 4 MiB reads per part in flight)\n\n| file | JS heap MiB (growth during the upload) | wasm memory MiB | total MiB |\n| --- | ---: | ---: | ---: |\n");
         for (size, l) in [(scale.mem_sizes[0], small), (scale.mem_sizes[1], large)] {
             md.push_str(&format!("| {} | {:.1} (+{:.1}) | {:.1} | {:.1} |\n", human(size), mib(num(l, "heapBase") + num(l, "heapGrowth")), mib(num(l, "heapGrowth")), mib(num(l, "wasmBytes")), mib(total(l))));
         }
-        md.push_str(&format!("\n{} / {}: {} (flat = 1.00×). Target: flat, ≤ concurrency × partSize + 32 MiB = 64 MiB.\n\n", human(scale.mem_sizes[1]), human(scale.mem_sizes[0]), ratio(total(large), total(small))));
+        md.push_str(&format!("\n{} / {}: {} (flat = 1.00×). Target: flat, ≤ concurrency × partSize + 32 MiB = 80 MiB.\n\n", human(scale.mem_sizes[1]), human(scale.mem_sizes[0]), ratio(total(large), total(small))));
         chart.push(("memory: small file / large file".into(), total(small) / total(large), 1.0));
     }
 
@@ -359,7 +359,7 @@ fn report(scale: &Scale, lines: &[Line]) -> Result<(String, String)> {
 fn parts_phase(scale: &Scale, lines: &[Line]) -> String {
     let num = |l: &Line, k: &str| l.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
     let mut md = String::from("### Sending the parts (MB/s from the call to the last part's reply) and the completion after it (s)\n\n");
-    md.push_str("| file | Chromium | smh-upload defaults | cos-js-sdk-v5 defaults | ours / peer | cos-js-sdk-v5 at 8 MiB × 4 | ours / peer | raw `fetch` 8 MiB × 4 | ours / ceiling | completion s: smh-upload (confirm) / cos-js-sdk-v5 (Complete) |\n");
+    md.push_str("| file | Chromium | smh-upload defaults | cos-js-sdk-v5 defaults | ours / peer | cos-js-sdk-v5 at 8 MiB × 6 | ours / peer | raw `fetch` 8 MiB × 6 | ours / ceiling | completion s: smh-upload (confirm) / cos-js-sdk-v5 (Complete) |\n");
     md.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for browser in ["direct", "playwright"] {
         for &size in &scale.sizes {
