@@ -36,7 +36,7 @@ test('the package defines no globals, and exports the web build\'s classes plus 
     const record = await bounded(page.start({ ready: env.ready, file: mp.addFile('g.bin', makeBytes(10, 1)), path: 'mp/globals.bin' }).finished, 30_000, 'upload');
     assert.equal(record.finalState, 'done', JSON.stringify(record));
     assert.deepEqual(mp.globalNames(), before, 'globals after loading and using the package');
-    const webClasses = [...readFileSync(join(packageDir(), '..', 'smh_upload.js'), 'utf8').matchAll(/^export class (\w+)/gm)].map(m => m[1]);
+    const webClasses = [...readFileSync(join(packageDir(), '..', 'smh_upload.js'), 'utf8').matchAll(/\bexport class (\w+)/g)].map(m => m[1]);
     assert.ok(webClasses.includes('SmhClient'), `web classes: ${webClasses}`);
     const names = [...page.exportNames()];
     for (const name of [...webClasses, 'init']) assert.ok(names.includes(name), `${name} missing from ${names}`);

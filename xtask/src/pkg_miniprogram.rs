@@ -31,7 +31,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::util::{cargo, cmd, find_tool, output, root, run_cmd, target_dir, Result};
+use crate::util::{cmd, find_tool, output, root, run_cmd, target_dir, Result};
 
 /// The build's folder inside `pkg/`.
 pub const DIR: &str = "miniprogram";
@@ -59,12 +59,7 @@ pub fn build(pkg: &Path) -> Result<()> {
     if !wasm_opt.exists() {
         return Err("node_modules/.bin/wasm-opt not found; run `cargo xtask setup`".into());
     }
-    println!("pkg: cargo build --release --target wasm32-unknown-unknown -p smh-upload --lib --features {FEATURE}");
-    run_cmd(
-        cargo().args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "smh-upload", "--lib", "--features", FEATURE]),
-        "cargo build (wasm32, release, miniprogram)",
-    )?;
-    let raw_wasm = target_dir().join("wasm32-unknown-unknown/release").join(format!("{OUT_NAME}.wasm"));
+    let raw_wasm = crate::pkg::wasm_release_build(&[FEATURE])?;
 
     let work = target_dir().join("pkg-miniprogram");
     if work.exists() {

@@ -26,6 +26,7 @@ pub fn run() -> Result<()> {
     let started = Instant::now();
     let steps: &[(&str, fn() -> Result<bool>)] = &[
         ("wasm32 target", wasm_target),
+        ("rust-src", rust_src),
         ("wasm-bindgen-cli", wasm_bindgen_cli),
         ("debian packages", debian_packages),
         ("node_modules", node_modules),
@@ -57,6 +58,21 @@ fn wasm_target() -> Result<bool> {
     }
     println!("setup: rustup target add wasm32-unknown-unknown");
     run_logged(cmd("rustup").args(["target", "add", "wasm32-unknown-unknown"]), "rustup target add", &log("rustup"))?;
+    Ok(true)
+}
+
+/// `rustup component add rust-src` unless the toolchain's library sources are there: the
+/// release wasm rebuilds the standard library for size (`-Zbuild-std`, see xtask/src/pkg.rs,
+/// `wasm_release_build`). A component of the toolchain already in use, like the wasm32 target.
+fn rust_src() -> Result<bool> {
+    let sysroot = output(cmd("rustc").args(["--print", "sysroot"]).current_dir(root()))
+        .ok_or("`rustc --print sysroot` failed; is rustup installed?")?;
+    let library = Path::new(sysroot.trim()).join("lib/rustlib/src/rust/library/Cargo.lock");
+    if library.is_file() {
+        return Ok(false);
+    }
+    println!("setup: rustup component add rust-src");
+    run_logged(cmd("rustup").args(["component", "add", "rust-src"]).current_dir(root()), "rustup component add", &log("rustup"))?;
     Ok(true)
 }
 
