@@ -20,6 +20,7 @@ pub mod hash;
 pub mod json;
 pub mod platform;
 pub mod smh;
+pub mod vecmap;
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;

@@ -270,7 +270,7 @@ impl CheckpointStore for NoCheckpoints {
 /// An in-memory checkpoint store (tests, and pages that opt out of persistence).
 #[derive(Debug, Default)]
 pub struct MemoryCheckpoints {
-    entries: std::cell::RefCell<std::collections::BTreeMap<String, String>>,
+    entries: std::cell::RefCell<crate::vecmap::VecMap<String, String>>,
 }
 
 impl CheckpointStore for MemoryCheckpoints {
