@@ -43,7 +43,7 @@ export interface SmhClientOptions {
    * Default: `['*.myqcloud.com', '*.tencentcos.cn']` (the official COS domains).
    */
   allowedDomains?: string[];
-  /** Parts in flight across all uploads of this client: an integer 1–32 (default 4). */
+  /** Parts in flight across all uploads of this client: an integer 1–32 (default 6). */
   concurrency?: number;
   /**
    * Part size in bytes for multipart uploads: 1 MiB – 512 MiB (each part is held in memory

@@ -5,7 +5,7 @@
 //! fresh ones; one refused for a skewed clock is signed again after correcting the clock from
 //! the reply's `Date`.
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap as BTreeMap;
 use std::rc::Rc;
 
 use super::credentials::CredentialCache;

@@ -72,7 +72,7 @@ mod tests {
             domain: "b-1.cos.ap-guangzhou.myqcloud.com".into(),
             path: "/lib/space/key".into(),
             upload_id: Some("u1".into()),
-            headers: [("Authorization".to_string(), "q-sign".to_string()), ("Host".to_string(), "x".to_string())].into(),
+            headers: [("Authorization".to_string(), "q-sign".to_string()), ("Host".to_string(), "x".to_string())].into_iter().collect(),
             confirm_key: "c".into(),
             expiration: "2030-01-01T00:00:00Z".into(),
         }

@@ -17,7 +17,7 @@
 //! (`GET {confirmKey}?upload`, whose `parts` is COS's ListParts — the truth when the record and
 //! the server disagree), renews the authorisation, and sends only the missing parts.
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap as BTreeMap;
 use std::rc::Rc;
 
 use sha2::{Digest, Sha256};

@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use crate::vecmap::VecSet as BTreeSet;
 
 use super::checkpoint::{Checkpoints, Pending};
 use super::plan::{DEFAULT_MULTIPART_THRESHOLD, MAX_IN_MEMORY_BODY, MIN_PART_SIZE};

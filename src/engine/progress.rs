@@ -1,7 +1,7 @@
 //! Byte-level progress with speed (EWMA) and ETA. What is reported never goes backwards, even
 //! when an in-flight part is aborted (pause, retry) and its bytes are sent again.
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap as BTreeMap;
 
 /// What the upload is doing, as reported with progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //! [`Error::InvalidResponse`] naming the field — never a panic, and never the field's value
 //! (replies may echo tokens and signatures).
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap as BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::json::{self, Value};
