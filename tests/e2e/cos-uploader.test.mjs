@@ -455,6 +455,22 @@ test('cos: EntityTooSmall from Complete passes through, and the upload is aborte
   assert.equal(await objectAt(c.key), undefined);
 });
 
+test('cos: a part whose CRC-64 COS reports wrong is sent again; a wrong CRC-64 of the whole object fails with IntegrityMismatch', { timeout: 60_000 }, async () => {
+  await env.dev.faults({ origin: 'cos', method: 'PUT', query: 'partNumber', skip: 1, times: 1, action: { type: 'badCrc' } });
+  const c = { key: 'integrity/part.bin', size: 4 * MIB + 9, seed: 705 };
+  const mark = await env.dev.logMark();
+  const record = await cosUpload({ ...c, options: SMALL });
+  await assertStored(record, c);
+  const parts = (await cosLog(mark)).filter(e => e.op === 'UploadPart' && e.status === 200);
+  assert.equal(parts.length, 6, `5 parts, one of them sent twice: ${parts.length}`);
+
+  await env.dev.del('faults');
+  await env.dev.faults({ origin: 'cos', method: 'POST', query: 'uploadId', times: 10, action: { type: 'badCrc' } });
+  const bad = await cosUpload({ key: 'integrity/whole.bin', size: 3 * MIB, seed: 706, options: SMALL });
+  assert.equal(bad.finalState, 'failed', explain(bad, env));
+  assert.equal(bad.error.code, 'IntegrityMismatch', JSON.stringify(bad.error));
+});
+
 // ---- resume after reload ------------------------------------------------------------------
 
 const RESUMABLE = { ...SMALL, concurrency: 2, checkpoints: 'local' };
