@@ -589,3 +589,42 @@ async fn a_part_crc_mismatch_reads_the_part_again() {
     assert_eq!(source.reads.get(), 4, "three parts, one of them read twice");
     assert_stored(&server, "flaky.bin", &data, &result.crc64).await;
 }
+
+/// A client that gives up on a confirm while SMH assembles the file (its request timed out, the
+/// connection closed): SMH still finishes that confirm, and the client's retry — which hears
+/// `UploadComplete` — sees the task confirmed. (The devserver used to drop the confirm with the
+/// connection and leave the task `confirming` for ever: the 2 GiB bench row's failure.)
+#[tokio::test(flavor = "current_thread")]
+async fn a_confirm_the_client_gave_up_on_still_completes() {
+    struct GivesUpOnFirstConfirm {
+        inner: ReqwestHttp,
+        gave_up: Cell<bool>,
+    }
+    impl smh_upload::platform::Http for GivesUpOnFirstConfirm {
+        fn send(&self, request: HttpRequest) -> smh_upload::platform::LocalBoxFuture<'_, Result<HttpResponse, Error>> {
+            Box::pin(async move {
+                if !request.url.contains("?confirm") || self.gave_up.replace(true) {
+                    return self.inner.send(request).await;
+                }
+                // Long enough for the request to arrive, shorter than assembling 64 MiB.
+                let send = self.inner.send(request);
+                match futures::future::select(send, Box::pin(tokio::time::sleep(Duration::from_millis(60)))).await {
+                    futures::future::Either::Left((reply, _)) => reply,
+                    futures::future::Either::Right(_) => Err(Error::Timeout { message: "gave up on the confirm".into() }),
+                }
+            })
+        }
+    }
+    let server = Devserver::start(&[]);
+    let token = server.token().await;
+    let mut config = server.config();
+    config.part_size = Some(8 * MIB as u64);
+    let http = Rc::new(GivesUpOnFirstConfirm { inner: ReqwestHttp::default(), gave_up: Cell::new(false) });
+    let uploader = server.uploader_over(config, Tokens::fixed(token), http.clone());
+    let data = bytes(64 * MIB, 23);
+    let (result, _) = upload(&uploader, &data, "abandoned-confirm.bin", Conflict::Ask, false).await;
+    let result = result.expect("the first confirm finished on the server");
+    assert!(http.gave_up.get());
+    assert_stored(&server, "abandoned-confirm.bin", &data, &result.crc64).await;
+    assert_nothing_open(&server).await;
+}

@@ -490,7 +490,7 @@ impl Session {
         }
         let crc = self.send_then_confirm(done).await?;
         let confirm_key = self.auth.borrow().as_ref().map(|a| a.auth.confirm_key.clone()).unwrap_or_default();
-        let confirmed = self.shielded(api.confirm(&confirm_key, crc, conflict)).await;
+        let confirmed = self.shielded(api.confirm(&confirm_key, crc, conflict, self.confirm_timeout())).await;
         let file = match confirmed {
             Ok(file) => file,
             // A retried confirm whose first attempt went through (its reply was lost).
@@ -857,10 +857,10 @@ impl Session {
     ///
     /// A confirm that timed out on our side may still be running on SMH's (a big file takes a
     /// while to assemble): SMH then says `UploadComplete` before its task reads confirmed, so the
-    /// task is asked again, with backoff, for up to twice the request timeout.
+    /// task is asked again, with backoff, for up to twice the confirm timeout.
     async fn confirmed_file(&self, confirm_key: &str, size: u64, crc: u64) -> Result<FileInfo> {
         let (api, _) = self.smh()?;
-        let patience_ms = 2.0 * self.uploader.config().retry.request_timeout.as_secs_f64() * 1000.0;
+        let patience_ms = 2.0 * self.confirm_timeout().as_secs_f64() * 1000.0;
         let started = self.now_ms();
         let mut backoff = self.backoff();
         let segments = loop {
@@ -880,6 +880,13 @@ impl Session {
             return Err(Error::IntegrityMismatch { message: "the confirmed file differs from the bytes sent".into() });
         }
         Ok(file)
+    }
+
+    /// How long one confirm may take: the request timeout plus a second per 32 MiB, since SMH
+    /// assembles the parts before it answers (a 2 GiB file took over a minute on the devserver,
+    /// where the fixed 30 s made every confirm time out and be retried).
+    fn confirm_timeout(&self) -> std::time::Duration {
+        self.uploader.config().retry.request_timeout + std::time::Duration::from_secs(self.source.size() / (32 * MIB))
     }
 
     /// Chained full hash for quick upload, pausable, reported as the hashing phase.

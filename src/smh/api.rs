@@ -76,13 +76,15 @@ impl SmhApi {
 
     /// One SMH call with retries; returns a 2xx response.
     async fn call(&self, method: Method, tail: &str, query: &[(&str, Option<String>)], body: Body, what: &str) -> Result<HttpResponse> {
-        self.call_with(method, "file", tail, query, body, what, u32::MAX).await
+        self.call_with(method, "file", tail, query, body, what, u32::MAX, self.retry.request_timeout).await
     }
 
     /// [`SmhApi::call`] for a call that is not idempotent: after a failure with no reply (the
     /// server may have acted and the reply been lost) it is retried at most `lost_reply_retries`
     /// times; replies that say the server failed (5xx, 429) are retried as usual.
-    async fn call_with(&self, method: Method, resource: &str, tail: &str, query: &[(&str, Option<String>)], body: Body, what: &str, lost_reply_retries: u32) -> Result<HttpResponse> {
+    /// Each attempt may take `timeout`.
+    #[allow(clippy::too_many_arguments)]
+    async fn call_with(&self, method: Method, resource: &str, tail: &str, query: &[(&str, Option<String>)], body: Body, what: &str, lost_reply_retries: u32, timeout: std::time::Duration) -> Result<HttpResponse> {
         let mut lost_replies = 0u32;
         let body: Option<crate::platform::Body> = body.map(|v| crate::platform::Body::from(v.to_json().into_bytes()));
         let seed = (self.timer.now_ms() * 1000.0) as u64 ^ 0x9E37_79B9_7F4A_7C15;
@@ -101,10 +103,10 @@ impl SmhApi {
                 url: self.file_url(resource, tail, query, &token),
                 headers,
                 body: body.clone(),
-                timeout: Some(self.retry.request_timeout),
+                timeout: Some(timeout),
                 progress: None,
             };
-            let result = with_timeout(&*self.timer, self.retry.request_timeout, what, self.http.send(request)).await;
+            let result = with_timeout(&*self.timer, timeout, what, self.http.send(request)).await;
             let error = match result {
                 Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
                 Ok(resp) => smh_error(&resp, &token),
@@ -142,7 +144,7 @@ impl SmhApi {
         // Not idempotent: a begin whose reply is lost has opened an upload we cannot name. One
         // retry after a lost reply bounds that to one orphan — an empty, never-confirmed task
         // that SMH expires; nothing becomes visible — instead of failing the whole upload.
-        let resp = self.call_with(method, "file", &path.encoded(), &query, Some(body), "begin upload", 1).await?;
+        let resp = self.call_with(method, "file", &path.encoded(), &query, Some(body), "begin upload", 1, self.retry.request_timeout).await?;
         match resp.status {
             202 => Ok(Begin::QuickCandidate),
             200 => Ok(Begin::Instant(FileInfo::from_json(json_body(&resp)?, resp.status)?)),
@@ -157,10 +159,11 @@ impl SmhApi {
     }
 
     /// Commits the upload; `crc64` is the whole file's CRC-64/XZ (SMH checks it: `BadCrc64`).
-    pub async fn confirm(&self, confirm_key: &str, crc64: u64, conflict: Conflict) -> Result<FileInfo> {
+    /// Each attempt may take `timeout` (assembling a big file takes SMH a while).
+    pub async fn confirm(&self, confirm_key: &str, crc64: u64, conflict: Conflict, timeout: std::time::Duration) -> Result<FileInfo> {
         let query = [("confirm", None), ("conflict_resolution_strategy", Some(conflict.as_str().to_string()))];
         let body = Value::object([("crc64", Value::from(json::u64_to_string(crc64)))]);
-        let resp = self.call(Method::Post, &encode_segment(confirm_key), &query, Some(body), "confirm upload").await?;
+        let resp = self.call_with(Method::Post, "file", &encode_segment(confirm_key), &query, Some(body), "confirm upload", u32::MAX, timeout).await?;
         FileInfo::from_json(json_body(&resp)?, resp.status)
     }
 
@@ -172,7 +175,7 @@ impl SmhApi {
     /// Creates directory `path` and its missing parents (`PUT /api/v1/directory/…`; an existing
     /// directory is fine).
     pub async fn create_directory(&self, path: &LibraryPath) -> Result<()> {
-        match self.call_with(Method::Put, "directory", &path.encoded(), &[], None, "create directory", u32::MAX).await {
+        match self.call_with(Method::Put, "directory", &path.encoded(), &[], None, "create directory", u32::MAX, self.retry.request_timeout).await {
             Ok(_) => Ok(()),
             Err(Error::Smh { status: 409, .. }) => Ok(()),
             Err(e) => Err(e),

@@ -469,15 +469,22 @@ pub async fn upload_confirm(
         tracing::debug!(state = %task.state, "smh: confirm of a task that is not open");
         return Err(SmhError::UploadComplete);
     }
-    let result = confirm_claimed(state, caller, params, confirm_key, expected_crc).await;
-    if result.is_err() {
-        // The task stays open so the client can fix and retry, or cancel (smh-api.md §10.11).
-        state.db.lock().execute(
-            "UPDATE smh_uploads SET state = 'open' WHERE confirm_key = ?1 AND state = 'confirming'",
-            [confirm_key],
-        )?;
-    }
-    result
+    // The confirm runs to its end in a task of its own: a client that gives up waiting (its
+    // request timed out, the connection dropped) must not leave the task `confirming` forever —
+    // its retry hears UploadComplete and then watches the task until it reads confirmed.
+    let (state, caller, params, key) = (state.clone(), caller.clone(), params.clone(), confirm_key.to_string());
+    let confirm = tokio::spawn(async move {
+        let result = confirm_claimed(&state, &caller, &params, &key, expected_crc).await;
+        if result.is_err() {
+            // The task stays open so the client can fix and retry, or cancel (smh-api.md §10.11).
+            state.db.lock().execute(
+                "UPDATE smh_uploads SET state = 'open' WHERE confirm_key = ?1 AND state = 'confirming'",
+                [&key],
+            )?;
+        }
+        result
+    });
+    confirm.await.map_err(|e| SmhError::Internal(format!("confirm task: {e}")))?
 }
 
 async fn confirm_claimed(
