@@ -134,9 +134,12 @@ impl CosApi {
             return Ok(false);
         }
         let unix_ms = self.timer.unix_ms();
-        let corrected = reply_date.is_some_and(|d| self.credentials.correct_clock(d, unix_ms));
-        // A corrected clock cures a skew; anything else needs new credentials.
-        if !(corrected && error.code() == "RequestTimeTooSkewed") {
+        if let Some(date) = reply_date {
+            self.credentials.correct_clock(date, unix_ms);
+        }
+        // A skew is cured by the clock (corrected now, or by a part refused just before this
+        // one), not by new credentials; anything else needs new credentials.
+        if error.code() != "RequestTimeTooSkewed" {
             self.credentials.refresh(generation, unix_ms).await?;
         }
         Ok(true)

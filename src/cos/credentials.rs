@@ -29,6 +29,10 @@ const REFRESH_MARGIN_MAX_S: f64 = 300.0;
 const REFRESH_MARGIN_FRACTION: f64 = 0.25;
 /// A clock off by less than this is left alone (COS allows 15 minutes).
 const SKEW_TOLERANCE_S: f64 = 30.0;
+/// Credentials without a `StartTime` that our clock says had expired when they arrived are used
+/// for this long anyway: that may be our clock's fault, which COS's reply then corrects — asking
+/// the backend again at once would only bring the same answer.
+const FRESH_S: f64 = 10.0;
 
 /// One set of temporary credentials. `Debug` never shows the secret or the token.
 #[derive(Clone, PartialEq)]
@@ -104,8 +108,9 @@ pub trait CredentialProvider {
 type Pending = Shared<LocalBoxFuture<'static, std::result::Result<Credentials, Rc<Error>>>>;
 
 struct Inner {
-    /// The credentials, their generation, and COS's time when they arrived.
-    current: Option<(Credentials, u64, f64)>,
+    /// The credentials, their generation, COS's time when they arrived (as we knew it then),
+    /// and the local time they arrived.
+    current: Option<(Credentials, u64, f64, f64)>,
     pending: Option<Pending>,
     generation: u64,
 }
@@ -147,14 +152,17 @@ impl CredentialCache {
     pub async fn get(&self, unix_ms: f64) -> Result<(Credentials, u64)> {
         let now = self.server_now(unix_ms);
         let current = self.inner.borrow().current.clone();
-        if let Some((creds, generation, received)) = current {
+        if let Some((creds, generation, received, received_local)) = current {
             let lifetime = creds.expires as f64 - creds.start.map_or(received, |s| s as f64);
             let margin = (lifetime * REFRESH_MARGIN_FRACTION).clamp(1.0, REFRESH_MARGIN_MAX_S);
-            if (creds.expires as f64) - now > margin {
+            // Looked expired when they arrived, by our clock only (see FRESH_S).
+            let doubtful = creds.start.is_none() && (creds.expires as f64) <= received;
+            let fresh = (0.0..FRESH_S).contains(&(unix_ms / 1000.0 - received_local));
+            if (doubtful && fresh) || (creds.expires as f64) - now > margin {
                 return Ok((creds, generation));
             }
         }
-        self.fetch(now).await
+        self.fetch(now, unix_ms).await
     }
 
     /// COS refused the credentials of `generation`: fetch new ones unless a part already did.
@@ -162,14 +170,14 @@ impl CredentialCache {
         {
             let mut inner = self.inner.borrow_mut();
             match &inner.current {
-                Some((_, g, _)) if *g != generation => return Ok(()),
+                Some((_, g, _, _)) if *g != generation => return Ok(()),
                 _ => inner.current = None,
             }
         }
-        self.fetch(self.server_now(unix_ms)).await.map(|_| ())
+        self.fetch(self.server_now(unix_ms), unix_ms).await.map(|_| ())
     }
 
-    async fn fetch(&self, now: f64) -> Result<(Credentials, u64)> {
+    async fn fetch(&self, now: f64, unix_ms: f64) -> Result<(Credentials, u64)> {
         let pending = {
             let mut inner = self.inner.borrow_mut();
             match &inner.pending {
@@ -197,18 +205,21 @@ impl CredentialCache {
                 now = start as f64;
             }
         }
-        if (creds.expires as f64) <= now {
+        // Expired on arrival by the issuer's own clock: the backend's fault. Without StartTime
+        // they may only look expired because our clock is ahead; COS will tell
+        // (RequestTimeTooSkewed, with its Date).
+        if creds.start.is_some() && (creds.expires as f64) <= now {
             return Err(fail("getCredentials returned credentials that have already expired (check the backend's clock and DurationSeconds)"));
         }
         // Parts waiting on the same fetch share one generation.
         let generation = match &inner.current {
-            Some((c, g, _)) if *c == creds => *g,
+            Some((c, g, _, _)) if *c == creds => *g,
             _ => {
                 inner.generation += 1;
                 inner.generation
             }
         };
-        inner.current = Some((creds.clone(), generation, now));
+        inner.current = Some((creds.clone(), generation, now, unix_ms / 1000.0));
         Ok((creds, generation))
     }
 }
@@ -336,9 +347,16 @@ mod tests {
 
     #[test]
     fn expired_on_arrival_is_an_error_and_skew_corrects() {
-        let cache = CredentialCache::new(Rc::new(Counting(Rc::default(), 900)));
-        let e = futures::executor::block_on(cache.get(1_000_000.0)).unwrap_err();
-        assert_eq!(e.code(), "CredentialsError");
+        // By the issuer's own clock (StartTime): the backend's mistake.
+        let e = futures::executor::block_on(CredentialCache::new(Rc::new(Started(1_000_000))).get(1_002_000_000.0)).err();
+        assert!(e.is_none(), "StartTime moves our clock to the issuer's: not expired");
+        // Without StartTime they may only look expired (our clock ahead): used while fresh,
+        // not fetched again for every part.
+        let calls = Rc::new(Cell::new(0));
+        let cache = CredentialCache::new(Rc::new(Counting(calls.clone(), 900)));
+        futures::executor::block_on(cache.get(1_000_000.0)).expect("tried: COS tells whether our clock is wrong");
+        futures::executor::block_on(cache.get(1_001_000.0)).unwrap();
+        assert_eq!(calls.get(), 1);
         // Our clock is an hour fast: the server's Date says so.
         let server = parse_http_date("Sun, 29 Nov 2026 17:57:32 GMT").unwrap();
         let ours_ms = (server + 3600) as f64 * 1000.0;

@@ -334,6 +334,9 @@ async function pageWithClockShift(shiftMs) {
 const skews = [
   { what: 'one hour ahead, STS keys (StartTime)', shiftMs: 3600_000, shape: 'sts', refusals: [0, 1] },
   { what: '20 minutes ahead, VOD keys', shiftMs: 1200_000, shape: 'vod', refusals: [1] },
+  // Ahead by more than the keys' lifetime: they look expired on arrival, are tried anyway, and
+  // the first refusal's Date corrects the clock (no second getCredentials call is needed).
+  { what: 'one hour ahead, VOD keys (no StartTime)', shiftMs: 3600_000, shape: 'vod', refusals: [1] },
   // Behind: signatures end about when they are sent, so the parts in flight may each be refused
   // once ("Request has expired") before the Date of a refusal corrects the clock.
   { what: 'one hour behind, VOD keys', shiftMs: -3600_000, shape: 'vod', refusals: [0, 1, 2, 3, 4] },
