@@ -303,3 +303,17 @@ async fn the_completed_object_crc_is_checked() {
     let heads = server.cos_requests().await.iter().filter(|e| e["op"].as_str() == Some("HeadObject")).count();
     assert_eq!(heads, 1, "one HEAD for the object whose Complete reply had no CRC-64");
 }
+
+/// A clock an hour behind: the first request's refusal ("Request has expired") or any COS reply's
+/// `Date` corrects it before the parts are signed, so no part is refused.
+#[tokio::test(flavor = "current_thread")]
+async fn a_clock_an_hour_slow_is_corrected_before_the_parts() {
+    let server = Devserver::start(&[]);
+    let timer = Rc::new(SkewedTimer(TokioTimer::default(), -3600.0));
+    let s = setup(&server, "vod", 1800, timer, Rc::new(MemoryCheckpoints::default()), None);
+    let data = bytes(6 * MIB, 29);
+    let result = put(&s.uploader, &data, "slow-clock.bin", Control::new(), Rc::new(Recorder::default())).await.expect("uploads");
+    assert_stored(&server, "slow-clock.bin", &data, &result).await;
+    let refused_parts = server.cos_requests().await.iter().filter(|e| e["op"].as_str() == Some("UploadPart") && e["status"].as_u64() == Some(403)).count();
+    assert_eq!(refused_parts, 0, "the clock was corrected before any part was signed");
+}

@@ -159,7 +159,14 @@ impl CosApi {
             let result = with_timeout(&*self.timer, self.retry.request_timeout, what, self.http.send(request)).await;
             let (error, date) = match result {
                 // COS may answer 200 and put an error in the body (CompleteMultipartUpload).
-                Ok(resp) if (200..300).contains(&resp.status) && !error_in_body(&resp.body) => return Ok(resp),
+                Ok(resp) if (200..300).contains(&resp.status) && !error_in_body(&resp.body) => {
+                    // Every COS reply carries its clock: a device clock found off is corrected
+                    // before the parts are signed, not after each of them is refused.
+                    if let Some(date) = resp.header("date") {
+                        self.credentials.correct_clock(date, self.timer.unix_ms());
+                    }
+                    return Ok(resp);
+                }
                 Ok(resp) => (parse_error(&resp), resp.header("date").map(str::to_string)),
                 Err(e) => (e, None),
             };
@@ -275,6 +282,49 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cos::credentials::CredentialProvider;
+    use crate::platform::LocalBoxFuture;
+
+    /// Answers every request 200 with a `Date` an hour ahead of the device's clock.
+    struct AheadServer;
+    impl Http for AheadServer {
+        fn send(&self, _request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse>> {
+            let date = "Thu, 01 Jan 1970 01:00:00 GMT".to_string();
+            Box::pin(async move { Ok(HttpResponse { status: 200, headers: vec![("date".into(), date)], body: b"<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>".to_vec() }) })
+        }
+    }
+    struct EpochTimer;
+    impl Timer for EpochTimer {
+        fn sleep(&self, _: std::time::Duration) -> LocalBoxFuture<'static, ()> {
+            Box::pin(async {})
+        }
+        fn now_ms(&self) -> f64 {
+            0.0
+        }
+        fn unix_ms(&self) -> f64 {
+            0.0
+        }
+    }
+    struct Keys;
+    impl CredentialProvider for Keys {
+        fn fetch(&self) -> LocalBoxFuture<'static, Result<crate::json::Value>> {
+            Box::pin(async { crate::json::parse(br#"{"tmpSecretId":"a","tmpSecretKey":"k","sessionToken":"t","expiredTime":9000}"#).map_err(|_| Error::Credentials { message: String::new() }) })
+        }
+    }
+
+    #[test]
+    fn any_reply_date_corrects_the_clock() {
+        let origin = crate::cos::domain::AllowList::official_cos().check("b-1.cos.ap-guangzhou.myqcloud.com").unwrap();
+        let api = CosApi {
+            http: Rc::new(AheadServer),
+            timer: Rc::new(EpochTimer),
+            target: CosTarget { bucket: "b-1".into(), region: "ap-guangzhou".into(), origin },
+            credentials: CredentialCache::new(Rc::new(Keys)),
+            retry: RetryConfig::default(),
+        };
+        assert_eq!(futures::executor::block_on(api.initiate("k", &[])).unwrap(), "u1");
+        assert_eq!(api.credentials.server_now(0.0), 3600.0, "a successful reply's Date set the clock");
+    }
 
     #[test]
     fn keys_and_error_bodies() {
