@@ -259,7 +259,7 @@ fn call(call: Call, status: u16, body: &[u8]) -> smh_upload::Result<String> {
                 check_auth(&api.renew("ck").await?)?;
                 "renewed".to_string()
             }
-            Call::Confirm => check_size(api.confirm("ck", 7, Conflict::Rename).await?.size)?,
+            Call::Confirm => check_size(api.confirm("ck", 7, Conflict::Rename, std::time::Duration::from_secs(30)).await?.size)?,
             Call::Info => check_size(api.info(&path).await?.size)?,
             Call::Query => api.query("ck").await?.to_json(),
             Call::Cancel => api.cancel("ck").await.map(|()| "cancelled".to_string())?,
