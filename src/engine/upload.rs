@@ -646,27 +646,43 @@ impl Session {
                 return Ok(None);
             }
         };
+        let done = self.parts_on_server(&record, &|n| listed.get(&n).map(|p| p.size)).await?;
+        self.etags.borrow_mut().extend(done.keys().filter_map(|n| Some((*n, listed.get(n)?.etag.clone()))));
+        *self.open_upload.borrow_mut() = Some(record.upload_id.clone());
+        self.continue_record(&record, &done).await;
+        Ok(Some(done))
+    }
+
+    /// The parts of `record`'s upload that the server holds with their planned size (`listed`:
+    /// part number → size on the server), with their CRC-64 from the record, or computed from
+    /// the file where the record missed them.
+    async fn parts_on_server(&self, record: &Record, listed: &dyn Fn(u32) -> Option<u64>) -> Result<BTreeMap<u32, (u64, u64)>> {
         let mut done = BTreeMap::new();
         for n in 1..=self.plan.part_count() {
             let range = self.plan.part_range(n);
             let len = range.end - range.start;
-            let Some(part) = listed.get(&n).filter(|p| p.size == len) else { continue };
+            if listed(n) != Some(len) {
+                continue;
+            }
             let crc = match record.parts.get(&n) {
                 Some(&(l, crc)) if l == len => crc,
                 _ => self.source.part(range).await?.crc64.await?,
             };
             done.insert(n, (len, crc));
-            self.etags.borrow_mut().insert(n, part.etag.clone());
         }
-        *self.open_upload.borrow_mut() = Some(record.upload_id.clone());
+        Ok(done)
+    }
+
+    /// Makes this upload's record continue `record` (its server upload, its age) with the parts
+    /// `done`, and writes it.
+    async fn continue_record(&self, record: &Record, done: &BTreeMap<u32, (u64, u64)>) {
         if let Some((_, mine)) = self.checkpoint.borrow_mut().as_mut() {
-            mine.confirm_key = object.key.clone();
+            mine.confirm_key = record.confirm_key.clone();
             mine.upload_id = record.upload_id.clone();
             mine.created_at = record.created_at;
             mine.parts = done.clone();
         }
         self.save_checkpoint(true).await;
-        Ok(Some(done))
     }
 
     /// Begins the upload with SMH (shielded from cancel), creating missing parent directories
@@ -765,19 +781,7 @@ impl Session {
         let size = self.source.size();
         let task = api.query(&record.confirm_key).await?;
         let server_parts = task_parts(&task);
-        let mut done = BTreeMap::new();
-        for n in 1..=self.plan.part_count() {
-            let range = self.plan.part_range(n);
-            let len = range.end - range.start;
-            if server_parts.get(&n) != Some(&len) {
-                continue;
-            }
-            let crc = match record.parts.get(&n) {
-                Some(&(l, crc)) if l == len => crc,
-                _ => self.source.part(range).await?.crc64.await?,
-            };
-            done.insert(n, (len, crc));
-        }
+        let done = self.parts_on_server(record, &|n| server_parts.get(&n).copied()).await?;
         if task.get("confirmed").and_then(|c| c.as_bool()) == Some(true) {
             // Confirmed, but the record survived (the confirm reply was lost): report the file
             // if it is this one.
@@ -794,13 +798,7 @@ impl Session {
             return Err(Error::InvalidResponse { status: 200, message: "renewing a resumed upload changed its uploadId".into() });
         }
         self.install_auth(auth)?;
-        if let Some((_, mine)) = self.checkpoint.borrow_mut().as_mut() {
-            mine.confirm_key = record.confirm_key.clone();
-            mine.upload_id = record.upload_id.clone();
-            mine.created_at = record.created_at;
-            mine.parts = done.clone();
-        }
-        self.save_checkpoint(true).await;
+        self.continue_record(record, &done).await;
         Ok(Start::Resumed(done))
     }
 
