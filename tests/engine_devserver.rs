@@ -154,6 +154,33 @@ fn upload_crc(data: &[u8]) -> String {
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn an_overloaded_cos_gets_fewer_parts_at_once_then_more_again() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.part_size = Some(MIB as u64);
+    config.concurrency = 6;
+    let http = Rc::new(CountingHttp::new(&server.field("cos")));
+    let uploader = server.uploader_over(config, Tokens::fixed(server.token().await), http.clone());
+    // The first six parts (all in flight at once) are refused with SlowDown; every later part
+    // takes 400 ms, longer than any first backoff (≤ 200 ms), so parts sent together overlap.
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "query": "partNumber", "times": 6, "action": {"type": "status", "status": 503, "code": "SlowDown"}})).await;
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "query": "partNumber", "times": 1000, "action": {"type": "delay", "ms": 400}})).await;
+    let data = bytes(30 * MIB, 31);
+    let (result, _) = upload(&uploader, &data, "overloaded.bin", Conflict::Ask, false).await;
+    let result = result.unwrap();
+    assert_stored(&server, "overloaded.bin", &data, &result.crc64).await;
+    let starts = http.at_start.borrow().clone();
+    assert_eq!(starts.len(), 36, "30 parts and 6 sent twice: {starts:?}");
+    assert_eq!(&starts[..6], &[1, 2, 3, 4, 5, 6], "six at once to begin with: {starts:?}");
+    // The six SlowDowns are one overload: the window halves once, to 3, and the six parts are
+    // sent again three at a time (without adapting, all six would be in flight again).
+    assert!(starts[6..12].iter().all(|&n| n <= 3), "after the SlowDowns at most 3 in flight: {starts:?}");
+    // Deliveries grow it back to the concurrency.
+    assert!(starts[24..].iter().any(|&n| n >= 5), "back to 5–6 in flight: {starts:?}");
+    assert_eq!(uploader.slots_in_use(), 0);
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn pause_then_resume_completes() {
     let server = Devserver::start(&[]);
     let mut config = server.config();

@@ -1049,7 +1049,7 @@ impl Session {
 
     /// Reads, sends and verifies part `n`, retrying inside; holds `_slot` throughout. Returns
     /// the part's number, length, CRC-64 and the ETag COS gave it.
-    async fn send_part(self: Rc<Self>, n: u32, _slot: SlotGuard) -> Result<(u32, u64, u64, Option<String>)> {
+    async fn send_part(self: Rc<Self>, n: u32, mut slot: SlotGuard) -> Result<(u32, u64, u64, Option<String>)> {
         let range = self.plan.part_range(n);
         let len = range.end - range.start;
         let part_number = matches!(self.plan, Plan::Multipart { .. }).then_some(n);
@@ -1103,6 +1103,7 @@ impl Session {
                             message: format!("COS's reply to part {n} has no readable ETag, which CompleteMultipartUpload needs (add ETag to the bucket's CORS ExposeHeaders)"),
                         });
                     }
+                    self.uploader.slots.delivered();
                     return Ok((n, len, expected, stored.etag));
                 }
                 Err(e) => e,
@@ -1126,9 +1127,14 @@ impl Session {
                 attempts = 0;
                 backoff.reset();
             }
+            if error.retryable() {
+                // Overload (timeouts, resets, 429/5xx, SlowDown): fewer parts in flight.
+                self.uploader.slots.congested(&slot);
+            }
             if (error.retryable() || crc_mismatch) && attempts < max_retries && self.take_budget() {
                 attempts += 1;
                 self.uploader.timer.sleep(backoff.next()).await;
+                slot = self.uploader.slots.readmit(slot).await;
                 continue;
             }
             return Err(error);

@@ -1,7 +1,7 @@
 //! Test-only native adapters of the SDK's ports (reqwest + tokio) and a devserver launcher.
 #![allow(dead_code)]
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
@@ -358,11 +358,13 @@ pub struct CountingHttp {
     cos_host: String,
     in_flight: Rc<Cell<usize>>,
     pub max_in_flight: Rc<Cell<usize>>,
+    /// For each PUT in the order they started: the PUTs in flight then, itself included.
+    pub at_start: Rc<RefCell<Vec<usize>>>,
 }
 
 impl CountingHttp {
     pub fn new(cos_host: &str) -> CountingHttp {
-        CountingHttp { inner: ReqwestHttp::default(), cos_host: cos_host.to_string(), in_flight: Rc::default(), max_in_flight: Rc::default() }
+        CountingHttp { inner: ReqwestHttp::default(), cos_host: cos_host.to_string(), in_flight: Rc::default(), max_in_flight: Rc::default(), at_start: Rc::default() }
     }
 }
 
@@ -380,6 +382,7 @@ impl Http for CountingHttp {
         let counted = (request.method == Method::Put && request.url.contains(&self.cos_host)).then(|| {
             self.in_flight.set(self.in_flight.get() + 1);
             self.max_in_flight.set(self.max_in_flight.get().max(self.in_flight.get()));
+            self.at_start.borrow_mut().push(self.in_flight.get());
             Counted(self.in_flight.clone())
         });
         Box::pin(async move {
