@@ -60,6 +60,7 @@ pub async fn run(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    smh::quick::resume(&state).map_err(std::io::Error::other)?;
     let (tx, _) = tokio::sync::broadcast::channel::<()>(1);
     let serve = |listener: TcpListener, router: axum::Router| {
         let mut rx = tx.subscribe();

@@ -75,6 +75,8 @@ pub struct AppState {
     pub log: Arc<RequestLog>,
     /// A `std::sync::Mutex`: read and written in one short step, never held across `.await`.
     pub settings: Arc<Mutex<DevSettings>>,
+    /// SMH quick-upload hashes being computed in the background.
+    pub quick: Arc<crate::smh::quick::QuickIndex>,
 }
 
 impl AppState {
@@ -93,6 +95,7 @@ impl AppState {
             faults: Arc::new(Faults::default()),
             log: Arc::new(RequestLog::default()),
             settings: Arc::new(Mutex::new(DevSettings::default())),
+            quick: Arc::default(),
         };
         crate::smh::init(&state)?;
         Ok(state)

@@ -325,3 +325,89 @@ async fn bodies_quota_and_domain() {
     assert_eq!(info["metaData"], json!({ "x-smh-meta-color": "blue" }));
     assert_eq!(info["contentType"], "text/plain");
 }
+
+/// `(beginningHash, fullHash)` of smh-api.md §5.8, computed here independently of the server.
+fn quick_hashes_of(bytes: &[u8]) -> (String, String) {
+    use sha2::Digest;
+    let mut chained: Option<[u8; 32]> = None;
+    for block in bytes.chunks(1024 * 1024) {
+        let mut sha = sha2::Sha256::new();
+        if let Some(previous) = chained {
+            sha.update(previous);
+        }
+        sha.update(block);
+        chained = Some(sha.finalize().into());
+    }
+    (sha256_hex(&bytes[..bytes.len().min(1024 * 1024)]), hex::encode(chained.unwrap()))
+}
+
+/// Confirm of a multipart upload answers before the quick-upload hashes exist (they are
+/// computed in the background from the linked parts); a quick upload of the same content sent
+/// the moment confirm answers still hits, because the lookup waits for that size's hashing.
+/// The copy shares the object's files (hard links): no byte is copied either.
+#[tokio::test]
+async fn quick_upload_hits_right_after_a_multipart_confirm() {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::start(&[]).await;
+    let bytes = data(48 * 1024 * 1024 + 12345, 31);
+    let (beginning, full) = quick_hashes_of(&bytes);
+    let size = bytes.len().to_string();
+    let (status, auth) = env.begin("orig.bin", true, &[], Some(json!({ "size": size, "beginningHash": beginning }))).await;
+    assert_eq!(status, 201, "nothing to quick-upload from yet: {auth}");
+    for (i, chunk) in bytes.chunks(8 * 1024 * 1024).enumerate() {
+        assert_eq!(env.cos_put(&auth, chunk.to_vec(), Some(i as u32 + 1)).await.status(), 200);
+    }
+    let (status, info) = env.confirm(auth["confirmKey"].as_str().unwrap(), Some(crc64(&bytes)), &[]).await;
+    assert_eq!(status, 200, "{info}");
+
+    let body = json!({ "size": size, "beginningHash": beginning, "fullHash": full });
+    let (status, info) = env.begin("copy.bin", true, &[], Some(body)).await;
+    assert_eq!(status, 200, "quick upload right after confirm: {info}");
+    assert_eq!(info["crc64"], crc64(&bytes).to_string());
+    let objects = env.objects().await;
+    assert_eq!(objects.len(), 2);
+    assert!(objects.iter().all(|o| o["sha256"] == sha256_hex(&bytes)), "{objects:?}");
+
+    // Both objects are directories holding the same files (inodes): linked, not copied.
+    let objects_dir = env.server.data.join("objects");
+    let mut inode_lists: Vec<Vec<u64>> = std::fs::read_dir(&objects_dir)
+        .unwrap()
+        .map(|object| {
+            let object = object.unwrap().path();
+            assert!(object.is_dir(), "{object:?}");
+            let mut files: Vec<_> = std::fs::read_dir(&object).unwrap().map(|f| f.unwrap().path()).collect();
+            files.sort();
+            files.iter().map(|f| std::fs::metadata(f).unwrap().ino()).collect()
+        })
+        .collect();
+    assert_eq!(inode_lists.len(), 2);
+    assert_eq!(inode_lists[0].len(), 7, "one file per part");
+    let second = inode_lists.pop().unwrap();
+    assert_eq!(inode_lists[0], second);
+}
+
+/// A file confirmed while the server stopped before its quick-upload hashes were recorded (here:
+/// its hashes erased in the database while the server was down) is hashed again on start-up.
+#[tokio::test]
+async fn quick_hashes_missing_at_start_up_are_computed_again() {
+    let dir = common::temp_dir("quick-resume");
+    let bytes = data(3 * 1024 * 1024 + 5, 32);
+    let (beginning, full) = quick_hashes_of(&bytes);
+    {
+        let mut env = Env::start_on(&dir, &[]).await;
+        let (status, info) = env.upload_simple("orig.bin", &bytes, &[]).await;
+        assert_eq!(status, 200, "{info}");
+        env.server.kill();
+    }
+    let conn = rusqlite::Connection::open(dir.join("meta.sqlite")).unwrap();
+    let erased = conn.execute("UPDATE smh_nodes SET beginning_hash = NULL, full_hash = NULL WHERE path = 'orig.bin'", []).unwrap();
+    assert_eq!(erased, 1);
+    drop(conn);
+
+    let env = Env::start_on(&dir, &[]).await;
+    let body = json!({ "size": bytes.len().to_string(), "beginningHash": beginning, "fullHash": full });
+    let (status, info) = env.begin("copy.bin", false, &[], Some(body)).await;
+    assert_eq!(status, 200, "{info}");
+    drop(env);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -92,8 +92,13 @@ pub async fn objects_list(State(state): State<AppState>) -> Response {
             Err(e) => return internal(e),
         };
         let (space_id, smh_path) = file.unzip();
+        // Computed from the stored bytes when first asked for (the upload paths do not hash).
+        let sha256 = match state.store.object_sha256(&object.key).await {
+            Ok(sha256) => sha256,
+            Err(e) => return internal(e),
+        };
         out.push(json!({
-            "key": object.key, "size": object.size, "sha256": object.sha256,
+            "key": object.key, "size": object.size, "sha256": sha256,
             "crc64": object.crc64.to_string(), "etag": object.etag,
             "smhPath": smh_path, "spaceId": space_id,
         }));

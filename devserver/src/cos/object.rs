@@ -2,7 +2,6 @@
 //! request-body helpers UploadPart shares.
 
 use std::collections::BTreeMap;
-use std::io::SeekFrom;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -10,7 +9,6 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use futures_util::StreamExt;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::error::CosError;
 use super::request::CosRequest;
@@ -189,9 +187,9 @@ fn check_conditions(req: &CosRequest, meta: &ObjectMeta) -> Result<(), CosError>
     Ok(())
 }
 
-/// GET and HEAD /{key}; the body streams from the open file (never whole in memory).
+/// GET and HEAD /{key}; the body streams from the open files (never whole in memory).
 pub async fn object_get(req: &CosRequest, state: &AppState, head: bool) -> Result<Response, CosError> {
-    let (meta, file) = state.store.open_object(&req.key)?.ok_or_else(CosError::no_such_key)?;
+    let (meta, bytes) = state.store.open_object(&req.key)?.ok_or_else(CosError::no_such_key)?;
     check_conditions(req, &meta)?;
     let mut headers = object_headers(&meta);
     for (param, name) in RESPONSE_OVERRIDES {
@@ -211,9 +209,7 @@ pub async fn object_get(req: &CosRequest, state: &AppState, head: bool) -> Resul
     if head {
         return Ok((status, headers).into_response());
     }
-    let mut file = tokio::fs::File::from_std(file);
-    file.seek(SeekFrom::Start(start)).await.map_err(crate::store::StoreError::from)?;
-    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file.take(len), 256 * 1024));
+    let body = Body::from_stream(bytes.into_stream(start, len).map_err(crate::store::StoreError::from)?);
     Ok((status, headers, body).into_response())
 }
 

@@ -17,7 +17,8 @@
 //! # Layout
 //! - [`auth`]: tokens and the per-call token/grant/space check
 //! - [`tree`]: directories and files in SQLite; [`paths`]: URL paths and name rules
-//! - [`hashes`]: quick-upload hashes; [`http`]: query, JSON bodies, CORS, ids, times
+//! - [`hashes`]: quick-upload hashes; [`quick`]: computing them off the confirm path;
+//!   [`http`]: query, JSON bodies, CORS, ids, times
 
 pub mod auth;
 pub mod directories;
@@ -26,6 +27,7 @@ pub mod files;
 pub mod hashes;
 pub mod http;
 pub mod paths;
+pub mod quick;
 pub mod spaces;
 pub mod tokens;
 pub mod tree;

@@ -20,9 +20,10 @@ use serde_json::{json, Value};
 
 use super::auth::{Caller, GRANTS_BEGIN, GRANTS_CONFIRM, GRANTS_OVERWRITE};
 use super::error::{SmhError, SmhResult};
-use super::hashes::{quick_hashes, QUICK_MIN_SIZE};
+use super::hashes::QUICK_MIN_SIZE;
 use super::http::{iso_ms, now_ms, random_hex, read_json, Params};
 use super::paths::{self, content_type_of, join, parent_of};
+use super::quick;
 use super::tree::{self, NewFile, Strategy};
 use crate::state::AppState;
 use crate::store::{CredentialScope, StoreError};
@@ -261,6 +262,8 @@ pub async fn upload_begin(
         if size >= QUICK_MIN_SIZE {
             let beginning = beginning.to_ascii_lowercase();
             let full = body.full_hash.as_deref().map(str::to_ascii_lowercase);
+            // Files of this size confirmed just now may still be hashing (see `quick`).
+            state.quick.settled(size).await;
             let candidate = tree::quick_candidate(&state.db.lock(), size, &beginning, full.as_deref())?;
             match (candidate, full) {
                 (Some(source), Some(full)) => {
@@ -384,6 +387,30 @@ fn store_file(
             Err(e)
         }
     }
+}
+
+/// [`store_file`] for an object just stored (confirm, seed), whose quick-upload hashes are not
+/// known yet: a file of at least [`QUICK_MIN_SIZE`] is marked pending before its row is
+/// committed and hashed in the background after (see [`quick`]).
+fn store_new_file(
+    state: &AppState,
+    space: &str,
+    file: NewFile,
+    strategy: Strategy,
+    confirm_key: Option<&str>,
+) -> SmhResult<Value> {
+    let indexed = file.size >= QUICK_MIN_SIZE;
+    let object_key = file.object_key.clone();
+    if indexed {
+        state.quick.mark_pending(&object_key, file.size);
+    }
+    let stored = store_file(state, space, file, strategy, confirm_key);
+    match (&stored, indexed) {
+        (Ok(_), true) => quick::hash_in_background(state, object_key),
+        (Err(_), true) => state.quick.finish(&object_key),
+        (_, false) => {}
+    }
+    stored
 }
 
 /// `POST …/{ConfirmKey}?renew` → 200 fresh upload parameters; the old ones stay valid until they
@@ -521,7 +548,6 @@ async fn confirm_claimed(
             object
         }
     };
-    let hashes = if object.size >= QUICK_MIN_SIZE { object_hashes(state, &task.object_key).await? } else { None };
     let file = NewFile {
         path: task.path.clone(),
         object_key: task.object_key.clone(),
@@ -530,9 +556,9 @@ async fn confirm_claimed(
         etag: object.etag,
         crc64: object.crc64,
         meta: task.meta.clone(),
-        hashes,
+        hashes: None,
     };
-    let body = store_file(state, &space, file, strategy, Some(confirm_key))?;
+    let body = store_new_file(state, &space, file, strategy, Some(confirm_key))?;
     state.store.revoke_credentials(confirm_key)?;
     Ok(Json(body).into_response())
 }
@@ -563,19 +589,6 @@ async fn complete_parts(state: &AppState, upload_id: &str, expected_crc: Option<
         Err(StoreError::NoSuchUpload) => Err(SmhError::MultipartUploadIncomplete(1)),
         Err(e) => Err(e.into()),
     }
-}
-
-/// Quick-upload hashes of a stored object, computed from its bytes off the async threads.
-pub async fn object_hashes(state: &AppState, key: &str) -> SmhResult<Option<(String, String)>> {
-    let Some((_, file)) = state.store.open_object(key)? else {
-        return Ok(None);
-    };
-    let reader = std::io::BufReader::new(file);
-    let hashes = tokio::task::spawn_blocking(move || quick_hashes(reader))
-        .await
-        .map_err(|e| SmhError::Internal(format!("hash task: {e}")))?
-        .map_err(|e| SmhError::Internal(format!("hash read: {e}")))?;
-    Ok(Some(hashes))
 }
 
 /// `DELETE …/{ConfirmKey}?upload` → 204: aborts the COS multipart upload (or deletes the simple
@@ -635,7 +648,6 @@ pub async fn seed_file(state: &AppState, space: &str, path: &str, bytes: bytes::
     let len = bytes.len() as u64;
     let stream: crate::store::BodyStream = Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
     let object = state.store.put_object(&object_key, &content_type, BTreeMap::new(), stream, len, None).await?;
-    let hashes = if object.size >= QUICK_MIN_SIZE { object_hashes(state, &object_key).await? } else { None };
     let file = NewFile {
         path,
         object_key,
@@ -644,7 +656,7 @@ pub async fn seed_file(state: &AppState, space: &str, path: &str, bytes: bytes::
         etag: object.etag,
         crc64: object.crc64,
         meta: BTreeMap::new(),
-        hashes,
+        hashes: None,
     };
-    store_file(state, space, file, Strategy::Overwrite, None)
+    store_new_file(state, space, file, Strategy::Overwrite, None)
 }

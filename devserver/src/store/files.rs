@@ -9,21 +9,13 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use md5::{Digest as _, Md5};
-use sha2::Sha256;
 
 use super::{random_hex, BodyStream, Store, StoreError};
-
-/// CRC-64/XZ of `bytes`, the algorithm of COS `x-cos-hash-crc64ecma` (cos-api.md §3).
-pub fn crc64_of(bytes: &[u8]) -> u64 {
-    let mut crc = crc64fast::Digest::new();
-    crc.write(bytes);
-    crc.sum64()
-}
 
 /// Chunks queued between the request body and the blocking writer (back-pressure bound; hyper
 /// hands over chunks of up to ~400 KB).
 const WRITE_QUEUE_CHUNKS: usize = 16;
-/// Buffer of the blocking writer (bigger chunks bypass it) and of the part assembler.
+/// Buffer of the blocking writer (bigger chunks bypass it) and of whole-object readers.
 pub(super) const IO_BUFFER_BYTES: usize = 1024 * 1024;
 /// A [`DurableFile`] asks the kernel to start writing back every this many bytes.
 const WRITEBACK_STEP_BYTES: u64 = 4 * 1024 * 1024;
@@ -67,55 +59,37 @@ impl BodyLength {
     }
 }
 
-/// Hashes of bytes written.
+/// What COS answers about a body it stored: size, MD5 (the ETag) and CRC-64.
 pub(super) struct Hashes {
     pub size: u64,
-    /// Zeros when not asked for.
     pub md5: [u8; 16],
     pub crc64: u64,
-    /// Lowercase hex; only when asked for.
-    pub sha256: Option<String>,
 }
 
-/// MD5 + CRC-64 (+ optional SHA-256) over a byte stream, in one pass: each chunk goes
-/// through the three while it is in cache. The fast implementations matter (a 2-core machine
-/// must take 200 MB/s): MD5 in assembly (`md-5`'s `asm`), CRC-64 with carry-less multiply
-/// (`crc64fast`), SHA-256 with the SHA extensions (`sha2` detects them at run time).
+/// MD5 + CRC-64 over a byte stream, in one pass: each chunk goes through both while it is in
+/// cache. Nothing else is computed on the upload path: the SHA-256 of `/_dev/objects` and
+/// SMH's quick-upload hashes are computed later from the stored bytes. The fast
+/// implementations matter (a 2-core machine must take 200 MB/s): MD5 in assembly (`md-5`'s
+/// `asm`), CRC-64 with carry-less multiply (`crc64fast`).
 pub(super) struct Hasher {
     size: u64,
-    md5: Option<Md5>,
+    md5: Md5,
     crc64: crc64fast::Digest,
-    sha256: Option<Sha256>,
 }
 
 impl Hasher {
-    pub fn new(with_md5: bool, with_sha256: bool) -> Hasher {
-        Hasher {
-            size: 0,
-            md5: with_md5.then(Md5::new),
-            crc64: crc64fast::Digest::new(),
-            sha256: with_sha256.then(Sha256::new),
-        }
+    pub fn new() -> Hasher {
+        Hasher { size: 0, md5: Md5::new(), crc64: crc64fast::Digest::new() }
     }
 
     pub fn update(&mut self, bytes: &[u8]) {
         self.size += bytes.len() as u64;
-        if let Some(md5) = &mut self.md5 {
-            md5.update(bytes);
-        }
+        self.md5.update(bytes);
         self.crc64.write(bytes);
-        if let Some(sha) = &mut self.sha256 {
-            sha.update(bytes);
-        }
     }
 
     pub fn finish(self) -> Hashes {
-        Hashes {
-            size: self.size,
-            md5: self.md5.map(|md5| md5.finalize().into()).unwrap_or_default(),
-            crc64: self.crc64.sum64(),
-            sha256: self.sha256.map(|sha| hex::encode(sha.finalize())),
-        }
+        Hashes { size: self.size, md5: self.md5.finalize().into(), crc64: self.crc64.sum64() }
     }
 }
 
@@ -170,9 +144,11 @@ fn start_writeback(file: &File, offset: u64, len: u64) {
 #[cfg(not(target_os = "linux"))]
 fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
-/// A file under `{data}/tmp`, removed on drop unless [`TempFile::persist`]ed.
+/// A file (or a directory of segment files) under `{data}/tmp`, removed on drop unless
+/// [`TempFile::persist`]ed.
 pub(super) struct TempFile {
     path: PathBuf,
+    is_dir: bool,
     persisted: bool,
 }
 
@@ -181,8 +157,9 @@ impl TempFile {
         &self.path
     }
 
-    /// Renames the (already fsync'ed) file to `dest` and fsyncs `dest`'s directory, so the
-    /// rename itself is durable before any metadata row points at `dest`. Blocking.
+    /// Renames the (already fsync'ed) file or directory to `dest` and fsyncs `dest`'s
+    /// directory, so the rename itself is durable before any metadata row points at `dest`.
+    /// Blocking.
     pub fn persist(mut self, dest: &Path) -> io::Result<()> {
         std::fs::rename(&self.path, dest)?;
         self.persisted = true;
@@ -193,7 +170,7 @@ impl TempFile {
 impl Drop for TempFile {
     fn drop(&mut self) {
         if !self.persisted {
-            let _ = std::fs::remove_file(&self.path);
+            let _ = if self.is_dir { std::fs::remove_dir_all(&self.path) } else { std::fs::remove_file(&self.path) };
         }
     }
 }
@@ -229,7 +206,14 @@ impl Store {
 
     /// A fresh, unused name under `{data}/tmp` (the file is created by the caller).
     pub(super) fn new_temp(&self) -> TempFile {
-        TempFile { path: self.tmp_dir().join(format!("{}.tmp", random_hex(16))), persisted: false }
+        TempFile { path: self.tmp_dir().join(format!("{}.tmp", random_hex(16))), is_dir: false, persisted: false }
+    }
+
+    /// A fresh, empty directory under `{data}/tmp` (for a segmented object's files).
+    pub(super) fn new_temp_dir(&self) -> io::Result<TempFile> {
+        let temp = TempFile { path: self.tmp_dir().join(format!("{}.dir", random_hex(16))), is_dir: true, persisted: false };
+        std::fs::create_dir(&temp.path)?;
+        Ok(temp)
     }
 
     /// Streams `body` into a new fsync'ed temp file, hashing on the way, on a blocking thread
@@ -243,13 +227,12 @@ impl Store {
         &self,
         mut body: BodyStream,
         length: BodyLength,
-        with_sha256: bool,
     ) -> Result<(TempFile, Hashes), StoreError> {
         let temp = self.new_temp();
         let mut out = DurableFile::new(File::create_new(temp.path())?);
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(WRITE_QUEUE_CHUNKS);
         let writer = tokio::task::spawn_blocking(move || -> io::Result<Hashes> {
-            let mut hasher = Hasher::new(true, with_sha256);
+            let mut hasher = Hasher::new();
             while let Some(chunk) = rx.blocking_recv() {
                 hasher.update(&chunk);
                 out.write_all(&chunk)?;
@@ -283,8 +266,9 @@ impl Store {
         Ok((temp, hashes))
     }
 
-    /// Start-up: empties `tmp/`, removes object and part files no row refers to (a crash
-    /// between rename and commit), and reopens uploads whose Complete was interrupted.
+    /// Start-up: empties `tmp/`, removes object files and directories and part files no row
+    /// refers to (a crash between rename and commit), and reopens uploads whose Complete was
+    /// interrupted.
     pub(super) fn sweep(&self) -> Result<(), StoreError> {
         for entry in std::fs::read_dir(self.tmp_dir())? {
             let path = entry?.path();
@@ -314,7 +298,11 @@ impl Store {
             let name = entry.file_name().to_string_lossy().into_owned();
             if !objects.contains(&name) {
                 tracing::info!(file = %name, "store: removing orphaned object file");
-                std::fs::remove_file(entry.path())?;
+                if entry.file_type()?.is_dir() {
+                    std::fs::remove_dir_all(entry.path())?;
+                } else {
+                    std::fs::remove_file(entry.path())?;
+                }
             }
         }
         for entry in std::fs::read_dir(self.uploads_dir())? {
@@ -333,26 +321,5 @@ impl Store {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // Vectors from cos-api.md §3 (verified there against crcmod).
-    #[test]
-    fn crc64_matches_spec_vectors() {
-        let table = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
-        let odd: Vec<u8> = (0..100_003u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-        assert_eq!(crc64_of(&odd), table.checksum(&odd), "same as the table-driven CRC of the crc crate");
-        assert_eq!(crc64_of(b"123456789"), 0x995dc9bbdf1939fa);
-        assert_eq!(crc64_of(b""), 0);
-        assert_eq!(crc64_of(b"hello world\n"), 14969823782951187105);
-        assert_eq!(crc64_of(&[0u8; 10]), 18232163685681099542);
-        let mut both = vec![b'a'; 1 << 20];
-        assert_eq!(crc64_of(&both), 6701094182323390671);
-        both.extend(std::iter::repeat_n(b'b', 1 << 20));
-        assert_eq!(crc64_of(&both), 761757173010594295);
     }
 }

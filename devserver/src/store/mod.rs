@@ -6,26 +6,34 @@
 //! committed only after the rename. So after `kill -9` an object is either absent or whole —
 //! never truncated. Start-up removes leftover temporary files and files no row refers to.
 //!
+//! A completed multipart object is not copied into one file: its part files are hard-linked, in
+//! order, into a directory under `{data}/objects` (O(parts), as real COS completes without
+//! copying bytes), its CRC-64 is combined from the part CRCs ([`crc64_combine`]), and every
+//! reader sees the concatenation ([`ObjectBytes`]).
+//!
 //! Every stored file has a fresh random name and is never written again after the rename, so a
 //! reader that opened it keeps consistent bytes while a replacement is committed; the replaced
-//! file is deleted only after the new row is committed (see [`Store::open_object`]).
+//! file is deleted only after the new row is committed (see [`Store::open_object`]). The same
+//! immutability lets a copy share the files (hard links, [`Store::copy_object`]).
 //!
 //! OWNER: the COS side. The SMH side only calls the functions below.
 //! CONTRACT (the signatures are relied on by `smh`; extend, do not break):
 //!
-//! - objects: [`Store::put_object`], [`Store::head`], [`Store::object_path`],
-//!   [`Store::open_object`], [`Store::delete_object`], [`Store::list_objects`],
-//!   [`Store::list_all_objects`], [`Store::copy_object`]
+//! - objects: [`Store::put_object`], [`Store::head`], [`Store::open_object`] (→ [`ObjectBytes`]),
+//!   [`Store::delete_object`], [`Store::list_objects`], [`Store::list_all_objects`],
+//!   [`Store::copy_object`], [`Store::object_sha256`]
 //! - multipart: [`Store::initiate_multipart`], [`Store::put_part`], [`Store::list_parts`],
 //!   [`Store::list_multipart_uploads`], [`Store::complete_multipart`], [`Store::abort_multipart`]
 //! - credentials: [`Store::mint_credential`], [`Store::credential`],
 //!   [`Store::revoke_credentials`], [`Store::expire_all_credentials`]; for the app origin's
 //!   `POST /credentials`: [`Store::mint_bucket_credential`], [`Store::expire_bucket_credentials`]
 
+mod crc64;
 mod credentials;
 mod files;
 mod multipart;
 mod objects;
+mod read;
 mod schema;
 
 use std::collections::BTreeMap;
@@ -37,7 +45,9 @@ use futures_util::Stream;
 use crate::db::Db;
 
 pub use credentials::BUCKET_CREDENTIAL_OWNER;
-pub use files::{crc64_of, BodyLength};
+pub use crc64::{crc64_combine, crc64_of};
+pub use files::BodyLength;
+pub use read::ObjectBytes;
 
 /// Largest object PutObject accepts (COS: 5 GB for a simple upload).
 pub const MAX_PUT_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
@@ -89,8 +99,6 @@ pub struct ObjectMeta {
     pub etag: String,
     /// CRC-64/XZ (COS `x-cos-hash-crc64ecma`) of the whole object.
     pub crc64: u64,
-    /// Lowercase hex SHA-256 of the whole object (for `/_dev/objects` and quick upload).
-    pub sha256: String,
     pub content_type: String,
     /// Unix milliseconds.
     pub last_modified_ms: i64,

@@ -1,20 +1,19 @@
 //! Multipart uploads: initiate, parts (files `uploads/{upload_id}/{number}-{random}`), list,
-//! complete (assemble into a new object file), abort.
+//! complete (the part files become the object's segments, linked, not copied), abort.
 //!
 //! While Complete assembles, the upload's state is `completing`: its parts are frozen (UploadPart
-//! and Abort answer NoSuchUpload), so the files being read cannot be replaced under it. A crash
+//! and Abort answer NoSuchUpload), so the files being linked cannot be replaced under it. A crash
 //! then leaves the upload `completing` on disk; start-up reopens it ([`Store::open`]).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 
 use md5::{Digest as _, Md5};
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::files::{blocking, BodyLength, DurableFile, Hasher, IO_BUFFER_BYTES};
-use super::objects::{headers_from_json, headers_to_json, remove_if_exists};
+use super::files::{blocking, sync_dir, BodyLength};
+use super::objects::{headers_from_json, headers_to_json, remove_if_exists, segment_name};
 use super::{
-    etag_unquoted, now_ms, random_hex, BodyStream, MultipartInfo, ObjectMeta, PartMeta, Store, StoreError,
+    crc64_combine, etag_unquoted, now_ms, random_hex, BodyStream, MultipartInfo, ObjectMeta, PartMeta, Store, StoreError,
     MAX_PART_NUMBER, MAX_PART_SIZE,
 };
 
@@ -115,7 +114,7 @@ impl Store {
         if upload_state(&self.db.lock(), upload_id)? != Some(true) {
             return Err(StoreError::NoSuchUpload);
         }
-        let (temp, hashes) = self.receive(body, BodyLength::Exactly(expected_len), false).await?;
+        let (temp, hashes) = self.receive(body, BodyLength::Exactly(expected_len)).await?;
         if content_md5.is_some_and(|md5| md5 != hashes.md5) {
             return Err(StoreError::BadDigest);
         }
@@ -220,8 +219,8 @@ impl Store {
 
     /// CompleteMultipartUpload. `parts` = (number, ETag to match or `None` = any) as the client
     /// listed them; validates order, existence, ETags and `min_part_size` for non-last parts,
-    /// assembles into a temp file computing the CRC-64/XZ (and SHA-256) on the way, fsync,
-    /// rename, commits, consumes the upload.
+    /// makes the listed parts the object (no byte copied or read, see `assemble`), commits,
+    /// consumes the upload. Parts not listed are deleted with the upload.
     ///
     /// When `expected_crc64` is given and differs from the assembled bytes' CRC, returns
     /// [`StoreError::BadCrc64`] and leaves the upload open and no object written.
@@ -292,8 +291,13 @@ impl Store {
         Ok((info, chosen))
     }
 
-    /// Concatenates the parts into a new object, checks the CRC, commits it and consumes the
-    /// upload in one transaction. Blocking.
+    /// Makes the parts the object without copying or reading a byte: their files are
+    /// hard-linked, in order, into a new directory that becomes the object's (O(parts)); the
+    /// size and CRC-64 come from the part rows (CRC-64 combined, [`crc64_combine`]). Checks the
+    /// CRC, commits the object and consumes the upload in one transaction. Blocking.
+    ///
+    /// Durability: each part file was fsync'ed by UploadPart; here only the directory entries
+    /// are (the new directory, then its rename into `objects/`).
     fn assemble(
         &self,
         upload_id: &str,
@@ -301,46 +305,36 @@ impl Store {
         parts: Vec<StoredPart>,
         expected_crc64: Option<u64>,
     ) -> Result<ObjectMeta, StoreError> {
-        let temp = self.new_temp();
-        let mut out = DurableFile::new(std::fs::File::create_new(temp.path())?);
-        let mut hasher = Hasher::new(false, true);
-        let mut buf = vec![0u8; IO_BUFFER_BYTES];
-        for part in &parts {
-            let mut input = std::fs::File::open(self.upload_dir(upload_id).join(&part.file))?;
-            let mut copied = 0u64;
-            loop {
-                let n = input.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                out.write_all(&buf[..n])?;
-                copied += n as u64;
-            }
-            if copied != part.meta.size {
+        let size: u64 = parts.iter().map(|p| p.meta.size).sum();
+        let crc64 = parts.iter().fold(0, |crc, p| crc64_combine(crc, p.meta.crc64, p.meta.size));
+        if expected_crc64.is_some_and(|expected| expected != crc64) {
+            return Err(StoreError::BadCrc64 { actual: crc64 });
+        }
+        let temp = self.new_temp_dir()?;
+        for (index, part) in parts.iter().enumerate() {
+            let source = self.upload_dir(upload_id).join(&part.file);
+            let on_disk = std::fs::metadata(&source)?.len();
+            if on_disk != part.meta.size {
                 return Err(StoreError::Io(std::io::Error::other(format!(
-                    "part file {} has {copied} bytes, its row says {}",
+                    "part file {} has {on_disk} bytes, its row says {}",
                     part.file, part.meta.size
                 ))));
             }
+            link_or_copy(&source, &temp.path().join(segment_name(index)))?;
         }
-        out.finish()?;
-        let hashes = hasher.finish();
-        if expected_crc64.is_some_and(|crc| crc != hashes.crc64) {
-            return Err(StoreError::BadCrc64 { actual: hashes.crc64 });
-        }
+        sync_dir(temp.path())?;
         let md5s: Vec<[u8; 16]> = parts.iter().map(|p| p.md5).collect();
         let meta = ObjectMeta {
             key: info.key,
-            size: hashes.size,
+            size,
             etag: multipart_etag(&md5s),
-            crc64: hashes.crc64,
-            sha256: hashes.sha256.unwrap_or_default(),
+            crc64,
             content_type: info.content_type,
             last_modified_ms: now_ms(),
             headers: info.headers,
         };
-        let meta = self.commit_object_with(temp, meta, |tx| {
+        let segments = u32::try_from(parts.len()).map_err(|_| StoreError::InvalidPart(MAX_PART_NUMBER))?;
+        let meta = self.commit_object_with(temp, segments, meta, |tx| {
             tx.execute("DELETE FROM cos_parts WHERE upload_id = ?1", [upload_id])?;
             tx.execute("DELETE FROM cos_uploads WHERE upload_id = ?1", [upload_id])?;
             Ok(())
@@ -368,6 +362,20 @@ impl Store {
             }
         }
         Ok(removed)
+    }
+}
+
+/// A second name for an immutable part file (its bytes stay where UploadPart fsync'ed them);
+/// where the file system has no hard links, a durable copy.
+fn link_or_copy(source: &std::path::Path, dest: &std::path::Path) -> std::io::Result<()> {
+    match std::fs::hard_link(source, dest) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(e),
+        Err(e) => {
+            tracing::debug!(error = %e, "store: no hard link for a part file, copying it");
+            std::fs::copy(source, dest)?;
+            std::fs::File::open(dest)?.sync_all()
+        }
     }
 }
 

@@ -3,7 +3,9 @@
 use rusqlite::Connection;
 
 /// Creates the tables if missing. CRC-64 values are stored bit-cast to `i64`; header maps as
-/// JSON objects; `file` columns are names relative to the objects/uploads directories.
+/// JSON objects; `file` columns are names relative to the objects/uploads directories. An
+/// object's `file` is its one file when `segments` is 0, else a directory of that many files
+/// (see `objects.rs`); its `sha256` is `''` until first asked for (`Store::object_sha256`).
 pub(super) fn create(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS cos_objects (
@@ -15,7 +17,8 @@ pub(super) fn create(conn: &Connection) -> rusqlite::Result<()> {
             sha256 TEXT NOT NULL,
             content_type TEXT NOT NULL,
             last_modified_ms INTEGER NOT NULL,
-            headers TEXT NOT NULL
+            headers TEXT NOT NULL,
+            segments INTEGER NOT NULL DEFAULT 0
         );
         CREATE TABLE IF NOT EXISTS cos_uploads (
             upload_id TEXT PRIMARY KEY,
@@ -50,7 +53,8 @@ pub(super) fn create(conn: &Connection) -> rusqlite::Result<()> {
         );
         CREATE INDEX IF NOT EXISTS cos_credentials_by_owner ON cos_credentials (owner);",
     )?;
-    add_column_if_missing(conn, "cos_credentials", "prefix", "TEXT")
+    add_column_if_missing(conn, "cos_credentials", "prefix", "TEXT")?;
+    add_column_if_missing(conn, "cos_objects", "segments", "INTEGER NOT NULL DEFAULT 0")
 }
 
 /// Upgrades a data directory written by an older devserver (`CREATE TABLE IF NOT EXISTS` keeps

@@ -69,9 +69,9 @@ async fn multipart_complete_checks_crc_and_consumes() {
     assert!(meta.etag.ends_with("-2\""));
     assert_eq!(meta.content_type, "application/x-test");
     assert!(store.list_parts(&id).unwrap().is_none());
-    let (_, mut file) = store.open_object("m.bin").unwrap().unwrap();
+    let (_, object) = store.open_object("m.bin").unwrap().unwrap();
     let mut bytes = String::new();
-    std::io::Read::read_to_string(&mut file, &mut bytes).unwrap();
+    std::io::Read::read_to_string(&mut object.into_reader(), &mut bytes).unwrap();
     assert_eq!(bytes, "hello world\n");
     assert!(matches!(store.put_part(&id, 1, body(vec![b"x"]), 1, None).await, Err(StoreError::NoSuchUpload)));
     std::fs::remove_dir_all(dir).unwrap();

@@ -34,7 +34,15 @@ pub struct Env {
 
 impl Env {
     pub async fn start(flags: &[&str]) -> Env {
-        let server = Devserver::start(flags);
+        Env::with_server(Devserver::start(flags)).await
+    }
+
+    /// On an existing data directory (restart tests); the directory is kept on drop.
+    pub async fn start_on(data: &std::path::Path, flags: &[&str]) -> Env {
+        Env::with_server(Devserver::start_on(data, flags)).await
+    }
+
+    async fn with_server(server: Devserver) -> Env {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(30))
