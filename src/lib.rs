@@ -13,6 +13,10 @@
 //!   adapters.
 //! - `bindings` (wasm32 only): the JavaScript API (`SmhClient`, `UploadTask`).
 
+// A wasm built with one JS class only (cargo features `smh-client` / `cos-uploader`; the
+// browser package's per-class entries, xtask/src/pkg.rs) leaves the other class's helpers unused.
+#![cfg_attr(not(all(feature = "smh-client", feature = "cos-uploader")), allow(unused))]
+
 pub mod cos;
 pub mod engine;
 pub mod error;
@@ -25,8 +29,12 @@ pub mod vecmap;
 #[cfg(target_arch = "wasm32")]
 mod bindings;
 
+#[cfg(all(target_arch = "wasm32", feature = "cos-uploader"))]
+pub use bindings::CosUploader;
+#[cfg(all(target_arch = "wasm32", feature = "smh-client"))]
+pub use bindings::SmhClient;
 #[cfg(target_arch = "wasm32")]
-pub use bindings::{CosUploader, SmhClient, UploadTask};
+pub use bindings::UploadTask;
 /// What the panic hook does; exposed only so the browser tests can check it.
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]

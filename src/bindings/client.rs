@@ -17,6 +17,7 @@ use crate::platform::browser::{js_message, JsCheckpoints, JsTimer};
 use crate::platform::{CheckpointStore, LocalBoxFuture, NoCheckpoints};
 use crate::smh::{SmhTarget, TokenProvider, Tokens};
 
+#[cfg(feature = "smh-client")]
 const CLIENT_OPTIONS: &[&str] = &[
     "baseUrl", "libraryId", "spaceId", "userId", "accessToken", "getAccessToken", "allowedDomains",
     "concurrency", "partSize", "multipartThreshold", "retries", "requestTimeout", "stallTimeout", "checkpoints", "createParents",
@@ -26,8 +27,10 @@ const CLIENT_OPTIONS: &[&str] = &[
 const MAX_TIMEOUT_MS: u64 = 2_147_483_647;
 
 /// `getAccessToken()`: may return a string or a promise of one.
+#[cfg(feature = "smh-client")]
 struct JsTokenProvider(Function);
 
+#[cfg(feature = "smh-client")]
 impl TokenProvider for JsTokenProvider {
     fn fetch(&self) -> LocalBoxFuture<'static, Result<String>> {
         let f = self.0.clone();
@@ -44,11 +47,13 @@ impl TokenProvider for JsTokenProvider {
 }
 
 /// An SMH upload client (one per library/space and credentials).
+#[cfg(feature = "smh-client")]
 #[wasm_bindgen]
 pub struct SmhClient {
     uploader: Rc<Uploader>,
 }
 
+#[cfg(feature = "smh-client")]
 #[wasm_bindgen]
 impl SmhClient {
     /// Creates a client. Throws `SmhUploadError` (`InvalidInput`) for bad options.

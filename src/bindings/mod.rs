@@ -4,6 +4,7 @@
 //! is the engine's.
 
 mod client;
+#[cfg(feature = "cos-uploader")]
 mod cos;
 mod error;
 mod options;
@@ -14,7 +15,9 @@ mod worker;
 
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "smh-client")]
 pub use client::SmhClient;
+#[cfg(feature = "cos-uploader")]
 pub use cos::CosUploader;
 pub use task::{reject_live_tasks, UploadTask};
 

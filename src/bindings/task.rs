@@ -14,7 +14,9 @@ use crate::engine::upload::{run, run_cos, CosObject, CosResult, Observer, Upload
 use crate::engine::{Control, Phase, Progress, UploadState, Uploader};
 use crate::smh::{Conflict, LibraryPath};
 
+#[cfg(feature = "smh-client")]
 const UPLOAD_OPTIONS: &[&str] = &["conflict", "quickUpload", "createParents", "onProgress", "onStateChange", "onWarning", "signal"];
+#[cfg(feature = "cos-uploader")]
 const COS_UPLOAD_OPTIONS: &[&str] = &["contentType", "meta", "onProgress", "onStateChange", "onWarning", "signal"];
 
 /// What the handle and the running upload share.
@@ -75,6 +77,7 @@ impl Observer for Shared {
     }
 }
 
+#[cfg(feature = "smh-client")]
 fn result_to_js(r: &UploadResult) -> JsValue {
     let o = js_sys::Object::new();
     let set = |k: &str, v: JsValue| {
@@ -93,6 +96,7 @@ fn result_to_js(r: &UploadResult) -> JsValue {
     o.into()
 }
 
+#[cfg(feature = "cos-uploader")]
 fn cos_result_to_js(r: &CosResult) -> JsValue {
     let o = js_sys::Object::new();
     let set = |k: &str, v: JsValue| {
@@ -208,6 +212,7 @@ impl Common {
 }
 
 impl UploadTask {
+    #[cfg(feature = "cos-uploader")]
     /// Starts a direct-COS upload of `file` to object `key`.
     pub(super) fn start_cos(uploader: Rc<Uploader>, file: JsValue, key: JsValue, options: JsValue) -> Result<UploadTask, JsValue> {
         // A File's or Blob's own type is the object's Content-Type unless the options say one
@@ -239,6 +244,7 @@ impl UploadTask {
         Ok(UploadTask { shared, control, done, _abort: abort })
     }
 
+    #[cfg(feature = "smh-client")]
     pub(super) fn start(uploader: Rc<Uploader>, file: JsValue, path: JsValue, options: JsValue) -> Result<UploadTask, JsValue> {
         let source = super::platform::file_source(file).map_err(|e| to_js(&e))?;
         let path = path.as_string().ok_or_else(|| invalid("path", "must be a string"))?;

@@ -89,8 +89,12 @@ pub fn validate_base_url(url: &str) -> Result<String> {
 /// Who authorises an uploader's uploads (the control plane; bytes always go to COS).
 pub enum Service {
     /// SMH begins, renews, confirms and cancels; COS receives the bytes SMH signed for.
+    /// (Each variant exists only in builds with its JS class, cargo features `smh-client` and
+    /// `cos-uploader`, so that the browser entry of one class carries none of the other's code.)
+    #[cfg(feature = "smh-client")]
     Smh(SmhApi),
     /// COS's own multipart API, signed in the client with temporary credentials.
+    #[cfg(feature = "cos-uploader")]
     Cos(CosApi),
 }
 
@@ -120,6 +124,7 @@ pub struct Uploader {
 
 impl Uploader {
     /// Validates `config` and builds the client.
+    #[cfg(feature = "smh-client")]
     pub fn new(mut config: ClientConfig, http: Rc<dyn Http>, timer: Rc<dyn Timer>, tokens: Tokens, checkpoints: Rc<dyn CheckpointStore>) -> Result<Uploader> {
         config.target.base_url = validate_base_url(&config.target.base_url)?;
         if config.target.library_id.trim().is_empty() || config.target.library_id.contains(['/', '?', '#']) {
@@ -136,6 +141,7 @@ impl Uploader {
     /// A direct-COS uploader: objects go to `cos`'s bucket, signed with the credentials
     /// `credentials` provides (`config.target`, the SMH target, is not used). `allowedDomains`
     /// defaults to the bucket's domain alone.
+    #[cfg(feature = "cos-uploader")]
     pub fn new_cos(cos: CosConfig, mut config: ClientConfig, http: Rc<dyn Http>, timer: Rc<dyn Timer>, credentials: Rc<dyn CredentialProvider>, checkpoints: Rc<dyn CheckpointStore>) -> Result<Uploader> {
         let valid = |s: &str| !s.trim().is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
         if !valid(&cos.bucket) {
@@ -222,7 +228,9 @@ impl Uploader {
     /// upload `upload_id` of object `confirm_key`.
     pub(crate) async fn cancel_on_server(&self, confirm_key: &str, upload_id: &str) -> Result<()> {
         match &self.service {
+            #[cfg(feature = "smh-client")]
             Service::Smh(api) => api.cancel(confirm_key).await,
+            #[cfg(feature = "cos-uploader")]
             Service::Cos(api) => api.abort(confirm_key, upload_id).await,
         }
     }

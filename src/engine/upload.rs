@@ -328,6 +328,7 @@ impl Session {
     /// The SMH API and options of an SMH upload.
     fn smh(&self) -> Result<(&SmhApi, &UploadOptions)> {
         match (&self.uploader.service, &self.dest) {
+            #[cfg(feature = "smh-client")]
             (Service::Smh(api), Destination::Smh(opts)) => Ok((api, opts)),
             _ => Err(Error::invalid_input("client", "an SMH upload needs an SmhClient")),
         }
@@ -336,6 +337,7 @@ impl Session {
     /// The COS API and object of a direct-COS upload.
     fn cos(&self) -> Result<(&CosApi, &CosObject)> {
         match (&self.uploader.service, &self.dest) {
+            #[cfg(feature = "cos-uploader")]
             (Service::Cos(api), Destination::Cos(object)) => Ok((api, object)),
             _ => Err(Error::invalid_input("client", "a direct-COS upload needs a CosUploader")),
         }
@@ -1145,6 +1147,7 @@ impl Session {
     /// authorisation, and that authorisation's generation.
     async fn part_request(&self, part_number: Option<u32>, body: Body, progress: ProgressFn) -> Result<(HttpRequest, u64)> {
         match (&self.uploader.service, &self.dest) {
+            #[cfg(feature = "cos-uploader")]
             (Service::Cos(api), Destination::Cos(object)) => {
                 let upload_id = self.open_upload.borrow().clone();
                 match (part_number, upload_id) {
@@ -1152,10 +1155,13 @@ impl Session {
                     _ => api.put_request(&object.key, None, object.headers(), body, Some(progress)).await,
                 }
             }
-            _ => {
+            #[cfg(feature = "smh-client")]
+            (Service::Smh(_), _) => {
                 let auth = self.current_auth().await?;
                 Ok((put_request(&auth.origin, &auth.auth, part_number, body, Some(progress)), auth.generation))
             }
+            #[allow(unreachable_patterns)]
+            _ => Err(Error::invalid_input("client", "a direct-COS upload needs a CosUploader")),
         }
     }
 
@@ -1163,7 +1169,9 @@ impl Session {
     /// renewed; direct-COS credentials are fetched again, or the clock corrected from `date`.
     async fn reauthorise(&self, generation: u64, error: &Error, date: Option<&str>) -> Result<()> {
         match &self.uploader.service {
+            #[cfg(feature = "cos-uploader")]
             Service::Cos(api) => api.recover(error, date, generation).await.map(|_| ()),
+            #[cfg(feature = "smh-client")]
             Service::Smh(_) => self.renew(generation).await,
         }
     }

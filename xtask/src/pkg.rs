@@ -2,9 +2,10 @@
 //! `target/pkg/smh-upload-<version>.tgz`.
 //!
 //! Steps, each a function below:
-//! 1. [`build_web`]: `cargo build --release --target wasm32-unknown-unknown` with the size
-//!    flags of [`wasm_release_build`], `wasm-bindgen --target web`, `wasm-opt -Oz` in place, and
-//!    the `.d.ts` made to compile under a common `lib: ["es2022", "dom"]` ([`make_dts_portable`]).
+//! 1. [`build_web`]: for each of the browser [`ENTRIES`], `cargo build --release --target
+//!    wasm32-unknown-unknown` with the size flags of [`wasm_release_build`] and the entry's
+//!    features, `wasm-bindgen --target web`, `wasm-opt -Oz` in place, and the `.d.ts` made to
+//!    compile under a common `lib: ["es2022", "dom"]` ([`make_dts_portable`]).
 //! 2. (the mini-program build, writing `pkg/miniprogram/`, slots in after the web build)
 //! 3. [`copy_template`]: `pkg-template/*` (package.json with the crate's version, README, LICENSE
 //!    files, the upload Worker) copied over; [`minify_browser_js`] then minifies the JS a page
@@ -20,8 +21,30 @@ use crate::util::{self, cargo, cmd, find_tool, output, root, run_cmd, target_dir
 
 /// The package directory, relative to the root.
 pub const PKG_DIR: &str = "pkg";
-/// The file name stem of the generated JS, .d.ts and .wasm.
+/// The file name stem of the main entry's JS, .d.ts and .wasm.
 const OUT_NAME: &str = "smh_upload";
+
+/// One browser entry of the package: its own wasm and glue (`{stem}.js`, `{stem}_bg.wasm`,
+/// `{stem}.d.ts`), built with `features` (and without the crate's default features when
+/// `features` is not empty). All entries share the upload Worker and the snippet folder.
+pub(crate) struct Entry {
+    /// What `import` names it: `smh-upload`, `smh-upload/smh`, `smh-upload/cos`.
+    pub specifier: &'static str,
+    pub stem: &'static str,
+    pub features: &'static [&'static str],
+    /// Its member of `size-budget.json` (xtask/src/size.rs).
+    pub budget_key: &'static str,
+}
+
+/// The browser entries. `smh-upload` has both classes (the API contract, design.md §3). A page
+/// that needs one class imports its own entry and loads none of the other's code: `SmhClient`
+/// without q-sign, SHA-1/HMAC, credentials, XML and the COS flow; `CosUploader` without the
+/// SMH API, tokens and the SMH flow (each ~22 KB of gzip less than the main entry's wasm).
+pub(crate) const ENTRIES: &[Entry] = &[
+    Entry { specifier: "smh-upload", stem: OUT_NAME, features: &[], budget_key: "browserPackageGzipBytes" },
+    Entry { specifier: "smh-upload/smh", stem: "smh_client", features: &["smh-client"], budget_key: "smhEntryGzipBytes" },
+    Entry { specifier: "smh-upload/cos", stem: "cos_uploader", features: &["cos-uploader"], budget_key: "cosEntryGzipBytes" },
+];
 /// Where `npm pack` writes the tarball, relative to the target directory.
 const TARBALL_DIR: &str = "pkg";
 
@@ -32,6 +55,12 @@ const PACKED_FILES: &[&str] = &[
     "smh_upload.js",
     "smh_upload.d.ts",
     "smh_upload_bg.wasm",
+    "smh_client.js",
+    "smh_client.d.ts",
+    "smh_client_bg.wasm",
+    "cos_uploader.js",
+    "cos_uploader.d.ts",
+    "cos_uploader_bg.wasm",
     "smh_upload_worker.js",
     "README.md",
     "LICENSE-MIT",
@@ -77,7 +106,8 @@ const WASM_RUSTFLAGS: &[&str] =
     &["-Zlocation-detail=none", "-Zfmt-debug=none", "-Zunstable-options", "-Csymbol-mangling-version=legacy"];
 
 /// `cargo build --release --target wasm32-unknown-unknown -p smh-upload --lib` plus
-/// `--features` and the size flags above; returns the path of the built `.wasm`.
+/// `--features` (with `--no-default-features` unless `default_features`) and the size flags
+/// above; returns the path of the built `.wasm`.
 ///
 /// The `-Z` flags are unstable: the machine's one stable toolchain accepts them with
 /// `RUSTC_BOOTSTRAP=1` (as the Linux kernel builds its Rust), and `-Zbuild-std` needs the
@@ -87,7 +117,7 @@ const WASM_RUSTFLAGS: &[&str] =
 /// `RUSTFLAGS` of the caller, so the package is the same whoever builds it); native builds,
 /// tests and the devserver are untouched. Measured at f549503 (gzip -9 of the wasm, after
 /// wasm-opt): 150 KB with `opt-level = "z"` alone → 135 KB with these flags.
-pub(crate) fn wasm_release_build(features: &[&str]) -> Result<PathBuf> {
+pub(crate) fn wasm_release_build(features: &[&str], default_features: bool) -> Result<PathBuf> {
     let mut build = cargo();
     build
         .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "smh-upload", "--lib"])
@@ -95,10 +125,15 @@ pub(crate) fn wasm_release_build(features: &[&str]) -> Result<PathBuf> {
         .env("RUSTC_BOOTSTRAP", "1")
         .env("CARGO_ENCODED_RUSTFLAGS", WASM_RUSTFLAGS.join("\u{1f}"))
         .env_remove("RUSTFLAGS");
+    let mut shown = String::new();
+    if !default_features {
+        build.arg("--no-default-features");
+        shown.push_str(" --no-default-features");
+    }
     if !features.is_empty() {
         build.args(["--features", &features.join(",")]);
+        shown.push_str(&format!(" --features {}", features.join(",")));
     }
-    let shown = if features.is_empty() { String::new() } else { format!(" --features {}", features.join(",")) };
     println!("pkg: cargo build --release --target wasm32-unknown-unknown -p smh-upload --lib{shown} {} (RUSTC_BOOTSTRAP=1, rustflags {})", WASM_BUILD_STD.join(" "), WASM_RUSTFLAGS.join(" "));
     run_cmd(&mut build, &format!("cargo build (wasm32, release{shown})"))?;
     Ok(target_dir().join("wasm32-unknown-unknown/release").join(format!("{OUT_NAME}.wasm")))
@@ -122,8 +157,19 @@ pub fn tarball_path() -> Result<PathBuf> {
     Ok(target_dir().join(TARBALL_DIR).join(format!("smh-upload-{}.tgz", crate_version()?)))
 }
 
-/// The browser build: wasm, its JS glue and `.d.ts`, in a fresh `pkg/`.
+/// The browser build: every entry's wasm, JS glue and `.d.ts`, in a fresh `pkg/`.
 fn build_web(pkg: &Path) -> Result<()> {
+    if pkg.exists() {
+        fs::remove_dir_all(pkg).map_err(|e| format!("remove old {}: {e}", pkg.display()))?;
+    }
+    for entry in ENTRIES {
+        build_entry(pkg, entry)?;
+    }
+    Ok(())
+}
+
+/// One browser entry, into `pkg/` (wasm-bindgen adds its files to those already there).
+fn build_entry(pkg: &Path, entry: &Entry) -> Result<()> {
     let wasm_bindgen = find_tool("wasm-bindgen").ok_or("wasm-bindgen not found; run `cargo xtask setup`")?;
     // binaryen from npm (package-lock.json pins it), not Debian's: Debian's binaryen 108 rewrites
     // the `__wbindgen_externrefs` export to the funcref table, and the package then fails to
@@ -133,27 +179,26 @@ fn build_web(pkg: &Path) -> Result<()> {
         return Err("node_modules/.bin/wasm-opt not found; run `cargo xtask setup`".into());
     }
 
-    let raw_wasm = wasm_release_build(&[])?;
+    let raw_wasm = wasm_release_build(entry.features, entry.features.is_empty())?;
 
-    if pkg.exists() {
-        fs::remove_dir_all(pkg).map_err(|e| format!("remove old {}: {e}", pkg.display()))?;
-    }
-    println!("pkg: wasm-bindgen --target web --out-dir {PKG_DIR} --out-name {OUT_NAME}");
+    let stem = entry.stem;
+    println!("pkg: wasm-bindgen --target web --out-dir {PKG_DIR} --out-name {stem} ({})", entry.specifier);
     run_cmd(
         cmd(wasm_bindgen)
-            .args(["--target", "web", "--out-dir", PKG_DIR, "--out-name", OUT_NAME])
+            .args(["--target", "web", "--out-name", stem, "--out-dir"])
+            .arg(pkg)
             .arg(&raw_wasm),
         "wasm-bindgen",
     )?;
 
-    let wasm = pkg.join(format!("{OUT_NAME}_bg.wasm"));
+    let wasm = pkg.join(format!("{stem}_bg.wasm"));
     let before = file_size(&wasm)?;
     run_cmd(
         cmd(wasm_opt).args(WASM_OPT_PASSES).args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm),
         "wasm-opt",
     )?;
     println!("pkg: wasm-opt {}: {} → {}", WASM_OPT_PASSES.join(" "), kib(before), kib(file_size(&wasm)?));
-    make_dts_portable(&pkg.join(format!("{OUT_NAME}.d.ts")))
+    make_dts_portable(&pkg.join(format!("{stem}.d.ts")))
 }
 
 /// esbuild's whitespace and syntax minification of the JS a page loads: the glue, the upload
@@ -167,7 +212,8 @@ fn minify_browser_js(pkg: &Path) -> Result<()> {
     if !esbuild.exists() {
         return Err("node_modules/.bin/esbuild not found; run `cargo xtask setup`".into());
     }
-    let mut files = vec![pkg.join(format!("{OUT_NAME}.js")), pkg.join("smh_upload_worker.js")];
+    let mut files: Vec<PathBuf> = ENTRIES.iter().map(|entry| pkg.join(format!("{}.js", entry.stem))).collect();
+    files.push(pkg.join("smh_upload_worker.js"));
     let snippets = pkg.join(SNIPPETS_DIR);
     if snippets.is_dir() {
         files.extend(walk(&snippets)?.into_iter().map(|(path, _)| path).filter(|p| p.extension().is_some_and(|e| e == "js")));
@@ -227,7 +273,7 @@ fn make_dts_portable(dts: &Path) -> Result<()> {
         }
     }
     fs::write(dts, lines.join("\n") + "\n").map_err(|e| format!("write {}: {e}", dts.display()))?;
-    println!("pkg: {OUT_NAME}.d.ts: dropped {dropped} `[Symbol.dispose]` (needs lib esnext); `any` → `unknown` on {retyped} InitOutput line(s)");
+    println!("pkg: {}: dropped {dropped} `[Symbol.dispose]` (needs lib esnext); `any` → `unknown` on {retyped} InitOutput line(s)", dts.file_name().unwrap_or_default().to_string_lossy());
     Ok(())
 }
 
@@ -482,8 +528,10 @@ mod tests {
 
     #[test]
     fn tarball_contents_are_checked() {
-        let good = ["package.json", "smh_upload.js", "smh_upload.d.ts", "smh_upload_bg.wasm", "smh_upload_worker.js", "README.md", "LICENSE-MIT", "LICENSE-APACHE"];
-        assert!(tarball_problems(&good).is_empty());
+        let mut good = vec!["package.json", "smh_upload_worker.js", "README.md", "LICENSE-MIT", "LICENSE-APACHE"];
+        let entry_files: Vec<String> = ENTRIES.iter().flat_map(|e| [".js", ".d.ts", "_bg.wasm"].map(|end| format!("{}{end}", e.stem))).collect();
+        good.extend(entry_files.iter().map(String::as_str));
+        assert!(tarball_problems(&good).is_empty(), "{:?}", tarball_problems(&good));
         let mut with_miniprogram = good.to_vec();
         with_miniprogram.extend(["miniprogram/index.js", "miniprogram/smh_upload_bg.wasm.br", "snippets/smh-upload-1/src/worker_client.js"]);
         assert!(tarball_problems(&with_miniprogram).is_empty());
@@ -491,6 +539,7 @@ mod tests {
         junk.extend(["smh_upload_bg.wasm.d.ts", "src/lib.rs", "miniprogram/index.js.map", "miniprogram/.DS_Store"]);
         assert_eq!(tarball_problems(&junk).len(), 4, "{:?}", tarball_problems(&junk));
         assert_eq!(tarball_problems(&good[1..]), vec!["package.json is missing".to_string()]);
+        assert_eq!(tarball_problems(&good[..good.len() - 1]), vec![format!("{} is missing", good[good.len() - 1])]);
     }
 
     #[test]

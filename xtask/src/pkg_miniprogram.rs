@@ -59,7 +59,7 @@ pub fn build(pkg: &Path) -> Result<()> {
     if !wasm_opt.exists() {
         return Err("node_modules/.bin/wasm-opt not found; run `cargo xtask setup`".into());
     }
-    let raw_wasm = crate::pkg::wasm_release_build(&[FEATURE])?;
+    let raw_wasm = crate::pkg::wasm_release_build(&[FEATURE], true)?;
 
     let work = target_dir().join("pkg-miniprogram");
     if work.exists() {
