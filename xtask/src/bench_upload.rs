@@ -20,6 +20,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::bench::Selection;
 use crate::devserver::{temp_data_dir, Devserver};
 use crate::util::{self, cargo, cmd, output, root, run_cmd, target_dir, Result};
 
@@ -48,14 +49,14 @@ struct Scale {
 const FULL: Scale = Scale { sizes: [256 * MIB, 1024 * MIB], mem_sizes: [256 * MIB, 2048 * MIB], crypto: 256 * MIB, timeout: Duration::from_secs(2400) };
 const SMOKE: Scale = Scale { sizes: [9 * MIB, 17 * MIB], mem_sizes: [9 * MIB, 33 * MIB], crypto: 9 * MIB, timeout: Duration::from_secs(240) };
 
-/// `cargo xtask bench`: the full run; returns the report's Markdown (the SVG is written next to
-/// `target/bench/report.md`).
-pub fn run() -> Result<String> {
+/// `cargo xtask bench`: the full-size run of the selected sections; returns the report's
+/// Markdown (the SVG chart is written to `dir`, next to the report).
+pub fn run(selection: &Selection, dir: &Path) -> Result<String> {
     run_cmd(cargo().args(["build", "--release", "-p", "smh-devserver"]), "cargo build --release -p smh-devserver")?;
     crate::pkg::run()?;
-    let lines = measure(&FULL, &target_dir().join("release/smh-devserver"), &target_dir().join("bench"))?;
-    let (markdown, svg) = report(&FULL, &lines)?;
-    let chart = target_dir().join("bench/speed.svg");
+    let lines = measure(&FULL, selection, &target_dir().join("release/smh-devserver"), dir)?;
+    let (markdown, svg) = report(&FULL, selection, &lines)?;
+    let chart = dir.join("speed.svg");
     fs::write(&chart, svg).map_err(|e| format!("write {}: {e}", chart.display()))?;
     Ok(format!("{markdown}\nChart of the ratios: `target/bench/speed.svg`.\n"))
 }
@@ -63,14 +64,20 @@ pub fn run() -> Result<String> {
 /// The bench with tiny files, for `cargo xtask test`: the page must run every section in both
 /// browsers, the Worker must be used, and the report must build. Prints a `test result:` line.
 pub fn smoke(devserver: &Path) -> Result<()> {
+    smoke_sections(devserver, &Selection::all())
+}
+
+/// [`smoke`] of the selected sections (`SMH_BENCH_SCALE=smoke cargo xtask bench --only …`).
+pub fn smoke_sections(devserver: &Path, selection: &Selection) -> Result<()> {
     let dir = target_dir().join("bench-smoke");
     let started = Instant::now();
-    let outcome = measure(&SMOKE, devserver, &dir).and_then(|lines| {
-        let (markdown, svg) = report(&SMOKE, &lines)?;
+    let outcome = measure(&SMOKE, selection, devserver, &dir).and_then(|lines| {
+        let (markdown, svg) = report(&SMOKE, selection, &lines)?;
         if let Some(l) = lines.iter().find(|l| l.contains_key("failed")) {
             return Err(format!("a bench row failed: {l:?}"));
         }
-        if !lines.iter().any(|l| l.get("kind").map(String::as_str) == Some("worker") && l.get("loaded").map(String::as_str) == Some("true")) {
+        let hashes = selection.has("upload") || selection.has("hash") || selection.has("memory") || selection.has("sweep");
+        if hashes && !lines.iter().any(|l| l.get("kind").map(String::as_str) == Some("worker") && l.get("loaded").map(String::as_str) == Some("true")) {
             return Err("the upload Worker's script was never loaded: uploads hashed on the main thread".into());
         }
         fs::write(dir.join("report.md"), &markdown).map_err(|e| format!("write report: {e}"))?;
@@ -87,8 +94,16 @@ pub fn smoke(devserver: &Path) -> Result<()> {
 /// One parsed `BENCH` line: its flat JSON fields as text, plus `browser`.
 type Line = BTreeMap<String, String>;
 
-/// Starts the devserver, runs the page in both browsers, returns every result line.
-fn measure(scale: &Scale, devserver: &Path, dir: &Path) -> Result<Vec<Line>> {
+/// The page's sections (`size` is measured here, from the package files).
+const PAGE_SECTIONS: &[&str] = &["upload", "hash", "crc", "memory", "sweep"];
+
+/// Starts the devserver, runs the page's selected sections (Chromium direct; the upload section
+/// also under Playwright), returns every result line.
+fn measure(scale: &Scale, selection: &Selection, devserver: &Path, dir: &Path) -> Result<Vec<Line>> {
+    let sections: Vec<&str> = PAGE_SECTIONS.iter().copied().filter(|s| selection.has(s)).collect();
+    if sections.is_empty() {
+        return Ok(Vec::new());
+    }
     let www = dir.join("upload-www");
     let _ = fs::remove_dir_all(&www);
     fs::create_dir_all(&www).map_err(|e| format!("create {}: {e}", www.display()))?;
@@ -117,8 +132,10 @@ fn measure(scale: &Scale, devserver: &Path, dir: &Path) -> Result<Vec<Line>> {
         url.push_str(&format!("&{name}={}", encode(&field(name))));
     }
 
-    let mut lines = run_direct(&url, dir, scale.timeout)?;
-    lines.extend(run_playwright(&format!("{url}&sections=upload"), scale.timeout)?);
+    let mut lines = run_direct(&format!("{url}&sections={}", sections.join(",")), dir, scale.timeout)?;
+    if selection.has("upload") {
+        lines.extend(run_playwright(&format!("{url}&sections=upload"), scale.timeout)?);
+    }
     drop(server);
     Ok(lines)
 }
@@ -249,43 +266,45 @@ fn human(bytes: u64) -> String {
 }
 
 /// The report's Markdown and an SVG chart of its ratios.
-fn report(scale: &Scale, lines: &[Line]) -> Result<(String, String)> {
+fn report(scale: &Scale, selection: &Selection, lines: &[Line]) -> Result<(String, String)> {
     let num = |l: &Line, k: &str| l.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
     let find = |kind: &str, pred: &dyn Fn(&Line) -> bool| lines.iter().find(|l| l.get("kind").map(String::as_str) == Some(kind) && pred(l));
     let mut md = String::new();
     let mut chart: Vec<(String, f64, f64)> = Vec::new(); // (row, ratio, target)
 
-    md.push_str("### Upload rate (MB/s; disk-backed file, one devserver on loopback)\n\n");
-    md.push_str("| file | Chromium | smh-upload defaults | cos-js-sdk-v5 defaults | ours / peer | cos-js-sdk-v5 at 8 MiB × 6 | ours / peer | raw `fetch` PUTs 8 MiB × 6 (ceiling) | ours / ceiling |\n");
-    md.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    let mut tasks = String::from("### Main thread: long tasks (> 50 ms) during each upload\n\n| file | Chromium | smh-upload: count (longest ms) | cos-js-sdk-v5 defaults: count (longest ms) | raw fetch: count |\n| --- | --- | ---: | ---: | ---: |\n");
-    for browser in ["direct", "playwright"] {
-        for &size in &scale.sizes {
-            let row = |client: &str, config: &str| {
-                find("upload", &|l: &Line| {
-                    l.get("browser").map(String::as_str) == Some(browser) && num(l, "bytes") == size as f64 && l.get("client").map(String::as_str) == Some(client) && l.get("config").map(String::as_str) == Some(config)
-                })
-            };
-            let rate = |l: Option<&Line>| l.map_or(f64::NAN, |l| mb_s(num(l, "bytes"), num(l, "seconds")));
-            let (ours, cos, cos_at, raw) = (row("smh-upload", "defaults"), row("cos-js-sdk-v5", "defaults"), row("cos-js-sdk-v5", "at ours"), row("raw fetch", "at ours"));
-            let (o, c, ca, r) = (rate(ours), rate(cos), rate(cos_at), rate(raw));
-            md.push_str(&format!("| {} | {browser} | {o:.1} | {c:.1} | {} | {ca:.1} | {} | {r:.1} | {} |\n", human(size), ratio(o, c), ratio(o, ca), ratio(o, r)));
-            chart.push((format!("upload {} {browser}: vs cos-js-sdk-v5 defaults", human(size)), o / c, 2.0));
-            chart.push((format!("upload {} {browser}: vs raw fetch ceiling", human(size)), o / r, 0.9));
-            let count = |l: Option<&Line>| l.map_or("–".to_string(), |l| format!("{} ({})", num(l, "longTasks"), num(l, "longest")));
-            tasks.push_str(&format!("| {} | {browser} | {} | {} | {} |\n", human(size), count(ours), count(cos), raw.map_or("–".into(), |l| num(l, "longTasks").to_string())));
+    if selection.has("upload") {
+        md.push_str("### Upload rate (MB/s; disk-backed file, one devserver on loopback)\n\n");
+        md.push_str("| file | Chromium | smh-upload defaults | cos-js-sdk-v5 defaults | ours / peer | cos-js-sdk-v5 at 8 MiB × 6 | ours / peer | raw `fetch` PUTs 8 MiB × 6 (ceiling) | ours / ceiling |\n");
+        md.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        let mut tasks = String::from("### Main thread: long tasks (> 50 ms) during each upload\n\n| file | Chromium | smh-upload: count (longest ms) | cos-js-sdk-v5 defaults: count (longest ms) | raw fetch: count |\n| --- | --- | ---: | ---: | ---: |\n");
+        for browser in ["direct", "playwright"] {
+            for &size in &scale.sizes {
+                let row = |client: &str, config: &str| {
+                    find("upload", &|l: &Line| {
+                        l.get("browser").map(String::as_str) == Some(browser) && num(l, "bytes") == size as f64 && l.get("client").map(String::as_str) == Some(client) && l.get("config").map(String::as_str) == Some(config)
+                    })
+                };
+                let rate = |l: Option<&Line>| l.map_or(f64::NAN, |l| mb_s(num(l, "bytes"), num(l, "seconds")));
+                let (ours, cos, cos_at, raw) = (row("smh-upload", "defaults"), row("cos-js-sdk-v5", "defaults"), row("cos-js-sdk-v5", "at ours"), row("raw fetch", "at ours"));
+                let (o, c, ca, r) = (rate(ours), rate(cos), rate(cos_at), rate(raw));
+                md.push_str(&format!("| {} | {browser} | {o:.1} | {c:.1} | {} | {ca:.1} | {} | {r:.1} | {} |\n", human(size), ratio(o, c), ratio(o, ca), ratio(o, r)));
+                chart.push((format!("upload {} {browser}: vs cos-js-sdk-v5 defaults", human(size)), o / c, 2.0));
+                chart.push((format!("upload {} {browser}: vs raw fetch ceiling", human(size)), o / r, 0.9));
+                let count = |l: Option<&Line>| l.map_or("–".to_string(), |l| format!("{} ({})", num(l, "longTasks"), num(l, "longest")));
+                tasks.push_str(&format!("| {} | {browser} | {} | {} | {} |\n", human(size), count(ours), count(cos), raw.map_or("–".into(), |l| num(l, "longTasks").to_string())));
+            }
         }
-    }
-    md.push_str("\nours / peer > 1: smh-upload is faster. Targets: ≥ 2× cos-js-sdk-v5 defaults, ≥ 0.9× the ceiling.\n\n");
-    md.push_str(&parts_phase(scale, lines));
-    md.push_str(&tasks);
-    md.push_str("\nTarget: 0 for smh-upload.\n\n");
+        md.push_str("\nours / peer > 1: smh-upload is faster. Targets: ≥ 2× cos-js-sdk-v5 defaults, ≥ 0.9× the ceiling.\n\n");
+        md.push_str(&parts_phase(scale, lines));
+        md.push_str(&tasks);
+        md.push_str("\nTarget: 0 for smh-upload.\n\n");
 
-    let big = scale.sizes[1];
-    let first = |client: &str| find("upload", &|l: &Line| l.get("browser").map(String::as_str) == Some("direct") && num(l, "bytes") == big as f64 && l.get("client").map(String::as_str) == Some(client) && l.get("config").map(String::as_str) == Some("defaults")).map_or(f64::NAN, |l| num(l, "firstPutMs"));
-    let (fo, fc) = (first("smh-upload"), first("cos-js-sdk-v5"));
-    md.push_str(&format!("### Time from `upload()` to the first part PUT ({} file, quick upload off, Chromium direct)\n\n| smh-upload ms | cos-js-sdk-v5 ms | ours / peer (lower is better) |\n| ---: | ---: | ---: |\n| {fo:.0} | {fc:.0} | {} |\n\nTarget: ≤ 50 ms. Measured as the `startTime` of the first request to the COS origin (Resource Timing) after the call.\n\n", human(big), ratio(fo, fc)));
-    chart.push(("first part PUT: cos-js-sdk-v5 time / ours".into(), fc / fo, 1.0));
+        let big = scale.sizes[1];
+        let first = |client: &str| find("upload", &|l: &Line| l.get("browser").map(String::as_str) == Some("direct") && num(l, "bytes") == big as f64 && l.get("client").map(String::as_str) == Some(client) && l.get("config").map(String::as_str) == Some("defaults")).map_or(f64::NAN, |l| num(l, "firstPutMs"));
+        let (fo, fc) = (first("smh-upload"), first("cos-js-sdk-v5"));
+        md.push_str(&format!("### Time from `upload()` to the first part PUT ({} file, quick upload off, Chromium direct)\n\n| smh-upload ms | cos-js-sdk-v5 ms | ours / peer (lower is better) |\n| ---: | ---: | ---: |\n| {fo:.0} | {fc:.0} | {} |\n\nTarget: ≤ 50 ms. Measured as the `startTime` of the first request to the COS origin (Resource Timing) after the call.\n\n", human(big), ratio(fo, fc)));
+        chart.push(("first part PUT: cos-js-sdk-v5 time / ours".into(), fc / fo, 1.0));
+    }
 
     if let Some(h) = find("hash", &|_| true) {
         let bytes = num(h, "bytes");
@@ -341,14 +360,16 @@ fn report(scale: &Scale, lines: &[Line]) -> Result<(String, String)> {
         md.push('\n');
     }
 
-    let ours_files = ["smh_upload.js", "smh_upload_bg.wasm", "smh_upload_worker.js"];
-    let mut ours: Vec<PathBuf> = ours_files.iter().map(|f| root().join("pkg").join(f)).collect();
-    ours.extend(snippets(&root().join("pkg/snippets")));
-    let ours_gz: u64 = ours.iter().map(|p| gzip_size(p)).sum::<Result<u64>>()?;
-    let peer_gz = gzip_size(&root().join("node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js"))?;
-    md.push_str(&format!("### Size (gzip -9)\n\n| smh-upload browser package (wasm + JS glue + Worker + snippets) | cos-js-sdk-v5.min.js | ours / peer (lower is better) |\n| ---: | ---: | ---: |\n| {:.1} KB | {:.1} KB | {} |\n\nTarget: ≤ 45 KB.\n",
-        ours_gz as f64 / 1000.0, peer_gz as f64 / 1000.0, ratio(ours_gz as f64, peer_gz as f64)));
-    chart.push(("size: cos-js-sdk-v5 / ours".into(), peer_gz as f64 / ours_gz as f64, 1.0));
+    if selection.has("size") {
+        let ours_files = ["smh_upload.js", "smh_upload_bg.wasm", "smh_upload_worker.js"];
+        let mut ours: Vec<PathBuf> = ours_files.iter().map(|f| root().join("pkg").join(f)).collect();
+        ours.extend(snippets(&root().join("pkg/snippets")));
+        let ours_gz: u64 = ours.iter().map(|p| gzip_size(p)).sum::<Result<u64>>()?;
+        let peer_gz = gzip_size(&root().join("node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js"))?;
+        md.push_str(&format!("### Size (gzip -9)\n\n| smh-upload browser package (wasm + JS glue + Worker + snippets) | cos-js-sdk-v5.min.js | ours / peer (lower is better) |\n| ---: | ---: | ---: |\n| {:.1} KB | {:.1} KB | {} |\n\nTarget: ≤ 45 KB.\n",
+            ours_gz as f64 / 1000.0, peer_gz as f64 / 1000.0, ratio(ours_gz as f64, peer_gz as f64)));
+        chart.push(("size: cos-js-sdk-v5 / ours".into(), peer_gz as f64 / ours_gz as f64, 1.0));
+    }
     Ok((md, svg_chart(&chart)))
 }
 

@@ -36,7 +36,9 @@ tasks:
                         setup, pkg, serve the demo page (www/ + pkg/) on smh-devserver at
                         http://127.0.0.1:N/ (default 8780; SMH and COS on N+1, N+2) until Ctrl-C;
                         the library is kept in DIR (default target/demo-data)
-  bench                 run the registered benchmarks, write target/bench/report.md
+  bench [--only SECTION[,SECTION…]]
+                        run the benchmarks, write target/bench/report.md (with --only, just those
+                        sections of: upload, hash, crc, memory, sweep, size; into target/bench/only/)
 ";
 
 fn main() {
@@ -51,7 +53,7 @@ fn main() {
         "pkg" => no_options(rest).and_then(|()| pkg::run()),
         "test" => test::run(rest),
         "demo" => demo::run(rest),
-        "bench" => no_options(rest).and_then(|()| bench::run()),
+        "bench" => bench::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
