@@ -134,62 +134,45 @@ pub fn checksum(bytes: &[u8]) -> u64 {
     crc.finish()
 }
 
-/// Multiplies the 64×64 GF(2) matrix `mat` by the vector `vec`.
-fn gf2_times(mat: &[u64; 64], mut vec: u64) -> u64 {
-    let mut sum = 0;
-    let mut i = 0;
-    while vec != 0 {
-        if vec & 1 == 1 {
-            sum ^= mat[i];
+/// `a(x)·b(x) mod P(x)` in the reflected representation (bit 63 is `x^0`).
+fn mul_mod_p(a: u64, mut b: u64) -> u64 {
+    let mut product = 0;
+    let mut bit = 1u64 << 63;
+    while bit != 0 {
+        if a & bit != 0 {
+            product ^= b;
+            if a & (bit - 1) == 0 {
+                break;
+            }
         }
-        vec >>= 1;
-        i += 1;
+        bit >>= 1;
+        b = if b & 1 == 1 { (b >> 1) ^ POLY_REFLECTED } else { b >> 1 };
     }
-    sum
+    product
 }
 
-fn gf2_square(mat: &[u64; 64]) -> [u64; 64] {
-    let mut out = [0u64; 64];
-    for (n, slot) in out.iter_mut().enumerate() {
-        *slot = gf2_times(mat, mat[n]);
+/// `x^(8·len) mod P(x)`: the operator that appends `len` zero bytes, by squaring `x^8`.
+fn x_pow_8n(mut len: u64) -> u64 {
+    let mut power = 1u64 << 55; // x^8
+    let mut result = 1u64 << 63; // x^0
+    while len != 0 {
+        if len & 1 == 1 {
+            result = mul_mod_p(power, result);
+        }
+        len >>= 1;
+        if len != 0 {
+            power = mul_mod_p(power, power);
+        }
     }
-    out
+    result
 }
 
-/// CRC of `A ‖ B` from `crc(A)`, `crc(B)` and `len(B)` (zlib's `crc32_combine`, 64-bit).
+/// CRC of `A ‖ B` from `crc(A)`, `crc(B)` and `len(B)` (zlib 1.2.12's `crc32_combine`, 64-bit):
+/// `crc(A)·x^(8·len(B)) mod P ⊕ crc(B)`. A few thousand steps, so combining the parts of a
+/// large file (128 for 1 GiB) takes well under a millisecond; the 64×64 matrix squarings used
+/// before took ~0.5 ms per part, one long task on the page at the end of a 1 GiB upload.
 pub fn combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
-    if len_b == 0 {
-        return crc_a;
-    }
-    // Operator for one zero bit, then squared up to one zero byte.
-    let mut odd = [0u64; 64];
-    odd[0] = POLY_REFLECTED;
-    for (n, slot) in odd.iter_mut().enumerate().skip(1) {
-        *slot = 1 << (n - 1);
-    }
-    let mut even = gf2_square(&odd); // two zero bits
-    odd = gf2_square(&even); // four zero bits
-    let mut crc = crc_a;
-    let mut len = len_b;
-    loop {
-        even = gf2_square(&odd);
-        if len & 1 == 1 {
-            crc = gf2_times(&even, crc);
-        }
-        len >>= 1;
-        if len == 0 {
-            break;
-        }
-        odd = gf2_square(&even);
-        if len & 1 == 1 {
-            crc = gf2_times(&odd, crc);
-        }
-        len >>= 1;
-        if len == 0 {
-            break;
-        }
-    }
-    crc ^ crc_b
+    mul_mod_p(x_pow_8n(len_b), crc_a) ^ crc_b
 }
 
 #[cfg(test)]
