@@ -23,16 +23,15 @@ pub use task::{reject_live_tasks, UploadTask};
 
 /// Runs when the module is instantiated: a panic is logged to the console and rejects every
 /// task still running (the instance aborts after a panic, so they could never settle). The log
-/// line is the message and where it was raised; no stack (console_error_panic_hook's formatted
-/// stack cost the package more than it told).
+/// line is the message alone: the package's wasm carries no panic locations
+/// (`-Zlocation-detail=none`, xtask/src/pkg.rs) and no stack (console_error_panic_hook's
+/// formatted stack cost the package more than it told).
 #[wasm_bindgen(start)]
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {
-        let message = info.payload().downcast_ref::<&str>().map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic".to_string());
-        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        web_sys::console::error_1(&JsValue::from_str(&format!("smh-upload panicked{place}: {message}")));
-        task::reject_live_tasks(&message);
+        let payload = info.payload();
+        let message = payload.downcast_ref::<&str>().copied().or_else(|| payload.downcast_ref::<String>().map(String::as_str)).unwrap_or("panic");
+        web_sys::console::error_2(&JsValue::from_str("smh-upload panicked:"), &JsValue::from_str(message));
+        task::reject_live_tasks(message);
     }));
 }
