@@ -14,12 +14,14 @@ use rusqlite::Connection;
 pub struct Db(Arc<Mutex<Connection>>);
 
 impl Db {
-    /// Opens (creating) `dir/meta.sqlite` in WAL mode with `synchronous=FULL`, so a row that was
-    /// committed survives `kill -9`.
+    /// Opens (creating) `dir/meta.sqlite` in WAL mode with `synchronous=NORMAL`: a committed row
+    /// survives `kill -9` of the server (the WAL is written before the commit returns); only a
+    /// machine crash may lose the last commits, as it may the object files, which are not
+    /// fsync'ed either (see `store::files`).
     pub fn open(dir: &Path) -> rusqlite::Result<Db> {
         let conn = Connection::open(dir.join("meta.sqlite"))?;
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
         )?;
         Ok(Db(Arc::new(Mutex::new(conn))))
     }

@@ -8,7 +8,7 @@
 //! - [`config`]: command-line options and the identity printed on the READY line.
 //! - [`db`]: the SQLite connection shared by every module (metadata only).
 //! - [`store`]: the bucket's bytes — objects and multipart uploads as files written
-//!   temp + fsync + rename, their metadata in SQLite, and the temporary COS credentials that SMH
+//!   temp + rename (a multipart object: its part files, linked), their metadata in SQLite, and the temporary COS credentials that SMH
 //!   hands out as upload authorisations.
 //! - [`cos`]: the `cos` origin — the COS XML API of the one bucket (signature checks, XML, CORS).
 //! - [`smh`]: the `smh` origin — the SMH REST API (tokens, spaces, directories, files, uploads).

@@ -13,6 +13,8 @@ async fn main() -> smh_devserver::anyhow_free::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    #[cfg(unix)]
+    raise_open_file_limit();
     let cli = Cli::parse();
     // A data directory we made up is ours to remove at exit; one given with --data is kept.
     let temporary_data = cli.data.is_none();
@@ -50,4 +52,19 @@ async fn main() -> smh_devserver::anyhow_free::Result<()> {
     .await?;
     remove_temporary_data();
     Ok(())
+}
+
+/// A read of a multipart object holds one open file per part (up to 10000; `store::read`), so
+/// the soft limit on open files is raised to the hard one, as servers commonly do. A failure
+/// only keeps the old limit.
+#[cfg(unix)]
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes and setrlimit reads only `limit`, a valid `rlimit`.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use sha2::{Digest, Sha256};
+use ring::digest::{Context, SHA256};
 
 /// Block size of both hashes (1 MiB).
 pub const QUICK_BLOCK: usize = 1024 * 1024;
@@ -22,12 +22,13 @@ pub fn quick_hashes(mut reader: impl Read) -> std::io::Result<(String, String)> 
         if n == 0 && chained.is_some() {
             break;
         }
-        let mut hasher = Sha256::new();
+        let mut hasher = Context::new(&SHA256);
         if let Some(previous) = chained {
-            hasher.update(previous);
+            hasher.update(&previous);
         }
         hasher.update(&block[..n]);
-        let digest: [u8; 32] = hasher.finalize().into();
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(hasher.finish().as_ref());
         if beginning.is_none() {
             beginning = Some(hex::encode(digest));
         }

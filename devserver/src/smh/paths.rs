@@ -102,8 +102,8 @@ pub fn name_of(path: &str) -> &str {
 
 /// A stable inode-like id for `with_inode=1` (SMH's are opaque strings).
 pub fn inode_of(space: &str, path: &str) -> String {
-    use sha2::Digest;
-    hex::encode(&sha2::Sha256::digest(format!("{space}\0{path}"))[..12])
+    let digest = ring::digest::digest(&ring::digest::SHA256, format!("{space}\0{path}").as_bytes());
+    hex::encode(&digest.as_ref()[..12])
 }
 
 /// The extension after the last `.` (not a leading one), lowercase.

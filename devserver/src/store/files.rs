@@ -1,9 +1,16 @@
-//! Files of the store: the temp → fsync → rename protocol, hashing while writing, and the
-//! start-up sweep of leftovers.
+//! Files of the store: the temp → rename protocol, hashing while writing, and the start-up
+//! sweep of leftovers.
+//!
+//! Durability: what a dev server needs is that a *server* crash (`kill -9`, a panic, Ctrl-C)
+//! leaves every object absent or whole, which the write → rename → commit order gives by
+//! itself: a killed process loses nothing the OS already has. A *machine* crash (power loss)
+//! is out of scope: nothing is fsync'ed (neither the files nor SQLite's WAL, `db.rs`), because
+//! every fsync makes an upload's reply wait for its bytes to reach the disk, which real COS
+//! does not make a client pay on this machine's disk, and a dev server's data is disposable.
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -15,10 +22,12 @@ use super::{random_hex, BodyStream, Store, StoreError};
 /// Chunks queued between the request body and the blocking writer (back-pressure bound; hyper
 /// hands over chunks of up to ~400 KB).
 const WRITE_QUEUE_CHUNKS: usize = 16;
-/// Buffer of the blocking writer (bigger chunks bypass it) and of whole-object readers.
+/// Buffer of whole-object readers.
 pub(super) const IO_BUFFER_BYTES: usize = 1024 * 1024;
-/// A [`DurableFile`] asks the kernel to start writing back every this many bytes.
-const WRITEBACK_STEP_BYTES: u64 = 4 * 1024 * 1024;
+/// A [`ChunkWriter`] writes once this many bytes are gathered …
+const WRITE_BATCH_BYTES: usize = 1024 * 1024;
+/// … or this many chunks (well under any `IOV_MAX`).
+const WRITE_BATCH_CHUNKS: usize = 64;
 
 /// The length a request body must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,56 +102,54 @@ impl Hasher {
     }
 }
 
-/// A file being written that must end up on disk: writes go through a buffer (chunks as big
-/// as it bypass it), every [`WRITEBACK_STEP_BYTES`] the kernel is asked to start writing the
-/// range just written (Linux `sync_file_range`), so the one `fsync` at the end finds little
-/// left to write instead of the whole file.
-pub(super) struct DurableFile {
-    out: io::BufWriter<File>,
-    /// Bytes handed to [`DurableFile::write_all`].
-    written: u64,
-    /// Bytes whose write-back was started.
-    scheduled: u64,
+/// A file being written from received chunks, each byte copied once (from the chunk into the
+/// page cache): chunks are gathered, not copied, until [`WRITE_BATCH_BYTES`] and written with
+/// one `writev`. Not fsync'ed (see the module doc).
+pub(super) struct ChunkWriter {
+    file: File,
+    batch: Vec<Bytes>,
+    batched: usize,
 }
 
-impl DurableFile {
-    pub fn new(file: File) -> DurableFile {
-        DurableFile { out: io::BufWriter::with_capacity(IO_BUFFER_BYTES, file), written: 0, scheduled: 0 }
+impl ChunkWriter {
+    pub fn new(file: File) -> ChunkWriter {
+        ChunkWriter { file, batch: Vec::with_capacity(WRITE_BATCH_CHUNKS), batched: 0 }
     }
 
-    pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)?;
-        self.written += bytes.len() as u64;
-        let in_file = self.written - self.out.buffer().len() as u64;
-        if in_file - self.scheduled >= WRITEBACK_STEP_BYTES {
-            start_writeback(self.out.get_ref(), self.scheduled, in_file - self.scheduled);
-            self.scheduled = in_file;
+    pub fn push(&mut self, chunk: Bytes) -> io::Result<()> {
+        if chunk.is_empty() {
+            // Nothing to write (an empty slice would read as a write of zero bytes).
+            return Ok(());
+        }
+        self.batched += chunk.len();
+        self.batch.push(chunk);
+        if self.batched >= WRITE_BATCH_BYTES || self.batch.len() >= WRITE_BATCH_CHUNKS {
+            self.write_batch()?;
         }
         Ok(())
     }
 
-    /// Flushes and fsyncs (data and metadata): the file is durable when this returns.
+    fn write_batch(&mut self) -> io::Result<()> {
+        let mut slices: Vec<IoSlice<'_>> = self.batch.iter().map(|chunk| IoSlice::new(chunk)).collect();
+        let mut pending = &mut slices[..];
+        while !pending.is_empty() {
+            match self.file.write_vectored(pending) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut pending, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.batch.clear();
+        self.batched = 0;
+        Ok(())
+    }
+
+    /// Writes what is left; the bytes are in the file (the OS's page cache) when this returns.
     pub fn finish(mut self) -> io::Result<()> {
-        self.out.flush()?;
-        self.out.get_ref().sync_all()
+        self.write_batch()
     }
 }
-
-/// Starts write-back of `len` bytes at `offset` without waiting for it (an optimisation only:
-/// durability comes from the `fsync` in [`DurableFile::finish`]).
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &File, offset: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else { return };
-    // SAFETY: the descriptor is open for the borrow of `file`; sync_file_range reads no memory
-    // of ours. An error only means no early write-back.
-    unsafe {
-        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
 /// A file (or a directory of segment files) under `{data}/tmp`, removed on drop unless
 /// [`TempFile::persist`]ed.
@@ -157,13 +164,12 @@ impl TempFile {
         &self.path
     }
 
-    /// Renames the (already fsync'ed) file or directory to `dest` and fsyncs `dest`'s
-    /// directory, so the rename itself is durable before any metadata row points at `dest`.
-    /// Blocking.
+    /// Renames the (complete) file or directory to `dest`; a metadata row may point at `dest`
+    /// once this returns. Blocking.
     pub fn persist(mut self, dest: &Path) -> io::Result<()> {
         std::fs::rename(&self.path, dest)?;
         self.persisted = true;
-        sync_dir(dest.parent().unwrap_or(Path::new(".")))
+        Ok(())
     }
 }
 
@@ -173,11 +179,6 @@ impl Drop for TempFile {
             let _ = if self.is_dir { std::fs::remove_dir_all(&self.path) } else { std::fs::remove_file(&self.path) };
         }
     }
-}
-
-/// fsync of a directory (makes renames and creations in it durable).
-pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Runs blocking file work off the async threads.
@@ -216,9 +217,9 @@ impl Store {
         Ok(temp)
     }
 
-    /// Streams `body` into a new fsync'ed temp file, hashing on the way, on a blocking thread
-    /// fed through a bounded queue (memory stays bounded whatever the body size; the bytes are
-    /// never copied between the socket buffer and the file's write).
+    /// Streams `body` into a new temp file, hashing on the way, on a blocking thread fed through
+    /// a bounded queue (memory stays bounded whatever the body size; the bytes are never copied
+    /// between the socket buffer and the file's write).
     ///
     /// A body whose length is not `length`, or that fails, is an error (see [`BodyLength`];
     /// [`StoreError::RequestTimeout`] when the stream's error kind is `TimedOut`); the temp file
@@ -229,13 +230,13 @@ impl Store {
         length: BodyLength,
     ) -> Result<(TempFile, Hashes), StoreError> {
         let temp = self.new_temp();
-        let mut out = DurableFile::new(File::create_new(temp.path())?);
+        let mut out = ChunkWriter::new(File::create_new(temp.path())?);
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(WRITE_QUEUE_CHUNKS);
         let writer = tokio::task::spawn_blocking(move || -> io::Result<Hashes> {
             let mut hasher = Hasher::new();
             while let Some(chunk) = rx.blocking_recv() {
                 hasher.update(&chunk);
-                out.write_all(&chunk)?;
+                out.push(chunk)?;
             }
             out.finish()?;
             Ok(hasher.finish())
@@ -321,5 +322,41 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chunks of every size, empty ones included, more than a batch holds by count and by bytes:
+    /// the file holds exactly their concatenation.
+    #[test]
+    fn chunk_writer_writes_every_chunk_once_in_order() {
+        let path = std::env::temp_dir().join(format!("smh-chunk-writer-{}", random_hex(8)));
+        let mut out = ChunkWriter::new(File::create_new(&path).unwrap());
+        let mut expected = Vec::new();
+        for i in 0..300usize {
+            let len = [0, 1, 4096, 70_000, 3][i % 5];
+            let chunk: Vec<u8> = (0..len).map(|j| (i * 31 + j) as u8).collect();
+            expected.extend_from_slice(&chunk);
+            out.push(Bytes::from(chunk)).unwrap();
+        }
+        out.finish().unwrap();
+        let written = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(written.len(), expected.len());
+        assert!(written == expected);
+    }
+
+    /// An empty body (one empty chunk) is an empty file, not a failed write.
+    #[test]
+    fn chunk_writer_of_an_empty_body() {
+        let path = std::env::temp_dir().join(format!("smh-chunk-writer-{}", random_hex(8)));
+        let mut out = ChunkWriter::new(File::create_new(&path).unwrap());
+        out.push(Bytes::new()).unwrap();
+        out.finish().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+        std::fs::remove_file(&path).unwrap();
     }
 }

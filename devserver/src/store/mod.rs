@@ -2,9 +2,9 @@
 //! credentials that SMH hands out as upload authorisations.
 //!
 //! Bytes live in files under `{data}/objects` and `{data}/uploads/{upload_id}`, each written to
-//! a temporary file under `{data}/tmp`, fsync'ed, then renamed into place; the metadata row is
-//! committed only after the rename. So after `kill -9` an object is either absent or whole —
-//! never truncated. Start-up removes leftover temporary files and files no row refers to.
+//! a temporary file under `{data}/tmp`, then renamed into place; the metadata row is committed
+//! only after the rename. So after `kill -9` an object is either absent or whole — never
+//! truncated. (Nothing is fsync'ed: a machine crash is out of scope, see `files.rs`.) Start-up removes leftover temporary files and files no row refers to.
 //!
 //! A completed multipart object is not copied into one file: its part files are hard-linked, in
 //! order, into a directory under `{data}/objects` (O(parts), as real COS completes without

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use md5::{Digest as _, Md5};
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::files::{blocking, sync_dir, BodyLength};
+use super::files::{blocking, BodyLength};
 use super::objects::{headers_from_json, headers_to_json, remove_if_exists, segment_name};
 use super::{
     crc64_combine, etag_unquoted, now_ms, random_hex, BodyStream, MultipartInfo, ObjectMeta, PartMeta, Store, StoreError,
@@ -295,9 +295,6 @@ impl Store {
     /// hard-linked, in order, into a new directory that becomes the object's (O(parts)); the
     /// size and CRC-64 come from the part rows (CRC-64 combined, [`crc64_combine`]). Checks the
     /// CRC, commits the object and consumes the upload in one transaction. Blocking.
-    ///
-    /// Durability: each part file was fsync'ed by UploadPart; here only the directory entries
-    /// are (the new directory, then its rename into `objects/`).
     fn assemble(
         &self,
         upload_id: &str,
@@ -322,7 +319,6 @@ impl Store {
             }
             link_or_copy(&source, &temp.path().join(segment_name(index)))?;
         }
-        sync_dir(temp.path())?;
         let md5s: Vec<[u8; 16]> = parts.iter().map(|p| p.md5).collect();
         let meta = ObjectMeta {
             key: info.key,
@@ -365,16 +361,15 @@ impl Store {
     }
 }
 
-/// A second name for an immutable part file (its bytes stay where UploadPart fsync'ed them);
-/// where the file system has no hard links, a durable copy.
+/// A second name for an immutable part file (its bytes stay where UploadPart wrote them);
+/// where the file system has no hard links, a copy.
 fn link_or_copy(source: &std::path::Path, dest: &std::path::Path) -> std::io::Result<()> {
     match std::fs::hard_link(source, dest) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(e),
         Err(e) => {
             tracing::debug!(error = %e, "store: no hard link for a part file, copying it");
-            std::fs::copy(source, dest)?;
-            std::fs::File::open(dest)?.sync_all()
+            std::fs::copy(source, dest).map(|_| ())
         }
     }
 }

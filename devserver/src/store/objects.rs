@@ -10,9 +10,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, OptionalExtension, Row};
-use sha2::{Digest as _, Sha256};
 
-use super::files::{blocking, sync_dir, BodyLength, TempFile};
+use super::files::{blocking, BodyLength, TempFile};
 use super::read::ObjectBytes;
 use super::{now_ms, random_hex, BodyStream, ObjectMeta, Store, StoreError, MAX_PUT_OBJECT_SIZE};
 
@@ -57,7 +56,7 @@ pub(super) fn headers_from_json(json: &str) -> BTreeMap<String, String> {
 
 impl Store {
     /// PutObject: streams `body` to a temp file (hashing MD5 and CRC-64 on the way), checks
-    /// `expected_len` and `content_md5`, then fsync + rename + commit. Replaces an existing key.
+    /// `expected_len` and `content_md5`, then rename + commit. Replaces an existing key.
     pub async fn put_object(
         &self,
         key: &str,
@@ -104,8 +103,8 @@ impl Store {
         blocking(move || store.commit_object(temp, 0, meta)).await
     }
 
-    /// Renames `temp` (durable, holding `meta`'s bytes: one file, or a directory of `segments`
-    /// files) into `objects/`, then commits the row, replacing any previous object of the key
+    /// Renames `temp` (complete, holding `meta`'s bytes: one file, or a directory of
+    /// `segments` files) into `objects/`, then commits the row, replacing any previous object of the key
     /// in one transaction; the replaced bytes are deleted afterwards. Blocking.
     pub(super) fn commit_object(&self, temp: TempFile, segments: u32, meta: ObjectMeta) -> Result<ObjectMeta, StoreError> {
         self.commit_object_with(temp, segments, meta, |_| Ok(()))
@@ -261,7 +260,6 @@ impl Store {
                 let temp = store.new_temp();
                 let mut out = std::fs::File::create_new(temp.path())?;
                 let copied = std::io::copy(&mut bytes.into_reader(), &mut out)?;
-                out.sync_all()?;
                 if copied != copy.size {
                     return Err(StoreError::Io(std::io::Error::other(format!(
                         "the source of {:?} yielded {copied} bytes, its row says {}",
@@ -274,7 +272,7 @@ impl Store {
         .await
     }
 
-    /// A temp file (or directory of segments) hard-linked to a stored object's files, durable.
+    /// A temp file (or directory of segments) hard-linked to a stored object's files.
     fn link_stored(&self, stored: &Stored) -> std::io::Result<TempFile> {
         let source = self.objects_dir().join(&stored.file);
         if stored.segments == 0 {
@@ -286,7 +284,6 @@ impl Store {
         for i in 0..stored.segments as usize {
             std::fs::hard_link(source.join(segment_name(i)), temp.path().join(segment_name(i)))?;
         }
-        sync_dir(temp.path())?;
         Ok(temp)
     }
 
@@ -309,7 +306,7 @@ impl Store {
         };
         let sha256 = blocking(move || {
             let mut reader = bytes.into_reader();
-            let mut hasher = Sha256::new();
+            let mut hasher = ring::digest::Context::new(&ring::digest::SHA256);
             let mut buf = vec![0u8; super::files::IO_BUFFER_BYTES];
             loop {
                 match reader.read(&mut buf)? {
@@ -317,7 +314,7 @@ impl Store {
                     n => hasher.update(&buf[..n]),
                 }
             }
-            Ok(hex::encode(hasher.finalize()))
+            Ok(hex::encode(hasher.finish()))
         })
         .await?;
         // Only for the bytes hashed: a replacement meanwhile has another file.
