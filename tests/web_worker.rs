@@ -99,6 +99,39 @@ async fn worker_and_page_chain_hashes_equal_the_reference() {
     }
 }
 
+/// The engine hashes a file in consecutive requests, each naming the next so the Worker reads it
+/// early (`chain_hash_ahead`): the chain is the reference's for requests of several lengths
+/// (below, at and above the Worker's 4 MiB read), with hints that are taken, and with a hint
+/// that is never taken (the beginning hash before the full hash).
+#[wasm_bindgen_test]
+async fn chain_hash_in_requests_with_reads_ahead_equals_the_reference() {
+    use smh_upload::platform::browser::worker::ReadAhead;
+    use_package_worker();
+    let data = random_bytes(13 * MIB + 12_345);
+    let blob = blob_of(&data);
+    let slice = |start: usize, end: usize| blob.slice_with_f64_and_f64(start as f64, end as f64).expect("slice");
+    let expected = reference_chain(&data, None);
+    for request in [MIB, 3 * MIB, 8 * MIB] {
+        for via in [Via::Worker, Via::WorkerWasm] {
+            // Keys name bytes: unique to this blob (the Worker is shared by every test).
+            let key = |start: usize, end: usize| format!("ahead-test-{request}-{via:?}:{start}-{end}");
+            // A hint never taken: the first MiB names [1 MiB, 2 MiB) as next, then the chain starts again.
+            let first = ReadAhead { key: key(0, MIB), next: Some((slice(MIB, 2 * MIB), format!("ahead-test-unused-{request}-{via:?}"))) };
+            assert_eq!(worker::chain_hash_ahead(&slice(0, MIB), None, via, Some(first)).await.expect("first MiB"), reference_chain(&data[..MIB], None));
+            let (mut hash, mut start) = (None, 0);
+            while start < data.len() {
+                let end = (start + request).min(data.len());
+                let following = (end + request).min(data.len());
+                let next = (end < data.len()).then(|| (slice(end, following), key(end, following)));
+                let ahead = ReadAhead { key: key(start, end), next };
+                hash = Some(worker::chain_hash_ahead(&slice(start, end), hash, via, Some(ahead)).await.expect("hash"));
+                start = end;
+            }
+            assert_eq!(hash, Some(expected), "{via:?}, requests of {request} bytes");
+        }
+    }
+}
+
 /// The engine asks for one CRC-64 per part in flight, all at once: the Worker computes them side
 /// by side (one at a time, its reads were the upload's bottleneck), sharing one wasm buffer.
 #[wasm_bindgen_test]

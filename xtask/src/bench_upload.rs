@@ -308,10 +308,10 @@ fn report(scale: &Scale, selection: &Selection, lines: &[Line]) -> Result<(Strin
 
     if let Some(h) = find("hash", &|_| true) {
         let bytes = num(h, "bytes");
-        let (o, w, s) = (mb_s(bytes, num(h, "ours")), mb_s(bytes, num(h, "hashWasm")), mb_s(bytes, num(h, "webCrypto")));
+        let (whole, o, w, s) = (mb_s(bytes, num(h, "ours")), mb_s(bytes, num(h, "oursHashing")), mb_s(bytes, num(h, "hashWasm")), mb_s(bytes, num(h, "webCrypto")));
         md.push_str(&format!("### Quick-upload full hash (chained SHA-256 per 1 MiB, {} disk-backed file, Chromium direct)\n\n", human(bytes as u64)));
-        md.push_str("| smh-upload MB/s (whole quick upload that hits) | hash-wasm sha256 MB/s (main thread) | ours / hash-wasm | bare WebCrypto loop MB/s (main thread) | ours / WebCrypto | long tasks: ours / hash-wasm / WebCrypto |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n");
-        md.push_str(&format!("| {o:.0} | {w:.0} | {} | {s:.0} | {} | {} / {} / {} |\n\nTarget: ≥ 1.0× the best bare loop, 0 long tasks.\n\n", ratio(o, w), ratio(o, s), num(h, "oursLongTasks"), num(h, "hashWasmLongTasks"), num(h, "webCryptoLongTasks")));
+        md.push_str("| smh-upload hashing MB/s (call → the begin carrying the full hash) | whole quick upload that hits MB/s | hash-wasm sha256 MB/s (main thread) | ours / hash-wasm | bare WebCrypto loop MB/s (main thread) | ours / WebCrypto | long tasks: ours / hash-wasm / WebCrypto |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        md.push_str(&format!("| {o:.0} | {whole:.0} | {w:.0} | {} | {s:.0} | {} | {} / {} / {} |\n\nTarget: ≥ 1.0× the best bare loop, 0 long tasks. Ours hashes the beginning (1 MiB) and asks SMH once before the full hash; the whole quick upload adds the server creating the file, where the devserver copies the stored object (real SMH need not).\n\n", ratio(o, w), ratio(o, s), num(h, "oursLongTasks"), num(h, "hashWasmLongTasks"), num(h, "webCryptoLongTasks")));
         chart.push(("full hash: vs best bare loop".into(), o / w.max(s), 1.0));
     }
     if let Some(c) = find("crc", &|_| true) {

@@ -25,6 +25,12 @@ pub struct BlobSource {
     fingerprint: String,
     /// A `File` with a name and a modification time (see [`FileSource::stable_identity`]).
     stable: bool,
+    /// Unique per source on the page: names its ranges for the Worker's reads ahead.
+    id: u32,
+}
+
+thread_local! {
+    static NEXT_SOURCE_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
 }
 
 impl BlobSource {
@@ -40,7 +46,8 @@ impl BlobSource {
         // Integers, not `{f64}`: the same text for whole numbers, without float formatting in the wasm.
         let fingerprint = format!("blob:{name}:{}:{}", size as u64, modified as u64);
         let stable = !name.is_empty() && modified > 0.0;
-        Ok(BlobSource { blob, size: size as u64, name, fingerprint, stable })
+        let id = NEXT_SOURCE_ID.with(|next| next.replace(next.get().wrapping_add(1)));
+        Ok(BlobSource { blob, size: size as u64, name, fingerprint, stable, id })
     }
 }
 
@@ -95,8 +102,14 @@ impl FileSource for BlobSource {
     }
 
     fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
+        // The engine hashes a file in consecutive ranges of one length: the Worker is told the
+        // next one, so its reads run on while this range's last blocks are digested.
+        let key = |r: &Range<u64>| format!("{}:{}-{}", self.id, r.start, r.end);
+        let following = range.end..(range.end + (range.end - range.start)).min(self.size);
+        let next = (!following.is_empty()).then(|| self.slice(&following).ok().map(|blob| (blob, key(&following)))).flatten();
+        let ahead = worker::ReadAhead { key: key(&range), next };
         let slice = self.slice(&range);
-        Box::pin(async move { worker::chain_hash(&slice?, previous, Via::Auto).await })
+        Box::pin(async move { worker::chain_hash_ahead(&slice?, previous, Via::Auto, Some(ahead)).await })
     }
 
     fn fingerprint(&self) -> String {

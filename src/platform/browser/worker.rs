@@ -46,7 +46,7 @@ extern "C" {
     #[wasm_bindgen(js_name = smhWorkerCrc64)]
     fn worker_crc64(module: &JsValue, blob: &Blob) -> Promise;
     #[wasm_bindgen(js_name = smhWorkerChainHash)]
-    fn worker_chain_hash(module: &JsValue, blob: &Blob, previous: Option<Uint8Array>, via: &str) -> Promise;
+    fn worker_chain_hash(module: &JsValue, blob: &Blob, previous: Option<Uint8Array>, via: &str, key: Option<String>, next: Option<Blob>, next_key: Option<String>) -> Promise;
     #[wasm_bindgen(js_name = smhWorkerMemory)]
     fn worker_memory(module: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = smhWorkerReplies)]
@@ -89,11 +89,29 @@ pub async fn crc64(blob: &Blob, via: Via) -> Result<u64> {
 /// The chained SHA-256 of smh-api.md §5.8 over the 1 MiB blocks of `blob`, continuing from
 /// `previous`; `blob` starts on a block boundary of the file.
 pub async fn chain_hash(blob: &Blob, previous: Option<[u8; 32]>, via: Via) -> Result<[u8; 32]> {
+    chain_hash_ahead(blob, previous, via, None).await
+}
+
+/// What the next [`chain_hash_ahead`] request will hash, so the Worker reads it early: this
+/// request's key, the next blob and its key. A key names a range of one file and is never used
+/// for other bytes (the Worker uses bytes read ahead only for the request with that key).
+pub struct ReadAhead {
+    pub key: String,
+    pub next: Option<(Blob, String)>,
+}
+
+/// [`chain_hash`], with the Worker told what comes next (the file hashed in several requests).
+pub async fn chain_hash_ahead(blob: &Blob, previous: Option<[u8; 32]>, via: Via, ahead: Option<ReadAhead>) -> Result<[u8; 32]> {
     #[cfg(not(feature = "miniprogram"))]
     if via != Via::Page {
         let previous_js = previous.map(|p| Uint8Array::from(&p[..]));
         let how = if via == Via::WorkerWasm { "wasm" } else { "auto" };
-        match JsFuture::from(worker_chain_hash(&wasm_bindgen::module(), blob, previous_js, how)).await {
+        let (key, next, next_key) = match ahead {
+            Some(ReadAhead { key, next: Some((next, next_key)) }) => (Some(key), Some(next), Some(next_key)),
+            Some(ReadAhead { key, next: None }) => (Some(key), None, None),
+            None => (None, None, None),
+        };
+        match JsFuture::from(worker_chain_hash(&wasm_bindgen::module(), blob, previous_js, how, key, next, next_key)).await {
             Ok(value) => {
                 let bytes = value.dyn_into::<Uint8Array>().map(|a| a.to_vec()).unwrap_or_default();
                 return <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| Error::FileRead { message: "the upload Worker sent a malformed hash".into() });

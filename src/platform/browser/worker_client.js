@@ -78,9 +78,11 @@ export function smhWorkerCrc64(module, blob) {
 }
 
 /** Chained SHA-256 (smh-api.md §5.8) of `blob` after `previous` (32 bytes or undefined);
- *  `via`: 'auto' (WebCrypto where present) or 'wasm'. Resolves with a Uint8Array(32). */
-export function smhWorkerChainHash(module, blob, previous, via) {
-  return call(module, { op: 'chain', blob, previous: previous ?? null, via });
+ *  `via`: 'auto' (WebCrypto where present) or 'wasm'. Resolves with a Uint8Array(32).
+ *  `key` names `blob`'s bytes (a range of one file, never other bytes); `next`, if any, is the
+ *  blob the following request will hash, named `nextKey`: the Worker starts reading it early. */
+export function smhWorkerChainHash(module, blob, previous, via, key, next, nextKey) {
+  return call(module, { op: 'chain', blob, previous: previous ?? null, via, key: key ?? null, next: next ?? null, nextKey: nextKey ?? null });
 }
 
 /** Bytes of wasm memory in the Worker (to check that it stays flat). */
