@@ -59,7 +59,7 @@ fn check_entry(pkg: &Path, stem: &str, specifier: &str, budget_file: &Path, key:
 
 /// The files of `pkg` that a page importing `{stem}.js` loads: `{stem}_bg.wasm`, `{stem}.js`,
 /// the Worker and the snippets the glue names (each must exist).
-fn loaded_files(pkg: &Path, stem: &str) -> Result<Vec<PathBuf>> {
+pub(crate) fn loaded_files(pkg: &Path, stem: &str) -> Result<Vec<PathBuf>> {
     let glue = pkg.join(format!("{stem}.js"));
     let mut files = Vec::new();
     for name in [format!("{stem}_bg.wasm"), format!("{stem}.js"), WORKER_FILE.to_string()] {
