@@ -126,13 +126,14 @@ impl fmt::Display for Error {
             Error::Cos { status, code, message, .. } => write!(f, "COS error {status} {code}: {message}"),
             Error::Network { message } => write!(f, "network error: {message}"),
             Error::Timeout { message } => write!(f, "timeout: {message}"),
-            Error::DomainNotAllowed { domain } => write!(
-                f,
-                "upload domain {domain} is not in allowedDomains; no bytes were sent to it"
-            ),
+            Error::DomainNotAllowed { domain } => {
+                write!(f, "upload domain {domain} is not in allowedDomains; no bytes were sent to it")
+            }
             Error::IntegrityMismatch { message } => write!(f, "integrity check failed: {message}"),
             Error::InvalidInput { option, message } => write!(f, "invalid `{option}`: {message}"),
-            Error::InvalidResponse { status, message } => write!(f, "invalid server response (HTTP {status}): {message}"),
+            Error::InvalidResponse { status, message } => {
+                write!(f, "invalid server response (HTTP {status}): {message}")
+            }
             Error::FileRead { message } => write!(f, "cannot read the file: {message}"),
             Error::AccessToken { message } => write!(f, "cannot get an access token: {message}"),
             Error::Credentials { message } => write!(f, "cannot get COS credentials: {message}"),
@@ -157,7 +158,12 @@ mod tests {
     fn codes_and_retryability() {
         let e = Error::Cos { status: 503, code: "SlowDown".into(), message: String::new(), request_id: None };
         assert!(e.retryable());
-        let e = Error::Cos { status: 403, code: "AccessDenied".into(), message: "Request has expired".into(), request_id: Some("r".into()) };
+        let e = Error::Cos {
+            status: 403,
+            code: "AccessDenied".into(),
+            message: "Request has expired".into(),
+            request_id: Some("r".into()),
+        };
         assert!(!e.retryable());
         assert!(e.is_expired_authorisation());
         assert_eq!(e.request_id(), Some("r"));

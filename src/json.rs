@@ -56,7 +56,8 @@ pub fn parse(input: &[u8]) -> Result<Value, ParseError> {
     if input.len() > MAX_INPUT {
         return Err(ParseError { reason: "input too large", offset: MAX_INPUT });
     }
-    let text = core::str::from_utf8(input).map_err(|e| ParseError { reason: "invalid UTF-8", offset: e.valid_up_to() })?;
+    let text =
+        core::str::from_utf8(input).map_err(|e| ParseError { reason: "invalid UTF-8", offset: e.valid_up_to() })?;
     let mut reader = Reader { text, pos: 0, depth: 0 };
     let value = reader.value()?;
     reader.skip_whitespace();
@@ -522,7 +523,9 @@ mod tests {
         assert_eq!(ok(r#""\u00e9\u4E2D""#).as_str(), Some("é中"));
         assert_eq!(ok(r#""\ud83d\ude00""#).as_str(), Some("😀"));
         assert_eq!(ok("\"é中😀\"").as_str(), Some("é中😀"));
-        for bad in [r#""\ud83d""#, r#""\ud83dx""#, r#""\ud83d\u0041""#, r#""\ude00""#, r#""\u12""#, r#""\u12g4""#, r#""\x""#] {
+        for bad in
+            [r#""\ud83d""#, r#""\ud83dx""#, r#""\ud83d\u0041""#, r#""\ude00""#, r#""\u12""#, r#""\u12g4""#, r#""\x""#]
+        {
             assert!(parse(bad.as_bytes()).is_err(), "{bad}");
         }
         assert_eq!(err(b"\"a\nb\"").reason, "control character in a string");
@@ -532,8 +535,28 @@ mod tests {
     #[test]
     fn refuses_what_is_not_json() {
         for bad in [
-            "", " ", "{", "[1,]", "[1 2]", "{\"a\"}", "{\"a\":}", "{a:1}", "{\"a\":1,}", "01", "-", "1.", ".5", "1e", "+1",
-            "tru", "nul", "NaN", "Infinity", "'a'", "[] []", "\u{feff}{}",
+            "",
+            " ",
+            "{",
+            "[1,]",
+            "[1 2]",
+            "{\"a\"}",
+            "{\"a\":}",
+            "{a:1}",
+            "{\"a\":1,}",
+            "01",
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            "+1",
+            "tru",
+            "nul",
+            "NaN",
+            "Infinity",
+            "'a'",
+            "[] []",
+            "\u{feff}{}",
         ] {
             assert!(parse(bad.as_bytes()).is_err(), "{bad:?} must be refused");
         }

@@ -13,8 +13,8 @@ use std::time::Duration;
 use futures::future::join_all;
 use serde_json::json;
 use smh_upload::engine::{Control, UploadState};
-use smh_upload::smh::{Conflict, Tokens};
 use smh_upload::platform::{FileSource, HttpRequest, HttpResponse, MemorySource, Method};
+use smh_upload::smh::{Conflict, Tokens};
 use smh_upload::Error;
 use support::*;
 
@@ -58,13 +58,19 @@ async fn sizes_around_every_boundary() {
         assert_stored(&server, name, &data, &result.crc64).await;
         assert_eq!(rec.states.borrow().last(), Some(&UploadState::Done));
         let progress = rec.progress.borrow();
-        let uploading: Vec<u64> = progress.iter().filter(|p| p.phase == smh_upload::engine::Phase::Uploading).map(|p| p.loaded).collect();
+        let uploading: Vec<u64> =
+            progress.iter().filter(|p| p.phase == smh_upload::engine::Phase::Uploading).map(|p| p.loaded).collect();
         assert!(uploading.windows(2).all(|w| w[0] <= w[1]), "{name}: progress went backwards: {uploading:?}");
         assert_eq!(uploading.last().copied(), Some(len as u64), "{name}: last report is the whole file");
     }
     // The multipart ones really were multipart: parts reached the cos origin.
-    let ops: Vec<String> = server.cos_requests().await.iter().map(|e| e["op"].as_str().unwrap_or_default().to_string()).collect();
-    assert_eq!(ops.iter().filter(|o| o.as_str() == "UploadPart").count(), 3 + 4, "parts of over.bin (3) and lastpart1.bin (4): {ops:?}");
+    let ops: Vec<String> =
+        server.cos_requests().await.iter().map(|e| e["op"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(
+        ops.iter().filter(|o| o.as_str() == "UploadPart").count(),
+        3 + 4,
+        "parts of over.bin (3) and lastpart1.bin (4): {ops:?}"
+    );
     assert_nothing_open(&server).await;
 }
 
@@ -76,12 +82,24 @@ async fn hundred_files_concurrently_share_the_slots() {
     let http = Rc::new(CountingHttp::new(&server.field("cos")));
     let uploader = server.uploader_over(config, Tokens::fixed(server.token().await), http.clone());
     // PUTs held a little on the server, so that uploads really overlap.
-    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "times": 1000, "action": {"type": "delay", "ms": 20}})).await;
-    let files: Vec<(String, Vec<u8>)> = (0..100).map(|i| (format!("many/f{i:03}.bin"), bytes(1000 + i * 37, 100 + i as u64))).collect();
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "cos", "method": "PUT", "times": 1000, "action": {"type": "delay", "ms": 20}}),
+        )
+        .await;
+    let files: Vec<(String, Vec<u8>)> =
+        (0..100).map(|i| (format!("many/f{i:03}.bin"), bytes(1000 + i * 37, 100 + i as u64))).collect();
     server.app_post("/token", json!({})).await; // warm
     let dir_token = server.token().await;
     reqwest::Client::new()
-        .put(format!("{}/api/v1/directory/{}/{}/many?access_token={}", server.field("smh"), server.field("libraryId"), server.field("spaceId"), dir_token))
+        .put(format!(
+            "{}/api/v1/directory/{}/{}/many?access_token={}",
+            server.field("smh"),
+            server.field("libraryId"),
+            server.field("spaceId"),
+            dir_token
+        ))
         .send()
         .await
         .unwrap();
@@ -114,7 +132,11 @@ async fn quick_upload_sends_no_bytes() {
     let writes: Vec<_> = server.cos_requests().await.into_iter().filter(|e| e["method"] == "PUT").collect();
     assert!(writes.is_empty(), "no byte may reach COS on a quick-upload hit: {writes:?}");
     assert_stored(&server, "copy.bin", &data, &first.crc64).await;
-    assert_eq!(rec.states.borrow().as_slice(), &[UploadState::Preparing, UploadState::Hashing, UploadState::Done], "preparing → hashing (the 202 asked for the full hash) → done");
+    assert_eq!(
+        rec.states.borrow().as_slice(),
+        &[UploadState::Preparing, UploadState::Hashing, UploadState::Done],
+        "preparing → hashing (the 202 asked for the full hash) → done"
+    );
     // Same size and first MiB, different tail: a 202 then a real upload.
     let mut other = data.clone();
     *other.last_mut().unwrap() ^= 0xff;
@@ -124,9 +146,16 @@ async fn quick_upload_sends_no_bytes() {
     assert!(!third.instant);
     assert_stored(&server, "near.bin", &other, &third.crc64).await;
     let log = server.app_get("/_dev/log").await;
-    let begins: Vec<u64> = log.as_array().unwrap().iter().filter(|e| e["op"] == "begin").filter_map(|e| e["status"].as_u64()).collect();
+    let begins: Vec<u64> =
+        log.as_array().unwrap().iter().filter(|e| e["op"] == "begin").filter_map(|e| e["status"].as_u64()).collect();
     assert_eq!(begins, [202, 201], "SMH answered the first begin 202 (send the full hash), the second 201: {log}");
-    let sent: Vec<u64> = server.cos_requests().await.iter().filter(|e| e["method"] == "PUT" && e["status"] == 200).filter_map(|e| e["bytesIn"].as_u64()).collect();
+    let sent: Vec<u64> = server
+        .cos_requests()
+        .await
+        .iter()
+        .filter(|e| e["method"] == "PUT" && e["status"] == 200)
+        .filter_map(|e| e["bytesIn"].as_u64())
+        .collect();
     assert_eq!(sent, [other.len() as u64], "then the bytes went up");
 }
 
@@ -209,7 +238,10 @@ async fn pause_then_resume_completes() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         control.resume();
     };
-    let (result, ()) = futures::join!(upload_with(&uploader, &data, "paused.bin", Conflict::Ask, false, control.clone(), rec.clone()), resumer);
+    let (result, ()) = futures::join!(
+        upload_with(&uploader, &data, "paused.bin", Conflict::Ask, false, control.clone(), rec.clone()),
+        resumer
+    );
     let result = result.unwrap();
     let states = rec.states.borrow().clone();
     let paused_at = states.iter().position(|s| *s == UploadState::Paused).expect("was paused");
@@ -225,7 +257,12 @@ async fn cancel_leaves_nothing_on_the_server() {
     config.part_size = Some(MIB as u64);
     config.concurrency = 1;
     let uploader = server.uploader(config).await;
-    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 100}})).await;
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 100}}),
+        )
+        .await;
     let data = bytes(10 * MIB, 4);
     let control = Control::new();
     let rec = Rc::new(Recorder::default());
@@ -237,7 +274,8 @@ async fn cancel_leaves_nothing_on_the_server() {
             }
         }));
     }
-    let err = upload_with(&uploader, &data, "cancelled.bin", Conflict::Ask, false, control, rec.clone()).await.unwrap_err();
+    let err =
+        upload_with(&uploader, &data, "cancelled.bin", Conflict::Ask, false, control, rec.clone()).await.unwrap_err();
     assert_eq!(err, Error::Aborted);
     assert_eq!(rec.states.borrow().last(), Some(&UploadState::Cancelled));
     assert_nothing_open(&server).await;
@@ -256,7 +294,12 @@ async fn expired_token_is_refreshed_and_the_call_replayed() {
     let uploader = server.uploader_with(config, tokens);
     let data = bytes(4 * MIB, 5);
     // Parts answer only after 500 ms, so the token surely expires before confirm.
-    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 500}})).await;
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 500}}),
+        )
+        .await;
     let rec = Rc::new(Recorder::default());
     let expired = Rc::new(Cell::new(false));
     let expire_mid_upload = async {
@@ -266,7 +309,10 @@ async fn expired_token_is_refreshed_and_the_call_replayed() {
         server.app_post("/_dev/tokens/expire", json!({})).await;
         expired.set(true);
     };
-    let (result, ()) = futures::join!(upload_with(&uploader, &data, "tok.bin", Conflict::Ask, false, Control::new(), rec.clone()), expire_mid_upload);
+    let (result, ()) = futures::join!(
+        upload_with(&uploader, &data, "tok.bin", Conflict::Ask, false, Control::new(), rec.clone()),
+        expire_mid_upload
+    );
     let result = result.unwrap();
     assert!(expired.get());
     assert_eq!(calls.get(), 2, "getAccessToken called again after the token expired");
@@ -300,15 +346,35 @@ async fn expired_upload_authorisation_is_renewed() {
         server.app_post("/_dev/uploads/expire", json!({})).await;
     };
     // Parts held 150 ms each (1.5 s in all), so that the expiry surely lands mid-upload.
-    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 150}})).await;
-    let (result, ()) = futures::join!(upload_with(&uploader, &data, "renew.bin", Conflict::Ask, false, Control::new(), rec.clone()), expire);
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 150}}),
+        )
+        .await;
+    let (result, ()) = futures::join!(
+        upload_with(&uploader, &data, "renew.bin", Conflict::Ask, false, Control::new(), rec.clone()),
+        expire
+    );
     let result = result.unwrap();
     assert_stored(&server, "renew.bin", &data, &result.crc64).await;
     let log = server.app_get("/_dev/log").await;
-    let ops: Vec<String> = log.as_array().unwrap().iter().map(|e| format!("{}:{}", e["op"].as_str().unwrap_or_default(), e["status"])).collect();
-    let refused = ops.iter().position(|o| o == "UploadPart:403").unwrap_or_else(|| panic!("COS refused a part once the authorisation expired: {ops:?}"));
-    let renewed = ops.iter().position(|o| o == "renew:200").unwrap_or_else(|| panic!("then the upload was renewed: {ops:?}"));
-    assert!(refused < renewed && ops[renewed..].iter().any(|o| o == "UploadPart:200"), "refused, renewed, then parts again: {ops:?}");
+    let ops: Vec<String> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}:{}", e["op"].as_str().unwrap_or_default(), e["status"]))
+        .collect();
+    let refused = ops
+        .iter()
+        .position(|o| o == "UploadPart:403")
+        .unwrap_or_else(|| panic!("COS refused a part once the authorisation expired: {ops:?}"));
+    let renewed =
+        ops.iter().position(|o| o == "renew:200").unwrap_or_else(|| panic!("then the upload was renewed: {ops:?}"));
+    assert!(
+        refused < renewed && ops[renewed..].iter().any(|o| o == "UploadPart:200"),
+        "refused, renewed, then parts again: {ops:?}"
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -320,7 +386,12 @@ async fn short_lived_authorisation_is_renewed_before_it_expires() {
     config.multipart_threshold = MIB as u64;
     config.concurrency = 1;
     let uploader = server.uploader(config).await;
-    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 400}})).await;
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 400}}),
+        )
+        .await;
     let data = bytes(8 * MIB, 8);
     let result = upload(&uploader, &data, "ttl.bin", Conflict::Ask, false).await.0.unwrap();
     assert_stored(&server, "ttl.bin", &data, &result.crc64).await;
@@ -373,7 +444,8 @@ async fn faults_are_retried() {
         }
         server.app_post("/_dev/faults", rule).await;
         let data = bytes(3 * MIB + 100, 20 + i as u64);
-        let result = upload(&uploader, &data, name, Conflict::Ask, false).await.0.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let result =
+            upload(&uploader, &data, name, Conflict::Ask, false).await.0.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_stored(&server, name, &data, &result.crc64).await;
         let rules = server.app_get("/_dev/faults").await;
         let rule = &rules["rules"][0];
@@ -415,7 +487,13 @@ async fn bad_configuration_is_invalid_input() {
     for (option, change) in cases {
         let mut config = server.config();
         change(&mut config);
-        let result = smh_upload::engine::Uploader::new(config, Rc::new(ReqwestHttp::default()), Rc::new(TokioTimer::default()), Tokens::fixed("t".into()), Rc::new(smh_upload::platform::NoCheckpoints));
+        let result = smh_upload::engine::Uploader::new(
+            config,
+            Rc::new(ReqwestHttp::default()),
+            Rc::new(TokioTimer::default()),
+            Tokens::fixed("t".into()),
+            Rc::new(smh_upload::platform::NoCheckpoints),
+        );
         match result {
             Err(Error::InvalidInput { option: o, .. }) => assert_eq!(o, option),
             Err(e) => panic!("{option}: {e}"),
@@ -450,7 +528,12 @@ async fn multi_tenant_space_and_multi_album_paths() {
     assert_eq!((err.code(), err.status()), ("UploadToRootDirectoryNotAllowed", 400));
     let token = server.token().await;
     let made = reqwest::Client::new()
-        .put(format!("{}/api/v1/directory/{}/{}/trip?access_token={token}", server.field("smh"), server.field("libraryId"), server.field("spaceId")))
+        .put(format!(
+            "{}/api/v1/directory/{}/{}/trip?access_token={token}",
+            server.field("smh"),
+            server.field("libraryId"),
+            server.field("spaceId")
+        ))
         .send()
         .await
         .unwrap();
@@ -494,14 +577,22 @@ async fn replies_echoing_credentials_do_not_leak_them_into_errors() {
         if !is_begin(req) {
             return resp;
         }
-        HttpResponse { status: 201, headers: vec![], body: format!("<html>Session ended. <a href=\"{}\">Log in</a></html>", req.url).into_bytes() }
+        HttpResponse {
+            status: 201,
+            headers: vec![],
+            body: format!("<html>Session ended. <a href=\"{}\">Log in</a></html>", req.url).into_bytes(),
+        }
     });
     let token_in_error: Rewrite = Box::new(|req, resp| {
         if !is_begin(req) {
             return resp;
         }
         let body = json!({"code": "InvalidAccessToken", "message": format!("the token in {} is not valid", req.url), "requestId": "hostile"});
-        HttpResponse { status: 403, headers: vec![("content-type".into(), "application/json".into())], body: body.to_string().into_bytes() }
+        HttpResponse {
+            status: 403,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        }
     });
     for (case, rewrite) in [("login-page", login_page), ("smh-error", token_in_error)] {
         let text = failed_upload_through(&server, &token, rewrite, &bytes(10, 1), &format!("hostile-{case}.bin")).await;
@@ -550,7 +641,11 @@ async fn a_confirm_still_running_on_smh_is_waited_for() {
         let (confirms, queries) = (confirms.clone(), queries.clone());
         move |req: &HttpRequest, resp: HttpResponse| {
             if req.url.contains("?confirm") && confirms.replace(confirms.get() + 1) == 0 {
-                return HttpResponse { status: 503, headers: vec![], body: br#"{"code":"ServerOverloaded","message":"busy"}"#.to_vec() };
+                return HttpResponse {
+                    status: 503,
+                    headers: vec![],
+                    body: br#"{"code":"ServerOverloaded","message":"busy"}"#.to_vec(),
+                };
             }
             if req.method == Method::Get && req.url.contains("?upload") && queries.replace(queries.get() + 1) < 2 {
                 let body = String::from_utf8_lossy(&resp.body).replace("\"confirmed\":true", "\"confirmed\":false");
@@ -584,13 +679,19 @@ async fn a_part_crc_mismatch_reads_the_part_again() {
         fn size(&self) -> u64 {
             self.inner.size()
         }
-        fn read(&self, range: std::ops::Range<u64>) -> smh_upload::platform::LocalBoxFuture<'_, Result<Vec<u8>, Error>> {
+        fn read(
+            &self,
+            range: std::ops::Range<u64>,
+        ) -> smh_upload::platform::LocalBoxFuture<'_, Result<Vec<u8>, Error>> {
             self.inner.read(range)
         }
         fn fingerprint(&self) -> String {
             self.inner.fingerprint()
         }
-        fn part(&self, range: std::ops::Range<u64>) -> smh_upload::platform::LocalBoxFuture<'_, Result<smh_upload::platform::Part, Error>> {
+        fn part(
+            &self,
+            range: std::ops::Range<u64>,
+        ) -> smh_upload::platform::LocalBoxFuture<'_, Result<smh_upload::platform::Part, Error>> {
             Box::pin(async move {
                 self.reads.set(self.reads.get() + 1);
                 let part = self.inner.part(range).await?;
@@ -610,9 +711,21 @@ async fn a_part_crc_mismatch_reads_the_part_again() {
     config.concurrency = 1;
     let uploader = server.uploader(config).await;
     let data = bytes(3 * MIB, 19);
-    let source = Rc::new(FlakyCrc { inner: MemorySource { bytes: Rc::from(data.clone()), name: "flaky.bin".into() }, bad_left: Cell::new(1), reads: Cell::new(0) });
-    let opts = smh_upload::engine::UploadOptions { path: smh_upload::smh::LibraryPath::parse("flaky.bin").unwrap(), conflict: Conflict::Ask, quick_upload: false, create_parents: false };
-    let result = smh_upload::engine::upload::run(uploader, source.clone(), opts, Control::new(), Rc::new(Recorder::default())).await.expect("the re-read part goes through");
+    let source = Rc::new(FlakyCrc {
+        inner: MemorySource { bytes: Rc::from(data.clone()), name: "flaky.bin".into() },
+        bad_left: Cell::new(1),
+        reads: Cell::new(0),
+    });
+    let opts = smh_upload::engine::UploadOptions {
+        path: smh_upload::smh::LibraryPath::parse("flaky.bin").unwrap(),
+        conflict: Conflict::Ask,
+        quick_upload: false,
+        create_parents: false,
+    };
+    let result =
+        smh_upload::engine::upload::run(uploader, source.clone(), opts, Control::new(), Rc::new(Recorder::default()))
+            .await
+            .expect("the re-read part goes through");
     assert_eq!(source.reads.get(), 4, "three parts, one of them read twice");
     assert_stored(&server, "flaky.bin", &data, &result.crc64).await;
 }
@@ -637,7 +750,9 @@ async fn a_confirm_the_client_gave_up_on_still_completes() {
                 let send = self.inner.send(request);
                 match futures::future::select(send, Box::pin(tokio::time::sleep(Duration::from_millis(60)))).await {
                     futures::future::Either::Left((reply, _)) => reply,
-                    futures::future::Either::Right(_) => Err(Error::Timeout { message: "gave up on the confirm".into() }),
+                    futures::future::Either::Right(_) => {
+                        Err(Error::Timeout { message: "gave up on the confirm".into() })
+                    }
                 }
             })
         }

@@ -80,10 +80,35 @@ const INSERTS: &[&[u8]] = &[
 /// Hostile values put in place of each value of a valid JSON reply (as raw JSON text).
 fn hostile_values() -> Vec<String> {
     let mut values: Vec<String> = [
-        "null", "true", "0", "-1", "\"-1\"", "1.5", "\"1.5\"", "1e3", "1e999999", "-0", "9007199254740991",
-        "9007199254740992", "\"9007199254740992\"", "18446744073709551615", "18446744073709551616",
-        "\"18446744073709551616\"", "123456789012345678901234567890123456789", "\"\"", "\" 12\"", "\"+12\"", "[]",
-        "{}", "[1,2]", "{\"a\":1}", "\"\\ud800\"", "\"\\udc00\\ud800\"", "\"\\u0000\"", "\"a\\r\\nb\"", "\"é中😀\"",
+        "null",
+        "true",
+        "0",
+        "-1",
+        "\"-1\"",
+        "1.5",
+        "\"1.5\"",
+        "1e3",
+        "1e999999",
+        "-0",
+        "9007199254740991",
+        "9007199254740992",
+        "\"9007199254740992\"",
+        "18446744073709551615",
+        "18446744073709551616",
+        "\"18446744073709551616\"",
+        "123456789012345678901234567890123456789",
+        "\"\"",
+        "\" 12\"",
+        "\"+12\"",
+        "[]",
+        "{}",
+        "[1,2]",
+        "{\"a\":1}",
+        "\"\\ud800\"",
+        "\"\\udc00\\ud800\"",
+        "\"\\u0000\"",
+        "\"a\\r\\nb\"",
+        "\"é中😀\"",
         "\"\\u00ff\\u0100\"",
     ]
     .iter()
@@ -177,14 +202,24 @@ fn run_cases(what: &str, inputs: &[Vec<u8>], mut check: impl FnMut(&[u8]) -> Res
             Err(_) => failures.push(format!("PANIC on {:?}", show(input))),
         }
     }
-    assert!(failures.is_empty(), "{what}: {} of {} cases failed, e.g.:\n{}", failures.len(), inputs.len(), failures[..failures.len().min(10)].join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{what}: {} of {} cases failed, e.g.:\n{}",
+        failures.len(),
+        inputs.len(),
+        failures[..failures.len().min(10)].join("\n")
+    );
     println!("{what}: {} cases, no panic", inputs.len());
     inputs.len()
 }
 
 fn show(input: &[u8]) -> String {
     let text = String::from_utf8_lossy(input);
-    if text.chars().count() > 200 { text.chars().take(200).collect::<String>() + "…" } else { text.into_owned() }
+    if text.chars().count() > 200 {
+        text.chars().take(200).collect::<String>() + "…"
+    } else {
+        text.into_owned()
+    }
 }
 
 // ---- SMH replies through the real API client ------------------------------------------------
@@ -220,7 +255,12 @@ fn api(http: Rc<Canned>) -> SmhApi {
         http,
         timer: Rc::new(Frozen),
         tokens: Tokens::fixed(TOKEN.to_string()),
-        target: SmhTarget { base_url: "https://smh.test".into(), library_id: "lib".into(), space_id: "-".into(), user_id: None },
+        target: SmhTarget {
+            base_url: "https://smh.test".into(),
+            library_id: "lib".into(),
+            space_id: "-".into(),
+            user_id: None,
+        },
         retry,
     }
 }
@@ -259,7 +299,9 @@ fn call(call: Call, status: u16, body: &[u8]) -> smh_upload::Result<String> {
                 check_auth(&api.renew("ck").await?)?;
                 "renewed".to_string()
             }
-            Call::Confirm => check_size(api.confirm("ck", 7, Conflict::Rename, std::time::Duration::from_secs(30)).await?.size)?,
+            Call::Confirm => {
+                check_size(api.confirm("ck", 7, Conflict::Rename, std::time::Duration::from_secs(30)).await?.size)?
+            }
             Call::Info => check_size(api.info(&path).await?.size)?,
             Call::Query => api.query("ck").await?.to_json(),
             Call::Cancel => api.cancel("ck").await.map(|()| "cancelled".to_string())?,
@@ -296,7 +338,9 @@ fn smh_property(what: Call, status: u16, body: &[u8]) -> Result<(), String> {
     match (status, outcome) {
         (200..=299, Ok(_)) => Ok(()),
         (200..=299, Err(Error::InvalidResponse { status: s, .. })) if s == status => Ok(()),
-        (400..=599, Err(Error::Smh { status: s, .. } | Error::InvalidResponse { status: s, .. })) if s == status => Ok(()),
+        (400..=599, Err(Error::Smh { status: s, .. } | Error::InvalidResponse { status: s, .. })) if s == status => {
+            Ok(())
+        }
         (_, other) => Err(format!("{what:?} {status}: {other:?}")),
     }
 }
@@ -304,7 +348,8 @@ fn smh_property(what: Call, status: u16, body: &[u8]) -> Result<(), String> {
 const BEGIN_201: &str = r#"{"domain":"examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com","path":"/dir/a.bin","uploadId":"1585130821cbb7df1d11846c073ad648","headers":{"Authorization":"q-sign-algorithm=sha1&q-ak=AKID&q-sign-time=1;2&q-signature=SIG-SECRET-77","x-cos-security-token":"sectok"},"confirmKey":"ck1","expiration":"2026-01-01T00:00:00.000Z"}"#;
 const FILE_200: &str = r#"{"path":["dir","a (1).bin"],"name":"a (1).bin","type":"file","creationTime":"2026-01-01T00:00:00+08:00","size":"12","crc64":"14969823782951187105","eTag":"\"5d41\"","isOverwritten":false}"#;
 const QUERY_200: &str = r#"{"confirmed":false,"parts":[{"PartNumber":1,"Size":"1048576","ETag":"\"e1\""},{"PartNumber":"2","Size":5}],"expiration":"2026-01-01T00:00:00Z"}"#;
-const ERROR_REPLY: &str = r#"{"code":"InvalidAccessToken","message":"access token tok-SECRET-4f1c expired","requestId":"NjA4YjNfMjQ4"}"#;
+const ERROR_REPLY: &str =
+    r#"{"code":"InvalidAccessToken","message":"access token tok-SECRET-4f1c expired","requestId":"NjA4YjNfMjQ4"}"#;
 
 #[test]
 fn valid_smh_replies_are_read() {
@@ -339,11 +384,15 @@ fn mutated_smh_replies_are_typed_errors_never_panics() {
     ];
     for (what, statuses, seed) in cases {
         let inputs = mutants(seed, &mut rng, 2_000);
-        total += run_cases(&format!("SMH {what:?} reply"), &inputs, |body| smh_property(what, *rng.pick(statuses), body));
+        total +=
+            run_cases(&format!("SMH {what:?} reply"), &inputs, |body| smh_property(what, *rng.pick(statuses), body));
     }
     // Error replies of the other calls, and the 2xx calls answered with garbage.
     let mut garbage: Vec<Vec<u8>> = (0..3_000).map(|_| rng.bytes(64)).collect();
-    garbage.extend(["", "null", "[]", "\"x\"", "{\"code\":5}", "{\"code\":\"\"}", "<html>502</html>"].map(|s| s.as_bytes().to_vec()));
+    garbage.extend(
+        ["", "null", "[]", "\"x\"", "{\"code\":5}", "{\"code\":\"\"}", "<html>502</html>"]
+            .map(|s| s.as_bytes().to_vec()),
+    );
     for what in [Call::Begin, Call::Renew, Call::Confirm, Call::Info, Call::Query, Call::Cancel] {
         total += run_cases(&format!("SMH {what:?} random bytes"), &garbage, |body| {
             let status = *rng.pick(&[200, 201, 202, 204, 400, 403, 404, 409, 500, 502, 503]);
@@ -360,7 +409,24 @@ fn json_reader_round_trips_or_refuses() {
     let mut rng = Rng(0x5EED_0002);
     let mut inputs: Vec<Vec<u8>> = (0..20_000).map(|_| rng.bytes(48)).collect();
     // Random bytes rarely form JSON: also random sequences of JSON tokens.
-    const TOKENS: &[&str] = &["{", "}", "[", "]", ",", ":", "\"a\"", "\"\\u00e9\"", "\"\\ud83d\\ude00\"", "1", "-0.5e-3", "true", "null", " ", "\"", "\\"];
+    const TOKENS: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"a\"",
+        "\"\\u00e9\"",
+        "\"\\ud83d\\ude00\"",
+        "1",
+        "-0.5e-3",
+        "true",
+        "null",
+        " ",
+        "\"",
+        "\\",
+    ];
     for _ in 0..20_000 {
         let n = rng.below(12);
         inputs.push((0..n).map(|_| *rng.pick(TOKENS)).collect::<String>().into_bytes());
@@ -409,14 +475,24 @@ fn cos_error_xml_never_panics() {
     let mut rng = Rng(0x5EED_0004);
     let mut inputs = mutants(COS_ERROR, &mut rng, 3_000);
     inputs.extend((0..5_000).map(|_| rng.bytes(64)));
-    inputs.extend(["<Code>", "<Code></Code>", "</Code><Code>", "<Code>&amp;</Code>", "<Code>&</Code>", "<Code>a<Code>b</Code>"].map(|s| s.as_bytes().to_vec()));
+    inputs.extend(
+        ["<Code>", "<Code></Code>", "</Code><Code>", "<Code>&amp;</Code>", "<Code>&</Code>", "<Code>a<Code>b</Code>"]
+            .map(|s| s.as_bytes().to_vec()),
+    );
     inputs.push(format!("<Error><Code>{}</Code></Error>", "<".repeat(50_000)).into_bytes());
     let valid = parse_error(&HttpResponse { status: 404, headers: vec![], body: COS_ERROR.as_bytes().to_vec() });
-    assert!(matches!(&valid, Error::Cos { code, message, request_id: Some(id), .. }
-        if code == "NoSuchUpload" && message.ends_with("exist & never did.") && id == "NTk0MzY4YjNf"), "{valid:?}");
+    assert!(
+        matches!(&valid, Error::Cos { code, message, request_id: Some(id), .. }
+        if code == "NoSuchUpload" && message.ends_with("exist & never did.") && id == "NTk0MzY4YjNf"),
+        "{valid:?}"
+    );
     run_cases("COS error XML", &inputs, |body| {
         let status = *rng.pick(&[400, 403, 404, 409, 500, 503]);
-        match parse_error(&HttpResponse { status, headers: vec![("x-cos-request-id".into(), "hdr".into())], body: body.to_vec() }) {
+        match parse_error(&HttpResponse {
+            status,
+            headers: vec![("x-cos-request-id".into(), "hdr".into())],
+            body: body.to_vec(),
+        }) {
             Error::Cos { status: s, .. } if s == status => Ok(()),
             other => Err(format!("{other:?}")),
         }
@@ -453,7 +529,8 @@ fn cos_put_reply_headers_never_panic() {
 /// days-from-civil arithmetic).
 fn reference_ms(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, ms: i64, offset_min: i64) -> f64 {
     let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = |y: i64, m: i64| [31, if leap(y) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][(m - 1) as usize];
+    let month_days =
+        |y: i64, m: i64| [31, if leap(y) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][(m - 1) as usize];
     let mut days = 0;
     for year in 1970..y {
         days += if leap(year) { 366 } else { 365 };

@@ -21,7 +21,8 @@ use smh_upload::SmhClient;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn ready() -> serde_json::Value {
-    let json = option_env!("SMH_DEVSERVER_READY_JSON").expect("run through `cargo xtask test`, which starts the devserver");
+    let json =
+        option_env!("SMH_DEVSERVER_READY_JSON").expect("run through `cargo xtask test`, which starts the devserver");
     serde_json::from_str(json).expect("READY JSON")
 }
 
@@ -123,21 +124,33 @@ impl Observer for Rec {
 }
 
 fn uploader(tok: String, threshold: u64) -> Rc<Uploader> {
-    let mut config = ClientConfig::new(SmhTarget { base_url: field("smh"), library_id: field("libraryId"), space_id: field("spaceId"), user_id: None });
+    let mut config = ClientConfig::new(SmhTarget {
+        base_url: field("smh"),
+        library_id: field("libraryId"),
+        space_id: field("spaceId"),
+        user_id: None,
+    });
     config.allowed_domains = Some(vec![field("cos")]);
     config.multipart_threshold = threshold;
     config.part_size = Some(1 << 20);
-    Rc::new(Uploader::new(config, Rc::new(XhrHttp), Rc::new(JsTimer), Tokens::fixed(tok), Rc::new(NoCheckpoints)).unwrap())
+    Rc::new(
+        Uploader::new(config, Rc::new(XhrHttp), Rc::new(JsTimer), Tokens::fixed(tok), Rc::new(NoCheckpoints)).unwrap(),
+    )
 }
 
 async fn stored_sha256(path: &str) -> Option<String> {
     let objects = app_json(Method::Get, "/_dev/objects", None).await;
-    objects.as_array()?.iter().find(|o| o["smhPath"].as_str() == Some(path)).and_then(|o| o["sha256"].as_str().map(str::to_string))
+    objects
+        .as_array()?
+        .iter()
+        .find(|o| o["smhPath"].as_str() == Some(path))
+        .and_then(|o| o["sha256"].as_str().map(str::to_string))
 }
 
 async fn sha256_hex(data: &[u8]) -> String {
     let subtle = web_sys::window().map(|w| w.crypto().unwrap().subtle()).expect("WebCrypto");
-    let digest = JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", &mut data.to_vec()).unwrap()).await.unwrap();
+    let digest =
+        JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", &mut data.to_vec()).unwrap()).await.unwrap();
     smh_upload::hash::hex(&Uint8Array::new(&digest).to_vec())
 }
 
@@ -147,7 +160,12 @@ async fn engine_uploads_a_blob_multipart_through_xhr() {
     let tok = token().await;
     let mkdir = HttpRequest {
         method: Method::Put,
-        url: format!("{}/api/v1/directory/{}/{}/web?conflict_resolution_strategy=rename&access_token={tok}", field("smh"), field("libraryId"), field("spaceId")),
+        url: format!(
+            "{}/api/v1/directory/{}/{}/web?conflict_resolution_strategy=rename&access_token={tok}",
+            field("smh"),
+            field("libraryId"),
+            field("spaceId")
+        ),
         headers: vec![],
         body: None,
         timeout: Some(Duration::from_secs(20)),
@@ -156,8 +174,15 @@ async fn engine_uploads_a_blob_multipart_through_xhr() {
     assert_eq!(XhrHttp.send(mkdir).await.unwrap().status, 201);
     let up = uploader(tok, 1 << 20);
     let rec = Rc::new(Rec::default());
-    let opts = UploadOptions { path: LibraryPath::parse("web/multipart.bin").unwrap(), conflict: Conflict::Overwrite, quick_upload: false, create_parents: false };
-    let result = run(up, Rc::new(BlobSource::new(blob_of(&data)).unwrap()), opts, Control::new(), rec.clone()).await.expect("upload");
+    let opts = UploadOptions {
+        path: LibraryPath::parse("web/multipart.bin").unwrap(),
+        conflict: Conflict::Overwrite,
+        quick_upload: false,
+        create_parents: false,
+    };
+    let result = run(up, Rc::new(BlobSource::new(blob_of(&data)).unwrap()), opts, Control::new(), rec.clone())
+        .await
+        .expect("upload");
     assert_eq!(result.file.path, "web/multipart.bin");
     assert_eq!(stored_sha256("web/multipart.bin").await, Some(sha256_hex(&data).await));
     assert_eq!(rec.0.borrow().last(), Some(&UploadState::Done));
@@ -201,7 +226,9 @@ async fn js_client_uploads_and_rejects_bad_input_with_typed_errors() {
     let unknown = Object::new();
     set(&unknown, "conflictt", JsValue::from_str("ask"));
     check(client.upload(blob_of(b"x").into(), "x".into(), unknown.into()).err().unwrap(), "conflictt");
-    for (name, value) in [("concurrency", 0.0), ("concurrency", 1000.0), ("partSize", 1000.0), ("concurrency", f64::NAN)] {
+    for (name, value) in
+        [("concurrency", 0.0), ("concurrency", 1000.0), ("partSize", 1000.0), ("concurrency", f64::NAN)]
+    {
         let o = Object::assign(&Object::new(), &options);
         set(&o, name, JsValue::from_f64(value));
         check(SmhClient::new(o.into()).err().unwrap(), name);
@@ -214,7 +241,12 @@ async fn js_client_uploads_and_rejects_bad_input_with_typed_errors() {
 #[wasm_bindgen_test]
 async fn a_panic_rejects_running_tasks_instead_of_leaving_them_hanging() {
     let options = Object::new();
-    for (k, v) in [("baseUrl", field("smh")), ("libraryId", field("libraryId")), ("spaceId", field("spaceId")), ("accessToken", token().await)] {
+    for (k, v) in [
+        ("baseUrl", field("smh")),
+        ("libraryId", field("libraryId")),
+        ("spaceId", field("spaceId")),
+        ("accessToken", token().await),
+    ] {
         Reflect::set(&options, &JsValue::from_str(k), &JsValue::from_str(&v)).unwrap();
     }
     Reflect::set(&options, &"allowedDomains".into(), &js_sys::Array::of1(&JsValue::from_str(&field("cos")))).unwrap();
@@ -277,7 +309,10 @@ struct HostileSmh {
 }
 
 impl Http for HostileSmh {
-    fn send(&self, request: HttpRequest) -> smh_upload::platform::LocalBoxFuture<'_, smh_upload::Result<smh_upload::platform::HttpResponse>> {
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> smh_upload::platform::LocalBoxFuture<'_, smh_upload::Result<smh_upload::platform::HttpResponse>> {
         Box::pin(async move {
             if request.url.contains(&field("cos")) {
                 self.cos_attempts.set(self.cos_attempts.get() + 1);
@@ -285,7 +320,8 @@ impl Http for HostileSmh {
             let mut resp = XhrHttp.send(request).await?;
             if let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&resp.body) {
                 if let Some(auth) = body.pointer_mut("/headers/Authorization") {
-                    *auth = serde_json::Value::String(format!("{}{HOSTILE_VALUE_TAIL}", auth.as_str().unwrap_or_default()));
+                    *auth =
+                        serde_json::Value::String(format!("{}{HOSTILE_VALUE_TAIL}", auth.as_str().unwrap_or_default()));
                     resp.body = body.to_string().into_bytes();
                 }
             }
@@ -296,12 +332,28 @@ impl Http for HostileSmh {
 
 #[wasm_bindgen_test]
 async fn an_smh_reply_whose_header_the_browser_refuses_fails_at_once_without_echoing_it() {
-    let mut config = ClientConfig::new(SmhTarget { base_url: field("smh"), library_id: field("libraryId"), space_id: field("spaceId"), user_id: None });
+    let mut config = ClientConfig::new(SmhTarget {
+        base_url: field("smh"),
+        library_id: field("libraryId"),
+        space_id: field("spaceId"),
+        user_id: None,
+    });
     config.allowed_domains = Some(vec![field("cos")]);
     let http = Rc::new(HostileSmh { cos_attempts: std::cell::Cell::new(0) });
-    let up = Rc::new(Uploader::new(config, http.clone(), Rc::new(JsTimer), Tokens::fixed(token().await), Rc::new(NoCheckpoints)).unwrap());
-    let opts = UploadOptions { path: LibraryPath::parse("hostile-header.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
-    let err = run(up, Rc::new(BlobSource::new(blob_of(b"hostile")).unwrap()), opts, Control::new(), Rc::new(Rec::default())).await.expect_err("cannot succeed");
+    let up = Rc::new(
+        Uploader::new(config, http.clone(), Rc::new(JsTimer), Tokens::fixed(token().await), Rc::new(NoCheckpoints))
+            .unwrap(),
+    );
+    let opts = UploadOptions {
+        path: LibraryPath::parse("hostile-header.bin").unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: false,
+    };
+    let err =
+        run(up, Rc::new(BlobSource::new(blob_of(b"hostile")).unwrap()), opts, Control::new(), Rc::new(Rec::default()))
+            .await
+            .expect_err("cannot succeed");
     let text = err.to_string();
     assert_eq!((err.code(), err.retryable()), ("InvalidResponse", false), "{text}");
     // Refused when the reply is read (0) or by the browser's setRequestHeader (1), never retried.

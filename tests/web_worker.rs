@@ -27,7 +27,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const MIB: usize = 1 << 20;
 /// Around the quick-upload block (1 MiB) and the Worker's read chunk (4 MiB).
-const AWKWARD: &[usize] = &[1, 15, 16, 17, MIB - 1, MIB, MIB + 1, 2 * MIB - 1, 2 * MIB + 1, 4 * MIB - 1, 4 * MIB + 1, 5 * MIB + 7];
+const AWKWARD: &[usize] =
+    &[1, 15, 16, 17, MIB - 1, MIB, MIB + 1, 2 * MIB - 1, 2 * MIB + 1, 4 * MIB - 1, 4 * MIB + 1, 5 * MIB + 7];
 
 /// Points the SDK at the Worker script of the package (as a `blob:` URL).
 fn use_package_worker() {
@@ -36,7 +37,10 @@ fn use_package_worker() {
 
 /// Points the SDK at a Worker running `source`.
 fn use_worker_source(source: &str) {
-    let make_url = Function::new_with_args("source", "return URL.createObjectURL(new Blob([source], { type: 'text/javascript' }))");
+    let make_url = Function::new_with_args(
+        "source",
+        "return URL.createObjectURL(new Blob([source], { type: 'text/javascript' }))",
+    );
     let url = make_url.call1(&JsValue::NULL, &source.into()).expect("blob URL");
     worker::use_worker_script(&url.as_string().expect("a string"));
 }
@@ -91,11 +95,18 @@ async fn worker_and_page_chain_hashes_equal_the_reference() {
     let first = reference_chain(&data[..2 * MIB], None);
     let rest = blob_of(&data[2 * MIB..]);
     for via in [Via::Worker, Via::WorkerWasm, Via::Page] {
-        assert_eq!(worker::chain_hash(&rest, Some(first), via).await.unwrap(), reference_chain(&data, None), "{via:?}, resumed");
+        assert_eq!(
+            worker::chain_hash(&rest, Some(first), via).await.unwrap(),
+            reference_chain(&data, None),
+            "{via:?}, resumed"
+        );
     }
     // Nothing to hash is a read error everywhere.
     for via in [Via::Worker, Via::WorkerWasm, Via::Page] {
-        assert!(matches!(worker::chain_hash(&blob_of(&[]), None, via).await, Err(Error::FileRead { .. })), "{via:?}, empty");
+        assert!(
+            matches!(worker::chain_hash(&blob_of(&[]), None, via).await, Err(Error::FileRead { .. })),
+            "{via:?}, empty"
+        );
     }
 }
 
@@ -116,8 +127,14 @@ async fn chain_hash_in_requests_with_reads_ahead_equals_the_reference() {
             // Keys name bytes: unique to this blob (the Worker is shared by every test).
             let key = |start: usize, end: usize| format!("ahead-test-{request}-{via:?}:{start}-{end}");
             // A hint never taken: the first MiB names [1 MiB, 2 MiB) as next, then the chain starts again.
-            let first = ReadAhead { key: key(0, MIB), next: Some((slice(MIB, 2 * MIB), format!("ahead-test-unused-{request}-{via:?}"))) };
-            assert_eq!(worker::chain_hash_ahead(&slice(0, MIB), None, via, Some(first)).await.expect("first MiB"), reference_chain(&data[..MIB], None));
+            let first = ReadAhead {
+                key: key(0, MIB),
+                next: Some((slice(MIB, 2 * MIB), format!("ahead-test-unused-{request}-{via:?}"))),
+            };
+            assert_eq!(
+                worker::chain_hash_ahead(&slice(0, MIB), None, via, Some(first)).await.expect("first MiB"),
+                reference_chain(&data[..MIB], None)
+            );
             let (mut hash, mut start) = (None, 0);
             while start < data.len() {
                 let end = (start + request).min(data.len());
@@ -143,12 +160,17 @@ async fn concurrent_crc_requests_run_side_by_side_with_correct_results() {
     let blobs: Vec<_> = lengths.iter().map(|&len| blob_of(&data[data.len() - len..])).collect();
     let results = join_all(blobs.iter().map(|b| worker::crc64(b, Via::Worker))).await;
     for (len, result) in lengths.iter().zip(results) {
-        assert_eq!(result.expect("worker"), crc64::checksum(&data[data.len() - len..]), "{len} bytes, among concurrent requests");
+        assert_eq!(
+            result.expect("worker"),
+            crc64::checksum(&data[data.len() - len..]),
+            "{len} bytes, among concurrent requests"
+        );
     }
     // A small part asked for after a large one is answered first: it is not queued behind it.
     let large = blob_of(&random_bytes(64 * MIB));
     let small = blob_of(&data[..17]);
-    let first = select(Box::pin(worker::crc64(&large, Via::Worker)), Box::pin(worker::crc64(&small, Via::Worker))).await;
+    let first =
+        select(Box::pin(worker::crc64(&large, Via::Worker)), Box::pin(worker::crc64(&small, Via::Worker))).await;
     let Either::Right((small_crc, large_pending)) = first else { panic!("the 17-byte CRC waited for the 64 MiB one") };
     assert_eq!(small_crc.unwrap(), crc64::checksum(&data[..17]));
     large_pending.await.expect("the large one completes too");
@@ -162,7 +184,11 @@ async fn a_worker_that_cannot_start_falls_back_to_the_page() {
         worker::use_worker_script(broken);
         assert!(worker::crc64(&blob, Via::Worker).await.is_err(), "{broken}: the Worker alone fails");
         assert_eq!(worker::crc64(&blob, Via::Auto).await.expect("fallback"), crc64::checksum(&data), "{broken}");
-        assert_eq!(worker::chain_hash(&blob, None, Via::Auto).await.expect("fallback"), reference_chain(&data, None), "{broken}");
+        assert_eq!(
+            worker::chain_hash(&blob, None, Via::Auto).await.expect("fallback"),
+            reference_chain(&data, None),
+            "{broken}"
+        );
     }
     use_package_worker();
     assert_eq!(worker::crc64(&blob, Via::Worker).await.expect("a good script works again"), crc64::checksum(&data));
@@ -182,7 +208,8 @@ async fn worker_memory_stays_flat_whatever_the_size() {
 }
 
 async fn app_json(method: Method, path: &str, body: Option<&str>) -> serde_json::Value {
-    let json = option_env!("SMH_DEVSERVER_READY_JSON").expect("run through `cargo xtask test`, which starts the devserver");
+    let json =
+        option_env!("SMH_DEVSERVER_READY_JSON").expect("run through `cargo xtask test`, which starts the devserver");
     let ready: serde_json::Value = serde_json::from_str(json).expect("READY JSON");
     let request = HttpRequest {
         method,
@@ -200,14 +227,20 @@ async fn app_json(method: Method, path: &str, body: Option<&str>) -> serde_json:
 #[wasm_bindgen_test]
 async fn an_upload_hashed_in_the_worker_is_byte_identical_on_the_devserver() {
     use_package_worker();
-    let ready: serde_json::Value = serde_json::from_str(option_env!("SMH_DEVSERVER_READY_JSON").unwrap_or("{}")).unwrap();
+    let ready: serde_json::Value =
+        serde_json::from_str(option_env!("SMH_DEVSERVER_READY_JSON").unwrap_or("{}")).unwrap();
     let token = app_json(Method::Post, "/token", Some("{}")).await["accessToken"].as_str().unwrap().to_string();
     let options = Object::new();
     for (key, value) in [("baseUrl", "smh"), ("libraryId", "libraryId"), ("spaceId", "spaceId")] {
         Reflect::set(&options, &key.into(), &ready[value].as_str().unwrap_or_default().into()).unwrap();
     }
     Reflect::set(&options, &"accessToken".into(), &token.into()).unwrap();
-    Reflect::set(&options, &"allowedDomains".into(), &js_sys::Array::of1(&ready["cos"].as_str().unwrap_or_default().into())).unwrap();
+    Reflect::set(
+        &options,
+        &"allowedDomains".into(),
+        &js_sys::Array::of1(&ready["cos"].as_str().unwrap_or_default().into()),
+    )
+    .unwrap();
     Reflect::set(&options, &"checkpoints".into(), &"none".into()).unwrap();
     Reflect::set(&options, &"partSize".into(), &JsValue::from_f64(MIB as f64)).unwrap();
     Reflect::set(&options, &"multipartThreshold".into(), &JsValue::from_f64(MIB as f64)).unwrap();
@@ -241,8 +274,10 @@ async fn an_upload_hashed_in_the_worker_is_byte_identical_on_the_devserver() {
     assert!(hashed >= 2, "the Worker answered {hashed} requests for the beginning and full hashes");
 
     let objects = app_json(Method::Get, "/_dev/objects", None).await;
-    let stored = objects.as_array().and_then(|all| all.iter().find(|o| o["smhPath"] == "worker-hashed.bin")).expect("stored");
+    let stored =
+        objects.as_array().and_then(|all| all.iter().find(|o| o["smhPath"] == "worker-hashed.bin")).expect("stored");
     let subtle = web_sys::window().and_then(|w| w.crypto().ok()).expect("WebCrypto").subtle();
-    let digest = JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", &mut data.clone()).unwrap()).await.unwrap();
+    let digest =
+        JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", &mut data.clone()).unwrap()).await.unwrap();
     assert_eq!(stored["sha256"].as_str(), Some(smh_upload::hash::hex(&Uint8Array::new(&digest).to_vec()).as_str()));
 }

@@ -75,7 +75,11 @@ pub struct Config {
 impl Config {
     pub fn from_cli(cli: Cli) -> crate::anyhow_free::Result<Config> {
         if !cli.host.is_loopback() {
-            return Err(format!("--host {} is not a loopback address; smh-devserver only listens on loopback", cli.host).into());
+            return Err(format!(
+                "--host {} is not a loopback address; smh-devserver only listens on loopback",
+                cli.host
+            )
+            .into());
         }
         let data_dir = match cli.data {
             Some(dir) => dir,

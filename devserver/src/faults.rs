@@ -101,7 +101,9 @@ pub enum Action {
         message: Option<String>,
     },
     Reset,
-    Delay { ms: u64 },
+    Delay {
+        ms: u64,
+    },
     Stall {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ms: Option<u64>,
@@ -192,9 +194,10 @@ impl Rule {
         self.origin == origin
             && self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
             && self.path.as_deref().is_none_or(|p| path_matches(p, path))
-            && self.query.as_deref().is_none_or(|key| {
-                query.unwrap_or("").split('&').any(|pair| pair.split('=').next() == Some(key))
-            })
+            && self
+                .query
+                .as_deref()
+                .is_none_or(|key| query.unwrap_or("").split('&').any(|pair| pair.split('=').next() == Some(key)))
     }
 
     /// Counts one matching request and says whether the rule fires on it (module doc, steps 1–4).
@@ -644,7 +647,9 @@ mod tests {
         let parse = |v: serde_json::Value| serde_json::from_value::<RuleSpec>(v);
         let base = serde_json::json!({ "origin": "cos", "action": { "type": "dropReply" } });
         assert!(parse(base.clone()).is_ok());
-        for (field, value) in [("every", serde_json::json!(0)), ("rate", serde_json::json!(1.5)), ("rate", serde_json::json!(-0.1))] {
+        for (field, value) in
+            [("every", serde_json::json!(0)), ("rate", serde_json::json!(1.5)), ("rate", serde_json::json!(-0.1))]
+        {
             let mut bad = base.clone();
             bad[field] = value;
             assert!(parse(bad).is_err(), "{field}");

@@ -65,14 +65,11 @@ pub async fn run(
     let serve = |listener: TcpListener, router: axum::Router| {
         let mut rx = tx.subscribe();
         tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = rx.recv().await;
-            })
-            .await
+            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = rx.recv().await;
+                })
+                .await
         })
     };
     let app = serve(listeners.app, app::router(state.clone()));

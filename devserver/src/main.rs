@@ -28,7 +28,13 @@ async fn main() -> smh_devserver::anyhow_free::Result<()> {
     let state = smh_devserver::open_state(&config, &listeners)?;
     let ready = state.ready();
     println!("SMH_DEVSERVER_READY {}", serde_json::to_string(&ready)?);
-    eprintln!("smh-devserver: app {}  smh {}  cos http://{}  data {}", ready.app, ready.smh, ready.cos, config.data_dir.display());
+    eprintln!(
+        "smh-devserver: app {}  smh {}  cos http://{}  data {}",
+        ready.app,
+        ready.smh,
+        ready.cos,
+        config.data_dir.display()
+    );
     let data_dir = config.data_dir.clone();
     let remove_temporary_data = move || {
         if temporary_data {

@@ -92,12 +92,7 @@ pub fn redact_path(origin: &str, path: &str) -> String {
 /// `begin` (simple and multipart), `renew`, `query`, `confirm`, `cancel`, `fileInfo`, `download`,
 /// `headFile`, `deleteFile`, `preflight`, or `unknown`.
 pub fn classify(origin: &str, method: &Method, path: &str, query: Option<&str>) -> String {
-    let has = |key: &str| {
-        query
-            .unwrap_or("")
-            .split('&')
-            .any(|pair| pair.split('=').next().is_some_and(|k| k == key))
-    };
+    let has = |key: &str| query.unwrap_or("").split('&').any(|pair| pair.split('=').next().is_some_and(|k| k == key));
     if origin == "cos" {
         return cos_op(method, path, &has).to_string();
     }
@@ -182,8 +177,15 @@ mod tests {
         let log = RequestLog::default();
         for _ in 0..LOG_CAPACITY + 5 {
             log.record(LogEntry {
-                seq: 0, time_ms: 0, origin: "cos", method: "PUT".into(), path: "/".into(),
-                op: "PutObject".into(), status: 200, bytes_in: 0, fault: None,
+                seq: 0,
+                time_ms: 0,
+                origin: "cos",
+                method: "PUT".into(),
+                path: "/".into(),
+                op: "PutObject".into(),
+                status: 200,
+                bytes_in: 0,
+                fault: None,
             });
         }
         let entries = log.entries();

@@ -112,9 +112,7 @@ impl AppState {
 
     /// The `domain` SMH hands out for uploads: `host:port` of the cos origin unless overridden.
     pub fn cos_domain(&self) -> String {
-        self.settings()
-            .cos_domain_override
-            .unwrap_or_else(|| self.origins.cos.to_string())
+        self.settings().cos_domain_override.unwrap_or_else(|| self.origins.cos.to_string())
     }
 
     /// The READY line's JSON.
@@ -153,16 +151,20 @@ fn load_or_create_identity(db: &Db) -> rusqlite::Result<Identity> {
             secret_id TEXT NOT NULL, secret_key TEXT NOT NULL)",
     )?;
     let existing = conn
-        .query_row("SELECT library_id, library_secret, bucket, region, secret_id, secret_key FROM identity WHERE id = 1", [], |r| {
-            Ok(Identity {
-                library_id: r.get(0)?,
-                library_secret: r.get(1)?,
-                bucket: r.get(2)?,
-                region: r.get(3)?,
-                secret_id: r.get(4)?,
-                secret_key: r.get(5)?,
-            })
-        })
+        .query_row(
+            "SELECT library_id, library_secret, bucket, region, secret_id, secret_key FROM identity WHERE id = 1",
+            [],
+            |r| {
+                Ok(Identity {
+                    library_id: r.get(0)?,
+                    library_secret: r.get(1)?,
+                    bucket: r.get(2)?,
+                    region: r.get(3)?,
+                    secret_id: r.get(4)?,
+                    secret_key: r.get(5)?,
+                })
+            },
+        )
         .optional()?;
     if let Some(identity) = existing {
         return Ok(identity);

@@ -54,13 +54,15 @@ async fn sts_keys_upload_until_they_expire() {
     let part2 = cos.put_part("sts/multi.bin", &upload_id, 2, data(10, 3)).await;
     assert_eq!(part2.status(), 200);
     let parts = [(1, header(&part1, "etag")), (2, header(&part2, "etag"))];
-    let listed = cos.signed(Method::GET, "sts/multi.bin", &[("uploadId", upload_id.as_str())], &[]).send().await.unwrap();
+    let listed =
+        cos.signed(Method::GET, "sts/multi.bin", &[("uploadId", upload_id.as_str())], &[]).send().await.unwrap();
     assert_eq!(xml_values(&listed.text().await.unwrap(), "PartNumber"), ["1", "2"]);
     assert_eq!(cos.complete("sts/multi.bin", &upload_id, &parts).await.status(), 200);
     let head = cos.head("sts/multi.bin").await;
     assert_eq!((head.status().as_u16(), header(&head, "content-length")), (200, "1034".to_string()));
     // Not granted: deleting and listing the bucket.
-    assert_cos_error(cos.signed(Method::DELETE, "sts/simple.bin", &[], &[]).send().await.unwrap(), 403, "AccessDenied").await;
+    assert_cos_error(cos.signed(Method::DELETE, "sts/simple.bin", &[], &[]).send().await.unwrap(), 403, "AccessDenied")
+        .await;
     assert_cos_error(cos.signed(Method::GET, "", &[], &[]).send().await.unwrap(), 403, "AccessDenied").await;
 
     // Wrong or missing token.
@@ -73,7 +75,12 @@ async fn sts_keys_upload_until_they_expire() {
     // A bad signature over a signed token: the debug string names the token, never shows it.
     let token = c["Token"].as_str().unwrap();
     let tampered = cos.with_key(id, "not-the-key", None);
-    let r = tampered.signed(Method::PUT, "sts/x.bin", &[], &[("x-cos-security-token", token)]).body("x").send().await.unwrap();
+    let r = tampered
+        .signed(Method::PUT, "sts/x.bin", &[], &[("x-cos-security-token", token)])
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     let debug = header(&r, "x-smh-debug-formatstring");
     assert!(debug.contains("x-cos-security-token%3D%7Btoken%7D") && !debug.contains(token), "{debug}");
     assert_cos_error(r, 403, "SignatureDoesNotMatch").await;
@@ -137,7 +144,9 @@ async fn vod_shape_and_bad_requests() {
     fields.sort();
     assert_eq!(fields, ["AccessKeyId", "Expiration", "SecretAccessKey", "SessionToken"]);
     // `Expiration` (RFC 3339) is 600 s away.
-    let expiration = time::OffsetDateTime::parse(c["Expiration"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let expiration =
+        time::OffsetDateTime::parse(c["Expiration"].as_str().unwrap(), &time::format_description::well_known::Rfc3339)
+            .unwrap();
     let left = expiration.unix_timestamp() - cos_client::now();
     assert!((595..=601).contains(&left), "{left}");
     let cos = Cos::owner(&env.server).with_key(
@@ -178,6 +187,12 @@ async fn cors_as_for_token() {
     let r = env.http.post(format!("{}/credentials", env.app())).header("origin", page).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["access-control-allow-origin"], page);
-    let r = env.http.post(format!("{}/credentials", env.app())).header("origin", "http://evil.example").send().await.unwrap();
+    let r = env
+        .http
+        .post(format!("{}/credentials", env.app()))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert!(!r.headers().contains_key("access-control-allow-origin"));
 }

@@ -17,14 +17,34 @@ async fn token_endpoint() {
     assert_eq!(body["expiresIn"], 86400);
     let token = body["accessToken"].as_str().unwrap().to_string();
     assert_eq!(env.req(Method::PUT, &env.dir_url("d"), &token, &[]).send().await.unwrap().status(), 201);
-    let (status, _) = json_of(env.req(Method::PUT, &env.file_url("d/a.bin"), &token, &[("conflict_resolution_strategy", "overwrite")]).send().await.unwrap()).await;
+    let (status, _) = json_of(
+        env.req(Method::PUT, &env.file_url("d/a.bin"), &token, &[("conflict_resolution_strategy", "overwrite")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 201);
-    assert_smh_error(env.req(Method::DELETE, &env.dir_url("d"), &token, &[]).send().await.unwrap(), 403, "NoPermission").await;
+    assert_smh_error(
+        env.req(Method::DELETE, &env.dir_url("d"), &token, &[]).send().await.unwrap(),
+        403,
+        "NoPermission",
+    )
+    .await;
     // Grant as an array, period as a string, user id.
-    let (status, body) = json_of(env.http.post(&url).json(&json!({ "grant": ["create_directory"], "period": "30", "userId": "u1" })).send().await.unwrap()).await;
+    let (status, body) = json_of(
+        env.http
+            .post(&url)
+            .json(&json!({ "grant": ["create_directory"], "period": "30", "userId": "u1" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status.as_u16(), body["expiresIn"].as_u64()), (200, Some(30)));
     let t = body["accessToken"].as_str().unwrap();
-    assert_smh_error(env.req(Method::PUT, &env.file_url("b.bin"), t, &[]).send().await.unwrap(), 403, "NoPermission").await;
+    assert_smh_error(env.req(Method::PUT, &env.file_url("b.bin"), t, &[]).send().await.unwrap(), 403, "NoPermission")
+        .await;
     // SMH errors pass through; bad bodies are 400.
     let r = env.http.post(&url).json(&json!({ "grant": "nonsense" })).send().await.unwrap();
     assert_smh_error(r, 400, "ParamInvalid").await;
@@ -34,9 +54,15 @@ async fn token_endpoint() {
 
     // CORS: any loopback origin, nothing for others.
     for origin in ["http://127.0.0.1:5173", "http://localhost:8080"] {
-        let r = env.http.request(Method::OPTIONS, &url).header("Origin", origin)
-            .header("Access-Control-Request-Method", "POST").header("Access-Control-Request-Headers", "content-type")
-            .send().await.unwrap();
+        let r = env
+            .http
+            .request(Method::OPTIONS, &url)
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type")
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success());
         assert_eq!(r.headers()["access-control-allow-origin"], origin);
         let r = env.http.post(&url).header("Origin", origin).send().await.unwrap();
@@ -82,8 +108,16 @@ async fn builtin_page_and_static_dirs() {
 async fn dev_config_seed_and_shapes() {
     let env = Env::start(&[]).await;
     let config = env.dev_get("config").await;
-    assert_eq!(config, json!({ "uploadTtlSeconds": 1800, "cosDomain": null, "minPartSize": 1048576, "quotaBytes": null, "maxJsonBody": 65536 }));
-    let (status, config) = env.dev_post("config", json!({ "uploadTtlSeconds": 5, "minPartSize": 1, "quotaBytes": 9, "cosDomain": "x.example:1" })).await;
+    assert_eq!(
+        config,
+        json!({ "uploadTtlSeconds": 1800, "cosDomain": null, "minPartSize": 1048576, "quotaBytes": null, "maxJsonBody": 65536 })
+    );
+    let (status, config) = env
+        .dev_post(
+            "config",
+            json!({ "uploadTtlSeconds": 5, "minPartSize": 1, "quotaBytes": 9, "cosDomain": "x.example:1" }),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(config["uploadTtlSeconds"], 5);
     assert_eq!(config["cosDomain"], "x.example:1");
@@ -96,7 +130,12 @@ async fn dev_config_seed_and_shapes() {
     let (status, info) = env.dev_post("seed", json!({ "path": "a/b/c.txt", "base64": "aGVsbG8=" })).await;
     assert_eq!(status, 201, "{info}");
     assert_eq!((info["path"].clone(), info["size"].clone()), (json!(["a", "b", "c.txt"]), json!("5")));
-    for bad in [json!({ "path": "x" }), json!({ "path": "x", "base64": "!!" }), json!({ "path": "a/../b", "size": 1 }), json!({ "path": "x", "spaceId": "nope", "size": 1 })] {
+    for bad in [
+        json!({ "path": "x" }),
+        json!({ "path": "x", "base64": "!!" }),
+        json!({ "path": "a/../b", "size": 1 }),
+        json!({ "path": "x", "spaceId": "nope", "size": 1 }),
+    ] {
         let (status, _) = env.dev_post("seed", bad.clone()).await;
         assert!(status.is_client_error(), "{bad} → {status}");
     }
@@ -112,7 +151,10 @@ async fn dev_config_seed_and_shapes() {
     let (_, auth) = env.begin("a/m.bin", true, &[], None).await;
     let uploads = env.dev_get("uploads").await;
     let task = &uploads["smh"][0];
-    assert_eq!((task["confirmKey"].clone(), task["kind"].as_str(), task["path"].as_str()), (auth["confirmKey"].clone(), Some("multipart"), Some("a/m.bin")));
+    assert_eq!(
+        (task["confirmKey"].clone(), task["kind"].as_str(), task["path"].as_str()),
+        (auth["confirmKey"].clone(), Some("multipart"), Some("a/m.bin"))
+    );
     assert_eq!(uploads["cos"][0]["uploadId"], auth["uploadId"]);
     assert_eq!(uploads["cos"][0]["parts"], 0);
     let v: Value = env.dev_get("faults").await;
@@ -123,7 +165,8 @@ async fn dev_config_seed_and_shapes() {
 #[tokio::test]
 async fn dev_ready_has_no_secrets() {
     let env = Env::start(&[]).await;
-    let r = env.http.get(format!("{}/_dev/ready", env.app())).header("Origin", "http://127.0.0.1:1").send().await.unwrap();
+    let r =
+        env.http.get(format!("{}/_dev/ready", env.app())).header("Origin", "http://127.0.0.1:1").send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["access-control-allow-origin"], "http://127.0.0.1:1");
     let text = r.text().await.unwrap();

@@ -27,8 +27,12 @@ async fn multipart(env: &Env, path: &str) -> Value {
 async fn cos_status_skip_times_and_listing() {
     let env = Env::start(&[]).await;
     let auth = multipart(&env, "f.bin").await;
-    let rules = add_rule(&env, json!({ "origin": "cos", "method": "PUT", "query": "partNumber", "skip": 1, "times": 2,
-        "action": { "type": "status", "status": 500 } })).await;
+    let rules = add_rule(
+        &env,
+        json!({ "origin": "cos", "method": "PUT", "query": "partNumber", "skip": 1, "times": 2,
+        "action": { "type": "status", "status": 500 } }),
+    )
+    .await;
     assert_eq!(rules["rules"][0]["times"], 2);
     let part = data(1024, 1);
     // skip 1: the first part PUT goes through, the next two fail with COS XML, then OK again.
@@ -44,7 +48,11 @@ async fn cos_status_skip_times_and_listing() {
     let listed = env.dev_get("faults").await;
     assert_eq!((listed["rules"][0]["times"].as_u64(), listed["rules"][0]["fired"].as_u64()), (Some(0), Some(2)));
     // Custom code; a simple PutObject does not match `query: partNumber`.
-    add_rule(&env, json!([{ "origin": "cos", "path": "*", "action": { "type": "status", "status": 503, "code": "SlowDown" } }])).await;
+    add_rule(
+        &env,
+        json!([{ "origin": "cos", "path": "*", "action": { "type": "status", "status": 503, "code": "SlowDown" } }]),
+    )
+    .await;
     let r = env.cos_put(&auth, part.clone(), Some(3)).await;
     assert_eq!(r.status(), 503);
     assert!(r.text().await.unwrap().contains("<Code>SlowDown</Code>"));
@@ -59,7 +67,12 @@ async fn reset_delay_stall() {
     let part = data(200 * 1024, 2);
     // reset: the client sees a network error, no response.
     add_rule(&env, json!({ "origin": "cos", "query": "partNumber", "action": { "type": "reset" } })).await;
-    let mut url = format!("http://{}{}?partNumber=1&uploadId={}", auth["domain"].as_str().unwrap(), auth["path"].as_str().unwrap(), auth["uploadId"].as_str().unwrap());
+    let mut url = format!(
+        "http://{}{}?partNumber=1&uploadId={}",
+        auth["domain"].as_str().unwrap(),
+        auth["path"].as_str().unwrap(),
+        auth["uploadId"].as_str().unwrap()
+    );
     let mut rb = env.http.put(&url).body(part.clone());
     for (k, v) in auth["headers"].as_object().unwrap() {
         rb = rb.header(k.as_str(), v.as_str().unwrap());
@@ -89,10 +102,8 @@ async fn reset_delay_stall() {
     // The log names each fault; reset/stall have status 0; no query strings.
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let log: Vec<Value> = env.dev_get("log?origin=cos").await.as_array().unwrap().clone();
-    let faults: Vec<(&str, u64)> = log
-        .iter()
-        .filter_map(|e| Some((e["fault"].as_str()?, e["status"].as_u64().unwrap())))
-        .collect();
+    let faults: Vec<(&str, u64)> =
+        log.iter().filter_map(|e| Some((e["fault"].as_str()?, e["status"].as_u64().unwrap()))).collect();
     assert_eq!(faults, [("reset", 0), ("delay", 200), ("stall", 0)]);
     assert!(log.iter().all(|e| !e["path"].as_str().unwrap().contains('?')));
     let reset = log.iter().find(|e| e["fault"] == "reset").unwrap();
@@ -107,7 +118,10 @@ async fn expired_on_both_origins_and_bad_crc() {
     let r = env.cos_put(&auth, b"abc".to_vec(), None).await;
     assert_eq!(r.status(), 403);
     let text = r.text().await.unwrap();
-    assert!(text.contains("<Code>AccessDenied</Code>") && text.contains("<Message>Request has expired</Message>"), "{text}");
+    assert!(
+        text.contains("<Code>AccessDenied</Code>") && text.contains("<Message>Request has expired</Message>"),
+        "{text}"
+    );
 
     add_rule(&env, json!({ "origin": "smh", "path": "/api/v1/directory/", "action": { "type": "expired" } })).await;
     let r = env.req(Method::GET, &env.dir_url(""), &env.admin, &[]).send().await.unwrap();
@@ -115,7 +129,11 @@ async fn expired_on_both_origins_and_bad_crc() {
     assert_eq!(env.req(Method::GET, &env.dir_url(""), &env.admin, &[]).send().await.unwrap().status(), 200);
 
     // smh status with a code of choice.
-    add_rule(&env, json!({ "origin": "smh", "method": "POST", "query": "confirm", "action": { "type": "status", "status": 503 } })).await;
+    add_rule(
+        &env,
+        json!({ "origin": "smh", "method": "POST", "query": "confirm", "action": { "type": "status", "status": 503 } }),
+    )
+    .await;
     let bytes = data(777, 5);
     assert_eq!(env.cos_put(&auth, bytes.clone(), None).await.status(), 200);
     let key = auth["confirmKey"].as_str().unwrap();
@@ -145,7 +163,8 @@ async fn request_log_counts_bytes() {
     let bytes = data(12345, 6);
     env.upload_simple("l.bin", &bytes, &[]).await;
     let log: Vec<Value> = env.dev_get("log").await.as_array().unwrap().clone();
-    let ops: Vec<(&str, &str)> = log.iter().map(|e| (e["origin"].as_str().unwrap(), e["op"].as_str().unwrap())).collect();
+    let ops: Vec<(&str, &str)> =
+        log.iter().map(|e| (e["origin"].as_str().unwrap(), e["op"].as_str().unwrap())).collect();
     assert_eq!(ops, [("smh", "begin"), ("cos", "PutObject"), ("smh", "confirm")]);
     assert_eq!(log[1]["bytesIn"], 12345);
     assert_eq!(log[1]["status"], 200);

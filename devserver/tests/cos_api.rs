@@ -21,7 +21,12 @@ async fn object_put_head_get_range_delete() {
     let body = b"hello world\n".to_vec();
     let md5 = base64_md5(&body);
     let r = cos
-        .signed(Method::PUT, key, &[], &[("content-type", "text/plain"), ("x-cos-meta-author", "Jane Doe"), ("content-md5", &md5)])
+        .signed(
+            Method::PUT,
+            key,
+            &[],
+            &[("content-type", "text/plain"), ("x-cos-meta-author", "Jane Doe"), ("content-md5", &md5)],
+        )
         .body(body.clone())
         .send()
         .await
@@ -102,7 +107,12 @@ async fn short_body_stores_nothing() {
     let auth = cos.authorization("PUT", "short.bin", &[], &[], (now() - 60, now() + 600));
     let mut tcp = std::net::TcpStream::connect(&cos.addr).unwrap();
     tcp.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
-    write!(tcp, "PUT /short.bin HTTP/1.1\r\nHost: {}\r\nAuthorization: {auth}\r\nContent-Length: 100\r\n\r\n", cos.addr).unwrap();
+    write!(
+        tcp,
+        "PUT /short.bin HTTP/1.1\r\nHost: {}\r\nAuthorization: {auth}\r\nContent-Length: 100\r\n\r\n",
+        cos.addr
+    )
+    .unwrap();
     tcp.write_all(&[7u8; 50]).unwrap();
     tcp.shutdown(std::net::Shutdown::Write).unwrap();
     let mut response = String::new();
@@ -130,7 +140,8 @@ async fn signature_checks() {
     assert_cos_error(r, 403, "SignatureDoesNotMatch").await;
     // A signed header changed on the way.
     let auth = cos.authorization("GET", "k", &[], &[("range", "bytes=0-0")], window);
-    let r = cos.raw(Method::GET, "k", &[], &[("range", "bytes=0-1")]).header("authorization", auth).send().await.unwrap();
+    let r =
+        cos.raw(Method::GET, "k", &[], &[("range", "bytes=0-1")]).header("authorization", auth).send().await.unwrap();
     assert_cos_error(r, 403, "SignatureDoesNotMatch").await;
     // An unsigned extra header is fine.
     let auth = cos.authorization("GET", "k", &[], &[], window);
@@ -158,32 +169,60 @@ async fn signature_checks() {
     // A refused large body is read before the answer, so the client sees the COS error (which
     // SDKs renew credentials on) rather than a reset connection.
     let auth = cos.authorization("PUT", "big", &[], &[], (now() - 600, now() - 10));
-    let r = cos.raw(Method::PUT, "big", &[], &[]).header("authorization", auth).body(vec![0u8; 8 << 20]).send().await.unwrap();
+    let r = cos
+        .raw(Method::PUT, "big", &[], &[])
+        .header("authorization", auth)
+        .body(vec![0u8; 8 << 20])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(assert_cos_error(r, 403, "AccessDenied").await, "Request has expired");
 
     // Host signed without the port (python signs the bare hostname).
     let bare = Cos { host: None, ..cos.clone() };
     let params: Vec<(String, String)> = vec![];
     let auth = smh_devserver::cos::sign::sign_authorization(
-        &cos.ak, &cos.sk, window.0, window.1, "get", "/k", &params,
+        &cos.ak,
+        &cos.sk,
+        window.0,
+        window.1,
+        "get",
+        "/k",
+        &params,
         &[("host".to_string(), "127.0.0.1".to_string())],
     );
     let r = bare.raw(Method::GET, "k", &[], &[]).header("authorization", auth).send().await.unwrap();
     assert_eq!(r.status(), 200);
     // Empty header and param lists (what SMH hands out) cover any query and headers.
-    let auth = smh_devserver::cos::sign::sign_authorization(&cos.ak, &cos.sk, window.0, window.1, "get", "/k", &[], &[]);
-    let r = cos.raw(Method::GET, "k", &[("response-content-type", "x/y")], &[]).header("authorization", auth).send().await.unwrap();
+    let auth =
+        smh_devserver::cos::sign::sign_authorization(&cos.ak, &cos.sk, window.0, window.1, "get", "/k", &[], &[]);
+    let r = cos
+        .raw(Method::GET, "k", &[("response-content-type", "x/y")], &[])
+        .header("authorization", auth)
+        .send()
+        .await
+        .unwrap();
     assert_eq!((r.status().as_u16(), header(&r, "content-type")), (200, "x/y".to_string()));
     // Presigned URL form; `;` raw (node) and percent-encoded (py).
     let auth = cos.authorization("GET", "k", &[], &[], window);
-    for url in [format!("{}?{auth}", cos.url("k", &[])), format!("{}?{}", cos.url("k", &[]), auth.replace(';', "%3B"))] {
+    for url in [format!("{}?{auth}", cos.url("k", &[])), format!("{}?{}", cos.url("k", &[]), auth.replace(';', "%3B"))]
+    {
         let r = cos.http.get(url).send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.bytes().await.unwrap().as_ref(), b"v");
     }
     // OPTIONS needs no signature and answers CORS.
     let r = cos
-        .raw(Method::OPTIONS, "k", &[], &[("origin", "http://127.0.0.1:9"), ("access-control-request-method", "PUT"), ("access-control-request-headers", "authorization,x-cos-security-token")])
+        .raw(
+            Method::OPTIONS,
+            "k",
+            &[],
+            &[
+                ("origin", "http://127.0.0.1:9"),
+                ("access-control-request-method", "PUT"),
+                ("access-control-request-headers", "authorization,x-cos-security-token"),
+            ],
+        )
         .send()
         .await
         .unwrap();
@@ -220,7 +259,13 @@ async fn temporary_credentials_token_scope_expiry() {
     // Missing token, wrong token.
     let r = cos.raw(Method::PUT, &key, &[], &[]).header("authorization", &auth).body("x").send().await.unwrap();
     assert_cos_error(r, 403, "InvalidAccessKeyId").await;
-    let r = cos.raw(Method::PUT, &key, &[], &[("x-cos-security-token", "nope")]).header("authorization", &auth).body("x").send().await.unwrap();
+    let r = cos
+        .raw(Method::PUT, &key, &[], &[("x-cos-security-token", "nope")])
+        .header("authorization", &auth)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_cos_error(r, 400, "InvalidToken").await;
     // Token in the query works like the header.
     let url = cos.url(&key, &[("x-cos-security-token", &token)]);
@@ -250,7 +295,15 @@ async fn temporary_credentials_token_scope_expiry() {
     assert_cos_error(mtemp.complete(&mkey, &upload_id, &[(1, String::new())]).await, 403, "AccessDenied").await;
     // The SMH-issued header (empty lists) works for any part number.
     let url = cos.url(&mkey, &[("partNumber", "2"), ("uploadId", &upload_id)]);
-    let r = cos.http.put(url).header("authorization", &mauth).header("x-cos-security-token", &mtoken).body("d").send().await.unwrap();
+    let r = cos
+        .http
+        .put(url)
+        .header("authorization", &mauth)
+        .header("x-cos-security-token", &mtoken)
+        .body("d")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     // Expired (test hook) → "Request has expired", which SDKs renew on.
@@ -283,19 +336,35 @@ async fn multipart_happy_path_and_listing() {
     assert_eq!(r.status(), 200);
 
     // ListParts, paged.
-    let r = cos.signed(Method::GET, key, &[("uploadId", &upload_id), ("max-parts", "2"), ("encoding-type", "url")], &[]).send().await.unwrap();
+    let r = cos
+        .signed(Method::GET, key, &[("uploadId", &upload_id), ("max-parts", "2"), ("encoding-type", "url")], &[])
+        .send()
+        .await
+        .unwrap();
     let xml = r.text().await.unwrap();
     assert_eq!(xml_values(&xml, "PartNumber"), vec!["1", "2"]);
     assert_eq!(xml_values(&xml, "IsTruncated"), vec!["true"]);
     assert_eq!(xml_values(&xml, "Key"), vec!["big%2Ff.bin"]);
-    let r = cos.signed(Method::GET, key, &[("uploadId", &upload_id), ("part-number-marker", "2")], &[]).send().await.unwrap();
+    let r = cos
+        .signed(Method::GET, key, &[("uploadId", &upload_id), ("part-number-marker", "2")], &[])
+        .send()
+        .await
+        .unwrap();
     let xml = r.text().await.unwrap();
     assert_eq!(xml_values(&xml, "PartNumber"), vec!["3"]);
     assert_eq!(xml_values(&xml, "Size"), vec!["12345"]);
     assert_eq!(xml_values(&xml, "IsTruncated"), vec!["false"]);
 
     // ListMultipartUploads as python asks it.
-    let q = [("uploads", ""), ("prefix", key), ("delimiter", ""), ("key-marker", ""), ("upload-id-marker", ""), ("max-uploads", "1000"), ("encoding-type", "url")];
+    let q = [
+        ("uploads", ""),
+        ("prefix", key),
+        ("delimiter", ""),
+        ("key-marker", ""),
+        ("upload-id-marker", ""),
+        ("max-uploads", "1000"),
+        ("encoding-type", "url"),
+    ];
     let xml = cos.signed(Method::GET, "", &q, &[]).send().await.unwrap().text().await.unwrap();
     assert_eq!(xml_values(&xml, "UploadId"), vec![upload_id.clone()]);
     assert_eq!(xml_values(&xml, "Key"), vec!["big%2Ff.bin"]);
@@ -328,14 +397,31 @@ async fn multipart_rules() {
     for n in 1..=3 {
         etags.push((n, header(&cos.put_part(key, &id, n, small.clone()).await, "etag")));
     }
-    assert_cos_error(cos.complete(key, &id, &[etags[1].clone(), etags[0].clone()]).await, 400, "InvalidPartOrder").await;
+    assert_cos_error(cos.complete(key, &id, &[etags[1].clone(), etags[0].clone()]).await, 400, "InvalidPartOrder")
+        .await;
     assert_cos_error(cos.complete(key, &id, &etags).await, 400, "EntityTooSmall").await;
-    assert_cos_error(cos.complete(key, &id, &[etags[0].clone(), (4, etags[0].1.clone())]).await, 400, "InvalidPart").await;
-    assert_cos_error(cos.complete(key, &id, &[(3, "\"00000000000000000000000000000000\"".into())]).await, 400, "InvalidPart").await;
-    let r = cos.signed(Method::POST, key, &[("uploadId", &id)], &[]).body("<CompleteMultipartUpload><Part>").send().await.unwrap();
+    assert_cos_error(cos.complete(key, &id, &[etags[0].clone(), (4, etags[0].1.clone())]).await, 400, "InvalidPart")
+        .await;
+    assert_cos_error(
+        cos.complete(key, &id, &[(3, "\"00000000000000000000000000000000\"".into())]).await,
+        400,
+        "InvalidPart",
+    )
+    .await;
+    let r = cos
+        .signed(Method::POST, key, &[("uploadId", &id)], &[])
+        .body("<CompleteMultipartUpload><Part>")
+        .send()
+        .await
+        .unwrap();
     assert_cos_error(r, 400, "MalformedXML").await;
     for bad in ["0", "10001", "x"] {
-        let r = cos.signed(Method::PUT, key, &[("partNumber", bad), ("uploadId", &id)], &[]).body("x").send().await.unwrap();
+        let r = cos
+            .signed(Method::PUT, key, &[("partNumber", bad), ("uploadId", &id)], &[])
+            .body("x")
+            .send()
+            .await
+            .unwrap();
         assert_cos_error(r, 400, "InvalidArgument").await;
     }
     assert_cos_error(cos.put_part(key, "nope", 1, b"x".to_vec()).await, 404, "NoSuchUpload").await;
@@ -347,7 +433,12 @@ async fn multipart_rules() {
 
     let id = cos.initiate(key).await;
     assert_eq!(cos.signed(Method::DELETE, key, &[("uploadId", &id)], &[]).send().await.unwrap().status(), 204);
-    assert_cos_error(cos.signed(Method::DELETE, key, &[("uploadId", &id)], &[]).send().await.unwrap(), 404, "NoSuchUpload").await;
+    assert_cos_error(
+        cos.signed(Method::DELETE, key, &[("uploadId", &id)], &[]).send().await.unwrap(),
+        404,
+        "NoSuchUpload",
+    )
+    .await;
     assert!(!server.data.join("uploads").join(&id).exists());
 }
 
@@ -365,7 +456,12 @@ async fn bucket_listing_paging_delimiter_encoding() {
     loop {
         let xml = cos
             .signed(Method::GET, "", &[("max-keys", "3"), ("marker", &marker)], &[])
-            .send().await.unwrap().text().await.unwrap();
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         seen.extend(xml_values(&xml, "Key"));
         if xml_values(&xml, "IsTruncated") == vec!["false"] {
             break;
@@ -378,7 +474,13 @@ async fn bucket_listing_paging_delimiter_encoding() {
     let mut entries = Vec::new();
     let mut marker = String::new();
     loop {
-        let q = [("prefix", "dir/"), ("delimiter", "/"), ("max-keys", "2"), ("marker", marker.as_str()), ("encoding-type", "url")];
+        let q = [
+            ("prefix", "dir/"),
+            ("delimiter", "/"),
+            ("max-keys", "2"),
+            ("marker", marker.as_str()),
+            ("encoding-type", "url"),
+        ];
         let xml = cos.signed(Method::GET, "", &q, &[]).send().await.unwrap().text().await.unwrap();
         assert_eq!(xml_values(&xml, "Delimiter"), vec!["%2F"]);
         let mut page = xml_values(&xml, "Key");
@@ -390,7 +492,15 @@ async fn bucket_listing_paging_delimiter_encoding() {
         marker = decode(&xml_values(&xml, "NextMarker").remove(0));
     }
     entries.sort();
-    assert_eq!(entries, ["dir%2Fa%20b.txt", "dir%2Fsub%2F", "dir%2Fx%25y", "dir%2Fz", "dir%2F%D1%84"].map(String::from).into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>());
+    assert_eq!(
+        entries,
+        ["dir%2Fa%20b.txt", "dir%2Fsub%2F", "dir%2Fx%25y", "dir%2Fz", "dir%2F%D1%84"]
+            .map(String::from)
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    );
     let r = cos.signed(Method::GET, "", &[("max-keys", "x")], &[]).send().await.unwrap();
     assert_cos_error(r, 400, "InvalidArgument").await;
 }

@@ -25,7 +25,12 @@ fn start_put(cos: &Cos, key: &str, query: &[(&str, &str)], len: usize) -> std::n
     let url = cos.url(key, query);
     let target = &url[url.find(&cos.addr).unwrap() + cos.addr.len()..];
     let mut tcp = std::net::TcpStream::connect(&cos.addr).unwrap();
-    write!(tcp, "PUT {target} HTTP/1.1\r\nHost: {}\r\nAuthorization: {auth}\r\nContent-Length: {len}\r\n\r\n", cos.addr).unwrap();
+    write!(
+        tcp,
+        "PUT {target} HTTP/1.1\r\nHost: {}\r\nAuthorization: {auth}\r\nContent-Length: {len}\r\n\r\n",
+        cos.addr
+    )
+    .unwrap();
     tcp
 }
 

@@ -21,7 +21,11 @@ async fn minted_client(env: &Env, query: &str, body: Value) -> Cos {
     let owner = Cos::owner(&env.server);
     if query.contains("vod") {
         let c = &issued["Response"]["Credentials"];
-        owner.with_key(c["AccessKeyId"].as_str().unwrap(), c["SecretAccessKey"].as_str().unwrap(), c["SessionToken"].as_str())
+        owner.with_key(
+            c["AccessKeyId"].as_str().unwrap(),
+            c["SecretAccessKey"].as_str().unwrap(),
+            c["SessionToken"].as_str(),
+        )
     } else {
         let c = &issued["Credentials"];
         owner.with_key(c["TmpSecretId"].as_str().unwrap(), c["TmpSecretKey"].as_str().unwrap(), c["Token"].as_str())
@@ -85,7 +89,11 @@ async fn minted_keys_sign_the_whole_flow_with_type_and_meta_kept() {
         let r = cos.complete(&key, &upload_id, &etags).await;
         assert_eq!(r.status(), 200, "{shape} complete");
         let whole = parts.concat();
-        assert_eq!(header(&r, "x-cos-hash-crc64ecma"), crc64(&whole).to_string(), "Complete carries the object's CRC-64");
+        assert_eq!(
+            header(&r, "x-cos-hash-crc64ecma"),
+            crc64(&whole).to_string(),
+            "Complete carries the object's CRC-64"
+        );
         let got = cos.get(&key).await;
         assert_eq!(header(&got, "content-type"), "video/mp4");
         assert_eq!(header(&got, "x-cos-meta-title"), "Hello world");
@@ -111,7 +119,10 @@ async fn abort_leaves_nothing_open() {
     }
     let open = open_multipart(&env).await;
     assert_eq!(open.len(), 1, "{open:?}");
-    assert_eq!((open[0]["key"].as_str(), open[0]["uploadId"].as_str(), open[0]["parts"].as_u64()), (Some(key), Some(upload_id.as_str()), Some(2)));
+    assert_eq!(
+        (open[0]["key"].as_str(), open[0]["uploadId"].as_str(), open[0]["parts"].as_u64()),
+        (Some(key), Some(upload_id.as_str()), Some(2))
+    );
 
     let r = cos.signed(Method::DELETE, key, &[("uploadId", &upload_id)], &[]).send().await.unwrap();
     assert_eq!(r.status(), 204);
@@ -163,11 +174,16 @@ async fn every_answer_carries_date_and_pages_may_read_it() {
 
     // Preflight of a signed PUT with a session token, meta and type.
     let preflight = cos
-        .raw(Method::OPTIONS, "p.bin", &[], &[
-            ("origin", page),
-            ("access-control-request-method", "PUT"),
-            ("access-control-request-headers", "authorization,content-type,x-cos-meta-a,x-cos-security-token"),
-        ])
+        .raw(
+            Method::OPTIONS,
+            "p.bin",
+            &[],
+            &[
+                ("origin", page),
+                ("access-control-request-method", "PUT"),
+                ("access-control-request-headers", "authorization,content-type,x-cos-meta-a,x-cos-security-token"),
+            ],
+        )
         .send()
         .await
         .unwrap();

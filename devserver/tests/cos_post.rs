@@ -39,7 +39,9 @@ impl Form {
     fn body(&self) -> Vec<u8> {
         let mut body = Vec::new();
         for (name, value) in &self.fields {
-            body.extend(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes());
+            body.extend(
+                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes(),
+            );
         }
         body.extend(
             format!(
@@ -169,11 +171,7 @@ async fn filename_variable_default_status_and_redirect() {
     assert_eq!(r.status(), 303);
     assert_eq!(
         header(&r, "location"),
-        format!(
-            "https://example.test/done.html?bucket={}&key=post%2Fr.txt&etag=%22{}%22",
-            cos.bucket,
-            md5_hex(b"x")
-        )
+        format!("https://example.test/done.html?bucket={}&key=post%2Fr.txt&etag=%22{}%22", cos.bucket, md5_hex(b"x"))
     );
 }
 
@@ -245,7 +243,8 @@ async fn malformed_forms() {
     let r = cos.http.post(&url).header("content-type", "text/plain").body("key=x").send().await.unwrap();
     assert_cos_error(r, 400, "InvalidRequest").await;
     // No file field.
-    let body = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\npost/x\r\n--{BOUNDARY}--\r\n");
+    let body =
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\npost/x\r\n--{BOUNDARY}--\r\n");
     let r = cos
         .http
         .post(&url)
@@ -311,11 +310,8 @@ async fn temporary_keys_sign_forms_within_their_prefix() {
     assert_eq!(r.status(), 200);
     let sts: Value = r.json().await.unwrap();
     let credentials = &sts["Credentials"];
-    let temp = cos.with_key(
-        credentials["TmpSecretId"].as_str().unwrap(),
-        credentials["TmpSecretKey"].as_str().unwrap(),
-        None,
-    );
+    let temp =
+        cos.with_key(credentials["TmpSecretId"].as_str().unwrap(), credentials["TmpSecretKey"].as_str().unwrap(), None);
     let token = credentials["Token"].as_str().unwrap();
     let w = window();
     let form = |key: &str, token: Option<&str>| {

@@ -39,7 +39,11 @@ async fn every_nth_put_fails_and_counts_are_listed() {
     let env = Env::start(&[]).await;
     let auth = multipart(&env, "every.bin").await;
     // The demo page's rule, verbatim.
-    add_rule(&env, json!({"origin":"cos","method":"PUT","every":5,"times":100000,"action":{"type":"status","status":500}})).await;
+    add_rule(
+        &env,
+        json!({"origin":"cos","method":"PUT","every":5,"times":100000,"action":{"type":"status","status":500}}),
+    )
+    .await;
     let statuses = part_statuses(&env, &auth, 12).await;
     let failed: Vec<usize> = statuses.iter().enumerate().filter(|(_, s)| **s == 500).map(|(i, _)| i + 1).collect();
     assert_eq!(failed, [5, 10], "{statuses:?}");
@@ -71,8 +75,12 @@ async fn seeded_rate_is_reproducible_and_rules_compose() {
         let auth = &auth;
         async move {
             env.dev_delete("faults").await;
-            add_rule(env, json!({"origin":"cos","query":"partNumber","rate":0.3,"seed":seed,"times":1000,
-                "action":{"type":"status","status":500}})).await;
+            add_rule(
+                env,
+                json!({"origin":"cos","query":"partNumber","rate":0.3,"seed":seed,"times":1000,
+                "action":{"type":"status","status":500}}),
+            )
+            .await;
             let statuses = part_statuses(env, auth, 40).await;
             let fired = env.dev_get("faults").await["rules"][0]["fired"].as_u64().unwrap();
             (statuses, fired)

@@ -18,7 +18,12 @@ async fn token_api_mint_renew_delete() {
         let r = env
             .http
             .request(method, &mint)
-            .query(&[("library_id", env.lib.as_str()), ("library_secret", &secret), ("grant", "upload_file"), ("period", "600")])
+            .query(&[
+                ("library_id", env.lib.as_str()),
+                ("library_secret", &secret),
+                ("grant", "upload_file"),
+                ("period", "600"),
+            ])
             .send()
             .await
             .unwrap();
@@ -28,7 +33,13 @@ async fn token_api_mint_renew_delete() {
         assert_eq!(body["expiresIn"], 600);
     }
     // Invalid period → 24 h.
-    let r = env.http.get(&mint).query(&[("library_id", env.lib.as_str()), ("library_secret", &secret), ("period", "x")]).send().await.unwrap();
+    let r = env
+        .http
+        .get(&mint)
+        .query(&[("library_id", env.lib.as_str()), ("library_secret", &secret), ("period", "x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(json_of(r).await.1["expiresIn"], 86400);
 
     // Empty* and wrong secret.
@@ -42,7 +53,13 @@ async fn token_api_mint_renew_delete() {
     for (query, status, code) in cases {
         assert_smh_error(env.http.get(&mint).query(query).send().await.unwrap(), status, code).await;
     }
-    let r = env.http.get(&mint).query(&[("library_id", env.lib.as_str()), ("library_secret", &secret), ("grant", "fly")]).send().await.unwrap();
+    let r = env
+        .http
+        .get(&mint)
+        .query(&[("library_id", env.lib.as_str()), ("library_secret", &secret), ("grant", "fly")])
+        .send()
+        .await
+        .unwrap();
     assert_smh_error(r, 400, "ParamInvalid").await;
 
     // Renew returns the same token; delete makes it invalid.
@@ -66,7 +83,13 @@ async fn token_api_mint_renew_delete() {
     let user_url = format!("{}/api/v1/token/{}", env.smh(), env.lib);
     let r = env.http.delete(&user_url).query(&[("library_secret", "nope"), ("user_id", "alice")]).send().await.unwrap();
     assert_smh_error(r, 404, "WrongLibraryIdOrSecret").await;
-    let r = env.http.delete(&user_url).query(&[("library_secret", secret.as_str()), ("user_id", "alice")]).send().await.unwrap();
+    let r = env
+        .http
+        .delete(&user_url)
+        .query(&[("library_secret", secret.as_str()), ("user_id", "alice")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     let r = env.req(Method::GET, &env.dir_url(""), &alice, &[]).send().await.unwrap();
     assert_eq!(r.status(), 403);
@@ -80,7 +103,8 @@ async fn token_checks_on_every_call() {
     let list = env.dir_url("");
     // Absent token.
     assert_smh_error(env.http.get(&list).send().await.unwrap(), 400, "EmptyAccessToken").await;
-    assert_smh_error(env.http.get(&list).query(&[("access_token", "")]).send().await.unwrap(), 400, "EmptyAccessToken").await;
+    assert_smh_error(env.http.get(&list).query(&[("access_token", "")]).send().await.unwrap(), 400, "EmptyAccessToken")
+        .await;
     // Malformed / unknown token.
     for bad in ["garbage", "acctk%00", "acctk0000000000000000000000000000000000000000000"] {
         let r = env.req(Method::GET, &list, bad, &[]).send().await.unwrap();
@@ -94,9 +118,14 @@ async fn token_checks_on_every_call() {
     let r = env.req(Method::GET, &list, &other.admin, &[]).send().await.unwrap();
     assert_smh_error(r, 403, "InvalidAccessToken").await;
     let foreign = format!("{}/api/v1/directory/{}/-/", env.smh(), other.lib);
-    assert_smh_error(env.req(Method::GET, &foreign, &env.admin, &[]).send().await.unwrap(), 403, "InvalidAccessToken").await;
+    assert_smh_error(env.req(Method::GET, &foreign, &env.admin, &[]).send().await.unwrap(), 403, "InvalidAccessToken")
+        .await;
     // Unknown space in a single-tenant library.
-    let r = env.req(Method::GET, &format!("{}/api/v1/directory/{}/space1/", env.smh(), env.lib), &env.admin, &[]).send().await.unwrap();
+    let r = env
+        .req(Method::GET, &format!("{}/api/v1/directory/{}/space1/", env.smh(), env.lib), &env.admin, &[])
+        .send()
+        .await
+        .unwrap();
     assert_smh_error(r, 404, "SpaceNotFound").await;
     // Grants: a read-only token may list but not create or upload.
     let reader = env.token(json!({ "grant": "" })).await;
@@ -107,7 +136,11 @@ async fn token_checks_on_every_call() {
     assert_smh_error(r, 403, "NoPermission").await;
     // upload_file without a force grant may not overwrite (best guess).
     let uploader = env.token(json!({ "grant": "upload_file" })).await;
-    let r = env.req(Method::PUT, &env.file_url("a.bin"), &uploader, &[("conflict_resolution_strategy", "overwrite")]).send().await.unwrap();
+    let r = env
+        .req(Method::PUT, &env.file_url("a.bin"), &uploader, &[("conflict_resolution_strategy", "overwrite")])
+        .send()
+        .await
+        .unwrap();
     assert_smh_error(r, 403, "NoPermission").await;
     let r = env.req(Method::PUT, &env.file_url("a.bin"), &uploader, &[]).send().await.unwrap();
     assert_eq!(r.status(), 201);
@@ -146,14 +179,16 @@ async fn spaces_multi_tenant() {
     assert!(env.space.starts_with("space"), "first space reported: {}", env.space);
     let create = format!("{}/api/v1/space/{}", env.smh(), env.lib);
     // The admin token (minted without space) creates spaces.
-    let (status, body) = json_of(env.req(Method::POST, &create, &env.admin, &[]).json(&json!({})).send().await.unwrap()).await;
+    let (status, body) =
+        json_of(env.req(Method::POST, &create, &env.admin, &[]).json(&json!({})).send().await.unwrap()).await;
     assert_eq!(status, 201);
     let second = body["spaceId"].as_str().unwrap().to_string();
     // A token bound to the first space (the /token default) works there only.
     let bound = env.token(json!({})).await;
     assert_eq!(env.req(Method::GET, &env.dir_url(""), &bound, &[]).send().await.unwrap().status(), 200);
     let other = format!("{}/api/v1/directory/{}/{second}/", env.smh(), env.lib);
-    assert_smh_error(env.req(Method::GET, &other, &bound, &[]).send().await.unwrap(), 403, "AccessTokenNotMatchSpace").await;
+    assert_smh_error(env.req(Method::GET, &other, &bound, &[]).send().await.unwrap(), 403, "AccessTokenNotMatchSpace")
+        .await;
     assert_smh_error(env.req(Method::POST, &create, &bound, &[]).send().await.unwrap(), 403, "NoPermission").await;
     // Token bound to the second space by the page.
     let second_token = env.token(json!({ "spaceId": second })).await;
@@ -161,7 +196,8 @@ async fn spaces_multi_tenant() {
     // `-` does not exist in a multi-tenant library; unknown spaces are 404 (admin) at mint too.
     let dash = format!("{}/api/v1/directory/{}/-/", env.smh(), env.lib);
     assert_smh_error(env.req(Method::GET, &dash, &env.admin, &[]).send().await.unwrap(), 404, "SpaceNotFound").await;
-    let r = env.http.post(format!("{}/token", env.app())).json(&json!({ "spaceId": "spacenope" })).send().await.unwrap();
+    let r =
+        env.http.post(format!("{}/token", env.app())).json(&json!({ "spaceId": "spacenope" })).send().await.unwrap();
     assert_smh_error(r, 404, "SpaceNotFound").await;
 
     // Uploads land in the space's own key prefix.
@@ -173,6 +209,10 @@ async fn spaces_multi_tenant() {
 
     // Single-tenant library: space API → 400 NotMultiSpaceLibrary.
     let single = Env::start(&[]).await;
-    let r = single.req(Method::POST, &format!("{}/api/v1/space/{}", single.smh(), single.lib), &single.admin, &[]).send().await.unwrap();
+    let r = single
+        .req(Method::POST, &format!("{}/api/v1/space/{}", single.smh(), single.lib), &single.admin, &[])
+        .send()
+        .await
+        .unwrap();
     assert_smh_error(r, 400, "NotMultiSpaceLibrary").await;
 }

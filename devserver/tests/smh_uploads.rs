@@ -53,9 +53,13 @@ async fn simple_round_trip() {
     assert_eq!((object["smhPath"].as_str(), object["spaceId"].as_str()), (Some("dir/a.bin"), Some("-")));
 
     // Info, HEAD, download redirect (a signed COS URL that really serves the bytes).
-    let (status, got) = json_of(env.req(Method::GET, &env.file_url("dir/a.bin"), &env.admin, &[("info", "")]).send().await.unwrap()).await;
+    let (status, got) =
+        json_of(env.req(Method::GET, &env.file_url("dir/a.bin"), &env.admin, &[("info", "")]).send().await.unwrap())
+            .await;
     assert_eq!((status.as_u16(), got["size"].as_str()), (200, Some("5000")));
-    let (_, dir_info) = json_of(env.req(Method::GET, &env.dir_url("dir/a.bin"), &env.admin, &[("info", "")]).send().await.unwrap()).await;
+    let (_, dir_info) =
+        json_of(env.req(Method::GET, &env.dir_url("dir/a.bin"), &env.admin, &[("info", "")]).send().await.unwrap())
+            .await;
     assert_eq!(dir_info["size"], "5000");
     let head = env.req(Method::HEAD, &env.file_url("dir/a.bin"), &env.admin, &[]).send().await.unwrap();
     assert_eq!(head.headers()["x-smh-size"], "5000");
@@ -71,9 +75,17 @@ async fn simple_round_trip() {
     assert_smh_error(r, 409, "UploadComplete").await;
     assert_eq!(env.cos_put(&auth, b"again".to_vec(), None).await.status(), 403);
     // Delete the file: object gone.
-    assert_eq!(env.req(Method::DELETE, &env.file_url("dir/a.bin"), &env.admin, &[]).send().await.unwrap().status(), 204);
+    assert_eq!(
+        env.req(Method::DELETE, &env.file_url("dir/a.bin"), &env.admin, &[]).send().await.unwrap().status(),
+        204
+    );
     assert!(env.objects().await.is_empty());
-    assert_smh_error(env.req(Method::GET, &env.file_url("dir/a.bin"), &env.admin, &[("info", "")]).send().await.unwrap(), 404, "FileNotFound").await;
+    assert_smh_error(
+        env.req(Method::GET, &env.file_url("dir/a.bin"), &env.admin, &[("info", "")]).send().await.unwrap(),
+        404,
+        "FileNotFound",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -103,7 +115,10 @@ async fn multipart_round_trip_and_query() {
     assert_eq!((uploads["smh"].as_array().unwrap().len(), uploads["cos"].as_array().unwrap().len()), (1, 1));
 
     // Two confirms at once: exactly one wins, the other is 409.
-    let (a, b) = tokio::join!(env.confirm(&confirm_key, Some(crc64(&bytes)), &[]), env.confirm(&confirm_key, Some(crc64(&bytes)), &[]));
+    let (a, b) = tokio::join!(
+        env.confirm(&confirm_key, Some(crc64(&bytes)), &[]),
+        env.confirm(&confirm_key, Some(crc64(&bytes)), &[])
+    );
     let mut statuses = [a.0.as_u16(), b.0.as_u16()];
     statuses.sort();
     assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
@@ -158,13 +173,19 @@ async fn confirm_errors_keep_the_task_open() {
 
     // Unknown confirmKey everywhere → 404 UploadNotFound; bad crc64 syntax → 400.
     let unknown = env.url("file", "0123456789abcdef0123456789abcdef");
-    for (method, flag) in [(Method::POST, "confirm"), (Method::POST, "renew"), (Method::GET, "upload"), (Method::DELETE, "upload")] {
+    for (method, flag) in
+        [(Method::POST, "confirm"), (Method::POST, "renew"), (Method::GET, "upload"), (Method::DELETE, "upload")]
+    {
         let r = env.req(method, &unknown, &env.admin, &[(flag, "")]).send().await.unwrap();
         assert_smh_error(r, 404, "UploadNotFound").await;
     }
     let (_, auth) = env.begin("c.bin", false, &[], None).await;
-    let r = env.req(Method::POST, &env.url("file", auth["confirmKey"].as_str().unwrap()), &env.admin, &[("confirm", "")])
-        .json(&json!({ "crc64": "abc" })).send().await.unwrap();
+    let r = env
+        .req(Method::POST, &env.url("file", auth["confirmKey"].as_str().unwrap()), &env.admin, &[("confirm", "")])
+        .json(&json!({ "crc64": "abc" }))
+        .send()
+        .await
+        .unwrap();
     assert_smh_error(r, 400, "ParamInvalid").await;
 }
 
@@ -225,13 +246,23 @@ async fn quick_upload_202_then_200_without_bytes() {
     env.dev_delete("log").await;
 
     let size = bytes.len().to_string();
-    let (status, body) = env.begin("copy.bin", true, &[], Some(json!({ "size": size, "beginningHash": beginning }))).await;
+    let (status, body) =
+        env.begin("copy.bin", true, &[], Some(json!({ "size": size, "beginningHash": beginning }))).await;
     assert_eq!((status.as_u16(), body), (202, json!({})));
     // Wrong fullHash → a normal 201.
-    let (status, _) = env.begin("copy.bin", false, &[], Some(json!({ "size": size, "beginningHash": beginning, "fullHash": "00" }))).await;
+    let (status, _) = env
+        .begin("copy.bin", false, &[], Some(json!({ "size": size, "beginningHash": beginning, "fullHash": "00" })))
+        .await;
     assert_eq!(status, 201);
     // Matching fullHash → 200, file created now; numbers accepted for size.
-    let (status, info) = env.begin("copy.bin", true, &[], Some(json!({ "size": bytes.len(), "beginningHash": beginning, "fullHash": full }))).await;
+    let (status, info) = env
+        .begin(
+            "copy.bin",
+            true,
+            &[],
+            Some(json!({ "size": bytes.len(), "beginningHash": beginning, "fullHash": full })),
+        )
+        .await;
     assert_eq!(status, 200, "{info}");
     assert_eq!((info["path"].clone(), info["crc64"].clone()), (json!(["copy.bin"]), json!(crc64(&bytes).to_string())));
     // No byte reached the cos origin.
@@ -241,13 +272,15 @@ async fn quick_upload_202_then_200_without_bytes() {
     let copy = env.objects().await.into_iter().find(|o| o["smhPath"] == "copy.bin").unwrap();
     assert_eq!(copy["sha256"], sha256_hex(&bytes));
     // Other sizes and small files are no candidates.
-    let (status, _) = env.begin("x.bin", false, &[], Some(json!({ "size": "3000000", "beginningHash": beginning }))).await;
+    let (status, _) =
+        env.begin("x.bin", false, &[], Some(json!({ "size": "3000000", "beginningHash": beginning }))).await;
     assert_eq!(status, 201);
     // A seeded file is a candidate too.
     let (status, info) = env.dev_post("seed", json!({ "path": "seeded.bin", "size": 1048576, "byte": 7 })).await;
     assert_eq!(status, 201, "{info}");
     let seeded = vec![7u8; 1048576];
-    let (status, _) = env.begin("y.bin", false, &[], Some(json!({ "size": "1048576", "beginningHash": sha256_hex(&seeded) }))).await;
+    let (status, _) =
+        env.begin("y.bin", false, &[], Some(json!({ "size": "1048576", "beginningHash": sha256_hex(&seeded) }))).await;
     assert_eq!(status, 202);
 }
 
@@ -258,7 +291,8 @@ async fn renew_expire_and_cancel() {
     let (_, auth) = env.begin("r.bin", true, &[], None).await;
     let key = auth["confirmKey"].as_str().unwrap().to_string();
     let renew = env.url("file", &key);
-    let (status, renewed) = json_of(env.req(Method::POST, &renew, &env.admin, &[("renew", "1")]).send().await.unwrap()).await;
+    let (status, renewed) =
+        json_of(env.req(Method::POST, &renew, &env.admin, &[("renew", "1")]).send().await.unwrap()).await;
     assert_eq!(status, 200);
     assert_eq!((renewed["uploadId"].clone(), renewed["confirmKey"].clone()), (auth["uploadId"].clone(), json!(key)));
     assert_ne!(renewed["headers"]["Authorization"], auth["headers"]["Authorization"]);
@@ -283,7 +317,12 @@ async fn renew_expire_and_cancel() {
     assert_eq!(r.status(), 204);
     assert_eq!(env.dev_get("uploads").await, json!({ "smh": [], "cos": [] }));
     assert!(env.objects().await.is_empty());
-    assert_smh_error(env.req(Method::POST, &renew, &env.admin, &[("renew", "")]).send().await.unwrap(), 404, "UploadNotFound").await;
+    assert_smh_error(
+        env.req(Method::POST, &renew, &env.admin, &[("renew", "")]).send().await.unwrap(),
+        404,
+        "UploadNotFound",
+    )
+    .await;
     assert_eq!(env.confirm(&key, None, &[]).await.1["code"], "UploadNotFound");
     assert_eq!(env.cos_put(&fresh, data(10, 2), Some(3)).await.status(), 403);
 
@@ -305,7 +344,13 @@ async fn bodies_quota_and_domain() {
     let big = json!({ "size": "1", "labels": ["x".repeat(70 * 1024)] });
     let (status, err) = env.begin("a.bin", false, &[], Some(big)).await;
     assert_eq!((status.as_u16(), err["code"].as_str()), (413, Some("RequestEntityTooLarge")));
-    let r = env.req(Method::PUT, &env.file_url("a.bin"), &env.admin, &[]).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let r = env
+        .req(Method::PUT, &env.file_url("a.bin"), &env.admin, &[])
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_smh_error(r, 400, "ParamInvalid").await;
     assert!(env.dev_get("uploads").await["smh"].as_array().unwrap().is_empty());
     // Quota on the announced size.
@@ -316,10 +361,20 @@ async fn bodies_quota_and_domain() {
     // The domain override is what begin hands out.
     env.dev_post("config", json!({ "cosDomain": "examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com" })).await;
     let (status, auth) = env.begin("a.bin", false, &[("filesize", "11")], None).await;
-    assert_eq!((status.as_u16(), auth["domain"].as_str()), (201, Some("examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com")));
+    assert_eq!(
+        (status.as_u16(), auth["domain"].as_str()),
+        (201, Some("examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com"))
+    );
     // x-smh-meta-* headers come back as metaData.
     env.dev_post("config", json!({ "cosDomain": null })).await;
-    let (_, auth) = json_of(env.req(Method::PUT, &env.file_url("m.txt"), &env.admin, &[]).header("x-smh-meta-color", "blue").send().await.unwrap()).await;
+    let (_, auth) = json_of(
+        env.req(Method::PUT, &env.file_url("m.txt"), &env.admin, &[])
+            .header("x-smh-meta-color", "blue")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     env.cos_put(&auth, b"hi".to_vec(), None).await;
     let (_, info) = env.confirm(auth["confirmKey"].as_str().unwrap(), None, &[]).await;
     assert_eq!(info["metaData"], json!({ "x-smh-meta-color": "blue" }));
@@ -352,7 +407,8 @@ async fn quick_upload_hits_right_after_a_multipart_confirm() {
     let bytes = data(48 * 1024 * 1024 + 12345, 31);
     let (beginning, full) = quick_hashes_of(&bytes);
     let size = bytes.len().to_string();
-    let (status, auth) = env.begin("orig.bin", true, &[], Some(json!({ "size": size, "beginningHash": beginning }))).await;
+    let (status, auth) =
+        env.begin("orig.bin", true, &[], Some(json!({ "size": size, "beginningHash": beginning }))).await;
     assert_eq!(status, 201, "nothing to quick-upload from yet: {auth}");
     for (i, chunk) in bytes.chunks(8 * 1024 * 1024).enumerate() {
         assert_eq!(env.cos_put(&auth, chunk.to_vec(), Some(i as u32 + 1)).await.status(), 200);
@@ -400,7 +456,9 @@ async fn quick_hashes_missing_at_start_up_are_computed_again() {
         env.server.kill();
     }
     let conn = rusqlite::Connection::open(dir.join("meta.sqlite")).unwrap();
-    let erased = conn.execute("UPDATE smh_nodes SET beginning_hash = NULL, full_hash = NULL WHERE path = 'orig.bin'", []).unwrap();
+    let erased = conn
+        .execute("UPDATE smh_nodes SET beginning_hash = NULL, full_hash = NULL WHERE path = 'orig.bin'", [])
+        .unwrap();
     assert_eq!(erased, 1);
     drop(conn);
 

@@ -9,18 +9,31 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::error::{invalid, to_js};
 use super::options::Reader;
+use super::platform;
 use super::task::UploadTask;
 use crate::engine::{ClientConfig, Uploader};
 use crate::error::{Error, Result};
-use super::platform;
 use crate::platform::browser::{js_message, JsCheckpoints, JsTimer};
 use crate::platform::{CheckpointStore, LocalBoxFuture, NoCheckpoints};
 use crate::smh::{SmhTarget, TokenProvider, Tokens};
 
 #[cfg(feature = "smh-client")]
 const CLIENT_OPTIONS: &[&str] = &[
-    "baseUrl", "libraryId", "spaceId", "userId", "accessToken", "getAccessToken", "allowedDomains",
-    "concurrency", "partSize", "multipartThreshold", "retries", "requestTimeout", "stallTimeout", "checkpoints", "createParents",
+    "baseUrl",
+    "libraryId",
+    "spaceId",
+    "userId",
+    "accessToken",
+    "getAccessToken",
+    "allowedDomains",
+    "concurrency",
+    "partSize",
+    "multipartThreshold",
+    "retries",
+    "requestTimeout",
+    "stallTimeout",
+    "checkpoints",
+    "createParents",
 ];
 
 /// Longest timeout accepted: `setTimeout` fires at once beyond 2³¹−1 ms (about 24.8 days).
@@ -41,7 +54,10 @@ impl TokenProvider for JsTokenProvider {
                 Ok(promise) => JsFuture::from(promise).await.map_err(|e| fail(js_message(&e)))?,
                 Err(plain) => plain,
             };
-            value.as_string().filter(|t| !t.is_empty()).ok_or_else(|| fail("getAccessToken must resolve to a non-empty string".into()))
+            value
+                .as_string()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| fail("getAccessToken must resolve to a non-empty string".into()))
         })
     }
 }
@@ -58,7 +74,9 @@ pub struct SmhClient {
 impl SmhClient {
     /// Creates a client. Throws `SmhUploadError` (`InvalidInput`) for bad options.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "SmhClientOptions")] options: JsValue) -> std::result::Result<SmhClient, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "SmhClientOptions")] options: JsValue,
+    ) -> std::result::Result<SmhClient, JsValue> {
         let r = Reader::new(&options, "SmhClient", CLIENT_OPTIONS, false)?;
         let target = SmhTarget {
             base_url: r.required_string("baseUrl")?,
@@ -78,7 +96,8 @@ impl SmhClient {
             config.create_parents = create;
         }
         let checkpoints = read_checkpoints(&r)?;
-        let uploader = Uploader::new(config, platform::http(), Rc::new(JsTimer), tokens, checkpoints).map_err(|e| to_js(&e))?;
+        let uploader =
+            Uploader::new(config, platform::http(), Rc::new(JsTimer), tokens, checkpoints).map_err(|e| to_js(&e))?;
         Ok(SmhClient { uploader: Rc::new(uploader) })
     }
 
@@ -104,7 +123,10 @@ impl SmhClient {
     /// Forgets the unfinished uploads to `path` (all of them without it) and cancels them on
     /// the server; resolves with how many.
     #[wasm_bindgen(js_name = discardPending, unchecked_return_type = "Promise<number>")]
-    pub fn discard_pending(&self, #[wasm_bindgen(unchecked_optional_param_type = "string")] path: JsValue) -> std::result::Result<Promise, JsValue> {
+    pub fn discard_pending(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] path: JsValue,
+    ) -> std::result::Result<Promise, JsValue> {
         let path = match path.as_string() {
             Some(p) => Some(crate::smh::LibraryPath::parse(&p).map_err(|e| to_js(&e))?.joined()),
             None if path.is_undefined() || path.is_null() => None,
@@ -184,6 +206,8 @@ pub(super) fn read_checkpoints(r: &Reader) -> std::result::Result<Rc<dyn Checkpo
         // 'local' is the default; without a usable localStorage nothing is kept.
         None => platform::local_checkpoints(),
         Some(v) if v.as_string().as_deref() == Some("local") => platform::local_checkpoints(),
-        Some(v) => Rc::new(JsCheckpoints::new(&v).ok_or_else(|| invalid("checkpoints", "must be 'local', 'none' or an object with get, set and remove functions"))?),
+        Some(v) => Rc::new(JsCheckpoints::new(&v).ok_or_else(|| {
+            invalid("checkpoints", "must be 'local', 'none' or an object with get, set and remove functions")
+        })?),
     })
 }

@@ -21,8 +21,18 @@ use crate::platform::LocalBoxFuture;
 use crate::smh::SmhTarget;
 
 const COS_OPTIONS: &[&str] = &[
-    "bucket", "region", "domain", "getCredentials", "allowedDomains", "concurrency", "partSize", "multipartThreshold",
-    "retries", "requestTimeout", "stallTimeout", "checkpoints",
+    "bucket",
+    "region",
+    "domain",
+    "getCredentials",
+    "allowedDomains",
+    "concurrency",
+    "partSize",
+    "multipartThreshold",
+    "retries",
+    "requestTimeout",
+    "stallTimeout",
+    "checkpoints",
 ];
 
 /// `getCredentials()`: may return the credentials or a promise of them; read as JSON so that
@@ -34,16 +44,23 @@ impl CredentialProvider for JsCredentialProvider {
         let f = self.0.clone();
         Box::pin(async move {
             let fail = |message: String| Error::Credentials { message };
-            let value = f.call0(&JsValue::NULL).map_err(|e| fail(format!("getCredentials threw: {}", js_message(&e))))?;
+            let value =
+                f.call0(&JsValue::NULL).map_err(|e| fail(format!("getCredentials threw: {}", js_message(&e))))?;
             let value = match value.dyn_into::<Promise>() {
-                Ok(promise) => JsFuture::from(promise).await.map_err(|e| fail(format!("getCredentials rejected: {}", js_message(&e))))?,
+                Ok(promise) => JsFuture::from(promise)
+                    .await
+                    .map_err(|e| fail(format!("getCredentials rejected: {}", js_message(&e))))?,
                 Err(plain) => plain,
             };
             if !value.is_object() {
                 return Err(fail("getCredentials must resolve to an object".into()));
             }
-            let text = js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string()).ok_or_else(|| fail("getCredentials resolved to an object that is not JSON".into()))?;
-            crate::json::parse(text.as_bytes()).map_err(|_| fail("getCredentials resolved to an object that is not JSON".into()))
+            let text = js_sys::JSON::stringify(&value)
+                .ok()
+                .and_then(|s| s.as_string())
+                .ok_or_else(|| fail("getCredentials resolved to an object that is not JSON".into()))?;
+            crate::json::parse(text.as_bytes())
+                .map_err(|_| fail("getCredentials resolved to an object that is not JSON".into()))
         })
     }
 }
@@ -59,15 +76,36 @@ impl CosUploader {
     /// Creates an uploader. Throws `SmhUploadError`: `InvalidInput` for bad options,
     /// `DomainNotAllowed` when `allowedDomains` does not allow the bucket's domain.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "CosUploaderOptions")] options: JsValue) -> std::result::Result<CosUploader, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "CosUploaderOptions")] options: JsValue,
+    ) -> std::result::Result<CosUploader, JsValue> {
         let r = Reader::new(&options, "CosUploader", COS_OPTIONS, false)?;
-        let cos = CosConfig { bucket: r.required_string("bucket")?, region: r.required_string("region")?, domain: r.string("domain")? };
-        let provider = r.function("getCredentials")?.ok_or_else(|| invalid("getCredentials", "is required: an async function returning temporary credentials"))?;
+        let cos = CosConfig {
+            bucket: r.required_string("bucket")?,
+            region: r.required_string("region")?,
+            domain: r.string("domain")?,
+        };
+        let provider = r.function("getCredentials")?.ok_or_else(|| {
+            invalid("getCredentials", "is required: an async function returning temporary credentials")
+        })?;
         // The SMH target is not used by a direct-COS uploader.
-        let mut config = ClientConfig::new(SmhTarget { base_url: String::new(), library_id: String::new(), space_id: String::new(), user_id: None });
+        let mut config = ClientConfig::new(SmhTarget {
+            base_url: String::new(),
+            library_id: String::new(),
+            space_id: String::new(),
+            user_id: None,
+        });
         read_common(&r, &mut config)?;
         let checkpoints = read_checkpoints(&r)?;
-        let uploader = Uploader::new_cos(cos, config, super::platform::http(), Rc::new(JsTimer), Rc::new(JsCredentialProvider(provider)), checkpoints).map_err(|e| to_js(&e))?;
+        let uploader = Uploader::new_cos(
+            cos,
+            config,
+            super::platform::http(),
+            Rc::new(JsTimer),
+            Rc::new(JsCredentialProvider(provider)),
+            checkpoints,
+        )
+        .map_err(|e| to_js(&e))?;
         Ok(CosUploader { uploader: Rc::new(uploader) })
     }
 
@@ -93,7 +131,10 @@ impl CosUploader {
     /// Forgets the unfinished uploads to `key` (all of them without it) and aborts them on COS;
     /// resolves with how many.
     #[wasm_bindgen(js_name = discardPending, unchecked_return_type = "Promise<number>")]
-    pub fn discard_pending(&self, #[wasm_bindgen(unchecked_optional_param_type = "string")] key: JsValue) -> std::result::Result<Promise, JsValue> {
+    pub fn discard_pending(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] key: JsValue,
+    ) -> std::result::Result<Promise, JsValue> {
         let key = match key.as_string() {
             Some(k) => Some(crate::cos::api::validate_key(&k).map_err(|e| to_js(&e))?),
             None if key.is_undefined() || key.is_null() => None,

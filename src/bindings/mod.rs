@@ -30,7 +30,11 @@ pub use task::{reject_live_tasks, UploadTask};
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {
         let payload = info.payload();
-        let message = payload.downcast_ref::<&str>().copied().or_else(|| payload.downcast_ref::<String>().map(String::as_str)).unwrap_or("panic");
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("panic");
         web_sys::console::error_2(&JsValue::from_str("smh-upload panicked:"), &JsValue::from_str(message));
         task::reject_live_tasks(message);
     }));

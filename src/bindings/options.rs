@@ -17,7 +17,12 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// `object` must be a plain object (or `undefined` when `optional`).
-    pub fn new(object: &'a JsValue, prefix: &'static str, known: &[&str], optional: bool) -> Result<Reader<'a>, JsValue> {
+    pub fn new(
+        object: &'a JsValue,
+        prefix: &'static str,
+        known: &[&str],
+        optional: bool,
+    ) -> Result<Reader<'a>, JsValue> {
         if object.is_undefined() || object.is_null() {
             if optional {
                 return Ok(Reader { object, prefix });

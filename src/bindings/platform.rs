@@ -26,7 +26,9 @@ mod chosen {
     }
 
     pub fn file_source(file: JsValue) -> crate::Result<Rc<dyn FileSource>> {
-        let blob = file.dyn_into::<web_sys::Blob>().map_err(|_| crate::Error::invalid_input("file", "must be a Blob or File"))?;
+        let blob = file
+            .dyn_into::<web_sys::Blob>()
+            .map_err(|_| crate::Error::invalid_input("file", "must be a Blob or File"))?;
         Ok(Rc::new(BlobSource::new(blob)?))
     }
 

@@ -15,7 +15,8 @@ use crate::engine::{Control, Phase, Progress, UploadState, Uploader};
 use crate::smh::{Conflict, LibraryPath};
 
 #[cfg(feature = "smh-client")]
-const UPLOAD_OPTIONS: &[&str] = &["conflict", "quickUpload", "createParents", "onProgress", "onStateChange", "onWarning", "signal"];
+const UPLOAD_OPTIONS: &[&str] =
+    &["conflict", "quickUpload", "createParents", "onProgress", "onStateChange", "onWarning", "signal"];
 #[cfg(feature = "cos-uploader")]
 const COS_UPLOAD_OPTIONS: &[&str] = &["contentType", "meta", "onProgress", "onStateChange", "onWarning", "signal"];
 
@@ -117,7 +118,11 @@ thread_local! {
 }
 
 /// The task's promise, settled when `future` ends; registered in [`LIVE`] meanwhile.
-fn settle_later<T: 'static>(shared: Rc<Shared>, future: impl std::future::Future<Output = crate::Result<T>> + 'static, result_to_js: fn(&T) -> JsValue) -> Promise {
+fn settle_later<T: 'static>(
+    shared: Rc<Shared>,
+    future: impl std::future::Future<Output = crate::Result<T>> + 'static,
+    result_to_js: fn(&T) -> JsValue,
+) -> Promise {
     let id = NEXT_ID.with(|n| {
         let id = n.get();
         n.set(id + 1);
@@ -157,7 +162,12 @@ pub fn reject_live_tasks(message: &str) {
         shared.state.set(UploadState::Failed);
         let error = js_sys::Error::new(&format!("smh-upload stopped on an internal error: {message}"));
         error.set_name("SmhUploadError");
-        for (k, v) in [("code", JsValue::from_str("InternalError")), ("status", JsValue::from_f64(0.0)), ("requestId", JsValue::NULL), ("retryable", JsValue::FALSE)] {
+        for (k, v) in [
+            ("code", JsValue::from_str("InternalError")),
+            ("status", JsValue::from_f64(0.0)),
+            ("requestId", JsValue::NULL),
+            ("retryable", JsValue::FALSE),
+        ] {
             let _ = Reflect::set(&error, &JsValue::from_str(k), &v);
         }
         let _ = reject.call1(&JsValue::NULL, &error);
@@ -214,10 +224,16 @@ impl Common {
 impl UploadTask {
     #[cfg(feature = "cos-uploader")]
     /// Starts a direct-COS upload of `file` to object `key`.
-    pub(super) fn start_cos(uploader: Rc<Uploader>, file: JsValue, key: JsValue, options: JsValue) -> Result<UploadTask, JsValue> {
+    pub(super) fn start_cos(
+        uploader: Rc<Uploader>,
+        file: JsValue,
+        key: JsValue,
+        options: JsValue,
+    ) -> Result<UploadTask, JsValue> {
         // A File's or Blob's own type is the object's Content-Type unless the options say one
         // (for multipart uploads too, where the bytes carry no type of their own).
-        let file_type = Reflect::get(&file, &JsValue::from_str("type")).ok().and_then(|t| t.as_string()).filter(|t| !t.is_empty());
+        let file_type =
+            Reflect::get(&file, &JsValue::from_str("type")).ok().and_then(|t| t.as_string()).filter(|t| !t.is_empty());
         let source = super::platform::file_source(file).map_err(|e| to_js(&e))?;
         let key = key.as_string().ok_or_else(|| invalid("key", "must be a string"))?;
         let key = crate::cos::api::validate_key(&key).map_err(|e| to_js(&e))?;
@@ -245,7 +261,12 @@ impl UploadTask {
     }
 
     #[cfg(feature = "smh-client")]
-    pub(super) fn start(uploader: Rc<Uploader>, file: JsValue, path: JsValue, options: JsValue) -> Result<UploadTask, JsValue> {
+    pub(super) fn start(
+        uploader: Rc<Uploader>,
+        file: JsValue,
+        path: JsValue,
+        options: JsValue,
+    ) -> Result<UploadTask, JsValue> {
         let source = super::platform::file_source(file).map_err(|e| to_js(&e))?;
         let path = path.as_string().ok_or_else(|| invalid("path", "must be a string"))?;
         let path = LibraryPath::parse(&path).map_err(|e| to_js(&e))?;

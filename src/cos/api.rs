@@ -100,7 +100,13 @@ impl CosApi {
 
     /// `headers` plus `x-cos-security-token` and `Authorization` for `method /key?query`, and
     /// the generation of the credentials used.
-    pub async fn sign(&self, method: Method, key: &str, query: &[(&str, String)], mut headers: Vec<(String, String)>) -> Result<(Vec<(String, String)>, u64)> {
+    pub async fn sign(
+        &self,
+        method: Method,
+        key: &str,
+        query: &[(&str, String)],
+        mut headers: Vec<(String, String)>,
+    ) -> Result<(Vec<(String, String)>, u64)> {
         let unix_ms = self.timer.unix_ms();
         let (creds, generation) = self.credentials.get(unix_ms).await?;
         headers.push(("x-cos-security-token".to_string(), creds.token.clone()));
@@ -112,19 +118,39 @@ impl CosApi {
         let query: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         let path = format!("/{key}");
         let request = SignRequest { method: method.as_str(), path: &path, query: &query, headers: &signed };
-        headers.push(("Authorization".to_string(), authorization(&creds.secret_id, &creds.secret_key, start, end, &request)));
+        headers.push((
+            "Authorization".to_string(),
+            authorization(&creds.secret_id, &creds.secret_key, start, end, &request),
+        ));
         Ok((headers, generation))
     }
 
     /// A signed PutObject (`part` = None) or UploadPart (`Some((uploadId, n))`) of `body`, and the
     /// credentials' generation; `headers` are the object's (Content-Type, x-cos-meta-*).
-    pub async fn put_request(&self, key: &str, part: Option<(&str, u32)>, headers: Vec<(String, String)>, body: Body, progress: Option<ProgressFn>) -> Result<(HttpRequest, u64)> {
+    pub async fn put_request(
+        &self,
+        key: &str,
+        part: Option<(&str, u32)>,
+        headers: Vec<(String, String)>,
+        body: Body,
+        progress: Option<ProgressFn>,
+    ) -> Result<(HttpRequest, u64)> {
         let query: Vec<(&str, String)> = match part {
             Some((upload_id, n)) => vec![("partNumber", n.to_string()), ("uploadId", upload_id.to_string())],
             None => Vec::new(),
         };
         let (headers, generation) = self.sign(Method::Put, key, &query, headers).await?;
-        Ok((HttpRequest { method: Method::Put, url: self.url(key, &query), headers, body: Some(body), timeout: None, progress }, generation))
+        Ok((
+            HttpRequest {
+                method: Method::Put,
+                url: self.url(key, &query),
+                headers,
+                body: Some(body),
+                timeout: None,
+                progress,
+            },
+            generation,
+        ))
     }
 
     /// Notes what a refusal says about our clock and credentials: corrects the clock from the
@@ -147,7 +173,16 @@ impl CosApi {
 
     /// One control call with retries; returns a 2xx reply. After a failure without a reply the
     /// call is repeated at most `lost_reply_retries` times (for calls that are not idempotent).
-    async fn call(&self, method: Method, key: &str, query: &[(&str, String)], headers: &[(String, String)], body: Option<Vec<u8>>, what: &str, lost_reply_retries: u32) -> Result<HttpResponse> {
+    async fn call(
+        &self,
+        method: Method,
+        key: &str,
+        query: &[(&str, String)],
+        headers: &[(String, String)],
+        body: Option<Vec<u8>>,
+        what: &str,
+        lost_reply_retries: u32,
+    ) -> Result<HttpResponse> {
         let seed = (self.timer.now_ms() * 1000.0) as u64 ^ 0x2545_F491_4F6C_DD1D;
         let mut rng = XorShift::new(seed);
         let mut backoff = Backoff::new_with_rng(self.retry.backoff.clone(), Box::new(move || rng.next_f64()));
@@ -155,7 +190,14 @@ impl CosApi {
         let (mut attempt, mut reauth, mut lost) = (0u32, 0u32, 0u32);
         loop {
             let (signed, generation) = self.sign(method, key, query, headers.to_vec()).await?;
-            let request = HttpRequest { method, url: self.url(key, query), headers: signed, body: body.clone(), timeout: Some(self.retry.request_timeout), progress: None };
+            let request = HttpRequest {
+                method,
+                url: self.url(key, query),
+                headers: signed,
+                body: body.clone(),
+                timeout: Some(self.retry.request_timeout),
+                progress: None,
+            };
             let result = with_timeout(&*self.timer, self.retry.request_timeout, what, self.http.send(request)).await;
             let (error, date) = match result {
                 // COS may answer 200 and put an error in the body (CompleteMultipartUpload).
@@ -192,9 +234,14 @@ impl CosApi {
     pub async fn initiate(&self, key: &str, headers: &[(String, String)]) -> Result<String> {
         // Not idempotent: a lost reply leaves an upload we cannot name (COS expires it, and it
         // holds no bytes); one retry after a lost reply bounds that to one.
-        let resp = self.call(Method::Post, key, &[("uploads", String::new())], headers, None, "initiate multipart upload", 1).await?;
+        let resp = self
+            .call(Method::Post, key, &[("uploads", String::new())], headers, None, "initiate multipart upload", 1)
+            .await?;
         let text = String::from_utf8_lossy(&resp.body);
-        element(&text, "UploadId").filter(|id| !id.is_empty()).ok_or_else(|| Error::InvalidResponse { status: resp.status, message: "InitiateMultipartUpload reply has no UploadId".into() })
+        element(&text, "UploadId").filter(|id| !id.is_empty()).ok_or_else(|| Error::InvalidResponse {
+            status: resp.status,
+            message: "InitiateMultipartUpload reply has no UploadId".into(),
+        })
     }
 
     /// ListParts, every page: part number → size and ETag.
@@ -202,10 +249,17 @@ impl CosApi {
         let mut parts = BTreeMap::new();
         let mut marker = 0u32;
         loop {
-            let query = [("uploadId", upload_id.to_string()), ("max-parts", LIST_PAGE.to_string()), ("part-number-marker", marker.to_string())];
+            let query = [
+                ("uploadId", upload_id.to_string()),
+                ("max-parts", LIST_PAGE.to_string()),
+                ("part-number-marker", marker.to_string()),
+            ];
             let resp = self.call(Method::Get, key, &query, &[], None, "list parts", u32::MAX).await?;
             let text = String::from_utf8_lossy(&resp.body);
-            let bad = || Error::InvalidResponse { status: resp.status, message: "ListParts reply is not a ListPartsResult".into() };
+            let bad = || Error::InvalidResponse {
+                status: resp.status,
+                message: "ListParts reply is not a ListPartsResult".into(),
+            };
             if !text.contains("<ListPartsResult") {
                 return Err(bad());
             }
@@ -233,17 +287,44 @@ impl CosApi {
         }
         xml.push_str("</CompleteMultipartUpload>");
         let headers = [("Content-Type".to_string(), "application/xml".to_string())];
-        let resp = self.call(Method::Post, key, &[("uploadId", upload_id.to_string())], &headers, Some(xml.into_bytes()), "complete multipart upload", u32::MAX).await?;
+        let resp = self
+            .call(
+                Method::Post,
+                key,
+                &[("uploadId", upload_id.to_string())],
+                &headers,
+                Some(xml.into_bytes()),
+                "complete multipart upload",
+                u32::MAX,
+            )
+            .await?;
         let text = String::from_utf8_lossy(&resp.body);
         if !text.contains("<CompleteMultipartUploadResult") {
-            return Err(Error::InvalidResponse { status: resp.status, message: "CompleteMultipartUpload reply is not a CompleteMultipartUploadResult".into() });
+            return Err(Error::InvalidResponse {
+                status: resp.status,
+                message: "CompleteMultipartUpload reply is not a CompleteMultipartUploadResult".into(),
+            });
         }
-        Ok(Completed { etag: element(&text, "ETag").or_else(|| resp.header("etag").map(str::to_string)), crc64: crc_header(&resp) })
+        Ok(Completed {
+            etag: element(&text, "ETag").or_else(|| resp.header("etag").map(str::to_string)),
+            crc64: crc_header(&resp),
+        })
     }
 
     /// AbortMultipartUpload; an upload COS no longer knows counts as aborted.
     pub async fn abort(&self, key: &str, upload_id: &str) -> Result<()> {
-        match self.call(Method::Delete, key, &[("uploadId", upload_id.to_string())], &[], None, "abort multipart upload", u32::MAX).await {
+        match self
+            .call(
+                Method::Delete,
+                key,
+                &[("uploadId", upload_id.to_string())],
+                &[],
+                None,
+                "abort multipart upload",
+                u32::MAX,
+            )
+            .await
+        {
             Ok(_) => Ok(()),
             Err(Error::Cos { code, .. }) if code == "NoSuchUpload" => Ok(()),
             Err(e) => Err(e),
@@ -290,7 +371,14 @@ mod tests {
     impl Http for AheadServer {
         fn send(&self, _request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse>> {
             let date = "Thu, 01 Jan 1970 01:00:00 GMT".to_string();
-            Box::pin(async move { Ok(HttpResponse { status: 200, headers: vec![("date".into(), date)], body: b"<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>".to_vec() }) })
+            Box::pin(async move {
+                Ok(HttpResponse {
+                    status: 200,
+                    headers: vec![("date".into(), date)],
+                    body: b"<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>"
+                        .to_vec(),
+                })
+            })
         }
     }
     struct EpochTimer;
@@ -308,7 +396,10 @@ mod tests {
     struct Keys;
     impl CredentialProvider for Keys {
         fn fetch(&self) -> LocalBoxFuture<'static, Result<crate::json::Value>> {
-            Box::pin(async { crate::json::parse(br#"{"tmpSecretId":"a","tmpSecretKey":"k","sessionToken":"t","expiredTime":9000}"#).map_err(|_| Error::Credentials { message: String::new() }) })
+            Box::pin(async {
+                crate::json::parse(br#"{"tmpSecretId":"a","tmpSecretKey":"k","sessionToken":"t","expiredTime":9000}"#)
+                    .map_err(|_| Error::Credentials { message: String::new() })
+            })
         }
     }
 
@@ -329,7 +420,10 @@ mod tests {
     #[test]
     fn keys_and_error_bodies() {
         assert_eq!(validate_key("/videos/a.mp4").unwrap(), "videos/a.mp4");
-        assert!(error_in_body(format!("{}<?xml version=\"1.0\"?>\n<Error><Code>InternalError</Code></Error>", " ".repeat(4096)).as_bytes()));
+        assert!(error_in_body(
+            format!("{}<?xml version=\"1.0\"?>\n<Error><Code>InternalError</Code></Error>", " ".repeat(4096))
+                .as_bytes()
+        ));
         assert!(!error_in_body(b"  <CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>"));
         assert_eq!(validate_key("中文 a+b=c.txt").unwrap(), "中文 a+b=c.txt");
         for bad in ["", "/", "a/../b", "./a", "a\nb", &"x".repeat(851)] {

@@ -81,7 +81,8 @@ pub fn parse(value: &Value) -> Result<Credentials> {
     let inner = outer.get("Credentials").or_else(|| outer.get("credentials")).unwrap_or(outer);
     let secret_id = text(inner, &["TmpSecretId", "AccessKeyId", "tmpSecretId", "secretId"]);
     let secret_key = text(inner, &["TmpSecretKey", "SecretAccessKey", "tmpSecretKey", "secretKey"]);
-    let token = text(inner, &["Token", "SessionToken", "sessionToken", "securityToken", "SecurityToken", "XCosSecurityToken"]);
+    let token =
+        text(inner, &["Token", "SessionToken", "sessionToken", "securityToken", "SecurityToken", "XCosSecurityToken"]);
     let (Some(secret_id), Some(secret_key), Some(token)) = (secret_id, secret_key, token) else {
         return Err(fail(
             "getCredentials must resolve to STS credentials {Credentials: {TmpSecretId, TmpSecretKey, Token}, ExpiredTime}, VOD credentials {Credentials: {AccessKeyId, SecretAccessKey, SessionToken, Expiration}} or {tmpSecretId, tmpSecretKey, sessionToken, expiredTime}",
@@ -90,7 +91,9 @@ pub fn parse(value: &Value) -> Result<Credentials> {
     let expires = [outer, inner]
         .iter()
         .find_map(|o| seconds(o.get("ExpiredTime").or_else(|| o.get("expiredTime"))))
-        .or_else(|| [inner, outer].iter().find_map(|o| rfc3339_seconds(o.get("Expiration").or_else(|| o.get("expiration")))))
+        .or_else(|| {
+            [inner, outer].iter().find_map(|o| rfc3339_seconds(o.get("Expiration").or_else(|| o.get("expiration"))))
+        })
         .ok_or_else(|| fail("the credentials carry no expiry (ExpiredTime, expiredTime or Expiration)"))?;
     let start = [outer, inner].iter().find_map(|o| seconds(o.get("StartTime").or_else(|| o.get("startTime"))));
     if start.is_some_and(|s| s >= expires) {
@@ -127,7 +130,11 @@ pub struct CredentialCache {
 
 impl CredentialCache {
     pub fn new(provider: Rc<dyn CredentialProvider>) -> CredentialCache {
-        CredentialCache { provider, inner: Rc::new(RefCell::new(Inner { current: None, pending: None, generation: 0 })), offset_s: Rc::default() }
+        CredentialCache {
+            provider,
+            inner: Rc::new(RefCell::new(Inner { current: None, pending: None, generation: 0 })),
+            offset_s: Rc::default(),
+        }
     }
 
     /// COS's time now, in Unix seconds, from the local `unix_ms`.
@@ -184,7 +191,8 @@ impl CredentialCache {
                 Some(p) => p.clone(),
                 None => {
                     let call = self.provider.fetch();
-                    let p: Pending = async move { call.await.and_then(|v| parse(&v)).map_err(Rc::new) }.boxed_local().shared();
+                    let p: Pending =
+                        async move { call.await.and_then(|v| parse(&v)).map_err(Rc::new) }.boxed_local().shared();
                     inner.pending = Some(p.clone());
                     p
                 }
@@ -230,8 +238,18 @@ pub fn parse_http_date(s: &str) -> Option<u64> {
     let _weekday = words.next()?;
     let day: u64 = words.next()?.parse().ok()?;
     let month = match words.next()? {
-        "Jan" => 1, "Feb" => 2, "Mar" => 3, "Apr" => 4, "May" => 5, "Jun" => 6,
-        "Jul" => 7, "Aug" => 8, "Sep" => 9, "Oct" => 10, "Nov" => 11, "Dec" => 12,
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
         _ => return None,
     };
     let year: u64 = words.next()?.parse().ok()?;
@@ -261,25 +279,53 @@ mod tests {
 
     #[test]
     fn every_shape_parses() {
-        let sts = value(r#"{"Credentials":{"TmpSecretId":"AKIDa","TmpSecretKey":"k","Token":"t"},"StartTime":1700000000,"ExpiredTime":1700001800}"#);
-        let vod = value(r#"{"Credentials":{"AccessKeyId":"AKIDa","SecretAccessKey":"k","SessionToken":"t","Expiration":"2023-11-14T22:43:20Z"}}"#);
-        let vod_env = value(r#"{"Response":{"Credentials":{"AccessKeyId":"AKIDa","SecretAccessKey":"k","SessionToken":"t","Expiration":"2023-11-14T22:43:20Z"},"RequestId":"r"}}"#);
-        let flat = value(r#"{"tmpSecretId":"AKIDa","tmpSecretKey":"k","sessionToken":"t","startTime":1700000000,"expiredTime":"1700001800"}"#);
-        let helper = value(r#"{"credentials":{"tmpSecretId":"AKIDa","tmpSecretKey":"k","sessionToken":"t"},"startTime":1700000000,"expiredTime":1700001800}"#);
-        for (v, expires, start) in [(sts, 1700001800, Some(1700000000)), (vod, 1700001800, None), (vod_env, 1700001800, None), (flat, 1700001800, Some(1700000000)), (helper, 1700001800, Some(1700000000))] {
+        let sts = value(
+            r#"{"Credentials":{"TmpSecretId":"AKIDa","TmpSecretKey":"k","Token":"t"},"StartTime":1700000000,"ExpiredTime":1700001800}"#,
+        );
+        let vod = value(
+            r#"{"Credentials":{"AccessKeyId":"AKIDa","SecretAccessKey":"k","SessionToken":"t","Expiration":"2023-11-14T22:43:20Z"}}"#,
+        );
+        let vod_env = value(
+            r#"{"Response":{"Credentials":{"AccessKeyId":"AKIDa","SecretAccessKey":"k","SessionToken":"t","Expiration":"2023-11-14T22:43:20Z"},"RequestId":"r"}}"#,
+        );
+        let flat = value(
+            r#"{"tmpSecretId":"AKIDa","tmpSecretKey":"k","sessionToken":"t","startTime":1700000000,"expiredTime":"1700001800"}"#,
+        );
+        let helper = value(
+            r#"{"credentials":{"tmpSecretId":"AKIDa","tmpSecretKey":"k","sessionToken":"t"},"startTime":1700000000,"expiredTime":1700001800}"#,
+        );
+        for (v, expires, start) in [
+            (sts, 1700001800, Some(1700000000)),
+            (vod, 1700001800, None),
+            (vod_env, 1700001800, None),
+            (flat, 1700001800, Some(1700000000)),
+            (helper, 1700001800, Some(1700000000)),
+        ] {
             let c = parse(&v).unwrap();
-            assert_eq!((c.secret_id.as_str(), c.secret_key.as_str(), c.token.as_str(), c.expires, c.start), ("AKIDa", "k", "t", expires, start));
+            assert_eq!(
+                (c.secret_id.as_str(), c.secret_key.as_str(), c.token.as_str(), c.expires, c.start),
+                ("AKIDa", "k", "t", expires, start)
+            );
         }
     }
 
     #[test]
     fn bad_shapes_are_credential_errors_without_the_input() {
-        for bad in [r#"{}"#, r#"{"Credentials":{"TmpSecretId":"AKIDa","TmpSecretKey":"secretvalue"}}"#, r#"{"tmpSecretId":"a","tmpSecretKey":"secretvalue","sessionToken":"t"}"#, r#"{"Response":{"Error":{"Code":"x"}}}"#, r#"{"tmpSecretId":"a","tmpSecretKey":"secretvalue","sessionToken":"t","startTime":5,"expiredTime":4}"#] {
+        for bad in [
+            r#"{}"#,
+            r#"{"Credentials":{"TmpSecretId":"AKIDa","TmpSecretKey":"secretvalue"}}"#,
+            r#"{"tmpSecretId":"a","tmpSecretKey":"secretvalue","sessionToken":"t"}"#,
+            r#"{"Response":{"Error":{"Code":"x"}}}"#,
+            r#"{"tmpSecretId":"a","tmpSecretKey":"secretvalue","sessionToken":"t","startTime":5,"expiredTime":4}"#,
+        ] {
             let e = parse(&value(bad)).unwrap_err();
             assert_eq!(e.code(), "CredentialsError", "{bad}");
             assert!(!e.to_string().contains("secretvalue"));
         }
-        let c = parse(&value(r#"{"tmpSecretId":"AKIDa","tmpSecretKey":"secretvalue","sessionToken":"tokenvalue","expiredTime":9}"#)).unwrap();
+        let c = parse(&value(
+            r#"{"tmpSecretId":"AKIDa","tmpSecretKey":"secretvalue","sessionToken":"tokenvalue","expiredTime":9}"#,
+        ))
+        .unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("secretvalue") && !shown.contains("tokenvalue"), "{shown}");
     }
@@ -300,7 +346,11 @@ mod tests {
             self.0.set(self.0.get() + 1);
             let n = self.0.get();
             let expires = self.1;
-            Box::pin(async move { Ok(value(&format!(r#"{{"tmpSecretId":"id{n}","tmpSecretKey":"k","sessionToken":"t","expiredTime":{expires}}}"#))) })
+            Box::pin(async move {
+                Ok(value(&format!(
+                    r#"{{"tmpSecretId":"id{n}","tmpSecretKey":"k","sessionToken":"t","expiredTime":{expires}}}"#
+                )))
+            })
         }
     }
 
@@ -328,7 +378,12 @@ mod tests {
     impl CredentialProvider for Started {
         fn fetch(&self) -> LocalBoxFuture<'static, Result<Value>> {
             let start = self.0;
-            Box::pin(async move { Ok(value(&format!(r#"{{"tmpSecretId":"a","tmpSecretKey":"k","sessionToken":"t","startTime":{start},"expiredTime":{}}}"#, start + 1800))) })
+            Box::pin(async move {
+                Ok(value(&format!(
+                    r#"{{"tmpSecretId":"a","tmpSecretKey":"k","sessionToken":"t","startTime":{start},"expiredTime":{}}}"#,
+                    start + 1800
+                )))
+            })
         }
     }
 
@@ -348,7 +403,8 @@ mod tests {
     #[test]
     fn expired_on_arrival_is_an_error_and_skew_corrects() {
         // By the issuer's own clock (StartTime): the backend's mistake.
-        let e = futures::executor::block_on(CredentialCache::new(Rc::new(Started(1_000_000))).get(1_002_000_000.0)).err();
+        let e =
+            futures::executor::block_on(CredentialCache::new(Rc::new(Started(1_000_000))).get(1_002_000_000.0)).err();
         assert!(e.is_none(), "StartTime moves our clock to the issuer's: not expired");
         // Without StartTime they may only look expired (our clock ahead): used while fresh,
         // not fetched again for every part.

@@ -116,7 +116,9 @@ impl AllowList {
         }
         let allowed = self.patterns.iter().any(|p| {
             let host_ok = if p.wildcard {
-                host.len() > p.host.len() + 1 && host.ends_with(&p.host) && host[..host.len() - p.host.len()].ends_with('.')
+                host.len() > p.host.len() + 1
+                    && host.ends_with(&p.host)
+                    && host[..host.len() - p.host.len()].ends_with('.')
             } else {
                 host == p.host
             };
@@ -144,7 +146,16 @@ mod tests {
         let o = list.check("examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com").unwrap();
         assert_eq!(o.base(), "https://examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com");
         assert!(list.check("b-1.cos.ap-beijing.tencentcos.cn").is_ok());
-        for bad in ["evil.com", "myqcloud.com.evil.com", "myqcloud.com", "127.0.0.1:9000", "x.myqcloud.com/path", "a@x.myqcloud.com", "", "*.myqcloud.com"] {
+        for bad in [
+            "evil.com",
+            "myqcloud.com.evil.com",
+            "myqcloud.com",
+            "127.0.0.1:9000",
+            "x.myqcloud.com/path",
+            "a@x.myqcloud.com",
+            "",
+            "*.myqcloud.com",
+        ] {
             assert!(matches!(list.check(bad), Err(Error::DomainNotAllowed { .. })), "{bad}");
         }
     }
@@ -169,7 +180,9 @@ mod tests {
 
     #[test]
     fn loopback_detection() {
-        assert!(is_loopback("127.0.0.1") && is_loopback("127.1.2.3") && is_loopback("localhost") && is_loopback("[::1]"));
+        assert!(
+            is_loopback("127.0.0.1") && is_loopback("127.1.2.3") && is_loopback("localhost") && is_loopback("[::1]")
+        );
         assert!(!is_loopback("128.0.0.1") && !is_loopback("127.0.0.1.evil.com"));
     }
 }

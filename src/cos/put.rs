@@ -14,20 +14,39 @@ const FORBIDDEN_HEADERS: &[&str] = &["host", "content-length", "connection", "ex
 pub fn put_url(origin: &Origin, auth: &UploadAuth, part_number: Option<u32>) -> String {
     let path = if auth.path.starts_with('/') { auth.path.clone() } else { format!("/{}", auth.path) };
     match (part_number, &auth.upload_id) {
-        (Some(n), Some(id)) => format!("{}{}?partNumber={}&uploadId={}", origin.base(), path, n, super::super::smh::path::encode_segment(id)),
+        (Some(n), Some(id)) => format!(
+            "{}{}?partNumber={}&uploadId={}",
+            origin.base(),
+            path,
+            n,
+            super::super::smh::path::encode_segment(id)
+        ),
         _ => format!("{}{}", origin.base(), path),
     }
 }
 
 /// Builds the PUT request for `body`.
-pub fn put_request(origin: &Origin, auth: &UploadAuth, part_number: Option<u32>, body: Body, progress: Option<ProgressFn>) -> HttpRequest {
+pub fn put_request(
+    origin: &Origin,
+    auth: &UploadAuth,
+    part_number: Option<u32>,
+    body: Body,
+    progress: Option<ProgressFn>,
+) -> HttpRequest {
     let headers = auth
         .headers
         .iter()
         .filter(|(k, _)| !FORBIDDEN_HEADERS.contains(&k.to_ascii_lowercase().as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    HttpRequest { method: Method::Put, url: put_url(origin, auth, part_number), headers, body: Some(body), timeout: None, progress }
+    HttpRequest {
+        method: Method::Put,
+        url: put_url(origin, auth, part_number),
+        headers,
+        body: Some(body),
+        timeout: None,
+        progress,
+    }
 }
 
 /// What COS said about a stored object or part.
@@ -72,7 +91,9 @@ mod tests {
             domain: "b-1.cos.ap-guangzhou.myqcloud.com".into(),
             path: "/lib/space/key".into(),
             upload_id: Some("u1".into()),
-            headers: [("Authorization".to_string(), "q-sign".to_string()), ("Host".to_string(), "x".to_string())].into_iter().collect(),
+            headers: [("Authorization".to_string(), "q-sign".to_string()), ("Host".to_string(), "x".to_string())]
+                .into_iter()
+                .collect(),
             confirm_key: "c".into(),
             expiration: "2030-01-01T00:00:00Z".into(),
         }
@@ -89,7 +110,11 @@ mod tests {
 
     #[test]
     fn crc_reply_checked() {
-        let ok = HttpResponse { status: 200, headers: vec![("x-cos-hash-crc64ecma".into(), "42".into()), ("etag".into(), "\"e\"".into())], body: vec![] };
+        let ok = HttpResponse {
+            status: 200,
+            headers: vec![("x-cos-hash-crc64ecma".into(), "42".into()), ("etag".into(), "\"e\"".into())],
+            body: vec![],
+        };
         assert_eq!(check_put_reply(&ok, 42).unwrap(), Stored { etag: Some("\"e\"".into()), crc_checked: true });
         let bare = HttpResponse { status: 200, headers: vec![], body: vec![] };
         assert!(!check_put_reply(&bare, 42).unwrap().crc_checked, "a reply without the header is not a checked one");

@@ -31,7 +31,8 @@ fn hmac_hex(key: &[u8], message: &[u8]) -> String {
 
 /// `k1=v1&k2=v2` and `k1;k2` of `pairs`: names lower-cased, both encoded, sorted by name.
 fn canonical(pairs: &[(String, String)]) -> (String, String) {
-    let mut encoded: Vec<(String, String)> = pairs.iter().map(|(k, v)| (uri_encode(k).to_ascii_lowercase(), uri_encode(v.trim()))).collect();
+    let mut encoded: Vec<(String, String)> =
+        pairs.iter().map(|(k, v)| (uri_encode(k).to_ascii_lowercase(), uri_encode(v.trim()))).collect();
     encoded.sort();
     let joined = encoded.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
     let names = encoded.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(";");
@@ -91,7 +92,12 @@ mod tests {
     #[test]
     fn v1_upload_part() {
         let upload_id = "1585130821cbb7df1d11846c073ad648e8f33b087cec2381df437acdc833cf654b9ecc6361";
-        let auth = sign("PUT", "/exampleobject.bin", &[("partNumber", "1"), ("uploadId", upload_id)], &[("Content-Length", "1048576"), ("Content-MD5", "u6JYGzVH0AfAqKW8aXW8cQ=="), ("Host", HOST)]);
+        let auth = sign(
+            "PUT",
+            "/exampleobject.bin",
+            &[("partNumber", "1"), ("uploadId", upload_id)],
+            &[("Content-Length", "1048576"), ("Content-MD5", "u6JYGzVH0AfAqKW8aXW8cQ=="), ("Host", HOST)],
+        );
         assert_eq!(auth, "q-sign-algorithm=sha1&q-ak=AKIDEXAMPLEEXAMPLEEXAMPLEEXAMPLE1&q-sign-time=1699999940;1700003600&q-key-time=1699999940;1700003600&q-header-list=content-length;content-md5;host&q-url-param-list=partnumber;uploadid&q-signature=97ce389e65891290669a9e3df20240de680e7130");
     }
 
@@ -101,7 +107,13 @@ mod tests {
             "PUT",
             "/dir/中文 a.txt",
             &[],
-            &[("Content-Length", "13"), ("Content-Type", "text/plain"), ("x-cos-meta-author", "Jane Doe"), ("x-cos-security-token", "TOKEN/abc+def=="), ("Host", HOST)],
+            &[
+                ("Content-Length", "13"),
+                ("Content-Type", "text/plain"),
+                ("x-cos-meta-author", "Jane Doe"),
+                ("x-cos-security-token", "TOKEN/abc+def=="),
+                ("Host", HOST),
+            ],
         );
         assert!(auth.ends_with("&q-header-list=content-length;content-type;host;x-cos-meta-author;x-cos-security-token&q-url-param-list=&q-signature=8761e909c046304d8daf5cf70169fc4e5018f038"), "{auth}");
     }

@@ -95,7 +95,10 @@ mod tests {
         };
         match parse_error(&resp) {
             Error::Cos { status, code, message, request_id } => {
-                assert_eq!((status, code.as_str(), message.as_str(), request_id.as_deref()), (404, "NoSuchUpload", "a & b", Some("NjA4")));
+                assert_eq!(
+                    (status, code.as_str(), message.as_str(), request_id.as_deref()),
+                    (404, "NoSuchUpload", "a & b", Some("NjA4"))
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -54,7 +54,9 @@ impl Identity<'_> {
     /// The record's store key.
     pub fn key(&self) -> String {
         let mut h = Sha256::new();
-        for part in [self.library_id, self.space_id, self.path, &self.size.to_string(), self.fingerprint, self.beginning_hash] {
+        for part in
+            [self.library_id, self.space_id, self.path, &self.size.to_string(), self.fingerprint, self.beginning_hash]
+        {
             h.update(part.as_bytes());
             h.update([0u8]);
         }
@@ -81,7 +83,15 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn new(path: &str, name: &str, size: u64, part_size: u64, confirm_key: &str, upload_id: &str, now: f64) -> Record {
+    pub fn new(
+        path: &str,
+        name: &str,
+        size: u64,
+        part_size: u64,
+        confirm_key: &str,
+        upload_id: &str,
+        now: f64,
+    ) -> Record {
         Record {
             v: VERSION,
             path: path.to_string(),
@@ -211,7 +221,14 @@ impl Checkpoints {
         let mut list: Vec<Pending> = index
             .entries
             .into_iter()
-            .map(|e| Pending { key: e.key, path: e.path, name: e.name, size: e.size, loaded: e.loaded, updated_at: e.updated_at })
+            .map(|e| Pending {
+                key: e.key,
+                path: e.path,
+                name: e.name,
+                size: e.size,
+                loaded: e.loaded,
+                updated_at: e.updated_at,
+            })
             .collect();
         list.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
         list
@@ -277,7 +294,9 @@ impl Record {
         let parts = self
             .parts
             .iter()
-            .map(|(&n, &(len, crc))| Value::Array(vec![Value::from(u64::from(n)), Value::from(len), Value::from(json::u64_to_string(crc))]))
+            .map(|(&n, &(len, crc))| {
+                Value::Array(vec![Value::from(u64::from(n)), Value::from(len), Value::from(json::u64_to_string(crc))])
+            })
             .collect();
         Value::object([
             ("v", Value::from(u64::from(self.v))),
@@ -448,7 +467,11 @@ mod tests {
         block_on(b.save("up:b", &r));
         block_on(futures::future::join(a.remove("up:a"), b.save("up:b", &r)));
         let index = block_on(a.index());
-        assert_eq!(index.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["up:b"], "the removed entry stays removed");
+        assert_eq!(
+            index.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
+            ["up:b"],
+            "the removed entry stays removed"
+        );
         let pending = block_on(a.pending(2.0));
         assert_eq!(pending.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(), ["up:b"]);
         // An entry whose record vanished (another tab removed it) is dropped.

@@ -4,17 +4,17 @@
 
 use std::rc::Rc;
 
-use std::cell::RefCell;
 use crate::vecmap::VecSet as BTreeSet;
+use std::cell::RefCell;
 
 use super::checkpoint::{Checkpoints, Pending};
 use super::plan::{DEFAULT_MULTIPART_THRESHOLD, MAX_IN_MEMORY_BODY, MIN_PART_SIZE};
 use super::retry::RetryConfig;
 use super::scheduler::Slots;
-use crate::cos::domain::{is_loopback, AllowList};
-use crate::error::{Error, Result};
 use crate::cos::api::{CosApi, CosTarget};
 use crate::cos::credentials::{CredentialCache, CredentialProvider};
+use crate::cos::domain::{is_loopback, AllowList};
+use crate::error::{Error, Result};
 use crate::platform::{CheckpointStore, Http, Timer};
 use crate::smh::{SmhApi, SmhTarget, Tokens};
 
@@ -125,7 +125,13 @@ pub struct Uploader {
 impl Uploader {
     /// Validates `config` and builds the client.
     #[cfg(feature = "smh-client")]
-    pub fn new(mut config: ClientConfig, http: Rc<dyn Http>, timer: Rc<dyn Timer>, tokens: Tokens, checkpoints: Rc<dyn CheckpointStore>) -> Result<Uploader> {
+    pub fn new(
+        mut config: ClientConfig,
+        http: Rc<dyn Http>,
+        timer: Rc<dyn Timer>,
+        tokens: Tokens,
+        checkpoints: Rc<dyn CheckpointStore>,
+    ) -> Result<Uploader> {
         config.target.base_url = validate_base_url(&config.target.base_url)?;
         if config.target.library_id.trim().is_empty() || config.target.library_id.contains(['/', '?', '#']) {
             return Err(Error::invalid_input("libraryId", "must be a non-empty library id"));
@@ -134,18 +140,43 @@ impl Uploader {
             return Err(Error::invalid_input("spaceId", "must be a space id, or '-' for single-tenant libraries"));
         }
         let allow = Self::check_common(&config)?;
-        let api = SmhApi { http: http.clone(), timer: timer.clone(), tokens, target: config.target.clone(), retry: config.retry.clone() };
-        Ok(Uploader { service: Service::Smh(api), http, timer, allow, slots: Slots::new(config.concurrency), config, checkpoints: Checkpoints::new(checkpoints), active: RefCell::default() })
+        let api = SmhApi {
+            http: http.clone(),
+            timer: timer.clone(),
+            tokens,
+            target: config.target.clone(),
+            retry: config.retry.clone(),
+        };
+        Ok(Uploader {
+            service: Service::Smh(api),
+            http,
+            timer,
+            allow,
+            slots: Slots::new(config.concurrency),
+            config,
+            checkpoints: Checkpoints::new(checkpoints),
+            active: RefCell::default(),
+        })
     }
 
     /// A direct-COS uploader: objects go to `cos`'s bucket, signed with the credentials
     /// `credentials` provides (`config.target`, the SMH target, is not used). `allowedDomains`
     /// defaults to the bucket's domain alone.
     #[cfg(feature = "cos-uploader")]
-    pub fn new_cos(cos: CosConfig, mut config: ClientConfig, http: Rc<dyn Http>, timer: Rc<dyn Timer>, credentials: Rc<dyn CredentialProvider>, checkpoints: Rc<dyn CheckpointStore>) -> Result<Uploader> {
+    pub fn new_cos(
+        cos: CosConfig,
+        mut config: ClientConfig,
+        http: Rc<dyn Http>,
+        timer: Rc<dyn Timer>,
+        credentials: Rc<dyn CredentialProvider>,
+        checkpoints: Rc<dyn CheckpointStore>,
+    ) -> Result<Uploader> {
         let valid = |s: &str| !s.trim().is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
         if !valid(&cos.bucket) {
-            return Err(Error::invalid_input("bucket", "must be the bucket's name-appid, e.g. examplebucket-1250000000"));
+            return Err(Error::invalid_input(
+                "bucket",
+                "must be the bucket's name-appid, e.g. examplebucket-1250000000",
+            ));
         }
         if !valid(&cos.region) {
             return Err(Error::invalid_input("region", "must be a COS region, e.g. ap-guangzhou"));
@@ -164,8 +195,23 @@ impl Uploader {
             _ => Error::invalid_input("domain", "must be host[:port]"),
         })?;
         let target = CosTarget { bucket: cos.bucket, region: cos.region, origin };
-        let api = CosApi { http: http.clone(), timer: timer.clone(), target, credentials: CredentialCache::new(credentials), retry: config.retry.clone() };
-        Ok(Uploader { service: Service::Cos(api), http, timer, allow, slots: Slots::new(config.concurrency), config, checkpoints: Checkpoints::new(checkpoints), active: RefCell::default() })
+        let api = CosApi {
+            http: http.clone(),
+            timer: timer.clone(),
+            target,
+            credentials: CredentialCache::new(credentials),
+            retry: config.retry.clone(),
+        };
+        Ok(Uploader {
+            service: Service::Cos(api),
+            http,
+            timer,
+            allow,
+            slots: Slots::new(config.concurrency),
+            config,
+            checkpoints: Checkpoints::new(checkpoints),
+            active: RefCell::default(),
+        })
     }
 
     /// Checks the options both kinds share; returns the parsed allow-list.
@@ -177,11 +223,17 @@ impl Uploader {
         // the request itself in mini-programs), and a tab or a phone holds a few at a time.
         if let Some(p) = config.part_size {
             if !(MIN_PART_SIZE..=MAX_IN_MEMORY_BODY).contains(&p) {
-                return Err(Error::invalid_input("partSize", "must be between 1 MiB (the COS minimum) and 512 MiB (each part is held in memory once)"));
+                return Err(Error::invalid_input(
+                    "partSize",
+                    "must be between 1 MiB (the COS minimum) and 512 MiB (each part is held in memory once)",
+                ));
             }
         }
         if config.multipart_threshold > MAX_IN_MEMORY_BODY {
-            return Err(Error::invalid_input("multipartThreshold", "must be at most 512 MiB (a simple upload is held in memory once)"));
+            return Err(Error::invalid_input(
+                "multipartThreshold",
+                "must be at most 512 MiB (a simple upload is held in memory once)",
+            ));
         }
         match &config.allowed_domains {
             Some(list) => AllowList::parse(list),
@@ -254,7 +306,9 @@ mod tests {
         assert_eq!(validate_base_url("https://smh.tencentcs.com/").unwrap(), "https://smh.tencentcs.com");
         assert!(validate_base_url("http://127.0.0.1:9000").is_ok());
         assert!(validate_base_url("http://localhost:9000/x").is_ok());
-        for bad in ["http://smh.tencentcs.com", "ftp://x", "smh.tencentcs.com", "https://", "https://a/b?x=1", "https://u@h"] {
+        for bad in
+            ["http://smh.tencentcs.com", "ftp://x", "smh.tencentcs.com", "https://", "https://a/b?x=1", "https://u@h"]
+        {
             assert!(matches!(validate_base_url(bad), Err(Error::InvalidInput { .. })), "{bad}");
         }
     }

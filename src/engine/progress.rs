@@ -46,7 +46,15 @@ pub struct ProgressTracker {
 
 impl ProgressTracker {
     pub fn new(phase: Phase, total: u64) -> ProgressTracker {
-        ProgressTracker { phase, total, completed: 0, in_flight: BTreeMap::new(), reported: 0, speed: None, last_sample: None }
+        ProgressTracker {
+            phase,
+            total,
+            completed: 0,
+            in_flight: BTreeMap::new(),
+            reported: 0,
+            speed: None,
+            last_sample: None,
+        }
     }
 
     /// Starts a new phase (speed history restarts).
@@ -95,7 +103,13 @@ impl ProgressTracker {
         }
         let speed = self.speed.unwrap_or(0.0);
         let left = self.total - self.reported;
-        let eta = if left == 0 { Some(0.0) } else if speed > 0.0 { Some(left as f64 / speed) } else { None };
+        let eta = if left == 0 {
+            Some(0.0)
+        } else if speed > 0.0 {
+            Some(left as f64 / speed)
+        } else {
+            None
+        };
         Progress { phase: self.phase, loaded: self.reported, total: self.total, speed, eta }
     }
 }

@@ -111,7 +111,8 @@ mod tests {
 
     #[test]
     fn grows_then_caps_with_full_jitter() {
-        let config = BackoffConfig { init_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), base: 2.0 };
+        let config =
+            BackoffConfig { init_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), base: 2.0 };
         let mut b = Backoff::new_with_rng(config.clone(), Box::new(|| 0.999_999));
         let waits: Vec<u128> = (0..6).map(|_| b.next().as_millis()).collect();
         assert_eq!(waits, vec![99, 199, 399, 799, 999, 999]);

@@ -49,7 +49,15 @@ pub struct Slots(Rc<RefCell<Inner>>);
 impl Slots {
     pub fn new(limit: usize) -> Slots {
         let limit = limit.max(1);
-        Slots(Rc::new(RefCell::new(Inner { limit, window: limit, in_use: 0, delivered: 0, round: 0, next_ticket: 0, queue: VecDeque::new() })))
+        Slots(Rc::new(RefCell::new(Inner {
+            limit,
+            window: limit,
+            in_use: 0,
+            delivered: 0,
+            round: 0,
+            next_ticket: 0,
+            queue: VecDeque::new(),
+        })))
     }
 
     /// Waits for a free slot; the slot is held until the returned guard drops.
@@ -62,7 +70,8 @@ impl Slots {
             let mut inner = self.0.borrow_mut();
             let t = inner.next_ticket;
             inner.next_ticket += 1;
-            let at = if readmitted { inner.queue.iter().take_while(|w| w.readmitted).count() } else { inner.queue.len() };
+            let at =
+                if readmitted { inner.queue.iter().take_while(|w| w.readmitted).count() } else { inner.queue.len() };
             inner.queue.insert(at, Waiting { ticket: t, waker: None, readmitted });
             t
         };

@@ -10,7 +10,10 @@ use std::time::Duration;
 use super::upload::{run, Observer, UploadOptions};
 use super::{ClientConfig, Control, Progress, UploadState, Uploader};
 use crate::error::{Error, Result};
-use crate::platform::{CheckpointStore, Http, HttpRequest, HttpResponse, LocalBoxFuture, MemoryCheckpoints, MemorySource, Method, NoCheckpoints, Timer};
+use crate::platform::{
+    CheckpointStore, Http, HttpRequest, HttpResponse, LocalBoxFuture, MemoryCheckpoints, MemorySource, Method,
+    NoCheckpoints, Timer,
+};
 use crate::smh::{Conflict, LibraryPath, SmhTarget, Tokens};
 
 type Reply = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse>>;
@@ -23,7 +26,12 @@ struct Script {
 }
 
 impl Script {
-    fn expect(&self, method: Method, path_part: &'static str, reply: impl Fn(&HttpRequest) -> Result<HttpResponse> + 'static) -> &Self {
+    fn expect(
+        &self,
+        method: Method,
+        path_part: &'static str,
+        reply: impl Fn(&HttpRequest) -> Result<HttpResponse> + 'static,
+    ) -> &Self {
         self.steps.borrow_mut().push_back((method, path_part, Box::new(reply)));
         self
     }
@@ -33,7 +41,11 @@ impl Http for Script {
     fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse>> {
         let url = crate::error::redact_url(&request.url).to_string();
         self.seen.borrow_mut().push((request.method, url.clone()));
-        let (method, part, reply) = self.steps.borrow_mut().pop_front().unwrap_or_else(|| panic!("unexpected request {:?} {url}", request.method));
+        let (method, part, reply) = self
+            .steps
+            .borrow_mut()
+            .pop_front()
+            .unwrap_or_else(|| panic!("unexpected request {:?} {url}", request.method));
         assert_eq!(request.method, method, "{url}");
         assert!(request.url.contains(part), "{url} should contain {part}");
         if let Some(p) = &request.progress {
@@ -95,7 +107,11 @@ impl Observer for States {
 }
 
 fn json(status: u16, body: serde_json::Value) -> Result<HttpResponse> {
-    Ok(HttpResponse { status, headers: vec![("content-type".into(), "application/json".into())], body: body.to_string().into_bytes() })
+    Ok(HttpResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: body.to_string().into_bytes(),
+    })
 }
 
 fn raw(status: u16, body: &str) -> Result<HttpResponse> {
@@ -103,28 +119,56 @@ fn raw(status: u16, body: &str) -> Result<HttpResponse> {
 }
 
 fn auth_reply() -> Result<HttpResponse> {
-    json(201, serde_json::json!({
-        "domain": "b-1250000000.cos.ap-guangzhou.myqcloud.com", "path": "/lib/-/obj",
-        "headers": {"Authorization": "q-sign-algorithm=sha1&q-signature=SECRETSIG"},
-        "confirmKey": "ck1", "expiration": "2027-01-15T08:00:00.000Z"
-    }))
+    json(
+        201,
+        serde_json::json!({
+            "domain": "b-1250000000.cos.ap-guangzhou.myqcloud.com", "path": "/lib/-/obj",
+            "headers": {"Authorization": "q-sign-algorithm=sha1&q-signature=SECRETSIG"},
+            "confirmKey": "ck1", "expiration": "2027-01-15T08:00:00.000Z"
+        }),
+    )
 }
 
 fn cos_ok(crc: u64) -> impl Fn(&HttpRequest) -> Result<HttpResponse> {
-    move |_| Ok(HttpResponse { status: 200, headers: vec![("x-cos-hash-crc64ecma".into(), crc.to_string()), ("etag".into(), "\"e\"".into())], body: vec![] })
+    move |_| {
+        Ok(HttpResponse {
+            status: 200,
+            headers: vec![("x-cos-hash-crc64ecma".into(), crc.to_string()), ("etag".into(), "\"e\"".into())],
+            body: vec![],
+        })
+    }
 }
 
 fn config() -> ClientConfig {
-    ClientConfig::new(SmhTarget { base_url: "https://smh.example.com".into(), library_id: "lib".into(), space_id: "-".into(), user_id: None })
+    ClientConfig::new(SmhTarget {
+        base_url: "https://smh.example.com".into(),
+        library_id: "lib".into(),
+        space_id: "-".into(),
+        user_id: None,
+    })
 }
 
 fn upload(script: Rc<Script>, data: &[u8]) -> (Result<super::UploadResult>, Rc<States>) {
     let mut config = config();
     config.retry.max_retries = 2;
-    let uploader = Rc::new(Uploader::new(config, script, Rc::new(FakeTimer::default()), Tokens::fixed("TOKEN123".into()), Rc::new(NoCheckpoints)).unwrap());
+    let uploader = Rc::new(
+        Uploader::new(
+            config,
+            script,
+            Rc::new(FakeTimer::default()),
+            Tokens::fixed("TOKEN123".into()),
+            Rc::new(NoCheckpoints),
+        )
+        .unwrap(),
+    );
     let states = Rc::new(States::default());
     let source = Rc::new(MemorySource { bytes: Rc::from(data.to_vec()), name: "f".into() });
-    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+    let opts = UploadOptions {
+        path: LibraryPath::parse("a.bin").unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: false,
+    };
     let result = futures::executor::block_on(run(uploader, source, opts, Control::new(), states.clone()));
     (result, states)
 }
@@ -140,18 +184,29 @@ fn happy_simple_upload_protocol() {
     let crc = crate::cos::crc64::checksum(data);
     let script = Rc::new(Script::default());
     script
-        .expect(Method::Put, "/api/v1/file/lib/-/a.bin?conflict_resolution_strategy=rename&filesize=12&access_token=", |_| auth_reply())
+        .expect(
+            Method::Put,
+            "/api/v1/file/lib/-/a.bin?conflict_resolution_strategy=rename&filesize=12&access_token=",
+            |_| auth_reply(),
+        )
         .expect(Method::Put, "https://b-1250000000.cos.ap-guangzhou.myqcloud.com/lib/-/obj", cos_ok(crc))
         .expect(Method::Post, "/api/v1/file/lib/-/ck1?confirm&conflict_resolution_strategy=rename", move |req| {
-            let body: serde_json::Value = serde_json::from_slice(req.body.as_ref().and_then(|b| b.bytes()).unwrap()).unwrap();
+            let body: serde_json::Value =
+                serde_json::from_slice(req.body.as_ref().and_then(|b| b.bytes()).unwrap()).unwrap();
             assert_eq!(body["crc64"], "14969823782951187105", "whole-file CRC sent on confirm");
-            json(200, serde_json::json!({"path": ["a.bin"], "name": "a.bin", "size": "12", "crc64": "14969823782951187105"}))
+            json(
+                200,
+                serde_json::json!({"path": ["a.bin"], "name": "a.bin", "size": "12", "crc64": "14969823782951187105"}),
+            )
         });
     let (result, states) = upload(script.clone(), data);
     let result = result.unwrap();
     assert_eq!((result.file.path.as_str(), result.crc64.as_str()), ("a.bin", "14969823782951187105"));
     // Every state is reported, the first one included, and `uploading` only after begin.
-    assert_eq!(states.0.borrow().as_slice(), &[UploadState::Preparing, UploadState::Uploading, UploadState::Confirming, UploadState::Done]);
+    assert_eq!(
+        states.0.borrow().as_slice(),
+        &[UploadState::Preparing, UploadState::Uploading, UploadState::Confirming, UploadState::Done]
+    );
     assert!(script.steps.borrow().is_empty());
 }
 
@@ -188,8 +243,12 @@ fn bare_5xx_is_retried_and_an_smh_4xx_is_final() {
     let script = Rc::new(Script::default());
     script
         .expect(Method::Put, "/a.bin", |_| raw(502, "Bad Gateway"))
-        .expect(Method::Put, "/a.bin", |_| json(503, serde_json::json!({"code": "ServerOverloaded", "message": "busy", "requestId": "r1"})))
-        .expect(Method::Put, "/a.bin", |_| json(404, serde_json::json!({"code": "DirectoryNotFound", "message": "no dir", "requestId": "r2"})));
+        .expect(Method::Put, "/a.bin", |_| {
+            json(503, serde_json::json!({"code": "ServerOverloaded", "message": "busy", "requestId": "r1"}))
+        })
+        .expect(Method::Put, "/a.bin", |_| {
+            json(404, serde_json::json!({"code": "DirectoryNotFound", "message": "no dir", "requestId": "r2"}))
+        });
     let (result, _) = upload(script.clone(), b"x");
     let e = result.unwrap_err();
     assert_eq!((e.code(), e.status(), e.request_id(), e.retryable()), ("DirectoryNotFound", 404, Some("r2"), false));
@@ -201,9 +260,9 @@ fn cos_error_xml_is_typed_and_bad_crc_at_confirm_is_integrity_mismatch() {
     let data = b"abc";
     let crc = crate::cos::crc64::checksum(data);
     let script = Rc::new(Script::default());
-    script
-        .expect(Method::Put, "/a.bin", |_| auth_reply())
-        .expect(Method::Put, "/lib/-/obj", |_| raw(400, "<Error><Code>BadDigest</Code><Message>md5</Message><RequestId>cosreq</RequestId></Error>"));
+    script.expect(Method::Put, "/a.bin", |_| auth_reply()).expect(Method::Put, "/lib/-/obj", |_| {
+        raw(400, "<Error><Code>BadDigest</Code><Message>md5</Message><RequestId>cosreq</RequestId></Error>")
+    });
     script.expect(Method::Delete, "/ck1?upload", |_| raw(204, ""));
     let (result, _) = upload(script.clone(), data);
     let e = result.unwrap_err();
@@ -214,7 +273,9 @@ fn cos_error_xml_is_typed_and_bad_crc_at_confirm_is_integrity_mismatch() {
     script
         .expect(Method::Put, "/a.bin", |_| auth_reply())
         .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
-        .expect(Method::Post, "/ck1?confirm", |_| json(400, serde_json::json!({"code": "BadCrc64", "message": "crc", "requestId": "r"})))
+        .expect(Method::Post, "/ck1?confirm", |_| {
+            json(400, serde_json::json!({"code": "BadCrc64", "message": "crc", "requestId": "r"}))
+        })
         .expect(Method::Delete, "/ck1?upload", |_| raw(204, ""));
     let (result, _) = upload(script.clone(), data);
     let e = result.unwrap_err();
@@ -245,9 +306,15 @@ fn confirm_whose_reply_was_lost_is_recovered_from_the_task() {
         .expect(Method::Put, "/a.bin", |_| auth_reply())
         .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
         .expect(Method::Post, "/ck1?confirm", |_| Err(Error::Network { message: "reset after commit".into() }))
-        .expect(Method::Post, "/ck1?confirm", |_| json(409, serde_json::json!({"code": "UploadComplete", "message": "done", "requestId": "r"})))
-        .expect(Method::Get, "/ck1?upload", |_| json(200, serde_json::json!({"confirmed": true, "path": ["a (1).bin"]})))
-        .expect(Method::Get, "/a%20%281%29.bin?info", move |_| json(200, serde_json::json!({"path": ["a (1).bin"], "size": "3", "crc64": crc.to_string()})));
+        .expect(Method::Post, "/ck1?confirm", |_| {
+            json(409, serde_json::json!({"code": "UploadComplete", "message": "done", "requestId": "r"}))
+        })
+        .expect(Method::Get, "/ck1?upload", |_| {
+            json(200, serde_json::json!({"confirmed": true, "path": ["a (1).bin"]}))
+        })
+        .expect(Method::Get, "/a%20%281%29.bin?info", move |_| {
+            json(200, serde_json::json!({"path": ["a (1).bin"], "size": "3", "crc64": crc.to_string()}))
+        });
     let (result, states) = upload(script.clone(), data);
     let result = result.unwrap();
     assert_eq!(result.file.path, "a (1).bin");
@@ -273,20 +340,37 @@ impl crate::platform::FileSource for Huge {
 fn a_plan_error_is_reported_as_failed_without_any_request() {
     let mut config = config();
     config.part_size = Some(1024 * 1024);
-    let uploader = Rc::new(Uploader::new(config, Rc::new(Script::default()), Rc::new(FakeTimer::default()), Tokens::fixed("t".into()), Rc::new(NoCheckpoints)).unwrap());
+    let uploader = Rc::new(
+        Uploader::new(
+            config,
+            Rc::new(Script::default()),
+            Rc::new(FakeTimer::default()),
+            Tokens::fixed("t".into()),
+            Rc::new(NoCheckpoints),
+        )
+        .unwrap(),
+    );
     let states = Rc::new(States::default());
-    let opts = UploadOptions { path: LibraryPath::parse("big.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+    let opts = UploadOptions {
+        path: LibraryPath::parse("big.bin").unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: false,
+    };
     let result = futures::executor::block_on(run(uploader, Rc::new(Huge), opts, Control::new(), states.clone()));
     assert_eq!(result.unwrap_err().code(), "InvalidInput");
     assert_eq!(states.0.borrow().as_slice(), &[UploadState::Preparing, UploadState::Failed]);
 }
 
 fn multipart_auth_reply() -> Result<HttpResponse> {
-    json(201, serde_json::json!({
-        "domain": "b-1250000000.cos.ap-guangzhou.myqcloud.com", "path": "/lib/-/obj", "uploadId": "u1",
-        "headers": {"Authorization": "q-sign-algorithm=sha1&q-signature=SECRETSIG"},
-        "confirmKey": "ck1", "expiration": "2027-01-15T08:00:00.000Z"
-    }))
+    json(
+        201,
+        serde_json::json!({
+            "domain": "b-1250000000.cos.ap-guangzhou.myqcloud.com", "path": "/lib/-/obj", "uploadId": "u1",
+            "headers": {"Authorization": "q-sign-algorithm=sha1&q-signature=SECRETSIG"},
+            "confirmKey": "ck1", "expiration": "2027-01-15T08:00:00.000Z"
+        }),
+    )
 }
 
 fn pattern(len: usize) -> Vec<u8> {
@@ -302,14 +386,18 @@ fn begin_is_retried_once_after_a_lost_reply_but_not_twice() {
         .expect(Method::Put, "/a.bin", |_| Err(Error::Network { message: "reply lost".into() }))
         .expect(Method::Put, "/a.bin", |_| auth_reply())
         .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
-        .expect(Method::Post, "/ck1?confirm", move |_| json(200, serde_json::json!({"path": ["a.bin"], "size": "3", "crc64": crc.to_string()})));
+        .expect(Method::Post, "/ck1?confirm", move |_| {
+            json(200, serde_json::json!({"path": ["a.bin"], "size": "3", "crc64": crc.to_string()}))
+        });
     assert!(upload(script.clone(), b"abc").0.is_ok());
     assert!(script.steps.borrow().is_empty());
     // A second lost reply is final: the SDK does not open a third upload it cannot name.
     let script = Rc::new(Script::default());
-    script
-        .expect(Method::Put, "/a.bin", |_| Err(Error::Timeout { message: "reply lost".into() }))
-        .expect(Method::Put, "/a.bin", |_| Err(Error::Network { message: "reply lost".into() }));
+    script.expect(Method::Put, "/a.bin", |_| Err(Error::Timeout { message: "reply lost".into() })).expect(
+        Method::Put,
+        "/a.bin",
+        |_| Err(Error::Network { message: "reply lost".into() }),
+    );
     let (result, _) = upload(script.clone(), b"abc");
     assert_eq!(result.unwrap_err().code(), "Network");
     assert!(script.steps.borrow().is_empty());
@@ -326,10 +414,24 @@ fn cancel_while_begin_is_in_flight_cancels_the_upload_smh_opened() {
             auth_reply()
         })
         .expect(Method::Delete, "/ck1?upload", |_| raw(204, ""));
-    let uploader = Rc::new(Uploader::new(config(), script.clone(), Rc::new(FakeTimer::default()), Tokens::fixed("t".into()), Rc::new(NoCheckpoints)).unwrap());
+    let uploader = Rc::new(
+        Uploader::new(
+            config(),
+            script.clone(),
+            Rc::new(FakeTimer::default()),
+            Tokens::fixed("t".into()),
+            Rc::new(NoCheckpoints),
+        )
+        .unwrap(),
+    );
     let states = Rc::new(States::default());
     let source = Rc::new(MemorySource { bytes: Rc::from(b"abc".to_vec()), name: "f".into() });
-    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+    let opts = UploadOptions {
+        path: LibraryPath::parse("a.bin").unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: false,
+    };
     let result = futures::executor::block_on(run(uploader, source, opts, control, states.clone()));
     assert_eq!(result.unwrap_err().code(), "Aborted");
     assert!(script.steps.borrow().is_empty(), "the upload SMH opened was cancelled: {:?}", script.seen.borrow());
@@ -340,17 +442,40 @@ fn cancel_while_begin_is_in_flight_cancels_the_upload_smh_opened() {
 fn missing_parent_directories_are_created_then_begin_is_retried_once() {
     let crc = crate::cos::crc64::checksum(b"abc");
     let script = Rc::new(Script::default());
-    let not_found = || json(404, serde_json::json!({"code": "DirectoryNotFound", "message": "no dir", "requestId": "r"}));
+    let not_found =
+        || json(404, serde_json::json!({"code": "DirectoryNotFound", "message": "no dir", "requestId": "r"}));
     script
         .expect(Method::Put, "/api/v1/file/lib/-/x/y/a.bin?", move |_| not_found())
         .expect(Method::Put, "/api/v1/directory/lib/-/x/y?", |_| json(201, serde_json::json!({"path": ["x", "y"]})))
         .expect(Method::Put, "/api/v1/file/lib/-/x/y/a.bin?", |_| auth_reply())
         .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
-        .expect(Method::Post, "/ck1?confirm", move |_| json(200, serde_json::json!({"path": ["x", "y", "a.bin"], "size": "3", "crc64": crc.to_string()})));
-    let uploader = Rc::new(Uploader::new(config(), script.clone(), Rc::new(FakeTimer::default()), Tokens::fixed("TOKEN123".into()), Rc::new(NoCheckpoints)).unwrap());
+        .expect(Method::Post, "/ck1?confirm", move |_| {
+            json(200, serde_json::json!({"path": ["x", "y", "a.bin"], "size": "3", "crc64": crc.to_string()}))
+        });
+    let uploader = Rc::new(
+        Uploader::new(
+            config(),
+            script.clone(),
+            Rc::new(FakeTimer::default()),
+            Tokens::fixed("TOKEN123".into()),
+            Rc::new(NoCheckpoints),
+        )
+        .unwrap(),
+    );
     let source = Rc::new(MemorySource { bytes: Rc::from(b"abc".to_vec()), name: "f".into() });
-    let opts = UploadOptions { path: LibraryPath::parse("x/y/a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: true };
-    let result = futures::executor::block_on(run(uploader.clone(), source.clone(), opts.clone(), Control::new(), Rc::new(States::default())));
+    let opts = UploadOptions {
+        path: LibraryPath::parse("x/y/a.bin").unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: true,
+    };
+    let result = futures::executor::block_on(run(
+        uploader.clone(),
+        source.clone(),
+        opts.clone(),
+        Control::new(),
+        Rc::new(States::default()),
+    ));
     assert_eq!(result.unwrap().file.path, "x/y/a.bin");
     assert!(script.steps.borrow().is_empty());
     // Off: SMH's answer stands.
@@ -378,7 +503,9 @@ fn multipart_uploader(script: Rc<Script>, store: Rc<dyn CheckpointStore>) -> Rc<
     config.concurrency = 1;
     config.part_size = Some(1 << 20);
     config.multipart_threshold = 1 << 20;
-    Rc::new(Uploader::new(config, script, Rc::new(FakeTimer::default()), Tokens::fixed("TOKEN123".into()), store).unwrap())
+    Rc::new(
+        Uploader::new(config, script, Rc::new(FakeTimer::default()), Tokens::fixed("TOKEN123".into()), store).unwrap(),
+    )
 }
 
 #[test]
@@ -388,7 +515,12 @@ fn an_interrupted_multipart_upload_resumes_from_the_parts_the_server_holds() {
     let whole = crate::cos::crc64::checksum(&data);
     let store: Rc<dyn CheckpointStore> = Rc::new(MemoryCheckpoints::default());
     let source = Rc::new(MemorySource { bytes: Rc::from(data.clone()), name: "f".into() });
-    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+    let opts = UploadOptions {
+        path: LibraryPath::parse("a.bin").unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: false,
+    };
 
     // First page: parts 1 and 2 go through, then the network is gone.
     let script = Rc::new(Script::default());
@@ -400,12 +532,21 @@ fn an_interrupted_multipart_upload_resumes_from_the_parts_the_server_holds() {
         script.expect(Method::Put, "partNumber=3&uploadId=u1", |_| Err(Error::Network { message: "offline".into() }));
     }
     let uploader = multipart_uploader(script.clone(), store.clone());
-    let result = futures::executor::block_on(run(uploader.clone(), source.clone(), opts.clone(), Control::new(), Rc::new(States::default())));
+    let result = futures::executor::block_on(run(
+        uploader.clone(),
+        source.clone(),
+        opts.clone(),
+        Control::new(),
+        Rc::new(States::default()),
+    ));
     assert_eq!(result.unwrap_err().code(), "Network");
     assert!(script.steps.borrow().is_empty(), "no cancel: the upload stays resumable");
     let pending = futures::executor::block_on(uploader.pending_uploads());
     assert_eq!(pending.len(), 1);
-    assert_eq!((pending[0].path.as_str(), pending[0].loaded, pending[0].size), ("a.bin", 2 * MIB as u64, data.len() as u64));
+    assert_eq!(
+        (pending[0].path.as_str(), pending[0].loaded, pending[0].size),
+        ("a.bin", 2 * MIB as u64, data.len() as u64)
+    );
     let record = futures::executor::block_on(store.get(&pending[0].key)).unwrap();
     assert!(!record.contains("SECRETSIG") && !record.contains("access_token"), "no secret in the record: {record}");
 
@@ -438,7 +579,12 @@ fn a_record_whose_upload_the_server_forgot_is_discarded_and_the_upload_restarts(
     let data = pattern(2 * MIB);
     let store: Rc<dyn CheckpointStore> = Rc::new(MemoryCheckpoints::default());
     let source = Rc::new(MemorySource { bytes: Rc::from(data.clone()), name: "f".into() });
-    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+    let opts = UploadOptions {
+        path: LibraryPath::parse("a.bin").unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: false,
+    };
     let script = Rc::new(Script::default());
     script.expect(Method::Post, "/a.bin?multipart", |_| multipart_auth_reply());
     for _ in 0..2 {
@@ -447,31 +593,58 @@ fn a_record_whose_upload_the_server_forgot_is_discarded_and_the_upload_restarts(
     let uploader = multipart_uploader(script.clone(), store.clone());
     // Nothing was acknowledged: nothing to resume, so the upload is cancelled on the server.
     script.expect(Method::Delete, "/ck1?upload", |_| raw(204, ""));
-    let result = futures::executor::block_on(run(uploader.clone(), source.clone(), opts.clone(), Control::new(), Rc::new(States::default())));
+    let result = futures::executor::block_on(run(
+        uploader.clone(),
+        source.clone(),
+        opts.clone(),
+        Control::new(),
+        Rc::new(States::default()),
+    ));
     assert_eq!(result.unwrap_err().code(), "Network");
     assert!(script.steps.borrow().is_empty());
     assert!(futures::executor::block_on(uploader.pending_uploads()).is_empty());
 
     // A record whose task SMH no longer knows.
-    let mut record = super::checkpoint::Record::new("a.bin", "f", data.len() as u64, MIB as u64, "ck-old", "u-old", 1_800_000_000_000.0);
+    let mut record = super::checkpoint::Record::new(
+        "a.bin",
+        "f",
+        data.len() as u64,
+        MIB as u64,
+        "ck-old",
+        "u-old",
+        1_800_000_000_000.0,
+    );
     record.parts.insert(1, (MIB as u64, 7));
     let key = {
         let beginning = crate::hash::beginning_hash(&data[..MIB]);
-        super::checkpoint::Identity { library_id: "lib", space_id: "-", path: "a.bin", size: data.len() as u64, fingerprint: "mem:f:2097152", beginning_hash: &beginning }.key()
+        super::checkpoint::Identity {
+            library_id: "lib",
+            space_id: "-",
+            path: "a.bin",
+            size: data.len() as u64,
+            fingerprint: "mem:f:2097152",
+            beginning_hash: &beginning,
+        }
+        .key()
     };
     futures::executor::block_on(super::checkpoint::Checkpoints::new(store.clone()).save(&key, &record));
     let script = Rc::new(Script::default());
     let crc1 = crate::cos::crc64::checksum(&data[..MIB]);
     let crc2 = crate::cos::crc64::checksum(&data[MIB..]);
     script
-        .expect(Method::Get, "/ck-old?upload", |_| json(404, serde_json::json!({"code": "UploadNotFound", "message": "gone", "requestId": "r"})))
-        .expect(Method::Delete, "/ck-old?upload", |_| json(404, serde_json::json!({"code": "UploadNotFound", "message": "gone", "requestId": "r"})))
+        .expect(Method::Get, "/ck-old?upload", |_| {
+            json(404, serde_json::json!({"code": "UploadNotFound", "message": "gone", "requestId": "r"}))
+        })
+        .expect(Method::Delete, "/ck-old?upload", |_| {
+            json(404, serde_json::json!({"code": "UploadNotFound", "message": "gone", "requestId": "r"}))
+        })
         .expect(Method::Post, "/a.bin?multipart", |_| multipart_auth_reply())
         .expect(Method::Put, "partNumber=1&uploadId=u1", cos_ok(crc1))
         .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crc2))
         .expect(Method::Post, "/ck1?confirm", |_| json(200, serde_json::json!({"path": ["a.bin"], "size": "2097152"})));
     let uploader = multipart_uploader(script.clone(), store.clone());
-    futures::executor::block_on(run(uploader.clone(), source, opts, Control::new(), Rc::new(States::default()))).expect("a clean restart");
+    futures::executor::block_on(run(uploader.clone(), source, opts, Control::new(), Rc::new(States::default())))
+        .expect("a clean restart");
     assert!(script.steps.borrow().is_empty(), "{:?}", script.seen.borrow());
     assert!(futures::executor::block_on(uploader.pending_uploads()).is_empty());
 }
@@ -482,14 +655,26 @@ fn a_renewal_that_changes_the_upload_id_is_refused() {
     let script = Rc::new(Script::default());
     script
         .expect(Method::Post, "/a.bin?multipart", |_| multipart_auth_reply())
-        .expect(Method::Put, "partNumber=1&uploadId=u1", |_| raw(403, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"))
-        .expect(Method::Post, "/ck1?renew", |_| json(200, serde_json::json!({
-            "domain": "b-1250000000.cos.ap-guangzhou.myqcloud.com", "path": "/lib/-/obj", "uploadId": "u-other",
-            "headers": {"Authorization": "x"}, "confirmKey": "ck1", "expiration": "2030-01-01T00:00:00Z"
-        })))
+        .expect(Method::Put, "partNumber=1&uploadId=u1", |_| {
+            raw(403, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
+        })
+        .expect(Method::Post, "/ck1?renew", |_| {
+            json(
+                200,
+                serde_json::json!({
+                    "domain": "b-1250000000.cos.ap-guangzhou.myqcloud.com", "path": "/lib/-/obj", "uploadId": "u-other",
+                    "headers": {"Authorization": "x"}, "confirmKey": "ck1", "expiration": "2030-01-01T00:00:00Z"
+                }),
+            )
+        })
         .expect(Method::Delete, "/ck1?upload", |_| raw(204, ""));
     let uploader = multipart_uploader(script.clone(), Rc::new(NoCheckpoints));
-    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+    let opts = UploadOptions {
+        path: LibraryPath::parse("a.bin").unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: false,
+    };
     let source = Rc::new(MemorySource { bytes: Rc::from(data), name: "f".into() });
     let result = futures::executor::block_on(run(uploader, source, opts, Control::new(), Rc::new(States::default())));
     assert_eq!(result.unwrap_err().code(), "InvalidResponse");
@@ -503,17 +688,32 @@ fn cancel_during_confirm_of_a_committed_file_reports_it_done() {
     let c = control.clone();
     let crc = crate::cos::crc64::checksum(b"abc");
     let script = Rc::new(Script::default());
-    script
-        .expect(Method::Put, "/a.bin", |_| auth_reply())
-        .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
-        .expect(Method::Post, "/ck1?confirm", move |_| {
+    script.expect(Method::Put, "/a.bin", |_| auth_reply()).expect(Method::Put, "/lib/-/obj", cos_ok(crc)).expect(
+        Method::Post,
+        "/ck1?confirm",
+        move |_| {
             c.cancel();
             json(200, serde_json::json!({"path": ["a.bin"], "size": "3", "crc64": crc.to_string()}))
-        });
-    let uploader = Rc::new(Uploader::new(config(), script.clone(), Rc::new(FakeTimer::default()), Tokens::fixed("TOKEN123".into()), Rc::new(NoCheckpoints)).unwrap());
+        },
+    );
+    let uploader = Rc::new(
+        Uploader::new(
+            config(),
+            script.clone(),
+            Rc::new(FakeTimer::default()),
+            Tokens::fixed("TOKEN123".into()),
+            Rc::new(NoCheckpoints),
+        )
+        .unwrap(),
+    );
     let states = Rc::new(States::default());
     let source = Rc::new(MemorySource { bytes: Rc::from(b"abc".to_vec()), name: "f".into() });
-    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+    let opts = UploadOptions {
+        path: LibraryPath::parse("a.bin").unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: false,
+    };
     let result = futures::executor::block_on(run(uploader, source, opts, control, states.clone()));
     assert_eq!(result.unwrap().file.path, "a.bin");
     assert_eq!(states.0.borrow().last(), Some(&UploadState::Done));
@@ -561,11 +761,33 @@ fn a_transient_read_failure_is_retried_and_a_lasting_one_is_file_read_error() {
         .expect(Method::Put, "/a.bin", |_| auth_reply())
         .expect(Method::Put, "/lib/-/obj", cos_ok(crc)) // sent while the read failed: not counted
         .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
-        .expect(Method::Post, "/ck1?confirm", move |_| json(200, serde_json::json!({"path": ["a.bin"], "size": "3", "crc64": crc.to_string()})));
-    let uploader = Rc::new(Uploader::new(config(), script.clone(), Rc::new(FakeTimer::default()), Tokens::fixed("TOKEN123".into()), Rc::new(NoCheckpoints)).unwrap());
-    let opts = UploadOptions { path: LibraryPath::parse("a.bin").unwrap(), conflict: Conflict::Rename, quick_upload: false, create_parents: false };
+        .expect(Method::Post, "/ck1?confirm", move |_| {
+            json(200, serde_json::json!({"path": ["a.bin"], "size": "3", "crc64": crc.to_string()}))
+        });
+    let uploader = Rc::new(
+        Uploader::new(
+            config(),
+            script.clone(),
+            Rc::new(FakeTimer::default()),
+            Tokens::fixed("TOKEN123".into()),
+            Rc::new(NoCheckpoints),
+        )
+        .unwrap(),
+    );
+    let opts = UploadOptions {
+        path: LibraryPath::parse("a.bin").unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: false,
+    };
     let source = Rc::new(Flaky { bytes: b"abc".to_vec(), failures: Cell::new(1) });
-    let result = futures::executor::block_on(run(uploader.clone(), source, opts.clone(), Control::new(), Rc::new(States::default())));
+    let result = futures::executor::block_on(run(
+        uploader.clone(),
+        source,
+        opts.clone(),
+        Control::new(),
+        Rc::new(States::default()),
+    ));
     assert_eq!(result.unwrap().crc64, crc.to_string());
     assert!(script.steps.borrow().is_empty());
     // Three failed reads in a row: the file is gone; a typed FileReadError, the upload cancelled.

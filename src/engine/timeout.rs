@@ -9,10 +9,17 @@ use crate::error::{Error, Result};
 use crate::platform::Timer;
 
 /// Runs `fut`, failing with [`Error::Timeout`] after `limit` (the future is dropped = aborted).
-pub async fn with_timeout<T>(timer: &dyn Timer, limit: Duration, what: &str, fut: impl Future<Output = Result<T>>) -> Result<T> {
+pub async fn with_timeout<T>(
+    timer: &dyn Timer,
+    limit: Duration,
+    what: &str,
+    fut: impl Future<Output = Result<T>>,
+) -> Result<T> {
     let fut = std::pin::pin!(fut);
     match select(fut, timer.sleep(limit)).await {
         Either::Left((result, _)) => result,
-        Either::Right(((), _)) => Err(Error::Timeout { message: format!("{what}: no response within {} ms", limit.as_millis() as u64) }),
+        Either::Right(((), _)) => {
+            Err(Error::Timeout { message: format!("{what}: no response within {} ms", limit.as_millis() as u64) })
+        }
     }
 }

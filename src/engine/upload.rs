@@ -25,9 +25,9 @@ use super::control::Control;
 use super::plan::{Plan, MIB};
 use super::progress::{Phase, Progress, ProgressTracker};
 use super::retry::{Backoff, XorShift};
-use super::scheduler::{Slots, SlotGuard};
+use super::scheduler::{SlotGuard, Slots};
 use super::state::UploadState;
-use crate::cos::api::{CosApi, Completed};
+use crate::cos::api::{Completed, CosApi};
 use crate::cos::crc64;
 use crate::cos::domain::Origin;
 use crate::cos::put::{check_put_reply, put_request};
@@ -89,7 +89,10 @@ impl CosObject {
                 return Err(Error::invalid_input("meta", "names must be letters, digits, '-' or '_'"));
             }
             if !printable(value) {
-                return Err(Error::invalid_input("meta", "values must be printable ASCII (encode other text, e.g. with encodeURIComponent)"));
+                return Err(Error::invalid_input(
+                    "meta",
+                    "values must be printable ASCII (encode other text, e.g. with encodeURIComponent)",
+                ));
             }
             total += name.len() + value.len();
         }
@@ -101,7 +104,8 @@ impl CosObject {
 
     /// The headers the object is created with (PutObject, InitiateMultipartUpload).
     fn headers(&self) -> Vec<(String, String)> {
-        let mut headers: Vec<(String, String)> = self.content_type.iter().map(|t| ("Content-Type".to_string(), t.clone())).collect();
+        let mut headers: Vec<(String, String)> =
+            self.content_type.iter().map(|t| ("Content-Type".to_string(), t.clone())).collect();
         headers.extend(self.meta.iter().map(|(k, v)| (format!("x-cos-meta-{}", k.to_ascii_lowercase()), v.clone())));
         headers
     }
@@ -226,14 +230,26 @@ enum Start {
 /// `cancel()` stops at once, except while SMH is beginning or confirming the upload: then it
 /// waits for the reply, so that an upload SMH opened is cancelled too (nothing is left open),
 /// and a file SMH committed is reported done (`cancel()` came too late to undo it).
-pub async fn run(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, opts: UploadOptions, control: Control, observer: Rc<dyn Observer>) -> Result<UploadResult> {
+pub async fn run(
+    uploader: Rc<Uploader>,
+    source: Rc<dyn FileSource>,
+    opts: UploadOptions,
+    control: Control,
+    observer: Rc<dyn Observer>,
+) -> Result<UploadResult> {
     let session = Session::new(uploader, source, Destination::Smh(opts), control, observer)?;
     drive(session.clone(), session.flow()).await
 }
 
 /// Runs one direct-COS upload of `object` (see [`run`]; Initiate and Complete are shielded
 /// from cancel the way SMH's begin and confirm are).
-pub async fn run_cos(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, object: CosObject, control: Control, observer: Rc<dyn Observer>) -> Result<CosResult> {
+pub async fn run_cos(
+    uploader: Rc<Uploader>,
+    source: Rc<dyn FileSource>,
+    object: CosObject,
+    control: Control,
+    observer: Rc<dyn Observer>,
+) -> Result<CosResult> {
     let session = Session::new(uploader, source, Destination::Cos(object), control, observer)?;
     drive(session.clone(), session.cos_flow()).await
 }
@@ -289,7 +305,13 @@ async fn drive<T>(session: Rc<Session>, flow: impl Future<Output = Result<T>>) -
 }
 
 impl Session {
-    fn new(uploader: Rc<Uploader>, source: Rc<dyn FileSource>, dest: Destination, control: Control, observer: Rc<dyn Observer>) -> Result<Rc<Session>> {
+    fn new(
+        uploader: Rc<Uploader>,
+        source: Rc<dyn FileSource>,
+        dest: Destination,
+        control: Control,
+        observer: Rc<dyn Observer>,
+    ) -> Result<Rc<Session>> {
         let size = source.size();
         let cfg = uploader.config();
         observer.on_state(UploadState::Preparing);
@@ -415,7 +437,6 @@ impl Session {
         self.set_state(resume_to);
     }
 
-
     /// [`FileSource::chain_hash`], read again after a failed read (a transient
     /// `NotReadableError`), like the reads behind parts.
     async fn chain_hash(&self, range: std::ops::Range<u64>, previous: Option<[u8; 32]>) -> Result<[u8; 32]> {
@@ -482,7 +503,10 @@ impl Session {
                     }
                     Begin::Upload(auth) => auth,
                     Begin::QuickCandidate => {
-                        return Err(Error::InvalidResponse { status: 202, message: "SMH asked for the full hash twice".into() })
+                        return Err(Error::InvalidResponse {
+                            status: 202,
+                            message: "SMH asked for the full hash twice".into(),
+                        })
                     }
                 };
                 self.install_auth(auth)?;
@@ -496,9 +520,13 @@ impl Session {
         let file = match confirmed {
             Ok(file) => file,
             // A retried confirm whose first attempt went through (its reply was lost).
-            Err(Error::Smh { code, .. }) if code == "UploadComplete" => self.confirmed_file(&confirm_key, size, crc).await?,
+            Err(Error::Smh { code, .. }) if code == "UploadComplete" => {
+                self.confirmed_file(&confirm_key, size, crc).await?
+            }
             Err(Error::Smh { code, .. }) if code == "BadCrc64" => {
-                return Err(Error::IntegrityMismatch { message: "SMH found a different CRC64 for the stored file than the bytes read".into() })
+                return Err(Error::IntegrityMismatch {
+                    message: "SMH found a different CRC64 for the stored file than the bytes read".into(),
+                })
             }
             Err(e) => return Err(e),
         };
@@ -571,7 +599,9 @@ impl Session {
             };
             match stored {
                 Some(stored) if stored != crc => {
-                    return Err(Error::IntegrityMismatch { message: format!("COS assembled an object whose CRC-64 differs from the file's ({crc})") })
+                    return Err(Error::IntegrityMismatch {
+                        message: format!("COS assembled an object whose CRC-64 differs from the file's ({crc})"),
+                    })
                 }
                 Some(_) => {}
                 None => self.warn_crc_not_checked(),
@@ -587,18 +617,32 @@ impl Session {
     /// CompleteMultipartUpload with every part's ETag. A retried Complete whose first attempt
     /// went through (its reply was lost) finds the upload gone: the object is then checked by
     /// HEAD — same size and CRC-64 — and taken as done.
-    async fn cos_complete(&self, api: &CosApi, object: &CosObject, upload_id: &str, size: u64, crc: u64) -> Result<Completed> {
+    async fn cos_complete(
+        &self,
+        api: &CosApi,
+        object: &CosObject,
+        upload_id: &str,
+        size: u64,
+        crc: u64,
+    ) -> Result<Completed> {
         let parts: Vec<(u32, String)> = {
             let etags = self.etags.borrow();
             (1..=self.plan.part_count())
-                .map(|n| etags.get(&n).map(|e| (n, e.clone())).ok_or_else(|| Error::InvalidResponse { status: 200, message: format!("no ETag is known for part {n}") }))
+                .map(|n| {
+                    etags.get(&n).map(|e| (n, e.clone())).ok_or_else(|| Error::InvalidResponse {
+                        status: 200,
+                        message: format!("no ETag is known for part {n}"),
+                    })
+                })
                 .collect::<Result<_>>()?
         };
         match api.complete(&object.key, upload_id, &parts).await {
             Err(Error::Cos { code, status, message, request_id }) if code == "NoSuchUpload" => {
                 let gone = Error::Cos { code, status, message, request_id };
                 match api.head(&object.key).await {
-                    Ok((Some(stored_size), etag, Some(stored_crc))) if stored_size == size && stored_crc == crc => Ok(Completed { etag, crc64: Some(stored_crc) }),
+                    Ok((Some(stored_size), etag, Some(stored_crc))) if stored_size == size && stored_crc == crc => {
+                        Ok(Completed { etag, crc64: Some(stored_crc) })
+                    }
                     _ => Err(gone),
                 }
             }
@@ -658,7 +702,11 @@ impl Session {
     /// The parts of `record`'s upload that the server holds with their planned size (`listed`:
     /// part number → size on the server), with their CRC-64 from the record, or computed from
     /// the file where the record missed them.
-    async fn parts_on_server(&self, record: &Record, listed: &dyn Fn(u32) -> Option<u64>) -> Result<BTreeMap<u32, (u64, u64)>> {
+    async fn parts_on_server(
+        &self,
+        record: &Record,
+        listed: &dyn Fn(u32) -> Option<u64>,
+    ) -> Result<BTreeMap<u32, (u64, u64)>> {
         let mut done = BTreeMap::new();
         for n in 1..=self.plan.part_count() {
             let range = self.plan.part_range(n);
@@ -695,14 +743,22 @@ impl Session {
         let multipart = matches!(self.plan, Plan::Multipart { .. });
         let mut created = false;
         loop {
-            let outcome = self.shielded(api.begin(path, multipart, size, conflict, beginning.clone(), full.clone())).await;
+            let outcome =
+                self.shielded(api.begin(path, multipart, size, conflict, beginning.clone(), full.clone())).await;
             if let Ok(Begin::Upload(auth)) = &outcome {
                 // Known before any cancel is obeyed, so that abandon() cancels it.
                 *self.open_upload.borrow_mut() = Some(auth.confirm_key.clone());
             }
             match outcome {
                 Err(Error::Smh { code, .. }) if code == "DirectoryNotFound" && opts.create_parents && !created => {
-                    let Some(parent) = path.parent() else { return Err(Error::Smh { status: 404, code, message: "the library has no root directory".into(), request_id: None }) };
+                    let Some(parent) = path.parent() else {
+                        return Err(Error::Smh {
+                            status: 404,
+                            code,
+                            message: "the library has no root directory".into(),
+                            request_id: None,
+                        });
+                    };
                     self.check_cancelled()?;
                     api.create_directory(&parent).await?;
                     created = true;
@@ -748,7 +804,8 @@ impl Session {
         let record = self.uploader.checkpoints.load(&key, now).await;
         let name = self.source.name().unwrap_or_else(|| opts.path.name().to_string());
         let Plan::Multipart { part_size, .. } = self.plan else { return Ok(Start::Fresh) };
-        *self.checkpoint.borrow_mut() = Some((key.clone(), Record::new(&path, &name, self.source.size(), part_size, "", "", now)));
+        *self.checkpoint.borrow_mut() =
+            Some((key.clone(), Record::new(&path, &name, self.source.size(), part_size, "", "", now)));
         let Some(record) = record else { return Ok(Start::Fresh) };
         if record.part_size != part_size || record.size != self.source.size() {
             self.discard_record(&record).await;
@@ -788,7 +845,10 @@ impl Session {
             // Confirmed, but the record survived (the confirm reply was lost): report the file
             // if it is this one.
             if done.len() as u32 != self.plan.part_count() {
-                return Err(Error::InvalidResponse { status: 200, message: "the upload was confirmed without all parts".into() });
+                return Err(Error::InvalidResponse {
+                    status: 200,
+                    message: "the upload was confirmed without all parts".into(),
+                });
             }
             let crc = combine_parts(&done);
             let file = self.confirmed_file(&record.confirm_key, size, crc).await?;
@@ -797,7 +857,10 @@ impl Session {
         self.check_cancelled()?;
         let auth = api.renew(&record.confirm_key).await?;
         if auth.upload_id.as_deref() != Some(record.upload_id.as_str()) || auth.confirm_key != record.confirm_key {
-            return Err(Error::InvalidResponse { status: 200, message: "renewing a resumed upload changed its uploadId".into() });
+            return Err(Error::InvalidResponse {
+                status: 200,
+                message: "renewing a resumed upload changed its uploadId".into(),
+            });
         }
         self.install_auth(auth)?;
         self.continue_record(record, &done).await;
@@ -849,7 +912,8 @@ impl Session {
     /// Whether a failed upload is worth resuming later: a record exists, parts are on the server,
     /// and the error is one that time can cure (network, timeouts, server errors).
     fn keep_for_resume(&self, error: &Error) -> bool {
-        let has_parts = self.checkpoint.borrow().as_ref().is_some_and(|(_, r)| !r.confirm_key.is_empty() && !r.parts.is_empty());
+        let has_parts =
+            self.checkpoint.borrow().as_ref().is_some_and(|(_, r)| !r.confirm_key.is_empty() && !r.parts.is_empty());
         has_parts && error.retryable() && self.state.get() != UploadState::Confirming
     }
 
@@ -865,12 +929,19 @@ impl Session {
         let mut backoff = self.backoff();
         let segments = loop {
             let task = api.query(confirm_key).await?;
-            let segments: Vec<String> = task.get("path").and_then(|p| p.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default();
+            let segments: Vec<String> = task
+                .get("path")
+                .and_then(|p| p.as_array())
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
             if task.get("confirmed").and_then(|c| c.as_bool()) == Some(true) && !segments.is_empty() {
                 break segments;
             }
             if self.now_ms() - started > patience_ms {
-                return Err(Error::InvalidResponse { status: 409, message: "SMH says the upload is complete but does not report it confirmed".into() });
+                return Err(Error::InvalidResponse {
+                    status: 409,
+                    message: "SMH says the upload is complete but does not report it confirmed".into(),
+                });
             }
             self.uploader.timer.sleep(backoff.next()).await;
         };
@@ -914,13 +985,20 @@ impl Session {
         let origin = self.uploader.allow.check(&auth.domain)?;
         if let Some(current) = self.auth.borrow().as_ref() {
             // A renewal continues the same upload: the same bucket and the same multipart upload.
-            let same = current.auth.domain.eq_ignore_ascii_case(&auth.domain) && current.auth.upload_id == auth.upload_id;
+            let same =
+                current.auth.domain.eq_ignore_ascii_case(&auth.domain) && current.auth.upload_id == auth.upload_id;
             if current.auth.upload_id.is_some() && !same {
-                return Err(Error::InvalidResponse { status: 200, message: "a renewal changed the upload's domain or uploadId".into() });
+                return Err(Error::InvalidResponse {
+                    status: 200,
+                    message: "a renewal changed the upload's domain or uploadId".into(),
+                });
             }
         }
         if matches!(self.plan, Plan::Multipart { .. }) && auth.upload_id.as_deref().unwrap_or("").is_empty() {
-            return Err(Error::InvalidResponse { status: 201, message: "multipart upload parameters without uploadId".into() });
+            return Err(Error::InvalidResponse {
+                status: 201,
+                message: "multipart upload parameters without uploadId".into(),
+            });
         }
         let now = self.now_ms();
         let ttl = crate::smh::types::parse_iso8601_ms(&auth.expiration)
@@ -929,18 +1007,26 @@ impl Session {
             .max(2_000.0);
         let margin = (ttl * RENEW_MARGIN_FRACTION).min(RENEW_MARGIN_MAX_MS);
         let generation = self.auth.borrow().as_ref().map_or(0, |a| a.generation + 1);
-        *self.auth.borrow_mut() = Some(AuthState { auth: Rc::new(auth), origin, generation, renew_at_ms: now + ttl - margin });
+        *self.auth.borrow_mut() =
+            Some(AuthState { auth: Rc::new(auth), origin, generation, renew_at_ms: now + ttl - margin });
         Ok(())
     }
 
     /// The authorisation to use now, renewed first when it is about to expire.
     async fn current_auth(&self) -> Result<AuthState> {
-        let state = self.auth.borrow().clone().ok_or_else(|| Error::InvalidResponse { status: 0, message: "no upload parameters".into() })?;
+        let state = self
+            .auth
+            .borrow()
+            .clone()
+            .ok_or_else(|| Error::InvalidResponse { status: 0, message: "no upload parameters".into() })?;
         if self.now_ms() < state.renew_at_ms {
             return Ok(state);
         }
         self.renew(state.generation).await?;
-        self.auth.borrow().clone().ok_or_else(|| Error::InvalidResponse { status: 0, message: "no upload parameters".into() })
+        self.auth
+            .borrow()
+            .clone()
+            .ok_or_else(|| Error::InvalidResponse { status: 0, message: "no upload parameters".into() })
     }
 
     /// Replaces the authorisation of generation `seen` (unless another part already did).
@@ -963,7 +1049,12 @@ impl Session {
                     let _ = api.cancel(&current.auth.confirm_key).await;
                     auth
                 }
-                _ => return Err(Error::InvalidResponse { status: 200, message: "re-begin without hashes did not return upload parameters".into() }),
+                _ => {
+                    return Err(Error::InvalidResponse {
+                        status: 200,
+                        message: "re-begin without hashes did not return upload parameters".into(),
+                    })
+                }
             }
         };
         self.install_auth(fresh)
@@ -987,7 +1078,11 @@ impl Session {
     }
 
     /// Sends `pending` parts until all are done, one fails, or the upload is paused/cancelled.
-    async fn send_some(self: &Rc<Self>, mut pending: VecDeque<u32>, done: &mut BTreeMap<u32, (u64, u64)>) -> Result<()> {
+    async fn send_some(
+        self: &Rc<Self>,
+        mut pending: VecDeque<u32>,
+        done: &mut BTreeMap<u32, (u64, u64)>,
+    ) -> Result<()> {
         type PartFuture = LocalBoxFuture<'static, Result<(u32, u64, u64, Option<String>)>>;
         let slots = self.uploader.slots.clone();
         let mut running: FuturesUnordered<PartFuture> = FuturesUnordered::new();
@@ -1065,7 +1160,12 @@ impl Session {
             if part.is_none() {
                 let Part { body, crc64 } = self.source.part(range.clone()).await?;
                 if body.len() != len {
-                    return Err(Error::FileRead { message: format!("part {n}: expected {len} bytes, the file gave {}; the file changed", body.len()) });
+                    return Err(Error::FileRead {
+                        message: format!(
+                            "part {n}: expected {len} bytes, the file gave {}; the file changed",
+                            body.len()
+                        ),
+                    });
                 }
                 part = Some((body, Some(crc64)));
             }
@@ -1145,13 +1245,20 @@ impl Session {
 
     /// A PUT of `body` as part `part_number` (or the whole object) with the current
     /// authorisation, and that authorisation's generation.
-    async fn part_request(&self, part_number: Option<u32>, body: Body, progress: ProgressFn) -> Result<(HttpRequest, u64)> {
+    async fn part_request(
+        &self,
+        part_number: Option<u32>,
+        body: Body,
+        progress: ProgressFn,
+    ) -> Result<(HttpRequest, u64)> {
         match (&self.uploader.service, &self.dest) {
             #[cfg(feature = "cos-uploader")]
             (Service::Cos(api), Destination::Cos(object)) => {
                 let upload_id = self.open_upload.borrow().clone();
                 match (part_number, upload_id) {
-                    (Some(n), Some(id)) => api.put_request(&object.key, Some((&id, n)), Vec::new(), body, Some(progress)).await,
+                    (Some(n), Some(id)) => {
+                        api.put_request(&object.key, Some((&id, n)), Vec::new(), body, Some(progress)).await
+                    }
                     _ => api.put_request(&object.key, None, object.headers(), body, Some(progress)).await,
                 }
             }
@@ -1178,11 +1285,18 @@ impl Session {
 
     /// One PUT with a stall watchdog: no upload progress for `stall_timeout` aborts it. Returns
     /// the generation of the authorisation used and the outcome of the PUT.
-    async fn put_watched(self: &Rc<Self>, n: u32, part_number: Option<u32>, body: Body, sent: Rc<Cell<u64>>) -> Result<(u64, Result<HttpResponse>)> {
+    async fn put_watched(
+        self: &Rc<Self>,
+        n: u32,
+        part_number: Option<u32>,
+        body: Body,
+        sent: Rc<Cell<u64>>,
+    ) -> Result<(u64, Result<HttpResponse>)> {
         let timer = self.uploader.timer.clone();
         let last_activity = Rc::new(Cell::new(timer.now_ms()));
         let progress: ProgressFn = {
-            let (session, last_activity, sent, timer) = (Rc::downgrade(self), last_activity.clone(), sent.clone(), timer.clone());
+            let (session, last_activity, sent, timer) =
+                (Rc::downgrade(self), last_activity.clone(), sent.clone(), timer.clone());
             Rc::new(move |bytes: u64| {
                 sent.set(bytes);
                 last_activity.set(timer.now_ms());
@@ -1196,14 +1310,17 @@ impl Session {
         let stall = self.uploader.config().retry.stall_timeout;
         let stall_ms = stall.as_secs_f64() * 1000.0;
         // The same tick flushes held-back progress reports.
-        let tick = (stall / 4).clamp(std::time::Duration::from_millis(50), std::time::Duration::from_millis(PROGRESS_INTERVAL_MS as u64));
+        let tick = (stall / 4)
+            .clamp(std::time::Duration::from_millis(50), std::time::Duration::from_millis(PROGRESS_INTERVAL_MS as u64));
         let send = std::pin::pin!(self.uploader.http.send(request));
         let watchdog = std::pin::pin!(async {
             loop {
                 timer.sleep(tick).await;
                 self.flush_progress();
                 if timer.now_ms() - last_activity.get() > stall_ms {
-                    return Error::Timeout { message: format!("part {n}: no upload progress for {} ms", stall.as_millis() as u64) };
+                    return Error::Timeout {
+                        message: format!("part {n}: no upload progress for {} ms", stall.as_millis() as u64),
+                    };
                 }
             }
         });

@@ -75,7 +75,14 @@ impl SmhApi {
     }
 
     /// One SMH call with retries; returns a 2xx response.
-    async fn call(&self, method: Method, tail: &str, query: &[(&str, Option<String>)], body: Body, what: &str) -> Result<HttpResponse> {
+    async fn call(
+        &self,
+        method: Method,
+        tail: &str,
+        query: &[(&str, Option<String>)],
+        body: Body,
+        what: &str,
+    ) -> Result<HttpResponse> {
         self.call_with(method, "file", tail, query, body, what, u32::MAX, self.retry.request_timeout).await
     }
 
@@ -84,7 +91,17 @@ impl SmhApi {
     /// times; replies that say the server failed (5xx, 429) are retried as usual.
     /// Each attempt may take `timeout`.
     #[allow(clippy::too_many_arguments)]
-    async fn call_with(&self, method: Method, resource: &str, tail: &str, query: &[(&str, Option<String>)], body: Body, what: &str, lost_reply_retries: u32, timeout: std::time::Duration) -> Result<HttpResponse> {
+    async fn call_with(
+        &self,
+        method: Method,
+        resource: &str,
+        tail: &str,
+        query: &[(&str, Option<String>)],
+        body: Body,
+        what: &str,
+        lost_reply_retries: u32,
+        timeout: std::time::Duration,
+    ) -> Result<HttpResponse> {
         let mut lost_replies = 0u32;
         let body: Option<crate::platform::Body> = body.map(|v| crate::platform::Body::from(v.to_json().into_bytes()));
         let seed = (self.timer.now_ms() * 1000.0) as u64 ^ 0x9E37_79B9_7F4A_7C15;
@@ -132,7 +149,15 @@ impl SmhApi {
     }
 
     /// Begin an upload of `size` bytes to `path` (multipart or simple), with quick-upload hashes.
-    pub async fn begin(&self, path: &LibraryPath, multipart: bool, size: u64, conflict: Conflict, beginning_hash: Option<String>, full_hash: Option<String>) -> Result<Begin> {
+    pub async fn begin(
+        &self,
+        path: &LibraryPath,
+        multipart: bool,
+        size: u64,
+        conflict: Conflict,
+        beginning_hash: Option<String>,
+        full_hash: Option<String>,
+    ) -> Result<Begin> {
         let mut query: Vec<(&str, Option<String>)> = Vec::new();
         if multipart {
             query.push(("multipart", None));
@@ -144,7 +169,18 @@ impl SmhApi {
         // Not idempotent: a begin whose reply is lost has opened an upload we cannot name. One
         // retry after a lost reply bounds that to one orphan — an empty, never-confirmed task
         // that SMH expires; nothing becomes visible — instead of failing the whole upload.
-        let resp = self.call_with(method, "file", &path.encoded(), &query, Some(body), "begin upload", 1, self.retry.request_timeout).await?;
+        let resp = self
+            .call_with(
+                method,
+                "file",
+                &path.encoded(),
+                &query,
+                Some(body),
+                "begin upload",
+                1,
+                self.retry.request_timeout,
+            )
+            .await?;
         match resp.status {
             202 => Ok(Begin::QuickCandidate),
             200 => Ok(Begin::Instant(FileInfo::from_json(json_body(&resp)?, resp.status)?)),
@@ -154,28 +190,60 @@ impl SmhApi {
 
     /// Fresh upload parameters for a multipart upload (new signature and expiration).
     pub async fn renew(&self, confirm_key: &str) -> Result<UploadAuth> {
-        let resp = self.call(Method::Post, &encode_segment(confirm_key), &[("renew", None)], None, "renew upload").await?;
+        let resp =
+            self.call(Method::Post, &encode_segment(confirm_key), &[("renew", None)], None, "renew upload").await?;
         UploadAuth::from_json(&json_body(&resp)?, resp.status)
     }
 
     /// Commits the upload; `crc64` is the whole file's CRC-64/XZ (SMH checks it: `BadCrc64`).
     /// Each attempt may take `timeout` (assembling a big file takes SMH a while).
-    pub async fn confirm(&self, confirm_key: &str, crc64: u64, conflict: Conflict, timeout: std::time::Duration) -> Result<FileInfo> {
+    pub async fn confirm(
+        &self,
+        confirm_key: &str,
+        crc64: u64,
+        conflict: Conflict,
+        timeout: std::time::Duration,
+    ) -> Result<FileInfo> {
         let query = [("confirm", None), ("conflict_resolution_strategy", Some(conflict.as_str().to_string()))];
         let body = Value::object([("crc64", Value::from(json::u64_to_string(crc64)))]);
-        let resp = self.call_with(Method::Post, "file", &encode_segment(confirm_key), &query, Some(body), "confirm upload", u32::MAX, timeout).await?;
+        let resp = self
+            .call_with(
+                Method::Post,
+                "file",
+                &encode_segment(confirm_key),
+                &query,
+                Some(body),
+                "confirm upload",
+                u32::MAX,
+                timeout,
+            )
+            .await?;
         FileInfo::from_json(json_body(&resp)?, resp.status)
     }
 
     /// Cancels the upload on the server (aborts the COS multipart upload too).
     pub async fn cancel(&self, confirm_key: &str) -> Result<()> {
-        self.call(Method::Delete, &encode_segment(confirm_key), &[("upload", None)], None, "cancel upload").await.map(|_| ())
+        self.call(Method::Delete, &encode_segment(confirm_key), &[("upload", None)], None, "cancel upload")
+            .await
+            .map(|_| ())
     }
 
     /// Creates directory `path` and its missing parents (`PUT /api/v1/directory/…`; an existing
     /// directory is fine).
     pub async fn create_directory(&self, path: &LibraryPath) -> Result<()> {
-        match self.call_with(Method::Put, "directory", &path.encoded(), &[], None, "create directory", u32::MAX, self.retry.request_timeout).await {
+        match self
+            .call_with(
+                Method::Put,
+                "directory",
+                &path.encoded(),
+                &[],
+                None,
+                "create directory",
+                u32::MAX,
+                self.retry.request_timeout,
+            )
+            .await
+        {
             Ok(_) => Ok(()),
             Err(Error::Smh { status: 409, .. }) => Ok(()),
             Err(e) => Err(e),
@@ -190,7 +258,8 @@ impl SmhApi {
 
     /// The upload task as SMH sees it (`GET {confirmKey}?upload`).
     pub async fn query(&self, confirm_key: &str) -> Result<Value> {
-        let resp = self.call(Method::Get, &encode_segment(confirm_key), &[("upload", None)], None, "query upload").await?;
+        let resp =
+            self.call(Method::Get, &encode_segment(confirm_key), &[("upload", None)], None, "query upload").await?;
         json_body(&resp)
     }
 }

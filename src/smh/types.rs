@@ -155,7 +155,9 @@ impl FileInfo {
         let path = match raw.get("path") {
             Some(Value::Array(segments)) => {
                 let segments: Option<Vec<&str>> = segments.iter().map(Value::as_str).collect();
-                segments.ok_or_else(|| invalid(status, "reply's `path` holds a segment that is not a string"))?.join("/")
+                segments
+                    .ok_or_else(|| invalid(status, "reply's `path` holds a segment that is not a string"))?
+                    .join("/")
             }
             Some(Value::String(s)) => s.trim_start_matches('/').to_string(),
             _ => return Err(invalid(status, "file reply has no `path`")),
@@ -166,7 +168,9 @@ impl FileInfo {
         };
         let crc64 = match raw.get("crc64") {
             None | Some(Value::Null) => None,
-            Some(v) => Some(json::u64_to_string(v.to_u64().ok_or_else(|| invalid(status, "reply's `crc64` is not a CRC-64"))?)),
+            Some(v) => {
+                Some(json::u64_to_string(v.to_u64().ok_or_else(|| invalid(status, "reply's `crc64` is not a CRC-64"))?))
+            }
         };
         let is_overwritten = match raw.get("isOverwritten") {
             None | Some(Value::Null) => false,
@@ -233,11 +237,21 @@ pub fn parse_iso8601_ms(s: &str) -> Option<f64> {
             if hours > 23 || minutes > 59 {
                 return None;
             }
-            if sign == b'-' { -(hours * 60 + minutes) } else { hours * 60 + minutes }
+            if sign == b'-' {
+                -(hours * 60 + minutes)
+            } else {
+                hours * 60 + minutes
+            }
         }
         Some(_) => return None,
     };
-    if r.pos != r.bytes.len() || !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if r.pos != r.bytes.len()
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     // Days from civil (Howard Hinnant's algorithm).
@@ -304,9 +318,19 @@ mod tests {
         assert_eq!(parse_iso8601_ms("2024-02-29T12:00:00.5Z"), Some(1_709_208_000_500.0));
         assert_eq!(parse_iso8601_ms("2024-02-29T12:00:00.123456789Z"), Some(1_709_208_000_123.0));
         for bad in [
-            "garbage", "", "2021-01-01", "2021-01-01T00:15Z", "2021-13-01T00:00:00Z", "2021-01-01T24:00:00Z",
-            "2021-01-01T00:60:00Z", "2021-01-01T00:00:00.Z", "2021-01-01T00:00:00+24:00", "2021-01-01T00:00:00Zjunk",
-            "21-01-01T00:00:00Z", "2021-1-01T00:00:00Z", "+2021-01-01T00:00:00Z",
+            "garbage",
+            "",
+            "2021-01-01",
+            "2021-01-01T00:15Z",
+            "2021-13-01T00:00:00Z",
+            "2021-01-01T24:00:00Z",
+            "2021-01-01T00:60:00Z",
+            "2021-01-01T00:00:00.Z",
+            "2021-01-01T00:00:00+24:00",
+            "2021-01-01T00:00:00Zjunk",
+            "21-01-01T00:00:00Z",
+            "2021-1-01T00:00:00Z",
+            "+2021-01-01T00:00:00Z",
         ] {
             assert_eq!(parse_iso8601_ms(bad), None, "{bad:?}");
         }
@@ -323,7 +347,9 @@ mod tests {
 
     #[test]
     fn file_info_accepts_string_or_number_sizes() {
-        let v = json(r#"{"path": ["a", "b (1).txt"], "name": "b (1).txt", "size": "12", "crc64": "99", "isOverwritten": false}"#);
+        let v = json(
+            r#"{"path": ["a", "b (1).txt"], "name": "b (1).txt", "size": "12", "crc64": "99", "isOverwritten": false}"#,
+        );
         let f = FileInfo::from_json(v, 200).unwrap();
         assert_eq!((f.path.as_str(), f.size, f.crc64.as_deref()), ("a/b (1).txt", Some(12), Some("99")));
         let f = FileInfo::from_json(json(r#"{"path": ["x"], "size": 5, "crc64": 14969823782951187105}"#), 200).unwrap();
@@ -346,7 +372,10 @@ mod tests {
             r#"{"path": "a", "name": 3}"#,
             r#"{"path": "a", "isOverwritten": "yes"}"#,
         ] {
-            assert!(matches!(FileInfo::from_json(json(bad), 200), Err(Error::InvalidResponse { status: 200, .. })), "{bad}");
+            assert!(
+                matches!(FileInfo::from_json(json(bad), 200), Err(Error::InvalidResponse { status: 200, .. })),
+                "{bad}"
+            );
         }
         let f = FileInfo::from_json(json(r#"{"path": "/a", "size": 9007199254740991, "crc64": null}"#), 200).unwrap();
         assert_eq!((f.path.as_str(), f.size, f.crc64), ("a", Some(MAX_SIZE), None));
@@ -357,7 +386,10 @@ mod tests {
         let ok = r#"{"domain": "b.cos", "path": "/o", "uploadId": null, "headers": {"Authorization": "q-sign"},
                      "confirmKey": "ck", "expiration": "2030-01-01T00:00:00Z"}"#;
         let auth = UploadAuth::from_json(&json(ok), 201).unwrap();
-        assert_eq!((auth.domain.as_str(), auth.upload_id, auth.headers.get("Authorization").map(String::as_str)), ("b.cos", None, Some("q-sign")));
+        assert_eq!(
+            (auth.domain.as_str(), auth.upload_id, auth.headers.get("Authorization").map(String::as_str)),
+            ("b.cos", None, Some("q-sign"))
+        );
         for bad in [
             r#"{"path": "/o", "confirmKey": "ck", "expiration": "x"}"#,
             r#"{"domain": 1, "path": "/o", "confirmKey": "ck", "expiration": "x"}"#,
@@ -369,7 +401,9 @@ mod tests {
             r#"{"domain": "d", "path": "/o", "confirmKey": "ck", "expiration": "x", "headers": {"a": "SECRET\u4e2d"}}"#,
         ] {
             match UploadAuth::from_json(&json(bad), 201) {
-                Err(Error::InvalidResponse { status: 201, message }) => assert!(!message.contains("SECRET"), "{message}"),
+                Err(Error::InvalidResponse { status: 201, message }) => {
+                    assert!(!message.contains("SECRET"), "{message}")
+                }
                 other => panic!("{bad}: {other:?}"),
             }
         }
@@ -378,6 +412,9 @@ mod tests {
     #[test]
     fn begin_body_json() {
         assert_eq!(begin_body(12, None, None).to_json(), r#"{"size":"12"}"#);
-        assert_eq!(begin_body(0, Some("ab".into()), Some("cd".into())).to_json(), r#"{"size":"0","beginningHash":"ab","fullHash":"cd"}"#);
+        assert_eq!(
+            begin_body(0, Some("ab".into()), Some("cd".into())).to_json(),
+            r#"{"size":"0","beginningHash":"ab","fullHash":"cd"}"#
+        );
     }
 }

@@ -13,7 +13,9 @@ use futures::future::{select, Either};
 use serde_json::Value;
 use smh_upload::engine::upload::{Observer, UploadResult};
 use smh_upload::engine::{ClientConfig, Control, Progress, UploadState, Uploader};
-use smh_upload::platform::{Http, HttpRequest, HttpResponse, LocalBoxFuture, MemoryCheckpoints, MemorySource, Method, Timer};
+use smh_upload::platform::{
+    Http, HttpRequest, HttpResponse, LocalBoxFuture, MemoryCheckpoints, MemorySource, Method, Timer,
+};
 use smh_upload::smh::{Conflict, LibraryPath, SmhTarget, TokenProvider, Tokens};
 use smh_upload::Error;
 
@@ -59,7 +61,8 @@ impl Http for ReqwestHttp {
                 let bytes = bytes_of(body);
                 let len = bytes.len() as u64;
                 let counter = sent.clone();
-                let chunks: Vec<Result<Vec<u8>, std::io::Error>> = bytes.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
+                let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+                    bytes.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
                 let stream = futures::stream::iter(chunks).map(move |c| {
                     if let Ok(c) = &c {
                         counter.fetch_add(c.len() as u64, Ordering::Relaxed);
@@ -72,7 +75,11 @@ impl Http for ReqwestHttp {
             let task = AbortOnDrop(tokio::spawn(async move {
                 let resp = builder.send().await.map_err(|e| classify(e, &url))?;
                 let status = resp.status().as_u16();
-                let headers = resp.headers().iter().map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or_default().to_string())).collect();
+                let headers = resp
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or_default().to_string()))
+                    .collect();
                 let body = resp.bytes().await.map_err(|e| classify(e, &url))?.to_vec();
                 Ok(HttpResponse { status, headers, body })
             }));
@@ -140,7 +147,10 @@ impl Timer for TokioTimer {
         self.start.elapsed().as_secs_f64() * 1000.0
     }
     fn unix_ms(&self) -> f64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0)
     }
 }
 
@@ -183,7 +193,12 @@ impl Devserver {
             }
         });
         let json = rx.recv_timeout(Duration::from_secs(30)).expect("devserver READY line");
-        Devserver { child, ready: serde_json::from_str(&json).unwrap(), data, http: reqwest::Client::builder().no_proxy().build().unwrap() }
+        Devserver {
+            child,
+            ready: serde_json::from_str(&json).unwrap(),
+            data,
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        }
     }
 
     pub fn field(&self, name: &str) -> String {
@@ -192,7 +207,8 @@ impl Devserver {
 
     /// POST to the app origin (e.g. `/token`, `/_dev/faults`).
     pub async fn app_post(&self, path: &str, body: Value) -> Value {
-        let resp = self.http.post(format!("{}{}", self.field("app"), path)).json(&body).send().await.expect("app request");
+        let resp =
+            self.http.post(format!("{}{}", self.field("app"), path)).json(&body).send().await.expect("app request");
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
         assert!(status.is_success(), "POST {path} -> {status}: {text}");
@@ -254,7 +270,16 @@ impl Devserver {
     }
 
     pub fn uploader_with(&self, config: ClientConfig, tokens: Tokens) -> Rc<Uploader> {
-        Rc::new(Uploader::new(config, Rc::new(ReqwestHttp::default()), Rc::new(TokioTimer::default()), tokens, Rc::new(MemoryCheckpoints::default())).expect("valid config"))
+        Rc::new(
+            Uploader::new(
+                config,
+                Rc::new(ReqwestHttp::default()),
+                Rc::new(TokioTimer::default()),
+                tokens,
+                Rc::new(MemoryCheckpoints::default()),
+            )
+            .expect("valid config"),
+        )
     }
 }
 
@@ -315,15 +340,34 @@ impl Observer for Recorder {
 }
 
 /// Uploads `data` to `path` with default options; returns the result and the recorder.
-pub async fn upload(uploader: &Rc<Uploader>, data: &[u8], path: &str, conflict: Conflict, quick: bool) -> (Result<UploadResult, Error>, Rc<Recorder>) {
+pub async fn upload(
+    uploader: &Rc<Uploader>,
+    data: &[u8],
+    path: &str,
+    conflict: Conflict,
+    quick: bool,
+) -> (Result<UploadResult, Error>, Rc<Recorder>) {
     let recorder = Rc::new(Recorder::default());
     let result = upload_with(uploader, data, path, conflict, quick, Control::new(), recorder.clone()).await;
     (result, recorder)
 }
 
-pub async fn upload_with(uploader: &Rc<Uploader>, data: &[u8], path: &str, conflict: Conflict, quick: bool, control: Control, observer: Rc<dyn Observer>) -> Result<UploadResult, Error> {
+pub async fn upload_with(
+    uploader: &Rc<Uploader>,
+    data: &[u8],
+    path: &str,
+    conflict: Conflict,
+    quick: bool,
+    control: Control,
+    observer: Rc<dyn Observer>,
+) -> Result<UploadResult, Error> {
     let source = Rc::new(MemorySource { bytes: Rc::from(data.to_vec()), name: path.to_string() });
-    let opts = smh_upload::engine::UploadOptions { path: LibraryPath::parse(path)?, conflict, quick_upload: quick, create_parents: false };
+    let opts = smh_upload::engine::UploadOptions {
+        path: LibraryPath::parse(path)?,
+        conflict,
+        quick_upload: quick,
+        create_parents: false,
+    };
     smh_upload::engine::upload::run(uploader.clone(), source, opts, control, observer).await
 }
 
@@ -338,7 +382,18 @@ impl TokenProvider for AppTokens {
         self.calls.set(self.calls.get() + 1);
         let app = self.app.clone();
         Box::pin(async move {
-            let v: Value = reqwest::Client::builder().no_proxy().build().unwrap().post(format!("{app}/token")).json(&serde_json::json!({})).send().await.map_err(|e| Error::AccessToken { message: e.to_string() })?.json().await.map_err(|e| Error::AccessToken { message: e.to_string() })?;
+            let v: Value = reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .unwrap()
+                .post(format!("{app}/token"))
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+                .map_err(|e| Error::AccessToken { message: e.to_string() })?
+                .json()
+                .await
+                .map_err(|e| Error::AccessToken { message: e.to_string() })?;
             Ok(v["accessToken"].as_str().unwrap_or_default().to_string())
         })
     }
@@ -347,7 +402,10 @@ impl TokenProvider for AppTokens {
 impl Devserver {
     /// An uploader over `http` (e.g. a wrapper of [`ReqwestHttp`] that counts or rewrites).
     pub fn uploader_over(&self, config: ClientConfig, tokens: Tokens, http: Rc<dyn Http>) -> Rc<Uploader> {
-        Rc::new(Uploader::new(config, http, Rc::new(TokioTimer::default()), tokens, Rc::new(MemoryCheckpoints::default())).expect("valid config"))
+        Rc::new(
+            Uploader::new(config, http, Rc::new(TokioTimer::default()), tokens, Rc::new(MemoryCheckpoints::default()))
+                .expect("valid config"),
+        )
     }
 }
 
@@ -364,7 +422,13 @@ pub struct CountingHttp {
 
 impl CountingHttp {
     pub fn new(cos_host: &str) -> CountingHttp {
-        CountingHttp { inner: ReqwestHttp::default(), cos_host: cos_host.to_string(), in_flight: Rc::default(), max_in_flight: Rc::default(), at_start: Rc::default() }
+        CountingHttp {
+            inner: ReqwestHttp::default(),
+            cos_host: cos_host.to_string(),
+            in_flight: Rc::default(),
+            max_in_flight: Rc::default(),
+            at_start: Rc::default(),
+        }
     }
 }
 

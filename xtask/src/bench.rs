@@ -42,13 +42,18 @@ impl Selection {
 
     /// Parses the task's arguments: none, or `--only NAME[,NAME…]`.
     pub fn parse(args: &[String]) -> Result<Selection> {
-        let usage = || format!("usage: cargo xtask bench [--only SECTION[,SECTION…]] (sections: {})", SECTIONS.join(", "));
+        let usage =
+            || format!("usage: cargo xtask bench [--only SECTION[,SECTION…]] (sections: {})", SECTIONS.join(", "));
         match args {
             [] => Ok(Selection::all()),
             [flag, list] if flag == "--only" => {
                 let mut names = Vec::new();
                 for wanted in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-                    let name = SECTIONS.iter().copied().find(|s| *s == wanted).ok_or_else(|| format!("unknown section `{wanted}`; {}", usage()))?;
+                    let name = SECTIONS
+                        .iter()
+                        .copied()
+                        .find(|s| *s == wanted)
+                        .ok_or_else(|| format!("unknown section `{wanted}`; {}", usage()))?;
                     if !names.contains(&name) {
                         names.push(name);
                     }
@@ -73,7 +78,6 @@ impl Selection {
     }
 }
 
-
 /// The registry. Real benchmarks (SDK vs. cos-js-sdk-v5 uploads in headless Chromium, hashing
 /// throughput, part-size × concurrency sweeps) are added here.
 pub const BENCHES: &[Bench] = &[Bench {
@@ -95,7 +99,11 @@ pub fn run(args: &[String]) -> Result<()> {
     let dir = if selection.partial { target_dir().join("bench/only") } else { target_dir().join("bench") };
     fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     let mut report = String::from("# smh-upload benchmarks\n\n");
-    let command = if selection.partial { format!("cargo xtask bench --only {}", selection.list()) } else { "cargo xtask bench".to_string() };
+    let command = if selection.partial {
+        format!("cargo xtask bench --only {}", selection.list())
+    } else {
+        "cargo xtask bench".to_string()
+    };
     report.push_str(&format!("Machine: {} cores. Command: `{command}`.\n\n", cores()));
 
     if BENCHES.is_empty() {
@@ -107,7 +115,12 @@ pub fn run(args: &[String]) -> Result<()> {
         let started = Instant::now();
         let table = (bench.run)(&selection, &dir).map_err(|e| format!("benchmark `{}`: {e}", bench.name))?;
         println!("{table}");
-        report.push_str(&format!("## {}\n\n{}\n\n{table}\n\n_took {}_\n\n", bench.name, bench.about, util::secs(started.elapsed())));
+        report.push_str(&format!(
+            "## {}\n\n{}\n\n{table}\n\n_took {}_\n\n",
+            bench.name,
+            bench.about,
+            util::secs(started.elapsed())
+        ));
     }
 
     let path = dir.join("report.md");

@@ -29,9 +29,18 @@ const MIB: u64 = 1024 * 1024;
 /// The Chromium flags of this machine kind (design.md §6), headless, plus what the page's
 /// instruments need (precise `performance.memory`, `gc()` before each baseline).
 const CHROMIUM_FLAGS: &[&str] = &[
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--enable-precise-memory-info", "--js-flags=--expose-gc", "--enable-logging=stderr", "--v=0",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-precise-memory-info",
+    "--js-flags=--expose-gc",
+    "--enable-logging=stderr",
+    "--v=0",
 ];
 
 /// How big one run is.
@@ -46,8 +55,18 @@ struct Scale {
     timeout: Duration,
 }
 
-const FULL: Scale = Scale { sizes: [256 * MIB, 1024 * MIB], mem_sizes: [256 * MIB, 2048 * MIB], crypto: 256 * MIB, timeout: Duration::from_secs(2400) };
-const SMOKE: Scale = Scale { sizes: [9 * MIB, 17 * MIB], mem_sizes: [9 * MIB, 33 * MIB], crypto: 9 * MIB, timeout: Duration::from_secs(240) };
+const FULL: Scale = Scale {
+    sizes: [256 * MIB, 1024 * MIB],
+    mem_sizes: [256 * MIB, 2048 * MIB],
+    crypto: 256 * MIB,
+    timeout: Duration::from_secs(2400),
+};
+const SMOKE: Scale = Scale {
+    sizes: [9 * MIB, 17 * MIB],
+    mem_sizes: [9 * MIB, 33 * MIB],
+    crypto: 9 * MIB,
+    timeout: Duration::from_secs(240),
+};
 
 /// `cargo xtask bench`: the full-size run of the selected sections; returns the report's
 /// Markdown (the SVG chart is written to `dir`, next to the report).
@@ -76,8 +95,14 @@ pub fn smoke_sections(devserver: &Path, selection: &Selection) -> Result<()> {
         if let Some(l) = lines.iter().find(|l| l.contains_key("failed")) {
             return Err(format!("a bench row failed: {l:?}"));
         }
-        let hashes = selection.has("upload") || selection.has("hash") || selection.has("memory") || selection.has("sweep");
-        if hashes && !lines.iter().any(|l| l.get("kind").map(String::as_str) == Some("worker") && l.get("loaded").map(String::as_str) == Some("true")) {
+        let hashes =
+            selection.has("upload") || selection.has("hash") || selection.has("memory") || selection.has("sweep");
+        if hashes
+            && !lines.iter().any(|l| {
+                l.get("kind").map(String::as_str) == Some("worker")
+                    && l.get("loaded").map(String::as_str) == Some("true")
+            })
+        {
             return Err("the upload Worker's script was never loaded: uploads hashed on the main thread".into());
         }
         fs::write(dir.join("report.md"), &markdown).map_err(|e| format!("write report: {e}"))?;
@@ -85,7 +110,11 @@ pub fn smoke_sections(devserver: &Path, selection: &Selection) -> Result<()> {
         Ok(())
     });
     match &outcome {
-        Ok(()) => println!("bench smoke: report in {} ({})\ntest result: ok. 1 passed; 0 failed", dir.join("report.md").display(), util::secs(started.elapsed())),
+        Ok(()) => println!(
+            "bench smoke: report in {} ({})\ntest result: ok. 1 passed; 0 failed",
+            dir.join("report.md").display(),
+            util::secs(started.elapsed())
+        ),
         Err(e) => println!("bench smoke: {e}\ntest result: FAILED. 0 passed; 1 failed"),
     }
     outcome
@@ -127,7 +156,13 @@ fn measure(scale: &Scale, selection: &Selection, devserver: &Path, dir: &Path) -
     let server = Devserver::start(devserver, &arg_refs, Some(data))?;
     let field = |name: &str| server.field(name).unwrap_or_default();
     let join = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-    let mut url = format!("{}/?sizes={}&memSizes={}&cryptoSize={}", field("app"), join(&scale.sizes), join(&scale.mem_sizes), scale.crypto);
+    let mut url = format!(
+        "{}/?sizes={}&memSizes={}&cryptoSize={}",
+        field("app"),
+        join(&scale.sizes),
+        join(&scale.mem_sizes),
+        scale.crypto
+    );
     for name in ["smh", "cos", "libraryId", "spaceId", "secretId", "secretKey", "bucket", "region"] {
         url.push_str(&format!("&{name}={}", encode(&field(name))));
     }
@@ -143,7 +178,9 @@ fn measure(scale: &Scale, selection: &Selection, devserver: &Path, dir: &Path) -
 /// Copies the directory `from` to `to`, recursively.
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     fs::create_dir_all(to).map_err(|e| format!("create {}: {e}", to.display()))?;
-    for entry in fs::read_dir(from).map_err(|e| format!("read {}: {e} (run `cargo xtask pkg`)", from.display()))?.flatten() {
+    for entry in
+        fs::read_dir(from).map_err(|e| format!("read {}: {e} (run `cargo xtask pkg`)", from.display()))?.flatten()
+    {
         let (source, target) = (entry.path(), to.join(entry.file_name()));
         if source.is_dir() {
             copy_dir(&source, &target)?;
@@ -184,14 +221,21 @@ fn run_playwright(url: &str, timeout: Duration) -> Result<Vec<Line>> {
     util::die_with_parent(&mut command);
     let mut node = command.spawn().map_err(|e| format!("start node: {e}"))?;
     let stdout = node.stdout.take().ok_or("no stdout pipe")?;
-    let lines = collect("playwright", stdout, timeout + Duration::from_secs(30), |line| line.strip_prefix("BENCH ").map(str::to_string));
+    let lines = collect("playwright", stdout, timeout + Duration::from_secs(30), |line| {
+        line.strip_prefix("BENCH ").map(str::to_string)
+    });
     let _ = node.kill();
     let _ = node.wait();
     lines
 }
 
 /// Reads result lines from `from` until `done`, an error or `timeout`.
-fn collect(browser: &str, from: impl Read + Send + 'static, timeout: Duration, pick: fn(&str) -> Option<String>) -> Result<Vec<Line>> {
+fn collect(
+    browser: &str,
+    from: impl Read + Send + 'static,
+    timeout: Duration,
+    pick: fn(&str) -> Option<String>,
+) -> Result<Vec<Line>> {
     let (tx, rx) = mpsc::channel::<String>();
     std::thread::spawn(move || {
         for line in BufReader::new(from).lines().map_while(|l| l.ok()) {
@@ -203,7 +247,9 @@ fn collect(browser: &str, from: impl Read + Send + 'static, timeout: Duration, p
     let deadline = Instant::now() + timeout;
     let mut lines = Vec::new();
     loop {
-        let json = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).map_err(|_| format!("{browser}: no result within {} s", timeout.as_secs()))?;
+        let json = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .map_err(|_| format!("{browser}: no result within {} s", timeout.as_secs()))?;
         let mut line = parse_flat_json(&json).ok_or_else(|| format!("{browser}: unreadable line {json}"))?;
         if let Some(error) = line.get("error") {
             return Err(format!("{browser}: the page failed: {error}"));
@@ -268,7 +314,9 @@ fn human(bytes: u64) -> String {
 /// The report's Markdown and an SVG chart of its ratios.
 fn report(scale: &Scale, selection: &Selection, lines: &[Line]) -> Result<(String, String)> {
     let num = |l: &Line, k: &str| l.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
-    let find = |kind: &str, pred: &dyn Fn(&Line) -> bool| lines.iter().find(|l| l.get("kind").map(String::as_str) == Some(kind) && pred(l));
+    let find = |kind: &str, pred: &dyn Fn(&Line) -> bool| {
+        lines.iter().find(|l| l.get("kind").map(String::as_str) == Some(kind) && pred(l))
+    };
     let mut md = String::new();
     let mut chart: Vec<(String, f64, f64)> = Vec::new(); // (row, ratio, target)
 
@@ -281,26 +329,58 @@ fn report(scale: &Scale, selection: &Selection, lines: &[Line]) -> Result<(Strin
             for &size in &scale.sizes {
                 let row = |client: &str, config: &str| {
                     find("upload", &|l: &Line| {
-                        l.get("browser").map(String::as_str) == Some(browser) && num(l, "bytes") == size as f64 && l.get("client").map(String::as_str) == Some(client) && l.get("config").map(String::as_str) == Some(config)
+                        l.get("browser").map(String::as_str) == Some(browser)
+                            && num(l, "bytes") == size as f64
+                            && l.get("client").map(String::as_str) == Some(client)
+                            && l.get("config").map(String::as_str) == Some(config)
                     })
                 };
                 let rate = |l: Option<&Line>| l.map_or(f64::NAN, |l| mb_s(num(l, "bytes"), num(l, "seconds")));
-                let (ours, cos, cos_at, raw) = (row("smh-upload", "defaults"), row("cos-js-sdk-v5", "defaults"), row("cos-js-sdk-v5", "at ours"), row("raw fetch", "at ours"));
+                let (ours, cos, cos_at, raw) = (
+                    row("smh-upload", "defaults"),
+                    row("cos-js-sdk-v5", "defaults"),
+                    row("cos-js-sdk-v5", "at ours"),
+                    row("raw fetch", "at ours"),
+                );
                 let (o, c, ca, r) = (rate(ours), rate(cos), rate(cos_at), rate(raw));
-                md.push_str(&format!("| {} | {browser} | {o:.1} | {c:.1} | {} | {ca:.1} | {} | {r:.1} | {} |\n", human(size), ratio(o, c), ratio(o, ca), ratio(o, r)));
+                md.push_str(&format!(
+                    "| {} | {browser} | {o:.1} | {c:.1} | {} | {ca:.1} | {} | {r:.1} | {} |\n",
+                    human(size),
+                    ratio(o, c),
+                    ratio(o, ca),
+                    ratio(o, r)
+                ));
                 chart.push((format!("upload {} {browser}: vs cos-js-sdk-v5 defaults", human(size)), o / c, 2.0));
                 chart.push((format!("upload {} {browser}: vs raw fetch ceiling", human(size)), o / r, 0.9));
-                let count = |l: Option<&Line>| l.map_or("–".to_string(), |l| format!("{} ({})", num(l, "longTasks"), num(l, "longest")));
-                tasks.push_str(&format!("| {} | {browser} | {} | {} | {} |\n", human(size), count(ours), count(cos), raw.map_or("–".into(), |l| num(l, "longTasks").to_string())));
+                let count = |l: Option<&Line>| {
+                    l.map_or("–".to_string(), |l| format!("{} ({})", num(l, "longTasks"), num(l, "longest")))
+                };
+                tasks.push_str(&format!(
+                    "| {} | {browser} | {} | {} | {} |\n",
+                    human(size),
+                    count(ours),
+                    count(cos),
+                    raw.map_or("–".into(), |l| num(l, "longTasks").to_string())
+                ));
             }
         }
-        md.push_str("\nours / peer > 1: smh-upload is faster. Targets: ≥ 2× cos-js-sdk-v5 defaults, ≥ 0.9× the ceiling.\n\n");
+        md.push_str(
+            "\nours / peer > 1: smh-upload is faster. Targets: ≥ 2× cos-js-sdk-v5 defaults, ≥ 0.9× the ceiling.\n\n",
+        );
         md.push_str(&parts_phase(scale, lines));
         md.push_str(&tasks);
         md.push_str("\nTarget: 0 for smh-upload.\n\n");
 
         let big = scale.sizes[1];
-        let first = |client: &str| find("upload", &|l: &Line| l.get("browser").map(String::as_str) == Some("direct") && num(l, "bytes") == big as f64 && l.get("client").map(String::as_str) == Some(client) && l.get("config").map(String::as_str) == Some("defaults")).map_or(f64::NAN, |l| num(l, "firstPutMs"));
+        let first = |client: &str| {
+            find("upload", &|l: &Line| {
+                l.get("browser").map(String::as_str) == Some("direct")
+                    && num(l, "bytes") == big as f64
+                    && l.get("client").map(String::as_str) == Some(client)
+                    && l.get("config").map(String::as_str) == Some("defaults")
+            })
+            .map_or(f64::NAN, |l| num(l, "firstPutMs"))
+        };
         let (fo, fc) = (first("smh-upload"), first("cos-js-sdk-v5"));
         md.push_str(&format!("### Time from `upload()` to the first part PUT ({} file, quick upload off, Chromium direct)\n\n| smh-upload ms | cos-js-sdk-v5 ms | ours / peer (lower is better) |\n| ---: | ---: | ---: |\n| {fo:.0} | {fc:.0} | {} |\n\nTarget: ≤ 50 ms. Measured as the `startTime` of the first request to the COS origin (Resource Timing) after the call.\n\n", human(big), ratio(fo, fc)));
         chart.push(("first part PUT: cos-js-sdk-v5 time / ours".into(), fc / fo, 1.0));
@@ -308,8 +388,16 @@ fn report(scale: &Scale, selection: &Selection, lines: &[Line]) -> Result<(Strin
 
     if let Some(h) = find("hash", &|_| true) {
         let bytes = num(h, "bytes");
-        let (whole, o, w, s) = (mb_s(bytes, num(h, "ours")), mb_s(bytes, num(h, "oursHashing")), mb_s(bytes, num(h, "hashWasm")), mb_s(bytes, num(h, "webCrypto")));
-        md.push_str(&format!("### Quick-upload full hash (chained SHA-256 per 1 MiB, {} disk-backed file, Chromium direct)\n\n", human(bytes as u64)));
+        let (whole, o, w, s) = (
+            mb_s(bytes, num(h, "ours")),
+            mb_s(bytes, num(h, "oursHashing")),
+            mb_s(bytes, num(h, "hashWasm")),
+            mb_s(bytes, num(h, "webCrypto")),
+        );
+        md.push_str(&format!(
+            "### Quick-upload full hash (chained SHA-256 per 1 MiB, {} disk-backed file, Chromium direct)\n\n",
+            human(bytes as u64)
+        ));
         md.push_str("| smh-upload hashing MB/s (call → the begin carrying the full hash) | whole quick upload that hits MB/s | hash-wasm sha256 MB/s (main thread) | ours / hash-wasm | bare WebCrypto loop MB/s (main thread) | ours / WebCrypto | long tasks: ours / hash-wasm / WebCrypto |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         md.push_str(&format!("| {o:.0} | {whole:.0} | {w:.0} | {} | {s:.0} | {} | {} / {} / {} |\n\nTarget: ≥ 1.0× the best bare loop, 0 long tasks. Ours hashes the beginning (1 MiB) and asks SMH once before the full hash; the whole quick upload adds the server creating the file, where the devserver copies the stored object (real SMH need not).\n\n", ratio(o, w), ratio(o, s), num(h, "oursLongTasks"), num(h, "hashWasmLongTasks"), num(h, "webCryptoLongTasks")));
         chart.push(("full hash: vs best bare loop".into(), o / w.max(s), 1.0));
@@ -327,32 +415,68 @@ fn report(scale: &Scale, selection: &Selection, lines: &[Line]) -> Result<(Strin
         let mib = |v: f64| v / MIB as f64;
         md.push_str("### Memory of the page while uploading with defaults (JS heap at its peak + wasm linear memory; the upload Worker adds at most two 4 MiB reads per part in flight)\n\n| file | JS heap MiB (growth during the upload) | wasm memory MiB | total MiB |\n| --- | ---: | ---: | ---: |\n");
         for (size, l) in [(scale.mem_sizes[0], small), (scale.mem_sizes[1], large)] {
-            md.push_str(&format!("| {} | {:.1} (+{:.1}) | {:.1} | {:.1} |\n", human(size), mib(num(l, "heapBase") + num(l, "heapGrowth")), mib(num(l, "heapGrowth")), mib(num(l, "wasmBytes")), mib(total(l))));
+            md.push_str(&format!(
+                "| {} | {:.1} (+{:.1}) | {:.1} | {:.1} |\n",
+                human(size),
+                mib(num(l, "heapBase") + num(l, "heapGrowth")),
+                mib(num(l, "heapGrowth")),
+                mib(num(l, "wasmBytes")),
+                mib(total(l))
+            ));
         }
-        md.push_str(&format!("\n{} / {}: {} (flat = 1.00×). Target: flat, ≤ concurrency × partSize + 32 MiB = 80 MiB.\n\n", human(scale.mem_sizes[1]), human(scale.mem_sizes[0]), ratio(total(large), total(small))));
+        md.push_str(&format!(
+            "\n{} / {}: {} (flat = 1.00×). Target: flat, ≤ concurrency × partSize + 32 MiB = 80 MiB.\n\n",
+            human(scale.mem_sizes[1]),
+            human(scale.mem_sizes[0]),
+            ratio(total(large), total(small))
+        ));
         chart.push(("memory: small file / large file".into(), total(small) / total(large), 1.0));
     }
 
     let sweep: Vec<&Line> = lines.iter().filter(|l| l.get("kind").map(String::as_str) == Some("sweep")).collect();
     if !sweep.is_empty() {
         let rate = |l: &Line| mb_s(num(l, "bytes"), num(l, "seconds"));
-        let ceiling = sweep.iter().filter(|l| l.get("client").map(String::as_str) == Some("raw fetch")).map(|l| rate(l)).fold(f64::NAN, f64::max);
-        md.push_str(&format!("### Part size × concurrency ({} file, Chromium direct): what the defaults are chosen from
+        let ceiling = sweep
+            .iter()
+            .filter(|l| l.get("client").map(String::as_str) == Some("raw fetch"))
+            .map(|l| rate(l))
+            .fold(f64::NAN, f64::max);
+        md.push_str(&format!(
+            "### Part size × concurrency ({} file, Chromium direct): what the defaults are chosen from
 
 | client | part size | in flight | MB/s | / best raw fetch | sending the parts MB/s |
 | --- | ---: | ---: | ---: | ---: | ---: |
-", human(scale.sizes[0])));
+",
+            human(scale.sizes[0])
+        ));
         for l in sweep {
             let parts = mb_s(num(l, "bytes"), num(l, "partsSeconds"));
-            md.push_str(&format!("| {} | {} MiB | {} | {:.1} | {} | {parts:.1} |
-", l.get("client").map_or("", String::as_str), num(l, "partMiB"), num(l, "concurrency"), rate(l), ratio(rate(l), ceiling)));
+            md.push_str(&format!(
+                "| {} | {} MiB | {} | {:.1} | {} | {parts:.1} |
+",
+                l.get("client").map_or("", String::as_str),
+                num(l, "partMiB"),
+                num(l, "concurrency"),
+                rate(l),
+                ratio(rate(l), ceiling)
+            ));
         }
         md.push('\n');
     }
 
     let failed: Vec<String> = lines
         .iter()
-        .filter_map(|l| l.get("failed").map(|why| format!("- {} {} {} ({}): {why}\n", l.get("kind").map_or("", String::as_str), l.get("client").map_or("", String::as_str), l.get("config").map_or("", String::as_str), l.get("browser").map_or("", String::as_str))))
+        .filter_map(|l| {
+            l.get("failed").map(|why| {
+                format!(
+                    "- {} {} {} ({}): {why}\n",
+                    l.get("kind").map_or("", String::as_str),
+                    l.get("client").map_or("", String::as_str),
+                    l.get("config").map_or("", String::as_str),
+                    l.get("browser").map_or("", String::as_str)
+                )
+            })
+        })
         .collect();
     if !failed.is_empty() {
         md.push_str("### Rows that failed (shown as NaN / – above)\n\n");
@@ -367,8 +491,18 @@ fn report(scale: &Scale, selection: &Selection, lines: &[Line]) -> Result<(Strin
         for entry in crate::pkg::ENTRIES {
             let files = crate::size::loaded_files(&root().join("pkg"), entry.stem)?;
             let ours_gz: u64 = files.iter().map(|p| gzip_size(p)).sum::<Result<u64>>()?;
-            md.push_str(&format!("| `{}` | {:.1} | {:.1} | {} |\n", entry.specifier, ours_gz as f64 / 1000.0, peer_gz as f64 / 1000.0, ratio(ours_gz as f64, peer_gz as f64)));
-            chart.push((format!("size {}: cos-js-sdk-v5 / ours", entry.specifier), peer_gz as f64 / ours_gz as f64, 1.0));
+            md.push_str(&format!(
+                "| `{}` | {:.1} | {:.1} | {} |\n",
+                entry.specifier,
+                ours_gz as f64 / 1000.0,
+                peer_gz as f64 / 1000.0,
+                ratio(ours_gz as f64, peer_gz as f64)
+            ));
+            chart.push((
+                format!("size {}: cos-js-sdk-v5 / ours", entry.specifier),
+                peer_gz as f64 / ours_gz as f64,
+                1.0,
+            ));
         }
         md.push_str("\nTarget: ≤ 45 KB.\n");
     }
@@ -381,7 +515,9 @@ fn report(scale: &Scale, selection: &Selection, lines: &[Line]) -> Result<(Strin
 /// at these sizes they take seconds, and the raw loop, which aborts, has none).
 fn parts_phase(scale: &Scale, lines: &[Line]) -> String {
     let num = |l: &Line, k: &str| l.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
-    let mut md = String::from("### Sending the parts (MB/s from the call to the last part's reply) and the completion after it (s)\n\n");
+    let mut md = String::from(
+        "### Sending the parts (MB/s from the call to the last part's reply) and the completion after it (s)\n\n",
+    );
     md.push_str("| file | Chromium | smh-upload defaults | cos-js-sdk-v5 defaults | ours / peer | cos-js-sdk-v5 at 8 MiB × 6 | ours / peer | raw `fetch` 8 MiB × 6 | ours / ceiling | completion s: smh-upload (confirm) / cos-js-sdk-v5 (Complete) |\n");
     md.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for browser in ["direct", "playwright"] {
@@ -397,7 +533,12 @@ fn parts_phase(scale: &Scale, lines: &[Line]) -> String {
             };
             let rate = |l: Option<&Line>| l.map_or(f64::NAN, |l| mb_s(num(l, "bytes"), num(l, "partsSeconds")));
             let completion = |l: Option<&Line>| l.map_or(f64::NAN, |l| num(l, "seconds") - num(l, "partsSeconds"));
-            let (ours, cos, cos_at, raw) = (row("smh-upload", "defaults"), row("cos-js-sdk-v5", "defaults"), row("cos-js-sdk-v5", "at ours"), row("raw fetch", "at ours"));
+            let (ours, cos, cos_at, raw) = (
+                row("smh-upload", "defaults"),
+                row("cos-js-sdk-v5", "defaults"),
+                row("cos-js-sdk-v5", "at ours"),
+                row("raw fetch", "at ours"),
+            );
             let (o, c, ca, r) = (rate(ours), rate(cos), rate(cos_at), rate(raw));
             md.push_str(&format!(
                 "| {} | {browser} | {o:.1} | {c:.1} | {} | {ca:.1} | {} | {r:.1} | {} | {:.1} / {:.1} |\n",
@@ -415,7 +556,8 @@ fn parts_phase(scale: &Scale, lines: &[Line]) -> String {
 }
 
 fn gzip_size(path: &Path) -> Result<u64> {
-    let out = output(Command::new("sh").arg("-c").arg("gzip -9 -c \"$0\" | wc -c").arg(path)).ok_or_else(|| format!("gzip {}", path.display()))?;
+    let out = output(Command::new("sh").arg("-c").arg("gzip -9 -c \"$0\" | wc -c").arg(path))
+        .ok_or_else(|| format!("gzip {}", path.display()))?;
     out.trim().parse().map_err(|_| format!("gzip size of {}: {out}", path.display()))
 }
 
@@ -433,16 +575,33 @@ fn svg_chart(rows: &[(String, f64, f64)]) -> String {
          <text x=\"8\" y=\"18\" font-weight=\"bold\">smh-upload relative to its peers (ratio, higher is better; | = target)</text>\n",
         LABEL + WIDTH + 60.0
     );
-    svg.push_str(&format!("<line x1=\"{0}\" y1=\"28\" x2=\"{0}\" y2=\"{1}\" stroke=\"#888\" stroke-dasharray=\"3,3\"/>\n", x(1.0), height - 4.0));
+    svg.push_str(&format!(
+        "<line x1=\"{0}\" y1=\"28\" x2=\"{0}\" y2=\"{1}\" stroke=\"#888\" stroke-dasharray=\"3,3\"/>\n",
+        x(1.0),
+        height - 4.0
+    ));
     for (i, (label, value, target)) in rows.iter().enumerate() {
         let y = 30.0 + ROW * i as f64;
         let met = value.is_finite() && value >= target;
         let colour = if met { "#2a9d4b" } else { "#c8412c" };
         let shown = if value.is_finite() { format!("{value:.2}×") } else { "n/a".into() };
         svg.push_str(&format!("<text x=\"8\" y=\"{}\">{}</text>\n", y + 15.0, xml_escape(label)));
-        svg.push_str(&format!("<rect x=\"{LABEL}\" y=\"{}\" width=\"{:.1}\" height=\"18\" fill=\"{colour}\"/>\n", y + 2.0, x(if value.is_finite() { *value } else { 0.0 }) - LABEL));
-        svg.push_str(&format!("<line x1=\"{0:.1}\" y1=\"{1}\" x2=\"{0:.1}\" y2=\"{2}\" stroke=\"#000\" stroke-width=\"2\"/>\n", x(*target), y, y + 22.0));
-        svg.push_str(&format!("<text x=\"{:.1}\" y=\"{}\">{shown}</text>\n", x(if value.is_finite() { *value } else { 0.0 }) + 6.0, y + 15.0));
+        svg.push_str(&format!(
+            "<rect x=\"{LABEL}\" y=\"{}\" width=\"{:.1}\" height=\"18\" fill=\"{colour}\"/>\n",
+            y + 2.0,
+            x(if value.is_finite() { *value } else { 0.0 }) - LABEL
+        ));
+        svg.push_str(&format!(
+            "<line x1=\"{0:.1}\" y1=\"{1}\" x2=\"{0:.1}\" y2=\"{2}\" stroke=\"#000\" stroke-width=\"2\"/>\n",
+            x(*target),
+            y,
+            y + 22.0
+        ));
+        svg.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{}\">{shown}</text>\n",
+            x(if value.is_finite() { *value } else { 0.0 }) + 6.0,
+            y + 15.0
+        ));
     }
     svg.push_str("</svg>\n");
     svg
@@ -454,7 +613,16 @@ fn xml_escape(text: &str) -> String {
 
 /// Percent-encodes a query value.
 fn encode(value: &str) -> String {
-    value.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -478,7 +646,11 @@ mod tests {
         let line = |client: &str, config: &str, seconds: &str, parts: &str| {
             parse_flat_json(&format!(r#"{{"kind":"upload","browser":"direct","bytes":{},"client":"{client}","config":"{config}","seconds":{seconds},"partsSeconds":{parts}}}"#, 9 * MIB)).unwrap()
         };
-        let lines = vec![line("smh-upload", "defaults", "3", "1"), line("cos-js-sdk-v5", "defaults", "4", "2"), line("raw fetch", "at ours", "1.5", "1.25")];
+        let lines = vec![
+            line("smh-upload", "defaults", "3", "1"),
+            line("cos-js-sdk-v5", "defaults", "4", "2"),
+            line("raw fetch", "at ours", "1.5", "1.25"),
+        ];
         let md = parts_phase(&SMOKE, &lines);
         // 9 MiB in 1 s vs 2 s and 1.25 s; completions 2 s and 2 s.
         assert!(md.contains("| 9 MiB | direct | 9.4 | 4.7 | 2.00× | NaN | – | 7.5 | 1.25× | 2.0 / 2.0 |"), "{md}");

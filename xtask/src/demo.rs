@@ -54,7 +54,8 @@ fn parse(args: &[String]) -> Result<Options> {
             }
             "--data" => {
                 let dir = PathBuf::from(value()?);
-                options.data = if dir.is_absolute() { dir } else { std::env::current_dir().map_err(|e| e.to_string())?.join(dir) };
+                options.data =
+                    if dir.is_absolute() { dir } else { std::env::current_dir().map_err(|e| e.to_string())?.join(dir) };
             }
             other => return Err(format!("unexpected argument `{other}` (demo takes --port N and --data DIR)")),
         }
@@ -106,7 +107,11 @@ pub fn run(args: &[String]) -> Result<()> {
     let url_file = data.join(URL_FILE);
     std::fs::write(&url_file, &url).map_err(|e| format!("write {}: {e}", url_file.display()))?;
     println!();
-    println!("demo: open {url}   (ready in {}; data in {}; Ctrl-C to stop)", util::secs(started.elapsed()), shown(data));
+    println!(
+        "demo: open {url}   (ready in {}; data in {}; Ctrl-C to stop)",
+        util::secs(started.elapsed()),
+        shown(data)
+    );
 
     // Ctrl-C in the terminal reaches the devserver too, which may exit before we look.
     let exited_alone = server.wait_until_stopped() && !util::stop_requested();
@@ -121,7 +126,8 @@ pub fn run(args: &[String]) -> Result<()> {
 }
 
 /// What `pkg/` is built from: when none of it changed since the last build, the demo reuses it.
-const PACKAGE_INPUTS: &[&str] = &["src", "pkg-template", "Cargo.toml", "Cargo.lock", "xtask/src", "rust-toolchain.toml"];
+const PACKAGE_INPUTS: &[&str] =
+    &["src", "pkg-template", "Cargo.toml", "Cargo.lock", "xtask/src", "rust-toolchain.toml"];
 
 /// Whether `pkg/` exists and was built after the last change to any of [`PACKAGE_INPUTS`].
 fn package_is_fresh() -> bool {
@@ -166,7 +172,8 @@ fn choose_ports(asked: Option<u16>) -> Result<Option<u16>> {
             continue;
         }
         if let Some(ready) = probe_devserver(port) {
-            let other = crate::devserver::json_string_field(&ready, "app").unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
+            let other = crate::devserver::json_string_field(&ready, "app")
+                .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
             let data = crate::devserver::json_string_field(&ready, "data").unwrap_or_default();
             return Err(format!(
                 "port {port} is taken by another running smh-devserver: its page is {other}/ (data in {data}); \
@@ -174,7 +181,9 @@ fn choose_ports(asked: Option<u16>) -> Result<Option<u16>> {
             ));
         }
         if asked.is_some() {
-            return Err(format!("port {port} is in use by another program; pick other ports with --port (it uses N, N+1, N+2)"));
+            return Err(format!(
+                "port {port} is in use by another program; pick other ports with --port (it uses N, N+1, N+2)"
+            ));
         }
         println!("demo: port {port} is in use by another program; the devserver picks free ports instead");
         return Ok(None);

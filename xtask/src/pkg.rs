@@ -42,8 +42,18 @@ pub(crate) struct Entry {
 /// SMH API, tokens and the SMH flow (each ~22 KB of gzip less than the main entry's wasm).
 pub(crate) const ENTRIES: &[Entry] = &[
     Entry { specifier: "smh-upload", stem: OUT_NAME, features: &[], budget_key: "browserPackageGzipBytes" },
-    Entry { specifier: "smh-upload/smh", stem: "smh_client", features: &["smh-client"], budget_key: "smhEntryGzipBytes" },
-    Entry { specifier: "smh-upload/cos", stem: "cos_uploader", features: &["cos-uploader"], budget_key: "cosEntryGzipBytes" },
+    Entry {
+        specifier: "smh-upload/smh",
+        stem: "smh_client",
+        features: &["smh-client"],
+        budget_key: "smhEntryGzipBytes",
+    },
+    Entry {
+        specifier: "smh-upload/cos",
+        stem: "cos_uploader",
+        features: &["cos-uploader"],
+        budget_key: "cosEntryGzipBytes",
+    },
 ];
 /// Where `npm pack` writes the tarball, relative to the target directory.
 const TARBALL_DIR: &str = "pkg";
@@ -184,19 +194,13 @@ fn build_entry(pkg: &Path, entry: &Entry) -> Result<()> {
     let stem = entry.stem;
     println!("pkg: wasm-bindgen --target web --out-dir {PKG_DIR} --out-name {stem} ({})", entry.specifier);
     run_cmd(
-        cmd(wasm_bindgen)
-            .args(["--target", "web", "--out-name", stem, "--out-dir"])
-            .arg(pkg)
-            .arg(&raw_wasm),
+        cmd(wasm_bindgen).args(["--target", "web", "--out-name", stem, "--out-dir"]).arg(pkg).arg(&raw_wasm),
         "wasm-bindgen",
     )?;
 
     let wasm = pkg.join(format!("{stem}_bg.wasm"));
     let before = file_size(&wasm)?;
-    run_cmd(
-        cmd(wasm_opt).args(WASM_OPT_PASSES).args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm),
-        "wasm-opt",
-    )?;
+    run_cmd(cmd(wasm_opt).args(WASM_OPT_PASSES).args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm), "wasm-opt")?;
     println!("pkg: wasm-opt {}: {} → {}", WASM_OPT_PASSES.join(" "), kib(before), kib(file_size(&wasm)?));
     make_dts_portable(&pkg.join(format!("{stem}.d.ts")))
 }
@@ -216,7 +220,9 @@ fn minify_browser_js(pkg: &Path) -> Result<()> {
     files.push(pkg.join("smh_upload_worker.js"));
     let snippets = pkg.join(SNIPPETS_DIR);
     if snippets.is_dir() {
-        files.extend(walk(&snippets)?.into_iter().map(|(path, _)| path).filter(|p| p.extension().is_some_and(|e| e == "js")));
+        files.extend(
+            walk(&snippets)?.into_iter().map(|(path, _)| path).filter(|p| p.extension().is_some_and(|e| e == "js")),
+        );
     }
     let (mut before, mut after) = (0, 0);
     for file in &files {
@@ -224,13 +230,24 @@ fn minify_browser_js(pkg: &Path) -> Result<()> {
         run_cmd(
             cmd(&esbuild)
                 .arg(file)
-                .args(["--minify-whitespace", "--minify-syntax", "--target=es2022", "--log-level=warning", "--allow-overwrite"])
+                .args([
+                    "--minify-whitespace",
+                    "--minify-syntax",
+                    "--target=es2022",
+                    "--log-level=warning",
+                    "--allow-overwrite",
+                ])
                 .arg(format!("--outfile={}", file.display())),
             "esbuild (minify)",
         )?;
         after += file_size(file)?;
     }
-    println!("pkg: esbuild --minify-whitespace --minify-syntax on {} JS file(s): {} → {}", files.len(), kib(before), kib(after));
+    println!(
+        "pkg: esbuild --minify-whitespace --minify-syntax on {} JS file(s): {} → {}",
+        files.len(),
+        kib(before),
+        kib(after)
+    );
     Ok(())
 }
 
@@ -328,7 +345,8 @@ fn pack(pkg: &Path) -> Result<PathBuf> {
         return Err(format!("npm pack did not write {}", tarball.display()));
     }
     let listing = output(cmd("tar").arg("tzf").arg(&tarball)).ok_or("tar tzf of the tarball failed")?;
-    let packed: Vec<&str> = listing.lines().filter_map(|l| l.strip_prefix("package/")).filter(|p| !p.ends_with('/')).collect();
+    let packed: Vec<&str> =
+        listing.lines().filter_map(|l| l.strip_prefix("package/")).filter(|p| !p.ends_with('/')).collect();
     let problems = tarball_problems(&packed);
     if !problems.is_empty() {
         let _ = fs::remove_file(&tarball);
@@ -346,7 +364,10 @@ fn tarball_problems(packed: &[&str]) -> Vec<String> {
         .map(|missing| format!("{missing} is missing"))
         .collect();
     for path in packed {
-        let expected = *path == "package.json" || PACKED_FILES.contains(path) || path.starts_with(MINIPROGRAM_DIR) || path.starts_with(SNIPPETS_DIR);
+        let expected = *path == "package.json"
+            || PACKED_FILES.contains(path)
+            || path.starts_with(MINIPROGRAM_DIR)
+            || path.starts_with(SNIPPETS_DIR);
         let junk = JUNK_ENDINGS.iter().any(|end| path.ends_with(end))
             || path.split('/').any(|segment| segment.starts_with('.') || segment == "node_modules");
         if !expected || junk {
@@ -362,7 +383,12 @@ fn report_sizes(pkg: &Path, tarball: &Path) -> Result<()> {
     let mut files: Vec<(String, PathBuf)> = walk(pkg)?
         .into_iter()
         .map(|(path, relative)| (relative.to_string_lossy().into_owned(), path))
-        .filter(|(name, _)| name == "package.json" || PACKED_FILES.contains(&name.as_str()) || name.starts_with(MINIPROGRAM_DIR) || name.starts_with(SNIPPETS_DIR))
+        .filter(|(name, _)| {
+            name == "package.json"
+                || PACKED_FILES.contains(&name.as_str())
+                || name.starts_with(MINIPROGRAM_DIR)
+                || name.starts_with(SNIPPETS_DIR)
+        })
         .collect();
     files.sort();
     let paths: Vec<&Path> = files.iter().map(|(_, p)| p.as_path()).collect();
@@ -394,7 +420,8 @@ for (const file of process.argv.slice(1)) {
     [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length;
   console.log(bytes.length, gzip, brotli);
 }";
-    let out = output(cmd("node").arg("-e").arg(SCRIPT).args(files)).ok_or("node could not compute the compressed sizes")?;
+    let out =
+        output(cmd("node").arg("-e").arg(SCRIPT).args(files)).ok_or("node could not compute the compressed sizes")?;
     let sizes: Vec<[u64; 3]> = out
         .lines()
         .filter_map(|line| {
@@ -529,11 +556,16 @@ mod tests {
     #[test]
     fn tarball_contents_are_checked() {
         let mut good = vec!["package.json", "smh_upload_worker.js", "README.md", "LICENSE-MIT", "LICENSE-APACHE"];
-        let entry_files: Vec<String> = ENTRIES.iter().flat_map(|e| [".js", ".d.ts", "_bg.wasm"].map(|end| format!("{}{end}", e.stem))).collect();
+        let entry_files: Vec<String> =
+            ENTRIES.iter().flat_map(|e| [".js", ".d.ts", "_bg.wasm"].map(|end| format!("{}{end}", e.stem))).collect();
         good.extend(entry_files.iter().map(String::as_str));
         assert!(tarball_problems(&good).is_empty(), "{:?}", tarball_problems(&good));
         let mut with_miniprogram = good.to_vec();
-        with_miniprogram.extend(["miniprogram/index.js", "miniprogram/smh_upload_bg.wasm.br", "snippets/smh-upload-1/src/worker_client.js"]);
+        with_miniprogram.extend([
+            "miniprogram/index.js",
+            "miniprogram/smh_upload_bg.wasm.br",
+            "snippets/smh-upload-1/src/worker_client.js",
+        ]);
         assert!(tarball_problems(&with_miniprogram).is_empty());
         let mut junk = good.to_vec();
         junk.extend(["smh_upload_bg.wasm.d.ts", "src/lib.rs", "miniprogram/index.js.map", "miniprogram/.DS_Store"]);
@@ -558,7 +590,10 @@ mod tests {
 
     #[test]
     fn whole_words_are_replaced() {
-        assert_eq!(replace_word("readonly f: (a: any, many: any) => any;", "any", "unknown"), "readonly f: (a: unknown, many: unknown) => unknown;");
+        assert_eq!(
+            replace_word("readonly f: (a: any, many: any) => any;", "any", "unknown"),
+            "readonly f: (a: unknown, many: unknown) => unknown;"
+        );
         assert_eq!(replace_word("anyway company any_", "any", "unknown"), "anyway company any_");
         assert!(contains_word("(c: any)", "any") && !contains_word("company", "any"));
     }

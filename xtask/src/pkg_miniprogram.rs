@@ -47,9 +47,8 @@ const PACKAGE_LIMIT_BYTES: u64 = 2 * 1024 * 1024;
 /// Names that must not appear in the logic-layer JS: the logic layer lacks them (or, for the
 /// browser APIs, the build would carry the wrong adapters). `WebAssembly` is checked apart,
 /// since `WXWebAssembly` contains it.
-const FORBIDDEN_IN_JS: &[&str] = &[
-    "import.meta", "fetch(", "new URL(", "document.", "window.", "XMLHttpRequest", "localStorage", "Blob",
-];
+const FORBIDDEN_IN_JS: &[&str] =
+    &["import.meta", "fetch(", "new URL(", "document.", "window.", "XMLHttpRequest", "localStorage", "Blob"];
 
 /// Builds `pkg/miniprogram/` and prints its files and sizes (called by `cargo xtask pkg` after
 /// the web build; `copy_template` later copies the same template files again, unchanged).
@@ -76,7 +75,12 @@ pub fn build(pkg: &Path) -> Result<()> {
     let globals = wasm_globals(&wasm)?;
     for name in &globals {
         run_cmd(
-            cmd(&wasm_opt).arg(&wasm).arg("--remove-exports").arg(format!("--pass-arg=remove-exports@{name}")).arg("-o").arg(&wasm),
+            cmd(&wasm_opt)
+                .arg(&wasm)
+                .arg("--remove-exports")
+                .arg(format!("--pass-arg=remove-exports@{name}"))
+                .arg("-o")
+                .arg(&wasm),
             "wasm-opt --remove-exports",
         )?;
     }
@@ -100,7 +104,8 @@ pub fn build(pkg: &Path) -> Result<()> {
     brotli(&wasm, &out.join(format!("{OUT_NAME}_bg.wasm.br")))?;
     let template = root().join("pkg-template").join(DIR);
     for entry in fs::read_dir(&template).map_err(|e| format!("read {}: {e}", template.display()))?.flatten() {
-        fs::copy(entry.path(), out.join(entry.file_name())).map_err(|e| format!("copy {}: {e}", entry.path().display()))?;
+        fs::copy(entry.path(), out.join(entry.file_name()))
+            .map_err(|e| format!("copy {}: {e}", entry.path().display()))?;
     }
     report(pkg)
 }
@@ -122,7 +127,8 @@ for (const file of process.argv.slice(1)) {
   if (file.endsWith('.br')) { const br = bytes.length; bytes = zlib.brotliDecompressSync(bytes); console.log(bytes.length, br); continue; }
   console.log(bytes.length, zlib.brotliCompressSync(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length);
 }";
-    let out = output(cmd("node").arg("-e").arg(script).args(&files)).ok_or("node could not measure the mini-program files")?;
+    let out = output(cmd("node").arg("-e").arg(script).args(&files))
+        .ok_or("node could not measure the mini-program files")?;
     let sizes: Vec<(u64, u64)> = out
         .lines()
         .filter_map(|l| {
@@ -155,8 +161,9 @@ fn wasm_globals(wasm: &Path) -> Result<Vec<String>> {
 const bad = WebAssembly.Module.imports(m).filter(i => i.module !== process.argv[2]);
 if (bad.length) { console.error('imports from elsewhere: ' + JSON.stringify(bad)); process.exit(1); }
 for (const e of WebAssembly.Module.exports(m)) if (e.kind === 'global') console.log(e.name);";
-    let out = output(cmd("node").arg("-e").arg(script).arg(wasm).arg(GLUE_MODULE))
-        .ok_or_else(|| format!("node could not read the exports of {} (or it imports from outside {GLUE_MODULE})", wasm.display()))?;
+    let out = output(cmd("node").arg("-e").arg(script).arg(wasm).arg(GLUE_MODULE)).ok_or_else(|| {
+        format!("node could not read the exports of {} (or it imports from outside {GLUE_MODULE})", wasm.display())
+    })?;
     Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
 }
 
@@ -179,7 +186,9 @@ fn commonjs_glue(esm: &str) -> Result<String> {
         let name = ["function ", "class ", "const ", "let "]
             .iter()
             .find_map(|kind| rest.strip_prefix(kind))
-            .map(|after| after.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).next().unwrap_or_default())
+            .map(|after| {
+                after.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).next().unwrap_or_default()
+            })
             .filter(|name| !name.is_empty())
             .ok_or_else(|| format!("unexpected export form in the glue: {line}"))?;
         names.push(name.to_string());
@@ -209,7 +218,12 @@ fn check_glue(glue: &str) -> Result<()> {
             continue;
         }
         let bare_webassembly = code.match_indices("WebAssembly").any(|(at, _)| !code[..at].ends_with("WX"));
-        if let Some(bad) = FORBIDDEN_IN_JS.iter().find(|bad| code.contains(*bad)).copied().or(bare_webassembly.then_some("WebAssembly")) {
+        if let Some(bad) = FORBIDDEN_IN_JS
+            .iter()
+            .find(|bad| code.contains(*bad))
+            .copied()
+            .or(bare_webassembly.then_some("WebAssembly"))
+        {
             return Err(format!("the mini-program glue uses `{bad}` (line {}): {}", number + 1, line.trim()));
         }
     }
@@ -223,7 +237,10 @@ fn declarations(dts: &str) -> String {
     let dts = dts
         .replace("upload(file: Blob,", "upload(file: MiniProgramFile,")
         .replace("(a `Blob` or `File`)", "(a `MiniProgramFile`)")
-        .replace("Aborting it cancels the upload like `task.cancel()`.", "Mini-programs have no `AbortSignal`: use `task.cancel()`.")
+        .replace(
+            "Aborting it cancels the upload like `task.cancel()`.",
+            "Mini-programs have no `AbortSignal`: use `task.cancel()`.",
+        )
         .replace("signal?: AbortSignal;", "signal?: never;");
     let kept: Vec<&str> = dts.lines().filter(|l| l.trim() != "[Symbol.dispose](): void;").collect();
     format!(
@@ -288,7 +305,14 @@ mod tests {
     #[test]
     fn glue_check_refuses_what_the_logic_layer_lacks() {
         assert!(check_glue("WXWebAssembly.instantiate(p, i);\n// WebAssembly in a comment\n").is_ok());
-        for bad in ["new WebAssembly.Memory({})", "x instanceof WebAssembly.Exception", "fetch(url)", "import.meta.url", "new XMLHttpRequest()", "a instanceof Blob"] {
+        for bad in [
+            "new WebAssembly.Memory({})",
+            "x instanceof WebAssembly.Exception",
+            "fetch(url)",
+            "import.meta.url",
+            "new XMLHttpRequest()",
+            "a instanceof Blob",
+        ] {
             assert!(check_glue(bad).is_err(), "{bad}");
         }
     }

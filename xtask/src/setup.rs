@@ -9,13 +9,13 @@ use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
-use crate::util::{self, cmd, content_hash, find_tool, output, root, run_logged, stamp_matches, target_dir, write_stamp, Result};
+use crate::util::{
+    self, cmd, content_hash, find_tool, output, root, run_logged, stamp_matches, target_dir, write_stamp, Result,
+};
 
 /// Debian packages and the executable each provides.
-const DEBIAN_PACKAGES: &[(&str, &str)] = &[
-    ("chromium", "/usr/bin/chromium"),
-    ("chromium-driver", "/usr/bin/chromedriver"),
-];
+const DEBIAN_PACKAGES: &[(&str, &str)] =
+    &[("chromium", "/usr/bin/chromium"), ("chromium-driver", "/usr/bin/chromedriver")];
 
 /// Where the Python venv for the interop tests lives.
 pub const PYENV: &str = "target/pyenv";
@@ -72,7 +72,11 @@ fn rust_src() -> Result<bool> {
         return Ok(false);
     }
     println!("setup: rustup component add rust-src");
-    run_logged(cmd("rustup").args(["component", "add", "rust-src"]).current_dir(root()), "rustup component add", &log("rustup"))?;
+    run_logged(
+        cmd("rustup").args(["component", "add", "rust-src"]).current_dir(root()),
+        "rustup component add",
+        &log("rustup"),
+    )?;
     Ok(true)
 }
 

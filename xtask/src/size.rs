@@ -75,7 +75,10 @@ pub(crate) fn loaded_files(pkg: &Path, stem: &str) -> Result<Vec<PathBuf>> {
     if snippets.is_dir() {
         let mut js: Vec<PathBuf> = walk(&snippets)?
             .into_iter()
-            .filter(|(path, relative)| path.extension().is_some_and(|e| e == "js") && text.contains(&format!("./snippets/{}", relative.to_string_lossy())))
+            .filter(|(path, relative)| {
+                path.extension().is_some_and(|e| e == "js")
+                    && text.contains(&format!("./snippets/{}", relative.to_string_lossy()))
+            })
             .map(|(path, _)| path)
             .collect();
         js.sort();
@@ -109,7 +112,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-size-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let file = dir.join("b.json");
-        fs::write(&file, "{\n  \"note\": \"x\",\n  \"browserPackageGzipBytes\" : 12345,\n  \"smhEntryGzipBytes\": 678\n}\n").unwrap();
+        fs::write(
+            &file,
+            "{\n  \"note\": \"x\",\n  \"browserPackageGzipBytes\" : 12345,\n  \"smhEntryGzipBytes\": 678\n}\n",
+        )
+        .unwrap();
         assert_eq!(read_budget(&file, KEY), Ok(12345));
         assert_eq!(read_budget(&file, "smhEntryGzipBytes"), Ok(678));
         assert!(read_budget(&file, "cosEntryGzipBytes").is_err());
@@ -126,7 +133,14 @@ mod tests {
         fs::create_dir_all(dir.join("snippets/x")).unwrap();
         // Bytes that do not compress: gzip keeps about 4000 of them, plus headers.
         let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let noise: Vec<u8> = (0..4000).map(|_| { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state as u8 }).collect();
+        let noise: Vec<u8> = (0..4000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
         fs::write(dir.join("a_bg.wasm"), &noise).unwrap();
         fs::write(dir.join(WORKER_FILE), &noise).unwrap();
         fs::write(dir.join("snippets/x/s.js"), &noise).unwrap();

@@ -74,7 +74,12 @@ pub fn run(args: &[String]) -> Result<()> {
             continue;
         }
         if failed {
-            reports.push(StageReport { name, outcome: Outcome::Skipped("not run".into()), counts: Counts::default(), elapsed: Duration::ZERO });
+            reports.push(StageReport {
+                name,
+                outcome: Outcome::Skipped("not run".into()),
+                counts: Counts::default(),
+                elapsed: Duration::ZERO,
+            });
             continue;
         }
         println!("\n==== test stage `{name}` ====");
@@ -163,7 +168,8 @@ fn browser(counts: &mut Counts) -> Result<Option<String>> {
     if suites.is_empty() {
         return Ok(Some("no tests/web*.rs".into()));
     }
-    let runner = find_tool("wasm-bindgen-test-runner").ok_or("wasm-bindgen-test-runner not found; run `cargo xtask setup`")?;
+    let runner =
+        find_tool("wasm-bindgen-test-runner").ok_or("wasm-bindgen-test-runner not found; run `cargo xtask setup`")?;
     let webdriver_json = write_webdriver_json()?;
     let bin = build_devserver()?;
     let data = temp_data_dir("browser")?;
@@ -318,7 +324,9 @@ fn count_line(line: &str, counts: &mut Counts) {
 fn is_pytest_summary(line: &str) -> bool {
     let line = line.trim_matches('=').trim();
     let words = ["passed", "failed", "error", "no tests ran"];
-    line.contains(" in ") && line.ends_with('s') && words.iter().any(|w| line.contains(w))
+    line.contains(" in ")
+        && line.ends_with('s')
+        && words.iter().any(|w| line.contains(w))
         && line.chars().next().is_some_and(|c| c.is_ascii_digit() || c == 'n')
 }
 

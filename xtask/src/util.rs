@@ -39,9 +39,7 @@ pub fn cargo() -> Command {
 
 /// Runs `command` with inherited output; a non-zero exit is an error naming `what`.
 pub fn run_cmd(command: &mut Command, what: &str) -> Result<()> {
-    let status = command
-        .status()
-        .map_err(|e| format!("{what}: cannot start {:?}: {e}", command.get_program()))?;
+    let status = command.status().map_err(|e| format!("{what}: cannot start {:?}: {e}", command.get_program()))?;
     check(status, what)
 }
 
@@ -89,10 +87,8 @@ fn check(status: ExitStatus, what: &str) -> Result<()> {
 /// Streams `command`'s stdout line by line to our stdout and hands every line to `on_line`
 /// (used to read test runners' summary lines). Stderr is inherited.
 pub fn run_tee(command: &mut Command, mut on_line: impl FnMut(&str)) -> Result<ExitStatus> {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {:?}: {e}", command.get_program()))?;
+    let mut child =
+        command.stdout(Stdio::piped()).spawn().map_err(|e| format!("cannot start {:?}: {e}", command.get_program()))?;
     let stdout = child.stdout.take().ok_or("no stdout pipe")?;
     let mut reader = BufReader::new(stdout);
     let mut buf = Vec::new();
@@ -117,10 +113,7 @@ pub fn find_tool(name: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
         .map(|home| home.join("bin"));
-    std::env::split_paths(&path)
-        .chain(cargo_bin)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
+    std::env::split_paths(&path).chain(cargo_bin).map(|dir| dir.join(name)).find(|candidate| is_executable(candidate))
 }
 
 fn is_executable(path: &Path) -> bool {

@@ -181,7 +181,8 @@ mod tests {
 
     #[test]
     fn request_bounds() {
-        let check = |json: &str| serde_json::from_str::<CredentialsRequest>(json).map_err(|e| e.to_string()).and_then(validate);
+        let check =
+            |json: &str| serde_json::from_str::<CredentialsRequest>(json).map_err(|e| e.to_string()).and_then(validate);
         assert_eq!(check("{}"), Ok((1800, String::new())));
         assert_eq!(check(r#"{"durationSeconds":60,"prefix":"a/"}"#), Ok((60, "a/".into())));
         for bad in [r#"{"durationSeconds":0}"#, r#"{"durationSeconds":129601}"#, r#"{"prefix":"/a"}"#, r#"{"ttl":5}"#] {

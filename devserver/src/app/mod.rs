@@ -61,11 +61,7 @@ fn is_loopback_origin(origin: &str) -> bool {
 
 /// CORS for loopback pages: preflights answered here, `Access-Control-Allow-Origin` echoed.
 async fn cors(request: Request, next: Next) -> Response {
-    let origin = request
-        .headers()
-        .get(header::ORIGIN)
-        .filter(|o| o.to_str().is_ok_and(is_loopback_origin))
-        .cloned();
+    let origin = request.headers().get(header::ORIGIN).filter(|o| o.to_str().is_ok_and(is_loopback_origin)).cloned();
     let mut response = if request.method() == Method::OPTIONS {
         let mut preflight = StatusCode::NO_CONTENT.into_response();
         let requested = request.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned();

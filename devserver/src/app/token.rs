@@ -85,10 +85,8 @@ pub async fn token_mint(State(state): State<AppState>, body: Body) -> Response {
         .drain(..)
         .filter_map(|(k, v)| v.map(|v| format!("{k}={}", utf8_percent_encode(&v, NON_ALPHANUMERIC))))
         .collect();
-    let Ok(smh_request) = Request::builder()
-        .method("POST")
-        .uri(format!("/api/v1/token?{}", query.join("&")))
-        .body(Body::empty())
+    let Ok(smh_request) =
+        Request::builder().method("POST").uri(format!("/api/v1/token?{}", query.join("&"))).body(Body::empty())
     else {
         return app_error(StatusCode::INTERNAL_SERVER_ERROR, "could not build the token request");
     };

@@ -162,7 +162,8 @@ fn verify_signature(req: &CosRequest, fields: &AuthFields, secret_key: &str) -> 
         .into_iter()
         .map(|name| {
             // An absent listed name counts as "" (COS's behaviour is unconfirmed; SDKs never do it).
-            let value = req.query.iter().find(|(k, _)| sign::list_name(k) == name).map(|(_, v)| v.as_str()).unwrap_or("");
+            let value =
+                req.query.iter().find(|(k, _)| sign::list_name(k) == name).map(|(_, v)| v.as_str()).unwrap_or("");
             let value = sign::uri_encode(value.as_bytes());
             (name, value)
         })

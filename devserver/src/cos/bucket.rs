@@ -35,7 +35,11 @@ pub fn bucket_list(state: &AppState, req: &CosRequest) -> Result<Response, CosEr
         let full_batch = batch.len() == LIST_BATCH;
         for object in batch {
             let common = (!delimiter.is_empty())
-                .then(|| object.key[prefix.len()..].find(delimiter).map(|i| object.key[..prefix.len() + i + delimiter.len()].to_string()))
+                .then(|| {
+                    object.key[prefix.len()..]
+                        .find(delimiter)
+                        .map(|i| object.key[..prefix.len() + i + delimiter.len()].to_string())
+                })
                 .flatten();
             if let Some(common) = &common {
                 // Keys under a prefix already listed (or under the marker itself) roll up.
@@ -62,9 +66,7 @@ pub fn bucket_list(state: &AppState, req: &CosRequest) -> Result<Response, CosEr
     if let Some(encoding) = req.param("encoding-type") {
         xml.leaf("EncodingType", encoding);
     }
-    xml.leaf("Prefix", &encode(prefix))
-        .leaf("Marker", &encode(marker))
-        .leaf("MaxKeys", &max.to_string());
+    xml.leaf("Prefix", &encode(prefix)).leaf("Marker", &encode(marker)).leaf("MaxKeys", &max.to_string());
     if !delimiter.is_empty() {
         xml.leaf("Delimiter", &encode(delimiter));
     }

@@ -3,9 +3,9 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use futures_util::StreamExt;
 use axum::http::{header, Method};
 use axum::response::Response;
+use futures_util::StreamExt;
 
 use super::auth::{authenticate, authorize};
 use super::bucket::{bucket_head, bucket_list};
@@ -24,11 +24,8 @@ pub async fn cos_request(State(state): State<AppState>, request: Request) -> Res
     let request_id = new_request_id();
     let origin = parts.headers.get(header::ORIGIN).cloned();
     let head = parts.method == Method::HEAD;
-    let resource = format!(
-        "{}{}",
-        parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or(""),
-        parts.uri.path()
-    );
+    let resource =
+        format!("{}{}", parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or(""), parts.uri.path());
     let mut response = if parts.method == Method::OPTIONS {
         cors_preflight(&parts.headers)
     } else {
@@ -67,7 +64,11 @@ async fn drain(headers: &axum::http::HeaderMap, body: Body) {
     while let Some(Ok(_)) = stream.next().await {}
 }
 
-async fn serve(state: &AppState, parts: &axum::http::request::Parts, body: &mut Option<Body>) -> Result<Response, CosError> {
+async fn serve(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    body: &mut Option<Body>,
+) -> Result<Response, CosError> {
     let req = CosRequest::parse(state, parts)?;
     let op = req.operation()?;
     if op != Operation::PostObject {

@@ -74,7 +74,11 @@ impl CosError {
     }
 
     pub fn not_implemented(what: &str) -> CosError {
-        CosError::new(StatusCode::NOT_IMPLEMENTED, "NotImplemented", format!("{what} is not implemented by smh-devserver."))
+        CosError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            format!("{what} is not implemented by smh-devserver."),
+        )
     }
 
     pub fn no_such_key() -> CosError {
@@ -90,7 +94,11 @@ impl CosError {
     }
 
     pub fn internal() -> CosError {
-        CosError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "We encountered an internal error. Please try again.")
+        CosError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        )
     }
 
     /// The response for request `request_id` on `resource` (`host/path`); HEAD answers carry

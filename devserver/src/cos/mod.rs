@@ -50,6 +50,8 @@ use crate::state::AppState;
 /// responses they make themselves should be a [`CosError`] (it renders the COS XML and the
 /// common headers on its own).
 pub fn router(state: AppState) -> Router {
-    Router::new().fallback(dispatch::cos_request).with_state(state.clone())
+    Router::new()
+        .fallback(dispatch::cos_request)
+        .with_state(state.clone())
         .layer(crate::faults::Observe::new(state, crate::faults::Origin::Cos))
 }

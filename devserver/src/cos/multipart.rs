@@ -119,7 +119,11 @@ pub fn parts_list(state: &AppState, req: &CosRequest) -> Result<Response, CosErr
 }
 
 /// POST /{key}?uploadId=U with the part list.
-pub async fn multipart_complete(state: &AppState, req: &CosRequest, body: &mut Option<Body>) -> Result<Response, CosError> {
+pub async fn multipart_complete(
+    state: &AppState,
+    req: &CosRequest,
+    body: &mut Option<Body>,
+) -> Result<Response, CosError> {
     check_upload_key(state, req)?;
     let md5 = content_md5(req)?;
     let bytes = http_body_util::Limited::new(take(body), MAX_COMPLETE_BODY_BYTES)
@@ -168,14 +172,19 @@ pub fn uploads_list(state: &AppState, req: &CosRequest) -> Result<Response, CosE
     // S3 semantics: after (key-marker, upload-id-marker); without an id marker, after every
     // upload of key-marker.
     let after = state.store.list_multipart_uploads(prefix)?.into_iter().filter(|u| {
-        u.key.as_str() > key_marker || (u.key == key_marker && !id_marker.is_empty() && u.upload_id.as_str() > id_marker)
+        u.key.as_str() > key_marker
+            || (u.key == key_marker && !id_marker.is_empty() && u.upload_id.as_str() > id_marker)
     });
     let mut uploads = Vec::new();
     let mut prefixes: Vec<String> = Vec::new();
     let mut truncated = false;
     for upload in after {
         let common = (!delimiter.is_empty())
-            .then(|| upload.key[prefix.len()..].find(delimiter).map(|i| upload.key[..prefix.len() + i + delimiter.len()].to_string()))
+            .then(|| {
+                upload.key[prefix.len()..]
+                    .find(delimiter)
+                    .map(|i| upload.key[..prefix.len() + i + delimiter.len()].to_string())
+            })
             .flatten();
         if let Some(common) = &common {
             if prefixes.last() == Some(common) {
@@ -209,7 +218,10 @@ pub fn uploads_list(state: &AppState, req: &CosRequest) -> Result<Response, CosE
         xml.leaf("Delimiter", &encode(delimiter));
     }
     for upload in &uploads {
-        xml.open("Upload").leaf("Key", &encode(&upload.key)).leaf("UploadId", &upload.upload_id).leaf("StorageClass", "STANDARD");
+        xml.open("Upload")
+            .leaf("Key", &encode(&upload.key))
+            .leaf("UploadId", &upload.upload_id)
+            .leaf("StorageClass", "STANDARD");
         owner(&mut xml, "Initiator");
         owner(&mut xml, "Owner");
         xml.leaf("Initiated", &iso8601_ms(upload.initiated_ms)).close();

@@ -83,7 +83,9 @@ pub fn stored_headers(req: &CosRequest) -> Result<(String, BTreeMap<String, Stri
         return Err(CosError::new(
             StatusCode::BAD_REQUEST,
             "MetadataTooLarge",
-            format!("Your metadata headers exceed the maximum allowed metadata size ({MAX_USER_METADATA_BYTES} bytes)."),
+            format!(
+                "Your metadata headers exceed the maximum allowed metadata size ({MAX_USER_METADATA_BYTES} bytes)."
+            ),
         ));
     }
     let content_type = req.header("content-type").filter(|t| !t.is_empty()).unwrap_or(DEFAULT_CONTENT_TYPE);
@@ -168,8 +170,12 @@ fn parse_range(value: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, Cos
         _ => return Ok(None),
     };
     if range.0 >= size {
-        return Err(CosError::new(StatusCode::RANGE_NOT_SATISFIABLE, "InvalidRange", "The requested range is not satisfiable.")
-            .with_header(header::CONTENT_RANGE, &format!("bytes */{size}")));
+        return Err(CosError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "InvalidRange",
+            "The requested range is not satisfiable.",
+        )
+        .with_header(header::CONTENT_RANGE, &format!("bytes */{size}")));
     }
     Ok(Some(range))
 }
@@ -179,7 +185,11 @@ fn check_conditions(req: &CosRequest, meta: &ObjectMeta) -> Result<(), CosError>
     let etag = etag_unquoted(&meta.etag);
     let matches = |list: &str| list.split(',').any(|e| e.trim() == "*" || etag_unquoted(e) == etag);
     if req.header("if-match").is_some_and(|v| !matches(v)) {
-        return Err(CosError::new(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", "At least one of the preconditions you specified did not hold."));
+        return Err(CosError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailed",
+            "At least one of the preconditions you specified did not hold.",
+        ));
     }
     if req.header("if-none-match").is_some_and(matches) {
         return Err(CosError::new(StatusCode::NOT_MODIFIED, "NotModified", "Not Modified"));

@@ -166,7 +166,11 @@ fn declared_length(req: &CosRequest) -> u64 {
 }
 
 /// Reads the fields, authenticates, checks the policy, stores the file, and answers.
-async fn store_form(state: &AppState, req: &CosRequest, multipart: &mut Multipart<'static>) -> Result<Response, CosError> {
+async fn store_form(
+    state: &AppState,
+    req: &CosRequest,
+    multipart: &mut Multipart<'static>,
+) -> Result<Response, CosError> {
     let form = read_form(multipart).await?;
     let key = object_key(&form)?;
     // The form as the request it stands for: its fields as headers, the key as the path.
@@ -333,10 +337,8 @@ fn scalar(value: &Value) -> Option<String> {
 
 fn parse_policy(json: &[u8]) -> Result<Policy, CosError> {
     let policy: Value = serde_json::from_slice(json).map_err(|_| invalid_policy("Invalid JSON."))?;
-    let expiration = policy
-        .get("expiration")
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid_policy("Policy missing expiration."))?;
+    let expiration =
+        policy.get("expiration").and_then(Value::as_str).ok_or_else(|| invalid_policy("Policy missing expiration."))?;
     let expires = time::OffsetDateTime::parse(expiration, &time::format_description::well_known::Rfc3339)
         .map_err(|_| invalid_policy("Invalid 'expiration' value: must be ISO 8601."))?
         .unix_timestamp();
@@ -424,7 +426,10 @@ mod tests {
         let json = base64::engine::general_purpose::STANDARD.decode(policy).unwrap();
         let key_time = "1567150692;1567157892";
         let secret_key = "BQYIM75p8x0iWVFSIgqEKwFprpRSVHlz";
-        assert_eq!(hmac_sha1_hex(secret_key.as_bytes(), key_time.as_bytes()), "39acc8c9f34ba5b19bce4e965b370cd3f62d2fba");
+        assert_eq!(
+            hmac_sha1_hex(secret_key.as_bytes(), key_time.as_bytes()),
+            "39acc8c9f34ba5b19bce4e965b370cd3f62d2fba"
+        );
         assert_eq!(hex::encode(Sha1::digest(&json)), "d5d903b8360468bc81c1311f134989bc8c8b5b89");
         assert_eq!(policy_signature(secret_key, key_time, &json), "7758dc9a832e9d301dca704cacbf9d9f8172fdef");
 

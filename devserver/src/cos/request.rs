@@ -13,16 +13,53 @@ pub const MAX_KEY_BYTES: usize = 850;
 
 /// Sub-resources of the COS API that this imitation does not serve (→ 501 NotImplemented).
 const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
-    "acl", "tagging", "cors", "lifecycle", "policy", "versioning", "versions", "versionId", "restore", "select",
-    "append", "website", "referer", "logging", "inventory", "domain", "replication", "encryption", "intelligenttiering",
-    "object-lock", "retention", "accelerate", "symlink", "rename", "torrent", "delete", "location", "origin",
+    "acl",
+    "tagging",
+    "cors",
+    "lifecycle",
+    "policy",
+    "versioning",
+    "versions",
+    "versionId",
+    "restore",
+    "select",
+    "append",
+    "website",
+    "referer",
+    "logging",
+    "inventory",
+    "domain",
+    "replication",
+    "encryption",
+    "intelligenttiering",
+    "object-lock",
+    "retention",
+    "accelerate",
+    "symlink",
+    "rename",
+    "torrent",
+    "delete",
+    "location",
+    "origin",
 ];
 
 /// Query keys the served operations understand; an unknown key without a value is treated as
 /// an unknown sub-resource (`?acl`-like), an unknown key with a value is ignored.
 const KNOWN_QUERY_KEYS: &[&str] = &[
-    "uploads", "uploadId", "partNumber", "prefix", "delimiter", "marker", "max-keys", "encoding-type", "key-marker",
-    "upload-id-marker", "max-uploads", "part-number-marker", "max-parts", "x-cos-security-token",
+    "uploads",
+    "uploadId",
+    "partNumber",
+    "prefix",
+    "delimiter",
+    "marker",
+    "max-keys",
+    "encoding-type",
+    "key-marker",
+    "upload-id-marker",
+    "max-uploads",
+    "part-number-marker",
+    "max-parts",
+    "x-cos-security-token",
 ];
 
 /// What a request asks for.
@@ -167,7 +204,10 @@ impl CosRequest {
     pub fn operation(&self) -> Result<Operation, CosError> {
         if let Some((k, _)) = self.query.iter().find(|(k, v)| {
             UNSUPPORTED_SUBRESOURCES.contains(&k.as_str())
-                || (v.is_empty() && !k.starts_with("q-") && !k.starts_with("response-") && !KNOWN_QUERY_KEYS.contains(&k.as_str()))
+                || (v.is_empty()
+                    && !k.starts_with("q-")
+                    && !k.starts_with("response-")
+                    && !KNOWN_QUERY_KEYS.contains(&k.as_str()))
         }) {
             return Err(CosError::not_implemented(&format!("The ?{k} sub-resource")));
         }

@@ -43,10 +43,8 @@ pub fn add_common_headers(headers: &mut HeaderMap, origin: Option<&HeaderValue>,
 /// `OPTIONS` (cos-api.md §6): every origin, method and requested header is allowed, as with
 /// Tencent's recommended rule for browser direct upload.
 pub fn cors_preflight(request: &HeaderMap) -> Response {
-    let allow_headers = request
-        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-        .cloned()
-        .unwrap_or(HeaderValue::from_static("*"));
+    let allow_headers =
+        request.get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned().unwrap_or(HeaderValue::from_static("*"));
     (
         StatusCode::OK,
         [
@@ -61,9 +59,8 @@ pub fn cors_preflight(request: &HeaderMap) -> Response {
 
 /// `2020-05-05T03:00:00.000Z` (XML listings).
 pub fn iso8601_ms(unix_ms: i64) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     time::OffsetDateTime::from_unix_timestamp_nanos(unix_ms as i128 * 1_000_000)
         .ok()
         .and_then(|t| t.format(&format).ok())

@@ -120,7 +120,14 @@ mod tests {
             &pairs(&[("partNumber", "1"), ("uploadId", UPLOAD_ID)]),
             &pairs(&[("Content-Length", "1048576"), ("Content-MD5", "u6JYGzVH0AfAqKW8aXW8cQ=="), ("Host", HOST)]),
         );
-        assert_eq!(got, auth(("content-length;content-md5;host", "partnumber;uploadid", "97ce389e65891290669a9e3df20240de680e7130")));
+        assert_eq!(
+            got,
+            auth((
+                "content-length;content-md5;host",
+                "partnumber;uploadid",
+                "97ce389e65891290669a9e3df20240de680e7130"
+            ))
+        );
     }
 
     #[test]
@@ -132,12 +139,7 @@ mod tests {
             ("x-cos-security-token", "TOKEN/abc+def=="),
             ("Host", HOST),
         ];
-        let http = http_string(
-            "put",
-            "/dir/中文 a.txt",
-            "",
-            &canonical(encode_pairs(&pairs(&headers))).1,
-        );
+        let http = http_string("put", "/dir/中文 a.txt", "", &canonical(encode_pairs(&pairs(&headers))).1);
         assert_eq!(hex::encode(Sha1::digest(http.as_bytes())), "7a5e9f5bee71b948a23c8350dd98ab476aa7fb70");
         let got = sign_authorization(AK, SK, 1699999940, 1700003600, "PUT", "/dir/中文 a.txt", &[], &pairs(&headers));
         assert_eq!(
@@ -153,7 +155,11 @@ mod tests {
         let got = sign_authorization(AK, SK, 1699999940, 1700003600, "put", "/dir/中文 a.txt", &[], &pairs(&js));
         assert_eq!(
             got,
-            auth(("content-length;host;x-cos-meta-author;x-cos-security-token", "", "d75a29df2a5e66fcdb64b67d4680b283e4709d3a"))
+            auth((
+                "content-length;host;x-cos-meta-author;x-cos-security-token",
+                "",
+                "d75a29df2a5e66fcdb64b67d4680b283e4709d3a"
+            ))
         );
     }
 

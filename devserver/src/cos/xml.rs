@@ -113,14 +113,20 @@ mod tests {
         // cos-api.md §2.8 [captured, py]; node sends the same without the declaration.
         let py = r#"<?xml version="1.0" encoding="utf-8"?><CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&quot;6c2806f316d4f77a65cad508fd66cfe7&quot;</ETag></Part><Part><PartNumber>2</PartNumber><ETag>&quot;9aaa539591ba43ca217a3de989234a7a&quot;</ETag></Part></CompleteMultipartUpload>"#;
         let parts = parse_complete(py).unwrap();
-        assert_eq!(parts, vec![
-            (1, Some("\"6c2806f316d4f77a65cad508fd66cfe7\"".to_string())),
-            (2, Some("\"9aaa539591ba43ca217a3de989234a7a\"".to_string())),
-        ]);
+        assert_eq!(
+            parts,
+            vec![
+                (1, Some("\"6c2806f316d4f77a65cad508fd66cfe7\"".to_string())),
+                (2, Some("\"9aaa539591ba43ca217a3de989234a7a\"".to_string())),
+            ]
+        );
         let node = "<CompleteMultipartUpload>\n  <Part>\n <PartNumber>3</PartNumber>\n<ETag>\"ab\"</ETag></Part></CompleteMultipartUpload>";
         assert_eq!(parse_complete(node).unwrap(), vec![(3, Some("\"ab\"".to_string()))]);
         assert!(parse_complete("<Other/>").is_none());
-        assert!(parse_complete("<CompleteMultipartUpload><Part><PartNumber>x</PartNumber></Part></CompleteMultipartUpload>").is_none());
+        assert!(parse_complete(
+            "<CompleteMultipartUpload><Part><PartNumber>x</PartNumber></Part></CompleteMultipartUpload>"
+        )
+        .is_none());
         assert!(parse_complete("<CompleteMultipartUpload><Part>").is_none());
     }
 
@@ -128,6 +134,9 @@ mod tests {
     fn writes_escaped_xml() {
         let mut xml = Xml::new("R");
         xml.leaf("K", "a<b&\"").leaf("E", "").open("C").leaf("X", "1").close();
-        assert_eq!(xml.finish(), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<R><K>a&lt;b&amp;&quot;</K><E/><C><X>1</X></C></R>");
+        assert_eq!(
+            xml.finish(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<R><K>a&lt;b&amp;&quot;</K><E/><C><X>1</X></C></R>"
+        );
     }
 }

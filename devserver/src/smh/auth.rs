@@ -16,11 +16,30 @@ const TOKEN_RANDOM_LEN: usize = 43;
 
 /// Every grant SMH knows (JS SDK `CreateTokenGrantEnum`).
 pub const KNOWN_GRANTS: &[&str] = &[
-    "admin", "create_space", "delete_space", "space_admin", "create_directory", "delete_directory",
-    "delete_directory_permanent", "move_directory", "copy_directory", "upload_file",
-    "upload_file_force", "begin_upload", "begin_upload_force", "confirm_upload", "create_symlink",
-    "create_symlink_force", "delete_file", "delete_file_permanent", "move_file", "move_file_force",
-    "copy_file", "copy_file_force", "delete_recycled", "restore_recycled",
+    "admin",
+    "create_space",
+    "delete_space",
+    "space_admin",
+    "create_directory",
+    "delete_directory",
+    "delete_directory_permanent",
+    "move_directory",
+    "copy_directory",
+    "upload_file",
+    "upload_file_force",
+    "begin_upload",
+    "begin_upload_force",
+    "confirm_upload",
+    "create_symlink",
+    "create_symlink_force",
+    "delete_file",
+    "delete_file_permanent",
+    "move_file",
+    "move_file_force",
+    "copy_file",
+    "copy_file_force",
+    "delete_recycled",
+    "restore_recycled",
 ];
 /// Begin, renew, query and cancel an upload.
 pub const GRANTS_BEGIN: &[&str] =
@@ -99,12 +118,8 @@ pub fn mint(state: &AppState, request: MintRequest) -> SmhResult<Token> {
         spaces::lookup(state, space)?;
     }
     // smh-api.md §2.1: an invalid period falls back to 24 h.
-    let period = request
-        .period
-        .as_deref()
-        .and_then(|p| p.parse::<i64>().ok())
-        .filter(|p| *p > 0)
-        .unwrap_or(DEFAULT_PERIOD_SECS);
+    let period =
+        request.period.as_deref().and_then(|p| p.parse::<i64>().ok()).filter(|p| *p > 0).unwrap_or(DEFAULT_PERIOD_SECS);
     let token = Token {
         token: format!("acctk{}", random_lower(TOKEN_RANDOM_LEN)),
         library_id: state.identity.library_id.clone(),
@@ -174,7 +189,8 @@ pub fn delete_user_tokens(
     session_id: Option<&str>,
 ) -> SmhResult<usize> {
     let conn = state.db.lock();
-    let mut stmt = conn.prepare("SELECT token, client_id, session_id FROM smh_tokens WHERE IFNULL(user_id, '') = ?1")?;
+    let mut stmt =
+        conn.prepare("SELECT token, client_id, session_id FROM smh_tokens WHERE IFNULL(user_id, '') = ?1")?;
     let rows = stmt
         .query_map([user_id.unwrap_or("")], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
@@ -234,7 +250,12 @@ impl Caller {
 
 /// The token check of every call but the token API's: 400 EmptyAccessToken, 403 InvalidAccessToken
 /// (unknown, expired, other library), 403 AccessTokenNotMatchSpace, 404 SpaceNotFound.
-pub fn authenticate_token(state: &AppState, headers: &HeaderMap, params: &Params, library_id: &str) -> SmhResult<Token> {
+pub fn authenticate_token(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    library_id: &str,
+) -> SmhResult<Token> {
     let presented = presented_token(headers, params).ok_or(SmhError::EmptyAccessToken)?;
     use_token(state, library_id, &presented)
 }

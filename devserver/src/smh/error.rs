@@ -100,16 +100,36 @@ impl SmhError {
     pub fn status(&self) -> StatusCode {
         use SmhError::*;
         match self {
-            EmptyLibraryIdOrSecret | EmptyLibraryId | EmptyLibrarySecret | EmptyAccessToken
-            | NotMultiSpaceLibrary | EmptyPath | EmptyFileName | IllegalFileName(_)
-            | FileNameLengthExceed | DirectoryNameLengthExceed | DirectoryNotAllowed
-            | DirectoryLevelExceed | UploadToRootDirectoryNotAllowed | ExtnameNotAllowed(_)
-            | InvalidConflictResolutionStrategy | ParamInvalid(_) | QuotaLimitReached
-            | BadCrc64 { .. } | UploadIncomplete | MultipartUploadIncomplete(_)
+            EmptyLibraryIdOrSecret
+            | EmptyLibraryId
+            | EmptyLibrarySecret
+            | EmptyAccessToken
+            | NotMultiSpaceLibrary
+            | EmptyPath
+            | EmptyFileName
+            | IllegalFileName(_)
+            | FileNameLengthExceed
+            | DirectoryNameLengthExceed
+            | DirectoryNotAllowed
+            | DirectoryLevelExceed
+            | UploadToRootDirectoryNotAllowed
+            | ExtnameNotAllowed(_)
+            | InvalidConflictResolutionStrategy
+            | ParamInvalid(_)
+            | QuotaLimitReached
+            | BadCrc64 { .. }
+            | UploadIncomplete
+            | MultipartUploadIncomplete(_)
             | MultipartUploadPartTooSmall(_) => StatusCode::BAD_REQUEST,
             InvalidAccessToken | AccessTokenNotMatchSpace(_) | NoPermission => StatusCode::FORBIDDEN,
-            WrongLibraryIdOrSecret | LibraryNotFound(_) | SpaceNotFound(_) | DirectoryNotFound(_)
-            | FileNotFound(_) | MarkerNotFound | UploadNotFound | ApiNotFound => StatusCode::NOT_FOUND,
+            WrongLibraryIdOrSecret
+            | LibraryNotFound(_)
+            | SpaceNotFound(_)
+            | DirectoryNotFound(_)
+            | FileNotFound(_)
+            | MarkerNotFound
+            | UploadNotFound
+            | ApiNotFound => StatusCode::NOT_FOUND,
             SameNameDirectoryOrFileExists(_) | UploadComplete | RenameTooManyTimes(_) => StatusCode::CONFLICT,
             RequestEntityTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Custom { status, .. } => *status,

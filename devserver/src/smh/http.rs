@@ -16,7 +16,8 @@ use super::error::{SmhError, SmhResult, REQUEST_ID_HEADER};
 /// Methods the smh origin allows cross-origin (smh-api.md §8, best guess).
 const CORS_ALLOW_METHODS: &str = "GET, PUT, POST, DELETE, HEAD, OPTIONS";
 /// Headers a browser may read from smh responses (smh-api.md §8, best guess).
-const CORS_EXPOSE_HEADERS: &str = "X-Request-Id, ETag, x-smh-type, x-smh-creation-time, x-smh-content-type, x-smh-size, x-smh-etag, x-smh-crc64";
+const CORS_EXPOSE_HEADERS: &str =
+    "X-Request-Id, ETag, x-smh-type, x-smh-creation-time, x-smh-content-type, x-smh-size, x-smh-etag, x-smh-crc64";
 /// Request headers allowed when the preflight does not list any.
 const CORS_DEFAULT_ALLOW_HEADERS: &str = "Content-Type, Authorization, Client-Version";
 /// Seconds a browser may cache a preflight.
@@ -54,14 +55,11 @@ fn decode_query_part(s: &str) -> String {
 /// Reads a JSON body of at most `max` bytes; an empty body is `T::default()`.
 /// Larger → 413 RequestEntityTooLarge; not JSON → 400 ParamInvalid.
 pub async fn read_json<T: DeserializeOwned + Default>(body: Body, max: usize) -> SmhResult<T> {
-    let bytes = axum::body::to_bytes(body, max)
-        .await
-        .map_err(|_| SmhError::RequestEntityTooLarge(max))?;
+    let bytes = axum::body::to_bytes(body, max).await.map_err(|_| SmhError::RequestEntityTooLarge(max))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| SmhError::ParamInvalid(format!("request body is not valid JSON: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| SmhError::ParamInvalid(format!("request body is not valid JSON: {e}")))
 }
 
 /// A fresh request id (24 hex characters).
@@ -87,9 +85,8 @@ pub fn now_ms() -> i64 {
 
 /// ISO-8601 UTC with milliseconds, `2021-01-01T00:15:00.000Z` (the format of every SMH time).
 pub fn iso_ms(ms: i64) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
         .and_then(|t| t.format(&format).ok())
@@ -98,10 +95,7 @@ pub fn iso_ms(ms: i64) -> String {
 
 /// The `Access-Control-Allow-Origin` value: the request's `Origin`, else `*`.
 pub fn allow_origin(headers: &HeaderMap) -> HeaderValue {
-    headers
-        .get(header::ORIGIN)
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_static("*"))
+    headers.get(header::ORIGIN).cloned().unwrap_or_else(|| HeaderValue::from_static("*"))
 }
 
 /// CORS for the smh origin: answers preflights, and adds CORS headers and `X-Request-Id` to every

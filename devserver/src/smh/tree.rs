@@ -164,8 +164,19 @@ pub fn put_file(conn: &Connection, space: &str, file: &NewFile, now: i64) -> rus
              etag = excluded.etag, crc64 = excluded.crc64, meta = excluded.meta,
              beginning_hash = excluded.beginning_hash, full_hash = excluded.full_hash",
         params![
-            space, file.path, parent_of(&file.path), name_of(&file.path), now, file.object_key,
-            file.size as i64, file.content_type, file.etag, file.crc64.to_string(), meta, beginning, full
+            space,
+            file.path,
+            parent_of(&file.path),
+            name_of(&file.path),
+            now,
+            file.object_key,
+            file.size as i64,
+            file.content_type,
+            file.etag,
+            file.crc64.to_string(),
+            meta,
+            beginning,
+            full
         ],
     )?;
     get(conn, space, &file.path)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
@@ -190,7 +201,12 @@ pub fn delete_subtree(conn: &Connection, space: &str, path: &str) -> rusqlite::R
 }
 
 /// The object key of a stored file with this size and these hashes (`full` = `None`: any).
-pub fn quick_candidate(conn: &Connection, size: u64, beginning: &str, full: Option<&str>) -> rusqlite::Result<Option<String>> {
+pub fn quick_candidate(
+    conn: &Connection,
+    size: u64,
+    beginning: &str,
+    full: Option<&str>,
+) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         "SELECT object_key FROM smh_nodes WHERE size = ?1 AND beginning_hash = ?2
          AND (?3 IS NULL OR full_hash = ?3) AND object_key IS NOT NULL LIMIT 1",
@@ -212,11 +228,9 @@ pub fn space_usage(conn: &Connection, space: &str) -> rusqlite::Result<u64> {
 
 /// `(space, path)` of the file stored under `object_key`.
 pub fn file_of_object(conn: &Connection, object_key: &str) -> rusqlite::Result<Option<(String, String)>> {
-    conn.query_row(
-        "SELECT space_id, path FROM smh_nodes WHERE object_key = ?1 LIMIT 1",
-        [object_key],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
+    conn.query_row("SELECT space_id, path FROM smh_nodes WHERE object_key = ?1 LIMIT 1", [object_key], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
     .optional()
 }
 

@@ -106,15 +106,36 @@ fn load_task(conn: &Connection, space: &str, confirm_key: &str) -> SmhResult<Opt
             params![confirm_key, space],
             |r| {
                 Ok((
-                    r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?,
-                    r.get::<_, Option<String>>(4)?, r.get::<_, String>(5)?, r.get::<_, String>(6)?,
-                    r.get::<_, String>(7)?, r.get::<_, i64>(8)?, r.get::<_, String>(9)?, r.get::<_, bool>(10)?,
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, i64>(8)?,
+                    r.get::<_, String>(9)?,
+                    r.get::<_, bool>(10)?,
                     r.get::<_, Option<String>>(11)?,
                 ))
             },
         )
         .optional()?;
-    let Some((confirm_key, path, kind, object_key, upload_id, strategy, content_type, meta, created_ms, state, assembled, result)) = task
+    let Some((
+        confirm_key,
+        path,
+        kind,
+        object_key,
+        upload_id,
+        strategy,
+        content_type,
+        meta,
+        created_ms,
+        state,
+        assembled,
+        result,
+    )) = task
     else {
         return Ok(None);
     };
@@ -304,9 +325,18 @@ pub async fn upload_begin(
                                   content_type, meta, user_id, created_ms, state)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'open')",
         params![
-            task.confirm_key, space, task.path, if multipart { "multipart" } else { "simple" }, task.object_key,
-            task.upload_id, strategy.as_str(), size.map(|s| s as i64), task.content_type,
-            serde_json::to_string(&task.meta)?, caller.user_id, task.created_ms
+            task.confirm_key,
+            space,
+            task.path,
+            if multipart { "multipart" } else { "simple" },
+            task.object_key,
+            task.upload_id,
+            strategy.as_str(),
+            size.map(|s| s as i64),
+            task.content_type,
+            serde_json::to_string(&task.meta)?,
+            caller.user_id,
+            task.created_ms
         ],
     )?;
     let body = authorisation(state, &task)?;
@@ -359,7 +389,8 @@ fn store_file(
         let mut conn = state.db.lock();
         let tx = conn.transaction()?;
         let (final_path, overwrites) = place(&tx, space, &file.path, strategy)?;
-        let replaced_key = if overwrites { tree::get(&tx, space, &final_path)?.and_then(|n| n.object_key) } else { None };
+        let replaced_key =
+            if overwrites { tree::get(&tx, space, &final_path)?.and_then(|n| n.object_key) } else { None };
         file.path = final_path;
         let node = tree::put_file(&tx, space, &file, now_ms())?;
         let mut body = tree::info_json(&node, state.config.media_library);
@@ -432,11 +463,8 @@ pub fn upload_query(state: &AppState, caller: &Caller, params: &Params, confirm_
     caller.require(GRANTS_BEGIN)?;
     let task = find_task(state, caller, confirm_key)?;
     let confirmed = task.state == "confirmed";
-    let final_path = task
-        .result
-        .as_deref()
-        .and_then(|r| serde_json::from_str::<Value>(r).ok())
-        .map(|r| r["path"].clone());
+    let final_path =
+        task.result.as_deref().and_then(|r| serde_json::from_str::<Value>(r).ok()).map(|r| r["path"].clone());
     let requested: Vec<&str> = task.path.split('/').collect();
     let mut body = json!({
         "confirmed": confirmed,
@@ -533,10 +561,7 @@ async fn confirm_claimed(
     let object = match (task.kind, &task.upload_id) {
         (Kind::Multipart, Some(upload_id)) if !task.assembled => {
             let object = complete_parts(state, upload_id, expected_crc).await?;
-            state
-                .db
-                .lock()
-                .execute("UPDATE smh_uploads SET assembled = 1 WHERE confirm_key = ?1", [confirm_key])?;
+            state.db.lock().execute("UPDATE smh_uploads SET assembled = 1 WHERE confirm_key = ?1", [confirm_key])?;
             object
         }
         _ => {
@@ -565,7 +590,11 @@ async fn confirm_claimed(
 
 /// Checks the parts SMH-style (contiguous from 1, non-last ≥ min part size) and completes the
 /// COS multipart upload with the CRC check.
-async fn complete_parts(state: &AppState, upload_id: &str, expected_crc: Option<u64>) -> SmhResult<crate::store::ObjectMeta> {
+async fn complete_parts(
+    state: &AppState,
+    upload_id: &str,
+    expected_crc: Option<u64>,
+) -> SmhResult<crate::store::ObjectMeta> {
     let min_part_size = state.settings().min_part_size;
     let (_, parts) = state.store.list_parts(upload_id)?.ok_or(SmhError::MultipartUploadIncomplete(1))?;
     if parts.is_empty() {

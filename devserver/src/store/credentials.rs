@@ -24,11 +24,17 @@ impl Store {
     /// Mints a bucket key for object and multipart operations on keys starting with `prefix`
     /// (`""`: any key), valid from now-60 s to now+`ttl_secs`.
     pub fn mint_bucket_credential(&self, prefix: &str, ttl_secs: i64) -> Result<TempCredential, StoreError> {
-        let scope = CredentialScope { key: prefix.to_string(), upload_id: None, owner: BUCKET_CREDENTIAL_OWNER.to_string() };
+        let scope =
+            CredentialScope { key: prefix.to_string(), upload_id: None, owner: BUCKET_CREDENTIAL_OWNER.to_string() };
         self.insert_credential(scope, Some(prefix.to_string()), ttl_secs)
     }
 
-    fn insert_credential(&self, scope: CredentialScope, prefix: Option<String>, ttl_secs: i64) -> Result<TempCredential, StoreError> {
+    fn insert_credential(
+        &self,
+        scope: CredentialScope,
+        prefix: Option<String>,
+        ttl_secs: i64,
+    ) -> Result<TempCredential, StoreError> {
         let mut rng = rand::rng();
         let now = now_secs();
         let token_bytes: [u8; 48] = rand::Rng::random(&mut rng);

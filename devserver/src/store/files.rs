@@ -212,7 +212,8 @@ impl Store {
 
     /// A fresh, empty directory under `{data}/tmp` (for a segmented object's files).
     pub(super) fn new_temp_dir(&self) -> io::Result<TempFile> {
-        let temp = TempFile { path: self.tmp_dir().join(format!("{}.dir", random_hex(16))), is_dir: true, persisted: false };
+        let temp =
+            TempFile { path: self.tmp_dir().join(format!("{}.dir", random_hex(16))), is_dir: true, persisted: false };
         std::fs::create_dir(&temp.path)?;
         Ok(temp)
     }
@@ -281,10 +282,8 @@ impl Store {
         }
         let conn = self.db.lock();
         conn.execute("UPDATE cos_uploads SET state = 'open' WHERE state <> 'open'", [])?;
-        let objects: HashSet<String> = conn
-            .prepare("SELECT file FROM cos_objects")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        let objects: HashSet<String> =
+            conn.prepare("SELECT file FROM cos_objects")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
         let parts: HashSet<(String, String)> = conn
             .prepare("SELECT upload_id, file FROM cos_parts")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?

@@ -44,8 +44,8 @@ use futures_util::Stream;
 
 use crate::db::Db;
 
-pub use credentials::BUCKET_CREDENTIAL_OWNER;
 pub use crc64::{crc64_combine, crc64_of};
+pub use credentials::BUCKET_CREDENTIAL_OWNER;
 pub use files::BodyLength;
 pub use read::ObjectBytes;
 
@@ -189,10 +189,7 @@ pub fn now_secs() -> i64 {
 
 /// Current time in Unix milliseconds.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// A random lowercase hex string of `bytes * 2` characters.

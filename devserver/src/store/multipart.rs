@@ -13,8 +13,8 @@ use rusqlite::{params, OptionalExtension, Row};
 use super::files::{blocking, BodyLength};
 use super::objects::{headers_from_json, headers_to_json, remove_if_exists, segment_name};
 use super::{
-    crc64_combine, etag_unquoted, now_ms, random_hex, BodyStream, MultipartInfo, ObjectMeta, PartMeta, Store, StoreError,
-    MAX_PART_NUMBER, MAX_PART_SIZE,
+    crc64_combine, etag_unquoted, now_ms, random_hex, BodyStream, MultipartInfo, ObjectMeta, PartMeta, Store,
+    StoreError, MAX_PART_NUMBER, MAX_PART_SIZE,
 };
 
 const UPLOAD_COLUMNS: &str = "upload_id, key, initiated_ms, content_type, headers";
@@ -64,8 +64,7 @@ fn stored_parts(conn: &rusqlite::Connection, upload_id: &str) -> rusqlite::Resul
 
 /// `Some(is_open)` of an upload, `None` when unknown.
 fn upload_state(conn: &rusqlite::Connection, upload_id: &str) -> rusqlite::Result<Option<bool>> {
-    conn.query_row("SELECT state = 'open' FROM cos_uploads WHERE upload_id = ?1", [upload_id], |r| r.get(0))
-        .optional()
+    conn.query_row("SELECT state = 'open' FROM cos_uploads WHERE upload_id = ?1", [upload_id], |r| r.get(0)).optional()
 }
 
 /// The S3-style multipart ETag: `"hex(md5(concat of binary part MD5s))-N"` (COS does not define
@@ -201,9 +200,8 @@ impl Store {
     /// Open uploads whose key starts with `prefix`, sorted by key then initiation time.
     pub fn list_multipart_uploads(&self, prefix: &str) -> Result<Vec<MultipartInfo>, StoreError> {
         let conn = self.db.lock();
-        let sql = format!(
-            "SELECT {UPLOAD_COLUMNS} FROM cos_uploads WHERE key >= ?1 ORDER BY key, initiated_ms, upload_id"
-        );
+        let sql =
+            format!("SELECT {UPLOAD_COLUMNS} FROM cos_uploads WHERE key >= ?1 ORDER BY key, initiated_ms, upload_id");
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query([prefix])?;
         let mut out = Vec::new();

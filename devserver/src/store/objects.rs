@@ -106,7 +106,12 @@ impl Store {
     /// Renames `temp` (complete, holding `meta`'s bytes: one file, or a directory of
     /// `segments` files) into `objects/`, then commits the row, replacing any previous object of the key
     /// in one transaction; the replaced bytes are deleted afterwards. Blocking.
-    pub(super) fn commit_object(&self, temp: TempFile, segments: u32, meta: ObjectMeta) -> Result<ObjectMeta, StoreError> {
+    pub(super) fn commit_object(
+        &self,
+        temp: TempFile,
+        segments: u32,
+        meta: ObjectMeta,
+    ) -> Result<ObjectMeta, StoreError> {
         self.commit_object_with(temp, segments, meta, |_| Ok(()))
     }
 
@@ -203,8 +208,7 @@ impl Store {
     pub fn delete_object(&self, key: &str) -> Result<bool, StoreError> {
         let file: Option<String> = {
             let conn = self.db.lock();
-            conn.query_row("DELETE FROM cos_objects WHERE key = ?1 RETURNING file", [key], |r| r.get(0))
-                .optional()?
+            conn.query_row("DELETE FROM cos_objects WHERE key = ?1 RETURNING file", [key], |r| r.get(0)).optional()?
         };
         match file {
             Some(file) => {
@@ -220,9 +224,7 @@ impl Store {
         let conn = self.db.lock();
         // Keys with `prefix` are contiguous from `prefix` on in byte order: start there and
         // stop at the first key without it.
-        let sql = format!(
-            "SELECT {OBJECT_COLUMNS} FROM cos_objects WHERE key > ?1 AND key >= ?2 ORDER BY key"
-        );
+        let sql = format!("SELECT {OBJECT_COLUMNS} FROM cos_objects WHERE key > ?1 AND key >= ?2 ORDER BY key");
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query(params![marker, prefix])?;
         let mut out = Vec::new();

@@ -60,9 +60,8 @@ pub(super) fn create(conn: &Connection) -> rusqlite::Result<()> {
 /// Upgrades a data directory written by an older devserver (`CREATE TABLE IF NOT EXISTS` keeps
 /// its old columns).
 fn add_column_if_missing(conn: &Connection, table: &str, column: &str, kind: &str) -> rusqlite::Result<()> {
-    let present = conn
-        .prepare(&format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"))?
-        .exists([column])?;
+    let present =
+        conn.prepare(&format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"))?.exists([column])?;
     if !present {
         conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
     }

@@ -50,15 +50,15 @@ async fn multipart_complete_checks_crc_and_consumes() {
     let p2 = store.put_part(&id, 2, body(vec![b"world\n"]), 6, None).await.unwrap();
     let p1 = store.put_part(&id, 1, body(vec![b"hello "]), 6, None).await.unwrap();
     let parts = vec![(1, Some(p1.etag.clone())), (2, Some(p2.etag.clone()))];
-    assert!(matches!(
-        store.complete_multipart(&id, parts.clone(), 7, None).await,
-        Err(StoreError::EntityTooSmall(1))
-    ));
+    assert!(matches!(store.complete_multipart(&id, parts.clone(), 7, None).await, Err(StoreError::EntityTooSmall(1))));
     assert!(matches!(
         store.complete_multipart(&id, vec![(2, None), (1, None)], 1, None).await,
         Err(StoreError::InvalidPartOrder)
     ));
-    assert!(matches!(store.complete_multipart(&id, vec![(1, None), (3, None)], 1, None).await, Err(StoreError::InvalidPart(3))));
+    assert!(matches!(
+        store.complete_multipart(&id, vec![(1, None), (3, None)], 1, None).await,
+        Err(StoreError::InvalidPart(3))
+    ));
     match store.complete_multipart(&id, parts.clone(), 1, Some(1)).await {
         Err(StoreError::BadCrc64 { actual }) => assert_eq!(actual, 14969823782951187105),
         other => panic!("expected BadCrc64, got {other:?}"),

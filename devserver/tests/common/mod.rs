@@ -19,11 +19,7 @@ pub struct Devserver {
 
 /// A fresh temporary directory under the system temp dir.
 pub fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "smh-devserver-test-{tag}-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
+    let dir = std::env::temp_dir().join(format!("smh-devserver-test-{tag}-{}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
 }
@@ -67,9 +63,7 @@ impl Devserver {
                 line.clear();
             }
         });
-        let json = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("smh-devserver printed no READY line within 30 s");
+        let json = rx.recv_timeout(Duration::from_secs(30)).expect("smh-devserver printed no READY line within 30 s");
         let ready: Value = serde_json::from_str(&json).expect("READY line is JSON");
         Devserver { child, ready, data: data.to_path_buf(), owns_data: false }
     }
@@ -78,14 +72,26 @@ impl Devserver {
         self.ready[field].as_str().unwrap_or_else(|| panic!("READY has no {field}")).to_string()
     }
     /// `http://127.0.0.1:P` of the app origin.
-    pub fn app(&self) -> String { self.get("app") }
+    pub fn app(&self) -> String {
+        self.get("app")
+    }
     /// `http://127.0.0.1:P` of the smh origin.
-    pub fn smh(&self) -> String { self.get("smh") }
+    pub fn smh(&self) -> String {
+        self.get("smh")
+    }
     /// `http://127.0.0.1:P` of the cos origin.
-    pub fn cos(&self) -> String { format!("http://{}", self.get("cos")) }
-    pub fn library_id(&self) -> String { self.get("libraryId") }
-    pub fn library_secret(&self) -> String { self.get("librarySecret") }
-    pub fn space_id(&self) -> String { self.get("spaceId") }
+    pub fn cos(&self) -> String {
+        format!("http://{}", self.get("cos"))
+    }
+    pub fn library_id(&self) -> String {
+        self.get("libraryId")
+    }
+    pub fn library_secret(&self) -> String {
+        self.get("librarySecret")
+    }
+    pub fn space_id(&self) -> String {
+        self.get("spaceId")
+    }
 
     /// `kill -9`, keeping the data directory.
     pub fn kill(&mut self) {

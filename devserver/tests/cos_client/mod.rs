@@ -118,7 +118,13 @@ impl Cos {
     }
 
     /// A request signed for now-60 … now+600.
-    pub fn signed(&self, method: Method, key: &str, query: &[(&str, &str)], headers: &[(&str, &str)]) -> RequestBuilder {
+    pub fn signed(
+        &self,
+        method: Method,
+        key: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> RequestBuilder {
         let auth = self.authorization(method.as_str(), key, query, headers, (now() - 60, now() + 600));
         self.raw(method, key, query, headers).header("authorization", auth)
     }
@@ -156,7 +162,10 @@ impl Cos {
     pub async fn complete(&self, key: &str, upload_id: &str, parts: &[(u32, String)]) -> Response {
         let mut body = String::from("<CompleteMultipartUpload>");
         for (n, etag) in parts {
-            body.push_str(&format!("<Part><PartNumber>{n}</PartNumber><ETag>{}</ETag></Part>", etag.replace('"', "&quot;")));
+            body.push_str(&format!(
+                "<Part><PartNumber>{n}</PartNumber><ETag>{}</ETag></Part>",
+                etag.replace('"', "&quot;")
+            ));
         }
         body.push_str("</CompleteMultipartUpload>");
         self.signed(Method::POST, key, &[("uploadId", upload_id)], &[]).body(body).send().await.unwrap()

@@ -94,7 +94,13 @@ impl Env {
     }
 
     /// Begin (simple or multipart) with the admin token; returns (status, body).
-    pub async fn begin(&self, path: &str, multipart: bool, query: &[(&str, &str)], body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn begin(
+        &self,
+        path: &str,
+        multipart: bool,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let (method, mut q) = if multipart { (Method::POST, vec![("multipart", "")]) } else { (Method::PUT, vec![]) };
         q.extend_from_slice(query);
         let mut rb = self.req(method, &self.file_url(path), &self.admin, &q);

@@ -63,7 +63,9 @@ impl BlobSource {
 pub(super) async fn read_blob(blob: &Blob) -> Result<Vec<u8>> {
     let read_error = |e: JsValue| Error::FileRead { message: js_message(&e) };
     let buffer = JsFuture::from(blob.array_buffer()).await.map_err(read_error)?;
-    let buffer = buffer.dyn_into::<js_sys::ArrayBuffer>().map_err(|_| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })?;
+    let buffer = buffer
+        .dyn_into::<js_sys::ArrayBuffer>()
+        .map_err(|_| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })?;
     Ok(Uint8Array::new(&buffer).to_vec())
 }
 
@@ -106,7 +108,8 @@ impl FileSource for BlobSource {
         // next one, so its reads run on while this range's last blocks are digested.
         let key = |r: &Range<u64>| format!("{}:{}-{}", self.id, r.start, r.end);
         let following = range.end..(range.end + (range.end - range.start)).min(self.size);
-        let next = (!following.is_empty()).then(|| self.slice(&following).ok().map(|blob| (blob, key(&following)))).flatten();
+        let next =
+            (!following.is_empty()).then(|| self.slice(&following).ok().map(|blob| (blob, key(&following)))).flatten();
         let ahead = worker::ReadAhead { key: key(&range), next };
         let slice = self.slice(&range);
         Box::pin(async move { worker::chain_hash_ahead(&slice?, previous, Via::Auto, Some(ahead)).await })

@@ -46,7 +46,15 @@ extern "C" {
     #[wasm_bindgen(js_name = smhWorkerCrc64)]
     fn worker_crc64(module: &JsValue, blob: &Blob) -> Promise;
     #[wasm_bindgen(js_name = smhWorkerChainHash)]
-    fn worker_chain_hash(module: &JsValue, blob: &Blob, previous: Option<Uint8Array>, via: &str, key: Option<String>, next: Option<Blob>, next_key: Option<String>) -> Promise;
+    fn worker_chain_hash(
+        module: &JsValue,
+        blob: &Blob,
+        previous: Option<Uint8Array>,
+        via: &str,
+        key: Option<String>,
+        next: Option<Blob>,
+        next_key: Option<String>,
+    ) -> Promise;
     #[wasm_bindgen(js_name = smhWorkerMemory)]
     fn worker_memory(module: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = smhWorkerReplies)]
@@ -75,7 +83,10 @@ pub async fn crc64(blob: &Blob, via: Via) -> Result<u64> {
     if via != Via::Page {
         match JsFuture::from(worker_crc64(&wasm_bindgen::module(), blob)).await {
             Ok(value) => {
-                return value.as_string().and_then(|s| s.parse().ok()).ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed CRC-64".into() })
+                return value
+                    .as_string()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed CRC-64".into() })
             }
             Err(e) if via == Via::Auto && is_unavailable(&e) => {}
             Err(e) => return Err(Error::FileRead { message: js_message(&e) }),
@@ -101,7 +112,12 @@ pub struct ReadAhead {
 }
 
 /// [`chain_hash`], with the Worker told what comes next (the file hashed in several requests).
-pub async fn chain_hash_ahead(blob: &Blob, previous: Option<[u8; 32]>, via: Via, ahead: Option<ReadAhead>) -> Result<[u8; 32]> {
+pub async fn chain_hash_ahead(
+    blob: &Blob,
+    previous: Option<[u8; 32]>,
+    via: Via,
+    ahead: Option<ReadAhead>,
+) -> Result<[u8; 32]> {
     #[cfg(not(feature = "miniprogram"))]
     if via != Via::Page {
         let previous_js = previous.map(|p| Uint8Array::from(&p[..]));
@@ -111,10 +127,13 @@ pub async fn chain_hash_ahead(blob: &Blob, previous: Option<[u8; 32]>, via: Via,
             Some(ReadAhead { key, next: None }) => (Some(key), None, None),
             None => (None, None, None),
         };
-        match JsFuture::from(worker_chain_hash(&wasm_bindgen::module(), blob, previous_js, how, key, next, next_key)).await {
+        match JsFuture::from(worker_chain_hash(&wasm_bindgen::module(), blob, previous_js, how, key, next, next_key))
+            .await
+        {
             Ok(value) => {
                 let bytes = value.dyn_into::<Uint8Array>().map(|a| a.to_vec()).unwrap_or_default();
-                return <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| Error::FileRead { message: "the upload Worker sent a malformed hash".into() });
+                return <[u8; 32]>::try_from(bytes.as_slice())
+                    .map_err(|_| Error::FileRead { message: "the upload Worker sent a malformed hash".into() });
             }
             Err(e) if via == Via::Auto && is_unavailable(&e) => {}
             Err(e) => return Err(Error::FileRead { message: js_message(&e) }),
@@ -129,7 +148,9 @@ pub async fn chain_hash_ahead(blob: &Blob, previous: Option<[u8; 32]>, via: Via,
 #[cfg(not(feature = "miniprogram"))]
 /// Bytes of wasm memory the Worker holds (browser tests check it stays flat).
 pub async fn worker_memory_bytes() -> Result<f64> {
-    let value = JsFuture::from(worker_memory(&wasm_bindgen::module())).await.map_err(|e| Error::FileRead { message: js_message(&e) })?;
+    let value = JsFuture::from(worker_memory(&wasm_bindgen::module()))
+        .await
+        .map_err(|e| Error::FileRead { message: js_message(&e) })?;
     value.as_f64().ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed size".into() })
 }
 
@@ -156,10 +177,18 @@ async fn for_each_read(blob: &Blob, mut each: impl FnMut(&[u8])) -> Result<()> {
     let mut start = 0;
     while start < size {
         let end = (start + PAGE_READ).min(size);
-        let piece = blob.slice_with_f64_and_f64(start as f64, end as f64).map_err(|e| Error::FileRead { message: js_message(&e) })?;
+        let piece = blob
+            .slice_with_f64_and_f64(start as f64, end as f64)
+            .map_err(|e| Error::FileRead { message: js_message(&e) })?;
         let bytes = super::blob::read_blob(&piece).await?;
         if bytes.len() as u64 != end - start {
-            return Err(Error::FileRead { message: format!("expected {} bytes at offset {start}, got {}; the file changed", end - start, bytes.len()) });
+            return Err(Error::FileRead {
+                message: format!(
+                    "expected {} bytes at offset {start}, got {}; the file changed",
+                    end - start,
+                    bytes.len()
+                ),
+            });
         }
         each(&bytes);
         start = end;

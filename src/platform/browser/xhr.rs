@@ -51,9 +51,13 @@ fn parse_headers(raw: &str) -> Vec<(String, String)> {
 /// server replies (SMH's upload headers) and carry signatures, so the message names the header
 /// but never shows its value; and since no retry can send it, the error is final.
 fn refused_header(name: &str) -> Error {
-    let is_token = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let is_token =
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     let name = if is_token { name } else { "(an invalid header name)" };
-    Error::InvalidResponse { status: 0, message: format!("the browser refuses to send the `{name}` header the server gave") }
+    Error::InvalidResponse {
+        status: 0,
+        message: format!("the browser refuses to send the `{name}` header the server gave"),
+    }
 }
 
 async fn send(request: HttpRequest) -> Result<HttpResponse> {
@@ -81,7 +85,8 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
             }
         })
     };
-    let (onload, onerror, ontimeout, onabort) = (outcome("load"), outcome("error"), outcome("timeout"), outcome("abort"));
+    let (onload, onerror, ontimeout, onabort) =
+        (outcome("load"), outcome("error"), outcome("timeout"), outcome("abort"));
     xhr.set_onload(Some(onload.as_ref().unchecked_ref()));
     xhr.set_onerror(Some(onerror.as_ref().unchecked_ref()));
     xhr.set_ontimeout(Some(ontimeout.as_ref().unchecked_ref()));
@@ -103,7 +108,12 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         // File bytes: the Blob slice itself, streamed by the browser, never copied by us.
         Some(Body::Handle(handle)) => match handle.get::<Blob>() {
             Some(blob) => xhr.send_with_opt_blob(Some(blob)),
-            None => return Err(Error::InvalidInput { option: "file".into(), message: "a part body the browser cannot send".into() }),
+            None => {
+                return Err(Error::InvalidInput {
+                    option: "file".into(),
+                    message: "a part body the browser cannot send".into(),
+                })
+            }
         },
         // Small bodies the SDK built: a JS-owned copy stays valid even if wasm memory grows.
         Some(Body::Bytes(bytes)) => xhr.send_with_opt_buffer_source(Some(&Uint8Array::from(&bytes[..]))),
@@ -117,7 +127,11 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         "load" => {}
         "timeout" => return Err(Error::Timeout { message: format!("{} {what}", request.method.as_str()) }),
         // Connection refused/reset, or a CORS refusal: the browser does not say which.
-        _ => return Err(Error::Network { message: format!("{} {what} failed (network error or CORS)", request.method.as_str()) }),
+        _ => {
+            return Err(Error::Network {
+                message: format!("{} {what} failed (network error or CORS)", request.method.as_str()),
+            })
+        }
     }
     let status = xhr.status().map_err(js_to_network_error)?;
     let headers = parse_headers(&xhr.get_all_response_headers().unwrap_or_default());

@@ -72,7 +72,8 @@ impl WxFileSource {
             .as_f64()
             .filter(|s| s.is_finite() && *s >= 0.0 && *s <= MAX_SAFE_INTEGER && s.fract() == 0.0)
             .ok_or_else(|| invalid("`size` must be the file's size in bytes, an integer"))? as u64;
-        let fs = file_system_manager().map_err(|e| Error::FileRead { message: format!("wx.getFileSystemManager: {}", err_msg(&e)) })?;
+        let fs = file_system_manager()
+            .map_err(|e| Error::FileRead { message: format!("wx.getFileSystemManager: {}", err_msg(&e)) })?;
         let mut modified = 0.0;
         let can_stat = Reflect::get(&fs, &JsValue::from_str("statSync")).is_ok_and(|f| f.is_function());
         if can_stat {
@@ -80,7 +81,9 @@ impl WxFileSource {
             let get = |name: &str| Reflect::get(&stats, &JsValue::from_str(name)).ok().and_then(|v| v.as_f64());
             if let Some(actual) = get("size") {
                 if actual != size as f64 {
-                    return Err(Error::FileRead { message: format!("the file has {actual} bytes, not the {size} that `size` says") });
+                    return Err(Error::FileRead {
+                        message: format!("the file has {actual} bytes, not the {size} that `size` says"),
+                    });
                 }
             }
             modified = get("lastModifiedTime").unwrap_or(0.0);
@@ -105,7 +108,11 @@ impl WxFileSource {
             .and_then(|d| d.dyn_into::<ArrayBuffer>().ok())
             .ok_or_else(|| read_error("readFile gave no ArrayBuffer".into()))?;
         if data.byte_length() as u64 != want {
-            return Err(read_error(format!("expected {want} bytes at offset {}, got {}; the file changed", range.start, data.byte_length())));
+            return Err(read_error(format!(
+                "expected {want} bytes at offset {}, got {}; the file changed",
+                range.start,
+                data.byte_length()
+            )));
         }
         Ok(data)
     }

@@ -80,7 +80,8 @@ mod tests {
 
     #[test]
     fn never_more_than_the_limit() {
-        let mut permits: Vec<Permit> = (0..MAX_REQUESTS_IN_FLIGHT).map(|_| acquire().now_or_never().expect("a free place")).collect();
+        let mut permits: Vec<Permit> =
+            (0..MAX_REQUESTS_IN_FLIGHT).map(|_| acquire().now_or_never().expect("a free place")).collect();
         assert_eq!(in_use(), MAX_REQUESTS_IN_FLIGHT);
         let mut waiting = Box::pin(acquire());
         let waker = futures::task::noop_waker();

@@ -72,14 +72,18 @@ fn header_object(request: &HttpRequest) -> Object {
     let header = Object::new();
     let mut has_content_type = false;
     for (name, value) in &request.headers {
-        if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("referer") || name.eq_ignore_ascii_case("host") {
+        if name.eq_ignore_ascii_case("content-length")
+            || name.eq_ignore_ascii_case("referer")
+            || name.eq_ignore_ascii_case("host")
+        {
             continue;
         }
         has_content_type |= name.eq_ignore_ascii_case("content-type");
         let _ = Reflect::set(&header, &JsValue::from_str(name), &JsValue::from_str(value));
     }
     if request.body.is_some() && !has_content_type {
-        let _ = Reflect::set(&header, &JsValue::from_str("Content-Type"), &JsValue::from_str("application/octet-stream"));
+        let _ =
+            Reflect::set(&header, &JsValue::from_str("Content-Type"), &JsValue::from_str("application/octet-stream"));
     }
     header
 }
@@ -124,7 +128,8 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
     }
     let _permit = pool::acquire().await;
     let (options, reply) = with_callbacks(&fields);
-    let task = wx_request(&options).map_err(|e| Error::Network { message: format!("{what}: wx.request threw: {}", err_msg(&e)) })?;
+    let task = wx_request(&options)
+        .map_err(|e| Error::Network { message: format!("{what}: wx.request threw: {}", err_msg(&e)) })?;
     let mut guard = AbortOnDrop { task: Some(task) };
     let outcome = JsFuture::from(reply).await;
     guard.task = None;
