@@ -32,7 +32,7 @@ const CHUNK = 4 * 1024 * 1024;
 const CHAIN_AHEAD = 2;
 /** How long the first reads of a hinted next request are kept for it (a paused hash drops them). */
 const HINT_TTL_MS = 5000;
-/** Quick-upload block (smh-api.md §5.8): h_i = SHA-256(h_{i-1} ‖ block_i). */
+/** Quick-upload block (docs/smh-api.md §5.8): h_i = SHA-256(h_{i-1} ‖ block_i). */
 const BLOCK = 1024 * 1024;
 
 let kernel = null; // Promise of {exports, at}: the instance and its buffer's address

@@ -151,7 +151,7 @@ async function rawUpload(file, key, { partSize, concurrency }) {
 
 // ---- hashing -----------------------------------------------------------------------------
 
-/** hash-wasm's SHA-256, chained per 1 MiB block as smh-api.md §5.8, reading 8 MiB at a time. */
+/** hash-wasm's SHA-256, chained per 1 MiB block as docs/smh-api.md §5.8, reading 8 MiB at a time. */
 async function hashWasmChain(file) {
   const sha = await createSHA256();
   let prev = null;
@@ -266,7 +266,7 @@ async function uploadSection() {
   }
 }
 
-/** Part size × concurrency, to choose the defaults (design.md §6): smh-upload at each, and the
+/** Part size × concurrency, to choose the defaults (docs/design.md §6): smh-upload at each, and the
  *  raw loop at the two largest. */
 async function sweepSection() {
   const file = await fileOf(sizes[0]);

@@ -1,5 +1,5 @@
 // Shared by the devserver's bench scripts: start a server (the devserver, or sink.mjs) and read
-// its READY line, sign COS requests with the owner keys it prints (cos-api.md §1.1, empty header
+// its READY line, sign COS requests with the owner keys it prints (docs/cos-api.md §1.1, empty header
 // and parameter lists), send requests with node:http (one write of a whole Buffer: far cheaper
 // per byte than fetch, so the client takes less of the 2 cores from the server measured), and
 // the CPU each side used.

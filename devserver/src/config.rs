@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 /// `smh-devserver [--data DIR] [--host 127.0.0.1] [--app-port N] [--smh-port N] [--cos-port N]
-/// [--www DIR] [--pkg DIR] [--multi-tenant] [--multi-album] [--media-library]` (design.md §4;
+/// [--www DIR] [--pkg DIR] [--multi-tenant] [--multi-album] [--media-library]` (docs/design.md §4;
 /// `--help` prints every flag, the READY line and the hooks: devserver/README.md has more).
 #[derive(Debug, clap::Parser)]
 #[command(
@@ -120,7 +120,7 @@ impl Config {
     }
 }
 
-/// The JSON after `SMH_DEVSERVER_READY ` (design.md §4).
+/// The JSON after `SMH_DEVSERVER_READY ` (docs/design.md §4).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Ready {

@@ -69,7 +69,7 @@ impl RequestLog {
     }
 }
 
-/// The path as logged: in `/api/v1/token/{lib}/{token}` (renew, delete; smh-api.md §2.2/§2.3) —
+/// The path as logged: in `/api/v1/token/{lib}/{token}` (renew, delete; docs/smh-api.md §2.2/§2.3) —
 /// the one SMH route with a secret in its path — everything after the library id is replaced
 /// by `{token}`, whatever the method, extra segments or empty segments. No other SMH or COS
 /// route carries a secret in its path (tokens, signatures and session tokens travel in the

@@ -38,7 +38,7 @@ pub struct Identity {
 #[derive(Debug, Clone)]
 pub struct DevSettings {
     /// Lifetime of the upload authorisations SMH hands out (begin / renew).
-    /// The real value is unconfirmed (smh-api.md §5.1); SDKs renew 5 min before it, so 30 min.
+    /// 30 min: SDKs renew 5 min before it. Unconfirmed: docs/devserver-fidelity.md#smh-upload-ttl
     pub upload_ttl: Duration,
     /// `domain` SMH returns for uploads; `None` = the cos origin's `127.0.0.1:P`.
     /// Tests set another host here to check the SDK's domain allow-list.

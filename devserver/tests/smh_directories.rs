@@ -1,4 +1,4 @@
-//! SMH directory API (smh-api.md §4), name rules, media-library and multi-album rules, CORS.
+//! SMH directory API (docs/smh-api.md §4), name rules, media-library and multi-album rules, CORS.
 
 mod common;
 mod support;

@@ -1,4 +1,4 @@
-//! SMH token API (smh-api.md §2), the per-call token checks, spaces (§3) and the token hooks.
+//! SMH token API (docs/smh-api.md §2), the per-call token checks, spaces (§3) and the token hooks.
 
 mod common;
 mod support;
@@ -134,7 +134,8 @@ async fn token_checks_on_every_call() {
     assert_smh_error(r, 403, "NoPermission").await;
     let r = env.req(Method::PUT, &env.file_url("a.bin"), &reader, &[]).send().await.unwrap();
     assert_smh_error(r, 403, "NoPermission").await;
-    // upload_file without a force grant may not overwrite (best guess).
+    // upload_file without a force grant may not overwrite (unconfirmed:
+    // docs/devserver-fidelity.md#smh-force-grants).
     let uploader = env.token(json!({ "grant": "upload_file" })).await;
     let r = env
         .req(Method::PUT, &env.file_url("a.bin"), &uploader, &[("conflict_resolution_strategy", "overwrite")])

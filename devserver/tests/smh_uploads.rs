@@ -1,4 +1,4 @@
-//! SMH uploads end to end (smh-api.md §5): begin → PUT to the cos origin with exactly the returned
+//! SMH uploads end to end (docs/smh-api.md §5): begin → PUT to the cos origin with exactly the returned
 //! headers → confirm, for simple and multipart uploads; quick upload; conflicts; renew; cancel;
 //! every documented confirm error. The bucket's truth comes from `/_dev/objects`.
 
@@ -237,7 +237,7 @@ async fn conflict_strategies_at_begin_and_confirm() {
 #[tokio::test]
 async fn quick_upload_202_then_200_without_bytes() {
     let env = Env::start(&[]).await;
-    // The test vector of smh-api.md §5.8: the server computes the same hashes from stored bytes.
+    // The test vector of docs/smh-api.md §5.8: the server computes the same hashes from stored bytes.
     let bytes: Vec<u8> = (0..2 * 1024 * 1024).map(|i| (i % 256) as u8).collect();
     let beginning = "fbbab289f7f94b25736c58be46a994c441fd02552cc6022352e3d86d2fab7c83";
     let full = "1265d50fb492427896c2dbd7250cca60f30440769b086cf7e74a540a2e514744";
@@ -381,7 +381,7 @@ async fn bodies_quota_and_domain() {
     assert_eq!(info["contentType"], "text/plain");
 }
 
-/// `(beginningHash, fullHash)` of smh-api.md §5.8, computed here independently of the server.
+/// `(beginningHash, fullHash)` of docs/smh-api.md §5.8, computed here independently of the server.
 fn quick_hashes_of(bytes: &[u8]) -> (String, String) {
     use sha2::Digest;
     let mut chained: Option<[u8; 32]> = None;

@@ -37,7 +37,7 @@ mod chosen {
         Rc::new(IdbCheckpoints::default())
     }
 
-    /// The browser takes the engine's defaults (design.md §6 measured them on a fast link).
+    /// The browser takes the engine's defaults (docs/design.md §6 measured them on a fast link).
     pub fn apply_defaults(_config: &mut ClientConfig) {}
 }
 

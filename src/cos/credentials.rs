@@ -1,5 +1,5 @@
 //! Temporary COS credentials for the direct-COS mode: the shapes a backend hands the page
-//! (cos-api.md §7), a cache that asks `getCredentials()` again before they expire or when COS
+//! (docs/cos-api.md §7), a cache that asks `getCredentials()` again before they expire or when COS
 //! refuses them — one call however many parts are waiting — and the correction of a client
 //! clock that COS found skewed.
 //!

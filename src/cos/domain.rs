@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 
-/// Official COS upload domains (cos-api.md §5.1): `{bucket}.cos.{region}.myqcloud.com`,
+/// Official COS upload domains (docs/cos-api.md §5.1): `{bucket}.cos.{region}.myqcloud.com`,
 /// the `.tencentcos.cn` aliases, acceleration and internal endpoints.
 pub const DEFAULT_ALLOWED: &[&str] = &["*.myqcloud.com", "*.tencentcos.cn"];
 

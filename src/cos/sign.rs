@@ -1,4 +1,4 @@
-//! The COS request signature (`q-sign-algorithm=sha1`, cos-api.md §1.1), made in the client
+//! The COS request signature (`q-sign-algorithm=sha1`, docs/cos-api.md §1.1), made in the client
 //! with temporary credentials for the direct-COS mode.
 //!
 //! `SignKey = hex(HMAC-SHA1(SecretKey, KeyTime))`; `HttpString = method\npath\nparams\nheaders\n`
@@ -70,7 +70,7 @@ pub fn authorization(secret_id: &str, secret_key: &str, start: u64, end: u64, re
 mod tests {
     use super::*;
 
-    // cos-api.md §1.5: vectors produced by cos-python-sdk-v5 and cross-checked with the JS SDKs.
+    // docs/cos-api.md §1.5: vectors produced by cos-python-sdk-v5 and cross-checked with the JS SDKs.
     const ID: &str = "AKIDEXAMPLEEXAMPLEEXAMPLEEXAMPLE1";
     const KEY: &str = "SecretKeyEXAMPLEEXAMPLEEXAMPLE12";
     const HOST: &str = "examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com";

@@ -4,7 +4,7 @@
 //!
 //! Adapters only adapt: no retries, no sizing, no decisions.
 //!
-//! **Part bodies are platform handles** (design.md §2): a [`FileSource`] hands the engine each
+//! **Part bodies are platform handles** (docs/design.md §2): a [`FileSource`] hands the engine each
 //! part as a [`Body`] it never reads — a browser `Blob` slice, a mini-program `ArrayBuffer` — plus
 //! the part's CRC-64, computed where it is cheapest and while the part is being sent. The
 //! platform's [`Http`] sends the handle. Quick-upload hashing goes through the source too
@@ -205,7 +205,7 @@ pub trait FileSource {
         })
     }
 
-    /// The chained SHA-256 of smh-api.md §5.8 over the 1 MiB blocks of `range` (which starts on a
+    /// The chained SHA-256 of docs/smh-api.md §5.8 over the 1 MiB blocks of `range` (which starts on a
     /// block boundary), continuing from `previous` (the raw hash of the blocks before it).
     fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
         Box::pin(async move {

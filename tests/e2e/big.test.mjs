@@ -1,4 +1,4 @@
-// The 256 MiB measurement: a disk-backed File (design.md §6: in-memory Blobs that large are
+// The 256 MiB measurement: a disk-backed File (docs/design.md §6: in-memory Blobs that large are
 // unreliable in headless Chromium) handed to the page with setInputFiles, uploaded with default
 // options. The bytes are checked through /_dev/objects; the rate is printed, not asserted.
 

@@ -1,4 +1,4 @@
-// CosUploader (direct COS mode, design.md §3) in headless Chromium through the public API,
+// CosUploader (direct COS mode, docs/design.md §3) in headless Chromium through the public API,
 // against the devserver's cos origin with temporary keys from its `POST /credentials`: sizes
 // around the multipart threshold, Content-Type and meta, every credential shape, credentials
 // expiring mid-upload (one getCredentials call for the parallel parts), a clock an hour ahead

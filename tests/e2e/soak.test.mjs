@@ -37,7 +37,7 @@ const CLIENTS = [
 const EXPIRE_ALL_TOKENS_AT = 40;
 
 /** The files live on disk and reach the page through a file input, as a user's would
- *  (hundreds of MiB of in-memory Blobs are unreliable in headless Chromium, design.md §6). */
+ *  (hundreds of MiB of in-memory Blobs are unreliable in headless Chromium, docs/design.md §6). */
 const DISK = mkdtempSync(join(tmpdir(), 'smh-e2e-soak-'));
 after(() => rmSync(DISK, { recursive: true, force: true }));
 

@@ -1,5 +1,5 @@
 // Interop: Tencent's unmodified cos-nodejs-sdk-v5 against smh-devserver's cos origin, with
-// signature checking on (spec/cos-api.md §9.3).
+// signature checking on (docs/cos-api.md §9.3).
 //
 // Run: SMH_DEVSERVER_BIN=target/debug/smh-devserver node --test tests/interop/cos_node.test.mjs
 // The SDK talks to Domain 127.0.0.1:P (no bucket in the request → the devserver's default bucket;

@@ -1,6 +1,6 @@
 // Interop: Tencent's unmodified cos-nodejs-sdk-v5 uploading with temporary keys from the
-// devserver's customer backend (`POST /credentials` on the app origin, cos-api.md §7), fed
-// through the SDK's `getAuthorization` option as a browser app would (cos-api.md §7.3).
+// devserver's customer backend (`POST /credentials` on the app origin, docs/cos-api.md §7), fed
+// through the SDK's `getAuthorization` option as a browser app would (docs/cos-api.md §7.3).
 //
 // Run: SMH_DEVSERVER_BIN=target/debug/smh-devserver node --test tests/interop/cos_node_credentials.test.mjs
 
@@ -112,7 +112,7 @@ test('STS keys from POST /credentials: putObject and a sliced upload, keys fetch
 });
 
 test('short-lived keys are fetched again for each request', async () => {
-  // The SDK renews keys that have 60 s or less left before every request (cos-api.md §7.3).
+  // The SDK renews keys that have 60 s or less left before every request (docs/cos-api.md §7.3).
   const client = clientWith({ durationSeconds: 45 });
   for (const n of [1, 2, 3]) {
     const put = await client.call('putObject', { Key: `short/${n}.bin`, Body: Buffer.from(`n${n}`) });

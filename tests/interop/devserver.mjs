@@ -34,7 +34,7 @@ export async function startDevserver() {
   return { ready, stop };
 }
 
-// CRC-64/XZ (ECMA-182 reflected, init/xorout all ones; cos-api.md §3).
+// CRC-64/XZ (ECMA-182 reflected, init/xorout all ones; docs/cos-api.md §3).
 const CRC_TABLE = (() => {
   const poly = 0xC96C5795D7870F42n;
   return Array.from({ length: 256 }, (_, i) => {

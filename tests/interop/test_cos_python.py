@@ -1,5 +1,5 @@
 """Interop: Tencent's unmodified cos-python-sdk-v5 against smh-devserver's cos origin, with
-signature checking on (the fidelity proof of the COS imitation, spec/cos-api.md §9.3).
+signature checking on (the fidelity proof of the COS imitation, docs/cos-api.md §9.3).
 
 Run: SMH_DEVSERVER_BIN=target/debug/smh-devserver target/pyenv/bin/pytest tests/interop/test_cos_python.py
 The SDK talks to 127.0.0.1:P with the bucket in the Host header (CosConfig IP=/Port= mode).
@@ -12,7 +12,7 @@ import pytest
 from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_exception import CosServiceError
 
-# CRC-64/XZ as cos-python-sdk-v5's own download checker builds it (cos-api.md §3); independent
+# CRC-64/XZ as cos-python-sdk-v5's own download checker builds it (docs/cos-api.md §3); independent
 # of the server's Rust implementation.
 from cos_readback import client_for, crc64_ecma as crc64
 

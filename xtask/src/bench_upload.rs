@@ -26,7 +26,7 @@ use crate::util::{self, cargo, cmd, output, root, run_cmd, target_dir, Result};
 
 const MIB: u64 = 1024 * 1024;
 
-/// The Chromium flags of this machine kind (design.md §6), headless, plus what the page's
+/// Headless Chromium as the browser tests run it (no GPU, no QUIC, no sandbox), plus what the page's
 /// instruments need (precise `performance.memory`, `gc()` before each baseline).
 const CHROMIUM_FLAGS: &[&str] = &[
     "--headless",

@@ -36,7 +36,7 @@ pub(crate) struct Entry {
     pub budget_key: &'static str,
 }
 
-/// The browser entries. `smh-upload` has both classes (the API contract, design.md §3). A page
+/// The browser entries. `smh-upload` has both classes (the API contract, docs/design.md §3). A page
 /// that needs one class imports its own entry and loads none of the other's code: `SmhClient`
 /// without q-sign, SHA-1/HMAC, credentials, XML and the COS flow; `CosUploader` without the
 /// SMH API, tokens and the SMH flow (each ~22 KB of gzip less than the main entry's wasm).

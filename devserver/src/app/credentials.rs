@@ -1,5 +1,5 @@
 //! `POST /credentials`: the customer backend issuing temporary COS keys for the library's bucket
-//! (cos-api.md §7), as a real backend calls STS `GetFederationToken` or VOD
+//! (docs/cos-api.md §7), as a real backend calls STS `GetFederationToken` or VOD
 //! `CreateStorageCredentials` with an upload policy and hands the result to its page.
 //!
 //! OWNER: the COS-credentials side.
@@ -10,7 +10,7 @@
 //! keys may do is [`crate::cos::auth::authorize`]'s to say.
 //!
 //! Answer, by `?shape=`:
-//! - `sts` (default) — GetFederationToken's `Response` content (cos-api.md §7.1):
+//! - `sts` (default) — GetFederationToken's `Response` content (docs/cos-api.md §7.1):
 //!   `{"Credentials":{"TmpSecretId","TmpSecretKey","Token"},"ExpiredTime":unix,
 //!   "Expiration":"2026-01-01T00:30:00Z","StartTime":unix,"RequestId"}` (`StartTime`: issue time,
 //!   as the qcloud-cos-sts helpers add it);
@@ -42,7 +42,7 @@ pub const DEFAULT_DURATION_SECS: i64 = 1800;
 /// Shortest validity accepted: one second, so tests can watch keys expire (real STS has a
 /// floor; this devserver does not need one).
 pub const MIN_DURATION_SECS: i64 = 1;
-/// Longest validity: 36 h, the maximum of both STS (sub-account) and VOD (cos-api.md §7).
+/// Longest validity: 36 h, the maximum of both STS (sub-account) and VOD (docs/cos-api.md §7).
 pub const MAX_DURATION_SECS: i64 = 129_600;
 /// Longest prefix: COS object keys are at most 850 bytes.
 const MAX_PREFIX_BYTES: usize = 850;

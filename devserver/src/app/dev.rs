@@ -1,4 +1,4 @@
-//! Test hooks under `/_dev/` (design.md §4; smh-api.md §10.14). Never on the smh or cos origins.
+//! Test hooks under `/_dev/` (docs/design.md §4; docs/smh-api.md §10.14). Never on the smh or cos origins.
 //!
 //! Shapes (JSON, camelCase):
 //! - `GET /_dev/faults` → `{"rules":[{id, origin, method?, path?, query?, skip, every?, rate?,

@@ -1,7 +1,7 @@
-//! Who sent a cos request and whether they may do it: signature verification (cos-api.md §1.4)
+//! Who sent a cos request and whether they may do it: signature verification (docs/cos-api.md §1.4)
 //! against the bucket owner's permanent key or a temporary credential, then the credential's
 //! scope — one SMH upload, or a key prefix for the bucket keys a customer backend hands out
-//! (`POST /credentials` on the app origin, cos-api.md §7).
+//! (`POST /credentials` on the app origin, docs/cos-api.md §7).
 
 use axum::http::StatusCode;
 
@@ -14,8 +14,8 @@ use crate::store::{now_secs, TempCredential};
 /// Header (or query parameter) carrying a temporary credential's session token.
 const SECURITY_TOKEN: &str = "x-cos-security-token";
 /// How far ahead of the server's clock a signature's start (`q-sign-time`) may be before the
-/// request is refused with 403 RequestTimeTooSkewed: 15 minutes (cos-api.md §1.4 item 3; COS's
-/// exact threshold is unconfirmed, S3's is this).
+/// request is refused with 403 RequestTimeTooSkewed: 15 minutes (docs/cos-api.md §1.4 item 3).
+/// Unconfirmed: docs/devserver-fidelity.md#cos-clock-skew
 pub const MAX_CLOCK_SKEW_SECS: i64 = 15 * 60;
 
 /// The signer of a request.
@@ -85,9 +85,9 @@ pub fn parse_window(window: &str) -> Option<(i64, i64)> {
 ///
 /// Order of checks: anonymous → 403 AccessDenied; unknown `q-ak` → 403 InvalidAccessKeyId;
 /// temporary key without `x-cos-security-token` → 403 InvalidAccessKeyId, with a different
-/// token → 400 InvalidToken (COS's exact codes are unconfirmed, cos-api.md §1.4 item 4; these
-/// are the two it names); credential expired or revoked → 403 AccessDenied "Request has
-/// expired"; `q-sign-time` starting more than [`MAX_CLOCK_SKEW_SECS`] after the server's `now`
+/// token → 400 InvalidToken (unconfirmed: docs/devserver-fidelity.md#cos-temp-token-errors);
+/// credential expired or revoked → 403 AccessDenied "Request has expired"; `q-sign-time`
+/// starting more than [`MAX_CLOCK_SKEW_SECS`] after the server's `now`
 /// (a client clock running ahead) → 403 RequestTimeTooSkewed; `now` outside `q-sign-time` /
 /// `q-key-time` → 403 AccessDenied "Request has expired"; signature mismatch → 403
 /// SignatureDoesNotMatch. Every answer carries the server's `Date`, from which a client
@@ -100,8 +100,8 @@ pub fn parse_window(window: &str) -> Option<(i64, i64)> {
 /// names it for a request after the signature's validity, and an SDK signing with temporary
 /// keys sets `q-key-time` to `StartTime;ExpiredTime`, so real COS rejects such a request on the
 /// time window before it looks at the key. It is also the one answer the SDKs act on (js
-/// `allowRetry`; our engine renews its authorisation on it); the `ExpiredToken` code of §4.2 is
-/// unconfirmed.
+/// `allowRetry`; our engine renews its authorisation on it).
+/// Unconfirmed: docs/devserver-fidelity.md#cos-expired-temp-key
 pub fn authenticate(state: &AppState, req: &CosRequest) -> Result<Principal, CosError> {
     let Some(fields) = AuthFields::from_request(req) else {
         return Err(CosError::access_denied());
@@ -161,7 +161,8 @@ fn verify_signature(req: &CosRequest, fields: &AuthFields, secret_key: &str) -> 
     let params: Vec<(String, String)> = names(&fields.param_list)
         .into_iter()
         .map(|name| {
-            // An absent listed name counts as "" (COS's behaviour is unconfirmed; SDKs never do it).
+            // An absent listed name counts as "" (SDKs never send one).
+            // Unconfirmed: docs/devserver-fidelity.md#cos-absent-signed-name
             let value =
                 req.query.iter().find(|(k, _)| sign::list_name(k) == name).map(|(_, v)| v.as_str()).unwrap_or("");
             let value = sign::uri_encode(value.as_bytes());
@@ -197,7 +198,7 @@ fn verify_signature(req: &CosRequest, fields: &AuthFields, secret_key: &str) -> 
         }
         last = http_string;
     }
-    // Dev aid (cos-api.md §1.4 item 6): what the server signed, percent-encoded onto one line,
+    // Dev aid (docs/cos-api.md §1.4 item 6): what the server signed, percent-encoded onto one line,
     // with a signed session token replaced by `{token}` (no secret in an error answer).
     if let Some(token) = req.header(SECURITY_TOKEN).or_else(|| req.param(SECURITY_TOKEN)).filter(|t| !t.is_empty()) {
         last = last.replace(&sign::uri_encode(token.trim().as_bytes()), "{token}");
@@ -210,7 +211,7 @@ fn verify_signature(req: &CosRequest, fields: &AuthFields, secret_key: &str) -> 
 
 /// An SMH upload key may only PutObject its key (scope without uploadId), or UploadPart /
 /// ListParts its key and upload (scope with uploadId). A bucket key may do what a customer
-/// backend's upload policy grants (cos-api.md §7.1: PutObject, the multipart actions,
+/// backend's upload policy grants (docs/cos-api.md §7.1: PutObject, the multipart actions,
 /// ListMultipartUploads) plus HeadObject / GetObject to check and read back, on keys under its
 /// prefix; not DeleteObject or GetBucket. The owner may do anything.
 pub fn authorize(principal: &Principal, op: Operation, req: &CosRequest) -> Result<(), CosError> {

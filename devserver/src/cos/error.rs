@@ -1,4 +1,4 @@
-//! [`CosError`]: a COS error response (cos-api.md §4), rendered as the COS error XML.
+//! [`CosError`]: a COS error response (docs/cos-api.md §4), rendered as the COS error XML.
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -40,7 +40,7 @@ impl CosError {
     }
 
     /// The signature starts too far after the server's time (a client clock running ahead,
-    /// see [`super::auth::authenticate`]). Code and message as cos-api.md §4.2 lists them.
+    /// see [`super::auth::authenticate`]). Code and message as docs/cos-api.md §4.2 lists them.
     pub fn request_time_too_skewed() -> CosError {
         CosError::new(
             StatusCode::FORBIDDEN,
@@ -102,7 +102,7 @@ impl CosError {
     }
 
     /// The response for request `request_id` on `resource` (`host/path`); HEAD answers carry
-    /// no body (cos-api.md §4.1). Common and CORS headers are added by the caller.
+    /// no body (docs/cos-api.md §4.1). Common and CORS headers are added by the caller.
     pub fn render(self, resource: &str, request_id: &str, head: bool) -> Response {
         let mut response = if head || self.status == StatusCode::NOT_MODIFIED {
             self.status.into_response()

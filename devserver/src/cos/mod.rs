@@ -1,5 +1,5 @@
 //! The `cos` origin: the COS XML API of the one bucket bound to the library
-//! (`spec/cos-api.md` §9), faithful enough for Tencent's own COS SDKs.
+//! (docs/cos-api.md §9), faithful enough for Tencent's own COS SDKs.
 //!
 //! Routes (one fallback handler dispatches by method and query *keys*, §9.1):
 //!

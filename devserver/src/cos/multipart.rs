@@ -24,7 +24,7 @@ fn xml_response(xml: Xml) -> Response {
     ([(header::CONTENT_TYPE, "application/xml")], xml.finish()).into_response()
 }
 
-/// `encoding-type=url` percent-encodes names in listings (cos-api.md §2.10/§2.11).
+/// `encoding-type=url` percent-encodes names in listings (docs/cos-api.md §2.10/§2.11).
 pub fn name_encoder(req: &CosRequest) -> impl Fn(&str) -> String {
     let url = req.param("encoding-type") == Some("url");
     move |s: &str| if url { super::sign::uri_encode(s.as_bytes()) } else { s.to_string() }
@@ -170,7 +170,7 @@ pub fn uploads_list(state: &AppState, req: &CosRequest) -> Result<Response, CosE
     let max = page_size(req, "max-uploads")?;
     let encode = name_encoder(req);
     // S3 semantics: after (key-marker, upload-id-marker); without an id marker, after every
-    // upload of key-marker.
+    // upload of key-marker. Unconfirmed: docs/devserver-fidelity.md#cos-list-uploads-markers
     let after = state.store.list_multipart_uploads(prefix)?.into_iter().filter(|u| {
         u.key.as_str() > key_marker
             || (u.key == key_marker && !id_marker.is_empty() && u.upload_id.as_str() > id_marker)

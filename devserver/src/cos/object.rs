@@ -20,7 +20,7 @@ use crate::store::{etag_unquoted, BodyStream, ObjectMeta};
 pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Total size of `x-cos-meta-*` names and values (COS: 2 KB).
 pub const MAX_USER_METADATA_BYTES: usize = 2048;
-/// Content-Type of objects stored without one (COS's default is unconfirmed; S3 uses this).
+/// Content-Type of objects stored without one. Unconfirmed: docs/devserver-fidelity.md#cos-default-content-type
 pub const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
 /// Request headers stored with an object and returned by GET/HEAD (besides `x-cos-meta-*`).
 const STORED_HEADERS: &[&str] = &["cache-control", "content-disposition", "content-encoding", "expires"];
@@ -144,7 +144,7 @@ pub async fn object_put(state: &AppState, req: &CosRequest, body: &mut Option<Bo
     let len = content_length(req)?;
     let md5 = content_md5(req)?;
     let (content_type, stored) = stored_headers(req)?;
-    // Pre-check only (a race may still overwrite); the code for this case is unconfirmed.
+    // Pre-check only (a race may still overwrite). Unconfirmed: docs/devserver-fidelity.md#cos-forbid-overwrite
     if req.header("x-cos-forbid-overwrite").is_some_and(|v| v.eq_ignore_ascii_case("true"))
         && state.store.head(&req.key)?.is_some()
     {

@@ -1,5 +1,5 @@
 //! PostObject: `POST /` with a `multipart/form-data` body, the HTML-form upload of COS
-//! (cos-api.md §9.1 "opt" row; Tencent's API doc 436/14690 "POST Object"), which
+//! (docs/cos-api.md §9.1 "opt" row; Tencent's API doc 436/14690 "POST Object"), which
 //! cos-wx-sdk-v5 uses for small files (`wx.uploadFile`).
 //!
 //! A form is signed one of two ways:
@@ -11,7 +11,7 @@
 //!   `server/sts.js` (`/post-policy`) signs the same way. The policy's `expiration` and
 //!   `conditions` are then enforced.
 //! - **Signature** (cos-wx-sdk-v5 `postObject`, `lib/request.js`): a field `Signature` holding
-//!   an ordinary `Authorization` value for `POST /` (cos-api.md §1). The headers it lists are
+//!   an ordinary `Authorization` value for `POST /` (docs/cos-api.md §1). The headers it lists are
 //!   the request's `Host` and the form fields of those names (the SDK signs its headers, then
 //!   sends them as form fields); it is verified like any request ([`super::auth`]).
 //!
@@ -19,7 +19,8 @@
 //! file streams into the store like a PutObject body, never whole in memory, bounded by the
 //! policy's `content-length-range`, and replaces the object atomically.
 //!
-//! Error codes and messages for policy failures are S3's (COS documents none for this API).
+//! Error codes and messages for policy failures are S3's.
+//! Unconfirmed: docs/devserver-fidelity.md#cos-post-policy-errors
 
 use std::io;
 

@@ -1,4 +1,4 @@
-//! A cos request as the handlers see it: bucket resolved from the Host (cos-api.md §5.2),
+//! A cos request as the handlers see it: bucket resolved from the Host (docs/cos-api.md §5.2),
 //! key and query percent-decoded, and the operation it names (§9.1).
 
 use axum::http::request::Parts;

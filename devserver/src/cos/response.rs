@@ -5,7 +5,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
-/// Headers a browser may read from cos responses (cos-api.md §6): without `ETag` the JS SDKs
+/// Headers a browser may read from cos responses (docs/cos-api.md §6): without `ETag` the JS SDKs
 /// cannot complete multipart uploads, and without `Date` they cannot correct a skewed clock.
 pub const EXPOSE_HEADERS: &str =
     "ETag, Content-Length, Date, x-cos-request-id, x-cos-hash-crc64ecma, x-cos-version-id, x-cos-trace-id";
@@ -40,7 +40,7 @@ pub fn add_common_headers(headers: &mut HeaderMap, origin: Option<&HeaderValue>,
     headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
 }
 
-/// `OPTIONS` (cos-api.md §6): every origin, method and requested header is allowed, as with
+/// `OPTIONS` (docs/cos-api.md §6): every origin, method and requested header is allowed, as with
 /// Tencent's recommended rule for browser direct upload.
 pub fn cors_preflight(request: &HeaderMap) -> Response {
     let allow_headers =

@@ -1,4 +1,4 @@
-//! COS request signatures (`q-sign-algorithm=sha1`, cos-api.md §1.1): the signer SMH uses for
+//! COS request signatures (`q-sign-algorithm=sha1`, docs/cos-api.md §1.1): the signer SMH uses for
 //! the `Authorization` it hands out, and the pieces the cos origin verifies with.
 
 use hmac::{Hmac, Mac};
@@ -6,7 +6,7 @@ use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha1::{Digest as _, Sha1};
 
 /// RFC 3986 unreserved characters stay; everything else (including `/`, space, `+`, `=`, `;`)
-/// becomes `%XX` with uppercase hex (cos-api.md §1.1 step 5).
+/// becomes `%XX` with uppercase hex (docs/cos-api.md §1.1 step 5).
 const COS_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// The COS URLEncode of §1.1 step 5, over raw bytes (header values need not be UTF-8).
@@ -82,7 +82,7 @@ pub fn sign_authorization(
 
 #[cfg(test)]
 mod tests {
-    //! Vectors V1–V4 and V2b of cos-api.md §1.5, produced there by running cos-python-sdk-v5,
+    //! Vectors V1–V4 and V2b of docs/cos-api.md §1.5, produced there by running cos-python-sdk-v5,
     //! cos-nodejs-sdk-v5 and cos-js-sdk-v5 (Tencent doc: https://cloud.tencent.com/document/product/436/7778).
     use super::*;
 

@@ -1,5 +1,5 @@
 //! Access tokens: minting, sliding expiry, and the check every non-token call makes
-//! (smh-api.md §2; grant table at the end of §10).
+//! (docs/smh-api.md §2; the grants each call needs: §2.1).
 
 use axum::http::{header, HeaderMap};
 use rusqlite::{params, OptionalExtension};
@@ -9,7 +9,7 @@ use super::http::{now_ms, random_lower, Params};
 use super::spaces::{self, Space};
 use crate::state::AppState;
 
-/// Token lifetime when `period` is absent or invalid (smh-api.md §2.1: 24 h).
+/// Token lifetime when `period` is absent or invalid (docs/smh-api.md §2.1: 24 h).
 pub const DEFAULT_PERIOD_SECS: i64 = 86_400;
 /// Length of the random part of a token (real tokens: `acctk` + ~43 characters).
 const TOKEN_RANDOM_LEN: usize = 43;
@@ -46,8 +46,8 @@ pub const GRANTS_BEGIN: &[&str] =
     &["admin", "space_admin", "upload_file", "upload_file_force", "begin_upload", "begin_upload_force"];
 /// Confirm an upload.
 pub const GRANTS_CONFIRM: &[&str] = &["admin", "space_admin", "upload_file", "upload_file_force", "confirm_upload"];
-/// Overwrite an existing file. Best guess (smh-api.md §2.1: `_force` variants are unconfirmed):
-/// without one of these, `conflict_resolution_strategy=overwrite` is refused with NoPermission.
+/// Overwrite an existing file: without one of these, `conflict_resolution_strategy=overwrite` is
+/// refused with NoPermission. Unconfirmed: docs/devserver-fidelity.md#smh-force-grants
 pub const GRANTS_OVERWRITE: &[&str] = &["admin", "space_admin", "upload_file_force", "begin_upload_force"];
 pub const GRANTS_CREATE_DIRECTORY: &[&str] = &["admin", "space_admin", "create_directory"];
 pub const GRANTS_DELETE_DIRECTORY: &[&str] =
@@ -117,7 +117,7 @@ pub fn mint(state: &AppState, request: MintRequest) -> SmhResult<Token> {
     for space in &request.space_ids {
         spaces::lookup(state, space)?;
     }
-    // smh-api.md §2.1: an invalid period falls back to 24 h.
+    // docs/smh-api.md §2.1: an invalid period falls back to 24 h.
     let period =
         request.period.as_deref().and_then(|p| p.parse::<i64>().ok()).filter(|p| *p > 0).unwrap_or(DEFAULT_PERIOD_SECS);
     let token = Token {
@@ -143,7 +143,7 @@ pub fn mint(state: &AppState, request: MintRequest) -> SmhResult<Token> {
 }
 
 /// The token if it exists, belongs to `library_id` and has not expired; its expiry then slides
-/// to now + period (smh-api.md §2.1: every use extends validity).
+/// to now + period (docs/smh-api.md §2.1: every use extends validity).
 pub fn use_token(state: &AppState, library_id: &str, token: &str) -> SmhResult<Token> {
     let conn = state.db.lock();
     let found = conn
@@ -217,7 +217,7 @@ pub fn expire(state: &AppState, token: Option<&str>) -> SmhResult<usize> {
     Ok(n)
 }
 
-/// The token from `access_token=` or `Authorization: Bearer …` (smh-api.md §2.4).
+/// The token from `access_token=` or `Authorization: Bearer …` (docs/smh-api.md §2.4).
 pub fn presented_token(headers: &HeaderMap, params: &Params) -> Option<String> {
     if let Some(t) = params.get("access_token") {
         return Some(t.to_string());
@@ -271,7 +271,7 @@ pub fn authenticate(
     let token = authenticate_token(state, headers, params, library_id)?;
     let is_admin = token.has_any(&["admin"]);
     if token.space_ids.is_empty() {
-        // smh-api.md §2.1: in multi-tenant libraries space_id is optional only for admin tokens.
+        // docs/smh-api.md §2.1: in multi-tenant libraries space_id is optional only for admin tokens.
         if state.config.multi_tenant && !is_admin {
             return Err(SmhError::AccessTokenNotMatchSpace(space_id.to_string()));
         }
@@ -280,7 +280,7 @@ pub fn authenticate(
     }
     let space = spaces::lookup(state, space_id)?;
     let user_id = token.user_id.clone().or_else(|| {
-        // smh-api.md §2.1: an admin token minted without user_id may name one per call.
+        // docs/smh-api.md §2.1: an admin token minted without user_id may name one per call.
         is_admin.then(|| params.get("user_id").map(String::from)).flatten()
     });
     Ok(Caller { token, space, user_id })

@@ -1,4 +1,4 @@
-//! Directory API (smh-api.md §4): `/api/v1/directory/{LibraryId}/{SpaceId}/{DirPath}`.
+//! Directory API (docs/smh-api.md §4): `/api/v1/directory/{LibraryId}/{SpaceId}/{DirPath}`.
 //!
 //! - `PUT` create (with parents), `?conflict_resolution_strategy=ask|rename`, `?with_inode=1`
 //! - `GET` list, `?marker&limit[&by-marker=1]&filter=onlyDir|onlyFile`; `GET ?info` details
@@ -19,9 +19,9 @@ use super::paths::{self, join, parse_target};
 use super::tree::{self, ListFilter, Strategy};
 use crate::state::AppState;
 
-/// Page size when `limit` is absent (smh-api.md §4.2).
+/// Page size when `limit` is absent (docs/smh-api.md §4.2).
 pub const DEFAULT_LIST_LIMIT: usize = 20;
-/// Largest page (smh-api.md §4.2); larger values are clamped.
+/// Largest page (docs/smh-api.md §4.2); larger values are clamped.
 pub const MAX_LIST_LIMIT: usize = 1000;
 
 /// Dispatches every method on a directory URL.
@@ -46,7 +46,7 @@ pub async fn directory_route(
     }
 }
 
-/// Directory rules of the library/space kind (smh-api.md §1.3, §4.1).
+/// Directory rules of the library/space kind (docs/smh-api.md §1.3, §4.1).
 fn check_directory_allowed(state: &AppState, caller: &Caller, depth: usize) -> SmhResult<()> {
     if caller.space.multi_album {
         if depth > 1 {
@@ -66,7 +66,7 @@ fn directory_create(state: &AppState, caller: &Caller, params: &Params, segments
     check_directory_allowed(state, caller, segments.len())?;
     let strategy = Strategy::parse(params.get("conflict_resolution_strategy"), Strategy::Ask)?;
     if strategy == Strategy::Overwrite {
-        // Directories know only ask|rename (smh-api.md §4.1).
+        // Directories know only ask|rename (docs/smh-api.md §4.1).
         return Err(SmhError::InvalidConflictResolutionStrategy);
     }
     let space = &caller.space.id;
@@ -145,7 +145,7 @@ fn directory_list(state: &AppState, caller: &Caller, params: &Params, segments: 
     Ok(Json(body).into_response())
 }
 
-/// `GET ?info`: a directory's or a file's details (new API, smh-api.md §4.3).
+/// `GET ?info`: a directory's or a file's details (new API, docs/smh-api.md §4.3).
 fn directory_info(state: &AppState, caller: &Caller, segments: Vec<String>) -> SmhResult<Response> {
     let path = join(&segments);
     if path.is_empty() {

@@ -1,5 +1,5 @@
 //! [`SmhError`]: every error the smh origin answers, rendered as SMH's JSON error body
-//! `{"code","message","requestId"}` with an `X-Request-Id` header (smh-api.md §7).
+//! `{"code","message","requestId"}` with an `X-Request-Id` header (docs/smh-api.md §7).
 //!
 //! Messages name paths and parameters but never tokens, secrets or signatures.
 
@@ -13,7 +13,7 @@ use crate::store::StoreError;
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// An SMH API error. Each variant is one SMH error code; [`SmhError::status`] is its HTTP status
-/// per smh-api.md §7.
+/// per docs/smh-api.md §7.
 #[derive(Debug, thiserror::Error)]
 pub enum SmhError {
     #[error("library_id and library_secret are required")]
@@ -183,6 +183,7 @@ impl SmhError {
 }
 
 /// Renders SMH's JSON error body with a fresh request id (also in `X-Request-Id`).
+/// Unconfirmed: docs/devserver-fidelity.md#smh-error-request-id
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let request_id = super::http::new_request_id();
     let body = serde_json::json!({ "code": code, "message": message, "requestId": request_id });

@@ -1,9 +1,10 @@
-//! File API (smh-api.md §5, §6): `/api/v1/file/{LibraryId}/{SpaceId}/{FilePath | ConfirmKey}`.
+//! File API (docs/smh-api.md §5, §6): `/api/v1/file/{LibraryId}/{SpaceId}/{FilePath | ConfirmKey}`.
 //!
 //! A ConfirmKey takes the FilePath position; the query flag tells them apart:
 //! - `PUT` begin simple upload; `POST ?multipart` begin multipart upload ([`super::uploads`])
 //! - `POST ?renew`, `GET ?upload`, `POST ?confirm`, `DELETE ?upload` on a ConfirmKey
-//! - `GET ?info` file info; `GET` → 302 to a signed COS URL (best guess); `HEAD` 200/404 with
+//! - `GET ?info` file info; `GET` → 302 to a signed COS URL (unconfirmed:
+//!   docs/devserver-fidelity.md#smh-download-redirect); `HEAD` 200/404 with
 //!   `x-smh-*` headers; `DELETE` → 204
 
 use axum::body::Body;

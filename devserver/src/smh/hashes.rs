@@ -1,4 +1,4 @@
-//! Quick-upload (秒传) hashes computed by the server from the bytes it stores (smh-api.md §5.8):
+//! Quick-upload (秒传) hashes computed by the server from the bytes it stores (docs/smh-api.md §5.8):
 //! `beginningHash` = SHA-256 of the first MiB, `fullHash` = SHA-256 chained over 1 MiB blocks
 //! (`h = sha256(block0)`, then `h = sha256(h || block_i)`), both lowercase hex.
 
@@ -8,8 +8,8 @@ use ring::digest::{Context, SHA256};
 
 /// Block size of both hashes (1 MiB).
 pub const QUICK_BLOCK: usize = 1024 * 1024;
-/// Smallest file quick upload applies to (every SDK skips smaller files; smh-api.md §5.8 best
-/// guess that SMH only indexes these).
+/// Smallest file quick upload applies to (every SDK skips smaller files, docs/smh-api.md §5.8).
+/// Unconfirmed: docs/devserver-fidelity.md#smh-quick-min-size
 pub const QUICK_MIN_SIZE: u64 = QUICK_BLOCK as u64;
 
 /// `(beginningHash, fullHash)` of everything `reader` yields.
@@ -58,7 +58,7 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 mod tests {
     use super::*;
 
-    /// Test vector of smh-api.md §5.8: `bytes(range(256)) * 8192` (2 MiB).
+    /// Test vector of docs/smh-api.md §5.8: `bytes(range(256)) * 8192` (2 MiB).
     #[test]
     fn spec_vector() {
         let data: Vec<u8> = (0..2 * QUICK_BLOCK).map(|i| (i % 256) as u8).collect();

@@ -13,9 +13,11 @@ use serde::de::DeserializeOwned;
 
 use super::error::{SmhError, SmhResult, REQUEST_ID_HEADER};
 
-/// Methods the smh origin allows cross-origin (smh-api.md §8, best guess).
+/// Methods the smh origin allows cross-origin (docs/smh-api.md §8).
+/// Unconfirmed: docs/devserver-fidelity.md#smh-cors
 const CORS_ALLOW_METHODS: &str = "GET, PUT, POST, DELETE, HEAD, OPTIONS";
-/// Headers a browser may read from smh responses (smh-api.md §8, best guess).
+/// Headers a browser may read from smh responses (docs/smh-api.md §8).
+/// Unconfirmed: docs/devserver-fidelity.md#smh-cors
 const CORS_EXPOSE_HEADERS: &str =
     "X-Request-Id, ETag, x-smh-type, x-smh-creation-time, x-smh-content-type, x-smh-size, x-smh-etag, x-smh-crc64";
 /// Request headers allowed when the preflight does not list any.

@@ -1,4 +1,4 @@
-//! The `smh` origin: the SMH REST API (`/api/v1/...`), smh-api.md §10.
+//! The `smh` origin: the SMH REST API (`/api/v1/...`), docs/smh-api.md §10.
 //!
 //! OWNER: the SMH side.
 //!

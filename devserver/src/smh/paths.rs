@@ -2,13 +2,13 @@
 //! the rename pattern, and file types by extension.
 //!
 //! The path tail is percent-decoded as a whole, so both `/` and `%2F` separate segments
-//! (smh-api.md §9.6: the new JS SDK encodes the whole path with `encodeURIComponent`).
+//! (docs/smh-api.md §9.6: the new JS SDK encodes the whole path with `encodeURIComponent`).
 
 use super::error::{SmhError, SmhResult};
 
-/// Longest file or directory name, in characters (smh-api.md §4.1, §5.1).
+/// Longest file or directory name, in characters (docs/smh-api.md §4.1, §5.1).
 pub const MAX_NAME_CHARS: usize = 255;
-/// Characters SMH refuses in names (smh-api.md §5.1 IllegalFileName), besides `/` and controls.
+/// Characters SMH refuses in names (docs/smh-api.md §5.1 IllegalFileName), besides `/` and controls.
 const ILLEGAL_NAME_CHARS: &[char] = &['\\', ':', '*', '?', '"', '<', '>', '|'];
 
 /// A resource URL split into its parts; `tail` is the decoded path after the space.
@@ -67,8 +67,8 @@ pub fn file_segments(tail: &str) -> SmhResult<Vec<String>> {
     Ok(segments)
 }
 
-/// Name rules (smh-api.md §4.1, §5.1). Best guesses: an empty segment is EmptyFileName, and
-/// `.`/`..` are IllegalFileName.
+/// Name rules (docs/smh-api.md §4.1, §5.1); an empty segment is EmptyFileName, and `.`/`..` are
+/// IllegalFileName. Unconfirmed: docs/devserver-fidelity.md#smh-name-rules
 fn check_name(name: &str, too_long: SmhError) -> SmhResult<()> {
     if name.is_empty() {
         return Err(SmhError::EmptyFileName);
@@ -115,7 +115,7 @@ pub fn extension(name: &str) -> Option<String> {
 }
 
 /// The `n`-th rename candidate: `name (n).ext` for files, `name (n)` for directories.
-/// Best guess (smh-api.md §5.9: exact pattern unconfirmed).
+/// Unconfirmed: docs/devserver-fidelity.md#smh-rename-pattern
 pub fn renamed(name: &str, n: u32, is_dir: bool) -> String {
     match name.rfind('.') {
         Some(i) if !is_dir && i > 0 => format!("{} ({n}){}", &name[..i], &name[i..]),

@@ -1,4 +1,4 @@
-//! The quick-upload index (smh-api.md §5.8): a confirmed file's `beginningHash` and `fullHash`,
+//! The quick-upload index (docs/smh-api.md §5.8): a confirmed file's `beginningHash` and `fullHash`,
 //! computed from the stored bytes off the confirm path.
 //!
 //! Confirm answers as soon as the object exists (a multipart object is completed without
@@ -7,8 +7,8 @@
 //! quick-upload lookup for a file of the same size first waits for the pending objects of that
 //! size (at most [`PENDING_WAIT_LIMIT`]), so a quick upload of the same content right after its
 //! confirm still hits — what a client sees is the same as if confirm had hashed inline, only
-//! the confirm is faster. (Whether real SMH indexes inline or later is not documented; a hit
-//! right after confirm is the behaviour clients rely on.)
+//! the confirm is faster. A hit right after confirm is the behaviour clients rely on.
+//! Unconfirmed: docs/devserver-fidelity.md#smh-quick-index-timing
 //!
 //! A pending file's row has no hashes; on start-up such rows (the server stopped before their
 //! hashing ended) are queued again ([`resume`]).

@@ -1,4 +1,4 @@
-//! Tenant spaces (smh-api.md §3) and the SMH schema.
+//! Tenant spaces (docs/smh-api.md §3) and the SMH schema.
 //!
 //! A single-tenant library has exactly one space, `-`; a `--multi-tenant` library gets a first
 //! space at start-up and more through `POST /api/v1/space/{LibraryId}`.
@@ -105,14 +105,15 @@ pub fn lookup(state: &AppState, space_id: &str) -> SmhResult<Space> {
     }
 }
 
-/// Body of create-space. Field names best guess (smh-api.md §3.1); only `isMultiAlbum` is used.
+/// Body of create-space (docs/smh-api.md §3.1); only `isMultiAlbum` is used.
+/// Unconfirmed: docs/devserver-fidelity.md#smh-space-create
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SpaceCreateBody {
     pub is_multi_album: Option<bool>,
 }
 
-/// `POST /api/v1/space/{LibraryId}` → 201 `{"spaceId"}` (status best guess).
+/// `POST /api/v1/space/{LibraryId}` → 201 `{"spaceId"}`. Unconfirmed: docs/devserver-fidelity.md#smh-space-create
 pub async fn space_create(
     State(state): State<AppState>,
     Path(library_id): Path<String>,

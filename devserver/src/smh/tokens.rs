@@ -1,4 +1,4 @@
-//! The token API (smh-api.md §2): mint, renew, delete.
+//! The token API (docs/smh-api.md §2): mint, renew, delete.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
@@ -41,7 +41,8 @@ pub async fn token_renew(
     Ok(token_body(&token).into_response())
 }
 
-/// `DELETE /api/v1/token/{LibraryId}/{AccessToken}` → 204 (best guess), also for unknown tokens.
+/// `DELETE /api/v1/token/{LibraryId}/{AccessToken}` → 204, also for unknown tokens.
+/// Unconfirmed: docs/devserver-fidelity.md#smh-token-delete-status
 pub async fn token_delete(
     State(state): State<AppState>,
     Path((library_id, token)): Path<(String, String)>,
@@ -53,7 +54,8 @@ pub async fn token_delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `DELETE /api/v1/token/{LibraryId}?library_secret&user_id&client_id&session_id` → 204 (best guess).
+/// `DELETE /api/v1/token/{LibraryId}?library_secret&user_id&client_id&session_id` → 204.
+/// Unconfirmed: docs/devserver-fidelity.md#smh-token-delete-status
 pub async fn token_delete_user(
     State(state): State<AppState>,
     Path(library_id): Path<String>,

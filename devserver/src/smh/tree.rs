@@ -16,7 +16,7 @@ use super::paths::{content_type_of, name_of, parent_of, renamed};
 /// How many `name (n)` candidates rename tries before 409 RenameTooManyTimes.
 pub const MAX_RENAME_ATTEMPTS: u32 = 1000;
 
-/// conflict_resolution_strategy (smh-api.md §5.9).
+/// conflict_resolution_strategy (docs/smh-api.md §5.9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     Ask,
@@ -266,7 +266,7 @@ pub fn resolve_conflict(
 }
 
 /// The `type` SMH reports: media libraries classify images and videos, file libraries say `file`
-/// (smh-api.md §4.2).
+/// (docs/smh-api.md §4.2).
 pub fn file_type(name: &str, media_library: bool) -> &'static str {
     if media_library {
         content_type_of(name).1
@@ -275,7 +275,7 @@ pub fn file_type(name: &str, media_library: bool) -> &'static str {
     }
 }
 
-/// A listing entry (smh-api.md §4.2).
+/// A listing entry (docs/smh-api.md §4.2).
 pub fn entry_json(node: &Node, media_library: bool) -> Value {
     let name = name_of(&node.path);
     if node.is_dir {
@@ -292,7 +292,7 @@ pub fn entry_json(node: &Node, media_library: bool) -> Value {
     })
 }
 
-/// File info, also the body of confirm and of quick-upload 200 (smh-api.md §5.6, §6).
+/// File info, also the body of confirm and of quick-upload 200 (docs/smh-api.md §5.6, §6).
 pub fn info_json(node: &Node, media_library: bool) -> Value {
     let mut value = entry_json(node, media_library);
     let segments: Vec<&str> = if node.path.is_empty() { Vec::new() } else { node.path.split('/').collect() };

@@ -1,4 +1,4 @@
-//! Upload tasks (smh-api.md §5): begin (simple `PUT`, multipart `POST ?multipart`), quick upload,
+//! Upload tasks (docs/smh-api.md §5): begin (simple `PUT`, multipart `POST ?multipart`), quick upload,
 //! renew, query, confirm, cancel — all on `/api/v1/file/{LibraryId}/{SpaceId}/…`.
 //!
 //! An upload authorisation is real: the object key is opaque (`{libraryId}/{spaceId}/{hex}`),
@@ -28,7 +28,7 @@ use super::tree::{self, NewFile, Strategy};
 use crate::state::AppState;
 use crate::store::{CredentialScope, StoreError};
 
-/// Prefix of the request headers kept as file metadata (smh-api.md §5).
+/// Prefix of the request headers kept as file metadata (docs/smh-api.md §5).
 const META_HEADER_PREFIX: &str = "x-smh-meta-";
 /// Length of a confirmKey (hex digits).
 const CONFIRM_KEY_LEN: usize = 32;
@@ -62,7 +62,7 @@ struct Task {
     result: Option<String>,
 }
 
-/// Body of begin (smh-api.md §5.1); `size` is a string (JS) or a number (Android).
+/// Body of begin (docs/smh-api.md §5.1); `size` is a string (JS) or a number (Android).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BeginBody {
@@ -71,7 +71,7 @@ pub struct BeginBody {
     full_hash: Option<String>,
 }
 
-/// Body of confirm (smh-api.md §5.6); `crc64` a decimal string (or a number).
+/// Body of confirm (docs/smh-api.md §5.6); `crc64` a decimal string (or a number).
 #[derive(Debug, Default, Deserialize)]
 pub struct ConfirmBody {
     crc64: Option<Value>,
@@ -160,7 +160,7 @@ fn find_task(state: &AppState, caller: &Caller, confirm_key: &str) -> SmhResult<
     load_task(&state.db.lock(), &caller.space.id, confirm_key)?.ok_or(SmhError::UploadNotFound)
 }
 
-/// Media-library and multi-album placement rules for a file (smh-api.md §1.3, §5.10).
+/// Media-library and multi-album placement rules for a file (docs/smh-api.md §1.3, §5.10).
 fn check_file_placement(state: &AppState, caller: &Caller, segments: &[String]) -> SmhResult<()> {
     if caller.space.multi_album {
         match segments.len() {
@@ -172,8 +172,8 @@ fn check_file_placement(state: &AppState, caller: &Caller, segments: &[String]) 
         return Err(SmhError::DirectoryNotAllowed);
     }
     if state.config.media_library {
-        // Best guess (smh-api.md §5.10, ExtnameNotAllowed): a media library takes images and
-        // videos only.
+        // A media library takes images and videos only (docs/smh-api.md §5.10).
+        // Unconfirmed: docs/devserver-fidelity.md#smh-media-extensions
         let name = segments.last().map(String::as_str).unwrap_or("");
         if content_type_of(name).1 == "file" {
             return Err(SmhError::ExtnameNotAllowed(paths::extension(name).unwrap_or_default()));
@@ -182,7 +182,7 @@ fn check_file_placement(state: &AppState, caller: &Caller, segments: &[String]) 
     Ok(())
 }
 
-/// Parent must be a directory (uploads never create parents, smh-api.md §4.5); then the
+/// Parent must be a directory (uploads never create parents, docs/smh-api.md §4.5); then the
 /// conflict strategy decides the final path.
 fn place(conn: &Connection, space: &str, path: &str, strategy: Strategy) -> SmhResult<(String, bool)> {
     let parent = parent_of(path);
@@ -200,7 +200,7 @@ fn meta_from_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Mints a credential for the task and renders the upload parameters (smh-api.md §5.1/§5.2).
+/// Mints a credential for the task and renders the upload parameters (docs/smh-api.md §5.1/§5.2).
 fn authorisation(state: &AppState, task: &Task) -> SmhResult<Value> {
     let ttl = state.settings().upload_ttl.as_secs() as i64;
     let scope = CredentialScope {
@@ -293,6 +293,7 @@ pub async fn upload_begin(
                         return Ok(done);
                     }
                 }
+                // Unconfirmed: docs/devserver-fidelity.md#smh-quick-202-body
                 (Some(_), None) => return Ok((StatusCode::ACCEPTED, Json(json!({}))).into_response()),
                 (None, _) => {}
             }
@@ -445,7 +446,8 @@ fn store_new_file(
 }
 
 /// `POST …/{ConfirmKey}?renew` → 200 fresh upload parameters; the old ones stay valid until they
-/// expire. Simple uploads cannot be renewed (400 ParamInvalid, smh-api.md §10.9 best guess).
+/// expire. Simple uploads cannot be renewed (400 ParamInvalid, docs/smh-api.md §10.9).
+/// Unconfirmed: docs/devserver-fidelity.md#smh-renew-simple
 pub fn upload_renew(state: &AppState, caller: &Caller, confirm_key: &str) -> SmhResult<Response> {
     caller.require(GRANTS_BEGIN)?;
     let task = find_task(state, caller, confirm_key)?;
@@ -520,7 +522,8 @@ pub async fn upload_confirm(
     )?;
     if claimed == 0 {
         let task = find_task(state, caller, confirm_key)?;
-        // Confirmed, or another confirm is running (best guess: 409 UploadComplete for both).
+        // Confirmed, or another confirm is running: 409 UploadComplete for both.
+        // Unconfirmed: docs/devserver-fidelity.md#smh-confirm-twice
         tracing::debug!(state = %task.state, "smh: confirm of a task that is not open");
         return Err(SmhError::UploadComplete);
     }
@@ -531,7 +534,8 @@ pub async fn upload_confirm(
     let confirm = tokio::spawn(async move {
         let result = confirm_claimed(&state, &caller, &params, &key, expected_crc).await;
         if result.is_err() {
-            // The task stays open so the client can fix and retry, or cancel (smh-api.md §10.11).
+            // The task stays open so the client can fix and retry, or cancel (docs/smh-api.md §10.11).
+            // Unconfirmed: docs/devserver-fidelity.md#smh-failed-confirm-stays-open
             state.db.lock().execute(
                 "UPDATE smh_uploads SET state = 'open' WHERE confirm_key = ?1 AND state = 'confirming'",
                 [&key],
@@ -565,6 +569,7 @@ async fn confirm_claimed(
             object
         }
         _ => {
+            // Unconfirmed: docs/devserver-fidelity.md#smh-upload-incomplete
             let object = state.store.head(&task.object_key)?.ok_or(SmhError::UploadIncomplete)?;
             if let Some(expected) = expected_crc.filter(|e| *e != object.crc64) {
                 tracing::debug!(expected, actual = object.crc64, "smh: confirm crc64 mismatch");
@@ -620,7 +625,8 @@ async fn complete_parts(
     }
 }
 
-/// `DELETE …/{ConfirmKey}?upload` → 204: aborts the COS multipart upload (or deletes the simple
+/// `DELETE …/{ConfirmKey}?upload` → 204 (unconfirmed: docs/devserver-fidelity.md#smh-delete-status):
+/// aborts the COS multipart upload (or deletes the simple
 /// object), revokes the credentials, forgets the task. Confirmed tasks: 409 UploadComplete.
 pub fn upload_cancel(state: &AppState, caller: &Caller, confirm_key: &str) -> SmhResult<Response> {
     caller.require(GRANTS_BEGIN)?;

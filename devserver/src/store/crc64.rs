@@ -1,4 +1,4 @@
-//! CRC-64/XZ, the algorithm of COS `x-cos-hash-crc64ecma` (cos-api.md §3): the CRC of a byte
+//! CRC-64/XZ, the algorithm of COS `x-cos-hash-crc64ecma` (docs/cos-api.md §3): the CRC of a byte
 //! string, and the CRC of a concatenation from the CRCs of its pieces (GF(2) arithmetic, as
 //! zlib's `crc32_combine`), which lets CompleteMultipartUpload report the object's CRC-64 from
 //! the part CRCs stored at UploadPart time without reading a byte.
@@ -79,7 +79,7 @@ mod tests {
         (0..len as u32).map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 13) as u8).collect()
     }
 
-    // Vectors from cos-api.md §3 (verified there against crcmod).
+    // Vectors from docs/cos-api.md §3 (verified there against crcmod).
     #[test]
     fn crc64_matches_spec_vectors() {
         let table = crc::Crc::<u64>::new(&crc::CRC_64_XZ);

@@ -67,8 +67,8 @@ fn upload_state(conn: &rusqlite::Connection, upload_id: &str) -> rusqlite::Resul
     conn.query_row("SELECT state = 'open' FROM cos_uploads WHERE upload_id = ?1", [upload_id], |r| r.get(0)).optional()
 }
 
-/// The S3-style multipart ETag: `"hex(md5(concat of binary part MD5s))-N"` (COS does not define
-/// the hex part; SDKs do not check it — cos-api.md §2.8).
+/// The S3-style multipart ETag: `"hex(md5(concat of binary part MD5s))-N"` (docs/cos-api.md §2.8).
+/// Unconfirmed: docs/devserver-fidelity.md#cos-multipart-etag
 fn multipart_etag(md5s: &[[u8; 16]]) -> String {
     let mut md5 = Md5::new();
     for part in md5s {
@@ -340,7 +340,7 @@ impl Store {
     }
 
     /// AbortMultipartUpload; `Ok(false)` when unknown — or while a Complete of it is running
-    /// (then the Complete wins; COS's behaviour for that race is not documented).
+    /// (then the Complete wins). Unconfirmed: docs/devserver-fidelity.md#cos-abort-during-complete
     pub fn abort_multipart(&self, upload_id: &str) -> Result<bool, StoreError> {
         let removed = {
             let mut conn = self.db.lock();
