@@ -26,9 +26,9 @@
 
 /** Bytes read per step (and the size of the wasm buffer): few, large reads are fastest. */
 const CHUNK = 4 * 1024 * 1024;
-/** Reads of a chained hash in flight beyond the one being hashed (the digests are sequential, so
- *  reading ahead is the only overlap: measured on a 256 MiB disk-backed file, 4 MiB reads with
- *  two ahead hash 1.3 s, 1 MiB reads with one ahead 1.9–2.6 s). */
+/** Reads of a chained hash in flight beyond the one being hashed: the digests are sequential, so
+ *  reading ahead is the only overlap, and two large reads ahead keep the digest from waiting on
+ *  the file (`cargo xtask bench --only hash`). */
 const CHAIN_AHEAD = 2;
 /** How long the first reads of a hinted next request are kept for it (a paused hash drops them). */
 const HINT_TTL_MS = 5000;

@@ -41,8 +41,8 @@ async fn main() -> smh_devserver::anyhow_free::Result<()> {
             let _ = std::fs::remove_dir_all(&data_dir);
         }
     };
-    // SIGTERM (what test runners and `kill` send) stops at once, as it did before it was
-    // handled; only the temporary data directory is removed first.
+    // SIGTERM (what test runners and `kill` send) stops at once, as an unhandled SIGTERM would;
+    // only the temporary data directory is removed first.
     #[cfg(unix)]
     if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         let remove = remove_temporary_data.clone();

@@ -1,5 +1,5 @@
 //! Ports: the small traits through which the platform-free engine reaches the outside world, and
-//! the adapters that implement them per platform (`browser` here; `miniprogram` later; native
+//! the adapters that implement them per platform (`browser` and `miniprogram` here; native
 //! adapters live in the test suite).
 //!
 //! Adapters only adapt: no retries, no sizing, no decisions.
@@ -27,9 +27,9 @@ pub mod browser;
 pub mod miniprogram;
 
 /// The wasm's heap allocator: Talc instead of std's dlmalloc, for both packages (browser and
-/// mini-program). 1.7 KB less gzip (122,063 → 120,325 B of wasm, measured on the pkg build);
-/// Talc grows the heap with `memory.grow` like dlmalloc, and the hashing kernels allocate
-/// nothing per byte, so their speed is unchanged.
+/// mini-program), because its code is smaller than dlmalloc's (the package's size: `cargo xtask
+/// bench --only size`). Talc grows the heap with `memory.grow` like dlmalloc, and the hashing
+/// kernels allocate nothing per byte, so their speed does not depend on it.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static HEAP: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

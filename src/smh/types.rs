@@ -336,8 +336,8 @@ mod tests {
         }
     }
 
-    /// A multi-byte character where the offset's digits are expected panicked ("end byte index
-    /// 3 is not a char boundary") before the parser was rewritten byte-wise.
+    /// A multi-byte character where the offset's digits are expected is refused; a parser that
+    /// sliced the text by byte offsets would panic there ("not a char boundary").
     #[test]
     fn iso8601_multibyte_offset_is_refused_not_a_panic() {
         assert_eq!(parse_iso8601_ms("2026-01-01T00:00:00+0é:00"), None);

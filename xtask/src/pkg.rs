@@ -39,7 +39,7 @@ pub(crate) struct Entry {
 /// The browser entries. `smh-upload` has both classes (the API contract, docs/design.md §3). A page
 /// that needs one class imports its own entry and loads none of the other's code: `SmhClient`
 /// without q-sign, SHA-1/HMAC, credentials, XML and the COS flow; `CosUploader` without the
-/// SMH API, tokens and the SMH flow (each ~22 KB of gzip less than the main entry's wasm).
+/// SMH API, tokens and the SMH flow (`cargo xtask bench --only size` compares the entries).
 pub(crate) const ENTRIES: &[Entry] = &[
     Entry { specifier: "smh-upload", stem: OUT_NAME, features: &[], budget_key: "browserPackageGzipBytes" },
     Entry {
@@ -98,7 +98,8 @@ const WASM_OPT_FEATURES: &[&str] = &[
 
 /// wasm-opt's passes: `-Oz` run until it stops shrinking, and the `producers` and
 /// `target_features` sections dropped (the features are stated by [`WASM_OPT_FEATURES`]; no
-/// engine reads either section). Together 0.4–0.6 KB of gzip less than a single `-Oz`.
+/// engine reads either section): each only makes the wasm smaller (the pkg build prints the
+/// size before and after).
 const WASM_OPT_PASSES: &[&str] = &["-Oz", "--converge", "--strip-producers", "--strip-target-features"];
 
 /// Cargo's unstable flags for the release wasm (both packages): the standard library rebuilt
@@ -108,10 +109,10 @@ const WASM_OPT_PASSES: &[&str] = &["-Oz", "--converge", "--strip-producers", "--
 const WASM_BUILD_STD: &[&str] = &["-Zbuild-std=std,panic_abort", "-Zbuild-std-features=optimize_for_size"];
 
 /// rustc's flags for the release wasm: panics carry no file/line (`location-detail=none`; the
-/// paths were ~3 KB of the data section), `{:?}` prints nothing (`fmt-debug=none`; the package
-/// formats no user-facing text with Debug), and symbols use the legacy mangling, which stable
-/// rustc uses but a rustc with `RUSTC_BOOTSTRAP=1` does not (v0 names spelled out whole types
-/// in wasm-bindgen's exports and JS glue: +1.7 KB raw of glue).
+/// source paths would fill the data section), `{:?}` prints nothing (`fmt-debug=none`; the
+/// package formats no user-facing text with Debug), and symbols use the legacy mangling, which
+/// stable rustc uses but a rustc with `RUSTC_BOOTSTRAP=1` does not (v0 names spell out whole
+/// types in wasm-bindgen's exports and so lengthen the JS glue).
 const WASM_RUSTFLAGS: &[&str] =
     &["-Zlocation-detail=none", "-Zfmt-debug=none", "-Zunstable-options", "-Csymbol-mangling-version=legacy"];
 
@@ -125,8 +126,8 @@ const WASM_RUSTFLAGS: &[&str] =
 /// toolchain: none can be installed on every machine this project builds on. Only these
 /// release wasm builds get the flags (`CARGO_ENCODED_RUSTFLAGS`, which also overrides any
 /// `RUSTFLAGS` of the caller, so the package is the same whoever builds it); native builds,
-/// tests and the devserver are untouched. Measured at f549503 (gzip -9 of the wasm, after
-/// wasm-opt): 150 KB with `opt-level = "z"` alone → 135 KB with these flags.
+/// tests and the devserver are untouched. The package's size with them is what size-budget.json
+/// holds and `cargo xtask bench --only size` reports.
 pub(crate) fn wasm_release_build(features: &[&str], default_features: bool) -> Result<PathBuf> {
     let mut build = cargo();
     build
@@ -206,9 +207,9 @@ fn build_entry(pkg: &Path, entry: &Entry) -> Result<()> {
 }
 
 /// esbuild's whitespace and syntax minification of the JS a page loads: the glue, the upload
-/// Worker and the snippets (4.1 KB of gzip less at f549503: 7.5 → 5.6 KB glue, 2.7 → 1.3 KB
-/// Worker, 1.8 → 1.0 KB snippet). Identifiers are kept (`--minify-identifiers` would save 0.8
-/// KB more) so stack traces and class names read as in the source; `--target=es2022` keeps
+/// Worker and the snippets, whose comments and layout would otherwise be a large part of the
+/// JS a page loads (`cargo xtask bench --only size`). Identifiers are kept (minifying them saves
+/// little more) so stack traces and class names read as in the source; `--target=es2022` keeps
 /// esbuild from writing newer syntax than the package's browsers (Safari 15) have. The `.d.ts`
 /// is left as it is: it is documentation, and pages do not load it.
 fn minify_browser_js(pkg: &Path) -> Result<()> {
