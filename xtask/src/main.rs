@@ -8,10 +8,12 @@
 //! - [`demo`]: the demo page on the devserver, until Ctrl-C.
 //! - [`bench`]: the benchmark registry and `target/bench/report.md`.
 //! - [`devserver`]: starts `smh-devserver`, reads its READY line, kills it on drop.
+//! - [`citations`]: every document and section the repository cites exists (`cargo test -p xtask`).
 //! - [`util`]: paths, running commands, stamps, signals.
 
 mod bench;
 mod bench_upload;
+mod citations;
 mod demo;
 mod devserver;
 mod pkg;
