@@ -187,7 +187,9 @@ fn section_number(s: &str) -> Option<&str> {
     if end == 0 {
         return None;
     }
-    if bytes.get(end).is_some_and(|b| b.is_ascii_lowercase()) && !bytes.get(end + 1).is_some_and(|b| b.is_ascii_alphabetic()) {
+    if bytes.get(end).is_some_and(|b| b.is_ascii_lowercase())
+        && !bytes.get(end + 1).is_some_and(|b| b.is_ascii_alphabetic())
+    {
         end += 1;
     }
     while bytes.get(end) == Some(&b'.') && bytes.get(end + 1).is_some_and(|b| b.is_ascii_digit()) {
@@ -286,7 +288,7 @@ mod tests {
 
     #[test]
     fn good_citations_pass() {
-        let text = "// docs/doc.md §1, docs/doc.md §1.2/§1a and §1.2; docs/doc.md#row-x, docs/doc.md#one\n\
+        let text = "// docs/doc.md §1, docs/doc.md §1.2/§1a and §1.2; docs/doc.md#row-x, docs/doc.md#1-one\n\
                     // (docs/doc.md §1.2.) and `docs/doc.md` §5 (not attached), see https://x.test/a/spec/x.md\n\
                     let path = dir.join(\"report.md\"); // target/bench/report.md is written by the bench";
         assert_eq!(check_files(&[("src/a.rs", text), ("docs/other.md", "[doc](doc.md) §1.2")]), Vec::<String>::new());
