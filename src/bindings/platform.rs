@@ -37,7 +37,7 @@ mod chosen {
         Rc::new(IdbCheckpoints::default())
     }
 
-    /// The browser takes the engine's defaults (docs/design.md §6 measured them on a fast link).
+    /// The browser takes the engine's defaults, chosen for a fast link (docs/design.md §6).
     pub fn apply_defaults(_config: &mut ClientConfig) {}
 }
 

@@ -14,7 +14,7 @@
 //!   `{"Credentials":{"TmpSecretId","TmpSecretKey","Token"},"ExpiredTime":unix,
 //!   "Expiration":"2026-01-01T00:30:00Z","StartTime":unix,"RequestId"}` (`StartTime`: issue time,
 //!   as the qcloud-cos-sts helpers add it);
-//! - `vod` — CreateStorageCredentials exactly as §7.2 shows it, in its envelope:
+//! - `vod` — CreateStorageCredentials exactly as docs/cos-api.md §7.2 shows it, in its envelope:
 //!   `{"Response":{"Credentials":{"AccessKeyId","SecretAccessKey","SessionToken","Expiration"},
 //!   "RequestId"}}`.
 //!

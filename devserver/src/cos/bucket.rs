@@ -15,7 +15,7 @@ const LIST_BATCH: usize = 1000;
 /// Owner of listed objects: the devserver's fixed APPID.
 const OWNER_ID: &str = "1250000000";
 
-/// GET /?prefix=&delimiter=&marker=&max-keys=&encoding-type=url (S3 v1 semantics, §2.11).
+/// GET /?prefix=&delimiter=&marker=&max-keys=&encoding-type=url (S3 v1 semantics, docs/cos-api.md §2.11).
 pub fn bucket_list(state: &AppState, req: &CosRequest) -> Result<Response, CosError> {
     let prefix = req.param("prefix").unwrap_or("");
     let delimiter = req.param("delimiter").unwrap_or("");

@@ -1,7 +1,7 @@
 //! The `cos` origin: the COS XML API of the one bucket bound to the library
 //! (docs/cos-api.md §9), faithful enough for Tencent's own COS SDKs.
 //!
-//! Routes (one fallback handler dispatches by method and query *keys*, §9.1):
+//! Routes (one fallback handler dispatches by method and query *keys*, docs/cos-api.md §9.1):
 //!
 //! | request                                   | operation               | handler                       |
 //! |-------------------------------------------|-------------------------|-------------------------------|

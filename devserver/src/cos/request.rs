@@ -1,5 +1,5 @@
 //! A cos request as the handlers see it: bucket resolved from the Host (docs/cos-api.md §5.2),
-//! key and query percent-decoded, and the operation it names (§9.1).
+//! key and query percent-decoded, and the operation it names (docs/cos-api.md §9.1).
 
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};

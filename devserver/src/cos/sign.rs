@@ -9,7 +9,7 @@ use sha1::{Digest as _, Sha1};
 /// becomes `%XX` with uppercase hex (docs/cos-api.md §1.1 step 5).
 const COS_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
-/// The COS URLEncode of §1.1 step 5, over raw bytes (header values need not be UTF-8).
+/// The COS URLEncode of docs/cos-api.md §1.1 step 5, over raw bytes (header values need not be UTF-8).
 pub fn uri_encode(bytes: &[u8]) -> String {
     percent_encode(bytes, COS_ENCODE_SET).to_string()
 }
@@ -36,12 +36,12 @@ pub fn canonical(mut pairs: Vec<(String, String)>) -> (String, String) {
     (list, joined)
 }
 
-/// The HttpString of §1.1 step 6. `path` is the raw (decoded) key path with its leading `/`.
+/// The HttpString of docs/cos-api.md §1.1 step 6. `path` is the raw (decoded) key path with its leading `/`.
 pub fn http_string(method: &str, path: &str, params: &str, headers: &str) -> String {
     format!("{}\n{path}\n{params}\n{headers}\n", method.to_ascii_lowercase())
 }
 
-/// The `q-signature` of `http_string` (§1.1 steps 2, 7, 8): SignKey = hex(HMAC-SHA1(SecretKey,
+/// The `q-signature` of `http_string` (docs/cos-api.md §1.1 steps 2, 7, 8): SignKey = hex(HMAC-SHA1(SecretKey,
 /// key_time)), then hex(HMAC-SHA1(SignKey as hex text, StringToSign)).
 pub fn signature(secret_key: &str, key_time: &str, sign_time: &str, http_string: &str) -> String {
     let sign_key = hmac_sha1_hex(secret_key.as_bytes(), key_time.as_bytes());
@@ -54,7 +54,7 @@ fn encode_pairs(pairs: &[(String, String)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (list_name(k), uri_encode(v.as_bytes()))).collect()
 }
 
-/// A COS `Authorization` value (§1.1 step 9) valid from `start` to `end` (Unix seconds).
+/// A COS `Authorization` value (docs/cos-api.md §1.1 step 9) valid from `start` to `end` (Unix seconds).
 ///
 /// `path` is the raw key path with its leading `/` (not percent-encoded); `params` and
 /// `headers` are raw name/value pairs to sign (either may be empty: an `Authorization` signed

@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn parses_python_and_node_bodies() {
-        // docs/cos-api.md §2.8 [captured, py]; node sends the same without the declaration.
+        // docs/cos-api.md §2.8 (Python's body); node sends the same without the declaration.
         let py = r#"<?xml version="1.0" encoding="utf-8"?><CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&quot;6c2806f316d4f77a65cad508fd66cfe7&quot;</ETag></Part><Part><PartNumber>2</PartNumber><ETag>&quot;9aaa539591ba43ca217a3de989234a7a&quot;</ETag></Part></CompleteMultipartUpload>"#;
         let parts = parse_complete(py).unwrap();
         assert_eq!(
