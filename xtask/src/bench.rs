@@ -19,13 +19,22 @@ pub struct Bench {
     pub name: &'static str,
     /// What is measured, against what, in one line.
     pub about: &'static str,
+    /// The [`SECTIONS`] it measures.
+    pub sections: &'static [&'static str],
     /// Runs the selected sections, writing any extra files (the chart) into the directory given;
     /// returns the results as Markdown.
     pub run: fn(&Selection, &Path) -> Result<String>,
 }
 
+impl Bench {
+    /// Whether any section this bench measures is selected.
+    fn covers(&self, selection: &Selection) -> bool {
+        self.sections.iter().any(|s| selection.has(s))
+    }
+}
+
 /// Sections of the bench that `--only` can name (bench/README.md describes each).
-pub const SECTIONS: &[&str] = &["upload", "hash", "crc", "memory", "sweep", "size"];
+pub const SECTIONS: &[&str] = &["upload", "hash", "crc", "memory", "sweep", "size", "phone"];
 
 /// The sections one run measures: every one by default, or those `--only` names.
 #[derive(Debug)]
@@ -80,11 +89,20 @@ impl Selection {
 
 /// The registry. Real benchmarks (SDK vs. cos-js-sdk-v5 uploads in headless Chromium, hashing
 /// throughput, part-size × concurrency sweeps) are added here.
-pub const BENCHES: &[Bench] = &[Bench {
-    name: "speed",
-    about: "issue 10: upload rate (256 MiB and 1 GiB, Chromium direct and under Playwright), quick-upload hash, CRC-64, long tasks, memory, first byte, size — smh-upload vs cos-js-sdk-v5, hash-wasm, WebCrypto and a raw fetch loop, one run",
-    run: crate::bench_upload::run,
-}];
+pub const BENCHES: &[Bench] = &[
+    Bench {
+        name: "speed",
+        about: "upload rate (256 MiB and 1 GiB, Chromium direct and under Playwright), quick-upload hash, CRC-64, long tasks, memory, first byte, size — smh-upload vs cos-js-sdk-v5, hash-wasm, WebCrypto and a raw fetch loop, one run",
+        sections: &["upload", "hash", "crc", "memory", "sweep", "size"],
+        run: crate::bench_upload::run,
+    },
+    Bench {
+        name: "phone",
+        about: "the CRC-64 and SHA-256 kernels in JavaScriptCore without a JIT (as WeChat on iOS runs wasm) beside node, CPU time, and the longest synchronous call",
+        sections: &["phone"],
+        run: crate::bench_phone::run,
+    },
+];
 
 pub fn run(args: &[String]) -> Result<()> {
     let selection = Selection::parse(args)?;
@@ -111,6 +129,9 @@ pub fn run(args: &[String]) -> Result<()> {
         report.push_str("No benchmarks registered yet.\n");
     }
     for bench in BENCHES {
+        if !bench.covers(&selection) {
+            continue;
+        }
         println!("bench: {} — {}", bench.name, bench.about);
         let started = Instant::now();
         let table = (bench.run)(&selection, &dir).map_err(|e| format!("benchmark `{}`: {e}", bench.name))?;
@@ -139,6 +160,13 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn every_section_belongs_to_one_bench() {
+        for section in SECTIONS {
+            assert_eq!(BENCHES.iter().filter(|b| b.sections.contains(section)).count(), 1, "{section}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! - [`util`]: paths, running commands, stamps, signals.
 
 mod bench;
+mod bench_phone;
 mod bench_upload;
 mod citations;
 mod demo;

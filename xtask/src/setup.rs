@@ -13,9 +13,13 @@ use crate::util::{
     self, cmd, content_hash, find_tool, output, root, run_logged, stamp_matches, target_dir, write_stamp, Result,
 };
 
-/// Debian packages and the executable each provides.
-const DEBIAN_PACKAGES: &[(&str, &str)] =
-    &[("chromium", "/usr/bin/chromium"), ("chromium-driver", "/usr/bin/chromedriver")];
+/// Debian packages and the executable each provides. `jsc` (JavaScriptCore's shell) runs the
+/// SDK's kernels without a JIT, as WeChat on iOS runs wasm (`cargo xtask bench --only phone`).
+const DEBIAN_PACKAGES: &[(&str, &str)] = &[
+    ("chromium", "/usr/bin/chromium"),
+    ("chromium-driver", "/usr/bin/chromedriver"),
+    ("libjavascriptcoregtk-4.0-bin", "/usr/bin/jsc"),
+];
 
 /// Where the Python venv for the interop tests lives.
 pub const PYENV: &str = "target/pyenv";

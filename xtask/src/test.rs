@@ -286,6 +286,9 @@ fn e2e(alone: bool, counts: &mut Counts) -> Result<Option<String>> {
     // `cargo xtask bench` with tiny files, so the bench keeps working (the full run is not a test).
     crate::bench_upload::smoke(&bin)?;
     counts.passed += 1;
+    // The phone bench's kernels agree between node and JavaScriptCore without a JIT.
+    crate::bench_phone::smoke()?;
+    counts.passed += 1;
     Ok(None)
 }
 

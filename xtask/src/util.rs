@@ -12,9 +12,17 @@ use std::time::Duration;
 pub type Result<T> = std::result::Result<T, String>;
 
 /// The workspace root (the directory holding the root `Cargo.toml`).
+///
+/// `cargo run` (the `cargo xtask` alias) names the xtask package's directory in the environment;
+/// that is preferred over the path compiled in, because a target directory copied from another
+/// checkout may hold an xtask binary cargo considers fresh, whose compiled-in path is the other
+/// checkout's.
 pub fn root() -> PathBuf {
-    let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    xtask_dir.parent().unwrap_or(xtask_dir).to_path_buf()
+    let xtask_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.join("Cargo.toml").is_file())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    xtask_dir.parent().map(Path::to_path_buf).unwrap_or(xtask_dir)
 }
 
 /// Cargo's target directory: `$CARGO_TARGET_DIR` if set (relative to the root), else `target/`.
