@@ -29,9 +29,9 @@ function suite(engine) {
   /** Errors the pages already left behind had recorded. */
   const leftErrors = [];
 
-  /** The errors the current page recorded (tests/e2e/fixture/engines.html), bounded in time. */
+  /** Takes the errors the current page recorded (tests/e2e/fixture/engines.html), bounded in time. */
   const pageErrors = () => Promise.race([
-    browser.evaluate(() => window.engines?.errors ?? []),
+    browser.evaluate(() => window.engines?.errors.splice(0) ?? []),
     sleep(10_000).then(() => ['the page did not answer within 10 s']),
   ]).catch(e => [`reading the page's errors: ${e.message}`]);
 
