@@ -120,10 +120,11 @@ fn wasm_bindgen_cli() -> Result<bool> {
     Ok(true)
 }
 
-/// `apt-get install chromium chromium-driver` for the ones missing.
+/// `apt-get install` of the missing ones among Chromium's and the other engines' packages.
 fn debian_packages() -> Result<bool> {
     let missing: Vec<&str> = DEBIAN_PACKAGES
         .iter()
+        .chain(crate::engines::DEBIAN_PACKAGES)
         .filter(|(package, binary)| !Path::new(binary).exists() || !dpkg_installed(package))
         .map(|(package, _)| *package)
         .collect();
@@ -161,7 +162,7 @@ fn node_modules() -> Result<bool> {
         return Ok(false);
     }
     find_tool("npm").ok_or("npm not found; install Node.js 20+ with npm")?;
-    println!("setup: npm ci (binaryen, playwright-core, cos-nodejs-sdk-v5, cos-js-sdk-v5, hash-wasm, typescript; no browser download)");
+    println!("setup: npm ci (binaryen, playwright-core, puppeteer-core, cos-nodejs-sdk-v5, cos-js-sdk-v5, hash-wasm, typescript; no browser download)");
     run_logged(
         cmd("npm").args(["ci", "--no-audit", "--no-fund"]).env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
         "npm ci",

@@ -16,6 +16,7 @@
 //! - `e2e`: `node --test tests/e2e/` (Playwright over Debian's Chromium, the built `pkg/`) and
 //!   `tests/devserver-example/` (devserver/README.md's Playwright example), then
 //!   the bench's smoke run (`bench_upload::smoke`: every bench section with tiny files).
+//! - `engines`: `node --test tests/engines/` in Firefox ESR, then WebKitGTK (xtask/src/engines.rs).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -25,7 +26,7 @@ use std::time::{Duration, Instant};
 use crate::devserver::{temp_data_dir, Devserver};
 use crate::util::{self, cargo, cmd, find_tool, root, run_cmd, run_tee, target_dir, Result};
 
-const STAGES: &[&str] = &["native", "pkg", "miniprogram", "consumers", "browser", "interop", "e2e"];
+const STAGES: &[&str] = &["native", "pkg", "miniprogram", "consumers", "browser", "interop", "e2e", "engines"];
 
 /// Chromium flags for tests: as root on a machine with a closed network, Chromium needs no
 /// sandbox and must not try to reach Google's services. wasm-bindgen-test-runner adds
@@ -57,7 +58,7 @@ struct StageReport {
 
 /// Tests counted from the runners' own summary lines.
 #[derive(Default, Clone, Copy)]
-struct Counts {
+pub(crate) struct Counts {
     passed: u64,
     failed: u64,
     seen: bool,
@@ -142,6 +143,7 @@ fn stage(name: &str, alone: bool, counts: &mut Counts) -> Result<Option<String>>
         "browser" => browser(counts),
         "interop" => interop(counts),
         "e2e" => e2e(alone, counts),
+        "engines" => crate::engines::stage(alone, counts),
         _ => unreachable!("stage names come from STAGES"),
     }
 }
@@ -150,7 +152,7 @@ fn devserver_bin() -> PathBuf {
     target_dir().join("debug/smh-devserver")
 }
 
-fn build_devserver() -> Result<PathBuf> {
+pub(crate) fn build_devserver() -> Result<PathBuf> {
     run_cmd(cargo().args(["build", "-p", "smh-devserver"]), "cargo build -p smh-devserver")?;
     Ok(devserver_bin())
 }
@@ -293,7 +295,7 @@ fn e2e(alone: bool, counts: &mut Counts) -> Result<Option<String>> {
 }
 
 /// Runs a test runner, echoing its stdout and adding up the counts in its summary lines.
-fn run_counted(command: &mut Command, what: &str, counts: &mut Counts) -> Result<()> {
+pub(crate) fn run_counted(command: &mut Command, what: &str, counts: &mut Counts) -> Result<()> {
     let status = run_tee(command, |line| count_line(line, counts)).map_err(|e| format!("{what}: {e}"))?;
     if status.success() {
         Ok(())
