@@ -179,7 +179,7 @@ async fn conflict_strategies() {
 }
 
 fn upload_crc(data: &[u8]) -> String {
-    smh_upload::cos::crc64::checksum(data).to_string()
+    smh_upload::checksum::crc64::checksum(data).to_string()
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -17,10 +17,11 @@ use std::time::Duration;
 use futures::executor::block_on;
 use smh_upload::cos::put::check_put_reply;
 use smh_upload::cos::xml::parse_error;
+use smh_upload::date::parse_iso8601_ms;
 use smh_upload::engine::RetryConfig;
 use smh_upload::json::{self, Value};
 use smh_upload::platform::{Http, HttpRequest, HttpResponse, LocalBoxFuture, Timer};
-use smh_upload::smh::types::{parse_iso8601_ms, MAX_SIZE};
+use smh_upload::smh::types::MAX_SIZE;
 use smh_upload::smh::{Begin, Conflict, LibraryPath, SmhApi, SmhTarget, Tokens};
 use smh_upload::Error;
 

@@ -151,7 +151,7 @@ async fn sha256_hex(data: &[u8]) -> String {
     let subtle = web_sys::window().map(|w| w.crypto().unwrap().subtle()).expect("WebCrypto");
     let digest =
         JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", &mut data.to_vec()).unwrap()).await.unwrap();
-    smh_upload::hash::hex(&Uint8Array::new(&digest).to_vec())
+    smh_upload::checksum::hex(&Uint8Array::new(&digest).to_vec())
 }
 
 #[wasm_bindgen_test]

@@ -1,4 +1,4 @@
-//! The COS request signature (`q-sign-algorithm=sha1`, cos-api.md §1.1), made in the client
+//! The COS request signature (`q-sign-algorithm=sha1`, docs/cos-api.md §1.1), made in the client
 //! with temporary credentials for the direct-COS mode.
 //!
 //! `SignKey = hex(HMAC-SHA1(SecretKey, KeyTime))`; `HttpString = method\npath\nparams\nheaders\n`
@@ -10,14 +10,11 @@
 use hmac::{Hmac, Mac};
 use sha1::{Digest, Sha1};
 
-use crate::hash::hex;
+use crate::checksum::hex;
 
 type HmacSha1 = Hmac<Sha1>;
 
-/// RFC 3986 percent-encoding: `A-Z a-z 0-9 - _ . ~` stay, every other byte is `%XX` (uppercase).
-pub fn uri_encode(s: &str) -> String {
-    crate::smh::path::encode_segment(s)
-}
+pub use crate::net::percent_encode as uri_encode;
 
 fn hmac_hex(key: &[u8], message: &[u8]) -> String {
     // HMAC takes keys of any length: `new_from_slice` cannot fail for it.
@@ -70,7 +67,7 @@ pub fn authorization(secret_id: &str, secret_key: &str, start: u64, end: u64, re
 mod tests {
     use super::*;
 
-    // cos-api.md §1.5: vectors produced by cos-python-sdk-v5 and cross-checked with the JS SDKs.
+    // docs/cos-api.md §1.5: vectors produced by cos-python-sdk-v5 and cross-checked with the JS SDKs.
     const ID: &str = "AKIDEXAMPLEEXAMPLEEXAMPLEEXAMPLE1";
     const KEY: &str = "SecretKeyEXAMPLEEXAMPLEEXAMPLE12";
     const HOST: &str = "examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com";

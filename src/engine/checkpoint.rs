@@ -22,9 +22,9 @@ use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
-use super::scheduler::Slots;
-use crate::hash::hex;
+use crate::checksum::hex;
 use crate::json::{self, Value};
+use crate::lock::Lock;
 use crate::platform::CheckpointStore;
 
 /// Format version of records; others are ignored (and replaced). 2: written by [`crate::json`]
@@ -143,18 +143,18 @@ thread_local! {
     /// One lock for every client of the page: clients over the same storage (IndexedDB,
     /// localStorage) would otherwise interleave their read-modify-write of the index and bring
     /// back entries another client removed.
-    static INDEX_LOCK: Slots = Slots::new(1);
+    static INDEX_LOCK: Lock = Lock::new();
 }
 
 /// The records of a client, over its store. Index updates are serialised page-wide.
 pub struct Checkpoints {
     store: Rc<dyn CheckpointStore>,
-    lock: Slots,
+    lock: Lock,
 }
 
 impl Checkpoints {
     pub fn new(store: Rc<dyn CheckpointStore>) -> Checkpoints {
-        Checkpoints { store, lock: INDEX_LOCK.with(Slots::clone) }
+        Checkpoints { store, lock: INDEX_LOCK.with(Lock::clone) }
     }
 
     /// Whether records are kept at all (`checkpoints: 'none'` keeps none).
@@ -172,7 +172,7 @@ impl Checkpoints {
     /// Writes `record` under `key` and its index entry; prunes old records.
     pub async fn save(&self, key: &str, record: &Record) {
         let text = record.to_json();
-        let _one = self.lock.acquire().await;
+        let _one = self.lock.lock().await;
         self.store.set(key, text).await;
         let mut index = self.index().await;
         index.entries.retain(|e| e.key != key);
@@ -190,7 +190,7 @@ impl Checkpoints {
 
     /// Forgets the record under `key`.
     pub async fn remove(&self, key: &str) {
-        let _one = self.lock.acquire().await;
+        let _one = self.lock.lock().await;
         self.store.remove(key).await;
         let mut index = self.index().await;
         let before = index.entries.len();
@@ -203,7 +203,7 @@ impl Checkpoints {
     /// The unfinished uploads, newest first. Entries whose record is gone (another tab removed
     /// it) are dropped from the index.
     pub async fn pending(&self, now: f64) -> Vec<Pending> {
-        let _one = self.lock.acquire().await;
+        let _one = self.lock.lock().await;
         let mut index = self.index().await;
         let mut changed = self.prune(&mut index, now).await;
         let mut live = Vec::with_capacity(index.entries.len());

@@ -9,12 +9,12 @@ use std::cell::RefCell;
 
 use super::checkpoint::{Checkpoints, Pending};
 use super::plan::{DEFAULT_MULTIPART_THRESHOLD, MAX_IN_MEMORY_BODY, MIN_PART_SIZE};
-use super::retry::RetryConfig;
 use super::scheduler::Slots;
 use crate::cos::api::{CosApi, CosTarget};
 use crate::cos::credentials::{CredentialCache, CredentialProvider};
 use crate::cos::domain::{is_loopback, AllowList};
 use crate::error::{Error, Result};
+use crate::net::retry::RetryConfig;
 use crate::platform::{CheckpointStore, Http, Timer};
 use crate::smh::{SmhApi, SmhTarget, Tokens};
 

@@ -7,17 +7,15 @@ pub mod client;
 pub mod control;
 pub mod plan;
 pub mod progress;
-pub mod retry;
 pub mod scheduler;
 pub mod state;
-pub mod timeout;
 pub mod upload;
 
+pub use crate::net::retry::{BackoffConfig, RetryConfig};
 pub use checkpoint::Pending;
 pub use client::{ClientConfig, Uploader};
 pub use control::Control;
 pub use progress::{Phase, Progress};
-pub use retry::{BackoffConfig, RetryConfig};
 pub use state::UploadState;
 pub use upload::{Observer, UploadOptions, UploadResult};
 

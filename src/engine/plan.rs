@@ -55,7 +55,7 @@ impl Plan {
         let floor = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
         let part_size = match part_size {
             Some(p) => {
-                if p < MIN_PART_SIZE || p > MAX_PART_SIZE {
+                if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&p) {
                     return Err(Error::invalid_input("partSize", "must be between 1 MiB and 5 GiB"));
                 }
                 if size.div_ceil(p) > MAX_PARTS {

@@ -181,7 +181,7 @@ fn assert_no_secret(e: &Error) {
 #[test]
 fn happy_simple_upload_protocol() {
     let data = b"hello world\n";
-    let crc = crate::cos::crc64::checksum(data);
+    let crc = crate::checksum::crc64::checksum(data);
     let script = Rc::new(Script::default());
     script
         .expect(
@@ -225,7 +225,7 @@ fn non_json_begin_reply_is_invalid_response_without_secrets() {
 #[test]
 fn truncated_confirm_reply_fails_and_cancels_the_upload() {
     let data = b"abc";
-    let crc = crate::cos::crc64::checksum(data);
+    let crc = crate::checksum::crc64::checksum(data);
     let script = Rc::new(Script::default());
     script
         .expect(Method::Put, "/a.bin", |_| auth_reply())
@@ -258,7 +258,7 @@ fn bare_5xx_is_retried_and_an_smh_4xx_is_final() {
 #[test]
 fn cos_error_xml_is_typed_and_bad_crc_at_confirm_is_integrity_mismatch() {
     let data = b"abc";
-    let crc = crate::cos::crc64::checksum(data);
+    let crc = crate::checksum::crc64::checksum(data);
     let script = Rc::new(Script::default());
     script.expect(Method::Put, "/a.bin", |_| auth_reply()).expect(Method::Put, "/lib/-/obj", |_| {
         raw(400, "<Error><Code>BadDigest</Code><Message>md5</Message><RequestId>cosreq</RequestId></Error>")
@@ -300,7 +300,7 @@ fn wrong_crc_in_a_200_reply_resends_the_part_then_gives_up() {
 #[test]
 fn confirm_whose_reply_was_lost_is_recovered_from_the_task() {
     let data = b"abc";
-    let crc = crate::cos::crc64::checksum(data);
+    let crc = crate::checksum::crc64::checksum(data);
     let script = Rc::new(Script::default());
     script
         .expect(Method::Put, "/a.bin", |_| auth_reply())
@@ -380,7 +380,7 @@ fn pattern(len: usize) -> Vec<u8> {
 #[test]
 fn begin_is_retried_once_after_a_lost_reply_but_not_twice() {
     // Retried once: one lost reply costs at most one orphaned (empty, unconfirmed) task.
-    let crc = crate::cos::crc64::checksum(b"abc");
+    let crc = crate::checksum::crc64::checksum(b"abc");
     let script = Rc::new(Script::default());
     script
         .expect(Method::Put, "/a.bin", |_| Err(Error::Network { message: "reply lost".into() }))
@@ -440,7 +440,7 @@ fn cancel_while_begin_is_in_flight_cancels_the_upload_smh_opened() {
 
 #[test]
 fn missing_parent_directories_are_created_then_begin_is_retried_once() {
-    let crc = crate::cos::crc64::checksum(b"abc");
+    let crc = crate::checksum::crc64::checksum(b"abc");
     let script = Rc::new(Script::default());
     let not_found =
         || json(404, serde_json::json!({"code": "DirectoryNotFound", "message": "no dir", "requestId": "r"}));
@@ -512,7 +512,7 @@ fn multipart_uploader(script: Rc<Script>, store: Rc<dyn CheckpointStore>) -> Rc<
 fn an_interrupted_multipart_upload_resumes_from_the_parts_the_server_holds() {
     const MIB: usize = 1 << 20;
     let data = pattern(3 * MIB + 5);
-    let whole = crate::cos::crc64::checksum(&data);
+    let whole = crate::checksum::crc64::checksum(&data);
     let store: Rc<dyn CheckpointStore> = Rc::new(MemoryCheckpoints::default());
     let source = Rc::new(MemorySource { bytes: Rc::from(data.clone()), name: "f".into() });
     let opts = UploadOptions {
@@ -526,8 +526,8 @@ fn an_interrupted_multipart_upload_resumes_from_the_parts_the_server_holds() {
     let script = Rc::new(Script::default());
     script
         .expect(Method::Post, "/a.bin?multipart", |_| multipart_auth_reply())
-        .expect(Method::Put, "partNumber=1&uploadId=u1", cos_ok(crate::cos::crc64::checksum(&data[..MIB])))
-        .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crate::cos::crc64::checksum(&data[MIB..2 * MIB])));
+        .expect(Method::Put, "partNumber=1&uploadId=u1", cos_ok(crate::checksum::crc64::checksum(&data[..MIB])))
+        .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crate::checksum::crc64::checksum(&data[MIB..2 * MIB])));
     for _ in 0..2 {
         script.expect(Method::Put, "partNumber=3&uploadId=u1", |_| Err(Error::Network { message: "offline".into() }));
     }
@@ -556,9 +556,9 @@ fn an_interrupted_multipart_upload_resumes_from_the_parts_the_server_holds() {
     script
         .expect(Method::Get, "/ck1?upload", |_| json(200, serde_json::json!({"confirmed": false, "uploadId": "u1", "parts": [{"PartNumber": 1, "Size": 1048576, "ETag": "\"x\""}]})))
         .expect(Method::Post, "/ck1?renew", |_| multipart_auth_reply())
-        .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crate::cos::crc64::checksum(&data[MIB..2 * MIB])))
-        .expect(Method::Put, "partNumber=3&uploadId=u1", cos_ok(crate::cos::crc64::checksum(&data[2 * MIB..3 * MIB])))
-        .expect(Method::Put, "partNumber=4&uploadId=u1", cos_ok(crate::cos::crc64::checksum(&data[3 * MIB..])))
+        .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crate::checksum::crc64::checksum(&data[MIB..2 * MIB])))
+        .expect(Method::Put, "partNumber=3&uploadId=u1", cos_ok(crate::checksum::crc64::checksum(&data[2 * MIB..3 * MIB])))
+        .expect(Method::Put, "partNumber=4&uploadId=u1", cos_ok(crate::checksum::crc64::checksum(&data[3 * MIB..])))
         .expect(Method::Post, "/ck1?confirm", move |req| {
             let body: serde_json::Value = serde_json::from_slice(req.body.as_ref().and_then(|b| b.bytes()).unwrap()).unwrap();
             assert_eq!(body["crc64"], whole.to_string(), "the confirm carries the whole file's CRC");
@@ -616,7 +616,7 @@ fn a_record_whose_upload_the_server_forgot_is_discarded_and_the_upload_restarts(
     );
     record.parts.insert(1, (MIB as u64, 7));
     let key = {
-        let beginning = crate::hash::beginning_hash(&data[..MIB]);
+        let beginning = crate::checksum::beginning_hash(&data[..MIB]);
         super::checkpoint::Identity {
             library_id: "lib",
             space_id: "-",
@@ -629,8 +629,8 @@ fn a_record_whose_upload_the_server_forgot_is_discarded_and_the_upload_restarts(
     };
     futures::executor::block_on(super::checkpoint::Checkpoints::new(store.clone()).save(&key, &record));
     let script = Rc::new(Script::default());
-    let crc1 = crate::cos::crc64::checksum(&data[..MIB]);
-    let crc2 = crate::cos::crc64::checksum(&data[MIB..]);
+    let crc1 = crate::checksum::crc64::checksum(&data[..MIB]);
+    let crc2 = crate::checksum::crc64::checksum(&data[MIB..]);
     script
         .expect(Method::Get, "/ck-old?upload", |_| {
             json(404, serde_json::json!({"code": "UploadNotFound", "message": "gone", "requestId": "r"}))
@@ -686,7 +686,7 @@ fn cancel_during_confirm_of_a_committed_file_reports_it_done() {
     // Decided: once SMH has committed the file, cancel() cannot undo it; the task says so.
     let control = Control::new();
     let c = control.clone();
-    let crc = crate::cos::crc64::checksum(b"abc");
+    let crc = crate::checksum::crc64::checksum(b"abc");
     let script = Rc::new(Script::default());
     script.expect(Method::Put, "/a.bin", |_| auth_reply()).expect(Method::Put, "/lib/-/obj", cos_ok(crc)).expect(
         Method::Post,
@@ -747,7 +747,7 @@ impl crate::platform::FileSource for Flaky {
         let body = crate::platform::Body::from(self.bytes[range.start as usize..range.end as usize].to_vec());
         let read = self.read(range);
         Box::pin(async move {
-            let outcome = read.await.map(|b| crate::cos::crc64::checksum(&b));
+            let outcome = read.await.map(|b| crate::checksum::crc64::checksum(&b));
             Ok(crate::platform::Part { body, crc64: Box::pin(async move { outcome }) })
         })
     }
@@ -755,7 +755,7 @@ impl crate::platform::FileSource for Flaky {
 
 #[test]
 fn a_transient_read_failure_is_retried_and_a_lasting_one_is_file_read_error() {
-    let crc = crate::cos::crc64::checksum(b"abc");
+    let crc = crate::checksum::crc64::checksum(b"abc");
     let script = Rc::new(Script::default());
     script
         .expect(Method::Put, "/a.bin", |_| auth_reply())

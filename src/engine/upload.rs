@@ -24,15 +24,16 @@ use super::client::{Service, Uploader};
 use super::control::Control;
 use super::plan::{Plan, MIB};
 use super::progress::{Phase, Progress, ProgressTracker};
-use super::retry::{Backoff, XorShift};
-use super::scheduler::{SlotGuard, Slots};
+use super::scheduler::SlotGuard;
 use super::state::UploadState;
+use crate::checksum::crc64;
+use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
 use crate::cos::api::{Completed, CosApi};
-use crate::cos::crc64;
 use crate::cos::domain::Origin;
-use crate::cos::put::{check_put_reply, put_request};
+use crate::cos::put::{check_put_reply, put_request, PutOf};
 use crate::error::{Error, Result};
-use crate::hash::{hex, QUICK_UPLOAD_BLOCK};
+use crate::lock::Lock;
+use crate::net::retry::{Backoff, XorShift};
 use crate::platform::{Body, FileSource, HttpRequest, HttpResponse, LocalBoxFuture, Part, ProgressFn};
 use crate::smh::{Begin, Conflict, FileInfo, LibraryPath, SmhApi, UploadAuth};
 
@@ -199,7 +200,7 @@ struct Session {
     /// ETags of the parts COS stored (direct COS: CompleteMultipartUpload lists them).
     etags: RefCell<BTreeMap<u32, String>>,
     /// One renewal at a time.
-    renew_lock: Slots,
+    renew_lock: Lock,
     /// Retries left for the whole upload.
     budget: Cell<u32>,
     rng: RefCell<XorShift>,
@@ -338,7 +339,7 @@ impl Session {
             auth: RefCell::new(None),
             open_upload: RefCell::new(None),
             etags: RefCell::default(),
-            renew_lock: Slots::new(1),
+            renew_lock: Lock::new(),
             rng: RefCell::new(XorShift::new(seed)),
             shielded: Cell::new(false),
             checkpoint: RefCell::new(None),
@@ -445,7 +446,7 @@ impl Session {
             match self.source.chain_hash(range.clone(), previous).await {
                 Err(Error::FileRead { .. }) if rereads < READ_RETRIES => {
                     rereads += 1;
-                    self.uploader.timer.sleep(self.backoff().next()).await;
+                    self.uploader.timer.sleep(self.backoff().wait()).await;
                 }
                 outcome => return outcome,
             }
@@ -943,7 +944,7 @@ impl Session {
                     message: "SMH says the upload is complete but does not report it confirmed".into(),
                 });
             }
-            self.uploader.timer.sleep(backoff.next()).await;
+            self.uploader.timer.sleep(backoff.wait()).await;
         };
         let file = api.info(&LibraryPath::parse(&segments.join("/"))?).await?;
         let same = file.size.is_none_or(|s| s == size) && file.crc64.as_deref().is_none_or(|c| c == crc.to_string());
@@ -1001,7 +1002,7 @@ impl Session {
             });
         }
         let now = self.now_ms();
-        let ttl = crate::smh::types::parse_iso8601_ms(&auth.expiration)
+        let ttl = crate::date::parse_iso8601_ms(&auth.expiration)
             .map(|exp| exp - self.uploader.timer.unix_ms())
             .unwrap_or(RENEW_MARGIN_MAX_MS * 3.0)
             .max(2_000.0);
@@ -1032,7 +1033,7 @@ impl Session {
     /// Replaces the authorisation of generation `seen` (unless another part already did).
     /// Multipart uploads are renewed; a simple upload (SMH cannot renew those) is begun again.
     async fn renew(&self, seen: u64) -> Result<()> {
-        let _one_at_a_time = self.renew_lock.acquire().await;
+        let _one_at_a_time = self.renew_lock.lock().await;
         let current = self.auth.borrow().clone();
         let Some(current) = current else { return Ok(()) };
         if current.generation != seen {
@@ -1182,7 +1183,7 @@ impl Session {
                             rereads += 1;
                             part = None;
                             self.progress.borrow_mut().part_aborted(n);
-                            self.uploader.timer.sleep(backoff.next()).await;
+                            self.uploader.timer.sleep(backoff.wait()).await;
                             continue;
                         }
                         Err(error) => return Err(error),
@@ -1235,7 +1236,7 @@ impl Session {
             }
             if (error.retryable() || crc_mismatch) && attempts < max_retries && self.take_budget() {
                 attempts += 1;
-                self.uploader.timer.sleep(backoff.next()).await;
+                self.uploader.timer.sleep(backoff.wait()).await;
                 slot = self.uploader.slots.readmit(slot).await;
                 continue;
             }
@@ -1265,7 +1266,12 @@ impl Session {
             #[cfg(feature = "smh-client")]
             (Service::Smh(_), _) => {
                 let auth = self.current_auth().await?;
-                Ok((put_request(&auth.origin, &auth.auth, part_number, body, Some(progress)), auth.generation))
+                let of = match (part_number, auth.auth.upload_id.as_deref()) {
+                    (Some(number), Some(upload_id)) => PutOf::Part { number, upload_id },
+                    _ => PutOf::Object,
+                };
+                let request = put_request(&auth.origin, &auth.auth.path, of, &auth.auth.headers, body, Some(progress));
+                Ok((request, auth.generation))
             }
             #[allow(unreachable_patterns)]
             _ => Err(Error::invalid_input("client", "a direct-COS upload needs a CosUploader")),

@@ -129,6 +129,13 @@ pub struct HttpRequest {
     pub progress: Option<ProgressFn>,
 }
 
+impl HttpRequest {
+    /// A request without a time limit of its own and without progress reports.
+    pub fn new(method: Method, url: String, headers: Vec<(String, String)>, body: Option<Body>) -> HttpRequest {
+        HttpRequest { method, url, headers, body, timeout: None, progress: None }
+    }
+}
+
 impl std::fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the query (tokens, signatures) nor header values (Authorization).
@@ -200,7 +207,7 @@ pub trait FileSource {
     fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {
         Box::pin(async move {
             let bytes = read_exact(self, range).await?;
-            let crc = crate::cos::crc64::checksum(&bytes);
+            let crc = crate::checksum::crc64::checksum(&bytes);
             Ok(Part { body: Body::from(bytes), crc64: Box::pin(async move { Ok(crc) }) })
         })
     }
@@ -210,8 +217,8 @@ pub trait FileSource {
     fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
         Box::pin(async move {
             let bytes = read_exact(self, range).await?;
-            let mut hash = crate::hash::ChainedHash::resume(previous);
-            for block in bytes.chunks(crate::hash::QUICK_UPLOAD_BLOCK as usize) {
+            let mut hash = crate::checksum::ChainedHash::resume(previous);
+            for block in bytes.chunks(crate::checksum::QUICK_UPLOAD_BLOCK as usize) {
                 hash.update_block(block);
             }
             hash.raw().ok_or_else(|| crate::Error::FileRead { message: "no bytes to hash".into() })

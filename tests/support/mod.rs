@@ -313,7 +313,7 @@ pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
 
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
-    smh_upload::hash::hex(&sha2::Sha256::digest(data))
+    smh_upload::checksum::hex(&sha2::Sha256::digest(data))
 }
 
 /// Records states and progress.
