@@ -528,6 +528,7 @@ fn cos_put_reply_headers_never_panic() {
 
 /// Unix milliseconds of a UTC date, counted the slow way (an independent check of the parser's
 /// days-from-civil arithmetic).
+#[allow(clippy::too_many_arguments)]
 fn reference_ms(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, ms: i64, offset_min: i64) -> f64 {
     let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let month_days =

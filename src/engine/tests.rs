@@ -7,8 +7,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::upload::{run, Observer, UploadOptions};
-use super::{ClientConfig, Control, Progress, UploadState, Uploader};
+use super::{run, ClientConfig, Control, Observer, Progress, SmhUploader, UploadOptions, UploadState};
 use crate::error::{Error, Result};
 use crate::platform::{
     CheckpointStore, Http, HttpRequest, HttpResponse, LocalBoxFuture, MemoryCheckpoints, MemorySource, Method,
@@ -49,7 +48,7 @@ impl Http for Script {
         assert_eq!(request.method, method, "{url}");
         assert!(request.url.contains(part), "{url} should contain {part}");
         if let Some(p) = &request.progress {
-            p(request.body.as_ref().map_or(0, |b| b.len() as u64));
+            p(request.body.as_ref().map_or(0, |b| b.len()));
         }
         let out = reply(&request);
         // Like a real request, the reply arrives on a later poll: other futures (a cancel
@@ -152,7 +151,7 @@ fn upload(script: Rc<Script>, data: &[u8]) -> (Result<super::UploadResult>, Rc<S
     let mut config = config();
     config.retry.max_retries = 2;
     let uploader = Rc::new(
-        Uploader::new(
+        SmhUploader::new(
             config,
             script,
             Rc::new(FakeTimer::default()),
@@ -341,7 +340,7 @@ fn a_plan_error_is_reported_as_failed_without_any_request() {
     let mut config = config();
     config.part_size = Some(1024 * 1024);
     let uploader = Rc::new(
-        Uploader::new(
+        SmhUploader::new(
             config,
             Rc::new(Script::default()),
             Rc::new(FakeTimer::default()),
@@ -415,7 +414,7 @@ fn cancel_while_begin_is_in_flight_cancels_the_upload_smh_opened() {
         })
         .expect(Method::Delete, "/ck1?upload", |_| raw(204, ""));
     let uploader = Rc::new(
-        Uploader::new(
+        SmhUploader::new(
             config(),
             script.clone(),
             Rc::new(FakeTimer::default()),
@@ -453,7 +452,7 @@ fn missing_parent_directories_are_created_then_begin_is_retried_once() {
             json(200, serde_json::json!({"path": ["x", "y", "a.bin"], "size": "3", "crc64": crc.to_string()}))
         });
     let uploader = Rc::new(
-        Uploader::new(
+        SmhUploader::new(
             config(),
             script.clone(),
             Rc::new(FakeTimer::default()),
@@ -497,14 +496,15 @@ impl Observer for Loaded {
     }
 }
 
-fn multipart_uploader(script: Rc<Script>, store: Rc<dyn CheckpointStore>) -> Rc<Uploader> {
+fn multipart_uploader(script: Rc<Script>, store: Rc<dyn CheckpointStore>) -> Rc<SmhUploader> {
     let mut config = config();
     config.retry.max_retries = 1;
     config.concurrency = 1;
     config.part_size = Some(1 << 20);
     config.multipart_threshold = 1 << 20;
     Rc::new(
-        Uploader::new(config, script, Rc::new(FakeTimer::default()), Tokens::fixed("TOKEN123".into()), store).unwrap(),
+        SmhUploader::new(config, script, Rc::new(FakeTimer::default()), Tokens::fixed("TOKEN123".into()), store)
+            .unwrap(),
     )
 }
 
@@ -605,16 +605,9 @@ fn a_record_whose_upload_the_server_forgot_is_discarded_and_the_upload_restarts(
     assert!(futures::executor::block_on(uploader.pending_uploads()).is_empty());
 
     // A record whose task SMH no longer knows.
-    let mut record = super::checkpoint::Record::new(
-        "a.bin",
-        "f",
-        data.len() as u64,
-        MIB as u64,
-        "ck-old",
-        "u-old",
-        1_800_000_000_000.0,
-    );
-    record.parts.insert(1, (MIB as u64, 7));
+    let mut record = super::checkpoint::Record::new("a.bin", "f", data.len() as u64, MIB as u64, 1_800_000_000_000.0);
+    (record.confirm_key, record.upload_id) = (Some("ck-old".into()), Some("u-old".into()));
+    record.parts.insert(1, super::plan::PartDone { number: 1, len: MIB as u64, crc64: 7, etag: None });
     let key = {
         let beginning = crate::checksum::beginning_hash(&data[..MIB]);
         super::checkpoint::Identity {
@@ -697,7 +690,7 @@ fn cancel_during_confirm_of_a_committed_file_reports_it_done() {
         },
     );
     let uploader = Rc::new(
-        Uploader::new(
+        SmhUploader::new(
             config(),
             script.clone(),
             Rc::new(FakeTimer::default()),
@@ -765,7 +758,7 @@ fn a_transient_read_failure_is_retried_and_a_lasting_one_is_file_read_error() {
             json(200, serde_json::json!({"path": ["a.bin"], "size": "3", "crc64": crc.to_string()}))
         });
     let uploader = Rc::new(
-        Uploader::new(
+        SmhUploader::new(
             config(),
             script.clone(),
             Rc::new(FakeTimer::default()),
