@@ -22,7 +22,7 @@ use smh_upload::engine::RetryConfig;
 use smh_upload::json::{self, Value};
 use smh_upload::platform::{Http, HttpRequest, HttpResponse, LocalBoxFuture, Timer};
 use smh_upload::smh::types::MAX_SIZE;
-use smh_upload::smh::{Begin, Conflict, LibraryPath, SmhApi, SmhTarget, Tokens};
+use smh_upload::smh::{Begin, Conflict, LibraryPath, SmhApi, SmhTarget, Tokens, UploadKind};
 use smh_upload::Error;
 
 /// The access token of every call; it must never appear in an error message.
@@ -288,7 +288,7 @@ fn call(call: Call, status: u16, body: &[u8]) -> smh_upload::Result<String> {
     let path = LibraryPath::parse("dir/a.bin")?;
     block_on(async {
         Ok(match call {
-            Call::Begin => match api.begin(&path, true, 12, Conflict::Rename, None, None).await? {
+            Call::Begin => match api.begin(&path, UploadKind::Multipart, 12, Conflict::Rename, None, None).await? {
                 Begin::Upload(auth) => {
                     check_auth(&auth)?;
                     "upload".to_string()

@@ -405,6 +405,11 @@ mod tests {
         r.parts.insert(1, PartDone { number: 1, len: 5, crc64: 42, etag: None });
         block_on(c.save("up:1", &r));
         assert_eq!(block_on(c.load("up:1", 2000.0)), Some(r.clone()));
+        // A direct-COS record names no confirmKey: stored as "", read back as none.
+        let cos = Record { confirm_key: None, ..r.clone() };
+        block_on(c.save("up:cos", &cos));
+        assert_eq!(block_on(c.load("up:cos", 2000.0)).map(|r| r.confirm_key), Some(None));
+        block_on(c.remove("up:cos"));
         let pending = block_on(c.pending(2000.0));
         assert_eq!(pending.len(), 1);
         assert_eq!((pending[0].path.as_str(), pending[0].loaded), ("a/b.bin", 5));

@@ -225,23 +225,15 @@ impl Session {
     /// [`FileSource::chain_hash`], read again after a failed read (a transient
     /// `NotReadableError`), like the reads behind parts.
     pub async fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> Result<[u8; 32]> {
-        let mut retry = self.read_retry();
+        let mut reads = self.read_retry();
         loop {
             match self.source.chain_hash(range.clone(), previous).await {
-                Err(Error::FileRead { .. }) if self.wait_to_read_again(&mut retry).await => {}
+                Err(error @ Error::FileRead { .. }) => {
+                    let Some(wait) = reads.take() else { return Err(error) };
+                    self.uploader.timer.sleep(wait).await;
+                }
                 outcome => return outcome,
             }
-        }
-    }
-
-    /// After a failed read: waits before reading again, or says no read is left.
-    pub async fn wait_to_read_again(&self, retry: &mut Retry) -> bool {
-        match retry.take() {
-            Some(wait) => {
-                self.uploader.timer.sleep(wait).await;
-                true
-            }
-            None => false,
         }
     }
 

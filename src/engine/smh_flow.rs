@@ -24,7 +24,7 @@ use crate::cos::put::{put_request, PutOf};
 use crate::error::{Error, Result};
 use crate::lock::Lock;
 use crate::platform::{Body, CheckpointStore, FileSource, Http, LocalBoxFuture, ProgressFn, Timer};
-use crate::smh::{Begin, Conflict, FileInfo, LibraryPath, SmhApi, Tokens, UploadAuth};
+use crate::smh::{Begin, Conflict, FileInfo, LibraryPath, SmhApi, Tokens, UploadAuth, UploadKind};
 use crate::vecmap::VecMap;
 
 /// Renew this long before the authorisation expires, at most (docs/smh-api.md §9.1: 5 minutes)…
@@ -266,11 +266,12 @@ impl SmhFlow {
     async fn begin_with_parents(&self, beginning: Option<String>, full: Option<String>) -> Result<Begin> {
         let session = &self.session;
         let (api, opts) = (self.api(), &self.options);
-        let (path, conflict, size, multipart) = (&opts.path, opts.conflict, session.size(), session.is_multipart());
+        let kind = if session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
+        let (path, conflict, size) = (&opts.path, opts.conflict, session.size());
         let mut created = false;
         loop {
             let outcome =
-                session.shielded(api.begin(path, multipart, size, conflict, beginning.clone(), full.clone())).await;
+                session.shielded(api.begin(path, kind, size, conflict, beginning.clone(), full.clone())).await;
             if let Ok(Begin::Upload(auth)) = &outcome {
                 // Known before any cancel is obeyed, so that abandon() cancels it.
                 *self.open.borrow_mut() = Some(auth.confirm_key.clone());
@@ -469,7 +470,7 @@ impl SmhFlow {
             api.renew(&current.auth.confirm_key).await?
         } else {
             let size = self.session.size();
-            match api.begin(&opts.path, false, size, opts.conflict, None, None).await? {
+            match api.begin(&opts.path, UploadKind::Simple, size, opts.conflict, None, None).await? {
                 Begin::Upload(auth) => {
                     // The old task will never be confirmed.
                     let _ = api.cancel(&current.auth.confirm_key).await;

@@ -249,4 +249,88 @@ mod tests {
             assert!((0.0..1.0).contains(&v));
         }
     }
+
+    /// Fails every request without a reply, or with `status`; counts the requests.
+    struct Failing(std::cell::Cell<u32>, Option<u16>);
+    impl Http for Failing {
+        fn send(&self, _: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse>> {
+            self.0.set(self.0.get() + 1);
+            let status = self.1;
+            Box::pin(async move {
+                match status {
+                    Some(status) => Ok(HttpResponse { status, headers: vec![], body: vec![] }),
+                    None => Err(Error::Network { message: "reset".into() }),
+                }
+            })
+        }
+    }
+    struct Instant;
+    impl Timer for Instant {
+        fn sleep(&self, _: Duration) -> LocalBoxFuture<'static, ()> {
+            Box::pin(async {})
+        }
+        fn now_ms(&self) -> f64 {
+            0.0
+        }
+        fn unix_ms(&self) -> f64 {
+            0.0
+        }
+    }
+    /// Non-2xx replies are errors; a 403 is cured `cures` times by re-authorising.
+    struct Plain {
+        cures: u32,
+    }
+    impl Attempts for Plain {
+        fn request(&mut self) -> LocalBoxFuture<'_, Result<HttpRequest>> {
+            Box::pin(async {
+                Ok(HttpRequest::new(crate::platform::Method::Get, "http://127.0.0.1/".into(), vec![], None))
+            })
+        }
+        fn check(&mut self, reply: HttpResponse) -> Result<HttpResponse> {
+            match reply.status {
+                200..=299 => Ok(reply),
+                status => Err(Error::Cos { status, code: String::new(), message: String::new(), request_id: None }),
+            }
+        }
+        fn reauthorise<'a>(&'a mut self, error: &'a Error) -> LocalBoxFuture<'a, Result<bool>> {
+            let cure = error.status() == 403 && self.cures > 0;
+            self.cures -= u32::from(cure);
+            Box::pin(async move { Ok(cure) })
+        }
+    }
+
+    fn attempts(reply: Option<u16>, idempotent: Idempotent, cures: u32) -> (u32, Error) {
+        let http = Failing(std::cell::Cell::new(0), reply);
+        let policy = RetryConfig { max_retries: 3, ..RetryConfig::default() };
+        let call = Call { what: "test", idempotent, timeout: Duration::from_secs(1) };
+        let error = futures::executor::block_on(send(&http, &Instant, &policy, call, &mut Plain { cures }))
+            .expect_err("every reply fails");
+        (http.0.get(), error)
+    }
+
+    #[test]
+    fn one_loop_retries_by_idempotency_and_reauthorises_without_counting() {
+        // Idempotent: the first try and max_retries more.
+        assert_eq!(attempts(None, Idempotent::Yes, 0).0, 4);
+        // A call that creates something is repeated once after a lost reply, not more…
+        let (sent, error) = attempts(None, Idempotent::OnceAfterLostReply, 0);
+        assert_eq!((sent, error.code()), (2, "Network"));
+        // …but a reply that says the server failed is retried as usual.
+        assert_eq!(attempts(Some(503), Idempotent::OnceAfterLostReply, 0).0, 4);
+        // Final errors are not retried; a cured refusal goes again, not counted as a retry.
+        assert_eq!(attempts(Some(404), Idempotent::Yes, 0).0, 1);
+        assert_eq!(attempts(Some(403), Idempotent::Yes, 2).0, 3);
+    }
+
+    #[test]
+    fn a_retry_count_starts_again_after_progress() {
+        let config =
+            BackoffConfig { init_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), base: 2.0 };
+        let mut retry = Retry::new(2, Backoff::new_with_rng(config, Box::new(|| 0.999_999)));
+        assert_eq!(retry.take().map(|d| d.as_millis()), Some(99));
+        assert_eq!(retry.take().map(|d| d.as_millis()), Some(199));
+        assert_eq!(retry.take(), None);
+        retry.reset();
+        assert_eq!(retry.take().map(|d| d.as_millis()), Some(99), "count and waits start again");
+    }
 }

@@ -4,7 +4,7 @@
 //!
 //! Adapters only adapt: no retries, no sizing, no decisions.
 //!
-//! **Part bodies are platform handles** (design.md §2): a [`FileSource`] hands the engine each
+//! **Part bodies are platform handles** (docs/design.md §2): a [`FileSource`] hands the engine each
 //! part as a [`Body`] it never reads — a browser `Blob` slice, a mini-program `ArrayBuffer` — plus
 //! the part's CRC-64, computed where it is cheapest and while the part is being sent. The
 //! platform's [`Http`] sends the handle. Quick-upload hashing goes through the source too
@@ -27,9 +27,9 @@ pub mod browser;
 pub mod miniprogram;
 
 /// The wasm's heap allocator: Talc instead of std's dlmalloc, for both packages (browser and
-/// mini-program). 1.7 KB less gzip (122,063 → 120,325 B of wasm, measured on the pkg build);
-/// Talc grows the heap with `memory.grow` like dlmalloc, and the hashing kernels allocate
-/// nothing per byte, so their speed is unchanged.
+/// mini-program), because it is smaller in the package (the `size` section of `cargo xtask
+/// bench` measures it); Talc grows the heap with `memory.grow` like dlmalloc, and the hashing
+/// kernels allocate nothing per byte, so their speed does not depend on it.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static HEAP: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
@@ -212,7 +212,7 @@ pub trait FileSource {
         })
     }
 
-    /// The chained SHA-256 of smh-api.md §5.8 over the 1 MiB blocks of `range` (which starts on a
+    /// The chained SHA-256 of docs/smh-api.md §5.8 over the 1 MiB blocks of `range` (which starts on a
     /// block boundary), continuing from `previous` (the raw hash of the blocks before it).
     fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
         Box::pin(async move {

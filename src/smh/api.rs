@@ -37,6 +37,13 @@ pub enum Begin {
     Instant(FileInfo),
 }
 
+/// How a file is uploaded: one PUT, or parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadKind {
+    Simple,
+    Multipart,
+}
+
 /// SMH calls for one client.
 #[derive(Clone)]
 pub struct SmhApi {
@@ -107,20 +114,20 @@ impl SmhApi {
     pub async fn begin(
         &self,
         path: &LibraryPath,
-        multipart: bool,
+        kind: UploadKind,
         size: u64,
         conflict: Conflict,
         beginning_hash: Option<String>,
         full_hash: Option<String>,
     ) -> Result<Begin> {
         let mut query: Vec<(&str, Option<String>)> = Vec::new();
-        if multipart {
+        if kind == UploadKind::Multipart {
             query.push(("multipart", None));
         }
         query.push(("conflict_resolution_strategy", Some(conflict.as_str().to_string())));
         query.push(("filesize", Some(json::u64_to_string(size))));
         let body = begin_body(size, beginning_hash, full_hash);
-        let method = if multipart { Method::Post } else { Method::Put };
+        let method = if kind == UploadKind::Multipart { Method::Post } else { Method::Put };
         // A begin whose reply is lost has opened a task we cannot name: an empty, never-confirmed
         // one that SMH expires; nothing becomes visible.
         let call = Call {

@@ -2,10 +2,10 @@
 
 use crate::error::{Error, Result};
 
-/// SMH's limit on one file or directory name (smh-api.md §7: `FileNameLengthExceed`).
+/// SMH's limit on one file or directory name (docs/smh-api.md §7: `FileNameLengthExceed`).
 pub const MAX_NAME_LEN: usize = 255;
 
-/// Characters SMH refuses in names (`IllegalFileName`, smh-api.md §5.1).
+/// Characters SMH refuses in names (`IllegalFileName`, docs/smh-api.md §5.1).
 const ILLEGAL: &[char] = &['\\', ':', '*', '?', '"', '<', '>', '|'];
 
 /// A validated path: non-empty segments without `.`/`..`, control or illegal characters.

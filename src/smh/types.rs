@@ -1,4 +1,4 @@
-//! SMH request and response bodies (smh-api.md §5), read from and written as [`json::Value`].
+//! SMH request and response bodies (docs/smh-api.md §5), read from and written as [`json::Value`].
 //!
 //! Every reader here turns a reply that does not follow the protocol into
 //! [`Error::InvalidResponse`] naming the field — never a panic, and never the field's value

@@ -97,7 +97,7 @@ pub async fn crc64(blob: &Blob, via: Via) -> Result<u64> {
     Ok(crc.finish())
 }
 
-/// The chained SHA-256 of smh-api.md §5.8 over the 1 MiB blocks of `blob`, continuing from
+/// The chained SHA-256 of docs/smh-api.md §5.8 over the 1 MiB blocks of `blob`, continuing from
 /// `previous`; `blob` starts on a block boundary of the file.
 pub async fn chain_hash(blob: &Blob, previous: Option<[u8; 32]>, via: Via) -> Result<[u8; 32]> {
     chain_hash_ahead(blob, previous, via, None).await
