@@ -1,6 +1,6 @@
 //! A small async lock for one thread: callers wait in arrival order and hold it across awaits.
 //! For read-modify-write sequences over async stores (the checkpoint index) and for "one renewal
-//! at a time"; the parts' connection slots are a different thing ([`crate::engine::scheduler`]).
+//! at a time"; the parts' connection slots are a different thing (`engine::scheduler`).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

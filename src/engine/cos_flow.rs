@@ -1,5 +1,5 @@
 //! Uploads straight to a COS bucket: [`DirectCosUploader`] (the engine behind `CosUploader`)
-//! and its [`Flow`].
+//! and its `Flow`.
 //!
 //! InitiateMultipartUpload → the parts, each signed in the client with temporary credentials
 //! → CompleteMultipartUpload with every part's ETag, the object's CRC-64 checked against the
@@ -165,7 +165,7 @@ impl DirectCosUploader {
     }
 }
 
-/// Runs one direct-COS upload of `source` to `object` (see [`super::upload::run`]; Initiate and
+/// Runs one direct-COS upload of `source` to `object` (see `engine::upload::run`; Initiate and
 /// Complete are shielded from cancel the way SMH's begin and confirm are).
 pub async fn run_cos(
     uploader: Rc<DirectCosUploader>,

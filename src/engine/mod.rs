@@ -2,13 +2,21 @@
 //! [`crate::platform`] and the service clients in [`crate::smh`] and [`crate::cos`].
 //!
 //! Where to look:
-//! - [`upload`]: one upload from start to finish — begin or resume, send, complete, clean up;
-//! - [`flow`]: the [`flow::Flow`] trait, what differs between the services, implemented by
+//! - `upload`: one upload from start to finish — begin or resume, send, complete, clean up;
+//! - `flow`: the `flow::Flow` trait, what differs between the services, implemented by
 //!   [`smh_flow`] (through SMH) and [`cos_flow`] (straight to COS);
-//! - [`parts`]: sending the parts — slots, retries, stall watchdog, progress, pause/cancel;
-//! - [`session`]: one upload's running state — state machine, progress, the resumable record;
+//! - `parts`: sending the parts — slots, retries, stall watchdog, progress, pause/cancel;
+//! - `session`: one upload's running state — state machine, progress, the resumable record;
 //! - [`checkpoint`]: resumable records in the client's store; [`plan`]: how a file is cut;
 //!   [`scheduler`]: the connection slots; [`client`]: what a client's uploads share.
+//!
+//! A part's life, the same in both flows: planned by `plan::Plan::new` (its range:
+//! `Plan::part_range`); sent by `parts::send_part` → `parts::put_watched`, with the PUT signed by
+//! `Flow::part_request` (SMH: the headers SMH returned; COS: `cos::api::CosApi::put_request`);
+//! retried inside `parts::send_part` (`net::retry::Retry`, `Flow::reauthorise` on an expired
+//! authorisation); checkpointed by `parts::send_round` (`Session::record_part`,
+//! `Session::save_record_if_due`); confirmed by `Flow::complete` (SMH: `smh_flow` `confirm`;
+//! COS: `cos_flow` `complete_multipart`).
 
 pub mod checkpoint;
 pub mod client;
@@ -22,7 +30,7 @@ pub mod scheduler;
 pub(crate) mod session;
 pub mod smh_flow;
 pub mod state;
-pub mod upload;
+pub(crate) mod upload;
 
 pub use crate::net::retry::{BackoffConfig, RetryConfig};
 pub use checkpoint::Pending;

@@ -1,4 +1,4 @@
-//! Uploads through SMH: [`SmhUploader`] (the engine behind `SmhClient`) and its [`Flow`].
+//! Uploads through SMH: [`SmhUploader`] (the engine behind `SmhClient`) and its `Flow`.
 //!
 //! Begin (quick upload by hash first where it may hit) → the parts go to the COS domain SMH
 //! names, with the headers SMH signed → confirm with the whole file's CRC-64. SMH's upload
@@ -110,7 +110,7 @@ impl SmhUploader {
     }
 }
 
-/// Runs one SMH upload of `source` (see [`super::upload::run`]).
+/// Runs one SMH upload of `source` (see `engine::upload::run`).
 pub async fn run(
     uploader: Rc<SmhUploader>,
     source: Rc<dyn FileSource>,
@@ -322,7 +322,8 @@ impl SmhFlow {
     /// (the confirm's reply was lost) is the stored file, if it is this one.
     async fn resume_task(&self, record: &Record) -> Result<Opened> {
         let session = &self.session;
-        let confirm_key = record.confirm_key.as_deref().ok_or_else(|| Error::invalid_input("record", "no task"))?;
+        let confirm_key =
+            record.confirm_key.as_deref().ok_or_else(|| Error::invalid_input("record", "names no SMH task"))?;
         let task = self.api().query(confirm_key).await?;
         let listed = task_parts(&task);
         let parts = parts_on_server(session, record, &|n| Some((*listed.get(&n)?, None))).await?;
