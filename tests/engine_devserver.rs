@@ -732,8 +732,8 @@ async fn a_part_crc_mismatch_reads_the_part_again() {
 
 /// A client that gives up on a confirm while SMH assembles the file (its request timed out, the
 /// connection closed): SMH still finishes that confirm, and the client's retry — which hears
-/// `UploadComplete` — sees the task confirmed. (The devserver used to drop the confirm with the
-/// connection and leave the task `confirming` for ever: the 2 GiB bench row's failure.)
+/// `UploadComplete` — sees the task confirmed. A server that dropped the confirm with the
+/// connection would leave the task `confirming` for ever, and a large upload could never finish.
 #[tokio::test(flavor = "current_thread")]
 async fn a_confirm_the_client_gave_up_on_still_completes() {
     struct GivesUpOnFirstConfirm {
