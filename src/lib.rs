@@ -5,23 +5,30 @@
 //! quick upload (秒传) by hash, CRC64 integrity checks, retries, renewals, pause/resume/cancel.
 //!
 //! # Layout
-//! - [`engine`]: platform-free — plan, scheduler, retry, progress, state machine, upload flow.
+//! From the top down; each module imports only those below it:
+//! - `bindings` (wasm32 only): the JavaScript API (`SmhClient`, `CosUploader`, `UploadTask`).
+//! - [`engine`]: platform-free — plan, part machinery, progress, state machine, checkpoints, and
+//!   the two upload flows (through SMH, straight to COS).
 //! - [`smh`]: SMH API client (paths, tokens, begin/renew/confirm/cancel).
-//! - [`cos`]: the COS data path (domain allow-list, PUT, error XML, CRC-64 with combine).
-//! - [`hash`]: quick-upload hashes.
+//! - [`cos`]: the COS API (domain allow-list, signing, PUT, multipart calls, error XML).
+//! - [`net`]: retry policy, the one retry loop, time limits, percent-encoding.
 //! - [`platform`]: ports (`Http`, `FileSource`, `CheckpointStore`, `Timer`) and the browser
-//!   adapters.
-//! - `bindings` (wasm32 only): the JavaScript API (`SmhClient`, `UploadTask`).
+//!   and mini-program adapters.
+//! - Leaves: [`checksum`] (CRC-64, quick-upload hashes), [`date`], [`json`], [`lock`],
+//!   [`vecmap`], [`error`].
 
 // A wasm built with one JS class only (cargo features `smh-client` / `cos-uploader`; the
 // browser package's per-class entries, xtask/src/pkg.rs) leaves the other class's helpers unused.
 #![cfg_attr(not(all(feature = "smh-client", feature = "cos-uploader")), allow(unused))]
 
+pub mod checksum;
 pub mod cos;
+pub mod date;
 pub mod engine;
 pub mod error;
-pub mod hash;
 pub mod json;
+pub mod lock;
+pub mod net;
 pub mod platform;
 pub mod smh;
 pub mod vecmap;

@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use serde_json::json;
 use smh_upload::cos::credentials::CredentialProvider;
-use smh_upload::engine::client::CosConfig;
-use smh_upload::engine::upload::{run_cos, CosObject, CosResult};
-use smh_upload::engine::{ClientConfig, Control, UploadState, Uploader};
+use smh_upload::engine::{
+    run_cos, ClientConfig, Control, CosConfig, CosObject, CosResult, DirectCosUploader, UploadState,
+};
 use smh_upload::platform::{
     CheckpointStore, Http, HttpRequest, HttpResponse, LocalBoxFuture, MemoryCheckpoints, MemorySource, Method, Timer,
 };
@@ -81,7 +81,7 @@ impl Timer for SkewedTimer {
 
 struct Setup {
     calls: Rc<Cell<u32>>,
-    uploader: Rc<Uploader>,
+    uploader: Rc<DirectCosUploader>,
 }
 
 fn cos_config(server: &Devserver) -> (CosConfig, ClientConfig) {
@@ -116,13 +116,13 @@ fn setup_over(
     let calls = Rc::new(Cell::new(0));
     let (cos, default_config) = cos_config(server);
     let provider = Rc::new(Backend { app: server.field("app"), shape, duration, calls: calls.clone() });
-    let uploader =
-        Uploader::new_cos(cos, config.unwrap_or(default_config), http, timer, provider, store).expect("valid config");
+    let uploader = DirectCosUploader::new(cos, config.unwrap_or(default_config), http, timer, provider, store)
+        .expect("valid config");
     Setup { calls, uploader: Rc::new(uploader) }
 }
 
 async fn put(
-    uploader: &Rc<Uploader>,
+    uploader: &Rc<DirectCosUploader>,
     data: &[u8],
     key: &str,
     control: Control,
@@ -371,7 +371,7 @@ async fn a_domain_outside_the_allow_list_is_refused_before_anything_is_sent() {
     config.allowed_domains = Some(vec!["*.myqcloud.com".into()]);
     let calls = Rc::new(Cell::new(0));
     let provider = Rc::new(Backend { app: server.field("app"), shape: "sts", duration: 1800, calls: calls.clone() });
-    let err = Uploader::new_cos(
+    let err = DirectCosUploader::new(
         cos,
         config,
         Rc::new(ReqwestHttp::default()),

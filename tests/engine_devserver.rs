@@ -179,7 +179,7 @@ async fn conflict_strategies() {
 }
 
 fn upload_crc(data: &[u8]) -> String {
-    smh_upload::cos::crc64::checksum(data).to_string()
+    smh_upload::checksum::crc64::checksum(data).to_string()
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -476,7 +476,8 @@ async fn final_errors_are_typed_and_cancel_the_upload() {
 #[tokio::test(flavor = "current_thread")]
 async fn bad_configuration_is_invalid_input() {
     let server = Devserver::start(&[]);
-    let cases: Vec<(&str, Box<dyn Fn(&mut smh_upload::engine::ClientConfig)>)> = vec![
+    type Change = Box<dyn Fn(&mut smh_upload::engine::ClientConfig)>;
+    let cases: Vec<(&str, Change)> = vec![
         ("concurrency", Box::new(|c| c.concurrency = 0)),
         ("concurrency", Box::new(|c| c.concurrency = 1000)),
         ("partSize", Box::new(|c| c.part_size = Some(1024))),
@@ -487,7 +488,7 @@ async fn bad_configuration_is_invalid_input() {
     for (option, change) in cases {
         let mut config = server.config();
         change(&mut config);
-        let result = smh_upload::engine::Uploader::new(
+        let result = smh_upload::engine::SmhUploader::new(
             config,
             Rc::new(ReqwestHttp::default()),
             Rc::new(TokioTimer::default()),
@@ -722,18 +723,17 @@ async fn a_part_crc_mismatch_reads_the_part_again() {
         quick_upload: false,
         create_parents: false,
     };
-    let result =
-        smh_upload::engine::upload::run(uploader, source.clone(), opts, Control::new(), Rc::new(Recorder::default()))
-            .await
-            .expect("the re-read part goes through");
+    let result = smh_upload::engine::run(uploader, source.clone(), opts, Control::new(), Rc::new(Recorder::default()))
+        .await
+        .expect("the re-read part goes through");
     assert_eq!(source.reads.get(), 4, "three parts, one of them read twice");
     assert_stored(&server, "flaky.bin", &data, &result.crc64).await;
 }
 
 /// A client that gives up on a confirm while SMH assembles the file (its request timed out, the
 /// connection closed): SMH still finishes that confirm, and the client's retry — which hears
-/// `UploadComplete` — sees the task confirmed. (A server that dropped the confirm with the
-/// connection would leave the task `confirming` for ever, and a large upload could never finish.)
+/// `UploadComplete` — sees the task confirmed. A server that dropped the confirm with the
+/// connection would leave the task `confirming` for ever, and a large upload could never finish.
 #[tokio::test(flavor = "current_thread")]
 async fn a_confirm_the_client_gave_up_on_still_completes() {
     struct GivesUpOnFirstConfirm {

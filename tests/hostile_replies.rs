@@ -17,11 +17,12 @@ use std::time::Duration;
 use futures::executor::block_on;
 use smh_upload::cos::put::check_put_reply;
 use smh_upload::cos::xml::parse_error;
+use smh_upload::date::parse_iso8601_ms;
 use smh_upload::engine::RetryConfig;
 use smh_upload::json::{self, Value};
 use smh_upload::platform::{Http, HttpRequest, HttpResponse, LocalBoxFuture, Timer};
-use smh_upload::smh::types::{parse_iso8601_ms, MAX_SIZE};
-use smh_upload::smh::{Begin, Conflict, LibraryPath, SmhApi, SmhTarget, Tokens};
+use smh_upload::smh::types::MAX_SIZE;
+use smh_upload::smh::{Begin, Conflict, LibraryPath, SmhApi, SmhTarget, Tokens, UploadKind};
 use smh_upload::Error;
 
 /// The access token of every call; it must never appear in an error message.
@@ -287,7 +288,7 @@ fn call(call: Call, status: u16, body: &[u8]) -> smh_upload::Result<String> {
     let path = LibraryPath::parse("dir/a.bin")?;
     block_on(async {
         Ok(match call {
-            Call::Begin => match api.begin(&path, true, 12, Conflict::Rename, None, None).await? {
+            Call::Begin => match api.begin(&path, UploadKind::Multipart, 12, Conflict::Rename, None, None).await? {
                 Begin::Upload(auth) => {
                     check_auth(&auth)?;
                     "upload".to_string()
@@ -527,6 +528,7 @@ fn cos_put_reply_headers_never_panic() {
 
 /// Unix milliseconds of a UTC date, counted the slow way (an independent check of the parser's
 /// days-from-civil arithmetic).
+#[allow(clippy::too_many_arguments)]
 fn reference_ms(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, ms: i64, offset_min: i64) -> f64 {
     let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let month_days =

@@ -11,8 +11,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
-use smh_upload::engine::upload::{run, Observer, UploadOptions};
-use smh_upload::engine::{ClientConfig, Control, Progress, UploadState, Uploader};
+use smh_upload::engine::{run, ClientConfig, Control, Observer, Progress, SmhUploader, UploadOptions, UploadState};
 use smh_upload::platform::browser::{BlobSource, JsTimer, XhrHttp};
 use smh_upload::platform::{Body, FileSource, Http, HttpRequest, Method, NoCheckpoints, Timer};
 use smh_upload::smh::{Conflict, LibraryPath, SmhTarget, Tokens};
@@ -123,7 +122,7 @@ impl Observer for Rec {
     fn on_progress(&self, _p: &Progress) {}
 }
 
-fn uploader(tok: String, threshold: u64) -> Rc<Uploader> {
+fn uploader(tok: String, threshold: u64) -> Rc<SmhUploader> {
     let mut config = ClientConfig::new(SmhTarget {
         base_url: field("smh"),
         library_id: field("libraryId"),
@@ -134,7 +133,8 @@ fn uploader(tok: String, threshold: u64) -> Rc<Uploader> {
     config.multipart_threshold = threshold;
     config.part_size = Some(1 << 20);
     Rc::new(
-        Uploader::new(config, Rc::new(XhrHttp), Rc::new(JsTimer), Tokens::fixed(tok), Rc::new(NoCheckpoints)).unwrap(),
+        SmhUploader::new(config, Rc::new(XhrHttp), Rc::new(JsTimer), Tokens::fixed(tok), Rc::new(NoCheckpoints))
+            .unwrap(),
     )
 }
 
@@ -151,7 +151,7 @@ async fn sha256_hex(data: &[u8]) -> String {
     let subtle = web_sys::window().map(|w| w.crypto().unwrap().subtle()).expect("WebCrypto");
     let digest =
         JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", &mut data.to_vec()).unwrap()).await.unwrap();
-    smh_upload::hash::hex(&Uint8Array::new(&digest).to_vec())
+    smh_upload::checksum::hex(&Uint8Array::new(&digest).to_vec())
 }
 
 #[wasm_bindgen_test]
@@ -341,7 +341,7 @@ async fn an_smh_reply_whose_header_the_browser_refuses_fails_at_once_without_ech
     config.allowed_domains = Some(vec![field("cos")]);
     let http = Rc::new(HostileSmh { cos_attempts: std::cell::Cell::new(0) });
     let up = Rc::new(
-        Uploader::new(config, http.clone(), Rc::new(JsTimer), Tokens::fixed(token().await), Rc::new(NoCheckpoints))
+        SmhUploader::new(config, http.clone(), Rc::new(JsTimer), Tokens::fixed(token().await), Rc::new(NoCheckpoints))
             .unwrap(),
     );
     let opts = UploadOptions {

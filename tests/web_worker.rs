@@ -16,8 +16,8 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
-use smh_upload::cos::crc64;
-use smh_upload::hash::ChainedHash;
+use smh_upload::checksum::crc64;
+use smh_upload::checksum::ChainedHash;
 use smh_upload::platform::browser::worker::{self, Via};
 use smh_upload::platform::browser::XhrHttp;
 use smh_upload::platform::{Body, Http, HttpRequest, Method};
@@ -279,5 +279,5 @@ async fn an_upload_hashed_in_the_worker_is_byte_identical_on_the_devserver() {
     let subtle = web_sys::window().and_then(|w| w.crypto().ok()).expect("WebCrypto").subtle();
     let digest =
         JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", &mut data.clone()).unwrap()).await.unwrap();
-    assert_eq!(stored["sha256"].as_str(), Some(smh_upload::hash::hex(&Uint8Array::new(&digest).to_vec()).as_str()));
+    assert_eq!(stored["sha256"].as_str(), Some(smh_upload::checksum::hex(&Uint8Array::new(&digest).to_vec()).as_str()));
 }

@@ -11,7 +11,7 @@ use super::error::{invalid, to_js};
 use super::options::Reader;
 use super::platform;
 use super::task::UploadTask;
-use crate::engine::{ClientConfig, Uploader};
+use crate::engine::{ClientConfig, Pending, SmhUploader};
 use crate::error::{Error, Result};
 use crate::platform::browser::{js_message, JsCheckpoints, JsTimer};
 use crate::platform::{CheckpointStore, LocalBoxFuture, NoCheckpoints};
@@ -66,7 +66,7 @@ impl TokenProvider for JsTokenProvider {
 #[cfg(feature = "smh-client")]
 #[wasm_bindgen]
 pub struct SmhClient {
-    uploader: Rc<Uploader>,
+    uploader: Rc<SmhUploader>,
 }
 
 #[cfg(feature = "smh-client")]
@@ -97,7 +97,7 @@ impl SmhClient {
         }
         let checkpoints = read_checkpoints(&r)?;
         let uploader =
-            Uploader::new(config, platform::http(), Rc::new(JsTimer), tokens, checkpoints).map_err(|e| to_js(&e))?;
+            SmhUploader::new(config, platform::http(), Rc::new(JsTimer), tokens, checkpoints).map_err(|e| to_js(&e))?;
         Ok(SmhClient { uploader: Rc::new(uploader) })
     }
 
@@ -117,7 +117,8 @@ impl SmhClient {
     /// (after a reload, say): `[{path, size, loaded, name, updatedAt}]`, newest first.
     #[wasm_bindgen(js_name = pendingUploads, unchecked_return_type = "Promise<PendingUpload[]>")]
     pub fn pending_uploads(&self) -> Promise {
-        pending_promise(self.uploader.clone(), "path")
+        let uploader = self.uploader.clone();
+        pending_promise(Box::pin(async move { uploader.pending_uploads().await }), "path")
     }
 
     /// Forgets the unfinished uploads to `path` (all of them without it) and cancels them on
@@ -132,15 +133,16 @@ impl SmhClient {
             None if path.is_undefined() || path.is_null() => None,
             None => return Err(invalid("path", "must be a string or undefined")),
         };
-        Ok(discard_promise(self.uploader.clone(), path))
+        let uploader = self.uploader.clone();
+        Ok(count_promise(Box::pin(async move { uploader.discard_pending(path.as_deref()).await })))
     }
 }
 
 /// `pendingUploads()`: the list as JS objects, the target under `target_name` (`path` / `key`).
-pub(super) fn pending_promise(uploader: Rc<Uploader>, target_name: &'static str) -> Promise {
+pub(super) fn pending_promise(pending: LocalBoxFuture<'static, Vec<Pending>>, target_name: &'static str) -> Promise {
     wasm_bindgen_futures::future_to_promise(async move {
         let list = js_sys::Array::new();
-        for p in uploader.pending_uploads().await {
+        for p in pending.await {
             let o = js_sys::Object::new();
             for (k, v) in [
                 (target_name, JsValue::from_str(&p.path)),
@@ -158,11 +160,8 @@ pub(super) fn pending_promise(uploader: Rc<Uploader>, target_name: &'static str)
 }
 
 /// `discardPending(target?)`: resolves with how many uploads were forgotten and cancelled.
-pub(super) fn discard_promise(uploader: Rc<Uploader>, target: Option<String>) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
-        let count = uploader.discard_pending(target.as_deref()).await;
-        Ok(JsValue::from_f64(count as f64))
-    })
+pub(super) fn count_promise(discarded: LocalBoxFuture<'static, usize>) -> Promise {
+    wasm_bindgen_futures::future_to_promise(async move { Ok(JsValue::from_f64(discarded.await as f64)) })
 }
 
 /// Reads the options `SmhClient` and `CosUploader` share into `config` (after the platform's

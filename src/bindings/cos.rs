@@ -7,13 +7,12 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::client::{discard_promise, pending_promise, read_checkpoints, read_common};
+use super::client::{count_promise, pending_promise, read_checkpoints, read_common};
 use super::error::{invalid, to_js};
 use super::options::Reader;
 use super::task::UploadTask;
 use crate::cos::credentials::CredentialProvider;
-use crate::engine::client::CosConfig;
-use crate::engine::{ClientConfig, Uploader};
+use crate::engine::{ClientConfig, CosConfig, DirectCosUploader};
 use crate::error::{Error, Result};
 use crate::json::Value;
 use crate::platform::browser::{js_message, JsTimer};
@@ -68,7 +67,7 @@ impl CredentialProvider for JsCredentialProvider {
 /// Uploads straight to one COS bucket with temporary credentials.
 #[wasm_bindgen]
 pub struct CosUploader {
-    uploader: Rc<Uploader>,
+    uploader: Rc<DirectCosUploader>,
 }
 
 #[wasm_bindgen]
@@ -97,7 +96,7 @@ impl CosUploader {
         });
         read_common(&r, &mut config)?;
         let checkpoints = read_checkpoints(&r)?;
-        let uploader = Uploader::new_cos(
+        let uploader = DirectCosUploader::new(
             cos,
             config,
             super::platform::http(),
@@ -125,7 +124,8 @@ impl CosUploader {
     /// `[{key, size, loaded, name, updatedAt}]`, newest first.
     #[wasm_bindgen(js_name = pendingUploads, unchecked_return_type = "Promise<PendingCosUpload[]>")]
     pub fn pending_uploads(&self) -> Promise {
-        pending_promise(self.uploader.clone(), "key")
+        let uploader = self.uploader.clone();
+        pending_promise(Box::pin(async move { uploader.pending_uploads().await }), "key")
     }
 
     /// Forgets the unfinished uploads to `key` (all of them without it) and aborts them on COS;
@@ -140,6 +140,7 @@ impl CosUploader {
             None if key.is_undefined() || key.is_null() => None,
             None => return Err(invalid("key", "must be a string or undefined")),
         };
-        Ok(discard_promise(self.uploader.clone(), key))
+        let uploader = self.uploader.clone();
+        Ok(count_promise(Box::pin(async move { uploader.discard_pending(key.as_deref()).await })))
     }
 }

@@ -10,8 +10,10 @@ use web_sys::AbortSignal;
 
 use super::error::{invalid, to_js};
 use super::options::Reader;
-use crate::engine::upload::{run, run_cos, CosObject, CosResult, Observer, UploadOptions, UploadResult};
-use crate::engine::{Control, Phase, Progress, UploadState, Uploader};
+use crate::engine::{
+    run, run_cos, Control, CosObject, CosResult, DirectCosUploader, Observer, Phase, Progress, SmhUploader,
+    UploadOptions, UploadResult, UploadState,
+};
 use crate::smh::{Conflict, LibraryPath};
 
 #[cfg(feature = "smh-client")]
@@ -225,7 +227,7 @@ impl UploadTask {
     #[cfg(feature = "cos-uploader")]
     /// Starts a direct-COS upload of `file` to object `key`.
     pub(super) fn start_cos(
-        uploader: Rc<Uploader>,
+        uploader: Rc<DirectCosUploader>,
         file: JsValue,
         key: JsValue,
         options: JsValue,
@@ -262,7 +264,7 @@ impl UploadTask {
 
     #[cfg(feature = "smh-client")]
     pub(super) fn start(
-        uploader: Rc<Uploader>,
+        uploader: Rc<SmhUploader>,
         file: JsValue,
         path: JsValue,
         options: JsValue,

@@ -7,7 +7,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::cos::crc64::Crc64;
+use crate::checksum::crc64::Crc64;
 
 /// Reserves `len` bytes of wasm memory for the Worker's buffer, for the instance's lifetime;
 /// returns its address, or 0 if memory cannot grow.

@@ -1,9 +1,9 @@
 //! The COS XML API calls of a direct-COS upload, signed in the client with temporary
 //! credentials (q-sign, [`super::sign`]): PutObject / UploadPart requests for the engine to
 //! send, and InitiateMultipartUpload, ListParts, CompleteMultipartUpload, AbortMultipartUpload,
-//! HeadObject with retries. A request COS refuses for expired credentials is signed again with
-//! fresh ones; one refused for a skewed clock is signed again after correcting the clock from
-//! the reply's `Date`.
+//! HeadObject through the SDK's one retry loop ([`crate::net::retry::send`]). A request COS
+//! refuses for expired credentials is signed again with fresh ones; one refused for a skewed
+//! clock is signed again after correcting the clock from the reply's `Date`.
 
 use crate::vecmap::VecMap as BTreeMap;
 use std::rc::Rc;
@@ -12,12 +12,11 @@ use super::credentials::CredentialCache;
 use super::domain::Origin;
 use super::sign::{authorization, uri_encode, SignRequest};
 use super::xml::{element, parse_error};
-use crate::engine::retry::{Backoff, RetryConfig, XorShift};
-use crate::engine::timeout::with_timeout;
 use crate::error::{Error, Result};
-use crate::platform::{Body, Http, HttpRequest, HttpResponse, Method, ProgressFn, Timer};
+use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
+use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, ProgressFn, Timer};
 
-/// COS's longest object key, in bytes (cos-api.md: keys up to 850 bytes).
+/// COS's longest object key, in bytes (docs/cos-api.md: keys up to 850 bytes).
 pub const MAX_KEY_BYTES: usize = 850;
 /// Largest ListParts page COS returns.
 const LIST_PAGE: u32 = 1000;
@@ -171,8 +170,9 @@ impl CosApi {
         Ok(true)
     }
 
-    /// One control call with retries; returns a 2xx reply. After a failure without a reply the
-    /// call is repeated at most `lost_reply_retries` times (for calls that are not idempotent).
+    /// One control call through the retry loop; returns a 2xx reply without an error in its
+    /// body.
+    #[allow(clippy::too_many_arguments)]
     async fn call(
         &self,
         method: Method,
@@ -181,61 +181,28 @@ impl CosApi {
         headers: &[(String, String)],
         body: Option<Vec<u8>>,
         what: &str,
-        lost_reply_retries: u32,
+        idempotent: Idempotent,
     ) -> Result<HttpResponse> {
-        let seed = (self.timer.now_ms() * 1000.0) as u64 ^ 0x2545_F491_4F6C_DD1D;
-        let mut rng = XorShift::new(seed);
-        let mut backoff = Backoff::new_with_rng(self.retry.backoff.clone(), Box::new(move || rng.next_f64()));
-        let body: Option<Body> = body.map(Body::from);
-        let (mut attempt, mut reauth, mut lost) = (0u32, 0u32, 0u32);
-        loop {
-            let (signed, generation) = self.sign(method, key, query, headers.to_vec()).await?;
-            let request = HttpRequest {
-                method,
-                url: self.url(key, query),
-                headers: signed,
-                body: body.clone(),
-                timeout: Some(self.retry.request_timeout),
-                progress: None,
-            };
-            let result = with_timeout(&*self.timer, self.retry.request_timeout, what, self.http.send(request)).await;
-            let (error, date) = match result {
-                // COS may answer 200 and put an error in the body (CompleteMultipartUpload).
-                Ok(resp) if (200..300).contains(&resp.status) && !error_in_body(&resp.body) => {
-                    // Every COS reply carries its clock: a device clock found off is corrected
-                    // before the parts are signed, not after each of them is refused.
-                    if let Some(date) = resp.header("date") {
-                        self.credentials.correct_clock(date, self.timer.unix_ms());
-                    }
-                    return Ok(resp);
-                }
-                Ok(resp) => (parse_error(&resp), resp.header("date").map(str::to_string)),
-                Err(e) => (e, None),
-            };
-            if reauth < MAX_REAUTH && self.recover(&error, date.as_deref(), generation).await? {
-                reauth += 1;
-                continue;
-            }
-            let no_reply = matches!(error, Error::Network { .. } | Error::Timeout { .. });
-            if no_reply && lost >= lost_reply_retries {
-                return Err(error);
-            }
-            if error.retryable() && attempt < self.retry.max_retries {
-                lost += u32::from(no_reply);
-                attempt += 1;
-                self.timer.sleep(backoff.next()).await;
-                continue;
-            }
-            return Err(error);
-        }
+        let call = Call { what, idempotent, timeout: self.retry.request_timeout };
+        let mut attempts = CosAttempts {
+            api: self,
+            method,
+            key,
+            query,
+            headers,
+            body: body.map(Body::from),
+            generation: 0,
+            date: None,
+            reauthorised: 0,
+        };
+        retry::send(&*self.http, &*self.timer, &self.retry, call, &mut attempts).await
     }
 
     /// InitiateMultipartUpload with the object's headers; returns the UploadId.
     pub async fn initiate(&self, key: &str, headers: &[(String, String)]) -> Result<String> {
-        // Not idempotent: a lost reply leaves an upload we cannot name (COS expires it, and it
-        // holds no bytes); one retry after a lost reply bounds that to one.
+        let what = "initiate multipart upload";
         let resp = self
-            .call(Method::Post, key, &[("uploads", String::new())], headers, None, "initiate multipart upload", 1)
+            .call(Method::Post, key, &[("uploads", String::new())], headers, None, what, Idempotent::OnceAfterLostReply)
             .await?;
         let text = String::from_utf8_lossy(&resp.body);
         element(&text, "UploadId").filter(|id| !id.is_empty()).ok_or_else(|| Error::InvalidResponse {
@@ -254,7 +221,7 @@ impl CosApi {
                 ("max-parts", LIST_PAGE.to_string()),
                 ("part-number-marker", marker.to_string()),
             ];
-            let resp = self.call(Method::Get, key, &query, &[], None, "list parts", u32::MAX).await?;
+            let resp = self.call(Method::Get, key, &query, &[], None, "list parts", Idempotent::Yes).await?;
             let text = String::from_utf8_lossy(&resp.body);
             let bad = || Error::InvalidResponse {
                 status: resp.status,
@@ -295,7 +262,7 @@ impl CosApi {
                 &headers,
                 Some(xml.into_bytes()),
                 "complete multipart upload",
-                u32::MAX,
+                Idempotent::Yes,
             )
             .await?;
         let text = String::from_utf8_lossy(&resp.body);
@@ -321,7 +288,7 @@ impl CosApi {
                 &[],
                 None,
                 "abort multipart upload",
-                u32::MAX,
+                Idempotent::Yes,
             )
             .await
         {
@@ -333,9 +300,62 @@ impl CosApi {
 
     /// HeadObject: size, ETag and CRC-64 of a stored object.
     pub async fn head(&self, key: &str) -> Result<(Option<u64>, Option<String>, Option<u64>)> {
-        let resp = self.call(Method::Head, key, &[], &[], None, "head object", u32::MAX).await?;
+        let resp = self.call(Method::Head, key, &[], &[], None, "head object", Idempotent::Yes).await?;
         let size = resp.header("content-length").and_then(|v| v.trim().parse().ok());
         Ok((size, resp.header("etag").map(str::to_string), crc_header(&resp)))
+    }
+}
+
+/// One COS call as the retry loop sends it: signed afresh for each attempt; a refusal of the
+/// credentials or of the clock is cured (at most [`MAX_REAUTH`] times) and the call sent again.
+struct CosAttempts<'a> {
+    api: &'a CosApi,
+    method: Method,
+    key: &'a str,
+    query: &'a [(&'a str, String)],
+    headers: &'a [(String, String)],
+    body: Option<Body>,
+    /// The credentials' generation of the last attempt.
+    generation: u64,
+    /// The `Date` of the last error reply: COS's clock.
+    date: Option<String>,
+    reauthorised: u32,
+}
+
+impl Attempts for CosAttempts<'_> {
+    fn request(&mut self) -> LocalBoxFuture<'_, Result<HttpRequest>> {
+        self.date = None;
+        Box::pin(async move {
+            let (headers, generation) = self.api.sign(self.method, self.key, self.query, self.headers.to_vec()).await?;
+            self.generation = generation;
+            Ok(HttpRequest::new(self.method, self.api.url(self.key, self.query), headers, self.body.clone()))
+        })
+    }
+
+    fn check(&mut self, reply: HttpResponse) -> Result<HttpResponse> {
+        // COS may answer 200 and put an error in the body (CompleteMultipartUpload).
+        if (200..300).contains(&reply.status) && !error_in_body(&reply.body) {
+            // Every COS reply carries its clock: a device clock found off is corrected before
+            // the parts are signed, not after each of them is refused.
+            if let Some(date) = reply.header("date") {
+                self.api.credentials.correct_clock(date, self.api.timer.unix_ms());
+            }
+            return Ok(reply);
+        }
+        self.date = reply.header("date").map(str::to_string);
+        Err(parse_error(&reply))
+    }
+
+    fn reauthorise<'a>(&'a mut self, error: &'a Error) -> LocalBoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            if self.reauthorised >= MAX_REAUTH {
+                return Ok(false);
+            }
+            let date = self.date.take();
+            let again = self.api.recover(error, date.as_deref(), self.generation).await?;
+            self.reauthorised += u32::from(again);
+            Ok(again)
+        })
     }
 }
 

@@ -18,6 +18,7 @@ use std::rc::Rc;
 
 use futures::future::{FutureExt, Shared};
 
+use crate::date::parse_http_date;
 use crate::error::{Error, Result};
 use crate::json::Value;
 use crate::platform::LocalBoxFuture;
@@ -64,7 +65,7 @@ fn seconds(value: Option<&Value>) -> Option<u64> {
 
 /// Unix seconds of an RFC 3339 time (`2024-08-20T13:55:53Z`).
 fn rfc3339_seconds(value: Option<&Value>) -> Option<u64> {
-    let ms = crate::smh::types::parse_iso8601_ms(value?.as_str()?)?;
+    let ms = crate::date::parse_iso8601_ms(value?.as_str()?)?;
     (ms >= 0.0).then(|| (ms / 1000.0) as u64)
 }
 
@@ -232,42 +233,6 @@ impl CredentialCache {
     }
 }
 
-/// Unix seconds of an RFC 1123 date (`Sun, 06 Nov 1994 08:49:37 GMT`), the form of HTTP `Date`.
-pub fn parse_http_date(s: &str) -> Option<u64> {
-    let mut words = s.split_whitespace();
-    let _weekday = words.next()?;
-    let day: u64 = words.next()?.parse().ok()?;
-    let month = match words.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: u64 = words.next()?.parse().ok()?;
-    let mut hms = words.next()?.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if words.next() != Some("GMT") || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 || year < 1970 {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm, for years from 1970 on).
-    let (y, mo) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * mo + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + m * 60 + sec)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,16 +293,6 @@ mod tests {
         .unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("secretvalue") && !shown.contains("tokenvalue"), "{shown}");
-    }
-
-    #[test]
-    fn http_dates() {
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
-        assert_eq!(parse_http_date("Sun, 29 Nov 2026 17:57:32 GMT"), Some(1795975052));
-        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-        for bad in ["", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT"] {
-            assert_eq!(parse_http_date(bad), None, "{bad}");
-        }
     }
 
     struct Counting(Rc<Cell<u32>>, u64);

@@ -1,8 +1,7 @@
-//! The COS data path: the upload-domain allow-list, PUT of objects and parts, COS error XML, and
-//! CRC-64/XZ with combine.
+//! The COS data path: the upload-domain allow-list, request signing and temporary credentials,
+//! PUT of objects and parts, the multipart calls of direct uploads, COS error XML.
 
 pub mod api;
-pub mod crc64;
 pub mod credentials;
 pub mod domain;
 pub mod put;

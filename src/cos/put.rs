@@ -1,47 +1,51 @@
-//! PUT of bytes to the COS bucket domain: a whole object (simple upload) or one part, with
-//! exactly the headers SMH returned, and the CRC64 of the reply checked against the bytes sent.
+//! PUT of bytes to the COS bucket domain: a whole object (simple upload) or one part of a
+//! multipart upload, with exactly the headers that authorise it, and the CRC-64 of the reply
+//! checked against the bytes sent.
 
 use super::domain::Origin;
 use super::xml::parse_error;
 use crate::error::{Error, Result};
-use crate::platform::{Body, Http, HttpRequest, HttpResponse, Method, ProgressFn};
-use crate::smh::UploadAuth;
+use crate::net::percent_encode;
+use crate::platform::{Body, HttpRequest, HttpResponse, Method, ProgressFn};
 
 /// Headers a browser sets itself and refuses from scripts.
 const FORBIDDEN_HEADERS: &[&str] = &["host", "content-length", "connection", "expect", "transfer-encoding"];
 
-/// The URL of a PUT: the object, or a part of the multipart upload.
-pub fn put_url(origin: &Origin, auth: &UploadAuth, part_number: Option<u32>) -> String {
-    let path = if auth.path.starts_with('/') { auth.path.clone() } else { format!("/{}", auth.path) };
-    match (part_number, &auth.upload_id) {
-        (Some(n), Some(id)) => format!(
-            "{}{}?partNumber={}&uploadId={}",
-            origin.base(),
-            path,
-            n,
-            super::super::smh::path::encode_segment(id)
-        ),
-        _ => format!("{}{}", origin.base(), path),
+/// Which PUT: the whole object, or part `number` of multipart upload `upload_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOf<'a> {
+    Object,
+    Part { number: u32, upload_id: &'a str },
+}
+
+/// The URL of a PUT to `path` (the object's URL path, with or without its leading `/`).
+pub fn put_url(origin: &Origin, path: &str, of: PutOf<'_>) -> String {
+    let slash = if path.starts_with('/') { "" } else { "/" };
+    match of {
+        PutOf::Part { number, upload_id } => {
+            format!("{}{slash}{path}?partNumber={number}&uploadId={}", origin.base(), percent_encode(upload_id))
+        }
+        PutOf::Object => format!("{}{slash}{path}", origin.base()),
     }
 }
 
-/// Builds the PUT request for `body`.
-pub fn put_request(
+/// The PUT of `body` with `headers` as given (those a browser refuses from scripts left out).
+pub fn put_request<'h>(
     origin: &Origin,
-    auth: &UploadAuth,
-    part_number: Option<u32>,
+    path: &str,
+    of: PutOf<'_>,
+    headers: impl IntoIterator<Item = (&'h String, &'h String)>,
     body: Body,
     progress: Option<ProgressFn>,
 ) -> HttpRequest {
-    let headers = auth
-        .headers
-        .iter()
+    let headers = headers
+        .into_iter()
         .filter(|(k, _)| !FORBIDDEN_HEADERS.contains(&k.to_ascii_lowercase().as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     HttpRequest {
         method: Method::Put,
-        url: put_url(origin, auth, part_number),
+        url: put_url(origin, path, of),
         headers,
         body: Some(body),
         timeout: None,
@@ -75,37 +79,30 @@ pub fn check_put_reply(resp: &HttpResponse, sent_crc: u64) -> Result<Stored> {
     Ok(Stored { etag: resp.header("etag").map(str::to_string), crc_checked: header.is_some() })
 }
 
-/// Sends one PUT through `http`.
-pub async fn put(http: &dyn Http, request: HttpRequest, sent_crc: u64) -> Result<Stored> {
-    let resp = http.send(request).await?;
-    check_put_reply(&resp, sent_crc)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cos::domain::AllowList;
 
-    fn auth() -> UploadAuth {
-        UploadAuth {
-            domain: "b-1.cos.ap-guangzhou.myqcloud.com".into(),
-            path: "/lib/space/key".into(),
-            upload_id: Some("u1".into()),
-            headers: [("Authorization".to_string(), "q-sign".to_string()), ("Host".to_string(), "x".to_string())]
-                .into_iter()
-                .collect(),
-            confirm_key: "c".into(),
-            expiration: "2030-01-01T00:00:00Z".into(),
-        }
-    }
-
     #[test]
     fn part_url_and_headers() {
         let origin = AllowList::official_cos().check("b-1.cos.ap-guangzhou.myqcloud.com").unwrap();
-        let req = put_request(&origin, &auth(), Some(3), Body::from(vec![1u8, 2]), None);
+        let headers: Vec<(String, String)> =
+            vec![("Authorization".into(), "q-sign".into()), ("Host".into(), "x".into())];
+        let part = PutOf::Part { number: 3, upload_id: "u1" };
+        let req = put_request(
+            &origin,
+            "/lib/space/key",
+            part,
+            headers.iter().map(|(k, v)| (k, v)),
+            Body::from(vec![1u8, 2]),
+            None,
+        );
         assert_eq!(req.url, "https://b-1.cos.ap-guangzhou.myqcloud.com/lib/space/key?partNumber=3&uploadId=u1");
         assert_eq!(req.headers, vec![("Authorization".to_string(), "q-sign".to_string())]);
-        assert_eq!(put_url(&origin, &auth(), None), "https://b-1.cos.ap-guangzhou.myqcloud.com/lib/space/key");
+        let object = "https://b-1.cos.ap-guangzhou.myqcloud.com/lib/space/key";
+        assert_eq!(put_url(&origin, "lib/space/key", PutOf::Object), object);
+        assert_eq!(put_url(&origin, "/lib/space/key", PutOf::Object), object);
     }
 
     #[test]

@@ -10,14 +10,11 @@
 use hmac::{Hmac, Mac};
 use sha1::{Digest, Sha1};
 
-use crate::hash::hex;
+use crate::checksum::hex;
 
 type HmacSha1 = Hmac<Sha1>;
 
-/// RFC 3986 percent-encoding: `A-Z a-z 0-9 - _ . ~` stay, every other byte is `%XX` (uppercase).
-pub fn uri_encode(s: &str) -> String {
-    crate::smh::path::encode_segment(s)
-}
+pub use crate::net::percent_encode as uri_encode;
 
 fn hmac_hex(key: &[u8], message: &[u8]) -> String {
     // HMAC takes keys of any length: `new_from_slice` cannot fail for it.

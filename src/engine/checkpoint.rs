@@ -6,25 +6,27 @@
 //!   the first 1 MiB; a `File` is found by its fingerprint alone, so nothing is hashed before its
 //!   first byte goes out). Never the token: a record alone cannot authorise anything; resuming
 //!   needs a valid access token again.
-//! - **Record**: the SMH confirmKey and uploadId, the part size, and the parts done with their
-//!   CRC-64s (so the confirm still carries the whole file's CRC without reading it again).
-//!   Written as parts complete, at most once per [`SAVE_INTERVAL_MS`] (and on pause/stop).
+//! - **Record**: the server upload it continues (COS's UploadId, and SMH's confirmKey for an SMH
+//!   upload), the part size, and the parts done with their CRC-64s (so the confirm still carries
+//!   the whole file's CRC without reading it again). Written as parts complete, at most once per
+//!   [`SAVE_INTERVAL_MS`] (and on pause/stop).
 //! - **Index**: one extra entry, [`INDEX_KEY`], lists the records (`pendingUploads()` reads it).
 //!   Records older than [`MAX_AGE_MS`] or beyond the newest [`MAX_RECORDS`] are dropped, so
 //!   storage stays bounded.
 //!
-//! On the next `upload()` of the same file to the same path, the engine asks SMH for the task
-//! (`GET {confirmKey}?upload`, whose `parts` is COS's ListParts — the truth when the record and
-//! the server disagree), renews the authorisation, and sends only the missing parts.
+//! On the next `upload()` of the same file to the same target, the engine asks the server which
+//! parts it holds (SMH's task, whose `parts` is COS's ListParts; ListParts itself for direct COS
+//! — the truth when the record and the server disagree) and sends only the missing ones (see
+//! `engine::upload::resume_upload`).
 
-use crate::vecmap::VecMap as BTreeMap;
 use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
-use super::scheduler::Slots;
-use crate::hash::hex;
+use super::plan::{PartDone, PartsDone};
+use crate::checksum::hex;
 use crate::json::{self, Value};
+use crate::lock::Lock;
 use crate::platform::CheckpointStore;
 
 /// Format version of records; others are ignored (and replaced). 2: written by [`crate::json`]
@@ -74,33 +76,29 @@ pub struct Record {
     pub name: String,
     pub size: u64,
     pub part_size: u64,
-    pub confirm_key: String,
-    pub upload_id: String,
-    /// Part number → (length, CRC-64) of the parts the server acknowledged.
-    pub parts: BTreeMap<u32, (u64, u64)>,
+    /// The multipart upload it continues (COS's UploadId); `None` until one is open.
+    pub upload_id: Option<String>,
+    /// SMH's confirmKey of that upload; `None` for a direct-COS upload, whose object key is
+    /// `path`.
+    pub confirm_key: Option<String>,
+    /// The parts the server acknowledged (without ETags).
+    pub parts: PartsDone,
     pub created_at: f64,
     pub updated_at: f64,
 }
 
 impl Record {
-    pub fn new(
-        path: &str,
-        name: &str,
-        size: u64,
-        part_size: u64,
-        confirm_key: &str,
-        upload_id: &str,
-        now: f64,
-    ) -> Record {
+    /// A record of an upload to `path` that has no server upload yet.
+    pub fn new(path: &str, name: &str, size: u64, part_size: u64, now: f64) -> Record {
         Record {
             v: VERSION,
             path: path.to_string(),
             name: name.to_string(),
             size,
             part_size,
-            confirm_key: confirm_key.to_string(),
-            upload_id: upload_id.to_string(),
-            parts: BTreeMap::new(),
+            upload_id: None,
+            confirm_key: None,
+            parts: PartsDone::new(),
             created_at: now,
             updated_at: now,
         }
@@ -108,7 +106,7 @@ impl Record {
 
     /// Bytes of the parts done.
     pub fn loaded(&self) -> u64 {
-        self.parts.values().map(|&(len, _)| len).sum()
+        super::plan::loaded(&self.parts)
     }
 }
 
@@ -143,18 +141,18 @@ thread_local! {
     /// One lock for every client of the page: clients over the same storage (IndexedDB,
     /// localStorage) would otherwise interleave their read-modify-write of the index and bring
     /// back entries another client removed.
-    static INDEX_LOCK: Slots = Slots::new(1);
+    static INDEX_LOCK: Lock = Lock::new();
 }
 
 /// The records of a client, over its store. Index updates are serialised page-wide.
 pub struct Checkpoints {
     store: Rc<dyn CheckpointStore>,
-    lock: Slots,
+    lock: Lock,
 }
 
 impl Checkpoints {
     pub fn new(store: Rc<dyn CheckpointStore>) -> Checkpoints {
-        Checkpoints { store, lock: INDEX_LOCK.with(Slots::clone) }
+        Checkpoints { store, lock: INDEX_LOCK.with(Lock::clone) }
     }
 
     /// Whether records are kept at all (`checkpoints: 'none'` keeps none).
@@ -172,7 +170,7 @@ impl Checkpoints {
     /// Writes `record` under `key` and its index entry; prunes old records.
     pub async fn save(&self, key: &str, record: &Record) {
         let text = record.to_json();
-        let _one = self.lock.acquire().await;
+        let _one = self.lock.lock().await;
         self.store.set(key, text).await;
         let mut index = self.index().await;
         index.entries.retain(|e| e.key != key);
@@ -190,7 +188,7 @@ impl Checkpoints {
 
     /// Forgets the record under `key`.
     pub async fn remove(&self, key: &str) {
-        let _one = self.lock.acquire().await;
+        let _one = self.lock.lock().await;
         self.store.remove(key).await;
         let mut index = self.index().await;
         let before = index.entries.len();
@@ -203,7 +201,7 @@ impl Checkpoints {
     /// The unfinished uploads, newest first. Entries whose record is gone (another tab removed
     /// it) are dropped from the index.
     pub async fn pending(&self, now: f64) -> Vec<Pending> {
-        let _one = self.lock.acquire().await;
+        let _one = self.lock.lock().await;
         let mut index = self.index().await;
         let mut changed = self.prune(&mut index, now).await;
         let mut live = Vec::with_capacity(index.entries.len());
@@ -293,9 +291,10 @@ impl Record {
     fn to_json(&self) -> String {
         let parts = self
             .parts
-            .iter()
-            .map(|(&n, &(len, crc))| {
-                Value::Array(vec![Value::from(u64::from(n)), Value::from(len), Value::from(json::u64_to_string(crc))])
+            .values()
+            .map(|p| {
+                let crc = json::u64_to_string(p.crc64);
+                Value::Array(vec![Value::from(u64::from(p.number)), Value::from(p.len), Value::from(crc)])
             })
             .collect();
         Value::object([
@@ -304,8 +303,8 @@ impl Record {
             ("name", Value::from(self.name.as_str())),
             ("size", Value::from(self.size)),
             ("partSize", Value::from(self.part_size)),
-            ("confirmKey", Value::from(self.confirm_key.as_str())),
-            ("uploadId", Value::from(self.upload_id.as_str())),
+            ("confirmKey", Value::from(self.confirm_key.as_deref().unwrap_or_default())),
+            ("uploadId", Value::from(self.upload_id.as_deref().unwrap_or_default())),
             ("parts", Value::Array(parts)),
             ("createdAt", millis(self.created_at)),
             ("updatedAt", millis(self.updated_at)),
@@ -315,19 +314,22 @@ impl Record {
 
     fn from_json(stored: &str) -> Option<Record> {
         let v = json::parse(stored.as_bytes()).ok()?;
-        let mut parts = BTreeMap::new();
+        let mut parts = PartsDone::new();
         for part in v.get("parts")?.as_array()? {
             let [n, len, crc] = part.as_array()? else { return None };
-            parts.insert(u32::try_from(n.as_u64()?).ok()?, (len.as_u64()?, crc.to_u64()?));
+            let number = u32::try_from(n.as_u64()?).ok()?;
+            parts.insert(number, PartDone { number, len: len.as_u64()?, crc64: crc.to_u64()?, etag: None });
         }
+        // Stored as "" when absent.
+        let given = |s: String| (!s.is_empty()).then_some(s);
         Some(Record {
             v: u32::try_from(integer(&v, "v")?).ok()?,
             path: text(&v, "path")?,
             name: text(&v, "name")?,
             size: integer(&v, "size")?,
             part_size: integer(&v, "partSize")?,
-            confirm_key: text(&v, "confirmKey")?,
-            upload_id: text(&v, "uploadId")?,
+            confirm_key: given(text(&v, "confirmKey")?),
+            upload_id: given(text(&v, "uploadId")?),
             parts,
             created_at: integer(&v, "createdAt")? as f64,
             updated_at: integer(&v, "updatedAt")? as f64,
@@ -398,10 +400,16 @@ mod tests {
     fn save_load_list_remove() {
         let store = Rc::new(MemoryCheckpoints::default());
         let c = Checkpoints::new(store.clone());
-        let mut r = Record::new("a/b.bin", "b.bin", 10, 5, "ck", "u1", 1000.0);
-        r.parts.insert(1, (5, 42));
+        let mut r = Record::new("a/b.bin", "b.bin", 10, 5, 1000.0);
+        (r.confirm_key, r.upload_id) = (Some("ck".into()), Some("u1".into()));
+        r.parts.insert(1, PartDone { number: 1, len: 5, crc64: 42, etag: None });
         block_on(c.save("up:1", &r));
         assert_eq!(block_on(c.load("up:1", 2000.0)), Some(r.clone()));
+        // A direct-COS record names no confirmKey: stored as "", read back as none.
+        let cos = Record { confirm_key: None, ..r.clone() };
+        block_on(c.save("up:cos", &cos));
+        assert_eq!(block_on(c.load("up:cos", 2000.0)).map(|r| r.confirm_key), Some(None));
+        block_on(c.remove("up:cos"));
         let pending = block_on(c.pending(2000.0));
         assert_eq!(pending.len(), 1);
         assert_eq!((pending[0].path.as_str(), pending[0].loaded), ("a/b.bin", 5));
@@ -460,7 +468,7 @@ mod tests {
     fn clients_over_one_store_do_not_resurrect_each_others_entries() {
         let store = Rc::new(Yielding::default());
         let (a, b) = (Checkpoints::new(store.clone()), Checkpoints::new(store.clone()));
-        let r = Record::new("f", "f", 10, 5, "ck", "u", 1.0);
+        let r = Record::new("f", "f", 10, 5, 1.0);
         // Interleaved on one thread, as two clients of a page are: a save and a remove whose
         // index updates would overlap without the page-wide lock.
         block_on(a.save("up:a", &r));
@@ -485,7 +493,7 @@ mod tests {
         let store = Rc::new(MemoryCheckpoints::default());
         let c = Checkpoints::new(store.clone());
         for i in 0..(MAX_RECORDS + 5) {
-            let r = Record::new(&format!("f{i}"), "f", 10, 5, "ck", "u", i as f64);
+            let r = Record::new(&format!("f{i}"), "f", 10, 5, i as f64);
             block_on(c.save(&format!("up:{i}"), &r));
         }
         let pending = block_on(c.pending(100.0));

@@ -1,31 +1,28 @@
-//! [`Uploader`]: the platform-free client — validated configuration, the service that authorises
-//! its uploads ([`Service`]: SMH, or COS directly with temporary credentials), the connection
-//! slots shared by all its uploads.
+//! [`Uploader`]: what every upload of one client shares, whichever service authorises them —
+//! validated configuration, the ports, the allow-list of upload domains, the connection slots,
+//! the resumable records. [`super::SmhUploader`] and [`super::DirectCosUploader`] are an
+//! `Uploader` with their service's API.
 
+use std::cell::RefCell;
+use std::future::Future;
 use std::rc::Rc;
 
-use crate::vecmap::VecSet as BTreeSet;
-use std::cell::RefCell;
-
-use super::checkpoint::{Checkpoints, Pending};
+use super::checkpoint::{Checkpoints, Pending, Record};
 use super::plan::{DEFAULT_MULTIPART_THRESHOLD, MAX_IN_MEMORY_BODY, MIN_PART_SIZE};
-use super::retry::RetryConfig;
 use super::scheduler::Slots;
-use crate::cos::api::{CosApi, CosTarget};
-use crate::cos::credentials::{CredentialCache, CredentialProvider};
 use crate::cos::domain::{is_loopback, AllowList};
 use crate::error::{Error, Result};
+use crate::net::retry::RetryConfig;
 use crate::platform::{CheckpointStore, Http, Timer};
-use crate::smh::{SmhApi, SmhTarget, Tokens};
+use crate::smh::SmhTarget;
+use crate::vecmap::VecSet;
 
 /// Most parts in flight one client allows.
 pub const MAX_CONCURRENCY: usize = 32;
-/// Default parts in flight (design.md §6: 4–6 saturate a fast link with 8 MiB parts). 6, from
-/// `cargo xtask bench` on loopback (256 MiB, 8 MiB parts, Chromium, three runs each, same page):
-/// the parts went out in 2.88–3.68 s with 6 against 3.16–4.01 s with 4 (the raw `fetch` loop:
-/// 2.50 s against 2.96 s), as the earlier sweep found (+15 %). A page's bodies are Blob slices and
-/// the upload Worker holds 2 MiB per part in flight, so 6 costs little memory; mini-programs keep
-/// their own default (src/bindings/platform.rs).
+/// Default parts in flight (docs/design.md §6: 4–6 saturate a fast link with 8 MiB parts): the
+/// top of that range, since a page's bodies are Blob slices and the upload Worker holds 2 MiB per
+/// part in flight, so each costs little memory (`cargo xtask bench`, section "sweep", compares
+/// 4 and 6). Mini-programs keep their own default (src/bindings/platform.rs).
 pub const DEFAULT_CONCURRENCY: usize = 6;
 
 /// Everything an [`Uploader`] is configured with (already parsed from JS or built natively).
@@ -86,32 +83,8 @@ pub fn validate_base_url(url: &str) -> Result<String> {
     Ok(url.to_string())
 }
 
-/// Who authorises an uploader's uploads (the control plane; bytes always go to COS).
-pub enum Service {
-    /// SMH begins, renews, confirms and cancels; COS receives the bytes SMH signed for.
-    /// (Each variant exists only in builds with its JS class, cargo features `smh-client` and
-    /// `cos-uploader`, so that the browser entry of one class carries none of the other's code.)
-    #[cfg(feature = "smh-client")]
-    Smh(SmhApi),
-    /// COS's own multipart API, signed in the client with temporary credentials.
-    #[cfg(feature = "cos-uploader")]
-    Cos(CosApi),
-}
-
-/// Where a direct-COS uploader sends objects.
-#[derive(Debug, Clone)]
-pub struct CosConfig {
-    /// `name-appid`, e.g. `examplebucket-1250000000`.
-    pub bucket: String,
-    /// e.g. `ap-guangzhou`.
-    pub region: String,
-    /// `host[:port]`; `None` = `{bucket}.cos.{region}.myqcloud.com`.
-    pub domain: Option<String>,
-}
-
-/// The client: shared by every upload it starts.
+/// What every upload of one client shares.
 pub struct Uploader {
-    pub(crate) service: Service,
     pub(crate) http: Rc<dyn Http>,
     pub(crate) timer: Rc<dyn Timer>,
     pub(crate) allow: AllowList,
@@ -119,91 +92,19 @@ pub struct Uploader {
     pub(crate) slots: Slots,
     pub(crate) checkpoints: Checkpoints,
     /// Checkpoint keys of the uploads running now (one upload per key).
-    active: RefCell<BTreeSet<String>>,
+    active: RefCell<VecSet<String>>,
 }
 
 impl Uploader {
-    /// Validates `config` and builds the client.
-    #[cfg(feature = "smh-client")]
-    pub fn new(
-        mut config: ClientConfig,
+    /// Checks the options every client has and builds the shared part.
+    pub(crate) fn new(
+        config: ClientConfig,
         http: Rc<dyn Http>,
         timer: Rc<dyn Timer>,
-        tokens: Tokens,
         checkpoints: Rc<dyn CheckpointStore>,
     ) -> Result<Uploader> {
-        config.target.base_url = validate_base_url(&config.target.base_url)?;
-        if config.target.library_id.trim().is_empty() || config.target.library_id.contains(['/', '?', '#']) {
-            return Err(Error::invalid_input("libraryId", "must be a non-empty library id"));
-        }
-        if config.target.space_id.trim().is_empty() || config.target.space_id.contains(['/', '?', '#']) {
-            return Err(Error::invalid_input("spaceId", "must be a space id, or '-' for single-tenant libraries"));
-        }
         let allow = Self::check_common(&config)?;
-        let api = SmhApi {
-            http: http.clone(),
-            timer: timer.clone(),
-            tokens,
-            target: config.target.clone(),
-            retry: config.retry.clone(),
-        };
         Ok(Uploader {
-            service: Service::Smh(api),
-            http,
-            timer,
-            allow,
-            slots: Slots::new(config.concurrency),
-            config,
-            checkpoints: Checkpoints::new(checkpoints),
-            active: RefCell::default(),
-        })
-    }
-
-    /// A direct-COS uploader: objects go to `cos`'s bucket, signed with the credentials
-    /// `credentials` provides (`config.target`, the SMH target, is not used). `allowedDomains`
-    /// defaults to the bucket's domain alone.
-    #[cfg(feature = "cos-uploader")]
-    pub fn new_cos(
-        cos: CosConfig,
-        mut config: ClientConfig,
-        http: Rc<dyn Http>,
-        timer: Rc<dyn Timer>,
-        credentials: Rc<dyn CredentialProvider>,
-        checkpoints: Rc<dyn CheckpointStore>,
-    ) -> Result<Uploader> {
-        let valid = |s: &str| !s.trim().is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if !valid(&cos.bucket) {
-            return Err(Error::invalid_input(
-                "bucket",
-                "must be the bucket's name-appid, e.g. examplebucket-1250000000",
-            ));
-        }
-        if !valid(&cos.region) {
-            return Err(Error::invalid_input("region", "must be a COS region, e.g. ap-guangzhou"));
-        }
-        let domain = match &cos.domain {
-            Some(d) => d.trim().to_ascii_lowercase(),
-            None => format!("{}.cos.{}.myqcloud.com", cos.bucket, cos.region).to_ascii_lowercase(),
-        };
-        if config.allowed_domains.is_none() {
-            config.allowed_domains = Some(vec![domain.clone()]);
-        }
-        let allow = Self::check_common(&config)?;
-        // The bucket's domain is checked now: nothing is ever sent anywhere else.
-        let origin = allow.check(&domain).map_err(|e| match e {
-            Error::DomainNotAllowed { .. } => e,
-            _ => Error::invalid_input("domain", "must be host[:port]"),
-        })?;
-        let target = CosTarget { bucket: cos.bucket, region: cos.region, origin };
-        let api = CosApi {
-            http: http.clone(),
-            timer: timer.clone(),
-            target,
-            credentials: CredentialCache::new(credentials),
-            retry: config.retry.clone(),
-        };
-        Ok(Uploader {
-            service: Service::Cos(api),
             http,
             timer,
             allow,
@@ -258,9 +159,13 @@ impl Uploader {
         self.checkpoints.pending(now).await.into_iter().filter(|p| !active.contains(&p.key)).collect()
     }
 
-    /// Forgets the unfinished uploads to `path` (the object key for COS; all when `None`) and
-    /// cancels them on the server; returns how many.
-    pub async fn discard_pending(&self, path: Option<&str>) -> usize {
+    /// Forgets the unfinished uploads to `path` (the object key for COS; all when `None`) after
+    /// `cancel` cancelled each on the server; returns how many.
+    pub(crate) async fn discard_pending<F: Future<Output = ()>>(
+        &self,
+        path: Option<&str>,
+        cancel: impl Fn(Record) -> F,
+    ) -> usize {
         let now = self.timer.unix_ms();
         let mut count = 0;
         for pending in self.pending_uploads().await {
@@ -268,23 +173,12 @@ impl Uploader {
                 continue;
             }
             if let Some(record) = self.checkpoints.load(&pending.key, now).await {
-                let _ = self.cancel_on_server(&record.confirm_key, &record.upload_id).await;
+                cancel(record).await;
             }
             self.checkpoints.remove(&pending.key).await;
             count += 1;
         }
         count
-    }
-
-    /// Cancels an unfinished upload on the server: SMH's task `confirm_key`, or COS's multipart
-    /// upload `upload_id` of object `confirm_key`.
-    pub(crate) async fn cancel_on_server(&self, confirm_key: &str, upload_id: &str) -> Result<()> {
-        match &self.service {
-            #[cfg(feature = "smh-client")]
-            Service::Smh(api) => api.cancel(confirm_key).await,
-            #[cfg(feature = "cos-uploader")]
-            Service::Cos(api) => api.abort(confirm_key, upload_id).await,
-        }
     }
 
     pub fn config(&self) -> &ClientConfig {

@@ -1,20 +1,16 @@
-//! Part plan: simple upload or multipart, and the part size.
+//! Part plan: simple upload or multipart, the part size, and the parts done.
 //!
-//! COS limits (cos-api.md §2.6): parts of 1 MiB .. 5 GiB except the last, at most 10 000 parts;
-//! a simple PUT holds at most 5 GiB. Measured on loopback (design.md §6), per-request overhead
-//! dominates small parts: 8 MiB parts ×6 ≈ 2× the rate of 1 MiB parts. So the automatic part size
-//! is large enough to keep every connection busy and small enough that a file of a few parts
-//! still spreads over all connections.
-//!
-//! Checked by `cargo xtask bench` (sweep of a 256 MiB disk-backed file, Chromium, loopback
-//! devserver, one run): smh-upload took 15.7 s at 1 MiB × 3, 12.6 s at 4 MiB × 4, 13.0 s at
-//! 8 MiB × 4, 11.0 s at 8 MiB × 6, 12.3 s at 16 MiB × 4, 11.1 s at 16 MiB × 6; a raw `fetch` loop
-//! 3.1 s at 8 MiB × 6 and 3.4 s at 16 MiB × 6. Parts above 8 MiB gain nothing, so the ceiling
-//! stays 8 MiB; six parts in flight beat four by ~15 %.
+//! COS limits (docs/cos-api.md §2.6): parts of 1 MiB .. 5 GiB except the last, at most 10 000
+//! parts; a simple PUT holds at most 5 GiB. Per-request overhead dominates small parts
+//! (docs/design.md §6), so the automatic part size is large enough to keep every connection busy
+//! and small enough that a file of a few parts still spreads over all connections. Parts above
+//! [`AUTO_PART_CEILING`] gain nothing on a fast link, so that is the ceiling; `cargo xtask bench`
+//! (section "sweep") measures part sizes against parts in flight.
 
 use std::ops::Range;
 
 use crate::error::{Error, Result};
+use crate::vecmap::VecMap;
 
 pub const MIB: u64 = 1024 * 1024;
 /// COS minimum size of every part but the last.
@@ -55,7 +51,7 @@ impl Plan {
         let floor = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
         let part_size = match part_size {
             Some(p) => {
-                if p < MIN_PART_SIZE || p > MAX_PART_SIZE {
+                if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&p) {
                     return Err(Error::invalid_input("partSize", "must be between 1 MiB and 5 GiB"));
                 }
                 if size.div_ceil(p) > MAX_PARTS {
@@ -92,6 +88,33 @@ impl Plan {
             }
         }
     }
+}
+
+/// A part the server holds: COS acknowledged it, or listed it when the upload resumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartDone {
+    pub number: u32,
+    pub len: u64,
+    /// CRC-64/XZ of its bytes.
+    pub crc64: u64,
+    /// The ETag COS gave it, where known (CompleteMultipartUpload of a direct-COS upload lists
+    /// them; resumable records do not keep them, ListParts gives them again).
+    pub etag: Option<String>,
+}
+
+/// The parts done of one upload, by number.
+pub type PartsDone = VecMap<u32, PartDone>;
+
+/// Whole-file CRC-64 from the part CRCs (in part order).
+pub fn combined_crc64(parts: &PartsDone) -> u64 {
+    let mut iter = parts.values();
+    let first = iter.next().map_or(0, |p| p.crc64);
+    iter.fold(first, |acc, p| crate::checksum::crc64::combine(acc, p.crc64, p.len))
+}
+
+/// Bytes of `parts`.
+pub fn loaded(parts: &PartsDone) -> u64 {
+    parts.values().map(|p| p.len).sum()
 }
 
 #[cfg(test)]

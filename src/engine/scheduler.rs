@@ -39,7 +39,17 @@ struct Inner {
 struct Waiting {
     ticket: u64,
     waker: Option<Waker>,
+    /// A part sent again, queued ahead of the parts not started.
     readmitted: bool,
+}
+
+/// Where a waiter joins the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Queue {
+    /// Behind everyone: a part not started.
+    Last,
+    /// Behind the other re-admitted parts only: a part sent again.
+    AheadOfNew,
 }
 
 /// A counting semaphore with a FIFO queue and an adaptive limit, for one thread.
@@ -62,10 +72,11 @@ impl Slots {
 
     /// Waits for a free slot; the slot is held until the returned guard drops.
     pub fn acquire(&self) -> Acquire {
-        self.enqueue(false)
+        self.enqueue(Queue::Last)
     }
 
-    fn enqueue(&self, readmitted: bool) -> Acquire {
+    fn enqueue(&self, place: Queue) -> Acquire {
+        let readmitted = place == Queue::AheadOfNew;
         let ticket = {
             let mut inner = self.0.borrow_mut();
             let t = inner.next_ticket;
@@ -120,7 +131,7 @@ impl Slots {
         }
         // Queue first, then release: the freed slot goes to the head of the queue, never to a
         // part that has not started while this one waits.
-        let again = self.enqueue(true);
+        let again = self.enqueue(Queue::AheadOfNew);
         drop(slot);
         again.await
     }

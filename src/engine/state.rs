@@ -47,16 +47,15 @@ impl UploadState {
         if self.is_final() {
             return false;
         }
-        match (self, next) {
-            (_, Failed) | (_, Cancelled) => true,
-            (Preparing, Hashing | Uploading | Paused | Confirming | Done) => true,
-            (Paused, Preparing) => true,
-            (Hashing, Uploading | Paused | Confirming | Done) => true,
-            (Uploading, Paused | Confirming | Hashing) => true,
-            (Paused, Hashing | Uploading | Confirming) => true,
-            (Confirming, Done | Uploading) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (_, Failed | Cancelled)
+                | (Preparing, Hashing | Uploading | Paused | Confirming | Done)
+                | (Paused, Preparing | Hashing | Uploading | Confirming)
+                | (Hashing, Uploading | Paused | Confirming | Done)
+                | (Uploading, Paused | Confirming | Hashing)
+                | (Confirming, Done | Uploading)
+        )
     }
 }
 

@@ -1,5 +1,5 @@
 //! Ports: the small traits through which the platform-free engine reaches the outside world, and
-//! the adapters that implement them per platform (`browser` and `miniprogram` here; native
+//! the adapters that implement them per platform (`browser` here; `miniprogram` later; native
 //! adapters live in the test suite).
 //!
 //! Adapters only adapt: no retries, no sizing, no decisions.
@@ -27,8 +27,8 @@ pub mod browser;
 pub mod miniprogram;
 
 /// The wasm's heap allocator: Talc instead of std's dlmalloc, for both packages (browser and
-/// mini-program), because its code is smaller than dlmalloc's (the package's size: `cargo xtask
-/// bench --only size`). Talc grows the heap with `memory.grow` like dlmalloc, and the hashing
+/// mini-program), because it is smaller in the package (the `size` section of `cargo xtask
+/// bench` measures it); Talc grows the heap with `memory.grow` like dlmalloc, and the hashing
 /// kernels allocate nothing per byte, so their speed does not depend on it.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
@@ -129,6 +129,13 @@ pub struct HttpRequest {
     pub progress: Option<ProgressFn>,
 }
 
+impl HttpRequest {
+    /// A request without a time limit of its own and without progress reports.
+    pub fn new(method: Method, url: String, headers: Vec<(String, String)>, body: Option<Body>) -> HttpRequest {
+        HttpRequest { method, url, headers, body, timeout: None, progress: None }
+    }
+}
+
 impl std::fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the query (tokens, signatures) nor header values (Authorization).
@@ -200,7 +207,7 @@ pub trait FileSource {
     fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {
         Box::pin(async move {
             let bytes = read_exact(self, range).await?;
-            let crc = crate::cos::crc64::checksum(&bytes);
+            let crc = crate::checksum::crc64::checksum(&bytes);
             Ok(Part { body: Body::from(bytes), crc64: Box::pin(async move { Ok(crc) }) })
         })
     }
@@ -210,8 +217,8 @@ pub trait FileSource {
     fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
         Box::pin(async move {
             let bytes = read_exact(self, range).await?;
-            let mut hash = crate::hash::ChainedHash::resume(previous);
-            for block in bytes.chunks(crate::hash::QUICK_UPLOAD_BLOCK as usize) {
+            let mut hash = crate::checksum::ChainedHash::resume(previous);
+            for block in bytes.chunks(crate::checksum::QUICK_UPLOAD_BLOCK as usize) {
                 hash.update_block(block);
             }
             hash.raw().ok_or_else(|| crate::Error::FileRead { message: "no bytes to hash".into() })

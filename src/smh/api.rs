@@ -1,6 +1,7 @@
 //! The SMH API calls of an upload, over the [`Http`] port: begin (simple / multipart, with quick
-//! upload hashes), renew, confirm, cancel, query. Each call retries what is safe to retry and
-//! replays once with a fresh token when SMH answers `InvalidAccessToken`.
+//! upload hashes), renew, confirm, cancel, query. Each call goes through the SDK's one retry
+//! loop ([`crate::net::retry::send`]): retried where that is safe, and replayed once with a fresh
+//! token when SMH answers `InvalidAccessToken`; the token never reaches an error.
 
 use std::rc::Rc;
 
@@ -9,10 +10,9 @@ use crate::json::{self, Value};
 use super::path::{encode_segment, LibraryPath};
 use super::token::Tokens;
 use super::types::{begin_body, Conflict, FileInfo, UploadAuth};
-use crate::engine::retry::{Backoff, RetryConfig, XorShift};
-use crate::engine::timeout::with_timeout;
 use crate::error::{Error, Result};
-use crate::platform::{Http, HttpRequest, HttpResponse, Method, Timer};
+use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
+use crate::platform::{Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, Timer};
 
 /// Where an SMH library lives and who calls it.
 #[derive(Debug, Clone)]
@@ -35,6 +35,13 @@ pub enum Begin {
     QuickCandidate,
     /// 200: quick upload hit — the file exists now, nothing to send.
     Instant(FileInfo),
+}
+
+/// How a file is uploaded: one PUT, or parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadKind {
+    Simple,
+    Multipart,
 }
 
 /// SMH calls for one client.
@@ -74,7 +81,7 @@ impl SmhApi {
         url
     }
 
-    /// One SMH call with retries; returns a 2xx response.
+    /// One idempotent SMH call on `file/…` with retries; returns a 2xx response.
     async fn call(
         &self,
         method: Method,
@@ -83,104 +90,52 @@ impl SmhApi {
         body: Body,
         what: &str,
     ) -> Result<HttpResponse> {
-        self.call_with(method, "file", tail, query, body, what, u32::MAX, self.retry.request_timeout).await
+        let call = Call { what, idempotent: Idempotent::Yes, timeout: self.retry.request_timeout };
+        self.send(call, method, "file", tail, query, body).await
     }
 
-    /// [`SmhApi::call`] for a call that is not idempotent: after a failure with no reply (the
-    /// server may have acted and the reply been lost) it is retried at most `lost_reply_retries`
-    /// times; replies that say the server failed (5xx, 429) are retried as usual.
-    /// Each attempt may take `timeout`.
-    #[allow(clippy::too_many_arguments)]
-    async fn call_with(
+    /// One SMH call on `{resource}/…` through the retry loop.
+    async fn send(
         &self,
+        call: Call<'_>,
         method: Method,
         resource: &str,
         tail: &str,
         query: &[(&str, Option<String>)],
         body: Body,
-        what: &str,
-        lost_reply_retries: u32,
-        timeout: std::time::Duration,
     ) -> Result<HttpResponse> {
-        let mut lost_replies = 0u32;
-        let body: Option<crate::platform::Body> = body.map(|v| crate::platform::Body::from(v.to_json().into_bytes()));
-        let seed = (self.timer.now_ms() * 1000.0) as u64 ^ 0x9E37_79B9_7F4A_7C15;
-        let mut rng = XorShift::new(seed);
-        let mut backoff = Backoff::new_with_rng(self.retry.backoff.clone(), Box::new(move || rng.next_f64()));
-        let mut token = self.tokens.get().await?;
-        let mut refreshed = false;
-        let mut attempt = 0;
-        loop {
-            let mut headers = Vec::new();
-            if body.is_some() {
-                headers.push(("Content-Type".to_string(), "application/json".to_string()));
-            }
-            let request = HttpRequest {
-                method,
-                url: self.file_url(resource, tail, query, &token),
-                headers,
-                body: body.clone(),
-                timeout: Some(timeout),
-                progress: None,
-            };
-            let result = with_timeout(&*self.timer, timeout, what, self.http.send(request)).await;
-            let error = match result {
-                Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
-                Ok(resp) => smh_error(&resp, &token),
-                Err(e) => e,
-            };
-            if error.is_invalid_token() && !refreshed && self.tokens.can_refresh() {
-                refreshed = true;
-                token = self.tokens.refresh(&token).await?;
-                continue;
-            }
-            let no_reply = matches!(error, Error::Network { .. } | Error::Timeout { .. });
-            if no_reply && lost_replies >= lost_reply_retries {
-                return Err(error);
-            }
-            if error.retryable() && attempt < self.retry.max_retries {
-                lost_replies += u32::from(no_reply);
-                attempt += 1;
-                self.timer.sleep(backoff.next()).await;
-                continue;
-            }
-            return Err(error);
-        }
+        let body = body.map(|v| crate::platform::Body::from(v.to_json().into_bytes()));
+        let mut attempts =
+            SmhAttempts { api: self, method, resource, tail, query, body, token: None, refreshed: false };
+        retry::send(&*self.http, &*self.timer, &self.retry, call, &mut attempts).await
     }
 
     /// Begin an upload of `size` bytes to `path` (multipart or simple), with quick-upload hashes.
     pub async fn begin(
         &self,
         path: &LibraryPath,
-        multipart: bool,
+        kind: UploadKind,
         size: u64,
         conflict: Conflict,
         beginning_hash: Option<String>,
         full_hash: Option<String>,
     ) -> Result<Begin> {
         let mut query: Vec<(&str, Option<String>)> = Vec::new();
-        if multipart {
+        if kind == UploadKind::Multipart {
             query.push(("multipart", None));
         }
         query.push(("conflict_resolution_strategy", Some(conflict.as_str().to_string())));
         query.push(("filesize", Some(json::u64_to_string(size))));
         let body = begin_body(size, beginning_hash, full_hash);
-        let method = if multipart { Method::Post } else { Method::Put };
-        // Not idempotent: a begin whose reply is lost has opened an upload we cannot name. One
-        // retry after a lost reply bounds that to one orphan — an empty, never-confirmed task
-        // that SMH expires; nothing becomes visible — instead of failing the whole upload.
-        let resp = self
-            .call_with(
-                method,
-                "file",
-                &path.encoded(),
-                &query,
-                Some(body),
-                "begin upload",
-                1,
-                self.retry.request_timeout,
-            )
-            .await?;
+        let method = if kind == UploadKind::Multipart { Method::Post } else { Method::Put };
+        // A begin whose reply is lost has opened a task we cannot name: an empty, never-confirmed
+        // one that SMH expires; nothing becomes visible.
+        let call = Call {
+            what: "begin upload",
+            idempotent: Idempotent::OnceAfterLostReply,
+            timeout: self.retry.request_timeout,
+        };
+        let resp = self.send(call, method, "file", &path.encoded(), &query, Some(body)).await?;
         match resp.status {
             202 => Ok(Begin::QuickCandidate),
             200 => Ok(Begin::Instant(FileInfo::from_json(json_body(&resp)?, resp.status)?)),
@@ -206,18 +161,8 @@ impl SmhApi {
     ) -> Result<FileInfo> {
         let query = [("confirm", None), ("conflict_resolution_strategy", Some(conflict.as_str().to_string()))];
         let body = Value::object([("crc64", Value::from(json::u64_to_string(crc64)))]);
-        let resp = self
-            .call_with(
-                Method::Post,
-                "file",
-                &encode_segment(confirm_key),
-                &query,
-                Some(body),
-                "confirm upload",
-                u32::MAX,
-                timeout,
-            )
-            .await?;
+        let call = Call { what: "confirm upload", idempotent: Idempotent::Yes, timeout };
+        let resp = self.send(call, Method::Post, "file", &encode_segment(confirm_key), &query, Some(body)).await?;
         FileInfo::from_json(json_body(&resp)?, resp.status)
     }
 
@@ -231,19 +176,8 @@ impl SmhApi {
     /// Creates directory `path` and its missing parents (`PUT /api/v1/directory/…`; an existing
     /// directory is fine).
     pub async fn create_directory(&self, path: &LibraryPath) -> Result<()> {
-        match self
-            .call_with(
-                Method::Put,
-                "directory",
-                &path.encoded(),
-                &[],
-                None,
-                "create directory",
-                u32::MAX,
-                self.retry.request_timeout,
-            )
-            .await
-        {
+        let call = Call { what: "create directory", idempotent: Idempotent::Yes, timeout: self.retry.request_timeout };
+        match self.send(call, Method::Put, "directory", &path.encoded(), &[], None).await {
             Ok(_) => Ok(()),
             Err(Error::Smh { status: 409, .. }) => Ok(()),
             Err(e) => Err(e),
@@ -261,6 +195,57 @@ impl SmhApi {
         let resp =
             self.call(Method::Get, &encode_segment(confirm_key), &[("upload", None)], None, "query upload").await?;
         json_body(&resp)
+    }
+}
+
+/// One SMH call as the retry loop sends it: the access token goes in the URL, is replaced once
+/// when SMH refuses it, and is scrubbed from error replies that echo it.
+struct SmhAttempts<'a> {
+    api: &'a SmhApi,
+    method: Method,
+    resource: &'a str,
+    tail: &'a str,
+    query: &'a [(&'a str, Option<String>)],
+    body: Option<crate::platform::Body>,
+    /// The token of the last attempt (fetched at the first).
+    token: Option<String>,
+    refreshed: bool,
+}
+
+impl Attempts for SmhAttempts<'_> {
+    fn request(&mut self) -> LocalBoxFuture<'_, Result<HttpRequest>> {
+        Box::pin(async move {
+            let token = match &self.token {
+                Some(token) => token.clone(),
+                None => self.api.tokens.get().await?,
+            };
+            let mut headers = Vec::new();
+            if self.body.is_some() {
+                headers.push(("Content-Type".to_string(), "application/json".to_string()));
+            }
+            let url = self.api.file_url(self.resource, self.tail, self.query, &token);
+            self.token = Some(token);
+            Ok(HttpRequest::new(self.method, url, headers, self.body.clone()))
+        })
+    }
+
+    fn check(&mut self, reply: HttpResponse) -> Result<HttpResponse> {
+        if (200..300).contains(&reply.status) {
+            return Ok(reply);
+        }
+        Err(smh_error(&reply, self.token.as_deref().unwrap_or_default()))
+    }
+
+    fn reauthorise<'a>(&'a mut self, error: &'a Error) -> LocalBoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            if !error.is_invalid_token() || self.refreshed || !self.api.tokens.can_refresh() {
+                return Ok(false);
+            }
+            self.refreshed = true;
+            let stale = self.token.take().unwrap_or_default();
+            self.token = Some(self.api.tokens.refresh(&stale).await?);
+            Ok(true)
+        })
     }
 }
 

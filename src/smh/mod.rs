@@ -5,7 +5,7 @@ pub mod path;
 pub mod token;
 pub mod types;
 
-pub use api::{Begin, SmhApi, SmhTarget};
+pub use api::{Begin, SmhApi, SmhTarget, UploadKind};
 pub use path::LibraryPath;
 pub use token::{TokenProvider, Tokens};
 pub use types::{Conflict, FileInfo, UploadAuth};

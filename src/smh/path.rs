@@ -69,20 +69,7 @@ impl LibraryPath {
     }
 }
 
-/// RFC 3986 percent-encoding of everything but `A-Z a-z 0-9 - _ . ~` (UTF-8, uppercase hex).
-pub fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(char::from(b"0123456789ABCDEF"[(b >> 4) as usize]));
-            out.push(char::from(b"0123456789ABCDEF"[(b & 15) as usize]));
-        }
-    }
-    out
-}
+pub use crate::net::percent_encode as encode_segment;
 
 #[cfg(test)]
 mod tests {

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::{select, Either};
 use serde_json::Value;
-use smh_upload::engine::upload::{Observer, UploadResult};
-use smh_upload::engine::{ClientConfig, Control, Progress, UploadState, Uploader};
+use smh_upload::engine::{ClientConfig, Control, Observer, Progress, SmhUploader, UploadResult, UploadState};
 use smh_upload::platform::{
     Http, HttpRequest, HttpResponse, LocalBoxFuture, MemoryCheckpoints, MemorySource, Method, Timer,
 };
@@ -122,7 +121,7 @@ fn bytes_of(body: &smh_upload::platform::Body) -> Vec<u8> {
 fn classify(e: reqwest::Error, url: &str) -> Error {
     let url = smh_upload::error::redact_url(url);
     if e.is_timeout() {
-        Error::Timeout { message: format!("{url}") }
+        Error::Timeout { message: url.to_string() }
     } else {
         Error::Network { message: format!("{url}: {}", e.without_url()) }
     }
@@ -264,14 +263,14 @@ impl Devserver {
         c
     }
 
-    pub async fn uploader(&self, config: ClientConfig) -> Rc<Uploader> {
+    pub async fn uploader(&self, config: ClientConfig) -> Rc<SmhUploader> {
         let tokens = Tokens::fixed(self.token().await);
         self.uploader_with(config, tokens)
     }
 
-    pub fn uploader_with(&self, config: ClientConfig, tokens: Tokens) -> Rc<Uploader> {
+    pub fn uploader_with(&self, config: ClientConfig, tokens: Tokens) -> Rc<SmhUploader> {
         Rc::new(
-            Uploader::new(
+            SmhUploader::new(
                 config,
                 Rc::new(ReqwestHttp::default()),
                 Rc::new(TokioTimer::default()),
@@ -313,16 +312,19 @@ pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
 
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
-    smh_upload::hash::hex(&sha2::Sha256::digest(data))
+    smh_upload::checksum::hex(&sha2::Sha256::digest(data))
 }
 
 /// Records states and progress.
+/// Called on each progress report.
+pub type ProgressHook = Box<dyn Fn(&Progress)>;
+
 #[derive(Default)]
 pub struct Recorder {
     pub states: std::cell::RefCell<Vec<UploadState>>,
     pub progress: std::cell::RefCell<Vec<Progress>>,
     /// Called on each progress report (e.g. to pause at some point).
-    pub hook: std::cell::RefCell<Option<Box<dyn Fn(&Progress)>>>,
+    pub hook: std::cell::RefCell<Option<ProgressHook>>,
     pub reports: Cell<usize>,
 }
 
@@ -341,7 +343,7 @@ impl Observer for Recorder {
 
 /// Uploads `data` to `path` with default options; returns the result and the recorder.
 pub async fn upload(
-    uploader: &Rc<Uploader>,
+    uploader: &Rc<SmhUploader>,
     data: &[u8],
     path: &str,
     conflict: Conflict,
@@ -353,7 +355,7 @@ pub async fn upload(
 }
 
 pub async fn upload_with(
-    uploader: &Rc<Uploader>,
+    uploader: &Rc<SmhUploader>,
     data: &[u8],
     path: &str,
     conflict: Conflict,
@@ -368,7 +370,7 @@ pub async fn upload_with(
         quick_upload: quick,
         create_parents: false,
     };
-    smh_upload::engine::upload::run(uploader.clone(), source, opts, control, observer).await
+    smh_upload::engine::run(uploader.clone(), source, opts, control, observer).await
 }
 
 /// A token provider that asks the devserver's /token each time and counts calls.
@@ -401,10 +403,16 @@ impl TokenProvider for AppTokens {
 
 impl Devserver {
     /// An uploader over `http` (e.g. a wrapper of [`ReqwestHttp`] that counts or rewrites).
-    pub fn uploader_over(&self, config: ClientConfig, tokens: Tokens, http: Rc<dyn Http>) -> Rc<Uploader> {
+    pub fn uploader_over(&self, config: ClientConfig, tokens: Tokens, http: Rc<dyn Http>) -> Rc<SmhUploader> {
         Rc::new(
-            Uploader::new(config, http, Rc::new(TokioTimer::default()), tokens, Rc::new(MemoryCheckpoints::default()))
-                .expect("valid config"),
+            SmhUploader::new(
+                config,
+                http,
+                Rc::new(TokioTimer::default()),
+                tokens,
+                Rc::new(MemoryCheckpoints::default()),
+            )
+            .expect("valid config"),
         )
     }
 }
@@ -456,11 +464,14 @@ impl Http for CountingHttp {
     }
 }
 
+/// A reply rewriter of [`RewritingHttp`].
+type Rewrite = Box<dyn Fn(&HttpRequest, HttpResponse) -> HttpResponse>;
+
 /// `Http` over [`ReqwestHttp`] whose replies `rewrite` may replace (a hostile proxy or server):
 /// it gets the request (URL, headers) and the real response.
 pub struct RewritingHttp {
     inner: ReqwestHttp,
-    rewrite: Box<dyn Fn(&HttpRequest, HttpResponse) -> HttpResponse>,
+    rewrite: Rewrite,
 }
 
 impl RewritingHttp {

@@ -29,9 +29,9 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
 use super::js_message;
-use crate::cos::crc64::Crc64;
+use crate::checksum::crc64::Crc64;
+use crate::checksum::{ChainedHash, QUICK_UPLOAD_BLOCK};
 use crate::error::{Error, Result};
-use crate::hash::{ChainedHash, QUICK_UPLOAD_BLOCK};
 
 /// Bytes read at a time when computing in the page (one task each, far below 50 ms).
 const PAGE_READ: u64 = QUICK_UPLOAD_BLOCK;
@@ -168,7 +168,7 @@ pub fn use_worker_script(url: &str) {
 
 #[cfg(not(feature = "miniprogram"))]
 fn is_unavailable(error: &JsValue) -> bool {
-    error.dyn_ref::<js_sys::Error>().is_some_and(|e| String::from(e.name()) == UNAVAILABLE)
+    error.dyn_ref::<js_sys::Error>().is_some_and(|e| e.name() == UNAVAILABLE)
 }
 
 /// Reads `blob` in [`PAGE_READ`] pieces, in order, passing each to `each`.

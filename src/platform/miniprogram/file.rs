@@ -16,7 +16,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::{err_msg, with_callbacks};
-use crate::cos::crc64::Crc64;
+use crate::checksum::crc64::Crc64;
 use crate::error::{Error, Result};
 use crate::platform::{Body, FileSource, Handle, LocalBoxFuture, Part};
 

@@ -1,21 +1,12 @@
-//! Quick-upload (秒传) hashes, exactly as smh-api.md §5.8: `beginningHash` = SHA-256 of the first
+//! Quick-upload (秒传) hashes, exactly as docs/smh-api.md §5.8: `beginningHash` = SHA-256 of the first
 //! 1 MiB; `fullHash` = chained SHA-256 over 1 MiB blocks, `h = sha256(h_raw32 ‖ block_i)`.
 
 use sha2::{Digest, Sha256};
 
+use super::hex;
+
 /// Block size of both hashes, and the smallest file quick upload is attempted for.
 pub const QUICK_UPLOAD_BLOCK: u64 = 1024 * 1024;
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 15) as usize] as char);
-    }
-    out
-}
 
 /// `beginningHash` of a file whose first `min(size, 1 MiB)` bytes are `first_block`.
 pub fn beginning_hash(first_block: &[u8]) -> String {
@@ -63,7 +54,7 @@ impl ChainedHash {
 mod tests {
     use super::*;
 
-    // Test vector from smh-api.md §5.8: bytes(range(256)) * 8192 (2 MiB).
+    // Test vector from docs/smh-api.md §5.8: bytes(range(256)) * 8192 (2 MiB).
     #[test]
     fn spec_vector() {
         let data: Vec<u8> = (0..(2 << 20)).map(|i| (i % 256) as u8).collect();

@@ -1,12 +1,12 @@
 //! CRC-64/XZ (COS `x-cos-hash-crc64ecma`): reflected ECMA-182 polynomial, init and xorout all
 //! ones, and [`combine`] so that the whole-file CRC is derived from the part CRCs without reading
-//! the file again (cos-api.md §3).
+//! the file again (docs/cos-api.md §3).
 //!
 //! Speed: slicing-by-16 — 16 bytes per step through 16 lookup tables, whose loads are
 //! independent, so the CPU overlaps them (wasm has no carry-less multiply for a folding scheme).
-//! Measured in Chromium on this project's machine kind by `cargo xtask bench` (row "CRC-64"): at
-//! or above hash-wasm's crc64 on the same bytes. The 32 KiB of tables are built on first use, not
-//! stored in the binary (they would add ~28 KB gzip to the package).
+//! `cargo xtask bench` (row "CRC-64") compares it with hash-wasm's crc64 on the same bytes. The
+//! 32 KiB of tables are built on first use, not stored in the binary, where they would weigh on
+//! the package's size budget.
 
 use std::sync::Once;
 
@@ -19,7 +19,7 @@ type Tables = [[u64; 256]; SLICES];
 
 /// Zeroed storage (no bytes in the binary) filled once by [`tables`]. A static, not a heap box:
 /// its address is a constant, so each lookup is one load at a constant offset instead of
-/// needing 16 table pointers in registers (measured ~20 % faster in wasm).
+/// needing 16 table pointers in registers.
 static mut TABLES: Tables = [[0; 256]; SLICES];
 static TABLES_FILLED: Once = Once::new();
 
@@ -30,12 +30,12 @@ fn tables() -> &'static Tables {
         // SAFETY: the only write, inside `call_once`, before any read (`call_once` returns to
         // every caller only after it completed, and synchronises with them).
         let tables = unsafe { &mut *std::ptr::addr_of_mut!(TABLES) };
-        for i in 0..256 {
+        for (i, entry) in tables[0].iter_mut().enumerate() {
             let mut crc = i as u64;
             for _ in 0..8 {
                 crc = if crc & 1 == 1 { (crc >> 1) ^ POLY_REFLECTED } else { crc >> 1 };
             }
-            tables[0][i] = crc;
+            *entry = crc;
         }
         for t in 1..SLICES {
             for i in 0..256 {
@@ -74,11 +74,9 @@ impl Crc64 {
     /// Feeds `bytes`.
     ///
     /// Written to need no inlining: the package is built with `opt-level = "z"`, where rustc
-    /// leaves small std helpers as calls. The same loop over `chunks_exact` + `split_at` +
-    /// `try_into` kept a `split_at` call (results through the stack) in every 16-byte step and
-    /// ran ~35 % slower (node/V8, CPU time: 1,050-1,110 vs 1,450-1,710 MB/s at "s"), below
-    /// hash-wasm's crc64. Plain index arithmetic and unaligned loads compile to the same code at
-    /// "s" and "z".
+    /// leaves small std helpers as calls; slice helpers (`chunks_exact`, `split_at`, `try_into`)
+    /// would stay calls in every 16-byte step, with their results through the stack. Plain index
+    /// arithmetic and unaligned loads compile to the same code at "s" and "z".
     pub fn update(&mut self, bytes: &[u8]) {
         let t = tables();
         let mut crc = self.state;
@@ -169,8 +167,8 @@ fn x_pow_8n(mut len: u64) -> u64 {
 
 /// CRC of `A ‖ B` from `crc(A)`, `crc(B)` and `len(B)` (zlib 1.2.12's `crc32_combine`, 64-bit):
 /// `crc(A)·x^(8·len(B)) mod P ⊕ crc(B)`. A few thousand steps, so combining the parts of a
-/// large file (128 for 1 GiB) takes well under a millisecond; the 64×64 matrix squarings used
-/// before took ~0.5 ms per part, one long task on the page at the end of a 1 GiB upload.
+/// large file stays far below a frame on the page (a 64×64 GF(2) matrix form costs hundreds of
+/// times more per part).
 pub fn combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
     mul_mod_p(x_pow_8n(len_b), crc_a) ^ crc_b
 }
@@ -179,7 +177,7 @@ pub fn combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
 mod tests {
     use super::*;
 
-    // Vectors from cos-api.md §3 (verified there with crcmod against COS's definition).
+    // Vectors from docs/cos-api.md §3 (verified there with crcmod against COS's definition).
     #[test]
     fn published_vectors() {
         assert_eq!(checksum(b"123456789"), 11051210869376104954);

@@ -1,0 +1,359 @@
+//! Uploads straight to a COS bucket: [`DirectCosUploader`] (the engine behind `CosUploader`)
+//! and its `Flow`.
+//!
+//! InitiateMultipartUpload → the parts, each signed in the client with temporary credentials
+//! → CompleteMultipartUpload with every part's ETag, the object's CRC-64 checked against the
+//! parts'. A file at or below the multipart threshold is one PutObject. A resumed upload asks
+//! COS with ListParts.
+
+use std::cell::RefCell;
+use std::ops::Deref;
+use std::rc::Rc;
+
+use super::checkpoint::Record;
+use super::client::{ClientConfig, Uploader};
+use super::control::Control;
+use super::flow::{Flow, Opened, RecordScope, SignedPut};
+use super::plan::PartsDone;
+use super::session::Session;
+use super::upload::{parts_on_server, Observer};
+use crate::cos::api::{Completed, CosApi, CosTarget};
+use crate::cos::credentials::{CredentialCache, CredentialProvider};
+use crate::error::{Error, Result};
+use crate::platform::{Body, CheckpointStore, FileSource, Http, LocalBoxFuture, ProgressFn, Timer};
+
+/// Most bytes of user metadata COS stores with an object.
+pub const MAX_META_BYTES: usize = 2048;
+
+/// Where a direct-COS uploader sends objects.
+#[derive(Debug, Clone)]
+pub struct CosConfig {
+    /// `name-appid`, e.g. `examplebucket-1250000000`.
+    pub bucket: String,
+    /// e.g. `ap-guangzhou`.
+    pub region: String,
+    /// `host[:port]`; `None` = `{bucket}.cos.{region}.myqcloud.com`.
+    pub domain: Option<String>,
+}
+
+/// A direct-COS upload's object: its key and the headers it is stored with.
+#[derive(Debug, Clone, Default)]
+pub struct CosObject {
+    /// Checked with [`crate::cos::api::validate_key`].
+    pub key: String,
+    pub content_type: Option<String>,
+    /// `x-cos-meta-{name}: value` pairs (names without the prefix).
+    pub meta: Vec<(String, String)>,
+}
+
+impl CosObject {
+    /// Checks `content_type` and `meta`: printable ASCII (they travel as HTTP headers), names of
+    /// letters, digits, `-` and `_`, at most 2 KB of metadata.
+    pub fn validate(&self) -> Result<()> {
+        let printable = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b));
+        if let Some(t) = &self.content_type {
+            if t.trim().is_empty() || !printable(t) {
+                return Err(Error::invalid_input("contentType", "must be a non-empty MIME type of printable ASCII"));
+            }
+        }
+        let mut total = 0;
+        for (name, value) in &self.meta {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                return Err(Error::invalid_input("meta", "names must be letters, digits, '-' or '_'"));
+            }
+            if !printable(value) {
+                return Err(Error::invalid_input(
+                    "meta",
+                    "values must be printable ASCII (encode other text, e.g. with encodeURIComponent)",
+                ));
+            }
+            total += name.len() + value.len();
+        }
+        if total > MAX_META_BYTES {
+            return Err(Error::invalid_input("meta", "COS stores at most 2 KB of metadata per object"));
+        }
+        Ok(())
+    }
+
+    /// The headers the object is created with (PutObject, InitiateMultipartUpload).
+    fn headers(&self) -> Vec<(String, String)> {
+        let mut headers: Vec<(String, String)> =
+            self.content_type.iter().map(|t| ("Content-Type".to_string(), t.clone())).collect();
+        headers.extend(self.meta.iter().map(|(k, v)| (format!("x-cos-meta-{}", k.to_ascii_lowercase()), v.clone())));
+        headers
+    }
+}
+
+/// A finished direct-COS upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CosResult {
+    pub key: String,
+    pub size: u64,
+    /// Decimal CRC-64/XZ of the whole object (checked against COS's where COS reported it).
+    pub crc64: String,
+    pub etag: Option<String>,
+    /// `{domain}/{key}`, as COS's CompleteMultipartUpload names it.
+    pub location: String,
+}
+
+/// A client of one COS bucket: the [`Uploader`] every upload shares, and the COS API signed
+/// with temporary credentials.
+pub struct DirectCosUploader {
+    uploader: Rc<Uploader>,
+    pub(crate) api: CosApi,
+}
+
+impl Deref for DirectCosUploader {
+    type Target = Uploader;
+    fn deref(&self) -> &Uploader {
+        &self.uploader
+    }
+}
+
+impl DirectCosUploader {
+    /// A direct-COS uploader: objects go to `cos`'s bucket, signed with the credentials
+    /// `credentials` provides (`config.target`, the SMH target, is not used). `allowedDomains`
+    /// defaults to the bucket's domain alone.
+    pub fn new(
+        cos: CosConfig,
+        mut config: ClientConfig,
+        http: Rc<dyn Http>,
+        timer: Rc<dyn Timer>,
+        credentials: Rc<dyn CredentialProvider>,
+        checkpoints: Rc<dyn CheckpointStore>,
+    ) -> Result<DirectCosUploader> {
+        let valid = |s: &str| !s.trim().is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !valid(&cos.bucket) {
+            return Err(Error::invalid_input(
+                "bucket",
+                "must be the bucket's name-appid, e.g. examplebucket-1250000000",
+            ));
+        }
+        if !valid(&cos.region) {
+            return Err(Error::invalid_input("region", "must be a COS region, e.g. ap-guangzhou"));
+        }
+        let domain = match &cos.domain {
+            Some(d) => d.trim().to_ascii_lowercase(),
+            None => format!("{}.cos.{}.myqcloud.com", cos.bucket, cos.region).to_ascii_lowercase(),
+        };
+        if config.allowed_domains.is_none() {
+            config.allowed_domains = Some(vec![domain.clone()]);
+        }
+        let retry = config.retry.clone();
+        let uploader = Uploader::new(config, http.clone(), timer.clone(), checkpoints)?;
+        // The bucket's domain is checked now: nothing is ever sent anywhere else.
+        let origin = uploader.allow.check(&domain).map_err(|e| match e {
+            Error::DomainNotAllowed { .. } => e,
+            _ => Error::invalid_input("domain", "must be host[:port]"),
+        })?;
+        let target = CosTarget { bucket: cos.bucket, region: cos.region, origin };
+        let api = CosApi { http, timer, target, credentials: CredentialCache::new(credentials), retry };
+        Ok(DirectCosUploader { uploader: Rc::new(uploader), api })
+    }
+
+    /// Forgets the unfinished uploads to object `key` (all when `None`) and aborts them in COS;
+    /// returns how many.
+    pub async fn discard_pending(&self, key: Option<&str>) -> usize {
+        self.uploader.discard_pending(key, |record| async move { self.abort_recorded(&record).await }).await
+    }
+
+    /// Aborts the multipart upload `record` names (best effort; its object key is its path).
+    async fn abort_recorded(&self, record: &Record) {
+        if let Some(upload_id) = &record.upload_id {
+            let _ = self.api.abort(&record.path, upload_id).await;
+        }
+    }
+}
+
+/// Runs one direct-COS upload of `source` to `object` (see `engine::upload::run`; Initiate and
+/// Complete are shielded from cancel the way SMH's begin and confirm are).
+pub async fn run_cos(
+    uploader: Rc<DirectCosUploader>,
+    source: Rc<dyn FileSource>,
+    object: CosObject,
+    control: Control,
+    observer: Rc<dyn Observer>,
+) -> Result<CosResult> {
+    let session = Session::new(uploader.uploader.clone(), source, control, observer)?;
+    let flow = Rc::new(CosFlow {
+        session: session.clone(),
+        uploader,
+        object,
+        upload_id: RefCell::new(None),
+        done: RefCell::new(None),
+    });
+    super::upload::run(session, flow.clone()).await?;
+    flow.done
+        .take()
+        .ok_or_else(|| Error::InvalidResponse { status: 0, message: "the upload ended without an object".into() })
+}
+
+struct CosFlow {
+    session: Rc<Session>,
+    uploader: Rc<DirectCosUploader>,
+    object: CosObject,
+    /// The multipart upload open for this object, until it is completed: aborted if the upload
+    /// does not complete.
+    upload_id: RefCell<Option<String>>,
+    /// The object COS stored.
+    done: RefCell<Option<CosResult>>,
+}
+
+impl Flow for CosFlow {
+    fn record_scope(&self) -> RecordScope {
+        let key = &self.object.key;
+        RecordScope {
+            library_id: self.api().target.origin.authority.clone(),
+            space_id: "cos".to_string(),
+            path: key.clone(),
+            name: key.rsplit('/').next().unwrap_or_default().to_string(),
+        }
+    }
+
+    fn begin(&self) -> LocalBoxFuture<'_, Result<Opened>> {
+        Box::pin(async move {
+            let session = &self.session;
+            if session.is_multipart() {
+                let upload_id = session.shielded(self.api().initiate(&self.object.key, &self.object.headers())).await?;
+                // Known before any cancel is obeyed, so that abandon() aborts it.
+                *self.upload_id.borrow_mut() = Some(upload_id.clone());
+                session.check_cancelled()?;
+                session.record_new_upload(&upload_id, None);
+            }
+            Ok(Opened::Parts(PartsDone::new()))
+        })
+    }
+
+    fn resume<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, Result<Opened>> {
+        Box::pin(async move {
+            let upload_id = record.upload_id.as_deref().unwrap_or_default();
+            let listed = self.api().list_parts(&self.object.key, upload_id).await?;
+            let parts =
+                parts_on_server(&self.session, record, &|n| listed.get(&n).map(|p| (p.size, Some(p.etag.clone()))))
+                    .await?;
+            *self.upload_id.borrow_mut() = Some(upload_id.to_string());
+            Ok(Opened::Parts(parts))
+        })
+    }
+
+    fn part_request(
+        &self,
+        number: Option<u32>,
+        body: Body,
+        progress: ProgressFn,
+    ) -> LocalBoxFuture<'_, Result<SignedPut>> {
+        Box::pin(async move {
+            let (api, key) = (self.api(), &self.object.key);
+            let upload_id = self.upload_id.borrow().clone();
+            let (request, generation) = match (number, upload_id) {
+                (Some(n), Some(id)) => api.put_request(key, Some((&id, n)), Vec::new(), body, Some(progress)).await?,
+                _ => api.put_request(key, None, self.object.headers(), body, Some(progress)).await?,
+            };
+            Ok(SignedPut { request, generation })
+        })
+    }
+
+    fn reauthorise<'a>(
+        &'a self,
+        generation: u64,
+        error: &'a Error,
+        date: Option<&'a str>,
+    ) -> LocalBoxFuture<'a, Result<()>> {
+        Box::pin(async move { self.api().recover(error, date, generation).await.map(|_| ()) })
+    }
+
+    fn check_stored(&self, number: u32, etag: Option<&str>) -> Result<()> {
+        match etag {
+            Some(_) => Ok(()),
+            None => Err(Error::InvalidResponse {
+                status: 200,
+                message: format!("COS's reply to part {number} has no readable ETag, which CompleteMultipartUpload needs (add ETag to the bucket's CORS ExposeHeaders)"),
+            }),
+        }
+    }
+
+    fn complete<'a>(&'a self, parts: &'a PartsDone, crc64: u64) -> LocalBoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let etag = if self.session.is_multipart() {
+                self.complete_multipart(parts, crc64).await?
+            } else {
+                parts.get(&1).and_then(|p| p.etag.clone())
+            };
+            let api = self.api();
+            let (key, size) = (self.object.key.clone(), self.session.size());
+            let location = format!("{}/{key}", api.target.origin.authority);
+            *self.done.borrow_mut() = Some(CosResult { key, size, crc64: crc64.to_string(), etag, location });
+            Ok(())
+        })
+    }
+
+    fn abandon(&self) -> LocalBoxFuture<'_, ()> {
+        Box::pin(async move {
+            let open = self.upload_id.borrow_mut().take();
+            if let Some(upload_id) = open {
+                let _ = self.api().abort(&self.object.key, &upload_id).await;
+            }
+        })
+    }
+
+    fn discard<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, ()> {
+        Box::pin(self.uploader.abort_recorded(record))
+    }
+}
+
+impl CosFlow {
+    fn api(&self) -> &CosApi {
+        &self.uploader.api
+    }
+
+    /// CompleteMultipartUpload (shielded from cancel), then the object's CRC-64 checked against
+    /// the parts'; returns the object's ETag.
+    async fn complete_multipart(&self, parts: &PartsDone, crc: u64) -> Result<Option<String>> {
+        let upload_id = self.upload_id.borrow().clone().unwrap_or_default();
+        let completed = self.session.shielded(self.complete_or_find(parts, &upload_id, crc)).await?;
+        self.upload_id.borrow_mut().take();
+        // Complete's reply names the object's CRC-64; where it does not (a proxy, a bucket whose
+        // CORS hides the header), HEAD may (it needs the HeadObject permission).
+        let stored = match completed.crc64 {
+            Some(stored) => Some(stored),
+            None => self.api().head(&self.object.key).await.ok().and_then(|(_, _, crc)| crc),
+        };
+        match stored {
+            Some(stored) if stored != crc => Err(Error::IntegrityMismatch {
+                message: format!("COS assembled an object whose CRC-64 differs from the file's ({crc})"),
+            }),
+            Some(_) => Ok(completed.etag),
+            None => {
+                self.session.warn_crc_not_checked();
+                Ok(completed.etag)
+            }
+        }
+    }
+
+    /// CompleteMultipartUpload with every part's ETag. A retried Complete whose first attempt
+    /// went through (its reply was lost) finds the upload gone: the object is then checked by
+    /// HEAD — same size and CRC-64 — and taken as done.
+    async fn complete_or_find(&self, parts: &PartsDone, upload_id: &str, crc: u64) -> Result<Completed> {
+        let etags: Vec<(u32, String)> = (1..=self.session.plan.part_count())
+            .map(|n| {
+                parts.get(&n).and_then(|p| p.etag.clone()).map(|e| (n, e)).ok_or_else(|| Error::InvalidResponse {
+                    status: 200,
+                    message: format!("no ETag is known for part {n}"),
+                })
+            })
+            .collect::<Result<_>>()?;
+        let (api, key) = (self.api(), &self.object.key);
+        match api.complete(key, upload_id, &etags).await {
+            Err(Error::Cos { code, status, message, request_id }) if code == "NoSuchUpload" => {
+                let gone = Error::Cos { code, status, message, request_id };
+                match api.head(key).await {
+                    Ok((Some(size), etag, Some(stored_crc))) if size == self.session.size() && stored_crc == crc => {
+                        Ok(Completed { etag, crc64: Some(stored_crc) })
+                    }
+                    _ => Err(gone),
+                }
+            }
+            outcome => outcome,
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! The part machinery, the same for both services: parts take the client's connection slots
+//! ([`super::scheduler`]), each is read, sent with a stall watchdog, checked against its CRC-64
+//! and retried inside its own loop; progress is reported as bytes go out, the record written as
+//! parts complete, and a pause or cancel stops every part in flight.
+//!
+//! [`send_missing_parts`] → [`send_round`] → [`send_part`] → [`put_watched`].
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::Poll;
+use std::time::Duration;
+
+use futures::future::{select, Either};
+use futures::stream::{FuturesUnordered, StreamExt};
+
+use super::flow::{Flow, SignedPut};
+use super::plan::{PartDone, PartsDone, Plan};
+use super::scheduler::SlotGuard;
+use super::session::{Session, PROGRESS_INTERVAL_MS};
+use super::state::UploadState;
+use crate::cos::put::check_put_reply;
+use crate::error::{Error, Result};
+use crate::net::retry::Retry;
+use crate::platform::{Body, HttpResponse, LocalBoxFuture, Part, ProgressFn};
+
+/// Renewals one part may trigger in a row before its expired-authorisation error is final.
+const MAX_RENEWALS_PER_PART: u32 = 3;
+
+/// Sends every part not in `parts` (adding each as it is done), pausing and resuming as told,
+/// until all are done, one fails, or the upload is cancelled.
+pub(crate) async fn send_missing_parts(
+    session: &Rc<Session>,
+    flow: &Rc<dyn Flow>,
+    parts: &mut PartsDone,
+) -> Result<()> {
+    let count = session.plan.part_count();
+    loop {
+        session.wait_while_paused(UploadState::Uploading).await;
+        session.check_cancelled()?;
+        let missing: VecDeque<u32> = (1..=count).filter(|n| !parts.contains_key(n)).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        send_round(session, flow, missing, parts).await?;
+    }
+}
+
+/// What [`send_round`] waits for.
+enum Event {
+    /// A connection slot for the next part.
+    Slot(SlotGuard),
+    /// A part's outcome.
+    Part(Result<PartDone>),
+    /// Paused or cancelled.
+    Interrupted,
+}
+
+/// Sends the `missing` parts until all are done, one fails, or the upload is paused or
+/// cancelled (then the parts in flight are aborted, and the record written).
+async fn send_round(
+    session: &Rc<Session>,
+    flow: &Rc<dyn Flow>,
+    mut missing: VecDeque<u32>,
+    parts: &mut PartsDone,
+) -> Result<()> {
+    let slots = session.uploader.slots.clone();
+    let mut running: FuturesUnordered<LocalBoxFuture<'static, Result<PartDone>>> = FuturesUnordered::new();
+    let mut acquiring = missing.front().map(|_| slots.acquire());
+    let mut interrupted = session.control.interrupted();
+    loop {
+        if acquiring.is_none() && running.is_empty() {
+            return Ok(());
+        }
+        let event = poll_fn(|cx| {
+            if Pin::new(&mut interrupted).poll(cx).is_ready() {
+                return Poll::Ready(Event::Interrupted);
+            }
+            if !running.is_empty() {
+                if let Poll::Ready(Some(result)) = running.poll_next_unpin(cx) {
+                    return Poll::Ready(Event::Part(result));
+                }
+            }
+            if let Some(acquire) = acquiring.as_mut() {
+                if let Poll::Ready(guard) = Pin::new(acquire).poll(cx) {
+                    return Poll::Ready(Event::Slot(guard));
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+        match event {
+            Event::Interrupted => {
+                drop(running);
+                session.save_record().await;
+                for n in missing.iter().copied().chain(1..=session.plan.part_count()) {
+                    session.progress.borrow_mut().part_aborted(n);
+                }
+                return Ok(());
+            }
+            Event::Slot(slot) => {
+                if let Some(n) = missing.pop_front() {
+                    running.push(Box::pin(send_part(session.clone(), flow.clone(), n, slot)));
+                }
+                acquiring = missing.front().map(|_| slots.acquire());
+            }
+            Event::Part(Ok(part)) => {
+                session.record_part(&part);
+                session.progress.borrow_mut().part_done(part.number, part.len);
+                if running.is_empty() && acquiring.is_none() {
+                    session.report_progress_now();
+                } else {
+                    session.report_progress();
+                }
+                parts.insert(part.number, part);
+                session.save_record_if_due().await;
+            }
+            Event::Part(Err(e)) => return Err(e),
+        }
+    }
+}
+
+/// Reads, sends and verifies part `number`, retrying inside; holds `slot` throughout.
+async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut slot: SlotGuard) -> Result<PartDone> {
+    let range = session.plan.part_range(number);
+    let len = range.end - range.start;
+    let part_number = matches!(session.plan, Plan::Multipart { .. }).then_some(number);
+    let mut retry = Retry::new(session.uploader.config().retry.max_retries, session.backoff());
+    let mut reads = session.read_retry();
+    let (mut renewals, mut best_sent) = (0u32, 0u64);
+    // The body goes out while its CRC is computed; the CRC is known from the first reply on.
+    let mut part: Option<(Body, Option<LocalBoxFuture<'static, Result<u64>>>)> = None;
+    let mut crc: Option<u64> = None;
+    loop {
+        if part.is_none() {
+            let Part { body, crc64 } = session.source.part(range.clone()).await?;
+            if body.len() != len {
+                return Err(Error::FileRead {
+                    message: format!(
+                        "part {number}: expected {len} bytes, the file gave {}; the file changed",
+                        body.len()
+                    ),
+                });
+            }
+            part = Some((body, Some(crc64)));
+        }
+        let Some((body, pending_crc)) = part.as_mut() else { continue };
+        let sent = Rc::new(Cell::new(0u64));
+        let put = put_watched(&session, &*flow, number, part_number, body.clone(), sent.clone());
+        let reply = match pending_crc.take() {
+            Some(crc_future) => {
+                let (reply, computed) = futures::future::join(put, crc_future).await;
+                match computed {
+                    Ok(value) => crc = Some(value),
+                    Err(error @ Error::FileRead { .. }) => {
+                        // The read behind the CRC failed: read the part again.
+                        let Some(wait) = reads.take() else { return Err(error) };
+                        part = None;
+                        session.progress.borrow_mut().part_aborted(number);
+                        session.uploader.timer.sleep(wait).await;
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                }
+                reply
+            }
+            None => put.await,
+        };
+        let (generation, reply) = reply?;
+        let expected = crc.unwrap_or_default();
+        let date = reply.as_ref().ok().and_then(|r| r.header("date")).map(str::to_string);
+        let error = match reply.and_then(|resp| check_put_reply(&resp, expected)) {
+            Ok(stored) => {
+                if !stored.crc_checked {
+                    session.warn_crc_not_checked();
+                }
+                if part_number.is_some() {
+                    flow.check_stored(number, stored.etag.as_deref())?;
+                }
+                session.uploader.slots.delivered();
+                return Ok(PartDone { number, len, crc64: expected, etag: stored.etag });
+            }
+            Err(e) => e,
+        };
+        session.progress.borrow_mut().part_aborted(number);
+        if error.is_expired_authorisation() && renewals < MAX_RENEWALS_PER_PART {
+            renewals += 1;
+            flow.reauthorise(generation, &error, date.as_deref()).await?;
+            continue;
+        }
+        let crc_mismatch = matches!(error, Error::IntegrityMismatch { .. });
+        if crc_mismatch {
+            // COS stored other bytes than the CRC says: the bytes read for the CRC may not be
+            // the bytes sent (a file changing, a bad read). Read the part again, CRC too.
+            part = None;
+            crc = None;
+        }
+        if sent.get() > best_sent {
+            // The part made progress: start its retry count again.
+            best_sent = sent.get();
+            retry.reset();
+        }
+        if error.retryable() {
+            // Overload (timeouts, resets, 429/5xx, SlowDown): fewer parts in flight.
+            session.uploader.slots.congested(&slot);
+        }
+        if error.retryable() || crc_mismatch {
+            if let Some(wait) = retry.take().filter(|_| session.take_budget()) {
+                session.uploader.timer.sleep(wait).await;
+                slot = session.uploader.slots.readmit(slot).await;
+                continue;
+            }
+        }
+        return Err(error);
+    }
+}
+
+/// One PUT with a stall watchdog: no upload progress for `stall_timeout` aborts it. Returns the
+/// generation of the authorisation used and the outcome of the PUT.
+async fn put_watched(
+    session: &Rc<Session>,
+    flow: &dyn Flow,
+    number: u32,
+    part_number: Option<u32>,
+    body: Body,
+    sent: Rc<Cell<u64>>,
+) -> Result<(u64, Result<HttpResponse>)> {
+    let timer = session.uploader.timer.clone();
+    let last_activity = Rc::new(Cell::new(timer.now_ms()));
+    let progress: ProgressFn = {
+        let (session, last_activity, timer) = (Rc::downgrade(session), last_activity.clone(), timer.clone());
+        Rc::new(move |bytes: u64| {
+            sent.set(bytes);
+            last_activity.set(timer.now_ms());
+            if let Some(session) = session.upgrade() {
+                session.progress.borrow_mut().part_progress(number, bytes);
+                session.report_progress();
+            }
+        })
+    };
+    let SignedPut { request, generation } = flow.part_request(part_number, body, progress).await?;
+    let stall = session.uploader.config().retry.stall_timeout;
+    let stall_ms = stall.as_secs_f64() * 1000.0;
+    // The same tick flushes held-back progress reports.
+    let tick = (stall / 4).clamp(Duration::from_millis(50), Duration::from_millis(PROGRESS_INTERVAL_MS as u64));
+    let send = std::pin::pin!(session.uploader.http.send(request));
+    let watchdog = std::pin::pin!(async {
+        loop {
+            timer.sleep(tick).await;
+            session.flush_progress();
+            if timer.now_ms() - last_activity.get() > stall_ms {
+                return Error::Timeout {
+                    message: format!("part {number}: no upload progress for {} ms", stall.as_millis() as u64),
+                };
+            }
+        }
+    });
+    let outcome = match select(send, watchdog).await {
+        Either::Left((result, _)) => result,
+        Either::Right((error, _)) => Err(error),
+    };
+    Ok((generation, outcome))
+}

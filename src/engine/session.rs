@@ -1,0 +1,328 @@
+//! [`Session`]: what one upload keeps while it runs, whichever service it goes through — the
+//! state machine, progress reports, pause and cancel, the retry budget, reads of the file that
+//! are retried, and the resumable record with its writes.
+
+use std::cell::{Cell, OnceCell, RefCell};
+use std::future::Future;
+use std::ops::Range;
+use std::rc::Rc;
+
+use super::checkpoint::{Record, SAVE_INTERVAL_MS};
+use super::client::Uploader;
+use super::control::Control;
+use super::plan::{PartDone, PartsDone, Plan};
+use super::progress::{Phase, ProgressTracker};
+use super::state::UploadState;
+use super::Observer;
+use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
+use crate::error::{Error, Result};
+use crate::net::retry::{Backoff, Retry, XorShift};
+use crate::platform::FileSource;
+
+/// Minimum time between two progress reports (the last one is always sent).
+pub(crate) const PROGRESS_INTERVAL_MS: f64 = 100.0;
+/// Times a part's bytes are read again after a failed read (a transient `NotReadableError`).
+pub(crate) const READ_RETRIES: u32 = 2;
+
+/// One upload's running state, shared by its flow and the part machinery.
+pub(crate) struct Session {
+    pub uploader: Rc<Uploader>,
+    pub source: Rc<dyn FileSource>,
+    pub control: Control,
+    observer: Rc<dyn Observer>,
+    pub plan: Plan,
+    state: Cell<UploadState>,
+    pub progress: RefCell<ProgressTracker>,
+    last_report_ms: Cell<f64>,
+    /// A report was held back by the interval; [`Session::flush_progress`] sends it.
+    report_pending: Cell<bool>,
+    /// Retries left for the whole upload.
+    budget: Cell<u32>,
+    rng: RefCell<XorShift>,
+    /// A call is running whose outcome must be known before stopping (begin, confirm): a
+    /// cancel waits for it instead of dropping it (see [`Session::shielded`]).
+    shielded: Cell<bool>,
+    /// The hex SHA-256 of the file's first MiB, once read.
+    beginning_hash: OnceCell<String>,
+    /// The resumable record of this upload and its store key (multipart uploads only).
+    record: RefCell<Option<(String, Record)>>,
+    /// Unix time of the last record write.
+    last_save_ms: Cell<f64>,
+    /// Whether a COS reply without a readable CRC-64 was already reported.
+    warned_no_crc: Cell<bool>,
+}
+
+impl Session {
+    /// The session of an upload of `source`, reported as preparing; a file the plan refuses is
+    /// reported failed at once.
+    pub fn new(
+        uploader: Rc<Uploader>,
+        source: Rc<dyn FileSource>,
+        control: Control,
+        observer: Rc<dyn Observer>,
+    ) -> Result<Rc<Session>> {
+        let size = source.size();
+        let cfg = uploader.config();
+        observer.on_state(UploadState::Preparing);
+        let plan = match Plan::new(size, cfg.part_size, cfg.multipart_threshold, cfg.concurrency) {
+            Ok(plan) => plan,
+            Err(error) => {
+                observer.on_state(UploadState::Failed);
+                return Err(error);
+            }
+        };
+        let seed = (uploader.timer.now_ms() * 1000.0) as u64 ^ size.rotate_left(17);
+        Ok(Rc::new(Session {
+            budget: Cell::new(cfg.retry.retry_budget),
+            uploader,
+            source,
+            control,
+            observer,
+            plan,
+            state: Cell::new(UploadState::Preparing),
+            progress: RefCell::new(ProgressTracker::new(Phase::Uploading, size)),
+            last_report_ms: Cell::new(f64::NEG_INFINITY),
+            report_pending: Cell::new(false),
+            rng: RefCell::new(XorShift::new(seed)),
+            shielded: Cell::new(false),
+            beginning_hash: OnceCell::new(),
+            record: RefCell::new(None),
+            last_save_ms: Cell::new(f64::NEG_INFINITY),
+            warned_no_crc: Cell::new(false),
+        }))
+    }
+
+    pub fn size(&self) -> u64 {
+        self.source.size()
+    }
+
+    pub fn is_multipart(&self) -> bool {
+        matches!(self.plan, Plan::Multipart { .. })
+    }
+
+    pub fn now_ms(&self) -> f64 {
+        self.uploader.timer.now_ms()
+    }
+
+    // --- state and progress ---
+
+    pub fn set_state(&self, next: UploadState) {
+        let current = self.state.get();
+        debug_assert!(current == next || current.can_move_to(next), "state {current:?} -> {next:?}");
+        if current != next && current.can_move_to(next) {
+            self.state.set(next);
+            self.observer.on_state(next);
+        }
+    }
+
+    /// Reports progress now (a phase change, a pause, the end).
+    pub fn report_progress_now(&self) {
+        let now = self.now_ms();
+        self.report_pending.set(false);
+        self.last_report_ms.set(now);
+        let snapshot = self.progress.borrow_mut().snapshot(now);
+        self.observer.on_progress(&snapshot);
+    }
+
+    /// Reports progress unless the last report is younger than [`PROGRESS_INTERVAL_MS`]; then
+    /// [`Session::flush_progress`] sends it later.
+    pub fn report_progress(&self) {
+        if self.now_ms() - self.last_report_ms.get() < PROGRESS_INTERVAL_MS {
+            self.report_pending.set(true);
+        } else {
+            self.report_progress_now();
+        }
+    }
+
+    /// Sends a report that the interval held back (called on a timer while parts are in flight,
+    /// so the latest byte count is never stuck behind the throttle).
+    pub fn flush_progress(&self) {
+        if self.report_pending.get() {
+            self.report_progress();
+        }
+    }
+
+    /// Enters `phase` with `done` of `total` bytes already there, and reports it.
+    pub fn enter_phase(&self, phase: Phase, total: u64, done: u64) {
+        self.progress.borrow_mut().set_phase(phase, total, done);
+        self.report_progress_now();
+    }
+
+    pub fn warn(&self, code: &'static str, message: &str) {
+        self.observer.on_warning(code, message);
+    }
+
+    /// Tells the app once that COS's replies carry no readable CRC-64.
+    pub fn warn_crc_not_checked(&self) {
+        if !self.warned_no_crc.replace(true) {
+            self.warn(
+                "CrcNotChecked",
+                "COS replied without a readable x-cos-hash-crc64ecma header, so parts are not checked one by one (expose it in the bucket's CORS ExposeHeaders); the whole file's CRC-64 is still checked at confirm",
+            );
+        }
+    }
+
+    // --- pause, cancel, retries ---
+
+    /// Waits while paused; `resume_to` is the state to return to.
+    pub async fn wait_while_paused(&self, resume_to: UploadState) {
+        if !self.control.is_paused() {
+            return;
+        }
+        self.set_state(UploadState::Paused);
+        self.report_progress_now();
+        while self.control.is_paused() && !self.control.is_cancelled() {
+            self.control.changed().await;
+        }
+        self.set_state(resume_to);
+    }
+
+    /// `Err(Aborted)` once the upload was cancelled.
+    pub fn check_cancelled(&self) -> Result<()> {
+        if self.control.is_cancelled() {
+            Err(Error::Aborted)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs `call` so that a cancel waits for its outcome (see [`super::upload::run`]).
+    pub async fn shielded<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        self.shielded.set(true);
+        let outcome = call.await;
+        self.shielded.set(false);
+        outcome
+    }
+
+    /// Whether a shielded call is running.
+    pub fn is_shielded(&self) -> bool {
+        self.shielded.get()
+    }
+
+    /// A backoff of the client's policy with its own jitter.
+    pub fn backoff(&self) -> Backoff {
+        let seed = (self.rng.borrow_mut().next_f64() * u64::MAX as f64) as u64;
+        Backoff::seeded(self.uploader.config().retry.backoff.clone(), seed)
+    }
+
+    /// Takes one retry from the upload's budget; `false` when it is spent.
+    pub fn take_budget(&self) -> bool {
+        let left = self.budget.get();
+        if left == 0 {
+            return false;
+        }
+        self.budget.set(left - 1);
+        true
+    }
+
+    /// The retries of a read of the file: [`READ_RETRIES`] after a failed read.
+    pub fn read_retry(&self) -> Retry {
+        Retry::new(READ_RETRIES, self.backoff())
+    }
+
+    // --- reads of the file ---
+
+    /// [`FileSource::chain_hash`], read again after a failed read (a transient
+    /// `NotReadableError`), like the reads behind parts.
+    pub async fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> Result<[u8; 32]> {
+        let mut reads = self.read_retry();
+        loop {
+            match self.source.chain_hash(range.clone(), previous).await {
+                Err(error @ Error::FileRead { .. }) => {
+                    let Some(wait) = reads.take() else { return Err(error) };
+                    self.uploader.timer.sleep(wait).await;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// Hex SHA-256 of the file's first MiB (all of it when smaller): quick upload's beginning
+    /// hash, and the record key of files without a stable identity. Read once.
+    pub async fn beginning_hash(&self) -> Result<String> {
+        if let Some(hash) = self.beginning_hash.get() {
+            return Ok(hash.clone());
+        }
+        let hash = hex(&self.chain_hash(0..QUICK_UPLOAD_BLOCK.min(self.size()), None).await?);
+        Ok(self.beginning_hash.get_or_init(|| hash).clone())
+    }
+
+    /// CRC-64 of part `number`, read from the file (a resumed part the record missed).
+    pub async fn part_crc64(&self, number: u32) -> Result<u64> {
+        self.source.part(self.plan.part_range(number)).await?.crc64.await
+    }
+
+    // --- the resumable record ---
+
+    /// Starts this upload's record under `key` (no server upload yet).
+    pub fn start_record(&self, key: String, record: Record) {
+        *self.record.borrow_mut() = Some((key, record));
+    }
+
+    /// The store key of this upload's record.
+    pub fn record_key(&self) -> Option<String> {
+        self.record.borrow().as_ref().map(|(key, _)| key.clone())
+    }
+
+    /// Notes in the record the server upload just opened for it (no parts yet).
+    pub fn record_new_upload(&self, upload_id: &str, confirm_key: Option<&str>) {
+        if let Some((_, record)) = self.record.borrow_mut().as_mut() {
+            record.upload_id = Some(upload_id.to_string());
+            record.confirm_key = confirm_key.map(str::to_string);
+            record.parts.clear();
+        }
+    }
+
+    /// Makes this upload's record continue `older` (its server upload, its age) with `parts`.
+    pub fn continue_record(&self, older: &Record, parts: &PartsDone) {
+        if let Some((_, record)) = self.record.borrow_mut().as_mut() {
+            record.upload_id = older.upload_id.clone();
+            record.confirm_key = older.confirm_key.clone();
+            record.created_at = older.created_at;
+            record.parts = parts.values().map(|p| (p.number, PartDone { etag: None, ..p.clone() })).collect();
+        }
+    }
+
+    /// Notes a part done in the record.
+    pub fn record_part(&self, part: &PartDone) {
+        if let Some((_, record)) = self.record.borrow_mut().as_mut() {
+            record.parts.insert(part.number, PartDone { etag: None, ..part.clone() });
+        }
+    }
+
+    /// Writes the record now (a server upload opened, a pause, a stop).
+    pub async fn save_record(&self) {
+        let entry = self.record.borrow().clone();
+        let Some((key, mut record)) = entry else { return };
+        if record.upload_id.is_none() {
+            return;
+        }
+        let now = self.uploader.timer.unix_ms();
+        self.last_save_ms.set(now);
+        record.updated_at = now;
+        self.uploader.checkpoints.save(&key, &record).await;
+    }
+
+    /// Writes the record unless it was written less than [`SAVE_INTERVAL_MS`] ago.
+    pub async fn save_record_if_due(&self) {
+        if self.uploader.timer.unix_ms() - self.last_save_ms.get() >= SAVE_INTERVAL_MS {
+            self.save_record().await;
+        }
+    }
+
+    /// Removes the record (done, cancelled, or not resumable).
+    pub async fn forget_record(&self) {
+        let entry = self.record.borrow_mut().take();
+        if let Some((key, _)) = entry {
+            self.uploader.checkpoints.remove(&key).await;
+        }
+    }
+
+    /// Whether a failed upload is worth resuming later: its record names a server upload that
+    /// holds parts, and the error is one that time can cure (network, timeouts, server errors).
+    pub fn keep_for_resume(&self, error: &Error) -> bool {
+        let has_parts =
+            self.record.borrow().as_ref().is_some_and(|(_, r)| r.upload_id.is_some() && !r.parts.is_empty());
+        has_parts && error.retryable() && self.state.get() != UploadState::Confirming
+    }
+}

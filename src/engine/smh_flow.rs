@@ -1,0 +1,511 @@
+//! Uploads through SMH: [`SmhUploader`] (the engine behind `SmhClient`) and its `Flow`.
+//!
+//! Begin (quick upload by hash first where it may hit) → the parts go to the COS domain SMH
+//! names, with the headers SMH signed → confirm with the whole file's CRC-64. SMH's upload
+//! parameters expire: they are renewed before they do, and again when COS refuses them.
+//! A resumed upload asks SMH for its task, whose `parts` is COS's ListParts.
+
+use std::cell::RefCell;
+use std::ops::Deref;
+use std::rc::Rc;
+
+use super::checkpoint::Record;
+use super::client::{validate_base_url, ClientConfig, Uploader};
+use super::control::Control;
+use super::flow::{Flow, Opened, RecordScope, SignedPut};
+use super::plan::{combined_crc64, PartsDone, MIB};
+use super::progress::Phase;
+use super::session::Session;
+use super::state::UploadState;
+use super::upload::{parts_on_server, Observer};
+use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
+use crate::cos::domain::Origin;
+use crate::cos::put::{put_request, PutOf};
+use crate::error::{Error, Result};
+use crate::lock::Lock;
+use crate::platform::{Body, CheckpointStore, FileSource, Http, LocalBoxFuture, ProgressFn, Timer};
+use crate::smh::{Begin, Conflict, FileInfo, LibraryPath, SmhApi, Tokens, UploadAuth, UploadKind};
+use crate::vecmap::VecMap;
+
+/// Renew this long before the authorisation expires, at most (docs/smh-api.md §9.1: 5 minutes)…
+const RENEW_MARGIN_MAX_MS: f64 = 5.0 * 60.0 * 1000.0;
+/// …and at most this fraction of its lifetime, for short-lived authorisations.
+const RENEW_MARGIN_FRACTION: f64 = 0.25;
+/// Bytes hashed per call while hashing (a whole number of 1 MiB blocks): the pause granularity.
+const HASH_READ: u64 = 8 * MIB;
+
+/// Per-upload options.
+#[derive(Debug, Clone)]
+pub struct UploadOptions {
+    pub path: LibraryPath,
+    pub conflict: Conflict,
+    /// Try quick upload (秒传) by hash for files of at least 1 MiB.
+    pub quick_upload: bool,
+    /// Create missing parent directories (and retry once) when SMH answers `DirectoryNotFound`.
+    pub create_parents: bool,
+}
+
+/// A finished upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadResult {
+    pub file: FileInfo,
+    pub size: u64,
+    /// Decimal CRC-64/XZ of the whole file.
+    pub crc64: String,
+    /// Quick upload hit: no byte was sent.
+    pub instant: bool,
+}
+
+/// A client of one SMH library: the [`Uploader`] every upload shares, and the SMH API.
+pub struct SmhUploader {
+    uploader: Rc<Uploader>,
+    pub(crate) api: SmhApi,
+}
+
+impl Deref for SmhUploader {
+    type Target = Uploader;
+    fn deref(&self) -> &Uploader {
+        &self.uploader
+    }
+}
+
+impl SmhUploader {
+    /// Validates `config` and builds the client.
+    pub fn new(
+        mut config: ClientConfig,
+        http: Rc<dyn Http>,
+        timer: Rc<dyn Timer>,
+        tokens: Tokens,
+        checkpoints: Rc<dyn CheckpointStore>,
+    ) -> Result<SmhUploader> {
+        config.target.base_url = validate_base_url(&config.target.base_url)?;
+        if config.target.library_id.trim().is_empty() || config.target.library_id.contains(['/', '?', '#']) {
+            return Err(Error::invalid_input("libraryId", "must be a non-empty library id"));
+        }
+        if config.target.space_id.trim().is_empty() || config.target.space_id.contains(['/', '?', '#']) {
+            return Err(Error::invalid_input("spaceId", "must be a space id, or '-' for single-tenant libraries"));
+        }
+        let api = SmhApi {
+            http: http.clone(),
+            timer: timer.clone(),
+            tokens,
+            target: config.target.clone(),
+            retry: config.retry.clone(),
+        };
+        let uploader = Uploader::new(config, http, timer, checkpoints)?;
+        Ok(SmhUploader { uploader: Rc::new(uploader), api })
+    }
+
+    /// Forgets the unfinished uploads to `path` (all when `None`) and cancels them with SMH;
+    /// returns how many.
+    pub async fn discard_pending(&self, path: Option<&str>) -> usize {
+        self.uploader.discard_pending(path, |record| async move { self.cancel_recorded(&record).await }).await
+    }
+
+    /// Cancels the task `record` names (best effort).
+    async fn cancel_recorded(&self, record: &Record) {
+        if let Some(confirm_key) = &record.confirm_key {
+            let _ = self.api.cancel(confirm_key).await;
+        }
+    }
+}
+
+/// Runs one SMH upload of `source` (see `engine::upload::run`).
+pub async fn run(
+    uploader: Rc<SmhUploader>,
+    source: Rc<dyn FileSource>,
+    options: UploadOptions,
+    control: Control,
+    observer: Rc<dyn Observer>,
+) -> Result<UploadResult> {
+    let session = Session::new(uploader.uploader.clone(), source, control, observer)?;
+    let flow = Rc::new(SmhFlow {
+        session: session.clone(),
+        uploader,
+        options,
+        auth: RefCell::new(None),
+        renewing: Lock::new(),
+        open: RefCell::new(None),
+        stored: RefCell::new(None),
+    });
+    super::upload::run(session, flow.clone()).await?;
+    flow.stored
+        .take()
+        .ok_or_else(|| Error::InvalidResponse { status: 0, message: "the upload ended without a file".into() })
+}
+
+/// The authorisation currently used for PUTs.
+#[derive(Clone)]
+struct AuthState {
+    auth: Rc<UploadAuth>,
+    origin: Origin,
+    generation: u64,
+    /// Monotonic time after which it is renewed before use.
+    renew_at_ms: f64,
+}
+
+struct SmhFlow {
+    session: Rc<Session>,
+    uploader: Rc<SmhUploader>,
+    options: UploadOptions,
+    auth: RefCell<Option<AuthState>>,
+    /// One renewal at a time.
+    renewing: Lock,
+    /// The confirmKey of the task SMH opened for this upload, until it is confirmed: cancelled
+    /// if the upload does not complete.
+    open: RefCell<Option<String>>,
+    /// The file SMH stored.
+    stored: RefCell<Option<UploadResult>>,
+}
+
+impl Flow for SmhFlow {
+    fn record_scope(&self) -> RecordScope {
+        let target = &self.uploader.config().target;
+        RecordScope {
+            library_id: target.library_id.clone(),
+            space_id: target.space_id.clone(),
+            path: self.options.path.joined(),
+            name: self.options.path.name().to_string(),
+        }
+    }
+
+    fn begin(&self) -> LocalBoxFuture<'_, Result<Opened>> {
+        Box::pin(self.create_upload())
+    }
+
+    fn resume<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, Result<Opened>> {
+        Box::pin(async move {
+            let outcome = self.resume_task(record).await;
+            if outcome.is_err() {
+                self.auth.borrow_mut().take();
+            }
+            outcome
+        })
+    }
+
+    fn part_request(
+        &self,
+        number: Option<u32>,
+        body: Body,
+        progress: ProgressFn,
+    ) -> LocalBoxFuture<'_, Result<SignedPut>> {
+        Box::pin(async move {
+            let auth = self.current_auth().await?;
+            let of = match (number, auth.auth.upload_id.as_deref()) {
+                (Some(number), Some(upload_id)) => PutOf::Part { number, upload_id },
+                _ => PutOf::Object,
+            };
+            let request = put_request(&auth.origin, &auth.auth.path, of, &auth.auth.headers, body, Some(progress));
+            Ok(SignedPut { request, generation: auth.generation })
+        })
+    }
+
+    fn reauthorise<'a>(&'a self, generation: u64, _: &'a Error, _: Option<&'a str>) -> LocalBoxFuture<'a, Result<()>> {
+        Box::pin(self.renew(generation))
+    }
+
+    fn complete<'a>(&'a self, _: &'a PartsDone, crc64: u64) -> LocalBoxFuture<'a, Result<()>> {
+        Box::pin(self.confirm(crc64))
+    }
+
+    fn abandon(&self) -> LocalBoxFuture<'_, ()> {
+        Box::pin(async move {
+            let open = self.open.borrow_mut().take();
+            if let Some(confirm_key) = open {
+                let _ = self.uploader.api.cancel(&confirm_key).await;
+            }
+        })
+    }
+
+    fn discard<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, ()> {
+        Box::pin(self.uploader.cancel_recorded(record))
+    }
+}
+
+impl SmhFlow {
+    fn api(&self) -> &SmhApi {
+        &self.uploader.api
+    }
+
+    /// Begins the upload with SMH: with the beginning hash first where quick upload may hit,
+    /// then the full hash if SMH has a candidate; a hit stores the file without sending a byte.
+    async fn create_upload(&self) -> Result<Opened> {
+        let session = &self.session;
+        let size = session.size();
+        let quick = self.options.quick_upload && size >= QUICK_UPLOAD_BLOCK;
+        let beginning = if quick { Some(session.beginning_hash().await?) } else { None };
+        let mut outcome = self.begin_with_parents(beginning.clone(), None).await?;
+        if let Begin::QuickCandidate = outcome {
+            session.set_state(UploadState::Hashing);
+            let full = self.full_hash().await?;
+            outcome = self.begin_with_parents(beginning, Some(full)).await?;
+        }
+        match outcome {
+            Begin::Instant(file) => {
+                session.enter_phase(Phase::Uploading, size, size);
+                let crc64 = file.crc64.clone().unwrap_or_default();
+                *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64, instant: true });
+                Ok(Opened::Stored)
+            }
+            Begin::Upload(auth) => {
+                let ids = auth.upload_id.clone().map(|id| (id, auth.confirm_key.clone()));
+                self.install_auth(auth)?;
+                if let Some((upload_id, confirm_key)) = ids {
+                    session.record_new_upload(&upload_id, Some(&confirm_key));
+                }
+                Ok(Opened::Parts(PartsDone::new()))
+            }
+            Begin::QuickCandidate => {
+                Err(Error::InvalidResponse { status: 202, message: "SMH asked for the full hash twice".into() })
+            }
+        }
+    }
+
+    /// SMH's begin (shielded from cancel), creating missing parent directories once when SMH
+    /// says the target's directory does not exist and `createParents` is on.
+    async fn begin_with_parents(&self, beginning: Option<String>, full: Option<String>) -> Result<Begin> {
+        let session = &self.session;
+        let (api, opts) = (self.api(), &self.options);
+        let kind = if session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
+        let (path, conflict, size) = (&opts.path, opts.conflict, session.size());
+        let mut created = false;
+        loop {
+            let outcome =
+                session.shielded(api.begin(path, kind, size, conflict, beginning.clone(), full.clone())).await;
+            if let Ok(Begin::Upload(auth)) = &outcome {
+                // Known before any cancel is obeyed, so that abandon() cancels it.
+                *self.open.borrow_mut() = Some(auth.confirm_key.clone());
+            }
+            match outcome {
+                Err(Error::Smh { code, .. }) if code == "DirectoryNotFound" && opts.create_parents && !created => {
+                    let Some(parent) = path.parent() else {
+                        return Err(Error::Smh {
+                            status: 404,
+                            code,
+                            message: "the library has no root directory".into(),
+                            request_id: None,
+                        });
+                    };
+                    session.check_cancelled()?;
+                    api.create_directory(&parent).await?;
+                    created = true;
+                }
+                outcome => {
+                    session.check_cancelled()?;
+                    return outcome;
+                }
+            }
+        }
+    }
+
+    /// Chained full hash for quick upload, pausable, reported as the hashing phase.
+    async fn full_hash(&self) -> Result<String> {
+        let session = &self.session;
+        let size = session.size();
+        session.progress.borrow_mut().set_phase(Phase::Hashing, size, 0);
+        let mut hash = None;
+        let mut offset = 0;
+        while offset < size {
+            session.wait_while_paused(UploadState::Hashing).await;
+            session.check_cancelled()?;
+            let end = (offset + HASH_READ).min(size);
+            hash = Some(session.chain_hash(offset..end, hash).await?);
+            session.progress.borrow_mut().advance(end - offset);
+            session.report_progress();
+            offset = end;
+        }
+        hash.map(|h| hex(&h)).ok_or_else(|| Error::FileRead { message: "empty file has no full hash".into() })
+    }
+
+    /// Asks SMH for the task `record` names: parts the server holds with the planned size are
+    /// done, the others are sent again; the authorisation is renewed. A task confirmed already
+    /// (the confirm's reply was lost) is the stored file, if it is this one.
+    async fn resume_task(&self, record: &Record) -> Result<Opened> {
+        let session = &self.session;
+        let confirm_key =
+            record.confirm_key.as_deref().ok_or_else(|| Error::invalid_input("record", "names no SMH task"))?;
+        let task = self.api().query(confirm_key).await?;
+        let listed = task_parts(&task);
+        let parts = parts_on_server(session, record, &|n| Some((*listed.get(&n)?, None))).await?;
+        if task.get("confirmed").and_then(|c| c.as_bool()) == Some(true) {
+            if parts.len() as u32 != session.plan.part_count() {
+                return Err(Error::InvalidResponse {
+                    status: 200,
+                    message: "the upload was confirmed without all parts".into(),
+                });
+            }
+            let (size, crc) = (session.size(), combined_crc64(&parts));
+            let file = self.confirmed_file(confirm_key, crc).await?;
+            *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: crc.to_string(), instant: false });
+            return Ok(Opened::Stored);
+        }
+        session.check_cancelled()?;
+        let auth = self.api().renew(confirm_key).await?;
+        if auth.upload_id != record.upload_id || auth.confirm_key != confirm_key {
+            return Err(Error::InvalidResponse {
+                status: 200,
+                message: "renewing a resumed upload changed its uploadId".into(),
+            });
+        }
+        self.install_auth(auth)?;
+        Ok(Opened::Parts(parts))
+    }
+
+    /// Confirms the upload with SMH (shielded from cancel) and keeps the file it reports.
+    async fn confirm(&self, crc: u64) -> Result<()> {
+        let session = &self.session;
+        let size = session.size();
+        let confirm_key = self.auth.borrow().as_ref().map(|a| a.auth.confirm_key.clone()).unwrap_or_default();
+        let conflict = self.options.conflict;
+        let confirmed =
+            session.shielded(self.api().confirm(&confirm_key, crc, conflict, confirm_timeout(session))).await;
+        let file = match confirmed {
+            Ok(file) => file,
+            // A retried confirm whose first attempt went through (its reply was lost).
+            Err(Error::Smh { code, .. }) if code == "UploadComplete" => self.confirmed_file(&confirm_key, crc).await?,
+            Err(Error::Smh { code, .. }) if code == "BadCrc64" => {
+                return Err(Error::IntegrityMismatch {
+                    message: "SMH found a different CRC64 for the stored file than the bytes read".into(),
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        self.open.borrow_mut().take();
+        *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: crc.to_string(), instant: false });
+        Ok(())
+    }
+
+    /// The file of an upload SMH reports as already confirmed, checked against what was sent.
+    ///
+    /// A confirm that timed out on our side may still be running on SMH's (a big file takes a
+    /// while to assemble): SMH then says `UploadComplete` before its task reads confirmed, so the
+    /// task is asked again, with backoff, for up to twice the confirm timeout.
+    async fn confirmed_file(&self, confirm_key: &str, crc: u64) -> Result<FileInfo> {
+        let session = &self.session;
+        let patience_ms = 2.0 * confirm_timeout(session).as_secs_f64() * 1000.0;
+        let started = session.now_ms();
+        let mut backoff = session.backoff();
+        let segments = loop {
+            let task = self.api().query(confirm_key).await?;
+            let segments: Vec<String> = task
+                .get("path")
+                .and_then(|p| p.as_array())
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            if task.get("confirmed").and_then(|c| c.as_bool()) == Some(true) && !segments.is_empty() {
+                break segments;
+            }
+            if session.now_ms() - started > patience_ms {
+                return Err(Error::InvalidResponse {
+                    status: 409,
+                    message: "SMH says the upload is complete but does not report it confirmed".into(),
+                });
+            }
+            session.uploader.timer.sleep(backoff.wait()).await;
+        };
+        let file = self.api().info(&LibraryPath::parse(&segments.join("/"))?).await?;
+        let size = session.size();
+        let same = file.size.is_none_or(|s| s == size) && file.crc64.as_deref().is_none_or(|c| c == crc.to_string());
+        if !same {
+            return Err(Error::IntegrityMismatch { message: "the confirmed file differs from the bytes sent".into() });
+        }
+        Ok(file)
+    }
+
+    /// Takes new upload parameters into use: checks the domain before any byte goes there.
+    fn install_auth(&self, auth: UploadAuth) -> Result<()> {
+        let session = &self.session;
+        *self.open.borrow_mut() = Some(auth.confirm_key.clone());
+        let origin = session.uploader.allow.check(&auth.domain)?;
+        if let Some(current) = self.auth.borrow().as_ref() {
+            // A renewal continues the same upload: the same bucket and the same multipart upload.
+            let same =
+                current.auth.domain.eq_ignore_ascii_case(&auth.domain) && current.auth.upload_id == auth.upload_id;
+            if current.auth.upload_id.is_some() && !same {
+                return Err(Error::InvalidResponse {
+                    status: 200,
+                    message: "a renewal changed the upload's domain or uploadId".into(),
+                });
+            }
+        }
+        if session.is_multipart() && auth.upload_id.as_deref().unwrap_or("").is_empty() {
+            return Err(Error::InvalidResponse {
+                status: 201,
+                message: "multipart upload parameters without uploadId".into(),
+            });
+        }
+        let timer = &session.uploader.timer;
+        let ttl = crate::date::parse_iso8601_ms(&auth.expiration)
+            .map(|exp| exp - timer.unix_ms())
+            .unwrap_or(RENEW_MARGIN_MAX_MS * 3.0)
+            .max(2_000.0);
+        let margin = (ttl * RENEW_MARGIN_FRACTION).min(RENEW_MARGIN_MAX_MS);
+        let generation = self.auth.borrow().as_ref().map_or(0, |a| a.generation + 1);
+        let renew_at_ms = timer.now_ms() + ttl - margin;
+        *self.auth.borrow_mut() = Some(AuthState { auth: Rc::new(auth), origin, generation, renew_at_ms });
+        Ok(())
+    }
+
+    /// The authorisation to use now, renewed first when it is about to expire.
+    async fn current_auth(&self) -> Result<AuthState> {
+        let missing = || Error::InvalidResponse { status: 0, message: "no upload parameters".into() };
+        let state = self.auth.borrow().clone().ok_or_else(missing)?;
+        if self.uploader.timer.now_ms() < state.renew_at_ms {
+            return Ok(state);
+        }
+        self.renew(state.generation).await?;
+        self.auth.borrow().clone().ok_or_else(missing)
+    }
+
+    /// Replaces the authorisation of generation `seen` (unless another part already did).
+    /// Multipart uploads are renewed; a simple upload (SMH cannot renew those) is begun again.
+    async fn renew(&self, seen: u64) -> Result<()> {
+        let _one_at_a_time = self.renewing.lock().await;
+        let current = self.auth.borrow().clone();
+        let Some(current) = current else { return Ok(()) };
+        if current.generation != seen {
+            return Ok(());
+        }
+        let (api, opts) = (self.api(), &self.options);
+        let fresh = if current.auth.upload_id.is_some() {
+            api.renew(&current.auth.confirm_key).await?
+        } else {
+            let size = self.session.size();
+            match api.begin(&opts.path, UploadKind::Simple, size, opts.conflict, None, None).await? {
+                Begin::Upload(auth) => {
+                    // The old task will never be confirmed.
+                    let _ = api.cancel(&current.auth.confirm_key).await;
+                    auth
+                }
+                _ => {
+                    return Err(Error::InvalidResponse {
+                        status: 200,
+                        message: "re-begin without hashes did not return upload parameters".into(),
+                    })
+                }
+            }
+        };
+        self.install_auth(fresh)
+    }
+}
+
+/// How long one confirm may take: the request timeout plus a second per 32 MiB, since SMH
+/// assembles the parts before it answers and a fixed limit would time out, and repeat, every
+/// confirm of a large file.
+fn confirm_timeout(session: &Session) -> std::time::Duration {
+    session.uploader.config().retry.request_timeout + std::time::Duration::from_secs(session.size() / (32 * MIB))
+}
+
+/// Part number → size of the parts SMH's task query lists (COS ListParts, PascalCase).
+fn task_parts(task: &crate::json::Value) -> VecMap<u32, u64> {
+    let number = crate::json::Value::to_u64;
+    task.get("parts")
+        .and_then(|p| p.as_array())
+        .map(|parts| {
+            parts
+                .iter()
+                .filter_map(|p| Some((u32::try_from(number(p.get("PartNumber")?)?).ok()?, number(p.get("Size")?)?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
