@@ -16,18 +16,6 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::util::{cmd, output, Result};
 
-/// Files whose stale citations are known and listed for the lead in docs/CITATIONS-TODO (they
-/// were being rewritten on another branch). The check skips them while they still cite something
-/// missing, and fails once one no longer does, so that this list only shrinks.
-const PENDING: &[&str] = &[
-    "src/cos/api.rs",
-    "src/cos/crc64.rs",
-    "src/engine/client.rs",
-    "src/engine/plan.rs",
-    "src/engine/upload.rs",
-    "src/hash/mod.rs",
-];
-
 /// This file: its examples and tests cite, on purpose, documents and sections that do not exist.
 const EXAMPLES: &str = "xtask/src/citations.rs";
 
@@ -40,27 +28,13 @@ const GENERATED: &[&str] = &["target/", "pkg/", "node_modules/"];
 pub fn check_doc_citations(root: &Path) -> Result<()> {
     let mut documents = Documents::default();
     let mut problems = Vec::new();
-    let mut pending_still_stale = BTreeSet::new();
     for file in repo_files(root)? {
         if file == EXAMPLES {
             continue;
         }
         // Binary files and files that vanished since the listing cite nothing.
         let Ok(text) = fs::read_to_string(root.join(&file)) else { continue };
-        let found = check_text(root, &file, &text, &mut documents);
-        if PENDING.contains(&file.as_str()) {
-            if !found.is_empty() {
-                pending_still_stale.insert(file);
-            }
-            continue;
-        }
-        problems.extend(found);
-    }
-    for file in PENDING.iter().filter(|f| !pending_still_stale.contains(**f)) {
-        problems.push(format!(
-            "{file}: in PENDING (xtask/src/citations.rs) but cites nothing missing any more (or is gone): \
-             remove it from PENDING"
-        ));
+        problems.extend(check_text(root, &file, &text, &mut documents));
     }
     if problems.is_empty() {
         Ok(())
