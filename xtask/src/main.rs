@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`setup`]: idempotent installs of the tools the other tasks need.
 //! - [`pkg`]: builds the npm package into `pkg/`.
+//! - [`pkg_devserver`]: packs the `smh-devserver` npm package (static binary, JS launcher).
 //! - [`test`]: every test stage, in order, failing fast, with a summary.
 //! - [`demo`]: the demo page on the devserver, until Ctrl-C.
 //! - [`bench`]: the benchmark registry and `target/bench/report.md`.
@@ -15,6 +16,7 @@ mod bench_upload;
 mod demo;
 mod devserver;
 mod pkg;
+mod pkg_devserver;
 mod pkg_miniprogram;
 mod setup;
 mod size;
@@ -29,9 +31,10 @@ usage: cargo xtask <task> [options]
 tasks:
   setup                 install what is missing (wasm target, wasm-bindgen-cli, chromium,
                         chromedriver, node_modules (incl. binaryen's wasm-opt), target/pyenv); a no-op when all present
-  pkg                   build the npm package into pkg/ (web + mini-program builds) and its npm pack tarball
+  pkg                   build the npm package into pkg/ (web + mini-program builds) and its npm pack tarball,
+                        and the smh-devserver package (static musl binary + JS launcher) beside it
   test [--only STAGE]   setup, then every test stage in order, stopping at the first failure;
-                        STAGE: native | pkg | miniprogram | consumers | browser | interop | e2e
+                        STAGE: native | pkg | miniprogram | consumers | devserver-npm | browser | interop | e2e
   demo [--port N] [--data DIR]
                         setup, pkg, serve the demo page (www/ + pkg/) on smh-devserver at
                         http://127.0.0.1:N/ (default 8780; SMH and COS on N+1, N+2) until Ctrl-C;
@@ -50,7 +53,7 @@ fn main() {
     let rest = &args[1..];
     let result: Result<()> = match task.as_str() {
         "setup" => no_options(rest).and_then(|()| setup::run()),
-        "pkg" => no_options(rest).and_then(|()| pkg::run()),
+        "pkg" => no_options(rest).and_then(|()| pkg::run_all()),
         "test" => test::run(rest),
         "demo" => demo::run(rest),
         "bench" => bench::run(rest),
