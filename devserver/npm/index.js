@@ -154,11 +154,14 @@ export async function startDevserver(options = {}) {
   });
   // The devserver does not keep Node alive: a suite that forgets stop() still ends, and the
   // exit handler above stops the devserver.
-  child.unref();
-  child.stdout.unref?.();
-  child.stderr?.unref?.();
+  const keepNodeAlive = (yes) => {
+    for (const handle of [child, child.stdout, child.stderr]) handle?.[yes ? 'ref' : 'unref']?.();
+  };
+  keepNodeAlive(false);
 
+  // While stopping, Node waits for the exit.
   const stop = async ({ graceMs = 5_000 } = {}) => {
+    keepNodeAlive(true);
     if (alive()) {
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -170,6 +173,7 @@ export async function startDevserver(options = {}) {
     unwatch();
   };
   const kill = async () => {
+    keepNodeAlive(true);
     if (alive()) child.kill('SIGKILL');
     await exited;
     running.delete(server);
