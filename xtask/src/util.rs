@@ -11,10 +11,14 @@ use std::time::Duration;
 /// Every task reports failure as one human-readable message.
 pub type Result<T> = std::result::Result<T, String>;
 
-/// The workspace root (the directory holding the root `Cargo.toml`).
+/// The workspace root (the directory holding the root `Cargo.toml`): from the `CARGO_MANIFEST_DIR`
+/// that `cargo xtask` (`cargo run`) sets, else the one xtask was compiled in. The run-time value
+/// comes first because a binary can be older than its checkout: a target directory copied from
+/// another clone holds an xtask built there, which cargo reuses while the sources here are older.
 pub fn root() -> PathBuf {
-    let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    xtask_dir.parent().unwrap_or(xtask_dir).to_path_buf()
+    let from_cargo = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let xtask_dir = from_cargo.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    xtask_dir.parent().map(Path::to_path_buf).unwrap_or(xtask_dir)
 }
 
 /// Cargo's target directory: `$CARGO_TARGET_DIR` if set (relative to the root), else `target/`.
