@@ -5,7 +5,8 @@
 //!    smh-devserver` (the release profile of the root Cargo.toml), checked to be statically
 //!    linked with `file` and `ldd`, so it runs on any Linux x86-64 CI image whatever its libc.
 //!    The C it links (SQLite, ring, MD5's assembly) is compiled by Debian's `musl-gcc`; `cargo
-//!    xtask setup` installs it and the Rust target. Cargo reuses the build while nothing changed.
+//!    xtask setup` installs it and the Rust target. It has its own target directory,
+//!    [`MUSL_TARGET_DIR`], so that cargo reuses it while nothing changed (see there).
 //! 2. `devserver/npm/` (package.json with the devserver crate's version, the JS launcher, its
 //!    types, the bin script, README) and the root's LICENSE files are laid out in
 //!    `target/pkg/smh-devserver/`, the binary at `bin/linux-x64/smh-devserver`.
@@ -26,6 +27,11 @@ use crate::util::{self, cargo, cmd, find_tool, output, root, run_cmd, target_dir
 pub const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 /// The C compiler for [`MUSL_TARGET`] (Debian's `musl-tools`).
 pub const MUSL_GCC: &str = "/usr/bin/musl-gcc";
+/// The musl build's own target directory, under the target directory. Sharing `target/` would
+/// rebuild it, and the release wasm after it, on every `cargo xtask pkg`: both compile their
+/// proc macros and build scripts into `target/release/`, and the wasm builds set
+/// `RUSTC_BOOTSTRAP=1` (xtask/src/pkg.rs), which build scripts such as proc-macro2's watch.
+const MUSL_TARGET_DIR: &str = "musl";
 /// Where the binary goes in the package (devserver/npm/index.js, `BINARIES`).
 const BINARY_IN_PACKAGE: &str = "bin/linux-x64/smh-devserver";
 /// Every file of the tarball besides `package.json`.
@@ -46,7 +52,7 @@ pub fn tarball_path() -> Result<PathBuf> {
 
 /// The statically linked release binary (after [`build_static`]).
 pub fn static_binary() -> PathBuf {
-    target_dir().join(MUSL_TARGET).join("release/smh-devserver")
+    target_dir().join(MUSL_TARGET_DIR).join(MUSL_TARGET).join("release/smh-devserver")
 }
 
 /// Builds the binary and packs the package; returns the tarball's path.
@@ -70,10 +76,11 @@ fn build_static() -> Result<PathBuf> {
         return Err(format!("{MUSL_GCC} not found; run `cargo xtask setup` (Debian's musl-tools)"));
     }
     let started = Instant::now();
-    println!("pkg: cargo build --release --target {MUSL_TARGET} -p smh-devserver (CC {MUSL_GCC})");
+    println!("pkg: cargo build --release --target {MUSL_TARGET} -p smh-devserver (CC {MUSL_GCC}, target dir target/{MUSL_TARGET_DIR})");
     run_cmd(
         cargo()
             .args(["build", "--release", "--target", MUSL_TARGET, "-p", "smh-devserver"])
+            .env("CARGO_TARGET_DIR", target_dir().join(MUSL_TARGET_DIR))
             .env(format!("CC_{}", MUSL_TARGET.replace('-', "_")), MUSL_GCC),
         "cargo build (smh-devserver, musl, release)",
     )?;
