@@ -193,7 +193,16 @@ export interface DevHooks {
   /** Creates a confirmed, quick-uploadable file; resolves to its file info. */
   seed(file: SeedFile): Promise<Record<string, unknown>>;
   /** `POST /token` of the customer backend: a fresh access token. */
-  token(body?: { spaceId?: string; userId?: string; clientId?: string; sessionId?: string; grant?: string; period?: number }): Promise<{ accessToken: string; expiresIn: number }>;
+  token(body?: {
+    spaceId?: string;
+    userId?: string;
+    clientId?: string;
+    sessionId?: string;
+    /** `'a,b'` or `['a', 'b']`. */
+    grant?: string | string[];
+    /** Lifetime in seconds. */
+    period?: number | string;
+  }): Promise<{ accessToken: string; expiresIn: number }>;
 }
 
 /** A running devserver: the READY fields, its hooks, and how to stop it. */

@@ -12,8 +12,9 @@
 //!    loads.
 //! 4. [`pack`]: `npm pack` into `target/pkg/`, its file list checked against [`PACKED_FILES`].
 //! 5. [`report_sizes`]: raw, `gzip -9` and brotli (quality 11) sizes of every packed file.
-//! 6. [`crate::pkg_devserver::build`]: the second package, `smh-devserver` (a static binary and
-//!    its JS launcher), packed beside the first.
+//!
+//! `cargo xtask pkg` ([`run_all`]) then packs the second package, `smh-devserver` (a static
+//! binary and its JS launcher), beside the first: [`crate::pkg_devserver::build`].
 
 use std::fs;
 use std::path::{Path, PathBuf};
