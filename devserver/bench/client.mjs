@@ -3,29 +3,25 @@
 // and parameter lists), send requests with node:http (one write of a whole Buffer: far cheaper
 // per byte than fetch, so the client takes less of the 2 cores from the server measured), and
 // the CPU each side used.
-import { spawn } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { createInterface } from 'node:readline';
+
+import { startDevserver } from '../npm/index.js';
 
 export const MIB = 1024 * 1024;
 
-/** Starts `argv` (default: the debug devserver), gives up after `capMs`; resolves to
- *  `{ready, request, cos, cpu, stop}`. */
+/** Starts `argv` (default: the debug devserver; e.g. `node sink.mjs`) with the npm package's
+ *  launcher, gives up after `capMs`; resolves to `{ready, request, cos, cpu, stop}`. */
 export async function startServer(argv, capMs) {
-  const [bin, ...args] = argv.length ? argv : ['target/debug/smh-devserver'];
-  const server = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [binary, ...args] = argv.length ? argv : ['target/debug/smh-devserver'];
+  const server = await startDevserver({ binary, args, stderr: 'inherit' });
+  const { ready } = server;
   const cap = setTimeout(() => {
     console.error(`over ${capMs / 1000} s, giving up`);
-    server.kill('SIGKILL');
+    server.kill();
     process.exit(1);
   }, capMs);
-  let ready;
-  for await (const line of createInterface({ input: server.stdout })) {
-    if (line.startsWith('SMH_DEVSERVER_READY ')) { ready = JSON.parse(line.slice(20)); break; }
-  }
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
   /** `method url` with `headers` and an optional Buffer body; resolves to `{status, text}`. */
@@ -70,8 +66,7 @@ export async function startServer(argv, capMs) {
   const stop = async () => {
     clearTimeout(cap);
     agent.destroy();
-    server.kill();
-    await once(server, 'exit');
+    await server.stop();
   };
   return { ready, request, cos, cpu, stop };
 }

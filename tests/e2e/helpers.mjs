@@ -5,17 +5,16 @@
 //
 // Environment (set by `cargo xtask test`): SMH_DEVSERVER_BIN, SMH_PKG_DIR, CHROMIUM.
 
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { after, before, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
+import { devHooks as launcherHooks, startDevserver as launch } from '../../devserver/npm/index.js';
 import { makeBytes } from './fixture/gen.js';
 
 export { makeBytes };
@@ -41,53 +40,26 @@ function required(name) {
 }
 
 /**
- * Starts smh-devserver on a temporary data directory and waits for its READY line; it serves
- * `www` (default: the fixture page) at `/`.
- * Returns `{ready, stderr(), stop()}`; `stderr()` is what it logged so far (for failure reports).
+ * Starts smh-devserver (the npm package's launcher, with the binary in SMH_DEVSERVER_BIN) on a
+ * fresh temporary data directory, serving the built package at `/pkg/` and `www` (default: the
+ * fixture page) at `/`; `extraArgs` are more flags, `data` a data directory of the caller's
+ * (kept), `ports` `{app, smh, cos}` pinned ports. Resolves once READY to the launcher's
+ * devserver: the READY fields, `ready`, `stderr()` (what it logged so far, for failure
+ * reports), the `/_dev/` hooks and `stop()` (devserver/npm/index.d.ts).
  */
-export async function startDevserver(extraArgs = [], { www = FIXTURE_DIR } = {}) {
-  const bin = required('SMH_DEVSERVER_BIN');
-  const pkg = required('SMH_PKG_DIR');
-  const data = mkdtempSync(join(tmpdir(), 'smh-e2e-data-'));
-  const child = spawn(bin, ['--data', data, '--pkg', pkg, '--www', www, ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SMH_DEVSERVER_LOG: process.env.SMH_DEVSERVER_LOG || 'warn' },
+export async function startDevserver(extraArgs = [], { www = FIXTURE_DIR, data, ports = {} } = {}) {
+  return launch({
+    binary: required('SMH_DEVSERVER_BIN'),
+    pkg: required('SMH_PKG_DIR'),
+    www,
+    data,
+    appPort: ports.app,
+    smhPort: ports.smh,
+    cosPort: ports.cos,
+    args: extraArgs,
+    env: { SMH_DEVSERVER_LOG: process.env.SMH_DEVSERVER_LOG || 'warn' },
+    readyTimeoutMs: READY_TIMEOUT_MS,
   });
-  let log = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', chunk => {
-    log += chunk;
-    if (log.length > 200_000) log = log.slice(-100_000);
-  });
-  const exited = new Promise(resolve => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const ready = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no SMH_DEVSERVER_READY within ${READY_TIMEOUT_MS} ms; stderr:\n${log}`)), READY_TIMEOUT_MS);
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', line => {
-      const m = /^SMH_DEVSERVER_READY (.*)$/.exec(line);
-      if (!m) return;
-      clearTimeout(timer);
-      try {
-        resolve(JSON.parse(m[1]));
-      } catch (e) {
-        reject(new Error(`bad READY line ${line}: ${e}`));
-      }
-    });
-    exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`smh-devserver exited (${code ?? signal}) before READY; stderr:\n${log}`));
-    });
-  });
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killer);
-    }
-    rmSync(data, { recursive: true, force: true });
-  };
-  return { ready, stderr: () => log, stop };
 }
 
 /** Launches headless Chromium with a fresh profile; returns `{context, page, close()}`. */
@@ -164,37 +136,21 @@ export function useEnvironment({ devserverArgs = [] } = {}) {
   return env;
 }
 
-/** The app origin's /_dev/ hooks, from node. */
+/**
+ * The app origin's /_dev/ hooks, from node: the launcher's (devserver/npm/index.js) and the
+ * short forms these suites use (`get`, `post`, `del`, `faults(rules)`, `logSince`).
+ */
 export function devHooks(app) {
-  const call = async (method, path, body) => {
-    const r = await fetch(`${app}/_dev/${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${method} /_dev/${path}: ${r.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  };
-  const hooks = {
-    get: path => call('GET', path),
-    post: (path, body = {}) => call('POST', path, body),
-    del: path => call('DELETE', path),
-    faults: rules => call('POST', 'faults', rules),
-    /** Highest log sequence number so far (entries after it are "since"). */
-    logMark: async () => (await call('GET', 'log')).reduce((m, e) => Math.max(m, e.seq), 0),
+  const hooks = launcherHooks(app);
+  return {
+    ...hooks,
+    get: path => hooks.dev('GET', path),
+    post: (path, body = {}) => hooks.dev('POST', path, body),
+    del: path => hooks.dev('DELETE', path),
+    faults: rules => hooks.dev('POST', 'faults', rules),
     /** Log entries after `mark`, optionally of one origin. */
-    logSince: async (mark, origin) => call('GET', `log?since=${mark}${origin ? `&origin=${origin}` : ''}`),
-    objects: () => call('GET', 'objects'),
-    uploads: () => call('GET', 'uploads'),
-    /** The object backing library file `path` (leading `/` ignored), or undefined. */
-    objectAt: async path => {
-      const want = path.replace(/^\/+/, '');
-      return (await call('GET', 'objects')).find(o => (o.smhPath ?? '').replace(/^\/+/, '') === want);
-    },
+    logSince: (mark, origin) => hooks.log({ since: mark, origin }),
   };
-  return hooks;
 }
 
 export function sha256(bytes) {

@@ -2,12 +2,10 @@
 // files on disk, the SDK's checkpoint records in the page, the bytes the cos origin received,
 // and the SMH calls a test makes behind the SDK's back.
 
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 
-import { byteRequests, makeBytes, MIB } from './helpers.mjs';
+import { byteRequests, makeBytes, MIB, startDevserver } from './helpers.mjs';
 
 /** Writes `size` bytes of `makeBytes` stream `seed` to `path`; returns their sha256. */
 export function writeDeterministicFile(path, size, seed) {
@@ -102,45 +100,14 @@ export const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
  * with `{ready, ports, kill9(), stop(), stderr()}`; `kill9()` is a crash (SIGKILL, no cleanup).
  */
 export async function devserverOn(data, { ports = {}, www } = {}) {
-  const bin = process.env.SMH_DEVSERVER_BIN;
-  const pkg = process.env.SMH_PKG_DIR;
-  if (!bin || !pkg) throw new Error('SMH_DEVSERVER_BIN and SMH_PKG_DIR must be set (run through `cargo xtask test`)');
-  const args = ['--data', data, '--pkg', pkg, '--www', www];
-  for (const [name, port] of Object.entries(ports)) if (port) args.push(`--${name}-port`, String(port));
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SMH_DEVSERVER_LOG: process.env.SMH_DEVSERVER_LOG || 'warn' } });
-  let log = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', chunk => { log = (log + chunk).slice(-100_000); });
-  const exited = new Promise(resolve => child.once('exit', resolve));
-  const ready = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no READY line within 30 s; stderr:\n${log}`)), 30_000);
-    createInterface({ input: child.stdout }).on('line', line => {
-      const m = /^SMH_DEVSERVER_READY (.*)$/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(JSON.parse(m[1]));
-      }
-    });
-    exited.then(code => {
-      clearTimeout(timer);
-      reject(new Error(`smh-devserver exited (${code}) before READY; stderr:\n${log}`));
-    });
-  });
+  const server = await startDevserver([], { www, data, ports });
   const port = url => Number(new URL(url.includes('://') ? url : `http://${url}`).port);
-  const running = () => child.exitCode === null && child.signalCode === null;
+  const { ready } = server;
   return {
     ready,
     ports: { app: port(ready.app), smh: port(ready.smh), cos: port(ready.cos) },
-    stderr: () => log,
-    kill9: async () => {
-      if (running()) child.kill('SIGKILL');
-      await exited;
-    },
-    stop: async () => {
-      if (running()) child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killer);
-    },
+    stderr: server.stderr,
+    kill9: server.kill,
+    stop: server.stop,
   };
 }

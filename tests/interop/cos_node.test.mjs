@@ -30,8 +30,8 @@ before(async () => {
   cos = new COS({ SecretId: ready.secretId, SecretKey: ready.secretKey, Domain: ready.cos, Protocol: 'http:' });
 });
 
-after(() => {
-  devserver?.stop();
+after(async () => {
+  await devserver?.stop();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 

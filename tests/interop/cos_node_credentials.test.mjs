@@ -24,8 +24,8 @@ before(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'smh-interop-node-sts-'));
 });
 
-after(() => {
-  devserver?.stop();
+after(async () => {
+  await devserver?.stop();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 

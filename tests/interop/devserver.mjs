@@ -1,37 +1,17 @@
-// Shared by the node interop suites: start an smh-devserver (SMH_DEVSERVER_BIN) on a fresh data
-// directory and wait for its READY line, and hashes computed independently of the server.
+// Shared by the node interop suites: an smh-devserver (SMH_DEVSERVER_BIN) started by the npm
+// package's launcher on a fresh data directory, and hashes computed independently of the server.
 
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
-/** Starts the devserver; resolves to `{ready, stop()}` (`stop` kills it and removes its data). */
+import { startDevserver as launch } from '../../devserver/npm/index.js';
+
+/** Starts the devserver; resolves to `{ready, stop()}` (`stop` ends it and removes its data). */
 export async function startDevserver() {
-  const bin = process.env.SMH_DEVSERVER_BIN;
-  if (!bin) {
+  if (!process.env.SMH_DEVSERVER_BIN) {
     throw new Error('SMH_DEVSERVER_BIN is not set: point it at the smh-devserver binary '
       + '(e.g. target/debug/smh-devserver after `cargo build -p smh-devserver`)');
   }
-  const dataDir = mkdtempSync(join(tmpdir(), 'smh-interop-node-data-'));
-  const server = spawn(bin, ['--data', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const ready = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no READY line within 30 s')), 30000);
-    server.on('exit', (code) => reject(new Error(`smh-devserver exited with ${code} before READY`)));
-    createInterface({ input: server.stdout }).on('line', (line) => {
-      if (line.startsWith('SMH_DEVSERVER_READY ')) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line.slice('SMH_DEVSERVER_READY '.length)));
-      }
-    });
-  });
-  const stop = () => {
-    server.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  return { ready, stop };
+  return launch({ binary: process.env.SMH_DEVSERVER_BIN, stderr: 'inherit' });
 }
 
 // CRC-64/XZ (ECMA-182 reflected, init/xorout all ones; docs/cos-api.md §3).

@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`setup`]: idempotent installs of the tools the other tasks need.
 //! - [`pkg`]: builds the npm package into `pkg/`.
+//! - [`pkg_devserver`]: packs the `smh-devserver` npm package (static binary, JS launcher).
 //! - [`test`]: every test stage, in order, failing fast, with a summary.
 //! - [`engines`]: the `engines` test stage (Firefox ESR, WebKitGTK) and their Debian packages.
 //! - [`demo`]: the demo page on the devserver, until Ctrl-C.
@@ -20,6 +21,7 @@ mod demo;
 mod devserver;
 mod engines;
 mod pkg;
+mod pkg_devserver;
 mod pkg_miniprogram;
 mod setup;
 mod size;
@@ -33,11 +35,12 @@ usage: cargo xtask <task> [options]
 
 tasks:
   setup                 install what is missing (wasm target, wasm-bindgen-cli, chromium,
-                        chromedriver, firefox-esr, webkit2gtk-driver, xvfb, node_modules (incl.
-                        binaryen's wasm-opt), target/pyenv); a no-op when all present
-  pkg                   build the npm package into pkg/ (web + mini-program builds) and its npm pack tarball
+                        chromedriver, firefox-esr, webkit2gtk-driver, xvfb, jsc, musl-tools, node_modules
+                        (incl. binaryen's wasm-opt), target/pyenv); a no-op when all present
+  pkg                   build the npm package into pkg/ (web + mini-program builds) and its npm pack tarball,
+                        and the smh-devserver package (static musl binary + JS launcher) beside it
   test [--only STAGE]   setup, then every test stage in order, stopping at the first failure;
-                        STAGE: native | pkg | miniprogram | consumers | browser | interop | e2e | engines
+                        STAGE: native | pkg | miniprogram | consumers | devserver-npm | browser | interop | e2e | engines
   demo [--port N] [--data DIR]
                         setup, pkg, serve the demo page (www/ + pkg/) on smh-devserver at
                         http://127.0.0.1:N/ (default 8780; SMH and COS on N+1, N+2) until Ctrl-C;
@@ -56,7 +59,7 @@ fn main() {
     let rest = &args[1..];
     let result: Result<()> = match task.as_str() {
         "setup" => no_options(rest).and_then(|()| setup::run()),
-        "pkg" => no_options(rest).and_then(|()| pkg::run()),
+        "pkg" => no_options(rest).and_then(|()| pkg::run_all()),
         "test" => test::run(rest),
         "demo" => demo::run(rest),
         "bench" => bench::run(rest),

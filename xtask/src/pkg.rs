@@ -12,6 +12,9 @@
 //!    loads.
 //! 4. [`pack`]: `npm pack` into `target/pkg/`, its file list checked against [`PACKED_FILES`].
 //! 5. [`report_sizes`]: raw, `gzip -9` and brotli (quality 11) sizes of every packed file.
+//!
+//! `cargo xtask pkg` ([`run_all`]) then packs the second package, `smh-devserver` (a static
+//! binary and its JS launcher), beside the first: [`crate::pkg_devserver::build`].
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -150,6 +153,14 @@ pub(crate) fn wasm_release_build(features: &[&str], default_features: bool) -> R
     Ok(target_dir().join("wasm32-unknown-unknown/release").join(format!("{OUT_NAME}.wasm")))
 }
 
+/// `cargo xtask pkg` (and the test stage `pkg`): both packages. The demo and the bench, which
+/// need only `pkg/`, call [`run`].
+pub fn run_all() -> Result<()> {
+    run()?;
+    crate::pkg_devserver::build().map(|_| ())
+}
+
+/// The smh-upload package: `pkg/` and its tarball.
 pub fn run() -> Result<()> {
     let started = Instant::now();
     let pkg = root().join(PKG_DIR);
@@ -319,14 +330,15 @@ fn replace_word(line: &str, word: &str, with: &str) -> String {
     out
 }
 
-/// `npm pack` of `pkg/` into `target/pkg/` (older tarballs there removed first); refuses a
+/// `npm pack` of `pkg/` into `target/pkg/` (older smh-upload tarballs there removed first); refuses a
 /// tarball that lacks a [`PACKED_FILES`] entry or holds anything else. Returns its path.
 fn pack(pkg: &Path) -> Result<PathBuf> {
     let tarball = tarball_path()?;
     let dir = tarball.parent().ok_or("tarball path has no parent")?.to_path_buf();
     if dir.exists() {
         for entry in fs::read_dir(&dir).map_err(|e| format!("read {}: {e}", dir.display()))?.flatten() {
-            if entry.file_name().to_string_lossy().ends_with(".tgz") {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("smh-upload-") && name.ends_with(".tgz") {
                 let _ = fs::remove_file(entry.path());
             }
         }
@@ -436,11 +448,11 @@ for (const file of process.argv.slice(1)) {
     Ok(sizes)
 }
 
-fn file_size(path: &Path) -> Result<u64> {
+pub(crate) fn file_size(path: &Path) -> Result<u64> {
     fs::metadata(path).map(|m| m.len()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn kib(bytes: u64) -> String {
+pub(crate) fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
 }
 
@@ -485,12 +497,18 @@ pub(crate) fn walk(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
 
 /// The `version` of the root package in Cargo.toml.
 fn crate_version() -> Result<String> {
-    manifest_value(&["[package]"], "version")?.ok_or_else(|| "Cargo.toml has no [package] version".into())
+    manifest_version("Cargo.toml")
 }
 
-/// The string value of `key` in the first of `sections` of the root Cargo.toml that has it.
-fn manifest_value(sections: &[&str], key: &str) -> Result<Option<String>> {
-    let manifest = fs::read_to_string(root().join("Cargo.toml")).map_err(|e| format!("read Cargo.toml: {e}"))?;
+/// The `[package]` version of the manifest at `manifest` (relative to the root).
+pub(crate) fn manifest_version(manifest: &str) -> Result<String> {
+    manifest_value(manifest, &["[package]"], "version")?.ok_or_else(|| format!("{manifest} has no [package] version"))
+}
+
+/// The string value of `key` in the first of `sections` of `manifest` (relative to the root)
+/// that has it.
+fn manifest_value(manifest: &str, sections: &[&str], key: &str) -> Result<Option<String>> {
+    let manifest = fs::read_to_string(root().join(manifest)).map_err(|e| format!("read {manifest}: {e}"))?;
     for wanted in sections {
         let mut inside = false;
         for line in manifest.lines() {
@@ -512,14 +530,19 @@ fn manifest_value(sections: &[&str], key: &str) -> Result<Option<String>> {
 /// (`[package]` or `[workspace.package]`). Without one, a warning: npm then publishes a package
 /// page with no link to its source, and no URL is made up here.
 fn package_json(template: &str) -> Result<String> {
-    let repository = manifest_value(&["[package]", "[workspace.package]"], "repository")?;
+    package_json_versioned(template, &crate_version()?)
+}
+
+/// [`package_json`] with the given `version` (the devserver's package has its crate's).
+pub(crate) fn package_json_versioned(template: &str, version: &str) -> Result<String> {
+    let repository = manifest_value("Cargo.toml", &["[package]", "[workspace.package]"], "repository")?;
     if repository.is_none() {
         println!(
             "pkg: warning: Cargo.toml has no `repository` (under [package] or [workspace.package]), so package.json has none; \
              add the real URL there before publishing"
         );
     }
-    Ok(package_json_with(template, &crate_version()?, repository.as_deref()))
+    Ok(package_json_with(template, version, repository.as_deref()))
 }
 
 /// `template` with `version`, and with `"repository": {"type": "git", "url": "git+<url>.git"}`

@@ -13,12 +13,16 @@ use crate::util::{
     self, cmd, content_hash, find_tool, output, root, run_logged, stamp_matches, target_dir, write_stamp, Result,
 };
 
-/// Debian packages and the executable each provides. `jsc` (JavaScriptCore's shell) runs the
-/// SDK's kernels without a JIT, as WeChat on iOS runs wasm (`cargo xtask bench --only phone`).
+/// Debian packages and the executable each provides: the browser and its driver for the tests,
+/// `jsc` (JavaScriptCore's shell) that runs the SDK's kernels without a JIT, as WeChat on iOS runs
+/// wasm (`cargo xtask bench --only phone`), `musl-gcc` for the C in the static devserver of the
+/// npm package (xtask/src/pkg_devserver.rs) and `file`, which checks that it is static.
 const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("chromium", "/usr/bin/chromium"),
     ("chromium-driver", "/usr/bin/chromedriver"),
     ("libjavascriptcoregtk-4.0-bin", "/usr/bin/jsc"),
+    ("musl-tools", crate::pkg_devserver::MUSL_GCC),
+    ("file", "/usr/bin/file"),
 ];
 
 /// Where the Python venv for the interop tests lives.
@@ -29,7 +33,8 @@ pub const PY_REQUIREMENTS: &str = "tests/interop/requirements.txt";
 pub fn run() -> Result<()> {
     let started = Instant::now();
     let steps: &[(&str, fn() -> Result<bool>)] = &[
-        ("wasm32 target", wasm_target),
+        ("wasm32 target", || rust_target("wasm32-unknown-unknown")),
+        ("musl target", || rust_target(crate::pkg_devserver::MUSL_TARGET)),
         ("rust-src", rust_src),
         ("wasm-bindgen-cli", wasm_bindgen_cli),
         ("debian packages", debian_packages),
@@ -53,15 +58,16 @@ fn log(step: &str) -> std::path::PathBuf {
     target_dir().join("xtask").join(format!("setup-{step}.log"))
 }
 
-/// `rustup target add wasm32-unknown-unknown` unless installed.
-fn wasm_target() -> Result<bool> {
+/// `rustup target add TARGET` unless installed: wasm32-unknown-unknown for the SDK, the musl
+/// target for the npm package's static devserver.
+fn rust_target(target: &str) -> Result<bool> {
     let installed = output(cmd("rustup").args(["target", "list", "--installed"]))
         .ok_or("`rustup target list --installed` failed; is rustup installed?")?;
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if installed.lines().any(|l| l.trim() == target) {
         return Ok(false);
     }
-    println!("setup: rustup target add wasm32-unknown-unknown");
-    run_logged(cmd("rustup").args(["target", "add", "wasm32-unknown-unknown"]), "rustup target add", &log("rustup"))?;
+    println!("setup: rustup target add {target}");
+    run_logged(cmd("rustup").args(["target", "add", target]), "rustup target add", &log("rustup"))?;
     Ok(true)
 }
 

@@ -13,8 +13,11 @@
 //! - `browser`: `tests/web*.rs` with wasm-bindgen-test in headless Chromium, against ONE
 //!   devserver whose READY JSON reaches the tests as `SMH_DEVSERVER_READY_JSON` (`env!`).
 //! - `interop`: pytest and `node --test` in `tests/interop/` (each suite starts its devservers).
-//! - `e2e`: `node --test tests/e2e/` (Playwright over Debian's Chromium, the built `pkg/`) and
-//!   `tests/devserver-example/` (devserver/README.md's Playwright example), then
+//! - `devserver-npm`: `node --test tests/devserver-npm/` — the npm package smh-devserver: its JS
+//!   launcher from source, the packed tarball installed into a fresh project with no Rust on its
+//!   PATH (`npx smh-devserver`, the README's Playwright fixture in Debian's Chromium), and the
+//!   contract between the binary's flags, READY fields and version and the READMEs and types.
+//! - `e2e`: `node --test tests/e2e/` (Playwright over Debian's Chromium, the built `pkg/`), then
 //!   the bench's smoke run (`bench_upload::smoke`: every bench section with tiny files).
 //! - `engines`: `node --test tests/engines/` in Firefox ESR, then WebKitGTK (xtask/src/engines.rs).
 
@@ -26,7 +29,8 @@ use std::time::{Duration, Instant};
 use crate::devserver::{temp_data_dir, Devserver};
 use crate::util::{self, cargo, cmd, find_tool, root, run_cmd, run_tee, target_dir, Result};
 
-const STAGES: &[&str] = &["native", "pkg", "miniprogram", "consumers", "browser", "interop", "e2e", "engines"];
+const STAGES: &[&str] =
+    &["native", "pkg", "miniprogram", "consumers", "devserver-npm", "browser", "interop", "e2e", "engines"];
 
 /// Chromium flags for tests: as root on a machine with a closed network, Chromium needs no
 /// sandbox and must not try to reach Google's services. wasm-bindgen-test-runner adds
@@ -111,7 +115,7 @@ pub fn run(args: &[String]) -> Result<()> {
             String::new()
         };
         let time = if report.elapsed.is_zero() { String::new() } else { util::secs(report.elapsed) };
-        println!("  {:<8} {:<8} {:<24} {:>7}  {}", report.name, status, counts, time, detail);
+        println!("  {:<13} {:<8} {:<24} {:>7}  {}", report.name, status, counts, time, detail);
     }
     if failed {
         Err("a test stage failed (see the summary above)".into())
@@ -137,9 +141,10 @@ fn parse_args(args: &[String]) -> Result<Option<&'static str>> {
 fn stage(name: &str, alone: bool, counts: &mut Counts) -> Result<Option<String>> {
     match name {
         "native" => native(counts),
-        "pkg" => crate::pkg::run().and_then(|()| crate::size::check()).map(|()| None),
+        "pkg" => crate::pkg::run_all().and_then(|()| crate::size::check()).map(|()| None),
         "miniprogram" => miniprogram(alone, counts),
         "consumers" => consumers(alone, counts),
+        "devserver-npm" => devserver_npm(alone, counts),
         "browser" => browser(counts),
         "interop" => interop(counts),
         "e2e" => e2e(alone, counts),
@@ -252,6 +257,28 @@ fn consumers(alone: bool, counts: &mut Counts) -> Result<Option<String>> {
     Ok(None)
 }
 
+/// The npm package smh-devserver, against the static binary it carries (both tarballs come from
+/// the `pkg` stage; run alone, the stage packs them when missing).
+fn devserver_npm(alone: bool, counts: &mut Counts) -> Result<Option<String>> {
+    let dir = root().join("tests/devserver-npm");
+    if files_in(&dir, |n| n.ends_with(".test.mjs")).is_empty() {
+        return Ok(Some("no tests/devserver-npm/*.test.mjs".into()));
+    }
+    let (devserver_tgz, pkg_tgz) = (crate::pkg_devserver::tarball_path()?, crate::pkg::tarball_path()?);
+    if alone && !(devserver_tgz.exists() && pkg_tgz.exists()) {
+        crate::pkg::run_all()?;
+    }
+    let mut command = cmd("node");
+    command
+        .args(["--test", "--test-reporter=spec", "tests/devserver-npm/"])
+        .env("SMH_DEVSERVER_BIN", crate::pkg_devserver::static_binary())
+        .env("SMH_DEVSERVER_TGZ", &devserver_tgz)
+        .env("SMH_PKG_TGZ", &pkg_tgz)
+        .env("CHROMIUM", CHROMIUM);
+    run_counted(&mut command, "node --test tests/devserver-npm/", counts)?;
+    Ok(None)
+}
+
 fn miniprogram(alone: bool, counts: &mut Counts) -> Result<Option<String>> {
     let pkg = root().join(crate::pkg::PKG_DIR);
     if alone && !pkg.join("miniprogram/index.js").exists() {
@@ -280,11 +307,11 @@ fn e2e(alone: bool, counts: &mut Counts) -> Result<Option<String>> {
     let bin = build_devserver()?;
     let mut command = cmd("node");
     command
-        .args(["--test", "--test-reporter=spec", "tests/e2e/", "tests/devserver-example/"])
+        .args(["--test", "--test-reporter=spec", "tests/e2e/"])
         .env("SMH_DEVSERVER_BIN", &bin)
         .env("SMH_PKG_DIR", &pkg)
         .env("CHROMIUM", CHROMIUM);
-    run_counted(&mut command, "node --test tests/e2e/ tests/devserver-example/", counts)?;
+    run_counted(&mut command, "node --test tests/e2e/", counts)?;
     // `cargo xtask bench` with tiny files, so the bench keeps working (the full run is not a test).
     crate::bench_upload::smoke(&bin)?;
     counts.passed += 1;
