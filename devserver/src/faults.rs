@@ -197,7 +197,7 @@ impl Rule {
             && self
                 .query
                 .as_deref()
-                .is_none_or(|key| query.unwrap_or("").split('&').any(|pair| pair.split('=').next() == Some(key)))
+                .is_none_or(|key| form_urlencoded::parse(query.unwrap_or("").as_bytes()).any(|(k, _)| k == key))
     }
 
     /// Counts one matching request and says whether the rule fires on it (module doc, steps 1–4).

@@ -13,7 +13,6 @@
 mod bench;
 mod bench_upload;
 mod demo;
-mod devserver;
 mod pkg;
 mod pkg_miniprogram;
 mod setup;
