@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-/// `smh-devserver [--data DIR] [--host 127.0.0.1] [--app-port N] [--smh-port N] [--cos-port N]
+/// `smh-devserver [--data DIR] [--host 127.0.0.1] [--allowed-host NAME]... [--app-port N] [--smh-port N] [--cos-port N]
 /// [--www DIR] [--pkg DIR] [--multi-tenant] [--multi-album] [--media-library]` (docs/design.md §4;
 /// `--help` prints every flag, the READY line and the hooks: devserver/README.md has more).
 #[derive(Debug, clap::Parser)]
@@ -24,12 +24,22 @@ Logs go to stderr (SMH_DEVSERVER_LOG=info|debug). Full reference: devserver/READ
 )]
 pub struct Cli {
     /// Data directory (SQLite metadata + object bytes); reuse it to restart with the same
-    /// library, bucket, keys and objects. Default: a fresh directory under the system temp dir.
+    /// library, bucket, keys and objects. It must be new, empty, or one the devserver made (it
+    /// marks it with a `.smh-devserver-data` file): the devserver deletes files in it that it did
+    /// not write, so any other non-empty directory is refused. Default: a fresh directory under
+    /// the system temp dir, removed at exit.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Address every listener binds to. Only loopback addresses are accepted.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
+    /// Also answer requests whose Host is NAME (any port), e.g. a name your hosts file maps to
+    /// 127.0.0.1. Repeatable. Without it only loopback hosts are answered (127.0.0.1, [::1],
+    /// localhost, *.localhost; on the cos origin also bucket names such as
+    /// `{bucket}.cos.{region}.myqcloud.com`), others get 421, so that a web page whose domain
+    /// is rebound to 127.0.0.1 cannot use the devserver.
+    #[arg(long = "allowed-host", value_name = "NAME", value_parser = crate::hosts::parse_allowed_host)]
+    pub allowed_hosts: Vec<String>,
     /// Port of the app origin (customer backend `POST /token`, `/_dev/` hooks, `--www`, `--pkg`); 0 = any free port.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub app_port: u16,
@@ -62,6 +72,8 @@ pub struct Cli {
 pub struct Config {
     pub data_dir: PathBuf,
     pub host: IpAddr,
+    /// Host names answered besides the loopback ones ([`crate::hosts`]), lowercase, no port.
+    pub allowed_hosts: Vec<String>,
     pub app_port: u16,
     pub smh_port: u16,
     pub cos_port: u16,
@@ -88,10 +100,10 @@ impl Config {
                 std::env::temp_dir().join(unique)
             }
         };
-        std::fs::create_dir_all(&data_dir)?;
         Ok(Config {
             data_dir,
             host: cli.host,
+            allowed_hosts: cli.allowed_hosts,
             app_port: cli.app_port,
             smh_port: cli.smh_port,
             cos_port: cli.cos_port,
@@ -108,6 +120,7 @@ impl Config {
         Config {
             data_dir,
             host: IpAddr::from([127, 0, 0, 1]),
+            allowed_hosts: Vec::new(),
             app_port: 0,
             smh_port: 0,
             cos_port: 0,

@@ -19,7 +19,7 @@ impl Db {
     /// machine crash may lose the last commits, as it may the object files, which are not
     /// fsync'ed either (see `store::files`).
     pub fn open(dir: &Path) -> rusqlite::Result<Db> {
-        let conn = Connection::open(dir.join("meta.sqlite"))?;
+        let conn = Connection::open(dir.join(crate::datadir::DATABASE))?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
         )?;

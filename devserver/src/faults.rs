@@ -39,7 +39,7 @@
 //! then `rate 0.03 → reset`, then `rate 0.03 → dropReply` fails about 4 % + 2.9 % + 2.8 % of the
 //! matching requests, each failure from exactly one rule. `GET /_dev/faults` reports per rule
 //! `seen` (matching requests that reached it) and `fired`. Preflights (`OPTIONS`) are never
-//! faulted.
+//! faulted: the CORS layer outside this one answers them ([`crate::cors`]).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -197,7 +197,7 @@ impl Rule {
             && self
                 .query
                 .as_deref()
-                .is_none_or(|key| query.unwrap_or("").split('&').any(|pair| pair.split('=').next() == Some(key)))
+                .is_none_or(|key| form_urlencoded::parse(query.unwrap_or("").as_bytes()).any(|(k, _)| k == key))
     }
 
     /// Counts one matching request and says whether the rule fires on it (module doc, steps 1–4).
@@ -372,11 +372,7 @@ impl Observe {
         let path = request.uri().path().to_string();
         let query = request.uri().query().map(str::to_string);
         let op = reqlog::classify(self.origin.as_str(), &method, &path, query.as_deref());
-        let action = if method == Method::OPTIONS {
-            None
-        } else {
-            self.state.faults.take(self.origin, &method, &path, query.as_deref())
-        };
+        let action = self.state.faults.take(self.origin, &method, &path, query.as_deref());
 
         // Count the request body bytes the server reads.
         let counter = Arc::new(AtomicU64::new(0));

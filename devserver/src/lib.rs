@@ -6,6 +6,8 @@
 //!
 //! # Layout
 //! - [`config`]: command-line options and the identity printed on the READY line.
+//! - [`cors`]: the CORS layer of each origin (tower-http's `CorsLayer`).
+//! - [`datadir`]: the data directory is the devserver's own (marked), never someone else's.
 //! - [`db`]: the SQLite connection shared by every module (metadata only).
 //! - [`store`]: the bucket's bytes — objects and multipart uploads as files written
 //!   temp + rename (a multipart object: its part files, linked), their metadata in SQLite, and the temporary COS credentials that SMH
@@ -14,15 +16,19 @@
 //! - [`smh`]: the `smh` origin — the SMH REST API (tokens, spaces, directories, files, uploads).
 //! - [`app`]: the `app` origin — the customer backend (`POST /token`), static `www/` and `pkg/`,
 //!   and every test hook under `/_dev/`.
+//! - [`hosts`]: the `Host` names each origin answers (421 otherwise), against DNS rebinding.
 //! - [`faults`]: scripted fault rules applied to the `smh` and `cos` origins.
 //! - [`reqlog`]: a bounded log of the requests the `smh` and `cos` origins received.
 //! - [`state`]: [`state::AppState`], the one clonable handle every router gets.
 
 pub mod app;
 pub mod config;
+pub mod cors;
 pub mod cos;
+pub mod datadir;
 pub mod db;
 pub mod faults;
+pub mod hosts;
 pub mod reqlog;
 pub mod smh;
 pub mod state;
@@ -72,9 +78,10 @@ pub async fn run(
                 .await
         })
     };
-    let app = serve(listeners.app, app::router(state.clone()));
-    let smh = serve(listeners.smh, smh::router(state.clone()));
-    let cos = serve(listeners.cos, cos::router(state.clone()));
+    use hosts::{guard, Served};
+    let app = serve(listeners.app, guard(app::router(state.clone()), &state, Served::App));
+    let smh = serve(listeners.smh, guard(smh::router(state.clone()), &state, Served::Smh));
+    let cos = serve(listeners.cos, guard(cos::router(state.clone()), &state, Served::Cos));
     shutdown.await;
     let _ = tx.send(());
     for task in [app, smh, cos] {

@@ -5,7 +5,17 @@ use smh_devserver::{config::Cli, Config, Listeners};
 use tokio::net::TcpListener;
 
 #[tokio::main]
-async fn main() -> smh_devserver::anyhow_free::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match serve().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("smh-devserver: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> smh_devserver::anyhow_free::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SMH_DEVSERVER_LOG")

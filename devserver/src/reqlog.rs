@@ -86,13 +86,14 @@ pub fn redact_path(origin: &str, path: &str) -> String {
 
 /// Names the operation of a request from its method, path and query keys.
 ///
-/// cos: the COS API names (`PutObject`, `UploadPart`, `InitiateMultipartUpload`, …, `Preflight`).
+/// cos: the COS API names (`PutObject`, `UploadPart`, `InitiateMultipartUpload`, …).
 /// smh: `createToken`, `renewToken`, `deleteToken`, `deleteUserTokens`, `createSpace`,
 /// `createDirectory`, `listDirectory`, `directoryInfo`, `headDirectory`, `deleteDirectory`,
 /// `begin` (simple and multipart), `renew`, `query`, `confirm`, `cancel`, `fileInfo`, `download`,
-/// `headFile`, `deleteFile`, `preflight`, or `unknown`.
+/// `headFile`, `deleteFile`, or `unknown`. CORS preflights are answered outside the log
+/// ([`crate::cors`]), so no `OPTIONS` reaches it.
 pub fn classify(origin: &str, method: &Method, path: &str, query: Option<&str>) -> String {
-    let has = |key: &str| query.unwrap_or("").split('&').any(|pair| pair.split('=').next().is_some_and(|k| k == key));
+    let has = |key: &str| form_urlencoded::parse(query.unwrap_or("").as_bytes()).any(|(k, _)| k == key);
     if origin == "cos" {
         return cos_op(method, path, &has).to_string();
     }
@@ -102,7 +103,6 @@ pub fn classify(origin: &str, method: &Method, path: &str, query: Option<&str>) 
 fn cos_op(method: &Method, path: &str, has: &dyn Fn(&str) -> bool) -> &'static str {
     let bucket = path == "/" || path.is_empty();
     match *method {
-        Method::OPTIONS => "Preflight",
         Method::PUT if has("partNumber") && has("uploadId") => "UploadPart",
         Method::PUT => "PutObject",
         Method::POST if has("uploads") => "InitiateMultipartUpload",
@@ -121,9 +121,6 @@ fn cos_op(method: &Method, path: &str, has: &dyn Fn(&str) -> bool) -> &'static s
 }
 
 fn smh_op(method: &Method, path: &str, has: &dyn Fn(&str) -> bool) -> &'static str {
-    if *method == Method::OPTIONS {
-        return "preflight";
-    }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (segments.get(2).copied(), method.clone()) {
         (Some("token"), m) => match (segments.len(), m) {

@@ -80,9 +80,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the data directory, creating the identity and the schema on first use.
+    /// Opens the data directory (refused unless it is the devserver's, [`crate::datadir`]),
+    /// creating the identity and the schema on first use.
     pub fn open(config: &Config, origins: Origins) -> crate::anyhow_free::Result<AppState> {
-        std::fs::create_dir_all(&config.data_dir)?;
+        crate::datadir::claim(&config.data_dir)?;
         let db = Db::open(&config.data_dir)?;
         let identity = load_or_create_identity(&db)?;
         let store = Store::open(db.clone(), &config.data_dir)?;

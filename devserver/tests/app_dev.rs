@@ -65,6 +65,8 @@ async fn token_endpoint() {
             .unwrap();
         assert!(r.status().is_success());
         assert_eq!(r.headers()["access-control-allow-origin"], origin);
+        assert_eq!(r.headers()["access-control-allow-headers"], "content-type");
+        assert_eq!(r.headers()["access-control-max-age"], "600", "preflights are cached");
         let r = env.http.post(&url).header("Origin", origin).send().await.unwrap();
         assert_eq!(r.headers()["access-control-allow-origin"], origin);
     }

@@ -2,8 +2,6 @@
 #![allow(dead_code)]
 
 use std::cell::{Cell, RefCell};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -153,11 +151,11 @@ impl Timer for TokioTimer {
     }
 }
 
-/// A running devserver, killed on drop.
+/// A running devserver (the workspace's one launcher, `smh-devserver-launch`) on a fresh data
+/// directory; killed on drop and its data removed.
 pub struct Devserver {
-    child: Child,
+    process: smh_devserver_launch::Devserver,
     pub ready: Value,
-    data: std::path::PathBuf,
     http: reqwest::Client,
 }
 
@@ -165,37 +163,16 @@ fn devserver_bin() -> std::path::PathBuf {
     if let Ok(p) = std::env::var("SMH_DEVSERVER_BIN") {
         return p.into();
     }
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/smh-devserver");
-    assert!(p.exists(), "smh-devserver not built: run `cargo build -p smh-devserver` or set SMH_DEVSERVER_BIN");
-    p
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/smh-devserver")
 }
 
 impl Devserver {
     pub fn start(flags: &[&str]) -> Devserver {
-        let data = std::env::temp_dir().join(format!("smh-upload-test-{}-{}", std::process::id(), rand_u64()));
-        std::fs::create_dir_all(&data).unwrap();
-        let mut child = Command::new(devserver_bin())
-            .arg("--data")
-            .arg(&data)
-            .args(flags)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn smh-devserver");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(json) = line.strip_prefix("SMH_DEVSERVER_READY ") {
-                    let _ = tx.send(json.to_string());
-                }
-            }
-        });
-        let json = rx.recv_timeout(Duration::from_secs(30)).expect("devserver READY line");
+        let process = smh_devserver_launch::Devserver::start(&devserver_bin(), flags)
+            .unwrap_or_else(|e| panic!("{e} (or set SMH_DEVSERVER_BIN)"));
         Devserver {
-            child,
-            ready: serde_json::from_str(&json).unwrap(),
-            data,
+            ready: serde_json::from_str(process.ready_json()).unwrap(),
+            process,
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
         }
     }
@@ -280,21 +257,6 @@ impl Devserver {
             .expect("valid config"),
         )
     }
-}
-
-impl Drop for Devserver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data);
-    }
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::process::id() as u64);
-    h.finish()
 }
 
 /// Deterministic test bytes (differ by `seed`).

@@ -21,8 +21,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::bench::Selection;
-use crate::devserver::{temp_data_dir, Devserver};
 use crate::util::{self, cargo, cmd, output, root, run_cmd, target_dir, Result};
+use smh_devserver_launch::Devserver;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -149,11 +149,8 @@ fn measure(scale: &Scale, selection: &Selection, devserver: &Path, dir: &Path) -
     let pkg = dir.join("pkg");
     let _ = fs::remove_dir_all(&pkg);
     copy_dir(&root().join("pkg"), &pkg)?;
-    let data = temp_data_dir("bench")?;
-    let args: Vec<std::ffi::OsString> =
-        vec!["--data".into(), data.clone().into(), "--www".into(), www.into(), "--pkg".into(), pkg.into()];
-    let arg_refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-    let server = Devserver::start(devserver, &arg_refs, Some(data))?;
+    let args: Vec<std::ffi::OsString> = vec!["--www".into(), www.into(), "--pkg".into(), pkg.into()];
+    let server = Devserver::start(devserver, &args)?;
     let field = |name: &str| server.field(name).unwrap_or_default();
     let join = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
     let mut url = format!(
@@ -198,7 +195,7 @@ fn run_direct(url: &str, dir: &Path, timeout: Duration) -> Result<Vec<Line>> {
     let mut command = Command::new("/usr/bin/chromium");
     command.args(CHROMIUM_FLAGS).arg(format!("--user-data-dir={}", profile.display())).arg(url);
     command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
-    util::die_with_parent(&mut command);
+    smh_devserver_launch::die_with_parent(&mut command);
     let mut chromium = command.spawn().map_err(|e| format!("start chromium: {e} (run `cargo xtask setup`)"))?;
     let stderr = chromium.stderr.take().ok_or("no stderr pipe")?;
     let lines = collect("direct", stderr, timeout, |line| {
@@ -218,7 +215,7 @@ fn run_playwright(url: &str, timeout: Duration) -> Result<Vec<Line>> {
     let mut command = cmd("node");
     command.arg(root().join("bench/upload/playwright.mjs")).arg(url).arg(timeout.as_millis().to_string());
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
-    util::die_with_parent(&mut command);
+    smh_devserver_launch::die_with_parent(&mut command);
     let mut node = command.spawn().map_err(|e| format!("start node: {e}"))?;
     let stdout = node.stdout.take().ok_or("no stdout pipe")?;
     let lines = collect("playwright", stdout, timeout + Duration::from_secs(30), |line| {

@@ -14,8 +14,8 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::devserver::Devserver;
 use crate::util::{self, cargo, root, run_cmd, target_dir, Result};
+use smh_devserver_launch::{json_string_field, Devserver};
 
 /// Kept between runs, so uploads survive a restart of the demo.
 const DEFAULT_DATA_DIR: &str = "target/demo-data";
@@ -92,15 +92,13 @@ pub fn run(args: &[String]) -> Result<()> {
     let (www, pkg) = (root().join("www"), root().join(crate::pkg::PKG_DIR));
     let data = &options.data;
     std::fs::create_dir_all(data).map_err(|e| format!("create {}: {e}", data.display()))?;
-    let mut args: Vec<std::ffi::OsString> =
-        vec!["--www".into(), www.into(), "--pkg".into(), pkg.into(), "--data".into(), data.into()];
+    let mut args: Vec<std::ffi::OsString> = vec!["--www".into(), www.into(), "--pkg".into(), pkg.into()];
     if let Some(app) = ports {
         for (flag, port) in [("--app-port", app), ("--smh-port", app + 1), ("--cos-port", app + 2)] {
             args.extend([flag.into(), port.to_string().into()]);
         }
     }
-    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-    let mut server = Devserver::start(&bin, &args, None)?;
+    let mut server = Devserver::start_on(&bin, data, &args)?;
 
     let app = server.field("app").ok_or("the READY line has no `app` URL")?;
     let url = format!("{app}/");
@@ -114,7 +112,10 @@ pub fn run(args: &[String]) -> Result<()> {
     );
 
     // Ctrl-C in the terminal reaches the devserver too, which may exit before we look.
-    let exited_alone = server.wait_until_stopped() && !util::stop_requested();
+    while !server.has_exited() && !util::stop_requested() {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let exited_alone = !util::stop_requested();
     println!("\ndemo: stopping");
     server.stop();
     let _ = std::fs::remove_file(&url_file);
@@ -172,9 +173,8 @@ fn choose_ports(asked: Option<u16>) -> Result<Option<u16>> {
             continue;
         }
         if let Some(ready) = probe_devserver(port) {
-            let other = crate::devserver::json_string_field(&ready, "app")
-                .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
-            let data = crate::devserver::json_string_field(&ready, "data").unwrap_or_default();
+            let other = json_string_field(&ready, "app").unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
+            let data = json_string_field(&ready, "data").unwrap_or_default();
             return Err(format!(
                 "port {port} is taken by another running smh-devserver: its page is {other}/ (data in {data}); \
                  open that, stop it, or start this one with --port"
@@ -230,7 +230,7 @@ mod tests {
 
     #[test]
     fn newest_change_looks_inside_directories() {
-        let dir = crate::devserver::temp_data_dir("demo-mtime").unwrap();
+        let dir = smh_devserver_launch::temp_dir("demo-mtime").unwrap();
         std::fs::write(dir.join("a"), "a").unwrap();
         std::thread::sleep(Duration::from_millis(20));
         std::fs::create_dir_all(dir.join("sub")).unwrap();

@@ -18,7 +18,6 @@ mod bench_phone;
 mod bench_upload;
 mod citations;
 mod demo;
-mod devserver;
 mod engines;
 mod pkg;
 mod pkg_devserver;

@@ -26,8 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::devserver::{temp_data_dir, Devserver};
 use crate::util::{self, cargo, cmd, find_tool, root, run_cmd, run_tee, target_dir, Result};
+use smh_devserver_launch::Devserver;
 
 const STAGES: &[&str] =
     &["native", "pkg", "miniprogram", "consumers", "devserver-npm", "browser", "interop", "e2e", "engines"];
@@ -179,9 +179,8 @@ fn browser(counts: &mut Counts) -> Result<Option<String>> {
         find_tool("wasm-bindgen-test-runner").ok_or("wasm-bindgen-test-runner not found; run `cargo xtask setup`")?;
     let webdriver_json = write_webdriver_json()?;
     let bin = build_devserver()?;
-    let data = temp_data_dir("browser")?;
-    let server = Devserver::start(&bin, &["--data".as_ref(), data.as_os_str()], Some(data.clone()))?;
-    println!("browser: devserver up: {}", server.ready_json);
+    let server = Devserver::start(&bin, &[] as &[&str])?;
+    println!("browser: devserver up: {}", server.ready_json());
     for suite in suites {
         let stem = suite.trim_end_matches(".rs");
         let mut command = cargo();
@@ -195,7 +194,7 @@ fn browser(counts: &mut Counts) -> Result<Option<String>> {
             .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "30")
             // Production pages are not cross-origin isolated; test under the same conditions.
             .env("WASM_BINDGEN_TEST_NO_ORIGIN_ISOLATION", "1")
-            .env("SMH_DEVSERVER_READY_JSON", &server.ready_json);
+            .env("SMH_DEVSERVER_READY_JSON", server.ready_json());
         run_counted(&mut command, &format!("browser tests `{stem}`"), counts)?;
     }
     drop(server);

@@ -159,12 +159,10 @@ pub fn secs(d: Duration) -> String {
 // ---- signals (Linux) -----------------------------------------------------------------------
 
 const SIGINT: i32 = 2;
-const SIGKILL: i32 = 9;
 const SIGTERM: i32 = 15;
 
 extern "C" {
     fn signal(signum: i32, handler: usize) -> usize;
-    fn kill(pid: i32, sig: i32) -> i32;
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -186,37 +184,4 @@ pub fn catch_stop_signals() {
 
 pub fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
-}
-
-/// Sends SIGINT (the devserver's graceful shutdown) to `pid`.
-pub fn interrupt(pid: u32) {
-    // SAFETY: plain syscall wrapper.
-    unsafe {
-        kill(pid as i32, SIGINT);
-    }
-}
-
-/// Sends SIGKILL to `pid`.
-pub fn force_kill(pid: u32) {
-    // SAFETY: plain syscall wrapper.
-    unsafe {
-        kill(pid as i32, SIGKILL);
-    }
-}
-
-/// Makes the child receive SIGTERM when this process dies, so that a devserver never outlives
-/// an xtask that was killed before its `Drop` guards could run.
-pub fn die_with_parent(command: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    extern "C" {
-        fn prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> i32;
-    }
-    const PR_SET_PDEATHSIG: i32 = 1;
-    // SAFETY: prctl is async-signal-safe and touches only the child's own state.
-    unsafe {
-        command.pre_exec(|| {
-            prctl(PR_SET_PDEATHSIG, SIGTERM as u64, 0, 0, 0);
-            Ok(())
-        });
-    }
 }

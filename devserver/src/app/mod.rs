@@ -20,12 +20,11 @@ pub mod dev;
 pub mod site;
 pub mod token;
 
-use axum::extract::Request;
-use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::cors::AllowOrigin;
 
 use crate::state::AppState;
 
@@ -43,7 +42,9 @@ pub fn router(state: AppState) -> Router {
         .route("/_dev/log", get(dev::log_list).delete(dev::log_clear))
         .route("/_dev/seed", post(dev::seed_create))
         .route("/_dev/ready", get(dev::ready_public));
-    site::mount(routes, &state).layer(axum::middleware::from_fn(cors)).with_state(state)
+    let origins = AllowOrigin::predicate(|origin, _| origin.to_str().is_ok_and(is_loopback_origin));
+    let methods = [Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS];
+    site::mount(routes, &state).layer(crate::cors::layer(origins, &methods, &[])).with_state(state)
 }
 
 /// Whether `origin` is a page served from a loopback host (any port).
@@ -57,30 +58,6 @@ fn is_loopback_origin(origin: &str) -> bool {
         rest.split(':').next().unwrap_or("").to_string()
     };
     host == "localhost" || host == "[::1]" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// CORS for loopback pages: preflights answered here, `Access-Control-Allow-Origin` echoed.
-async fn cors(request: Request, next: Next) -> Response {
-    let origin = request.headers().get(header::ORIGIN).filter(|o| o.to_str().is_ok_and(is_loopback_origin)).cloned();
-    let mut response = if request.method() == Method::OPTIONS {
-        let mut preflight = StatusCode::NO_CONTENT.into_response();
-        let requested = request.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned();
-        let h = preflight.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"));
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            requested.unwrap_or_else(|| HeaderValue::from_static("Content-Type")),
-        );
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-        preflight
-    } else {
-        next.run(request).await
-    };
-    if let Some(origin) = origin {
-        response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        response.headers_mut().append(header::VARY, HeaderValue::from_static("Origin"));
-    }
-    response
 }
 
 /// A JSON error of the app origin (not an SMH error: the customer backend's own shape).

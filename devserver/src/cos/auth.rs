@@ -61,7 +61,7 @@ impl AuthFields {
         if let Some(header) = req.header("authorization") {
             for kv in header.split('&') {
                 let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                fields.set(k.trim(), super::request::decode(v.trim(), false));
+                fields.set(k.trim(), super::request::decode(v.trim()));
             }
             return Some(fields);
         }

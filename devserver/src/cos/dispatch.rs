@@ -14,7 +14,7 @@ use super::multipart::{multipart_abort, multipart_complete, multipart_initiate, 
 use super::object::{body_stream, object_delete, object_get, object_put};
 use super::post::post_object;
 use super::request::{CosRequest, Operation};
-use super::response::{add_common_headers, cors_preflight, new_request_id, use_cos_header_case};
+use super::response::{add_common_headers, new_request_id, use_cos_header_case};
 use crate::state::AppState;
 
 /// Every request of the cos origin.
@@ -22,24 +22,19 @@ pub async fn cos_request(State(state): State<AppState>, request: Request) -> Res
     let (parts, body) = request.into_parts();
     let mut body = Some(body);
     let request_id = new_request_id();
-    let origin = parts.headers.get(header::ORIGIN).cloned();
     let head = parts.method == Method::HEAD;
     let resource =
         format!("{}{}", parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or(""), parts.uri.path());
-    let mut response = if parts.method == Method::OPTIONS {
-        cors_preflight(&parts.headers)
-    } else {
-        match serve(&state, &parts, &mut body).await {
-            Ok(response) => response,
-            Err(error) => {
-                if let Some(unread) = body.take() {
-                    drain(&parts.headers, unread).await;
-                }
-                error.render(&resource, &request_id, head)
+    let mut response = match serve(&state, &parts, &mut body).await {
+        Ok(response) => response,
+        Err(error) => {
+            if let Some(unread) = body.take() {
+                drain(&parts.headers, unread).await;
             }
+            error.render(&resource, &request_id, head)
         }
     };
-    add_common_headers(response.headers_mut(), origin.as_ref(), &request_id);
+    add_common_headers(response.headers_mut(), &request_id);
     use_cos_header_case(&mut response).await;
     response
 }

@@ -131,7 +131,7 @@ impl IntoResponse for CosError {
     fn into_response(self) -> Response {
         let request_id = new_request_id();
         let mut response = self.render("", &request_id, false);
-        add_common_headers(response.headers_mut(), None, &request_id);
+        add_common_headers(response.headers_mut(), &request_id);
         response
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! | request                                   | operation               | handler                       |
 //! |-------------------------------------------|-------------------------|-------------------------------|
-//! | `OPTIONS *`                               | CORS preflight, no auth | [`response::cors_preflight`]  |
+//! | `OPTIONS *`                               | CORS preflight, no auth | [`crate::cors`] (a layer)     |
 //! | `PUT /{key}`                              | PutObject               | [`object::object_put`]        |
 //! | `GET /{key}` (`Range` → 206 / 416)        | GetObject               | [`object::object_get`]        |
 //! | `HEAD /{key}`                             | HeadObject              | [`object::object_get`]        |
@@ -24,7 +24,7 @@
 //! The bucket comes from the Host header ([`request`]); every non-OPTIONS request is
 //! signature-checked ([`auth`]; PostObject by its form fields, [`post`]) against the owner's
 //! permanent key or a temporary credential from [`crate::store`], whose scope is then enforced. Every answer, errors included, carries
-//! `x-cos-request-id`, `Date`, `Server: tencent-cos` and the CORS headers ([`response`]).
+//! `x-cos-request-id`, `Date`, `Server: tencent-cos` ([`response`]) and the CORS headers ([`crate::cors`]).
 //!
 //! OWNER: the COS side.
 
@@ -48,10 +48,15 @@ use crate::state::AppState;
 
 /// The cos origin's router. Layers (fault injection, request log) go on the returned router:
 /// responses they make themselves should be a [`CosError`] (it renders the COS XML and the
-/// common headers on its own).
+/// common headers on its own). CORS wraps them all, so that a page also reads injected faults.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .fallback(dispatch::cos_request)
         .with_state(state.clone())
         .layer(crate::faults::Observe::new(state, crate::faults::Origin::Cos))
+        .layer(crate::cors::layer(
+            tower_http::cors::AllowOrigin::mirror_request(),
+            &response::ALLOW_METHODS,
+            response::EXPOSE_HEADERS,
+        ))
 }

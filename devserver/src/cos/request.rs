@@ -6,6 +6,7 @@ use axum::http::{header, HeaderMap, Method};
 use percent_encoding::percent_decode_str;
 
 use super::error::CosError;
+use crate::hosts::{cos_host, CosHost};
 use crate::state::AppState;
 
 /// Longest object key accepted, in bytes (COS documents 850).
@@ -98,34 +99,14 @@ pub struct CosRequest {
     pub bucket: String,
 }
 
-/// Percent-decodes (lossy UTF-8); `plus_is_space` for query components.
-pub fn decode(s: &str, plus_is_space: bool) -> String {
-    if plus_is_space && s.contains('+') {
-        percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
-    } else {
-        percent_decode_str(s).decode_utf8_lossy().into_owned()
-    }
+/// Percent-decodes a path or header value (lossy UTF-8; `+` stays `+`).
+pub fn decode(s: &str) -> String {
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
-/// Query string → decoded pairs; `a` and `a=` both give `("a", "")`.
+/// Query string → decoded pairs (`+` is a space); `a` and `a=` both give `("a", "")`.
 pub fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (decode(k, true), decode(v, true))
-        })
-        .collect()
-}
-
-/// `{bucket}-{appid}`: lowercase letters, digits and `-`, ending in `-<digits>`.
-fn looks_like_bucket(label: &str) -> bool {
-    let Some((name, appid)) = label.rsplit_once('-') else { return false };
-    !name.is_empty()
-        && !appid.is_empty()
-        && appid.bytes().all(|b| b.is_ascii_digit())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
 }
 
 /// Host without its port (`[::1]:80` → `[::1]`).
@@ -137,8 +118,8 @@ pub fn strip_port(host: &str) -> &str {
 }
 
 impl CosRequest {
-    /// Resolves the bucket (a virtual-host name that is not ours → 404 NoSuchBucket) and
-    /// decodes path and query.
+    /// Resolves the bucket from the Host ([`cos_host`], docs/cos-api.md §5.2; a bucket that is
+    /// not ours → 404 NoSuchBucket) and decodes path and query.
     pub fn parse(state: &AppState, parts: &Parts) -> Result<CosRequest, CosError> {
         let host = parts
             .headers
@@ -147,22 +128,18 @@ impl CosRequest {
             .map(str::to_string)
             .or_else(|| parts.uri.authority().map(|a| a.to_string()))
             .unwrap_or_default();
-        let sign_path = decode(parts.uri.path(), false);
+        let sign_path = decode(parts.uri.path());
         let ours = &state.identity.bucket;
-        let first_label = strip_port(&host).split('.').next().unwrap_or("");
-        let is_address = strip_port(&host).trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok();
-        let (bucket, key) = if !is_address && looks_like_bucket(first_label) {
-            // Virtual-host: `{bucket}.cos.{region}.myqcloud.com` (py `IP=`/`Port=` mode) or any
-            // `{bucket}.<domain>`.
-            (first_label.to_string(), sign_path.strip_prefix('/').unwrap_or(&sign_path).to_string())
-        } else {
-            // `127.0.0.1:P` / `localhost:P`: path-style if the first segment is our bucket,
-            // else the default bucket (py `Domain=`, node/js `Domain:'127.0.0.1:P'`).
-            let rest = sign_path.strip_prefix('/').unwrap_or(&sign_path);
-            match rest.split_once('/') {
-                Some((first, key)) if first == ours => (ours.clone(), key.to_string()),
-                None if rest == ours => (ours.clone(), String::new()),
-                _ => (ours.clone(), rest.to_string()),
+        let path = sign_path.strip_prefix('/').unwrap_or(&sign_path);
+        // The Host alone says where the bucket is, never the key: with a loopback Host (the
+        // SDKs' `Domain: '127.0.0.1:P'` mode) a key whose first segment is the bucket's name is
+        // still that whole key.
+        let (bucket, key) = match cos_host(&host, &state.config.allowed_hosts) {
+            CosHost::Plain | CosHost::Foreign => (ours.clone(), path.to_string()),
+            CosHost::Bucket(bucket) => (bucket, path.to_string()),
+            CosHost::PathStyle => {
+                let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+                (bucket.to_string(), key.to_string())
             }
         };
         if &bucket != ours {
@@ -255,14 +232,11 @@ mod tests {
             parse_query("uploads&prefix=r%2F100%25+%D1%84&x="),
             vec![("uploads".into(), "".into()), ("prefix".into(), "r/100% ф".into()), ("x".into(), "".into())]
         );
-        assert_eq!(decode("/a+b%20c", false), "/a+b c");
+        assert_eq!(decode("/a+b%20c"), "/a+b c");
     }
 
     #[test]
-    fn bucket_names_and_ports() {
-        assert!(looks_like_bucket("devbucket-1250000000"));
-        assert!(!looks_like_bucket("127"));
-        assert!(!looks_like_bucket("localhost"));
+    fn ports() {
         assert_eq!(strip_port("127.0.0.1:8080"), "127.0.0.1");
         assert_eq!(strip_port("a.b"), "a.b");
         assert_eq!(strip_port("[::1]:80"), "[::1]");

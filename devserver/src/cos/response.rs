@@ -1,18 +1,24 @@
-//! Headers every cos response carries (request id, `Date`, `Server`, CORS), the CORS
-//! preflight answer, and date formats.
+//! Headers every cos response carries (request id, `Date`, `Server`), what its CORS allows, and
+//! date formats.
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::response::Response;
 use base64::Engine as _;
 
 /// Headers a browser may read from cos responses (docs/cos-api.md §6): without `ETag` the JS SDKs
 /// cannot complete multipart uploads, and without `Date` they cannot correct a skewed clock.
-pub const EXPOSE_HEADERS: &str =
-    "ETag, Content-Length, Date, x-cos-request-id, x-cos-hash-crc64ecma, x-cos-version-id, x-cos-trace-id";
-/// Methods the preflight allows.
-pub const ALLOW_METHODS: &str = "GET,PUT,POST,DELETE,HEAD";
-/// How long browsers may cache a preflight answer, in seconds.
-pub const PREFLIGHT_MAX_AGE_SECS: u32 = 600;
+pub const EXPOSE_HEADERS: &[&str] = &[
+    "etag",
+    "content-length",
+    "date",
+    "x-cos-request-id",
+    "x-cos-hash-crc64ecma",
+    "x-cos-version-id",
+    "x-cos-trace-id",
+];
+/// Methods a preflight allows: every origin, method and requested header is allowed, as with
+/// Tencent's recommended rule for browser direct upload (docs/cos-api.md §6).
+pub const ALLOW_METHODS: [Method; 5] = [Method::GET, Method::PUT, Method::POST, Method::DELETE, Method::HEAD];
 
 /// A fresh request id shaped like COS's (base64 text).
 pub fn new_request_id() -> String {
@@ -20,9 +26,9 @@ pub fn new_request_id() -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Adds `x-cos-request-id` (unless present), `Date`, `Server: tencent-cos` and the CORS
-/// headers (`Access-Control-Allow-Origin` echoes `origin`, else `*`).
-pub fn add_common_headers(headers: &mut HeaderMap, origin: Option<&HeaderValue>, request_id: &str) {
+/// Adds `x-cos-request-id` (unless present), `Date` and `Server: tencent-cos` (CORS is the
+/// router's layer, [`super::router`]).
+pub fn add_common_headers(headers: &mut HeaderMap, request_id: &str) {
     if !headers.contains_key("x-cos-request-id") {
         if let Ok(value) = HeaderValue::from_str(request_id) {
             headers.insert("x-cos-request-id", value);
@@ -32,29 +38,6 @@ pub fn add_common_headers(headers: &mut HeaderMap, origin: Option<&HeaderValue>,
         headers.insert(header::DATE, date);
     }
     headers.insert(header::SERVER, HeaderValue::from_static("tencent-cos"));
-    let origin = origin.cloned().unwrap_or(HeaderValue::from_static("*"));
-    if origin != "*" {
-        headers.append(header::VARY, HeaderValue::from_static("Origin"));
-    }
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
-}
-
-/// `OPTIONS` (docs/cos-api.md §6): every origin, method and requested header is allowed, as with
-/// Tencent's recommended rule for browser direct upload.
-pub fn cors_preflight(request: &HeaderMap) -> Response {
-    let allow_headers =
-        request.get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned().unwrap_or(HeaderValue::from_static("*"));
-    (
-        StatusCode::OK,
-        [
-            (header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOW_METHODS)),
-            (header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers),
-            (header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(PREFLIGHT_MAX_AGE_SECS)),
-            (header::CONTENT_LENGTH, HeaderValue::from(0)),
-        ],
-    )
-        .into_response()
 }
 
 /// `2020-05-05T03:00:00.000Z` (XML listings).

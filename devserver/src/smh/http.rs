@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use rand::distr::{Alphanumeric, SampleString};
 use serde::de::DeserializeOwned;
 
@@ -15,15 +15,20 @@ use super::error::{SmhError, SmhResult, REQUEST_ID_HEADER};
 
 /// Methods the smh origin allows cross-origin (docs/smh-api.md §8).
 /// Unconfirmed: docs/devserver-fidelity.md#smh-cors
-const CORS_ALLOW_METHODS: &str = "GET, PUT, POST, DELETE, HEAD, OPTIONS";
+pub const CORS_ALLOW_METHODS: [Method; 6] =
+    [Method::GET, Method::PUT, Method::POST, Method::DELETE, Method::HEAD, Method::OPTIONS];
 /// Headers a browser may read from smh responses (docs/smh-api.md §8).
 /// Unconfirmed: docs/devserver-fidelity.md#smh-cors
-const CORS_EXPOSE_HEADERS: &str =
-    "X-Request-Id, ETag, x-smh-type, x-smh-creation-time, x-smh-content-type, x-smh-size, x-smh-etag, x-smh-crc64";
-/// Request headers allowed when the preflight does not list any.
-const CORS_DEFAULT_ALLOW_HEADERS: &str = "Content-Type, Authorization, Client-Version";
-/// Seconds a browser may cache a preflight.
-const CORS_MAX_AGE: &str = "600";
+pub const CORS_EXPOSE_HEADERS: &[&str] = &[
+    "x-request-id",
+    "etag",
+    "x-smh-type",
+    "x-smh-creation-time",
+    "x-smh-content-type",
+    "x-smh-size",
+    "x-smh-etag",
+    "x-smh-crc64",
+];
 
 /// Query parameters, percent-decoded (`+` = space). A valueless flag (`?multipart`) maps to `""`.
 #[derive(Debug, Default, Clone)]
@@ -32,9 +37,8 @@ pub struct Params(HashMap<String, String>);
 impl Params {
     pub fn parse(query: Option<&str>) -> Params {
         let mut map = HashMap::new();
-        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            map.entry(decode_query_part(k)).or_insert_with(|| decode_query_part(v));
+        for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            map.entry(k.into_owned()).or_insert_with(|| v.into_owned());
         }
         Params(map)
     }
@@ -47,11 +51,6 @@ impl Params {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str).filter(|v| !v.is_empty())
     }
-}
-
-fn decode_query_part(s: &str) -> String {
-    let plus_as_space = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&plus_as_space).decode_utf8_lossy().into_owned()
 }
 
 /// Reads a JSON body of at most `max` bytes; an empty body is `T::default()`.
@@ -95,39 +94,12 @@ pub fn iso_ms(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The `Access-Control-Allow-Origin` value: the request's `Origin`, else `*`.
-pub fn allow_origin(headers: &HeaderMap) -> HeaderValue {
-    headers.get(header::ORIGIN).cloned().unwrap_or_else(|| HeaderValue::from_static("*"))
-}
-
-/// CORS for the smh origin: answers preflights, and adds CORS headers and `X-Request-Id` to every
-/// response (errors included, or browsers would hide them).
-pub async fn cors(request: Request, next: Next) -> Response {
-    let origin = allow_origin(request.headers());
-    let mut response = if request.method() == Method::OPTIONS {
-        let allow_headers = request
-            .headers()
-            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-            .cloned()
-            .unwrap_or_else(|| HeaderValue::from_static(CORS_DEFAULT_ALLOW_HEADERS));
-        let mut preflight = StatusCode::OK.into_response();
-        let h = preflight.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(CORS_ALLOW_METHODS));
-        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(CORS_MAX_AGE));
-        preflight
-    } else {
-        next.run(request).await
-    };
-    let h = response.headers_mut();
-    if origin != "*" {
-        h.append(header::VARY, HeaderValue::from_static("Origin"));
-    }
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(CORS_EXPOSE_HEADERS));
-    if !h.contains_key(REQUEST_ID_HEADER) {
+/// Adds `X-Request-Id` to every response that has none (errors carry theirs already).
+pub async fn request_id(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if !response.headers().contains_key(REQUEST_ID_HEADER) {
         if let Ok(id) = HeaderValue::from_str(&new_request_id()) {
-            h.insert(REQUEST_ID_HEADER, id);
+            response.headers_mut().insert(REQUEST_ID_HEADER, id);
         }
     }
     response

@@ -9,7 +9,7 @@
 //! - `POST /api/v1/space/{lib}` create a tenant space ([`spaces`])
 //! - `PUT|GET|HEAD|DELETE /api/v1/directory/{lib}/{space}/{path}` ([`directories`])
 //! - `PUT|POST|GET|HEAD|DELETE /api/v1/file/{lib}/{space}/{path|confirmKey}` ([`files`], [`uploads`])
-//! - `OPTIONS *` CORS preflight ([`http::cors`])
+//! - `OPTIONS *` CORS preflight ([`crate::cors`])
 //!
 //! Every response carries CORS headers and `X-Request-Id`; errors are SMH's JSON ([`error`]).
 //! Faults and the request log wrap the router ([`crate::faults`]).
@@ -52,6 +52,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/file/{*rest}", any(files::file_route))
         .fallback(|| async { SmhError::ApiNotFound })
         .layer(Observe::new(state.clone(), Origin::Smh))
-        .layer(axum::middleware::from_fn(http::cors))
+        .layer(axum::middleware::from_fn(http::request_id))
+        .layer(crate::cors::layer(
+            tower_http::cors::AllowOrigin::mirror_request(),
+            &http::CORS_ALLOW_METHODS,
+            http::CORS_EXPOSE_HEADERS,
+        ))
         .with_state(state)
 }

@@ -1,71 +1,44 @@
-//! Starts the real `smh-devserver` binary on free loopback ports and kills it on drop.
+//! The real `smh-devserver` binary on free loopback ports, through the workspace's one launcher
+//! (`smh-devserver-launch`); killed on drop.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 /// A running devserver process and the JSON of its READY line.
 pub struct Devserver {
-    pub child: Child,
+    process: smh_devserver_launch::Devserver,
     pub ready: Value,
     pub data: PathBuf,
-    /// Removes `data` on drop when we created it.
-    owns_data: bool,
 }
 
-/// A fresh temporary directory under the system temp dir.
+/// The binary under test.
+pub fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_smh-devserver"))
+}
+
+/// A fresh, empty directory under the system temp dir (the caller removes it).
 pub fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("smh-devserver-test-{tag}-{}-{}", std::process::id(), rand_suffix()));
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
-}
-
-fn rand_suffix() -> u64 {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
-    h.finish()
+    smh_devserver_launch::temp_dir(tag).expect("create temp dir")
 }
 
 impl Devserver {
-    /// Starts with a fresh data directory and extra flags (e.g. `["--multi-tenant"]`).
+    /// Starts with a fresh data directory (removed on drop) and extra flags (e.g. `["--multi-tenant"]`).
     pub fn start(flags: &[&str]) -> Devserver {
-        let data = temp_dir("data");
-        let mut server = Devserver::start_on(&data, flags);
-        server.owns_data = true;
-        server
+        Devserver::wrap(smh_devserver_launch::Devserver::start(bin(), flags))
     }
 
     /// Starts on an existing data directory (restart tests); the directory is kept on drop.
     pub fn start_on(data: &Path, flags: &[&str]) -> Devserver {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_smh-devserver"))
-            .arg("--data")
-            .arg(data)
-            .args(flags)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn smh-devserver");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                if let Some(json) = line.trim_end().strip_prefix("SMH_DEVSERVER_READY ") {
-                    let _ = tx.send(json.to_string());
-                }
-                line.clear();
-            }
-        });
-        let json = rx.recv_timeout(Duration::from_secs(30)).expect("smh-devserver printed no READY line within 30 s");
-        let ready: Value = serde_json::from_str(&json).expect("READY line is JSON");
-        Devserver { child, ready, data: data.to_path_buf(), owns_data: false }
+        Devserver::wrap(smh_devserver_launch::Devserver::start_on(bin(), data, flags))
+    }
+
+    fn wrap(started: Result<smh_devserver_launch::Devserver, String>) -> Devserver {
+        let process = started.unwrap_or_else(|e| panic!("{e}"));
+        let ready = serde_json::from_str(process.ready_json()).expect("READY line is JSON");
+        let data = process.data().to_path_buf();
+        Devserver { process, ready, data }
     }
 
     pub fn get(&self, field: &str) -> String {
@@ -95,16 +68,6 @@ impl Devserver {
 
     /// `kill -9`, keeping the data directory.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Devserver {
-    fn drop(&mut self) {
-        self.kill();
-        if self.owns_data {
-            let _ = std::fs::remove_dir_all(&self.data);
-        }
+        self.process.kill();
     }
 }
