@@ -25,6 +25,12 @@ export interface DevserverOptions {
   /** `--cos-port N`: port of the COS bucket; 0 or absent = any free port. */
   cosPort?: number;
   /**
+   * `--allowed-host NAME`, once per name: also answer requests whose `Host` is one of these
+   * (e.g. a name your hosts file maps to 127.0.0.1). Without it only loopback names are answered;
+   * any other `Host` gets 421 (a guard against DNS rebinding).
+   */
+  allowedHosts?: string[];
+  /**
    * More arguments, placed before the flags of the options above: flags they have none for
    * (`--host ADDR`), or, with `binary` a wrapper such as `node`, its script.
    */

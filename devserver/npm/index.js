@@ -72,6 +72,7 @@ function flags(options) {
   value('--app-port', options.appPort);
   value('--smh-port', options.smhPort);
   value('--cos-port', options.cosPort);
+  for (const name of options.allowedHosts ?? []) value('--allowed-host', name);
   if (options.multiTenant) args.push('--multi-tenant');
   if (options.multiAlbum) args.push('--multi-album');
   if (options.mediaLibrary) args.push('--media-library');
