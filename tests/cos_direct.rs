@@ -58,6 +58,12 @@ impl CredentialProvider for Backend {
                     json!({"tmpSecretId": v["Credentials"]["TmpSecretId"], "tmpSecretKey": v["Credentials"]["TmpSecretKey"], "sessionToken": v["Credentials"]["Token"], "startTime": v["StartTime"], "expiredTime": v["ExpiredTime"]})
                 }
                 "vod-bare" => v["Response"].clone(),
+                // Keys the backend cached: issued 4000 s before they are handed over.
+                "cached" => {
+                    let mut v = v;
+                    v["StartTime"] = json!(v["StartTime"].as_u64().expect("StartTime") - 4000);
+                    v
+                }
                 _ => v,
             };
             smh_upload::json::parse(v.to_string().as_bytes()).map_err(|_| fail("not JSON".into()))
@@ -312,15 +318,33 @@ async fn a_clock_an_hour_fast_is_corrected() {
         let timer = Rc::new(SkewedTimer(TokioTimer::default(), 3600.0));
         let s = setup(&server, shape, 1800, timer, Rc::new(MemoryCheckpoints::default()), None);
         let data = bytes(3 * MIB, 13);
-        // STS credentials carry StartTime, the issuer's clock: signatures use COS's time from
-        // the start. VOD credentials carry none: they look expired on arrival, are tried, and
-        // COS's RequestTimeTooSkewed (with its Date) corrects the clock.
+        // By the device's clock the keys look expired on arrival (StartTime, when the keys were
+        // issued, says nothing of the time now): they are tried, and COS's RequestTimeTooSkewed
+        // (with its Date) corrects the clock.
         let result = put(&s.uploader, &data, key, Control::new(), Rc::new(Recorder::default()))
             .await
             .unwrap_or_else(|e| panic!("{shape}: {e}"));
         assert_stored(&server, key, &data, &result).await;
         assert_eq!(s.calls.get(), 1, "{shape}: the clock was corrected, the credentials kept");
     }
+}
+
+/// Keys a backend cached for more than an hour (issue 18.2): `StartTime` is when they were
+/// issued, not the time now, so the signatures are made for now and COS takes them.
+#[tokio::test(flavor = "current_thread")]
+async fn keys_cached_for_more_than_an_hour_sign_requests_for_now() {
+    let server = Devserver::start(&[]);
+    let s = setup(&server, "cached", 7200, Rc::new(TokioTimer::default()), Rc::new(MemoryCheckpoints::default()), None);
+    for (key, len) in [("cached/one.bin", MIB), ("cached/multi.bin", 3 * MIB)] {
+        let data = bytes(len, 17);
+        let result = put(&s.uploader, &data, key, Control::new(), Rc::new(Recorder::default()))
+            .await
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert_stored(&server, key, &data, &result).await;
+    }
+    assert_eq!(s.calls.get(), 1, "the cached keys served every request");
+    let refused = server.cos_requests().await.iter().filter(|e| e["status"].as_u64() == Some(403)).count();
+    assert_eq!(refused, 0, "no request was refused");
 }
 
 #[tokio::test(flavor = "current_thread")]

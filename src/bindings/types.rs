@@ -244,7 +244,7 @@ export interface CosUploaderOptions {
 /** STS GetFederationToken / AssumeRole output (`Response` or its content). */
 export interface StsCredentials {
   Credentials: { TmpSecretId: string; TmpSecretKey: string; Token: string };
-  /** Unix seconds (the STS server's clock). */
+  /** Unix seconds: when the keys were issued (they may be cached and handed out later). */
   StartTime?: number;
   /** Unix seconds. Give this or `Expiration`. */
   ExpiredTime?: number;
@@ -262,7 +262,7 @@ export interface FlatCredentials {
   tmpSecretId: string;
   tmpSecretKey: string;
   sessionToken: string;
-  /** Unix seconds. */
+  /** Unix seconds: when the keys were issued. */
   startTime?: number;
   /** Unix seconds. */
   expiredTime: number;
