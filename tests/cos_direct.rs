@@ -388,6 +388,69 @@ async fn an_interrupted_upload_resumes_from_its_record() {
     assert_eq!(open_cos_uploads(&server).await, 0);
 }
 
+/// A store over memory whose record reads can be held (a slow IndexedDB): while held, a read
+/// of a record cancels `control`, so the upload is cancelled while its record loads.
+#[derive(Default)]
+struct HeldStore {
+    inner: MemoryCheckpoints,
+    held: Cell<bool>,
+    cancel: std::cell::RefCell<Option<Control>>,
+}
+
+impl CheckpointStore for HeldStore {
+    fn get(&self, key: &str) -> LocalBoxFuture<'_, Option<String>> {
+        let key = key.to_string();
+        Box::pin(async move {
+            if key.starts_with("up:") && self.held.get() {
+                if let Some(control) = self.cancel.borrow_mut().take() {
+                    control.cancel();
+                }
+                while self.held.get() {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+            self.inner.get(&key).await
+        })
+    }
+    fn set(&self, key: &str, value: String) -> LocalBoxFuture<'_, ()> {
+        self.inner.set(key, value)
+    }
+    fn remove(&self, key: &str) -> LocalBoxFuture<'_, ()> {
+        self.inner.remove(key)
+    }
+}
+
+/// Cancelled while its record loads (issue 18.7), an upload leaves the record to later ones:
+/// `pendingUploads()` still lists it, and the next upload of the file resumes from it.
+#[tokio::test(flavor = "current_thread")]
+async fn cancel_while_the_record_loads_leaves_it_to_later_uploads() {
+    let server = Devserver::start(&[]);
+    let store = Rc::new(HeldStore::default());
+    let s = setup(&server, "sts", 1800, Rc::new(TokioTimer::default()), store.clone(), None);
+    let data = bytes(6 * MIB, 23);
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "query": "partNumber", "skip": 2, "times": 1000, "action": {"type": "reset"}})).await;
+    let err = put(&s.uploader, &data, "held.bin", Control::new(), Rc::new(Recorder::default())).await.unwrap_err();
+    assert!(err.retryable(), "{err}");
+    server.app_delete("/_dev/faults").await;
+    assert_eq!(s.uploader.pending_uploads().await.len(), 1);
+
+    store.held.set(true);
+    let control = Control::new();
+    *store.cancel.borrow_mut() = Some(control.clone());
+    let err = put(&s.uploader, &data, "held.bin", control, Rc::new(Recorder::default())).await.unwrap_err();
+    assert_eq!(err, Error::Aborted);
+    assert!(store.cancel.borrow().is_none(), "cancelled while the record was loading");
+    store.held.set(false);
+    let pending = s.uploader.pending_uploads().await;
+    assert_eq!(pending.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), ["held.bin"], "the record is not claimed");
+    let result =
+        put(&s.uploader, &data, "held.bin", Control::new(), Rc::new(Recorder::default())).await.expect("resumes");
+    assert_stored(&server, "held.bin", &data, &result).await;
+    let ops: Vec<String> =
+        server.cos_requests().await.iter().map(|e| e["op"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(ops.iter().filter(|o| o.as_str() == "InitiateMultipartUpload").count(), 1, "resumed: {ops:?}");
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_domain_outside_the_allow_list_is_refused_before_anything_is_sent() {
     let server = Devserver::start(&[]);

@@ -12,12 +12,16 @@
 //! - **Index**: one extra entry, [`INDEX_KEY`], lists the records (`pendingUploads()` reads it).
 //!   Records older than [`MAX_AGE_MS`] or beyond the newest [`MAX_RECORDS`] are dropped, so
 //!   storage stays bounded.
+//! - **Claims**: one upload per record at a time in a client; a claim is released on every exit,
+//!   a cancel while the record loads included.
 //!
 //! On the next `upload()` of the same file to the same path, the engine asks SMH for the task
 //! (`GET {confirmKey}?upload`, whose `parts` is COS's ListParts — the truth when the record and
 //! the server disagree), renews the authorisation, and sends only the missing parts.
 
 use crate::vecmap::VecMap as BTreeMap;
+use crate::vecmap::VecSet as BTreeSet;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
@@ -146,15 +150,45 @@ thread_local! {
     static INDEX_LOCK: Slots = Slots::new(1);
 }
 
+/// The checkpoint keys a client's running uploads hold (one upload per record).
+#[derive(Debug, Default)]
+struct Claims(RefCell<BTreeSet<String>>);
+
+/// Releases the claim on a key when dropped before [`Unclaim::keep`]: a future dropped midway
+/// (the upload cancelled while its record loads) must not leave the key claimed for the life
+/// of the client — `pendingUploads()` would hide its record and later uploads of the file
+/// would keep none.
+struct Unclaim<'a> {
+    claims: &'a Claims,
+    key: &'a str,
+    armed: bool,
+}
+
+impl Unclaim<'_> {
+    /// The load finished: the upload holds the claim and releases it when it ends.
+    fn keep(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Unclaim<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.claims.0.borrow_mut().remove(self.key);
+        }
+    }
+}
+
 /// The records of a client, over its store. Index updates are serialised page-wide.
 pub struct Checkpoints {
     store: Rc<dyn CheckpointStore>,
     lock: Slots,
+    claims: Claims,
 }
 
 impl Checkpoints {
     pub fn new(store: Rc<dyn CheckpointStore>) -> Checkpoints {
-        Checkpoints { store, lock: INDEX_LOCK.with(Slots::clone) }
+        Checkpoints { store, lock: INDEX_LOCK.with(Slots::clone), claims: Claims::default() }
     }
 
     /// Whether records are kept at all (`checkpoints: 'none'` keeps none).
@@ -162,8 +196,32 @@ impl Checkpoints {
         self.store.enabled()
     }
 
-    /// The record under `key`, if one of this format exists and is not too old.
+    /// Marks record `key` as in use by an upload; `false` if another upload of this client has it.
+    pub fn claim(&self, key: &str) -> bool {
+        self.claims.0.borrow_mut().insert(key.to_string())
+    }
+
+    pub fn release(&self, key: &str) {
+        self.claims.0.borrow_mut().remove(key);
+    }
+
+    /// Whether an upload of this client holds `key`.
+    pub fn is_claimed(&self, key: &str) -> bool {
+        self.claims.0.borrow().contains(key)
+    }
+
+    /// The record under `key` for the upload that has just claimed it (see
+    /// [`Checkpoints::claim`]): if one of this format exists and is not too old. Dropped before it
+    /// finishes, it releases the claim.
     pub async fn load(&self, key: &str, now: f64) -> Option<Record> {
+        let unclaim = Unclaim { claims: &self.claims, key, armed: true };
+        let record = self.read(key, now).await;
+        unclaim.keep();
+        record
+    }
+
+    /// The record under `key`, if one of this format exists and is not too old.
+    pub async fn read(&self, key: &str, now: f64) -> Option<Record> {
         let text = self.store.get(key).await?;
         let record = Record::from_json(&text)?;
         (record.v == VERSION && now - record.updated_at <= MAX_AGE_MS).then_some(record)
@@ -204,6 +262,24 @@ impl Checkpoints {
     /// it) are dropped from the index.
     pub async fn pending(&self, now: f64) -> Vec<Pending> {
         let _one = self.lock.acquire().await;
+        let entries = self.live_entries(now).await;
+        let mut list: Vec<Pending> = entries
+            .into_iter()
+            .map(|e| Pending {
+                key: e.key,
+                path: e.path,
+                name: e.name,
+                size: e.size,
+                loaded: e.loaded,
+                updated_at: e.updated_at,
+            })
+            .collect();
+        list.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
+        list
+    }
+
+    /// The index's entries whose record is still there (the others are dropped from it).
+    async fn live_entries(&self, now: f64) -> Vec<IndexEntry> {
         let mut index = self.index().await;
         let mut changed = self.prune(&mut index, now).await;
         let mut live = Vec::with_capacity(index.entries.len());
@@ -218,20 +294,7 @@ impl Checkpoints {
         if changed {
             self.write_index(&index).await;
         }
-        let mut list: Vec<Pending> = index
-            .entries
-            .into_iter()
-            .map(|e| Pending {
-                key: e.key,
-                path: e.path,
-                name: e.name,
-                size: e.size,
-                loaded: e.loaded,
-                updated_at: e.updated_at,
-            })
-            .collect();
-        list.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
-        list
+        index.entries
     }
 
     async fn index(&self) -> Index {
@@ -380,6 +443,7 @@ mod tests {
     use super::*;
     use crate::platform::MemoryCheckpoints;
     use futures::executor::block_on;
+    use std::future::Future;
 
     fn id<'a>(path: &'a str, fingerprint: &'a str) -> Identity<'a> {
         Identity { library_id: "lib", space_id: "-", path, size: 10, fingerprint, beginning_hash: "ab" }
@@ -478,6 +542,42 @@ mod tests {
         block_on(store.remove("up:b"));
         assert!(block_on(b.pending(2.0)).is_empty());
         assert!(block_on(store.get(INDEX_KEY)).is_none());
+    }
+
+    /// A store that never answers (a store whose promises never settle).
+    struct Stalled;
+    impl CheckpointStore for Stalled {
+        fn get(&self, _key: &str) -> crate::platform::LocalBoxFuture<'_, Option<String>> {
+            Box::pin(futures::future::pending())
+        }
+        fn set(&self, _key: &str, _value: String) -> crate::platform::LocalBoxFuture<'_, ()> {
+            Box::pin(futures::future::pending())
+        }
+        fn remove(&self, _key: &str) -> crate::platform::LocalBoxFuture<'_, ()> {
+            Box::pin(futures::future::pending())
+        }
+    }
+
+    fn poll_once<F: Future>(f: &mut std::pin::Pin<Box<F>>) -> std::task::Poll<F::Output> {
+        let waker = futures::task::noop_waker();
+        f.as_mut().poll(&mut std::task::Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn a_load_dropped_midway_releases_the_claim() {
+        let c = Checkpoints::new(Rc::new(Stalled));
+        assert!(c.claim("up:1") && !c.claim("up:1"), "one upload per record");
+        let mut load = Box::pin(c.load("up:1", 0.0));
+        assert!(poll_once(&mut load).is_pending());
+        drop(load); // the upload was cancelled while its record loaded
+        assert!(!c.is_claimed("up:1"), "the claim went with the load");
+        // A load that finishes leaves the claim to the upload, which releases it when it ends.
+        let c = Checkpoints::new(Rc::new(MemoryCheckpoints::default()));
+        assert!(c.claim("up:1"));
+        assert_eq!(block_on(c.load("up:1", 0.0)), None);
+        assert!(c.is_claimed("up:1"));
+        c.release("up:1");
+        assert!(!c.is_claimed("up:1"));
     }
 
     #[test]

@@ -4,9 +4,6 @@
 
 use std::rc::Rc;
 
-use crate::vecmap::VecSet as BTreeSet;
-use std::cell::RefCell;
-
 use super::checkpoint::{Checkpoints, Pending};
 use super::plan::{DEFAULT_MULTIPART_THRESHOLD, MAX_IN_MEMORY_BODY, MIN_PART_SIZE};
 use super::retry::RetryConfig;
@@ -118,8 +115,6 @@ pub struct Uploader {
     pub(crate) config: ClientConfig,
     pub(crate) slots: Slots,
     pub(crate) checkpoints: Checkpoints,
-    /// Checkpoint keys of the uploads running now (one upload per key).
-    active: RefCell<BTreeSet<String>>,
 }
 
 impl Uploader {
@@ -149,13 +144,12 @@ impl Uploader {
         };
         Ok(Uploader {
             service: Service::Smh(api),
+            checkpoints: Checkpoints::new(checkpoints),
             http,
             timer,
             allow,
             slots: Slots::new(config.concurrency),
             config,
-            checkpoints: Checkpoints::new(checkpoints),
-            active: RefCell::default(),
         })
     }
 
@@ -204,13 +198,12 @@ impl Uploader {
         };
         Ok(Uploader {
             service: Service::Cos(api),
+            checkpoints: Checkpoints::new(checkpoints),
             http,
             timer,
             allow,
             slots: Slots::new(config.concurrency),
             config,
-            checkpoints: Checkpoints::new(checkpoints),
-            active: RefCell::default(),
         })
     }
 
@@ -243,19 +236,19 @@ impl Uploader {
 
     /// Marks checkpoint `key` as in use; `false` if another upload of this client has it.
     pub(crate) fn claim(&self, key: &str) -> bool {
-        self.active.borrow_mut().insert(key.to_string())
+        self.checkpoints.claim(key)
     }
 
     pub(crate) fn release(&self, key: &str) {
-        self.active.borrow_mut().remove(key);
+        self.checkpoints.release(key);
     }
 
     /// Unfinished uploads that `upload()` of the same file to the same path would continue,
     /// newest first (not those running now).
     pub async fn pending_uploads(&self) -> Vec<Pending> {
         let now = self.timer.unix_ms();
-        let active = self.active.borrow().clone();
-        self.checkpoints.pending(now).await.into_iter().filter(|p| !active.contains(&p.key)).collect()
+        let pending = self.checkpoints.pending(now).await;
+        pending.into_iter().filter(|p| !self.checkpoints.is_claimed(&p.key)).collect()
     }
 
     /// Forgets the unfinished uploads to `path` (the object key for COS; all when `None`) and
@@ -267,7 +260,7 @@ impl Uploader {
             if path.is_some_and(|p| p.trim_start_matches('/') != pending.path) {
                 continue;
             }
-            if let Some(record) = self.checkpoints.load(&pending.key, now).await {
+            if let Some(record) = self.checkpoints.read(&pending.key, now).await {
                 let _ = self.cancel_on_server(&record.confirm_key, &record.upload_id).await;
             }
             self.checkpoints.remove(&pending.key).await;
