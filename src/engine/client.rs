@@ -144,7 +144,7 @@ impl Uploader {
         };
         Ok(Uploader {
             service: Service::Smh(api),
-            checkpoints: Checkpoints::new(checkpoints),
+            checkpoints: Checkpoints::bounded(checkpoints, timer.clone(), config.retry.request_timeout),
             http,
             timer,
             allow,
@@ -198,7 +198,7 @@ impl Uploader {
         };
         Ok(Uploader {
             service: Service::Cos(api),
-            checkpoints: Checkpoints::new(checkpoints),
+            checkpoints: Checkpoints::bounded(checkpoints, timer.clone(), config.retry.request_timeout),
             http,
             timer,
             allow,
