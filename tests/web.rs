@@ -417,3 +417,24 @@ async fn get_access_token_may_return_any_thenable_and_is_bounded() {
     assert!(message.contains("300 ms"), "{message}");
     assert_eq!(task.state(), "failed");
 }
+
+/// `meta` names equal but for case would be two headers that XHR merges into one the
+/// signature does not match: `InvalidInput`, thrown by `upload()` (issue 18.11).
+#[wasm_bindgen_test]
+fn cos_meta_names_equal_but_for_case_are_invalid_input() {
+    let options = Object::new();
+    for (k, v) in [("bucket", field("bucket")), ("region", field("region")), ("domain", field("cos"))] {
+        Reflect::set(&options, &JsValue::from_str(k), &JsValue::from_str(&v)).unwrap();
+    }
+    Reflect::set(&options, &"getCredentials".into(), &js_sys::Function::new_no_args("return {}")).unwrap();
+    let cos = smh_upload::CosUploader::new(options.into()).expect("uploader");
+    let upload_options = Object::new();
+    let meta = Object::new();
+    Reflect::set(&meta, &"Title".into(), &"a".into()).unwrap();
+    Reflect::set(&meta, &"title".into(), &"b".into()).unwrap();
+    Reflect::set(&upload_options, &"meta".into(), &meta).unwrap();
+    let err = cos.upload(blob_of(b"x").into(), "meta.bin".into(), upload_options.into()).err().expect("throws");
+    assert_eq!(Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("InvalidInput"));
+    let message = Reflect::get(&err, &"message".into()).unwrap().as_string().unwrap_or_default();
+    assert!(message.contains("meta") && message.contains("case"), "{message}");
+}

@@ -252,6 +252,13 @@ impl UploadTask {
                 .collect::<Result<Vec<_>, JsValue>>()?,
             Some(_) => return Err(invalid("meta", "must be an object of name: value strings")),
         };
+        // Header names ignore case: `A` and `a` would be two x-cos-meta-a headers, which XHR
+        // merges into one the signature does not match.
+        for (i, (name, _)) in meta.iter().enumerate() {
+            if meta[..i].iter().any(|(earlier, _)| earlier.eq_ignore_ascii_case(name)) {
+                return Err(invalid("meta", format!("names are case-insensitive: '{name}' is given twice")));
+            }
+        }
         let object = CosObject { key, content_type: r.string("contentType")?.or(file_type), meta };
         object.validate().map_err(|e| to_js(&e))?;
         let Common { shared, control, abort } = Common::read(&r, source.size())?;

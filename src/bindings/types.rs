@@ -289,7 +289,7 @@ export type CosCredentials =
 export interface CosUploadOptions {
   /** The object's `Content-Type` (printable ASCII); default: the `File`'s or `Blob`'s `type`, if it has one. */
   contentType?: string;
-  /** User metadata stored as `x-cos-meta-{name}` (names: letters, digits, `-`, `_`; values printable ASCII; 2 KB in all). */
+  /** User metadata stored as `x-cos-meta-{name}` (names: letters, digits, `-`, `_`, compared without case, so `A` and `a` together are `InvalidInput`; values printable ASCII; 2 KB in all). */
   meta?: Record<string, string>;
   onProgress?: (progress: UploadProgress) => void;
   onStateChange?: (state: UploadState) => void;
