@@ -229,7 +229,8 @@ export interface CosUploaderOptions {
   region: string;
   /**
    * `host[:port]` requests go to; default `{bucket}.cos.{region}.myqcloud.com`. Sent over
-   * https (plain http only for loopback hosts).
+   * https (plain http only for loopback hosts). The scheme's default port (`:443`, `:80` for
+   * http) is dropped, as browsers drop it from `Host`.
    */
   domain?: string;
   /**
