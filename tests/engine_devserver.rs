@@ -250,6 +250,45 @@ async fn pause_then_resume_completes() {
     assert_stored(&server, "paused.bin", &data, &result.crc64).await;
 }
 
+/// Cancelled while paused, an upload goes `paused → cancelled`, never through `uploading`
+/// (issue 18.11).
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the one-line change to Session::wait_while_paused in src/engine/upload.rs (issue 18.11)"]
+async fn cancel_while_paused_goes_straight_to_cancelled() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.part_size = Some(MIB as u64);
+    config.concurrency = 2;
+    let uploader = server.uploader(config).await;
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "query": "partNumber", "times": 100, "action": {"type": "delay", "ms": 50}})).await;
+    let control = Control::new();
+    let rec = Rc::new(Recorder::default());
+    {
+        let control = control.clone();
+        *rec.hook.borrow_mut() = Some(Box::new(move |p| {
+            if p.loaded >= 2 * MIB as u64 {
+                control.pause();
+            }
+        }));
+    }
+    let data = bytes(8 * MIB, 4);
+    let canceller = async {
+        while !rec.states.borrow().contains(&UploadState::Paused) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        control.cancel();
+    };
+    let (result, ()) = futures::join!(
+        upload_with(&uploader, &data, "paused-cancel.bin", Conflict::Ask, false, control.clone(), rec.clone()),
+        canceller
+    );
+    assert_eq!(result.unwrap_err(), Error::Aborted);
+    let states = rec.states.borrow().clone();
+    assert_eq!(&states[states.len() - 2..], [UploadState::Paused, UploadState::Cancelled], "{states:?}");
+    assert_nothing_open(&server).await;
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn cancel_leaves_nothing_on_the_server() {
     let server = Devserver::start(&[]);
