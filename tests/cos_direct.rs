@@ -71,20 +71,6 @@ impl CredentialProvider for Backend {
     }
 }
 
-/// A clock `offset_s` seconds off.
-struct SkewedTimer(TokioTimer, f64);
-impl Timer for SkewedTimer {
-    fn sleep(&self, d: Duration) -> LocalBoxFuture<'static, ()> {
-        self.0.sleep(d)
-    }
-    fn now_ms(&self) -> f64 {
-        self.0.now_ms()
-    }
-    fn unix_ms(&self) -> f64 {
-        self.0.unix_ms() + self.1 * 1000.0
-    }
-}
-
 struct Setup {
     calls: Rc<Cell<u32>>,
     uploader: Rc<Uploader>,

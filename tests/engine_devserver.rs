@@ -289,6 +289,42 @@ async fn cancel_while_paused_goes_straight_to_cancelled() {
     assert_nothing_open(&server).await;
 }
 
+/// A device clock an hour ahead of SMH's, more than the 30 minutes an authorisation lives: the
+/// authorisation looks expired on arrival, which says the clock is wrong, not that it must be
+/// renewed at once and again every 1.5 s (issue 18.11).
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the renew-timing change to Session::install_auth in src/engine/upload.rs (issue 18.11)"]
+async fn a_clock_ahead_by_more_than_the_authorisation_lifetime_does_not_renew_in_a_loop() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.part_size = Some(MIB as u64);
+    config.multipart_threshold = MIB as u64;
+    config.concurrency = 1;
+    let uploader = Rc::new(
+        smh_upload::engine::Uploader::new(
+            config,
+            Rc::new(ReqwestHttp::default()),
+            Rc::new(SkewedTimer(TokioTimer::default(), 3600.0)),
+            Tokens::fixed(server.token().await),
+            Rc::new(smh_upload::platform::MemoryCheckpoints::default()),
+        )
+        .expect("valid config"),
+    );
+    // 8 parts one after the other, 500 ms each: 4 s, long enough for two renewals 1.5 s apart.
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 500}}),
+        )
+        .await;
+    let data = bytes(8 * MIB, 12);
+    let result = upload(&uploader, &data, "clock-ahead.bin", Conflict::Ask, false).await.0.expect("uploads");
+    assert_stored(&server, "clock-ahead.bin", &data, &result.crc64).await;
+    let log = server.app_get("/_dev/log").await;
+    let renewals = log.as_array().unwrap().iter().filter(|e| e["op"] == "renew").count();
+    assert_eq!(renewals, 0, "the 30-minute authorisation was not renewed during a 4 s upload");
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn cancel_leaves_nothing_on_the_server() {
     let server = Devserver::start(&[]);
