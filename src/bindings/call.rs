@@ -5,47 +5,22 @@
 
 use std::time::Duration;
 
+use futures::future::{select, Either};
 use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::engine::timeout::with_timeout;
-use crate::error::Error;
 use crate::platform::browser::{js_message, JsTimer};
+use crate::platform::Timer;
 
-/// Why a call gave no value.
-pub(super) enum Failed {
-    /// It threw synchronously (the message).
-    Threw(String),
-    /// Its promise rejected (the message).
-    Rejected(String),
-    /// It had not settled after the bound (ms).
-    TimedOut(u64),
-}
-
-impl Failed {
-    /// The message of a typed error about `name` (`getAccessToken`, …).
-    pub(super) fn describe(&self, name: &str) -> String {
-        match self {
-            Failed::Threw(m) => format!("{name} threw: {m}"),
-            Failed::Rejected(m) => format!("{name} rejected: {m}"),
-            Failed::TimedOut(ms) => format!("{name} did not settle within {ms} ms (requestTimeout)"),
-        }
-    }
-}
-
-/// `f()`, awaited with `Promise.resolve` semantics for at most `limit`.
-pub(super) async fn call_user(f: &Function, limit: Duration) -> Result<JsValue, Failed> {
-    let value = f.call0(&JsValue::NULL).map_err(|e| Failed::Threw(js_message(&e)))?;
-    let settled = async {
-        JsFuture::from(Promise::resolve(&value)).await.map_err(|e| Error::Network { message: js_message(&e) })
-    };
-    match with_timeout(&JsTimer, limit, "", settled).await {
-        Ok(value) => Ok(value),
-        Err(Error::Timeout { .. }) => Err(Failed::TimedOut(limit.as_millis() as u64)),
-        Err(e) => Err(Failed::Rejected(match e {
-            Error::Network { message } => message,
-            other => other.to_string(),
-        })),
+/// `name()`, awaited with `Promise.resolve` semantics for at most `limit`; the error is the
+/// message of a typed error (it names `name` and what went wrong).
+pub(super) async fn call_user(f: &Function, name: &str, limit: Duration) -> Result<JsValue, String> {
+    let value = f.call0(&JsValue::NULL).map_err(|e| format!("{name} threw: {}", js_message(&e)))?;
+    let settled = JsFuture::from(Promise::resolve(&value));
+    match select(settled, JsTimer.sleep(limit)).await {
+        Either::Left((Ok(value), _)) => Ok(value),
+        Either::Left((Err(e), _)) => Err(format!("{name} rejected: {}", js_message(&e))),
+        Either::Right(_) => Err(format!("{name} did not settle within {} ms (requestTimeout)", limit.as_millis())),
     }
 }

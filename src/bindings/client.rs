@@ -50,7 +50,7 @@ impl TokenProvider for JsTokenProvider {
         let (f, limit) = (self.0.clone(), self.1);
         Box::pin(async move {
             let fail = |message: String| Error::AccessToken { message };
-            let value = call_user(&f, limit).await.map_err(|e| fail(e.describe("getAccessToken")))?;
+            let value = call_user(&f, "getAccessToken", limit).await.map_err(fail)?;
             value
                 .as_string()
                 .filter(|t| !t.is_empty())

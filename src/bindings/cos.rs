@@ -46,7 +46,7 @@ impl CredentialProvider for JsCredentialProvider {
         let (f, limit) = (self.0.clone(), self.1);
         Box::pin(async move {
             let fail = |message: String| Error::Credentials { message };
-            let value = call_user(&f, limit).await.map_err(|e| fail(e.describe("getCredentials")))?;
+            let value = call_user(&f, "getCredentials", limit).await.map_err(fail)?;
             if !value.is_object() {
                 return Err(fail("getCredentials must resolve to an object".into()));
             }

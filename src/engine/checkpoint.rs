@@ -14,9 +14,9 @@
 //!   storage stays bounded.
 //! - **Bounds**: every call into the store (a custom store's `get`/`set`/`remove`, IndexedDB)
 //!   is given the client's request timeout; one that has not settled by then counts as a failed
-//!   one (nothing read, nothing written) and the upload goes on. The index's read-modify-write
-//!   holds a lock for at most that long too, and a custom store has a lock of its own: a store
-//!   that never answers cannot hold up the records of every other client on the page.
+//!   one (nothing read, nothing written) and the upload goes on, so the index's read-modify-write
+//!   holds its lock for a few such bounds at most; and a custom store has a lock of its own: a
+//!   store that never answers cannot hold up the records of every other client on the page.
 //! - **Claims**: one upload per record at a time in a client; a claim is released on every exit,
 //!   a cancel while the record loads included.
 //!
@@ -27,7 +27,6 @@
 use crate::vecmap::VecMap as BTreeMap;
 use crate::vecmap::VecSet as BTreeSet;
 use std::cell::RefCell;
-use std::future::Future;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
@@ -39,7 +38,7 @@ use sha2::{Digest, Sha256};
 use super::scheduler::Slots;
 use crate::hash::hex;
 use crate::json::{self, Value};
-use crate::platform::{CheckpointStore, Timer};
+use crate::platform::{CheckpointStore, LocalBoxFuture, Timer};
 
 /// Format version of records; others are ignored (and replaced). 2: written by [`crate::json`]
 /// (parts as `[number, length, "crc"]`, times in whole milliseconds).
@@ -223,9 +222,8 @@ impl Checkpoints {
     }
 
     /// `work`'s outcome, or `failed` when it has not finished within the bound (it is dropped).
-    async fn bounded_call<T>(&self, work: impl Future<Output = T>, failed: T) -> T {
+    async fn bounded_call<T>(&self, mut work: LocalBoxFuture<'_, T>, failed: T) -> T {
         let Some(bound) = &self.bound else { return work.await };
-        let mut work = std::pin::pin!(work);
         // A store that answers at once (localStorage, memory) needs no timer.
         if let Poll::Ready(outcome) = futures::poll!(work.as_mut()) {
             return outcome;
@@ -283,61 +281,37 @@ impl Checkpoints {
     pub async fn save(&self, key: &str, record: &Record) {
         let text = record.to_json();
         let _one = self.lock.acquire().await;
-        let update = async {
-            self.set(key, text).await;
-            let mut index = self.index().await;
-            index.entries.retain(|e| e.key != key);
-            index.entries.push(IndexEntry {
-                key: key.to_string(),
-                path: record.path.clone(),
-                name: record.name.clone(),
-                size: record.size,
-                loaded: record.loaded(),
-                updated_at: record.updated_at,
-            });
-            self.prune(&mut index, record.updated_at).await;
-            self.write_index(&index).await;
-        };
-        self.bounded_call(update, ()).await
+        self.set(key, text).await;
+        let mut index = self.index().await;
+        index.entries.retain(|e| e.key != key);
+        index.entries.push(IndexEntry {
+            key: key.to_string(),
+            path: record.path.clone(),
+            name: record.name.clone(),
+            size: record.size,
+            loaded: record.loaded(),
+            updated_at: record.updated_at,
+        });
+        self.prune(&mut index, record.updated_at).await;
+        self.write_index(&index).await;
     }
 
     /// Forgets the record under `key`.
     pub async fn remove(&self, key: &str) {
         let _one = self.lock.acquire().await;
-        let update = async {
-            self.delete(key).await;
-            let mut index = self.index().await;
-            let before = index.entries.len();
-            index.entries.retain(|e| e.key != key);
-            if index.entries.len() != before {
-                self.write_index(&index).await;
-            }
-        };
-        self.bounded_call(update, ()).await
+        self.delete(key).await;
+        let mut index = self.index().await;
+        let before = index.entries.len();
+        index.entries.retain(|e| e.key != key);
+        if index.entries.len() != before {
+            self.write_index(&index).await;
+        }
     }
 
     /// The unfinished uploads, newest first. Entries whose record is gone (another tab removed
     /// it) are dropped from the index.
     pub async fn pending(&self, now: f64) -> Vec<Pending> {
         let _one = self.lock.acquire().await;
-        let entries = self.bounded_call(self.live_entries(now), Vec::new()).await;
-        let mut list: Vec<Pending> = entries
-            .into_iter()
-            .map(|e| Pending {
-                key: e.key,
-                path: e.path,
-                name: e.name,
-                size: e.size,
-                loaded: e.loaded,
-                updated_at: e.updated_at,
-            })
-            .collect();
-        list.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
-        list
-    }
-
-    /// The index's entries whose record is still there (the others are dropped from it).
-    async fn live_entries(&self, now: f64) -> Vec<IndexEntry> {
         let mut index = self.index().await;
         let mut changed = self.prune(&mut index, now).await;
         let mut live = Vec::with_capacity(index.entries.len());
@@ -352,7 +326,20 @@ impl Checkpoints {
         if changed {
             self.write_index(&index).await;
         }
-        index.entries
+        let mut list: Vec<Pending> = index
+            .entries
+            .into_iter()
+            .map(|e| Pending {
+                key: e.key,
+                path: e.path,
+                name: e.name,
+                size: e.size,
+                loaded: e.loaded,
+                updated_at: e.updated_at,
+            })
+            .collect();
+        list.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
+        list
     }
 
     async fn index(&self) -> Index {
