@@ -58,24 +58,16 @@ impl CredentialProvider for Backend {
                     json!({"tmpSecretId": v["Credentials"]["TmpSecretId"], "tmpSecretKey": v["Credentials"]["TmpSecretKey"], "sessionToken": v["Credentials"]["Token"], "startTime": v["StartTime"], "expiredTime": v["ExpiredTime"]})
                 }
                 "vod-bare" => v["Response"].clone(),
+                // Keys the backend cached: issued 4000 s before they are handed over.
+                "cached" => {
+                    let mut v = v;
+                    v["StartTime"] = json!(v["StartTime"].as_u64().expect("StartTime") - 4000);
+                    v
+                }
                 _ => v,
             };
             smh_upload::json::parse(v.to_string().as_bytes()).map_err(|_| fail("not JSON".into()))
         })
-    }
-}
-
-/// A clock `offset_s` seconds off.
-struct SkewedTimer(TokioTimer, f64);
-impl Timer for SkewedTimer {
-    fn sleep(&self, d: Duration) -> LocalBoxFuture<'static, ()> {
-        self.0.sleep(d)
-    }
-    fn now_ms(&self) -> f64 {
-        self.0.now_ms()
-    }
-    fn unix_ms(&self) -> f64 {
-        self.0.unix_ms() + self.1 * 1000.0
     }
 }
 
@@ -312,15 +304,33 @@ async fn a_clock_an_hour_fast_is_corrected() {
         let timer = Rc::new(SkewedTimer(TokioTimer::default(), 3600.0));
         let s = setup(&server, shape, 1800, timer, Rc::new(MemoryCheckpoints::default()), None);
         let data = bytes(3 * MIB, 13);
-        // STS credentials carry StartTime, the issuer's clock: signatures use COS's time from
-        // the start. VOD credentials carry none: they look expired on arrival, are tried, and
-        // COS's RequestTimeTooSkewed (with its Date) corrects the clock.
+        // By the device's clock the keys look expired on arrival (StartTime, when the keys were
+        // issued, says nothing of the time now): they are tried, and COS's RequestTimeTooSkewed
+        // (with its Date) corrects the clock.
         let result = put(&s.uploader, &data, key, Control::new(), Rc::new(Recorder::default()))
             .await
             .unwrap_or_else(|e| panic!("{shape}: {e}"));
         assert_stored(&server, key, &data, &result).await;
         assert_eq!(s.calls.get(), 1, "{shape}: the clock was corrected, the credentials kept");
     }
+}
+
+/// Keys a backend cached for more than an hour (issue 18.2): `StartTime` is when they were
+/// issued, not the time now, so the signatures are made for now and COS takes them.
+#[tokio::test(flavor = "current_thread")]
+async fn keys_cached_for_more_than_an_hour_sign_requests_for_now() {
+    let server = Devserver::start(&[]);
+    let s = setup(&server, "cached", 7200, Rc::new(TokioTimer::default()), Rc::new(MemoryCheckpoints::default()), None);
+    for (key, len) in [("cached/one.bin", MIB), ("cached/multi.bin", 3 * MIB)] {
+        let data = bytes(len, 17);
+        let result = put(&s.uploader, &data, key, Control::new(), Rc::new(Recorder::default()))
+            .await
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert_stored(&server, key, &data, &result).await;
+    }
+    assert_eq!(s.calls.get(), 1, "the cached keys served every request");
+    let refused = server.cos_requests().await.iter().filter(|e| e["status"].as_u64() == Some(403)).count();
+    assert_eq!(refused, 0, "no request was refused");
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -362,6 +372,69 @@ async fn an_interrupted_upload_resumes_from_its_record() {
     assert!(ops.iter().any(|o| o == "ListParts"), "{ops:?}");
     assert!(again.uploader.pending_uploads().await.is_empty());
     assert_eq!(open_cos_uploads(&server).await, 0);
+}
+
+/// A store over memory whose record reads can be held (a slow IndexedDB): while held, a read
+/// of a record cancels `control`, so the upload is cancelled while its record loads.
+#[derive(Default)]
+struct HeldStore {
+    inner: MemoryCheckpoints,
+    held: Cell<bool>,
+    cancel: std::cell::RefCell<Option<Control>>,
+}
+
+impl CheckpointStore for HeldStore {
+    fn get(&self, key: &str) -> LocalBoxFuture<'_, Option<String>> {
+        let key = key.to_string();
+        Box::pin(async move {
+            if key.starts_with("up:") && self.held.get() {
+                if let Some(control) = self.cancel.borrow_mut().take() {
+                    control.cancel();
+                }
+                while self.held.get() {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+            self.inner.get(&key).await
+        })
+    }
+    fn set(&self, key: &str, value: String) -> LocalBoxFuture<'_, ()> {
+        self.inner.set(key, value)
+    }
+    fn remove(&self, key: &str) -> LocalBoxFuture<'_, ()> {
+        self.inner.remove(key)
+    }
+}
+
+/// Cancelled while its record loads (issue 18.7), an upload leaves the record to later ones:
+/// `pendingUploads()` still lists it, and the next upload of the file resumes from it.
+#[tokio::test(flavor = "current_thread")]
+async fn cancel_while_the_record_loads_leaves_it_to_later_uploads() {
+    let server = Devserver::start(&[]);
+    let store = Rc::new(HeldStore::default());
+    let s = setup(&server, "sts", 1800, Rc::new(TokioTimer::default()), store.clone(), None);
+    let data = bytes(6 * MIB, 23);
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "query": "partNumber", "skip": 2, "times": 1000, "action": {"type": "reset"}})).await;
+    let err = put(&s.uploader, &data, "held.bin", Control::new(), Rc::new(Recorder::default())).await.unwrap_err();
+    assert!(err.retryable(), "{err}");
+    server.app_delete("/_dev/faults").await;
+    assert_eq!(s.uploader.pending_uploads().await.len(), 1);
+
+    store.held.set(true);
+    let control = Control::new();
+    *store.cancel.borrow_mut() = Some(control.clone());
+    let err = put(&s.uploader, &data, "held.bin", control, Rc::new(Recorder::default())).await.unwrap_err();
+    assert_eq!(err, Error::Aborted);
+    assert!(store.cancel.borrow().is_none(), "cancelled while the record was loading");
+    store.held.set(false);
+    let pending = s.uploader.pending_uploads().await;
+    assert_eq!(pending.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), ["held.bin"], "the record is not claimed");
+    let result =
+        put(&s.uploader, &data, "held.bin", Control::new(), Rc::new(Recorder::default())).await.expect("resumes");
+    assert_stored(&server, "held.bin", &data, &result).await;
+    let ops: Vec<String> =
+        server.cos_requests().await.iter().map(|e| e["op"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(ops.iter().filter(|o| o.as_str() == "InitiateMultipartUpload").count(), 1, "resumed: {ops:?}");
 }
 
 #[tokio::test(flavor = "current_thread")]

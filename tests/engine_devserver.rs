@@ -250,6 +250,79 @@ async fn pause_then_resume_completes() {
     assert_stored(&server, "paused.bin", &data, &result.crc64).await;
 }
 
+/// Cancelled while paused, an upload goes `paused → cancelled`, never through `uploading`
+/// (issue 18.11).
+#[tokio::test(flavor = "current_thread")]
+async fn cancel_while_paused_goes_straight_to_cancelled() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.part_size = Some(MIB as u64);
+    config.concurrency = 2;
+    let uploader = server.uploader(config).await;
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "query": "partNumber", "times": 100, "action": {"type": "delay", "ms": 50}})).await;
+    let control = Control::new();
+    let rec = Rc::new(Recorder::default());
+    {
+        let control = control.clone();
+        *rec.hook.borrow_mut() = Some(Box::new(move |p| {
+            if p.loaded >= 2 * MIB as u64 {
+                control.pause();
+            }
+        }));
+    }
+    let data = bytes(8 * MIB, 4);
+    let canceller = async {
+        while !rec.states.borrow().contains(&UploadState::Paused) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        control.cancel();
+    };
+    let (result, ()) = futures::join!(
+        upload_with(&uploader, &data, "paused-cancel.bin", Conflict::Ask, false, control.clone(), rec.clone()),
+        canceller
+    );
+    assert_eq!(result.unwrap_err(), Error::Aborted);
+    let states = rec.states.borrow().clone();
+    assert_eq!(&states[states.len() - 2..], [UploadState::Paused, UploadState::Cancelled], "{states:?}");
+    assert_nothing_open(&server).await;
+}
+
+/// A device clock an hour ahead of SMH's, more than the 30 minutes an authorisation lives: the
+/// authorisation looks expired on arrival, which says the clock is wrong, not that it must be
+/// renewed at once and again every 1.5 s (issue 18.11).
+#[tokio::test(flavor = "current_thread")]
+async fn a_clock_ahead_by_more_than_the_authorisation_lifetime_does_not_renew_in_a_loop() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.part_size = Some(MIB as u64);
+    config.multipart_threshold = MIB as u64;
+    config.concurrency = 1;
+    let uploader = Rc::new(
+        smh_upload::engine::SmhUploader::new(
+            config,
+            Rc::new(ReqwestHttp::default()),
+            Rc::new(SkewedTimer(TokioTimer::default(), 3600.0)),
+            Tokens::fixed(server.token().await),
+            Rc::new(smh_upload::platform::MemoryCheckpoints::default()),
+        )
+        .expect("valid config"),
+    );
+    // 8 parts one after the other, 500 ms each: 4 s, long enough for two renewals 1.5 s apart.
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "cos", "method": "PUT", "times": 100, "action": {"type": "delay", "ms": 500}}),
+        )
+        .await;
+    let data = bytes(8 * MIB, 12);
+    let result = upload(&uploader, &data, "clock-ahead.bin", Conflict::Ask, false).await.0.expect("uploads");
+    assert_stored(&server, "clock-ahead.bin", &data, &result.crc64).await;
+    let log = server.app_get("/_dev/log").await;
+    let renewals = log.as_array().unwrap().iter().filter(|e| e["op"] == "renew").count();
+    assert_eq!(renewals, 0, "the 30-minute authorisation was not renewed during a 4 s upload");
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn cancel_leaves_nothing_on_the_server() {
     let server = Devserver::start(&[]);

@@ -361,3 +361,80 @@ async fn an_smh_reply_whose_header_the_browser_refuses_fails_at_once_without_ech
     assert!(!text.contains("q-signature") && !text.contains("X-Injected"), "no header value in the message: {text}");
     assert_eq!(stored_sha256("hostile-header.bin").await, None);
 }
+
+/// SmhClient options for the devserver with `getAccessToken: get` and `extra` options.
+fn client_options(get: &js_sys::Function, extra: &[(&str, JsValue)]) -> Object {
+    let options = Object::new();
+    for (k, v) in [("baseUrl", field("smh")), ("libraryId", field("libraryId")), ("spaceId", field("spaceId"))] {
+        Reflect::set(&options, &JsValue::from_str(k), &JsValue::from_str(&v)).unwrap();
+    }
+    Reflect::set(&options, &"allowedDomains".into(), &js_sys::Array::of1(&JsValue::from_str(&field("cos")))).unwrap();
+    Reflect::set(&options, &"checkpoints".into(), &"none".into()).unwrap();
+    Reflect::set(&options, &"getAccessToken".into(), get).unwrap();
+    for (k, v) in extra {
+        Reflect::set(&options, &JsValue::from_str(k), v).unwrap();
+    }
+    options
+}
+
+/// `done()` of `task`, or `None` when it has not settled within `ms` (instead of hanging the test).
+async fn settled_within(task: &smh_upload::UploadTask, ms: u64) -> Option<Result<JsValue, JsValue>> {
+    let done = JsFuture::from(task.done());
+    let limit = JsTimer.sleep(Duration::from_millis(ms));
+    match futures::future::select(done, limit).await {
+        futures::future::Either::Left((outcome, _)) => Some(outcome),
+        futures::future::Either::Right(_) => None,
+    }
+}
+
+/// What `getAccessToken` returns is taken as `Promise.resolve` takes it: a thenable, another
+/// realm's promise; one that never settles fails within `requestTimeout` (issue 18.1, 18.11).
+#[wasm_bindgen_test]
+async fn get_access_token_may_return_any_thenable_and_is_bounded() {
+    let tok = JsValue::from_str(&token().await);
+    let make = |body: &str| js_sys::Function::new_with_args("token", body).call1(&JsValue::NULL, &tok).unwrap();
+    let thenable = make("return () => ({ then(resolve) { setTimeout(() => resolve(token), 10); } })");
+    let other_realm = make(
+        "const frame = document.createElement('iframe'); document.body.appendChild(frame); \
+         const P = frame.contentWindow.Promise; return () => P.resolve(token);",
+    );
+    for (name, get) in [("thenable", thenable), ("another realm's promise", other_realm)] {
+        let client = SmhClient::new(client_options(get.unchecked_ref(), &[]).into()).expect("client");
+        let path = format!("thenable-{}.bin", name.len());
+        let task = client.upload(blob_of(b"then").into(), JsValue::from_str(&path), JsValue::UNDEFINED).unwrap();
+        let outcome = settled_within(&task, 20_000).await.expect("settles");
+        assert!(outcome.is_ok(), "{name}: {:?}", outcome.err().map(|e| js_sys::JSON::stringify(&e).ok()));
+        assert_eq!(stored_sha256(&path).await, Some(sha256_hex(b"then").await), "{name}");
+    }
+    // A promise that never settles: AccessTokenError once requestTimeout is over.
+    let never = js_sys::Function::new_no_args("return new Promise(() => {})");
+    let client =
+        SmhClient::new(client_options(&never, &[("requestTimeout", JsValue::from_f64(300.0))]).into()).unwrap();
+    let task = client.upload(blob_of(b"x").into(), "never.bin".into(), JsValue::UNDEFINED).unwrap();
+    let err = settled_within(&task, 10_000).await.expect("settles: the wait is bounded").expect_err("rejects");
+    assert_eq!(Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("AccessTokenError"));
+    let message = Reflect::get(&err, &"message".into()).unwrap().as_string().unwrap_or_default();
+    assert!(message.contains("300 ms"), "{message}");
+    assert_eq!(task.state(), "failed");
+}
+
+/// `meta` names equal but for case would be two headers that XHR merges into one the
+/// signature does not match: `InvalidInput`, thrown by `upload()` (issue 18.11).
+#[wasm_bindgen_test]
+fn cos_meta_names_equal_but_for_case_are_invalid_input() {
+    let options = Object::new();
+    for (k, v) in [("bucket", field("bucket")), ("region", field("region")), ("domain", field("cos"))] {
+        Reflect::set(&options, &JsValue::from_str(k), &JsValue::from_str(&v)).unwrap();
+    }
+    Reflect::set(&options, &"getCredentials".into(), &js_sys::Function::new_no_args("return {}")).unwrap();
+    let cos = smh_upload::CosUploader::new(options.into()).expect("uploader");
+    let upload_options = Object::new();
+    let meta = Object::new();
+    Reflect::set(&meta, &"Title".into(), &"a".into()).unwrap();
+    Reflect::set(&meta, &"title".into(), &"b".into()).unwrap();
+    Reflect::set(&upload_options, &"meta".into(), &meta).unwrap();
+    let err = cos.upload(blob_of(b"x").into(), "meta.bin".into(), upload_options.into()).err().expect("throws");
+    assert_eq!(Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("InvalidInput"));
+    let message = Reflect::get(&err, &"message".into()).unwrap().as_string().unwrap_or_default();
+    assert!(message.contains("meta") && message.contains("case"), "{message}");
+}

@@ -5,15 +5,15 @@ use std::time::Duration;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
+use super::call::call_user;
 use super::error::{invalid, to_js};
 use super::options::Reader;
 use super::platform;
 use super::task::UploadTask;
 use crate::engine::{ClientConfig, Pending, SmhUploader};
 use crate::error::{Error, Result};
-use crate::platform::browser::{js_message, JsCheckpoints, JsTimer};
+use crate::platform::browser::{JsCheckpoints, JsTimer};
 use crate::platform::{CheckpointStore, LocalBoxFuture, NoCheckpoints};
 use crate::smh::{SmhTarget, TokenProvider, Tokens};
 
@@ -39,21 +39,18 @@ const CLIENT_OPTIONS: &[&str] = &[
 /// Longest timeout accepted: `setTimeout` fires at once beyond 2³¹−1 ms (about 24.8 days).
 const MAX_TIMEOUT_MS: u64 = 2_147_483_647;
 
-/// `getAccessToken()`: may return a string or a promise of one.
+/// `getAccessToken()`: may return a string, or a promise or any thenable of one, settled within
+/// the request timeout.
 #[cfg(feature = "smh-client")]
-struct JsTokenProvider(Function);
+struct JsTokenProvider(Function, Duration);
 
 #[cfg(feature = "smh-client")]
 impl TokenProvider for JsTokenProvider {
     fn fetch(&self) -> LocalBoxFuture<'static, Result<String>> {
-        let f = self.0.clone();
+        let (f, limit) = (self.0.clone(), self.1);
         Box::pin(async move {
             let fail = |message: String| Error::AccessToken { message };
-            let value = f.call0(&JsValue::NULL).map_err(|e| fail(js_message(&e)))?;
-            let value = match value.dyn_into::<Promise>() {
-                Ok(promise) => JsFuture::from(promise).await.map_err(|e| fail(js_message(&e)))?,
-                Err(plain) => plain,
-            };
+            let value = call_user(&f, "getAccessToken", limit).await.map_err(fail)?;
             value
                 .as_string()
                 .filter(|t| !t.is_empty())
@@ -85,13 +82,14 @@ impl SmhClient {
             user_id: r.string("userId")?,
         };
         let access_token = r.string("accessToken")?;
+        let mut config = ClientConfig::new(target);
+        read_common(&r, &mut config)?;
+        let limit = config.retry.request_timeout;
         let tokens = match (r.function("getAccessToken")?, access_token) {
-            (Some(f), initial) => Tokens::from_provider(Rc::new(JsTokenProvider(f)), initial),
+            (Some(f), initial) => Tokens::from_provider(Rc::new(JsTokenProvider(f, limit)), initial),
             (None, Some(token)) if !token.is_empty() => Tokens::fixed(token),
             _ => return Err(invalid("accessToken", "give `accessToken` or `getAccessToken`")),
         };
-        let mut config = ClientConfig::new(target);
-        read_common(&r, &mut config)?;
         if let Some(create) = r.boolean("createParents")? {
             config.create_parents = create;
         }

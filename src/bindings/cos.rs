@@ -2,11 +2,12 @@
 //! request with q-sign). Options, tasks, progress and errors are `SmhClient`'s.
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
+use super::call::call_user;
 use super::client::{count_promise, pending_promise, read_checkpoints, read_common};
 use super::error::{invalid, to_js};
 use super::options::Reader;
@@ -15,7 +16,7 @@ use crate::cos::credentials::CredentialProvider;
 use crate::engine::{ClientConfig, CosConfig, DirectCosUploader};
 use crate::error::{Error, Result};
 use crate::json::Value;
-use crate::platform::browser::{js_message, JsTimer};
+use crate::platform::browser::JsTimer;
 use crate::platform::LocalBoxFuture;
 use crate::smh::SmhTarget;
 
@@ -34,23 +35,17 @@ const COS_OPTIONS: &[&str] = &[
     "checkpoints",
 ];
 
-/// `getCredentials()`: may return the credentials or a promise of them; read as JSON so that
-/// every accepted shape goes through one parser ([`crate::cos::credentials::parse`]).
-struct JsCredentialProvider(Function);
+/// `getCredentials()`: may return the credentials, or a promise or any thenable of them, settled
+/// within the request timeout; read as JSON so that every accepted shape goes through one parser
+/// ([`crate::cos::credentials::parse`]).
+struct JsCredentialProvider(Function, Duration);
 
 impl CredentialProvider for JsCredentialProvider {
     fn fetch(&self) -> LocalBoxFuture<'static, Result<Value>> {
-        let f = self.0.clone();
+        let (f, limit) = (self.0.clone(), self.1);
         Box::pin(async move {
             let fail = |message: String| Error::Credentials { message };
-            let value =
-                f.call0(&JsValue::NULL).map_err(|e| fail(format!("getCredentials threw: {}", js_message(&e))))?;
-            let value = match value.dyn_into::<Promise>() {
-                Ok(promise) => JsFuture::from(promise)
-                    .await
-                    .map_err(|e| fail(format!("getCredentials rejected: {}", js_message(&e))))?,
-                Err(plain) => plain,
-            };
+            let value = call_user(&f, "getCredentials", limit).await.map_err(fail)?;
             if !value.is_object() {
                 return Err(fail("getCredentials must resolve to an object".into()));
             }
@@ -96,15 +91,10 @@ impl CosUploader {
         });
         read_common(&r, &mut config)?;
         let checkpoints = read_checkpoints(&r)?;
-        let uploader = DirectCosUploader::new(
-            cos,
-            config,
-            super::platform::http(),
-            Rc::new(JsTimer),
-            Rc::new(JsCredentialProvider(provider)),
-            checkpoints,
-        )
-        .map_err(|e| to_js(&e))?;
+        let provider = Rc::new(JsCredentialProvider(provider, config.retry.request_timeout));
+        let uploader =
+            DirectCosUploader::new(cos, config, super::platform::http(), Rc::new(JsTimer), provider, checkpoints)
+                .map_err(|e| to_js(&e))?;
         Ok(CosUploader { uploader: Rc::new(uploader) })
     }
 

@@ -3,6 +3,7 @@
 //! options are parsed once into Rust types, errors become `SmhUploadError` objects, and the work
 //! is the engine's.
 
+mod call;
 mod client;
 #[cfg(feature = "cos-uploader")]
 mod cos;

@@ -32,10 +32,12 @@ export interface SmhClientOptions {
   /**
    * Gives a fresh access token (from your backend). Called when no `accessToken` is given and
    * again whenever SMH answers `InvalidAccessToken` (expired or revoked); the refused request
-   * is then repeated once. A throw or an empty string fails the upload with
+   * is then repeated once. What it returns is taken as `Promise.resolve` takes it (a promise of
+   * any realm, any thenable, or the token itself). A throw, a rejection, an empty string, or a
+   * promise that has not settled within `requestTimeout` fails the upload with
    * `AccessTokenError`.
    */
-  getAccessToken?: () => string | Promise<string>;
+  getAccessToken?: () => string | PromiseLike<string>;
   /**
    * Hosts the file bytes may be sent to: exact hosts (`bucket-1250000000.cos.ap-guangzhou.myqcloud.com`)
    * or `*.suffix` patterns, each optionally with `:port` (then only that port). SMH names the
@@ -58,7 +60,10 @@ export interface SmhClientOptions {
   multipartThreshold?: number;
   /** Retries of one request or part before the upload fails: an integer, capped at 100 (default 5). */
   retries?: number;
-  /** Time limit of one SMH API call in milliseconds, 100 – 2147483647 (default 30000). */
+  /**
+   * Time limit in milliseconds of one SMH API call, of `getAccessToken()`, and of each call
+   * into the checkpoint store; 100 – 2147483647 (default 30000).
+   */
   requestTimeout?: number;
   /**
    * A part upload that makes no progress for this many milliseconds is aborted and retried;
@@ -82,7 +87,11 @@ export interface SmhClientOptions {
 /** The built-in checkpoint stores: `localStorage` or none. */
 export type CheckpointMode = 'local' | 'none';
 
-/** A checkpoint store of your own (IndexedDB, a server, …); each method may be async. */
+/**
+ * A checkpoint store of your own (IndexedDB, a server, …); each method may be async (any
+ * thenable). A call that has not settled within `requestTimeout` counts as failed: nothing read,
+ * nothing written, and the upload goes on.
+ */
 export interface CheckpointStore {
   /** The value stored under `key`, or `null` / `undefined` when there is none. */
   get(key: string): string | null | undefined | Promise<string | null | undefined>;
@@ -220,16 +229,19 @@ export interface CosUploaderOptions {
   region: string;
   /**
    * `host[:port]` requests go to; default `{bucket}.cos.{region}.myqcloud.com`. Sent over
-   * https (plain http only for loopback hosts).
+   * https (plain http only for loopback hosts). The scheme's default port (`:443`, `:80` for
+   * http) is dropped, as browsers drop it from `Host`.
    */
   domain?: string;
   /**
    * Gives temporary credentials from your backend. Called before the first request, again
    * before they expire (with a margin of a quarter of their lifetime, at most 5 minutes) and
-   * when COS refuses them; parallel parts share one call. A throw, a rejection or an unusable
-   * shape fails the upload with `CredentialsError`.
+   * when COS refuses them; parallel parts share one call. What it returns is taken as
+   * `Promise.resolve` takes it (a promise of any realm, any thenable, or the keys themselves). A
+   * throw, a rejection, an unusable shape, or a promise that has not settled within
+   * `requestTimeout` fails the upload with `CredentialsError`.
    */
-  getCredentials: () => CosCredentials | Promise<CosCredentials>;
+  getCredentials: () => CosCredentials | PromiseLike<CosCredentials>;
   /** Default: the bucket's domain only. A `domain` it does not match throws `DomainNotAllowed`. */
   allowedDomains?: string[];
   concurrency?: number;
@@ -244,7 +256,7 @@ export interface CosUploaderOptions {
 /** STS GetFederationToken / AssumeRole output (`Response` or its content). */
 export interface StsCredentials {
   Credentials: { TmpSecretId: string; TmpSecretKey: string; Token: string };
-  /** Unix seconds (the STS server's clock). */
+  /** Unix seconds: when the keys were issued (they may be cached and handed out later). */
   StartTime?: number;
   /** Unix seconds. Give this or `Expiration`. */
   ExpiredTime?: number;
@@ -262,7 +274,7 @@ export interface FlatCredentials {
   tmpSecretId: string;
   tmpSecretKey: string;
   sessionToken: string;
-  /** Unix seconds. */
+  /** Unix seconds: when the keys were issued. */
   startTime?: number;
   /** Unix seconds. */
   expiredTime: number;
@@ -278,7 +290,7 @@ export type CosCredentials =
 export interface CosUploadOptions {
   /** The object's `Content-Type` (printable ASCII); default: the `File`'s or `Blob`'s `type`, if it has one. */
   contentType?: string;
-  /** User metadata stored as `x-cos-meta-{name}` (names: letters, digits, `-`, `_`; values printable ASCII; 2 KB in all). */
+  /** User metadata stored as `x-cos-meta-{name}` (names: letters, digits, `-`, `_`, compared without case, so `A` and `a` together are `InvalidInput`; values printable ASCII; 2 KB in all). */
   meta?: Record<string, string>;
   onProgress?: (progress: UploadProgress) => void;
   onStateChange?: (state: UploadState) => void;
@@ -326,8 +338,8 @@ export interface PendingCosUpload {
  * - `IntegrityMismatch`: the server stored bytes whose CRC-64 differs from the bytes read
  * - `InvalidResponse`: a server reply that does not follow the protocol
  * - `FileReadError`: the file could not be read, or it changed during the upload
- * - `AccessTokenError`: `getAccessToken()` threw or gave no token
- * - `CredentialsError`: `getCredentials()` threw, rejected, or gave no usable temporary credentials
+ * - `AccessTokenError`: `getAccessToken()` threw, rejected, gave no token or did not settle within `requestTimeout`
+ * - `CredentialsError`: `getCredentials()` threw, rejected, gave no usable temporary credentials or did not settle within `requestTimeout`
  * - `Aborted`: the upload was cancelled (`task.cancel()` or the `signal`)
  * - `InternalError`: the SDK stopped on an internal error (a bug; please report it)
  */

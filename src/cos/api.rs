@@ -20,10 +20,6 @@ use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Met
 pub const MAX_KEY_BYTES: usize = 850;
 /// Largest ListParts page COS returns.
 const LIST_PAGE: u32 = 1000;
-/// Signatures are valid for at most this long (the credentials' own expiry may end them sooner).
-const SIGNATURE_LIFETIME_S: f64 = 3600.0;
-/// Start of a signature's validity this long before now, for clocks a little behind COS's.
-const SIGNATURE_BACKDATE_S: f64 = 60.0;
 /// Times one call signs again after COS refused its credentials or its time.
 const MAX_REAUTH: u32 = 2;
 
@@ -109,9 +105,7 @@ impl CosApi {
         let unix_ms = self.timer.unix_ms();
         let (creds, generation) = self.credentials.get(unix_ms).await?;
         headers.push(("x-cos-security-token".to_string(), creds.token.clone()));
-        let now = self.credentials.server_now(unix_ms);
-        let start = (now - SIGNATURE_BACKDATE_S).max(0.0) as u64;
-        let end = ((now + SIGNATURE_LIFETIME_S) as u64).min(creds.expires).max(now as u64 + 1);
+        let (start, end) = self.credentials.key_window(&creds, unix_ms);
         let mut signed = headers.clone();
         signed.push(("host".to_string(), self.target.origin.authority.clone()));
         let query: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();

@@ -30,7 +30,11 @@ const REFRESH_MARGIN_MAX_S: f64 = 300.0;
 const REFRESH_MARGIN_FRACTION: f64 = 0.25;
 /// A clock off by less than this is left alone (COS allows 15 minutes).
 const SKEW_TOLERANCE_S: f64 = 30.0;
-/// Credentials without a `StartTime` that our clock says had expired when they arrived are used
+/// A request's signature is valid for at most this long (the keys' own expiry may end it sooner).
+pub const SIGNATURE_LIFETIME_S: f64 = 3600.0;
+/// A signature's validity starts this long before now, for clocks a little behind COS's.
+pub const SIGNATURE_BACKDATE_S: f64 = 60.0;
+/// Credentials that our clock says had expired when they arrived are used
 /// for this long anyway: that may be our clock's fault, which COS's reply then corrects — asking
 /// the backend again at once would only bring the same answer.
 const FRESH_S: f64 = 10.0;
@@ -125,8 +129,10 @@ struct Inner {
 pub struct CredentialCache {
     provider: Rc<dyn CredentialProvider>,
     inner: Rc<RefCell<Inner>>,
-    /// Seconds to add to the local clock to get COS's (corrected after `RequestTimeTooSkewed`).
+    /// Seconds to add to the local clock to get COS's (set from the `Date` of COS's replies).
     offset_s: Rc<Cell<f64>>,
+    /// Whether a COS reply's `Date` has checked the clock yet.
+    clock_checked: Rc<Cell<bool>>,
 }
 
 impl CredentialCache {
@@ -135,6 +141,7 @@ impl CredentialCache {
             provider,
             inner: Rc::new(RefCell::new(Inner { current: None, pending: None, generation: 0 })),
             offset_s: Rc::default(),
+            clock_checked: Rc::default(),
         }
     }
 
@@ -143,10 +150,21 @@ impl CredentialCache {
         unix_ms / 1000.0 + self.offset_s.get()
     }
 
+    /// The `q-key-time` window (Unix seconds, COS's clock) of a request signed at local time
+    /// `unix_ms` with `creds`: `[max(now − 60 s, StartTime), min(now + 1 h, ExpiredTime)]`, at
+    /// least one second long (docs/cos-api.md §1.1).
+    pub fn key_window(&self, creds: &Credentials, unix_ms: f64) -> (u64, u64) {
+        let now = self.server_now(unix_ms);
+        let start = ((now - SIGNATURE_BACKDATE_S).max(0.0) as u64).max(creds.start.unwrap_or(0));
+        let end = ((now + SIGNATURE_LIFETIME_S) as u64).min(creds.expires).max(start + 1);
+        (start, end)
+    }
+
     /// Records COS's clock from the `Date` of a reply (RFC 1123); returns whether ours was off
     /// by more than the tolerance (and is now corrected).
     pub fn correct_clock(&self, date_header: &str, unix_ms: f64) -> bool {
         let Some(server) = parse_http_date(date_header) else { return false };
+        self.clock_checked.set(true);
         let offset = server as f64 - unix_ms / 1000.0;
         let changed = (offset - self.offset_s.get()).abs() > SKEW_TOLERANCE_S;
         if changed {
@@ -161,10 +179,10 @@ impl CredentialCache {
         let now = self.server_now(unix_ms);
         let current = self.inner.borrow().current.clone();
         if let Some((creds, generation, received, received_local)) = current {
-            let lifetime = creds.expires as f64 - creds.start.map_or(received, |s| s as f64);
+            let lifetime = creds.expires as f64 - creds.start.map_or(received, |s| (s as f64).max(received));
             let margin = (lifetime * REFRESH_MARGIN_FRACTION).clamp(1.0, REFRESH_MARGIN_MAX_S);
             // Looked expired when they arrived, by our clock only (see FRESH_S).
-            let doubtful = creds.start.is_none() && (creds.expires as f64) <= received;
+            let doubtful = (creds.expires as f64) <= received;
             let fresh = (0.0..FRESH_S).contains(&(unix_ms / 1000.0 - received_local));
             if (doubtful && fresh) || (creds.expires as f64) - now > margin {
                 return Ok((creds, generation));
@@ -203,22 +221,13 @@ impl CredentialCache {
         let mut inner = self.inner.borrow_mut();
         inner.pending = None;
         let creds = outcome.map_err(|e| (*e).clone())?;
-        // `StartTime` is the issuing server's clock: a local clock far from it is off (the
-        // backend and COS share Tencent's time), so COS's time is taken from it until a reply's
-        // `Date` says otherwise.
-        let mut now = now;
-        if let Some(start) = creds.start {
-            let offset = start as f64 - (now - self.offset_s.get());
-            if offset.abs() > SKEW_TOLERANCE_S {
-                self.offset_s.set(offset);
-                now = start as f64;
-            }
-        }
-        // Expired on arrival by the issuer's own clock: the backend's fault. Without StartTime
-        // they may only look expired because our clock is ahead; COS will tell
+        // `StartTime` is when the keys were issued, not the time now: a backend may hand out
+        // keys it cached for an hour. Only a COS reply's `Date` says what time it is. Keys that
+        // look expired on arrival by a clock no reply has checked yet may only look so because
+        // that clock is ahead: they are tried, and COS's answer corrects the clock
         // (RequestTimeTooSkewed, with its Date).
-        if creds.start.is_some() && (creds.expires as f64) <= now {
-            return Err(fail("getCredentials returned credentials that have already expired (check the backend's clock and DurationSeconds)"));
+        if self.clock_checked.get() && (creds.expires as f64) <= now {
+            return Err(fail("getCredentials returned credentials that have already expired (check the backend's clock, DurationSeconds and how long it caches keys)"));
         }
         // Parts waiting on the same fetch share one generation.
         let generation = match &inner.current {
@@ -329,40 +338,60 @@ mod tests {
         assert_eq!(calls.get(), 3);
     }
 
-    struct Started(u64);
+    /// Keys issued at `.0`, valid for `.1` seconds.
+    struct Started(u64, u64);
     impl CredentialProvider for Started {
         fn fetch(&self) -> LocalBoxFuture<'static, Result<Value>> {
-            let start = self.0;
+            let (start, duration) = (self.0, self.1);
             Box::pin(async move {
                 Ok(value(&format!(
                     r#"{{"tmpSecretId":"a","tmpSecretKey":"k","sessionToken":"t","startTime":{start},"expiredTime":{}}}"#,
-                    start + 1800
+                    start + duration
                 )))
             })
         }
     }
 
+    /// Keys a backend cached: issued 4000 s ago, valid for 7200 s. `StartTime` is not the time
+    /// now: the clock is left alone and each signature's window holds now.
     #[test]
-    fn start_time_corrects_a_clock_an_hour_fast() {
-        let cache = CredentialCache::new(Rc::new(Started(1_000_000)));
+    fn cached_keys_sign_with_the_time_now() {
+        let now_s = 1_000_000.0;
+        let cache = CredentialCache::new(Rc::new(Started(1_000_000 - 4000, 7200)));
+        let (creds, _) = futures::executor::block_on(cache.get(now_s * 1000.0)).expect("usable");
+        assert_eq!(cache.server_now(now_s * 1000.0), now_s, "StartTime did not move the clock");
+        let (start, end) = cache.key_window(&creds, now_s * 1000.0);
+        assert_eq!((start, end), (1_000_000 - 60, 1_000_000 + 3200), "[now - 60, ExpiredTime]");
+        // Keys issued this very second: the window starts at StartTime, not before it.
+        let fresh = CredentialCache::new(Rc::new(Started(1_000_000, 1800)));
+        let (creds, _) = futures::executor::block_on(fresh.get(now_s * 1000.0)).unwrap();
+        assert_eq!(fresh.key_window(&creds, now_s * 1000.0), (1_000_000, 1_000_000 + 1800));
+        // Long-lived keys: at most an hour.
+        let long = CredentialCache::new(Rc::new(Started(1_000_000 - 100, 36_000)));
+        let (creds, _) = futures::executor::block_on(long.get(now_s * 1000.0)).unwrap();
+        assert_eq!(long.key_window(&creds, now_s * 1000.0), (1_000_000 - 60, 1_000_000 + 3600));
+    }
+
+    #[test]
+    fn only_a_reply_date_corrects_a_clock_an_hour_fast() {
+        let cache = CredentialCache::new(Rc::new(Started(1_000_000, 1800)));
         let ours_ms = (1_000_000.0 + 3600.0) * 1000.0;
-        let (creds, _) = futures::executor::block_on(cache.get(ours_ms)).expect("usable despite our clock");
+        let (creds, _) =
+            futures::executor::block_on(cache.get(ours_ms)).expect("tried: COS tells whether our clock is wrong");
         assert_eq!(creds.expires, 1_001_800);
+        assert_eq!(cache.server_now(ours_ms), 1_003_600.0, "StartTime is not the time now");
+        let date = "Mon, 12 Jan 1970 13:46:40 GMT"; // 1_000_000
+        assert_eq!(parse_http_date(date), Some(1_000_000));
+        assert!(cache.correct_clock(date, ours_ms));
         assert!((cache.server_now(ours_ms) - 1_000_000.0).abs() < 1.0);
-        // A clock within the tolerance is left alone.
-        let near = CredentialCache::new(Rc::new(Started(1_000_000)));
-        futures::executor::block_on(near.get(1_000_005_000.0)).unwrap();
-        assert_eq!(near.server_now(1_000_005_000.0), 1_000_005.0);
+        let (start, end) = cache.key_window(&creds, ours_ms);
+        assert_eq!((start, end), (1_000_000, 1_001_800));
     }
 
     #[test]
     fn expired_on_arrival_is_an_error_and_skew_corrects() {
-        // By the issuer's own clock (StartTime): the backend's mistake.
-        let e =
-            futures::executor::block_on(CredentialCache::new(Rc::new(Started(1_000_000))).get(1_002_000_000.0)).err();
-        assert!(e.is_none(), "StartTime moves our clock to the issuer's: not expired");
-        // Without StartTime they may only look expired (our clock ahead): used while fresh,
-        // not fetched again for every part.
+        // By a clock no COS reply has checked, keys may only look expired (our clock ahead):
+        // used while fresh, not fetched again for every part.
         let calls = Rc::new(Cell::new(0));
         let cache = CredentialCache::new(Rc::new(Counting(calls.clone(), 900)));
         futures::executor::block_on(cache.get(1_000_000.0)).expect("tried: COS tells whether our clock is wrong");
@@ -374,5 +403,10 @@ mod tests {
         assert!(cache.correct_clock("Sun, 29 Nov 2026 17:57:32 GMT", ours_ms));
         assert!((cache.server_now(ours_ms) - server as f64).abs() < 1.0);
         assert!(!cache.correct_clock("Sun, 29 Nov 2026 17:57:32 GMT", ours_ms), "already corrected");
+        // By a clock a reply checked, expired keys are the backend's mistake.
+        let checked = CredentialCache::new(Rc::new(Started(1_000_000, 1800)));
+        checked.correct_clock("Mon, 12 Jan 1970 14:20:00 GMT", 1_002_000_000.0);
+        let e = futures::executor::block_on(checked.get(1_002_000_000.0)).unwrap_err();
+        assert_eq!(e.code(), "CredentialsError");
     }
 }

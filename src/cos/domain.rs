@@ -107,13 +107,18 @@ impl AllowList {
         AllowList::parse(DEFAULT_ALLOWED).unwrap_or(AllowList { patterns: Vec::new() })
     }
 
-    /// Checks a `domain` returned by SMH; the error names the domain (no secrets there).
+    /// Checks a `domain` returned by SMH; the error names the domain (no secrets there). The
+    /// scheme's default port (`:443` for https, `:80` for http) is dropped: a browser sends `Host`
+    /// without it, and the signature must name the `Host` COS receives.
     pub fn check(&self, domain: &str) -> Result<Origin> {
         let denied = || Error::DomainNotAllowed { domain: domain.chars().take(256).collect() };
         let (host, port) = split_authority(domain).ok_or_else(denied)?;
         if host.contains('*') {
             return Err(denied());
         }
+        let scheme = if is_loopback(&host) { "http" } else { "https" };
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        let port = port.filter(|&p| p != default_port);
         let allowed = self.patterns.iter().any(|p| {
             let host_ok = if p.wildcard {
                 host.len() > p.host.len() + 1
@@ -122,12 +127,11 @@ impl AllowList {
             } else {
                 host == p.host
             };
-            host_ok && (p.port.is_none() || p.port == port)
+            host_ok && p.port.is_none_or(|allowed| port.unwrap_or(default_port) == allowed)
         });
         if !allowed {
             return Err(denied());
         }
-        let scheme = if is_loopback(&host) { "http" } else { "https" };
         let authority = match port {
             Some(p) => format!("{host}:{p}"),
             None => host,
@@ -168,6 +172,29 @@ mod tests {
         assert!(list.check("localhost:8080").is_err());
         assert_eq!(list.check("a.example.com:444").unwrap().base(), "https://a.example.com:444");
         assert!(list.check("example.com").is_err());
+    }
+
+    /// A browser sends `Host` without the scheme's default port, so the origin (whose authority
+    /// is signed as `host`) names none: `b.example.com:443` is signed as `b.example.com`.
+    #[test]
+    fn default_ports_are_dropped_as_browsers_drop_them() {
+        let list = AllowList::parse(&["*.example.com", "127.0.0.1", "localhost:443"]).unwrap();
+        for (domain, base) in [
+            ("b.example.com:443", "https://b.example.com"),
+            ("B.Example.com:443", "https://b.example.com"),
+            ("b.example.com:8443", "https://b.example.com:8443"),
+            ("127.0.0.1:80", "http://127.0.0.1"),
+            ("localhost:443", "http://localhost:443"),
+        ] {
+            let origin = list.check(domain).unwrap_or_else(|e| panic!("{domain}: {e}"));
+            assert_eq!(origin.base(), base, "{domain}");
+        }
+        assert_eq!(list.check("b.example.com:443").unwrap().authority, "b.example.com");
+        // A pattern naming the default port allows the domain with it or without it.
+        let list = AllowList::parse(&["b.example.com:443"]).unwrap();
+        assert_eq!(list.check("b.example.com").unwrap().authority, "b.example.com");
+        assert_eq!(list.check("b.example.com:443").unwrap().authority, "b.example.com");
+        assert!(list.check("b.example.com:444").is_err());
     }
 
     #[test]

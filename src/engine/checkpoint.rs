@@ -13,13 +13,25 @@
 //! - **Index**: one extra entry, [`INDEX_KEY`], lists the records (`pendingUploads()` reads it).
 //!   Records older than [`MAX_AGE_MS`] or beyond the newest [`MAX_RECORDS`] are dropped, so
 //!   storage stays bounded.
+//! - **Bounds**: every call into the store (a custom store's `get`/`set`/`remove`, IndexedDB)
+//!   is given the client's request timeout; one that has not settled by then counts as a failed
+//!   one (nothing read, nothing written) and the upload goes on, so the index's read-modify-write
+//!   holds its lock for a few such bounds at most; and a custom store has a lock of its own: a
+//!   store that never answers cannot hold up the records of every other client on the page.
+//! - **Claims**: one upload per record at a time in a client; a claim is released on every exit,
+//!   a cancel while the record loads included.
 //!
 //! On the next `upload()` of the same file to the same target, the engine asks the server which
 //! parts it holds (SMH's task, whose `parts` is COS's ListParts; ListParts itself for direct COS
 //! — the truth when the record and the server disagree) and sends only the missing ones (see
 //! `engine::upload::resume_upload`).
 
+use std::cell::RefCell;
 use std::rc::Rc;
+use std::task::Poll;
+use std::time::Duration;
+
+use futures::future::{select, Either};
 
 use sha2::{Digest, Sha256};
 
@@ -27,7 +39,8 @@ use super::plan::{PartDone, PartsDone};
 use crate::checksum::hex;
 use crate::json::{self, Value};
 use crate::lock::Lock;
-use crate::platform::CheckpointStore;
+use crate::platform::{CheckpointStore, LocalBoxFuture, Timer};
+use crate::vecmap::VecSet;
 
 /// Format version of records; others are ignored (and replaced). 2: written by [`crate::json`]
 /// (parts as `[number, length, "crc"]`, times in whole milliseconds).
@@ -138,21 +151,67 @@ struct IndexEntry {
 }
 
 thread_local! {
-    /// One lock for every client of the page: clients over the same storage (IndexedDB,
-    /// localStorage) would otherwise interleave their read-modify-write of the index and bring
-    /// back entries another client removed.
+    /// One lock for every client of the page over the page's storage (IndexedDB, localStorage,
+    /// wx storage): clients would otherwise interleave their read-modify-write of the index and
+    /// bring back entries another client removed.
     static INDEX_LOCK: Lock = Lock::new();
 }
 
-/// The records of a client, over its store. Index updates are serialised page-wide.
+/// The checkpoint keys a client's running uploads hold (one upload per record).
+#[derive(Debug, Default)]
+struct Claims(RefCell<VecSet<String>>);
+
+/// Releases the claim on a key when dropped before [`Unclaim::keep`]: a future dropped midway
+/// (the upload cancelled while its record loads) must not leave the key claimed for the life
+/// of the client — `pendingUploads()` would hide its record and later uploads of the file
+/// would keep none.
+struct Unclaim<'a> {
+    claims: &'a Claims,
+    key: &'a str,
+    armed: bool,
+}
+
+impl Unclaim<'_> {
+    /// The load finished: the upload holds the claim and releases it when it ends.
+    fn keep(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Unclaim<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.claims.0.borrow_mut().remove(self.key);
+        }
+    }
+}
+
+/// How long a store call may take, and the timer that says when that is over.
+struct Bound {
+    timer: Rc<dyn Timer>,
+    limit: Duration,
+}
+
+/// The records of a client, over its store.
 pub struct Checkpoints {
     store: Rc<dyn CheckpointStore>,
+    /// Serialises index updates: page-wide for the page's own storage, per client for a custom
+    /// store (which may hang without holding up anyone else's).
     lock: Lock,
+    bound: Option<Bound>,
+    claims: Claims,
 }
 
 impl Checkpoints {
+    /// Records over `store`, whose calls take as long as they take (tests).
     pub fn new(store: Rc<dyn CheckpointStore>) -> Checkpoints {
-        Checkpoints { store, lock: INDEX_LOCK.with(Lock::clone) }
+        let lock = if store.page_wide() { INDEX_LOCK.with(Lock::clone) } else { Lock::new() };
+        Checkpoints { store, lock, bound: None, claims: Claims::default() }
+    }
+
+    /// Records over `store`, each call to it given at most `limit` (see the module docs).
+    pub fn bounded(store: Rc<dyn CheckpointStore>, timer: Rc<dyn Timer>, limit: Duration) -> Checkpoints {
+        Checkpoints { bound: Some(Bound { timer, limit }), ..Checkpoints::new(store) }
     }
 
     /// Whether records are kept at all (`checkpoints: 'none'` keeps none).
@@ -160,9 +219,58 @@ impl Checkpoints {
         self.store.enabled()
     }
 
-    /// The record under `key`, if one of this format exists and is not too old.
+    /// `work`'s outcome, or `failed` when it has not finished within the bound (it is dropped).
+    async fn bounded_call<T>(&self, mut work: LocalBoxFuture<'_, T>, failed: T) -> T {
+        let Some(bound) = &self.bound else { return work.await };
+        // A store that answers at once (localStorage, memory) needs no timer.
+        if let Poll::Ready(outcome) = futures::poll!(work.as_mut()) {
+            return outcome;
+        }
+        match select(work, bound.timer.sleep(bound.limit)).await {
+            Either::Left((outcome, _)) => outcome,
+            Either::Right(((), _)) => failed,
+        }
+    }
+
+    async fn get(&self, key: &str) -> Option<String> {
+        self.bounded_call(self.store.get(key), None).await
+    }
+
+    async fn set(&self, key: &str, value: String) {
+        self.bounded_call(self.store.set(key, value), ()).await
+    }
+
+    async fn delete(&self, key: &str) {
+        self.bounded_call(self.store.remove(key), ()).await
+    }
+
+    /// Marks record `key` as in use by an upload; `false` if another upload of this client has it.
+    pub fn claim(&self, key: &str) -> bool {
+        self.claims.0.borrow_mut().insert(key.to_string())
+    }
+
+    pub fn release(&self, key: &str) {
+        self.claims.0.borrow_mut().remove(key);
+    }
+
+    /// Whether an upload of this client holds `key`.
+    pub fn is_claimed(&self, key: &str) -> bool {
+        self.claims.0.borrow().contains(key)
+    }
+
+    /// The record under `key` for the upload that has just claimed it (see
+    /// [`Checkpoints::claim`]): if one of this format exists and is not too old. Dropped before it
+    /// finishes, it releases the claim.
     pub async fn load(&self, key: &str, now: f64) -> Option<Record> {
-        let text = self.store.get(key).await?;
+        let unclaim = Unclaim { claims: &self.claims, key, armed: true };
+        let record = self.read(key, now).await;
+        unclaim.keep();
+        record
+    }
+
+    /// The record under `key`, if one of this format exists and is not too old.
+    pub async fn read(&self, key: &str, now: f64) -> Option<Record> {
+        let text = self.get(key).await?;
         let record = Record::from_json(&text)?;
         (record.v == VERSION && now - record.updated_at <= MAX_AGE_MS).then_some(record)
     }
@@ -171,7 +279,7 @@ impl Checkpoints {
     pub async fn save(&self, key: &str, record: &Record) {
         let text = record.to_json();
         let _one = self.lock.lock().await;
-        self.store.set(key, text).await;
+        self.set(key, text).await;
         let mut index = self.index().await;
         index.entries.retain(|e| e.key != key);
         index.entries.push(IndexEntry {
@@ -189,7 +297,7 @@ impl Checkpoints {
     /// Forgets the record under `key`.
     pub async fn remove(&self, key: &str) {
         let _one = self.lock.lock().await;
-        self.store.remove(key).await;
+        self.delete(key).await;
         let mut index = self.index().await;
         let before = index.entries.len();
         index.entries.retain(|e| e.key != key);
@@ -206,7 +314,7 @@ impl Checkpoints {
         let mut changed = self.prune(&mut index, now).await;
         let mut live = Vec::with_capacity(index.entries.len());
         for entry in index.entries.drain(..) {
-            if self.store.get(&entry.key).await.is_some() {
+            if self.get(&entry.key).await.is_some() {
                 live.push(entry);
             } else {
                 changed = true;
@@ -233,7 +341,7 @@ impl Checkpoints {
     }
 
     async fn index(&self) -> Index {
-        let parsed = match self.store.get(INDEX_KEY).await {
+        let parsed = match self.get(INDEX_KEY).await {
             Some(text) => Index::from_json(&text),
             None => None,
         };
@@ -255,16 +363,16 @@ impl Checkpoints {
             keep
         });
         for key in &dropped {
-            self.store.remove(key).await;
+            self.delete(key).await;
         }
         index.entries.len() != before
     }
 
     async fn write_index(&self, index: &Index) {
         if index.entries.is_empty() {
-            self.store.remove(INDEX_KEY).await;
+            self.delete(INDEX_KEY).await;
         } else {
-            self.store.set(INDEX_KEY, index.to_json()).await;
+            self.set(INDEX_KEY, index.to_json()).await;
         }
     }
 }
@@ -382,6 +490,7 @@ mod tests {
     use super::*;
     use crate::platform::MemoryCheckpoints;
     use futures::executor::block_on;
+    use std::future::Future;
 
     fn id<'a>(path: &'a str, fingerprint: &'a str) -> Identity<'a> {
         Identity { library_id: "lib", space_id: "-", path, size: 10, fingerprint, beginning_hash: "ab" }
@@ -486,6 +595,109 @@ mod tests {
         block_on(store.remove("up:b"));
         assert!(block_on(b.pending(2.0)).is_empty());
         assert!(block_on(store.get(INDEX_KEY)).is_none());
+    }
+
+    /// A store that never answers (a custom store whose promises never settle, an IndexedDB
+    /// that never opens); `page_wide` as given.
+    struct Stalled(bool);
+    impl CheckpointStore for Stalled {
+        fn get(&self, _key: &str) -> crate::platform::LocalBoxFuture<'_, Option<String>> {
+            Box::pin(futures::future::pending())
+        }
+        fn set(&self, _key: &str, _value: String) -> crate::platform::LocalBoxFuture<'_, ()> {
+            Box::pin(futures::future::pending())
+        }
+        fn remove(&self, _key: &str) -> crate::platform::LocalBoxFuture<'_, ()> {
+            Box::pin(futures::future::pending())
+        }
+        fn page_wide(&self) -> bool {
+            self.0
+        }
+    }
+
+    /// A timer whose sleeps end when the test says so.
+    #[derive(Default)]
+    struct ManualTimer(Rc<std::cell::Cell<bool>>);
+    impl Timer for ManualTimer {
+        fn sleep(&self, _: Duration) -> crate::platform::LocalBoxFuture<'static, ()> {
+            let fired = self.0.clone();
+            Box::pin(std::future::poll_fn(move |_| {
+                if fired.get() {
+                    std::task::Poll::Ready(())
+                } else {
+                    std::task::Poll::Pending
+                }
+            }))
+        }
+        fn now_ms(&self) -> f64 {
+            0.0
+        }
+        fn unix_ms(&self) -> f64 {
+            0.0
+        }
+    }
+
+    fn poll_once<F: Future>(f: &mut std::pin::Pin<Box<F>>) -> std::task::Poll<F::Output> {
+        let waker = futures::task::noop_waker();
+        f.as_mut().poll(&mut std::task::Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn a_load_dropped_midway_releases_the_claim() {
+        let c = Checkpoints::new(Rc::new(Stalled(true)));
+        assert!(c.claim("up:1") && !c.claim("up:1"), "one upload per record");
+        let mut load = Box::pin(c.load("up:1", 0.0));
+        assert!(poll_once(&mut load).is_pending());
+        drop(load); // the upload was cancelled while its record loaded
+        assert!(!c.is_claimed("up:1"), "the claim went with the load");
+        // A load that finishes leaves the claim to the upload, which releases it when it ends.
+        let c = Checkpoints::new(Rc::new(MemoryCheckpoints::default()));
+        assert!(c.claim("up:1"));
+        assert_eq!(block_on(c.load("up:1", 0.0)), None);
+        assert!(c.is_claimed("up:1"));
+        c.release("up:1");
+        assert!(!c.is_claimed("up:1"));
+    }
+
+    #[test]
+    fn a_store_that_never_answers_is_given_the_bound() {
+        let timer = ManualTimer::default();
+        let fired = timer.0.clone();
+        let c = Checkpoints::bounded(Rc::new(Stalled(true)), Rc::new(timer), Duration::from_secs(30));
+        let r = Record::new("f", "f", 10, 5, 1.0);
+        let mut save = Box::pin(c.save("up:1", &r));
+        let mut load = Box::pin(c.load("up:2", 0.0));
+        let mut pending = Box::pin(c.pending(0.0));
+        assert!(poll_once(&mut save).is_pending() && poll_once(&mut load).is_pending());
+        fired.set(true); // the bound is over
+        assert!(poll_once(&mut save).is_ready(), "the save gave up");
+        assert_eq!(poll_once(&mut load), std::task::Poll::Ready(None), "nothing read");
+        assert_eq!(poll_once(&mut pending), std::task::Poll::Ready(Vec::new()));
+        assert!(poll_once(&mut Box::pin(c.remove("up:1"))).is_ready());
+    }
+
+    #[test]
+    fn a_custom_store_that_hangs_holds_up_no_other_client() {
+        let hung = Checkpoints::new(Rc::new(Stalled(false)));
+        let r = Record::new("f", "f", 10, 5, 1.0);
+        let mut stuck = Box::pin(hung.save("up:1", &r));
+        assert!(poll_once(&mut stuck).is_pending(), "holds its index lock, waiting for set()");
+        let local = Checkpoints::new(Rc::new(MemoryCheckpoints::default()));
+        let mut save = Box::pin(local.save("up:2", &r));
+        assert!(poll_once(&mut save).is_ready(), "another client's records are kept meanwhile");
+        assert_eq!(block_on(local.pending(2.0)).len(), 1);
+        // Over the page's storage the lock is shared, but held no longer than the bound.
+        let timer = ManualTimer::default();
+        let fired = timer.0.clone();
+        let page = Checkpoints::bounded(Rc::new(Stalled(true)), Rc::new(timer), Duration::from_secs(30));
+        let mut stuck = Box::pin(page.save("up:3", &r));
+        assert!(poll_once(&mut stuck).is_pending());
+        let mut waiting = Box::pin(local.save("up:4", &r));
+        assert!(poll_once(&mut waiting).is_pending(), "waits for the page-wide lock");
+        fired.set(true);
+        assert!(poll_once(&mut stuck).is_ready());
+        drop(stuck);
+        assert!(poll_once(&mut waiting).is_ready(), "then goes on");
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! the resumable records. [`super::SmhUploader`] and [`super::DirectCosUploader`] are an
 //! `Uploader` with their service's API.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 
@@ -15,7 +14,6 @@ use crate::error::{Error, Result};
 use crate::net::retry::RetryConfig;
 use crate::platform::{CheckpointStore, Http, Timer};
 use crate::smh::SmhTarget;
-use crate::vecmap::VecSet;
 
 /// Most parts in flight one client allows.
 pub const MAX_CONCURRENCY: usize = 32;
@@ -91,8 +89,6 @@ pub struct Uploader {
     pub(crate) config: ClientConfig,
     pub(crate) slots: Slots,
     pub(crate) checkpoints: Checkpoints,
-    /// Checkpoint keys of the uploads running now (one upload per key).
-    active: RefCell<VecSet<String>>,
 }
 
 impl Uploader {
@@ -105,13 +101,12 @@ impl Uploader {
     ) -> Result<Uploader> {
         let allow = Self::check_common(&config)?;
         Ok(Uploader {
+            checkpoints: Checkpoints::bounded(checkpoints, timer.clone(), config.retry.request_timeout),
             http,
             timer,
             allow,
             slots: Slots::new(config.concurrency),
             config,
-            checkpoints: Checkpoints::new(checkpoints),
-            active: RefCell::default(),
         })
     }
 
@@ -144,19 +139,19 @@ impl Uploader {
 
     /// Marks checkpoint `key` as in use; `false` if another upload of this client has it.
     pub(crate) fn claim(&self, key: &str) -> bool {
-        self.active.borrow_mut().insert(key.to_string())
+        self.checkpoints.claim(key)
     }
 
     pub(crate) fn release(&self, key: &str) {
-        self.active.borrow_mut().remove(key);
+        self.checkpoints.release(key);
     }
 
     /// Unfinished uploads that `upload()` of the same file to the same path would continue,
     /// newest first (not those running now).
     pub async fn pending_uploads(&self) -> Vec<Pending> {
         let now = self.timer.unix_ms();
-        let active = self.active.borrow().clone();
-        self.checkpoints.pending(now).await.into_iter().filter(|p| !active.contains(&p.key)).collect()
+        let pending = self.checkpoints.pending(now).await;
+        pending.into_iter().filter(|p| !self.checkpoints.is_claimed(&p.key)).collect()
     }
 
     /// Forgets the unfinished uploads to `path` (the object key for COS; all when `None`) after
@@ -172,7 +167,7 @@ impl Uploader {
             if path.is_some_and(|p| p.trim_start_matches('/') != pending.path) {
                 continue;
             }
-            if let Some(record) = self.checkpoints.load(&pending.key, now).await {
+            if let Some(record) = self.checkpoints.read(&pending.key, now).await {
                 cancel(record).await;
             }
             self.checkpoints.remove(&pending.key).await;

@@ -57,9 +57,13 @@ impl CosObject {
             }
         }
         let mut total = 0;
-        for (name, value) in &self.meta {
+        for (i, (name, value)) in self.meta.iter().enumerate() {
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
                 return Err(Error::invalid_input("meta", "names must be letters, digits, '-' or '_'"));
+            }
+            // Header names are case-insensitive: two would reach COS as one, merged.
+            if self.meta[..i].iter().any(|(earlier, _)| earlier.eq_ignore_ascii_case(name)) {
+                return Err(Error::invalid_input("meta", "names must differ in more than letter case"));
             }
             if !printable(value) {
                 return Err(Error::invalid_input(

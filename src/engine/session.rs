@@ -174,7 +174,10 @@ impl Session {
         while self.control.is_paused() && !self.control.is_cancelled() {
             self.control.changed().await;
         }
-        self.set_state(resume_to);
+        // A cancel while paused goes straight to `cancelled`: every caller checks for it next.
+        if !self.control.is_cancelled() {
+            self.set_state(resume_to);
+        }
     }
 
     /// `Err(Aborted)` once the upload was cancelled.

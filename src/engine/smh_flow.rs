@@ -27,10 +27,6 @@ use crate::platform::{Body, CheckpointStore, FileSource, Http, LocalBoxFuture, P
 use crate::smh::{Begin, Conflict, FileInfo, LibraryPath, SmhApi, Tokens, UploadAuth, UploadKind};
 use crate::vecmap::VecMap;
 
-/// Renew this long before the authorisation expires, at most (docs/smh-api.md §9.1: 5 minutes)…
-const RENEW_MARGIN_MAX_MS: f64 = 5.0 * 60.0 * 1000.0;
-/// …and at most this fraction of its lifetime, for short-lived authorisations.
-const RENEW_MARGIN_FRACTION: f64 = 0.25;
 /// Bytes hashed per call while hashing (a whole number of 1 MiB blocks): the pause granularity.
 const HASH_READ: u64 = 8 * MIB;
 
@@ -435,13 +431,8 @@ impl SmhFlow {
             });
         }
         let timer = &session.uploader.timer;
-        let ttl = crate::date::parse_iso8601_ms(&auth.expiration)
-            .map(|exp| exp - timer.unix_ms())
-            .unwrap_or(RENEW_MARGIN_MAX_MS * 3.0)
-            .max(2_000.0);
-        let margin = (ttl * RENEW_MARGIN_FRACTION).min(RENEW_MARGIN_MAX_MS);
         let generation = self.auth.borrow().as_ref().map_or(0, |a| a.generation + 1);
-        let renew_at_ms = timer.now_ms() + ttl - margin;
+        let renew_at_ms = timer.now_ms() + auth.renew_after_ms(timer.unix_ms());
         *self.auth.borrow_mut() = Some(AuthState { auth: Rc::new(auth), origin, generation, renew_at_ms });
         Ok(())
     }

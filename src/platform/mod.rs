@@ -248,6 +248,13 @@ pub trait CheckpointStore {
     fn enabled(&self) -> bool {
         true
     }
+    /// Whether other clients of the page may use the same storage through their own instance
+    /// (the page's IndexedDB, localStorage, wx storage): their index updates are serialised
+    /// page-wide. A page's custom store says `false` and gets a lock of its own, so that a
+    /// store that hangs holds up no other client.
+    fn page_wide(&self) -> bool {
+        true
+    }
 }
 
 /// Time: sleeping and a monotonic clock, plus wall-clock for comparing with server expirations.

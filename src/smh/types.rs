@@ -4,6 +4,7 @@
 //! [`Error::InvalidResponse`] naming the field — never a panic, and never the field's value
 //! (replies may echo tokens and signatures).
 
+use crate::date::parse_iso8601_ms;
 use crate::vecmap::VecMap as BTreeMap;
 
 use crate::error::{Error, Result};
@@ -50,6 +51,18 @@ pub struct UploadAuth {
     /// ISO-8601 expiry of `headers`' authorisation.
     pub expiration: String,
 }
+
+/// Upload parameters are renewed this long before they expire, at most (docs/smh-api.md §9.1:
+/// 5 minutes)…
+const RENEW_MARGIN_MAX_MS: f64 = 5.0 * 60.0 * 1000.0;
+/// …and at most this fraction of the life they had left on arrival, for short-lived ones.
+const RENEW_MARGIN_FRACTION: f64 = 0.25;
+/// Parameters our clock says live less than this on arrival are not renewed on a timer: SMH
+/// issues none that short, so our clock is off by an unknown amount (see
+/// [`UploadAuth::renew_after_ms`]).
+const MIN_TIMED_LIFE_MS: f64 = 2_000.0;
+/// The life assumed when `expiration` cannot be read.
+const UNKNOWN_LIFE_MS: f64 = 3.0 * RENEW_MARGIN_MAX_MS;
 
 /// `InvalidResponse` for HTTP `status` saying `what` is wrong.
 fn invalid(status: u16, what: &str) -> Error {
@@ -98,6 +111,21 @@ fn is_header_name(name: &str) -> bool {
 }
 
 impl UploadAuth {
+    /// Milliseconds after their arrival (at local time `unix_ms`) at which these parameters are
+    /// renewed: before `expiration` by a quarter of the life they had left, at most 5 minutes.
+    /// `expiration` is SMH's clock. Parameters that look expired, or all but, on arrival say
+    /// that our clock is ahead of SMH's by more than their lifetime (SMH issues none that way):
+    /// how long they really live is unknown, so they are not renewed on a timer — renewing
+    /// would bring the same answer, every time the floor allowed — and COS's "Request has
+    /// expired" renews them when it is due.
+    pub fn renew_after_ms(&self, unix_ms: f64) -> f64 {
+        let life = parse_iso8601_ms(&self.expiration).map_or(UNKNOWN_LIFE_MS, |exp| exp - unix_ms);
+        if life < MIN_TIMED_LIFE_MS {
+            return f64::INFINITY;
+        }
+        life - (life * RENEW_MARGIN_FRACTION).min(RENEW_MARGIN_MAX_MS)
+    }
+
     /// Reads begin's 201 or renew's 200 reply.
     pub fn from_json(reply: &Value, status: u16) -> Result<UploadAuth> {
         let mut headers = BTreeMap::new();
@@ -194,6 +222,30 @@ mod tests {
 
     fn json(text: &str) -> Value {
         json::parse(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn renewal_timing() {
+        let auth = |expiration: &str| UploadAuth {
+            domain: "d".into(),
+            path: "/o".into(),
+            upload_id: Some("u".into()),
+            headers: BTreeMap::new(),
+            confirm_key: "ck".into(),
+            expiration: expiration.into(),
+        };
+        let issued = parse_iso8601_ms("2030-01-01T00:00:00Z").unwrap();
+        let thirty_minutes = auth("2030-01-01T00:30:00Z");
+        // 5 minutes before the end; a quarter of a short life before it.
+        assert_eq!(thirty_minutes.renew_after_ms(issued), 25.0 * 60_000.0);
+        assert_eq!(auth("2030-01-01T00:00:08Z").renew_after_ms(issued), 6_000.0);
+        // A device clock 20 minutes ahead: renewed early, 7.5 minutes on.
+        assert_eq!(thirty_minutes.renew_after_ms(issued + 20.0 * 60_000.0), 7.5 * 60_000.0);
+        // A device clock an hour ahead (more than the 30-minute life): not on a timer — before,
+        // 1.5 s, and again 1.5 s after each renewal.
+        assert_eq!(thirty_minutes.renew_after_ms(issued + 3_600_000.0), f64::INFINITY);
+        assert_eq!(thirty_minutes.renew_after_ms(issued + 30.0 * 60_000.0 - 1_000.0), f64::INFINITY);
+        assert_eq!(auth("garbage").renew_after_ms(issued), 11.25 * 60_000.0, "15 minutes assumed");
     }
 
     #[test]

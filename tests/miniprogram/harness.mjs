@@ -80,6 +80,8 @@ export class MiniProgram {
   reload() {
     this.stopTimers();
     this.stats = { inFlight: 0, maxInFlight: 0, queued: 0, requests: [], reads: [], violations: [] };
+    /** The next this many ranged `readFile` calls fail, as an I/O error would (a test sets it). */
+    this.failReads = 0;
     this.waiting = [];
     this.tasks = new Set();
     this.consoleLines = [];
@@ -508,6 +510,11 @@ export class MiniProgram {
     const statOf = (api, path) => (realPath(path) ? { value: { stats: stats(realPath(path)) } } : { error: missing(api, path) });
     return {
       readFile: callbackStyle('readFile', o => {
+        if (mp.failReads > 0 && o.position !== undefined) {
+          mp.failReads -= 1;
+          mp.stats.failedReads = (mp.stats.failedReads || 0) + 1;
+          return { error: 'readFile:fail EIO: i/o error, read' };
+        }
         const r = readRange('readFile', o.filePath, o.encoding, o.position, o.length);
         return r.error ? r : { value: { data: r.data } };
       }),

@@ -223,6 +223,16 @@ test('a stalled part is aborted by the stall timeout and sent again', { timeout:
   assert.ok(record.seconds < 20, `the watchdog ended the stall, not the server (${record.seconds} s)`);
 });
 
+test('readFile failing twice in a row: the part is read again, lands', { timeout: 60_000 }, async () => {
+  // Not quick upload: only the parts read the file, and each read is a readFile of one part.
+  const failed = env.mp.stats.failedReads || 0;
+  env.mp.failReads = 2;
+  const record = await upload(env, { size: 5 * MIB + 3, seed: 35, path: 'mp/read-again.bin', uploadOptions: { quickUpload: false } });
+  env.mp.failReads = 0;
+  await assertLanded(env, record, { path: 'mp/read-again.bin', size: 5 * MIB + 3, seed: 35 });
+  assert.equal(env.mp.stats.failedReads - failed, 2, 'both injected failures were met');
+});
+
 test('an expired upload signature: renewed with SMH, lands', { timeout: 60_000 }, async () => {
   await env.dev.faults({ ...PART_PUT, skip: 1, times: 1, action: { type: 'expired' } });
   const mark = await env.dev.logMark();

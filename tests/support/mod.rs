@@ -151,6 +151,22 @@ impl Timer for TokioTimer {
     }
 }
 
+/// A device clock `.1` seconds off (its wall clock only: sleeps and the monotonic clock are
+/// right).
+pub struct SkewedTimer(pub TokioTimer, pub f64);
+
+impl Timer for SkewedTimer {
+    fn sleep(&self, d: Duration) -> LocalBoxFuture<'static, ()> {
+        self.0.sleep(d)
+    }
+    fn now_ms(&self) -> f64 {
+        self.0.now_ms()
+    }
+    fn unix_ms(&self) -> f64 {
+        self.0.unix_ms() + self.1 * 1000.0
+    }
+}
+
 /// A running devserver (the workspace's one launcher, `smh-devserver-launch`) on a fresh data
 /// directory; killed on drop and its data removed.
 pub struct Devserver {

@@ -2,9 +2,16 @@
 //! limit, shared by a site's tabs), falling back to `localStorage` where IndexedDB cannot be
 //! opened (some private modes, sandboxed frames). Reached through `js_sys::Reflect`, so it
 //! needs no extra `web-sys` bindings.
+//!
+//! Opening is bounded by [`OPEN_TIMEOUT`]: an `open()` that neither succeeds nor fails (another
+//! tab blocking it, a browser that never answers in some private modes) falls back to
+//! `localStorage` then. Each later call is bounded by the engine (src/engine/checkpoint.rs).
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
+
+use futures::future::{select, Either};
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -12,10 +19,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::storage::{LocalStorageCheckpoints, KEY_PREFIX};
-use crate::platform::{CheckpointStore, LocalBoxFuture};
+use super::JsTimer;
+use crate::platform::{CheckpointStore, LocalBoxFuture, Timer};
 
 const DB_NAME: &str = "smh-upload";
 const STORE: &str = "checkpoints";
+/// Longest wait for IndexedDB to open before records go to `localStorage` instead.
+pub const OPEN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where records go once the first call has decided.
 enum Backend {
@@ -84,7 +94,11 @@ impl IdbCheckpoints {
     /// The backend, opening IndexedDB on the first call.
     async fn backend(&self) -> Rc<RefCell<Backend>> {
         if matches!(*self.backend.borrow(), Backend::Unopened) {
-            let chosen = match open().await {
+            let opened = match select(Box::pin(open()), JsTimer.sleep(OPEN_TIMEOUT)).await {
+                Either::Left((db, _)) => db,
+                Either::Right(((), _)) => None,
+            };
+            let chosen = match opened {
                 Some(db) => Backend::Idb(db),
                 None => LocalStorageCheckpoints::new().map_or(Backend::Nothing, Backend::Local),
             };

@@ -46,7 +46,8 @@ impl CheckpointStore for LocalStorageCheckpoints {
     }
 }
 
-/// A user-supplied `{get(key), set(key, value), remove(key)}` object.
+/// A user-supplied `{get(key), set(key, value), remove(key)}` object; each call is bounded by the
+/// engine (src/engine/checkpoint.rs).
 #[derive(Debug, Clone)]
 pub struct JsCheckpoints {
     get: Function,
@@ -63,15 +64,16 @@ impl JsCheckpoints {
     }
 }
 
+/// What a method returned, awaited as `Promise.resolve` takes it (a promise of any realm, any
+/// thenable, or a plain value). How long it may take is the engine's bound.
 async fn settle(value: Result<JsValue, JsValue>) -> Option<JsValue> {
-    let value = value.ok()?;
-    match value.dyn_into::<Promise>() {
-        Ok(promise) => JsFuture::from(promise).await.ok(),
-        Err(plain) => Some(plain),
-    }
+    JsFuture::from(Promise::resolve(&value.ok()?)).await.ok()
 }
 
 impl CheckpointStore for JsCheckpoints {
+    fn page_wide(&self) -> bool {
+        false
+    }
     fn get(&self, key: &str) -> LocalBoxFuture<'_, Option<String>> {
         let call = self.get.call1(&self.this, &JsValue::from_str(key));
         Box::pin(async move { settle(call).await.and_then(|v| v.as_string()) })

@@ -7,8 +7,14 @@
 //! the `ArrayBuffer` `readFile` gave, sent as is by [`WxHttp`](super::WxHttp); its CRC-64 is
 //! computed in wasm over the same buffer, copied in once, piece by piece, so wasm memory does not
 //! grow by a part's size.
+//!
+//! A `readFile` that fails (WeChat reports I/O errors, a busy file system, a temporary file being
+//! moved) is tried again [`READ_RETRIES`] times after a pause, as a browser's part is read again
+//! when its `Blob` read fails: a single transient failure must not end an upload. A file that is
+//! gone or has another size than at `open` fails at once.
 
 use std::ops::Range;
+use std::time::Duration;
 
 use js_sys::{ArrayBuffer, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -18,12 +24,17 @@ use wasm_bindgen_futures::JsFuture;
 use super::{err_msg, with_callbacks};
 use crate::checksum::crc64::Crc64;
 use crate::error::{Error, Result};
-use crate::platform::{Body, FileSource, Handle, LocalBoxFuture, Part};
+use crate::platform::browser::JsTimer;
+use crate::platform::{Body, FileSource, Handle, LocalBoxFuture, Part, Timer};
 
 /// The names a file's path goes by: ours, `chooseMessageFile`'s and `chooseMedia`'s.
 const PATH_FIELDS: [&str; 3] = ["filePath", "path", "tempFilePath"];
 /// Bytes of a part copied into wasm at a time to compute its CRC-64.
 const CRC_PIECE: u32 = 256 * 1024;
+/// Times a failed `readFile` is tried again…
+const READ_RETRIES: u32 = 2;
+/// …after this pause, doubled each time.
+const READ_RETRY_PAUSE: Duration = Duration::from_millis(200);
 /// `Number.MAX_SAFE_INTEGER`: sizes above it cannot cross to JS exactly.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
@@ -92,8 +103,39 @@ impl WxFileSource {
         Ok(WxFileSource { fs, path, size, fingerprint, stable: modified > 0.0 })
     }
 
-    /// `readFile` of a non-empty `range`: exactly its bytes, as an `ArrayBuffer`.
+    /// `readFile` of a non-empty `range`: exactly its bytes, as an `ArrayBuffer`; a failed read
+    /// is tried again (see the module docs).
     async fn read_buffer(&self, range: Range<u64>) -> Result<ArrayBuffer> {
+        let mut pause = READ_RETRY_PAUSE;
+        for _ in 0..READ_RETRIES {
+            match self.read_once(&range).await {
+                Err(Error::FileRead { .. }) if self.read_may_pass(&range) => {
+                    JsTimer.sleep(pause).await;
+                    pause *= 2;
+                }
+                outcome => return outcome,
+            }
+        }
+        self.read_once(&range).await
+    }
+
+    /// Whether a failed read of `range` is worth trying again: the file is still there with the
+    /// size it had (a file gone or changed fails at once).
+    fn read_may_pass(&self, range: &Range<u64>) -> bool {
+        let can_stat = Reflect::get(&self.fs, &JsValue::from_str("statSync")).is_ok_and(|f| f.is_function());
+        if !can_stat {
+            return true;
+        }
+        let size = self
+            .fs
+            .stat_sync(&self.path)
+            .ok()
+            .and_then(|stats| Reflect::get(&stats, &JsValue::from_str("size")).ok().and_then(|v| v.as_f64()));
+        size.is_some_and(|s| s == self.size as f64 && range.end <= self.size)
+    }
+
+    /// One `readFile` of a non-empty `range`.
+    async fn read_once(&self, range: &Range<u64>) -> Result<ArrayBuffer> {
         let want = range.end - range.start;
         let read_error = |message: String| Error::FileRead { message };
         let (options, reply) = with_callbacks(&[
