@@ -476,7 +476,8 @@ async fn final_errors_are_typed_and_cancel_the_upload() {
 #[tokio::test(flavor = "current_thread")]
 async fn bad_configuration_is_invalid_input() {
     let server = Devserver::start(&[]);
-    let cases: Vec<(&str, Box<dyn Fn(&mut smh_upload::engine::ClientConfig)>)> = vec![
+    type Change = Box<dyn Fn(&mut smh_upload::engine::ClientConfig)>;
+    let cases: Vec<(&str, Change)> = vec![
         ("concurrency", Box::new(|c| c.concurrency = 0)),
         ("concurrency", Box::new(|c| c.concurrency = 1000)),
         ("partSize", Box::new(|c| c.part_size = Some(1024))),

@@ -525,9 +525,9 @@ fn cos_put_reply_headers_never_panic() {
 
 // ---- ISO-8601 dates --------------------------------------------------------------------------
 
-/// Unix milliseconds of a UTC date, counted the slow way (an independent check of the parser's
-/// days-from-civil arithmetic).
-fn reference_ms(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, ms: i64, offset_min: i64) -> f64 {
+/// Unix milliseconds of a date and time at a UTC offset, counted the slow way (an independent
+/// check of the parser's days-from-civil arithmetic).
+fn reference_ms((y, mo, d): (i64, i64, i64), (h, mi, s, ms): (i64, i64, i64, i64), offset_min: i64) -> f64 {
     let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let month_days =
         |y: i64, m: i64| [31, if leap(y) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][(m - 1) as usize];
@@ -559,7 +559,7 @@ fn iso8601_dates_are_exact_or_refused() {
             _ => (String::new(), 0),
         };
         let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}{}", zone.0);
-        assert_eq!(parse_iso8601_ms(&text), Some(reference_ms(y, mo, d, h, mi, s, ms, zone.1)), "{text}");
+        assert_eq!(parse_iso8601_ms(&text), Some(reference_ms((y, mo, d), (h, mi, s, ms), zone.1)), "{text}");
         cases += 1;
     }
     println!("ISO-8601 valid dates: {cases} cases");

@@ -21,8 +21,10 @@ use smh_upload::SmhClient;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn ready() -> serde_json::Value {
-    let json =
-        option_env!("SMH_DEVSERVER_READY_JSON").expect("run through `cargo xtask test`, which starts the devserver");
+    // `option_env!`, not `env!`: the tests also compile (for clippy) without a devserver.
+    let Some(json) = option_env!("SMH_DEVSERVER_READY_JSON") else {
+        panic!("run through `cargo xtask test`, which starts the devserver")
+    };
     serde_json::from_str(json).expect("READY JSON")
 }
 
@@ -149,8 +151,7 @@ async fn stored_sha256(path: &str) -> Option<String> {
 
 async fn sha256_hex(data: &[u8]) -> String {
     let subtle = web_sys::window().map(|w| w.crypto().unwrap().subtle()).expect("WebCrypto");
-    let digest =
-        JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", &mut data.to_vec()).unwrap()).await.unwrap();
+    let digest = JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", data).unwrap()).await.unwrap();
     smh_upload::hash::hex(&Uint8Array::new(&digest).to_vec())
 }
 

@@ -122,7 +122,7 @@ fn bytes_of(body: &smh_upload::platform::Body) -> Vec<u8> {
 fn classify(e: reqwest::Error, url: &str) -> Error {
     let url = smh_upload::error::redact_url(url);
     if e.is_timeout() {
-        Error::Timeout { message: format!("{url}") }
+        Error::Timeout { message: url.to_string() }
     } else {
         Error::Network { message: format!("{url}: {}", e.without_url()) }
     }
@@ -317,12 +317,15 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 /// Records states and progress.
+/// A function run on each progress report.
+pub type ProgressHook = Box<dyn Fn(&Progress)>;
+
 #[derive(Default)]
 pub struct Recorder {
     pub states: std::cell::RefCell<Vec<UploadState>>,
     pub progress: std::cell::RefCell<Vec<Progress>>,
     /// Called on each progress report (e.g. to pause at some point).
-    pub hook: std::cell::RefCell<Option<Box<dyn Fn(&Progress)>>>,
+    pub hook: std::cell::RefCell<Option<ProgressHook>>,
     pub reports: Cell<usize>,
 }
 
@@ -460,8 +463,11 @@ impl Http for CountingHttp {
 /// it gets the request (URL, headers) and the real response.
 pub struct RewritingHttp {
     inner: ReqwestHttp,
-    rewrite: Box<dyn Fn(&HttpRequest, HttpResponse) -> HttpResponse>,
+    rewrite: Rewrite,
 }
+
+/// What [`RewritingHttp`] makes of each request and its real response.
+type Rewrite = Box<dyn Fn(&HttpRequest, HttpResponse) -> HttpResponse>;
 
 impl RewritingHttp {
     pub fn new(rewrite: impl Fn(&HttpRequest, HttpResponse) -> HttpResponse + 'static) -> RewritingHttp {

@@ -5,6 +5,7 @@
 //! - [`setup`]: idempotent installs of the tools the other tasks need.
 //! - [`pkg`]: builds the npm package into `pkg/`.
 //! - [`test`]: every test stage, in order, failing fast, with a summary.
+//! - [`lint`]: the `lint` stage: rust-version, rustfmt, clippy.
 //! - [`demo`]: the demo page on the devserver, until Ctrl-C.
 //! - [`bench`]: the benchmark registry and `target/bench/report.md`.
 //! - [`devserver`]: starts `smh-devserver`, reads its READY line, kills it on drop.
@@ -14,6 +15,7 @@ mod bench;
 mod bench_upload;
 mod demo;
 mod devserver;
+mod lint;
 mod pkg;
 mod pkg_miniprogram;
 mod setup;
@@ -31,7 +33,7 @@ tasks:
                         chromedriver, node_modules (incl. binaryen's wasm-opt), target/pyenv); a no-op when all present
   pkg                   build the npm package into pkg/ (web + mini-program builds) and its npm pack tarball
   test [--only STAGE]   setup, then every test stage in order, stopping at the first failure;
-                        STAGE: native | pkg | miniprogram | consumers | browser | interop | e2e
+                        STAGE: lint | native | pkg | miniprogram | consumers | browser | interop | e2e
   demo [--port N] [--data DIR]
                         setup, pkg, serve the demo page (www/ + pkg/) on smh-devserver at
                         http://127.0.0.1:N/ (default 8780; SMH and COS on N+1, N+2) until Ctrl-C;

@@ -307,8 +307,9 @@ fn replace_word(line: &str, word: &str, with: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     while let Some(at) = rest.find(word) {
-        let before_ok = !rest[..at].chars().next_back().is_some_and(is_word_char)
-            && !(at == 0 && out.chars().next_back().is_some_and(is_word_char));
+        // At the start of `rest`, the character before is the last one written.
+        let before = if at == 0 { out.chars().next_back() } else { rest[..at].chars().next_back() };
+        let before_ok = !before.is_some_and(is_word_char);
         let after_ok = !rest[at + word.len()..].chars().next().is_some_and(is_word_char);
         out.push_str(&rest[..at]);
         out.push_str(if before_ok && after_ok { with } else { word });
@@ -488,7 +489,7 @@ fn crate_version() -> Result<String> {
 }
 
 /// The string value of `key` in the first of `sections` of the root Cargo.toml that has it.
-fn manifest_value(sections: &[&str], key: &str) -> Result<Option<String>> {
+pub(crate) fn manifest_value(sections: &[&str], key: &str) -> Result<Option<String>> {
     let manifest = fs::read_to_string(root().join("Cargo.toml")).map_err(|e| format!("read Cargo.toml: {e}"))?;
     for wanted in sections {
         let mut inside = false;

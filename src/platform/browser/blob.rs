@@ -37,7 +37,7 @@ impl BlobSource {
     /// Wraps `blob`; its size must be a safe integer (always true for real Blobs).
     pub fn new(blob: Blob) -> Result<BlobSource> {
         let size = blob.size();
-        if !(size.is_finite() && size >= 0.0 && size <= 9_007_199_254_740_991.0 && size.fract() == 0.0) {
+        if !((0.0..=9_007_199_254_740_991.0).contains(&size) && size.fract() == 0.0) {
             return Err(Error::invalid_input("file", "has an invalid size"));
         }
         let get = |name: &str| Reflect::get(&blob, &JsValue::from_str(name)).ok().filter(|v| !v.is_undefined());

@@ -168,7 +168,7 @@ pub fn use_worker_script(url: &str) {
 
 #[cfg(not(feature = "miniprogram"))]
 fn is_unavailable(error: &JsValue) -> bool {
-    error.dyn_ref::<js_sys::Error>().is_some_and(|e| String::from(e.name()) == UNAVAILABLE)
+    error.dyn_ref::<js_sys::Error>().is_some_and(|e| e.name() == UNAVAILABLE)
 }
 
 /// Reads `blob` in [`PAGE_READ`] pieces, in order, passing each to `each`.
