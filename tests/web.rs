@@ -91,8 +91,29 @@ async fn timer_sleeps_and_cancels_on_drop() {
     let start = t.now_ms();
     t.sleep(Duration::from_millis(30)).await;
     assert!(t.now_ms() - start >= 25.0);
-    drop(t.sleep(Duration::from_millis(5)));
     assert!(t.unix_ms() > 1.6e12);
+
+    // A sleep dropped while armed clears its timeout: the page's setTimeout / clearTimeout are
+    // watched (the glue looks them up at each call) for the ids of 4321 ms timeouts.
+    js_sys::eval(
+        "const set = globalThis.setTimeout, clear = globalThis.clearTimeout;
+         globalThis.smhTimers = { armed: [], cleared: [], restore() { globalThis.setTimeout = set; globalThis.clearTimeout = clear; } };
+         globalThis.setTimeout = (f, ms, ...rest) => { const id = set(f, ms, ...rest); if (ms === 4321) smhTimers.armed.push(id); return id; };
+         globalThis.clearTimeout = id => { smhTimers.cleared.push(id); clear(id); };",
+    )
+    .expect("watch the timers");
+    let mut sleeping = t.sleep(Duration::from_millis(4321));
+    let first_poll = futures::poll!(sleeping.as_mut());
+    drop(sleeping);
+    let timers = js_sys::eval("smhTimers.restore(); smhTimers").expect("the watched timers");
+    let ids = |name: &str| js_sys::Array::from(&Reflect::get(&timers, &name.into()).unwrap()).to_vec();
+    let (armed, cleared) = (ids("armed"), ids("cleared"));
+    assert!(first_poll.is_pending(), "a 4.3 s sleep is not over at once");
+    assert_eq!(armed.len(), 1, "the first poll armed one timeout");
+    assert!(
+        cleared.contains(&armed[0]),
+        "dropping the sleep cleared its timeout (armed {armed:?}, cleared {cleared:?})"
+    );
 }
 
 #[wasm_bindgen_test]

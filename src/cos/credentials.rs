@@ -400,12 +400,42 @@ mod tests {
         assert_eq!(near.server_now(1_000_005_000.0), 1_000_005.0);
     }
 
+    /// Keys issued at `start` (the issuer's clock) that live `lifetime` seconds.
+    struct Lived {
+        start: u64,
+        lifetime: u64,
+    }
+    impl CredentialProvider for Lived {
+        fn fetch(&self) -> LocalBoxFuture<'static, Result<Value>> {
+            let (start, expires) = (self.start, self.start + self.lifetime);
+            Box::pin(async move {
+                Ok(value(&format!(
+                    r#"{{"tmpSecretId":"a","tmpSecretKey":"k","sessionToken":"t","startTime":{start},"expiredTime":{expires}}}"#
+                )))
+            })
+        }
+    }
+
     #[test]
-    fn expired_on_arrival_is_an_error_and_skew_corrects() {
-        // By the issuer's own clock (StartTime): the backend's mistake.
-        let e =
-            futures::executor::block_on(CredentialCache::new(Rc::new(Started(1_000_000))).get(1_002_000_000.0)).err();
-        assert!(e.is_none(), "StartTime moves our clock to the issuer's: not expired");
+    fn expired_on_arrival_by_the_issuers_clock_is_an_error() {
+        // Issued at 1_000_000 for 10 s; our clock reads 20 s later — within the skew tolerance, so
+        // it is the issuer's own clock that says they are already over: the backend's mistake.
+        let cache = CredentialCache::new(Rc::new(Lived { start: 1_000_000, lifetime: 10 }));
+        let e = futures::executor::block_on(cache.get(1_000_020_000.0)).unwrap_err();
+        assert_eq!(e.code(), "CredentialsError", "{e}");
+        assert!(e.to_string().contains("already expired"), "{e}");
+        // The same keys read at issue time are fine.
+        let fresh = CredentialCache::new(Rc::new(Lived { start: 1_000_000, lifetime: 10 }));
+        futures::executor::block_on(fresh.get(1_000_002_000.0)).expect("valid when they arrive in time");
+    }
+
+    #[test]
+    fn expired_looking_keys_are_tried_and_a_date_corrects_the_clock() {
+        // Our clock is far past their end (by 200 s, beyond the tolerance): StartTime moves our
+        // clock to the issuer's, so they are not expired.
+        let cache = CredentialCache::new(Rc::new(Lived { start: 1_000_000, lifetime: 1800 }));
+        futures::executor::block_on(cache.get(1_002_000_000.0)).expect("StartTime sets our clock: not expired");
+        assert!((cache.server_now(1_002_000_000.0) - 1_000_000.0).abs() < 1.0);
         // Without StartTime they may only look expired (our clock ahead): used while fresh,
         // not fetched again for every part.
         let calls = Rc::new(Cell::new(0));
