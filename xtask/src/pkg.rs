@@ -86,7 +86,8 @@ const JUNK_ENDINGS: &[&str] = &[".map", ".rs", ".tsbuildinfo", ".log", ".orig", 
 /// WebAssembly features rustc 1.95 uses by default for wasm32-unknown-unknown (LLVM's
 /// `generic` CPU; `wasm-opt --print-features` on our module lists exactly these). Binaryen
 /// also reads them from the module's `target_features` section, but that section is optional,
-/// so they are stated here. Chrome 91+, Safari 15+ and WeChat have them all.
+/// so they are stated here. The browsers pkg-template/README.md names (Chrome and Edge 96+,
+/// Firefox 79+, Safari 15+) and WeChat have them all.
 const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
     "--enable-nontrapping-float-to-int",
@@ -153,8 +154,8 @@ pub fn run() -> Result<()> {
     let started = Instant::now();
     let pkg = root().join(PKG_DIR);
     build_web(&pkg)?;
-    crate::pkg_miniprogram::build(&pkg)?;
-    copy_template(&root().join("pkg-template"), &pkg)?;
+    let miniprogram_size = crate::pkg_miniprogram::build(&pkg)?;
+    copy_template(&root().join("pkg-template"), &pkg, &[(MINIPROGRAM_SIZE, &miniprogram_size)])?;
     minify_browser_js(&pkg)?;
     let tarball = pack(&pkg)?;
     report_sizes(&pkg, &tarball)?;
@@ -444,8 +445,14 @@ fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
 }
 
-/// Copies `template/` recursively into `pkg/`; `package.json` through [`package_json`].
-fn copy_template(template: &Path, pkg: &Path) -> Result<()> {
+/// Where the npm README states the mini-program build's sizes, filled in by [`copy_template`]
+/// with what this build measured (so the README never states an older build's).
+const MINIPROGRAM_SIZE: &str = "{{miniprogram-size}}";
+
+/// Copies `template/` recursively into `pkg/`; `package.json` through [`package_json`], and
+/// `README.md` with each `(placeholder, text)` of `readme` filled in (a placeholder missing from
+/// the README is an error, so the two cannot drift apart).
+fn copy_template(template: &Path, pkg: &Path, readme: &[(&str, &str)]) -> Result<()> {
     if !template.is_dir() {
         return Ok(());
     }
@@ -457,6 +464,15 @@ fn copy_template(template: &Path, pkg: &Path) -> Result<()> {
         if relative == Path::new("package.json") {
             let text = fs::read_to_string(&from).map_err(|e| format!("read {}: {e}", from.display()))?;
             let text = package_json(&text)?;
+            fs::write(&to, text).map_err(|e| format!("write {}: {e}", to.display()))?;
+        } else if relative == Path::new("README.md") {
+            let mut text = fs::read_to_string(&from).map_err(|e| format!("read {}: {e}", from.display()))?;
+            for (placeholder, value) in readme {
+                if !text.contains(placeholder) {
+                    return Err(format!("{} has no {placeholder} to fill in", from.display()));
+                }
+                text = text.replace(placeholder, value);
+            }
             fs::write(&to, text).map_err(|e| format!("write {}: {e}", to.display()))?;
         } else {
             fs::copy(&from, &to).map_err(|e| format!("copy {} → {}: {e}", from.display(), to.display()))?;
