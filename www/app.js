@@ -249,7 +249,8 @@ class Demo {
       }
       this.pending = this.pending.filter(p => p !== entry);
       this.renderPending();
-      this.queue.add(file, entry.path);
+      // The picker went with its row: keyboard focus follows the upload to its queue row.
+      this.queue.add(file, entry.path).focus();
     });
     const discard = el('button', { type: 'button', class: 'small danger', 'aria-label': `Discard ${entry.name}` }, 'Discard');
     discard.addEventListener('click', async () => {

@@ -65,7 +65,11 @@ class QueueItem {
   /** Keyboard focus on a button this render hid moves to the row's next action (Pause →
    *  Resume, Cancel → Upload again), or to the row itself when none is left. */
   keepFocus(focused) {
-    if (!focused || !focused.hidden) return;
+    if (focused && focused.hidden) this.focus();
+  }
+
+  /** Keyboard focus to the row's first visible action, or to the row. */
+  focus() {
     const next = [this.pauseButton, this.resumeButton, this.retryButton, this.cancelButton].find(b => !b.hidden);
     if (next) next.focus();
     else {

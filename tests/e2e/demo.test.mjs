@@ -454,7 +454,11 @@ test('reload mid-upload: the page offers the unfinished upload and continues it'
   await slowNetwork(false);
 
   const mark = await dev.logMark();
-  await page.getByLabel('Choose backup.tar again to resume it').setInputFiles([backup.path]);
+  const picker = page.getByLabel('Choose backup.tar again to resume it');
+  await picker.focus();
+  await picker.setInputFiles([backup.path]);
+  // The picker's row is gone; the keyboard focus followed the upload to its queue row.
+  assert.match(await focusedName(), /backup\.tar$/, 'focus after choosing the file');
   await waitForState('backup.tar', 'done', 30_000);
   assert.equal(await page.locator('#pending').isHidden(), true, 'nothing left to resume');
   const sent = (await dev.logSince(mark, 'cos'))
