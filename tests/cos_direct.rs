@@ -11,7 +11,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use smh_upload::cos::credentials::CredentialProvider;
 use smh_upload::engine::{
     run_cos, ClientConfig, Control, CosConfig, CosObject, CosResult, DirectCosUploader, UploadState,
@@ -347,25 +347,23 @@ async fn an_interrupted_upload_resumes_from_its_record() {
     assert_eq!(pending.len(), 1, "{pending:?}");
     assert_eq!(pending[0].path, "resumed.bin");
     server.app_delete("/_dev/faults").await;
-    let before = server
-        .cos_requests()
-        .await
-        .iter()
-        .filter(|e| e["op"].as_str() == Some("UploadPart") && e["status"].as_u64() == Some(200))
-        .count();
+    let stored_parts = |uploads: Value| uploads["cos"][0]["parts"].as_u64();
+    let stored = stored_parts(server.open_uploads().await).expect("the multipart upload is still open on COS");
+    let sent_ok = |log: Vec<Value>| {
+        log.iter().filter(|e| e["op"].as_str() == Some("UploadPart") && e["status"].as_u64() == Some(200)).count()
+            as u64
+    };
+    let before = sent_ok(server.cos_requests().await);
+    assert_eq!(before, 3, "the first attempt stored the three parts before the network died");
+    assert_eq!(stored, before, "COS holds the parts it acknowledged");
     // "Reload": a new uploader over the same store.
     let again = setup(&server, "sts", 1800, Rc::new(TokioTimer::default()), store, None);
     let result = put(&again.uploader, &data, "resumed.bin", Control::new(), Rc::new(Recorder::default()))
         .await
         .expect("resumes");
     assert_stored(&server, "resumed.bin", &data, &result).await;
-    let after = server
-        .cos_requests()
-        .await
-        .iter()
-        .filter(|e| e["op"].as_str() == Some("UploadPart") && e["status"].as_u64() == Some(200))
-        .count();
-    assert_eq!(after - before, 8 - before, "only the missing parts were sent again");
+    let resent = sent_ok(server.cos_requests().await) - before;
+    assert_eq!(resent, 8 - stored, "only the {} parts COS did not hold were sent again", 8 - stored);
     let ops: Vec<String> =
         server.cos_requests().await.iter().map(|e| e["op"].as_str().unwrap_or_default().to_string()).collect();
     assert_eq!(ops.iter().filter(|o| o.as_str() == "InitiateMultipartUpload").count(), 1, "{ops:?}");

@@ -20,8 +20,10 @@ use smh_upload::SmhClient;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn ready() -> serde_json::Value {
-    let json =
-        option_env!("SMH_DEVSERVER_READY_JSON").expect("run through `cargo xtask test`, which starts the devserver");
+    // `option_env!`, not `env!`: the tests also compile (for clippy) without a devserver.
+    let Some(json) = option_env!("SMH_DEVSERVER_READY_JSON") else {
+        panic!("run through `cargo xtask test`, which starts the devserver")
+    };
     serde_json::from_str(json).expect("READY JSON")
 }
 
@@ -88,8 +90,29 @@ async fn timer_sleeps_and_cancels_on_drop() {
     let start = t.now_ms();
     t.sleep(Duration::from_millis(30)).await;
     assert!(t.now_ms() - start >= 25.0);
-    drop(t.sleep(Duration::from_millis(5)));
     assert!(t.unix_ms() > 1.6e12);
+
+    // A sleep dropped while armed clears its timeout: the page's setTimeout / clearTimeout are
+    // watched (the glue looks them up at each call) for the ids of 4321 ms timeouts.
+    js_sys::eval(
+        "const set = globalThis.setTimeout, clear = globalThis.clearTimeout;
+         globalThis.smhTimers = { armed: [], cleared: [], restore() { globalThis.setTimeout = set; globalThis.clearTimeout = clear; } };
+         globalThis.setTimeout = (f, ms, ...rest) => { const id = set(f, ms, ...rest); if (ms === 4321) smhTimers.armed.push(id); return id; };
+         globalThis.clearTimeout = id => { smhTimers.cleared.push(id); clear(id); };",
+    )
+    .expect("watch the timers");
+    let mut sleeping = t.sleep(Duration::from_millis(4321));
+    let first_poll = futures::poll!(sleeping.as_mut());
+    drop(sleeping);
+    let timers = js_sys::eval("smhTimers.restore(); smhTimers").expect("the watched timers");
+    let ids = |name: &str| js_sys::Array::from(&Reflect::get(&timers, &name.into()).unwrap()).to_vec();
+    let (armed, cleared) = (ids("armed"), ids("cleared"));
+    assert!(first_poll.is_pending(), "a 4.3 s sleep is not over at once");
+    assert_eq!(armed.len(), 1, "the first poll armed one timeout");
+    assert!(
+        cleared.contains(&armed[0]),
+        "dropping the sleep cleared its timeout (armed {armed:?}, cleared {cleared:?})"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -149,8 +172,7 @@ async fn stored_sha256(path: &str) -> Option<String> {
 
 async fn sha256_hex(data: &[u8]) -> String {
     let subtle = web_sys::window().map(|w| w.crypto().unwrap().subtle()).expect("WebCrypto");
-    let digest =
-        JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", &mut data.to_vec()).unwrap()).await.unwrap();
+    let digest = JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", data).unwrap()).await.unwrap();
     smh_upload::checksum::hex(&Uint8Array::new(&digest).to_vec())
 }
 

@@ -208,8 +208,9 @@ async fn worker_memory_stays_flat_whatever_the_size() {
 }
 
 async fn app_json(method: Method, path: &str, body: Option<&str>) -> serde_json::Value {
-    let json =
-        option_env!("SMH_DEVSERVER_READY_JSON").expect("run through `cargo xtask test`, which starts the devserver");
+    let Some(json) = option_env!("SMH_DEVSERVER_READY_JSON") else {
+        panic!("run through `cargo xtask test`, which starts the devserver")
+    };
     let ready: serde_json::Value = serde_json::from_str(json).expect("READY JSON");
     let request = HttpRequest {
         method,
@@ -277,7 +278,6 @@ async fn an_upload_hashed_in_the_worker_is_byte_identical_on_the_devserver() {
     let stored =
         objects.as_array().and_then(|all| all.iter().find(|o| o["smhPath"] == "worker-hashed.bin")).expect("stored");
     let subtle = web_sys::window().and_then(|w| w.crypto().ok()).expect("WebCrypto").subtle();
-    let digest =
-        JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", &mut data.clone()).unwrap()).await.unwrap();
+    let digest = JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", &data).unwrap()).await.unwrap();
     assert_eq!(stored["sha256"].as_str(), Some(smh_upload::checksum::hex(&Uint8Array::new(&digest).to_vec()).as_str()));
 }

@@ -31,14 +31,16 @@ function loadOptions() {
   }
 }
 
+/** The form's options; an empty number field is left to the SDK's default. */
 function readOptions() {
   const form = $('options-form');
   const field = name => form.elements.namedItem(name);
+  const number = name => (field(name).value.trim() === '' ? undefined : Number(field(name).value));
   return {
     conflict: field('conflict').value,
     quickUpload: field('quickUpload').checked,
-    concurrency: Number(field('concurrency').value),
-    partSize: field('partSize').value ? Number(field('partSize').value) : undefined,
+    concurrency: number('concurrency'),
+    partSize: number('partSize'),
   };
 }
 
@@ -48,8 +50,10 @@ class Demo {
     this.where = where;
     this.tokens = new TokenSource(where.spaceId);
     this.library = new Library(where, this.tokens);
-    this.client = null;
-    this.clientKey = '';
+    /** One client per distinct connection settings (parts in flight, part size): uploads
+     *  started with the same settings share one client, and so its limit of parts in flight,
+     *  however often the options changed in between. */
+    this.clients = new Map();
     this.target = '';
     this.pending = [];
     this.queue = new Queue({
@@ -84,24 +88,42 @@ class Demo {
     );
   }
 
-  /** The client for new uploads; a new one when the client options changed. */
+  /** The client for new uploads, with the options' connection settings. */
   currentClient() {
     const { concurrency, partSize } = readOptions();
+    return this.clientFor({ concurrency, partSize });
+  }
+
+  /** The client made earlier with these settings, or a new one (which throws the SDK's
+   *  InvalidInput for settings it refuses). */
+  clientFor({ concurrency, partSize }) {
     const key = JSON.stringify({ concurrency, partSize });
-    if (this.client && key === this.clientKey) return this.client;
-    const options = {
-      baseUrl: this.where.smh,
-      libraryId: this.where.libraryId,
-      spaceId: this.where.spaceId,
-      getAccessToken: () => this.tokens.fresh(),
-      concurrency,
-    };
-    // Bytes may go to the library's COS origin only (the devserver's, here).
-    if (this.where.cos) options.allowedDomains = [this.where.cos];
-    if (partSize) options.partSize = partSize;
-    this.client = new SmhClient(options);
-    this.clientKey = key;
-    return this.client;
+    let client = this.clients.get(key);
+    if (!client) {
+      const options = {
+        baseUrl: this.where.smh,
+        libraryId: this.where.libraryId,
+        spaceId: this.where.spaceId,
+        getAccessToken: () => this.tokens.fresh(),
+      };
+      // Bytes may go to the library's COS origin only (the devserver's, here).
+      if (this.where.cos) options.allowedDomains = [this.where.cos];
+      if (concurrency !== undefined) options.concurrency = concurrency;
+      if (partSize !== undefined) options.partSize = partSize;
+      client = new SmhClient(options);
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  /** A client for the unfinished uploads (any will do: they share the page's checkpoint store);
+   *  one with the SDK's defaults while the options are invalid. */
+  anyClient() {
+    try {
+      return this.currentClient();
+    } catch {
+      return this.clientFor({});
+    }
   }
 
   uploadOptions() {
@@ -122,7 +144,6 @@ class Demo {
       this.currentClient();
       $('options-error').replaceChildren();
     } catch (error) {
-      this.client = null;
       $('options-error').replaceChildren(errorElement(error));
     }
   }
@@ -174,29 +195,29 @@ class Demo {
 
   /**
    * Uploads `{file, relative}` items into the current folder (the SDK creates the sub-folders a
-   * folder upload needs: `createParents`); a file that matches an unfinished upload (same name
-   * and size) continues that one.
+   * folder upload needs: `createParents`). A file headed for the path of an unfinished upload
+   * continues it when it is the same file (the SDK checks its name, size and modification time;
+   * another file there starts afresh).
    */
   uploadAll(picked) {
     const base = this.target;
     for (const { file, relative } of picked) {
-      const resumed = this.takePending(file);
-      this.queue.add(file, resumed ? resumed.path : joinPath(base, relative));
+      const path = joinPath(base, relative);
+      this.forgetPending(path);
+      this.queue.add(file, path);
     }
   }
 
-  /** The unfinished upload `file` continues (same name and size), removed from the list. */
-  takePending(file) {
-    const index = this.pending.findIndex(p => p.name === file.name && p.size === file.size);
-    if (index < 0) return null;
-    const [entry] = this.pending.splice(index, 1);
-    this.renderPending();
-    return entry;
+  /** Removes the unfinished upload of `path` from the list, if there is one. */
+  forgetPending(path) {
+    const before = this.pending.length;
+    this.pending = this.pending.filter(p => p.path !== path);
+    if (this.pending.length !== before) this.renderPending();
   }
 
   /** Lists unfinished uploads — only when the SDK can resume them (`client.pendingUploads`). */
   async showPending() {
-    const client = this.client;
+    const client = this.anyClient();
     if (!client || typeof client.pendingUploads !== 'function') return;
     try {
       this.pending = (await client.pendingUploads()) || [];
@@ -228,15 +249,21 @@ class Demo {
       }
       this.pending = this.pending.filter(p => p !== entry);
       this.renderPending();
-      this.queue.add(file, entry.path);
+      // The picker went with its row: keyboard focus follows the upload to its queue row.
+      this.queue.add(file, entry.path).focus();
     });
     const discard = el('button', { type: 'button', class: 'small danger', 'aria-label': `Discard ${entry.name}` }, 'Discard');
     discard.addEventListener('click', async () => {
       discard.disabled = true;
+      const index = this.pending.indexOf(entry);
       try {
-        await this.client.discardPending(entry.path);
+        await this.anyClient().discardPending(entry.path);
         this.pending = this.pending.filter(p => p !== entry);
         this.renderPending();
+        // Keyboard focus goes to the next unfinished upload, or back to the file picker.
+        const rows = $('pending-list').children;
+        const next = rows[Math.min(index, rows.length - 1)];
+        (next ? next.querySelector('button') : $('files')).focus();
       } catch (error) {
         discard.disabled = false;
         row.querySelector('.message').replaceChildren(errorElement(error));

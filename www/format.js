@@ -61,17 +61,22 @@ const SENTENCES = {
 };
 
 /**
- * `{code, sentence, detail}` for anything thrown: an SmhUploadError (code, status, requestId,
- * retryable), an error of this page's own calls (code set the same way), or anything else.
+ * `{code, sentence, hint, detail}` for anything thrown: an SmhUploadError (code, status,
+ * requestId, retryable), an error of this page's own calls (code set the same way), or anything
+ * else. The error's own message comes first — the SDK's names the option or the file at fault —
+ * and this page's sentence for the code, when it has one, follows it as a hint.
  */
 export function describeError(error) {
   const code = (error && typeof error.code === 'string' && error.code) || (error && error.name) || 'Error';
-  const sentence = SENTENCES[code] || firstLine(error && error.message) || 'Something went wrong.';
+  const own = firstLine(error && error.message);
+  const known = SENTENCES[code] || '';
+  const sentence = own || known || 'Something went wrong.';
+  const hint = own && known && known !== own ? known : '';
   const parts = [];
   if (error && error.status) parts.push(`HTTP ${error.status}`);
   if (error && error.requestId) parts.push(`request ${error.requestId}`);
   if (error && error.retryable) parts.push('retryable');
-  return { code, sentence, detail: parts.join(' · ') };
+  return { code, sentence, hint, detail: parts.join(' · ') };
 }
 
 function firstLine(text) {
@@ -80,13 +85,19 @@ function firstLine(text) {
 
 /** A `<p class="error">` showing `describeError(error)`. */
 export function errorElement(error, prefix = '') {
-  const { code, sentence, detail } = describeError(error);
+  const { code, sentence, hint, detail } = describeError(error);
   const p = document.createElement('p');
   p.className = 'error';
   p.setAttribute('role', 'alert');
   const strong = document.createElement('strong');
   strong.textContent = code;
   p.append(prefix, strong, ` — ${sentence}`);
+  if (hint) {
+    const span = document.createElement('span');
+    span.className = 'hint';
+    span.textContent = ` ${hint}`;
+    p.append(span);
+  }
   if (detail) {
     const small = document.createElement('small');
     small.textContent = ` (${detail})`;

@@ -23,6 +23,8 @@ export class LibraryBrowser {
     this.path = '';
     this.loading = null;
     this.reloadAgain = false;
+    // Focusable from script: focus lands here when the last entry is deleted.
+    status.tabIndex = -1;
     refreshButton.addEventListener('click', () => this.reload());
     folderForm.addEventListener('submit', event => {
       event.preventDefault();
@@ -118,8 +120,11 @@ export class LibraryBrowser {
     const isImage = (entry.contentType || '').startsWith('image/') || IMAGE_EXTENSIONS.test(entry.name);
     let thumb;
     if (isImage) {
-      thumb = el('img', { class: 'thumb', alt: '', loading: 'lazy', src: this.library.fileUrl(path) });
-      thumb.addEventListener('error', () => thumb.replaceWith(fileIcon(entry.name)));
+      thumb = el('img', { class: 'thumb', alt: '' });
+      const fallBack = () => thumb.replaceWith(fileIcon(entry.name));
+      thumb.addEventListener('error', fallBack);
+      // The signed URL is asked for once the thumbnail scrolls into view.
+      whenVisible(thumb, () => this.library.fileUrl(path).then(url => (thumb.src = url), fallBack));
     } else {
       thumb = fileIcon(entry.name);
     }
@@ -139,9 +144,11 @@ export class LibraryBrowser {
       }
       clearTimeout(armed);
       remove.disabled = true;
+      const index = [...this.list.children].indexOf(remove.closest('li'));
       try {
         await this.library.deleteFile(path);
         await this.reload();
+        this.focusEntry(index);
       } catch (error) {
         remove.disabled = false;
         this.status.replaceChildren(errorElement(error, `Deleting ${entry.name} failed: `));
@@ -163,6 +170,16 @@ export class LibraryBrowser {
     );
   }
 
+  /** Keyboard focus after the entry at `index` went away: the entry now in its place (or the
+   *  last one), else the status line ("This folder is empty"). */
+  focusEntry(index) {
+    const rows = this.list.children;
+    const row = rows[Math.min(index, rows.length - 1)];
+    const target = row && row.querySelector('button');
+    if (target) target.focus();
+    else this.status.focus();
+  }
+
   /** Creates folder `name` in the current directory; true when it worked. */
   async createFolder(name) {
     if (/[\\/:*?"<>|]/.test(name)) {
@@ -178,6 +195,16 @@ export class LibraryBrowser {
       return false;
     }
   }
+}
+
+/** Calls `action` once, when `element` first comes into view. */
+function whenVisible(element, action) {
+  const observer = new IntersectionObserver(entries => {
+    if (!entries.some(e => e.isIntersecting)) return;
+    observer.disconnect();
+    action();
+  });
+  observer.observe(element);
 }
 
 function folderIcon() {

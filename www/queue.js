@@ -62,16 +62,34 @@ class QueueItem {
     );
   }
 
-  /** Starts (or restarts) the upload with the queue's current client and options. */
+  /** Keyboard focus on a button this render hid moves to the row's next action (Pause →
+   *  Resume, Cancel → Upload again), or to the row itself when none is left. */
+  keepFocus(focused) {
+    if (focused && focused.hidden) this.focus();
+  }
+
+  /** Keyboard focus to the row's first visible action, or to the row. */
+  focus() {
+    const next = [this.pauseButton, this.resumeButton, this.retryButton, this.cancelButton].find(b => !b.hidden);
+    if (next) next.focus();
+    else {
+      this.row.tabIndex = -1;
+      this.row.focus();
+    }
+  }
+
+  /** Starts (or restarts) the upload with the queue's current client and options; options the
+   *  SDK refuses fail this row (with the SDK's message), not the rows queued with it. */
   start() {
-    const { client, uploadOptions } = this.queue.settings();
     this.state = 'preparing';
     this.error = null;
     this.result = null;
     this.warnings = [];
     this.startedAt = performance.now();
     this.progress = { phase: 'hashing', loaded: 0, total: this.file.size, speed: 0, eta: null };
+    this.task = null;
     try {
+      const { client, uploadOptions } = this.queue.settings();
       this.task = client.upload(this.file, this.path, {
         ...uploadOptions,
         onProgress: p => {
@@ -153,6 +171,7 @@ class QueueItem {
   }
 
   render() {
+    const focused = this.row.contains(document.activeElement) ? document.activeElement : null;
     const state = this.task && !FINISHED.has(this.state) ? this.task.state || this.state : this.state;
     const { phase, loaded, total } = this.progress;
     this.row.dataset.state = state;
@@ -188,11 +207,21 @@ class QueueItem {
     this.retryButton.textContent = state === 'cancelled' ? 'Upload again' : 'Retry';
     this.retryButton.setAttribute('aria-label', `${this.retryButton.textContent} ${this.file.name}`);
 
+    this.keepFocus(focused);
+    this.renderMessage(state);
+  }
+
+  /** The row's message: rebuilt only when what it says changes, so that a screen reader
+   *  announces an error or a warning once, not at every progress frame. */
+  renderMessage(state) {
+    const error = state === 'failed' ? this.error : null;
+    const renamed = this.result && this.result.path !== this.path ? this.result.path : null;
+    const key = JSON.stringify([error && [error.code, error.message], renamed, this.warnings.length]);
+    if (key === this.messageKey) return;
+    this.messageKey = key;
     this.message.replaceChildren();
-    if (state === 'failed' && this.error) this.message.append(errorElement(this.error));
-    else if (this.result && this.result.path !== this.path) {
-      this.message.append(el('p', { class: 'note' }, `A file of that name existed: saved as /${this.result.path}.`));
-    }
+    if (error) this.message.append(errorElement(error));
+    else if (renamed) this.message.append(el('p', { class: 'note' }, `A file of that name existed: saved as /${renamed}.`));
     for (const warning of this.warnings) this.message.append(el('p', { class: 'note' }, `${warning.code}: ${warning.message}`));
   }
 }

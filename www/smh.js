@@ -15,8 +15,9 @@ export class SmhApiError extends Error {
 
 /**
  * Where SMH is: the devserver's READY data without secrets (`GET /_dev/ready` on this same
- * origin); failing that, `?smh=&libraryId=&spaceId=&cos=` in this page's URL.
- * Returns `{smh, libraryId, spaceId, cos}` or null.
+ * origin). Returns `{smh, libraryId, spaceId, cos}` or null. There is deliberately no way to
+ * name SMH in this page's URL: the page sends its access tokens to the SMH it was given, and a
+ * link must not be able to send them to another host.
  */
 export async function findLibrary() {
   try {
@@ -28,11 +29,7 @@ export async function findLibrary() {
       }
     }
   } catch {
-    // No devserver hooks on this origin: try the query string.
-  }
-  const query = new URLSearchParams(location.search);
-  if (query.get('smh') && query.get('libraryId')) {
-    return { smh: query.get('smh'), libraryId: query.get('libraryId'), spaceId: query.get('spaceId') || '-', cos: query.get('cos') };
+    // No devserver on this origin.
   }
   return null;
 }
@@ -83,7 +80,11 @@ export function joinPath(dir, name) {
   return [...dir.split('/'), ...name.split('/')].filter(Boolean).join('/');
 }
 
-/** The SMH calls of the library browser, retried once with a fresh token when SMH refuses it. */
+/**
+ * The SMH calls of the library browser, retried once with a fresh token when SMH refuses it.
+ * The token travels in an `Authorization: Bearer` header, never in a URL (URLs end up in
+ * histories, logs and `<img src>`).
+ */
 export class Library {
   constructor({ smh, libraryId, spaceId }, tokens) {
     this.base = smh;
@@ -92,22 +93,19 @@ export class Library {
     this.tokens = tokens;
   }
 
-  url(kind, path, query = {}, token = this.tokens.current) {
+  url(kind, path, query = {}) {
     const params = new URLSearchParams(query);
-    params.set('access_token', token ?? '');
     const tail = encodePath(path);
-    return `${this.base}/api/v1/${kind}/${encodeURIComponent(this.libraryId)}/${encodeURIComponent(this.spaceId)}/${tail}?${params}`;
+    const search = params.toString();
+    return `${this.base}/api/v1/${kind}/${encodeURIComponent(this.libraryId)}/${encodeURIComponent(this.spaceId)}/${tail}${search ? `?${search}` : ''}`;
   }
 
   async call(method, kind, path, query = {}) {
-    await this.tokens.get();
-    let response = await this.send(method, this.url(kind, path, query));
+    const url = this.url(kind, path, query);
+    let response = await this.send(method, url, await this.tokens.get());
     if (response.status === 403) {
       const body = await response.clone().json().catch(() => ({}));
-      if (body.code === 'InvalidAccessToken') {
-        await this.tokens.fresh();
-        response = await this.send(method, this.url(kind, path, query));
-      }
+      if (body.code === 'InvalidAccessToken') response = await this.send(method, url, await this.tokens.fresh());
     }
     if (!response.ok) {
       const body = await response.json().catch(() => ({}));
@@ -116,9 +114,9 @@ export class Library {
     return response.status === 204 ? null : response.json().catch(() => null);
   }
 
-  async send(method, url) {
+  async send(method, url, token) {
     try {
-      return await fetch(url, { method, cache: 'no-store' });
+      return await fetch(url, { method, cache: 'no-store', headers: { Authorization: `Bearer ${token}` } });
     } catch {
       throw new SmhApiError('Network', 'SMH could not be reached');
     }
@@ -147,8 +145,11 @@ export class Library {
     await this.call('DELETE', 'file', path);
   }
 
-  /** A URL that answers the file's bytes (SMH redirects to a signed COS URL): for `<img src>`. */
-  fileUrl(path) {
-    return this.url('file', path);
+  /** A short-lived signed COS URL of the file's bytes (SMH's file info, `cosUrl`), for
+   *  `<img src>`: it carries a signature for that one object, not the access token. */
+  async fileUrl(path) {
+    const info = await this.call('GET', 'file', path, { info: '' });
+    if (!info || typeof info.cosUrl !== 'string') throw new SmhApiError('InvalidResponse', 'SMH file info has no cosUrl');
+    return info.cosUrl;
   }
 }

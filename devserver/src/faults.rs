@@ -208,7 +208,7 @@ impl Rule {
             return false;
         }
         self.candidates += 1;
-        if self.every.is_some_and(|n| self.candidates % u64::from(n.get()) != 0) {
+        if self.every.is_some_and(|n| !self.candidates.is_multiple_of(u64::from(n.get()))) {
             return false;
         }
         if self.rate.is_some_and(|p| unit_draw(self.seed.unwrap_or(0), self.candidates) >= p) {

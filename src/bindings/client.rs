@@ -200,7 +200,7 @@ pub(super) fn read_common(r: &Reader, config: &mut ClientConfig) -> std::result:
 pub(super) fn read_checkpoints(r: &Reader) -> std::result::Result<Rc<dyn CheckpointStore>, JsValue> {
     Ok(match r.value("checkpoints") {
         Some(v) if v.as_string().as_deref() == Some("none") => Rc::new(NoCheckpoints),
-        // 'local' is the default; without a usable localStorage nothing is kept.
+        // 'local' is the default: IndexedDB, else localStorage (wx storage in mini-programs).
         None => platform::local_checkpoints(),
         Some(v) if v.as_string().as_deref() == Some("local") => platform::local_checkpoints(),
         Some(v) => Rc::new(JsCheckpoints::new(&v).ok_or_else(|| {

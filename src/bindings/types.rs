@@ -48,9 +48,10 @@ export interface SmhClientOptions {
   /** Parts in flight across all uploads of this client: an integer 1–32 (default 6). */
   concurrency?: number;
   /**
-   * Part size in bytes for multipart uploads: 1 MiB – 512 MiB (each part is held in memory
-   * once), at most 10 000 parts per file. Default: automatic (up to 8 MiB; larger for files
-   * above 80 GiB, to stay within 10 000 parts).
+   * Part size in bytes for multipart uploads: 1 MiB – 512 MiB, at most 10 000 parts per file.
+   * In browsers a part is sent as a slice of the `File` (its CRC-64 is computed in a Worker a
+   * few MiB at a time); in mini-programs each part is read into memory once. Default: automatic
+   * (up to 8 MiB; larger for files above 80 GiB, to stay within 10 000 parts).
    */
   partSize?: number;
   /**
@@ -58,11 +59,16 @@ export interface SmhClientOptions {
    * 512 MiB (default 8 MiB).
    */
   multipartThreshold?: number;
-  /** Retries of one request or part before the upload fails: an integer, capped at 100 (default 5). */
+  /**
+   * Retries of one request or part before the upload fails: an integer, capped at 100
+   * (default 5). A part's count starts again whenever a retry got further than the tries before
+   * it; one upload spends at most 100 part retries in all.
+   */
   retries?: number;
   /**
    * Time limit in milliseconds of one SMH API call, of `getAccessToken()`, and of each call
-   * into the checkpoint store; 100 – 2147483647 (default 30000).
+   * into the checkpoint store; 100 – 2147483647 (default 30000). The confirm call may take one
+   * second more per 32 MiB of the file (SMH assembles the parts before it answers).
    */
   requestTimeout?: number;
   /**
@@ -73,8 +79,11 @@ export interface SmhClientOptions {
   /**
    * Where records of unfinished multipart uploads are kept, so that `upload()` of the same
    * file to the same path continues one after a reload (see `pendingUploads()`): `'local'`
-   * (the default: `localStorage` when it works, else nothing), `'none'`, or your own store.
-   * Records hold SMH's upload ids and the parts' CRCs, never the access token.
+   * (the default: IndexedDB; `localStorage` where IndexedDB cannot be opened; nothing where
+   * neither works; WeChat's storage in mini-programs), `'none'`, or your own store. A `File`
+   * is the same file when its name, size and `lastModified` are; a `Blob` without them, when
+   * its size and first MiB are. Records hold SMH's upload ids and the parts' CRCs, never the
+   * access token.
    */
   checkpoints?: CheckpointMode | CheckpointStore;
   /**
@@ -84,7 +93,7 @@ export interface SmhClientOptions {
   createParents?: boolean;
 }
 
-/** The built-in checkpoint stores: `localStorage` or none. */
+/** The built-in checkpoint stores: `'local'` (IndexedDB, else `localStorage`; WeChat's storage in mini-programs) or none. */
 export type CheckpointMode = 'local' | 'none';
 
 /**
@@ -363,10 +372,14 @@ export type SmhErrorCode =
   | 'SensitiveContentRecognized' | 'RateLimitExceeded' | 'ParamInvalid' | 'BadRequest'
   | 'InternalServerError' | 'ServerOverloaded' | 'RequestTimeout';
 
-/** Codes the COS bucket answers with that an upload can meet (COS's `<Error><Code>`). */
+/**
+ * Codes the COS bucket answers with that an upload can meet (COS's `<Error><Code>`). A bucket
+ * whose CORS rules refuse the page is not among them: the browser then hides COS's answer and
+ * the upload fails with `Network`.
+ */
 export type CosErrorCode =
   | 'AccessDenied' | 'SignatureDoesNotMatch' | 'RequestTimeTooSkewed' | 'ExpiredToken' | 'InvalidToken' | 'InvalidAccessKeyId'
-  | 'AccessForbidden' | 'EntityTooLarge' | 'EntityTooSmall' | 'InvalidPart' | 'InvalidArgument'
+  | 'EntityTooLarge' | 'EntityTooSmall' | 'InvalidPart' | 'InvalidArgument'
   | 'InvalidRequest' | 'NoSuchBucket' | 'NoSuchUpload' | 'RequestTimeout' | 'InternalError'
   | 'ServiceUnavailable' | 'SlowDown';
 

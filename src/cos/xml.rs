@@ -45,12 +45,24 @@ pub fn scrub_opaque(message: &str) -> String {
     out
 }
 
-/// Turns a non-2xx COS reply into [`Error::Cos`] (or a generic one when the body is not XML,
-/// e.g. a HEAD reply or a proxy's page).
+/// Longest `<Code>` taken as COS's error code.
+const CODE_MAX: usize = 64;
+
+/// Whether `code` reads as a COS error code (`NoSuchUpload`, `InvalidArgument`): a short word of
+/// letters and digits. Anything else — a damaged reply, a proxy's page — is not passed on as a
+/// code: it could carry what the request did (a token) into the error's message.
+fn is_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= CODE_MAX
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+}
+
+/// Turns a non-2xx COS reply into [`Error::Cos`] (with a code from the status when the body
+/// has no readable `<Code>`, e.g. a HEAD reply or a proxy's page).
 pub fn parse_error(resp: &HttpResponse) -> Error {
     let text = String::from_utf8_lossy(&resp.body);
     let header_id = resp.header("x-cos-request-id").map(str::to_string);
-    match element(&text, "Code") {
+    match element(&text, "Code").filter(|code| is_code(code)) {
         Some(code) => Error::Cos {
             status: resp.status,
             code,
@@ -66,7 +78,7 @@ pub fn parse_error(resp: &HttpResponse) -> Error {
                 s if s >= 500 => "InternalError".into(),
                 _ => "UnknownError".into(),
             },
-            message: format!("HTTP {} without a COS error body", resp.status),
+            message: format!("HTTP {} without a readable COS error code", resp.status),
             request_id: header_id,
         },
     }
@@ -105,5 +117,18 @@ mod tests {
         let bare = HttpResponse { status: 503, headers: vec![], body: vec![] };
         let e = parse_error(&bare);
         assert!(e.retryable());
+        // A `<Code>` that is no code (here: it swallowed the message, token and all) is not passed on.
+        let damaged = HttpResponse {
+            status: 403,
+            headers: vec![],
+            body: b"<Error><Code>AccessDenied token SECRETSECRETSECRETSECRETSECRET</Code></Error>".to_vec(),
+        };
+        match parse_error(&damaged) {
+            Error::Cos { code, message, .. } => {
+                assert_eq!(code, "AccessDenied");
+                assert!(!message.contains("SECRET"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -32,11 +32,24 @@ test('part PUT answered 500 twice, then OK: succeeds', { timeout: 60_000 }, asyn
   assert.equal(puts.filter(e => e.status === 200).length, 5, 'each of the 5 parts stored once');
 });
 
+const SLOW_DOWN = { type: 'status', status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' };
+
 test('simple PUT answered 503 SlowDown twice, then OK: succeeds', { timeout: 60_000 }, async () => {
   const c = { path: 'fault-503-simple.bin', size: 300_000, seed: 501 };
-  const { record, puts } = await uploadWithFault(c, { ...SIMPLE_PUT, times: 2, action: { type: 'status', status: 503 } }, {});
+  const { record, puts } = await uploadWithFault(c, { ...SIMPLE_PUT, times: 2, action: SLOW_DOWN }, {});
   await assertLanded(env, record, c);
   assert.deepEqual(puts.map(e => e.status), [503, 503, 200]);
+});
+
+test('simple PUT answered 503 SlowDown every time: retried, then fails with SlowDown', { timeout: 60_000 }, async () => {
+  // What the devserver answered is what the SDK reports: the rule really injects SlowDown.
+  const c = { path: 'fault-503-forever.bin', size: 300_000, seed: 508 };
+  const { record, puts } = await uploadWithFault(c, { ...SIMPLE_PUT, times: 1000, action: SLOW_DOWN }, { retries: 1 });
+  assert.equal(record.finalState, 'failed', explain(record, env));
+  assert.equal(record.error.code, 'SlowDown', explain(record, env));
+  assert.equal(record.error.status, 503);
+  assert.equal(record.error.retryable, true, 'SlowDown is retryable');
+  assert.ok(puts.length >= 2 && puts.every(e => e.status === 503), `retried, every answer a 503: ${JSON.stringify(puts)}`);
 });
 
 test('part PUT connection reset once: succeeds', { timeout: 60_000 }, async () => {

@@ -153,6 +153,25 @@ export function devHooks(app) {
   };
 }
 
+/**
+ * Waits until the cos origin is quiet — the last entry of its request log and the multipart
+ * uploads it holds (with their part counts) unchanged for `quietMs` — so that the requests a
+ * closed page left in flight are stored or refused before the bucket is inspected. `quietMs`
+ * must exceed the longest time the server holds a request (an injected delay).
+ */
+export async function settleCos(dev, quietMs, timeoutMs = 10_000) {
+  const end = Date.now() + timeoutMs;
+  const snapshot = async () => JSON.stringify([(await dev.get('log?origin=cos')).at(-1)?.seq, (await dev.uploads()).cos]);
+  let last = await snapshot();
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < quietMs) {
+    if (Date.now() > end) throw new Error(`the cos origin was still busy after ${timeoutMs} ms`);
+    await new Promise(resolve => setTimeout(resolve, 50));
+    const now = await snapshot();
+    if (now !== last) [last, quietSince] = [now, Date.now()];
+  }
+}
+
 export function sha256(bytes) {
   return createHash('sha256').update(bytes).digest('hex');
 }

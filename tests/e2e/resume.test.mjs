@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 
-import { explain, expectedSha, inPage, MIB, useEnvironment } from './helpers.mjs';
-import { cancelOnServer, checkpointEntries, cosBytesIn, sleep, storedParts, uploadRecords, writeDeterministicFile } from './reliability.mjs';
+import { explain, expectedSha, inPage, MIB, settleCos, useEnvironment } from './helpers.mjs';
+import { cancelOnServer, checkpointEntries, cosBytesIn, storedParts, uploadRecords, writeDeterministicFile } from './reliability.mjs';
 
 const env = useEnvironment();
 const PART = 4 * MIB;
@@ -50,7 +50,7 @@ async function startUntil(path, source, fraction) {
 async function closeAndReopen() {
   await env.replacePage();
   // Requests the closed page left behind finish (or fail) on the server before it is inspected.
-  await sleep(2 * PART_DELAY_MS);
+  await settleCos(env.dev, 2 * PART_DELAY_MS);
 }
 
 /** In the page: `client.pendingUploads()` of a fresh client. */

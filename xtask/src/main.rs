@@ -7,6 +7,7 @@
 //! - [`pkg_devserver`]: packs the `smh-devserver` npm package (static binary, JS launcher).
 //! - [`test`]: every test stage, in order, failing fast, with a summary.
 //! - [`engines`]: the `engines` test stage (Firefox ESR, WebKitGTK) and their Debian packages.
+//! - [`lint`]: the `lint` stage: rust-version, rustfmt, clippy.
 //! - [`demo`]: the demo page on the devserver, until Ctrl-C.
 //! - [`bench`]: the benchmark registry and `target/bench/report.md`.
 //! - [`devserver`]: starts `smh-devserver`, reads its READY line, kills it on drop.
@@ -19,6 +20,7 @@ mod bench_upload;
 mod citations;
 mod demo;
 mod engines;
+mod lint;
 mod pkg;
 mod pkg_devserver;
 mod pkg_miniprogram;
@@ -39,7 +41,7 @@ tasks:
   pkg                   build the npm package into pkg/ (web + mini-program builds) and its npm pack tarball,
                         and the smh-devserver package (static musl binary + JS launcher) beside it
   test [--only STAGE]   setup, then every test stage in order, stopping at the first failure;
-                        STAGE: native | pkg | miniprogram | consumers | devserver-npm | browser | interop | e2e | engines
+                        STAGE: lint | native | pkg | miniprogram | consumers | devserver-npm | browser | interop | e2e | engines
   demo [--port N] [--data DIR]
                         setup, pkg, serve the demo page (www/ + pkg/) on smh-devserver at
                         http://127.0.0.1:N/ (default 8780; SMH and COS on N+1, N+2) until Ctrl-C;

@@ -89,7 +89,8 @@ const JUNK_ENDINGS: &[&str] = &[".map", ".rs", ".tsbuildinfo", ".log", ".orig", 
 /// WebAssembly features rustc 1.95 uses by default for wasm32-unknown-unknown (LLVM's
 /// `generic` CPU; `wasm-opt --print-features` on our module lists exactly these). Binaryen
 /// also reads them from the module's `target_features` section, but that section is optional,
-/// so they are stated here. Chrome 91+, Safari 15+ and WeChat have them all.
+/// so they are stated here. The browsers pkg-template/README.md names (Chrome and Edge 96+,
+/// Firefox 79+, Safari 15+) and WeChat have them all.
 const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
     "--enable-nontrapping-float-to-int",
@@ -165,8 +166,8 @@ pub fn run() -> Result<()> {
     let started = Instant::now();
     let pkg = root().join(PKG_DIR);
     build_web(&pkg)?;
-    crate::pkg_miniprogram::build(&pkg)?;
-    copy_template(&root().join("pkg-template"), &pkg)?;
+    let miniprogram_size = crate::pkg_miniprogram::build(&pkg)?;
+    copy_template(&root().join("pkg-template"), &pkg, &[(MINIPROGRAM_SIZE, &miniprogram_size)])?;
     minify_browser_js(&pkg)?;
     let tarball = pack(&pkg)?;
     report_sizes(&pkg, &tarball)?;
@@ -319,8 +320,9 @@ fn replace_word(line: &str, word: &str, with: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     while let Some(at) = rest.find(word) {
-        let before_ok = !rest[..at].chars().next_back().is_some_and(is_word_char)
-            && !(at == 0 && out.chars().next_back().is_some_and(is_word_char));
+        // At the start of `rest`, the character before is the last one written.
+        let before = if at == 0 { out.chars().next_back() } else { rest[..at].chars().next_back() };
+        let before_ok = !before.is_some_and(is_word_char);
         let after_ok = !rest[at + word.len()..].chars().next().is_some_and(is_word_char);
         out.push_str(&rest[..at]);
         out.push_str(if before_ok && after_ok { with } else { word });
@@ -456,8 +458,14 @@ pub(crate) fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
 }
 
-/// Copies `template/` recursively into `pkg/`; `package.json` through [`package_json`].
-fn copy_template(template: &Path, pkg: &Path) -> Result<()> {
+/// Where the npm README states the mini-program build's sizes, filled in by [`copy_template`]
+/// with what this build measured (so the README never states an older build's).
+const MINIPROGRAM_SIZE: &str = "{{miniprogram-size}}";
+
+/// Copies `template/` recursively into `pkg/`; `package.json` through [`package_json`], and
+/// `README.md` with each `(placeholder, text)` of `readme` filled in (a placeholder missing from
+/// the README is an error, so the two cannot drift apart).
+fn copy_template(template: &Path, pkg: &Path, readme: &[(&str, &str)]) -> Result<()> {
     if !template.is_dir() {
         return Ok(());
     }
@@ -469,6 +477,15 @@ fn copy_template(template: &Path, pkg: &Path) -> Result<()> {
         if relative == Path::new("package.json") {
             let text = fs::read_to_string(&from).map_err(|e| format!("read {}: {e}", from.display()))?;
             let text = package_json(&text)?;
+            fs::write(&to, text).map_err(|e| format!("write {}: {e}", to.display()))?;
+        } else if relative == Path::new("README.md") {
+            let mut text = fs::read_to_string(&from).map_err(|e| format!("read {}: {e}", from.display()))?;
+            for (placeholder, value) in readme {
+                if !text.contains(placeholder) {
+                    return Err(format!("{} has no {placeholder} to fill in", from.display()));
+                }
+                text = text.replace(placeholder, value);
+            }
             fs::write(&to, text).map_err(|e| format!("write {}: {e}", to.display()))?;
         } else {
             fs::copy(&from, &to).map_err(|e| format!("copy {} → {}: {e}", from.display(), to.display()))?;
@@ -507,7 +524,7 @@ pub(crate) fn manifest_version(manifest: &str) -> Result<String> {
 
 /// The string value of `key` in the first of `sections` of `manifest` (relative to the root)
 /// that has it.
-fn manifest_value(manifest: &str, sections: &[&str], key: &str) -> Result<Option<String>> {
+pub(crate) fn manifest_value(manifest: &str, sections: &[&str], key: &str) -> Result<Option<String>> {
     let manifest = fs::read_to_string(root().join(manifest)).map_err(|e| format!("read {manifest}: {e}"))?;
     for wanted in sections {
         let mut inside = false;

@@ -52,7 +52,8 @@ const FORBIDDEN_IN_JS: &[&str] =
 
 /// Builds `pkg/miniprogram/` and prints its files and sizes (called by `cargo xtask pkg` after
 /// the web build; `copy_template` later copies the same template files again, unchanged).
-pub fn build(pkg: &Path) -> Result<()> {
+/// Returns the sizes as the npm README states them ([`size_sentence`]).
+pub fn build(pkg: &Path) -> Result<String> {
     let wasm_bindgen = find_tool("wasm-bindgen").ok_or("wasm-bindgen not found; run `cargo xtask setup`")?;
     let wasm_opt = root().join("node_modules/.bin/wasm-opt");
     if !wasm_opt.exists() {
@@ -111,8 +112,9 @@ pub fn build(pkg: &Path) -> Result<()> {
 }
 
 /// Prints the build's files with their raw and brotli sizes (the `.wasm.br` row: the wasm's
-/// size before and after compression), and fails above WeChat's package limit.
-fn report(pkg: &Path) -> Result<()> {
+/// size before and after compression), and fails above WeChat's package limit; returns
+/// [`size_sentence`] of them.
+fn report(pkg: &Path) -> Result<String> {
     let dir = pkg.join(DIR);
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .map_err(|e| format!("read {}: {e}", dir.display()))?
@@ -141,18 +143,38 @@ for (const file of process.argv.slice(1)) {
     }
     println!("pkg: mini-program build, {DIR}/ (what \"build npm\" copies to miniprogram_npm/smh-upload/):");
     println!("pkg:   {:<28} {:>11} {:>11} {:>11}", "file", "raw", "brotli", "on disk");
-    let mut on_disk = 0;
+    let mut rows = Vec::new();
     for (file, (raw, br)) in files.iter().zip(&sizes) {
         let size = fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-        on_disk += size;
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         println!("pkg:   {name:<28} {:>11} {:>11} {:>11}", kib(*raw), kib(*br), kib(size));
+        rows.push((name, size, *raw));
     }
+    let on_disk: u64 = rows.iter().map(|(_, size, _)| size).sum();
     println!("pkg:   {:<28} {:>11} {:>11} {:>11}", "(in the code package)", "", "", kib(on_disk));
     if on_disk > PACKAGE_LIMIT_BYTES {
         return Err(format!("the mini-program build is {} — over WeChat's 2 MB package limit", kib(on_disk)));
     }
-    Ok(())
+    Ok(size_sentence(&rows))
+}
+
+/// `"155.1 KiB in your code package (`a.wasm.br` 107.0 KiB, 294.1 KiB of wasm once decoded;
+/// `b.js` 26.0 KiB; …)"` from `(file name, bytes on disk, bytes decoded)`, largest first.
+fn size_sentence(rows: &[(String, u64, u64)]) -> String {
+    let mut rows: Vec<&(String, u64, u64)> = rows.iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let files: Vec<String> = rows
+        .iter()
+        .map(|(name, size, raw)| {
+            if name.ends_with(".br") {
+                format!("`{name}` {}, {} of wasm once decoded", kib(*size), kib(*raw))
+            } else {
+                format!("`{name}` {}", kib(*size))
+            }
+        })
+        .collect();
+    let total: u64 = rows.iter().map(|(_, size, _)| size).sum();
+    format!("{} in your code package ({})", kib(total), files.join("; "))
 }
 
 /// The names of the Globals `wasm` exports (node's WebAssembly reads the module).
@@ -288,6 +310,20 @@ fn kib(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn size_sentence_lists_every_file_largest_first() {
+        let rows = [
+            ("index.js".to_string(), 3 * 1024, 3 * 1024),
+            ("smh_upload_bg.wasm.br".to_string(), 107 * 1024, 294 * 1024),
+            ("smh_upload_bg.js".to_string(), 26 * 1024, 26 * 1024),
+        ];
+        assert_eq!(
+            size_sentence(&rows),
+            "136.0 KiB in your code package (`smh_upload_bg.wasm.br` 107.0 KiB, 294.0 KiB of wasm once decoded; \
+             `smh_upload_bg.js` 26.0 KiB; `index.js` 3.0 KiB)"
+        );
+    }
 
     #[test]
     fn glue_becomes_commonjs() {

@@ -30,9 +30,12 @@ pub const PYENV: &str = "target/pyenv";
 /// The interop tests' Python requirements.
 pub const PY_REQUIREMENTS: &str = "tests/interop/requirements.txt";
 
+/// One thing setup installs when missing: its name, and the check-and-install (true: installed).
+type Step = (&'static str, fn() -> Result<bool>);
+
 pub fn run() -> Result<()> {
     let started = Instant::now();
-    let steps: &[(&str, fn() -> Result<bool>)] = &[
+    let steps: &[Step] = &[
         ("wasm32 target", || rust_target("wasm32-unknown-unknown")),
         ("musl target", || rust_target(crate::pkg_devserver::MUSL_TARGET)),
         ("rust-src", rust_src),
@@ -110,7 +113,7 @@ fn wasm_bindgen_cli() -> Result<bool> {
     let version = locked_wasm_bindgen_version()?;
     let reports = |tool: &str| {
         find_tool(tool)
-            .and_then(|path| output(&mut cmd(path).arg("--version")))
+            .and_then(|path| output(cmd(path).arg("--version")))
             .is_some_and(|out| out.split_whitespace().nth(1) == Some(version.as_str()))
     };
     if reports("wasm-bindgen") && reports("wasm-bindgen-test-runner") {

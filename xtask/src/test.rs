@@ -2,6 +2,8 @@
 //! summary of `N passed, M failed` per stage. A stage whose tests do not exist yet is skipped.
 //!
 //! Stages:
+//! - `lint`: the declared `rust-version` covers the locked dependencies, `cargo fmt --check`, and
+//!   `cargo clippy -D warnings` for the native targets and each wasm build (xtask/src/lint.rs).
 //! - `native`: `cargo test --workspace` (SDK unit tests, devserver integration tests).
 //! - `pkg`: `cargo xtask pkg`.
 //! - `miniprogram`: `node --test tests/miniprogram/` — the mini-program build in a Node imitation of
@@ -30,7 +32,7 @@ use crate::util::{self, cargo, cmd, find_tool, root, run_cmd, run_tee, target_di
 use smh_devserver_launch::Devserver;
 
 const STAGES: &[&str] =
-    &["native", "pkg", "miniprogram", "consumers", "devserver-npm", "browser", "interop", "e2e", "engines"];
+    &["lint", "native", "pkg", "miniprogram", "consumers", "devserver-npm", "browser", "interop", "e2e", "engines"];
 
 /// Chromium flags for tests: as root on a machine with a closed network, Chromium needs no
 /// sandbox and must not try to reach Google's services. wasm-bindgen-test-runner adds
@@ -140,6 +142,7 @@ fn parse_args(args: &[String]) -> Result<Option<&'static str>> {
 /// Runs one stage: `Ok(None)` passed, `Ok(Some(reason))` skipped.
 fn stage(name: &str, alone: bool, counts: &mut Counts) -> Result<Option<String>> {
     match name {
+        "lint" => crate::lint::run().map(|()| None),
         "native" => native(counts),
         "pkg" => crate::pkg::run_all().and_then(|()| crate::size::check()).map(|()| None),
         "miniprogram" => miniprogram(alone, counts),
