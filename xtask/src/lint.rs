@@ -2,6 +2,8 @@
 //!
 //! - every locked dependency builds with the workspace's declared `rust-version` (none of them
 //!   declares a newer one), so the minimum Rust the README and Cargo.toml promise is true;
+//! - every document (and `§` section or `#` anchor) a file cites exists in the repository
+//!   (xtask/src/citations.rs);
 //! - `cargo fmt --all --check` (the style of rustfmt.toml);
 //! - `cargo clippy -D warnings` for each way the crates are built: the workspace's native
 //!   targets (SDK, devserver, xtask, their tests), the browser tests (`tests/web*.rs`), and the
@@ -41,6 +43,8 @@ const CLIPPY_RUNS: &[&[&str]] = &[
 
 pub fn run() -> Result<()> {
     check_rust_version()?;
+    crate::citations::check_doc_citations(&crate::util::root())?;
+    println!("lint: every document and section the code cites exists in the repository");
     run_cmd(cargo().args(["fmt", "--all", "--check"]), "cargo fmt --all --check (run `cargo fmt --all`)")?;
     for args in CLIPPY_RUNS {
         let what = format!("cargo clippy {} -- -D warnings", args.join(" "));
