@@ -31,6 +31,7 @@ const COS_OPTIONS: &[&str] = &[
     "retries",
     "requestTimeout",
     "stallTimeout",
+    "offlineTimeout",
     "checkpoints",
 ];
 

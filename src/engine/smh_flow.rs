@@ -31,7 +31,9 @@ use crate::vecmap::VecMap;
 const RENEW_MARGIN_MAX_MS: f64 = 5.0 * 60.0 * 1000.0;
 /// …and at most this fraction of its lifetime, for short-lived authorisations.
 const RENEW_MARGIN_FRACTION: f64 = 0.25;
-/// Bytes hashed per call while hashing (a whole number of 1 MiB blocks): the pause granularity.
+/// Bytes read per [`FileSource::chain_hash`] call while hashing (a whole number of 1 MiB blocks):
+/// the pause granularity. Large reads for I/O's sake; the source hashes them in slices that keep
+/// the app's thread responsive (`HASH_SLICE` in src/platform/mod.rs).
 const HASH_READ: u64 = 8 * MIB;
 
 /// Per-upload options.
