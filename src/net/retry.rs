@@ -93,7 +93,10 @@ pub async fn wait_online(timer: &dyn Timer, policy: &RetryConfig) -> Result<()> 
     match select(policy.network.0.until_online(), timer.sleep(policy.offline_timeout)).await {
         Either::Left(_) => Ok(()),
         Either::Right(_) => Err(Error::Network {
-            message: format!("offline for longer than offlineTimeout ({} ms)", policy.offline_timeout.as_millis()),
+            message: format!(
+                "offline for longer than offlineTimeout ({} ms)",
+                policy.offline_timeout.as_millis() as u64
+            ),
         }),
     }
 }
