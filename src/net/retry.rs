@@ -8,6 +8,9 @@
 //! * a refused authorisation — SMH `InvalidAccessToken`, COS "Request has expired" or a skewed
 //!   clock — after renewing it ([`Attempts::reauthorise`]), not counted as a retry.
 //!
+//! While the platform says the device is offline, nothing is sent and no retry is spent: a failed
+//! attempt waits for the network ([`wait_online`], at most `offline_timeout`) and goes again.
+//!
 //! Everything else (4xx) is final. The control calls of both services go through [`send`]; the
 //! part uploads (whose retries also track progress, renewals and the client's congestion window)
 //! and the file re-reads count their retries with the same [`Retry`].
