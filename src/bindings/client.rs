@@ -32,6 +32,7 @@ const CLIENT_OPTIONS: &[&str] = &[
     "retries",
     "requestTimeout",
     "stallTimeout",
+    "offlineTimeout",
     "checkpoints",
     "createParents",
 ];
@@ -164,7 +165,7 @@ pub(super) fn count_promise(discarded: LocalBoxFuture<'static, usize>) -> Promis
 
 /// Reads the options `SmhClient` and `CosUploader` share into `config` (after the platform's
 /// defaults): allowedDomains, concurrency, partSize, multipartThreshold, retries, requestTimeout,
-/// stallTimeout.
+/// stallTimeout, offlineTimeout.
 pub(super) fn read_common(r: &Reader, config: &mut ClientConfig) -> std::result::Result<(), JsValue> {
     platform::apply_defaults(config);
     config.allowed_domains = r.strings("allowedDomains")?;
@@ -192,6 +193,12 @@ pub(super) fn read_common(r: &Reader, config: &mut ClientConfig) -> std::result:
             return Err(invalid("stallTimeout", "must be between 100 ms and 2147483647 ms"));
         }
         config.retry.stall_timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = r.integer("offlineTimeout")? {
+        if ms > MAX_TIMEOUT_MS {
+            return Err(invalid("offlineTimeout", "must be between 0 ms and 2147483647 ms"));
+        }
+        config.retry.offline_timeout = Duration::from_millis(ms);
     }
     Ok(())
 }

@@ -32,6 +32,7 @@ const COS_OPTIONS: &[&str] = &[
     "retries",
     "requestTimeout",
     "stallTimeout",
+    "offlineTimeout",
     "checkpoints",
 ];
 

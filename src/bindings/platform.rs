@@ -6,7 +6,8 @@
 //! - [`file_source`]: a `Blob` / `File`, or a mini-program file `{ filePath | path |
 //!   tempFilePath, size }`.
 //! - [`local_checkpoints`]: IndexedDB (else `localStorage`) / `wx` storage, for `checkpoints: 'local'`.
-//! - [`apply_defaults`]: the platform's defaults, applied before the user's options.
+//! - [`apply_defaults`]: the platform's defaults, applied before the user's options, and its
+//!   word on the network (`navigator.onLine` / `wx.onNetworkStatusChange`).
 
 use std::rc::Rc;
 
@@ -18,7 +19,8 @@ use crate::platform::{CheckpointStore, FileSource, Http};
 #[cfg(not(feature = "miniprogram"))]
 mod chosen {
     use super::*;
-    use crate::platform::browser::{BlobSource, IdbCheckpoints, XhrHttp};
+    use crate::net::Network;
+    use crate::platform::browser::{BlobSource, IdbCheckpoints, NavigatorConnectivity, XhrHttp};
     use wasm_bindgen::JsCast;
 
     pub fn http() -> Rc<dyn Http> {
@@ -37,8 +39,11 @@ mod chosen {
         Rc::new(IdbCheckpoints::default())
     }
 
-    /// The browser takes the engine's defaults, chosen for a fast link (docs/design.md §6).
-    pub fn apply_defaults(_config: &mut ClientConfig) {}
+    /// The browser takes the engine's defaults, chosen for a fast link (docs/design.md §6), and
+    /// follows `navigator.onLine`.
+    pub fn apply_defaults(config: &mut ClientConfig) {
+        config.retry.network = Network(Rc::new(NavigatorConnectivity));
+    }
 }
 
 #[cfg(feature = "miniprogram")]
@@ -47,7 +52,8 @@ mod chosen {
 
     use super::*;
     use crate::engine::plan::MIB;
-    use crate::platform::miniprogram::{WxFileSource, WxHttp, WxStorageCheckpoints};
+    use crate::net::Network;
+    use crate::platform::miniprogram::{WxConnectivity, WxFileSource, WxHttp, WxStorageCheckpoints};
 
     /// Parts in flight by default on a phone: 3 × [`PART_SIZE`] keeps a mobile uplink busy and
     /// leaves most of WeChat's 10 requests to SMH calls and the app.
@@ -80,6 +86,7 @@ mod chosen {
         config.part_size = Some(PART_SIZE);
         config.multipart_threshold = MULTIPART_THRESHOLD;
         config.retry.stall_timeout = STALL_TIMEOUT;
+        config.retry.network = Network(Rc::new(WxConnectivity::follow()));
     }
 }
 

@@ -46,6 +46,9 @@ fn progress_to_js(p: &Progress) -> JsValue {
     set("total", JsValue::from_f64(p.total as f64));
     set("speed", JsValue::from_f64(p.speed));
     set("eta", p.eta.map_or(JsValue::NULL, JsValue::from_f64));
+    if p.offline {
+        set("waiting", JsValue::from_str("offline"));
+    }
     o.into()
 }
 
@@ -201,7 +204,14 @@ impl Common {
         };
         let shared = Rc::new(Shared {
             state: Cell::new(UploadState::Preparing),
-            progress: Cell::new(Progress { phase: Phase::Uploading, loaded: 0, total: size, speed: 0.0, eta: None }),
+            progress: Cell::new(Progress {
+                phase: Phase::Uploading,
+                loaded: 0,
+                total: size,
+                speed: 0.0,
+                eta: None,
+                offline: false,
+            }),
             on_progress: r.function("onProgress")?,
             on_state: r.function("onStateChange")?,
             on_warning: r.function("onWarning")?,

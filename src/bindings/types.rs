@@ -77,6 +77,13 @@ export interface SmhClientOptions {
    */
   stallTimeout?: number;
   /**
+   * How long, in milliseconds, an upload waits for the network while the device is offline
+   * (`navigator.onLine`, `wx.onNetworkStatusChange`): nothing is sent and no retry is spent
+   * meanwhile, progress carries `waiting: 'offline'`, and the upload goes on when the network
+   * is back; past this limit it fails with `Network`. 0 – 2147483647 (default 600000).
+   */
+  offlineTimeout?: number;
+  /**
    * Where records of unfinished multipart uploads are kept, so that `upload()` of the same
    * file to the same path continues one after a reload (see `pendingUploads()`): `'local'`
    * (the default: IndexedDB; `localStorage` where IndexedDB cannot be opened; nothing where
@@ -140,6 +147,8 @@ export interface UploadProgress {
   speed: number;
   /** Seconds left in this phase, or `null` while unknown. */
   eta: number | null;
+  /** `'offline'` while the upload waits for the network (see `offlineTimeout`). */
+  waiting?: 'offline';
 }
 
 /** What happens when the path already exists in the library. */
@@ -229,7 +238,7 @@ export interface UploadResult {
  * Options of `new CosUploader(options)`: direct uploads to one COS bucket with temporary
  * credentials (the SDK signs every request). Names not listed here are refused with `InvalidInput`.
  * `allowedDomains`, `concurrency`, `partSize`, `multipartThreshold`, `retries`, `requestTimeout`,
- * `stallTimeout` and `checkpoints` mean what they mean for `SmhClientOptions`.
+ * `stallTimeout`, `offlineTimeout` and `checkpoints` mean what they mean for `SmhClientOptions`.
  */
 export interface CosUploaderOptions {
   /** The bucket, `name-appid`, e.g. `examplebucket-1250000000`. */
@@ -259,6 +268,7 @@ export interface CosUploaderOptions {
   retries?: number;
   requestTimeout?: number;
   stallTimeout?: number;
+  offlineTimeout?: number;
   checkpoints?: CheckpointMode | CheckpointStore;
 }
 
@@ -342,7 +352,8 @@ export interface PendingCosUpload {
  *
  * - `InvalidInput`: a bad argument or option (thrown synchronously; the message names it)
  * - `DomainNotAllowed`: SMH named an upload domain `allowedDomains` does not match; nothing was sent
- * - `Network`: the request did not complete (refused, reset, DNS, blocked by CORS); retried
+ * - `Network`: the request did not complete (refused, reset, DNS, blocked by CORS); retried.
+ *   Also: the device was offline for longer than `offlineTimeout`
  * - `Timeout`: no answer within `requestTimeout`, or no progress within `stallTimeout`; retried
  * - `IntegrityMismatch`: the server stored bytes whose CRC-64 differs from the bytes read
  * - `InvalidResponse`: a server reply that does not follow the protocol

@@ -147,6 +147,7 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
             part = Some((body, Some(crc64)));
         }
         let Some((body, pending_crc)) = part.as_mut() else { continue };
+        session.wait_online().await?;
         let sent = Rc::new(Cell::new(0u64));
         let put = put_watched(&session, &*flow, number, part_number, body.clone(), sent.clone());
         let reply = match pending_crc.take() {
@@ -201,6 +202,10 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
             // The part made progress: start its retry count again.
             best_sent = sent.get();
             retry.reset();
+        }
+        if error.retryable() && !session.is_online() {
+            // The outage failed it, not the server: wait for the network, no retry spent.
+            continue;
         }
         if error.retryable() {
             // Overload (timeouts, resets, 429/5xx, SlowDown): fewer parts in flight.

@@ -25,6 +25,8 @@ pub struct Progress {
     pub speed: f64,
     /// Seconds left at the current speed; `None` while unknown.
     pub eta: Option<f64>,
+    /// Waiting for the network: the platform says the device is offline.
+    pub offline: bool,
 }
 
 /// Smoothing factor of the speed average per sample.
@@ -110,7 +112,7 @@ impl ProgressTracker {
         } else {
             None
         };
-        Progress { phase: self.phase, loaded: self.reported, total: self.total, speed, eta }
+        Progress { phase: self.phase, loaded: self.reported, total: self.total, speed, eta, offline: false }
     }
 }
 

@@ -16,7 +16,7 @@ use super::state::UploadState;
 use super::Observer;
 use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
 use crate::error::{Error, Result};
-use crate::net::retry::{Backoff, Retry, XorShift};
+use crate::net::retry::{wait_online, Backoff, Retry, XorShift};
 use crate::platform::FileSource;
 
 /// Minimum time between two progress reports (the last one is always sent).
@@ -50,6 +50,8 @@ pub(crate) struct Session {
     last_save_ms: Cell<f64>,
     /// Whether a COS reply without a readable CRC-64 was already reported.
     warned_no_crc: Cell<bool>,
+    /// Parts waiting for the network now (progress says so while any is).
+    offline_waits: Rc<Cell<u32>>,
 }
 
 impl Session {
@@ -89,6 +91,7 @@ impl Session {
             record: RefCell::new(None),
             last_save_ms: Cell::new(f64::NEG_INFINITY),
             warned_no_crc: Cell::new(false),
+            offline_waits: Rc::default(),
         }))
     }
 
@@ -120,7 +123,8 @@ impl Session {
         let now = self.now_ms();
         self.report_pending.set(false);
         self.last_report_ms.set(now);
-        let snapshot = self.progress.borrow_mut().snapshot(now);
+        let mut snapshot = self.progress.borrow_mut().snapshot(now);
+        snapshot.offline = self.offline_waits.get() > 0;
         self.observer.on_progress(&snapshot);
     }
 
@@ -178,6 +182,32 @@ impl Session {
         if !self.control.is_cancelled() {
             self.set_state(resume_to);
         }
+    }
+
+    /// Whether the platform says the device has a network.
+    pub fn is_online(&self) -> bool {
+        self.uploader.config().retry.network.0.is_online()
+    }
+
+    /// Waits while the device is offline ([`wait_online`]), with progress saying so.
+    pub async fn wait_online(&self) -> Result<()> {
+        if self.is_online() {
+            return Ok(());
+        }
+        /// Counts one waiter while it lives (a paused or cancelled part is dropped mid-wait).
+        struct Waiting(Rc<Cell<u32>>);
+        impl Drop for Waiting {
+            fn drop(&mut self) {
+                self.0.set(self.0.get() - 1);
+            }
+        }
+        self.offline_waits.set(self.offline_waits.get() + 1);
+        let waiting = Waiting(self.offline_waits.clone());
+        self.report_progress_now();
+        let outcome = wait_online(&*self.uploader.timer, &self.uploader.config().retry).await;
+        drop(waiting);
+        self.report_progress_now();
+        outcome
     }
 
     /// `Err(Aborted)` once the upload was cancelled.

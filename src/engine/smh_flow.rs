@@ -27,7 +27,9 @@ use crate::platform::{Body, CheckpointStore, FileSource, Http, LocalBoxFuture, P
 use crate::smh::{Begin, Conflict, FileInfo, LibraryPath, SmhApi, Tokens, UploadAuth, UploadKind};
 use crate::vecmap::VecMap;
 
-/// Bytes hashed per call while hashing (a whole number of 1 MiB blocks): the pause granularity.
+/// Bytes read per [`FileSource::chain_hash`] call while hashing (a whole number of 1 MiB blocks):
+/// the pause granularity. Large reads for I/O's sake; the source hashes them in slices that keep
+/// the app's thread responsive (`HASH_SLICE` in src/platform/mod.rs).
 const HASH_READ: u64 = 8 * MIB;
 
 /// Per-upload options.

@@ -6,7 +6,7 @@
 pub mod retry;
 pub mod timeout;
 
-pub use retry::{Attempts, Backoff, BackoffConfig, Call, Idempotent, Retry, RetryConfig};
+pub use retry::{wait_online, Attempts, Backoff, BackoffConfig, Call, Idempotent, Network, Retry, RetryConfig};
 pub use timeout::with_timeout;
 
 /// RFC 3986 percent-encoding of everything but `A-Z a-z 0-9 - _ . ~` (UTF-8, uppercase hex): an

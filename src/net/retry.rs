@@ -8,15 +8,21 @@
 //! * a refused authorisation — SMH `InvalidAccessToken`, COS "Request has expired" or a skewed
 //!   clock — after renewing it ([`Attempts::reauthorise`]), not counted as a retry.
 //!
+//! While the platform says the device is offline, nothing is sent and no retry is spent: a failed
+//! attempt waits for the network ([`wait_online`], at most `offline_timeout`) and goes again.
+//!
 //! Everything else (4xx) is final. The control calls of both services go through [`send`]; the
 //! part uploads (whose retries also track progress, renewals and the client's congestion window)
 //! and the file re-reads count their retries with the same [`Retry`].
 
+use std::rc::Rc;
 use std::time::Duration;
+
+use futures::future::{select, Either};
 
 use super::timeout::with_timeout;
 use crate::error::{Error, Result};
-use crate::platform::{Http, HttpRequest, HttpResponse, LocalBoxFuture, Timer};
+use crate::platform::{AlwaysOnline, Connectivity, Http, HttpRequest, HttpResponse, LocalBoxFuture, Timer};
 
 /// Exponential backoff with "full jitter": the n-th wait is uniform in
 /// `[0, min(max_backoff, init_backoff · base^n)]`
@@ -51,6 +57,51 @@ pub struct RetryConfig {
     pub request_timeout: Duration,
     /// A part upload with no progress for this long is aborted and retried.
     pub stall_timeout: Duration,
+    /// How long one request waits for the network while the platform says the device is offline
+    /// before it fails with `Network` (no retry is spent while it waits).
+    pub offline_timeout: Duration,
+    /// The platform's word on the network.
+    pub network: Network,
+}
+
+/// The platform's [`Connectivity`], shared by every request of a client.
+#[derive(Clone)]
+pub struct Network(pub Rc<dyn Connectivity>);
+
+impl Default for Network {
+    fn default() -> Network {
+        Network(Rc::new(AlwaysOnline))
+    }
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Network")
+    }
+}
+
+impl PartialEq for Network {
+    fn eq(&self, other: &Network) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// Waits while the platform says the device is offline, at most `policy.offline_timeout` (then
+/// `Network`, retryable: the app may try again later). Requests made meanwhile would fail at once
+/// and spend retries a lift or a tunnel outlasts.
+pub async fn wait_online(timer: &dyn Timer, policy: &RetryConfig) -> Result<()> {
+    if policy.network.0.is_online() {
+        return Ok(());
+    }
+    match select(policy.network.0.until_online(), timer.sleep(policy.offline_timeout)).await {
+        Either::Left(_) => Ok(()),
+        Either::Right(_) => Err(Error::Network {
+            message: format!(
+                "offline for longer than offlineTimeout ({} ms)",
+                policy.offline_timeout.as_millis() as u64
+            ),
+        }),
+    }
 }
 
 impl Default for RetryConfig {
@@ -61,6 +112,8 @@ impl Default for RetryConfig {
             backoff: BackoffConfig::default(),
             request_timeout: Duration::from_secs(30),
             stall_timeout: Duration::from_secs(30),
+            offline_timeout: Duration::from_secs(600),
+            network: Network::default(),
         }
     }
 }
@@ -199,6 +252,7 @@ pub async fn send(
     let mut retry = Retry::new(policy.max_retries, Backoff::seeded(policy.backoff.clone(), seed));
     let mut lost_replies = 0u32;
     loop {
+        wait_online(timer, policy).await?;
         let mut request = attempts.request().await?;
         request.timeout = Some(call.timeout);
         let error = match with_timeout(timer, call.timeout, call.what, http.send(request)).await {
@@ -218,8 +272,12 @@ pub async fn send(
         if !error.retryable() {
             return Err(error);
         }
-        let Some(wait) = retry.take() else { return Err(error) };
         lost_replies += u32::from(no_reply);
+        if !policy.network.0.is_online() {
+            // The outage failed it, not the server: wait for the network, no retry spent.
+            continue;
+        }
+        let Some(wait) = retry.take() else { return Err(error) };
         timer.sleep(wait).await;
     }
 }
@@ -320,6 +378,64 @@ mod tests {
         // Final errors are not retried; a cured refusal goes again, not counted as a retry.
         assert_eq!(attempts(Some(404), Idempotent::Yes, 0).0, 1);
         assert_eq!(attempts(Some(403), Idempotent::Yes, 2).0, 3);
+    }
+
+    /// The network, as a test switches it: `until_online` brings it back at once, unless `never`.
+    struct Switch {
+        online: Rc<std::cell::Cell<bool>>,
+        never: bool,
+    }
+    impl Connectivity for Switch {
+        fn is_online(&self) -> bool {
+            self.online.get()
+        }
+        fn until_online(&self) -> LocalBoxFuture<'static, ()> {
+            if self.never {
+                return Box::pin(std::future::pending());
+            }
+            let online = self.online.clone();
+            Box::pin(async move { online.set(true) })
+        }
+    }
+    /// Loses the network under its first request (which fails), answers 200 after.
+    struct LosesNetwork(std::cell::Cell<u32>, Rc<std::cell::Cell<bool>>);
+    impl Http for LosesNetwork {
+        fn send(&self, _: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse>> {
+            self.0.set(self.0.get() + 1);
+            let first = self.0.get() == 1;
+            let online = self.1.clone();
+            Box::pin(async move {
+                if first || !online.get() {
+                    online.set(false);
+                    return Err(Error::Network { message: "ERR_INTERNET_DISCONNECTED".into() });
+                }
+                Ok(HttpResponse { status: 200, headers: vec![], body: vec![] })
+            })
+        }
+    }
+
+    #[test]
+    fn an_outage_is_waited_out_without_spending_a_retry_and_bounded() {
+        let online = Rc::new(std::cell::Cell::new(true));
+        let call = Call { what: "test", idempotent: Idempotent::Yes, timeout: Duration::from_secs(1) };
+        // No retries at all: only waiting for the network, not a retry, can get past the outage.
+        let policy = |never| RetryConfig {
+            max_retries: 0,
+            network: Network(Rc::new(Switch { online: online.clone(), never })),
+            ..RetryConfig::default()
+        };
+        let http = LosesNetwork(std::cell::Cell::new(0), online.clone());
+        let reply = futures::executor::block_on(send(&http, &Instant, &policy(false), call, &mut Plain { cures: 0 }));
+        assert_eq!(reply.expect("waited out").status, 200);
+        assert_eq!(http.0.get(), 2, "one request failed by the outage, one after it");
+        // A network that never comes back: `Network` after offline_timeout, no request sent.
+        online.set(false);
+        let http = LosesNetwork(std::cell::Cell::new(1), online.clone());
+        let error = futures::executor::block_on(send(&http, &Instant, &policy(true), call, &mut Plain { cures: 0 }))
+            .expect_err("offline for good");
+        assert_eq!((error.code(), error.retryable()), ("Network", true));
+        assert!(error.to_string().contains("offlineTimeout"), "{error}");
+        assert_eq!(http.0.get(), 1, "nothing sent while offline");
     }
 
     #[test]

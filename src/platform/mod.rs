@@ -218,12 +218,29 @@ pub trait FileSource {
         Box::pin(async move {
             let bytes = read_exact(self, range).await?;
             let mut hash = crate::checksum::ChainedHash::resume(previous);
-            for block in bytes.chunks(crate::checksum::QUICK_UPLOAD_BLOCK as usize) {
-                hash.update_block(block);
+            for (i, slice) in bytes.chunks(HASH_SLICE).enumerate() {
+                if i > 0 {
+                    next_task().await;
+                }
+                hash.update(slice);
             }
             hash.raw().ok_or_else(|| crate::Error::FileRead { message: "no bytes to hash".into() })
         })
     }
+}
+
+/// Bytes hashed in one synchronous call where the hashing runs on the app's own thread (a
+/// mini-program's logic layer, a page without the upload Worker): without a JIT (WeChat on iOS
+/// interprets wasm) SHA-256 runs at ~10 MB/s, so 256 KiB keep each call near 25 ms, and taps
+/// and progress callbacks run in between (`cargo xtask bench --only phone`).
+pub const HASH_SLICE: usize = 256 * 1024;
+
+/// Completes in a later task of the event loop, so that what waits on the app's thread (taps,
+/// timers, replies) runs before more work does. A macrotask (`setTimeout(0)`): a resolved
+/// promise would run before a mini-program's taps are handled. Natively (tests), at once.
+pub async fn next_task() {
+    #[cfg(target_arch = "wasm32")]
+    browser::next_task().await;
 }
 
 /// Reads `range` from `source`, failing if it gives fewer or more bytes (the file changed).
@@ -265,6 +282,30 @@ pub trait Timer {
     fn now_ms(&self) -> f64;
     /// Unix time in milliseconds.
     fn unix_ms(&self) -> f64;
+}
+
+/// Whether the device has a network, as the platform tells it (`navigator.onLine`,
+/// `wx.onNetworkStatusChange`). Offline, a request fails at once: the engine waits for the
+/// network instead of spending retries ([`crate::net::retry::wait_online`]).
+pub trait Connectivity {
+    /// `false` only when the platform says there is no network at all.
+    fn is_online(&self) -> bool;
+    /// Completes once the platform says the network is back (at once when online). Dropping it
+    /// stops waiting.
+    fn until_online(&self) -> LocalBoxFuture<'static, ()>;
+}
+
+/// A network that is always there: native code, tests, platforms that cannot tell.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AlwaysOnline;
+
+impl Connectivity for AlwaysOnline {
+    fn is_online(&self) -> bool {
+        true
+    }
+    fn until_online(&self) -> LocalBoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// A checkpoint store that stores nothing (the `'none'` option).

@@ -73,6 +73,7 @@ export class MiniProgram {
     this.nextFile = 1;
     this.timers = new Set();
     this.agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+    this.online = true;
     this.reload();
   }
 
@@ -84,6 +85,7 @@ export class MiniProgram {
     this.failReads = 0;
     this.waiting = [];
     this.tasks = new Set();
+    this.networkListeners = [];
     this.consoleLines = [];
     const sandbox = { console: this.makeConsole(), ...this.makeTimers() };
     this.context = vm.createContext(sandbox, { name: 'logic layer', codeGeneration: { strings: false, wasm: false } });
@@ -132,6 +134,20 @@ export class MiniProgram {
       clearInterval(handle);
     }
     this.timers.clear();
+  }
+
+  /**
+   * The device loses (`false`) or regains (`true`) its network: `wx.onNetworkStatusChange`
+   * listeners hear it first, then requests in flight fail, and new ones fail at once while
+   * offline (`request:fail net::ERR_INTERNET_DISCONNECTED`), as on a phone in a lift.
+   */
+  setOnline(online) {
+    if (this.online === online) return;
+    this.online = online;
+    const status = vm.runInContext('({})', this.context);
+    Object.assign(status, { isConnected: online, networkType: online ? 'wifi' : 'none' });
+    for (const listener of [...this.networkListeners]) listener(status);
+    if (!online) for (const task of [...this.tasks]) task.disconnect();
   }
 
   /** Names on the context's global object (to check that a package defines none). */
@@ -209,7 +225,8 @@ export class MiniProgram {
     const mp = this;
     const fsm = this.makeFileSystemManager();
     const implemented = new Set(['request', 'uploadFile', 'getFileSystemManager', 'getStorage', 'setStorage', 'removeStorage',
-      'getStorageSync', 'setStorageSync', 'removeStorageSync', 'getStorageInfoSync', 'getAppBaseInfo', 'getDeviceInfo', 'getNetworkType']);
+      'getStorageSync', 'setStorageSync', 'removeStorageSync', 'getStorageInfoSync', 'getAppBaseInfo', 'getDeviceInfo', 'getNetworkType',
+      'onNetworkStatusChange', 'offNetworkStatusChange']);
     return {
       request: options => mp.request(options),
       uploadFile: options => mp.uploadFile(options),
@@ -217,7 +234,12 @@ export class MiniProgram {
       canIUse: name => implemented.has(String(name).split('.')[0]),
       getAppBaseInfo: () => ({ SDKVersion: '3.4.0', version: '8.0.50', language: 'zh_CN' }),
       getDeviceInfo: () => ({ platform: 'devtools', system: 'harness', brand: 'node', model: 'node' }),
-      getNetworkType: ({ success, complete } = {}) => later(() => { success?.({ networkType: 'wifi', errMsg: 'getNetworkType:ok' }); complete?.(); }),
+      getNetworkType: ({ success, complete } = {}) => later(() => { success?.({ networkType: mp.online ? 'wifi' : 'none', errMsg: 'getNetworkType:ok' }); complete?.(); }),
+      onNetworkStatusChange: listener => void mp.networkListeners.push(listener),
+      offNetworkStatusChange: listener => {
+        if (listener === undefined) mp.networkListeners.length = 0;
+        else if (mp.networkListeners.includes(listener)) mp.networkListeners.splice(mp.networkListeners.indexOf(listener), 1);
+      },
       ...this.makeStorage(),
     };
   }
@@ -266,6 +288,11 @@ export class MiniProgram {
       if (task.aborted) {
         this.leavePool();
         return settleLater(options, false, { errMsg: `${api}:fail abort` });
+      }
+      if (!this.online) {
+        // Queued while online, its turn came offline.
+        this.leavePool();
+        return settleLater(options, false, { errMsg: `${api}:fail net::ERR_INTERNET_DISCONNECTED` });
       }
       record.inFlightAtStart = this.stats.inFlight;
       this.tasks.add(task);
@@ -334,6 +361,7 @@ export class MiniProgram {
     const dataType = options.dataType ?? 'json';
     const record = { api: 'request', method, url: `${checked.url.origin}${checked.url.pathname}`, bytesOut: body?.length ?? 0 };
     this.stats.requests.push(record);
+    if (this.failOffline('request', record, options)) return task;
     this.runInPool('request', task, record, options, done => {
       let req;
       try {
@@ -367,9 +395,9 @@ export class MiniProgram {
         done(false, { errMsg: 'request:fail timeout' });
       });
       req.on('error', e => done(false, { errMsg: task.aborted ? 'request:fail abort' : `request:fail ${netError(e)}` }));
-      task.cancel = () => {
+      task.cancel = (errMsg = 'request:fail abort') => {
         req.destroy();
-        done(false, { errMsg: 'request:fail abort' });
+        done(false, { errMsg });
       };
       req.end(body);
     });
@@ -382,7 +410,7 @@ export class MiniProgram {
    */
   uploadFile(options = {}) {
     const settle = (ok, value) => settleLater(options, ok, value);
-    const task = new RequestTaskImitation();
+    const task = new RequestTaskImitation('uploadFile');
     const progressHandlers = [];
     task.onProgressUpdate = f => progressHandlers.push(f);
     task.offProgressUpdate = f => progressHandlers.splice(progressHandlers.indexOf(f), 1);
@@ -409,6 +437,7 @@ export class MiniProgram {
     const timeout = this.timeoutOf('uploadFile', options.timeout);
     const record = { api: 'uploadFile', method: 'POST', url: `${checked.url.origin}${checked.url.pathname}`, bytesOut: body.length };
     this.stats.requests.push(record);
+    if (this.failOffline('uploadFile', record, options)) return task;
     this.runInPool('uploadFile', task, record, options, done => {
       let req;
       try {
@@ -425,9 +454,9 @@ export class MiniProgram {
         done(false, { errMsg: 'uploadFile:fail timeout' });
       });
       req.on('error', e => done(false, { errMsg: `uploadFile:fail ${netError(e)}` }));
-      task.cancel = () => {
+      task.cancel = (errMsg = 'uploadFile:fail abort') => {
         req.destroy();
-        done(false, { errMsg: 'uploadFile:fail abort' });
+        done(false, { errMsg });
       };
       // Written in 64 KiB pieces so progress is reported as the bytes go.
       let at = 0;
@@ -446,6 +475,15 @@ export class MiniProgram {
       writeMore();
     });
     return task;
+  }
+
+  /** Without a network a request fails at once, never reaching the pool; `true` if it did. */
+  failOffline(api, record, options) {
+    if (this.online) return false;
+    record.offline = true;
+    record.status = `${api}:fail net::ERR_INTERNET_DISCONNECTED`;
+    settleLater(options, false, { errMsg: record.status });
+    return true;
   }
 
   transport(url) {
@@ -608,7 +646,8 @@ export class MiniProgram {
 
 /** `wx.request`'s `RequestTask` (and `UploadTask`'s abort): `abort()` fails the request with "abort". */
 class RequestTaskImitation {
-  constructor() {
+  constructor(api = 'request') {
+    this.api = api;
     this.finished = false;
     this.aborted = false;
     this.cancel = null;
@@ -618,6 +657,11 @@ class RequestTaskImitation {
     if (this.finished || this.aborted) return;
     this.aborted = true;
     this.cancel?.();
+  }
+
+  /** The network went away under the request. */
+  disconnect() {
+    if (!this.finished) this.cancel?.(`${this.api}:fail net::ERR_INTERNET_DISCONNECTED`);
   }
 
   onHeadersReceived() {}

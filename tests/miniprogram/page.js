@@ -41,7 +41,7 @@ function start({ ready, file, path, clientOptions, uploadOptions = {}, client: g
   const task = c.upload(file, path, {
     ...uploadOptions,
     onStateChange: s => record.states.push(s),
-    onProgress: p => record.progress.push({ phase: p.phase, loaded: p.loaded, total: p.total }),
+    onProgress: p => record.progress.push({ phase: p.phase, loaded: p.loaded, total: p.total, waiting: p.waiting }),
     onWarning: w => record.warnings.push(w.code),
   });
   const finished = task.done().then(

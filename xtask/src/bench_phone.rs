@@ -54,11 +54,11 @@ const LOADS: [Load; 2] = [
     Load { shell: Shell::JscNoJit, crc64_mib: 64, sha256_mib: 8 },
 ];
 
-/// The bytes one synchronous kernel call takes in the SDK today, per kernel: the mini-program's
-/// CRC-64 piece (`CRC_PIECE`, src/platform/miniprogram/file.rs) and the quick-upload hash read
-/// (`HASH_READ`, the engine: one range is hashed in one call where the platform hashes in wasm).
-/// Keep in step with those constants.
-const SDK_SLICES: [(&str, u32); 2] = [("crc64", 256), ("sha256", 8 * 1024)];
+/// The bytes one synchronous kernel call takes in the SDK today, per kernel: `HASH_SLICE`
+/// (src/platform/mod.rs) for both — where the app's own thread computes them (a mini-program, a
+/// page without the upload Worker), a read is hashed and CRC'd in slices of that size with the
+/// event loop run in between (`PIECE` in src/platform/miniprogram/file.rs). Keep in step.
+const SDK_SLICES: [(&str, u32); 2] = [("crc64", 256), ("sha256", 256)];
 
 /// The kernels run in slices of this many KiB for the rate (the slice does not change the rate).
 const RATE_SLICE_KIB: u32 = 1024;

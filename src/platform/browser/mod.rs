@@ -1,11 +1,12 @@
 //! Browser adapters of the ports: [`XhrHttp`] (byte-level upload progress, abort on drop),
-//! [`BlobSource`] (slices, never the whole file), [`JsTimer`], checkpoint stores, and the
-//! upload [`worker`] that hashes off the main thread.
+//! [`BlobSource`] (slices, never the whole file), [`JsTimer`], checkpoint stores,
+//! [`NavigatorConnectivity`], and the upload [`worker`] that hashes off the main thread.
 //!
 //! Globals are bound directly (not through `window()`), so the adapters also work in workers.
 
 mod blob;
 mod idb;
+pub(crate) mod online;
 mod storage;
 mod timer;
 pub mod worker;
@@ -13,6 +14,7 @@ mod xhr;
 
 pub use blob::BlobSource;
 pub use idb::IdbCheckpoints;
+pub use online::NavigatorConnectivity;
 pub use storage::{JsCheckpoints, LocalStorageCheckpoints};
 pub use timer::{next_task, JsTimer};
 pub use xhr::XhrHttp;

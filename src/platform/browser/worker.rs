@@ -30,11 +30,12 @@ use web_sys::Blob;
 
 use super::js_message;
 use crate::checksum::crc64::Crc64;
-use crate::checksum::{ChainedHash, QUICK_UPLOAD_BLOCK};
+use crate::checksum::ChainedHash;
 use crate::error::{Error, Result};
 
-/// Bytes read at a time when computing in the page (one task each, far below 50 ms).
-const PAGE_READ: u64 = QUICK_UPLOAD_BLOCK;
+/// Bytes read, and hashed in one call, at a time when computing in the page: each read's reply
+/// comes in a task of its own, so the page's events run between the calls.
+const PAGE_READ: u64 = crate::platform::HASH_SLICE as u64;
 /// `name` of the rejections that mean "compute in the page" (worker_client.js).
 const UNAVAILABLE: &str = "SmhWorkerUnavailable";
 
@@ -140,8 +141,7 @@ pub async fn chain_hash_ahead(
         }
     }
     let mut hash = ChainedHash::resume(previous);
-    // PAGE_READ is one block, so every read is one block of the chain.
-    for_each_read(blob, |block| hash.update_block(block)).await?;
+    for_each_read(blob, |piece| hash.update(piece)).await?;
     hash.raw().ok_or_else(|| Error::FileRead { message: "no bytes to hash".into() })
 }
 

@@ -6,7 +6,7 @@
 //! WeChat refuses a `length` of 0, so empty ranges (a 0-byte file) never call it. A part's body is
 //! the `ArrayBuffer` `readFile` gave, sent as is by [`WxHttp`](super::WxHttp); its CRC-64 is
 //! computed in wasm over the same buffer, copied in once, piece by piece, so wasm memory does not
-//! grow by a part's size.
+//! grow by a part's size. Quick-upload hashes read the same way, piece by piece.
 //!
 //! A `readFile` that fails (WeChat reports I/O errors, a busy file system, a temporary file being
 //! moved) is tried again [`READ_RETRIES`] times after a pause, as a browser's part is read again
@@ -23,14 +23,16 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::{err_msg, with_callbacks};
 use crate::checksum::crc64::Crc64;
+use crate::checksum::ChainedHash;
 use crate::error::{Error, Result};
 use crate::platform::browser::JsTimer;
 use crate::platform::{Body, FileSource, Handle, LocalBoxFuture, Part, Timer};
 
 /// The names a file's path goes by: ours, `chooseMessageFile`'s and `chooseMedia`'s.
 const PATH_FIELDS: [&str; 3] = ["filePath", "path", "tempFilePath"];
-/// Bytes of a part copied into wasm at a time to compute its CRC-64.
-const CRC_PIECE: u32 = 256 * 1024;
+/// Bytes of a buffer `readFile` gave copied into wasm, and hashed or CRC'd in one synchronous
+/// call, at a time (see [`crate::platform::HASH_SLICE`]).
+const PIECE: u32 = crate::platform::HASH_SLICE as u32;
 /// Times a failed `readFile` is tried again…
 const READ_RETRIES: u32 = 2;
 /// …after this pause, doubled each time.
@@ -160,19 +162,28 @@ impl WxFileSource {
     }
 }
 
-/// CRC-64 of `buffer`, copied into wasm [`CRC_PIECE`] bytes at a time.
-fn crc64_of(buffer: &ArrayBuffer) -> u64 {
+/// Passes `buffer` to `each` in order, copied into wasm [`PIECE`] bytes at a time (wasm memory
+/// does not grow by the buffer's size), with the logic thread free between pieces.
+async fn for_each_piece(buffer: &ArrayBuffer, mut each: impl FnMut(&[u8])) {
     let all = Uint8Array::new(buffer);
-    let mut piece = vec![0u8; CRC_PIECE.min(all.length()) as usize];
-    let mut crc = Crc64::new();
+    let mut piece = vec![0u8; PIECE.min(all.length()) as usize];
     let mut at = 0;
     while at < all.length() {
-        let end = (at + CRC_PIECE).min(all.length());
+        if at > 0 {
+            crate::platform::next_task().await;
+        }
+        let end = (at + PIECE).min(all.length());
         let chunk = &mut piece[..(end - at) as usize];
         all.subarray(at, end).copy_to(chunk);
-        crc.update(chunk);
+        each(chunk);
         at = end;
     }
+}
+
+/// CRC-64 of `buffer`.
+async fn crc64_of(buffer: &ArrayBuffer) -> u64 {
+    let mut crc = Crc64::new();
+    for_each_piece(buffer, |piece| crc.update(piece)).await;
     crc.finish()
 }
 
@@ -199,6 +210,16 @@ impl FileSource for WxFileSource {
         self.stable
     }
 
+    fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
+        Box::pin(async move {
+            let mut hash = ChainedHash::resume(previous);
+            if !range.is_empty() {
+                for_each_piece(&self.read_buffer(range).await?, |piece| hash.update(piece)).await;
+            }
+            hash.raw().ok_or_else(|| Error::FileRead { message: "no bytes to hash".into() })
+        })
+    }
+
     fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {
         Box::pin(async move {
             if range.is_empty() {
@@ -208,7 +229,7 @@ impl FileSource for WxFileSource {
             let body = Body::Handle(Handle::new(range.end - range.start, buffer.clone()));
             // Computed when first polled: the engine polls the PUT first, so the request is
             // already on its way when the CRC runs.
-            Ok(Part { body, crc64: Box::pin(async move { Ok(crc64_of(&buffer)) }) })
+            Ok(Part { body, crc64: Box::pin(async move { Ok(crc64_of(&buffer).await) }) })
         })
     }
 }

@@ -1,7 +1,8 @@
 //! WeChat mini-program adapters of the ports, over the `wx.*` APIs of the logic layer:
 //! [`WxHttp`] (`wx.request`, at most [`MAX_REQUESTS_IN_FLIGHT`] at once, abort on drop),
 //! [`WxFileSource`] (`FileSystemManager.readFile` of one range at a time, never the whole file),
-//! and [`WxStorageCheckpoints`] (`wx.setStorage` / `getStorage`). Time is the browser's
+//! [`WxStorageCheckpoints`] (`wx.setStorage` / `getStorage`) and [`WxConnectivity`]
+//! (`wx.onNetworkStatusChange`). Time is the browser's
 //! [`JsTimer`](super::browser::JsTimer): `setTimeout` exists in the logic layer too.
 //!
 //! The logic layer has no `WebAssembly`, `fetch`, `XMLHttpRequest`, `TextEncoder`, `URL` or DOM;
@@ -18,12 +19,16 @@ pub use pool::MAX_REQUESTS_IN_FLIGHT;
 #[cfg(target_arch = "wasm32")]
 mod file;
 #[cfg(target_arch = "wasm32")]
+mod network;
+#[cfg(target_arch = "wasm32")]
 mod request;
 #[cfg(target_arch = "wasm32")]
 mod storage;
 
 #[cfg(target_arch = "wasm32")]
 pub use file::WxFileSource;
+#[cfg(target_arch = "wasm32")]
+pub use network::WxConnectivity;
 #[cfg(target_arch = "wasm32")]
 pub use request::{WxHttp, MAX_TIMEOUT_MS};
 #[cfg(target_arch = "wasm32")]

@@ -1,0 +1,108 @@
+// What a phone does to an upload that a desktop does not, in the imitated logic layer: the
+// logic thread must stay responsive while the SDK hashes (iOS runs wasm without a JIT, so a long
+// synchronous call there is many times longer than here).
+
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { test } from 'node:test';
+
+import { assertLanded, bounded, makeBytes, MIB, until, useMiniProgram } from './helpers.mjs';
+
+const env = useMiniProgram();
+
+/**
+ * Measures the event loop of this thread (the logic layer's: the imitation runs in it): a 5 ms
+ * interval whose longest gap beyond 5 ms is the longest time nothing else could run — a tap, a
+ * progress callback. `stop()` gives it in ms.
+ */
+function blockMonitor() {
+  const every = 5;
+  let last = performance.now();
+  let longest = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last - every);
+    last = now;
+  }, every);
+  return { stop: () => (clearInterval(timer), longest) };
+}
+
+/** Starts an upload of the mini-program file `file` to `path`; resolves with the page's record. */
+function uploadFile(file, path, uploadOptions = {}, clientOptions = {}) {
+  const { finished } = env.page.start({ ready: env.ready, file: { filePath: file.path, size: file.size }, path, clientOptions, uploadOptions });
+  return finished;
+}
+
+test('a 64 MiB quick upload (full hash) never blocks the logic thread for long', { timeout: 240_000 }, async () => {
+  const size = 64 * MIB;
+  const bytes = makeBytes(size, 41);
+  const first = await bounded(uploadFile(env.mp.addFile('lag-a.bin', bytes), 'mp/lag-a.bin'), 120_000, 'first upload');
+  await assertLanded(env, first, { path: 'mp/lag-a.bin', size, seed: 41 });
+  // The same bytes again: SMH knows the first MiB, so the whole file is hashed in the logic layer.
+  const file = env.mp.addFile('lag-b.bin', bytes);
+  const monitor = blockMonitor();
+  const started = performance.now();
+  const second = await bounded(uploadFile(file, 'mp/lag-b.bin'), 120_000, 'quick upload');
+  const seconds = (performance.now() - started) / 1000;
+  const longest = monitor.stop();
+  await assertLanded(env, second, { path: 'mp/lag-b.bin', size, seed: 41 });
+  assert.equal(second.result.instant, true, 'a quick-upload hit');
+  assert.ok(second.progress.some(p => p.phase === 'hashing'), 'the whole file was hashed');
+  console.log(`64 MiB quick upload: ${seconds.toFixed(2)} s, longest block of the logic thread ${longest.toFixed(1)} ms`);
+  // Slices of 256 KiB take ~2 ms here; the bound leaves room for a loaded machine's scheduling.
+  assert.ok(longest <= 100, `the logic thread was blocked for ${longest.toFixed(1)} ms at once`);
+});
+
+/**
+ * Uploads `size` bytes to `path` and takes the network away once the upload is sending bytes,
+ * for `outageMs` (or until the upload ends, when `outageMs` is null). Resolves with the page's
+ * record, the requests made while offline and the progress reported then.
+ */
+async function uploadThroughOutage({ size, seed, path, outageMs, clientOptions }) {
+  const file = env.mp.addFile(path.split('/').pop(), makeBytes(size, seed));
+  const { record, finished } = env.page.start({ ready: env.ready, file: { filePath: file.path, size: file.size }, path, clientOptions });
+  let ended = false;
+  finished.then(() => { ended = true; });
+  try {
+    await until(() => ended || record.progress.some(p => p.phase === 'uploading' && p.loaded > 0), 60_000, 'the first part');
+    assert.ok(!ended, 'the upload was still running when the network went');
+    const mark = env.mp.stats.requests.length;
+    const progressMark = record.progress.length;
+    const loadedAtOutage = record.progress.at(-1).loaded;
+    env.mp.setOnline(false);
+    const wentOffline = performance.now();
+    if (outageMs === null) await bounded(finished, 60_000, 'the upload to fail');
+    else await new Promise(r => setTimeout(r, outageMs));
+    const offlineRequests = env.mp.stats.requests.slice(mark).filter(r => r.offline);
+    const duringOutage = record.progress.slice(progressMark);
+    const offlineFor = performance.now() - wentOffline;
+    env.mp.setOnline(true);
+    return { ...(await bounded(finished, 120_000, `upload of ${path}`)), offlineRequests, duringOutage, loadedAtOutage, offlineFor };
+  } finally {
+    env.mp.setOnline(true);
+  }
+}
+
+test('a 20 s outage mid-upload is waited out: no request or retry spent offline, progress says so, the upload lands', { timeout: 180_000 }, async () => {
+  const size = 40 * MIB + 3;
+  const path = 'mp/outage.bin';
+  // No retries at all: a retry spent on the outage would fail the upload.
+  const record = await uploadThroughOutage({ size, seed: 43, path, outageMs: 20_000, clientOptions: { retries: 0 } });
+  await assertLanded(env, record, { path, size, seed: 43 });
+  assert.ok(record.loadedAtOutage < size, 'the outage came mid-upload');
+  assert.deepEqual(record.offlineRequests.map(r => `${r.method} ${r.url}`), [], 'no request was started while offline');
+  assert.ok(record.duringOutage.some(p => p.waiting === 'offline'), `progress said it was waiting: ${JSON.stringify(record.duringOutage.slice(0, 3))}`);
+  assert.equal(record.progress.at(-1).waiting, undefined, 'not waiting any more');
+  assert.ok(!record.states.includes('failed'));
+});
+
+test('an outage longer than offlineTimeout fails typed: Network, retryable', { timeout: 120_000 }, async () => {
+  const record = await uploadThroughOutage({ size: 24 * MIB, seed: 44, path: 'mp/outage-long.bin', outageMs: null, clientOptions: { offlineTimeout: 2000 } });
+  assert.equal(record.error?.code, 'Network', JSON.stringify(record.error));
+  assert.equal(record.error.retryable, true);
+  assert.match(record.error.message, /offline/);
+  assert.equal(record.finalState, 'failed');
+  // Waited for the limit, not failed at once by the retries, nor long after.
+  assert.ok(record.offlineFor >= 1900 && record.offlineFor < 15_000, `failed after ${record.offlineFor.toFixed(0)} ms offline`);
+  assert.deepEqual(record.offlineRequests.map(r => `${r.method} ${r.url}`), [], 'no request was started while offline');
+});
