@@ -13,6 +13,7 @@ use super::domain::Origin;
 use super::sign::{authorization, uri_encode, SignRequest};
 use super::xml::{element, parse_error};
 use crate::error::{Error, Result};
+use crate::json::parse_u64;
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, ProgressFn, Timer};
 
@@ -232,13 +233,17 @@ impl CosApi {
             }
             for block in text.split("<Part>").skip(1) {
                 let block = block.split("</Part>").next().unwrap_or_default();
-                let number = element(block, "PartNumber").and_then(|n| n.trim().parse::<u32>().ok()).ok_or_else(bad)?;
-                let size = element(block, "Size").and_then(|n| n.trim().parse::<u64>().ok()).ok_or_else(bad)?;
+                let number = element(block, "PartNumber")
+                    .and_then(|n| u32::try_from(parse_u64(n.trim())?).ok())
+                    .ok_or_else(bad)?;
+                let size = element(block, "Size").and_then(|n| parse_u64(n.trim())).ok_or_else(bad)?;
                 let etag = element(block, "ETag").ok_or_else(bad)?;
                 parts.insert(number, ListedPart { size, etag });
             }
             let truncated = element(&text, "IsTruncated").is_some_and(|t| t.trim().eq_ignore_ascii_case("true"));
-            let next = element(&text, "NextPartNumberMarker").and_then(|n| n.trim().parse::<u32>().ok()).unwrap_or(0);
+            let next = element(&text, "NextPartNumberMarker")
+                .and_then(|n| u32::try_from(parse_u64(n.trim())?).ok())
+                .unwrap_or(0);
             if !truncated || next <= marker {
                 return Ok(parts);
             }
@@ -301,7 +306,7 @@ impl CosApi {
     /// HeadObject: size, ETag and CRC-64 of a stored object.
     pub async fn head(&self, key: &str) -> Result<(Option<u64>, Option<String>, Option<u64>)> {
         let resp = self.call(Method::Head, key, &[], &[], None, "head object", Idempotent::Yes).await?;
-        let size = resp.header("content-length").and_then(|v| v.trim().parse().ok());
+        let size = resp.header("content-length").and_then(|v| parse_u64(v.trim()));
         Ok((size, resp.header("etag").map(str::to_string), crc_header(&resp)))
     }
 }
@@ -361,7 +366,7 @@ impl Attempts for CosAttempts<'_> {
 
 /// `x-cos-hash-crc64ecma` of a reply, when present and readable.
 pub fn crc_header(resp: &HttpResponse) -> Option<u64> {
-    resp.header("x-cos-hash-crc64ecma").and_then(|v| v.trim().parse().ok())
+    resp.header("x-cos-hash-crc64ecma").and_then(|v| parse_u64(v.trim()))
 }
 
 /// Whether a 2xx reply carries an `<Error>` document (COS answers CompleteMultipartUpload with
