@@ -156,19 +156,31 @@ impl CosApi {
     /// Notes what a refusal says about our clock and credentials: corrects the clock from the
     /// reply's `Date` when COS found it skewed. Returns whether signing again may help.
     pub async fn recover(&self, error: &Error, reply_date: Option<&str>, generation: u64) -> Result<bool> {
-        if !error.is_expired_authorisation() {
-            return Ok(false);
+        let Some(refresh) = self.cure(error, reply_date) else { return Ok(false) };
+        if refresh {
+            self.refresh_credentials(generation).await?;
         }
-        let unix_ms = self.timer.unix_ms();
+        Ok(true)
+    }
+
+    /// The part of [`CosApi::recover`] that needs no waiting: `None` when `error` is not an
+    /// expired authorisation; else the clock is corrected from `reply_date` and the answer is
+    /// whether new credentials are needed too.
+    fn cure(&self, error: &Error, reply_date: Option<&str>) -> Option<bool> {
+        if !error.is_expired_authorisation() {
+            return None;
+        }
         if let Some(date) = reply_date {
-            self.credentials.correct_clock(date, unix_ms);
+            self.credentials.correct_clock(date, self.timer.unix_ms());
         }
         // A skew is cured by the clock (corrected now, or by a part refused just before this
         // one), not by new credentials; anything else needs new credentials.
-        if error.code() != "RequestTimeTooSkewed" {
-            self.credentials.refresh(generation, unix_ms).await?;
-        }
-        Ok(true)
+        Some(error.code() != "RequestTimeTooSkewed")
+    }
+
+    /// New credentials unless the ones of `generation` were replaced already.
+    async fn refresh_credentials(&self, generation: u64) -> Result<()> {
+        self.credentials.refresh(generation, self.timer.unix_ms()).await
     }
 
     /// One control call through the retry loop; returns a 2xx reply without an error in its
@@ -195,6 +207,7 @@ impl CosApi {
             generation: 0,
             date: None,
             reauthorised: 0,
+            refresh: false,
         };
         retry::send(&*self.http, &*self.timer, &self.retry, call, &mut attempts).await
     }
@@ -325,12 +338,17 @@ struct CosAttempts<'a> {
     /// The `Date` of the last error reply: COS's clock.
     date: Option<String>,
     reauthorised: u32,
+    /// The credentials were refused as expired: the next attempt fetches new ones first.
+    refresh: bool,
 }
 
 impl Attempts for CosAttempts<'_> {
     fn request(&mut self) -> LocalBoxFuture<'_, Result<HttpRequest>> {
         self.date = None;
         Box::pin(async move {
+            if std::mem::take(&mut self.refresh) {
+                self.api.refresh_credentials(self.generation).await?;
+            }
             let (headers, generation) = self.api.sign(self.method, self.key, self.query, self.headers.to_vec()).await?;
             self.generation = generation;
             Ok(HttpRequest::new(self.method, self.api.url(self.key, self.query), headers, self.body.clone()))
@@ -351,16 +369,15 @@ impl Attempts for CosAttempts<'_> {
         Err(parse_error(&reply))
     }
 
-    fn reauthorise<'a>(&'a mut self, error: &'a Error) -> LocalBoxFuture<'a, Result<bool>> {
-        Box::pin(async move {
-            if self.reauthorised >= MAX_REAUTH {
-                return Ok(false);
-            }
-            let date = self.date.take();
-            let again = self.api.recover(error, date.as_deref(), self.generation).await?;
-            self.reauthorised += u32::from(again);
-            Ok(again)
-        })
+    fn reauthorise(&mut self, error: &Error) -> bool {
+        if self.reauthorised >= MAX_REAUTH {
+            return false;
+        }
+        let date = self.date.take();
+        let Some(refresh) = self.api.cure(error, date.as_deref()) else { return false };
+        self.refresh = refresh;
+        self.reauthorised += 1;
+        true
     }
 }
 
