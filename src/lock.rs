@@ -1,98 +1,38 @@
 //! A small async lock for one thread: callers wait in arrival order and hold it across awaits.
 //! For read-modify-write sequences over async stores (the checkpoint index) and for "one renewal
-//! at a time"; the parts' connection slots are a different thing (`engine::scheduler`).
+//! at a time". It is the parts' connection slots ([`crate::engine::scheduler::Slots`]) with one
+//! slot: their FIFO queue, wakers and give-up-on-drop are exactly a lock's, and one copy of that
+//! machinery in the wasm is smaller than two (the package's size is budgeted).
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
-
-#[derive(Debug, Default)]
-struct Inner {
-    held: bool,
-    next_ticket: u64,
-    /// Waiting tickets in arrival order, each with the waker of its last poll.
-    queue: VecDeque<(u64, Option<Waker>)>,
-}
-
-impl Inner {
-    fn wake_head(&self) {
-        if let Some((_, Some(waker))) = self.queue.front() {
-            waker.wake_by_ref();
-        }
-    }
-}
+use crate::engine::scheduler::{Acquire, SlotGuard, Slots};
 
 /// The lock; clones share it.
-#[derive(Debug, Default, Clone)]
-pub struct Lock(Rc<RefCell<Inner>>);
+#[derive(Debug, Clone)]
+pub struct Lock(Slots);
+
+impl Default for Lock {
+    fn default() -> Lock {
+        Lock::new()
+    }
+}
 
 impl Lock {
     pub fn new() -> Lock {
-        Lock::default()
+        Lock(Slots::new(1))
     }
 
-    /// Waits until the lock is free and takes it until the returned guard drops.
+    /// Waits until the lock is free and takes it until the returned guard drops. Dropping the
+    /// future gives up the place in the queue.
     pub fn lock(&self) -> Locking {
-        let mut inner = self.0.borrow_mut();
-        let ticket = inner.next_ticket;
-        inner.next_ticket += 1;
-        inner.queue.push_back((ticket, None));
-        Locking { lock: self.clone(), ticket, taken: false }
+        self.0.acquire()
     }
 }
 
-/// Future of [`Lock::lock`]; dropping it gives up the place in the queue.
-pub struct Locking {
-    lock: Lock,
-    ticket: u64,
-    taken: bool,
-}
-
-impl Future for Locking {
-    type Output = Guard;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Guard> {
-        let ticket = self.ticket;
-        let mut inner = self.lock.0.borrow_mut();
-        if !inner.held && inner.queue.front().map(|(t, _)| *t) == Some(ticket) {
-            inner.queue.pop_front();
-            inner.held = true;
-            drop(inner);
-            self.taken = true;
-            return Poll::Ready(Guard(self.lock.clone()));
-        }
-        if let Some((_, waker)) = inner.queue.iter_mut().find(|(t, _)| *t == ticket) {
-            *waker = Some(cx.waker().clone());
-        }
-        Poll::Pending
-    }
-}
-
-impl Drop for Locking {
-    fn drop(&mut self) {
-        if !self.taken {
-            let mut inner = self.lock.0.borrow_mut();
-            inner.queue.retain(|(t, _)| *t != self.ticket);
-            if !inner.held {
-                inner.wake_head();
-            }
-        }
-    }
-}
+/// Future of [`Lock::lock`].
+pub type Locking = Acquire;
 
 /// The held lock; released on drop.
-#[derive(Debug)]
-pub struct Guard(Lock);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let mut inner = self.0 .0.borrow_mut();
-        inner.held = false;
-        inner.wake_head();
-    }
-}
+pub type Guard = SlotGuard;
 
 #[cfg(test)]
 mod tests {

@@ -276,6 +276,32 @@ async fn credentials_expiring_mid_upload_are_fetched_again_once() {
     assert_eq!(s.calls.get(), 2, "parallel parts refused at once share one getCredentials() call");
 }
 
+/// Credentials COS refuses as expired on a control call (here InitiateMultipartUpload, signed
+/// with the cached keys of an earlier upload) are fetched again and the call sent again.
+#[tokio::test(flavor = "current_thread")]
+async fn credentials_expired_before_a_control_call_are_fetched_again() {
+    let server = Devserver::start(&[]);
+    let s = setup(&server, "sts", 1800, Rc::new(TokioTimer::default()), Rc::new(MemoryCheckpoints::default()), None);
+    let small = bytes(1000, 3);
+    put(&s.uploader, &small, "first.bin", Control::new(), Rc::new(Recorder::default())).await.expect("uploads");
+    assert_eq!(s.calls.get(), 1);
+    server.app_post("/_dev/credentials/expire", json!({})).await;
+    let data = bytes(3 * MIB, 5);
+    let result = put(&s.uploader, &data, "after-expiry.bin", Control::new(), Rc::new(Recorder::default()))
+        .await
+        .expect("uploads");
+    assert_stored(&server, "after-expiry.bin", &data, &result).await;
+    assert_eq!(s.calls.get(), 2, "the refused keys were replaced once");
+    let initiates: Vec<u64> = server
+        .cos_requests()
+        .await
+        .iter()
+        .filter(|e| e["op"].as_str() == Some("InitiateMultipartUpload"))
+        .filter_map(|e| e["status"].as_u64())
+        .collect();
+    assert_eq!(initiates, [403, 200], "refused with the old keys, accepted with the new");
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn short_lived_credentials_are_renewed_before_they_expire() {
     let server = Devserver::start(&[]);

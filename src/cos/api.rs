@@ -13,6 +13,7 @@ use super::domain::Origin;
 use super::sign::{authorization, uri_encode, SignRequest};
 use super::xml::{element, parse_error};
 use crate::error::{Error, Result};
+use crate::json::parse_u64;
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, ProgressFn, Timer};
 
@@ -149,19 +150,31 @@ impl CosApi {
     /// Notes what a refusal says about our clock and credentials: corrects the clock from the
     /// reply's `Date` when COS found it skewed. Returns whether signing again may help.
     pub async fn recover(&self, error: &Error, reply_date: Option<&str>, generation: u64) -> Result<bool> {
-        if !error.is_expired_authorisation() {
-            return Ok(false);
+        let Some(refresh) = self.cure(error, reply_date) else { return Ok(false) };
+        if refresh {
+            self.refresh_credentials(generation).await?;
         }
-        let unix_ms = self.timer.unix_ms();
+        Ok(true)
+    }
+
+    /// The part of [`CosApi::recover`] that needs no waiting: `None` when `error` is not an
+    /// expired authorisation; else the clock is corrected from `reply_date` and the answer is
+    /// whether new credentials are needed too.
+    fn cure(&self, error: &Error, reply_date: Option<&str>) -> Option<bool> {
+        if !error.is_expired_authorisation() {
+            return None;
+        }
         if let Some(date) = reply_date {
-            self.credentials.correct_clock(date, unix_ms);
+            self.credentials.correct_clock(date, self.timer.unix_ms());
         }
         // A skew is cured by the clock (corrected now, or by a part refused just before this
         // one), not by new credentials; anything else needs new credentials.
-        if error.code() != "RequestTimeTooSkewed" {
-            self.credentials.refresh(generation, unix_ms).await?;
-        }
-        Ok(true)
+        Some(error.code() != "RequestTimeTooSkewed")
+    }
+
+    /// New credentials unless the ones of `generation` were replaced already.
+    async fn refresh_credentials(&self, generation: u64) -> Result<()> {
+        self.credentials.refresh(generation, self.timer.unix_ms()).await
     }
 
     /// One control call through the retry loop; returns a 2xx reply without an error in its
@@ -188,6 +201,7 @@ impl CosApi {
             generation: 0,
             date: None,
             reauthorised: 0,
+            refresh: false,
         };
         retry::send(&*self.http, &*self.timer, &self.retry, call, &mut attempts).await
     }
@@ -226,13 +240,17 @@ impl CosApi {
             }
             for block in text.split("<Part>").skip(1) {
                 let block = block.split("</Part>").next().unwrap_or_default();
-                let number = element(block, "PartNumber").and_then(|n| n.trim().parse::<u32>().ok()).ok_or_else(bad)?;
-                let size = element(block, "Size").and_then(|n| n.trim().parse::<u64>().ok()).ok_or_else(bad)?;
+                let number = element(block, "PartNumber")
+                    .and_then(|n| u32::try_from(parse_u64(n.trim())?).ok())
+                    .ok_or_else(bad)?;
+                let size = element(block, "Size").and_then(|n| parse_u64(n.trim())).ok_or_else(bad)?;
                 let etag = element(block, "ETag").ok_or_else(bad)?;
                 parts.insert(number, ListedPart { size, etag });
             }
             let truncated = element(&text, "IsTruncated").is_some_and(|t| t.trim().eq_ignore_ascii_case("true"));
-            let next = element(&text, "NextPartNumberMarker").and_then(|n| n.trim().parse::<u32>().ok()).unwrap_or(0);
+            let next = element(&text, "NextPartNumberMarker")
+                .and_then(|n| u32::try_from(parse_u64(n.trim())?).ok())
+                .unwrap_or(0);
             if !truncated || next <= marker {
                 return Ok(parts);
             }
@@ -295,7 +313,7 @@ impl CosApi {
     /// HeadObject: size, ETag and CRC-64 of a stored object.
     pub async fn head(&self, key: &str) -> Result<(Option<u64>, Option<String>, Option<u64>)> {
         let resp = self.call(Method::Head, key, &[], &[], None, "head object", Idempotent::Yes).await?;
-        let size = resp.header("content-length").and_then(|v| v.trim().parse().ok());
+        let size = resp.header("content-length").and_then(|v| parse_u64(v.trim()));
         Ok((size, resp.header("etag").map(str::to_string), crc_header(&resp)))
     }
 }
@@ -314,12 +332,17 @@ struct CosAttempts<'a> {
     /// The `Date` of the last error reply: COS's clock.
     date: Option<String>,
     reauthorised: u32,
+    /// The credentials were refused as expired: the next attempt fetches new ones first.
+    refresh: bool,
 }
 
 impl Attempts for CosAttempts<'_> {
     fn request(&mut self) -> LocalBoxFuture<'_, Result<HttpRequest>> {
         self.date = None;
         Box::pin(async move {
+            if std::mem::take(&mut self.refresh) {
+                self.api.refresh_credentials(self.generation).await?;
+            }
             let (headers, generation) = self.api.sign(self.method, self.key, self.query, self.headers.to_vec()).await?;
             self.generation = generation;
             Ok(HttpRequest::new(self.method, self.api.url(self.key, self.query), headers, self.body.clone()))
@@ -340,22 +363,21 @@ impl Attempts for CosAttempts<'_> {
         Err(parse_error(&reply))
     }
 
-    fn reauthorise<'a>(&'a mut self, error: &'a Error) -> LocalBoxFuture<'a, Result<bool>> {
-        Box::pin(async move {
-            if self.reauthorised >= MAX_REAUTH {
-                return Ok(false);
-            }
-            let date = self.date.take();
-            let again = self.api.recover(error, date.as_deref(), self.generation).await?;
-            self.reauthorised += u32::from(again);
-            Ok(again)
-        })
+    fn reauthorise(&mut self, error: &Error) -> bool {
+        if self.reauthorised >= MAX_REAUTH {
+            return false;
+        }
+        let date = self.date.take();
+        let Some(refresh) = self.api.cure(error, date.as_deref()) else { return false };
+        self.refresh = refresh;
+        self.reauthorised += 1;
+        true
     }
 }
 
 /// `x-cos-hash-crc64ecma` of a reply, when present and readable.
 pub fn crc_header(resp: &HttpResponse) -> Option<u64> {
-    resp.header("x-cos-hash-crc64ecma").and_then(|v| v.trim().parse().ok())
+    resp.header("x-cos-hash-crc64ecma").and_then(|v| parse_u64(v.trim()))
 }
 
 /// Whether a 2xx reply carries an `<Error>` document (COS answers CompleteMultipartUpload with

@@ -69,7 +69,7 @@ pub fn check_put_reply(resp: &HttpResponse, sent_crc: u64) -> Result<Stored> {
     }
     let header = resp.header("x-cos-hash-crc64ecma");
     if let Some(value) = header {
-        let got: Option<u64> = value.trim().parse().ok();
+        let got = crate::json::parse_u64(value.trim());
         if got != Some(sent_crc) {
             return Err(Error::IntegrityMismatch {
                 message: format!("COS stored a different CRC64 than the bytes sent have ({sent_crc})"),

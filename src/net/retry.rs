@@ -235,8 +235,9 @@ pub trait Attempts {
     fn check(&mut self, reply: HttpResponse) -> Result<HttpResponse>;
     /// After a failed attempt: whether renewing the authorisation `error` refused (a new token,
     /// new credentials, a corrected clock) lets the call go again at once, as a new attempt that
-    /// is not counted as a retry.
-    fn reauthorise<'a>(&'a mut self, error: &'a Error) -> LocalBoxFuture<'a, Result<bool>>;
+    /// is not counted as a retry. What renewing needs to wait for (a fetch) is done by the next
+    /// [`Attempts::request`], whose error ends the call: one async step per attempt, not two.
+    fn reauthorise(&mut self, error: &Error) -> bool;
 }
 
 /// Sends one control call through `http`, retrying what is safe to retry with backoff; returns
@@ -262,7 +263,7 @@ pub async fn send(
             },
             Err(error) => error,
         };
-        if attempts.reauthorise(&error).await? {
+        if attempts.reauthorise(&error) {
             continue;
         }
         let no_reply = matches!(error, Error::Network { .. } | Error::Timeout { .. });
@@ -350,10 +351,10 @@ mod tests {
                 status => Err(Error::Cos { status, code: String::new(), message: String::new(), request_id: None }),
             }
         }
-        fn reauthorise<'a>(&'a mut self, error: &'a Error) -> LocalBoxFuture<'a, Result<bool>> {
+        fn reauthorise(&mut self, error: &Error) -> bool {
             let cure = error.status() == 403 && self.cures > 0;
             self.cures -= u32::from(cure);
-            Box::pin(async move { Ok(cure) })
+            cure
         }
     }
 

@@ -105,8 +105,17 @@ impl SmhApi {
         body: Body,
     ) -> Result<HttpResponse> {
         let body = body.map(|v| crate::platform::Body::from(v.to_json().into_bytes()));
-        let mut attempts =
-            SmhAttempts { api: self, method, resource, tail, query, body, token: None, refreshed: false };
+        let mut attempts = SmhAttempts {
+            api: self,
+            method,
+            resource,
+            tail,
+            query,
+            body,
+            token: None,
+            refused: None,
+            refreshed: false,
+        };
         retry::send(&*self.http, &*self.timer, &self.retry, call, &mut attempts).await
     }
 
@@ -209,15 +218,18 @@ struct SmhAttempts<'a> {
     body: Option<crate::platform::Body>,
     /// The token of the last attempt (fetched at the first).
     token: Option<String>,
+    /// The token SMH refused, replaced by the next attempt.
+    refused: Option<String>,
     refreshed: bool,
 }
 
 impl Attempts for SmhAttempts<'_> {
     fn request(&mut self) -> LocalBoxFuture<'_, Result<HttpRequest>> {
         Box::pin(async move {
-            let token = match &self.token {
-                Some(token) => token.clone(),
-                None => self.api.tokens.get().await?,
+            let token = match (&self.token, self.refused.take()) {
+                (Some(token), _) => token.clone(),
+                (None, Some(refused)) => self.api.tokens.refresh(&refused).await?,
+                (None, None) => self.api.tokens.get().await?,
             };
             let mut headers = Vec::new();
             if self.body.is_some() {
@@ -236,16 +248,13 @@ impl Attempts for SmhAttempts<'_> {
         Err(smh_error(&reply, self.token.as_deref().unwrap_or_default()))
     }
 
-    fn reauthorise<'a>(&'a mut self, error: &'a Error) -> LocalBoxFuture<'a, Result<bool>> {
-        Box::pin(async move {
-            if !error.is_invalid_token() || self.refreshed || !self.api.tokens.can_refresh() {
-                return Ok(false);
-            }
-            self.refreshed = true;
-            let stale = self.token.take().unwrap_or_default();
-            self.token = Some(self.api.tokens.refresh(&stale).await?);
-            Ok(true)
-        })
+    fn reauthorise(&mut self, error: &Error) -> bool {
+        if !error.is_invalid_token() || self.refreshed || !self.api.tokens.can_refresh() {
+            return false;
+        }
+        self.refreshed = true;
+        self.refused = Some(self.token.take().unwrap_or_default());
+        true
     }
 }
 

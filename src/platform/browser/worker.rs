@@ -86,7 +86,7 @@ pub async fn crc64(blob: &Blob, via: Via) -> Result<u64> {
             Ok(value) => {
                 return value
                     .as_string()
-                    .and_then(|s| s.parse().ok())
+                    .and_then(|s| crate::json::parse_u64(&s))
                     .ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed CRC-64".into() })
             }
             Err(e) if via == Via::Auto && is_unavailable(&e) => {}

@@ -100,7 +100,10 @@ fn response(reply: &JsValue) -> HttpResponse {
             let pair: Array = entry.unchecked_into();
             let name = pair.get(0).as_string().unwrap_or_default().to_ascii_lowercase();
             let value = pair.get(1);
-            let value = value.as_string().or_else(|| value.as_f64().map(|n| n.to_string())).unwrap_or_default();
+            // A number as JS writes it (`String(n)`), without float formatting in the wasm.
+            let number =
+                || value.as_f64().and_then(|_| value.unchecked_ref::<js_sys::Number>().to_string_with_radix(10).ok());
+            let value = value.as_string().or_else(|| number().map(String::from)).unwrap_or_default();
             headers.push((name, value));
         }
     }
