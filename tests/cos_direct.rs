@@ -539,3 +539,35 @@ async fn a_clock_an_hour_slow_is_corrected_before_the_parts() {
         .count();
     assert_eq!(refused_parts, 0, "the clock was corrected before any part was signed");
 }
+
+/// COS may answer CompleteMultipartUpload 200 and put an error in the body (issue 18.4): one
+/// whose code says "try again" (`InternalError`, `ServiceUnavailable`, `SlowDown`) is retried as
+/// a 5xx would be, and the upload completes instead of aborting every part.
+#[tokio::test(flavor = "current_thread")]
+async fn a_complete_answered_200_with_a_retryable_error_is_retried() {
+    let server = Devserver::start(&[]);
+    let s = setup(&server, "sts", 1800, Rc::new(TokioTimer::default()), Rc::new(MemoryCheckpoints::default()), None);
+    let data = bytes(4 * MIB, 37);
+    for code in ["InternalError", "ServiceUnavailable", "SlowDown"] {
+        server
+            .app_post(
+                "/_dev/faults",
+                json!({"origin": "cos", "method": "POST", "query": "uploadId", "times": 1, "action": {"type": "status", "status": 200, "code": code}}),
+            )
+            .await;
+        let key = format!("complete-200/{code}.bin");
+        let result = put(&s.uploader, &data, &key, Control::new(), Rc::new(Recorder::default()))
+            .await
+            .unwrap_or_else(|e| panic!("{code}: {e}"));
+        assert_stored(&server, &key, &data, &result).await;
+    }
+    let completes: Vec<u64> = server
+        .cos_requests()
+        .await
+        .iter()
+        .filter(|e| e["op"].as_str() == Some("CompleteMultipartUpload"))
+        .filter_map(|e| e["status"].as_u64())
+        .collect();
+    assert_eq!(completes, [200; 6], "each Complete was sent twice: {completes:?}");
+    assert_eq!(open_cos_uploads(&server).await, 0);
+}
