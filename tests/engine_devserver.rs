@@ -843,3 +843,42 @@ async fn a_confirm_the_client_gave_up_on_still_completes() {
     assert_stored(&server, "abandoned-confirm.bin", &data, &result.crc64).await;
     assert_nothing_open(&server).await;
 }
+
+/// Cancel while SMH answers a quick-upload begin that hits (issue 18.8): SMH has created the
+/// file, so the upload waits for the reply and is reported done (instant), not `Aborted`.
+#[tokio::test(flavor = "current_thread")]
+async fn cancel_during_a_quick_upload_hit_reports_the_stored_file() {
+    let server = Devserver::start(&[]);
+    let uploader = server.uploader(server.config()).await;
+    let data = bytes(3 * MIB + 5, 41);
+    let first = upload(&uploader, &data, "quick-orig.bin", Conflict::Ask, true).await.0.unwrap();
+    // The second begin (with the full hash, the one that hits) is held for a while.
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "smh", "query": "filesize", "skip": 1, "times": 1, "action": {"type": "delay", "ms": 1500}}),
+        )
+        .await;
+    let control = Control::new();
+    let rec = Rc::new(Recorder::default());
+    let cancel_while_held = async {
+        // The rule has fired once the held begin reached SMH.
+        loop {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let faults = server.app_get("/_dev/faults").await;
+            if faults["rules"][0]["fired"].as_u64() == Some(1) {
+                break;
+            }
+        }
+        control.cancel();
+    };
+    let (result, ()) = futures::join!(
+        upload_with(&uploader, &data, "quick-copy.bin", Conflict::Ask, true, control.clone(), rec.clone()),
+        cancel_while_held
+    );
+    let result = result.expect("SMH stored the file before cancel() could stop it");
+    assert!(result.instant, "quick upload hit");
+    assert_eq!(rec.states.borrow().last(), Some(&UploadState::Done));
+    assert_stored(&server, "quick-copy.bin", &data, &first.crc64).await;
+    assert_nothing_open(&server).await;
+}

@@ -288,6 +288,8 @@ impl SmhFlow {
                     api.create_directory(&parent).await?;
                     created = true;
                 }
+                // A hit: SMH has stored the file, which cancel() came too late to undo.
+                outcome @ Ok(Begin::Instant(_)) => return outcome,
                 outcome => {
                     session.check_cancelled()?;
                     return outcome;
