@@ -882,3 +882,39 @@ async fn cancel_during_a_quick_upload_hit_reports_the_stored_file() {
     assert_stored(&server, "quick-copy.bin", &data, &first.crc64).await;
     assert_nothing_open(&server).await;
 }
+
+/// A resumable upload whose check fails for a reason of its own — here SMH's task query answered
+/// 503 past its retries (issue 18.3) — is not taken as forgotten by SMH: the attempt fails with
+/// that (retryable) error, the record and the SMH task stay, and the next upload resumes.
+#[tokio::test(flavor = "current_thread")]
+async fn a_failed_resume_check_keeps_the_record_and_the_task() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.multipart_threshold = 2 * MIB as u64;
+    config.part_size = Some(MIB as u64);
+    config.retry.max_retries = 1;
+    let uploader = server.uploader(config).await;
+    let data = bytes(6 * MIB, 47);
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "query": "partNumber", "skip": 3, "times": 1000, "action": {"type": "reset"}})).await;
+    let err = upload(&uploader, &data, "checked.bin", Conflict::Ask, false).await.0.unwrap_err();
+    assert!(err.retryable(), "{err}");
+    server.app_delete("/_dev/faults").await;
+    server.app_post("/_dev/faults", json!({"origin": "smh", "method": "GET", "query": "upload", "times": 1000, "action": {"type": "status", "status": 503}})).await;
+    let err = upload(&uploader, &data, "checked.bin", Conflict::Ask, false).await.0.unwrap_err();
+    assert_eq!((err.status(), err.retryable()), (503, true), "{err}");
+    let pending = uploader.pending_uploads().await;
+    assert_eq!(pending.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), ["checked.bin"], "the record is kept");
+    let open = server.open_uploads().await;
+    assert_eq!(open["smh"].as_array().map(Vec::len), Some(1), "the SMH task is not cancelled: {open}");
+    server.app_delete("/_dev/faults").await;
+    let puts = |log: Vec<serde_json::Value>| log.iter().filter(|e| e["method"] == "PUT").count();
+    let before = puts(server.cos_requests().await);
+    let result = upload(&uploader, &data, "checked.bin", Conflict::Ask, false).await.0.expect("resumes");
+    assert_stored(&server, "checked.bin", &data, &result.crc64).await;
+    assert_eq!(puts(server.cos_requests().await) - before, 3, "only the three missing parts were sent");
+    let log = server.app_get("/_dev/log").await;
+    let ops = |op: &str| log.as_array().unwrap().iter().filter(|e| e["op"] == op).count();
+    assert_eq!((ops("begin"), ops("cancel")), (1, 0), "one task, never cancelled: {log}");
+    assert!(uploader.pending_uploads().await.is_empty());
+    assert_nothing_open(&server).await;
+}
