@@ -18,8 +18,9 @@ pub enum Error {
     Smh { status: u16, code: String, message: String, request_id: Option<String> },
     /// The COS bucket answered with an error (XML `<Error><Code>…`).
     ///
-    /// Retried when the status is 5xx, 429, or the code is `SlowDown`/`RequestTimeout`.
-    /// `AccessDenied` "Request has expired" is handled by renewing the authorisation first.
+    /// Retried when the status is 5xx, 429, or the code is `SlowDown`, `RequestTimeout`,
+    /// `InternalError` or `ServiceUnavailable` (COS may answer CompleteMultipartUpload 200 with
+    /// an error in the body: docs/cos-api.md §2.8). `AccessDenied` "Request has expired" is handled by renewing the authorisation first.
     Cos { status: u16, code: String, message: String, request_id: Option<String> },
     /// The request did not complete: connection refused or reset, DNS, CORS. Retried.
     Network { message: String },
@@ -88,7 +89,9 @@ impl Error {
         match self {
             Error::Smh { status, .. } => *status >= 500 || *status == 429,
             Error::Cos { status, code, .. } => {
-                *status >= 500 || *status == 429 || code == "SlowDown" || code == "RequestTimeout"
+                *status >= 500
+                    || *status == 429
+                    || matches!(code.as_str(), "SlowDown" | "RequestTimeout" | "InternalError" | "ServiceUnavailable")
             }
             Error::Network { .. } | Error::Timeout { .. } => true,
             Error::InvalidResponse { status, .. } => *status >= 500,
@@ -157,6 +160,9 @@ mod tests {
     #[test]
     fn codes_and_retryability() {
         let e = Error::Cos { status: 503, code: "SlowDown".into(), message: String::new(), request_id: None };
+        assert!(e.retryable());
+        // An `<Error>` in a 200 reply (CompleteMultipartUpload) is retried when its code says so.
+        let e = Error::Cos { status: 200, code: "InternalError".into(), message: String::new(), request_id: None };
         assert!(e.retryable());
         let e = Error::Cos {
             status: 403,

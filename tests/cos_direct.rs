@@ -565,3 +565,96 @@ async fn a_clock_an_hour_slow_is_corrected_before_the_parts() {
         .count();
     assert_eq!(refused_parts, 0, "the clock was corrected before any part was signed");
 }
+
+/// COS may answer CompleteMultipartUpload 200 and put an error in the body (issue 18.4): one
+/// whose code says "try again" (`InternalError`, `ServiceUnavailable`, `SlowDown`) is retried as
+/// a 5xx would be, and the upload completes instead of aborting every part.
+#[tokio::test(flavor = "current_thread")]
+async fn a_complete_answered_200_with_a_retryable_error_is_retried() {
+    let server = Devserver::start(&[]);
+    let s = setup(&server, "sts", 1800, Rc::new(TokioTimer::default()), Rc::new(MemoryCheckpoints::default()), None);
+    let data = bytes(4 * MIB, 37);
+    for code in ["InternalError", "ServiceUnavailable", "SlowDown"] {
+        server
+            .app_post(
+                "/_dev/faults",
+                json!({"origin": "cos", "method": "POST", "query": "uploadId", "times": 1, "action": {"type": "status", "status": 200, "code": code}}),
+            )
+            .await;
+        let key = format!("complete-200/{code}.bin");
+        let result = put(&s.uploader, &data, &key, Control::new(), Rc::new(Recorder::default()))
+            .await
+            .unwrap_or_else(|e| panic!("{code}: {e}"));
+        assert_stored(&server, &key, &data, &result).await;
+    }
+    let completes: Vec<u64> = server
+        .cos_requests()
+        .await
+        .iter()
+        .filter(|e| e["op"].as_str() == Some("CompleteMultipartUpload"))
+        .filter_map(|e| e["status"].as_u64())
+        .collect();
+    assert_eq!(completes, [200; 6], "each Complete was sent twice: {completes:?}");
+    assert_eq!(open_cos_uploads(&server).await, 0);
+}
+
+/// A resumable upload whose check fails for a reason of its own — here ListParts answered 503
+/// past its retries (issue 18.3) — is not taken as forgotten by COS: the attempt fails with that
+/// (retryable) error, the record and the multipart upload stay, and the next upload resumes.
+#[tokio::test(flavor = "current_thread")]
+async fn a_failed_resume_check_keeps_the_record_and_the_upload() {
+    let server = Devserver::start(&[]);
+    let store: Rc<dyn CheckpointStore> = Rc::new(MemoryCheckpoints::default());
+    let (_, mut config) = cos_config(&server);
+    config.retry.max_retries = 1;
+    let s = setup(&server, "sts", 1800, Rc::new(TokioTimer::default()), store, Some(config));
+    let data = bytes(6 * MIB, 43);
+    let rec = || Rc::new(Recorder::default());
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "query": "partNumber", "skip": 3, "times": 1000, "action": {"type": "reset"}})).await;
+    let err = put(&s.uploader, &data, "checked.bin", Control::new(), rec()).await.unwrap_err();
+    assert!(err.retryable(), "{err}");
+    server.app_delete("/_dev/faults").await;
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "GET", "query": "uploadId", "times": 1000, "action": {"type": "status", "status": 503}})).await;
+    let err = put(&s.uploader, &data, "checked.bin", Control::new(), rec()).await.unwrap_err();
+    assert_eq!((err.code(), err.status(), err.retryable()), ("ServiceUnavailable", 503, true), "{err}");
+    let pending = s.uploader.pending_uploads().await;
+    assert_eq!(pending.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), ["checked.bin"], "the record is kept");
+    assert_eq!(open_cos_uploads(&server).await, 1, "the multipart upload is not aborted");
+    server.app_delete("/_dev/faults").await;
+    let ops =
+        |log: Vec<Value>| log.iter().map(|e| e["op"].as_str().unwrap_or_default().to_string()).collect::<Vec<_>>();
+    let count = |ops: &[String], op: &str| ops.iter().filter(|o| o.as_str() == op).count();
+    let before = count(&ops(server.cos_requests().await), "UploadPart");
+    let result = put(&s.uploader, &data, "checked.bin", Control::new(), rec()).await.expect("resumes");
+    assert_stored(&server, "checked.bin", &data, &result).await;
+    let after = ops(server.cos_requests().await);
+    assert_eq!(count(&after, "UploadPart") - before, 3, "only the three missing parts were sent: {after:?}");
+    assert_eq!(count(&after, "InitiateMultipartUpload"), 1, "{after:?}");
+    assert_eq!(count(&after, "AbortMultipartUpload"), 0, "{after:?}");
+    assert!(s.uploader.pending_uploads().await.is_empty());
+    assert_eq!(open_cos_uploads(&server).await, 0);
+}
+
+/// The one answer that discards a record: COS saying it does not know the upload (`NoSuchUpload`
+/// to ListParts). The upload then begins anew and completes; nothing is left open.
+#[tokio::test(flavor = "current_thread")]
+async fn a_record_cos_no_longer_knows_is_discarded() {
+    let server = Devserver::start(&[]);
+    let s = setup(&server, "sts", 1800, Rc::new(TokioTimer::default()), Rc::new(MemoryCheckpoints::default()), None);
+    let data = bytes(6 * MIB, 53);
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "query": "partNumber", "skip": 3, "times": 1000, "action": {"type": "reset"}})).await;
+    let err = put(&s.uploader, &data, "forgotten.bin", Control::new(), Rc::new(Recorder::default())).await.unwrap_err();
+    assert!(err.retryable(), "{err}");
+    server.app_delete("/_dev/faults").await;
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "GET", "query": "uploadId", "times": 1, "action": {"type": "status", "status": 404, "code": "NoSuchUpload"}})).await;
+    let result = put(&s.uploader, &data, "forgotten.bin", Control::new(), Rc::new(Recorder::default()))
+        .await
+        .expect("begins anew");
+    assert_stored(&server, "forgotten.bin", &data, &result).await;
+    let ops: Vec<String> =
+        server.cos_requests().await.iter().map(|e| e["op"].as_str().unwrap_or_default().to_string()).collect();
+    let count = |op: &str| ops.iter().filter(|o| o.as_str() == op).count();
+    assert_eq!((count("InitiateMultipartUpload"), count("AbortMultipartUpload")), (2, 1), "{ops:?}");
+    assert!(s.uploader.pending_uploads().await.is_empty());
+    assert_eq!(open_cos_uploads(&server).await, 0);
+}

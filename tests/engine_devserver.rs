@@ -843,3 +843,78 @@ async fn a_confirm_the_client_gave_up_on_still_completes() {
     assert_stored(&server, "abandoned-confirm.bin", &data, &result.crc64).await;
     assert_nothing_open(&server).await;
 }
+
+/// Cancel while SMH answers a quick-upload begin that hits (issue 18.8): SMH has created the
+/// file, so the upload waits for the reply and is reported done (instant), not `Aborted`.
+#[tokio::test(flavor = "current_thread")]
+async fn cancel_during_a_quick_upload_hit_reports_the_stored_file() {
+    let server = Devserver::start(&[]);
+    let uploader = server.uploader(server.config()).await;
+    let data = bytes(3 * MIB + 5, 41);
+    let first = upload(&uploader, &data, "quick-orig.bin", Conflict::Ask, true).await.0.unwrap();
+    // The second begin (with the full hash, the one that hits) is held for a while.
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "smh", "query": "filesize", "skip": 1, "times": 1, "action": {"type": "delay", "ms": 1500}}),
+        )
+        .await;
+    let control = Control::new();
+    let rec = Rc::new(Recorder::default());
+    let cancel_while_held = async {
+        // The rule has fired once the held begin reached SMH.
+        loop {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let faults = server.app_get("/_dev/faults").await;
+            if faults["rules"][0]["fired"].as_u64() == Some(1) {
+                break;
+            }
+        }
+        control.cancel();
+    };
+    let (result, ()) = futures::join!(
+        upload_with(&uploader, &data, "quick-copy.bin", Conflict::Ask, true, control.clone(), rec.clone()),
+        cancel_while_held
+    );
+    let result = result.expect("SMH stored the file before cancel() could stop it");
+    assert!(result.instant, "quick upload hit");
+    assert_eq!(rec.states.borrow().last(), Some(&UploadState::Done));
+    assert_stored(&server, "quick-copy.bin", &data, &first.crc64).await;
+    assert_nothing_open(&server).await;
+}
+
+/// A resumable upload whose check fails for a reason of its own — here SMH's task query answered
+/// 503 past its retries (issue 18.3) — is not taken as forgotten by SMH: the attempt fails with
+/// that (retryable) error, the record and the SMH task stay, and the next upload resumes.
+#[tokio::test(flavor = "current_thread")]
+async fn a_failed_resume_check_keeps_the_record_and_the_task() {
+    let server = Devserver::start(&[]);
+    let mut config = server.config();
+    config.multipart_threshold = 2 * MIB as u64;
+    config.part_size = Some(MIB as u64);
+    config.retry.max_retries = 1;
+    let uploader = server.uploader(config).await;
+    let data = bytes(6 * MIB, 47);
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "query": "partNumber", "skip": 3, "times": 1000, "action": {"type": "reset"}})).await;
+    let err = upload(&uploader, &data, "checked.bin", Conflict::Ask, false).await.0.unwrap_err();
+    assert!(err.retryable(), "{err}");
+    server.app_delete("/_dev/faults").await;
+    server.app_post("/_dev/faults", json!({"origin": "smh", "method": "GET", "query": "upload", "times": 1000, "action": {"type": "status", "status": 503}})).await;
+    let err = upload(&uploader, &data, "checked.bin", Conflict::Ask, false).await.0.unwrap_err();
+    assert_eq!((err.status(), err.retryable()), (503, true), "{err}");
+    let pending = uploader.pending_uploads().await;
+    assert_eq!(pending.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), ["checked.bin"], "the record is kept");
+    let open = server.open_uploads().await;
+    assert_eq!(open["smh"].as_array().map(Vec::len), Some(1), "the SMH task is not cancelled: {open}");
+    server.app_delete("/_dev/faults").await;
+    let puts = |log: Vec<serde_json::Value>| log.iter().filter(|e| e["method"] == "PUT").count();
+    let before = puts(server.cos_requests().await);
+    let result = upload(&uploader, &data, "checked.bin", Conflict::Ask, false).await.0.expect("resumes");
+    assert_stored(&server, "checked.bin", &data, &result.crc64).await;
+    assert_eq!(puts(server.cos_requests().await) - before, 3, "only the three missing parts were sent");
+    let log = server.app_get("/_dev/log").await;
+    let ops = |op: &str| log.as_array().unwrap().iter().filter(|e| e["op"] == op).count();
+    assert_eq!((ops("begin"), ops("cancel")), (1, 0), "one task, never cancelled: {log}");
+    assert!(uploader.pending_uploads().await.is_empty());
+    assert_nothing_open(&server).await;
+}

@@ -228,15 +228,18 @@ impl Flow for CosFlow {
         })
     }
 
-    fn resume<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, Result<Opened>> {
+    fn resume<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, Result<Option<Opened>>> {
         Box::pin(async move {
             let upload_id = record.upload_id.as_deref().unwrap_or_default();
-            let listed = self.api().list_parts(&self.object.key, upload_id).await?;
+            let listed = match self.api().list_parts(&self.object.key, upload_id).await {
+                Err(e) if e.code() == "NoSuchUpload" => return Ok(None),
+                listed => listed?,
+            };
             let parts =
                 parts_on_server(&self.session, record, &|n| listed.get(&n).map(|p| (p.size, Some(p.etag.clone()))))
                     .await?;
             *self.upload_id.borrow_mut() = Some(upload_id.to_string());
-            Ok(Opened::Parts(parts))
+            Ok(Some(Opened::Parts(parts)))
         })
     }
 

@@ -48,9 +48,11 @@ pub(crate) trait Flow {
     fn begin(&self) -> LocalBoxFuture<'_, Result<Opened>>;
 
     /// Continues the server upload `record` names: the parts the server holds with their
-    /// planned size, or [`Opened::Stored`]. An error means it cannot be continued (the caller
-    /// discards the record and begins anew).
-    fn resume<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, Result<Opened>>;
+    /// planned size, or [`Opened::Stored`]. `None`: the server does not know the upload (or
+    /// says it cannot be continued), so the caller discards the record and begins anew. An
+    /// error says nothing about the upload (the network, an overloaded server, a token): the
+    /// attempt fails with it and the record and the server upload are kept for the next.
+    fn resume<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, Result<Option<Opened>>>;
 
     /// The signed PUT of `body` as part `number` (`None`: the whole object in one request).
     fn part_request(

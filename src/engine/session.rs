@@ -292,6 +292,14 @@ impl Session {
         *self.record.borrow_mut() = Some((key, record));
     }
 
+    /// Lets go of this upload's record without touching the stored one (its server upload could
+    /// not be checked): the next upload of the file may resume it.
+    pub fn leave_record(&self) {
+        if let Some((key, _)) = self.record.borrow_mut().take() {
+            self.uploader.release(&key);
+        }
+    }
+
     /// The store key of this upload's record.
     pub fn record_key(&self) -> Option<String> {
         self.record.borrow().as_ref().map(|(key, _)| key.clone())

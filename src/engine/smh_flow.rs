@@ -171,10 +171,14 @@ impl Flow for SmhFlow {
         Box::pin(self.create_upload())
     }
 
-    fn resume<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, Result<Opened>> {
+    fn resume<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, Result<Option<Opened>>> {
         Box::pin(async move {
-            let outcome = self.resume_task(record).await;
-            if outcome.is_err() {
+            let outcome = match self.resume_task(record).await {
+                // SMH does not know the task: expired, cancelled (docs/smh-api.md §7).
+                Err(Error::Smh { code, .. }) if code == "UploadNotFound" || code == "ConfirmKeyNotFound" => Ok(None),
+                outcome => outcome,
+            };
+            if !matches!(outcome, Ok(Some(_))) {
                 self.auth.borrow_mut().take();
             }
             outcome
@@ -288,6 +292,8 @@ impl SmhFlow {
                     api.create_directory(&parent).await?;
                     created = true;
                 }
+                // A hit: SMH has stored the file, which cancel() came too late to undo.
+                outcome @ Ok(Begin::Instant(_)) => return outcome,
                 outcome => {
                     session.check_cancelled()?;
                     return outcome;
@@ -317,36 +323,33 @@ impl SmhFlow {
 
     /// Asks SMH for the task `record` names: parts the server holds with the planned size are
     /// done, the others are sent again; the authorisation is renewed. A task confirmed already
-    /// (the confirm's reply was lost) is the stored file, if it is this one.
-    async fn resume_task(&self, record: &Record) -> Result<Opened> {
+    /// (the confirm's reply was lost) is the stored file, if it is this one. `None`: the task
+    /// cannot be continued (confirmed as another file, or renewed as another upload).
+    async fn resume_task(&self, record: &Record) -> Result<Option<Opened>> {
         let session = &self.session;
-        let confirm_key =
-            record.confirm_key.as_deref().ok_or_else(|| Error::invalid_input("record", "names no SMH task"))?;
+        let Some(confirm_key) = record.confirm_key.as_deref() else { return Ok(None) };
         let task = self.api().query(confirm_key).await?;
         let listed = task_parts(&task);
         let parts = parts_on_server(session, record, &|n| Some((*listed.get(&n)?, None))).await?;
         if task.get("confirmed").and_then(|c| c.as_bool()) == Some(true) {
             if parts.len() as u32 != session.plan.part_count() {
-                return Err(Error::InvalidResponse {
-                    status: 200,
-                    message: "the upload was confirmed without all parts".into(),
-                });
+                return Ok(None);
             }
             let (size, crc) = (session.size(), combined_crc64(&parts));
-            let file = self.confirmed_file(confirm_key, crc).await?;
+            let file = match self.confirmed_file(confirm_key, crc).await {
+                Err(Error::IntegrityMismatch { .. }) => return Ok(None),
+                file => file?,
+            };
             *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: crc.to_string(), instant: false });
-            return Ok(Opened::Stored);
+            return Ok(Some(Opened::Stored));
         }
         session.check_cancelled()?;
         let auth = self.api().renew(confirm_key).await?;
         if auth.upload_id != record.upload_id || auth.confirm_key != confirm_key {
-            return Err(Error::InvalidResponse {
-                status: 200,
-                message: "renewing a resumed upload changed its uploadId".into(),
-            });
+            return Ok(None);
         }
         self.install_auth(auth)?;
-        Ok(Opened::Parts(parts))
+        Ok(Some(Opened::Parts(parts)))
     }
 
     /// Confirms the upload with SMH (shielded from cancel) and keeps the file it reports.

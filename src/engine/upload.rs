@@ -113,7 +113,8 @@ async fn open_upload(session: &Session, flow: &dyn Flow) -> Result<Opened> {
 }
 
 /// Looks for this upload's record and, if the server still has its upload, continues it. A
-/// record that cannot be continued is discarded, and its server upload cancelled.
+/// record whose server upload the server no longer knows is discarded (its server upload
+/// cancelled); one that could not be checked fails the attempt and is kept.
 async fn resume_upload(session: &Session, flow: &dyn Flow) -> Result<Option<Opened>> {
     let Plan::Multipart { part_size, .. } = session.plan else { return Ok(None) };
     let size = session.size();
@@ -145,17 +146,23 @@ async fn resume_upload(session: &Session, flow: &dyn Flow) -> Result<Option<Open
         return Ok(None);
     }
     match flow.resume(&record).await {
-        Ok(Opened::Parts(parts)) => {
+        Ok(Some(Opened::Parts(parts))) => {
             session.continue_record(&record, &parts);
             session.save_record().await;
             Ok(Some(Opened::Parts(parts)))
         }
-        Ok(Opened::Stored) => Ok(Some(Opened::Stored)),
-        Err(Error::Aborted) => Err(Error::Aborted),
-        Err(_) => {
+        Ok(Some(Opened::Stored)) => Ok(Some(Opened::Stored)),
+        Ok(None) => {
             // The server no longer knows the upload, or will not continue it: start cleanly.
             discard_record(session, flow, &record).await;
             Ok(None)
+        }
+        Err(Error::Aborted) => Err(Error::Aborted),
+        Err(error) => {
+            // The check failed, not the upload (a network error, an overloaded server, a token):
+            // the record and the server upload stay for the next attempt.
+            session.leave_record();
+            Err(error)
         }
     }
 }

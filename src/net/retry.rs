@@ -2,7 +2,8 @@
 //!
 //! Every request is retried inside its own loop, never by restarting the upload:
 //!
-//! * 5xx and 429 answers, COS `SlowDown` / `RequestTimeout`, network errors (refused, reset,
+//! * 5xx and 429 answers, COS `SlowDown` / `RequestTimeout` / `InternalError` /
+//!   `ServiceUnavailable` (also in a 200 reply's body), network errors (refused, reset,
 //!   CORS-blocked) and timeouts, including stalled part uploads: [`crate::Error::retryable`];
 //! * a part whose CRC-64 reply differs from the bytes sent (read again first);
 //! * a refused authorisation — SMH `InvalidAccessToken`, COS "Request has expired" or a skewed
