@@ -624,11 +624,14 @@ async fn a_failed_resume_check_keeps_the_record_and_the_upload() {
     let ops =
         |log: Vec<Value>| log.iter().map(|e| e["op"].as_str().unwrap_or_default().to_string()).collect::<Vec<_>>();
     let count = |ops: &[String], op: &str| ops.iter().filter(|o| o.as_str() == op).count();
+    // Three PUTs pass the fault, but one still in flight when the attempt failed may or may not
+    // have been stored: a resume sends the other three or four, a new upload would send all six.
     let before = count(&ops(server.cos_requests().await), "UploadPart");
     let result = put(&s.uploader, &data, "checked.bin", Control::new(), rec()).await.expect("resumes");
     assert_stored(&server, "checked.bin", &data, &result).await;
     let after = ops(server.cos_requests().await);
-    assert_eq!(count(&after, "UploadPart") - before, 3, "only the three missing parts were sent: {after:?}");
+    let sent = count(&after, "UploadPart") - before;
+    assert!((3..=5).contains(&sent), "only the missing parts were sent, not all six: {after:?}");
     assert_eq!(count(&after, "InitiateMultipartUpload"), 1, "{after:?}");
     assert_eq!(count(&after, "AbortMultipartUpload"), 0, "{after:?}");
     assert!(s.uploader.pending_uploads().await.is_empty());

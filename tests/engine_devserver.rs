@@ -907,11 +907,14 @@ async fn a_failed_resume_check_keeps_the_record_and_the_task() {
     let open = server.open_uploads().await;
     assert_eq!(open["smh"].as_array().map(Vec::len), Some(1), "the SMH task is not cancelled: {open}");
     server.app_delete("/_dev/faults").await;
-    let puts = |log: Vec<serde_json::Value>| log.iter().filter(|e| e["method"] == "PUT").count();
-    let before = puts(server.cos_requests().await);
+    let puts = |log: &[serde_json::Value]| log.iter().filter(|e| e["method"] == "PUT").count();
+    // Three PUTs pass the fault, but one still in flight when the attempt failed may or may not
+    // have been stored: a resume sends the other three or four, a new upload would send all six.
+    let before = puts(&server.cos_requests().await);
     let result = upload(&uploader, &data, "checked.bin", Conflict::Ask, false).await.0.expect("resumes");
     assert_stored(&server, "checked.bin", &data, &result.crc64).await;
-    assert_eq!(puts(server.cos_requests().await) - before, 3, "only the three missing parts were sent");
+    let sent = puts(&server.cos_requests().await) - before;
+    assert!((3..=5).contains(&sent), "only the missing parts were sent, not all six: {sent}");
     let log = server.app_get("/_dev/log").await;
     let ops = |op: &str| log.as_array().unwrap().iter().filter(|e| e["op"] == op).count();
     assert_eq!((ops("begin"), ops("cancel")), (1, 0), "one task, never cancelled: {log}");
