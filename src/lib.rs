@@ -27,7 +27,6 @@ pub mod date;
 pub mod engine;
 pub mod error;
 pub mod json;
-pub mod lock;
 pub mod net;
 pub mod platform;
 pub mod smh;

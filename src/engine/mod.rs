@@ -8,7 +8,8 @@
 //! - `parts`: sending the parts — slots, retries, stall watchdog, progress, pause/cancel;
 //! - `session`: one upload's running state — state machine, progress, the resumable record;
 //! - [`checkpoint`]: resumable records in the client's store; [`plan`]: how a file is cut;
-//!   [`scheduler`]: the connection slots; [`client`]: what a client's uploads share.
+//!   [`scheduler`]: the connection slots ([`lock`]: one of them as an async lock); [`client`]:
+//!   what a client's uploads share.
 //!
 //! A part's life, the same in both flows: planned by `plan::Plan::new` (its range:
 //! `Plan::part_range`); sent by `parts::send_part` → `parts::put_watched`, with the PUT signed by
@@ -23,6 +24,7 @@ pub mod client;
 pub mod control;
 pub mod cos_flow;
 pub(crate) mod flow;
+pub mod lock;
 pub(crate) mod parts;
 pub mod plan;
 pub mod progress;

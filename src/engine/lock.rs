@@ -1,10 +1,10 @@
 //! A small async lock for one thread: callers wait in arrival order and hold it across awaits.
 //! For read-modify-write sequences over async stores (the checkpoint index) and for "one renewal
-//! at a time". It is the parts' connection slots ([`crate::engine::scheduler::Slots`]) with one
+//! at a time". It is the parts' connection slots ([`super::scheduler::Slots`]) with one
 //! slot: their FIFO queue, wakers and give-up-on-drop are exactly a lock's, and one copy of that
 //! machinery in the wasm is smaller than two (the package's size is budgeted).
 
-use crate::engine::scheduler::{Acquire, SlotGuard, Slots};
+use super::scheduler::{Acquire, SlotGuard, Slots};
 
 /// The lock; clones share it.
 #[derive(Debug, Clone)]

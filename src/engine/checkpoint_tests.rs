@@ -1,0 +1,239 @@
+//! Tests of the checkpoint records (src/engine/checkpoint.rs).
+use super::*;
+use crate::platform::MemoryCheckpoints;
+use futures::executor::block_on;
+use std::future::Future;
+
+fn id<'a>(path: &'a str, fingerprint: &'a str) -> Identity<'a> {
+    Identity { library_id: "lib", space_id: "-", path, size: 10, fingerprint, beginning_hash: "ab" }
+}
+
+#[test]
+fn keys_differ_by_every_field_and_hold_no_input() {
+    let base = id("a/b.bin", "blob:b.bin:10:5").key();
+    assert_eq!(base, id("a/b.bin", "blob:b.bin:10:5").key());
+    assert_ne!(base, id("a/c.bin", "blob:b.bin:10:5").key());
+    assert_ne!(base, id("a/b.bin", "blob:b.bin:10:6").key());
+    assert!(!base.contains("b.bin") && base.starts_with("up:"));
+}
+
+#[test]
+fn save_load_list_remove() {
+    let store = Rc::new(MemoryCheckpoints::default());
+    let c = Checkpoints::new(store.clone());
+    let mut r = Record::new("a/b.bin", "b.bin", 10, 5, 1000.0);
+    (r.confirm_key, r.upload_id) = (Some("ck".into()), Some("u1".into()));
+    r.parts.insert(1, PartDone { number: 1, len: 5, crc64: 42, etag: None });
+    block_on(c.save("up:1", &r));
+    assert_eq!(block_on(c.load("up:1", 2000.0)), Some(r.clone()));
+    // A direct-COS record names no confirmKey: stored as "", read back as none.
+    let cos = Record { confirm_key: None, ..r.clone() };
+    block_on(c.save("up:cos", &cos));
+    assert_eq!(block_on(c.load("up:cos", 2000.0)).map(|r| r.confirm_key), Some(None));
+    block_on(c.remove("up:cos"));
+    let pending = block_on(c.pending(2000.0));
+    assert_eq!(pending.len(), 1);
+    assert_eq!((pending[0].path.as_str(), pending[0].loaded), ("a/b.bin", 5));
+    // Too old: not loaded, and pruned from the index with its record.
+    assert_eq!(block_on(c.load("up:1", 1000.0 + MAX_AGE_MS + 1.0)), None);
+    assert!(block_on(c.pending(1000.0 + MAX_AGE_MS + 1.0)).is_empty());
+    assert!(block_on(store.get("up:1")).is_none());
+    block_on(c.save("up:2", &r));
+    block_on(c.remove("up:2"));
+    assert!(block_on(c.pending(2000.0)).is_empty());
+    assert!(block_on(store.get(INDEX_KEY)).is_none(), "an empty index is removed");
+}
+
+/// A store whose every operation yields once before it completes, like IndexedDB.
+#[derive(Default)]
+struct Yielding(MemoryCheckpoints);
+
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+impl CheckpointStore for Yielding {
+    fn get(&self, key: &str) -> crate::platform::LocalBoxFuture<'_, Option<String>> {
+        let key = key.to_string();
+        Box::pin(async move {
+            yield_once().await;
+            self.0.get(&key).await
+        })
+    }
+    fn set(&self, key: &str, value: String) -> crate::platform::LocalBoxFuture<'_, ()> {
+        let key = key.to_string();
+        Box::pin(async move {
+            yield_once().await;
+            self.0.set(&key, value).await
+        })
+    }
+    fn remove(&self, key: &str) -> crate::platform::LocalBoxFuture<'_, ()> {
+        let key = key.to_string();
+        Box::pin(async move {
+            yield_once().await;
+            self.0.remove(&key).await
+        })
+    }
+}
+
+#[test]
+fn clients_over_one_store_do_not_resurrect_each_others_entries() {
+    let store = Rc::new(Yielding::default());
+    let (a, b) = (Checkpoints::new(store.clone()), Checkpoints::new(store.clone()));
+    let r = Record::new("f", "f", 10, 5, 1.0);
+    // Interleaved on one thread, as two clients of a page are: a save and a remove whose
+    // index updates would overlap without the page-wide lock.
+    block_on(a.save("up:a", &r));
+    block_on(b.save("up:b", &r));
+    block_on(futures::future::join(a.remove("up:a"), b.save("up:b", &r)));
+    let index = block_on(a.index());
+    assert_eq!(
+        index.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
+        ["up:b"],
+        "the removed entry stays removed"
+    );
+    let pending = block_on(a.pending(2.0));
+    assert_eq!(pending.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(), ["up:b"]);
+    // An entry whose record vanished (another tab removed it) is dropped.
+    block_on(store.remove("up:b"));
+    assert!(block_on(b.pending(2.0)).is_empty());
+    assert!(block_on(store.get(INDEX_KEY)).is_none());
+}
+
+/// A store that never answers (a custom store whose promises never settle, an IndexedDB
+/// that never opens); `page_wide` as given.
+struct Stalled(bool);
+impl CheckpointStore for Stalled {
+    fn get(&self, _key: &str) -> crate::platform::LocalBoxFuture<'_, Option<String>> {
+        Box::pin(futures::future::pending())
+    }
+    fn set(&self, _key: &str, _value: String) -> crate::platform::LocalBoxFuture<'_, ()> {
+        Box::pin(futures::future::pending())
+    }
+    fn remove(&self, _key: &str) -> crate::platform::LocalBoxFuture<'_, ()> {
+        Box::pin(futures::future::pending())
+    }
+    fn page_wide(&self) -> bool {
+        self.0
+    }
+}
+
+/// A timer whose sleeps end when the test says so.
+#[derive(Default)]
+struct ManualTimer(Rc<std::cell::Cell<bool>>);
+impl Timer for ManualTimer {
+    fn sleep(&self, _: Duration) -> crate::platform::LocalBoxFuture<'static, ()> {
+        let fired = self.0.clone();
+        Box::pin(std::future::poll_fn(
+            move |_| {
+                if fired.get() {
+                    std::task::Poll::Ready(())
+                } else {
+                    std::task::Poll::Pending
+                }
+            },
+        ))
+    }
+    fn now_ms(&self) -> f64 {
+        0.0
+    }
+    fn unix_ms(&self) -> f64 {
+        0.0
+    }
+}
+
+fn poll_once<F: Future>(f: &mut std::pin::Pin<Box<F>>) -> std::task::Poll<F::Output> {
+    let waker = futures::task::noop_waker();
+    f.as_mut().poll(&mut std::task::Context::from_waker(&waker))
+}
+
+#[test]
+fn a_load_dropped_midway_releases_the_claim() {
+    let c = Checkpoints::new(Rc::new(Stalled(true)));
+    assert!(c.claim("up:1") && !c.claim("up:1"), "one upload per record");
+    let mut load = Box::pin(c.load("up:1", 0.0));
+    assert!(poll_once(&mut load).is_pending());
+    drop(load); // the upload was cancelled while its record loaded
+    assert!(!c.is_claimed("up:1"), "the claim went with the load");
+    // A load that finishes leaves the claim to the upload, which releases it when it ends.
+    let c = Checkpoints::new(Rc::new(MemoryCheckpoints::default()));
+    assert!(c.claim("up:1"));
+    assert_eq!(block_on(c.load("up:1", 0.0)), None);
+    assert!(c.is_claimed("up:1"));
+    c.release("up:1");
+    assert!(!c.is_claimed("up:1"));
+}
+
+#[test]
+fn a_store_that_never_answers_is_given_the_bound() {
+    let timer = ManualTimer::default();
+    let fired = timer.0.clone();
+    let c = Checkpoints::bounded(Rc::new(Stalled(true)), Rc::new(timer), Duration::from_secs(30));
+    let r = Record::new("f", "f", 10, 5, 1.0);
+    let mut save = Box::pin(c.save("up:1", &r));
+    let mut load = Box::pin(c.load("up:2", 0.0));
+    let mut pending = Box::pin(c.pending(0.0));
+    assert!(poll_once(&mut save).is_pending() && poll_once(&mut load).is_pending());
+    fired.set(true); // the bound is over
+    assert!(poll_once(&mut save).is_ready(), "the save gave up");
+    assert_eq!(poll_once(&mut load), std::task::Poll::Ready(None), "nothing read");
+    assert_eq!(poll_once(&mut pending), std::task::Poll::Ready(Vec::new()));
+    assert!(poll_once(&mut Box::pin(c.remove("up:1"))).is_ready());
+}
+
+#[test]
+fn a_custom_store_that_hangs_holds_up_no_other_client() {
+    let hung = Checkpoints::new(Rc::new(Stalled(false)));
+    let r = Record::new("f", "f", 10, 5, 1.0);
+    let mut stuck = Box::pin(hung.save("up:1", &r));
+    assert!(poll_once(&mut stuck).is_pending(), "holds its index lock, waiting for set()");
+    let local = Checkpoints::new(Rc::new(MemoryCheckpoints::default()));
+    let mut save = Box::pin(local.save("up:2", &r));
+    assert!(poll_once(&mut save).is_ready(), "another client's records are kept meanwhile");
+    assert_eq!(block_on(local.pending(2.0)).len(), 1);
+    // Over the page's storage the lock is shared, but held no longer than the bound.
+    let timer = ManualTimer::default();
+    let fired = timer.0.clone();
+    let page = Checkpoints::bounded(Rc::new(Stalled(true)), Rc::new(timer), Duration::from_secs(30));
+    let mut stuck = Box::pin(page.save("up:3", &r));
+    assert!(poll_once(&mut stuck).is_pending());
+    let mut waiting = Box::pin(local.save("up:4", &r));
+    assert!(poll_once(&mut waiting).is_pending(), "waits for the page-wide lock");
+    fired.set(true);
+    assert!(poll_once(&mut stuck).is_ready());
+    drop(stuck);
+    assert!(poll_once(&mut waiting).is_ready(), "then goes on");
+}
+
+#[test]
+fn bounded_count() {
+    let store = Rc::new(MemoryCheckpoints::default());
+    let c = Checkpoints::new(store.clone());
+    for i in 0..(MAX_RECORDS + 5) {
+        let r = Record::new(&format!("f{i}"), "f", 10, 5, i as f64);
+        block_on(c.save(&format!("up:{i}"), &r));
+    }
+    let pending = block_on(c.pending(100.0));
+    assert_eq!(pending.len(), MAX_RECORDS);
+    assert_eq!(pending[0].path, format!("f{}", MAX_RECORDS + 4), "newest first");
+    assert!(block_on(store.get("up:0")).is_none(), "the oldest record is deleted");
+}
+
+#[test]
+fn garbage_is_ignored() {
+    let store = Rc::new(MemoryCheckpoints::default());
+    block_on(store.set("up:x", "{not json".into()));
+    block_on(store.set(INDEX_KEY, "[]".into()));
+    let c = Checkpoints::new(store);
+    assert_eq!(block_on(c.load("up:x", 0.0)), None);
+    assert!(block_on(c.pending(0.0)).is_empty());
+}
