@@ -26,22 +26,11 @@ use smh_devserver_launch::Devserver;
 
 const MIB: u64 = 1024 * 1024;
 
-/// Headless Chromium as the browser tests run it (no GPU, no QUIC, no sandbox), plus what the page's
-/// instruments need (precise `performance.memory`, `gc()` before each baseline).
-const CHROMIUM_FLAGS: &[&str] = &[
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--enable-precise-memory-info",
-    "--js-flags=--expose-gc",
-    "--enable-logging=stderr",
-    "--v=0",
-];
+/// What the page's instruments need beyond the browser tests' flags ([`crate::test::CHROMIUM_ARGS`]:
+/// no GPU, no QUIC, no sandbox): headless, precise `performance.memory`, `gc()` before each
+/// baseline, and Chromium's log on stderr.
+const BENCH_CHROMIUM_FLAGS: &[&str] =
+    &["--headless", "--enable-precise-memory-info", "--js-flags=--expose-gc", "--enable-logging=stderr", "--v=0"];
 
 /// How big one run is.
 struct Scale {
@@ -193,7 +182,11 @@ fn run_direct(url: &str, dir: &Path, timeout: Duration) -> Result<Vec<Line>> {
     let profile = dir.join("chromium-profile");
     let _ = fs::remove_dir_all(&profile);
     let mut command = Command::new("/usr/bin/chromium");
-    command.args(CHROMIUM_FLAGS).arg(format!("--user-data-dir={}", profile.display())).arg(url);
+    command
+        .args(BENCH_CHROMIUM_FLAGS)
+        .args(crate::test::CHROMIUM_ARGS)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(url);
     command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     smh_devserver_launch::die_with_parent(&mut command);
     let mut chromium = command.spawn().map_err(|e| format!("start chromium: {e} (run `cargo xtask setup`)"))?;

@@ -37,7 +37,7 @@ const STAGES: &[&str] =
 /// Chromium flags for tests: as root on a machine with a closed network, Chromium needs no
 /// sandbox and must not try to reach Google's services. wasm-bindgen-test-runner adds
 /// `headless`, `no-sandbox` and `disable-dev-shm-usage` itself.
-const CHROMIUM_ARGS: &[&str] = &[
+pub(crate) const CHROMIUM_ARGS: &[&str] = &[
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
