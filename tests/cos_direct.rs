@@ -39,7 +39,7 @@ impl CredentialProvider for Backend {
             format!("{}/credentials?shape={}", self.app, if self.shape.starts_with("vod") { "vod" } else { "sts" });
         let (shape, duration) = (self.shape, self.duration);
         Box::pin(async move {
-            let fail = |e: String| Error::Credentials { message: e };
+            let fail = |e: String| Error::Credentials { message: e, retryable: true };
             let v: serde_json::Value = reqwest::Client::builder()
                 .no_proxy()
                 .build()
@@ -660,4 +660,143 @@ async fn a_record_cos_no_longer_knows_is_discarded() {
     assert_eq!((count("InitiateMultipartUpload"), count("AbortMultipartUpload")), (2, 1), "{ops:?}");
     assert!(s.uploader.pending_uploads().await.is_empty());
     assert_eq!(open_cos_uploads(&server).await, 0);
+}
+
+/// The actions the README's recommended key policy grants: the SDK must need no other.
+const RECOMMENDED_POLICY: [&str; 7] = [
+    "PutObject",
+    "InitiateMultipartUpload",
+    "UploadPart",
+    "CompleteMultipartUpload",
+    "AbortMultipartUpload",
+    "ListParts",
+    "HeadObject",
+];
+
+/// A setup with STS keys, `config`, and records kept in memory.
+fn setup_with(server: &Devserver, config: ClientConfig) -> Setup {
+    setup(server, "sts", 1800, Rc::new(TokioTimer::default()), Rc::new(MemoryCheckpoints::default()), Some(config))
+}
+
+/// Asserts the uploader holds a record of an upload to `key`, and no other.
+async fn assert_pending(uploader: &DirectCosUploader, key: &str) {
+    let pending = uploader.pending_uploads().await;
+    assert_eq!(pending.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), [key], "the record is kept");
+}
+
+/// The operations of the cos requests logged after the first `skip`.
+async fn ops_since(server: &Devserver, skip: usize) -> Vec<String> {
+    let log = server.cos_requests().await;
+    log.iter().skip(skip).map(|e| e["op"].as_str().unwrap_or_default().to_string()).collect()
+}
+
+fn assert_recommended(ops: &[String]) {
+    for op in ops {
+        assert!(RECOMMENDED_POLICY.contains(&op.as_str()), "{op} is not in the recommended policy: {ops:?}");
+    }
+}
+
+/// `getCredentials()` failing mid-upload (issue 18.3b) — here the refresh after COS refused
+/// the keys as expired, with a failure calling again may cure (a rejection, a timeout): the
+/// upload fails with a retryable `CredentialsError`, keeps its record and the multipart upload
+/// (no abort that would need keys again), and the next upload of the file resumes.
+#[tokio::test(flavor = "current_thread")]
+async fn a_failed_credentials_fetch_keeps_the_record_and_the_upload() {
+    struct Rationed {
+        inner: Backend,
+        left: Rc<Cell<u32>>,
+    }
+    impl CredentialProvider for Rationed {
+        fn fetch(&self) -> LocalBoxFuture<'static, Result<smh_upload::json::Value, Error>> {
+            if self.left.get() == 0 {
+                let message = "getCredentials rejected: backend unreachable".to_string();
+                return Box::pin(async move { Err(Error::Credentials { message, retryable: true }) });
+            }
+            self.left.set(self.left.get() - 1);
+            self.inner.fetch()
+        }
+    }
+    let server = Devserver::start(&[]);
+    let (cos, mut config) = cos_config(&server);
+    config.concurrency = 1;
+    let left = Rc::new(Cell::new(1));
+    let inner = Backend { app: server.field("app"), shape: "sts", duration: 1800, calls: Rc::default() };
+    let provider = Rc::new(Rationed { inner, left: left.clone() });
+    let store: Rc<dyn CheckpointStore> = Rc::new(MemoryCheckpoints::default());
+    let http = Rc::new(ReqwestHttp::default());
+    let uploader =
+        Rc::new(DirectCosUploader::new(cos, config, http, Rc::new(TokioTimer::default()), provider, store).unwrap());
+    let data = bytes(6 * MIB, 73);
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "PUT", "query": "partNumber", "skip": 2, "times": 1, "action": {"type": "expired"}})).await;
+    let err = put(&uploader, &data, "keys-lost.bin", Control::new(), Rc::new(Recorder::default())).await.unwrap_err();
+    assert_eq!((err.code(), err.retryable()), ("CredentialsError", true), "{err}");
+    assert_pending(&uploader, "keys-lost.bin").await;
+    assert_eq!(open_cos_uploads(&server).await, 1, "the multipart upload is not aborted");
+    left.set(100);
+    let mark = server.cos_requests().await.len();
+    let result =
+        put(&uploader, &data, "keys-lost.bin", Control::new(), Rc::new(Recorder::default())).await.expect("resumes");
+    assert_stored(&server, "keys-lost.bin", &data, &result).await;
+    let ops = ops_since(&server, mark).await;
+    let count = |op: &str| ops.iter().filter(|o| o.as_str() == op).count();
+    assert_eq!((count("InitiateMultipartUpload"), count("UploadPart")), (0, 4), "parts 3-6 sent: {ops:?}");
+    let all = ops_since(&server, 0).await;
+    assert!(!all.iter().any(|o| o == "AbortMultipartUpload"), "{all:?}");
+    assert_eq!(open_cos_uploads(&server).await, 0);
+}
+
+/// A Complete that committed but whose reply never arrived — lost, then every retry reset
+/// (issue 18.3c): the upload fails with a retryable error and keeps its record; the next upload
+/// of the file hears NoSuchUpload from ListParts and finds the object by HEAD — its size and the
+/// CRC-64 read from the file — so it is done with nothing sent again.
+#[tokio::test(flavor = "current_thread")]
+async fn a_complete_reply_lost_for_good_keeps_the_record_and_the_next_upload_settles_it() {
+    let server = Devserver::start(&[]);
+    let (_, mut config) = cos_config(&server);
+    config.retry.max_retries = 1;
+    let s = setup_with(&server, config);
+    let data = bytes(5 * MIB, 79);
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "POST", "query": "uploadId", "times": 1, "action": {"type": "dropReply"}})).await;
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "cos", "method": "POST", "query": "uploadId", "times": 1000, "action": {"type": "reset"}}),
+        )
+        .await;
+    let err =
+        put(&s.uploader, &data, "lost-complete.bin", Control::new(), Rc::new(Recorder::default())).await.unwrap_err();
+    assert!(err.retryable(), "{err}");
+    assert_pending(&s.uploader, "lost-complete.bin").await;
+    server.app_delete("/_dev/faults").await;
+    let mark = server.cos_requests().await.len();
+    let result = put(&s.uploader, &data, "lost-complete.bin", Control::new(), Rc::new(Recorder::default()))
+        .await
+        .expect("settled");
+    assert_stored(&server, "lost-complete.bin", &data, &result).await;
+    assert_eq!(ops_since(&server, mark).await, ["ListParts", "HeadObject"]);
+    assert_recommended(&ops_since(&server, 0).await);
+    assert!(s.uploader.pending_uploads().await.is_empty());
+    assert_eq!(open_cos_uploads(&server).await, 0);
+}
+
+/// CompleteMultipartUpload gets the size-scaled time limit of SMH's confirm (issue 18.5): COS
+/// assembles the object before it answers, so a 32 MiB object may take the request timeout plus
+/// a second; with the request timeout alone every attempt would time out.
+#[tokio::test(flavor = "current_thread")]
+async fn complete_has_the_size_scaled_time_limit() {
+    let server = Devserver::start(&[]);
+    let (_, mut config) = cos_config(&server);
+    config.retry.max_retries = 1;
+    config.retry.request_timeout = Duration::from_millis(500);
+    config.part_size = Some(8 * MIB as u64);
+    let s = setup_with(&server, config);
+    let data = bytes(32 * MIB, 83);
+    server.app_post("/_dev/faults", json!({"origin": "cos", "method": "POST", "query": "uploadId", "times": 1000, "action": {"type": "delay", "ms": 1000}})).await;
+    let result = put(&s.uploader, &data, "slow-complete.bin", Control::new(), Rc::new(Recorder::default()))
+        .await
+        .expect("one Complete in time");
+    assert_stored(&server, "slow-complete.bin", &data, &result).await;
+    let ops = ops_since(&server, 0).await;
+    assert_eq!(ops.iter().filter(|o| o.as_str() == "CompleteMultipartUpload").count(), 1, "{ops:?}");
+    assert_recommended(&ops);
 }

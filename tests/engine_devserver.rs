@@ -921,3 +921,189 @@ async fn a_failed_resume_check_keeps_the_record_and_the_task() {
     assert!(uploader.pending_uploads().await.is_empty());
     assert_nothing_open(&server).await;
 }
+
+/// The devserver's config with 1 MiB parts from 2 MiB on.
+fn one_mib_parts(server: &Devserver) -> smh_upload::engine::ClientConfig {
+    let mut config = server.config();
+    config.multipart_threshold = 2 * MIB as u64;
+    config.part_size = Some(MIB as u64);
+    config
+}
+
+/// Asserts the uploader holds a record of an upload to `path`, and no other.
+async fn assert_pending(uploader: &smh_upload::engine::SmhUploader, path: &str) {
+    let pending = uploader.pending_uploads().await;
+    assert_eq!(pending.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), [path], "the record is kept");
+}
+
+/// Counts SMH requests of `op` in the devserver's log.
+async fn smh_ops(server: &Devserver, op: &str) -> usize {
+    let log = server.app_get("/_dev/log").await;
+    log.as_array().unwrap().iter().filter(|e| e["op"] == op).count()
+}
+
+/// Waits until fault rule `index` has fired.
+async fn until_fired(server: &Devserver, index: usize) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        if server.app_get("/_dev/faults").await["rules"][index]["fired"].as_u64() >= Some(1) {
+            return;
+        }
+    }
+}
+
+/// Cancels `control` once rule 0 has fired; returns how long the upload then took to report
+/// `Cancelled`.
+async fn cancel_when_held(server: &Devserver, control: &Control, rec: &Recorder) -> Duration {
+    until_fired(server, 0).await;
+    control.cancel();
+    let cancelled = std::time::Instant::now();
+    while !rec.states.borrow().contains(&UploadState::Cancelled) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    cancelled.elapsed()
+}
+
+/// Cancel while SMH holds the begin (issue 18.1): a begin commits no file, so the task reports
+/// `Cancelled` at once instead of after the reply; the task the begin opened is cancelled once
+/// its reply arrives, and nothing is left open.
+#[tokio::test(flavor = "current_thread")]
+async fn cancel_during_a_held_begin_settles_at_once_and_cancels_the_task_later() {
+    let server = Devserver::start(&[]);
+    let uploader = server.uploader(one_mib_parts(&server)).await;
+    let data = bytes(3 * MIB, 59);
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "smh", "query": "filesize", "times": 1, "action": {"type": "delay", "ms": 1500}}),
+        )
+        .await;
+    let (control, rec) = (Control::new(), Rc::new(Recorder::default()));
+    let started = std::time::Instant::now();
+    let (result, to_cancelled) = futures::join!(
+        upload_with(&uploader, &data, "held-begin.bin", Conflict::Ask, false, control.clone(), rec.clone()),
+        cancel_when_held(&server, &control, &rec)
+    );
+    assert_eq!(result.unwrap_err().code(), "Aborted");
+    assert!(to_cancelled < Duration::from_millis(400), "cancelled after {to_cancelled:?}, not at once");
+    assert!(started.elapsed() >= Duration::from_millis(1500), "the upload ended only after the begin's reply");
+    assert_eq!(rec.states.borrow().iter().filter(|s| **s == UploadState::Cancelled).count(), 1);
+    assert_eq!((smh_ops(&server, "begin").await, smh_ops(&server, "cancel").await), (1, 1));
+    assert_nothing_open(&server).await;
+}
+
+/// Cancel while a confirm stalls past its bound (issue 18.1): the task reports `Cancelled` by
+/// the confirm's time limit, not after every retry; the file may have been committed, so the
+/// record and the SMH task are kept, and the next upload of the file settles it.
+#[tokio::test(flavor = "current_thread")]
+async fn cancel_during_a_stalled_confirm_settles_by_its_bound_and_keeps_the_record() {
+    let server = Devserver::start(&[]);
+    let mut config = one_mib_parts(&server);
+    config.retry.request_timeout = Duration::from_millis(600);
+    let uploader = server.uploader(config).await;
+    let data = bytes(3 * MIB, 61);
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "smh", "query": "confirm", "times": 1000, "action": {"type": "stall", "ms": 20000}}),
+        )
+        .await;
+    let (control, rec) = (Control::new(), Rc::new(Recorder::default()));
+    let (result, to_cancelled) = futures::join!(
+        upload_with(&uploader, &data, "stalled-confirm.bin", Conflict::Ask, false, control.clone(), rec.clone()),
+        cancel_when_held(&server, &control, &rec)
+    );
+    assert_eq!(result.unwrap_err().code(), "Aborted");
+    // The bound: one confirm's time limit (600 ms for 3 MiB) after the cancel.
+    assert!(to_cancelled < Duration::from_millis(1200), "cancelled after {to_cancelled:?}");
+    assert_pending(&uploader, "stalled-confirm.bin").await;
+    assert_eq!(smh_ops(&server, "cancel").await, 0, "the task that may have committed is not cancelled");
+    server.app_delete("/_dev/faults").await;
+    let before = server.cos_requests().await.len();
+    let result = upload(&uploader, &data, "stalled-confirm.bin", Conflict::Ask, false).await.0.expect("resumes");
+    assert_eq!(server.cos_requests().await.len(), before, "every part was on the server already");
+    assert_stored(&server, "stalled-confirm.bin", &data, &result.crc64).await;
+    assert_eq!(smh_ops(&server, "begin").await, 1);
+    assert!(uploader.pending_uploads().await.is_empty());
+    assert_nothing_open(&server).await;
+}
+
+/// A confirm that committed but whose reply never arrived — lost, then every retry reset
+/// (issue 18.3c): the upload fails with a retryable error but keeps its record and its task,
+/// and the next upload of the file learns from SMH that it was confirmed: done, nothing resent.
+#[tokio::test(flavor = "current_thread")]
+async fn a_confirm_reply_lost_for_good_keeps_the_record_and_the_next_upload_settles_it() {
+    let server = Devserver::start(&[]);
+    let mut config = one_mib_parts(&server);
+    config.retry.max_retries = 1;
+    let uploader = server.uploader(config).await;
+    let data = bytes(3 * MIB, 67);
+    // The first confirm commits and its reply is lost; every later one is reset unheard.
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "smh", "query": "confirm", "times": 1, "action": {"type": "dropReply"}}),
+        )
+        .await;
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "smh", "query": "confirm", "times": 1000, "action": {"type": "reset"}}),
+        )
+        .await;
+    let err = upload(&uploader, &data, "lost-confirm.bin", Conflict::Ask, false).await.0.unwrap_err();
+    assert!(err.retryable(), "{err}");
+    assert_pending(&uploader, "lost-confirm.bin").await;
+    server.app_delete("/_dev/faults").await;
+    let before = server.cos_requests().await.len();
+    let result = upload(&uploader, &data, "lost-confirm.bin", Conflict::Ask, false).await.0.expect("settled");
+    assert_eq!(server.cos_requests().await.len(), before, "nothing was sent again");
+    assert_stored(&server, "lost-confirm.bin", &data, &result.crc64).await;
+    assert_eq!((smh_ops(&server, "begin").await, smh_ops(&server, "cancel").await), (1, 0));
+    assert!(uploader.pending_uploads().await.is_empty());
+    assert_nothing_open(&server).await;
+}
+
+/// `getAccessToken()` failing mid-upload — here when SMH refuses the token at confirm and the
+/// refresh rejects (issue 18.3b): the upload fails with a retryable `AccessTokenError`, keeps
+/// the record and the task, and the next upload of the file resumes (no part sent again).
+#[tokio::test(flavor = "current_thread")]
+async fn a_failed_token_refresh_keeps_the_record_and_the_task() {
+    struct Flaky {
+        inner: AppTokens,
+        failing: Rc<Cell<bool>>,
+    }
+    impl smh_upload::smh::TokenProvider for Flaky {
+        fn fetch(&self) -> smh_upload::platform::LocalBoxFuture<'static, Result<String, Error>> {
+            if self.failing.get() {
+                let message = "getAccessToken rejected: backend unreachable".to_string();
+                return Box::pin(async move { Err(Error::AccessToken { message, retryable: true }) });
+            }
+            smh_upload::smh::TokenProvider::fetch(&self.inner)
+        }
+    }
+    let server = Devserver::start(&[]);
+    let config = one_mib_parts(&server);
+    let failing = Rc::new(Cell::new(true));
+    let provider =
+        Flaky { inner: AppTokens { app: server.field("app"), calls: Rc::default() }, failing: failing.clone() };
+    let uploader = server.uploader_with(config, Tokens::from_provider(Rc::new(provider), Some(server.token().await)));
+    let data = bytes(3 * MIB, 71);
+    server
+        .app_post(
+            "/_dev/faults",
+            json!({"origin": "smh", "query": "confirm", "times": 1, "action": {"type": "expired"}}),
+        )
+        .await;
+    let err = upload(&uploader, &data, "token-lost.bin", Conflict::Ask, false).await.0.unwrap_err();
+    assert_eq!((err.code(), err.retryable()), ("AccessTokenError", true), "{err}");
+    assert_pending(&uploader, "token-lost.bin").await;
+    assert_eq!(server.open_uploads().await["smh"].as_array().map(Vec::len), Some(1), "the task is kept");
+    failing.set(false);
+    let before = server.cos_requests().await.len();
+    let result = upload(&uploader, &data, "token-lost.bin", Conflict::Ask, false).await.0.expect("resumes");
+    assert_eq!(server.cos_requests().await.len(), before, "every part was on the server already");
+    assert_stored(&server, "token-lost.bin", &data, &result.crc64).await;
+    assert_eq!((smh_ops(&server, "begin").await, smh_ops(&server, "cancel").await), (1, 0));
+    assert_nothing_open(&server).await;
+}

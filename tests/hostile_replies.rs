@@ -520,7 +520,7 @@ fn list_parts(status: u16, body: &[u8]) -> smh_upload::Result<Vec<(u32, u64, Str
 /// CompleteMultipartUpload of two parts, answered with `body`.
 fn complete(status: u16, body: &[u8]) -> smh_upload::Result<Completed> {
     let api = cos_api(cos_reply(status, body));
-    block_on(api.complete("dir/a.bin", "up1", &[(1, "\"e1\"".into()), (2, "\"e2\"".into())]))
+    block_on(api.complete("dir/a.bin", "up1", &[(1, "\"e1\"".into()), (2, "\"e2\"".into())], Duration::from_secs(30)))
 }
 
 /// What every COS reply must come to: a 2xx reply is read (only when it is the document the call

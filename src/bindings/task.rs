@@ -65,6 +65,13 @@ impl Observer for Shared {
         if let Some(f) = &self.on_state {
             call_back(f, &JsValue::from_str(state.as_str()));
         }
+        if state == UploadState::Cancelled {
+            // Settled now: the engine may still be cleaning up (an upload the server was
+            // opening when cancel() came is cancelled once its reply arrives).
+            if let Some(reject) = take_live(|_, shared| std::ptr::eq(shared, self)) {
+                let _ = reject.call1(&JsValue::NULL, &to_js(&crate::Error::Aborted));
+            }
+        }
     }
     fn on_progress(&self, progress: &Progress) {
         self.progress.set(*progress);
@@ -141,12 +148,8 @@ fn settle_later<T: 'static>(
     let resolve = resolve_fn.unwrap_or_else(|| Function::new_no_args(""));
     wasm_bindgen_futures::spawn_local(async move {
         let outcome = future.await;
-        let reject = LIVE.with(|live| {
-            let mut live = live.borrow_mut();
-            let at = live.iter().position(|(i, _, _)| *i == id)?;
-            Some(live.swap_remove(at).2)
-        });
-        let Some(reject) = reject else { return };
+        // Gone when the task was settled earlier (cancelled).
+        let Some(reject) = take_live(|i, _| i == id) else { return };
         let _ = match outcome {
             Ok(result) => resolve.call1(&JsValue::NULL, &result_to_js(&result)),
             Err(error) => reject.call1(&JsValue::NULL, &to_js(&error)),
@@ -157,6 +160,15 @@ fn settle_later<T: 'static>(
     let _ = promise.catch(&noop);
     noop.forget();
     promise
+}
+
+/// Removes the live task (id, shared state) `is` accepts and returns its `reject`.
+fn take_live(is: impl Fn(u64, &Shared) -> bool) -> Option<Function> {
+    LIVE.with(|live| {
+        let mut live = live.borrow_mut();
+        let at = live.iter().position(|(id, shared, _)| is(*id, shared))?;
+        Some(live.swap_remove(at).2)
+    })
 }
 
 /// Called by the panic hook: a panic aborts the wasm instance, so no task could settle any more;

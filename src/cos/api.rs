@@ -95,16 +95,18 @@ impl CosApi {
     }
 
     /// `headers` plus `x-cos-security-token` and `Authorization` for `method /key?query`, and
-    /// the generation of the credentials used.
+    /// the generation of the credentials used (see [`CredentialCache::get`] for
+    /// `refresh_early`).
     pub async fn sign(
         &self,
         method: Method,
         key: &str,
         query: &[(&str, String)],
         mut headers: Vec<(String, String)>,
+        refresh_early: bool,
     ) -> Result<(Vec<(String, String)>, u64)> {
         let unix_ms = self.timer.unix_ms();
-        let (creds, generation) = self.credentials.get(unix_ms).await?;
+        let (creds, generation) = self.credentials.get(unix_ms, refresh_early).await?;
         headers.push(("x-cos-security-token".to_string(), creds.token.clone()));
         let (start, end) = self.credentials.key_window(&creds, unix_ms);
         let mut signed = headers.clone();
@@ -133,7 +135,7 @@ impl CosApi {
             Some((upload_id, n)) => vec![("partNumber", n.to_string()), ("uploadId", upload_id.to_string())],
             None => Vec::new(),
         };
-        let (headers, generation) = self.sign(Method::Put, key, &query, headers).await?;
+        let (headers, generation) = self.sign(Method::Put, key, &query, headers, true).await?;
         Ok((
             HttpRequest {
                 method: Method::Put,
@@ -179,7 +181,6 @@ impl CosApi {
 
     /// One control call through the retry loop; returns a 2xx reply without an error in its
     /// body.
-    #[allow(clippy::too_many_arguments)]
     async fn call(
         &self,
         method: Method,
@@ -187,10 +188,8 @@ impl CosApi {
         query: &[(&str, String)],
         headers: &[(String, String)],
         body: Option<Vec<u8>>,
-        what: &str,
-        idempotent: Idempotent,
+        call: Call<'_>,
     ) -> Result<HttpResponse> {
-        let call = Call { what, idempotent, timeout: self.retry.request_timeout };
         let mut attempts = CosAttempts {
             api: self,
             method,
@@ -206,12 +205,15 @@ impl CosApi {
         retry::send(&*self.http, &*self.timer, &self.retry, call, &mut attempts).await
     }
 
+    /// A call of `what` limited by the request timeout.
+    fn bounded<'a>(&self, what: &'a str, idempotent: Idempotent) -> Call<'a> {
+        Call { what, idempotent, timeout: self.retry.request_timeout }
+    }
+
     /// InitiateMultipartUpload with the object's headers; returns the UploadId.
     pub async fn initiate(&self, key: &str, headers: &[(String, String)]) -> Result<String> {
-        let what = "initiate multipart upload";
-        let resp = self
-            .call(Method::Post, key, &[("uploads", String::new())], headers, None, what, Idempotent::OnceAfterLostReply)
-            .await?;
+        let call = self.bounded("initiate multipart upload", Idempotent::OnceAfterLostReply);
+        let resp = self.call(Method::Post, key, &[("uploads", String::new())], headers, None, call).await?;
         let text = String::from_utf8_lossy(&resp.body);
         element(&text, "UploadId").filter(|id| !id.is_empty()).ok_or_else(|| Error::InvalidResponse {
             status: resp.status,
@@ -229,7 +231,8 @@ impl CosApi {
                 ("max-parts", LIST_PAGE.to_string()),
                 ("part-number-marker", marker.to_string()),
             ];
-            let resp = self.call(Method::Get, key, &query, &[], None, "list parts", Idempotent::Yes).await?;
+            let resp =
+                self.call(Method::Get, key, &query, &[], None, self.bounded("list parts", Idempotent::Yes)).await?;
             let text = String::from_utf8_lossy(&resp.body);
             let bad = || Error::InvalidResponse {
                 status: resp.status,
@@ -258,8 +261,15 @@ impl CosApi {
         }
     }
 
-    /// CompleteMultipartUpload with `parts` (number, ETag) in ascending order.
-    pub async fn complete(&self, key: &str, upload_id: &str, parts: &[(u32, String)]) -> Result<Completed> {
+    /// CompleteMultipartUpload with `parts` (number, ETag) in ascending order; each attempt may
+    /// take `timeout` (COS assembles the object before it answers).
+    pub async fn complete(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+        timeout: std::time::Duration,
+    ) -> Result<Completed> {
         let mut xml = String::from("<CompleteMultipartUpload>");
         for (n, etag) in parts {
             xml.push_str(&format!("<Part><PartNumber>{n}</PartNumber><ETag>{}</ETag></Part>", escape(etag)));
@@ -273,8 +283,7 @@ impl CosApi {
                 &[("uploadId", upload_id.to_string())],
                 &headers,
                 Some(xml.into_bytes()),
-                "complete multipart upload",
-                Idempotent::Yes,
+                Call { what: "complete multipart upload", idempotent: Idempotent::Yes, timeout },
             )
             .await?;
         let text = String::from_utf8_lossy(&resp.body);
@@ -299,8 +308,7 @@ impl CosApi {
                 &[("uploadId", upload_id.to_string())],
                 &[],
                 None,
-                "abort multipart upload",
-                Idempotent::Yes,
+                self.bounded("abort multipart upload", Idempotent::Yes),
             )
             .await
         {
@@ -312,7 +320,7 @@ impl CosApi {
 
     /// HeadObject: size, ETag and CRC-64 of a stored object.
     pub async fn head(&self, key: &str) -> Result<(Option<u64>, Option<String>, Option<u64>)> {
-        let resp = self.call(Method::Head, key, &[], &[], None, "head object", Idempotent::Yes).await?;
+        let resp = self.call(Method::Head, key, &[], &[], None, self.bounded("head object", Idempotent::Yes)).await?;
         let size = resp.header("content-length").and_then(|v| parse_u64(v.trim()));
         Ok((size, resp.header("etag").map(str::to_string), crc_header(&resp)))
     }
@@ -343,7 +351,10 @@ impl Attempts for CosAttempts<'_> {
             if std::mem::take(&mut self.refresh) {
                 self.api.refresh_credentials(self.generation).await?;
             }
-            let (headers, generation) = self.api.sign(self.method, self.key, self.query, self.headers.to_vec()).await?;
+            // An abort cleans up: the keys held do while they are valid.
+            let refresh_early = self.method != Method::Delete;
+            let (headers, generation) =
+                self.api.sign(self.method, self.key, self.query, self.headers.to_vec(), refresh_early).await?;
             self.generation = generation;
             Ok(HttpRequest::new(self.method, self.api.url(self.key, self.query), headers, self.body.clone()))
         })
@@ -434,7 +445,7 @@ mod tests {
         fn fetch(&self) -> LocalBoxFuture<'static, Result<crate::json::Value>> {
             Box::pin(async {
                 crate::json::parse(br#"{"tmpSecretId":"a","tmpSecretKey":"k","sessionToken":"t","expiredTime":9000}"#)
-                    .map_err(|_| Error::Credentials { message: String::new() })
+                    .map_err(|_| Error::Credentials { message: String::new(), retryable: false })
             })
         }
     }

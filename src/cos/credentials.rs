@@ -58,7 +58,7 @@ impl fmt::Debug for Credentials {
 }
 
 fn fail(message: &str) -> Error {
-    Error::Credentials { message: message.to_string() }
+    Error::Credentials { message: message.to_string(), retryable: false }
 }
 
 /// A whole number of seconds given as a number or a decimal string.
@@ -173,14 +173,17 @@ impl CredentialCache {
         changed
     }
 
-    /// Credentials usable now (fetched when there are none or they are about to expire), with
-    /// their generation.
-    pub async fn get(&self, unix_ms: f64) -> Result<(Credentials, u64)> {
+    /// Credentials usable now, with their generation: fetched when there are none or they are
+    /// about to expire — with `refresh_early`, within the refresh margin (a part of their
+    /// lifetime), so that an upload's parts never wait for a fetch; without (a cleanup call such
+    /// as an abort, which must not depend on the app's backend), only within a second.
+    pub async fn get(&self, unix_ms: f64, refresh_early: bool) -> Result<(Credentials, u64)> {
         let now = self.server_now(unix_ms);
         let current = self.inner.borrow().current.clone();
         if let Some((creds, generation, received, received_local)) = current {
             let lifetime = creds.expires as f64 - creds.start.map_or(received, |s| (s as f64).max(received));
-            let margin = (lifetime * REFRESH_MARGIN_FRACTION).clamp(1.0, REFRESH_MARGIN_MAX_S);
+            let margin =
+                if refresh_early { (lifetime * REFRESH_MARGIN_FRACTION).clamp(1.0, REFRESH_MARGIN_MAX_S) } else { 1.0 };
             // Looked expired when they arrived, by our clock only (see FRESH_S).
             let doubtful = (creds.expires as f64) <= received;
             let fresh = (0.0..FRESH_S).contains(&(unix_ms / 1000.0 - received_local));
@@ -323,18 +326,22 @@ mod tests {
         let calls = Rc::new(Cell::new(0));
         let cache = CredentialCache::new(Rc::new(Counting(calls.clone(), 2_000)));
         let now_ms = 1_000_000.0; // 1000 s
-        let (a, b) = futures::executor::block_on(futures::future::join(cache.get(now_ms), cache.get(now_ms)));
+        let (a, b) =
+            futures::executor::block_on(futures::future::join(cache.get(now_ms, true), cache.get(now_ms, true)));
         assert_eq!(calls.get(), 1, "two parts asking at once share one getCredentials() call");
         let (ga, gb) = (a.unwrap().1, b.unwrap().1);
         assert_eq!(ga, gb);
-        futures::executor::block_on(cache.get(now_ms)).unwrap();
+        futures::executor::block_on(cache.get(now_ms, true)).unwrap();
         assert_eq!(calls.get(), 1, "cached while valid");
         // Refused: the first refresh fetches, a second one for the same generation does not.
         futures::executor::block_on(cache.refresh(ga, now_ms)).unwrap();
         futures::executor::block_on(cache.refresh(ga, now_ms)).unwrap();
         assert_eq!(calls.get(), 2);
-        // Within the margin (a quarter of 1000 s left → 250 s): fetched again before use.
-        futures::executor::block_on(cache.get(1_800_000.0)).unwrap();
+        // Within the margin (a quarter of 1000 s left → 250 s): a cleanup call uses them while
+        // they are valid; the parts' fetch new ones before use.
+        futures::executor::block_on(cache.get(1_800_000.0, false)).unwrap();
+        assert_eq!(calls.get(), 2);
+        futures::executor::block_on(cache.get(1_800_000.0, true)).unwrap();
         assert_eq!(calls.get(), 3);
     }
 
@@ -358,17 +365,17 @@ mod tests {
     fn cached_keys_sign_with_the_time_now() {
         let now_s = 1_000_000.0;
         let cache = CredentialCache::new(Rc::new(Started(1_000_000 - 4000, 7200)));
-        let (creds, _) = futures::executor::block_on(cache.get(now_s * 1000.0)).expect("usable");
+        let (creds, _) = futures::executor::block_on(cache.get(now_s * 1000.0, true)).expect("usable");
         assert_eq!(cache.server_now(now_s * 1000.0), now_s, "StartTime did not move the clock");
         let (start, end) = cache.key_window(&creds, now_s * 1000.0);
         assert_eq!((start, end), (1_000_000 - 60, 1_000_000 + 3200), "[now - 60, ExpiredTime]");
         // Keys issued this very second: the window starts at StartTime, not before it.
         let fresh = CredentialCache::new(Rc::new(Started(1_000_000, 1800)));
-        let (creds, _) = futures::executor::block_on(fresh.get(now_s * 1000.0)).unwrap();
+        let (creds, _) = futures::executor::block_on(fresh.get(now_s * 1000.0, true)).unwrap();
         assert_eq!(fresh.key_window(&creds, now_s * 1000.0), (1_000_000, 1_000_000 + 1800));
         // Long-lived keys: at most an hour.
         let long = CredentialCache::new(Rc::new(Started(1_000_000 - 100, 36_000)));
-        let (creds, _) = futures::executor::block_on(long.get(now_s * 1000.0)).unwrap();
+        let (creds, _) = futures::executor::block_on(long.get(now_s * 1000.0, true)).unwrap();
         assert_eq!(long.key_window(&creds, now_s * 1000.0), (1_000_000 - 60, 1_000_000 + 3600));
     }
 
@@ -377,7 +384,7 @@ mod tests {
         let cache = CredentialCache::new(Rc::new(Started(1_000_000, 1800)));
         let ours_ms = (1_000_000.0 + 3600.0) * 1000.0;
         let (creds, _) =
-            futures::executor::block_on(cache.get(ours_ms)).expect("tried: COS tells whether our clock is wrong");
+            futures::executor::block_on(cache.get(ours_ms, true)).expect("tried: COS tells whether our clock is wrong");
         assert_eq!(creds.expires, 1_001_800);
         assert_eq!(cache.server_now(ours_ms), 1_003_600.0, "StartTime is not the time now");
         let date = "Mon, 12 Jan 1970 13:46:40 GMT"; // 1_000_000
@@ -394,8 +401,8 @@ mod tests {
         // used while fresh, not fetched again for every part.
         let calls = Rc::new(Cell::new(0));
         let cache = CredentialCache::new(Rc::new(Counting(calls.clone(), 900)));
-        futures::executor::block_on(cache.get(1_000_000.0)).expect("tried: COS tells whether our clock is wrong");
-        futures::executor::block_on(cache.get(1_001_000.0)).unwrap();
+        futures::executor::block_on(cache.get(1_000_000.0, true)).expect("tried: COS tells whether our clock is wrong");
+        futures::executor::block_on(cache.get(1_001_000.0, true)).unwrap();
         assert_eq!(calls.get(), 1);
         // Our clock is an hour fast: the server's Date says so.
         let server = parse_http_date("Sun, 29 Nov 2026 17:57:32 GMT").unwrap();
@@ -406,7 +413,7 @@ mod tests {
         // By a clock a reply checked, expired keys are the backend's mistake.
         let checked = CredentialCache::new(Rc::new(Started(1_000_000, 1800)));
         checked.correct_clock("Mon, 12 Jan 1970 14:20:00 GMT", 1_002_000_000.0);
-        let e = futures::executor::block_on(checked.get(1_002_000_000.0)).unwrap_err();
+        let e = futures::executor::block_on(checked.get(1_002_000_000.0, true)).unwrap_err();
         assert_eq!(e.code(), "CredentialsError");
     }
 }

@@ -15,7 +15,7 @@ use super::client::{ClientConfig, Uploader};
 use super::control::Control;
 use super::flow::{Flow, Opened, RecordScope, SignedPut};
 use super::plan::PartsDone;
-use super::session::Session;
+use super::session::{Session, Shield};
 use super::upload::{parts_on_server, Observer};
 use crate::cos::api::{Completed, CosApi, CosTarget};
 use crate::cos::credentials::{CredentialCache, CredentialProvider};
@@ -218,7 +218,9 @@ impl Flow for CosFlow {
         Box::pin(async move {
             let session = &self.session;
             if session.is_multipart() {
-                let upload_id = session.shielded(self.api().initiate(&self.object.key, &self.object.headers())).await?;
+                let headers = self.object.headers();
+                let initiate = self.api().initiate(&self.object.key, &headers);
+                let upload_id = session.shielded(Shield::Opening, initiate).await?;
                 // Known before any cancel is obeyed, so that abandon() aborts it.
                 *self.upload_id.borrow_mut() = Some(upload_id.clone());
                 session.check_cancelled()?;
@@ -232,7 +234,7 @@ impl Flow for CosFlow {
         Box::pin(async move {
             let upload_id = record.upload_id.as_deref().unwrap_or_default();
             let listed = match self.api().list_parts(&self.object.key, upload_id).await {
-                Err(e) if e.code() == "NoSuchUpload" => return Ok(None),
+                Err(e) if e.code() == "NoSuchUpload" => return self.completed_before(record).await,
                 listed => listed?,
             };
             let parts =
@@ -286,10 +288,7 @@ impl Flow for CosFlow {
             } else {
                 parts.get(&1).and_then(|p| p.etag.clone())
             };
-            let api = self.api();
-            let (key, size) = (self.object.key.clone(), self.session.size());
-            let location = format!("{}/{key}", api.target.origin.authority);
-            *self.done.borrow_mut() = Some(CosResult { key, size, crc64: crc64.to_string(), etag, location });
+            self.store(etag, crc64);
             Ok(())
         })
     }
@@ -313,11 +312,44 @@ impl CosFlow {
         &self.uploader.api
     }
 
-    /// CompleteMultipartUpload (shielded from cancel), then the object's CRC-64 checked against
-    /// the parts'; returns the object's ETag.
+    /// An upload COS no longer knows whose record holds every part: its Complete may have gone
+    /// through with the reply lost (the attempt then failed and kept the record). If the object
+    /// is this file — its size, and the CRC-64 read from the file — it is the upload's result;
+    /// otherwise (`None`) the record is discarded and the upload begun anew.
+    async fn completed_before(&self, record: &Record) -> Result<Option<Opened>> {
+        let session = &self.session;
+        if record.parts.len() as u32 != session.plan.part_count() {
+            return Ok(None);
+        }
+        let crc = session.file_crc64().await?;
+        let etag = match self.api().head(&self.object.key).await {
+            Ok((Some(size), etag, Some(stored))) if size == session.size() && stored == crc => etag,
+            // Retried already; the check failed, not the upload (see Flow::resume).
+            Err(e) if e.retryable() => return Err(e),
+            _ => return Ok(None),
+        };
+        self.store(etag, crc);
+        Ok(Some(Opened::Stored))
+    }
+
+    /// Notes the object COS stored.
+    fn store(&self, etag: Option<String>, crc64: u64) {
+        let (key, size) = (self.object.key.clone(), self.session.size());
+        let location = format!("{}/{key}", self.api().target.origin.authority);
+        *self.done.borrow_mut() = Some(CosResult { key, size, crc64: crc64.to_string(), etag, location });
+    }
+
+    /// CompleteMultipartUpload, then the object's CRC-64 checked against the parts' (shielded
+    /// from cancel); returns the object's ETag.
     async fn complete_multipart(&self, parts: &PartsDone, crc: u64) -> Result<Option<String>> {
+        let bound = self.session.commit_timeout();
+        self.session.shielded(Shield::Committing(bound), self.complete_checked(parts, crc)).await
+    }
+
+    /// See [`CosFlow::complete_multipart`].
+    async fn complete_checked(&self, parts: &PartsDone, crc: u64) -> Result<Option<String>> {
         let upload_id = self.upload_id.borrow().clone().unwrap_or_default();
-        let completed = self.session.shielded(self.complete_or_find(parts, &upload_id, crc)).await?;
+        let completed = self.complete_or_find(parts, &upload_id, crc).await?;
         self.upload_id.borrow_mut().take();
         // Complete's reply names the object's CRC-64; where it does not (a proxy, a bucket whose
         // CORS hides the header), HEAD may (it needs the HeadObject permission).
@@ -350,7 +382,7 @@ impl CosFlow {
             })
             .collect::<Result<_>>()?;
         let (api, key) = (self.api(), &self.object.key);
-        match api.complete(key, upload_id, &etags).await {
+        match api.complete(key, upload_id, &etags, self.session.commit_timeout()).await {
             Err(Error::Cos { code, status, message, request_id }) if code == "NoSuchUpload" => {
                 let gone = Error::Cos { code, status, message, request_id };
                 match api.head(key).await {

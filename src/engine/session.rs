@@ -6,11 +6,12 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
 use std::ops::Range;
 use std::rc::Rc;
+use std::time::Duration;
 
 use super::checkpoint::{Record, SAVE_INTERVAL_MS};
 use super::client::Uploader;
 use super::control::Control;
-use super::plan::{PartDone, PartsDone, Plan};
+use super::plan::{combined_crc64, PartDone, PartsDone, Plan, MIB};
 use super::progress::{Phase, ProgressTracker};
 use super::state::UploadState;
 use super::Observer;
@@ -23,6 +24,20 @@ use crate::platform::FileSource;
 pub(crate) const PROGRESS_INTERVAL_MS: f64 = 100.0;
 /// Times a part's bytes are read again after a failed read (a transient `NotReadableError`).
 pub(crate) const READ_RETRIES: u32 = 2;
+
+/// How a cancel treats a call that opens or commits something on the server
+/// ([`Session::shielded`], [`super::upload::run`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Shield {
+    None,
+    /// Opens a server upload and commits no file (SMH's begin without a full hash, COS's
+    /// InitiateMultipartUpload): a cancel settles the task at once, and the upload the call
+    /// opens is cancelled when its reply arrives.
+    Opening,
+    /// Its outcome says whether the file exists (confirm, Complete, a begin that may hit quick
+    /// upload): a cancel waits for it, for at most this long (the call's own bound).
+    Committing(Duration),
+}
 
 /// One upload's running state, shared by its flow and the part machinery.
 pub(crate) struct Session {
@@ -39,9 +54,9 @@ pub(crate) struct Session {
     /// Retries left for the whole upload.
     budget: Cell<u32>,
     rng: RefCell<XorShift>,
-    /// A call is running whose outcome must be known before stopping (begin, confirm): a
-    /// cancel waits for it instead of dropping it (see [`Session::shielded`]).
-    shielded: Cell<bool>,
+    /// The call running whose outcome must be known before stopping, if any (see
+    /// [`Session::shielded`]).
+    shield: Cell<Shield>,
     /// The hex SHA-256 of the file's first MiB, once read.
     beginning_hash: OnceCell<String>,
     /// The resumable record of this upload and its store key (multipart uploads only).
@@ -86,7 +101,7 @@ impl Session {
             last_report_ms: Cell::new(f64::NEG_INFINITY),
             report_pending: Cell::new(false),
             rng: RefCell::new(XorShift::new(seed)),
-            shielded: Cell::new(false),
+            shield: Cell::new(Shield::None),
             beginning_hash: OnceCell::new(),
             record: RefCell::new(None),
             last_save_ms: Cell::new(f64::NEG_INFINITY),
@@ -219,17 +234,25 @@ impl Session {
         }
     }
 
-    /// Runs `call` so that a cancel waits for its outcome (see [`super::upload::run`]).
-    pub async fn shielded<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
-        self.shielded.set(true);
+    /// Runs `call`, which opens or commits something on the server, so that a cancel does not
+    /// drop it unheard: `shield` says how a cancel treats it ([`super::upload::run`]).
+    pub async fn shielded<T>(&self, shield: Shield, call: impl Future<Output = Result<T>>) -> Result<T> {
+        self.shield.set(shield);
         let outcome = call.await;
-        self.shielded.set(false);
+        self.shield.set(Shield::None);
         outcome
     }
 
-    /// Whether a shielded call is running.
-    pub fn is_shielded(&self) -> bool {
-        self.shielded.get()
+    /// The shielded call running now (or given up on: see [`Session::commit_unknown`]).
+    pub fn shield(&self) -> Shield {
+        self.shield.get()
+    }
+
+    /// How long one commit (SMH's confirm, COS's CompleteMultipartUpload) may take: the request
+    /// timeout plus a second per 32 MiB, since the server assembles the parts before it answers
+    /// and a fixed limit would time out, and repeat, every commit of a large file.
+    pub fn commit_timeout(&self) -> Duration {
+        self.uploader.config().retry.request_timeout + Duration::from_secs(self.size() / (32 * MIB))
     }
 
     /// A backoff of the client's policy with its own jitter.
@@ -283,6 +306,18 @@ impl Session {
     /// CRC-64 of part `number`, read from the file (a resumed part the record missed).
     pub async fn part_crc64(&self, number: u32) -> Result<u64> {
         self.source.part(self.plan.part_range(number)).await?.crc64.await
+    }
+
+    /// CRC-64 of the whole file, read from it part by part: what an upload whose parts the
+    /// server no longer lists (it committed them) is checked against.
+    pub async fn file_crc64(&self) -> Result<u64> {
+        let mut parts = PartsDone::new();
+        for number in 1..=self.plan.part_count() {
+            let range = self.plan.part_range(number);
+            let crc64 = self.part_crc64(number).await?;
+            parts.insert(number, PartDone { number, len: range.end - range.start, crc64, etag: None });
+        }
+        Ok(combined_crc64(&parts))
     }
 
     // --- the resumable record ---
@@ -360,10 +395,20 @@ impl Session {
     }
 
     /// Whether a failed upload is worth resuming later: its record names a server upload that
-    /// holds parts, and the error is one that time can cure (network, timeouts, server errors).
+    /// holds parts, and the error is one that time can cure (network, timeouts, server errors,
+    /// a token or credentials fetch that failed).
     pub fn keep_for_resume(&self, error: &Error) -> bool {
         let has_parts =
             self.record.borrow().as_ref().is_some_and(|(_, r)| r.upload_id.is_some() && !r.parts.is_empty());
-        has_parts && error.retryable() && self.state.get() != UploadState::Confirming
+        has_parts && error.retryable()
+    }
+
+    /// Whether the upload ended (with `error`) not knowing whether the server committed the
+    /// file: a commit given up on while it ran (a cancel past its bound), or a confirm /
+    /// Complete that failed without an answer saying it did not commit. Its record and server
+    /// upload are then kept, for the next upload() of the file to learn the outcome.
+    pub fn commit_unknown(&self, error: &Error) -> bool {
+        matches!(self.shield.get(), Shield::Committing(_))
+            || (self.state.get() == UploadState::Confirming && error.retryable())
     }
 }

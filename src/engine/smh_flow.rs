@@ -14,9 +14,9 @@ use super::client::{validate_base_url, ClientConfig, Uploader};
 use super::control::Control;
 use super::flow::{Flow, Opened, RecordScope, SignedPut};
 use super::lock::Lock;
-use super::plan::{combined_crc64, PartsDone, MIB};
+use super::plan::{PartsDone, MIB};
 use super::progress::Phase;
-use super::session::Session;
+use super::session::{Session, Shield};
 use super::state::UploadState;
 use super::upload::{parts_on_server, Observer};
 use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
@@ -270,10 +270,15 @@ impl SmhFlow {
         let (api, opts) = (self.api(), &self.options);
         let kind = if session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
         let (path, conflict, size) = (&opts.path, opts.conflict, session.size());
+        // Only a begin with the full hash may hit quick upload and so create the file.
+        let shield = match full {
+            Some(_) => Shield::Committing(session.uploader.config().retry.request_timeout),
+            None => Shield::Opening,
+        };
         let mut created = false;
         loop {
-            let outcome =
-                session.shielded(api.begin(path, kind, size, conflict, beginning.clone(), full.clone())).await;
+            let begin = api.begin(path, kind, size, conflict, beginning.clone(), full.clone());
+            let outcome = session.shielded(shield, begin).await;
             if let Ok(Begin::Upload(auth)) = &outcome {
                 // Known before any cancel is obeyed, so that abandon() cancels it.
                 *self.open.borrow_mut() = Some(auth.confirm_key.clone());
@@ -323,19 +328,15 @@ impl SmhFlow {
 
     /// Asks SMH for the task `record` names: parts the server holds with the planned size are
     /// done, the others are sent again; the authorisation is renewed. A task confirmed already
-    /// (the confirm's reply was lost) is the stored file, if it is this one. `None`: the task
-    /// cannot be continued (confirmed as another file, or renewed as another upload).
+    /// (the confirm's reply was lost) is the stored file, if it is this one: its size, and the
+    /// CRC-64 read from the file (a confirmed task lists no parts). `None`: the task cannot be
+    /// continued (confirmed as another file, or renewed as another upload).
     async fn resume_task(&self, record: &Record) -> Result<Option<Opened>> {
         let session = &self.session;
         let Some(confirm_key) = record.confirm_key.as_deref() else { return Ok(None) };
         let task = self.api().query(confirm_key).await?;
-        let listed = task_parts(&task);
-        let parts = parts_on_server(session, record, &|n| Some((*listed.get(&n)?, None))).await?;
         if task.get("confirmed").and_then(|c| c.as_bool()) == Some(true) {
-            if parts.len() as u32 != session.plan.part_count() {
-                return Ok(None);
-            }
-            let (size, crc) = (session.size(), combined_crc64(&parts));
+            let (size, crc) = (session.size(), session.file_crc64().await?);
             let file = match self.confirmed_file(confirm_key, crc).await {
                 Err(Error::IntegrityMismatch { .. }) => return Ok(None),
                 file => file?,
@@ -343,6 +344,8 @@ impl SmhFlow {
             *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: crc.to_string(), instant: false });
             return Ok(Some(Opened::Stored));
         }
+        let listed = task_parts(&task);
+        let parts = parts_on_server(session, record, &|n| Some((*listed.get(&n)?, None))).await?;
         session.check_cancelled()?;
         let auth = self.api().renew(confirm_key).await?;
         if auth.upload_id != record.upload_id || auth.confirm_key != confirm_key {
@@ -352,28 +355,32 @@ impl SmhFlow {
         Ok(Some(Opened::Parts(parts)))
     }
 
-    /// Confirms the upload with SMH (shielded from cancel) and keeps the file it reports.
+    /// Confirms the upload with SMH (shielded from cancel, with what the reply leads to) and
+    /// keeps the file it reports.
     async fn confirm(&self, crc: u64) -> Result<()> {
         let session = &self.session;
         let size = session.size();
         let confirm_key = self.auth.borrow().as_ref().map(|a| a.auth.confirm_key.clone()).unwrap_or_default();
-        let conflict = self.options.conflict;
-        let confirmed =
-            session.shielded(self.api().confirm(&confirm_key, crc, conflict, confirm_timeout(session))).await;
-        let file = match confirmed {
-            Ok(file) => file,
-            // A retried confirm whose first attempt went through (its reply was lost).
-            Err(Error::Smh { code, .. }) if code == "UploadComplete" => self.confirmed_file(&confirm_key, crc).await?,
-            Err(Error::Smh { code, .. }) if code == "BadCrc64" => {
-                return Err(Error::IntegrityMismatch {
-                    message: "SMH found a different CRC64 for the stored file than the bytes read".into(),
-                })
-            }
-            Err(e) => return Err(e),
-        };
+        let file = session.shielded(Shield::Committing(session.commit_timeout()), self.confirmed(&confirm_key, crc));
+        let file = file.await?;
         self.open.borrow_mut().take();
         *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: crc.to_string(), instant: false });
         Ok(())
+    }
+
+    /// SMH's confirm, and the file it committed.
+    async fn confirmed(&self, confirm_key: &str, crc: u64) -> Result<FileInfo> {
+        let conflict = self.options.conflict;
+        let confirmed = self.api().confirm(confirm_key, crc, conflict, self.session.commit_timeout()).await;
+        match confirmed {
+            Ok(file) => Ok(file),
+            // A retried confirm whose first attempt went through (its reply was lost).
+            Err(Error::Smh { code, .. }) if code == "UploadComplete" => self.confirmed_file(confirm_key, crc).await,
+            Err(Error::Smh { code, .. }) if code == "BadCrc64" => Err(Error::IntegrityMismatch {
+                message: "SMH found a different CRC64 for the stored file than the bytes read".into(),
+            }),
+            Err(e) => Err(e),
+        }
     }
 
     /// The file of an upload SMH reports as already confirmed, checked against what was sent.
@@ -383,7 +390,7 @@ impl SmhFlow {
     /// task is asked again, with backoff, for up to twice the confirm timeout.
     async fn confirmed_file(&self, confirm_key: &str, crc: u64) -> Result<FileInfo> {
         let session = &self.session;
-        let patience_ms = 2.0 * confirm_timeout(session).as_secs_f64() * 1000.0;
+        let patience_ms = 2.0 * session.commit_timeout().as_secs_f64() * 1000.0;
         let started = session.now_ms();
         let mut backoff = session.backoff();
         let segments = loop {
@@ -483,13 +490,6 @@ impl SmhFlow {
         };
         self.install_auth(fresh)
     }
-}
-
-/// How long one confirm may take: the request timeout plus a second per 32 MiB, since SMH
-/// assembles the parts before it answers and a fixed limit would time out, and repeat, every
-/// confirm of a large file.
-fn confirm_timeout(session: &Session) -> std::time::Duration {
-    session.uploader.config().retry.request_timeout + std::time::Duration::from_secs(session.size() / (32 * MIB))
 }
 
 /// Part number → size of the parts SMH's task query lists (COS ListParts, PascalCase).

@@ -17,7 +17,7 @@ use super::flow::{Flow, Opened};
 use super::parts::send_missing_parts;
 use super::plan::{combined_crc64, loaded, PartDone, PartsDone, Plan};
 use super::progress::{Phase, Progress};
-use super::session::Session;
+use super::session::{Session, Shield};
 use super::state::UploadState;
 use crate::error::{Error, Result};
 
@@ -33,16 +33,30 @@ pub trait Observer {
 /// upload: dropping it aborts in-flight requests (use [`super::Control::cancel`] to also cancel
 /// on the server).
 ///
-/// `cancel()` stops at once, except while the server is opening or completing the upload: then
-/// it waits for the reply, so that an upload the server opened is cancelled too (nothing is left
-/// open), and a file the server committed is reported done (`cancel()` came too late to undo it).
+/// `cancel()` stops at once and reports `Cancelled`, with two exceptions ([`Shield`]). While
+/// the server opens the upload, the state is `Cancelled` at once but the reply is still awaited
+/// (without the caller waiting) so that the upload it opened is cancelled too. While the server
+/// commits the file (or a quick-upload hit may create it), the reply is awaited for at most the
+/// call's bound: a file committed is reported done (`cancel()` came too late to undo it); with no
+/// reply by then the task is cancelled and the record and server upload are kept, so that the
+/// next upload() of the file learns the outcome.
 pub(crate) async fn run(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> {
     let control = session.control.clone();
     // Boxed so that the losing future is dropped (aborting its requests) before cleanup runs.
     let upload = Box::pin(perform_upload(session.clone(), flow.clone()));
     let cancelled = Box::pin(async {
-        while !control.is_cancelled() || session.is_shielded() {
+        while !control.is_cancelled() {
             control.changed().await;
+        }
+        match session.shield() {
+            Shield::None => {}
+            Shield::Opening => {
+                // The upload ends on its own once the reply is in (and cancels what it opened).
+                session.set_state(UploadState::Cancelled);
+                std::future::pending::<()>().await;
+            }
+            // The upload ends first if the commit's outcome arrives in time.
+            Shield::Committing(bound) => session.uploader.timer.sleep(bound).await,
         }
     });
     let outcome = match select(upload, cancelled).await {
@@ -61,9 +75,10 @@ pub(crate) async fn run(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
         }
         Err(error) => {
             let cancelled = control.is_cancelled();
-            if !cancelled && session.keep_for_resume(&error) {
+            if session.commit_unknown(&error) || (!cancelled && session.keep_for_resume(&error)) {
                 // Parts are on the server and the record says which: a later upload() of the
-                // same file continues from there (or discardPending() cancels it).
+                // same file continues from there, or learns that the file was committed (or
+                // discardPending() cancels it).
                 session.save_record().await;
             } else {
                 session.forget_record().await;

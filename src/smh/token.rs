@@ -74,7 +74,10 @@ impl Tokens {
                     p
                 }
                 (None, None) => {
-                    return Err(Error::AccessToken { message: "no accessToken and no getAccessToken option".into() })
+                    return Err(Error::AccessToken {
+                        message: "no accessToken and no getAccessToken option".into(),
+                        retryable: false,
+                    })
                 }
             }
         };
@@ -83,7 +86,12 @@ impl Tokens {
         inner.pending = None;
         match &result {
             Ok(t) if !t.is_empty() => inner.current = Some(t.clone()),
-            Ok(_) => return Err(Error::AccessToken { message: "getAccessToken returned an empty token".into() }),
+            Ok(_) => {
+                return Err(Error::AccessToken {
+                    message: "getAccessToken returned an empty token".into(),
+                    retryable: false,
+                })
+            }
             Err(_) => {}
         }
         result
