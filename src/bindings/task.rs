@@ -325,8 +325,14 @@ impl UploadTask {
         self.control.resume();
     }
 
-    /// Aborts in-flight requests and cancels the upload on the server; `done()` rejects with
-    /// code `Aborted`.
+    /// Aborts in-flight requests and cancels the upload on the server; the state becomes
+    /// `'cancelled'` and `done()` rejects with code `Aborted` at once — also while the server is
+    /// opening the upload (what it opens is cancelled when its reply arrives). While the server
+    /// commits the file (confirm, CompleteMultipartUpload, a quick-upload hit) its answer decides
+    /// whether the file exists, so a cancel waits for it, at most the call's time limit
+    /// (`requestTimeout`, for a commit plus a second per 32 MiB): a file committed is reported
+    /// done; with no answer by then the task is cancelled and its record kept, and `upload()` of
+    /// the same file learns whether the file was committed.
     pub fn cancel(&self) {
         if !self.shared.state.get().is_final() {
             self.control.cancel();

@@ -35,7 +35,8 @@ export interface SmhClientOptions {
    * is then repeated once. What it returns is taken as `Promise.resolve` takes it (a promise of
    * any realm, any thenable, or the token itself). A throw, a rejection, an empty string, or a
    * promise that has not settled within `requestTimeout` fails the upload with
-   * `AccessTokenError`.
+   * `AccessTokenError`: `retryable` when the call failed (threw, rejected, too slow), and then an
+   * upload that had parts on the server keeps its record for `upload()` of the file to resume.
    */
   getAccessToken?: () => string | PromiseLike<string>;
   /**
@@ -128,7 +129,8 @@ export interface CheckpointStore {
  * - `confirming`: committing the file with SMH
  * - `done`: the file exists in the library (final)
  * - `failed`: stopped by an error; `done()` rejects with it (final)
- * - `cancelled`: stopped by `cancel()` or the `signal`; `done()` rejects with `Aborted` (final)
+ * - `cancelled`: stopped by `cancel()` or the `signal`; `done()` rejects with `Aborted` (final; see
+ *   `UploadTask.cancel()` for when a cancel has to wait)
  */
 export type UploadState = 'preparing' | 'hashing' | 'uploading' | 'paused' | 'confirming' | 'done' | 'failed' | 'cancelled';
 
@@ -257,7 +259,9 @@ export interface CosUploaderOptions {
    * when COS refuses them; parallel parts share one call. What it returns is taken as
    * `Promise.resolve` takes it (a promise of any realm, any thenable, or the keys themselves). A
    * throw, a rejection, an unusable shape, or a promise that has not settled within
-   * `requestTimeout` fails the upload with `CredentialsError`.
+   * `requestTimeout` fails the upload with `CredentialsError`: `retryable` when the call failed
+   * (threw, rejected, too slow), and then an upload that had parts on the server keeps its
+   * record and its multipart upload for `upload()` of the file to resume.
    */
   getCredentials: () => CosCredentials | PromiseLike<CosCredentials>;
   /** Default: the bucket's domain only. A `domain` it does not match throws `DomainNotAllowed`. */
@@ -359,7 +363,9 @@ export interface PendingCosUpload {
  * - `InvalidResponse`: a server reply that does not follow the protocol
  * - `FileReadError`: the file could not be read, or it changed during the upload
  * - `AccessTokenError`: `getAccessToken()` threw, rejected, gave no token or did not settle within `requestTimeout`
+ *   (`retryable` unless it gave something unusable)
  * - `CredentialsError`: `getCredentials()` threw, rejected, gave no usable temporary credentials or did not settle within `requestTimeout`
+ *   (`retryable` unless it gave something unusable)
  * - `Aborted`: the upload was cancelled (`task.cancel()` or the `signal`)
  * - `InternalError`: the SDK stopped on an internal error (a bug; please report it)
  */
