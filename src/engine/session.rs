@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::checkpoint::{Record, SAVE_INTERVAL_MS};
 use super::client::Uploader;
 use super::control::Control;
-use super::plan::{combined_crc64, PartDone, PartsDone, Plan, MIB};
+use super::plan::{PartDone, PartsDone, Plan, MIB};
 use super::progress::{Phase, ProgressTracker};
 use super::state::UploadState;
 use super::Observer;
@@ -311,13 +311,12 @@ impl Session {
     /// CRC-64 of the whole file, read from it part by part: what an upload whose parts the
     /// server no longer lists (it committed them) is checked against.
     pub async fn file_crc64(&self) -> Result<u64> {
-        let mut parts = PartsDone::new();
+        let mut crc = 0;
         for number in 1..=self.plan.part_count() {
             let range = self.plan.part_range(number);
-            let crc64 = self.part_crc64(number).await?;
-            parts.insert(number, PartDone { number, len: range.end - range.start, crc64, etag: None });
+            crc = crate::checksum::crc64::combine(crc, self.part_crc64(number).await?, range.end - range.start);
         }
-        Ok(combined_crc64(&parts))
+        Ok(crc)
     }
 
     // --- the resumable record ---
