@@ -39,13 +39,12 @@ pub enum Error {
     InvalidResponse { status: u16, message: String },
     /// The file could not be read, or it changed while uploading.
     FileRead { message: String },
-    /// `getAccessToken()` failed or returned no token. `retryable` when the call itself failed
-    /// (it threw, rejected or did not settle in time: calling again may succeed), not when it
-    /// gave something unusable.
-    AccessToken { message: String, retryable: bool },
-    /// `getCredentials()` (direct COS) failed, or returned no usable temporary credentials;
-    /// `retryable` as for [`Error::AccessToken`].
-    Credentials { message: String, retryable: bool },
+    /// `getAccessToken()` failed or returned no token. Retryable: it is the app's backend, which
+    /// may answer next time (so an upload keeps its record for the next attempt).
+    AccessToken { message: String },
+    /// `getCredentials()` (direct COS) failed, or returned no usable temporary credentials.
+    /// Retryable, as [`Error::AccessToken`].
+    Credentials { message: String },
     /// The upload was cancelled (`task.cancel()`, or the `AbortSignal` fired).
     Aborted,
 }
@@ -98,7 +97,7 @@ impl Error {
             }
             Error::Network { .. } | Error::Timeout { .. } => true,
             Error::InvalidResponse { status, .. } => *status >= 500,
-            Error::AccessToken { retryable, .. } | Error::Credentials { retryable, .. } => *retryable,
+            Error::AccessToken { .. } | Error::Credentials { .. } => true,
             _ => false,
         }
     }
@@ -142,8 +141,8 @@ impl fmt::Display for Error {
                 write!(f, "invalid server response (HTTP {status}): {message}")
             }
             Error::FileRead { message } => write!(f, "cannot read the file: {message}"),
-            Error::AccessToken { message, .. } => write!(f, "cannot get an access token: {message}"),
-            Error::Credentials { message, .. } => write!(f, "cannot get COS credentials: {message}"),
+            Error::AccessToken { message } => write!(f, "cannot get an access token: {message}"),
+            Error::Credentials { message } => write!(f, "cannot get COS credentials: {message}"),
             Error::Aborted => write!(f, "the upload was cancelled"),
         }
     }

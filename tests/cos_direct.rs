@@ -39,7 +39,7 @@ impl CredentialProvider for Backend {
             format!("{}/credentials?shape={}", self.app, if self.shape.starts_with("vod") { "vod" } else { "sts" });
         let (shape, duration) = (self.shape, self.duration);
         Box::pin(async move {
-            let fail = |e: String| Error::Credentials { message: e, retryable: true };
+            let fail = |e: String| Error::Credentials { message: e };
             let v: serde_json::Value = reqwest::Client::builder()
                 .no_proxy()
                 .build()
@@ -710,7 +710,7 @@ async fn a_failed_credentials_fetch_keeps_the_record_and_the_upload() {
         fn fetch(&self) -> LocalBoxFuture<'static, Result<smh_upload::json::Value, Error>> {
             if self.left.get() == 0 {
                 let message = "getCredentials rejected: backend unreachable".to_string();
-                return Box::pin(async move { Err(Error::Credentials { message, retryable: true }) });
+                return Box::pin(async move { Err(Error::Credentials { message }) });
             }
             self.left.set(self.left.get() - 1);
             self.inner.fetch()

@@ -1077,7 +1077,7 @@ async fn a_failed_token_refresh_keeps_the_record_and_the_task() {
         fn fetch(&self) -> smh_upload::platform::LocalBoxFuture<'static, Result<String, Error>> {
             if self.failing.get() {
                 let message = "getAccessToken rejected: backend unreachable".to_string();
-                return Box::pin(async move { Err(Error::AccessToken { message, retryable: true }) });
+                return Box::pin(async move { Err(Error::AccessToken { message }) });
             }
             smh_upload::smh::TokenProvider::fetch(&self.inner)
         }

@@ -50,14 +50,12 @@ impl TokenProvider for JsTokenProvider {
     fn fetch(&self) -> LocalBoxFuture<'static, Result<String>> {
         let (f, limit) = (self.0.clone(), self.1);
         Box::pin(async move {
-            // The call failing (threw, rejected, too slow) may pass; a wrong value will not.
-            let value = call_user(&f, "getAccessToken", limit)
-                .await
-                .map_err(|message| Error::AccessToken { message, retryable: true })?;
-            value.as_string().filter(|t| !t.is_empty()).ok_or_else(|| Error::AccessToken {
-                message: "getAccessToken must resolve to a non-empty string".into(),
-                retryable: false,
-            })
+            let fail = |message: String| Error::AccessToken { message };
+            let value = call_user(&f, "getAccessToken", limit).await.map_err(fail)?;
+            value
+                .as_string()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| fail("getAccessToken must resolve to a non-empty string".into()))
         })
     }
 }

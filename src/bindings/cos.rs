@@ -45,11 +45,8 @@ impl CredentialProvider for JsCredentialProvider {
     fn fetch(&self) -> LocalBoxFuture<'static, Result<Value>> {
         let (f, limit) = (self.0.clone(), self.1);
         Box::pin(async move {
-            let fail = |message: String| Error::Credentials { message, retryable: false };
-            // The call failing (threw, rejected, too slow) may pass; a wrong value will not.
-            let value = call_user(&f, "getCredentials", limit)
-                .await
-                .map_err(|message| Error::Credentials { message, retryable: true })?;
+            let fail = |message: String| Error::Credentials { message };
+            let value = call_user(&f, "getCredentials", limit).await.map_err(fail)?;
             if !value.is_object() {
                 return Err(fail("getCredentials must resolve to an object".into()));
             }

@@ -35,8 +35,8 @@ export interface SmhClientOptions {
    * is then repeated once. What it returns is taken as `Promise.resolve` takes it (a promise of
    * any realm, any thenable, or the token itself). A throw, a rejection, an empty string, or a
    * promise that has not settled within `requestTimeout` fails the upload with
-   * `AccessTokenError`: `retryable` when the call failed (threw, rejected, too slow), and then an
-   * upload that had parts on the server keeps its record for `upload()` of the file to resume.
+   * `AccessTokenError`, which is `retryable` (it is called again on the next try): an upload
+   * that had parts on the server keeps its record for `upload()` of the file to resume.
    */
   getAccessToken?: () => string | PromiseLike<string>;
   /**
@@ -259,9 +259,9 @@ export interface CosUploaderOptions {
    * when COS refuses them; parallel parts share one call. What it returns is taken as
    * `Promise.resolve` takes it (a promise of any realm, any thenable, or the keys themselves). A
    * throw, a rejection, an unusable shape, or a promise that has not settled within
-   * `requestTimeout` fails the upload with `CredentialsError`: `retryable` when the call failed
-   * (threw, rejected, too slow), and then an upload that had parts on the server keeps its
-   * record and its multipart upload for `upload()` of the file to resume.
+   * `requestTimeout` fails the upload with `CredentialsError`, which is `retryable` (it is called
+   * again on the next try): an upload that had parts on the server keeps its record and its
+   * multipart upload for `upload()` of the file to resume.
    */
   getCredentials: () => CosCredentials | PromiseLike<CosCredentials>;
   /** Default: the bucket's domain only. A `domain` it does not match throws `DomainNotAllowed`. */
@@ -363,9 +363,9 @@ export interface PendingCosUpload {
  * - `InvalidResponse`: a server reply that does not follow the protocol
  * - `FileReadError`: the file could not be read, or it changed during the upload
  * - `AccessTokenError`: `getAccessToken()` threw, rejected, gave no token or did not settle within `requestTimeout`
- *   (`retryable` unless it gave something unusable)
+ *   (retryable: it is called again on the next try)
  * - `CredentialsError`: `getCredentials()` threw, rejected, gave no usable temporary credentials or did not settle within `requestTimeout`
- *   (`retryable` unless it gave something unusable)
+ *   (retryable: it is called again on the next try)
  * - `Aborted`: the upload was cancelled (`task.cancel()` or the `signal`)
  * - `InternalError`: the SDK stopped on an internal error (a bug; please report it)
  */

@@ -445,7 +445,7 @@ mod tests {
         fn fetch(&self) -> LocalBoxFuture<'static, Result<crate::json::Value>> {
             Box::pin(async {
                 crate::json::parse(br#"{"tmpSecretId":"a","tmpSecretKey":"k","sessionToken":"t","expiredTime":9000}"#)
-                    .map_err(|_| Error::Credentials { message: String::new(), retryable: false })
+                    .map_err(|_| Error::Credentials { message: String::new() })
             })
         }
     }

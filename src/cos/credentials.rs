@@ -58,7 +58,7 @@ impl fmt::Debug for Credentials {
 }
 
 fn fail(message: &str) -> Error {
-    Error::Credentials { message: message.to_string(), retryable: false }
+    Error::Credentials { message: message.to_string() }
 }
 
 /// A whole number of seconds given as a number or a decimal string.

@@ -74,10 +74,7 @@ impl Tokens {
                     p
                 }
                 (None, None) => {
-                    return Err(Error::AccessToken {
-                        message: "no accessToken and no getAccessToken option".into(),
-                        retryable: false,
-                    })
+                    return Err(Error::AccessToken { message: "no accessToken and no getAccessToken option".into() })
                 }
             }
         };
@@ -86,12 +83,7 @@ impl Tokens {
         inner.pending = None;
         match &result {
             Ok(t) if !t.is_empty() => inner.current = Some(t.clone()),
-            Ok(_) => {
-                return Err(Error::AccessToken {
-                    message: "getAccessToken returned an empty token".into(),
-                    retryable: false,
-                })
-            }
+            Ok(_) => return Err(Error::AccessToken { message: "getAccessToken returned an empty token".into() }),
             Err(_) => {}
         }
         result

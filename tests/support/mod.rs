@@ -370,10 +370,10 @@ impl TokenProvider for AppTokens {
                 .json(&serde_json::json!({}))
                 .send()
                 .await
-                .map_err(|e| Error::AccessToken { message: e.to_string(), retryable: true })?
+                .map_err(|e| Error::AccessToken { message: e.to_string() })?
                 .json()
                 .await
-                .map_err(|e| Error::AccessToken { message: e.to_string(), retryable: true })?;
+                .map_err(|e| Error::AccessToken { message: e.to_string() })?;
             Ok(v["accessToken"].as_str().unwrap_or_default().to_string())
         })
     }
