@@ -322,14 +322,23 @@ impl CosFlow {
             return Ok(None);
         }
         let crc = session.file_crc64().await?;
-        let etag = match self.api().head(&self.object.key).await {
-            Ok((Some(size), etag, Some(stored))) if size == session.size() && stored == crc => etag,
-            // Retried already; the check failed, not the upload (see Flow::resume).
-            Err(e) if e.retryable() => return Err(e),
-            _ => return Ok(None),
-        };
-        self.store(etag, crc);
+        // A retryable error: the check failed, not the upload (see Flow::resume).
+        let Some(found) = self.stored_object(crc).await? else { return Ok(None) };
+        self.store(found.etag, crc);
         Ok(Some(Opened::Stored))
+    }
+
+    /// The object at the key, by HEAD, if it is this file (its size and CRC-64 `crc`); `None`
+    /// when it is not, or HEAD says nothing (no such object, not allowed); a retryable error
+    /// when HEAD could not be asked.
+    async fn stored_object(&self, crc: u64) -> Result<Option<Completed>> {
+        match self.api().head(&self.object.key).await {
+            Ok((Some(size), etag, Some(stored))) if size == self.session.size() && stored == crc => {
+                Ok(Some(Completed { etag, crc64: Some(stored) }))
+            }
+            Err(e) if e.retryable() => Err(e),
+            _ => Ok(None),
+        }
     }
 
     /// Notes the object COS stored.
@@ -383,15 +392,7 @@ impl CosFlow {
             .collect::<Result<_>>()?;
         let (api, key) = (self.api(), &self.object.key);
         match api.complete(key, upload_id, &etags, self.session.commit_timeout()).await {
-            Err(Error::Cos { code, status, message, request_id }) if code == "NoSuchUpload" => {
-                let gone = Error::Cos { code, status, message, request_id };
-                match api.head(key).await {
-                    Ok((Some(size), etag, Some(stored_crc))) if size == self.session.size() && stored_crc == crc => {
-                        Ok(Completed { etag, crc64: Some(stored_crc) })
-                    }
-                    _ => Err(gone),
-                }
-            }
+            Err(gone) if gone.code() == "NoSuchUpload" => self.stored_object(crc).await?.ok_or(gone),
             outcome => outcome,
         }
     }
