@@ -35,7 +35,7 @@ impl<'a> Reader<'a> {
         for key in Object::keys(object.unchecked_ref::<Object>()).iter() {
             let key = key.as_string().unwrap_or_default();
             if !known.contains(&key.as_str()) {
-                return Err(invalid(&key, format!("unknown option; known options are: {}", known.join(", "))));
+                return Err(invalid(&key, ["unknown option; known options are: ", &known.join(", ")].concat()));
             }
         }
         Ok(Reader { object, prefix })
@@ -63,7 +63,7 @@ impl<'a> Reader<'a> {
     pub fn required_string(&self, name: &str) -> Result<String, JsValue> {
         match self.string(name)? {
             Some(s) if !s.trim().is_empty() => Ok(s),
-            _ => Err(invalid(name, format!("is required in the {} options", self.prefix))),
+            _ => Err(invalid(name, ["is required in the ", self.prefix, " options"].concat())),
         }
     }
 

@@ -13,9 +13,10 @@ use super::domain::Origin;
 use super::sign::{authorization, uri_encode, SignRequest};
 use super::xml::{element, parse_error};
 use crate::error::{Error, Result};
-use crate::json::parse_u64;
+use crate::json::{parse_u64, u64_to_string};
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, ProgressFn, Timer};
+use crate::text::fill;
 
 /// COS's longest object key, in bytes (docs/cos-api.md: keys up to 850 bytes).
 pub const MAX_KEY_BYTES: usize = 850;
@@ -82,7 +83,7 @@ impl CosApi {
     /// `scheme://authority/encoded-key` (+ `?query`).
     fn url(&self, key: &str, query: &[(&str, String)]) -> String {
         let path: Vec<String> = key.split('/').map(uri_encode).collect();
-        let mut url = format!("{}/{}", self.target.origin.base(), path.join("/"));
+        let mut url = [self.target.origin.base(), path.join("/")].join("/");
         for (i, (k, v)) in query.iter().enumerate() {
             url.push(if i == 0 { '?' } else { '&' });
             url.push_str(k);
@@ -110,7 +111,7 @@ impl CosApi {
         let mut signed = headers.clone();
         signed.push(("host".to_string(), self.target.origin.authority.clone()));
         let query: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        let path = format!("/{key}");
+        let path = ["/", key].concat();
         let request = SignRequest { method: method.as_str(), path: &path, query: &query, headers: &signed };
         headers.push((
             "Authorization".to_string(),
@@ -130,7 +131,7 @@ impl CosApi {
         progress: Option<ProgressFn>,
     ) -> Result<(HttpRequest, u64)> {
         let query: Vec<(&str, String)> = match part {
-            Some((upload_id, n)) => vec![("partNumber", n.to_string()), ("uploadId", upload_id.to_string())],
+            Some((upload_id, n)) => vec![("partNumber", u64_to_string(n.into())), ("uploadId", upload_id.to_string())],
             None => Vec::new(),
         };
         let (headers, generation) = self.sign(Method::Put, key, &query, headers).await?;
@@ -226,8 +227,8 @@ impl CosApi {
         loop {
             let query = [
                 ("uploadId", upload_id.to_string()),
-                ("max-parts", LIST_PAGE.to_string()),
-                ("part-number-marker", marker.to_string()),
+                ("max-parts", u64_to_string(LIST_PAGE.into())),
+                ("part-number-marker", u64_to_string(marker.into())),
             ];
             let resp = self.call(Method::Get, key, &query, &[], None, "list parts", Idempotent::Yes).await?;
             let text = String::from_utf8_lossy(&resp.body);
@@ -262,7 +263,11 @@ impl CosApi {
     pub async fn complete(&self, key: &str, upload_id: &str, parts: &[(u32, String)]) -> Result<Completed> {
         let mut xml = String::from("<CompleteMultipartUpload>");
         for (n, etag) in parts {
-            xml.push_str(&format!("<Part><PartNumber>{n}</PartNumber><ETag>{}</ETag></Part>", escape(etag)));
+            let etag = escape(etag);
+            xml.push_str(&fill(
+                "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>",
+                &[(*n).into(), (&etag).into()],
+            ));
         }
         xml.push_str("</CompleteMultipartUpload>");
         let headers = [("Content-Type".to_string(), "application/xml".to_string())];

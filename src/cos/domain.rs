@@ -5,6 +5,7 @@
 //! browsers' own secure-context rule.
 
 use crate::error::{Error, Result};
+use crate::text::fill;
 
 /// Official COS upload domains (docs/cos-api.md §5.1): `{bucket}.cos.{region}.myqcloud.com`,
 /// the `.tencentcos.cn` aliases, acceleration and internal endpoints.
@@ -36,7 +37,7 @@ pub struct Origin {
 impl Origin {
     /// `scheme://authority`.
     pub fn base(&self) -> String {
-        format!("{}://{}", self.scheme, self.authority)
+        [self.scheme, "://", &self.authority].concat()
     }
 }
 
@@ -48,7 +49,7 @@ fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
     }
     let (host, port) = if let Some(rest) = a.strip_prefix('[') {
         let end = rest.find(']')?;
-        let host = format!("[{}]", &rest[..end]);
+        let host = ["[", &rest[..end], "]"].concat();
         match &rest[end + 1..] {
             "" => (host, None),
             p => (host, Some(p.strip_prefix(':')?.parse::<u16>().ok()?)),
@@ -84,7 +85,9 @@ impl AllowList {
         let mut patterns = Vec::new();
         for entry in entries {
             let raw = entry.as_ref();
-            let bad = || Error::invalid_input("allowedDomains", format!("'{raw}' is not a host or *.suffix pattern"));
+            let bad = || {
+                Error::invalid_input("allowedDomains", fill("'{}' is not a host or *.suffix pattern", &[raw.into()]))
+            };
             let (host, port) = split_authority(raw).ok_or_else(bad)?;
             let (host, wildcard) = match host.strip_prefix("*.") {
                 Some(suffix) => (suffix.to_string(), true),
@@ -133,7 +136,7 @@ impl AllowList {
             return Err(denied());
         }
         let authority = match port {
-            Some(p) => format!("{host}:{p}"),
+            Some(p) => fill("{}:{}", &[(&host).into(), p.into()]),
             None => host,
         };
         Ok(Origin { scheme, authority })

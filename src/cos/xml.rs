@@ -2,11 +2,12 @@
 
 use crate::error::Error;
 use crate::platform::HttpResponse;
+use crate::text::fill;
 
 /// Text of the first `<tag>…</tag>` in `xml`, entity-unescaped.
 pub fn element(xml: &str, tag: &str) -> Option<String> {
-    let open = format!("<{tag}>");
-    let close = format!("</{tag}>");
+    let open = ["<", tag, ">"].concat();
+    let close = ["</", tag, ">"].concat();
     let start = xml.find(&open)? + open.len();
     let end = xml[start..].find(&close)? + start;
     Some(unescape(&xml[start..end]))
@@ -78,7 +79,7 @@ pub fn parse_error(resp: &HttpResponse) -> Error {
                 s if s >= 500 => "InternalError".into(),
                 _ => "UnknownError".into(),
             },
-            message: format!("HTTP {} without a readable COS error code", resp.status),
+            message: fill("HTTP {} without a readable COS error code", &[resp.status.into()]),
             request_id: header_id,
         },
     }

@@ -23,6 +23,7 @@ use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
 use crate::cos::domain::Origin;
 use crate::cos::put::{put_request, PutOf};
 use crate::error::{Error, Result};
+use crate::json::u64_to_string;
 use crate::platform::{Body, CheckpointStore, FileSource, Http, LocalBoxFuture, ProgressFn, Timer};
 use crate::smh::{Begin, Conflict, FileInfo, LibraryPath, SmhApi, Tokens, UploadAuth, UploadKind};
 use crate::vecmap::VecMap;
@@ -340,7 +341,7 @@ impl SmhFlow {
                 Err(Error::IntegrityMismatch { .. }) => return Ok(None),
                 file => file?,
             };
-            *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: crc.to_string(), instant: false });
+            *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: u64_to_string(crc), instant: false });
             return Ok(Some(Opened::Stored));
         }
         session.check_cancelled()?;
@@ -372,7 +373,7 @@ impl SmhFlow {
             Err(e) => return Err(e),
         };
         self.open.borrow_mut().take();
-        *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: crc.to_string(), instant: false });
+        *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: u64_to_string(crc), instant: false });
         Ok(())
     }
 
@@ -406,7 +407,7 @@ impl SmhFlow {
         };
         let file = self.api().info(&LibraryPath::parse(&segments.join("/"))?).await?;
         let size = session.size();
-        let same = file.size.is_none_or(|s| s == size) && file.crc64.as_deref().is_none_or(|c| c == crc.to_string());
+        let same = file.size.is_none_or(|s| s == size) && file.crc64.as_deref().is_none_or(|c| c == u64_to_string(crc));
         if !same {
             return Err(Error::IntegrityMismatch { message: "the confirmed file differs from the bytes sent".into() });
         }

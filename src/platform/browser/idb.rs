@@ -141,7 +141,7 @@ impl IdbCheckpoints {
 
 impl CheckpointStore for IdbCheckpoints {
     fn get(&self, key: &str) -> LocalBoxFuture<'_, Option<String>> {
-        let key = format!("{KEY_PREFIX}{key}");
+        let key = [KEY_PREFIX, key].concat();
         Box::pin(async move {
             if let Some(local) = self.fallback().await {
                 return local.get(&key[KEY_PREFIX.len()..]).await;
@@ -151,7 +151,7 @@ impl CheckpointStore for IdbCheckpoints {
     }
 
     fn set(&self, key: &str, value: String) -> LocalBoxFuture<'_, ()> {
-        let key = format!("{KEY_PREFIX}{key}");
+        let key = [KEY_PREFIX, key].concat();
         Box::pin(async move {
             if let Some(local) = self.fallback().await {
                 return local.set(&key[KEY_PREFIX.len()..], value).await;
@@ -161,7 +161,7 @@ impl CheckpointStore for IdbCheckpoints {
     }
 
     fn remove(&self, key: &str) -> LocalBoxFuture<'_, ()> {
-        let key = format!("{KEY_PREFIX}{key}");
+        let key = [KEY_PREFIX, key].concat();
         Box::pin(async move {
             if let Some(local) = self.fallback().await {
                 return local.remove(&key[KEY_PREFIX.len()..]).await;

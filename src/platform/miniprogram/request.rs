@@ -117,7 +117,7 @@ fn response(reply: &JsValue) -> HttpResponse {
 }
 
 async fn send(request: HttpRequest) -> Result<HttpResponse> {
-    let what = format!("{} {}", request.method.as_str(), redact_url(&request.url));
+    let what = [request.method.as_str(), " ", redact_url(&request.url)].concat();
     let timeout_ms = request.timeout.map_or(MAX_TIMEOUT_MS, |t| (t.as_millis() as u64).clamp(1, MAX_TIMEOUT_MS));
     let mut fields = vec![
         ("url", JsValue::from_str(&request.url)),
@@ -132,7 +132,7 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
     let _permit = pool::acquire().await;
     let (options, reply) = with_callbacks(&fields);
     let task = wx_request(&options)
-        .map_err(|e| Error::Network { message: format!("{what}: wx.request threw: {}", err_msg(&e)) })?;
+        .map_err(|e| Error::Network { message: [&*what, ": wx.request threw: ", &err_msg(&e)].concat() })?;
     let mut guard = AbortOnDrop { task: Some(task) };
     let outcome = JsFuture::from(reply).await;
     guard.task = None;
@@ -141,9 +141,9 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         Err(failure) => {
             let message = err_msg(&failure);
             if message.contains("timeout") {
-                Err(Error::Timeout { message: format!("{what}: {message}") })
+                Err(Error::Timeout { message: [&*what, ": ", &message].concat() })
             } else {
-                Err(Error::Network { message: format!("{what}: {message}") })
+                Err(Error::Network { message: [&*what, ": ", &message].concat() })
             }
         }
     }

@@ -29,7 +29,7 @@ pub struct WxStorageCheckpoints;
 
 /// Calls a storage API with `key` (and `data`); the `success` argument, or `None` on `fail`.
 async fn call(api: fn(&Object) -> Result<JsValue, JsValue>, key: &str, data: Option<&str>) -> Option<JsValue> {
-    let mut fields = vec![("key", JsValue::from_str(&format!("{KEY_PREFIX}{key}")))];
+    let mut fields = vec![("key", JsValue::from_str(&[KEY_PREFIX, key].concat()))];
     if let Some(data) = data {
         fields.push(("data", JsValue::from_str(data)));
     }
