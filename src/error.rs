@@ -105,7 +105,7 @@ impl Error {
     pub fn is_expired_authorisation(&self) -> bool {
         match self {
             Error::Cos { status: 403, code, message, .. } => {
-                code == "AccessDenied" && message.contains("expired")
+                code == "AccessDenied" && crate::text::contains(message, "expired")
                     || code == "ExpiredToken"
                     || code == "RequestTimeTooSkewed"
             }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::json::{parse_u64, u64_to_string};
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, ProgressFn, Timer};
-use crate::text::fill;
+use crate::text::{contains, fill, split_once};
 
 /// COS's longest object key, in bytes (docs/cos-api.md: keys up to 850 bytes).
 pub const MAX_KEY_BYTES: usize = 850;
@@ -236,11 +236,14 @@ impl CosApi {
                 status: resp.status,
                 message: "ListParts reply is not a ListPartsResult".into(),
             };
-            if !text.contains("<ListPartsResult") {
+            if !contains(&text, "<ListPartsResult") {
                 return Err(bad());
             }
-            for block in text.split("<Part>").skip(1) {
-                let block = block.split("</Part>").next().unwrap_or_default();
+            let mut rest = &text[..];
+            while let Some((_, after)) = split_once(rest, "<Part>") {
+                rest = after;
+                let block = split_once(after, "<Part>").map_or(after, |(block, _)| block);
+                let block = split_once(block, "</Part>").map_or(block, |(block, _)| block);
                 let number = element(block, "PartNumber")
                     .and_then(|n| u32::try_from(parse_u64(n.trim())?).ok())
                     .ok_or_else(bad)?;
@@ -283,7 +286,7 @@ impl CosApi {
             )
             .await?;
         let text = String::from_utf8_lossy(&resp.body);
-        if !text.contains("<CompleteMultipartUploadResult") {
+        if !contains(&text, "<CompleteMultipartUploadResult") {
             return Err(Error::InvalidResponse {
                 status: resp.status,
                 message: "CompleteMultipartUpload reply is not a CompleteMultipartUploadResult".into(),
@@ -391,7 +394,7 @@ fn error_in_body(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body);
     let text = text.trim_start();
     let text = match text.strip_prefix("<?xml") {
-        Some(rest) => rest.split_once("?>").map_or("", |(_, r)| r).trim_start(),
+        Some(rest) => split_once(rest, "?>").map_or("", |(_, r)| r).trim_start(),
         None => text,
     };
     text.starts_with("<Error>")

@@ -5,7 +5,8 @@
 //! browsers' own secure-context rule.
 
 use crate::error::{Error, Result};
-use crate::text::fill;
+use crate::json::parse_u64;
+use crate::text::{contains, fill, split_last};
 
 /// Official COS upload domains (docs/cos-api.md §5.1): `{bucket}.cos.{region}.myqcloud.com`,
 /// the `.tencentcos.cn` aliases, acceleration and internal endpoints.
@@ -41,6 +42,10 @@ impl Origin {
     }
 }
 
+fn port_number(text: &str) -> Option<u16> {
+    parse_u64(text).and_then(|n| u16::try_from(n).ok())
+}
+
 /// Splits `host[:port]` (IPv6 in brackets); rejects anything else (paths, userinfo, spaces).
 fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
     let a = authority.trim().to_ascii_lowercase();
@@ -52,11 +57,11 @@ fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
         let host = ["[", &rest[..end], "]"].concat();
         match &rest[end + 1..] {
             "" => (host, None),
-            p => (host, Some(p.strip_prefix(':')?.parse::<u16>().ok()?)),
+            p => (host, Some(port_number(p.strip_prefix(':')?)?)),
         }
     } else {
-        match a.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), Some(p.parse::<u16>().ok()?)),
+        match split_last(&a, b':') {
+            Some((h, p)) => (h.to_string(), Some(port_number(p)?)),
             None => (a.clone(), None),
         }
     };
@@ -64,7 +69,7 @@ fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
         || (!host.is_empty()
             && !host.starts_with('.')
             && !host.ends_with('.')
-            && !host.contains("..")
+            && !contains(&host, "..")
             && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '*'));
     host_ok.then_some((host, port))
 }

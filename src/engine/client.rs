@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::net::retry::RetryConfig;
 use crate::platform::{CheckpointStore, Http, Timer};
 use crate::smh::SmhTarget;
-use crate::text::fill;
+use crate::text::{fill, split_once};
 
 /// Most parts in flight one client allows.
 pub const MAX_CONCURRENCY: usize = 32;
@@ -60,7 +60,7 @@ impl ClientConfig {
 pub fn validate_base_url(url: &str) -> Result<String> {
     let bad = |why: &str| Error::invalid_input("baseUrl", why.to_string());
     let url = url.trim().trim_end_matches('/');
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("must be an absolute https:// URL"))?;
+    let (scheme, rest) = split_once(url, "://").ok_or_else(|| bad("must be an absolute https:// URL"))?;
     if rest.contains(['?', '#', ' ', '@']) || rest.is_empty() {
         return Err(bad("must be scheme://host[:port][/path] without query, fragment or credentials"));
     }

@@ -22,7 +22,7 @@ use crate::cos::credentials::{CredentialCache, CredentialProvider};
 use crate::error::{Error, Result};
 use crate::json::u64_to_string;
 use crate::platform::{Body, CheckpointStore, FileSource, Http, LocalBoxFuture, ProgressFn, Timer};
-use crate::text::fill;
+use crate::text::{fill, last_segment};
 
 /// Most bytes of user metadata COS stores with an object.
 pub const MAX_META_BYTES: usize = 2048;
@@ -212,7 +212,7 @@ impl Flow for CosFlow {
             library_id: self.api().target.origin.authority.clone(),
             space_id: "cos".to_string(),
             path: key.clone(),
-            name: key.rsplit('/').next().unwrap_or_default().to_string(),
+            name: last_segment(key).to_string(),
         }
     }
 

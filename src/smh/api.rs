@@ -13,7 +13,7 @@ use super::types::{begin_body, Conflict, FileInfo, UploadAuth};
 use crate::error::{Error, Result};
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
 use crate::platform::{Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, Timer};
-use crate::text::fill;
+use crate::text::{self, fill};
 
 /// Where an SMH library lives and who calls it.
 #[derive(Debug, Clone)]
@@ -272,7 +272,7 @@ fn smh_error(resp: &HttpResponse, token: &str) -> Error {
     let reply = json::parse(&resp.body).ok();
     match reply.as_ref().and_then(|v| Some((v, v.get("code")?.as_str()?))) {
         Some((v, code)) => {
-            let scrub = |s: &str| if token.is_empty() { s.to_string() } else { s.replace(token, "***") };
+            let scrub = |s: &str| if token.is_empty() { s.to_string() } else { text::replace(s, token, "***") };
             Error::Smh {
                 status: resp.status,
                 code: scrub(code),

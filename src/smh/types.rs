@@ -9,7 +9,7 @@ use crate::vecmap::VecMap as BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::json::{self, Value};
-use crate::text::fill;
+use crate::text::{fill, last_segment};
 
 /// Largest byte count a reply may announce: JS numbers are exact up to 2^53 - 1, and no file
 /// is larger. A bigger (or negative, or fractional) size is refused.
@@ -193,7 +193,7 @@ impl FileInfo {
         };
         let name = match optional_str(&raw, "name", status)? {
             Some(name) => name,
-            None => path.rsplit('/').next().unwrap_or_default().to_string(),
+            None => last_segment(&path).to_string(),
         };
         let crc64 = match raw.get("crc64") {
             None | Some(Value::Null) => None,

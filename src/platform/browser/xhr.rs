@@ -42,7 +42,8 @@ impl Drop for InFlight {
 }
 
 fn parse_headers(raw: &str) -> Vec<(String, String)> {
-    raw.split("\r\n")
+    // Lines end in CRLF; the CR goes with the trim.
+    raw.split('\n')
         .filter_map(|line| line.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect()

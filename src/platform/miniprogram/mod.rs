@@ -49,7 +49,7 @@ fn err_msg(value: &JsValue) -> String {
         .unwrap_or_else(|| super::browser::js_message(value));
     message
         .split(' ')
-        .map(|word| if word.contains("://") { crate::error::redact_url(word) } else { word })
+        .map(|word| if crate::text::contains(word, "://") { crate::error::redact_url(word) } else { word })
         .collect::<Vec<_>>()
         .join(" ")
 }

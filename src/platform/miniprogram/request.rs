@@ -140,7 +140,7 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         Ok(reply) => Ok(response(&reply)),
         Err(failure) => {
             let message = err_msg(&failure);
-            if message.contains("timeout") {
+            if crate::text::contains(&message, "timeout") {
                 Err(Error::Timeout { message: [&*what, ": ", &message].concat() })
             } else {
                 Err(Error::Network { message: [&*what, ": ", &message].concat() })
