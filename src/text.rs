@@ -74,6 +74,24 @@ pub fn fill(template: &str, args: &[Arg<'_>]) -> String {
     out
 }
 
+/// `parts` one after another: `[..].concat()` without std's join code (~1.5 KB of wasm for its
+/// two instances, `&str` and `String` parts).
+pub fn concat(parts: &[&str]) -> String {
+    join(parts, "")
+}
+
+/// `parts` with `separator` between them (`[..].join(separator)`).
+pub fn join<S: AsRef<str>>(parts: &[S], separator: &str) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.as_ref().len() + separator.len()).sum());
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push_str(separator);
+        }
+        out.push_str(part.as_ref());
+    }
+    out
+}
+
 /// Byte offset of the first `needle` in `hay` (0 for an empty `needle`).
 pub fn find(hay: &str, needle: &str) -> Option<usize> {
     let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
@@ -161,5 +179,15 @@ mod tests {
             assert_eq!(last_segment(s), s.rsplit('/').next().unwrap(), "{s:?}");
         }
         assert_eq!(replace("x TOKEN y TOKENTOKEN", "TOKEN", "***"), "x *** y ******");
+    }
+
+    #[test]
+    fn joins_like_the_slice_methods() {
+        assert_eq!(concat(&["up:", "", "ab", "ä"]), ["up:", "", "ab", "ä"].concat());
+        assert_eq!(concat(&[]), "");
+        let segments = vec![String::from("a"), String::new(), String::from("c")];
+        assert_eq!(join(&segments, "/"), segments.join("/"));
+        assert_eq!(join(&["one"], ", "), "one");
+        assert_eq!(join::<&str>(&[], ", "), "");
     }
 }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::json::{parse_u64, u64_to_string};
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, ProgressFn, Timer};
-use crate::text::{contains, fill, split_once};
+use crate::text::{concat, contains, fill, join, split_once};
 
 /// COS's longest object key, in bytes (docs/cos-api.md: keys up to 850 bytes).
 pub const MAX_KEY_BYTES: usize = 850;
@@ -83,7 +83,7 @@ impl CosApi {
     /// `scheme://authority/encoded-key` (+ `?query`).
     fn url(&self, key: &str, query: &[(&str, String)]) -> String {
         let path: Vec<String> = key.split('/').map(uri_encode).collect();
-        let mut url = [self.target.origin.base(), path.join("/")].join("/");
+        let mut url = join(&[self.target.origin.base(), join(&path, "/")], "/");
         for (i, (k, v)) in query.iter().enumerate() {
             url.push(if i == 0 { '?' } else { '&' });
             url.push_str(k);
@@ -111,7 +111,7 @@ impl CosApi {
         let mut signed = headers.clone();
         signed.push(("host".to_string(), self.target.origin.authority.clone()));
         let query: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        let path = ["/", key].concat();
+        let path = concat(&["/", key]);
         let request = SignRequest { method: method.as_str(), path: &path, query: &query, headers: &signed };
         headers.push((
             "Authorization".to_string(),

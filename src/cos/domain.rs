@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::json::parse_u64;
-use crate::text::{contains, fill, split_last};
+use crate::text::{concat, contains, fill, split_last};
 
 /// Official COS upload domains (docs/cos-api.md §5.1): `{bucket}.cos.{region}.myqcloud.com`,
 /// the `.tencentcos.cn` aliases, acceleration and internal endpoints.
@@ -38,7 +38,7 @@ pub struct Origin {
 impl Origin {
     /// `scheme://authority`.
     pub fn base(&self) -> String {
-        [self.scheme, "://", &self.authority].concat()
+        concat(&[self.scheme, "://", &self.authority])
     }
 }
 
@@ -54,7 +54,7 @@ fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
     }
     let (host, port) = if let Some(rest) = a.strip_prefix('[') {
         let end = rest.find(']')?;
-        let host = ["[", &rest[..end], "]"].concat();
+        let host = concat(&["[", &rest[..end], "]"]);
         match &rest[end + 1..] {
             "" => (host, None),
             p => (host, Some(port_number(p.strip_prefix(':')?)?)),

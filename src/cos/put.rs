@@ -7,7 +7,7 @@ use super::xml::parse_error;
 use crate::error::{Error, Result};
 use crate::net::percent_encode;
 use crate::platform::{Body, HttpRequest, HttpResponse, Method, ProgressFn};
-use crate::text::fill;
+use crate::text::{concat, fill};
 
 /// Headers a browser sets itself and refuses from scripts.
 const FORBIDDEN_HEADERS: &[&str] = &["host", "content-length", "connection", "expect", "transfer-encoding"];
@@ -30,7 +30,7 @@ pub fn put_url(origin: &Origin, path: &str, of: PutOf<'_>) -> String {
                 &[(&base).into(), slash.into(), path.into(), number.into(), (&upload_id).into()],
             )
         }
-        PutOf::Object => [&*origin.base(), slash, path].concat(),
+        PutOf::Object => concat(&[&origin.base(), slash, path]),
     }
 }
 

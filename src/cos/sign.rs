@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use sha1::{Digest, Sha1};
 
 use crate::checksum::hex;
-use crate::text::{fill, Arg};
+use crate::text::{concat, fill, join, Arg};
 
 type HmacSha1 = Hmac<Sha1>;
 
@@ -32,8 +32,8 @@ fn canonical(pairs: &[(String, String)]) -> (String, String) {
     let mut encoded: Vec<(String, String)> =
         pairs.iter().map(|(k, v)| (uri_encode(k).to_ascii_lowercase(), uri_encode(v.trim()))).collect();
     encoded.sort();
-    let joined = encoded.iter().map(|(k, v)| [&**k, "=", v].concat()).collect::<Vec<_>>().join("&");
-    let names = encoded.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(";");
+    let joined = join(&encoded.iter().map(|(k, v)| concat(&[k, "=", v])).collect::<Vec<_>>(), "&");
+    let names = join(&encoded.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ";");
     (joined, names)
 }
 

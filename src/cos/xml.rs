@@ -2,12 +2,12 @@
 
 use crate::error::Error;
 use crate::platform::HttpResponse;
-use crate::text::{fill, find, replace};
+use crate::text::{concat, fill, find, replace};
 
 /// Text of the first `<tag>…</tag>` in `xml`, entity-unescaped.
 pub fn element(xml: &str, tag: &str) -> Option<String> {
-    let open = ["<", tag, ">"].concat();
-    let close = ["</", tag, ">"].concat();
+    let open = concat(&["<", tag, ">"]);
+    let close = concat(&["</", tag, ">"]);
     let start = find(xml, &open)? + open.len();
     let end = find(&xml[start..], &close)? + start;
     Some(unescape(&xml[start..end]))

@@ -80,7 +80,7 @@ impl Identity<'_> {
             h.update(part.as_bytes());
             h.update([0u8]);
         }
-        ["up:", &hex(&h.finalize())[..32]].concat()
+        crate::text::concat(&["up:", &hex(&h.finalize())[..32]])
     }
 }
 

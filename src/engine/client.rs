@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::net::retry::RetryConfig;
 use crate::platform::{CheckpointStore, Http, Timer};
 use crate::smh::SmhTarget;
-use crate::text::{fill, split_once};
+use crate::text::{concat, fill, split_once};
 
 /// Most parts in flight one client allows.
 pub const MAX_CONCURRENCY: usize = 32;
@@ -66,7 +66,7 @@ pub fn validate_base_url(url: &str) -> Result<String> {
     }
     let authority = rest.split('/').next().unwrap_or_default();
     let host = if authority.starts_with('[') {
-        authority.split_once(']').map(|(h, _)| [h, "]"].concat()).unwrap_or_default()
+        authority.split_once(']').map(|(h, _)| concat(&[h, "]"])).unwrap_or_default()
     } else {
         authority.split(':').next().unwrap_or_default().to_string()
     };

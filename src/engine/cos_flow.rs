@@ -22,7 +22,7 @@ use crate::cos::credentials::{CredentialCache, CredentialProvider};
 use crate::error::{Error, Result};
 use crate::json::u64_to_string;
 use crate::platform::{Body, CheckpointStore, FileSource, Http, LocalBoxFuture, ProgressFn, Timer};
-use crate::text::{fill, last_segment};
+use crate::text::{concat, fill, last_segment};
 
 /// Most bytes of user metadata COS stores with an object.
 pub const MAX_META_BYTES: usize = 2048;
@@ -85,7 +85,7 @@ impl CosObject {
     fn headers(&self) -> Vec<(String, String)> {
         let mut headers: Vec<(String, String)> =
             self.content_type.iter().map(|t| ("Content-Type".to_string(), t.clone())).collect();
-        headers.extend(self.meta.iter().map(|(k, v)| (["x-cos-meta-", &k.to_ascii_lowercase()].concat(), v.clone())));
+        headers.extend(self.meta.iter().map(|(k, v)| (concat(&["x-cos-meta-", &k.to_ascii_lowercase()]), v.clone())));
         headers
     }
 }
@@ -290,7 +290,7 @@ impl Flow for CosFlow {
             };
             let api = self.api();
             let (key, size) = (self.object.key.clone(), self.session.size());
-            let location = [&*api.target.origin.authority, "/", &key].concat();
+            let location = concat(&[&api.target.origin.authority, "/", &key]);
             *self.done.borrow_mut() = Some(CosResult { key, size, crc64: u64_to_string(crc64), etag, location });
             Ok(())
         })

@@ -405,7 +405,7 @@ impl SmhFlow {
             }
             session.uploader.timer.sleep(backoff.wait()).await;
         };
-        let file = self.api().info(&LibraryPath::parse(&segments.join("/"))?).await?;
+        let file = self.api().info(&LibraryPath::parse(&crate::text::join(&segments, "/"))?).await?;
         let size = session.size();
         let same = file.size.is_none_or(|s| s == size) && file.crc64.as_deref().is_none_or(|c| c == u64_to_string(crc));
         if !same {

@@ -9,7 +9,7 @@ use crate::vecmap::VecMap as BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::json::{self, Value};
-use crate::text::{fill, last_segment};
+use crate::text::{fill, join, last_segment};
 
 /// Largest byte count a reply may announce: JS numbers are exact up to 2^53 - 1, and no file
 /// is larger. A bigger (or negative, or fractional) size is refused.
@@ -184,9 +184,9 @@ impl FileInfo {
         let path = match raw.get("path") {
             Some(Value::Array(segments)) => {
                 let segments: Option<Vec<&str>> = segments.iter().map(Value::as_str).collect();
-                segments
-                    .ok_or_else(|| invalid(status, "reply's `path` holds a segment that is not a string"))?
-                    .join("/")
+                let segments =
+                    segments.ok_or_else(|| invalid(status, "reply's `path` holds a segment that is not a string"))?;
+                join(&segments, "/")
             }
             Some(Value::String(s)) => s.trim_start_matches('/').to_string(),
             _ => return Err(invalid(status, "file reply has no `path`")),

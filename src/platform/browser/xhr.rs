@@ -13,7 +13,7 @@ use web_sys::{Blob, ProgressEvent, XmlHttpRequest, XmlHttpRequestResponseType};
 use super::js_to_network_error;
 use crate::error::{Error, Result};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture};
-use crate::text::fill;
+use crate::text::{concat, fill};
 
 /// `Http` over `XMLHttpRequest`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -127,7 +127,7 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
     let what = crate::error::redact_url(&request.url).to_string();
     match tag.as_str() {
         "load" => {}
-        "timeout" => return Err(Error::Timeout { message: [request.method.as_str(), " ", &what].concat() }),
+        "timeout" => return Err(Error::Timeout { message: concat(&[request.method.as_str(), " ", &what]) }),
         // Connection refused/reset, or a CORS refusal: the browser does not say which.
         _ => {
             return Err(Error::Network {

@@ -27,7 +27,7 @@ use crate::checksum::ChainedHash;
 use crate::error::{Error, Result};
 use crate::platform::browser::JsTimer;
 use crate::platform::{Body, FileSource, Handle, LocalBoxFuture, Part, Timer};
-use crate::text::fill;
+use crate::text::{concat, fill};
 
 /// The names a file's path goes by: ours, `chooseMessageFile`'s and `chooseMedia`'s.
 const PATH_FIELDS: [&str; 3] = ["filePath", "path", "tempFilePath"];
@@ -67,7 +67,7 @@ pub struct WxFileSource {
 
 fn invalid(message: &str) -> Error {
     let hint = "; give { filePath, size } (or { path, size } from wx.chooseMessageFile, { tempFilePath, size } from wx.chooseMedia)";
-    Error::invalid_input("file", [message, hint].concat())
+    Error::invalid_input("file", concat(&[message, hint]))
 }
 
 impl WxFileSource {
@@ -88,7 +88,7 @@ impl WxFileSource {
             .filter(|s| s.is_finite() && *s >= 0.0 && *s <= MAX_SAFE_INTEGER && s.fract() == 0.0)
             .ok_or_else(|| invalid("`size` must be the file's size in bytes, an integer"))? as u64;
         let fs = file_system_manager()
-            .map_err(|e| Error::FileRead { message: ["wx.getFileSystemManager: ", &err_msg(&e)].concat() })?;
+            .map_err(|e| Error::FileRead { message: concat(&["wx.getFileSystemManager: ", &err_msg(&e)]) })?;
         let mut modified = 0.0;
         let can_stat = Reflect::get(&fs, &JsValue::from_str("statSync")).is_ok_and(|f| f.is_function());
         if can_stat {
