@@ -1,5 +1,5 @@
 //! Messages and small strings built without `core::fmt`, and substring search without core's
-//! string searchers.
+//! string searchers: std's general code for these is a large part of a wasm this size.
 //!
 //! `format!` links the formatting machinery (`fmt::Arguments`, `Formatter`, per-type `Display`
 //! code) into the wasm, and every call site builds an argument table for it. [`fill`] does what
@@ -9,7 +9,8 @@
 //! Likewise `str::find(&str)`, `contains(&str)`, `split(&str)`, `replace(&str, _)` link core's
 //! two-way searcher, and `rsplit(char)` its reverse character searcher: about 2.5 KB of wasm
 //! for what [`find`] and [`split_last`] do in a few lines. The SDK searches short needles in
-//! small texts (reply headers, XML replies, messages), where a plain scan is as fast.
+//! small texts (reply headers, XML replies, messages), where a plain scan is as fast. [`concat`]
+//! and [`join`] stand in for the slice methods of those names for the same reason.
 
 /// One value [`fill`] puts into a template.
 #[derive(Clone, Copy)]
