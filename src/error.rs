@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::text::{fill, Arg};
+
 /// Everything an upload can fail with.
 ///
 /// [`Error::retryable`] is the single decision point for retries; the JS `retryable` field is the
@@ -106,7 +108,7 @@ impl Error {
     pub fn is_expired_authorisation(&self) -> bool {
         match self {
             Error::Cos { status: 403, code, message, .. } => {
-                code == "AccessDenied" && message.contains("expired")
+                code == "AccessDenied" && crate::text::contains(message, "expired")
                     || code == "ExpiredToken"
                     || code == "RequestTimeTooSkewed"
             }
@@ -125,26 +127,39 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The message users read (`Display`, and `message` of the JS error), built without
+    /// `core::fmt` (src/text.rs says why).
+    pub fn message(&self) -> String {
+        let (template, args): (&str, &[Arg]) = match self {
+            Error::Smh { status, code, message, .. } => {
+                ("SMH error {} {}: {}", &[(*status).into(), code.into(), message.into()])
+            }
+            Error::Cos { status, code, message, .. } => {
+                ("COS error {} {}: {}", &[(*status).into(), code.into(), message.into()])
+            }
+            Error::Network { message } => ("network error: {}", &[message.into()]),
+            Error::Timeout { message } => ("timeout: {}", &[message.into()]),
+            Error::DomainNotAllowed { domain } => {
+                ("upload domain {} is not in allowedDomains; no bytes were sent to it", &[domain.into()])
+            }
+            Error::IntegrityMismatch { message } => ("integrity check failed: {}", &[message.into()]),
+            Error::InvalidInput { option, message } => ("invalid `{}`: {}", &[option.into(), message.into()]),
+            Error::InvalidResponse { status, message } => {
+                ("invalid server response (HTTP {}): {}", &[(*status).into(), message.into()])
+            }
+            Error::FileRead { message } => ("cannot read the file: {}", &[message.into()]),
+            Error::AccessToken { message } => ("cannot get an access token: {}", &[message.into()]),
+            Error::Credentials { message } => ("cannot get COS credentials: {}", &[message.into()]),
+            Error::Aborted => ("the upload was cancelled", &[]),
+        };
+        fill(template, args)
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Smh { status, code, message, .. } => write!(f, "SMH error {status} {code}: {message}"),
-            Error::Cos { status, code, message, .. } => write!(f, "COS error {status} {code}: {message}"),
-            Error::Network { message } => write!(f, "network error: {message}"),
-            Error::Timeout { message } => write!(f, "timeout: {message}"),
-            Error::DomainNotAllowed { domain } => {
-                write!(f, "upload domain {domain} is not in allowedDomains; no bytes were sent to it")
-            }
-            Error::IntegrityMismatch { message } => write!(f, "integrity check failed: {message}"),
-            Error::InvalidInput { option, message } => write!(f, "invalid `{option}`: {message}"),
-            Error::InvalidResponse { status, message } => {
-                write!(f, "invalid server response (HTTP {status}): {message}")
-            }
-            Error::FileRead { message } => write!(f, "cannot read the file: {message}"),
-            Error::AccessToken { message } => write!(f, "cannot get an access token: {message}"),
-            Error::Credentials { message } => write!(f, "cannot get COS credentials: {message}"),
-            Error::Aborted => write!(f, "the upload was cancelled"),
-        }
+        f.write_str(&self.message())
     }
 }
 

@@ -327,7 +327,7 @@ pub fn u64_to_string(n: u64) -> String {
     out
 }
 
-fn push_u64(out: &mut String, mut n: u64) {
+pub(crate) fn push_u64(out: &mut String, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {

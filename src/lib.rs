@@ -30,6 +30,7 @@ pub mod json;
 pub mod net;
 pub mod platform;
 pub mod smh;
+pub(crate) mod text;
 pub mod vecmap;
 
 #[cfg(target_arch = "wasm32")]

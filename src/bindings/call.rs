@@ -12,15 +12,19 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::platform::browser::{js_message, JsTimer};
 use crate::platform::Timer;
+use crate::text::{concat, fill};
 
 /// `name()`, awaited with `Promise.resolve` semantics for at most `limit`; the error is the
 /// message of a typed error (it names `name` and what went wrong).
 pub(super) async fn call_user(f: &Function, name: &str, limit: Duration) -> Result<JsValue, String> {
-    let value = f.call0(&JsValue::NULL).map_err(|e| format!("{name} threw: {}", js_message(&e)))?;
+    let value = f.call0(&JsValue::NULL).map_err(|e| concat(&[name, " threw: ", &js_message(&e)]))?;
     let settled = JsFuture::from(Promise::resolve(&value));
     match select(settled, JsTimer.sleep(limit)).await {
         Either::Left((Ok(value), _)) => Ok(value),
-        Either::Left((Err(e), _)) => Err(format!("{name} rejected: {}", js_message(&e))),
-        Either::Right(_) => Err(format!("{name} did not settle within {} ms (requestTimeout)", limit.as_millis())),
+        Either::Left((Err(e), _)) => Err(concat(&[name, " rejected: ", &js_message(&e)])),
+        Either::Right(_) => Err(fill(
+            "{} did not settle within {} ms (requestTimeout)",
+            &[name.into(), (limit.as_millis() as u64).into()],
+        )),
     }
 }

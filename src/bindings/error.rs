@@ -8,7 +8,7 @@ use crate::error::Error;
 
 /// Builds the JS error for `error`.
 pub fn to_js(error: &Error) -> JsValue {
-    let js = js_sys::Error::new(&error.to_string());
+    let js = js_sys::Error::new(&error.message());
     js.set_name("SmhUploadError");
     let set = |k: &str, v: JsValue| {
         let _ = Reflect::set(&js, &JsValue::from_str(k), &v);

@@ -5,6 +5,7 @@ use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::error::invalid;
+use crate::text::{concat, join};
 
 /// Largest integer a JS number holds exactly.
 pub const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -35,7 +36,7 @@ impl<'a> Reader<'a> {
         for key in Object::keys(object.unchecked_ref::<Object>()).iter() {
             let key = key.as_string().unwrap_or_default();
             if !known.contains(&key.as_str()) {
-                return Err(invalid(&key, format!("unknown option; known options are: {}", known.join(", "))));
+                return Err(invalid(&key, concat(&["unknown option; known options are: ", &join(known, ", ")])));
             }
         }
         Ok(Reader { object, prefix })
@@ -63,7 +64,7 @@ impl<'a> Reader<'a> {
     pub fn required_string(&self, name: &str) -> Result<String, JsValue> {
         match self.string(name)? {
             Some(s) if !s.trim().is_empty() => Ok(s),
-            _ => Err(invalid(name, format!("is required in the {} options", self.prefix))),
+            _ => Err(invalid(name, concat(&["is required in the ", self.prefix, " options"]))),
         }
     }
 

@@ -15,6 +15,7 @@ use crate::engine::{
     UploadOptions, UploadResult, UploadState,
 };
 use crate::smh::{Conflict, LibraryPath};
+use crate::text::concat;
 
 #[cfg(feature = "smh-client")]
 const UPLOAD_OPTIONS: &[&str] =
@@ -177,7 +178,7 @@ pub fn reject_live_tasks(message: &str) {
     let tasks = LIVE.with(|live| live.try_borrow_mut().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default());
     for (_, shared, reject) in tasks {
         shared.state.set(UploadState::Failed);
-        let error = js_sys::Error::new(&format!("smh-upload stopped on an internal error: {message}"));
+        let error = js_sys::Error::new(&concat(&["smh-upload stopped on an internal error: ", message]));
         error.set_name("SmhUploadError");
         for (k, v) in [
             ("code", JsValue::from_str("InternalError")),

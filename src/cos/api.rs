@@ -13,9 +13,10 @@ use super::domain::Origin;
 use super::sign::{authorization, uri_encode, SignRequest};
 use super::xml::{element, parse_error};
 use crate::error::{Error, Result};
-use crate::json::parse_u64;
+use crate::json::{parse_u64, u64_to_string};
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, ProgressFn, Timer};
+use crate::text::{concat, contains, fill, join, split_once};
 
 /// COS's longest object key, in bytes (docs/cos-api.md: keys up to 850 bytes).
 pub const MAX_KEY_BYTES: usize = 850;
@@ -82,7 +83,7 @@ impl CosApi {
     /// `scheme://authority/encoded-key` (+ `?query`).
     fn url(&self, key: &str, query: &[(&str, String)]) -> String {
         let path: Vec<String> = key.split('/').map(uri_encode).collect();
-        let mut url = format!("{}/{}", self.target.origin.base(), path.join("/"));
+        let mut url = join(&[self.target.origin.base(), join(&path, "/")], "/");
         for (i, (k, v)) in query.iter().enumerate() {
             url.push(if i == 0 { '?' } else { '&' });
             url.push_str(k);
@@ -112,7 +113,7 @@ impl CosApi {
         let mut signed = headers.clone();
         signed.push(("host".to_string(), self.target.origin.authority.clone()));
         let query: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        let path = format!("/{key}");
+        let path = concat(&["/", key]);
         let request = SignRequest { method: method.as_str(), path: &path, query: &query, headers: &signed };
         headers.push((
             "Authorization".to_string(),
@@ -132,7 +133,7 @@ impl CosApi {
         progress: Option<ProgressFn>,
     ) -> Result<(HttpRequest, u64)> {
         let query: Vec<(&str, String)> = match part {
-            Some((upload_id, n)) => vec![("partNumber", n.to_string()), ("uploadId", upload_id.to_string())],
+            Some((upload_id, n)) => vec![("partNumber", u64_to_string(n.into())), ("uploadId", upload_id.to_string())],
             None => Vec::new(),
         };
         let (headers, generation) = self.sign(Method::Put, key, &query, headers, true).await?;
@@ -228,8 +229,8 @@ impl CosApi {
         loop {
             let query = [
                 ("uploadId", upload_id.to_string()),
-                ("max-parts", LIST_PAGE.to_string()),
-                ("part-number-marker", marker.to_string()),
+                ("max-parts", u64_to_string(LIST_PAGE.into())),
+                ("part-number-marker", u64_to_string(marker.into())),
             ];
             let resp =
                 self.call(Method::Get, key, &query, &[], None, self.bounded("list parts", Idempotent::Yes)).await?;
@@ -238,11 +239,14 @@ impl CosApi {
                 status: resp.status,
                 message: "ListParts reply is not a ListPartsResult".into(),
             };
-            if !text.contains("<ListPartsResult") {
+            if !contains(&text, "<ListPartsResult") {
                 return Err(bad());
             }
-            for block in text.split("<Part>").skip(1) {
-                let block = block.split("</Part>").next().unwrap_or_default();
+            let mut rest = &text[..];
+            while let Some((_, after)) = split_once(rest, "<Part>") {
+                rest = after;
+                let block = split_once(after, "<Part>").map_or(after, |(block, _)| block);
+                let block = split_once(block, "</Part>").map_or(block, |(block, _)| block);
                 let number = element(block, "PartNumber")
                     .and_then(|n| u32::try_from(parse_u64(n.trim())?).ok())
                     .ok_or_else(bad)?;
@@ -272,7 +276,11 @@ impl CosApi {
     ) -> Result<Completed> {
         let mut xml = String::from("<CompleteMultipartUpload>");
         for (n, etag) in parts {
-            xml.push_str(&format!("<Part><PartNumber>{n}</PartNumber><ETag>{}</ETag></Part>", escape(etag)));
+            let etag = escape(etag);
+            xml.push_str(&fill(
+                "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>",
+                &[(*n).into(), (&etag).into()],
+            ));
         }
         xml.push_str("</CompleteMultipartUpload>");
         let headers = [("Content-Type".to_string(), "application/xml".to_string())];
@@ -287,7 +295,7 @@ impl CosApi {
             )
             .await?;
         let text = String::from_utf8_lossy(&resp.body);
-        if !text.contains("<CompleteMultipartUploadResult") {
+        if !contains(&text, "<CompleteMultipartUploadResult") {
             return Err(Error::InvalidResponse {
                 status: resp.status,
                 message: "CompleteMultipartUpload reply is not a CompleteMultipartUploadResult".into(),
@@ -397,7 +405,7 @@ fn error_in_body(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body);
     let text = text.trim_start();
     let text = match text.strip_prefix("<?xml") {
-        Some(rest) => rest.split_once("?>").map_or("", |(_, r)| r).trim_start(),
+        Some(rest) => split_once(rest, "?>").map_or("", |(_, r)| r).trim_start(),
         None => text,
     };
     text.starts_with("<Error>")

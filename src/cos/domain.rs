@@ -5,6 +5,8 @@
 //! browsers' own secure-context rule.
 
 use crate::error::{Error, Result};
+use crate::json::parse_u64;
+use crate::text::{concat, contains, fill, split_last};
 
 /// Official COS upload domains (docs/cos-api.md §5.1): `{bucket}.cos.{region}.myqcloud.com`,
 /// the `.tencentcos.cn` aliases, acceleration and internal endpoints.
@@ -36,8 +38,12 @@ pub struct Origin {
 impl Origin {
     /// `scheme://authority`.
     pub fn base(&self) -> String {
-        format!("{}://{}", self.scheme, self.authority)
+        concat(&[self.scheme, "://", &self.authority])
     }
+}
+
+fn port_number(text: &str) -> Option<u16> {
+    parse_u64(text).and_then(|n| u16::try_from(n).ok())
 }
 
 /// Splits `host[:port]` (IPv6 in brackets); rejects anything else (paths, userinfo, spaces).
@@ -48,14 +54,14 @@ fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
     }
     let (host, port) = if let Some(rest) = a.strip_prefix('[') {
         let end = rest.find(']')?;
-        let host = format!("[{}]", &rest[..end]);
+        let host = concat(&["[", &rest[..end], "]"]);
         match &rest[end + 1..] {
             "" => (host, None),
-            p => (host, Some(p.strip_prefix(':')?.parse::<u16>().ok()?)),
+            p => (host, Some(port_number(p.strip_prefix(':')?)?)),
         }
     } else {
-        match a.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), Some(p.parse::<u16>().ok()?)),
+        match split_last(&a, b':') {
+            Some((h, p)) => (h.to_string(), Some(port_number(p)?)),
             None => (a.clone(), None),
         }
     };
@@ -63,7 +69,7 @@ fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
         || (!host.is_empty()
             && !host.starts_with('.')
             && !host.ends_with('.')
-            && !host.contains("..")
+            && !contains(&host, "..")
             && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '*'));
     host_ok.then_some((host, port))
 }
@@ -84,7 +90,9 @@ impl AllowList {
         let mut patterns = Vec::new();
         for entry in entries {
             let raw = entry.as_ref();
-            let bad = || Error::invalid_input("allowedDomains", format!("'{raw}' is not a host or *.suffix pattern"));
+            let bad = || {
+                Error::invalid_input("allowedDomains", fill("'{}' is not a host or *.suffix pattern", &[raw.into()]))
+            };
             let (host, port) = split_authority(raw).ok_or_else(bad)?;
             let (host, wildcard) = match host.strip_prefix("*.") {
                 Some(suffix) => (suffix.to_string(), true),
@@ -133,7 +141,7 @@ impl AllowList {
             return Err(denied());
         }
         let authority = match port {
-            Some(p) => format!("{host}:{p}"),
+            Some(p) => fill("{}:{}", &[(&host).into(), p.into()]),
             None => host,
         };
         Ok(Origin { scheme, authority })

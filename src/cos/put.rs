@@ -7,6 +7,7 @@ use super::xml::parse_error;
 use crate::error::{Error, Result};
 use crate::net::percent_encode;
 use crate::platform::{Body, HttpRequest, HttpResponse, Method, ProgressFn};
+use crate::text::{concat, fill};
 
 /// Headers a browser sets itself and refuses from scripts.
 const FORBIDDEN_HEADERS: &[&str] = &["host", "content-length", "connection", "expect", "transfer-encoding"];
@@ -23,9 +24,13 @@ pub fn put_url(origin: &Origin, path: &str, of: PutOf<'_>) -> String {
     let slash = if path.starts_with('/') { "" } else { "/" };
     match of {
         PutOf::Part { number, upload_id } => {
-            format!("{}{slash}{path}?partNumber={number}&uploadId={}", origin.base(), percent_encode(upload_id))
+            let (base, upload_id) = (origin.base(), percent_encode(upload_id));
+            fill(
+                "{}{}{}?partNumber={}&uploadId={}",
+                &[(&base).into(), slash.into(), path.into(), number.into(), (&upload_id).into()],
+            )
         }
-        PutOf::Object => format!("{}{slash}{path}", origin.base()),
+        PutOf::Object => concat(&[&origin.base(), slash, path]),
     }
 }
 
@@ -72,7 +77,7 @@ pub fn check_put_reply(resp: &HttpResponse, sent_crc: u64) -> Result<Stored> {
         let got = crate::json::parse_u64(value.trim());
         if got != Some(sent_crc) {
             return Err(Error::IntegrityMismatch {
-                message: format!("COS stored a different CRC64 than the bytes sent have ({sent_crc})"),
+                message: fill("COS stored a different CRC64 than the bytes sent have ({})", &[sent_crc.into()]),
             });
         }
     }

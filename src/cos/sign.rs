@@ -11,6 +11,7 @@ use hmac::{Hmac, Mac};
 use sha1::{Digest, Sha1};
 
 use crate::checksum::hex;
+use crate::text::{concat, fill, join, Arg};
 
 type HmacSha1 = Hmac<Sha1>;
 
@@ -31,8 +32,8 @@ fn canonical(pairs: &[(String, String)]) -> (String, String) {
     let mut encoded: Vec<(String, String)> =
         pairs.iter().map(|(k, v)| (uri_encode(k).to_ascii_lowercase(), uri_encode(v.trim()))).collect();
     encoded.sort();
-    let joined = encoded.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
-    let names = encoded.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(";");
+    let joined = join(&encoded.iter().map(|(k, v)| concat(&[k, "=", v])).collect::<Vec<_>>(), "&");
+    let names = join(&encoded.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ";");
     (joined, names)
 }
 
@@ -51,15 +52,20 @@ pub struct SignRequest<'a> {
 
 /// The `Authorization` header value for `request`, valid from `start` to `end` (Unix seconds).
 pub fn authorization(secret_id: &str, secret_key: &str, start: u64, end: u64, request: &SignRequest<'_>) -> String {
-    let key_time = format!("{start};{end}");
+    let key_time = fill("{};{}", &[start.into(), end.into()]);
     let sign_key = hmac_hex(secret_key.as_bytes(), key_time.as_bytes());
     let (params, param_list) = canonical(request.query);
     let (headers, header_list) = canonical(request.headers);
-    let http_string = format!("{}\n{}\n{params}\n{headers}\n", request.method.to_ascii_lowercase(), request.path);
-    let string_to_sign = format!("sha1\n{key_time}\n{}\n", hex(&Sha1::digest(http_string.as_bytes())));
+    let method = request.method.to_ascii_lowercase();
+    let http_string =
+        fill("{}\n{}\n{}\n{}\n", &[(&method).into(), request.path.into(), (&params).into(), (&headers).into()]);
+    let http_hash = hex(&Sha1::digest(http_string.as_bytes()));
+    let string_to_sign = fill("sha1\n{}\n{}\n", &[(&key_time).into(), (&http_hash).into()]);
     let signature = hmac_hex(sign_key.as_bytes(), string_to_sign.as_bytes());
-    format!(
-        "q-sign-algorithm=sha1&q-ak={secret_id}&q-sign-time={key_time}&q-key-time={key_time}&q-header-list={header_list}&q-url-param-list={param_list}&q-signature={signature}"
+    let key_time = Arg::from(&key_time);
+    fill(
+        "q-sign-algorithm=sha1&q-ak={}&q-sign-time={}&q-key-time={}&q-header-list={}&q-url-param-list={}&q-signature={}",
+        &[secret_id.into(), key_time, key_time, (&header_list).into(), (&param_list).into(), (&signature).into()],
     )
 }
 

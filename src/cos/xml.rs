@@ -2,18 +2,23 @@
 
 use crate::error::Error;
 use crate::platform::HttpResponse;
+use crate::text::{concat, fill, find, replace};
 
 /// Text of the first `<tag>…</tag>` in `xml`, entity-unescaped.
 pub fn element(xml: &str, tag: &str) -> Option<String> {
-    let open = format!("<{tag}>");
-    let close = format!("</{tag}>");
-    let start = xml.find(&open)? + open.len();
-    let end = xml[start..].find(&close)? + start;
+    let open = concat(&["<", tag, ">"]);
+    let close = concat(&["</", tag, ">"]);
+    let start = find(xml, &open)? + open.len();
+    let end = find(&xml[start..], &close)? + start;
     Some(unescape(&xml[start..end]))
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+    let mut s = s.to_string();
+    for (entity, c) in [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&apos;", "'"), ("&amp;", "&")] {
+        s = replace(&s, entity, c);
+    }
+    s
 }
 
 /// Shortest run of opaque characters that is hidden from a COS message.
@@ -78,7 +83,7 @@ pub fn parse_error(resp: &HttpResponse) -> Error {
                 s if s >= 500 => "InternalError".into(),
                 _ => "UnknownError".into(),
             },
-            message: format!("HTTP {} without a readable COS error code", resp.status),
+            message: fill("HTTP {} without a readable COS error code", &[resp.status.into()]),
             request_id: header_id,
         },
     }

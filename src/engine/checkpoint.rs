@@ -69,13 +69,18 @@ impl Identity<'_> {
     /// The record's store key.
     pub fn key(&self) -> String {
         let mut h = Sha256::new();
-        for part in
-            [self.library_id, self.space_id, self.path, &self.size.to_string(), self.fingerprint, self.beginning_hash]
-        {
+        for part in [
+            self.library_id,
+            self.space_id,
+            self.path,
+            &json::u64_to_string(self.size),
+            self.fingerprint,
+            self.beginning_hash,
+        ] {
             h.update(part.as_bytes());
             h.update([0u8]);
         }
-        format!("up:{}", &hex(&h.finalize())[..32])
+        crate::text::concat(&["up:", &hex(&h.finalize())[..32]])
     }
 }
 

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::net::retry::RetryConfig;
 use crate::platform::{CheckpointStore, Http, Timer};
 use crate::smh::SmhTarget;
+use crate::text::{concat, fill, split_once};
 
 /// Most parts in flight one client allows.
 pub const MAX_CONCURRENCY: usize = 32;
@@ -59,13 +60,13 @@ impl ClientConfig {
 pub fn validate_base_url(url: &str) -> Result<String> {
     let bad = |why: &str| Error::invalid_input("baseUrl", why.to_string());
     let url = url.trim().trim_end_matches('/');
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("must be an absolute https:// URL"))?;
+    let (scheme, rest) = split_once(url, "://").ok_or_else(|| bad("must be an absolute https:// URL"))?;
     if rest.contains(['?', '#', ' ', '@']) || rest.is_empty() {
         return Err(bad("must be scheme://host[:port][/path] without query, fragment or credentials"));
     }
     let authority = rest.split('/').next().unwrap_or_default();
     let host = if authority.starts_with('[') {
-        authority.split_once(']').map(|(h, _)| format!("{h}]")).unwrap_or_default()
+        authority.split_once(']').map(|(h, _)| concat(&[h, "]"])).unwrap_or_default()
     } else {
         authority.split(':').next().unwrap_or_default().to_string()
     };
@@ -113,7 +114,10 @@ impl Uploader {
     /// Checks the options both kinds share; returns the parsed allow-list.
     fn check_common(config: &ClientConfig) -> Result<AllowList> {
         if config.concurrency == 0 || config.concurrency > MAX_CONCURRENCY {
-            return Err(Error::invalid_input("concurrency", format!("must be between 1 and {MAX_CONCURRENCY}")));
+            return Err(Error::invalid_input(
+                "concurrency",
+                fill("must be between 1 and {}", &[(MAX_CONCURRENCY as u64).into()]),
+            ));
         }
         // COS allows 5 GiB, but a body is read into memory once (for its CRC-64 in browsers, for
         // the request itself in mini-programs), and a tab or a phone holds a few at a time.

@@ -20,7 +20,9 @@ use super::upload::{parts_on_server, Observer};
 use crate::cos::api::{Completed, CosApi, CosTarget};
 use crate::cos::credentials::{CredentialCache, CredentialProvider};
 use crate::error::{Error, Result};
+use crate::json::u64_to_string;
 use crate::platform::{Body, CheckpointStore, FileSource, Http, LocalBoxFuture, ProgressFn, Timer};
+use crate::text::{concat, fill, last_segment};
 
 /// Most bytes of user metadata COS stores with an object.
 pub const MAX_META_BYTES: usize = 2048;
@@ -83,7 +85,7 @@ impl CosObject {
     fn headers(&self) -> Vec<(String, String)> {
         let mut headers: Vec<(String, String)> =
             self.content_type.iter().map(|t| ("Content-Type".to_string(), t.clone())).collect();
-        headers.extend(self.meta.iter().map(|(k, v)| (format!("x-cos-meta-{}", k.to_ascii_lowercase()), v.clone())));
+        headers.extend(self.meta.iter().map(|(k, v)| (concat(&["x-cos-meta-", &k.to_ascii_lowercase()]), v.clone())));
         headers
     }
 }
@@ -138,7 +140,7 @@ impl DirectCosUploader {
         }
         let domain = match &cos.domain {
             Some(d) => d.trim().to_ascii_lowercase(),
-            None => format!("{}.cos.{}.myqcloud.com", cos.bucket, cos.region).to_ascii_lowercase(),
+            None => fill("{}.cos.{}.myqcloud.com", &[(&cos.bucket).into(), (&cos.region).into()]).to_ascii_lowercase(),
         };
         if config.allowed_domains.is_none() {
             config.allowed_domains = Some(vec![domain.clone()]);
@@ -210,7 +212,7 @@ impl Flow for CosFlow {
             library_id: self.api().target.origin.authority.clone(),
             space_id: "cos".to_string(),
             path: key.clone(),
-            name: key.rsplit('/').next().unwrap_or_default().to_string(),
+            name: last_segment(key).to_string(),
         }
     }
 
@@ -276,7 +278,7 @@ impl Flow for CosFlow {
             Some(_) => Ok(()),
             None => Err(Error::InvalidResponse {
                 status: 200,
-                message: format!("COS's reply to part {number} has no readable ETag, which CompleteMultipartUpload needs (add ETag to the bucket's CORS ExposeHeaders)"),
+                message: fill("COS's reply to part {} has no readable ETag, which CompleteMultipartUpload needs (add ETag to the bucket's CORS ExposeHeaders)", &[number.into()]),
             }),
         }
     }
@@ -344,8 +346,8 @@ impl CosFlow {
     /// Notes the object COS stored.
     fn store(&self, etag: Option<String>, crc64: u64) {
         let (key, size) = (self.object.key.clone(), self.session.size());
-        let location = format!("{}/{key}", self.api().target.origin.authority);
-        *self.done.borrow_mut() = Some(CosResult { key, size, crc64: crc64.to_string(), etag, location });
+        let location = concat(&[&self.api().target.origin.authority, "/", &key]);
+        *self.done.borrow_mut() = Some(CosResult { key, size, crc64: u64_to_string(crc64), etag, location });
     }
 
     /// CompleteMultipartUpload, then the object's CRC-64 checked against the parts' (shielded
@@ -368,7 +370,7 @@ impl CosFlow {
         };
         match stored {
             Some(stored) if stored != crc => Err(Error::IntegrityMismatch {
-                message: format!("COS assembled an object whose CRC-64 differs from the file's ({crc})"),
+                message: fill("COS assembled an object whose CRC-64 differs from the file's ({})", &[crc.into()]),
             }),
             Some(_) => Ok(completed.etag),
             None => {
@@ -386,7 +388,7 @@ impl CosFlow {
             .map(|n| {
                 parts.get(&n).and_then(|p| p.etag.clone()).map(|e| (n, e)).ok_or_else(|| Error::InvalidResponse {
                     status: 200,
-                    message: format!("no ETag is known for part {n}"),
+                    message: fill("no ETag is known for part {}", &[n.into()]),
                 })
             })
             .collect::<Result<_>>()?;

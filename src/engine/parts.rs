@@ -25,6 +25,7 @@ use crate::cos::put::check_put_reply;
 use crate::error::{Error, Result};
 use crate::net::retry::Retry;
 use crate::platform::{Body, HttpResponse, LocalBoxFuture, Part, ProgressFn};
+use crate::text::fill;
 
 /// Renewals one part may trigger in a row before its expired-authorisation error is final.
 const MAX_RENEWALS_PER_PART: u32 = 3;
@@ -138,9 +139,9 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
             let Part { body, crc64 } = session.source.part(range.clone()).await?;
             if body.len() != len {
                 return Err(Error::FileRead {
-                    message: format!(
-                        "part {number}: expected {len} bytes, the file gave {}; the file changed",
-                        body.len()
+                    message: fill(
+                        "part {}: expected {} bytes, the file gave {}; the file changed",
+                        &[number.into(), len.into(), body.len().into()],
                     ),
                 });
             }
@@ -257,7 +258,10 @@ async fn put_watched(
             session.flush_progress();
             if timer.now_ms() - last_activity.get() > stall_ms {
                 return Error::Timeout {
-                    message: format!("part {number}: no upload progress for {} ms", stall.as_millis() as u64),
+                    message: fill(
+                        "part {}: no upload progress for {} ms",
+                        &[number.into(), (stall.as_millis() as u64).into()],
+                    ),
                 };
             }
         }

@@ -23,6 +23,7 @@ use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
 use crate::cos::domain::Origin;
 use crate::cos::put::{put_request, PutOf};
 use crate::error::{Error, Result};
+use crate::json::u64_to_string;
 use crate::platform::{Body, CheckpointStore, FileSource, Http, LocalBoxFuture, ProgressFn, Timer};
 use crate::smh::{Begin, Conflict, FileInfo, LibraryPath, SmhApi, Tokens, UploadAuth, UploadKind};
 use crate::vecmap::VecMap;
@@ -341,7 +342,7 @@ impl SmhFlow {
                 Err(Error::IntegrityMismatch { .. }) => return Ok(None),
                 file => file?,
             };
-            *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: crc.to_string(), instant: false });
+            *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: u64_to_string(crc), instant: false });
             return Ok(Some(Opened::Stored));
         }
         let listed = task_parts(&task);
@@ -364,7 +365,7 @@ impl SmhFlow {
         let file = session.shielded(Shield::Committing(session.commit_timeout()), self.confirmed(&confirm_key, crc));
         let file = file.await?;
         self.open.borrow_mut().take();
-        *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: crc.to_string(), instant: false });
+        *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: u64_to_string(crc), instant: false });
         Ok(())
     }
 
@@ -411,9 +412,9 @@ impl SmhFlow {
             }
             session.uploader.timer.sleep(backoff.wait()).await;
         };
-        let file = self.api().info(&LibraryPath::parse(&segments.join("/"))?).await?;
+        let file = self.api().info(&LibraryPath::parse(&crate::text::join(&segments, "/"))?).await?;
         let size = session.size();
-        let same = file.size.is_none_or(|s| s == size) && file.crc64.as_deref().is_none_or(|c| c == crc.to_string());
+        let same = file.size.is_none_or(|s| s == size) && file.crc64.as_deref().is_none_or(|c| c == u64_to_string(crc));
         if !same {
             return Err(Error::IntegrityMismatch { message: "the confirmed file differs from the bytes sent".into() });
         }

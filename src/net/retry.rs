@@ -24,6 +24,7 @@ use futures::future::{select, Either};
 use super::timeout::with_timeout;
 use crate::error::{Error, Result};
 use crate::platform::{AlwaysOnline, Connectivity, Http, HttpRequest, HttpResponse, LocalBoxFuture, Timer};
+use crate::text::fill;
 
 /// Exponential backoff with "full jitter": the n-th wait is uniform in
 /// `[0, min(max_backoff, init_backoff · base^n)]`
@@ -97,9 +98,9 @@ pub async fn wait_online(timer: &dyn Timer, policy: &RetryConfig) -> Result<()> 
     match select(policy.network.0.until_online(), timer.sleep(policy.offline_timeout)).await {
         Either::Left(_) => Ok(()),
         Either::Right(_) => Err(Error::Network {
-            message: format!(
+            message: fill(
                 "offline for longer than offlineTimeout ({} ms)",
-                policy.offline_timeout.as_millis() as u64
+                &[(policy.offline_timeout.as_millis() as u64).into()],
             ),
         }),
     }

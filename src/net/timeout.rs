@@ -7,6 +7,7 @@ use futures::future::{select, Either};
 
 use crate::error::{Error, Result};
 use crate::platform::Timer;
+use crate::text::fill;
 
 /// Runs `fut`, failing with [`Error::Timeout`] after `limit` (the future is dropped = aborted).
 pub async fn with_timeout<T>(
@@ -19,7 +20,8 @@ pub async fn with_timeout<T>(
     match select(fut, timer.sleep(limit)).await {
         Either::Left((result, _)) => result,
         Either::Right(((), _)) => {
-            Err(Error::Timeout { message: format!("{what}: no response within {} ms", limit.as_millis() as u64) })
+            let ms = limit.as_millis() as u64;
+            Err(Error::Timeout { message: fill("{}: no response within {} ms", &[what.into(), ms.into()]) })
         }
     }
 }

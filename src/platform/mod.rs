@@ -18,6 +18,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::error::Result;
+use crate::text::fill;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
@@ -249,7 +250,10 @@ pub async fn read_exact<S: FileSource + ?Sized>(source: &S, range: Range<u64>) -
     let bytes = source.read(range.clone()).await?;
     if bytes.len() as u64 != want {
         return Err(crate::Error::FileRead {
-            message: format!("expected {want} bytes at offset {}, got {}; the file changed", range.start, bytes.len()),
+            message: fill(
+                "expected {} bytes at offset {}, got {}; the file changed",
+                &[want.into(), range.start.into(), (bytes.len() as u64).into()],
+            ),
         });
     }
     Ok(bytes)

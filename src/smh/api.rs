@@ -13,6 +13,7 @@ use super::types::{begin_body, Conflict, FileInfo, UploadAuth};
 use crate::error::{Error, Result};
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
 use crate::platform::{Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, Timer};
+use crate::text::{self, fill};
 
 /// Where an SMH library lives and who calls it.
 #[derive(Debug, Clone)]
@@ -60,12 +61,10 @@ type Body = Option<Value>;
 impl SmhApi {
     fn file_url(&self, resource: &str, tail: &str, query: &[(&str, Option<String>)], token: &str) -> String {
         let t = &self.target;
-        let mut url = format!(
-            "{}/api/v1/{resource}/{}/{}/{}",
-            t.base_url,
-            encode_segment(&t.library_id),
-            encode_segment(&t.space_id),
-            tail
+        let (library, space) = (encode_segment(&t.library_id), encode_segment(&t.space_id));
+        let mut url = fill(
+            "{}/api/v1/{}/{}/{}/{}",
+            &[(&t.base_url).into(), resource.into(), (&library).into(), (&space).into(), tail.into()],
         );
         let mut sep = '?';
         let user = t.user_id.as_ref().map(|u| ("user_id", Some(u.clone())));
@@ -263,7 +262,7 @@ impl Attempts for SmhAttempts<'_> {
 fn json_body(resp: &HttpResponse) -> Result<Value> {
     json::parse(&resp.body).map_err(|e| Error::InvalidResponse {
         status: resp.status,
-        message: format!("reply is not JSON ({} at byte {})", e.reason, e.offset),
+        message: fill("reply is not JSON ({} at byte {})", &[e.reason.into(), (e.offset as u64).into()]),
     })
 }
 
@@ -273,7 +272,7 @@ fn smh_error(resp: &HttpResponse, token: &str) -> Error {
     let reply = json::parse(&resp.body).ok();
     match reply.as_ref().and_then(|v| Some((v, v.get("code")?.as_str()?))) {
         Some((v, code)) => {
-            let scrub = |s: &str| if token.is_empty() { s.to_string() } else { s.replace(token, "***") };
+            let scrub = |s: &str| if token.is_empty() { s.to_string() } else { text::replace(s, token, "***") };
             Error::Smh {
                 status: resp.status,
                 code: scrub(code),

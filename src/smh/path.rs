@@ -1,6 +1,7 @@
 //! Validation and encoding of library paths (`dir/sub/name.jpg`).
 
 use crate::error::{Error, Result};
+use crate::text::join;
 
 /// SMH's limit on one file or directory name (docs/smh-api.md §7: `FileNameLengthExceed`).
 pub const MAX_NAME_LEN: usize = 255;
@@ -50,7 +51,7 @@ impl LibraryPath {
 
     /// Percent-encoded for a URL: each segment RFC 3986-encoded, joined with `/`.
     pub fn encoded(&self) -> String {
-        self.segments.iter().map(|s| encode_segment(s)).collect::<Vec<_>>().join("/")
+        join(&self.segments.iter().map(|s| encode_segment(s)).collect::<Vec<_>>(), "/")
     }
 
     /// The directory holding this path; `None` at the top level.
@@ -65,7 +66,7 @@ impl LibraryPath {
 
     /// The path as given, normalised (`a/b/c`).
     pub fn joined(&self) -> String {
-        self.segments.join("/")
+        join(&self.segments, "/")
     }
 }
 

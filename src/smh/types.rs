@@ -9,6 +9,7 @@ use crate::vecmap::VecMap as BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::json::{self, Value};
+use crate::text::{fill, join, last_segment};
 
 /// Largest byte count a reply may announce: JS numbers are exact up to 2^53 - 1, and no file
 /// is larger. A bigger (or negative, or fractional) size is refused.
@@ -73,7 +74,7 @@ fn invalid(status: u16, what: &str) -> Error {
 fn required_str(reply: &Value, name: &str, status: u16) -> Result<String> {
     match reply.get(name) {
         Some(Value::String(s)) => Ok(s.clone()),
-        _ => Err(invalid(status, &format!("reply has no string `{name}`"))),
+        _ => Err(invalid(status, &fill("reply has no string `{}`", &[name.into()]))),
     }
 }
 
@@ -82,7 +83,7 @@ fn optional_str(reply: &Value, name: &str, status: u16) -> Result<Option<String>
     match reply.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(invalid(status, &format!("reply's `{name}` is not a string"))),
+        Some(_) => Err(invalid(status, &fill("reply's `{}` is not a string", &[name.into()]))),
     }
 }
 
@@ -93,7 +94,7 @@ pub fn size_field(value: Option<&Value>, name: &str, status: u16) -> Result<Opti
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.to_u64() {
             Some(n) if n <= MAX_SIZE => Ok(Some(n)),
-            _ => Err(invalid(status, &format!("reply's `{name}` is not a byte count (0 to 2^53-1)"))),
+            _ => Err(invalid(status, &fill("reply's `{}` is not a byte count (0 to 2^53-1)", &[name.into()]))),
         },
     }
 }
@@ -183,16 +184,16 @@ impl FileInfo {
         let path = match raw.get("path") {
             Some(Value::Array(segments)) => {
                 let segments: Option<Vec<&str>> = segments.iter().map(Value::as_str).collect();
-                segments
-                    .ok_or_else(|| invalid(status, "reply's `path` holds a segment that is not a string"))?
-                    .join("/")
+                let segments =
+                    segments.ok_or_else(|| invalid(status, "reply's `path` holds a segment that is not a string"))?;
+                join(&segments, "/")
             }
             Some(Value::String(s)) => s.trim_start_matches('/').to_string(),
             _ => return Err(invalid(status, "file reply has no `path`")),
         };
         let name = match optional_str(&raw, "name", status)? {
             Some(name) => name,
-            None => path.rsplit('/').next().unwrap_or_default().to_string(),
+            None => last_segment(&path).to_string(),
         };
         let crc64 = match raw.get("crc64") {
             None | Some(Value::Null) => None,

@@ -15,6 +15,7 @@ use super::js_message;
 use super::worker::{self, Via};
 use crate::error::{Error, Result};
 use crate::platform::{Body, FileSource, Handle, LocalBoxFuture, Part};
+use crate::text::fill;
 
 /// A `Blob` (or `File`) as a [`FileSource`].
 #[derive(Debug, Clone)]
@@ -44,7 +45,7 @@ impl BlobSource {
         let name = get("name").and_then(|v| v.as_string()).unwrap_or_default();
         let modified = get("lastModified").and_then(|v| v.as_f64()).unwrap_or(0.0);
         // Integers, not `{f64}`: the same text for whole numbers, without float formatting in the wasm.
-        let fingerprint = format!("blob:{name}:{}:{}", size as u64, modified as u64);
+        let fingerprint = fill("blob:{}:{}:{}", &[(&name).into(), (size as u64).into(), (modified as u64).into()]);
         let stable = !name.is_empty() && modified > 0.0;
         let id = NEXT_SOURCE_ID.with(|next| next.replace(next.get().wrapping_add(1)));
         Ok(BlobSource { blob, size: size as u64, name, fingerprint, stable, id })
@@ -106,7 +107,7 @@ impl FileSource for BlobSource {
     fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
         // The engine hashes a file in consecutive ranges of one length: the Worker is told the
         // next one, so its reads run on while this range's last blocks are digested.
-        let key = |r: &Range<u64>| format!("{}:{}-{}", self.id, r.start, r.end);
+        let key = |r: &Range<u64>| fill("{}:{}-{}", &[self.id.into(), r.start.into(), r.end.into()]);
         let following = range.end..(range.end + (range.end - range.start)).min(self.size);
         let next =
             (!following.is_empty()).then(|| self.slice(&following).ok().map(|blob| (blob, key(&following)))).flatten();

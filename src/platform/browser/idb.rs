@@ -21,6 +21,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::storage::{LocalStorageCheckpoints, KEY_PREFIX};
 use super::JsTimer;
 use crate::platform::{CheckpointStore, LocalBoxFuture, Timer};
+use crate::text::concat;
 
 const DB_NAME: &str = "smh-upload";
 const STORE: &str = "checkpoints";
@@ -141,7 +142,7 @@ impl IdbCheckpoints {
 
 impl CheckpointStore for IdbCheckpoints {
     fn get(&self, key: &str) -> LocalBoxFuture<'_, Option<String>> {
-        let key = format!("{KEY_PREFIX}{key}");
+        let key = concat(&[KEY_PREFIX, key]);
         Box::pin(async move {
             if let Some(local) = self.fallback().await {
                 return local.get(&key[KEY_PREFIX.len()..]).await;
@@ -151,7 +152,7 @@ impl CheckpointStore for IdbCheckpoints {
     }
 
     fn set(&self, key: &str, value: String) -> LocalBoxFuture<'_, ()> {
-        let key = format!("{KEY_PREFIX}{key}");
+        let key = concat(&[KEY_PREFIX, key]);
         Box::pin(async move {
             if let Some(local) = self.fallback().await {
                 return local.set(&key[KEY_PREFIX.len()..], value).await;
@@ -161,7 +162,7 @@ impl CheckpointStore for IdbCheckpoints {
     }
 
     fn remove(&self, key: &str) -> LocalBoxFuture<'_, ()> {
-        let key = format!("{KEY_PREFIX}{key}");
+        let key = concat(&[KEY_PREFIX, key]);
         Box::pin(async move {
             if let Some(local) = self.fallback().await {
                 return local.remove(&key[KEY_PREFIX.len()..]).await;

@@ -7,6 +7,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::Storage;
 
 use crate::platform::{CheckpointStore, LocalBoxFuture};
+use crate::text::concat;
 
 /// Prefix of every key this SDK writes, so it never touches the page's own entries.
 pub const KEY_PREFIX: &str = "smh-upload:";
@@ -24,7 +25,7 @@ impl LocalStorageCheckpoints {
         let value = Reflect::get(&global, &JsValue::from_str("localStorage")).ok()?;
         let storage = value.dyn_into::<Storage>().ok()?;
         // Probe a write: Safari's private mode has a localStorage that throws on setItem.
-        let probe = format!("{KEY_PREFIX}probe");
+        let probe = concat(&[KEY_PREFIX, "probe"]);
         storage.set_item(&probe, "1").ok()?;
         storage.remove_item(&probe).ok()?;
         Some(LocalStorageCheckpoints { storage })
@@ -33,15 +34,15 @@ impl LocalStorageCheckpoints {
 
 impl CheckpointStore for LocalStorageCheckpoints {
     fn get(&self, key: &str) -> LocalBoxFuture<'_, Option<String>> {
-        let value = self.storage.get_item(&format!("{KEY_PREFIX}{key}")).ok().flatten();
+        let value = self.storage.get_item(&concat(&[KEY_PREFIX, key])).ok().flatten();
         Box::pin(async move { value })
     }
     fn set(&self, key: &str, value: String) -> LocalBoxFuture<'_, ()> {
-        let _ = self.storage.set_item(&format!("{KEY_PREFIX}{key}"), &value);
+        let _ = self.storage.set_item(&concat(&[KEY_PREFIX, key]), &value);
         Box::pin(async {})
     }
     fn remove(&self, key: &str) -> LocalBoxFuture<'_, ()> {
-        let _ = self.storage.remove_item(&format!("{KEY_PREFIX}{key}"));
+        let _ = self.storage.remove_item(&concat(&[KEY_PREFIX, key]));
         Box::pin(async {})
     }
 }

@@ -32,6 +32,7 @@ use super::js_message;
 use crate::checksum::crc64::Crc64;
 use crate::checksum::ChainedHash;
 use crate::error::{Error, Result};
+use crate::text::fill;
 
 /// Bytes read, and hashed in one call, at a time when computing in the page: each read's reply
 /// comes in a task of its own, so the page's events run between the calls.
@@ -183,10 +184,9 @@ async fn for_each_read(blob: &Blob, mut each: impl FnMut(&[u8])) -> Result<()> {
         let bytes = super::blob::read_blob(&piece).await?;
         if bytes.len() as u64 != end - start {
             return Err(Error::FileRead {
-                message: format!(
-                    "expected {} bytes at offset {start}, got {}; the file changed",
-                    end - start,
-                    bytes.len()
+                message: fill(
+                    "expected {} bytes at offset {}, got {}; the file changed",
+                    &[(end - start).into(), start.into(), (bytes.len() as u64).into()],
                 ),
             });
         }

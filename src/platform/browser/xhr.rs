@@ -13,6 +13,7 @@ use web_sys::{Blob, ProgressEvent, XmlHttpRequest, XmlHttpRequestResponseType};
 use super::js_to_network_error;
 use crate::error::{Error, Result};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture};
+use crate::text::{concat, fill};
 
 /// `Http` over `XMLHttpRequest`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -41,7 +42,8 @@ impl Drop for InFlight {
 }
 
 fn parse_headers(raw: &str) -> Vec<(String, String)> {
-    raw.split("\r\n")
+    // Lines end in CRLF; the CR goes with the trim.
+    raw.split('\n')
         .filter_map(|line| line.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect()
@@ -56,7 +58,7 @@ fn refused_header(name: &str) -> Error {
     let name = if is_token { name } else { "(an invalid header name)" };
     Error::InvalidResponse {
         status: 0,
-        message: format!("the browser refuses to send the `{name}` header the server gave"),
+        message: fill("the browser refuses to send the `{}` header the server gave", &[name.into()]),
     }
 }
 
@@ -125,11 +127,14 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
     let what = crate::error::redact_url(&request.url).to_string();
     match tag.as_str() {
         "load" => {}
-        "timeout" => return Err(Error::Timeout { message: format!("{} {what}", request.method.as_str()) }),
+        "timeout" => return Err(Error::Timeout { message: concat(&[request.method.as_str(), " ", &what]) }),
         // Connection refused/reset, or a CORS refusal: the browser does not say which.
         _ => {
             return Err(Error::Network {
-                message: format!("{} {what} failed (network error or CORS)", request.method.as_str()),
+                message: fill(
+                    "{} {} failed (network error or CORS)",
+                    &[request.method.as_str().into(), (&what).into()],
+                ),
             })
         }
     }

@@ -27,6 +27,7 @@ use crate::checksum::ChainedHash;
 use crate::error::{Error, Result};
 use crate::platform::browser::JsTimer;
 use crate::platform::{Body, FileSource, Handle, LocalBoxFuture, Part, Timer};
+use crate::text::{concat, fill};
 
 /// The names a file's path goes by: ours, `chooseMessageFile`'s and `chooseMedia`'s.
 const PATH_FIELDS: [&str; 3] = ["filePath", "path", "tempFilePath"];
@@ -65,7 +66,8 @@ pub struct WxFileSource {
 }
 
 fn invalid(message: &str) -> Error {
-    Error::invalid_input("file", format!("{message}; give {{ filePath, size }} (or {{ path, size }} from wx.chooseMessageFile, {{ tempFilePath, size }} from wx.chooseMedia)"))
+    let hint = "; give { filePath, size } (or { path, size } from wx.chooseMessageFile, { tempFilePath, size } from wx.chooseMedia)";
+    Error::invalid_input("file", concat(&[message, hint]))
 }
 
 impl WxFileSource {
@@ -86,7 +88,7 @@ impl WxFileSource {
             .filter(|s| s.is_finite() && *s >= 0.0 && *s <= MAX_SAFE_INTEGER && s.fract() == 0.0)
             .ok_or_else(|| invalid("`size` must be the file's size in bytes, an integer"))? as u64;
         let fs = file_system_manager()
-            .map_err(|e| Error::FileRead { message: format!("wx.getFileSystemManager: {}", err_msg(&e)) })?;
+            .map_err(|e| Error::FileRead { message: concat(&["wx.getFileSystemManager: ", &err_msg(&e)]) })?;
         let mut modified = 0.0;
         let can_stat = Reflect::get(&fs, &JsValue::from_str("statSync")).is_ok_and(|f| f.is_function());
         if can_stat {
@@ -95,13 +97,18 @@ impl WxFileSource {
             if let Some(actual) = get("size") {
                 if actual != size as f64 {
                     return Err(Error::FileRead {
-                        message: format!("the file has {actual} bytes, not the {size} that `size` says"),
+                        message: fill(
+                            "the file has {} bytes, not the {} that `size` says",
+                            &[(actual as u64).into(), size.into()],
+                        ),
                     });
                 }
             }
             modified = get("lastModifiedTime").unwrap_or(0.0);
         }
-        let fingerprint = format!("wx:{path}:{size}:{modified}");
+        // Integers, not `{f64}`: the same text for whole numbers (sizes, and the whole seconds
+        // statSync gives), and no float formatting in the wasm.
+        let fingerprint = fill("wx:{}:{}:{}", &[(&path).into(), size.into(), (modified as u64).into()]);
         Ok(WxFileSource { fs, path, size, fingerprint, stable: modified > 0.0 })
     }
 
@@ -152,10 +159,9 @@ impl WxFileSource {
             .and_then(|d| d.dyn_into::<ArrayBuffer>().ok())
             .ok_or_else(|| read_error("readFile gave no ArrayBuffer".into()))?;
         if data.byte_length() as u64 != want {
-            return Err(read_error(format!(
-                "expected {want} bytes at offset {}, got {}; the file changed",
-                range.start,
-                data.byte_length()
+            return Err(read_error(fill(
+                "expected {} bytes at offset {}, got {}; the file changed",
+                &[want.into(), range.start.into(), data.byte_length().into()],
             )));
         }
         Ok(data)

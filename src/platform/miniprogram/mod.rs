@@ -47,11 +47,11 @@ fn err_msg(value: &JsValue) -> String {
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_else(|| super::browser::js_message(value));
-    message
+    let words: Vec<&str> = message
         .split(' ')
-        .map(|word| if word.contains("://") { crate::error::redact_url(word) } else { word })
-        .collect::<Vec<_>>()
-        .join(" ")
+        .map(|word| if crate::text::contains(word, "://") { crate::error::redact_url(word) } else { word })
+        .collect();
+    crate::text::join(&words, " ")
 }
 
 #[cfg(target_arch = "wasm32")]

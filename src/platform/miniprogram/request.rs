@@ -26,6 +26,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::{err_msg, pool, with_callbacks};
 use crate::error::{redact_url, Error, Result};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture};
+use crate::text::concat;
 
 /// WeChat's longest request timeout (also its default).
 pub const MAX_TIMEOUT_MS: u64 = 60_000;
@@ -117,7 +118,7 @@ fn response(reply: &JsValue) -> HttpResponse {
 }
 
 async fn send(request: HttpRequest) -> Result<HttpResponse> {
-    let what = format!("{} {}", request.method.as_str(), redact_url(&request.url));
+    let what = concat(&[request.method.as_str(), " ", redact_url(&request.url)]);
     let timeout_ms = request.timeout.map_or(MAX_TIMEOUT_MS, |t| (t.as_millis() as u64).clamp(1, MAX_TIMEOUT_MS));
     let mut fields = vec![
         ("url", JsValue::from_str(&request.url)),
@@ -132,7 +133,7 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
     let _permit = pool::acquire().await;
     let (options, reply) = with_callbacks(&fields);
     let task = wx_request(&options)
-        .map_err(|e| Error::Network { message: format!("{what}: wx.request threw: {}", err_msg(&e)) })?;
+        .map_err(|e| Error::Network { message: concat(&[&what, ": wx.request threw: ", &err_msg(&e)]) })?;
     let mut guard = AbortOnDrop { task: Some(task) };
     let outcome = JsFuture::from(reply).await;
     guard.task = None;
@@ -140,10 +141,10 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         Ok(reply) => Ok(response(&reply)),
         Err(failure) => {
             let message = err_msg(&failure);
-            if message.contains("timeout") {
-                Err(Error::Timeout { message: format!("{what}: {message}") })
+            if crate::text::contains(&message, "timeout") {
+                Err(Error::Timeout { message: concat(&[&what, ": ", &message]) })
             } else {
-                Err(Error::Network { message: format!("{what}: {message}") })
+                Err(Error::Network { message: concat(&[&what, ": ", &message]) })
             }
         }
     }

@@ -9,6 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::with_callbacks;
 use crate::platform::{CheckpointStore, LocalBoxFuture};
+use crate::text::concat;
 
 /// Prefix of every key this SDK writes (the browser store's), so the app's own keys are safe.
 pub const KEY_PREFIX: &str = "smh-upload:";
@@ -29,7 +30,7 @@ pub struct WxStorageCheckpoints;
 
 /// Calls a storage API with `key` (and `data`); the `success` argument, or `None` on `fail`.
 async fn call(api: fn(&Object) -> Result<JsValue, JsValue>, key: &str, data: Option<&str>) -> Option<JsValue> {
-    let mut fields = vec![("key", JsValue::from_str(&format!("{KEY_PREFIX}{key}")))];
+    let mut fields = vec![("key", JsValue::from_str(&concat(&[KEY_PREFIX, key])))];
     if let Some(data) = data {
         fields.push(("data", JsValue::from_str(data)));
     }
