@@ -4,10 +4,23 @@
 //! names, with the headers SMH signed → confirm with the whole file's CRC-64. SMH's upload
 //! parameters expire: they are renewed before they do, and again when COS refuses them.
 //! A resumed upload asks SMH for its task, whose `parts` is COS's ListParts.
+//!
+//! Quick upload never makes an upload much slower than a plain one, however slow the device
+//! hashes (SHA-256 runs at ~10 MB/s in a phone's wasm interpreter): when SMH names a candidate
+//! (202, docs/smh-api.md §5.8) the full hash runs alone only while it is predicted, from its
+//! rate so far, to end within the client's `quickUploadWait`. Past that, a plain begin (no hash:
+//! SMH opens an upload, §5.1) lets the parts go while the hash goes on. A hash that ends first is
+//! sent with a second begin: a hit stores the file, the parts stop and the plain upload is
+//! cancelled; a miss (a second upload SMH opens, cancelled at once) changes nothing. The hash
+//! gives up when the parts are predicted to be all sent before it would end, and parts that are
+//! all sent end the race: the upload is confirmed as any other.
 
 use std::cell::RefCell;
 use std::ops::Deref;
+use std::pin::pin;
 use std::rc::Rc;
+
+use futures::future::{select, Either};
 
 use super::checkpoint::Record;
 use super::client::{validate_base_url, ClientConfig, Uploader};
@@ -50,7 +63,7 @@ pub struct UploadResult {
     pub size: u64,
     /// Decimal CRC-64/XZ of the whole file.
     pub crc64: String,
-    /// Quick upload hit: no byte was sent.
+    /// Quick upload hit: SMH stored the file from its hash (parts sent meanwhile were dropped).
     pub instant: bool,
 }
 
@@ -125,6 +138,7 @@ pub async fn run(
         renewing: Lock::new(),
         open: RefCell::new(None),
         stored: RefCell::new(None),
+        racing: RefCell::new(None),
     });
     super::upload::run(session, flow.clone()).await?;
     flow.stored
@@ -154,6 +168,22 @@ struct SmhFlow {
     open: RefCell<Option<String>>,
     /// The file SMH stored.
     stored: RefCell<Option<UploadResult>>,
+    /// A full hash that was slower than `quickUploadWait`: it goes on while the parts go.
+    racing: RefCell<Option<Racing>>,
+}
+
+/// A quick upload's full hash as far as it got (before the parts started going alongside it).
+struct Racing {
+    beginning: String,
+    hash: FullHash,
+}
+
+/// The chained full hash of a file's first `offset` bytes, and the time spent computing it.
+#[derive(Default)]
+struct FullHash {
+    offset: u64,
+    raw: Option<[u8; 32]>,
+    busy_ms: f64,
 }
 
 impl Flow for SmhFlow {
@@ -206,6 +236,16 @@ impl Flow for SmhFlow {
         Box::pin(self.renew(generation))
     }
 
+    fn send_parts<'a>(&'a self, sending: LocalBoxFuture<'a, Result<()>>) -> LocalBoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let racing = self.racing.borrow_mut().take();
+            match racing {
+                Some(racing) => self.race(racing, sending).await,
+                None => sending.await.map(|()| false),
+            }
+        })
+    }
+
     fn complete<'a>(&'a self, _: &'a PartsDone, crc64: u64) -> LocalBoxFuture<'a, Result<()>> {
         Box::pin(self.confirm(crc64))
     }
@@ -230,7 +270,8 @@ impl SmhFlow {
     }
 
     /// Begins the upload with SMH: with the beginning hash first where quick upload may hit,
-    /// then the full hash if SMH has a candidate; a hit stores the file without sending a byte.
+    /// then the full hash if SMH has a candidate and the hash is quick enough; a hit stores the
+    /// file without sending a byte. A slower hash goes on alongside a plain upload (module doc).
     async fn create_upload(&self) -> Result<Opened> {
         let session = &self.session;
         let size = session.size();
@@ -239,14 +280,20 @@ impl SmhFlow {
         let mut outcome = self.begin_with_parents(beginning.clone(), None).await?;
         if let Begin::QuickCandidate = outcome {
             session.set_state(UploadState::Hashing);
-            let full = self.full_hash().await?;
-            outcome = self.begin_with_parents(beginning, Some(full)).await?;
+            let mut hash = FullHash::default();
+            outcome = match self.hash_alone(&mut hash).await? {
+                Some(full) => self.begin_with_parents(beginning, Some(full)).await?,
+                None => {
+                    let plain = self.begin_with_parents(None, None).await?;
+                    let beginning = beginning.unwrap_or_default();
+                    *self.racing.borrow_mut() = Some(Racing { beginning, hash });
+                    plain
+                }
+            };
         }
         match outcome {
             Begin::Instant(file) => {
-                session.enter_phase(Phase::Uploading, size, size);
-                let crc64 = file.crc64.clone().unwrap_or_default();
-                *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64, instant: true });
+                self.keep_instant(file);
                 Ok(Opened::Stored)
             }
             Begin::Upload(auth) => {
@@ -261,6 +308,14 @@ impl SmhFlow {
                 Err(Error::InvalidResponse { status: 202, message: "SMH asked for the full hash twice".into() })
             }
         }
+    }
+
+    /// Keeps the file a quick-upload hit stored.
+    fn keep_instant(&self, file: FileInfo) {
+        let size = self.session.size();
+        self.session.enter_phase(Phase::Uploading, size, size);
+        let crc64 = file.crc64.clone().unwrap_or_default();
+        *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64, instant: true });
     }
 
     /// SMH's begin (shielded from cancel), creating missing parent directories once when SMH
@@ -302,23 +357,114 @@ impl SmhFlow {
         }
     }
 
-    /// Chained full hash for quick upload, pausable, reported as the hashing phase.
-    async fn full_hash(&self) -> Result<String> {
+    /// Hashes the file alone, reported as the hashing phase, while the whole hash is predicted
+    /// (from the rate so far) to take at most `quickUploadWait`: `Some(full hash)` when it ended,
+    /// `None` when it would take longer (`hash` holds how far it got).
+    async fn hash_alone(&self, hash: &mut FullHash) -> Result<Option<String>> {
         let session = &self.session;
         let size = session.size();
-        session.progress.borrow_mut().set_phase(Phase::Hashing, size, 0);
-        let mut hash = None;
-        let mut offset = 0;
-        while offset < size {
-            session.wait_while_paused(UploadState::Hashing).await;
-            session.check_cancelled()?;
-            let end = (offset + HASH_READ).min(size);
-            hash = Some(session.chain_hash(offset..end, hash).await?);
-            session.progress.borrow_mut().advance(end - offset);
+        let wait_ms = session.uploader.config().quick_upload_wait.as_secs_f64() * 1000.0;
+        session.enter_phase(Phase::Hashing, size, 0);
+        while hash.offset < size {
+            let predicted_ms = if hash.offset == 0 { 0.0 } else { hash.busy_ms * size as f64 / hash.offset as f64 };
+            if wait_ms == 0.0 || predicted_ms > wait_ms {
+                return Ok(None);
+            }
+            let before = hash.offset;
+            // A first read of one block measures the rate soon, however slow the device.
+            let read = if before == 0 { QUICK_UPLOAD_BLOCK } else { HASH_READ };
+            self.hash_step(hash, UploadState::Hashing, read).await?;
+            session.progress.borrow_mut().advance(hash.offset - before);
             session.report_progress();
-            offset = end;
         }
-        hash.map(|h| hex(&h)).ok_or_else(|| Error::FileRead { message: "empty file has no full hash".into() })
+        Ok(hash.raw.map(|h| hex(&h)))
+    }
+
+    /// Hashes the next `read` bytes (once not paused).
+    async fn hash_step(&self, hash: &mut FullHash, resume_to: UploadState, read: u64) -> Result<()> {
+        let session = &self.session;
+        session.wait_while_paused(resume_to).await;
+        session.check_cancelled()?;
+        let end = (hash.offset + read).min(session.size());
+        let started = session.now_ms();
+        hash.raw = Some(session.chain_hash(hash.offset..end, hash.raw).await?);
+        hash.busy_ms += session.now_ms() - started;
+        hash.offset = end;
+        Ok(())
+    }
+
+    /// The parts go (`sending`) while the full hash goes on; the hash sent with a second begin
+    /// decides: a hit stops the parts and cancels their upload (`Ok(true)`), a miss lets them
+    /// go on. Parts all sent first end the race, unless SMH is being asked: its answer decides.
+    async fn race(&self, mut racing: Racing, mut sending: LocalBoxFuture<'_, Result<()>>) -> Result<bool> {
+        let full = match select(sending.as_mut(), pin!(self.hash_while_sending(&mut racing.hash))).await {
+            Either::Left((sent, _)) => return sent.map(|()| false),
+            Either::Right((Some(full), _)) => full,
+            Either::Right((None, _)) => return sending.await.map(|()| false),
+        };
+        let hit = match select(sending.as_mut(), pin!(self.ask_with_full_hash(&racing.beginning, full))).await {
+            Either::Left((sent, asking)) => {
+                if !asking.await {
+                    return sent.map(|()| false);
+                }
+                true
+            }
+            Either::Right((hit, _)) => hit,
+        };
+        if !hit {
+            return sending.await.map(|()| false);
+        }
+        // The parts in flight are aborted before their upload is cancelled; the file is stored,
+        // so a cancel() now comes too late (shielded).
+        drop(sending);
+        self.session
+            .shielded(async {
+                self.abandon().await;
+                Ok(())
+            })
+            .await?;
+        Ok(true)
+    }
+
+    /// Goes on with the full hash while the parts go: `None` when it gives up — the parts are
+    /// predicted to be all sent before it would end (both ran for the same time, so the bytes
+    /// each did since the race began are their rates), or it failed (the parts do not need it).
+    async fn hash_while_sending(&self, hash: &mut FullHash) -> Option<String> {
+        let session = &self.session;
+        let size = session.size();
+        let start = hash.offset;
+        while hash.offset < size {
+            self.hash_step(hash, UploadState::Uploading, HASH_READ).await.ok()?;
+            let (hashed, sent) = ((hash.offset - start) as u128, session.progress.borrow().done() as u128);
+            let (hash_left, send_left) = ((size - hash.offset) as u128, size as u128 - sent);
+            if sent > 0 && hash_left * sent > send_left * hashed {
+                return None;
+            }
+        }
+        hash.raw.map(|h| hex(&h))
+    }
+
+    /// A begin with the full hash while the parts go (shielded from cancel): `true` for a hit,
+    /// the file stored. A miss opens a second upload, cancelled at once: the parts' upload goes on.
+    async fn ask_with_full_hash(&self, beginning: &str, full: String) -> bool {
+        let session = &self.session;
+        let (api, opts) = (self.api(), &self.options);
+        let kind = if session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
+        let beginning = Some(beginning.to_string());
+        let asked = session.shielded(async {
+            Ok(match api.begin(&opts.path, kind, session.size(), opts.conflict, beginning, Some(full)).await {
+                Ok(Begin::Instant(file)) => {
+                    self.keep_instant(file);
+                    true
+                }
+                Ok(Begin::Upload(second)) => {
+                    let _ = api.cancel(&second.confirm_key).await;
+                    false
+                }
+                _ => false,
+            })
+        });
+        asked.await.unwrap_or(false)
     }
 
     /// Asks SMH for the task `record` names: parts the server holds with the planned size are
