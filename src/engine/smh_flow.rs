@@ -15,7 +15,7 @@
 //! gives up when the parts are predicted to be all sent before it would end, and parts that are
 //! all sent end the race: the upload is confirmed as any other.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ops::Deref;
 use std::pin::pin;
 use std::rc::Rc;
@@ -280,9 +280,10 @@ impl SmhFlow {
         let mut outcome = self.begin_with_parents(beginning.clone(), None).await?;
         if let Begin::QuickCandidate = outcome {
             session.set_state(UploadState::Hashing);
+            session.enter_phase(Phase::Hashing, size, 0);
             let mut hash = FullHash::default();
-            outcome = match self.hash_alone(&mut hash).await? {
-                Some(full) => self.begin_with_parents(beginning, Some(full)).await?,
+            outcome = match self.full_hash(&mut hash, true).await? {
+                Some(full) => self.begin_with_full_hash(beginning.unwrap_or_default(), full).await?,
                 None => {
                     let plain = self.begin_with_parents(None, None).await?;
                     let beginning = beginning.unwrap_or_default();
@@ -357,54 +358,67 @@ impl SmhFlow {
         }
     }
 
-    /// Hashes the file alone, reported as the hashing phase, while the whole hash is predicted
-    /// (from the rate so far) to take at most `quickUploadWait`: `Some(full hash)` when it ended,
-    /// `None` when it would take longer (`hash` holds how far it got).
-    async fn hash_alone(&self, hash: &mut FullHash) -> Result<Option<String>> {
+    /// The full hash from where `hash` got: `Some(hex)` when it ends, `None` when it stops early.
+    /// Alone (`alone`: before any part is sent, reported as the hashing phase) it stops when the
+    /// whole hash is predicted, from its rate so far, to take longer than `quickUploadWait`.
+    /// Beside the parts it stops when they are predicted to be all sent before it would end (both
+    /// ran for the same time, so the bytes each did since the race began are their rates).
+    async fn full_hash(&self, hash: &mut FullHash, alone: bool) -> Result<Option<String>> {
         let session = &self.session;
-        let size = session.size();
-        let wait_ms = session.uploader.config().quick_upload_wait.as_secs_f64() * 1000.0;
-        session.enter_phase(Phase::Hashing, size, 0);
+        let (size, wait_ms) = (session.size(), session.uploader.config().quick_upload_wait.as_secs_f64() * 1000.0);
+        let (total, start) = (size as f64, hash.offset as f64);
+        let resume_to = if alone { UploadState::Hashing } else { UploadState::Uploading };
         while hash.offset < size {
-            let predicted_ms = if hash.offset == 0 { 0.0 } else { hash.busy_ms * size as f64 / hash.offset as f64 };
-            if wait_ms == 0.0 || predicted_ms > wait_ms {
+            let done = hash.offset as f64;
+            let stop = if alone {
+                wait_ms == 0.0 || (done > 0.0 && hash.busy_ms * total / done > wait_ms)
+            } else {
+                let (hashed, sent) = (done - start, session.progress.borrow().done() as f64);
+                hashed > 0.0 && sent > 0.0 && (total - done) * sent > (total - sent) * hashed
+            };
+            if stop {
                 return Ok(None);
             }
-            let before = hash.offset;
-            // A first read of one block measures the rate soon, however slow the device.
-            let read = if before == 0 { QUICK_UPLOAD_BLOCK } else { HASH_READ };
-            self.hash_step(hash, UploadState::Hashing, read).await?;
-            session.progress.borrow_mut().advance(hash.offset - before);
-            session.report_progress();
+            session.wait_while_paused(resume_to).await;
+            session.check_cancelled()?;
+            let (begin, started) = (hash.offset, session.now_ms());
+            hash.offset = (begin + HASH_READ).min(size);
+            hash.raw = Some(session.chain_hash(begin..hash.offset, hash.raw).await?);
+            hash.busy_ms += session.now_ms() - started;
+            if alone {
+                session.progress.borrow_mut().advance(hash.offset - begin);
+                session.report_progress();
+            }
         }
         Ok(hash.raw.map(|h| hex(&h)))
-    }
-
-    /// Hashes the next `read` bytes (once not paused).
-    async fn hash_step(&self, hash: &mut FullHash, resume_to: UploadState, read: u64) -> Result<()> {
-        let session = &self.session;
-        session.wait_while_paused(resume_to).await;
-        session.check_cancelled()?;
-        let end = (hash.offset + read).min(session.size());
-        let started = session.now_ms();
-        hash.raw = Some(session.chain_hash(hash.offset..end, hash.raw).await?);
-        hash.busy_ms += session.now_ms() - started;
-        hash.offset = end;
-        Ok(())
     }
 
     /// The parts go (`sending`) while the full hash goes on; the hash sent with a second begin
     /// decides: a hit stops the parts and cancels their upload (`Ok(true)`), a miss lets them
     /// go on. Parts all sent first end the race, unless SMH is being asked: its answer decides.
-    async fn race(&self, mut racing: Racing, mut sending: LocalBoxFuture<'_, Result<()>>) -> Result<bool> {
-        let full = match select(sending.as_mut(), pin!(self.hash_while_sending(&mut racing.hash))).await {
-            Either::Left((sent, _)) => return sent.map(|()| false),
-            Either::Right((Some(full), _)) => full,
-            Either::Right((None, _)) => return sending.await.map(|()| false),
-        };
-        let hit = match select(sending.as_mut(), pin!(self.ask_with_full_hash(&racing.beginning, full))).await {
-            Either::Left((sent, asking)) => {
-                if !asking.await {
+    /// A hash that fails or stops early leaves the parts to go on (they do not need it).
+    async fn race(&self, racing: Racing, mut sending: LocalBoxFuture<'_, Result<()>>) -> Result<bool> {
+        let asking = Cell::new(false);
+        let quick = pin!(async {
+            let mut hash = racing.hash;
+            let Ok(Some(full)) = self.full_hash(&mut hash, false).await else { return false };
+            asking.set(true);
+            match self.begin_with_full_hash(racing.beginning, full).await {
+                Ok(Begin::Instant(file)) => {
+                    self.keep_instant(file);
+                    true
+                }
+                // A miss: SMH opened a second upload; the parts go on in the first.
+                Ok(Begin::Upload(second)) => {
+                    let _ = self.session.shielded(self.api().cancel(&second.confirm_key)).await;
+                    false
+                }
+                _ => false,
+            }
+        });
+        let hit = match select(sending.as_mut(), quick).await {
+            Either::Left((sent, quick)) => {
+                if !(asking.get() && quick.await) {
                     return sent.map(|()| false);
                 }
                 true
@@ -426,45 +440,12 @@ impl SmhFlow {
         Ok(true)
     }
 
-    /// Goes on with the full hash while the parts go: `None` when it gives up — the parts are
-    /// predicted to be all sent before it would end (both ran for the same time, so the bytes
-    /// each did since the race began are their rates), or it failed (the parts do not need it).
-    async fn hash_while_sending(&self, hash: &mut FullHash) -> Option<String> {
+    /// SMH's begin with both hashes (shielded from cancel): a hit, or an upload SMH opened.
+    async fn begin_with_full_hash(&self, beginning: String, full: String) -> Result<Begin> {
         let session = &self.session;
-        let size = session.size();
-        let start = hash.offset;
-        while hash.offset < size {
-            self.hash_step(hash, UploadState::Uploading, HASH_READ).await.ok()?;
-            let (hashed, sent) = ((hash.offset - start) as u128, session.progress.borrow().done() as u128);
-            let (hash_left, send_left) = ((size - hash.offset) as u128, size as u128 - sent);
-            if sent > 0 && hash_left * sent > send_left * hashed {
-                return None;
-            }
-        }
-        hash.raw.map(|h| hex(&h))
-    }
-
-    /// A begin with the full hash while the parts go (shielded from cancel): `true` for a hit,
-    /// the file stored. A miss opens a second upload, cancelled at once: the parts' upload goes on.
-    async fn ask_with_full_hash(&self, beginning: &str, full: String) -> bool {
-        let session = &self.session;
-        let (api, opts) = (self.api(), &self.options);
         let kind = if session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
-        let beginning = Some(beginning.to_string());
-        let asked = session.shielded(async {
-            Ok(match api.begin(&opts.path, kind, session.size(), opts.conflict, beginning, Some(full)).await {
-                Ok(Begin::Instant(file)) => {
-                    self.keep_instant(file);
-                    true
-                }
-                Ok(Begin::Upload(second)) => {
-                    let _ = api.cancel(&second.confirm_key).await;
-                    false
-                }
-                _ => false,
-            })
-        });
-        asked.await.unwrap_or(false)
+        let (opts, size) = (&self.options, session.size());
+        session.shielded(self.api().begin(&opts.path, kind, size, opts.conflict, Some(beginning), Some(full))).await
     }
 
     /// Asks SMH for the task `record` names: parts the server holds with the planned size are
