@@ -368,7 +368,13 @@ impl SmhFlow {
         let (size, wait_ms) = (session.size(), session.uploader.config().quick_upload_wait.as_secs_f64() * 1000.0);
         let (total, start) = (size as f64, hash.offset as f64);
         let resume_to = if alone { UploadState::Hashing } else { UploadState::Uploading };
-        while hash.offset < size {
+        loop {
+            // Paused, nothing goes out: no read, and no begin with the hash once it is known.
+            session.wait_while_paused(resume_to).await;
+            session.check_cancelled()?;
+            if hash.offset == size {
+                break;
+            }
             let done = hash.offset as f64;
             let stop = if alone {
                 wait_ms == 0.0 || (done > 0.0 && hash.busy_ms * total / done > wait_ms)
@@ -379,8 +385,6 @@ impl SmhFlow {
             if stop {
                 return Ok(None);
             }
-            session.wait_while_paused(resume_to).await;
-            session.check_cancelled()?;
             let (begin, started) = (hash.offset, session.now_ms());
             hash.offset = (begin + HASH_READ).min(size);
             hash.raw = Some(session.chain_hash(begin..hash.offset, hash.raw).await?);

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { byteRequests, explain, inPage, makeBytes, MIB, sha256, useEnvironment } from './helpers.mjs';
+import { byteRequests, explain, inPage, makeBytes, MIB, settleCos, sha256, useEnvironment } from './helpers.mjs';
 
 const env = useEnvironment();
 /** Multipart with 1 MiB parts, two in flight, quick upload racing the parts from the start. */
@@ -95,4 +95,78 @@ test('quick upload racing the parts: a miss lets them finish, each part sent onc
   assert.equal(object?.size, size);
   assert.equal(object?.sha256, sha256(expected), 'the stored file holds the bytes uploaded');
   assert.deepEqual(await env.dev.uploads(), { smh: [], cos: [] }, 'no upload left open');
+});
+
+/**
+ * A 202 for a file whose first MiB the library holds but not the rest: the library gets `size`
+ * bytes of `byte` at `source`; the page uploads the same with its last byte changed (a miss,
+ * whatever the timing). Returns the page's bytes' sha256.
+ */
+async function candidateButNotTheSame(source, size, byte) {
+  await env.dev.post('seed', { path: source, size, byte });
+  const bytes = Buffer.alloc(size, byte);
+  bytes[size - 1] ^= 0xff;
+  return sha256(bytes);
+}
+
+test('quick upload racing the parts: pause stops parts and hash, resume finishes; progress never goes back', { timeout: 90_000 }, async () => {
+  const size = 24 * MIB + 9;
+  const byte = 0x21;
+  const sha = await candidateButNotTheSame('race-pause-source.bin', size, byte);
+  await slowPartsAfterTheFirst(300);
+  const mark = await env.dev.logMark();
+  const out = await inPage(env, async ({ size, byte, options }) => {
+    const { e2e } = window;
+    const bytes = new Uint8Array(size).fill(byte);
+    bytes[size - 1] ^= 0xff;
+    const client = await e2e.client(options);
+    const w = e2e.watch(hooks => client.upload(new Blob([bytes]), 'race-pause.bin', hooks), 80_000);
+    await e2e.until(() => w.record.progress.some(p => p.phase === 'uploading' && p.loaded > 0), 30_000, 'the first bytes sent');
+    w.task.pause();
+    await e2e.until(() => w.task.state === 'paused', 10_000, "state 'paused'");
+    const pausedAt = Date.now();
+    await e2e.sleep(1500);
+    const resumedAt = Date.now();
+    w.task.resume();
+    return { record: await w.finished, pausedAt, resumedAt };
+  }, { size, byte, options: RACING });
+  const { record } = out;
+  assert.equal(record.error, undefined, explain(record, env));
+  assert.equal(record.finalState, 'done');
+  assert.equal(record.result.instant, false);
+  const object = await env.dev.objectAt('race-pause.bin');
+  assert.equal(object?.sha256, sha, 'the stored file holds the bytes uploaded');
+  const log = await env.dev.logSince(mark);
+  // Requests that arrived while paused (the devserver stamps arrival; 100 ms for one in transit).
+  const whilePaused = log.filter(e => e.timeMs > out.pausedAt + 100 && e.timeMs < out.resumedAt && e.op !== 'createToken');
+  assert.deepEqual(whilePaused, [], 'nothing sent while paused: no part, no begin');
+  for (const phase of ['hashing', 'uploading']) {
+    const loaded = record.progress.filter(p => p.phase === phase).map(p => p.loaded);
+    assert.ok(loaded.every((n, i) => i === 0 || n >= loaded[i - 1]), `${phase} progress never decreases: ${loaded}`);
+  }
+  const paused = record.states.indexOf('paused');
+  assert.ok(paused > 0 && record.states.slice(paused + 1).includes('uploading'), `states: ${record.states}`);
+  assert.deepEqual(await env.dev.uploads(), { smh: [], cos: [] }, 'no upload left open');
+});
+
+test('quick upload racing the parts: cancel stops parts and hash, nothing left open', { timeout: 90_000 }, async () => {
+  const size = 24 * MIB + 11;
+  const byte = 0x43;
+  await candidateButNotTheSame('race-cancel-source.bin', size, byte);
+  await slowPartsAfterTheFirst(300);
+  const record = await inPage(env, async ({ size, byte, options }) => {
+    const { e2e } = window;
+    const bytes = new Uint8Array(size).fill(byte);
+    bytes[size - 1] ^= 0xff;
+    const client = await e2e.client(options);
+    const w = e2e.watch(hooks => client.upload(new Blob([bytes]), 'race-cancel.bin', hooks), 80_000);
+    await e2e.until(() => w.record.progress.some(p => p.phase === 'uploading' && p.loaded > 0), 30_000, 'the first bytes sent');
+    w.task.cancel();
+    return w.finished;
+  }, { size, byte, options: RACING });
+  assert.equal(record.finalState, 'cancelled', explain(record, env));
+  assert.equal(record.error?.code, 'Aborted');
+  await settleCos(env.dev, 800);
+  assert.deepEqual(await env.dev.uploads(), { smh: [], cos: [] }, 'no upload left open');
+  assert.equal(await env.dev.objectAt('race-cancel.bin'), undefined, 'no file stored');
 });
