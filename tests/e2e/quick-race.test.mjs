@@ -109,19 +109,24 @@ async function candidateButNotTheSame(source, size, byte) {
   return sha256(bytes);
 }
 
-test('quick upload racing the parts: pause stops parts and hash, resume finishes; progress never goes back', { timeout: 90_000 }, async () => {
-  const size = 24 * MIB + 9;
-  const byte = 0x21;
-  const sha = await candidateButNotTheSame('race-pause-source.bin', size, byte);
-  await slowPartsAfterTheFirst(300);
-  const mark = await env.dev.logMark();
-  const out = await inPage(env, async ({ size, byte, options }) => {
+/**
+ * Uploads `size` bytes of `byte`, the last one flipped, to `path` in the page, racing; once the
+ * parts start, cancels, or pauses for 1.5 s and resumes. The page's record, and when
+ * it paused and resumed.
+ */
+async function raceAndInterrupt(path, size, byte, action) {
+  return inPage(env, async ({ path, size, byte, options, action }) => {
     const { e2e } = window;
     const bytes = new Uint8Array(size).fill(byte);
     bytes[size - 1] ^= 0xff;
     const client = await e2e.client(options);
-    const w = e2e.watch(hooks => client.upload(new Blob([bytes]), 'race-pause.bin', hooks), 80_000);
-    await e2e.until(() => w.record.progress.some(p => p.phase === 'uploading' && p.loaded > 0), 30_000, 'the first bytes sent');
+    const w = e2e.watch(hooks => client.upload(new Blob([bytes]), path, hooks), 80_000);
+    // At once when the parts start: the whole file's hash has just begun beside them.
+    await e2e.until(() => w.task.state === 'uploading', 30_000, "state 'uploading'");
+    if (action === 'cancel') {
+      w.task.cancel();
+      return { record: await w.finished };
+    }
     w.task.pause();
     await e2e.until(() => w.task.state === 'paused', 10_000, "state 'paused'");
     const pausedAt = Date.now();
@@ -129,7 +134,17 @@ test('quick upload racing the parts: pause stops parts and hash, resume finishes
     const resumedAt = Date.now();
     w.task.resume();
     return { record: await w.finished, pausedAt, resumedAt };
-  }, { size, byte, options: RACING });
+  }, { path, size, byte, options: RACING, action });
+}
+
+test('quick upload racing the parts: pause stops parts and hash, resume finishes; progress never goes back', { timeout: 90_000 }, async () => {
+  // Large enough that the hash is still going when the pause comes.
+  const size = 64 * MIB + 9;
+  const byte = 0x21;
+  const sha = await candidateButNotTheSame('race-pause-source.bin', size, byte);
+  await slowPartsAfterTheFirst(300);
+  const mark = await env.dev.logMark();
+  const out = await raceAndInterrupt('race-pause.bin', size, byte, 'pause');
   const { record } = out;
   assert.equal(record.error, undefined, explain(record, env));
   assert.equal(record.finalState, 'done');
@@ -154,19 +169,22 @@ test('quick upload racing the parts: cancel stops parts and hash, nothing left o
   const byte = 0x43;
   await candidateButNotTheSame('race-cancel-source.bin', size, byte);
   await slowPartsAfterTheFirst(300);
-  const record = await inPage(env, async ({ size, byte, options }) => {
-    const { e2e } = window;
-    const bytes = new Uint8Array(size).fill(byte);
-    bytes[size - 1] ^= 0xff;
-    const client = await e2e.client(options);
-    const w = e2e.watch(hooks => client.upload(new Blob([bytes]), 'race-cancel.bin', hooks), 80_000);
-    await e2e.until(() => w.record.progress.some(p => p.phase === 'uploading' && p.loaded > 0), 30_000, 'the first bytes sent');
-    w.task.cancel();
-    return w.finished;
-  }, { size, byte, options: RACING });
+  const { record } = await raceAndInterrupt('race-cancel.bin', size, byte, 'cancel');
   assert.equal(record.finalState, 'cancelled', explain(record, env));
   assert.equal(record.error?.code, 'Aborted');
   await settleCos(env.dev, 800);
   assert.deepEqual(await env.dev.uploads(), { smh: [], cos: [] }, 'no upload left open');
   assert.equal(await env.dev.objectAt('race-cancel.bin'), undefined, 'no file stored');
+});
+
+test('quickUploadWait: a value that is not 0 – 2147483647 ms throws InvalidInput naming it', { timeout: 30_000 }, async () => {
+  const errors = await inPage(env, () => {
+    const { e2e } = window;
+    const base = { baseUrl: e2e.ready.smh, libraryId: e2e.ready.libraryId, accessToken: 'unused' };
+    return [-1, 1.5, 'soon', 2 ** 31].map(v => e2e.throws(() => new e2e.SmhClient({ ...base, quickUploadWait: v })));
+  });
+  for (const error of errors) {
+    assert.equal(error?.code, 'InvalidInput', JSON.stringify(errors));
+    assert.match(error.message, /quickUploadWait/);
+  }
 });
