@@ -35,6 +35,7 @@ const CLIENT_OPTIONS: &[&str] = &[
     "offlineTimeout",
     "checkpoints",
     "createParents",
+    "quickUploadWait",
 ];
 
 /// Longest timeout accepted: `setTimeout` fires at once beyond 2³¹−1 ms (about 24.8 days).
@@ -93,6 +94,12 @@ impl SmhClient {
         };
         if let Some(create) = r.boolean("createParents")? {
             config.create_parents = create;
+        }
+        if let Some(ms) = r.integer("quickUploadWait")? {
+            if ms > MAX_TIMEOUT_MS {
+                return Err(invalid("quickUploadWait", "must be between 0 ms and 2147483647 ms"));
+            }
+            config.quick_upload_wait = Duration::from_millis(ms);
         }
         let checkpoints = read_checkpoints(&r)?;
         let uploader =

@@ -99,6 +99,14 @@ export interface SmhClientOptions {
    * target path (default `true`).
    */
   createParents?: boolean;
+  /**
+   * Quick upload's longest head start, in ms (default 1000): when SMH holds a file that may be
+   * the same, the full file is hashed before any byte is sent only while that hash is predicted
+   * to take at most this long. A slower hash (a large file, a slow device) goes on while the
+   * parts are sent; if it proves a hit first, sending stops and the result is `instant`. `0`:
+   * send from the start. See `UploadOptions.quickUpload`.
+   */
+  quickUploadWait?: number;
 }
 
 /** The built-in checkpoint stores: `'local'` (IndexedDB, else `localStorage`; WeChat's storage in mini-programs) or none. */
@@ -120,7 +128,9 @@ export interface CheckpointStore {
 
 /**
  * Where an upload is: `preparing → [hashing →] uploading ⇄ paused → confirming → done`, or
- * `failed` / `cancelled` from any state that is not final.
+ * `failed` / `cancelled` from any state that is not final. A quick-upload hit goes to `done`
+ * from `hashing`, or from `uploading` / `paused` when the parts were sent while the whole file
+ * was hashed (see `SmhClientOptions.quickUploadWait`).
  *
  * - `preparing`: before the first byte: asking SMH for the upload, or finding the one to resume
  * - `hashing`: reading the file for the quick-upload (秒传) hashes
@@ -164,8 +174,13 @@ export interface UploadOptions {
    */
   conflict?: ConflictStrategy;
   /**
-   * Try quick upload (秒传) first: files of at least 1 MiB are hashed and, when the library
-   * already holds the same content, no byte is sent (`UploadResult.instant`). Default `true`.
+   * Try quick upload (秒传) first: for files of at least 1 MiB the first MiB's hash is sent
+   * with the begin; when SMH holds a file that may be the same, the whole file is hashed and,
+   * when SMH holds the same content, the file is stored without sending it
+   * (`UploadResult.instant`). Quick upload never delays the first byte by more than about the
+   * client's `quickUploadWait` (1 s by default): a hash predicted to take longer goes on while
+   * the parts are sent, and stops them if it proves a hit first (the state is then `uploading`
+   * and progress counts bytes sent; before that, `hashing` counts bytes hashed). Default `true`.
    */
   quickUpload?: boolean;
   /**
@@ -226,7 +241,11 @@ export interface UploadResult {
   size: number;
   /** CRC-64/ECMA-182 of the file's bytes, as a decimal string (COS's `x-cos-hash-crc64ecma`). */
   crc64: string;
-  /** `true` when quick upload (秒传) found the content and no byte was sent. */
+  /**
+   * `true` when quick upload (秒传) found the content: SMH stored the file from its hash. No
+   * byte was sent, unless the hash took longer than `quickUploadWait`: then parts were being
+   * sent until it proved the hit (and their upload was cancelled).
+   */
   instant: boolean;
   /** `true` when an existing file was replaced (`conflict: 'overwrite'`). */
   isOverwritten: boolean;

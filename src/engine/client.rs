@@ -23,6 +23,8 @@ pub const MAX_CONCURRENCY: usize = 32;
 /// part in flight, so each costs little memory (`cargo xtask bench`, section "sweep", compares
 /// 4 and 6). Mini-programs keep their own default (src/bindings/platform.rs).
 pub const DEFAULT_CONCURRENCY: usize = 6;
+/// Default of `quickUploadWait`: how long a quick upload's full hash may delay the first part.
+pub const DEFAULT_QUICK_UPLOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Everything an [`Uploader`] is configured with (already parsed from JS or built natively).
 #[derive(Debug, Clone)]
@@ -39,6 +41,9 @@ pub struct ClientConfig {
     pub retry: RetryConfig,
     /// Default of the upload option `createParents`.
     pub create_parents: bool,
+    /// After SMH names a quick-upload candidate, how long the full hash may run before the
+    /// parts start going alongside it (`smh_flow`'s module doc).
+    pub quick_upload_wait: std::time::Duration,
 }
 
 impl ClientConfig {
@@ -52,6 +57,7 @@ impl ClientConfig {
             multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
             retry: RetryConfig::default(),
             create_parents: true,
+            quick_upload_wait: DEFAULT_QUICK_UPLOAD_WAIT,
         }
     }
 }

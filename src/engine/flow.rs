@@ -77,6 +77,14 @@ pub(crate) trait Flow {
         Ok(())
     }
 
+    /// Runs `sending` (the parts the server does not hold) to its end, `Ok(false)`. A flow may
+    /// run something alongside that stores the file another way — SMH's quick upload when the
+    /// full hash was slower than the parts — and then drop `sending`, cancel the server upload
+    /// that carried the parts, and return `Ok(true)`: nothing is left to complete.
+    fn send_parts<'a>(&'a self, sending: LocalBoxFuture<'a, Result<()>>) -> LocalBoxFuture<'a, Result<bool>> {
+        Box::pin(async move { sending.await.map(|()| false) })
+    }
+
     /// Makes the parts one file (SMH's confirm, COS's CompleteMultipartUpload), checked against
     /// `crc64`, the whole file's CRC-64; shielded from cancel.
     fn complete<'a>(&'a self, parts: &'a PartsDone, crc64: u64) -> LocalBoxFuture<'a, Result<()>>;

@@ -87,10 +87,14 @@ impl ProgressTracker {
         self.completed += bytes;
     }
 
+    /// Bytes done in this phase now, parts in flight counted as far as they got.
+    pub fn done(&self) -> u64 {
+        (self.completed + self.in_flight.values().sum::<u64>()).min(self.total)
+    }
+
     /// The report at `now_ms` (monotonic clock).
     pub fn snapshot(&mut self, now_ms: f64) -> Progress {
-        let actual = (self.completed + self.in_flight.values().sum::<u64>()).min(self.total);
-        self.reported = self.reported.max(actual);
+        self.reported = self.reported.max(self.done());
         match self.last_sample {
             None => self.last_sample = Some((now_ms, self.reported)),
             Some((t0, b0)) if now_ms - t0 >= SAMPLE_INTERVAL_MS => {

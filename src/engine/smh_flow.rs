@@ -4,10 +4,23 @@
 //! names, with the headers SMH signed → confirm with the whole file's CRC-64. SMH's upload
 //! parameters expire: they are renewed before they do, and again when COS refuses them.
 //! A resumed upload asks SMH for its task, whose `parts` is COS's ListParts.
+//!
+//! Quick upload never makes an upload much slower than a plain one, however slow the device
+//! hashes (SHA-256 runs at ~10 MB/s in a phone's wasm interpreter): when SMH names a candidate
+//! (202, docs/smh-api.md §5.8) the full hash runs alone only while it is predicted, from its
+//! rate so far, to end within the client's `quickUploadWait`. Past that, a plain begin (no hash:
+//! SMH opens an upload, §5.1) lets the parts go while the hash goes on. A hash that ends first is
+//! sent with a second begin: a hit stores the file, the parts stop and the plain upload is
+//! cancelled; a miss (a second upload SMH opens, cancelled at once) changes nothing. The hash
+//! gives up when the parts are predicted to be all sent before it would end, and parts that are
+//! all sent end the race: the upload is confirmed as any other.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ops::Deref;
+use std::pin::pin;
 use std::rc::Rc;
+
+use futures::future::{select, Either};
 
 use super::checkpoint::Record;
 use super::client::{validate_base_url, ClientConfig, Uploader};
@@ -51,7 +64,7 @@ pub struct UploadResult {
     pub size: u64,
     /// Decimal CRC-64/XZ of the whole file.
     pub crc64: String,
-    /// Quick upload hit: no byte was sent.
+    /// Quick upload hit: SMH stored the file from its hash (parts sent meanwhile were dropped).
     pub instant: bool,
 }
 
@@ -126,6 +139,7 @@ pub async fn run(
         renewing: Lock::new(),
         open: RefCell::new(None),
         stored: RefCell::new(None),
+        racing: RefCell::new(None),
     });
     super::upload::run(session, flow.clone()).await?;
     flow.stored
@@ -155,6 +169,22 @@ struct SmhFlow {
     open: RefCell<Option<String>>,
     /// The file SMH stored.
     stored: RefCell<Option<UploadResult>>,
+    /// A full hash that was slower than `quickUploadWait`: it goes on while the parts go.
+    racing: RefCell<Option<Racing>>,
+}
+
+/// A quick upload's full hash as far as it got (before the parts started going alongside it).
+struct Racing {
+    beginning: String,
+    hash: FullHash,
+}
+
+/// The chained full hash of a file's first `offset` bytes, and the time spent computing it.
+#[derive(Default)]
+struct FullHash {
+    offset: u64,
+    raw: Option<[u8; 32]>,
+    busy_ms: f64,
 }
 
 impl Flow for SmhFlow {
@@ -207,6 +237,16 @@ impl Flow for SmhFlow {
         Box::pin(self.renew(generation))
     }
 
+    fn send_parts<'a>(&'a self, sending: LocalBoxFuture<'a, Result<()>>) -> LocalBoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let racing = self.racing.borrow_mut().take();
+            match racing {
+                Some(racing) => self.race(racing, sending).await,
+                None => sending.await.map(|()| false),
+            }
+        })
+    }
+
     fn complete<'a>(&'a self, _: &'a PartsDone, crc64: u64) -> LocalBoxFuture<'a, Result<()>> {
         Box::pin(self.confirm(crc64))
     }
@@ -231,7 +271,8 @@ impl SmhFlow {
     }
 
     /// Begins the upload with SMH: with the beginning hash first where quick upload may hit,
-    /// then the full hash if SMH has a candidate; a hit stores the file without sending a byte.
+    /// then the full hash if SMH has a candidate and the hash is quick enough; a hit stores the
+    /// file without sending a byte. A slower hash goes on alongside a plain upload (module doc).
     async fn create_upload(&self) -> Result<Opened> {
         let session = &self.session;
         let size = session.size();
@@ -240,14 +281,21 @@ impl SmhFlow {
         let mut outcome = self.begin_with_parents(beginning.clone(), None).await?;
         if let Begin::QuickCandidate = outcome {
             session.set_state(UploadState::Hashing);
-            let full = self.full_hash().await?;
-            outcome = self.begin_with_parents(beginning, Some(full)).await?;
+            session.enter_phase(Phase::Hashing, size, 0);
+            let mut hash = FullHash::default();
+            outcome = match self.full_hash(&mut hash, true).await? {
+                Some(full) => self.begin_with_full_hash(beginning.unwrap_or_default(), full).await?,
+                None => {
+                    let plain = self.begin_with_parents(None, None).await?;
+                    let beginning = beginning.unwrap_or_default();
+                    *self.racing.borrow_mut() = Some(Racing { beginning, hash });
+                    plain
+                }
+            };
         }
         match outcome {
             Begin::Instant(file) => {
-                session.enter_phase(Phase::Uploading, size, size);
-                let crc64 = file.crc64.clone().unwrap_or_default();
-                *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64, instant: true });
+                self.keep_instant(file);
                 Ok(Opened::Stored)
             }
             Begin::Upload(auth) => {
@@ -262,6 +310,14 @@ impl SmhFlow {
                 Err(Error::InvalidResponse { status: 202, message: "SMH asked for the full hash twice".into() })
             }
         }
+    }
+
+    /// Keeps the file a quick-upload hit stored.
+    fn keep_instant(&self, file: FileInfo) {
+        let size = self.session.size();
+        self.session.enter_phase(Phase::Uploading, size, size);
+        let crc64 = file.crc64.clone().unwrap_or_default();
+        *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64, instant: true });
     }
 
     /// SMH's begin (shielded from cancel), creating missing parent directories once when SMH
@@ -308,23 +364,98 @@ impl SmhFlow {
         }
     }
 
-    /// Chained full hash for quick upload, pausable, reported as the hashing phase.
-    async fn full_hash(&self) -> Result<String> {
+    /// The full hash from where `hash` got: `Some(hex)` when it ends, `None` when it stops early.
+    /// Alone (`alone`: before any part is sent, reported as the hashing phase) it stops when the
+    /// whole hash is predicted, from its rate so far, to take longer than `quickUploadWait`.
+    /// Beside the parts it stops when they are predicted to be all sent before it would end (both
+    /// ran for the same time, so the bytes each did since the race began are their rates).
+    async fn full_hash(&self, hash: &mut FullHash, alone: bool) -> Result<Option<String>> {
         let session = &self.session;
-        let size = session.size();
-        session.progress.borrow_mut().set_phase(Phase::Hashing, size, 0);
-        let mut hash = None;
-        let mut offset = 0;
-        while offset < size {
-            session.wait_while_paused(UploadState::Hashing).await;
+        let (size, wait_ms) = (session.size(), session.uploader.config().quick_upload_wait.as_secs_f64() * 1000.0);
+        let (total, start) = (size as f64, hash.offset as f64);
+        let resume_to = if alone { UploadState::Hashing } else { UploadState::Uploading };
+        loop {
+            // Paused, nothing goes out: no read, and no begin with the hash once it is known.
+            session.wait_while_paused(resume_to).await;
             session.check_cancelled()?;
-            let end = (offset + HASH_READ).min(size);
-            hash = Some(session.chain_hash(offset..end, hash).await?);
-            session.progress.borrow_mut().advance(end - offset);
-            session.report_progress();
-            offset = end;
+            if hash.offset == size {
+                break;
+            }
+            let done = hash.offset as f64;
+            let stop = if alone {
+                wait_ms == 0.0 || (done > 0.0 && hash.busy_ms * total / done > wait_ms)
+            } else {
+                let (hashed, sent) = (done - start, session.progress.borrow().done() as f64);
+                hashed > 0.0 && sent > 0.0 && (total - done) * sent > (total - sent) * hashed
+            };
+            if stop {
+                return Ok(None);
+            }
+            let (begin, started) = (hash.offset, session.now_ms());
+            hash.offset = (begin + HASH_READ).min(size);
+            hash.raw = Some(session.chain_hash(begin..hash.offset, hash.raw).await?);
+            hash.busy_ms += session.now_ms() - started;
+            if alone {
+                session.progress.borrow_mut().advance(hash.offset - begin);
+                session.report_progress();
+            }
         }
-        hash.map(|h| hex(&h)).ok_or_else(|| Error::FileRead { message: "empty file has no full hash".into() })
+        Ok(hash.raw.map(|h| hex(&h)))
+    }
+
+    /// The parts go (`sending`) while the full hash goes on; the hash sent with a second begin
+    /// decides: a hit stops the parts and cancels their upload (`Ok(true)`), a miss lets them
+    /// go on. Parts all sent first end the race, unless SMH is being asked: its answer decides.
+    /// A hash that fails or stops early leaves the parts to go on (they do not need it).
+    async fn race(&self, racing: Racing, mut sending: LocalBoxFuture<'_, Result<()>>) -> Result<bool> {
+        let asking = Cell::new(false);
+        let quick = pin!(async {
+            let mut hash = racing.hash;
+            let Ok(Some(full)) = self.full_hash(&mut hash, false).await else { return false };
+            asking.set(true);
+            match self.begin_with_full_hash(racing.beginning, full).await {
+                Ok(Begin::Instant(file)) => {
+                    self.keep_instant(file);
+                    true
+                }
+                // A miss: SMH opened a second upload; the parts go on in the first.
+                Ok(Begin::Upload(second)) => {
+                    let _ = self.session.shielded(self.api().cancel(&second.confirm_key)).await;
+                    false
+                }
+                _ => false,
+            }
+        });
+        let hit = match select(sending.as_mut(), quick).await {
+            Either::Left((sent, quick)) => {
+                if !(asking.get() && quick.await) {
+                    return sent.map(|()| false);
+                }
+                true
+            }
+            Either::Right((hit, _)) => hit,
+        };
+        if !hit {
+            return sending.await.map(|()| false);
+        }
+        // The parts in flight are aborted before their upload is cancelled; the file is stored,
+        // so a cancel() now comes too late (shielded).
+        drop(sending);
+        self.session
+            .shielded(async {
+                self.abandon().await;
+                Ok(())
+            })
+            .await?;
+        Ok(true)
+    }
+
+    /// SMH's begin with both hashes (shielded from cancel): a hit, or an upload SMH opened.
+    async fn begin_with_full_hash(&self, beginning: String, full: String) -> Result<Begin> {
+        let session = &self.session;
+        let kind = if session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
+        let (opts, size) = (&self.options, session.size());
+        session.shielded(self.api().begin(&opts.path, kind, size, opts.conflict, Some(beginning), Some(full))).await
     }
 
     /// Asks SMH for the task `record` names: parts the server holds with the planned size are

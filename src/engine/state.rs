@@ -1,5 +1,7 @@
 //! The upload state machine:
-//! `preparing → [hashing →] uploading ⇄ paused → confirming → done | failed | cancelled`.
+//! `preparing → [hashing →] uploading ⇄ paused → confirming → done | failed | cancelled`;
+//! a quick-upload hit ends `hashing`, or `uploading` / `paused` when the parts went alongside the
+//! full hash, in `done`.
 
 /// Where an upload is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,9 +53,9 @@ impl UploadState {
             (self, next),
             (_, Failed | Cancelled)
                 | (Preparing, Hashing | Uploading | Paused | Confirming | Done)
-                | (Paused, Preparing | Hashing | Uploading | Confirming)
+                | (Paused, Preparing | Hashing | Uploading | Confirming | Done)
                 | (Hashing, Uploading | Paused | Confirming | Done)
-                | (Uploading, Paused | Confirming | Hashing)
+                | (Uploading, Paused | Confirming | Hashing | Done)
                 | (Confirming, Done | Uploading)
         )
     }
@@ -72,7 +74,8 @@ mod tests {
         assert!(Confirming.can_move_to(Done));
         assert!(!Done.can_move_to(Uploading));
         assert!(!Cancelled.can_move_to(Failed));
-        assert!(!Uploading.can_move_to(Done));
+        assert!(Uploading.can_move_to(Done) && Paused.can_move_to(Done), "a quick-upload hit while sending");
+        assert!(!Confirming.can_move_to(Hashing));
         assert_eq!(Confirming.as_str(), "confirming");
     }
 }

@@ -4,7 +4,8 @@
 //! 1. [`open_upload`]: resume the server upload a record names ([`resume_upload`]), or begin a
 //!    new one ([`Flow::begin`]);
 //! 2. [`perform_upload`]: send the parts the server does not hold ([`super::parts`]), then
-//!    complete them into one file ([`Flow::complete`]);
+//!    complete them into one file ([`Flow::complete`]) — unless the flow stored the file
+//!    another way while they went ([`Flow::send_parts`]);
 //! 3. [`run`]: obey cancel and clean up — the record is kept for a later resume or forgotten,
 //!    the server upload cancelled when it will not complete.
 
@@ -105,7 +106,9 @@ async fn perform_upload(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
     let size = session.size();
     session.set_state(UploadState::Uploading);
     session.enter_phase(Phase::Uploading, size, loaded(&parts));
-    send_missing_parts(&session, &flow, &mut parts).await?;
+    if flow.send_parts(Box::pin(send_missing_parts(&session, &flow, &mut parts))).await? {
+        return Ok(());
+    }
     session.save_record().await;
     session.set_state(UploadState::Confirming);
     session.enter_phase(Phase::Confirming, size, size);
