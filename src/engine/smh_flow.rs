@@ -420,7 +420,9 @@ impl SmhFlow {
                 }
                 // A miss: SMH opened a second upload; the parts go on in the first.
                 Ok(Begin::Upload(second)) => {
-                    let _ = self.session.shielded(self.api().cancel(&second.confirm_key)).await;
+                    let bound = self.session.uploader.config().retry.request_timeout;
+                    let _ =
+                        self.session.shielded(Shield::Committing(bound), self.api().cancel(&second.confirm_key)).await;
                     false
                 }
                 _ => false,
@@ -441,8 +443,9 @@ impl SmhFlow {
         // The parts in flight are aborted before their upload is cancelled; the file is stored,
         // so a cancel() now comes too late (shielded).
         drop(sending);
+        let bound = self.session.uploader.config().retry.request_timeout;
         self.session
-            .shielded(async {
+            .shielded(Shield::Committing(bound), async {
                 self.abandon().await;
                 Ok(())
             })
@@ -455,7 +458,8 @@ impl SmhFlow {
         let session = &self.session;
         let kind = if session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
         let (opts, size) = (&self.options, session.size());
-        session.shielded(self.api().begin(&opts.path, kind, size, opts.conflict, Some(beginning), Some(full))).await
+        let begin = self.api().begin(&opts.path, kind, size, opts.conflict, Some(beginning), Some(full));
+        session.shielded(Shield::Committing(session.uploader.config().retry.request_timeout), begin).await
     }
 
     /// Asks SMH for the task `record` names: parts the server holds with the planned size are
