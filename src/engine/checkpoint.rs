@@ -18,8 +18,14 @@
 //!   one (nothing read, nothing written) and the upload goes on, so the index's read-modify-write
 //!   holds its lock for a few such bounds at most; and a custom store has a lock of its own: a
 //!   store that never answers cannot hold up the records of every other client on the page.
-//! - **Claims**: one upload per record at a time in a client; a claim is released on every exit,
-//!   a cancel while the record loads included.
+//! - **Claims**: one upload per record at a time: in the page (every client over the page's
+//!   storage; a custom store's per client), and across the origin's tabs and workers with the
+//!   Web Locks API ([`crate::platform::hold_record`]), held for the upload's life. An upload
+//!   that finds its record held goes its own way: a server upload of its own, and no record. A
+//!   claim is released on every exit, a cancel while the record loads included.
+//! - **Pruned records** name server uploads nobody will continue: they are queued
+//!   ([`Checkpoints::take_pruned`]) for the client to cancel (SMH) or abort (COS), so that COS
+//!   does not keep their parts.
 //!
 //! On the next `upload()` of the same file to the same target, the engine asks the server which
 //! parts it holds (SMH's task, whose `parts` is COS's ListParts; ListParts itself for direct COS
@@ -39,8 +45,8 @@ use super::lock::Lock;
 use super::plan::{PartDone, PartsDone};
 use crate::checksum::hex;
 use crate::json::{self, Value};
-use crate::platform::{CheckpointStore, LocalBoxFuture, Timer};
-use crate::vecmap::VecSet;
+use crate::platform::{hold_record, CheckpointStore, Hold, LocalBoxFuture, Timer};
+use crate::vecmap::VecMap;
 
 /// Format version of records; others are ignored (and replaced). 2: written by [`crate::json`]
 /// (parts as `[number, length, "crc"]`, times in whole milliseconds).
@@ -155,11 +161,16 @@ thread_local! {
     /// wx storage): clients would otherwise interleave their read-modify-write of the index and
     /// bring back entries another client removed.
     static INDEX_LOCK: Lock = Lock::new();
+    /// The records the page's running uploads hold, for every client over the page's storage.
+    static PAGE_CLAIMS: Rc<Claims> = Rc::default();
+    /// Tells the clients of the page apart in the claims.
+    static NEXT_OWNER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// The checkpoint keys a client's running uploads hold (one upload per record).
-#[derive(Debug, Default)]
-struct Claims(RefCell<VecSet<String>>);
+/// The checkpoint keys running uploads hold (one upload per record): the client that holds
+/// each, and its cross-tab hold once taken (dropped, so released, with the claim).
+#[derive(Default)]
+struct Claims(RefCell<VecMap<String, (usize, Option<Hold>)>>);
 
 /// Releases the claim on a key when dropped before [`Unclaim::keep`]: a future dropped midway
 /// (the upload cancelled while its record loads) must not leave the key claimed for the life
@@ -186,6 +197,9 @@ impl Drop for Unclaim<'_> {
     }
 }
 
+/// A record [`Checkpoints::take_pruned`] hands over: its key and what it said.
+pub type Pruned = (String, Record);
+
 /// How long a store call may take, and the timer that says when that is over.
 struct Bound {
     timer: Rc<dyn Timer>,
@@ -199,14 +213,23 @@ pub struct Checkpoints {
     /// store (which may hang without holding up anyone else's).
     lock: Lock,
     bound: Option<Bound>,
-    claims: Claims,
+    claims: Rc<Claims>,
+    /// This client in the claims.
+    owner: usize,
+    /// Records pruned whose server uploads are still to be cancelled.
+    pruned: RefCell<Vec<Pruned>>,
 }
 
 impl Checkpoints {
     /// Records over `store`, whose calls take as long as they take (tests).
     pub fn new(store: Rc<dyn CheckpointStore>) -> Checkpoints {
-        let lock = if store.page_wide() { INDEX_LOCK.with(Lock::clone) } else { Lock::new() };
-        Checkpoints { store, lock, bound: None, claims: Claims::default() }
+        let (lock, claims) = if store.page_wide() {
+            (INDEX_LOCK.with(Lock::clone), PAGE_CLAIMS.with(Rc::clone))
+        } else {
+            (Lock::new(), Rc::default())
+        };
+        let owner = NEXT_OWNER.with(|next| next.replace(next.get() + 1));
+        Checkpoints { store, lock, bound: None, claims, owner, pruned: RefCell::default() }
     }
 
     /// Records over `store`, each call to it given at most `limit` (see the module docs).
@@ -244,9 +267,15 @@ impl Checkpoints {
         self.bounded_call(self.store.remove(key), ()).await
     }
 
-    /// Marks record `key` as in use by an upload; `false` if another upload of this client has it.
+    /// Marks record `key` as in use by an upload; `false` if another upload of the page (of this
+    /// client, for a custom store) has it.
     pub fn claim(&self, key: &str) -> bool {
-        self.claims.0.borrow_mut().insert(key.to_string())
+        let mut claims = self.claims.0.borrow_mut();
+        if claims.contains_key(key) {
+            return false;
+        }
+        claims.insert(key.to_string(), (self.owner, None));
+        true
     }
 
     pub fn release(&self, key: &str) {
@@ -255,24 +284,47 @@ impl Checkpoints {
 
     /// Whether an upload of this client holds `key`.
     pub fn is_claimed(&self, key: &str) -> bool {
-        self.claims.0.borrow().contains(key)
+        self.claims.0.borrow().get(key).is_some_and(|(owner, _)| *owner == self.owner)
     }
 
-    /// The record under `key` for the upload that has just claimed it (see
-    /// [`Checkpoints::claim`]): if one of this format exists and is not too old. Dropped before it
-    /// finishes, it releases the claim.
-    pub async fn load(&self, key: &str, now: f64) -> Option<Record> {
+    /// Whether an upload of the page (of this client, for a custom store) holds `key`.
+    pub fn is_held(&self, key: &str) -> bool {
+        self.claims.0.borrow().contains_key(key)
+    }
+
+    /// For the upload that has just claimed `key` (see [`Checkpoints::claim`]): holds it against
+    /// other tabs and reads the record (`Some(None)`: there is none of this format). `None`:
+    /// another tab holds it, and the claim is released. Dropped before it finishes, it releases
+    /// the claim.
+    pub async fn load(&self, key: &str) -> Option<Option<Record>> {
         let unclaim = Unclaim { claims: &self.claims, key, armed: true };
-        let record = self.read(key, now).await;
+        let hold = hold_record(key).await?;
+        self.claims.0.borrow_mut().insert(key.to_string(), (self.owner, Some(hold)));
+        let record = self.read(key).await;
         unclaim.keep();
-        record
+        Some(record)
     }
 
-    /// The record under `key`, if one of this format exists and is not too old.
-    pub async fn read(&self, key: &str, now: f64) -> Option<Record> {
+    /// The record under `key`, if one of this format exists (however old).
+    pub async fn read(&self, key: &str) -> Option<Record> {
         let text = self.get(key).await?;
-        let record = Record::from_json(&text)?;
-        (record.v == VERSION && now - record.updated_at <= MAX_AGE_MS).then_some(record)
+        Record::from_json(&text).filter(|record| record.v == VERSION)
+    }
+
+    /// The records pruned since the last call whose server uploads may still be open and that
+    /// no upload holds now: the caller cancels them (best effort) while it holds each.
+    pub async fn take_pruned(&self) -> Vec<(Pruned, Hold)> {
+        let pruned = std::mem::take(&mut *self.pruned.borrow_mut());
+        let mut free = Vec::new();
+        for (key, record) in pruned {
+            if self.is_held(&key) {
+                continue;
+            }
+            if let Some(hold) = hold_record(&key).await {
+                free.push(((key, record), hold));
+            }
+        }
+        free
     }
 
     /// Writes `record` under `key` and its index entry; prunes old records.
@@ -362,8 +414,12 @@ impl Checkpoints {
             }
             keep
         });
-        for key in &dropped {
-            self.delete(key).await;
+        for key in dropped {
+            let record = self.read(&key).await;
+            self.delete(&key).await;
+            if let Some(record) = record.filter(|r| r.upload_id.is_some()) {
+                self.pruned.borrow_mut().push((key, record));
+            }
         }
         index.entries.len() != before
     }

@@ -255,12 +255,12 @@ impl Session {
 
     // --- reads of the file ---
 
-    /// [`FileSource::chain_hash`], read again after a failed read (a transient
+    /// `read()`'s outcome, asked again after a failed read of the file (a transient
     /// `NotReadableError`), like the reads behind parts.
-    pub async fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> Result<[u8; 32]> {
+    async fn reading<T, F: Future<Output = Result<T>>>(&self, read: impl Fn() -> F) -> Result<T> {
         let mut reads = self.read_retry();
         loop {
-            match self.source.chain_hash(range.clone(), previous).await {
+            match read().await {
                 Err(error @ Error::FileRead { .. }) => {
                     let Some(wait) = reads.take() else { return Err(error) };
                     self.uploader.timer.sleep(wait).await;
@@ -268,6 +268,11 @@ impl Session {
                 outcome => return outcome,
             }
         }
+    }
+
+    /// [`FileSource::chain_hash`], read again after a failed read.
+    pub async fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> Result<[u8; 32]> {
+        self.reading(|| self.source.chain_hash(range.clone(), previous)).await
     }
 
     /// Hex SHA-256 of the file's first MiB (all of it when smaller): quick upload's beginning
@@ -280,9 +285,11 @@ impl Session {
         Ok(self.beginning_hash.get_or_init(|| hash).clone())
     }
 
-    /// CRC-64 of part `number`, read from the file (a resumed part the record missed).
+    /// CRC-64 of part `number`, read from the file (a resumed part, proven against the record),
+    /// read again after a failed read.
     pub async fn part_crc64(&self, number: u32) -> Result<u64> {
-        self.source.part(self.plan.part_range(number)).await?.crc64.await
+        let range = self.plan.part_range(number);
+        self.reading(|| async { self.source.part(range.clone()).await?.crc64.await }).await
     }
 
     // --- the resumable record ---

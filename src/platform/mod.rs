@@ -243,6 +243,24 @@ pub async fn next_task() {
     browser::next_task().await;
 }
 
+/// Holds record `key` for one upload against the origin's other tabs and workers (the Web Locks
+/// API where there is one); `None` while one of them holds it. Released when dropped.
+pub async fn hold_record(key: &str) -> Option<Hold> {
+    #[cfg(target_arch = "wasm32")]
+    return browser::locks::hold(&["smh-upload:", key].concat()).await;
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = key;
+        Some(Hold)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub use browser::locks::Hold;
+/// A record held by [`hold_record`] (natively, one process: the engine's claims cover it).
+#[cfg(not(target_arch = "wasm32"))]
+pub struct Hold;
+
 /// Reads `range` from `source`, failing if it gives fewer or more bytes (the file changed).
 pub async fn read_exact<S: FileSource + ?Sized>(source: &S, range: Range<u64>) -> Result<Vec<u8>> {
     let want = range.end - range.start;
