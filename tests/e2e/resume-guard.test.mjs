@@ -59,8 +59,12 @@ async function stored(kind, target) {
   return (await env.dev.objects()).find(o => o.key === target);
 }
 
-/** Open server uploads of `kind` (GET /_dev/uploads). */
-const openUploads = async kind => (await env.dev.uploads())[kind];
+/** The page's checkpoint records of uploads to `target`. */
+const recordsOf = async target => uploadRecords(await checkpointEntries(env.page)).filter(r => r.path === target);
+
+/** Open server uploads of `kind` to `target` (GET /_dev/uploads; an SMH upload by its library
+ *  path, a COS one by its key), so that one test's leftovers do not count in the next. */
+const openUploads = async (kind, target) => (await env.dev.uploads())[kind].filter(u => (kind === 'smh' ? u.path : u.key) === target);
 
 /**
  * Uploads `letter`'s file to `target` until the record vouches for `parts` parts (another
@@ -84,8 +88,8 @@ async function interruptAfter(kind, letter, target, parts) {
   await env.replacePage();
   await settleCos(env.dev, 2 * PART_DELAY_MS);
   await env.dev.del('faults');
-  assert.equal((await openUploads(kind)).length, 1, `the closed page left its ${kind} upload open`);
-  assert.equal(uploadRecords(await checkpointEntries(env.page)).length, 1, 'and its record');
+  assert.equal((await openUploads(kind, target)).length, 1, `the closed page left its ${kind} upload open`);
+  assert.equal((await recordsOf(target)).length, 1, 'and its record');
 }
 
 /** Uploads `letter`'s file (same name and lastModified as the interrupted one) to the end. */
@@ -111,7 +115,7 @@ for (const kind of ['smh', 'cos']) {
     assert.equal(object.sha256, filledSha('b'), "the stored object is b's bytes, not a mix of a's and b's");
     const sent = storedParts(await env.dev.logSince(mark, 'cos')).length;
     assert.equal(sent, SIZE / PART, `every part of b was sent (a's parts were not taken for b's): ${sent}`);
-    assert.deepEqual(await env.dev.uploads(), { smh: [], cos: [] }, 'nothing left open');
+    assert.deepEqual(await openUploads(kind, target), [], 'nothing left open');
   });
 
   test(`${kind}: cancel() while the SDK asks the server about a record cancels that server upload`, { timeout: 180_000 }, async () => {
@@ -137,9 +141,9 @@ for (const kind of ['smh', 'cos']) {
     assert.equal(asked.length, 1, `the cancel came during the resume check: ${JSON.stringify(asked)}`);
     // The cancel (DELETE) may still be on its way when done() settles.
     const end = Date.now() + 10_000;
-    while ((await openUploads(kind)).length && Date.now() < end) await new Promise(r => setTimeout(r, 100));
-    assert.deepEqual(await openUploads(kind), [], 'the server upload the record named is cancelled, not left open');
-    assert.deepEqual(uploadRecords(await checkpointEntries(env.page)), [], 'and the record is gone');
+    while ((await openUploads(kind, target)).length && Date.now() < end) await new Promise(r => setTimeout(r, 100));
+    assert.deepEqual(await openUploads(kind, target), [], 'the server upload the record named is cancelled, not left open');
+    assert.deepEqual(await recordsOf(target), [], 'and the record is gone');
   });
 
   test(`${kind}: a record pruned for its age has its server upload cancelled`, { timeout: 180_000 }, async () => {
@@ -170,15 +174,15 @@ for (const kind of ['smh', 'cos']) {
       return client.pendingUploads();
     }, { kind, options: OPTIONS });
     assert.deepEqual(pending, [], 'the expired record is not listed');
-    assert.deepEqual(uploadRecords(await checkpointEntries(env.page)), [], 'it is pruned from the store');
-    assert.deepEqual(await openUploads(kind), [], 'and its server upload is cancelled, not left open');
+    assert.deepEqual(await recordsOf(target), [], 'it is pruned from the store');
+    assert.deepEqual(await openUploads(kind, target), [], 'and its server upload is cancelled, not left open');
   });
 }
 
 test('cos: two tabs uploading the same file at once never continue the same server upload', { timeout: 180_000 }, async () => {
   const target = 'guard/two-tabs.bin';
   await interruptAfter('cos', 'e', target, 1);
-  const held = (await openUploads('cos'))[0].parts;
+  const held = (await openUploads('cos', target))[0].parts;
   const second = await env.page.context().newPage();
   try {
     await second.goto(`${env.ready.app}/`);
@@ -202,7 +206,7 @@ test('cos: two tabs uploading the same file at once never continue the same serv
     assert.equal(initiated, 1, 'one tab continued the record, the other opened an upload of its own');
     const parts = storedParts(log).length;
     assert.equal(parts, SIZE / PART - held + SIZE / PART, `parts sent: the missing ones of the resumed upload once, and all of the new one (${held} held before)`);
-    assert.deepEqual(await openUploads('cos'), [], 'nothing left open');
+    assert.deepEqual(await openUploads('cos', target), [], 'nothing left open');
   } finally {
     await second.close();
   }
