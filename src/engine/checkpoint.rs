@@ -18,11 +18,11 @@
 //!   one (nothing read, nothing written) and the upload goes on, so the index's read-modify-write
 //!   holds its lock for a few such bounds at most; and a custom store has a lock of its own: a
 //!   store that never answers cannot hold up the records of every other client on the page.
-//! - **Claims**: one upload per record at a time: in the page (every client over the page's
-//!   storage; a custom store's per client), and across the origin's tabs and workers with the
-//!   Web Locks API ([`crate::platform::hold_record`]), held for the upload's life. An upload
-//!   that finds its record held goes its own way: a server upload of its own, and no record. A
-//!   claim is released on every exit, a cancel while the record loads included.
+//! - **Claims**: one upload per record at a time in a client; a claim is released on every exit,
+//!   a cancel while the record loads included. Across the page's clients and the origin's tabs,
+//!   the upload holds its record ([`crate::platform::hold_record`]: the Web Locks API) for its
+//!   life; an upload that finds its record held goes its own way: a server upload of its own,
+//!   and no record.
 //! - **Pruned records** name server uploads nobody will continue: they are queued
 //!   ([`Checkpoints::take_pruned`]) for the client to cancel (SMH) or abort (COS), so that COS
 //!   does not keep their parts.
@@ -46,7 +46,7 @@ use super::plan::{PartDone, PartsDone};
 use crate::checksum::hex;
 use crate::json::{self, Value};
 use crate::platform::{hold_record, CheckpointStore, Hold, LocalBoxFuture, Timer};
-use crate::vecmap::VecMap;
+use crate::vecmap::VecSet;
 
 /// Format version of records; others are ignored (and replaced). 2: written by [`crate::json`]
 /// (parts as `[number, length, "crc"]`, times in whole milliseconds).
@@ -161,16 +161,11 @@ thread_local! {
     /// wx storage): clients would otherwise interleave their read-modify-write of the index and
     /// bring back entries another client removed.
     static INDEX_LOCK: Lock = Lock::new();
-    /// The records the page's running uploads hold, for every client over the page's storage.
-    static PAGE_CLAIMS: Rc<Claims> = Rc::default();
-    /// Tells the clients of the page apart in the claims.
-    static NEXT_OWNER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// The checkpoint keys running uploads hold (one upload per record): the client that holds
-/// each, and its cross-tab hold once taken (dropped, so released, with the claim).
-#[derive(Default)]
-struct Claims(RefCell<VecMap<String, (usize, Option<Hold>)>>);
+/// The checkpoint keys a client's running uploads hold (one upload per record).
+#[derive(Debug, Default)]
+struct Claims(RefCell<VecSet<String>>);
 
 /// Releases the claim on a key when dropped before [`Unclaim::keep`]: a future dropped midway
 /// (the upload cancelled while its record loads) must not leave the key claimed for the life
@@ -213,9 +208,7 @@ pub struct Checkpoints {
     /// store (which may hang without holding up anyone else's).
     lock: Lock,
     bound: Option<Bound>,
-    claims: Rc<Claims>,
-    /// This client in the claims.
-    owner: usize,
+    claims: Claims,
     /// Records pruned whose server uploads are still to be cancelled.
     pruned: RefCell<Vec<Pruned>>,
 }
@@ -223,13 +216,8 @@ pub struct Checkpoints {
 impl Checkpoints {
     /// Records over `store`, whose calls take as long as they take (tests).
     pub fn new(store: Rc<dyn CheckpointStore>) -> Checkpoints {
-        let (lock, claims) = if store.page_wide() {
-            (INDEX_LOCK.with(Lock::clone), PAGE_CLAIMS.with(Rc::clone))
-        } else {
-            (Lock::new(), Rc::default())
-        };
-        let owner = NEXT_OWNER.with(|next| next.replace(next.get() + 1));
-        Checkpoints { store, lock, bound: None, claims, owner, pruned: RefCell::default() }
+        let lock = if store.page_wide() { INDEX_LOCK.with(Lock::clone) } else { Lock::new() };
+        Checkpoints { store, lock, bound: None, claims: Claims::default(), pruned: RefCell::default() }
     }
 
     /// Records over `store`, each call to it given at most `limit` (see the module docs).
@@ -267,15 +255,9 @@ impl Checkpoints {
         self.bounded_call(self.store.remove(key), ()).await
     }
 
-    /// Marks record `key` as in use by an upload; `false` if another upload of the page (of this
-    /// client, for a custom store) has it.
+    /// Marks record `key` as in use by an upload; `false` if another upload of this client has it.
     pub fn claim(&self, key: &str) -> bool {
-        let mut claims = self.claims.0.borrow_mut();
-        if claims.contains_key(key) {
-            return false;
-        }
-        claims.insert(key.to_string(), (self.owner, None));
-        true
+        self.claims.0.borrow_mut().insert(key.to_string())
     }
 
     pub fn release(&self, key: &str) {
@@ -284,25 +266,20 @@ impl Checkpoints {
 
     /// Whether an upload of this client holds `key`.
     pub fn is_claimed(&self, key: &str) -> bool {
-        self.claims.0.borrow().get(key).is_some_and(|(owner, _)| *owner == self.owner)
-    }
-
-    /// Whether an upload of the page (of this client, for a custom store) holds `key`.
-    pub fn is_held(&self, key: &str) -> bool {
-        self.claims.0.borrow().contains_key(key)
+        self.claims.0.borrow().contains(key)
     }
 
     /// For the upload that has just claimed `key` (see [`Checkpoints::claim`]): holds it against
-    /// other tabs and reads the record (`Some(None)`: there is none of this format). `None`:
-    /// another tab holds it, and the claim is released. Dropped before it finishes, it releases
-    /// the claim.
-    pub async fn load(&self, key: &str) -> Option<Option<Record>> {
+    /// the page's other clients and the origin's other tabs, for as long as the upload keeps the
+    /// [`Hold`], and reads the record (none of this format: `None`). `None` for the whole: one
+    /// of them holds it, and the claim is released. Dropped before it finishes, it releases the
+    /// claim.
+    pub async fn load(&self, key: &str) -> Option<(Hold, Option<Record>)> {
         let unclaim = Unclaim { claims: &self.claims, key, armed: true };
         let hold = hold_record(key).await?;
-        self.claims.0.borrow_mut().insert(key.to_string(), (self.owner, Some(hold)));
         let record = self.read(key).await;
         unclaim.keep();
-        Some(record)
+        Some((hold, record))
     }
 
     /// The record under `key`, if one of this format exists (however old).
@@ -311,20 +288,10 @@ impl Checkpoints {
         Record::from_json(&text).filter(|record| record.v == VERSION)
     }
 
-    /// The records pruned since the last call whose server uploads may still be open and that
-    /// no upload holds now: the caller cancels them (best effort) while it holds each.
-    pub async fn take_pruned(&self) -> Vec<(Pruned, Hold)> {
-        let pruned = std::mem::take(&mut *self.pruned.borrow_mut());
-        let mut free = Vec::new();
-        for (key, record) in pruned {
-            if self.is_held(&key) {
-                continue;
-            }
-            if let Some(hold) = hold_record(&key).await {
-                free.push(((key, record), hold));
-            }
-        }
-        free
+    /// The records pruned since the last call, whose server uploads may still be open: the
+    /// caller cancels those no upload holds ([`hold_record`]), best effort.
+    pub fn take_pruned(&self) -> Vec<Pruned> {
+        std::mem::take(&mut *self.pruned.borrow_mut())
     }
 
     /// Writes `record` under `key` and its index entry; prunes old records.

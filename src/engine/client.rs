@@ -12,7 +12,7 @@ use super::scheduler::Slots;
 use crate::cos::domain::{is_loopback, AllowList};
 use crate::error::{Error, Result};
 use crate::net::retry::RetryConfig;
-use crate::platform::{hold_record, CheckpointStore, Http, Timer};
+use crate::platform::{hold_record, CheckpointStore, Http, LocalBoxFuture, Timer};
 use crate::smh::SmhTarget;
 
 /// Most parts in flight one client allows.
@@ -167,9 +167,6 @@ impl Uploader {
                 continue;
             }
             // An upload of another client or tab continues it now: not ours to cancel.
-            if self.checkpoints.is_held(&pending.key) {
-                continue;
-            }
             let Some(_hold) = hold_record(&pending.key).await else { continue };
             if let Some(record) = self.checkpoints.read(&pending.key).await {
                 cancel(record).await;
@@ -177,14 +174,16 @@ impl Uploader {
             self.checkpoints.remove(&pending.key).await;
             count += 1;
         }
-        self.discard_pruned(cancel).await;
+        self.discard_pruned(&|record| Box::pin(cancel(record))).await;
         count
     }
 
     /// Cancels the server uploads of the records pruned since the last call (best effort: one
     /// cancel each, bounded as every request is), each while holding its record.
-    pub(crate) async fn discard_pruned<F: Future<Output = ()>>(&self, cancel: impl Fn(Record) -> F) {
-        for ((_, record), _hold) in self.checkpoints.take_pruned().await {
+    pub(crate) async fn discard_pruned<'a>(&self, cancel: &dyn Fn(Record) -> LocalBoxFuture<'a, ()>) {
+        for (key, record) in self.checkpoints.take_pruned() {
+            // An upload continues it now (one of the page's, or another tab's): not ours to cancel.
+            let Some(_hold) = hold_record(&key).await else { continue };
             cancel(record).await;
         }
     }

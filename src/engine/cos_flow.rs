@@ -158,7 +158,7 @@ impl DirectCosUploader {
     /// [`Uploader::pending_uploads`]; the multipart uploads of records it pruned are aborted.
     pub async fn pending_uploads(&self) -> Vec<Pending> {
         let pending = self.uploader.pending_uploads().await;
-        self.uploader.discard_pruned(|record| async move { self.abort_recorded(&record).await }).await;
+        self.uploader.discard_pruned(&|record| Box::pin(async move { self.abort_recorded(&record).await })).await;
         pending
     }
 

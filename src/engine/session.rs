@@ -17,7 +17,7 @@ use super::Observer;
 use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
 use crate::error::{Error, Result};
 use crate::net::retry::{wait_online, Backoff, Retry, XorShift};
-use crate::platform::FileSource;
+use crate::platform::{FileSource, Hold};
 
 /// Minimum time between two progress reports (the last one is always sent).
 pub(crate) const PROGRESS_INTERVAL_MS: f64 = 100.0;
@@ -46,6 +46,9 @@ pub(crate) struct Session {
     beginning_hash: OnceCell<String>,
     /// The resumable record of this upload and its store key (multipart uploads only).
     record: RefCell<Option<(String, Record)>>,
+    /// The record held against other uploads of it (other clients, other tabs) for the life of
+    /// this one.
+    hold: RefCell<Option<Hold>>,
     /// Unix time of the last record write.
     last_save_ms: Cell<f64>,
     /// Whether a COS reply without a readable CRC-64 was already reported.
@@ -89,6 +92,7 @@ impl Session {
             shielded: Cell::new(false),
             beginning_hash: OnceCell::new(),
             record: RefCell::new(None),
+            hold: RefCell::new(None),
             last_save_ms: Cell::new(f64::NEG_INFINITY),
             warned_no_crc: Cell::new(false),
             offline_waits: Rc::default(),
@@ -294,9 +298,10 @@ impl Session {
 
     // --- the resumable record ---
 
-    /// Starts this upload's record under `key` (no server upload yet).
-    pub fn start_record(&self, key: String, record: Record) {
+    /// Starts this upload's record under `key` (no server upload yet), held by `hold`.
+    pub fn start_record(&self, key: String, record: Record, hold: Hold) {
         *self.record.borrow_mut() = Some((key, record));
+        *self.hold.borrow_mut() = Some(hold);
     }
 
     /// Lets go of this upload's record without touching the stored one (its server upload could
@@ -305,6 +310,13 @@ impl Session {
         if let Some((key, _)) = self.record.borrow_mut().take() {
             self.uploader.release(&key);
         }
+        self.hold.borrow_mut().take();
+    }
+
+    /// Lets go of the hold on this upload's record (the upload ended): another upload of the
+    /// file may continue it.
+    pub fn release_hold(&self) {
+        self.hold.borrow_mut().take();
     }
 
     /// The store key of this upload's record.

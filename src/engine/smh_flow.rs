@@ -97,7 +97,7 @@ impl SmhUploader {
     /// [`Uploader::pending_uploads`]; the tasks of records it pruned are cancelled with SMH.
     pub async fn pending_uploads(&self) -> Vec<Pending> {
         let pending = self.uploader.pending_uploads().await;
-        self.uploader.discard_pruned(|record| async move { self.cancel_recorded(&record).await }).await;
+        self.uploader.discard_pruned(&|record| Box::pin(async move { self.cancel_recorded(&record).await })).await;
         pending
     }
 

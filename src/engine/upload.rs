@@ -81,8 +81,9 @@ pub(crate) async fn run(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
     if let Some(key) = key {
         session.uploader.release(&key);
     }
+    session.release_hold();
     let flow = &flow;
-    session.uploader.discard_pruned(|record| async move { flow.discard(&record).await }).await;
+    session.uploader.discard_pruned(&|record| Box::pin(async move { flow.discard(&record).await })).await;
     result
 }
 
@@ -140,10 +141,10 @@ async fn resume_upload(session: &Session, flow: &dyn Flow) -> Result<Option<Open
     }
     // Another tab or client is uploading this file to this target now: this upload opens a
     // server upload of its own and keeps no record (README, "Resumable uploads").
-    let Some(record) = session.uploader.checkpoints.load(&key).await else { return Ok(None) };
+    let Some((hold, record)) = session.uploader.checkpoints.load(&key).await else { return Ok(None) };
     let now = session.uploader.timer.unix_ms();
     let name = session.source.name().unwrap_or(scope.name);
-    session.start_record(key, Record::new(&scope.path, &name, size, part_size, now));
+    session.start_record(key, Record::new(&scope.path, &name, size, part_size, now), hold);
     let Some(record) = record else { return Ok(None) };
     let expired = now - record.updated_at > MAX_AGE_MS;
     if expired || record.part_size != part_size || record.size != size || record.upload_id.is_none() {
