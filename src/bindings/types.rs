@@ -91,7 +91,11 @@ export interface SmhClientOptions {
    * neither works; WeChat's storage in mini-programs), `'none'`, or your own store. A `File`
    * is the same file when its name, size and `lastModified` are; a `Blob` without them, when
    * its size and first MiB are. Records hold SMH's upload ids and the parts' CRCs, never the
-   * access token.
+   * access token; a resumed part is kept only if the file's bytes still give the CRC recorded.
+   * One upload continues a record at a time (across tabs with the Web Locks API): a second
+   * upload of a file that another tab or client is uploading to the same path runs on its own
+   * server upload and keeps no record. A record pruned (7 days old, or beyond the newest 50)
+   * has its server upload cancelled.
    */
   checkpoints?: CheckpointMode | CheckpointStore;
   /**

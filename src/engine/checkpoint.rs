@@ -19,7 +19,13 @@
 //!   holds its lock for a few such bounds at most; and a custom store has a lock of its own: a
 //!   store that never answers cannot hold up the records of every other client on the page.
 //! - **Claims**: one upload per record at a time in a client; a claim is released on every exit,
-//!   a cancel while the record loads included.
+//!   a cancel while the record loads included. Across the page's clients and the origin's tabs,
+//!   the upload holds its record ([`crate::platform::hold_record`]: the Web Locks API) for its
+//!   life; an upload that finds its record held goes its own way: a server upload of its own,
+//!   and no record.
+//! - **Pruned records** name server uploads nobody will continue: they are queued
+//!   ([`Checkpoints::take_pruned`]) for the client to cancel (SMH) or abort (COS), so that COS
+//!   does not keep their parts.
 //!
 //! On the next `upload()` of the same file to the same target, the engine asks the server which
 //! parts it holds (SMH's task, whose `parts` is COS's ListParts; ListParts itself for direct COS
@@ -39,7 +45,7 @@ use super::lock::Lock;
 use super::plan::{PartDone, PartsDone};
 use crate::checksum::hex;
 use crate::json::{self, Value};
-use crate::platform::{CheckpointStore, LocalBoxFuture, Timer};
+use crate::platform::{hold_record, CheckpointStore, Hold, LocalBoxFuture, Timer};
 use crate::vecmap::VecSet;
 
 /// Format version of records; others are ignored (and replaced). 2: written by [`crate::json`]
@@ -191,6 +197,9 @@ impl Drop for Unclaim<'_> {
     }
 }
 
+/// A record [`Checkpoints::take_pruned`] hands over: its key and what it said.
+pub type Pruned = (String, Record);
+
 /// How long a store call may take, and the timer that says when that is over.
 struct Bound {
     timer: Rc<dyn Timer>,
@@ -205,13 +214,15 @@ pub struct Checkpoints {
     lock: Lock,
     bound: Option<Bound>,
     claims: Claims,
+    /// Records pruned whose server uploads are still to be cancelled.
+    pruned: RefCell<Vec<Pruned>>,
 }
 
 impl Checkpoints {
     /// Records over `store`, whose calls take as long as they take (tests).
     pub fn new(store: Rc<dyn CheckpointStore>) -> Checkpoints {
         let lock = if store.page_wide() { INDEX_LOCK.with(Lock::clone) } else { Lock::new() };
-        Checkpoints { store, lock, bound: None, claims: Claims::default() }
+        Checkpoints { store, lock, bound: None, claims: Claims::default(), pruned: RefCell::default() }
     }
 
     /// Records over `store`, each call to it given at most `limit` (see the module docs).
@@ -263,21 +274,29 @@ impl Checkpoints {
         self.claims.0.borrow().contains(key)
     }
 
-    /// The record under `key` for the upload that has just claimed it (see
-    /// [`Checkpoints::claim`]): if one of this format exists and is not too old. Dropped before it
-    /// finishes, it releases the claim.
-    pub async fn load(&self, key: &str, now: f64) -> Option<Record> {
+    /// For the upload that has just claimed `key` (see [`Checkpoints::claim`]): holds it against
+    /// the page's other clients and the origin's other tabs, for as long as the upload keeps the
+    /// [`Hold`], and reads the record (none of this format: `None`). `None` for the whole: one
+    /// of them holds it, and the claim is released. Dropped before it finishes, it releases the
+    /// claim.
+    pub async fn load(&self, key: &str) -> Option<(Hold, Option<Record>)> {
         let unclaim = Unclaim { claims: &self.claims, key, armed: true };
-        let record = self.read(key, now).await;
+        let hold = hold_record(key).await?;
+        let record = self.read(key).await;
         unclaim.keep();
-        record
+        Some((hold, record))
     }
 
-    /// The record under `key`, if one of this format exists and is not too old.
-    pub async fn read(&self, key: &str, now: f64) -> Option<Record> {
+    /// The record under `key`, if one of this format exists (however old).
+    pub async fn read(&self, key: &str) -> Option<Record> {
         let text = self.get(key).await?;
-        let record = Record::from_json(&text)?;
-        (record.v == VERSION && now - record.updated_at <= MAX_AGE_MS).then_some(record)
+        Record::from_json(&text).filter(|record| record.v == VERSION)
+    }
+
+    /// The records pruned since the last call, whose server uploads may still be open: the
+    /// caller cancels those no upload holds ([`hold_record`]), best effort.
+    pub fn take_pruned(&self) -> Vec<Pruned> {
+        std::mem::take(&mut *self.pruned.borrow_mut())
     }
 
     /// Writes `record` under `key` and its index entry; prunes old records.
@@ -367,8 +386,12 @@ impl Checkpoints {
             }
             keep
         });
-        for key in &dropped {
-            self.delete(key).await;
+        for key in dropped {
+            let record = self.read(&key).await;
+            self.delete(&key).await;
+            if let Some(record) = record.filter(|r| r.upload_id.is_some()) {
+                self.pruned.borrow_mut().push((key, record));
+            }
         }
         index.entries.len() != before
     }

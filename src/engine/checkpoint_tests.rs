@@ -25,19 +25,25 @@ fn save_load_list_remove() {
     (r.confirm_key, r.upload_id) = (Some("ck".into()), Some("u1".into()));
     r.parts.insert(1, PartDone { number: 1, len: 5, crc64: 42, etag: None });
     block_on(c.save("up:1", &r));
-    assert_eq!(block_on(c.load("up:1", 2000.0)), Some(r.clone()));
+    let (hold, loaded) = block_on(c.load("up:1")).expect("no one holds it");
+    assert_eq!(loaded, Some(r.clone()));
+    assert!(block_on(c.load("up:1")).is_none(), "held by the first upload");
+    drop(hold);
+    c.release("up:1");
     // A direct-COS record names no confirmKey: stored as "", read back as none.
     let cos = Record { confirm_key: None, ..r.clone() };
     block_on(c.save("up:cos", &cos));
-    assert_eq!(block_on(c.load("up:cos", 2000.0)).map(|r| r.confirm_key), Some(None));
+    assert_eq!(block_on(c.read("up:cos")).map(|r| r.confirm_key), Some(None));
     block_on(c.remove("up:cos"));
     let pending = block_on(c.pending(2000.0));
     assert_eq!(pending.len(), 1);
     assert_eq!((pending[0].path.as_str(), pending[0].loaded), ("a/b.bin", 5));
-    // Too old: not loaded, and pruned from the index with its record.
-    assert_eq!(block_on(c.load("up:1", 1000.0 + MAX_AGE_MS + 1.0)), None);
+    // Too old: pruned from the index with its record, which is handed over for its server
+    // upload to be cancelled.
     assert!(block_on(c.pending(1000.0 + MAX_AGE_MS + 1.0)).is_empty());
     assert!(block_on(store.get("up:1")).is_none());
+    assert_eq!(c.take_pruned(), vec![("up:1".to_string(), r.clone())]);
+    assert!(c.take_pruned().is_empty(), "handed over once");
     block_on(c.save("up:2", &r));
     block_on(c.remove("up:2"));
     assert!(block_on(c.pending(2000.0)).is_empty());
@@ -160,14 +166,14 @@ fn poll_once<F: Future>(f: &mut std::pin::Pin<Box<F>>) -> std::task::Poll<F::Out
 fn a_load_dropped_midway_releases_the_claim() {
     let c = Checkpoints::new(Rc::new(Stalled(true)));
     assert!(c.claim("up:1") && !c.claim("up:1"), "one upload per record");
-    let mut load = Box::pin(c.load("up:1", 0.0));
+    let mut load = Box::pin(c.load("up:1"));
     assert!(poll_once(&mut load).is_pending());
     drop(load); // the upload was cancelled while its record loaded
     assert!(!c.is_claimed("up:1"), "the claim went with the load");
     // A load that finishes leaves the claim to the upload, which releases it when it ends.
     let c = Checkpoints::new(Rc::new(MemoryCheckpoints::default()));
     assert!(c.claim("up:1"));
-    assert_eq!(block_on(c.load("up:1", 0.0)), None);
+    assert!(block_on(c.load("up:1")).is_some_and(|(_, record)| record.is_none()));
     assert!(c.is_claimed("up:1"));
     c.release("up:1");
     assert!(!c.is_claimed("up:1"));
@@ -180,12 +186,12 @@ fn a_store_that_never_answers_is_given_the_bound() {
     let c = Checkpoints::bounded(Rc::new(Stalled(true)), Rc::new(timer), Duration::from_secs(30));
     let r = Record::new("f", "f", 10, 5, 1.0);
     let mut save = Box::pin(c.save("up:1", &r));
-    let mut load = Box::pin(c.load("up:2", 0.0));
+    let mut load = Box::pin(c.load("up:2"));
     let mut pending = Box::pin(c.pending(0.0));
     assert!(poll_once(&mut save).is_pending() && poll_once(&mut load).is_pending());
     fired.set(true); // the bound is over
     assert!(poll_once(&mut save).is_ready(), "the save gave up");
-    assert_eq!(poll_once(&mut load), std::task::Poll::Ready(None), "nothing read");
+    assert!(matches!(poll_once(&mut load), std::task::Poll::Ready(Some((_, None)))), "nothing read");
     assert_eq!(poll_once(&mut pending), std::task::Poll::Ready(Vec::new()));
     assert!(poll_once(&mut Box::pin(c.remove("up:1"))).is_ready());
 }
@@ -219,9 +225,13 @@ fn bounded_count() {
     let store = Rc::new(MemoryCheckpoints::default());
     let c = Checkpoints::new(store.clone());
     for i in 0..(MAX_RECORDS + 5) {
-        let r = Record::new(&format!("f{i}"), "f", 10, 5, i as f64);
+        let mut r = Record::new(&format!("f{i}"), "f", 10, 5, i as f64);
+        r.upload_id = (i % 2 == 0).then(|| format!("u{i}"));
         block_on(c.save(&format!("up:{i}"), &r));
     }
+    // The pruned records that name a server upload are handed over.
+    let pruned: Vec<String> = c.take_pruned().into_iter().map(|(key, _)| key).collect();
+    assert_eq!(pruned, ["up:0", "up:2", "up:4"]);
     let pending = block_on(c.pending(100.0));
     assert_eq!(pending.len(), MAX_RECORDS);
     assert_eq!(pending[0].path, format!("f{}", MAX_RECORDS + 4), "newest first");
@@ -234,6 +244,6 @@ fn garbage_is_ignored() {
     block_on(store.set("up:x", "{not json".into()));
     block_on(store.set(INDEX_KEY, "[]".into()));
     let c = Checkpoints::new(store);
-    assert_eq!(block_on(c.load("up:x", 0.0)), None);
+    assert!(block_on(c.load("up:x")).is_some_and(|(_, record)| record.is_none()));
     assert!(block_on(c.pending(0.0)).is_empty());
 }

@@ -12,7 +12,7 @@ use super::scheduler::Slots;
 use crate::cos::domain::{is_loopback, AllowList};
 use crate::error::{Error, Result};
 use crate::net::retry::RetryConfig;
-use crate::platform::{CheckpointStore, Http, Timer};
+use crate::platform::{hold_record, CheckpointStore, Http, LocalBoxFuture, Timer};
 use crate::smh::SmhTarget;
 use crate::text::{concat, fill, split_once};
 
@@ -171,19 +171,31 @@ impl Uploader {
         path: Option<&str>,
         cancel: impl Fn(Record) -> F,
     ) -> usize {
-        let now = self.timer.unix_ms();
         let mut count = 0;
         for pending in self.pending_uploads().await {
             if path.is_some_and(|p| p.trim_start_matches('/') != pending.path) {
                 continue;
             }
-            if let Some(record) = self.checkpoints.read(&pending.key, now).await {
+            // An upload of another client or tab continues it now: not ours to cancel.
+            let Some(_hold) = hold_record(&pending.key).await else { continue };
+            if let Some(record) = self.checkpoints.read(&pending.key).await {
                 cancel(record).await;
             }
             self.checkpoints.remove(&pending.key).await;
             count += 1;
         }
+        self.discard_pruned(&|record| Box::pin(cancel(record))).await;
         count
+    }
+
+    /// Cancels the server uploads of the records pruned since the last call (best effort: one
+    /// cancel each, bounded as every request is), each while holding its record.
+    pub(crate) async fn discard_pruned<'a>(&self, cancel: &dyn Fn(Record) -> LocalBoxFuture<'a, ()>) {
+        for (key, record) in self.checkpoints.take_pruned() {
+            // An upload continues it now (one of the page's, or another tab's): not ours to cancel.
+            let Some(_hold) = hold_record(&key).await else { continue };
+            cancel(record).await;
+        }
     }
 
     pub fn config(&self) -> &ClientConfig {

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::ops::Deref;
 use std::rc::Rc;
 
-use super::checkpoint::Record;
+use super::checkpoint::{Pending, Record};
 use super::client::{ClientConfig, Uploader};
 use super::control::Control;
 use super::flow::{Flow, Opened, RecordScope, SignedPut};
@@ -157,6 +157,13 @@ impl DirectCosUploader {
         Ok(DirectCosUploader { uploader: Rc::new(uploader), api })
     }
 
+    /// [`Uploader::pending_uploads`]; the multipart uploads of records it pruned are aborted.
+    pub async fn pending_uploads(&self) -> Vec<Pending> {
+        let pending = self.uploader.pending_uploads().await;
+        self.uploader.discard_pruned(&|record| Box::pin(async move { self.abort_recorded(&record).await })).await;
+        pending
+    }
+
     /// Forgets the unfinished uploads to object `key` (all when `None`) and aborts them in COS;
     /// returns how many.
     pub async fn discard_pending(&self, key: Option<&str>) -> usize {
@@ -235,15 +242,14 @@ impl Flow for CosFlow {
     fn resume<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, Result<Option<Opened>>> {
         Box::pin(async move {
             let upload_id = record.upload_id.as_deref().unwrap_or_default();
-            let listed = match self.api().list_parts(&self.object.key, upload_id).await {
-                Err(e) if e.code() == "NoSuchUpload" => return self.completed_before(record).await,
-                listed => listed?,
-            };
-            let parts =
-                parts_on_server(&self.session, record, &|n| listed.get(&n).map(|p| (p.size, Some(p.etag.clone()))))
-                    .await?;
+            // Taken over before the check, so that a cancel during it aborts the upload
+            // (abandon()); given back when the check ends without continuing it.
             *self.upload_id.borrow_mut() = Some(upload_id.to_string());
-            Ok(Some(Opened::Parts(parts)))
+            let outcome = self.check(record, upload_id).await;
+            if !matches!(outcome, Ok(Some(Opened::Parts(_))) | Err(Error::Aborted)) {
+                self.upload_id.borrow_mut().take();
+            }
+            outcome
         })
     }
 
@@ -312,6 +318,18 @@ impl Flow for CosFlow {
 impl CosFlow {
     fn api(&self) -> &CosApi {
         &self.uploader.api
+    }
+
+    /// ListParts of the multipart upload `record` names: the parts to keep; when COS does not
+    /// know the upload, the object if its Complete went through unheard ([`CosFlow::completed_before`]).
+    async fn check(&self, record: &Record, upload_id: &str) -> Result<Option<Opened>> {
+        let listed = match self.api().list_parts(&self.object.key, upload_id).await {
+            Err(e) if e.code() == "NoSuchUpload" => return self.completed_before(record).await,
+            listed => listed?,
+        };
+        let parts =
+            parts_on_server(&self.session, record, &|n| listed.get(&n).map(|p| (p.size, Some(p.etag.clone())))).await?;
+        Ok(Some(Opened::Parts(parts)))
     }
 
     /// An upload COS no longer knows whose record holds every part: its Complete may have gone

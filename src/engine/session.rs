@@ -18,7 +18,7 @@ use super::Observer;
 use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
 use crate::error::{Error, Result};
 use crate::net::retry::{wait_online, Backoff, Retry, XorShift};
-use crate::platform::FileSource;
+use crate::platform::{FileSource, Hold};
 
 /// Minimum time between two progress reports (the last one is always sent).
 pub(crate) const PROGRESS_INTERVAL_MS: f64 = 100.0;
@@ -61,6 +61,9 @@ pub(crate) struct Session {
     beginning_hash: OnceCell<String>,
     /// The resumable record of this upload and its store key (multipart uploads only).
     record: RefCell<Option<(String, Record)>>,
+    /// The record held against other uploads of it (other clients, other tabs) for the life of
+    /// this one.
+    hold: RefCell<Option<Hold>>,
     /// Unix time of the last record write.
     last_save_ms: Cell<f64>,
     /// Whether a COS reply without a readable CRC-64 was already reported.
@@ -104,6 +107,7 @@ impl Session {
             shield: Cell::new(Shield::None),
             beginning_hash: OnceCell::new(),
             record: RefCell::new(None),
+            hold: RefCell::new(None),
             last_save_ms: Cell::new(f64::NEG_INFINITY),
             warned_no_crc: Cell::new(false),
             offline_waits: Rc::default(),
@@ -278,12 +282,12 @@ impl Session {
 
     // --- reads of the file ---
 
-    /// [`FileSource::chain_hash`], read again after a failed read (a transient
+    /// `read()`'s outcome, asked again after a failed read of the file (a transient
     /// `NotReadableError`), like the reads behind parts.
-    pub async fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> Result<[u8; 32]> {
+    async fn reading<T, F: Future<Output = Result<T>>>(&self, read: impl Fn() -> F) -> Result<T> {
         let mut reads = self.read_retry();
         loop {
-            match self.source.chain_hash(range.clone(), previous).await {
+            match read().await {
                 Err(error @ Error::FileRead { .. }) => {
                     let Some(wait) = reads.take() else { return Err(error) };
                     self.uploader.timer.sleep(wait).await;
@@ -291,6 +295,11 @@ impl Session {
                 outcome => return outcome,
             }
         }
+    }
+
+    /// [`FileSource::chain_hash`], read again after a failed read.
+    pub async fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> Result<[u8; 32]> {
+        self.reading(|| self.source.chain_hash(range.clone(), previous)).await
     }
 
     /// Hex SHA-256 of the file's first MiB (all of it when smaller): quick upload's beginning
@@ -303,9 +312,11 @@ impl Session {
         Ok(self.beginning_hash.get_or_init(|| hash).clone())
     }
 
-    /// CRC-64 of part `number`, read from the file (a resumed part the record missed).
+    /// CRC-64 of part `number`, read from the file (a resumed part, proven against the record),
+    /// read again after a failed read.
     pub async fn part_crc64(&self, number: u32) -> Result<u64> {
-        self.source.part(self.plan.part_range(number)).await?.crc64.await
+        let range = self.plan.part_range(number);
+        self.reading(|| async { self.source.part(range.clone()).await?.crc64.await }).await
     }
 
     /// CRC-64 of the whole file, read from it part by part: what an upload whose parts the
@@ -321,9 +332,10 @@ impl Session {
 
     // --- the resumable record ---
 
-    /// Starts this upload's record under `key` (no server upload yet).
-    pub fn start_record(&self, key: String, record: Record) {
+    /// Starts this upload's record under `key` (no server upload yet), held by `hold`.
+    pub fn start_record(&self, key: String, record: Record, hold: Hold) {
         *self.record.borrow_mut() = Some((key, record));
+        *self.hold.borrow_mut() = Some(hold);
     }
 
     /// Lets go of this upload's record without touching the stored one (its server upload could
@@ -332,6 +344,13 @@ impl Session {
         if let Some((key, _)) = self.record.borrow_mut().take() {
             self.uploader.release(&key);
         }
+        self.hold.borrow_mut().take();
+    }
+
+    /// Lets go of the hold on this upload's record (the upload ended): another upload of the
+    /// file may continue it.
+    pub fn release_hold(&self) {
+        self.hold.borrow_mut().take();
     }
 
     /// The store key of this upload's record.

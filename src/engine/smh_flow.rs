@@ -22,7 +22,7 @@ use std::rc::Rc;
 
 use futures::future::{select, Either};
 
-use super::checkpoint::Record;
+use super::checkpoint::{Pending, Record};
 use super::client::{validate_base_url, ClientConfig, Uploader};
 use super::control::Control;
 use super::flow::{Flow, Opened, RecordScope, SignedPut};
@@ -106,6 +106,13 @@ impl SmhUploader {
         };
         let uploader = Uploader::new(config, http, timer, checkpoints)?;
         Ok(SmhUploader { uploader: Rc::new(uploader), api })
+    }
+
+    /// [`Uploader::pending_uploads`]; the tasks of records it pruned are cancelled with SMH.
+    pub async fn pending_uploads(&self) -> Vec<Pending> {
+        let pending = self.uploader.pending_uploads().await;
+        self.uploader.discard_pruned(&|record| Box::pin(async move { self.cancel_recorded(&record).await })).await;
+        pending
     }
 
     /// Forgets the unfinished uploads to `path` (all when `None`) and cancels them with SMH;
@@ -204,6 +211,9 @@ impl Flow for SmhFlow {
 
     fn resume<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, Result<Option<Opened>>> {
         Box::pin(async move {
+            // Taken over before the check, so that a cancel during it cancels the task
+            // (abandon()); given back when the check ends without continuing it.
+            *self.open.borrow_mut() = record.confirm_key.clone();
             let outcome = match self.resume_task(record).await {
                 // SMH does not know the task: expired, cancelled (docs/smh-api.md §7).
                 Err(Error::Smh { code, .. }) if code == "UploadNotFound" || code == "ConfirmKeyNotFound" => Ok(None),
@@ -211,6 +221,9 @@ impl Flow for SmhFlow {
             };
             if !matches!(outcome, Ok(Some(_))) {
                 self.auth.borrow_mut().take();
+            }
+            if !matches!(outcome, Ok(Some(Opened::Parts(_))) | Err(Error::Aborted)) {
+                self.open.borrow_mut().take();
             }
             outcome
         })

@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use futures::future::{select, Either};
 
-use super::checkpoint::{Identity, Record};
+use super::checkpoint::{Identity, Record, MAX_AGE_MS};
 use super::flow::{Flow, Opened};
 use super::parts::send_missing_parts;
 use super::plan::{combined_crc64, loaded, PartDone, PartsDone, Plan};
@@ -97,6 +97,9 @@ pub(crate) async fn run(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
     if let Some(key) = key {
         session.uploader.release(&key);
     }
+    session.release_hold();
+    let flow = &flow;
+    session.uploader.discard_pruned(&|record| Box::pin(async move { flow.discard(&record).await })).await;
     result
 }
 
@@ -154,12 +157,15 @@ async fn resume_upload(session: &Session, flow: &dyn Flow) -> Result<Option<Open
     if !session.uploader.claim(&key) {
         return Ok(None);
     }
+    // Another tab or client is uploading this file to this target now: this upload opens a
+    // server upload of its own and keeps no record (README, "Resumable uploads").
+    let Some((hold, record)) = session.uploader.checkpoints.load(&key).await else { return Ok(None) };
     let now = session.uploader.timer.unix_ms();
-    let record = session.uploader.checkpoints.load(&key, now).await;
     let name = session.source.name().unwrap_or(scope.name);
-    session.start_record(key, Record::new(&scope.path, &name, size, part_size, now));
+    session.start_record(key, Record::new(&scope.path, &name, size, part_size, now), hold);
     let Some(record) = record else { return Ok(None) };
-    if record.part_size != part_size || record.size != size || record.upload_id.is_none() {
+    let expired = now - record.updated_at > MAX_AGE_MS;
+    if expired || record.part_size != part_size || record.size != size || record.upload_id.is_none() {
         discard_record(session, flow, &record).await;
         return Ok(None);
     }
@@ -194,14 +200,22 @@ async fn discard_record(session: &Session, flow: &dyn Flow, record: &Record) {
 }
 
 /// The parts of `record`'s upload that the server holds with their planned size (`listed`:
-/// part number → size and ETag on the server), with their CRC-64 from the record, or read from
-/// the file where the record missed them.
+/// part number → size and ETag on the server) and that this file is proven to have sent.
+///
+/// A record is found by the file's name, size and modification time, which another file can
+/// share: every resumed part's CRC-64 is read again from the file and must equal the record's,
+/// else the part is sent again. Neither SMH nor COS lists a part's CRC-64 (only its MD5 ETag,
+/// docs/cos-api.md §2.7, docs/smh-api.md §5.5), so the record is the proof. A part the server
+/// holds but the record misses (stored after the record's last write) is taken only while every
+/// recorded part matched: once one differs, the file is not the one that sent them.
 pub(crate) async fn parts_on_server(
     session: &Session,
     record: &Record,
     listed: &dyn Fn(u32) -> Option<(u64, Option<String>)>,
 ) -> Result<PartsDone> {
     let mut done = PartsDone::new();
+    let mut unproven = Vec::new();
+    let mut changed = false;
     for number in 1..=session.plan.part_count() {
         let range = session.plan.part_range(number);
         let len = range.end - range.start;
@@ -209,11 +223,21 @@ pub(crate) async fn parts_on_server(
         if listed_len != len {
             continue;
         }
-        let crc64 = match record.parts.get(&number) {
-            Some(part) if part.len == len => part.crc64,
-            _ => session.part_crc64(number).await?,
-        };
+        let crc64 = session.part_crc64(number).await?;
+        match record.parts.get(&number) {
+            Some(part) if part.len == len && part.crc64 == crc64 => {}
+            Some(_) => {
+                changed = true;
+                continue;
+            }
+            None => unproven.push(number),
+        }
         done.insert(number, PartDone { number, len, crc64, etag });
+    }
+    if changed {
+        for number in unproven {
+            done.remove(&number);
+        }
     }
     Ok(done)
 }

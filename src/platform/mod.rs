@@ -244,6 +244,48 @@ pub async fn next_task() {
     browser::next_task().await;
 }
 
+thread_local! {
+    /// The records the JavaScript context's uploads hold (every client of the page or
+    /// mini-program): [`hold_record`].
+    static HELD: std::cell::RefCell<crate::vecmap::VecSet<String>> = Default::default();
+}
+
+#[cfg(target_arch = "wasm32")]
+use browser::locks;
+/// Natively one process runs every upload: [`HELD`] alone decides.
+#[cfg(not(target_arch = "wasm32"))]
+mod locks {
+    pub struct Hold;
+    pub async fn hold(_: &str) -> Option<Hold> {
+        Some(Hold)
+    }
+}
+
+/// Holds record `key` for one upload against the other uploads of the JavaScript context (every
+/// client of the page; all of a mini-program, which has one context) and, in browsers, of the
+/// origin's other tabs and workers (the Web Locks API); `None` while one of them holds it.
+/// Released when dropped.
+pub async fn hold_record(key: &str) -> Option<Hold> {
+    let held = HELD.with(|held| held.borrow_mut().insert(key.to_string()));
+    // Dropped (so released here) if another tab holds the lock.
+    let mut hold = held.then(|| Hold { key: key.to_string(), _lock: None })?;
+    hold._lock = Some(locks::hold(&["smh-upload:", key].concat()).await?);
+    Some(hold)
+}
+
+/// A record held by [`hold_record`].
+pub struct Hold {
+    key: String,
+    /// The Web Lock that holds it against other tabs, released when dropped.
+    _lock: Option<locks::Hold>,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        HELD.with(|held| held.borrow_mut().remove(&self.key));
+    }
+}
+
 /// Reads `range` from `source`, failing if it gives fewer or more bytes (the file changed).
 pub async fn read_exact<S: FileSource + ?Sized>(source: &S, range: Range<u64>) -> Result<Vec<u8>> {
     let want = range.end - range.start;

@@ -168,3 +168,76 @@ fn a_renewal_that_changes_the_upload_id_is_refused() {
     assert_eq!(result.unwrap_err().code(), "InvalidResponse");
     assert!(script.steps.borrow().is_empty(), "{:?}", script.seen.borrow());
 }
+
+#[test]
+fn resumed_parts_are_proven_by_the_file_not_taken_from_the_record() {
+    const MIB: usize = 1 << 20;
+    // Two files the record cannot tell apart (same name, size and first MiB): b differs in part 2.
+    let a = pattern(3 * MIB + 5);
+    let mut b = a.clone();
+    b[MIB + 7] ^= 0xff;
+    let crc = |bytes: &[u8]| crate::checksum::crc64::checksum(bytes);
+    let store: Rc<dyn CheckpointStore> = Rc::new(MemoryCheckpoints::default());
+    let opts = UploadOptions {
+        path: LibraryPath::parse("a.bin").unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: false,
+    };
+
+    // a: parts 1 and 2 stored and recorded, then the network is gone.
+    let script = Rc::new(Script::default());
+    script
+        .expect(Method::Post, "/a.bin?multipart", |_| multipart_auth_reply())
+        .expect(Method::Put, "partNumber=1&uploadId=u1", cos_ok(crc(&a[..MIB])))
+        .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crc(&a[MIB..2 * MIB])));
+    for _ in 0..2 {
+        script.expect(Method::Put, "partNumber=3&uploadId=u1", |_| Err(Error::Network { message: "offline".into() }));
+    }
+    let source = Rc::new(MemorySource { bytes: Rc::from(a.clone()), name: "f".into() });
+    let result = futures::executor::block_on(run(
+        multipart_uploader(script.clone(), store.clone()),
+        source,
+        opts.clone(),
+        Control::new(),
+        Rc::new(States::default()),
+    ));
+    assert_eq!(result.unwrap_err().code(), "Network");
+
+    // b finds a's record. The server holds parts 1-3 (3 stored after the record's last write):
+    // part 1 reads back as recorded and is kept; part 2 differs and is sent again, and so is part
+    // 3, which the record does not vouch for, now that the file is known not to be a.
+    let whole = crc(&b);
+    let script = Rc::new(Script::default());
+    let listed = |n: u32| serde_json::json!({"PartNumber": n, "Size": 1048576, "ETag": "\"x\""});
+    script
+        .expect(Method::Get, "/ck1?upload", move |_| {
+            json(
+                200,
+                serde_json::json!({"confirmed": false, "uploadId": "u1", "parts": [listed(1), listed(2), listed(3)]}),
+            )
+        })
+        .expect(Method::Post, "/ck1?renew", |_| multipart_auth_reply())
+        .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crc(&b[MIB..2 * MIB])))
+        .expect(Method::Put, "partNumber=3&uploadId=u1", cos_ok(crc(&b[2 * MIB..3 * MIB])))
+        .expect(Method::Put, "partNumber=4&uploadId=u1", cos_ok(crc(&b[3 * MIB..])))
+        .expect(Method::Post, "/ck1?confirm", move |req| {
+            let body: serde_json::Value =
+                serde_json::from_slice(req.body.as_ref().and_then(|b| b.bytes()).unwrap()).unwrap();
+            assert_eq!(body["crc64"], whole.to_string(), "the confirm carries b's CRC");
+            json(
+                200,
+                serde_json::json!({"path": ["a.bin"], "size": (3 * MIB + 5).to_string(), "crc64": whole.to_string()}),
+            )
+        });
+    let source = Rc::new(MemorySource { bytes: Rc::from(b), name: "f".into() });
+    let result = futures::executor::block_on(run(
+        multipart_uploader(script.clone(), store),
+        source,
+        opts,
+        Control::new(),
+        Rc::new(States::default()),
+    ));
+    assert_eq!(result.unwrap().crc64, whole.to_string());
+    assert!(script.steps.borrow().is_empty(), "{:?}", script.seen.borrow());
+}

@@ -6,6 +6,7 @@
 
 mod blob;
 mod idb;
+pub mod locks;
 pub(crate) mod online;
 mod storage;
 mod timer;

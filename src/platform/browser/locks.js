@@ -1,0 +1,21 @@
+// Web Locks for src/platform/browser/locks.rs (copied by wasm-bindgen to pkg/snippets/): written
+// in JavaScript because the callbacks the API takes cost far more wasm than these lines.
+
+/**
+ * Requests the lock `name` if no one holds it. Resolves with a function that releases it, or
+ * with null while another tab, worker or client of the origin holds it; where the API is
+ * missing or refuses to work (an opaque origin), with a function that does nothing.
+ */
+export function smhHoldLock(name) {
+  const locks = globalThis.navigator?.locks;
+  if (typeof locks?.request !== 'function') return Promise.resolve(() => {});
+  return new Promise(granted => {
+    const held = lock => (lock ? new Promise(release => granted(release)) : granted(null));
+    try {
+      // Rejects only if the page goes away while it holds the lock: nothing to do then.
+      locks.request(name, { ifAvailable: true }, held).catch(() => granted(() => {}));
+    } catch {
+      granted(() => {});
+    }
+  });
+}

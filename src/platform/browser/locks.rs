@@ -1,0 +1,47 @@
+//! [`hold`]: one upload of a record at a time across the origin's tabs and workers, with the
+//! Web Locks API (`navigator.locks.request(name, {ifAvailable: true}, callback)`, in
+//! locks.js): the lock is held while the promise the callback returned is pending, and [`Hold`]
+//! settles it when dropped.
+
+use js_sys::Function;
+use wasm_bindgen::JsValue;
+#[cfg(not(feature = "miniprogram"))]
+use {js_sys::Promise, wasm_bindgen::prelude::wasm_bindgen, wasm_bindgen::JsCast, wasm_bindgen_futures::JsFuture};
+
+// WeChat's logic layer has no Web Locks and the mini-program build no snippets: there every
+// lock is granted (one JavaScript context: the engine's page-wide claims cover it).
+#[cfg(not(feature = "miniprogram"))]
+#[wasm_bindgen(module = "/src/platform/browser/locks.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = smhHoldLock)]
+    fn hold_lock(name: &str) -> Promise;
+}
+
+/// Releases its Web Lock when dropped (nothing to release where the API is missing).
+pub struct Hold(Option<Function>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if let Some(release) = self.0.take() {
+            let _ = release.call0(&JsValue::UNDEFINED);
+        }
+    }
+}
+
+/// The lock `name` for as long as the returned [`Hold`] lives; `None` when another tab, worker
+/// or client of the origin holds it.
+pub async fn hold(name: &str) -> Option<Hold> {
+    #[cfg(feature = "miniprogram")]
+    return {
+        let _ = name;
+        Some(Hold(None))
+    };
+    #[cfg(not(feature = "miniprogram"))]
+    {
+        let release = JsFuture::from(hold_lock(name)).await.unwrap_or(JsValue::UNDEFINED);
+        if release.is_null() {
+            return None;
+        }
+        Some(Hold(release.dyn_into::<Function>().ok()))
+    }
+}
