@@ -211,11 +211,39 @@ fn build_entry(pkg: &Path, entry: &Entry) -> Result<()> {
         "wasm-bindgen",
     )?;
 
+    let glue = pkg.join(format!("{stem}.js"));
+    let text = fs::read_to_string(&glue).map_err(|e| format!("read {}: {e}", glue.display()))?;
+    fs::write(&glue, with_js_layer(&text, entry.features)?).map_err(|e| format!("write {}: {e}", glue.display()))?;
+
     let wasm = pkg.join(format!("{stem}_bg.wasm"));
     let before = file_size(&wasm)?;
     run_cmd(cmd(wasm_opt).args(WASM_OPT_PASSES).args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm), "wasm-opt")?;
     println!("pkg: wasm-opt {}: {} → {}", WASM_OPT_PASSES.join(" "), kib(before), kib(file_size(&wasm)?));
     make_dts_portable(&pkg.join(format!("{stem}.d.ts")))
+}
+
+/// The JS layer (src/bindings/js/, see api.js there): the public classes over the wasm's.
+const JS_LAYER_DIR: &str = "src/bindings/js";
+/// Its files after the common `api.js`, each with the cargo feature whose class it defines.
+const JS_LAYER_CLASSES: &[(&str, &str)] = &[("smh.js", "smh-client"), ("cos.js", "cos-uploader")];
+
+/// wasm-bindgen's glue `glue` with the JS layer appended for a build with `features` (none: the
+/// default features, both classes). The wasm's own classes (`__Smh`, `__Cos`, `__Task`) stay
+/// private to the module: the JS layer is their only user. Also used by the mini-program build.
+pub(crate) fn with_js_layer(glue: &str, features: &[&str]) -> Result<String> {
+    let dir = root().join(JS_LAYER_DIR);
+    let read = |name: &str| fs::read_to_string(dir.join(name)).map_err(|e| format!("read {JS_LAYER_DIR}/{name}: {e}"));
+    let mut text = glue.replace("\nexport class __", "\nclass __");
+    if text.contains("export class __") {
+        return Err("the glue exports a wasm class the JS layer should keep private".into());
+    }
+    text.push_str(&read("api.js")?);
+    for (file, feature) in JS_LAYER_CLASSES {
+        if features.is_empty() || features.contains(feature) {
+            text.push_str(&read(file)?);
+        }
+    }
+    Ok(text)
 }
 
 /// esbuild's whitespace and syntax minification of the JS a page loads: the glue, the upload
