@@ -249,24 +249,6 @@ async fn a_panic_rejects_running_tasks_instead_of_leaving_them_hanging() {
     app_json(Method::Delete, "/_dev/faults", None).await;
 }
 
-#[wasm_bindgen_test]
-async fn indexeddb_checkpoints_persist_across_store_instances() {
-    use smh_upload::platform::browser::IdbCheckpoints;
-    use smh_upload::platform::CheckpointStore;
-    let key = format!("test-{}", js_sys::Date::now());
-    let first = IdbCheckpoints::default();
-    assert_eq!(first.get(&key).await, None);
-    first.set(&key, "{\"v\":1}".to_string()).await;
-    // A new store (as after a reload) reads what the first wrote: it went to IndexedDB.
-    let second = IdbCheckpoints::default();
-    assert_eq!(second.get(&key).await.as_deref(), Some("{\"v\":1}"));
-    // Not to localStorage: that is only the fallback.
-    let local = web_sys::window().unwrap().local_storage().unwrap().unwrap();
-    assert_eq!(local.get_item(&format!("smh-upload:{key}")).unwrap(), None);
-    second.remove(&key).await;
-    assert_eq!(first.get(&key).await, None);
-}
-
 /// What a hostile or broken SMH reply puts into the COS request headers: a signature-looking
 /// value with a CR/LF in the middle, which `setRequestHeader` refuses.
 const HOSTILE_SIGNATURE: &str = "q-sign-algorithm=sha1&q-signature=SECRETSIG5f3b9c";

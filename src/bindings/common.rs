@@ -62,8 +62,9 @@ pub(super) fn read_common(config: &mut ClientConfig, allowed_domains: Option<Str
     }
 }
 
-/// The `checkpoints` option as the JS layer hands it: `undefined` for 'local' (IndexedDB, else
-/// localStorage; wx storage in mini-programs), `null` for 'none', else a `{get, set, remove}`.
+/// The `checkpoints` option as the JS layer hands it: `null` for 'none', a `{get, set, remove}`
+/// (the page's, or in browsers the JS layer's 'local' one), else (`undefined`) the platform's
+/// 'local' one (wx storage in mini-programs).
 pub(super) fn read_checkpoints(value: JsValue) -> Rc<dyn CheckpointStore> {
     match JsCheckpoints::new(&value) {
         Some(store) => Rc::new(store),

@@ -213,7 +213,8 @@ fn build_entry(pkg: &Path, entry: &Entry) -> Result<()> {
 
     let glue = pkg.join(format!("{stem}.js"));
     let text = fs::read_to_string(&glue).map_err(|e| format!("read {}: {e}", glue.display()))?;
-    fs::write(&glue, with_js_layer(&text, entry.features)?).map_err(|e| format!("write {}: {e}", glue.display()))?;
+    fs::write(&glue, with_js_layer(&text, entry.features, true)?)
+        .map_err(|e| format!("write {}: {e}", glue.display()))?;
 
     let wasm = pkg.join(format!("{stem}_bg.wasm"));
     let before = file_size(&wasm)?;
@@ -226,11 +227,14 @@ fn build_entry(pkg: &Path, entry: &Entry) -> Result<()> {
 const JS_LAYER_DIR: &str = "src/bindings/js";
 /// Its files after the common `api.js`, each with the cargo feature whose class it defines.
 const JS_LAYER_CLASSES: &[(&str, &str)] = &[("smh.js", "smh-client"), ("cos.js", "cos-uploader")];
+/// Its browser-only file: the `'local'` checkpoint store (the mini-program's is in the wasm).
+const JS_LAYER_WEB: &str = "local.js";
 
 /// wasm-bindgen's glue `glue` with the JS layer appended for a build with `features` (none: the
-/// default features, both classes). The wasm's own classes (`__Smh`, `__Cos`, `__Task`) stay
-/// private to the module: the JS layer is their only user. Also used by the mini-program build.
-pub(crate) fn with_js_layer(glue: &str, features: &[&str]) -> Result<String> {
+/// default features, both classes), for browsers when `web`. The wasm's own classes (`__Smh`,
+/// `__Cos`, `__Task`) stay private to the module: the JS layer is their only user. Also used by
+/// the mini-program build.
+pub(crate) fn with_js_layer(glue: &str, features: &[&str], web: bool) -> Result<String> {
     let dir = root().join(JS_LAYER_DIR);
     let read = |name: &str| fs::read_to_string(dir.join(name)).map_err(|e| format!("read {JS_LAYER_DIR}/{name}: {e}"));
     let mut text = glue.replace("\nexport class __", "\nclass __");
@@ -242,6 +246,9 @@ pub(crate) fn with_js_layer(glue: &str, features: &[&str]) -> Result<String> {
         if features.is_empty() || features.contains(feature) {
             text.push_str(&read(file)?);
         }
+    }
+    if web {
+        text.push_str(&read(JS_LAYER_WEB)?);
     }
     Ok(text)
 }

@@ -118,11 +118,12 @@ function smh$common(o) {
   return [smh$absent(domains) ? undefined : JSON.stringify(domains), numbers];
 }
 
-/** The `checkpoints` option as the wasm takes it: `undefined` for 'local' (the default), `null`
- *  for 'none', or the page's own `{get, set, remove}`. */
+/** The `checkpoints` option as the wasm takes it: `null` for 'none', the page's own `{get, set,
+ *  remove}`, or for 'local' (the default) the web entries' store (local.js) or, in mini-programs,
+ *  `undefined` (the wasm's wx storage). */
 function smh$checkpoints(o) {
   const v = o.checkpoints;
-  if (smh$absent(v) || v === 'local') return undefined;
+  if (smh$absent(v) || v === 'local') return typeof smh$localCheckpoints === 'function' ? smh$localCheckpoints() : undefined;
   if (v === 'none') return null;
   if (Object(v) === v && ['get', 'set', 'remove'].every(m => typeof v[m] === 'function')) return v;
   throw smh$invalid('checkpoints', "must be 'local', 'none' or an object with get, set and remove functions");
