@@ -11,8 +11,8 @@
 
 use std::time::Duration;
 
-use js_sys::{Function, Object, Reflect, Uint8Array};
-use wasm_bindgen::JsValue;
+use js_sys::{Function, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
@@ -231,21 +231,23 @@ async fn an_upload_hashed_in_the_worker_is_byte_identical_on_the_devserver() {
     let ready: serde_json::Value =
         serde_json::from_str(option_env!("SMH_DEVSERVER_READY_JSON").unwrap_or("{}")).unwrap();
     let token = app_json(Method::Post, "/token", Some("{}")).await["accessToken"].as_str().unwrap().to_string();
-    let options = Object::new();
-    for (key, value) in [("baseUrl", "smh"), ("libraryId", "libraryId"), ("spaceId", "spaceId")] {
-        Reflect::set(&options, &key.into(), &ready[value].as_str().unwrap_or_default().into()).unwrap();
-    }
-    Reflect::set(&options, &"accessToken".into(), &token.into()).unwrap();
-    Reflect::set(
-        &options,
-        &"allowedDomains".into(),
-        &js_sys::Array::of1(&ready["cos"].as_str().unwrap_or_default().into()),
+    let text = |name: &str| ready[name].as_str().unwrap_or_default().to_string();
+    let domains = serde_json::json!([text("cos")]).to_string();
+    // The wasm's client as the JS layer (src/bindings/js/) drives it: partSize and
+    // multipartThreshold 1 MiB, no checkpoints.
+    let numbers = [f64::NAN, MIB as f64, MIB as f64, f64::NAN, f64::NAN, f64::NAN, f64::NAN, f64::NAN];
+    let client = SmhClient::new(
+        text("smh"),
+        text("libraryId"),
+        text("spaceId"),
+        None,
+        Some(token),
+        None,
+        Some(domains),
+        &numbers,
+        JsValue::NULL,
     )
-    .unwrap();
-    Reflect::set(&options, &"checkpoints".into(), &"none".into()).unwrap();
-    Reflect::set(&options, &"partSize".into(), &JsValue::from_f64(MIB as f64)).unwrap();
-    Reflect::set(&options, &"multipartThreshold".into(), &JsValue::from_f64(MIB as f64)).unwrap();
-    let client = JsValue::from(SmhClient::new(options.into()).expect("client"));
+    .expect("client");
 
     // 3 parts (the last short), quick upload on: the beginning hash and the parts' CRCs come
     // from the Worker (a wrong CRC makes COS refuse the part: BadCrc64). Then the same bytes
@@ -253,13 +255,21 @@ async fn an_upload_hashed_in_the_worker_is_byte_identical_on_the_devserver() {
     // quick upload hits only if it equals the devserver's own hash of the stored bytes.
     let data = random_bytes(2 * MIB + 12_345);
     let upload = |path: &str| {
-        let upload_options = Object::new();
-        Reflect::set(&upload_options, &"quickUpload".into(), &JsValue::TRUE).unwrap();
-        Reflect::set(&upload_options, &"conflict".into(), &"overwrite".into()).unwrap();
-        let upload: Function = Reflect::get(&client, &"upload".into()).unwrap().into();
-        let task = upload.call3(&client, &blob_of(&data), &path.into(), &upload_options).expect("task");
-        let done: Function = Reflect::get(&task, &"done".into()).unwrap().into();
-        JsFuture::from(js_sys::Promise::from(done.call0(&task).unwrap()))
+        // The task's events; `done` settles with the result (JSON text) or the encoded error.
+        let events = Function::new_no_args(
+            "const e = { s() {}, p() {}, w() {} }; \
+             e.done = new Promise((ok, fail) => { e.d = (good, v) => (good ? ok(JSON.parse(v)) : fail(v)); }); \
+             return e;",
+        )
+        .call0(&JsValue::NULL)
+        .unwrap();
+        // conflict 1: overwrite; quick upload on.
+        let task = client.upload(blob_of(&data).into(), path, 1, true, None, events.clone().unchecked_into());
+        let done = JsFuture::from(js_sys::Promise::from(Reflect::get(&events, &"done".into()).unwrap()));
+        async move {
+            let _running = task;
+            done.await
+        }
     };
     let field = |result: &JsValue, name: &str| Reflect::get(result, &name.into()).unwrap();
     let before = worker::replies();

@@ -1,44 +1,26 @@
-//! `CosUploader`: direct uploads to a COS bucket with temporary credentials (the SDK signs each
-//! request with q-sign). Options, tasks, progress and errors are `SmhClient`'s.
+//! The wasm side of `CosUploader`: direct uploads to a COS bucket with temporary credentials (the
+//! SDK signs each request with q-sign). The JS layer (src/bindings/js/cos.js) checks the options;
+//! tasks, progress and errors are `SmhClient`'s.
 
 use std::rc::Rc;
 use std::time::Duration;
 
-use js_sys::{Function, Promise};
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
-use super::call::call_user;
-use super::client::{count_promise, pending_promise, read_checkpoints, read_common};
-use super::error::{invalid, to_js};
-use super::options::Reader;
-use super::task::UploadTask;
+use super::common::{call_page, read_checkpoints, read_common};
+use super::error::thrown;
+use super::task::{count, pending_json, reply_later, Events, UploadTask};
 use crate::cos::credentials::CredentialProvider;
-use crate::engine::{ClientConfig, CosConfig, DirectCosUploader};
+use crate::engine::{run_cos, ClientConfig, CosConfig, CosObject, CosResult, DirectCosUploader};
 use crate::error::{Error, Result};
 use crate::json::Value;
 use crate::platform::browser::JsTimer;
 use crate::platform::LocalBoxFuture;
 use crate::smh::SmhTarget;
 
-const COS_OPTIONS: &[&str] = &[
-    "bucket",
-    "region",
-    "domain",
-    "getCredentials",
-    "allowedDomains",
-    "concurrency",
-    "partSize",
-    "multipartThreshold",
-    "retries",
-    "requestTimeout",
-    "stallTimeout",
-    "offlineTimeout",
-    "checkpoints",
-];
-
-/// `getCredentials()`: may return the credentials, or a promise or any thenable of them, settled
-/// within the request timeout; read as JSON so that every accepted shape goes through one parser
-/// ([`crate::cos::credentials::parse`]).
+/// `getCredentials()` through the JS layer, which hands them over as JSON text so that every
+/// accepted shape goes through one parser ([`crate::cos::credentials::parse`]).
 struct JsCredentialProvider(Function, Duration);
 
 impl CredentialProvider for JsCredentialProvider {
@@ -46,43 +28,33 @@ impl CredentialProvider for JsCredentialProvider {
         let (f, limit) = (self.0.clone(), self.1);
         Box::pin(async move {
             let fail = |message: String| Error::Credentials { message };
-            let value = call_user(&f, "getCredentials", limit).await.map_err(fail)?;
-            if !value.is_object() {
-                return Err(fail("getCredentials must resolve to an object".into()));
-            }
-            let text = js_sys::JSON::stringify(&value)
-                .ok()
-                .and_then(|s| s.as_string())
-                .ok_or_else(|| fail("getCredentials resolved to an object that is not JSON".into()))?;
+            let text = call_page(&f, limit).await.map_err(fail)?;
             crate::json::parse(text.as_bytes())
                 .map_err(|_| fail("getCredentials resolved to an object that is not JSON".into()))
         })
     }
 }
 
-/// Uploads straight to one COS bucket with temporary credentials.
-#[wasm_bindgen]
+/// Uploads straight to one COS bucket (`CosUploader` in the JS layer wraps it).
+#[wasm_bindgen(js_name = __Cos, skip_typescript)]
 pub struct CosUploader {
     uploader: Rc<DirectCosUploader>,
 }
 
-#[wasm_bindgen]
+#[wasm_bindgen(js_class = __Cos)]
 impl CosUploader {
-    /// Creates an uploader. Throws `SmhUploadError`: `InvalidInput` for bad options,
-    /// `DomainNotAllowed` when `allowedDomains` does not allow the bucket's domain.
+    /// The options as the JS layer checked them; `numbers` as [`read_common`] reads them.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "CosUploaderOptions")] options: JsValue,
+        bucket: String,
+        region: String,
+        domain: Option<String>,
+        get_credentials: Function,
+        allowed_domains: Option<String>,
+        numbers: &[f64],
+        checkpoints: JsValue,
     ) -> std::result::Result<CosUploader, JsValue> {
-        let r = Reader::new(&options, "CosUploader", COS_OPTIONS, false)?;
-        let cos = CosConfig {
-            bucket: r.required_string("bucket")?,
-            region: r.required_string("region")?,
-            domain: r.string("domain")?,
-        };
-        let provider = r.function("getCredentials")?.ok_or_else(|| {
-            invalid("getCredentials", "is required: an async function returning temporary credentials")
-        })?;
+        let cos = CosConfig { bucket, region, domain };
         // The SMH target is not used by a direct-COS uploader.
         let mut config = ClientConfig::new(SmhTarget {
             base_url: String::new(),
@@ -90,48 +62,71 @@ impl CosUploader {
             space_id: String::new(),
             user_id: None,
         });
-        read_common(&r, &mut config)?;
-        let checkpoints = read_checkpoints(&r)?;
-        let provider = Rc::new(JsCredentialProvider(provider, config.retry.request_timeout));
+        read_common(&mut config, allowed_domains, numbers);
+        let provider = Rc::new(JsCredentialProvider(get_credentials, config.retry.request_timeout));
+        let http = super::platform::http();
         let uploader =
-            DirectCosUploader::new(cos, config, super::platform::http(), Rc::new(JsTimer), provider, checkpoints)
-                .map_err(|e| to_js(&e))?;
+            DirectCosUploader::new(cos, config, http, Rc::new(JsTimer), provider, read_checkpoints(checkpoints))
+                .map_err(|e| thrown(&e))?;
         Ok(CosUploader { uploader: Rc::new(uploader) })
     }
 
-    /// Starts uploading `file` to the object `key`. Throws `SmhUploadError` (`InvalidInput`)
-    /// for a bad file, key or option; everything later is reported through the task.
-    #[wasm_bindgen(unchecked_return_type = "CosUploadTask")]
+    /// Starts uploading `file` to the object `key`; `meta` is JSON text of `[[name, value], …]`.
     pub fn upload(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Blob")] file: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "CosUploadOptions")] options: JsValue,
+        file: JsValue,
+        key: &str,
+        content_type: Option<String>,
+        meta: &str,
+        events: Events,
     ) -> std::result::Result<UploadTask, JsValue> {
-        UploadTask::start_cos(self.uploader.clone(), file, key, options)
-    }
-
-    /// Unfinished uploads that `upload()` of the same file to the same key would continue:
-    /// `[{key, size, loaded, name, updatedAt}]`, newest first.
-    #[wasm_bindgen(js_name = pendingUploads, unchecked_return_type = "Promise<PendingCosUpload[]>")]
-    pub fn pending_uploads(&self) -> Promise {
+        let source = super::platform::file_source(file).map_err(|e| thrown(&e))?;
+        let key = crate::cos::api::validate_key(key).map_err(|e| thrown(&e))?;
+        let pairs = crate::json::parse(meta.as_bytes()).ok();
+        let meta = pairs
+            .as_ref()
+            .and_then(|v| v.as_array())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|pair| match pair.as_array()? {
+                [name, value] => Some((name.as_str()?.to_string(), value.as_str()?.to_string())),
+                _ => None,
+            })
+            .collect();
+        let object = CosObject { key, content_type, meta };
+        object.validate().map_err(|e| thrown(&e))?;
         let uploader = self.uploader.clone();
-        pending_promise(Box::pin(async move { uploader.pending_uploads().await }), "key")
+        Ok(UploadTask::spawn(events, source.size(), move |control, observer| {
+            Box::pin(async move { Ok(result_json(&run_cos(uploader, source, object, control, observer).await?)) })
+        }))
     }
 
-    /// Forgets the unfinished uploads to `key` (all of them without it) and aborts them on COS;
-    /// resolves with how many.
-    #[wasm_bindgen(js_name = discardPending, unchecked_return_type = "Promise<number>")]
-    pub fn discard_pending(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "string")] key: JsValue,
-    ) -> std::result::Result<Promise, JsValue> {
-        let key = match key.as_string() {
-            Some(k) => Some(crate::cos::api::validate_key(&k).map_err(|e| to_js(&e))?),
-            None if key.is_undefined() || key.is_null() => None,
-            None => return Err(invalid("key", "must be a string or undefined")),
+    /// `pendingUploads()`: gives `reply` the list as JSON text.
+    pub fn pending(&self, reply: Function) {
+        let uploader = self.uploader.clone();
+        reply_later(reply, Box::pin(async move { pending_json(uploader.pending_uploads().await, "key").into() }));
+    }
+
+    /// `discardPending(key?)`: gives `reply` how many uploads were forgotten and aborted.
+    pub fn discard(&self, key: Option<String>, reply: Function) -> std::result::Result<(), JsValue> {
+        let key = match key {
+            Some(k) => Some(crate::cos::api::validate_key(&k).map_err(|e| thrown(&e))?),
+            None => None,
         };
         let uploader = self.uploader.clone();
-        Ok(count_promise(Box::pin(async move { uploader.discard_pending(key.as_deref()).await })))
+        reply_later(reply, Box::pin(async move { count(uploader.discard_pending(key.as_deref()).await) }));
+        Ok(())
     }
+}
+
+/// The result `done()` resolves with, as JSON text.
+fn result_json(r: &CosResult) -> String {
+    Value::object([
+        ("key", r.key.as_str().into()),
+        ("size", r.size.into()),
+        ("crc64", r.crc64.as_str().into()),
+        ("etag", r.etag.as_deref().into()),
+        ("location", r.location.as_str().into()),
+    ])
+    .to_json()
 }

@@ -1,26 +1,40 @@
-//! Every error crossing into JS is one `Error` object with `name = 'SmhUploadError'` and the
-//! fields `code`, `status`, `requestId`, `retryable`.
+//! Errors cross into JS as text the JS layer (src/bindings/js/api.js, `fromWasm`) turns into an
+//! `Error` with `name = 'SmhUploadError'` and the fields `code`, `status`, `requestId`,
+//! `retryable`: one string instead of an object built field by field through the glue.
 
-use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 
 use crate::error::Error;
+use crate::json::u64_to_string;
 
-/// Builds the JS error for `error`.
-pub fn to_js(error: &Error) -> JsValue {
-    let js = js_sys::Error::new(&error.message());
-    js.set_name("SmhUploadError");
-    let set = |k: &str, v: JsValue| {
-        let _ = Reflect::set(&js, &JsValue::from_str(k), &v);
-    };
-    set("code", JsValue::from_str(error.code()));
-    set("status", JsValue::from_f64(error.status() as f64));
-    set("requestId", error.request_id().map_or(JsValue::NULL, JsValue::from_str));
-    set("retryable", JsValue::from_bool(error.retryable()));
-    js.into()
+/// Separates the fields of an encoded error (the message, last, may hold it too).
+const SEP: char = '\u{1}';
+
+/// `code SEP status SEP retryable ('1' or '') SEP requestId ('#id' or '') SEP message`.
+pub fn encode(code: &str, status: u16, retryable: bool, request_id: Option<&str>, message: &str) -> String {
+    let mut s = String::from(code);
+    s.push(SEP);
+    s.push_str(&u64_to_string(status.into()));
+    s.push(SEP);
+    if retryable {
+        s.push('1');
+    }
+    s.push(SEP);
+    if let Some(id) = request_id {
+        s.push('#');
+        s.push_str(id);
+    }
+    s.push(SEP);
+    s.push_str(message);
+    s
 }
 
-/// `InvalidInput` naming `option`.
-pub fn invalid(option: &str, message: impl Into<String>) -> JsValue {
-    to_js(&Error::invalid_input(option, message))
+/// The encoded form of `error`.
+pub fn encoded(error: &Error) -> String {
+    encode(error.code(), error.status(), error.retryable(), error.request_id(), &error.message())
+}
+
+/// `error`, encoded, as what an exported function throws.
+pub fn thrown(error: &Error) -> JsValue {
+    JsValue::from_str(&encoded(error))
 }

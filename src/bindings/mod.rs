@@ -1,14 +1,15 @@
-//! The JavaScript API (wasm-bindgen): [`client::SmhClient`], [`cos::CosUploader`] and
-//! [`task::UploadTask`]. A thin skin:
-//! options are parsed once into Rust types, errors become `SmhUploadError` objects, and the work
-//! is the engine's.
+//! The wasm side of the JavaScript API. A thin skin in two layers: src/bindings/js/ (appended to
+//! wasm-bindgen's glue by xtask/src/pkg.rs) is the public `SmhClient`, `CosUploader` and
+//! `UploadTask`: it checks the options, builds the objects the page sees and calls its callbacks;
+//! the classes here (`__Smh`, `__Cos`, `__Task`) take plain values from it, and the work is the
+//! engine's. What JavaScript does natively stays out of the wasm.
 
-mod call;
+#[cfg(feature = "smh-client")]
 mod client;
+mod common;
 #[cfg(feature = "cos-uploader")]
 mod cos;
 mod error;
-mod options;
 mod platform;
 mod task;
 mod types;

@@ -5,7 +5,8 @@
 //! - [`http`]: `XMLHttpRequest` / `wx.request` (with the 10-request pool).
 //! - [`file_source`]: a `Blob` / `File`, or a mini-program file `{ filePath | path |
 //!   tempFilePath, size }`.
-//! - [`local_checkpoints`]: IndexedDB (else `localStorage`) / `wx` storage, for `checkpoints: 'local'`.
+//! - [`local_checkpoints`]: `wx` storage for `checkpoints: 'local'` (in browsers the JS layer's
+//!   src/bindings/js/local.js).
 //! - [`apply_defaults`]: the platform's defaults, applied before the user's options, and its
 //!   word on the network (`navigator.onLine` / `wx.onNetworkStatusChange`).
 
@@ -20,7 +21,8 @@ use crate::platform::{CheckpointStore, FileSource, Http};
 mod chosen {
     use super::*;
     use crate::net::Network;
-    use crate::platform::browser::{BlobSource, IdbCheckpoints, NavigatorConnectivity, XhrHttp};
+    use crate::platform::browser::{BlobSource, NavigatorConnectivity, XhrHttp};
+    use crate::platform::NoCheckpoints;
     use wasm_bindgen::JsCast;
 
     pub fn http() -> Rc<dyn Http> {
@@ -34,9 +36,10 @@ mod chosen {
         Ok(Rc::new(BlobSource::new(blob)?))
     }
 
-    /// IndexedDB, falling back to `localStorage`, or nothing where neither works.
+    /// None: in browsers the JS layer hands over its own `'local'` store (IndexedDB, else
+    /// localStorage: src/bindings/js/local.js), so only a caller without it gets here.
     pub fn local_checkpoints() -> Rc<dyn CheckpointStore> {
-        Rc::new(IdbCheckpoints::default())
+        Rc::new(NoCheckpoints)
     }
 
     /// The browser takes the engine's defaults, chosen for a fast link (docs/design.md §6), and

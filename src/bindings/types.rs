@@ -1,7 +1,8 @@
-//! TypeScript declarations of the options, events, states, results and errors (the reviewed
-//! contract of the JS API). The classes' method signatures refer to these names through
-//! `unchecked_param_type` / `unchecked_return_type` in `client.rs` and `task.rs`;
-//! `tests/consumers/ts/` compiles correct and wrong uses of them with `tsc --strict`.
+//! TypeScript declarations of the options, events, states, results, errors and classes (the
+//! reviewed contract of the JS API). The classes are the JS layer's (src/bindings/js/), declared
+//! here by hand, each in the builds that have it; the wasm's own classes are undeclared
+//! (`skip_typescript`). `tests/consumers/ts/` compiles correct and wrong uses of them with
+//! `tsc --strict`.
 
 use wasm_bindgen::prelude::*;
 
@@ -444,5 +445,112 @@ export interface SmhUploadError extends Error {
   requestId: string | null;
   /** Whether the same request may succeed when repeated (the SDK already retried it). */
   retryable: boolean;
+}
+"#;
+
+// The classes, as src/bindings/js/ defines them (the wasm's own classes are internal and
+// undeclared).
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TASK: &str = r#"
+/**
+ * One upload.
+ */
+export class UploadTask {
+    private constructor();
+    free(): void;
+    /**
+     * Aborts in-flight requests and cancels the upload on the server; the state becomes
+     * `'cancelled'` and `done()` rejects with code `Aborted` at once — also while the server is
+     * opening the upload (what it opens is cancelled when its reply arrives). While the server
+     * commits the file (confirm, CompleteMultipartUpload, a quick-upload hit) its answer decides
+     * whether the file exists, so a cancel waits for it, at most the call's time limit
+     * (`requestTimeout`, for a commit plus a second per 32 MiB): a file committed is reported
+     * done; with no answer by then the task is cancelled and its record kept, and `upload()` of
+     * the same file learns whether the file was committed.
+     */
+    cancel(): void;
+    /**
+     * Resolves with the uploaded file, or rejects with an `SmhUploadError`.
+     */
+    done(): Promise<UploadResult>;
+    /**
+     * Stops sending: in-flight requests are aborted; finished parts are kept.
+     */
+    pause(): void;
+    /**
+     * Continues a paused upload.
+     */
+    resume(): void;
+    /**
+     * The latest progress report.
+     */
+    readonly progress: UploadProgress;
+    /**
+     * `'preparing' | 'hashing' | 'uploading' | 'paused' | 'confirming' | 'done' | 'failed' | 'cancelled'`.
+     */
+    readonly state: UploadState;
+}
+"#;
+
+#[cfg(feature = "smh-client")]
+#[wasm_bindgen(typescript_custom_section)]
+const TS_SMH_CLIENT: &str = r#"
+/**
+ * An SMH upload client (one per library/space and credentials).
+ */
+export class SmhClient {
+    free(): void;
+    /**
+     * Forgets the unfinished uploads to `path` (all of them without it) and cancels them on
+     * the server; resolves with how many.
+     */
+    discardPending(path?: string): Promise<number>;
+    /**
+     * Creates a client. Throws `SmhUploadError` (`InvalidInput`) for bad options.
+     */
+    constructor(options: SmhClientOptions);
+    /**
+     * Unfinished uploads that `upload()` of the same file to the same path would continue
+     * (after a reload, say): `[{path, size, loaded, name, updatedAt}]`, newest first.
+     */
+    pendingUploads(): Promise<PendingUpload[]>;
+    /**
+     * Starts uploading `file` (a `Blob` or `File`) to `path` in the library. Throws
+     * `SmhUploadError` (`InvalidInput`) for a bad file, path or option; everything later is
+     * reported through the task.
+     */
+    upload(file: Blob, path: string, options?: UploadOptions): UploadTask;
+}
+"#;
+
+#[cfg(feature = "cos-uploader")]
+#[wasm_bindgen(typescript_custom_section)]
+const TS_COS_UPLOADER: &str = r#"
+/**
+ * Uploads straight to one COS bucket with temporary credentials.
+ */
+export class CosUploader {
+    free(): void;
+    /**
+     * Forgets the unfinished uploads to `key` (all of them without it) and aborts them on COS;
+     * resolves with how many.
+     */
+    discardPending(key?: string): Promise<number>;
+    /**
+     * Creates an uploader. Throws `SmhUploadError`: `InvalidInput` for bad options,
+     * `DomainNotAllowed` when `allowedDomains` does not allow the bucket's domain.
+     */
+    constructor(options: CosUploaderOptions);
+    /**
+     * Unfinished uploads that `upload()` of the same file to the same key would continue:
+     * `[{key, size, loaded, name, updatedAt}]`, newest first.
+     */
+    pendingUploads(): Promise<PendingCosUpload[]>;
+    /**
+     * Starts uploading `file` to the object `key`. Throws `SmhUploadError` (`InvalidInput`)
+     * for a bad file, key or option; everything later is reported through the task.
+     */
+    upload(file: Blob, key: string, options?: CosUploadOptions): CosUploadTask;
 }
 "#;

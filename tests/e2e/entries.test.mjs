@@ -28,6 +28,7 @@ test('smh-upload/smh: SmhClient alone, from its own wasm, uploads a multipart fi
   const { exports, wasm } = await load('/pkg/smh_client.js');
   assert.ok(exports.includes('SmhClient') && exports.includes('UploadTask'), `exports: ${exports}`);
   assert.ok(!exports.includes('CosUploader'), `smh_client.js must not export CosUploader: ${exports}`);
+  assert.deepEqual(exports, ['SmhClient', 'UploadTask', 'default', 'initSync', 'start'], 'the public names only, not the wasm\'s own classes');
   assert.ok(wasm.some(n => n.endsWith('/pkg/smh_client_bg.wasm')), `wasm fetched: ${wasm}`);
   await env.dev.faults([{ origin: 'cos', method: 'PUT', query: 'partNumber', times: 1, action: { type: 'status', status: 500 } }]);
   const record = await inPage(env, async ({ size, options }) => {
@@ -52,6 +53,7 @@ test('smh-upload/cos: CosUploader alone, from its own wasm, uploads a multipart 
   const { exports, wasm } = await load('/pkg/cos_uploader.js');
   assert.ok(exports.includes('CosUploader') && exports.includes('UploadTask'), `exports: ${exports}`);
   assert.ok(!exports.includes('SmhClient'), `cos_uploader.js must not export SmhClient: ${exports}`);
+  assert.deepEqual(exports, ['CosUploader', 'UploadTask', 'default', 'initSync', 'start'], 'the public names only, not the wasm\'s own classes');
   assert.ok(wasm.some(n => n.endsWith('/pkg/cos_uploader_bg.wasm')), `wasm fetched: ${wasm}`);
   await env.dev.faults([{ origin: 'cos', method: 'PUT', query: 'partNumber', times: 1, action: { type: 'status', status: 500 } }]);
   const record = await inPage(env, async ({ size, options }) => {
@@ -71,4 +73,54 @@ test('smh-upload/cos: CosUploader alone, from its own wasm, uploads a multipart 
   assert.equal(object.size, SIZE);
   assert.equal(object.sha256, expectedSha(SIZE, 72));
   assert.equal(record.result.crc64, object.crc64, 'result.crc64 is the stored CRC-64');
+});
+
+/**
+ * Loads a page that preloads `/pkg/smh_client.js` and its wasm as the npm README shows (with
+ * `crossorigin` on the wasm's preload unless `crossorigin` is false), on a cold cache, and calls
+ * `init()`. Returns how often the wasm was requested, the console lines about preloads or
+ * streaming compilation, and whether `init()` resolved.
+ */
+async function preloadedInit(crossorigin) {
+  const page = await env.page.context().newPage();
+  const lines = [];
+  page.on('console', m => lines.push(`[${m.type()}] ${m.text()}`));
+  let wasmRequests = 0;
+  page.on('request', r => {
+    if (r.url().endsWith('/pkg/smh_client_bg.wasm')) wasmRequests += 1;
+  });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.clearBrowserCache');
+  const url = `${env.ready.app}/preload-test.html`;
+  await page.route(url, route => route.fulfill({
+    contentType: 'text/html',
+    body: `<!doctype html><html><head>
+<link rel="modulepreload" href="/pkg/smh_client.js">
+<link rel="preload" href="/pkg/smh_client_bg.wasm" as="fetch" type="application/wasm"${crossorigin ? ' crossorigin' : ''}>
+</head><body><script type="module">
+import init from '/pkg/smh_client.js';
+window.initialised = init().then(() => true, e => String(e));
+</script></body></html>`,
+  }));
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => window.initialised !== undefined, null, { timeout: 30_000 });
+    const initialised = await page.evaluate(() => window.initialised);
+    // Chromium says a preload was not used (credentials mismatch) when the module's fetch starts.
+    return { initialised, wasmRequests, notes: lines.filter(l => /preload|instantiateStreaming|MIME/i.test(l)) };
+  } finally {
+    await page.close();
+  }
+}
+
+test('the README\'s preload lines: init() compiles the preloaded wasm, which is downloaded once', async () => {
+  const preloaded = await preloadedInit(true);
+  assert.equal(preloaded.initialised, true);
+  assert.deepEqual(preloaded.notes, [], 'no warning about the preload or a fallback from streaming compilation');
+  assert.equal(preloaded.wasmRequests, 1, 'the wasm is requested once: init() used the preloaded response');
+  // The check can see the difference: without `crossorigin` the credentials modes differ, the
+  // preload is not used and the wasm is downloaded twice.
+  const mismatched = await preloadedInit(false);
+  assert.equal(mismatched.initialised, true);
+  assert.equal(mismatched.wasmRequests, 2, `without crossorigin: ${JSON.stringify(mismatched)}`);
 });

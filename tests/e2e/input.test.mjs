@@ -106,3 +106,78 @@ test('a rejected token: the error does not contain it', { timeout: 60_000 }, asy
   assert.ok(!record.error.message.includes(SECRET), `the message contains the token: ${record.error.message}`);
   assert.equal(record.error.status, 403, JSON.stringify(record.error));
 });
+
+test('each InvalidInput names the option or argument at fault', { timeout: 60_000 }, async () => {
+  const mark = await env.dev.logMark();
+  const results = await inPage(env, async ({ SECRET }) => {
+    const { e2e } = window;
+    const { CosUploader } = await import('/pkg/smh_upload.js');
+    const r = e2e.ready;
+    const base = { baseUrl: r.smh, libraryId: r.libraryId, spaceId: r.spaceId, accessToken: SECRET, allowedDomains: [r.cos], checkpoints: 'none' };
+    const client = new e2e.SmhClient(base);
+    const blob = new Blob(['abc']);
+    const cos = new CosUploader({ bucket: r.bucket, region: r.region, domain: r.cos, getCredentials: () => ({}), checkpoints: 'none' });
+    const cases = {
+      concurrency: () => new e2e.SmhClient({ ...base, concurrency: NaN }),
+      partSize: () => new e2e.SmhClient({ ...base, partSize: 1000 }),
+      requestTimeout: () => new e2e.SmhClient({ ...base, requestTimeout: 99 }),
+      offlineTimeout: () => new e2e.SmhClient({ ...base, offlineTimeout: 2 ** 31 }),
+      checkpoints: () => new e2e.SmhClient({ ...base, checkpoints: { get() {}, set() {} } }),
+      createParents: () => new e2e.SmhClient({ ...base, createParents: 'yes' }),
+      accessToken: () => new e2e.SmhClient({ ...base, accessToken: undefined }),
+      file: () => client.upload('not a blob', 'x.bin'),
+      path: () => client.upload(blob, 'a//b'),
+      conflictt: () => client.upload(blob, 'x.bin', { conflictt: 'ask' }),
+      signal: () => client.upload(blob, 'x.bin', { signal: {} }),
+      onProgress: () => client.upload(blob, 'x.bin', { onProgress: 'log' }),
+      getCredentials: () => new CosUploader({ bucket: r.bucket, region: r.region, getCredentials: 'keys' }),
+      // Names equal but for case would be two headers that XHR merges into one the signature
+      // does not match.
+      meta: () => cos.upload(blob, 'meta.bin', { meta: { Title: 'a', title: 'b' } }),
+      key: () => cos.upload(blob, 42),
+    };
+    return Object.entries(cases).map(([option, f]) => [option, e2e.throws(f)]);
+  }, { SECRET });
+  for (const [option, error] of results) {
+    assertInvalidInput(error, option);
+    assert.ok(error.message.includes(`\`${option}\``), `${option}: the message does not name it: ${error.message}`);
+    assert.deepEqual([error.status, error.requestId, error.retryable], [0, null, false], option);
+  }
+  assert.deepEqual(await env.dev.logSince(mark), [], 'requests sent');
+});
+
+test('getAccessToken may return any thenable or another realm\'s promise; one that never settles fails within requestTimeout', { timeout: 60_000 }, async () => {
+  const outcome = await inPage(env, async () => {
+    const { e2e } = window;
+    const token = await e2e.token();
+    const frame = document.createElement('iframe');
+    document.body.appendChild(frame);
+    const OtherPromise = frame.contentWindow.Promise;
+    const run = async (name, getAccessToken, clientOptions = {}) => {
+      const client = await e2e.client({ getAccessToken, checkpoints: 'none', ...clientOptions });
+      const record = await e2e.watch(hooks => client.upload(new Blob([name]), `thenable-${name}.bin`, hooks), 20_000).finished;
+      return { result: record.result && record.result.path, error: record.error, finalState: record.finalState };
+    };
+    return {
+      thenable: await run('thenable', () => ({ then(resolve) { setTimeout(() => resolve(token), 10); } })),
+      realm: await run('realm', () => OtherPromise.resolve(token)),
+      plain: await run('plain', () => token),
+      never: await run('never', () => new Promise(() => {}), { requestTimeout: 300 }),
+      empty: await run('empty', async () => ''),
+      throws: await run('throws', () => { throw new Error('no session'); }),
+    };
+  });
+  for (const name of ['thenable', 'realm', 'plain']) {
+    assert.equal(outcome[name].result, `thenable-${name}.bin`, `${name}: ${JSON.stringify(outcome[name])}`);
+  }
+  const failed = (name, message) => {
+    const { error, finalState } = outcome[name];
+    assert.equal(error && error.code, 'AccessTokenError', `${name}: ${JSON.stringify(outcome[name])}`);
+    assert.equal(error.name, 'SmhUploadError');
+    assert.equal(error.message, `cannot get an access token: ${message}`);
+    assert.equal(finalState, 'failed', name);
+  };
+  failed('never', 'getAccessToken did not settle within 300 ms (requestTimeout)');
+  failed('empty', 'getAccessToken must resolve to a non-empty string');
+  failed('throws', 'getAccessToken threw: no session');
+});

@@ -81,7 +81,7 @@ test('the wasm exports no Global (iOS refuses them)', () => {
   const wasm = zlib.brotliDecompressSync(readFileSync(join(packageDir(), 'smh_upload_bg.wasm.br')));
   const exports = WebAssembly.Module.exports(new WebAssembly.Module(wasm));
   assert.deepEqual(exports.filter(e => e.kind === 'global'), []);
-  assert.ok(exports.some(e => e.name === 'smhclient_new'), 'it is the SDK');
+  assert.ok(exports.some(e => e.name === '__smh_new'), 'it is the SDK');
 });
 
 for (const size of [0, 1, THRESHOLD - 1, THRESHOLD, THRESHOLD + 1, 4 * PART + 3]) {

@@ -98,7 +98,7 @@ pub fn build(pkg: &Path) -> Result<String> {
             return Err(format!("the glue uses the removed export {name}"));
         }
     }
-    let glue = commonjs_glue(&glue)?;
+    let glue = commonjs_glue(&crate::pkg::with_js_layer(&glue, &[], false)?)?;
     check_glue(&glue)?;
     write(&out.join(format!("{OUT_NAME}_bg.js")), &glue)?;
     write(&out.join("index.d.ts"), &declarations(&read(&work.join(format!("{OUT_NAME}.d.ts")))?))?;

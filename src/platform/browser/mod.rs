@@ -1,11 +1,11 @@
 //! Browser adapters of the ports: [`XhrHttp`] (byte-level upload progress, abort on drop),
-//! [`BlobSource`] (slices, never the whole file), [`JsTimer`], checkpoint stores,
+//! [`BlobSource`] (slices, never the whole file), [`JsTimer`], the page's checkpoint store
+//! ([`JsCheckpoints`]; the `'local'` one is the JS layer's, src/bindings/js/local.js),
 //! [`NavigatorConnectivity`], and the upload [`worker`] that hashes off the main thread.
 //!
 //! Globals are bound directly (not through `window()`), so the adapters also work in workers.
 
 mod blob;
-mod idb;
 pub mod locks;
 pub(crate) mod online;
 mod storage;
@@ -14,9 +14,8 @@ pub mod worker;
 mod xhr;
 
 pub use blob::BlobSource;
-pub use idb::IdbCheckpoints;
 pub use online::NavigatorConnectivity;
-pub use storage::{JsCheckpoints, LocalStorageCheckpoints};
+pub use storage::JsCheckpoints;
 pub use timer::{next_task, JsTimer};
 pub use xhr::XhrHttp;
 

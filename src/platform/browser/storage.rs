@@ -1,67 +1,32 @@
-//! Checkpoint stores: `localStorage` (the `'local'` option) and a user object `{get, set, remove}`
-//! whose methods may return promises.
+//! The checkpoint store of a JS object `{get, set, remove}` whose methods may return promises:
+//! the page's own, or the JS layer's `'local'` one (src/bindings/js/local.js: IndexedDB, else
+//! localStorage).
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::Storage;
 
 use crate::platform::{CheckpointStore, LocalBoxFuture};
-use crate::text::concat;
 
-/// Prefix of every key this SDK writes, so it never touches the page's own entries.
-pub const KEY_PREFIX: &str = "smh-upload:";
-
-/// `localStorage`, when the global exists and works (it throws in some private modes).
-#[derive(Debug, Clone)]
-pub struct LocalStorageCheckpoints {
-    storage: Storage,
-}
-
-impl LocalStorageCheckpoints {
-    /// `None` where there is no usable `localStorage` (workers, mini-programs, private modes).
-    pub fn new() -> Option<LocalStorageCheckpoints> {
-        let global = js_sys::global();
-        let value = Reflect::get(&global, &JsValue::from_str("localStorage")).ok()?;
-        let storage = value.dyn_into::<Storage>().ok()?;
-        // Probe a write: Safari's private mode has a localStorage that throws on setItem.
-        let probe = concat(&[KEY_PREFIX, "probe"]);
-        storage.set_item(&probe, "1").ok()?;
-        storage.remove_item(&probe).ok()?;
-        Some(LocalStorageCheckpoints { storage })
-    }
-}
-
-impl CheckpointStore for LocalStorageCheckpoints {
-    fn get(&self, key: &str) -> LocalBoxFuture<'_, Option<String>> {
-        let value = self.storage.get_item(&concat(&[KEY_PREFIX, key])).ok().flatten();
-        Box::pin(async move { value })
-    }
-    fn set(&self, key: &str, value: String) -> LocalBoxFuture<'_, ()> {
-        let _ = self.storage.set_item(&concat(&[KEY_PREFIX, key]), &value);
-        Box::pin(async {})
-    }
-    fn remove(&self, key: &str) -> LocalBoxFuture<'_, ()> {
-        let _ = self.storage.remove_item(&concat(&[KEY_PREFIX, key]));
-        Box::pin(async {})
-    }
-}
-
-/// A user-supplied `{get(key), set(key, value), remove(key)}` object; each call is bounded by the
-/// engine (src/engine/checkpoint.rs).
+/// A `{get(key), set(key, value), remove(key)}` object; each call is bounded by the engine
+/// (src/engine/checkpoint.rs).
 #[derive(Debug, Clone)]
 pub struct JsCheckpoints {
     get: Function,
     set: Function,
     remove: Function,
     this: JsValue,
+    /// The JS layer's `'local'` store says so (`__smhPageWide: true`): other clients of the page
+    /// share its storage ([`CheckpointStore::page_wide`]); a page's own store does not.
+    page_wide: bool,
 }
 
 impl JsCheckpoints {
     /// `None` unless `object` has the three functions.
     pub fn new(object: &JsValue) -> Option<JsCheckpoints> {
         let f = |name: &str| Reflect::get(object, &JsValue::from_str(name)).ok()?.dyn_into::<Function>().ok();
-        Some(JsCheckpoints { get: f("get")?, set: f("set")?, remove: f("remove")?, this: object.clone() })
+        let page_wide = Reflect::get(object, &JsValue::from_str("__smhPageWide")).ok()?.is_truthy();
+        Some(JsCheckpoints { get: f("get")?, set: f("set")?, remove: f("remove")?, this: object.clone(), page_wide })
     }
 }
 
@@ -73,7 +38,7 @@ async fn settle(value: Result<JsValue, JsValue>) -> Option<JsValue> {
 
 impl CheckpointStore for JsCheckpoints {
     fn page_wide(&self) -> bool {
-        false
+        self.page_wide
     }
     fn get(&self, key: &str) -> LocalBoxFuture<'_, Option<String>> {
         let call = self.get.call1(&self.this, &JsValue::from_str(key));

@@ -1,0 +1,50 @@
+
+// ---- SmhClient (src/bindings/js/api.js explains this layer; the wasm side is src/bindings/client.rs) ----
+
+const smh$CLIENT_OPTIONS = ['baseUrl', 'libraryId', 'spaceId', 'userId', 'accessToken', 'getAccessToken', 'allowedDomains', 'concurrency', 'partSize', 'multipartThreshold', 'retries', 'requestTimeout', 'stallTimeout', 'offlineTimeout', 'checkpoints', 'createParents', 'quickUploadWait'];
+const smh$UPLOAD_OPTIONS = ['conflict', 'quickUpload', 'createParents', ...smh$TASK_OPTIONS];
+/** `conflict` as the wasm takes it. */
+const smh$CONFLICTS = ['rename', 'overwrite', 'ask'];
+
+/** `getAccessToken()` must give a non-empty string. */
+function smh$token(t) {
+  if (typeof t !== 'string' || t === '') throw 'getAccessToken must resolve to a non-empty string';
+  return t;
+}
+
+export class SmhClient extends smh$Client {
+  /** Creates a client. Throws `SmhUploadError` (`InvalidInput`) for bad options. */
+  constructor(options) {
+    super();
+    const o = smh$options(options, 'SmhClient', smh$CLIENT_OPTIONS, false);
+    const baseUrl = smh$required(o, 'baseUrl', 'SmhClient');
+    const libraryId = smh$required(o, 'libraryId', 'SmhClient');
+    const spaceId = smh$or(smh$string(o, 'spaceId'), '-');
+    const userId = smh$string(o, 'userId');
+    const accessToken = smh$string(o, 'accessToken');
+    const [domains, numbers] = smh$common(o);
+    const get = smh$function(o, 'getAccessToken');
+    if (!get && !accessToken) throw smh$invalid('accessToken', 'give `accessToken` or `getAccessToken`');
+    const createParents = smh$boolean(o, 'createParents');
+    numbers.push(createParents === undefined ? NaN : +createParents, smh$timeout(o, 'quickUploadWait', 0));
+    const checkpoints = smh$checkpoints(o);
+    const provider = get && smh$bounded(get, 'getAccessToken', smh$token);
+    this[smh$RAW] = smh$call(
+      () => new __Smh(baseUrl, libraryId, spaceId, userId, accessToken, provider, domains, new Float64Array(numbers), checkpoints),
+    );
+  }
+  /** Starts uploading `file` (a `Blob` or `File`) to `path` in the library. */
+  upload(file, path, options) {
+    const o = smh$options(options, 'upload', smh$UPLOAD_OPTIONS, true);
+    const conflict = smh$CONFLICTS.indexOf(smh$or(smh$string(o, 'conflict'), 'rename'));
+    if (conflict < 0) throw smh$invalid('conflict', "must be 'rename', 'overwrite' or 'ask'");
+    const quickUpload = smh$or(smh$boolean(o, 'quickUpload'), true);
+    const createParents = smh$boolean(o, 'createParents');
+    if (typeof path !== 'string') throw smh$invalid('path', 'must be a string');
+    return new UploadTask(events => this[smh$RAW].upload(file, path, conflict, quickUpload, createParents, events), o);
+  }
+  /** Forgets the unfinished uploads to `path` (all of them without it) and cancels them on the server. */
+  discardPending(path) {
+    return this[smh$DISCARD](path, 'path');
+  }
+}
