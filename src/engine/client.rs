@@ -42,7 +42,7 @@ pub struct ClientConfig {
     /// Default of the upload option `createParents`.
     pub create_parents: bool,
     /// After SMH names a quick-upload candidate, how long the full hash may run before the
-    /// parts start going alongside it (`smh_flow`'s module doc).
+    /// parts start going alongside it (`smh_flow::quick`'s module doc).
     pub quick_upload_wait: std::time::Duration,
 }
 
