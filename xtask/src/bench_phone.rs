@@ -17,7 +17,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::bench::Selection;
+use crate::bench::Options;
 use crate::util::{find_tool, root, Result};
 
 /// Runs of each measurement; the fastest is kept.
@@ -63,8 +63,8 @@ const SDK_SLICES: [(&str, u32); 2] = [("crc64", 256), ("sha256", 256)];
 /// The kernels run in slices of this many KiB for the rate (the slice does not change the rate).
 const RATE_SLICE_KIB: u32 = 1024;
 
-pub fn run(selection: &Selection, _dir: &Path) -> Result<String> {
-    if !selection.has("phone") {
+pub fn run(options: &Options, _dir: &Path) -> Result<String> {
+    if !options.selection.has("phone") {
         return Ok(String::new());
     }
     let jsc = find_tool("jsc").ok_or("jsc not found: `cargo xtask setup` installs libjavascriptcoregtk-4.0-bin")?;
