@@ -137,15 +137,19 @@ pub fn run(args: &[String]) -> Result<()> {
     let options = Options::parse(args)?;
     let selection = &options.selection;
     // `SMH_BENCH_SCALE=smoke cargo xtask bench`: the tiny run `cargo xtask test` makes (report in
-    // target/bench-smoke/), for working on the bench itself.
+    // target/bench-smoke/), for working on the bench itself; its baseline is our own package
+    // unless `--baseline` names a commit.
     if std::env::var("SMH_BENCH_SCALE").as_deref() == Ok("smoke") {
         run_cmd(crate::util::cargo().args(["build", "-p", "smh-devserver"]), "cargo build -p smh-devserver")?;
-        let baseline = options.baseline.as_deref().map(crate::bench_baseline::prepare).transpose()?;
+        let baseline = match options.baseline.as_deref() {
+            Some(rev) => crate::bench_baseline::prepare(rev)?,
+            None => crate::bench_baseline::Baseline::ours_as_stand_in(),
+        };
         crate::pkg::run()?;
         return crate::bench_upload::smoke_sections(
             &target_dir().join("debug/smh-devserver"),
             selection,
-            baseline.as_ref(),
+            Some(&baseline),
         );
     }
     // A partial run, or one against a baseline, must not overwrite the whole run's report.
