@@ -12,8 +12,9 @@
 // With a baseline, both packages run in this page, one instance each: the SmhClient and
 // CosUploader uploads, the quick-upload hash and the CRC-64 kernel alternate between them round
 // by round (the order flips every round, so a drift in the machine's load favours neither), each
-// a `{kind: 'ab', row, impl: 'ours' | 'baseline', round, …}` line; the memory rows are measured
-// for both and carry `impl`.
+// a `{kind: 'ab', row, impl: 'ours' | 'baseline', round, …}` line; the memory rows alternate
+// too, as `{kind: 'memory', impl, round, …}`. Before the timed rows both packages run each
+// kind of upload once, unmeasured (`warmUp`).
 import init, { SmhClient, CosUploader } from '/pkg/smh_upload.js';
 import { createCRC64, createSHA256 } from '/hash-wasm.esm.js';
 
@@ -39,8 +40,12 @@ try {
 }
 performance.setResourceTimingBufferSize(100_000);
 let workerSeen = false; // the Worker's script was fetched: uploads hashed off the main thread
+let baselineWorkerSeen = false; // the same for the baseline's package
 new PerformanceObserver(list => {
-  if (list.getEntries().some(e => e.name.includes('smh_upload_worker.js'))) workerSeen = true;
+  for (const e of list.getEntries().filter(e => e.name.includes('smh_upload_worker.js'))) {
+    if (e.name.includes('/pkg/baseline/')) baselineWorkerSeen = true;
+    else workerSeen = true;
+  }
 }).observe({ type: 'resource', buffered: true });
 let wasm; // our instance's exports (memory, raw kernels)
 /** The packages this page runs: ours, and with `baseline=1` the baseline's, each
@@ -320,28 +325,43 @@ async function sweepSection() {
   }
 }
 
+/** One upload per size (without a baseline), or `abRounds` per package: the first is ours, so
+ *  ours' first line is the one a run without a baseline makes. */
 async function memorySection() {
   for (const size of memSizes) {
     const file = await fileOf(size);
-    for (const { impl, SmhClient: Client, wasm: instance } of impls) {
-      const client = await smhClient({}, Client);
-      await row({ kind: 'memory', impl, bytes: size }, async () => {
-        const m = await measure(() => smhUpload(client, file, `bench/mem-${size}.bin`), instance);
-        return { heapGrowth: m.heapGrowth, heapBase: m.heapBase, wasmBytes: m.wasmBytes, seconds: m.seconds, longTasks: m.longTasks };
-      });
-    }
+    const clients = new Map();
+    for (const impl of impls) clients.set(impl, await smhClient({}, impl.SmhClient));
+    await alternate({ kind: 'memory', bytes: size }, Math.max(abRounds, 1), async impl => {
+      const m = await measure(() => smhUpload(clients.get(impl), file, `bench/mem-${size}.bin`), impl.wasm);
+      return { heapGrowth: m.heapGrowth, heapBase: m.heapBase, wasmBytes: m.wasmBytes, seconds: m.seconds, longTasks: m.longTasks };
+    });
   }
 }
 
 // ---- ours vs the baseline ----------------------------------------------------------------
 
-/** `abRounds` rounds of `run(impl)` for each package, the order flipped every round; each
- *  result a `{kind: 'ab', row, impl, round, …fields}` line. */
-async function alternate(name, fields, run) {
-  for (let round = 0; round < abRounds; round++) {
+/** `rounds` rounds of `run(impl)` for each package, the order flipped every round; each result a
+ *  `{…fields, impl, round, …}` line. */
+async function alternate(fields, rounds, run) {
+  for (let round = 0; round < rounds; round++) {
     for (const impl of round % 2 ? [...impls].reverse() : impls) {
-      await row({ kind: 'ab', row: name, impl: impl.impl, round, ...fields }, () => run(impl));
+      await row({ ...fields, impl: impl.impl, round }, () => run(impl));
     }
+  }
+}
+
+/** Each package's SmhClient upload, quick upload that hits and CosUploader upload, once and
+ *  unmeasured, before the timed A/B rows: by then ours has run the other sections, and a
+ *  package run for the first time would be timed with its wasm in V8's baseline compiler and
+ *  its Worker cold (seen with two copies of the same package: the second one 2× slower). */
+async function warmUp() {
+  const file = await fileOf(sizes[0]);
+  for (const impl of impls) {
+    const client = await smhClient({}, impl.SmhClient);
+    await smhUpload(client, file, 'bench/warm-up.bin');
+    await smhUpload(client, file, 'bench/warm-up-again.bin', { quickUpload: true });
+    await (await cosUploader(impl.CosUploader)).upload(file, 'bench/warm-up-cos.bin').done();
   }
 }
 
@@ -351,9 +371,9 @@ async function abUploads(file) {
   for (const impl of impls) clients.set(impl, { smh: await smhClient({}, impl.SmhClient), cos: await cosUploader(impl.CosUploader) });
   const timed = m => ({ seconds: m.seconds, partsSeconds: m.partsSeconds, longTasks: m.longTasks, longest: m.longest });
   // Each round is one SmhClient upload and one CosUploader upload of each package, in turn.
-  await alternate('SmhClient upload', { bytes: file.size }, async impl =>
+  await alternate({ kind: 'ab', row: 'SmhClient upload', bytes: file.size }, abRounds, async impl =>
     timed(await measure(() => smhUpload(clients.get(impl).smh, file, `bench/ab-smh-${file.size}.bin`), impl.wasm)));
-  await alternate('CosUploader upload', { bytes: file.size }, async impl =>
+  await alternate({ kind: 'ab', row: 'CosUploader upload', bytes: file.size }, abRounds, async impl =>
     timed(await measure(() => clients.get(impl).cos.upload(file, `bench/ab-cos-${file.size}.bin`).done(), impl.wasm)));
 }
 
@@ -363,8 +383,9 @@ async function abHash() {
   const file = await fileOf(cryptoSize);
   const clients = new Map();
   for (const impl of impls) clients.set(impl, await smhClient({}, impl.SmhClient));
-  await smhUpload(clients.get(impls[0]), file, 'bench/hash-seed.bin');
-  await alternate('hash', { bytes: file.size }, async impl => {
+  // Each package uploads the file once (its Worker reading it), so neither starts warmer.
+  for (const impl of impls) await smhUpload(clients.get(impl), file, `bench/hash-seed-${impl.impl}.bin`);
+  await alternate({ kind: 'ab', row: 'hash', bytes: file.size }, abRounds, async impl => {
     const m = await measure(() => smhUpload(clients.get(impl), file, `bench/hash-ab-${impl.impl}.bin`, { quickUpload: true }), impl.wasm);
     if (!m.result.instant) throw new Error('the quick upload did not hit');
     if (m.smhCalls.length < 2) throw new Error(`expected two begin calls, saw ${m.smhCalls.length}`);
@@ -376,8 +397,8 @@ async function abHash() {
 async function abCrc() {
   const bytes = randomBytes(cryptoSize);
   const kernels = new Map(impls.map(impl => [impl, crcKernel(impl.wasm, bytes)]));
-  const values = new Set();
-  await alternate('crc', { bytes: bytes.length }, async impl => {
+  const values = new Set([...kernels.values()].map(kernel => kernel())); // unmeasured: warms up
+  await alternate({ kind: 'ab', row: 'crc', bytes: bytes.length }, abRounds, async impl => {
     const t0 = performance.now();
     values.add(kernels.get(impl)());
     return { seconds: (performance.now() - t0) / 1000 };
@@ -395,13 +416,16 @@ try {
   // Memory first: wasm memory never shrinks, and the CRC section reserves a buffer in it.
   if (sections.has('memory')) await memorySection();
   if (sections.has('upload')) await uploadSection();
+  if (abRounds && ['upload', 'hash', 'crc'].some(s => sections.has(s))) {
+    await row({ kind: 'section', name: 'A/B warm-up' }, async () => (await warmUp(), { ok: true }));
+  }
   if (sections.has('upload') && abRounds) for (const size of sizes) await abUploads(await fileOf(size));
   if (sections.has('hash')) await row({ kind: 'section', name: 'hash' }, async () => (await hashSection(), { ok: true }));
   if (sections.has('hash') && abRounds) await row({ kind: 'section', name: 'hash A/B' }, async () => (await abHash(), { ok: true }));
   if (sections.has('crc')) await row({ kind: 'section', name: 'crc' }, async () => (await crcSection(), { ok: true }));
   if (sections.has('crc') && abRounds) await row({ kind: 'section', name: 'crc A/B' }, async () => (await abCrc(), { ok: true }));
   if (sections.has('sweep')) await sweepSection();
-  report({ kind: 'worker', loaded: workerSeen });
+  report({ kind: 'worker', loaded: workerSeen, ...(abRounds ? { baselineLoaded: baselineWorkerSeen } : {}) });
   report({ done: true });
 } catch (e) {
   report({ error: String((e && e.message) || e), code: e && e.code });
