@@ -353,8 +353,8 @@ async function alternate(fields, rounds, run) {
 
 /** Each package's SmhClient upload, quick upload that hits and CosUploader upload, once and
  *  unmeasured, before the timed A/B rows: by then ours has run the other sections, and a
- *  package run for the first time would be timed with its wasm in V8's baseline compiler and
- *  its Worker cold (seen with two copies of the same package: the second one 2× slower). */
+ *  package's first uploads are slower (its wasm not yet optimised by V8, its Worker new), which
+ *  would count against whichever package had not run yet. */
 async function warmUp() {
   const file = await fileOf(sizes[0]);
   for (const impl of impls) {
