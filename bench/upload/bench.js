@@ -6,8 +6,16 @@
 // Query: `sizes` (upload file sizes, comma-separated bytes), `memSizes` (two sizes for the
 // memory row), `cryptoSize` (bytes for the CRC/hash rows), `sections` (comma list of upload,
 // hash, crc, memory, sweep), the devserver's fields (smh, cos, libraryId, spaceId, secretId,
-// secretKey, bucket, region).
-import init, { SmhClient } from '/pkg/smh_upload.js';
+// secretKey, bucket, region), and for `cargo xtask bench --baseline REV`: `baseline=1` (another
+// commit's package is served at /pkg/baseline/) and `abRounds` (rounds of each A/B row).
+//
+// With a baseline, both packages run in this page, one instance each: the SmhClient and
+// CosUploader uploads, the quick-upload hash and the CRC-64 kernel alternate between them round
+// by round (the order flips every round, so a drift in the machine's load favours neither), each
+// a `{kind: 'ab', row, impl: 'ours' | 'baseline', round, …}` line; the memory rows alternate
+// too, as `{kind: 'memory', impl, round, …}`. Before the timed rows both packages run each
+// kind of upload once, unmeasured (`warmUp`).
+import init, { SmhClient, CosUploader } from '/pkg/smh_upload.js';
 import { createCRC64, createSHA256 } from '/hash-wasm.esm.js';
 
 const q = new URLSearchParams(location.search);
@@ -20,6 +28,7 @@ const sizes = (q.get('sizes') || `${256 * MIB},${1024 * MIB}`).split(',').map(Nu
 const memSizes = (q.get('memSizes') || `${256 * MIB},${2048 * MIB}`).split(',').map(Number);
 const cryptoSize = Number(q.get('cryptoSize') || 256 * MIB);
 const sections = new Set((q.get('sections') || 'crc,hash,upload,memory,sweep').split(','));
+const abRounds = q.get('baseline') === '1' ? Number(q.get('abRounds') || 4) : 0;
 
 // ---- instruments -------------------------------------------------------------------------
 
@@ -31,13 +40,21 @@ try {
 }
 performance.setResourceTimingBufferSize(100_000);
 let workerSeen = false; // the Worker's script was fetched: uploads hashed off the main thread
+let baselineWorkerSeen = false; // the same for the baseline's package
 new PerformanceObserver(list => {
-  if (list.getEntries().some(e => e.name.includes('smh_upload_worker.js'))) workerSeen = true;
+  for (const e of list.getEntries().filter(e => e.name.includes('smh_upload_worker.js'))) {
+    if (e.name.includes('/pkg/baseline/')) baselineWorkerSeen = true;
+    else workerSeen = true;
+  }
 }).observe({ type: 'resource', buffered: true });
 let wasm; // our instance's exports (memory, raw kernels)
+/** The packages this page runs: ours, and with `baseline=1` the baseline's, each
+ *  `{impl, SmhClient, CosUploader, wasm}`. */
+let impls = [];
 
-/** Runs `work`, returning {seconds, longTasks, longest, firstPutMs, peakHeap, wasmBytes}. */
-async function measure(work) {
+/** Runs `work`, returning {seconds, longTasks, longest, firstPutMs, peakHeap, wasmBytes} (the
+ *  linear memory of `instance`'s wasm). */
+async function measure(work, instance = wasm) {
   globalThis.gc?.();
   performance.clearResourceTimings();
   const heapBase = performance.memory?.usedJSHeapSize ?? 0;
@@ -66,7 +83,7 @@ async function measure(work) {
     firstPutMs: puts.length ? Math.min(...puts.map(e => e.startTime)) - t0 : null,
     heapGrowth: peakHeap - heapBase,
     heapBase,
-    wasmBytes: wasm.memory.buffer.byteLength,
+    wasmBytes: instance.memory.buffer.byteLength,
   };
 }
 
@@ -102,8 +119,8 @@ async function token() {
 }
 
 /** A client with its token; the upload itself is timed apart, as cos-js-sdk-v5's is. */
-async function smhClient(options = {}) {
-  return new SmhClient({
+async function smhClient(options = {}, Client = SmhClient) {
+  return new Client({
     baseUrl: q.get('smh'), libraryId: q.get('libraryId'), spaceId: q.get('spaceId'),
     accessToken: await token(), allowedDomains: [q.get('cos')], checkpoints: 'none', ...options,
   });
@@ -111,6 +128,15 @@ async function smhClient(options = {}) {
 
 function smhUpload(client, file, key, uploadOptions = {}) {
   return client.upload(file, key, { quickUpload: false, conflict: 'overwrite', ...uploadOptions }).done();
+}
+
+/** A CosUploader (`Uploader`: ours or the baseline's) whose keys are fetched before, so that
+ *  no timed upload waits on the backend. */
+async function cosUploader(Uploader) {
+  const r = await fetch('/credentials', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"durationSeconds":7200}' });
+  if (!r.ok) throw new Error(`POST /credentials: ${r.status}`);
+  const keys = await r.json();
+  return new Uploader({ bucket: q.get('bucket'), region: q.get('region'), domain: q.get('cos'), getCredentials: async () => keys, checkpoints: 'none' });
 }
 
 function cosClient(options = {}) {
@@ -192,20 +218,33 @@ const hex = bytes => Array.from(bytes, b => b.toString(16).padStart(2, '0')).joi
 
 // ---- sections ----------------------------------------------------------------------------
 
-async function crcSection() {
-  const bytes = new Uint8Array(cryptoSize);
-  for (let off = 0; off < bytes.length; off += 65536) crypto.getRandomValues(bytes.subarray(off, off + 65536));
-  const chunk = 8 * MIB;
-  const at = wasm.smh_worker_alloc(chunk);
-  const ours = () => {
+const CRC_CHUNK = 8 * MIB;
+
+/** The CRC-64 of `bytes` by the raw kernel of the wasm `instance`, 8 MiB at a time (a closure:
+ *  its buffer in the instance's memory is reserved once). */
+function crcKernel(instance, bytes) {
+  const at = instance.smh_worker_alloc(CRC_CHUNK);
+  return () => {
     let crc = 0n;
-    for (let off = 0; off < bytes.length; off += chunk) {
-      const piece = bytes.subarray(off, off + chunk);
-      new Uint8Array(wasm.memory.buffer, at, piece.length).set(piece);
-      crc = wasm.smh_worker_crc64(crc, at, piece.length);
+    for (let off = 0; off < bytes.length; off += CRC_CHUNK) {
+      const piece = bytes.subarray(off, off + CRC_CHUNK);
+      new Uint8Array(instance.memory.buffer, at, piece.length).set(piece);
+      crc = instance.smh_worker_crc64(crc, at, piece.length);
     }
     return BigInt.asUintN(64, crc).toString(16).padStart(16, '0');
   };
+}
+
+function randomBytes(size) {
+  const bytes = new Uint8Array(size);
+  for (let off = 0; off < bytes.length; off += 65536) crypto.getRandomValues(bytes.subarray(off, off + 65536));
+  return bytes;
+}
+
+async function crcSection() {
+  const bytes = randomBytes(cryptoSize);
+  const chunk = CRC_CHUNK;
+  const ours = crcKernel(wasm, bytes);
   const hasher = await createCRC64();
   const peer = () => {
     hasher.init();
@@ -286,26 +325,107 @@ async function sweepSection() {
   }
 }
 
+/** One upload per size (without a baseline), or `abRounds` per package: the first is ours, so
+ *  ours' first line is the one a run without a baseline makes. */
 async function memorySection() {
   for (const size of memSizes) {
     const file = await fileOf(size);
-    const client = await smhClient();
-    await row({ kind: 'memory', bytes: size }, async () => {
-      const m = await measure(() => smhUpload(client, file, `bench/mem-${size}.bin`));
+    const clients = new Map();
+    for (const impl of impls) clients.set(impl, await smhClient({}, impl.SmhClient));
+    await alternate({ kind: 'memory', bytes: size }, Math.max(abRounds, 1), async impl => {
+      const m = await measure(() => smhUpload(clients.get(impl), file, `bench/mem-${size}.bin`), impl.wasm);
       return { heapGrowth: m.heapGrowth, heapBase: m.heapBase, wasmBytes: m.wasmBytes, seconds: m.seconds, longTasks: m.longTasks };
     });
   }
 }
 
+// ---- ours vs the baseline ----------------------------------------------------------------
+
+/** `rounds` rounds of `run(impl)` for each package, the order flipped every round; each result a
+ *  `{…fields, impl, round, …}` line. */
+async function alternate(fields, rounds, run) {
+  for (let round = 0; round < rounds; round++) {
+    for (const impl of round % 2 ? [...impls].reverse() : impls) {
+      await row({ ...fields, impl: impl.impl, round }, () => run(impl));
+    }
+  }
+}
+
+/** Each package's SmhClient upload, quick upload that hits and CosUploader upload, once and
+ *  unmeasured, before the timed A/B rows: by then ours has run the other sections, and a
+ *  package's first uploads are slower (its wasm not yet optimised by V8, its Worker new), which
+ *  would count against whichever package had not run yet. */
+async function warmUp() {
+  const file = await fileOf(sizes[0]);
+  for (const impl of impls) {
+    const client = await smhClient({}, impl.SmhClient);
+    await smhUpload(client, file, 'bench/warm-up.bin');
+    await smhUpload(client, file, 'bench/warm-up-again.bin', { quickUpload: true });
+    await (await cosUploader(impl.CosUploader)).upload(file, 'bench/warm-up-cos.bin').done();
+  }
+}
+
+/** The SmhClient and CosUploader uploads of `file` (defaults, quick upload off), both packages. */
+async function abUploads(file) {
+  const clients = new Map();
+  for (const impl of impls) clients.set(impl, { smh: await smhClient({}, impl.SmhClient), cos: await cosUploader(impl.CosUploader) });
+  const timed = m => ({ seconds: m.seconds, partsSeconds: m.partsSeconds, longTasks: m.longTasks, longest: m.longest });
+  // Each round is one SmhClient upload and one CosUploader upload of each package, in turn.
+  await alternate({ kind: 'ab', row: 'SmhClient upload', bytes: file.size }, abRounds, async impl =>
+    timed(await measure(() => smhUpload(clients.get(impl).smh, file, `bench/ab-smh-${file.size}.bin`), impl.wasm)));
+  await alternate({ kind: 'ab', row: 'CosUploader upload', bytes: file.size }, abRounds, async impl =>
+    timed(await measure(() => clients.get(impl).cos.upload(file, `bench/ab-cos-${file.size}.bin`).done(), impl.wasm)));
+}
+
+/** A quick upload that hits, both packages: the hashing is the call → the begin carrying the
+ *  full hash (as the hash row). */
+async function abHash() {
+  const file = await fileOf(cryptoSize);
+  const clients = new Map();
+  for (const impl of impls) clients.set(impl, await smhClient({}, impl.SmhClient));
+  // Each package uploads the file once (its Worker reading it), so neither starts warmer.
+  for (const impl of impls) await smhUpload(clients.get(impl), file, `bench/hash-seed-${impl.impl}.bin`);
+  await alternate({ kind: 'ab', row: 'hash', bytes: file.size }, abRounds, async impl => {
+    const m = await measure(() => smhUpload(clients.get(impl), file, `bench/hash-ab-${impl.impl}.bin`, { quickUpload: true }), impl.wasm);
+    if (!m.result.instant) throw new Error('the quick upload did not hit');
+    if (m.smhCalls.length < 2) throw new Error(`expected two begin calls, saw ${m.smhCalls.length}`);
+    return { seconds: m.seconds, hashingSeconds: m.smhCalls[1] / 1000, longTasks: m.longTasks };
+  });
+}
+
+/** The raw CRC-64 kernels of both packages on the same bytes (their results must agree). */
+async function abCrc() {
+  const bytes = randomBytes(cryptoSize);
+  const kernels = new Map(impls.map(impl => [impl, crcKernel(impl.wasm, bytes)]));
+  const values = new Set([...kernels.values()].map(kernel => kernel())); // unmeasured: warms up
+  await alternate({ kind: 'ab', row: 'crc', bytes: bytes.length }, abRounds, async impl => {
+    const t0 = performance.now();
+    values.add(kernels.get(impl)());
+    return { seconds: (performance.now() - t0) / 1000 };
+  });
+  if (values.size !== 1) throw new Error(`the CRC-64 kernels differ: ${[...values].join(' ')}`);
+}
+
 try {
   wasm = await init();
+  impls = [{ impl: 'ours', SmhClient, CosUploader, wasm }];
+  if (abRounds) {
+    const baseline = await import('/pkg/baseline/smh_upload.js');
+    impls.push({ impl: 'baseline', SmhClient: baseline.SmhClient, CosUploader: baseline.CosUploader, wasm: await baseline.default() });
+  }
   // Memory first: wasm memory never shrinks, and the CRC section reserves a buffer in it.
   if (sections.has('memory')) await memorySection();
   if (sections.has('upload')) await uploadSection();
+  if (abRounds && ['upload', 'hash', 'crc'].some(s => sections.has(s))) {
+    await row({ kind: 'section', name: 'A/B warm-up' }, async () => (await warmUp(), { ok: true }));
+  }
+  if (sections.has('upload') && abRounds) for (const size of sizes) await abUploads(await fileOf(size));
   if (sections.has('hash')) await row({ kind: 'section', name: 'hash' }, async () => (await hashSection(), { ok: true }));
+  if (sections.has('hash') && abRounds) await row({ kind: 'section', name: 'hash A/B' }, async () => (await abHash(), { ok: true }));
   if (sections.has('crc')) await row({ kind: 'section', name: 'crc' }, async () => (await crcSection(), { ok: true }));
+  if (sections.has('crc') && abRounds) await row({ kind: 'section', name: 'crc A/B' }, async () => (await abCrc(), { ok: true }));
   if (sections.has('sweep')) await sweepSection();
-  report({ kind: 'worker', loaded: workerSeen });
+  report({ kind: 'worker', loaded: workerSeen, ...(abRounds ? { baselineLoaded: baselineWorkerSeen } : {}) });
   report({ done: true });
 } catch (e) {
   report({ error: String((e && e.message) || e), code: e && e.code });

@@ -6,6 +6,11 @@
 //! `cargo xtask bench --only hash,upload` runs only those [`SECTIONS`] (one section of the
 //! 20-minute run takes a few minutes) and writes `target/bench/only/report.md`, leaving the
 //! whole run's `target/bench/report.md` alone.
+//!
+//! `cargo xtask bench --baseline REV` also builds the package of commit `REV` (by its own
+//! `cargo xtask pkg`: [`crate::bench_baseline`]) and runs it beside ours in the same page,
+//! interleaved, and adds "ours vs baseline" rows; its report goes to
+//! `target/bench/baseline/report.md`.
 
 use std::fs;
 use std::path::Path;
@@ -23,13 +28,48 @@ pub struct Bench {
     pub sections: &'static [&'static str],
     /// Runs the selected sections, writing any extra files (the chart) into the directory given;
     /// returns the results as Markdown.
-    pub run: fn(&Selection, &Path) -> Result<String>,
+    pub run: fn(&Options, &Path) -> Result<String>,
 }
 
 impl Bench {
     /// Whether any section this bench measures is selected.
     fn covers(&self, selection: &Selection) -> bool {
         self.sections.iter().any(|s| selection.has(s))
+    }
+}
+
+/// The task's arguments: the sections, and the commit to compare against, if any.
+#[derive(Debug)]
+pub struct Options {
+    pub selection: Selection,
+    /// `--baseline REV`: a git revision whose package runs beside ours.
+    pub baseline: Option<String>,
+}
+
+impl Options {
+    /// Parses `[--only NAME[,NAME…]] [--baseline REV]`, in either order, each at most once.
+    pub fn parse(args: &[String]) -> Result<Options> {
+        let usage = || {
+            format!(
+                "usage: cargo xtask bench [--only SECTION[,SECTION…]] [--baseline GIT-REV] (sections: {})",
+                SECTIONS.join(", ")
+            )
+        };
+        let (mut selection, mut baseline) = (None, None);
+        let mut rest = args.iter();
+        while let Some(flag) = rest.next() {
+            let value = rest.next().filter(|v| !v.starts_with("--"));
+            match (flag.as_str(), value) {
+                ("--only", Some(list)) if selection.is_none() => {
+                    selection = Some(Selection::from_list(list).map_err(|e| format!("{e}; {}", usage()))?)
+                }
+                ("--baseline", Some(rev)) if baseline.is_none() && !rev.trim().is_empty() => {
+                    baseline = Some(rev.trim().to_string())
+                }
+                _ => return Err(usage()),
+            }
+        }
+        Ok(Options { selection: selection.unwrap_or_else(Selection::all), baseline })
     }
 }
 
@@ -49,31 +89,20 @@ impl Selection {
         Selection { names: SECTIONS.to_vec(), partial: false }
     }
 
-    /// Parses the task's arguments: none, or `--only NAME[,NAME…]`.
-    pub fn parse(args: &[String]) -> Result<Selection> {
-        let usage =
-            || format!("usage: cargo xtask bench [--only SECTION[,SECTION…]] (sections: {})", SECTIONS.join(", "));
-        match args {
-            [] => Ok(Selection::all()),
-            [flag, list] if flag == "--only" => {
-                let mut names = Vec::new();
-                for wanted in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-                    let name = SECTIONS
-                        .iter()
-                        .copied()
-                        .find(|s| *s == wanted)
-                        .ok_or_else(|| format!("unknown section `{wanted}`; {}", usage()))?;
-                    if !names.contains(&name) {
-                        names.push(name);
-                    }
-                }
-                if names.is_empty() {
-                    return Err(usage());
-                }
-                Ok(Selection { names, partial: true })
+    /// The sections `--only` names: `NAME[,NAME…]`.
+    fn from_list(list: &str) -> Result<Selection> {
+        let mut names = Vec::new();
+        for wanted in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            let name =
+                SECTIONS.iter().copied().find(|s| *s == wanted).ok_or_else(|| format!("unknown section `{wanted}`"))?;
+            if !names.contains(&name) {
+                names.push(name);
             }
-            _ => Err(usage()),
         }
+        if names.is_empty() {
+            return Err("--only names no section".into());
+        }
+        Ok(Selection { names, partial: true })
     }
 
     /// Whether `section` is measured.
@@ -105,36 +134,59 @@ pub const BENCHES: &[Bench] = &[
 ];
 
 pub fn run(args: &[String]) -> Result<()> {
-    let selection = Selection::parse(args)?;
+    let options = Options::parse(args)?;
+    let selection = &options.selection;
     // `SMH_BENCH_SCALE=smoke cargo xtask bench`: the tiny run `cargo xtask test` makes (report in
-    // target/bench-smoke/), for working on the bench itself.
+    // target/bench-smoke/), for working on the bench itself; its baseline is our own package
+    // unless `--baseline` names a commit.
     if std::env::var("SMH_BENCH_SCALE").as_deref() == Ok("smoke") {
         run_cmd(crate::util::cargo().args(["build", "-p", "smh-devserver"]), "cargo build -p smh-devserver")?;
+        let baseline = match options.baseline.as_deref() {
+            Some(rev) => crate::bench_baseline::prepare(rev)?,
+            None => crate::bench_baseline::Baseline::ours_as_stand_in(),
+        };
         crate::pkg::run()?;
-        return crate::bench_upload::smoke_sections(&target_dir().join("debug/smh-devserver"), &selection);
+        return crate::bench_upload::smoke_sections(
+            &target_dir().join("debug/smh-devserver"),
+            selection,
+            Some(&baseline),
+        );
     }
-    // A partial run must not overwrite the whole run's report.
-    let dir = if selection.partial { target_dir().join("bench/only") } else { target_dir().join("bench") };
+    // A partial run, or one against a baseline, must not overwrite the whole run's report.
+    let dir = if options.baseline.is_some() {
+        target_dir().join("bench/baseline")
+    } else if selection.partial {
+        target_dir().join("bench/only")
+    } else {
+        target_dir().join("bench")
+    };
     fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     let mut report = String::from("# smh-upload benchmarks\n\n");
-    let command = if selection.partial {
-        format!("cargo xtask bench --only {}", selection.list())
-    } else {
-        "cargo xtask bench".to_string()
-    };
-    report.push_str(&format!("Machine: {} cores. Command: `{command}`.\n\n", cores()));
+    let mut command = String::from("cargo xtask bench");
+    if let Some(rev) = &options.baseline {
+        command.push_str(&format!(" --baseline {rev}"));
+    }
+    if selection.partial {
+        command.push_str(&format!(" --only {}", selection.list()));
+    }
+    let head = util::output(util::cmd("git").args(["rev-parse", "--short=12", "HEAD"]))
+        .map(|h| {
+            format!(" Ours: `{}`{}.", h.trim(), if worktree_is_clean() { "" } else { " with uncommitted changes" })
+        })
+        .unwrap_or_default();
+    report.push_str(&format!("Machine: {} cores. Command: `{command}`.{head}\n\n", cores()));
 
     if BENCHES.is_empty() {
         println!("bench: no benchmarks registered yet (xtask/src/bench.rs, BENCHES)");
         report.push_str("No benchmarks registered yet.\n");
     }
     for bench in BENCHES {
-        if !bench.covers(&selection) {
+        if !bench.covers(selection) {
             continue;
         }
         println!("bench: {} — {}", bench.name, bench.about);
         let started = Instant::now();
-        let table = (bench.run)(&selection, &dir).map_err(|e| format!("benchmark `{}`: {e}", bench.name))?;
+        let table = (bench.run)(&options, &dir).map_err(|e| format!("benchmark `{}`: {e}", bench.name))?;
         println!("{table}");
         report.push_str(&format!(
             "## {}\n\n{}\n\n{table}\n\n_took {}_\n\n",
@@ -148,6 +200,12 @@ pub fn run(args: &[String]) -> Result<()> {
     fs::write(&path, report).map_err(|e| format!("write {}: {e}", path.display()))?;
     println!("bench: wrote {}", path.display());
     Ok(())
+}
+
+/// Whether `git status` shows no change to tracked files (the report says which code "ours" is).
+fn worktree_is_clean() -> bool {
+    util::output(util::cmd("git").args(["status", "--porcelain", "--untracked-files=no"]))
+        .is_some_and(|s| s.trim().is_empty())
 }
 
 fn cores() -> usize {
@@ -171,13 +229,35 @@ mod tests {
 
     #[test]
     fn only_selects_named_sections() {
-        let all = Selection::parse(&[]).unwrap();
-        assert!(SECTIONS.iter().all(|s| all.has(s)) && !all.partial);
-        let some = Selection::parse(&args(&["--only", "hash, upload,hash"])).unwrap();
+        let all = Options::parse(&[]).unwrap();
+        assert!(SECTIONS.iter().all(|s| all.selection.has(s)) && !all.selection.partial && all.baseline.is_none());
+        let some = Options::parse(&args(&["--only", "hash, upload,hash"])).unwrap().selection;
         assert!(some.has("hash") && some.has("upload") && !some.has("memory") && some.partial);
         assert_eq!(some.list(), "hash,upload");
-        assert!(Selection::parse(&args(&["--only", "hashes"])).unwrap_err().contains("unknown section `hashes`"));
-        assert!(Selection::parse(&args(&["--only", ","])).is_err());
-        assert!(Selection::parse(&args(&["--fast"])).is_err());
+        assert!(Options::parse(&args(&["--only", "hashes"])).unwrap_err().contains("unknown section `hashes`"));
+        assert!(Options::parse(&args(&["--only", ","])).is_err());
+        assert!(Options::parse(&args(&["--fast"])).is_err());
+    }
+
+    #[test]
+    fn baseline_takes_a_revision_beside_only_in_either_order() {
+        let both = Options::parse(&args(&["--baseline", "964eb99", "--only", "upload,size"])).unwrap();
+        assert_eq!(both.baseline.as_deref(), Some("964eb99"));
+        assert_eq!(both.selection.list(), "upload,size");
+        let swapped = Options::parse(&args(&["--only", "size", "--baseline", "main~3"])).unwrap();
+        assert_eq!((swapped.baseline.as_deref(), swapped.selection.list().as_str()), (Some("main~3"), "size"));
+        let alone = Options::parse(&args(&["--baseline", "HEAD"])).unwrap();
+        assert!(alone.baseline.is_some() && !alone.selection.partial);
+        // A missing revision, a flag taken for one, a blank one, or a second --baseline / --only.
+        for bad in [
+            &["--baseline"][..],
+            &["--baseline", "--only", "size"],
+            &["--baseline", " "],
+            &["--baseline", "a", "--baseline", "b"],
+            &["--only", "size", "--only", "hash"],
+            &["--only", "size", "964eb99"],
+        ] {
+            assert!(Options::parse(&args(bad)).unwrap_err().contains("usage"), "{bad:?}");
+        }
     }
 }

@@ -25,7 +25,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::bench::Selection;
+use crate::bench::Options;
 use crate::util::{find_tool, root, Result};
 
 /// Runs of each measurement; the fastest is kept.
@@ -77,8 +77,8 @@ const QUICK_MIB: [(Shell, u32); 2] = [(Shell::Node, 64), (Shell::JscNoJit, 16)];
 /// predicted to end within the wait (the imitation has no network to send parts over meanwhile).
 const HASH_ALONE_MS: &str = "2147483647";
 
-pub fn run(selection: &Selection, _dir: &Path) -> Result<String> {
-    if !selection.has("phone") {
+pub fn run(options: &Options, _dir: &Path) -> Result<String> {
+    if !options.selection.has("phone") {
         return Ok(String::new());
     }
     let jsc = find_tool("jsc").ok_or("jsc not found: `cargo xtask setup` installs libjavascriptcoregtk-4.0-bin")?;

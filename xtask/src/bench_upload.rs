@@ -9,8 +9,15 @@
 //! stdout. [`report`] turns the lines into Markdown tables — every row ours, the peer's and
 //! the ratio — and [`svg_chart`] into a bar chart of the ratios.
 //!
+//! With `--baseline REV` ([`crate::bench_baseline`]) the page also loads that commit's package
+//! and alternates the two, round by round, in the SmhClient and CosUploader uploads, the
+//! quick-upload hash, the CRC-64 kernel and the memory rows; [`ab_table`] puts them side by side,
+//! and the size row gets the baseline's entries.
+//!
 //! [`smoke`] runs the same machinery with tiny files inside `cargo xtask test` (e2e stage), so
-//! the bench cannot rot; the full run is `cargo xtask bench` only.
+//! the bench cannot rot; the full run is `cargo xtask bench` only. The smoke's baseline is our
+//! own package ([`Baseline::ours_as_stand_in`]): building another commit would cost a second
+//! full wasm build.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -20,7 +27,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::bench::Selection;
+use crate::bench::{Options, Selection};
+use crate::bench_baseline::{self, Baseline};
 use crate::util::{self, cargo, cmd, output, root, run_cmd, target_dir, Result};
 use smh_devserver_launch::Devserver;
 
@@ -42,6 +50,8 @@ struct Scale {
     crypto: u64,
     /// Upper bound of each browser's run.
     timeout: Duration,
+    /// Rounds of each "ours vs baseline" row (even, so each package goes first equally often).
+    ab_rounds: u32,
 }
 
 const FULL: Scale = Scale {
@@ -49,40 +59,54 @@ const FULL: Scale = Scale {
     mem_sizes: [256 * MIB, 2048 * MIB],
     crypto: 256 * MIB,
     timeout: Duration::from_secs(2400),
+    ab_rounds: 4,
 };
 const SMOKE: Scale = Scale {
     sizes: [9 * MIB, 17 * MIB],
     mem_sizes: [9 * MIB, 33 * MIB],
     crypto: 9 * MIB,
     timeout: Duration::from_secs(240),
+    ab_rounds: 2,
 };
 
 /// `cargo xtask bench`: the full-size run of the selected sections; returns the report's
 /// Markdown (the SVG chart is written to `dir`, next to the report).
-pub fn run(selection: &Selection, dir: &Path) -> Result<String> {
+pub fn run(options: &Options, dir: &Path) -> Result<String> {
+    let selection = &options.selection;
     run_cmd(cargo().args(["build", "--release", "-p", "smh-devserver"]), "cargo build --release -p smh-devserver")?;
+    let baseline = options.baseline.as_deref().map(bench_baseline::prepare).transpose()?;
     crate::pkg::run()?;
-    let lines = measure(&FULL, selection, &target_dir().join("release/smh-devserver"), dir)?;
-    let (markdown, svg) = report(&FULL, selection, &lines)?;
+    let baseline = baseline.as_ref();
+    let lines = measure(&FULL, selection, baseline, &target_dir().join("release/smh-devserver"), dir)?;
+    let (markdown, svg) = report(&FULL, selection, baseline, &lines)?;
     let chart = dir.join("speed.svg");
     fs::write(&chart, svg).map_err(|e| format!("write {}: {e}", chart.display()))?;
     Ok(format!("{markdown}\nChart of the ratios: `target/bench/speed.svg`.\n"))
 }
 
 /// The bench with tiny files, for `cargo xtask test`: the page must run every section in both
-/// browsers, the Worker must be used, and the report must build. Prints a `test result:` line.
+/// browsers, the Worker must be used, every "ours vs baseline" row must be measured for both
+/// (our own package standing in for the baseline), and the report must build. Prints a
+/// `test result:` line.
 pub fn smoke(devserver: &Path) -> Result<()> {
-    smoke_sections(devserver, &Selection::all())
+    smoke_sections(devserver, &Selection::all(), Some(&Baseline::ours_as_stand_in()))
 }
 
-/// [`smoke`] of the selected sections (`SMH_BENCH_SCALE=smoke cargo xtask bench --only …`).
-pub fn smoke_sections(devserver: &Path, selection: &Selection) -> Result<()> {
+/// [`smoke`] of the selected sections (`SMH_BENCH_SCALE=smoke cargo xtask bench [--only …]
+/// [--baseline REV]`).
+pub fn smoke_sections(devserver: &Path, selection: &Selection, baseline: Option<&Baseline>) -> Result<()> {
     let dir = target_dir().join("bench-smoke");
     let started = Instant::now();
-    let outcome = measure(&SMOKE, selection, devserver, &dir).and_then(|lines| {
-        let (markdown, svg) = report(&SMOKE, selection, &lines)?;
+    let outcome = measure(&SMOKE, selection, baseline, devserver, &dir).and_then(|lines| {
+        let (markdown, svg) = report(&SMOKE, selection, baseline, &lines)?;
         if let Some(l) = lines.iter().find(|l| l.contains_key("failed")) {
             return Err(format!("a bench row failed: {l:?}"));
+        }
+        if baseline.is_some() {
+            let missing = ab_missing(&SMOKE, selection, &lines);
+            if !missing.is_empty() {
+                return Err(format!("ours vs baseline: rows not measured: {}", missing.join("; ")));
+            }
         }
         let hashes =
             selection.has("upload") || selection.has("hash") || selection.has("memory") || selection.has("sweep");
@@ -93,6 +117,14 @@ pub fn smoke_sections(devserver: &Path, selection: &Selection) -> Result<()> {
             })
         {
             return Err("the upload Worker's script was never loaded: uploads hashed on the main thread".into());
+        }
+        // The baseline uploads in the upload, hash and memory rows.
+        let baseline_uploads = selection.has("upload") || selection.has("hash") || selection.has("memory");
+        if baseline.is_some()
+            && baseline_uploads
+            && !lines.iter().any(|l| l.get("baselineLoaded").map(String::as_str) == Some("true"))
+        {
+            return Err("the baseline's upload Worker was never loaded: its uploads hashed on the main thread".into());
         }
         fs::write(dir.join("report.md"), &markdown).map_err(|e| format!("write report: {e}"))?;
         fs::write(dir.join("speed.svg"), svg).map_err(|e| format!("write chart: {e}"))?;
@@ -115,9 +147,16 @@ type Line = BTreeMap<String, String>;
 /// The page's sections (`size` is measured here, from the package files).
 const PAGE_SECTIONS: &[&str] = &["upload", "hash", "crc", "memory", "sweep"];
 
-/// Starts the devserver, runs the page's selected sections (Chromium direct; the upload section
-/// also under Playwright), returns every result line.
-fn measure(scale: &Scale, selection: &Selection, devserver: &Path, dir: &Path) -> Result<Vec<Line>> {
+/// Starts the devserver, runs the page's selected sections (Chromium direct, with the baseline's
+/// package beside ours when there is one; the upload section also under Playwright, ours only),
+/// returns every result line.
+fn measure(
+    scale: &Scale,
+    selection: &Selection,
+    baseline: Option<&Baseline>,
+    devserver: &Path,
+    dir: &Path,
+) -> Result<Vec<Line>> {
     let sections: Vec<&str> = PAGE_SECTIONS.iter().copied().filter(|s| selection.has(s)).collect();
     if sections.is_empty() {
         return Ok(Vec::new());
@@ -138,6 +177,9 @@ fn measure(scale: &Scale, selection: &Selection, devserver: &Path, dir: &Path) -
     let pkg = dir.join("pkg");
     let _ = fs::remove_dir_all(&pkg);
     copy_dir(&root().join("pkg"), &pkg)?;
+    if let Some(baseline) = baseline {
+        copy_dir(&baseline.pkg, &pkg.join("baseline"))?;
+    }
     let args: Vec<std::ffi::OsString> = vec!["--www".into(), www.into(), "--pkg".into(), pkg.into()];
     let server = Devserver::start(devserver, &args)?;
     let field = |name: &str| server.field(name).unwrap_or_default();
@@ -153,7 +195,11 @@ fn measure(scale: &Scale, selection: &Selection, devserver: &Path, dir: &Path) -
         url.push_str(&format!("&{name}={}", encode(&field(name))));
     }
 
-    let mut lines = run_direct(&format!("{url}&sections={}", sections.join(",")), dir, scale.timeout)?;
+    let mut direct = format!("{url}&sections={}", sections.join(","));
+    if baseline.is_some() {
+        direct.push_str(&format!("&baseline=1&abRounds={}", scale.ab_rounds));
+    }
+    let mut lines = run_direct(&direct, dir, scale.timeout)?;
     if selection.has("upload") {
         lines.extend(run_playwright(&format!("{url}&sections=upload"), scale.timeout)?);
     }
@@ -302,7 +348,12 @@ fn human(bytes: u64) -> String {
 }
 
 /// The report's Markdown and an SVG chart of its ratios.
-fn report(scale: &Scale, selection: &Selection, lines: &[Line]) -> Result<(String, String)> {
+fn report(
+    scale: &Scale,
+    selection: &Selection,
+    baseline: Option<&Baseline>,
+    lines: &[Line],
+) -> Result<(String, String)> {
     let num = |l: &Line, k: &str| l.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
     let find = |kind: &str, pred: &dyn Fn(&Line) -> bool| {
         lines.iter().find(|l| l.get("kind").map(String::as_str) == Some(kind) && pred(l))
@@ -398,7 +449,11 @@ fn report(scale: &Scale, selection: &Selection, lines: &[Line]) -> Result<(Strin
         md.push_str(&format!("### CRC-64 (same {} in memory, same page, best of 3)\n\n| smh-upload wasm kernel MB/s | hash-wasm crc64 MB/s | ours / peer |\n| ---: | ---: | ---: |\n| {o:.0} | {p:.0} | {} |\n\nTarget: ≥ 1.0×.\n\n", human(bytes as u64), ratio(o, p)));
         chart.push(("CRC-64: vs hash-wasm".into(), o / p, 1.0));
     }
-    let mem = |size: u64| find("memory", &|l: &Line| num(l, "bytes") == size as f64);
+    let mem = |size: u64| {
+        find("memory", &|l: &Line| {
+            num(l, "bytes") == size as f64 && l.get("impl").map(String::as_str) != Some("baseline")
+        })
+    };
     if let (Some(small), Some(large)) = (mem(scale.mem_sizes[0]), mem(scale.mem_sizes[1])) {
         // `performance.memory` moves in coarse steps: the heap is shown at its peak, absolute.
         let total = |l: &Line| num(l, "heapBase") + num(l, "heapGrowth") + num(l, "wasmBytes");
@@ -454,17 +509,17 @@ fn report(scale: &Scale, selection: &Selection, lines: &[Line]) -> Result<(Strin
         md.push('\n');
     }
 
+    if let Some(baseline) = baseline {
+        md.push_str(&ab_table(scale, selection, &baseline.label, lines));
+    }
+
     let failed: Vec<String> = lines
         .iter()
         .filter_map(|l| {
             l.get("failed").map(|why| {
-                format!(
-                    "- {} {} {} ({}): {why}\n",
-                    l.get("kind").map_or("", String::as_str),
-                    l.get("client").map_or("", String::as_str),
-                    l.get("config").map_or("", String::as_str),
-                    l.get("browser").map_or("", String::as_str)
-                )
+                let field = |k: &str| l.get(k).map_or("", String::as_str);
+                let what = ["kind", "client", "row", "config", "impl"].map(field).join(" ");
+                format!("- {} ({}): {why}\n", what.split_whitespace().collect::<Vec<_>>().join(" "), field("browser"))
             })
         })
         .collect();
@@ -477,17 +532,33 @@ fn report(scale: &Scale, selection: &Selection, lines: &[Line]) -> Result<(Strin
     if selection.has("size") {
         // What a page loads from each browser entry, as the size budget counts it.
         let peer_gz = gzip_size(&root().join("node_modules/cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js"))?;
-        md.push_str("### Size (gzip -9)\n\n| smh-upload entry (wasm + JS glue + Worker + snippets) | KB | cos-js-sdk-v5.min.js KB | ours / peer (lower is better) |\n| --- | ---: | ---: | ---: |\n");
+        md.push_str("### Size (gzip -9)\n\n| smh-upload entry (wasm + JS glue + Worker + snippets) | KB | cos-js-sdk-v5.min.js KB | ours / peer (lower is better) |");
+        if let Some(baseline) = baseline {
+            md.push_str(&format!(" baseline `{}` KB | ours / baseline (lower is better) |", baseline.label));
+        }
+        md.push_str(if baseline.is_some() {
+            "\n| --- | ---: | ---: | ---: | ---: | ---: |\n"
+        } else {
+            "\n| --- | ---: | ---: | ---: |\n"
+        });
+        let entry_gz = |pkg: &Path, stem: &str| -> Result<u64> {
+            crate::size::loaded_files(pkg, stem)?.iter().map(|p| gzip_size(p)).sum()
+        };
         for entry in crate::pkg::ENTRIES {
-            let files = crate::size::loaded_files(&root().join("pkg"), entry.stem)?;
-            let ours_gz: u64 = files.iter().map(|p| gzip_size(p)).sum::<Result<u64>>()?;
+            let ours_gz = entry_gz(&root().join("pkg"), entry.stem)?;
             md.push_str(&format!(
-                "| `{}` | {:.1} | {:.1} | {} |\n",
+                "| `{}` | {:.1} | {:.1} | {} |",
                 entry.specifier,
                 ours_gz as f64 / 1000.0,
                 peer_gz as f64 / 1000.0,
                 ratio(ours_gz as f64, peer_gz as f64)
             ));
+            if let Some(baseline) = baseline {
+                // An entry the baseline does not have is shown as missing, not as an error.
+                let theirs = entry_gz(&baseline.pkg, entry.stem).map_or(f64::NAN, |b| b as f64);
+                md.push_str(&format!(" {:.1} | {} |", theirs / 1000.0, ratio(ours_gz as f64, theirs)));
+            }
+            md.push('\n');
             chart.push((
                 format!("size {}: cos-js-sdk-v5 / ours", entry.specifier),
                 peer_gz as f64 / ours_gz as f64,
@@ -497,6 +568,242 @@ fn report(scale: &Scale, selection: &Selection, lines: &[Line]) -> Result<(Strin
         md.push_str("\nTarget: ≤ 45 KB.\n");
     }
     Ok((md, svg_chart(&chart)))
+}
+
+/// One side of an A/B row: the median of its rounds and their range.
+#[derive(Debug, Clone, Copy)]
+struct Spread {
+    median: f64,
+    min: f64,
+    max: f64,
+    rounds: usize,
+}
+
+impl Spread {
+    /// The finite values' median and range; `None` when there is none.
+    fn of(mut values: Vec<f64>) -> Option<Spread> {
+        values.retain(|v| v.is_finite());
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        let median = match n {
+            0 => return None,
+            _ if n % 2 == 1 => values[n / 2],
+            _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+        };
+        Some(Spread { median, min: values[0], max: values[n - 1], rounds: n })
+    }
+
+    fn cell(spread: Option<Spread>) -> String {
+        match spread {
+            Some(s) if s.rounds > 1 => format!("{:.1} [{:.1}–{:.1}]", s.median, s.min, s.max),
+            Some(s) => format!("{:.1}", s.median),
+            None => "–".into(),
+        }
+    }
+}
+
+/// Whether ours differs from the baseline beyond this run's noise: "within noise" when the two
+/// ranges of rounds overlap, else which side is better.
+fn verdict(ours: Option<Spread>, theirs: Option<Spread>, higher_is_better: bool) -> &'static str {
+    match (ours, theirs) {
+        (Some(o), Some(t)) if o.rounds > 1 && t.rounds > 1 => {
+            if o.min <= t.max && t.min <= o.max {
+                "within noise"
+            } else if (o.median > t.median) == higher_is_better {
+                "ours better"
+            } else {
+                "ours worse"
+            }
+        }
+        (Some(_), Some(_)) => "one sample each",
+        _ => "–",
+    }
+}
+
+/// A numeric field of a line (NaN when absent or not a number).
+fn field_f64(l: &Line, k: &str) -> f64 {
+    l.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN)
+}
+
+/// One A/B row of the table: the page's `row` of `kind: 'ab'` lines, how the table names it,
+/// the value of one round, and whether higher is better.
+struct AbRow {
+    row: &'static str,
+    label: &'static str,
+    value: fn(&Line) -> f64,
+    higher_is_better: bool,
+}
+
+fn total_rate(l: &Line) -> f64 {
+    mb_s(field_f64(l, "bytes"), field_f64(l, "seconds"))
+}
+
+fn parts_rate(l: &Line) -> f64 {
+    mb_s(field_f64(l, "bytes"), field_f64(l, "partsSeconds"))
+}
+
+fn long_tasks(l: &Line) -> f64 {
+    field_f64(l, "longTasks")
+}
+
+const fn ab(row: &'static str, label: &'static str, value: fn(&Line) -> f64, higher_is_better: bool) -> AbRow {
+    AbRow { row, label, value, higher_is_better }
+}
+
+/// The upload section's A/B rows.
+const UPLOAD_AB_ROWS: &[AbRow] = &[
+    ab("SmhClient upload", "SmhClient MB/s (the call → done)", total_rate, true),
+    ab("SmhClient upload", "SmhClient MB/s sending the parts", parts_rate, true),
+    ab("SmhClient upload", "SmhClient long tasks > 50 ms", long_tasks, false),
+    ab("CosUploader upload", "CosUploader MB/s (the call → done)", total_rate, true),
+    ab("CosUploader upload", "CosUploader MB/s sending the parts", parts_rate, true),
+    ab("CosUploader upload", "CosUploader long tasks > 50 ms", long_tasks, false),
+];
+
+fn hashing_rate(l: &Line) -> f64 {
+    mb_s(field_f64(l, "bytes"), field_f64(l, "hashingSeconds"))
+}
+
+/// The hash and crc sections' A/B rows.
+const HASH_AB_ROW: AbRow =
+    ab("hash", "quick-upload hashing MB/s (the call → the begin with the full hash)", hashing_rate, true);
+const CRC_AB_ROW: AbRow = ab("crc", "CRC-64 kernel MB/s (in memory)", total_rate, true);
+
+/// The selected sections' A/B rows (memory is apart: one upload per side, from `memory` lines).
+fn ab_rows(selection: &Selection) -> Vec<&'static AbRow> {
+    let mut rows: Vec<&AbRow> = Vec::new();
+    if selection.has("upload") {
+        rows.extend(UPLOAD_AB_ROWS);
+    }
+    if selection.has("hash") {
+        rows.push(&HASH_AB_ROW);
+    }
+    if selection.has("crc") {
+        rows.push(&CRC_AB_ROW);
+    }
+    rows
+}
+
+/// "ours vs baseline": each A/B row's median over its rounds on both sides, the range, the
+/// ratio and whether the difference is beyond this run's noise.
+fn ab_table(scale: &Scale, selection: &Selection, baseline: &str, lines: &[Line]) -> String {
+    let num = field_f64;
+    let field = |l: &Line, k: &str| l.get(k).cloned().unwrap_or_default();
+    let mut md = format!(
+        "### ours vs baseline `{baseline}` (one page, one devserver, the same files; the two packages alternate, the order flipped every round)\n\n\
+         | row | file | ours: median [min–max] | baseline: median [min–max] | ours / baseline | |\n| --- | --- | ---: | ---: | ---: | --- |\n"
+    );
+    for &AbRow { row, label, value, higher_is_better: higher } in ab_rows(selection) {
+        let sizes: Vec<u64> = match row {
+            "hash" | "crc" => vec![scale.crypto],
+            _ => scale.sizes.to_vec(),
+        };
+        for size in sizes {
+            let side = |impl_: &str| {
+                Spread::of(
+                    lines
+                        .iter()
+                        .filter(|l| {
+                            field(l, "kind") == "ab"
+                                && field(l, "row") == row
+                                && field(l, "impl") == impl_
+                                && num(l, "bytes") == size as f64
+                        })
+                        .map(value)
+                        .collect(),
+                )
+            };
+            let (ours, theirs) = (side("ours"), side("baseline"));
+            // A count of long tasks has no useful ratio (mostly 0 / 0).
+            let shown_ratio = match (higher, ours, theirs) {
+                (true, Some(o), Some(t)) => ratio(o.median, t.median),
+                _ => "–".into(),
+            };
+            md.push_str(&format!(
+                "| {label} | {} | {} | {} | {shown_ratio} | {} |\n",
+                human(size),
+                Spread::cell(ours),
+                Spread::cell(theirs),
+                verdict(ours, theirs, higher)
+            ));
+        }
+    }
+    if selection.has("memory") {
+        // What the upload adds: the JS heap's growth and the wasm memory of the package that
+        // uploads (the heap the upload starts from is the page's, both packages' alike).
+        for &size in &scale.mem_sizes {
+            let total = |impl_: &str| {
+                Spread::of(
+                    lines
+                        .iter()
+                        .filter(|l| {
+                            field(l, "kind") == "memory" && field(l, "impl") == impl_ && num(l, "bytes") == size as f64
+                        })
+                        .map(|l| (num(l, "heapGrowth") + num(l, "wasmBytes")) / MIB as f64)
+                        .collect(),
+                )
+            };
+            let (ours, theirs) = (total("ours"), total("baseline"));
+            md.push_str(&format!(
+                "| SmhClient memory MiB: JS heap growth at the peak + wasm memory (lower is better) | {} | {} | {} | {} | {} |\n",
+                human(size),
+                Spread::cell(ours),
+                Spread::cell(theirs),
+                ratio(ours.map_or(f64::NAN, |s| s.median), theirs.map_or(f64::NAN, |s| s.median)),
+                verdict(ours, theirs, false)
+            ));
+        }
+    }
+    // Two identical packages give ranges that do not overlap when one side's rounds all come
+    // out below the other's: 2 of the C(2n, n) equally likely orders of 2n rounds.
+    let n = u64::from(scale.ab_rounds);
+    let orders = (1..=n).map(|k| (n + k) as f64 / k as f64).product::<f64>().round() as u64;
+    md.push_str(&format!(
+        "\n{n} rounds per side and row, after one unmeasured upload of each kind per package. ours / baseline > 1: \
+         ours is faster (memory: uses more). \"within noise\": the ranges of the two sides' rounds overlap; two \
+         identical packages would still show \"better\" or \"worse\" in about 1 row in {} by chance. Chromium \
+         direct only; the sweep and phone sections measure ours alone.\n\n",
+        orders / 2
+    ));
+    md
+}
+
+/// The A/B rows [`ab_table`] needs that the page did not measure on both sides (every round).
+fn ab_missing(scale: &Scale, selection: &Selection, lines: &[Line]) -> Vec<String> {
+    let field = |l: &Line, k: &str| l.get(k).cloned().unwrap_or_default();
+    let count = |kind: &str, row: &str, impl_: &str| {
+        lines
+            .iter()
+            .filter(|l| {
+                field(l, "kind") == kind && field(l, "impl") == impl_ && (row.is_empty() || field(l, "row") == row)
+            })
+            .count()
+    };
+    let mut wanted: Vec<(&str, &str, usize)> = Vec::new();
+    let rounds = scale.ab_rounds as usize;
+    if selection.has("upload") {
+        wanted.push(("ab", "SmhClient upload", rounds * scale.sizes.len()));
+        wanted.push(("ab", "CosUploader upload", rounds * scale.sizes.len()));
+    }
+    if selection.has("hash") {
+        wanted.push(("ab", "hash", rounds));
+    }
+    if selection.has("crc") {
+        wanted.push(("ab", "crc", rounds));
+    }
+    if selection.has("memory") {
+        wanted.push(("memory", "", rounds * scale.mem_sizes.len()));
+    }
+    let mut missing = Vec::new();
+    for (kind, row, n) in wanted {
+        for impl_ in ["ours", "baseline"] {
+            let seen = count(kind, row, impl_);
+            if seen != n {
+                missing.push(format!("{kind} {row} {impl_}: {seen} of {n}"));
+            }
+        }
+    }
+    missing
 }
 
 /// The upload rows split in two: sending the parts (the call → the last part's reply, the
@@ -644,6 +951,75 @@ mod tests {
         let md = parts_phase(&SMOKE, &lines);
         // 9 MiB in 1 s vs 2 s and 1.25 s; completions 2 s and 2 s.
         assert!(md.contains("| 9 MiB | direct | 9.4 | 4.7 | 2.00× | NaN | – | 7.5 | 1.25× | 2.0 / 2.0 |"), "{md}");
+    }
+
+    #[test]
+    fn ab_table_puts_the_medians_side_by_side_with_the_noise() {
+        let line = |row: &str, side: &str, seconds: f64| {
+            parse_flat_json(&format!(r#"{{"kind":"ab","row":"{row}","impl":"{side}","bytes":{},"seconds":{seconds},"partsSeconds":{},"longTasks":0}}"#, 9 * MIB, seconds / 2.0)).unwrap()
+        };
+        let memory = |side: &str, bytes: u64, wasm: u64| {
+            parse_flat_json(&format!(
+                r#"{{"kind":"memory","impl":"{side}","bytes":{bytes},"heapBase":{},"heapGrowth":{},"wasmBytes":{}}}"#,
+                9 * MIB,
+                MIB,
+                wasm * MIB
+            ))
+            .unwrap()
+        };
+        let lines = vec![
+            // SmhClient: ours 1.0–1.2 s, the baseline 1.1–1.3 s: overlapping.
+            line("SmhClient upload", "ours", 1.0),
+            line("SmhClient upload", "ours", 1.2),
+            line("SmhClient upload", "baseline", 1.3),
+            line("SmhClient upload", "baseline", 1.1),
+            // CosUploader: ours twice as fast, apart.
+            line("CosUploader upload", "ours", 1.0),
+            line("CosUploader upload", "ours", 1.0),
+            line("CosUploader upload", "baseline", 2.0),
+            line("CosUploader upload", "baseline", 2.2),
+            memory("ours", SMOKE.mem_sizes[0], 3),
+            memory("ours", SMOKE.mem_sizes[0], 3),
+            memory("baseline", SMOKE.mem_sizes[0], 1),
+            memory("baseline", SMOKE.mem_sizes[0], 1),
+        ];
+        let selection = crate::bench::Options::parse(&["--only".into(), "upload,memory".into()]).unwrap().selection;
+        let md = ab_table(&SMOKE, &selection, "964eb99", &lines);
+        // 9 MiB = 9.437 MB: 9.4 / 7.9 MB/s at 1.0 / 1.2 s (the median of the rates: 8.7), 7.3 / 8.6 (→ 7.9).
+        assert!(
+            md.contains(
+                "| SmhClient MB/s (the call → done) | 9 MiB | 8.7 [7.9–9.4] | 7.9 [7.3–8.6] | 1.09× | within noise |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| CosUploader MB/s (the call → done) | 9 MiB | 9.4 [9.4–9.4] | 4.5 [4.3–4.7] | 2.10× | ours better |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| CosUploader long tasks > 50 ms | 9 MiB | 0.0 [0.0–0.0] | 0.0 [0.0–0.0] | – | within noise |"
+            ),
+            "{md}"
+        );
+        // Memory: 1 MiB of heap growth + 3 MiB of wasm against 1 + 1 (the heap the upload starts
+        // from is not counted), lower is better.
+        assert!(md.contains("| 9 MiB | 4.0 [4.0–4.0] | 2.0 [2.0–2.0] | 2.00× | ours worse |"), "{md}");
+        // A side that was not measured is shown as such, and ab_missing names it.
+        assert!(md.contains("| SmhClient MB/s (the call → done) | 17 MiB | – | – | – | – |"), "{md}");
+        // 2 rounds a side: 2 of the C(4, 2) = 6 orders put one side's rounds all below.
+        assert!(md.contains("about 1 row in 3 by chance"), "{md}");
+        assert!(ab_table(&FULL, &selection, "x", &lines).contains("about 1 row in 35 by chance"));
+        let missing = ab_missing(&SMOKE, &selection, &lines);
+        assert!(missing.contains(&"ab SmhClient upload ours: 2 of 4".to_string()), "{missing:?}");
+        assert!(missing.contains(&"memory  baseline: 2 of 4".to_string()), "{missing:?}");
+        assert_eq!(
+            Spread::of(vec![3.0, f64::NAN, 1.0, 2.0]).map(|s| (s.median, s.min, s.max, s.rounds)),
+            Some((2.0, 1.0, 3.0, 3))
+        );
+        assert!(Spread::of(vec![f64::NAN]).is_none());
     }
 
     #[test]

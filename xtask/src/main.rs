@@ -10,11 +10,13 @@
 //! - [`lint`]: the `lint` stage: rust-version, rustfmt, clippy.
 //! - [`demo`]: the demo page on the devserver, until Ctrl-C.
 //! - [`bench`]: the benchmark registry and `target/bench/report.md`.
+//! - [`bench_baseline`]: `bench --baseline REV`: that commit's package, built by its own xtask.
 //! - [`devserver`]: starts `smh-devserver`, reads its READY line, kills it on drop.
 //! - [`citations`]: every document and section the repository cites exists (`cargo test -p xtask`).
 //! - [`util`]: paths, running commands, stamps, signals.
 
 mod bench;
+mod bench_baseline;
 mod bench_phone;
 mod bench_upload;
 mod citations;
@@ -46,9 +48,11 @@ tasks:
                         setup, pkg, serve the demo page (www/ + pkg/) on smh-devserver at
                         http://127.0.0.1:N/ (default 8780; SMH and COS on N+1, N+2) until Ctrl-C;
                         the library is kept in DIR (default target/demo-data)
-  bench [--only SECTION[,SECTION…]]
+  bench [--only SECTION[,SECTION…]] [--baseline GIT-REV]
                         run the benchmarks, write target/bench/report.md (with --only, just those
-                        sections of: upload, hash, crc, memory, sweep, size; into target/bench/only/)
+                        sections of: upload, hash, crc, memory, sweep, size, phone; into target/bench/only/);
+                        --baseline: also build that commit's package (by its own `cargo xtask pkg`) and run
+                        it beside ours in the same page, ours vs baseline rows (target/bench/baseline/)
 ";
 
 fn main() {
