@@ -99,3 +99,24 @@ test('a trap while the wasm handles an XHR event (no call of the page on the sta
   assertInternal(record.end.error, 'the running task rejects', record);
   assert.equal(record.state, 'failed', JSON.stringify(record));
 });
+
+test("wasm-bindgen's own errors (a freed task used) are no trap: other uploads go on and the instance keeps working", { timeout: 60_000 }, async () => {
+  await env.dev.faults({ origin: 'cos', method: 'PUT', path: '*', times: 1, action: { type: 'delay', ms: 1500 } });
+  const record = await inPage(env, new Function(`return (async () => {${PAGE_HELPERS}
+    const client = await window.e2e.client();
+    const running = client.upload(window.e2e.blob(70000, 8), 'panic/running.bin');
+    const freed = client.upload(window.e2e.blob(10, 9), 'panic/freed.bin');
+    freed.cancel();
+    await ending(freed);
+    freed.free();
+    let thrown;
+    try { freed.pause(); } catch (e) { thrown = errorData(e); }
+    const end = await ending(running);
+    const after = await ending(client.upload(window.e2e.blob(20, 10), 'panic/after.bin'));
+    return { thrown, end, after, state: stateOf(running) };
+  })()`), undefined, 30_000);
+  assert.ok(record.thrown && record.thrown.code === undefined, `wasm-bindgen's error, not an InternalError: ${JSON.stringify(record)}`);
+  assert.equal(record.end.result?.path, 'panic/running.bin', `the running upload completes\n${explain(record, env)}`);
+  assert.equal(record.state, 'done');
+  assert.equal(record.after.result?.path, 'panic/after.bin', 'a later upload works');
+});

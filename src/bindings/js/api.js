@@ -54,11 +54,13 @@ let smh$dead;
 const smh$live = new Map();
 
 /** The wasm's `exports` (xtask/src/pkg.rs makes the glue keep these instead) with every function
- *  guarded: an exception escaping the wasm means the instance stopped mid-call without cleaning
- *  up (a panic is a trap at once: `panic=immediate-abort`; or a JS exception unwound it), so it
- *  can never be trusted again. Every running task is rejected with `InternalError` (state
- *  'failed') instead of hanging, and every later call, by the page or by a callback of the glue
- *  (XHR events, timers, promise continuations), throws that error without entering the wasm. */
+ *  guarded. A trap (a `RuntimeError`; a panic is one at once: `panic=immediate-abort`) or the
+ *  engine's stack running out (`RangeError`) stopped the wasm mid-call without cleaning up, so
+ *  the instance can never be trusted again: every running task is rejected with `InternalError`
+ *  (state 'failed') instead of hanging, and every later call, by the page or by a callback of
+ *  the glue (XHR events, timers, promise continuations), throws that error without entering the
+ *  wasm. Other errors pass: wasm-bindgen's own throws (a freed object used, say) leave the
+ *  instance sound. */
 function smh$guard(exports) {
   const guarded = {};
   for (const [name, f] of Object.entries(exports)) {
@@ -70,6 +72,7 @@ function smh$guard(exports) {
             try {
               return f(...args);
             } catch (e) {
+              if (!(e && (e.name === 'RuntimeError' || e.name === 'RangeError'))) throw e;
               smh$die(e);
               throw smh$dead;
             }
@@ -81,8 +84,7 @@ function smh$guard(exports) {
 /** The wasm instance died on `e` (see `smh$guard`). */
 function smh$die(e) {
   if (smh$dead) return;
-  const message = e instanceof Error ? e.message : String(e);
-  smh$dead = smh$error('smh-upload stopped on an internal error: ' + message, 'InternalError', 0, null, false);
+  smh$dead = smh$error('smh-upload stopped on an internal error: ' + e.message, 'InternalError', 0, null, false);
   console.error('smh-upload stopped on an internal error:', e);
   for (const [task, settle] of smh$live) {
     task[smh$FAILED] = true;
