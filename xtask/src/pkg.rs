@@ -100,9 +100,9 @@ const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-multivalue",
 ];
 
-/// wasm-opt's passes: the code flattened and its control flow rebuilt by the Relooper
-/// (`--flatten --rereloop`, which finds smaller shapes for the async state machines than
-/// LLVM's), then `-Oz` twice and until it stops shrinking, and the `producers` and
+/// wasm-opt's passes: the code flattened and its control flow rebuilt by binaryen's Relooper
+/// (`--flatten --rereloop`: smaller than LLVM's after `-Oz`, for this crate), then `-Oz` twice
+/// and until it stops shrinking, and the `producers` and
 /// `target_features` sections dropped (the features are stated by [`WASM_OPT_FEATURES`]; no
 /// engine reads either section): each only makes the wasm smaller (the pkg build prints the
 /// size before and after). The CRC-64 kernel is as fast after them (`cargo xtask bench --only crc`).
