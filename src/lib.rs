@@ -36,10 +36,6 @@ pub mod vecmap;
 #[cfg(target_arch = "wasm32")]
 mod bindings;
 
-/// What the panic hook does; exposed only so the browser tests can check it.
-#[cfg(target_arch = "wasm32")]
-#[doc(hidden)]
-pub use bindings::reject_live_tasks as __reject_live_tasks;
 #[cfg(all(target_arch = "wasm32", feature = "cos-uploader"))]
 pub use bindings::CosUploader;
 #[cfg(all(target_arch = "wasm32", feature = "smh-client"))]

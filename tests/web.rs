@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use js_sys::{Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
@@ -15,7 +15,6 @@ use smh_upload::engine::{run, ClientConfig, Control, Observer, Progress, SmhUplo
 use smh_upload::platform::browser::{BlobSource, JsTimer, XhrHttp};
 use smh_upload::platform::{Body, FileSource, Http, HttpRequest, Method, NoCheckpoints, Timer};
 use smh_upload::smh::{Conflict, LibraryPath, SmhTarget, Tokens};
-use smh_upload::SmhClient;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -208,45 +207,6 @@ async fn engine_uploads_a_blob_multipart_through_xhr() {
     assert_eq!(result.file.path, "web/multipart.bin");
     assert_eq!(stored_sha256("web/multipart.bin").await, Some(sha256_hex(&data).await));
     assert_eq!(rec.0.borrow().last(), Some(&UploadState::Done));
-}
-
-/// The panic hook rejects running tasks: the wasm's own classes as the JS layer
-/// (src/bindings/js/) drives them, whose `events.d` hears of the end (the public API over them is
-/// tested through the package, tests/e2e/).
-#[wasm_bindgen_test]
-async fn a_panic_rejects_running_tasks_instead_of_leaving_them_hanging() {
-    let domains = serde_json::json!([field("cos")]).to_string();
-    // Keep the upload in flight: the cos origin delays the PUT.
-    app_json(Method::Post, "/_dev/faults", Some(serde_json::json!({"origin": "cos", "method": "PUT", "path": "*", "times": 1, "action": {"type": "delay", "ms": 3000}}))).await;
-    let client = SmhClient::new(
-        field("smh"),
-        field("libraryId"),
-        field("spaceId"),
-        None,
-        Some(token().await),
-        None,
-        Some(domains),
-        &[],
-        JsValue::NULL,
-    )
-    .unwrap();
-    let events =
-        js_sys::Function::new_no_args("const e = { s() {}, p() {}, w() {}, d(ok, v) { e.end = [ok, v]; } }; return e;")
-            .call0(&JsValue::NULL)
-            .unwrap();
-    let task =
-        client.upload(blob_of(b"panic").into(), "panic.bin", 0, true, None, events.clone().unchecked_into()).unwrap();
-    JsTimer.sleep(Duration::from_millis(300)).await;
-    assert!(Reflect::get(&events, &"end".into()).unwrap().is_undefined(), "still running");
-    smh_upload::__reject_live_tasks("test");
-    let end = js_sys::Array::from(&Reflect::get(&events, &"end".into()).unwrap());
-    assert_eq!(end.get(0).as_bool(), Some(false));
-    assert_eq!(
-        end.get(1).as_string().as_deref(),
-        Some("InternalError\u{1}0\u{1}\u{1}\u{1}smh-upload stopped on an internal error: test")
-    );
-    assert_eq!(task.state(), "failed");
-    app_json(Method::Delete, "/_dev/faults", None).await;
 }
 
 /// What a hostile or broken SMH reply puts into the COS request headers: a signature-looking

@@ -3,6 +3,11 @@
 //! `UploadTask`: it checks the options, builds the objects the page sees and calls its callbacks;
 //! the classes here (`__Smh`, `__Cos`, `__Task`) take plain values from it, and the work is the
 //! engine's. What JavaScript does natively stays out of the wasm.
+//!
+//! A panic is a trap at once (the package's wasm is built with `panic=immediate-abort`,
+//! xtask/src/pkg.rs): the instance is dead, so no hook runs here. The JS layer notices the trap
+//! where every call into the wasm passes (`smh$guard` in js/api.js), rejects every running task
+//! with `InternalError` and refuses later calls.
 
 #[cfg(feature = "smh-client")]
 mod client;
@@ -15,29 +20,8 @@ mod task;
 mod types;
 mod worker;
 
-use wasm_bindgen::prelude::*;
-
 #[cfg(feature = "smh-client")]
 pub use client::SmhClient;
 #[cfg(feature = "cos-uploader")]
 pub use cos::CosUploader;
-pub use task::{reject_live_tasks, UploadTask};
-
-/// Runs when the module is instantiated: a panic is logged to the console and rejects every
-/// task still running (the instance aborts after a panic, so they could never settle). The log
-/// line is the message alone: the package's wasm carries no panic locations
-/// (`-Zlocation-detail=none`, xtask/src/pkg.rs) and no stack (console_error_panic_hook's
-/// formatted stack cost the package more than it told).
-#[wasm_bindgen(start)]
-pub fn start() {
-    std::panic::set_hook(Box::new(|info| {
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("panic");
-        web_sys::console::error_2(&JsValue::from_str("smh-upload panicked:"), &JsValue::from_str(message));
-        task::reject_live_tasks(message);
-    }));
-}
+pub use task::UploadTask;

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use super::error::{encode, encoded};
+use super::error::encoded;
 use crate::engine::{Control, Observer, Phase, Progress, UploadState};
 use crate::json::Value;
 use crate::platform::LocalBoxFuture;
@@ -26,7 +26,7 @@ extern "C" {
     /// A warning: code and message.
     #[wasm_bindgen(method, js_name = w)]
     fn warning(this: &Events, code: &str, message: &str);
-    /// The end: `ok` with the result as JSON text, else an encoded error ([`encode`]).
+    /// The end: `ok` with the result as JSON text, else an encoded error ([`super::error::encode`]).
     #[wasm_bindgen(method, js_name = d)]
     fn settle(this: &Events, ok: bool, value: &str);
 }
@@ -67,7 +67,7 @@ impl Observer for Shared {
 }
 
 thread_local! {
-    /// Tasks whose `done()` has not settled: a panic rejects them all (see [`reject_live_tasks`]).
+    /// Tasks whose `done()` has not settled.
     static LIVE: RefCell<Vec<(u64, Rc<Shared>)>> = const { RefCell::new(Vec::new()) };
     static NEXT_ID: Cell<u64> = const { Cell::new(0) };
 }
@@ -127,17 +127,6 @@ fn take_live(is: impl Fn(u64, &Shared) -> bool) -> Option<Rc<Shared>> {
         let at = live.iter().position(|(id, shared)| is(*id, shared))?;
         Some(live.swap_remove(at).1)
     })
-}
-
-/// Called by the panic hook: a panic aborts the wasm instance, so no task could settle any more;
-/// reject every live one (`InternalError`, state `'failed'`) instead of leaving it hanging.
-pub fn reject_live_tasks(message: &str) {
-    let tasks = LIVE.with(|live| live.try_borrow_mut().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default());
-    for (_, shared) in tasks {
-        shared.state.set(UploadState::Failed);
-        let text = String::from("smh-upload stopped on an internal error: ") + message;
-        shared.events.settle(false, &encode("InternalError", 0, false, None, &text));
-    }
 }
 
 /// `[{<target_name>, name, size, loaded, updatedAt}]` as JSON text (`pendingUploads()`).

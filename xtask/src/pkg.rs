@@ -100,11 +100,14 @@ const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-multivalue",
 ];
 
-/// wasm-opt's passes: `-Oz` run until it stops shrinking, and the `producers` and
+/// wasm-opt's passes: the code flattened and its control flow rebuilt by binaryen's Relooper
+/// (`--flatten --rereloop`: smaller than LLVM's after `-Oz`, for this crate), then `-Oz` twice
+/// and until it stops shrinking, and the `producers` and
 /// `target_features` sections dropped (the features are stated by [`WASM_OPT_FEATURES`]; no
 /// engine reads either section): each only makes the wasm smaller (the pkg build prints the
-/// size before and after).
-const WASM_OPT_PASSES: &[&str] = &["-Oz", "--converge", "--strip-producers", "--strip-target-features"];
+/// size before and after). The CRC-64 kernel is as fast after them (`cargo xtask bench --only crc`).
+const WASM_OPT_PASSES: &[&str] =
+    &["--flatten", "--rereloop", "-Oz", "-Oz", "--converge", "--strip-producers", "--strip-target-features"];
 
 /// Cargo's unstable flags for the release wasm (both packages): the standard library rebuilt
 /// with the crate's profile (`opt-level = "z"`, LTO with the crate, `panic = "abort"`) and std's
@@ -112,13 +115,20 @@ const WASM_OPT_PASSES: &[&str] = &["-Oz", "--converge", "--strip-producers", "--
 /// prebuilt one that was optimised for speed and carries its unwinding-era panic machinery.
 const WASM_BUILD_STD: &[&str] = &["-Zbuild-std=std,panic_abort", "-Zbuild-std-features=optimize_for_size"];
 
-/// rustc's flags for the release wasm: panics carry no file/line (`location-detail=none`; the
-/// source paths would fill the data section), `{:?}` prints nothing (`fmt-debug=none`; the
-/// package formats no user-facing text with Debug), and symbols use the legacy mangling, which
-/// stable rustc uses but a rustc with `RUSTC_BOOTSTRAP=1` does not (v0 names spell out whole
-/// types in wasm-bindgen's exports and so lengthen the JS glue).
-const WASM_RUSTFLAGS: &[&str] =
-    &["-Zlocation-detail=none", "-Zfmt-debug=none", "-Zunstable-options", "-Csymbol-mangling-version=legacy"];
+/// rustc's flags for the release wasm: a panic is a trap at once (`panic=immediate-abort`: no
+/// panic message is formatted, so `core::fmt` leaves the wasm; the JS layer notices the trap and
+/// rejects every running task, see `smh$guard` in src/bindings/js/api.js) and carries no
+/// file/line (`location-detail=none`), `{:?}` prints nothing
+/// (`fmt-debug=none`; the package formats no user-facing text with Debug), and symbols use the
+/// legacy mangling, which stable rustc uses but a rustc with `RUSTC_BOOTSTRAP=1` does not (v0
+/// names spell out whole types in wasm-bindgen's exports and so lengthen the JS glue).
+const WASM_RUSTFLAGS: &[&str] = &[
+    "-Zunstable-options",
+    "-Cpanic=immediate-abort",
+    "-Zlocation-detail=none",
+    "-Zfmt-debug=none",
+    "-Csymbol-mangling-version=legacy",
+];
 
 /// `cargo build --release --target wasm32-unknown-unknown -p smh-upload --lib` plus
 /// `--features` (with `--no-default-features` unless `default_features`) and the size flags
@@ -241,6 +251,14 @@ pub(crate) fn with_js_layer(glue: &str, features: &[&str], web: bool) -> Result<
     if text.contains("export class __") {
         return Err("the glue exports a wasm class the JS layer should keep private".into());
     }
+    // Every call into the wasm goes through the exports the glue keeps in `wasm`: guarded there,
+    // a trap (a panic) anywhere is noticed (`smh$guard`, api.js). Web glue sets them in
+    // `__wbg_finalize_init`, bundler glue (the mini-program's) in `__wbg_set_wasm`.
+    let guarded = ["wasm = instance.exports;", "wasm = val;"]
+        .iter()
+        .find(|set| text.matches(*set).count() == 1)
+        .ok_or("the glue sets its `wasm` exports in a way the JS layer's guard does not know")?;
+    text = text.replace(guarded, &guarded.replace("= ", "= smh$guard(").replace(';', ");"));
     text.push_str(&read("api.js")?);
     for (file, feature) in JS_LAYER_CLASSES {
         if features.is_empty() || features.contains(feature) {

@@ -48,6 +48,50 @@ function smh$call(f) {
   }
 }
 
+/** Set when the wasm instance died: the `InternalError` every later call into it throws. */
+let smh$dead;
+/** The tasks whose `done()` has not settled, each with its settle function. */
+const smh$live = new Map();
+
+/** The wasm's `exports` (xtask/src/pkg.rs makes the glue keep these instead) with every function
+ *  guarded. A trap (a `RuntimeError`; a panic is one at once: `panic=immediate-abort`) or the
+ *  engine's stack running out (`RangeError`) stopped the wasm mid-call without cleaning up, so
+ *  the instance can never be trusted again: every running task is rejected with `InternalError`
+ *  (state 'failed') instead of hanging, and every later call, by the page or by a callback of
+ *  the glue (XHR events, timers, promise continuations), throws that error without entering the
+ *  wasm. Other errors pass: wasm-bindgen's own throws (a freed object used, say) leave the
+ *  instance sound. */
+function smh$guard(exports) {
+  const guarded = {};
+  for (const [name, f] of Object.entries(exports)) {
+    guarded[name] =
+      typeof f !== 'function'
+        ? f
+        : (...args) => {
+            if (smh$dead) throw smh$dead;
+            try {
+              return f(...args);
+            } catch (e) {
+              if (!(e && (e.name === 'RuntimeError' || e.name === 'RangeError'))) throw e;
+              smh$die(e);
+              throw smh$dead;
+            }
+          };
+  }
+  return guarded;
+}
+
+/** The wasm instance died on `e` (see `smh$guard`). */
+function smh$die(e) {
+  if (smh$dead) return;
+  smh$dead = smh$error('smh-upload stopped on an internal error: ' + e.message, 'InternalError', 0, null, false);
+  console.error('smh-upload stopped on an internal error:', e);
+  for (const [task, settle] of smh$live) {
+    task[smh$FAILED] = true;
+    settle(false, smh$dead);
+  }
+}
+
 const smh$absent = v => v === undefined || v === null;
 /** `v`, or `otherwise` when it is undefined (what `??` does, for engines without it). */
 const smh$or = (v, otherwise) => (v === undefined ? otherwise : v);
@@ -55,6 +99,7 @@ const smh$or = (v, otherwise) => (v === undefined ? otherwise : v);
 const smh$RAW = Symbol('smh-upload wasm object');
 const smh$DONE = Symbol('smh-upload done');
 const smh$DISCARD = Symbol('smh-upload discardPending');
+const smh$FAILED = Symbol('smh-upload failed');
 
 /** `options` checked to be an object (or absent when `optional`) with no names but `known`. */
 function smh$options(options, prefix, known, optional) {
@@ -225,7 +270,10 @@ export class UploadTask {
     const onWarning = smh$function(o, 'onWarning');
     let settle;
     this[smh$DONE] = new Promise((resolve, reject) => {
-      settle = (ok, value) => (ok ? resolve(JSON.parse(value)) : reject(smh$fromWasm(value)));
+      settle = (ok, value) => {
+        smh$live.delete(this);
+        ok ? resolve(JSON.parse(value)) : reject(smh$fromWasm(value));
+      };
     });
     // The page may never call done(); that must not surface as an unhandled rejection.
     this[smh$DONE].catch(() => {});
@@ -237,6 +285,7 @@ export class UploadTask {
       d: settle,
     };
     const raw = (this[smh$RAW] = smh$call(() => start(events)));
+    smh$live.set(this, settle);
     if (signal) {
       if (signal.aborted) raw.cancel();
       signal.addEventListener('abort', () => raw.cancel());
@@ -259,7 +308,7 @@ export class UploadTask {
     return this[smh$DONE];
   }
   get state() {
-    return this[smh$RAW].state();
+    return this[smh$FAILED] ? 'failed' : this[smh$RAW].state();
   }
   get progress() {
     return smh$progress(...this[smh$RAW].progress());

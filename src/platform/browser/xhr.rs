@@ -1,42 +1,55 @@
 //! [`XhrHttp`]: the `Http` port over `XMLHttpRequest`, chosen over `fetch` because only XHR
-//! reports upload progress byte by byte. Dropping the future aborts the request.
-
-use std::cell::RefCell;
-use std::rc::Rc;
+//! reports upload progress byte by byte. Dropping the future aborts the request. The request is
+//! opened, sent and heard in xhr.js (a JS function per event handler costs far less than a wasm
+//! closure each); the wasm reads the reply.
 
 use js_sys::{Function, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, ProgressEvent, XmlHttpRequest, XmlHttpRequestResponseType};
+use web_sys::{Blob, XmlHttpRequest};
 
 use super::js_to_network_error;
 use crate::error::{Error, Result};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture};
 use crate::text::{concat, fill};
 
+#[wasm_bindgen(module = "/src/platform/browser/xhr.js")]
+extern "C" {
+    /// An `XMLHttpRequest` that xhr.js opened and sent.
+    #[wasm_bindgen(extends = XmlHttpRequest)]
+    type Request;
+    /// Opens and sends the request, its event handlers in JavaScript (xhr.js says what it takes).
+    #[wasm_bindgen(js_name = smhXhr, catch)]
+    fn start(
+        method: &str,
+        url: &str,
+        headers: Vec<JsValue>,
+        body: &JsValue,
+        timeout: u32,
+        progress: Option<&Function>,
+    ) -> std::result::Result<Request, JsValue>;
+    /// The request's end: 'load', 'timeout' or 'error' (xhr.js).
+    #[wasm_bindgen(method, getter = smhEnd)]
+    fn end(this: &Request) -> Promise;
+}
+
 /// `Http` over `XMLHttpRequest`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct XhrHttp;
 
-/// Keeps the handlers alive while the request runs; aborts it if dropped before the end.
+/// Keeps the progress handler alive while the request runs; aborts it if dropped before the end.
 struct InFlight {
     xhr: XmlHttpRequest,
     finished: bool,
-    _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+    _progress: Option<Closure<dyn FnMut(f64)>>,
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.xhr.set_onload(None);
-        self.xhr.set_onerror(None);
-        self.xhr.set_ontimeout(None);
-        self.xhr.set_onabort(None);
-        if let Ok(upload) = self.xhr.upload() {
-            upload.set_onprogress(None);
-        }
         if !self.finished {
-            let _ = self.xhr.abort();
+            // Its abort event clears the progress handler (xhr.js) before the closure goes.
+            self.xhr.abort().ok();
         }
     }
 }
@@ -68,48 +81,11 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         // other parts of its wave.
         super::next_task().await;
     }
-    let xhr = XmlHttpRequest::new().map_err(js_to_network_error)?;
-    xhr.open_with_async(request.method.as_str(), &request.url, true).map_err(js_to_network_error)?;
-    xhr.set_response_type(XmlHttpRequestResponseType::Arraybuffer);
-    if let Some(t) = request.timeout {
-        xhr.set_timeout(t.as_millis().min(u32::MAX as u128) as u32);
-    }
-    for (name, value) in &request.headers {
-        xhr.set_request_header(name, value).map_err(|_| refused_header(name))?;
-    }
-    let resolve: Rc<RefCell<Option<Function>>> = Rc::default();
-    let promise = Promise::new(&mut |res, _rej| *resolve.borrow_mut() = Some(res));
-    let outcome = |tag: &'static str| {
-        let resolve = resolve.clone();
-        Closure::<dyn FnMut(JsValue)>::new(move |_event: JsValue| {
-            if let Some(f) = resolve.borrow_mut().take() {
-                let _ = f.call1(&JsValue::NULL, &JsValue::from_str(tag));
-            }
-        })
-    };
-    let (onload, onerror, ontimeout, onabort) =
-        (outcome("load"), outcome("error"), outcome("timeout"), outcome("abort"));
-    xhr.set_onload(Some(onload.as_ref().unchecked_ref()));
-    xhr.set_onerror(Some(onerror.as_ref().unchecked_ref()));
-    xhr.set_ontimeout(Some(ontimeout.as_ref().unchecked_ref()));
-    xhr.set_onabort(Some(onabort.as_ref().unchecked_ref()));
-    let mut handlers = vec![onload, onerror, ontimeout, onabort];
-    if let Some(progress) = request.progress.clone() {
-        let onprogress = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-            if let Some(e) = event.dyn_ref::<ProgressEvent>() {
-                progress(e.loaded() as u64);
-            }
-        });
-        if let Ok(upload) = xhr.upload() {
-            upload.set_onprogress(Some(onprogress.as_ref().unchecked_ref()));
-        }
-        handlers.push(onprogress);
-    }
-    let mut guard = InFlight { xhr: xhr.clone(), finished: false, _handlers: handlers };
-    let sent = match &request.body {
+    let headers = request.headers.iter().flat_map(|(name, value)| [name.into(), value.into()]).collect();
+    let body = match &request.body {
         // File bytes: the Blob slice itself, streamed by the browser, never copied by us.
         Some(Body::Handle(handle)) => match handle.get::<Blob>() {
-            Some(blob) => xhr.send_with_opt_blob(Some(blob)),
+            Some(blob) => blob.into(),
             None => {
                 return Err(Error::InvalidInput {
                     option: "file".into(),
@@ -118,11 +94,34 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
             }
         },
         // Small bodies the SDK built: a JS-owned copy stays valid even if wasm memory grows.
-        Some(Body::Bytes(bytes)) => xhr.send_with_opt_buffer_source(Some(&Uint8Array::from(&bytes[..]))),
-        None => xhr.send(),
+        Some(Body::Bytes(bytes)) => Uint8Array::from(&bytes[..]).into(),
+        None => JsValue::UNDEFINED,
     };
-    sent.map_err(js_to_network_error)?;
-    let tag = JsFuture::from(promise).await.ok().and_then(|v| v.as_string()).unwrap_or_default();
+    let timeout = request.timeout.map_or(0, |t| t.as_millis().min(u32::MAX as u128) as u32);
+    let progress = request
+        .progress
+        .clone()
+        .map(|progress| Closure::<dyn FnMut(f64)>::new(move |loaded: f64| progress(loaded as u64)));
+    let xhr = start(
+        request.method.as_str(),
+        &request.url,
+        headers,
+        &body,
+        timeout,
+        progress.as_ref().map(|p| p.as_ref().unchecked_ref()),
+    )
+    .map_err(js_to_network_error)?;
+    let mut guard = InFlight { xhr: xhr.clone(), finished: false, _progress: progress };
+    let tag = match JsFuture::from(xhr.end()).await {
+        Ok(tag) => tag.as_string().unwrap_or_default(),
+        // The name of a header the browser refused, or what open() or send() threw.
+        Err(e) => {
+            return Err(match e.as_string() {
+                Some(name) => refused_header(&name),
+                None => js_to_network_error(e),
+            })
+        }
+    };
     guard.finished = true;
     let what = crate::error::redact_url(&request.url).to_string();
     match tag.as_str() {

@@ -1,0 +1,36 @@
+// XMLHttpRequest for src/platform/browser/xhr.rs (copied by wasm-bindgen to pkg/snippets/):
+// written in JavaScript because the event handlers cost far more wasm than these lines.
+
+/**
+ * Sends `method url` with `headers` ([name, value, …]) and `body` (a Blob, a Uint8Array or
+ * undefined), within `timeout` ms (0: no limit); `progress(loaded)`, when given, hears the
+ * upload's progress. Returns the XHR (abort() gives up on it) with `smhEnd`: a promise of
+ * 'load', 'timeout' or 'error' (a network error, a CORS refusal or an abort) that rejects with
+ * what open() or send() threw, or with the name of a header setRequestHeader refused.
+ */
+export function smhXhr(method, url, headers, body, timeout, progress) {
+  const xhr = new XMLHttpRequest();
+  xhr.smhEnd = new Promise((resolve, reject) => {
+    xhr.open(method, url, true);
+    xhr.responseType = 'arraybuffer';
+    xhr.timeout = timeout;
+    for (let i = 0; i < headers.length; i += 2) {
+      try {
+        xhr.setRequestHeader(headers[i], headers[i + 1]);
+      } catch {
+        return reject(headers[i]);
+      }
+    }
+    // No progress call after the end: the wasm drops its callback then.
+    const end = outcome => () => {
+      xhr.upload.onprogress = null;
+      resolve(outcome);
+    };
+    xhr.onload = end('load');
+    xhr.ontimeout = end('timeout');
+    xhr.onerror = xhr.onabort = end('error');
+    if (progress) xhr.upload.onprogress = e => progress(e.loaded);
+    xhr.send(body);
+  });
+  return xhr;
+}
