@@ -19,6 +19,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, resolve, sep } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
 
@@ -80,7 +81,7 @@ export class MiniProgram {
   /** A fresh logic layer (new context, modules loaded anew); files and storage stay. */
   reload() {
     this.stopTimers();
-    this.stats = { inFlight: 0, maxInFlight: 0, queued: 0, requests: [], reads: [], violations: [] };
+    this.stats = { inFlight: 0, maxInFlight: 0, queued: 0, requests: [], reads: [], violations: [], wasmCalls: { count: 0, longest: 0, longestWall: 0 } };
     /** The next this many ranged `readFile` calls fail, as an I/O error would (a test sets it). */
     this.failReads = 0;
     this.waiting = [];
@@ -521,17 +522,19 @@ export class MiniProgram {
         if (length !== undefined || size > 0) return { error: `${api}:fail the value of "length" is out of range` };
       }
       mp.stats.reads.push({ filePath, position, length, size });
-      const bytes = Buffer.alloc(Math.max(0, count));
+      // Read straight into the buffer handed to the logic layer: one allocation per read, as
+      // WeChat's, not a second one and a copy (their garbage would be collected on this thread).
+      const buffer = new mp.realm.ArrayBuffer(Math.max(0, count));
       if (count > 0) {
         const fd = openSync(real, 'r');
         try {
-          readSync(fd, bytes, 0, count, start);
+          readSync(fd, new Uint8Array(buffer), 0, count, start);
         } finally {
           closeSync(fd);
         }
       }
-      if (encoding) return { data: bytes.toString(encoding === 'utf-8' ? 'utf8' : encoding) };
-      return { data: mp.arrayBuffer(bytes) };
+      if (encoding) return { data: Buffer.from(buffer).toString(encoding === 'utf-8' ? 'utf8' : encoding) };
+      return { data: buffer };
     };
     const stats = real => {
       const s = statSync(real);
@@ -606,6 +609,51 @@ export class MiniProgram {
   // ---- WXWebAssembly -------------------------------------------------------------------------
 
   /**
+   * `instance` with every exported function timed: `stats.wasmCalls` keeps the count and the
+   * longest of the outermost calls into the wasm (a call the wasm makes back into JS, and from
+   * there into the wasm again, is part of the outer one). Each call's time is the lesser of its
+   * wall-clock time and the process's CPU time during it: the wall clock also counts time the
+   * OS ran other processes (on a loaded machine, tens of ms in the middle of a short call), the
+   * CPU time also counts the process's other threads (V8's GC helpers); neither is less than
+   * what the logic thread spent in the call, so a long call shows on any machine and a loaded
+   * machine does not make a short one long. `longestWall` is the wall clock alone.
+   */
+  timedInstance(instance) {
+    const mp = this;
+    let depth = 0;
+    const exports = {};
+    for (const [name, value] of Object.entries(instance.exports)) {
+      if (typeof value !== 'function') {
+        exports[name] = value;
+        continue;
+      }
+      exports[name] = (...args) => {
+        if (depth++ > 0) {
+          try {
+            return value(...args);
+          } finally {
+            depth--;
+          }
+        }
+        const wall = performance.now();
+        const cpu = process.cpuUsage();
+        try {
+          return value(...args);
+        } finally {
+          depth--;
+          const wallMs = performance.now() - wall;
+          const used = process.cpuUsage(cpu);
+          const calls = mp.stats.wasmCalls;
+          calls.count += 1;
+          calls.longest = Math.max(calls.longest, Math.min(wallMs, (used.user + used.system) / 1000));
+          calls.longestWall = Math.max(calls.longestWall, wallMs);
+        }
+      };
+    }
+    return Object.defineProperty(Object.create(instance), 'exports', { value: Object.freeze(exports) });
+  }
+
+  /**
    * `WXWebAssembly.instantiate(path, imports)`: `path` is a `.wasm` / `.wasm.br` file inside the
    * code package (never bytes, never a URL or `wxfile://`); `.br` is brotli-decoded; on iOS a
    * module exporting a Global is refused. Resolves with `{instance, module}` or the bare
@@ -635,7 +683,10 @@ export class MiniProgram {
           const globals = WebAssembly.Module.exports(module).filter(e => e.kind === 'global');
           if (mp.ios && globals.length) return reject(new mp.realm.Error(`WXWebAssembly (iOS): exporting a Global is not supported (${globals.map(g => g.name).join(', ')})`));
           WebAssembly.instantiate(module, imports).then(
-            instance => resolveIt(mp.wasmResult === 'instance' ? instance : { instance, module }),
+            real => {
+              const instance = mp.timedInstance(real);
+              resolveIt(mp.wasmResult === 'instance' ? instance : { instance, module });
+            },
             e => reject(new mp.realm.Error(`WXWebAssembly.instantiate: ${e.message}`)),
           );
         });

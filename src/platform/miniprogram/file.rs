@@ -6,7 +6,8 @@
 //! WeChat refuses a `length` of 0, so empty ranges (a 0-byte file) never call it. A part's body is
 //! the `ArrayBuffer` `readFile` gave, sent as is by [`WxHttp`](super::WxHttp); its CRC-64 is
 //! computed in wasm over the same buffer, copied in once, piece by piece, so wasm memory does not
-//! grow by a part's size. Quick-upload hashes read the same way, piece by piece.
+//! grow by a part's size. Quick-upload hashes read [`HASH_READ`] bytes at a time, each hashed
+//! piece by piece.
 //!
 //! A `readFile` that fails (WeChat reports I/O errors, a busy file system, a temporary file being
 //! moved) is tried again [`READ_RETRIES`] times after a pause, as a browser's part is read again
@@ -34,6 +35,11 @@ const PATH_FIELDS: [&str; 3] = ["filePath", "path", "tempFilePath"];
 /// Bytes of a buffer `readFile` gave copied into wasm, and hashed or CRC'd in one synchronous
 /// call, at a time (see [`crate::platform::HASH_SLICE`]).
 const PIECE: u32 = crate::platform::HASH_SLICE as u32;
+/// Bytes of a `readFile` while hashing. Each `readFile` hands the logic thread a new
+/// `ArrayBuffer` of that length (made, and later collected, on that thread), so a hashed range
+/// is read a block at a time, not whole: reads of several MiB made the longest blocks of the
+/// logic thread (tests/miniprogram/phone.test.mjs).
+const HASH_READ: u64 = crate::checksum::QUICK_UPLOAD_BLOCK;
 /// Times a failed `readFile` is tried again…
 const READ_RETRIES: u32 = 2;
 /// …after this pause, doubled each time.
@@ -219,8 +225,24 @@ impl FileSource for WxFileSource {
     fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
         Box::pin(async move {
             let mut hash = ChainedHash::resume(previous);
-            if !range.is_empty() {
-                for_each_piece(&self.read_buffer(range).await?, |piece| hash.update(piece)).await;
+            let mut reads = (range.start..range.end)
+                .step_by(HASH_READ as usize)
+                .map(|start| start..(start + HASH_READ).min(range.end));
+            let mut buffer = match reads.next() {
+                Some(first) => Some(self.read_buffer(first).await?),
+                None => None,
+            };
+            while let Some(current) = buffer {
+                // The next block is read (by WeChat, off the logic thread) while this one is hashed.
+                let next = async {
+                    match reads.next() {
+                        Some(read) => self.read_buffer(read).await.map(Some),
+                        None => Ok(None),
+                    }
+                };
+                let ((), next) =
+                    futures::future::join(for_each_piece(&current, |piece| hash.update(piece)), next).await;
+                buffer = next?;
             }
             hash.raw().ok_or_else(|| Error::FileRead { message: "no bytes to hash".into() })
         })
