@@ -82,8 +82,10 @@ export class MiniProgram {
   reload() {
     this.stopTimers();
     this.stats = { inFlight: 0, maxInFlight: 0, queued: 0, requests: [], reads: [], violations: [], wasmCalls: { count: 0, longest: 0, longestWall: 0 } };
-    /** The next this many ranged `readFile` calls fail, as an I/O error would (a test sets it). */
+    /** The next this many ranged `readFile` or `read` calls fail, as an I/O error would (a test sets it). */
     this.failReads = 0;
+    /** fd → virtual path of the files `FileSystemManager.open` opened and `close` did not close. */
+    this.openFiles = new Map();
     this.waiting = [];
     this.tasks = new Set();
     this.networkListeners = [];
@@ -503,7 +505,10 @@ export class MiniProgram {
   /**
    * `FileSystemManager`: `readFile({filePath, encoding, position, length})` with WeChat's range
    * rules — position in [0, size − 1], length in [1, size − position] (a length of 0 is an
-   * error, so is reading past the end) — plus `statSync` / `stat` / `getFileInfo` / `access`.
+   * error, so is reading past the end); `open({filePath, flag: 'r'})` → `{fd}`, `read({fd,
+   * arrayBuffer, offset, length, position})` into the caller's buffer → `{bytesRead,
+   * arrayBuffer}` and `close({fd})` (base library ≥ 2.16.1; `mp.openFiles` holds the fds not
+   * closed) — plus `statSync` / `stat` / `getFileInfo` / `access`.
    */
   makeFileSystemManager() {
     const mp = this;
@@ -548,6 +553,27 @@ export class MiniProgram {
       if (outcome.error) throw new mp.realm.Error(outcome.error);
       return outcome.value;
     };
+    const fds = mp.openFiles;
+    let nextFd = 1;
+    const readInto = o => {
+      const filePath = fds.get(o.fd);
+      if (filePath === undefined) return { error: 'read:fail bad file descriptor' };
+      if (!isArrayBuffer(o.arrayBuffer)) return { error: 'read:fail parameter error: arrayBuffer must be an ArrayBuffer' };
+      const real = realPath(filePath);
+      const size = statSync(real).size;
+      const { offset = 0, length = 0, position } = o;
+      if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > o.arrayBuffer.byteLength) {
+        return { error: 'read:fail the value of "offset" or "length" is out of range' };
+      }
+      if (!Number.isInteger(position) || position < 0 || position + length > size) return { error: 'read:fail the value of "position" is out of range' };
+      mp.stats.reads.push({ filePath, position, length, size, api: 'read' });
+      const fd = openSync(real, 'r');
+      try {
+        return { value: { bytesRead: readSync(fd, new Uint8Array(o.arrayBuffer, offset, length), 0, length, position), arrayBuffer: o.arrayBuffer } };
+      } finally {
+        closeSync(fd);
+      }
+    };
     const statOf = (api, path) => (realPath(path) ? { value: { stats: stats(realPath(path)) } } : { error: missing(api, path) });
     return {
       readFile: callbackStyle('readFile', o => {
@@ -559,6 +585,22 @@ export class MiniProgram {
         const r = readRange('readFile', o.filePath, o.encoding, o.position, o.length);
         return r.error ? r : { value: { data: r.data } };
       }),
+      open: callbackStyle('open', o => {
+        if (!realPath(o.filePath)) return { error: missing('open', o.filePath) };
+        if ((o.flag ?? 'r') !== 'r') return { error: `open:fail the imitation opens files to read only (flag ${o.flag})` };
+        const fd = String(nextFd++);
+        fds.set(fd, o.filePath);
+        return { value: { fd } };
+      }),
+      read: callbackStyle('read', o => {
+        if (mp.failReads > 0) {
+          mp.failReads -= 1;
+          mp.stats.failedReads = (mp.stats.failedReads || 0) + 1;
+          return { error: 'read:fail EIO: i/o error, read' };
+        }
+        return readInto(o);
+      }),
+      close: callbackStyle('close', o => (fds.delete(o.fd) ? { value: {} } : { error: 'close:fail bad file descriptor' })),
       readFileSync: (filePath, encoding, position, length) => sync((() => {
         const r = readRange('readFileSync', filePath, encoding, position, length);
         return r.error ? r : { value: r.data };
