@@ -19,6 +19,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, resolve, sep } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
 
@@ -80,9 +81,11 @@ export class MiniProgram {
   /** A fresh logic layer (new context, modules loaded anew); files and storage stay. */
   reload() {
     this.stopTimers();
-    this.stats = { inFlight: 0, maxInFlight: 0, queued: 0, requests: [], reads: [], violations: [] };
-    /** The next this many ranged `readFile` calls fail, as an I/O error would (a test sets it). */
+    this.stats = { inFlight: 0, maxInFlight: 0, queued: 0, requests: [], reads: [], violations: [], wasmCalls: { count: 0, longest: 0, longestWall: 0 } };
+    /** The next this many ranged `readFile` or `read` calls fail, as an I/O error would (a test sets it). */
     this.failReads = 0;
+    /** fd → virtual path of the files `FileSystemManager.open` opened and `close` did not close. */
+    this.openFiles = new Map();
     this.waiting = [];
     this.tasks = new Set();
     this.networkListeners = [];
@@ -502,7 +505,10 @@ export class MiniProgram {
   /**
    * `FileSystemManager`: `readFile({filePath, encoding, position, length})` with WeChat's range
    * rules — position in [0, size − 1], length in [1, size − position] (a length of 0 is an
-   * error, so is reading past the end) — plus `statSync` / `stat` / `getFileInfo` / `access`.
+   * error, so is reading past the end); `open({filePath, flag: 'r'})` → `{fd}`, `read({fd,
+   * arrayBuffer, offset, length, position})` into the caller's buffer → `{bytesRead,
+   * arrayBuffer}` and `close({fd})` (base library ≥ 2.16.1; `mp.openFiles` holds the fds not
+   * closed) — plus `statSync` / `stat` / `getFileInfo` / `access`.
    */
   makeFileSystemManager() {
     const mp = this;
@@ -521,17 +527,19 @@ export class MiniProgram {
         if (length !== undefined || size > 0) return { error: `${api}:fail the value of "length" is out of range` };
       }
       mp.stats.reads.push({ filePath, position, length, size });
-      const bytes = Buffer.alloc(Math.max(0, count));
+      // Read straight into the buffer handed to the logic layer: one allocation per read, as
+      // WeChat's, not a second one and a copy (their garbage would be collected on this thread).
+      const buffer = new mp.realm.ArrayBuffer(Math.max(0, count));
       if (count > 0) {
         const fd = openSync(real, 'r');
         try {
-          readSync(fd, bytes, 0, count, start);
+          readSync(fd, new Uint8Array(buffer), 0, count, start);
         } finally {
           closeSync(fd);
         }
       }
-      if (encoding) return { data: bytes.toString(encoding === 'utf-8' ? 'utf8' : encoding) };
-      return { data: mp.arrayBuffer(bytes) };
+      if (encoding) return { data: Buffer.from(buffer).toString(encoding === 'utf-8' ? 'utf8' : encoding) };
+      return { data: buffer };
     };
     const stats = real => {
       const s = statSync(real);
@@ -545,6 +553,27 @@ export class MiniProgram {
       if (outcome.error) throw new mp.realm.Error(outcome.error);
       return outcome.value;
     };
+    const fds = mp.openFiles;
+    let nextFd = 1;
+    const readInto = o => {
+      const filePath = fds.get(o.fd);
+      if (filePath === undefined) return { error: 'read:fail bad file descriptor' };
+      if (!isArrayBuffer(o.arrayBuffer)) return { error: 'read:fail parameter error: arrayBuffer must be an ArrayBuffer' };
+      const real = realPath(filePath);
+      const size = statSync(real).size;
+      const { offset = 0, length = 0, position } = o;
+      if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > o.arrayBuffer.byteLength) {
+        return { error: 'read:fail the value of "offset" or "length" is out of range' };
+      }
+      if (!Number.isInteger(position) || position < 0 || position + length > size) return { error: 'read:fail the value of "position" is out of range' };
+      mp.stats.reads.push({ filePath, position, length, size, api: 'read' });
+      const fd = openSync(real, 'r');
+      try {
+        return { value: { bytesRead: readSync(fd, new Uint8Array(o.arrayBuffer, offset, length), 0, length, position), arrayBuffer: o.arrayBuffer } };
+      } finally {
+        closeSync(fd);
+      }
+    };
     const statOf = (api, path) => (realPath(path) ? { value: { stats: stats(realPath(path)) } } : { error: missing(api, path) });
     return {
       readFile: callbackStyle('readFile', o => {
@@ -556,6 +585,22 @@ export class MiniProgram {
         const r = readRange('readFile', o.filePath, o.encoding, o.position, o.length);
         return r.error ? r : { value: { data: r.data } };
       }),
+      open: callbackStyle('open', o => {
+        if (!realPath(o.filePath)) return { error: missing('open', o.filePath) };
+        if ((o.flag ?? 'r') !== 'r') return { error: `open:fail the imitation opens files to read only (flag ${o.flag})` };
+        const fd = String(nextFd++);
+        fds.set(fd, o.filePath);
+        return { value: { fd } };
+      }),
+      read: callbackStyle('read', o => {
+        if (mp.failReads > 0) {
+          mp.failReads -= 1;
+          mp.stats.failedReads = (mp.stats.failedReads || 0) + 1;
+          return { error: 'read:fail EIO: i/o error, read' };
+        }
+        return readInto(o);
+      }),
+      close: callbackStyle('close', o => (fds.delete(o.fd) ? { value: {} } : { error: 'close:fail bad file descriptor' })),
       readFileSync: (filePath, encoding, position, length) => sync((() => {
         const r = readRange('readFileSync', filePath, encoding, position, length);
         return r.error ? r : { value: r.data };
@@ -606,6 +651,51 @@ export class MiniProgram {
   // ---- WXWebAssembly -------------------------------------------------------------------------
 
   /**
+   * `instance` with every exported function timed: `stats.wasmCalls` keeps the count and the
+   * longest of the outermost calls into the wasm (a call the wasm makes back into JS, and from
+   * there into the wasm again, is part of the outer one). Each call's time is the lesser of its
+   * wall-clock time and the process's CPU time during it: the wall clock also counts time the
+   * OS ran other processes (on a loaded machine, tens of ms in the middle of a short call), the
+   * CPU time also counts the process's other threads (V8's GC helpers); neither is less than
+   * what the logic thread spent in the call, so a long call shows on any machine and a loaded
+   * machine does not make a short one long. `longestWall` is the wall clock alone.
+   */
+  timedInstance(instance) {
+    const mp = this;
+    let depth = 0;
+    const exports = {};
+    for (const [name, value] of Object.entries(instance.exports)) {
+      if (typeof value !== 'function') {
+        exports[name] = value;
+        continue;
+      }
+      exports[name] = (...args) => {
+        if (depth++ > 0) {
+          try {
+            return value(...args);
+          } finally {
+            depth--;
+          }
+        }
+        const wall = performance.now();
+        const cpu = process.cpuUsage();
+        try {
+          return value(...args);
+        } finally {
+          depth--;
+          const wallMs = performance.now() - wall;
+          const used = process.cpuUsage(cpu);
+          const calls = mp.stats.wasmCalls;
+          calls.count += 1;
+          calls.longest = Math.max(calls.longest, Math.min(wallMs, (used.user + used.system) / 1000));
+          calls.longestWall = Math.max(calls.longestWall, wallMs);
+        }
+      };
+    }
+    return Object.defineProperty(Object.create(instance), 'exports', { value: Object.freeze(exports) });
+  }
+
+  /**
    * `WXWebAssembly.instantiate(path, imports)`: `path` is a `.wasm` / `.wasm.br` file inside the
    * code package (never bytes, never a URL or `wxfile://`); `.br` is brotli-decoded; on iOS a
    * module exporting a Global is refused. Resolves with `{instance, module}` or the bare
@@ -635,7 +725,10 @@ export class MiniProgram {
           const globals = WebAssembly.Module.exports(module).filter(e => e.kind === 'global');
           if (mp.ios && globals.length) return reject(new mp.realm.Error(`WXWebAssembly (iOS): exporting a Global is not supported (${globals.map(g => g.name).join(', ')})`));
           WebAssembly.instantiate(module, imports).then(
-            instance => resolveIt(mp.wasmResult === 'instance' ? instance : { instance, module }),
+            real => {
+              const instance = mp.timedInstance(real);
+              resolveIt(mp.wasmResult === 'instance' ? instance : { instance, module });
+            },
             e => reject(new mp.realm.Error(`WXWebAssembly.instantiate: ${e.message}`)),
           );
         });

@@ -233,6 +233,19 @@ test('readFile failing twice in a row: the part is read again, lands', { timeout
   assert.equal(env.mp.stats.failedReads - failed, 2, 'both injected failures were met');
 });
 
+test('FileSystemManager.read failing twice while hashing: read again, lands', { timeout: 60_000 }, async () => {
+  // Quick upload: the first MiB is hashed (open + read) before any part is read.
+  const failed = env.mp.stats.failedReads || 0;
+  const reads = env.mp.stats.reads.length;
+  env.mp.failReads = 2;
+  const record = await upload(env, { size: 3 * MIB + 5, seed: 36, path: 'mp/read-again-hash.bin' });
+  env.mp.failReads = 0;
+  await assertLanded(env, record, { path: 'mp/read-again-hash.bin', size: 3 * MIB + 5, seed: 36 });
+  assert.equal(env.mp.stats.failedReads - failed, 2, 'both injected failures were met');
+  assert.equal(env.mp.stats.reads[reads]?.api, 'read', 'the hash read first, with FileSystemManager.read');
+  assert.deepEqual([...env.mp.openFiles.keys()], [], 'every file opened was closed');
+});
+
 test('an expired upload signature: renewed with SMH, lands', { timeout: 60_000 }, async () => {
   await env.dev.faults({ ...PART_PUT, skip: 1, times: 1, action: { type: 'expired' } });
   const mark = await env.dev.logMark();

@@ -6,13 +6,15 @@
 //! WeChat refuses a `length` of 0, so empty ranges (a 0-byte file) never call it. A part's body is
 //! the `ArrayBuffer` `readFile` gave, sent as is by [`WxHttp`](super::WxHttp); its CRC-64 is
 //! computed in wasm over the same buffer, copied in once, piece by piece, so wasm memory does not
-//! grow by a part's size. Quick-upload hashes read the same way, piece by piece.
+//! grow by a part's size. Quick-upload hashes read [`HASH_READ`] bytes at a time, each hashed
+//! piece by piece.
 //!
 //! A `readFile` that fails (WeChat reports I/O errors, a busy file system, a temporary file being
 //! moved) is tried again [`READ_RETRIES`] times after a pause, as a browser's part is read again
 //! when its `Blob` read fails: a single transient failure must not end an upload. A file that is
 //! gone or has another size than at `open` fails at once.
 
+use std::future::Future;
 use std::ops::Range;
 use std::time::Duration;
 
@@ -34,6 +36,12 @@ const PATH_FIELDS: [&str; 3] = ["filePath", "path", "tempFilePath"];
 /// Bytes of a buffer `readFile` gave copied into wasm, and hashed or CRC'd in one synchronous
 /// call, at a time (see [`crate::platform::HASH_SLICE`]).
 const PIECE: u32 = crate::platform::HASH_SLICE as u32;
+/// Bytes read at a time while hashing: a read of several MiB (a new `ArrayBuffer` made, copied
+/// and later collected on the logic thread) was the longest block of that thread
+/// (tests/miniprogram/phone.test.mjs). Where `FileSystemManager.open` / `read` exist (base
+/// library ≥ 2.16.1), blocks are read into two buffers used in turn, so hashing a file makes
+/// no garbage for the logic thread to collect; before, each block is a `readFile`.
+const HASH_READ: u64 = crate::checksum::QUICK_UPLOAD_BLOCK;
 /// Times a failed `readFile` is tried again…
 const READ_RETRIES: u32 = 2;
 /// …after this pause, doubled each time.
@@ -52,6 +60,31 @@ extern "C" {
     fn read_file(this: &FileSystemManager, options: &Object) -> std::result::Result<JsValue, JsValue>;
     #[wasm_bindgen(method, js_name = statSync, catch)]
     fn stat_sync(this: &FileSystemManager, path: &str) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn open(this: &FileSystemManager, options: &Object) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn read(this: &FileSystemManager, options: &Object) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn close(this: &FileSystemManager, options: &Object) -> std::result::Result<JsValue, JsValue>;
+}
+
+/// Whether `fs` has the method `name` (base libraries differ).
+fn has_method(fs: &FileSystemManager, name: &str) -> bool {
+    Reflect::get(fs, &JsValue::from_str(name)).is_ok_and(|f| f.is_function())
+}
+
+/// A file descriptor of `FileSystemManager.open`, closed when dropped.
+struct OpenFile {
+    fs: FileSystemManager,
+    fd: JsValue,
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        let options = Object::new();
+        let _ = Reflect::set(&options, &JsValue::from_str("fd"), &self.fd);
+        let _ = self.fs.close(&options);
+    }
 }
 
 /// A mini-program file as a [`FileSource`].
@@ -90,8 +123,7 @@ impl WxFileSource {
         let fs = file_system_manager()
             .map_err(|e| Error::FileRead { message: concat(&["wx.getFileSystemManager: ", &err_msg(&e)]) })?;
         let mut modified = 0.0;
-        let can_stat = Reflect::get(&fs, &JsValue::from_str("statSync")).is_ok_and(|f| f.is_function());
-        if can_stat {
+        if has_method(&fs, "statSync") {
             let stats = fs.stat_sync(&path).map_err(|e| Error::FileRead { message: err_msg(&e) })?;
             let get = |name: &str| Reflect::get(&stats, &JsValue::from_str(name)).ok().and_then(|v| v.as_f64());
             if let Some(actual) = get("size") {
@@ -128,11 +160,73 @@ impl WxFileSource {
         self.read_once(&range).await
     }
 
+    /// The file opened for reading, where `FileSystemManager.open` and `read` exist.
+    async fn open_to_read(&self) -> Result<Option<OpenFile>> {
+        if !has_method(&self.fs, "open") || !has_method(&self.fs, "read") {
+            return Ok(None);
+        }
+        let read_error = |e: JsValue| Error::FileRead { message: err_msg(&e) };
+        let (options, reply) =
+            with_callbacks(&[("filePath", JsValue::from_str(&self.path)), ("flag", JsValue::from_str("r"))]);
+        self.fs.open(&options).map_err(read_error)?;
+        let reply = JsFuture::from(reply).await.map_err(read_error)?;
+        let fd = Reflect::get(&reply, &JsValue::from_str("fd")).unwrap_or(JsValue::UNDEFINED);
+        if fd.is_undefined() {
+            return Err(Error::FileRead { message: "open gave no fd".into() });
+        }
+        Ok(Some(OpenFile { fs: self.fs.clone(), fd }))
+    }
+
+    /// One `FileSystemManager.read` of a non-empty `range` of `file` into the start of `buffer`:
+    /// a view of exactly its bytes.
+    async fn read_into(&self, file: &OpenFile, buffer: &ArrayBuffer, range: &Range<u64>) -> Result<Uint8Array> {
+        let want = range.end - range.start;
+        let read_error = |message: String| Error::FileRead { message };
+        let (options, reply) = with_callbacks(&[
+            ("fd", file.fd.clone()),
+            ("arrayBuffer", buffer.into()),
+            ("offset", JsValue::from_f64(0.0)),
+            ("length", JsValue::from_f64(want as f64)),
+            ("position", JsValue::from_f64(range.start as f64)),
+        ]);
+        self.fs.read(&options).map_err(|e| read_error(err_msg(&e)))?;
+        let reply = JsFuture::from(reply).await.map_err(|e| read_error(err_msg(&e)))?;
+        let read = Reflect::get(&reply, &JsValue::from_str("bytesRead")).ok().and_then(|n| n.as_f64());
+        if read != Some(want as f64) {
+            return Err(read_error(fill(
+                "expected {} bytes at offset {}, got {}; the file changed",
+                &[want.into(), range.start.into(), (read.unwrap_or(0.0) as u64).into()],
+            )));
+        }
+        Ok(Uint8Array::new_with_byte_offset_and_length(buffer, 0, want as u32))
+    }
+
+    /// Hashes `range` into `hash`, [`HASH_READ`] bytes at a time (see there).
+    async fn hash_range(&self, range: Range<u64>, hash: &mut ChainedHash) -> Result<()> {
+        // A failed `open` or `read` fails the range: the engine hashes it again
+        // (src/engine/session.rs `chain_hash`).
+        match self.open_to_read().await? {
+            Some(file) => {
+                let buffers = [ArrayBuffer::new(HASH_READ as u32), ArrayBuffer::new(HASH_READ as u32)];
+                let read = |block: Range<u64>, i: usize| {
+                    let (file, buffer) = (&file, &buffers[i % 2]);
+                    async move { self.read_into(file, buffer, &block).await }
+                };
+                hash_blocks(range, hash, read).await
+            }
+            None => {
+                let read = |block: Range<u64>, _| async move {
+                    self.read_buffer(block).await.map(|buffer| Uint8Array::new(&buffer))
+                };
+                hash_blocks(range, hash, read).await
+            }
+        }
+    }
+
     /// Whether a failed read of `range` is worth trying again: the file is still there with the
     /// size it had (a file gone or changed fails at once).
     fn read_may_pass(&self, range: &Range<u64>) -> bool {
-        let can_stat = Reflect::get(&self.fs, &JsValue::from_str("statSync")).is_ok_and(|f| f.is_function());
-        if !can_stat {
+        if !has_method(&self.fs, "statSync") {
             return true;
         }
         let size = self
@@ -168,10 +262,36 @@ impl WxFileSource {
     }
 }
 
-/// Passes `buffer` to `each` in order, copied into wasm [`PIECE`] bytes at a time (wasm memory
+/// Hashes `range` into `hash`, block by block as `read(block, i)` gives the `i`th: the next
+/// block is read (by WeChat, off the logic thread) while this one is hashed.
+async fn hash_blocks<F: Future<Output = Result<Uint8Array>>>(
+    range: Range<u64>,
+    hash: &mut ChainedHash,
+    read: impl Fn(Range<u64>, usize) -> F,
+) -> Result<()> {
+    let mut blocks = (range.start..range.end).step_by(HASH_READ as usize).map(|at| at..(at + HASH_READ).min(range.end));
+    let mut current = match blocks.next() {
+        Some(first) => Some(read(first, 0).await?),
+        None => None,
+    };
+    let mut i = 1;
+    while let Some(bytes) = current {
+        let next = async {
+            match blocks.next() {
+                Some(block) => read(block, i).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let ((), next) = futures::future::join(for_each_piece(&bytes, |piece| hash.update(piece)), next).await;
+        current = next?;
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Passes `all` to `each` in order, copied into wasm [`PIECE`] bytes at a time (wasm memory
 /// does not grow by the buffer's size), with the logic thread free between pieces.
-async fn for_each_piece(buffer: &ArrayBuffer, mut each: impl FnMut(&[u8])) {
-    let all = Uint8Array::new(buffer);
+async fn for_each_piece(all: &Uint8Array, mut each: impl FnMut(&[u8])) {
     let mut piece = vec![0u8; PIECE.min(all.length()) as usize];
     let mut at = 0;
     while at < all.length() {
@@ -189,7 +309,7 @@ async fn for_each_piece(buffer: &ArrayBuffer, mut each: impl FnMut(&[u8])) {
 /// CRC-64 of `buffer`.
 async fn crc64_of(buffer: &ArrayBuffer) -> u64 {
     let mut crc = Crc64::new();
-    for_each_piece(buffer, |piece| crc.update(piece)).await;
+    for_each_piece(&Uint8Array::new(buffer), |piece| crc.update(piece)).await;
     crc.finish()
 }
 
@@ -220,7 +340,7 @@ impl FileSource for WxFileSource {
         Box::pin(async move {
             let mut hash = ChainedHash::resume(previous);
             if !range.is_empty() {
-                for_each_piece(&self.read_buffer(range).await?, |piece| hash.update(piece)).await;
+                self.hash_range(range, &mut hash).await?;
             }
             hash.raw().ok_or_else(|| Error::FileRead { message: "no bytes to hash".into() })
         })
