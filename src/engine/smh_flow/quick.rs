@@ -1,0 +1,197 @@
+//! Quick upload (秒传) in SMH's flow: the beginning hash with the first begin, the full hash when
+//! SMH names a candidate, and the race between that hash and the parts.
+//!
+//! Quick upload never makes an upload much slower than a plain one, however slow the device
+//! hashes (SHA-256 runs at ~10 MB/s in a phone's wasm interpreter): when SMH names a candidate
+//! (202, docs/smh-api.md §5.8) the full hash runs alone only while it is predicted, from its
+//! rate so far, to end within the client's `quickUploadWait`. Past that, a plain begin (no hash:
+//! SMH opens an upload, §5.1) lets the parts go while the hash goes on. A hash that ends first is
+//! sent with a second begin: a hit stores the file, the parts stop and the plain upload is
+//! cancelled; a miss (a second upload SMH opens, cancelled at once) changes nothing. The hash
+//! gives up when the parts are predicted to be all sent before it would end, and parts that are
+//! all sent end the race: the upload is confirmed as any other.
+
+use std::cell::Cell;
+use std::pin::pin;
+
+use futures::future::{select, Either};
+
+use super::{SmhFlow, UploadResult};
+use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
+use crate::engine::flow::{Flow, Opened};
+use crate::engine::plan::{PartsDone, MIB};
+use crate::engine::progress::Phase;
+use crate::engine::session::Shield;
+use crate::engine::state::UploadState;
+use crate::error::{Error, Result};
+use crate::platform::LocalBoxFuture;
+use crate::smh::{Begin, FileInfo, UploadKind};
+
+/// Bytes read per [`FileSource::chain_hash`] call while hashing (a whole number of 1 MiB blocks):
+/// the pause granularity. Large reads for I/O's sake; the source hashes them in slices that keep
+/// the app's thread responsive (`HASH_SLICE` in src/platform/mod.rs).
+const HASH_READ: u64 = 8 * MIB;
+
+/// A quick upload's full hash as far as it got (before the parts started going alongside it).
+pub(super) struct Racing {
+    beginning: String,
+    hash: FullHash,
+}
+
+/// The chained full hash of a file's first `offset` bytes, and the time spent computing it.
+#[derive(Default)]
+struct FullHash {
+    offset: u64,
+    raw: Option<[u8; 32]>,
+    busy_ms: f64,
+}
+
+impl SmhFlow {
+    /// Begins the upload with SMH: with the beginning hash first where quick upload may hit,
+    /// then the full hash if SMH has a candidate and the hash is quick enough; a hit stores the
+    /// file without sending a byte. A slower hash goes on alongside a plain upload (module doc).
+    pub(super) async fn create_upload(&self) -> Result<Opened> {
+        let session = &self.session;
+        let size = session.size();
+        let quick = self.options.quick_upload && size >= QUICK_UPLOAD_BLOCK;
+        let beginning = if quick { Some(session.beginning_hash().await?) } else { None };
+        let mut outcome = self.begin_with_parents(beginning.clone(), None).await?;
+        if let Begin::QuickCandidate = outcome {
+            session.set_state(UploadState::Hashing);
+            session.enter_phase(Phase::Hashing, size, 0);
+            let mut hash = FullHash::default();
+            outcome = match self.full_hash(&mut hash, true).await? {
+                Some(full) => self.begin_with_full_hash(beginning.unwrap_or_default(), full).await?,
+                None => {
+                    let plain = self.begin_with_parents(None, None).await?;
+                    let beginning = beginning.unwrap_or_default();
+                    *self.racing.borrow_mut() = Some(Racing { beginning, hash });
+                    plain
+                }
+            };
+        }
+        match outcome {
+            Begin::Instant(file) => {
+                self.keep_instant(file);
+                Ok(Opened::Stored)
+            }
+            Begin::Upload(auth) => {
+                let ids = auth.upload_id.clone().map(|id| (id, auth.confirm_key.clone()));
+                self.install_auth(auth)?;
+                if let Some((upload_id, confirm_key)) = ids {
+                    session.record_new_upload(&upload_id, Some(&confirm_key));
+                }
+                Ok(Opened::Parts(PartsDone::new()))
+            }
+            Begin::QuickCandidate => {
+                Err(Error::InvalidResponse { status: 202, message: "SMH asked for the full hash twice".into() })
+            }
+        }
+    }
+
+    /// Keeps the file a quick-upload hit stored.
+    pub(super) fn keep_instant(&self, file: FileInfo) {
+        let size = self.session.size();
+        self.session.enter_phase(Phase::Uploading, size, size);
+        let crc64 = file.crc64.clone().unwrap_or_default();
+        *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64, instant: true });
+    }
+
+    /// The full hash from where `hash` got: `Some(hex)` when it ends, `None` when it stops early.
+    /// Alone (`alone`: before any part is sent, reported as the hashing phase) it stops when the
+    /// whole hash is predicted, from its rate so far, to take longer than `quickUploadWait`.
+    /// Beside the parts it stops when they are predicted to be all sent before it would end (both
+    /// ran for the same time, so the bytes each did since the race began are their rates).
+    async fn full_hash(&self, hash: &mut FullHash, alone: bool) -> Result<Option<String>> {
+        let session = &self.session;
+        let (size, wait_ms) = (session.size(), session.uploader.config().quick_upload_wait.as_secs_f64() * 1000.0);
+        let (total, start) = (size as f64, hash.offset as f64);
+        let resume_to = if alone { UploadState::Hashing } else { UploadState::Uploading };
+        loop {
+            // Paused, nothing goes out: no read, and no begin with the hash once it is known.
+            session.wait_while_paused(resume_to).await;
+            session.check_cancelled()?;
+            if hash.offset == size {
+                break;
+            }
+            let done = hash.offset as f64;
+            let stop = if alone {
+                wait_ms == 0.0 || (done > 0.0 && hash.busy_ms * total / done > wait_ms)
+            } else {
+                let (hashed, sent) = (done - start, session.progress.borrow().done() as f64);
+                hashed > 0.0 && sent > 0.0 && (total - done) * sent > (total - sent) * hashed
+            };
+            if stop {
+                return Ok(None);
+            }
+            let (begin, started) = (hash.offset, session.now_ms());
+            hash.offset = (begin + HASH_READ).min(size);
+            hash.raw = Some(session.chain_hash(begin..hash.offset, hash.raw).await?);
+            hash.busy_ms += session.now_ms() - started;
+            if alone {
+                session.progress.borrow_mut().advance(hash.offset - begin);
+                session.report_progress();
+            }
+        }
+        Ok(hash.raw.map(|h| hex(&h)))
+    }
+
+    /// The parts go (`sending`) while the full hash goes on; the hash sent with a second begin
+    /// decides: a hit stops the parts and cancels their upload (`Ok(true)`), a miss lets them
+    /// go on. Parts all sent first end the race, unless SMH is being asked: its answer decides.
+    /// A hash that fails or stops early leaves the parts to go on (they do not need it).
+    pub(super) async fn race(&self, racing: Racing, mut sending: LocalBoxFuture<'_, Result<()>>) -> Result<bool> {
+        let asking = Cell::new(false);
+        let quick = pin!(async {
+            let mut hash = racing.hash;
+            let Ok(Some(full)) = self.full_hash(&mut hash, false).await else { return false };
+            asking.set(true);
+            match self.begin_with_full_hash(racing.beginning, full).await {
+                Ok(Begin::Instant(file)) => {
+                    self.keep_instant(file);
+                    true
+                }
+                // A miss: SMH opened a second upload; the parts go on in the first.
+                Ok(Begin::Upload(second)) => {
+                    let bound = self.session.uploader.config().retry.request_timeout;
+                    let _ =
+                        self.session.shielded(Shield::Committing(bound), self.api().cancel(&second.confirm_key)).await;
+                    false
+                }
+                _ => false,
+            }
+        });
+        let hit = match select(sending.as_mut(), quick).await {
+            Either::Left((sent, quick)) => {
+                if !(asking.get() && quick.await) {
+                    return sent.map(|()| false);
+                }
+                true
+            }
+            Either::Right((hit, _)) => hit,
+        };
+        if !hit {
+            return sending.await.map(|()| false);
+        }
+        // The parts in flight are aborted before their upload is cancelled; the file is stored,
+        // so a cancel() now comes too late (shielded).
+        drop(sending);
+        let bound = self.session.uploader.config().retry.request_timeout;
+        self.session
+            .shielded(Shield::Committing(bound), async {
+                self.abandon().await;
+                Ok(())
+            })
+            .await?;
+        Ok(true)
+    }
+
+    /// SMH's begin with both hashes (shielded from cancel): a hit, or an upload SMH opened.
+    async fn begin_with_full_hash(&self, beginning: String, full: String) -> Result<Begin> {
+        let session = &self.session;
+        let kind = if session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
+        let (opts, size) = (&self.options, session.size());
+        let begin = self.api().begin(&opts.path, kind, size, opts.conflict, Some(beginning), Some(full));
+        session.shielded(Shield::Committing(session.uploader.config().retry.request_timeout), begin).await
+    }
+}
