@@ -512,7 +512,8 @@ export class SmhClient {
     constructor(options: SmhClientOptions);
     /**
      * Unfinished uploads that `upload()` of the same file to the same path would continue
-     * (after a reload, say): `[{path, size, loaded, name, updatedAt}]`, newest first.
+     * (after a reload, say): `[{path, size, loaded, name, updatedAt}]`, newest first. Not one
+     * running now in this client or in another tab of the origin.
      */
     pendingUploads(): Promise<PendingUpload[]>;
     /**
@@ -544,7 +545,8 @@ export class CosUploader {
     constructor(options: CosUploaderOptions);
     /**
      * Unfinished uploads that `upload()` of the same file to the same key would continue:
-     * `[{key, size, loaded, name, updatedAt}]`, newest first.
+     * `[{key, size, loaded, name, updatedAt}]`, newest first. Not one running now in this
+     * uploader or in another tab of the origin.
      */
     pendingUploads(): Promise<PendingCosUpload[]>;
     /**

@@ -12,7 +12,7 @@ use super::scheduler::Slots;
 use crate::cos::domain::{is_loopback, AllowList};
 use crate::error::{Error, Result};
 use crate::net::retry::RetryConfig;
-use crate::platform::{hold_record, CheckpointStore, Http, LocalBoxFuture, Timer};
+use crate::platform::{hold_record, record_held_elsewhere, CheckpointStore, Http, LocalBoxFuture, Timer};
 use crate::smh::SmhTarget;
 use crate::text::{concat, fill, split_once};
 
@@ -157,8 +157,21 @@ impl Uploader {
     }
 
     /// Unfinished uploads that `upload()` of the same file to the same path would continue,
-    /// newest first (not those running now).
+    /// newest first: not those running now in this client or in another tab (offering to
+    /// continue an upload that is under way in another tab would start a second one there).
+    /// The page's other clients' uploads are listed: the page has their tasks.
     pub async fn pending_uploads(&self) -> Vec<Pending> {
+        let mut idle = Vec::new();
+        for pending in self.unclaimed().await {
+            if !record_held_elsewhere(&pending.key).await {
+                idle.push(pending);
+            }
+        }
+        idle
+    }
+
+    /// The records no upload of this client runs, newest first.
+    async fn unclaimed(&self) -> Vec<Pending> {
         let now = self.timer.unix_ms();
         let pending = self.checkpoints.pending(now).await;
         pending.into_iter().filter(|p| !self.checkpoints.is_claimed(&p.key)).collect()
@@ -172,7 +185,7 @@ impl Uploader {
         cancel: impl Fn(Record) -> F,
     ) -> usize {
         let mut count = 0;
-        for pending in self.pending_uploads().await {
+        for pending in self.unclaimed().await {
             if path.is_some_and(|p| p.trim_start_matches('/') != pending.path) {
                 continue;
             }

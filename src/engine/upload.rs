@@ -206,38 +206,23 @@ async fn discard_record(session: &Session, flow: &dyn Flow, record: &Record) {
 /// share: every resumed part's CRC-64 is read again from the file and must equal the record's,
 /// else the part is sent again. Neither SMH nor COS lists a part's CRC-64 (only its MD5 ETag,
 /// docs/cos-api.md §2.7, docs/smh-api.md §5.5), so the record is the proof. A part the server
-/// holds but the record misses (stored after the record's last write) is taken only while every
-/// recorded part matched: once one differs, the file is not the one that sent them.
+/// holds but the record misses (stored after the record's last write, at most about a second of
+/// parts) is sent again too: nothing proves this file sent it, and COS's Complete would commit
+/// whatever the server holds.
 pub(crate) async fn parts_on_server(
     session: &Session,
     record: &Record,
     listed: &dyn Fn(u32) -> Option<(u64, Option<String>)>,
 ) -> Result<PartsDone> {
     let mut done = PartsDone::new();
-    let mut unproven = Vec::new();
-    let mut changed = false;
     for number in 1..=session.plan.part_count() {
         let range = session.plan.part_range(number);
         let len = range.end - range.start;
-        let Some((listed_len, etag)) = listed(number) else { continue };
-        if listed_len != len {
+        let (Some(part), Some((listed_len, etag))) = (record.parts.get(&number), listed(number)) else { continue };
+        if listed_len != len || part.len != len || part.crc64 != session.part_crc64(number).await? {
             continue;
         }
-        let crc64 = session.part_crc64(number).await?;
-        match record.parts.get(&number) {
-            Some(part) if part.len == len && part.crc64 == crc64 => {}
-            Some(_) => {
-                changed = true;
-                continue;
-            }
-            None => unproven.push(number),
-        }
-        done.insert(number, PartDone { number, len, crc64, etag });
-    }
-    if changed {
-        for number in unproven {
-            done.remove(&number);
-        }
+        done.insert(number, PartDone { number, len, crc64: part.crc64, etag });
     }
     Ok(done)
 }

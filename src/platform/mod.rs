@@ -259,6 +259,9 @@ mod locks {
     pub async fn hold(_: &str) -> Option<Hold> {
         Some(Hold)
     }
+    pub async fn held(_: &str) -> bool {
+        false
+    }
 }
 
 /// Holds record `key` for one upload against the other uploads of the JavaScript context (every
@@ -271,6 +274,12 @@ pub async fn hold_record(key: &str) -> Option<Hold> {
     let mut hold = held.then(|| Hold { key: key.to_string(), _lock: None })?;
     hold._lock = Some(locks::hold(&["smh-upload:", key].concat()).await?);
     Some(hold)
+}
+
+/// Whether an upload of another tab or worker of the origin holds record `key` now
+/// ([`hold_record`]), asked without holding it; `false` where the page holds it.
+pub async fn record_held_elsewhere(key: &str) -> bool {
+    !HELD.with(|held| held.borrow().contains(key)) && locks::held(&["smh-upload:", key].concat()).await
 }
 
 /// A record held by [`hold_record`].

@@ -97,6 +97,38 @@ test('quick upload racing the parts: a miss lets them finish, each part sent onc
   assert.deepEqual(await env.dev.uploads(), { smh: [], cos: [] }, 'no upload left open');
 });
 
+// Dropped once, the begin is sent again and refused (the path is taken now); dropped twice, it
+// fails without an answer. Either way the file at the path settles it.
+for (const drops of [1, 2]) {
+  test(`quick upload racing the parts: a hit whose reply is lost (${drops}×) is settled by the file at the path, not stored twice`, { timeout: 90_000 }, async () => {
+    const size = 64 * MIB + 5;
+    const byte = 0x5a;
+    await env.dev.post('seed', { path: `race-lost-source-${drops}.bin`, size, byte });
+    await slowPartsAfterTheFirst(400);
+    // From the third begin (202 candidate, 201 plain upload, then the one with the full hash):
+    // handled — the hit stores the file — and the reply dropped.
+    await env.dev.faults({ origin: 'smh', method: 'POST', query: 'multipart', skip: 2, times: drops, action: { type: 'dropReply' } });
+    const mark = await env.dev.logMark();
+    const record = await inPage(env, async ({ size, byte, options, path }) => {
+      const client = await window.e2e.client(options);
+      const blob = new Blob([new Uint8Array(size).fill(byte)]);
+      return window.e2e.watch(hooks => client.upload(blob, path, { conflict: 'rename', ...hooks }), 60_000).finished;
+    }, { size, byte, options: RACING, path: `race-lost-${drops}.bin` });
+    assert.equal(record.error, undefined, explain(record, env));
+    assert.equal(record.finalState, 'done');
+    assert.equal(record.result.instant, true, `the lost hit is the result\n${explain(record, env)}`);
+    assert.equal(record.result.path, `race-lost-${drops}.bin`);
+    const dropped = (await env.dev.get('faults')).rules.find(r => r.action.type === 'dropReply');
+    assert.equal(dropped.fired, drops, 'the replies of the begins with the full hash were dropped');
+    const log = await env.dev.logSince(mark);
+    assert.ok(!log.some(e => e.op === 'confirm'), `the plain upload is not confirmed: ${JSON.stringify(begins(log))}`);
+    const object = await env.dev.objectAt(`race-lost-${drops}.bin`);
+    assert.equal(object?.sha256, sha256(Buffer.alloc(size, byte)), 'the stored file holds the content');
+    assert.equal(await env.dev.objectAt(`race-lost-${drops} (1).bin`), undefined, 'no second copy');
+    assert.deepEqual(await env.dev.uploads(), { smh: [], cos: [] }, 'no upload left open');
+  });
+}
+
 /**
  * A 202 for a file whose first MiB the library holds but not the rest: the library gets `size`
  * bytes of `byte` at `source`; the page uploads the same with its last byte changed (a miss,

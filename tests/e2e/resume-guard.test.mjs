@@ -4,7 +4,8 @@
 //   first one left (the stored object is the second file's bytes);
 // - cancel() while the SDK asks the server about a record cancels that server upload;
 // - a record pruned for its age has its server upload cancelled / aborted;
-// - two tabs uploading the same file at once never continue the same server upload.
+// - two tabs uploading the same file at once never continue the same server upload;
+// - pendingUploads() does not offer a record another tab is uploading now.
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -179,15 +180,53 @@ for (const kind of ['smh', 'cos']) {
   });
 }
 
+/** A second page (tab) of the browser context, ready for the e2e helpers. */
+async function secondTab() {
+  const second = await env.page.context().newPage();
+  await second.goto(`${env.ready.app}/`);
+  await second.waitForFunction(() => window.e2eReady !== undefined, null, { timeout: 30_000 });
+  await second.evaluate(r => window.e2e.configure(r), env.ready);
+  return second;
+}
+
+for (const kind of ['smh', 'cos']) {
+  test(`${kind}: pendingUploads() leaves out a record another tab is uploading now`, { timeout: 180_000 }, async () => {
+    const target = `guard/${kind}-pending-elsewhere.bin`;
+    const at = p => (kind === 'smh' ? p.path : p.key) === target;
+    await interruptAfter(kind, 'g', target, 1);
+    const second = await secondTab();
+    try {
+      const pendingIn = page => inGuardPage(async ({ kind, options }) => {
+        const { client } = await window.guard.uploader(kind, options);
+        return client.pendingUploads();
+      }, { kind, options: OPTIONS }, 30_000, page);
+      assert.equal((await pendingIn(second)).filter(at).length, 1, 'listed while no upload runs it');
+      await env.dev.faults({ origin: 'cos', method: 'PUT', query: 'partNumber', times: 1000, action: { type: 'delay', ms: PART_DELAY_MS } });
+      // The first tab continues it: once it reports the resumed bytes, it holds the record.
+      await inGuardPage(async ({ kind, target, size, options, lastModified }) => {
+        const { guard, e2e } = window;
+        const { start } = await guard.uploader(kind, options);
+        window.continued = start(guard.file('g', size, 'same.bin', lastModified), target);
+        await e2e.until(() => window.continued.task.progress.loaded > 0, 30_000, 'the upload continued the record');
+      }, { kind, target, size: SIZE, options: OPTIONS, lastModified: LAST_MODIFIED });
+      assert.deepEqual((await pendingIn(second)).filter(at), [], 'not offered in the other tab while it uploads');
+      const record = await inPage(env, () => window.continued.finished, undefined, 90_000);
+      assert.equal(record.error, undefined, `the continued upload failed\n${explain(record, env)}`);
+      assert.equal((await stored(kind, target))?.sha256, filledSha('g'), 'the object holds the file');
+    } finally {
+      await second.close();
+      await env.dev.del('faults');
+    }
+  });
+}
+
 test('cos: two tabs uploading the same file at once never continue the same server upload', { timeout: 180_000 }, async () => {
   const target = 'guard/two-tabs.bin';
   await interruptAfter('cos', 'e', target, 1);
-  const held = (await openUploads('cos', target))[0].parts;
-  const second = await env.page.context().newPage();
+  // The resumed upload sends the parts its record does not vouch for.
+  const recorded = (await recordsOf(target))[0].parts.length;
+  const second = await secondTab();
   try {
-    await second.goto(`${env.ready.app}/`);
-    await second.waitForFunction(() => window.e2eReady !== undefined, null, { timeout: 30_000 });
-    await second.evaluate(r => window.e2e.configure(r), env.ready);
     // Parts slow enough that both uploads run at the same time.
     await env.dev.faults({ origin: 'cos', method: 'PUT', query: 'partNumber', times: 1000, action: { type: 'delay', ms: PART_DELAY_MS } });
     const mark = await env.dev.logMark();
@@ -205,7 +244,7 @@ test('cos: two tabs uploading the same file at once never continue the same serv
     const initiated = log.filter(e => e.op === 'InitiateMultipartUpload' && e.status === 200).length;
     assert.equal(initiated, 1, 'one tab continued the record, the other opened an upload of its own');
     const parts = storedParts(log).length;
-    assert.equal(parts, SIZE / PART - held + SIZE / PART, `parts sent: the missing ones of the resumed upload once, and all of the new one (${held} held before)`);
+    assert.equal(parts, SIZE / PART - recorded + SIZE / PART, `parts sent: the unrecorded ones of the resumed upload once, and all of the new one (${recorded} recorded before)`);
     assert.deepEqual(await openUploads('cos', target), [], 'nothing left open');
   } finally {
     await second.close();

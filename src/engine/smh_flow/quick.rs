@@ -24,8 +24,9 @@ use crate::engine::progress::Phase;
 use crate::engine::session::Shield;
 use crate::engine::state::UploadState;
 use crate::error::{Error, Result};
+use crate::json::u64_to_string;
 use crate::platform::LocalBoxFuture;
-use crate::smh::{Begin, FileInfo, UploadKind};
+use crate::smh::{Begin, Conflict, FileInfo, UploadKind};
 
 /// Bytes read per [`FileSource::chain_hash`] call while hashing (a whole number of 1 MiB blocks):
 /// the pause granularity. Large reads for I/O's sake; the source hashes them in slices that keep
@@ -61,7 +62,9 @@ impl SmhFlow {
             session.enter_phase(Phase::Hashing, size, 0);
             let mut hash = FullHash::default();
             outcome = match self.full_hash(&mut hash, true).await? {
-                Some(full) => self.begin_with_full_hash(beginning.unwrap_or_default(), full).await?,
+                Some(full) => {
+                    self.begin_with_full_hash(beginning.unwrap_or_default(), full, self.options.conflict).await?
+                }
                 None => {
                     let plain = self.begin_with_parents(None, None).await?;
                     let beginning = beginning.unwrap_or_default();
@@ -140,35 +143,51 @@ impl SmhFlow {
     /// decides: a hit stops the parts and cancels their upload (`Ok(true)`), a miss lets them
     /// go on. Parts all sent first end the race, unless SMH is being asked: its answer decides.
     /// A hash that fails or stops early leaves the parts to go on (they do not need it).
+    ///
+    /// Unless the strategy is `overwrite` (where confirming the plain upload after a hit stores
+    /// no second file), that begin asks for no rename, and only while the path is free: a hit
+    /// can then be stored nowhere but at the path, so a begin without an answer (its reply lost,
+    /// or its resend refused as the path is taken) is settled by the file at the path — this
+    /// file's size and CRC-64: the hit, kept; else a miss. Otherwise the plain upload's confirm
+    /// would store the file a second time beside the hit (`rename`).
     pub(super) async fn race(&self, racing: Racing, mut sending: LocalBoxFuture<'_, Result<()>>) -> Result<bool> {
         let asking = Cell::new(false);
         let quick = pin!(async {
             let mut hash = racing.hash;
-            let Ok(Some(full)) = self.full_hash(&mut hash, false).await else { return false };
+            let Ok(Some(full)) = self.full_hash(&mut hash, false).await else { return Ok(false) };
+            let settle = self.options.conflict != Conflict::Overwrite;
+            if settle && self.file_at_path().await.is_some() {
+                return Ok(false);
+            }
+            let conflict = if settle { Conflict::Ask } else { Conflict::Overwrite };
             asking.set(true);
-            match self.begin_with_full_hash(racing.beginning, full).await {
+            match self.begin_with_full_hash(racing.beginning, full, conflict).await {
                 Ok(Begin::Instant(file)) => {
                     self.keep_instant(file);
-                    true
+                    Ok(true)
                 }
                 // A miss: SMH opened a second upload; the parts go on in the first.
                 Ok(Begin::Upload(second)) => {
                     let bound = self.session.uploader.config().retry.request_timeout;
                     let _ =
                         self.session.shielded(Shield::Committing(bound), self.api().cancel(&second.confirm_key)).await;
-                    false
+                    Ok(false)
                 }
-                _ => false,
+                Err(e) if settle && matches!(e.code(), "Network" | "Timeout" | "SameNameDirectoryOrFileExists") => {
+                    let bound = self.session.uploader.config().retry.request_timeout;
+                    self.session.shielded(Shield::Committing(bound), self.stored_by_the_begin()).await
+                }
+                _ => Ok(false),
             }
         });
         let hit = match select(sending.as_mut(), quick).await {
             Either::Left((sent, quick)) => {
-                if !(asking.get() && quick.await) {
+                if !(asking.get() && quick.await?) {
                     return sent.map(|()| false);
                 }
                 true
             }
-            Either::Right((hit, _)) => hit,
+            Either::Right((hit, _)) => hit?,
         };
         if !hit {
             return sending.await.map(|()| false);
@@ -186,12 +205,33 @@ impl SmhFlow {
         Ok(true)
     }
 
+    /// The file at the upload's path (`None`: none, or SMH could not say).
+    async fn file_at_path(&self) -> Option<FileInfo> {
+        self.api().info(&self.options.path).await.ok()
+    }
+
+    /// After the race's begin with the full hash got no answer: whether it stored this file at
+    /// the path (kept as the hit). A retryable error when SMH cannot be asked: the upload then
+    /// fails with its record kept, rather than risk a second copy.
+    async fn stored_by_the_begin(&self) -> Result<bool> {
+        let session = &self.session;
+        let crc = u64_to_string(session.file_crc64().await?);
+        match self.api().info(&self.options.path).await {
+            Ok(file) if file.size == Some(session.size()) && file.crc64.as_deref() == Some(crc.as_str()) => {
+                self.keep_instant(file);
+                Ok(true)
+            }
+            Err(e) if e.retryable() => Err(e),
+            _ => Ok(false),
+        }
+    }
+
     /// SMH's begin with both hashes (shielded from cancel): a hit, or an upload SMH opened.
-    async fn begin_with_full_hash(&self, beginning: String, full: String) -> Result<Begin> {
+    async fn begin_with_full_hash(&self, beginning: String, full: String, conflict: Conflict) -> Result<Begin> {
         let session = &self.session;
         let kind = if session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
         let (opts, size) = (&self.options, session.size());
-        let begin = self.api().begin(&opts.path, kind, size, opts.conflict, Some(beginning), Some(full));
+        let begin = self.api().begin(&opts.path, kind, size, conflict, Some(beginning), Some(full));
         session.shielded(Shield::Committing(session.uploader.config().retry.request_timeout), begin).await
     }
 }

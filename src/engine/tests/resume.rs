@@ -177,47 +177,14 @@ fn resumed_parts_are_proven_by_the_file_not_taken_from_the_record() {
     let mut b = a.clone();
     b[MIB + 7] ^= 0xff;
     let crc = |bytes: &[u8]| crate::checksum::crc64::checksum(bytes);
-    let store: Rc<dyn CheckpointStore> = Rc::new(MemoryCheckpoints::default());
-    let opts = UploadOptions {
-        path: LibraryPath::parse("a.bin").unwrap(),
-        conflict: Conflict::Rename,
-        quick_upload: false,
-        create_parents: false,
-    };
-
-    // a: parts 1 and 2 stored and recorded, then the network is gone.
-    let script = Rc::new(Script::default());
-    script
-        .expect(Method::Post, "/a.bin?multipart", |_| multipart_auth_reply())
-        .expect(Method::Put, "partNumber=1&uploadId=u1", cos_ok(crc(&a[..MIB])))
-        .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crc(&a[MIB..2 * MIB])));
-    for _ in 0..2 {
-        script.expect(Method::Put, "partNumber=3&uploadId=u1", |_| Err(Error::Network { message: "offline".into() }));
-    }
-    let source = Rc::new(MemorySource { bytes: Rc::from(a.clone()), name: "f".into() });
-    let result = futures::executor::block_on(run(
-        multipart_uploader(script.clone(), store.clone()),
-        source,
-        opts.clone(),
-        Control::new(),
-        Rc::new(States::default()),
-    ));
-    assert_eq!(result.unwrap_err().code(), "Network");
+    let (store, opts) = interrupted_after_two_parts(&a);
 
     // b finds a's record. The server holds parts 1-3 (3 stored after the record's last write):
     // part 1 reads back as recorded and is kept; part 2 differs and is sent again, and so is part
     // 3, which the record does not vouch for, now that the file is known not to be a.
     let whole = crc(&b);
     let script = Rc::new(Script::default());
-    let listed = |n: u32| serde_json::json!({"PartNumber": n, "Size": 1048576, "ETag": "\"x\""});
-    script
-        .expect(Method::Get, "/ck1?upload", move |_| {
-            json(
-                200,
-                serde_json::json!({"confirmed": false, "uploadId": "u1", "parts": [listed(1), listed(2), listed(3)]}),
-            )
-        })
-        .expect(Method::Post, "/ck1?renew", |_| multipart_auth_reply())
+    expect_resume_holding_parts_1_to_3(&script)
         .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crc(&b[MIB..2 * MIB])))
         .expect(Method::Put, "partNumber=3&uploadId=u1", cos_ok(crc(&b[2 * MIB..3 * MIB])))
         .expect(Method::Put, "partNumber=4&uploadId=u1", cos_ok(crc(&b[3 * MIB..])))
@@ -240,4 +207,82 @@ fn resumed_parts_are_proven_by_the_file_not_taken_from_the_record() {
     ));
     assert_eq!(result.unwrap().crc64, whole.to_string());
     assert!(script.steps.borrow().is_empty(), "{:?}", script.seen.borrow());
+}
+
+/// Uploads `a` to a.bin until parts 1 and 2 are stored and recorded; then the network is gone.
+/// Returns the store with the record and the upload's options.
+fn interrupted_after_two_parts(a: &[u8]) -> (Rc<dyn CheckpointStore>, UploadOptions) {
+    const MIB: usize = 1 << 20;
+    let store: Rc<dyn CheckpointStore> = Rc::new(MemoryCheckpoints::default());
+    let opts = UploadOptions {
+        path: LibraryPath::parse("a.bin").unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: false,
+    };
+    let crc = |bytes: &[u8]| crate::checksum::crc64::checksum(bytes);
+    let script = Rc::new(Script::default());
+    script
+        .expect(Method::Post, "/a.bin?multipart", |_| multipart_auth_reply())
+        .expect(Method::Put, "partNumber=1&uploadId=u1", cos_ok(crc(&a[..MIB])))
+        .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crc(&a[MIB..2 * MIB])));
+    for _ in 0..2 {
+        script.expect(Method::Put, "partNumber=3&uploadId=u1", |_| Err(Error::Network { message: "offline".into() }));
+    }
+    let source = Rc::new(MemorySource { bytes: Rc::from(a.to_vec()), name: "f".into() });
+    let result = futures::executor::block_on(run(
+        multipart_uploader(script.clone(), store.clone()),
+        source,
+        opts.clone(),
+        Control::new(),
+        Rc::new(States::default()),
+    ));
+    assert_eq!(result.unwrap_err().code(), "Network");
+    (store, opts)
+}
+
+#[test]
+fn a_part_the_server_holds_but_the_record_does_not_vouch_for_is_sent_again() {
+    const MIB: usize = 1 << 20;
+    let a = pattern(3 * MIB + 5);
+    let crc = |bytes: &[u8]| crate::checksum::crc64::checksum(bytes);
+    let (store, opts) = interrupted_after_two_parts(&a);
+
+    // The same file again; the server holds parts 1-3 (3 stored after the record's last write).
+    // Parts 1 and 2 read back as recorded and are kept; part 3 is sent again: nothing proves this
+    // file sent it, and another file that matched parts 1 and 2 would make a mixed object.
+    let whole = crc(&a);
+    let script = Rc::new(Script::default());
+    expect_resume_holding_parts_1_to_3(&script)
+        .expect(Method::Put, "partNumber=3&uploadId=u1", cos_ok(crc(&a[2 * MIB..3 * MIB])))
+        .expect(Method::Put, "partNumber=4&uploadId=u1", cos_ok(crc(&a[3 * MIB..])))
+        .expect(Method::Post, "/ck1?confirm", move |_| {
+            json(
+                200,
+                serde_json::json!({"path": ["a.bin"], "size": (3 * MIB + 5).to_string(), "crc64": whole.to_string()}),
+            )
+        });
+    let source = Rc::new(MemorySource { bytes: Rc::from(a), name: "f".into() });
+    let loaded = Rc::new(Loaded::default());
+    let result = futures::executor::block_on(run(
+        multipart_uploader(script.clone(), store),
+        source,
+        opts,
+        Control::new(),
+        loaded.clone(),
+    ));
+    assert_eq!(result.unwrap().crc64, whole.to_string());
+    assert!(script.steps.borrow().is_empty(), "{:?}", script.seen.borrow());
+    assert_eq!(loaded.0.borrow().first(), Some(&(2 * MIB as u64)), "progress starts from the proven parts");
+}
+
+/// The resume check of upload u1 (task ck1): SMH holds parts 1-3; then the renewal.
+fn expect_resume_holding_parts_1_to_3(script: &Script) -> &Script {
+    let listed = |n: u32| serde_json::json!({"PartNumber": n, "Size": 1048576, "ETag": "\"x\""});
+    let parts = [listed(1), listed(2), listed(3)];
+    script
+        .expect(Method::Get, "/ck1?upload", move |_| {
+            json(200, serde_json::json!({"confirmed": false, "uploadId": "u1", "parts": parts}))
+        })
+        .expect(Method::Post, "/ck1?renew", |_| multipart_auth_reply())
 }

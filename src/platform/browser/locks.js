@@ -19,3 +19,15 @@ export function smhHoldLock(name) {
     }
   });
 }
+
+/** Whether a tab, worker or client of the origin holds the lock `name` now (false where the API
+ *  is missing or refuses to work). Asks without taking it: a lock taken to ask is released
+ *  asynchronously, and would make an upload started right after think another tab has it. */
+export function smhLockHeld(name) {
+  const locks = globalThis.navigator?.locks;
+  if (typeof locks?.query !== 'function') return Promise.resolve(false);
+  return locks.query().then(
+    state => state.held.some(lock => lock.name === name),
+    () => false,
+  );
+}

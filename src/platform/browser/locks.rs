@@ -15,6 +15,8 @@ use {js_sys::Promise, wasm_bindgen::prelude::wasm_bindgen, wasm_bindgen::JsCast,
 extern "C" {
     #[wasm_bindgen(js_name = smhHoldLock)]
     fn hold_lock(name: &str) -> Promise;
+    #[wasm_bindgen(js_name = smhLockHeld)]
+    fn lock_held(name: &str) -> Promise;
 }
 
 /// Releases its Web Lock when dropped (nothing to release where the API is missing).
@@ -43,5 +45,19 @@ pub async fn hold(name: &str) -> Option<Hold> {
             return None;
         }
         Some(Hold(release.dyn_into::<Function>().ok()))
+    }
+}
+
+/// Whether a tab, worker or client of the origin (this one too) holds the lock `name` now, asked
+/// without taking it.
+pub async fn held(name: &str) -> bool {
+    #[cfg(feature = "miniprogram")]
+    return {
+        let _ = name;
+        false
+    };
+    #[cfg(not(feature = "miniprogram"))]
+    {
+        JsFuture::from(lock_held(name)).await.is_ok_and(|held| held.is_truthy())
     }
 }
