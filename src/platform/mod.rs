@@ -272,14 +272,14 @@ pub async fn hold_record(key: &str) -> Option<Hold> {
     let held = HELD.with(|held| held.borrow_mut().insert(key.to_string()));
     // Dropped (so released here) if another tab holds the lock.
     let mut hold = held.then(|| Hold { key: key.to_string(), _lock: None })?;
-    hold._lock = Some(locks::hold(&["smh-upload:", key].concat()).await?);
+    hold._lock = Some(locks::hold(&crate::text::concat(&["smh-upload:", key])).await?);
     Some(hold)
 }
 
 /// Whether an upload of another tab or worker of the origin holds record `key` now
 /// ([`hold_record`]), asked without holding it; `false` where the page holds it.
 pub async fn record_held_elsewhere(key: &str) -> bool {
-    !HELD.with(|held| held.borrow().contains(key)) && locks::held(&["smh-upload:", key].concat()).await
+    !HELD.with(|held| held.borrow().contains(key)) && locks::held(&crate::text::concat(&["smh-upload:", key])).await
 }
 
 /// A record held by [`hold_record`].
