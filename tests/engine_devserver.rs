@@ -883,6 +883,38 @@ async fn cancel_during_a_quick_upload_hit_reports_the_stored_file() {
     assert_nothing_open(&server).await;
 }
 
+/// A quick-upload hit (the full hash ready before any part) whose reply is lost, once — the
+/// resent begin finds the path taken — or twice — no answer at all: the file at the path settles
+/// it, so `rename` does not store the file a second time beside the hit.
+#[tokio::test(flavor = "current_thread")]
+async fn a_quick_upload_hit_whose_reply_is_lost_is_not_stored_twice() {
+    let server = Devserver::start(&[]);
+    let uploader = server.uploader(server.config()).await;
+    let data = bytes(3 * MIB + 5, 43);
+    let first = upload(&uploader, &data, "lost-hit-orig.bin", Conflict::Ask, true).await.0.unwrap();
+    for drops in [1, 2] {
+        let path = format!("lost-hit-{drops}.bin");
+        server.app_delete("/_dev/faults").await;
+        // After the first begin (202: send the full hash), the begins with it are handled — the
+        // hit stores the file — and their replies dropped.
+        server
+            .app_post(
+                "/_dev/faults",
+                json!({"origin": "smh", "query": "filesize", "skip": 1, "times": drops, "action": {"type": "dropReply"}}),
+            )
+            .await;
+        let result =
+            upload(&uploader, &data, &path, Conflict::Rename, true).await.0.expect("settled by the file at the path");
+        let faults = server.app_get("/_dev/faults").await;
+        assert_eq!(faults["rules"][0]["fired"].as_u64(), Some(drops), "replies dropped: {faults}");
+        assert!(result.instant, "the lost hit is the result");
+        assert_eq!(result.file.path, path);
+        assert_stored(&server, &path, &data, &first.crc64).await;
+        assert!(server.object_at(&format!("lost-hit-{drops} (1).bin")).await.is_none(), "a second copy");
+    }
+    assert_nothing_open(&server).await;
+}
+
 /// A resumable upload whose check fails for a reason of its own — here SMH's task query answered
 /// 503 past its retries (issue 18.3) — is not taken as forgotten by SMH: the attempt fails with
 /// that (retryable) error, the record and the SMH task stay, and the next upload resumes.

@@ -63,7 +63,15 @@ impl SmhFlow {
             let mut hash = FullHash::default();
             outcome = match self.full_hash(&mut hash, true).await? {
                 Some(full) => {
-                    self.begin_with_full_hash(beginning.unwrap_or_default(), full, self.options.conflict).await?
+                    let beginning = beginning.unwrap_or_default();
+                    // A miss opens its upload with `ask`: the confirm says the caller's strategy
+                    // (it overrides the begin's, docs/smh-api.md §5.6).
+                    match self.ask_with_hashes(beginning.clone(), full.clone()).await? {
+                        Some(begin) => begin,
+                        // The path is taken (or holds another file): SMH renames or refuses as
+                        // asked. With `rename`, a reply lost now can leave a second copy.
+                        None => self.begin_with_full_hash(beginning, full, self.options.conflict).await?,
+                    }
                 }
                 None => {
                     let plain = self.begin_with_parents(None, None).await?;
@@ -144,38 +152,25 @@ impl SmhFlow {
     /// go on. Parts all sent first end the race, unless SMH is being asked: its answer decides.
     /// A hash that fails or stops early leaves the parts to go on (they do not need it).
     ///
-    /// Unless the strategy is `overwrite` (where confirming the plain upload after a hit stores
-    /// no second file), that begin asks for no rename, and only while the path is free: a hit
-    /// can then be stored nowhere but at the path, so a begin without an answer (its reply lost,
-    /// or its resend refused as the path is taken) is settled by the file at the path — this
-    /// file's size and CRC-64: the hit, kept; else a miss. Otherwise the plain upload's confirm
-    /// would store the file a second time beside the hit (`rename`).
+    /// That begin is [`Self::ask_with_hashes`], never sent where the path is taken: a hit stored
+    /// beside the path (`rename`) would be a second file once the plain upload is confirmed.
     pub(super) async fn race(&self, racing: Racing, mut sending: LocalBoxFuture<'_, Result<()>>) -> Result<bool> {
         let asking = Cell::new(false);
         let quick = pin!(async {
             let mut hash = racing.hash;
             let Ok(Some(full)) = self.full_hash(&mut hash, false).await else { return Ok(false) };
-            let settle = self.options.conflict != Conflict::Overwrite;
-            if settle && self.file_at_path().await.is_some() {
-                return Ok(false);
-            }
-            let conflict = if settle { Conflict::Ask } else { Conflict::Overwrite };
             asking.set(true);
-            match self.begin_with_full_hash(racing.beginning, full, conflict).await {
-                Ok(Begin::Instant(file)) => {
+            match self.ask_with_hashes(racing.beginning, full).await? {
+                Some(Begin::Instant(file)) => {
                     self.keep_instant(file);
                     Ok(true)
                 }
                 // A miss: SMH opened a second upload; the parts go on in the first.
-                Ok(Begin::Upload(second)) => {
+                Some(Begin::Upload(second)) => {
                     let bound = self.session.uploader.config().retry.request_timeout;
                     let _ =
                         self.session.shielded(Shield::Committing(bound), self.api().cancel(&second.confirm_key)).await;
                     Ok(false)
-                }
-                Err(e) if settle && matches!(e.code(), "Network" | "Timeout" | "SameNameDirectoryOrFileExists") => {
-                    let bound = self.session.uploader.config().retry.request_timeout;
-                    self.session.shielded(Shield::Committing(bound), self.stored_by_the_begin()).await
                 }
                 _ => Ok(false),
             }
@@ -210,20 +205,42 @@ impl SmhFlow {
         self.api().info(&self.options.path).await.ok()
     }
 
-    /// After the race's begin with the full hash got no answer: whether it stored this file at
-    /// the path (kept as the hit). A retryable error when SMH cannot be asked: the upload then
-    /// fails with its record kept, rather than risk a second copy.
-    async fn stored_by_the_begin(&self) -> Result<bool> {
-        let session = &self.session;
-        let crc = u64_to_string(session.file_crc64().await?);
-        match self.api().info(&self.options.path).await {
-            Ok(file) if file.size == Some(session.size()) && file.crc64.as_deref() == Some(crc.as_str()) => {
-                self.keep_instant(file);
-                Ok(true)
-            }
-            Err(e) if e.retryable() => Err(e),
-            _ => Ok(false),
+    /// SMH's begin with both hashes, sent so that a lost reply cannot store the file twice:
+    /// unless the strategy is `overwrite`, it asks for no rename, and only while the path is
+    /// free. A hit can then be stored nowhere but at the path, so a begin without an answer (its
+    /// reply lost, or its resend refused as the path is taken) is settled by the file at the
+    /// path. `None`: not sent (the path is taken), or refused, or settled as not stored.
+    async fn ask_with_hashes(&self, beginning: String, full: String) -> Result<Option<Begin>> {
+        let settle = self.options.conflict != Conflict::Overwrite;
+        if settle && self.file_at_path().await.is_some() {
+            return Ok(None);
         }
+        let conflict = if settle { Conflict::Ask } else { Conflict::Overwrite };
+        match self.begin_with_full_hash(beginning, full, conflict).await {
+            Ok(begin) => Ok(Some(begin)),
+            Err(e) if settle && unanswered(&e) => Ok(self.stored_by_the_begin().await?.map(Begin::Instant)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// After a begin with the full hash got no answer: the file it stored at the path, if it
+    /// stored this file there (the hit). A retryable error when SMH cannot be asked: the upload then fails with
+    /// its record kept, rather than risk a second copy. Shielded as the begin was: a file it
+    /// stored is the outcome, whatever cancel() says meanwhile.
+    async fn stored_by_the_begin(&self) -> Result<Option<FileInfo>> {
+        let session = &self.session;
+        let bound = session.uploader.config().retry.request_timeout;
+        let settle = async {
+            let crc = u64_to_string(session.file_crc64().await?);
+            match self.api().info(&self.options.path).await {
+                Ok(file) if file.size == Some(session.size()) && file.crc64.as_deref() == Some(crc.as_str()) => {
+                    Ok(Some(file))
+                }
+                Err(e) if e.retryable() => Err(e),
+                _ => Ok(None),
+            }
+        };
+        session.shielded(Shield::Committing(bound), settle).await
     }
 
     /// SMH's begin with both hashes (shielded from cancel): a hit, or an upload SMH opened.
@@ -234,4 +251,10 @@ impl SmhFlow {
         let begin = self.api().begin(&opts.path, kind, size, conflict, Some(beginning), Some(full));
         session.shielded(Shield::Committing(session.uploader.config().retry.request_timeout), begin).await
     }
+}
+
+/// Whether a begin's error leaves its outcome unknown (no reply), or may be the refusal of its
+/// own resend after a lost reply stored the file (the path taken).
+fn unanswered(error: &Error) -> bool {
+    matches!(error.code(), "Network" | "Timeout" | "SameNameDirectoryOrFileExists")
 }
