@@ -31,13 +31,15 @@ async function post(path, body) {
   return r.json();
 }
 
-/** Resource Timing of the load: the code's downloads (entries whose URL ends with `codeSuffix`)
- *  and the first requests to the COS origin. */
-function timings(codeSuffix) {
+/** Resource Timing of the load: the code's downloads (entries whose URL ends with `codeSuffix`),
+ *  the first request to SMH or COS after `upload()` was called at `callMs`, and the first
+ *  requests to the COS origin. */
+function timings(codeSuffix, callMs) {
   const entries = performance.getEntriesByType('resource');
   const code = entries.filter(e => new URL(e.name).pathname.endsWith(codeSuffix));
   const cos = entries.filter(e => e.name.includes(`//${q.get('cos')}/`));
   const puts = cos.filter(e => e.name.includes('partNumber='));
+  const api = entries.filter(e => (e.name.startsWith(`${q.get('smh')}/`) || e.name.includes(`//${q.get('cos')}/`)) && e.startTime >= callMs);
   const first = list => (list.length ? Math.min(...list.map(e => e.startTime)) : null);
   return {
     // The page's HTML received: what came before is the browser's own start, not the page's.
@@ -47,6 +49,7 @@ function timings(codeSuffix) {
     codeTransfer: code[0]?.transferSize ?? null,
     codeStartMs: code[0]?.startTime ?? null,
     codeEndMs: code[0]?.responseEnd ?? null,
+    firstApiMs: first(api),
     firstCosMs: first(cos),
     firstPutMs: first(puts),
   };
@@ -55,7 +58,7 @@ function timings(codeSuffix) {
 async function run(codeSuffix, work) {
   try {
     const fields = await work();
-    report({ kind: 'startup', variant: q.get('variant'), ...fields, ...timings(codeSuffix) });
+    report({ kind: 'startup', variant: q.get('variant'), ...fields, ...timings(codeSuffix, fields.callMs) });
     report({ done: true });
   } catch (e) {
     report({ error: `${q.get('variant')}: ${String((e && e.message) || e)}` });
