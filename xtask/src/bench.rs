@@ -74,7 +74,7 @@ impl Options {
 }
 
 /// Sections of the bench that `--only` can name (bench/README.md describes each).
-pub const SECTIONS: &[&str] = &["upload", "hash", "crc", "memory", "sweep", "size", "phone"];
+pub const SECTIONS: &[&str] = &["upload", "hash", "crc", "memory", "sweep", "size", "phone", "startup"];
 
 /// The sections one run measures: every one by default, or those `--only` names.
 #[derive(Debug)]
@@ -131,7 +131,20 @@ pub const BENCHES: &[Bench] = &[
         sections: &["phone"],
         run: crate::bench_phone::run,
     },
+    Bench {
+        name: "startup",
+        about: "a cold page load (empty cache) to `init()` resolved and to the first part PUT on the wire, each entry with and without the README's preload lines, Chromium direct, under Playwright and on a throttled link — smh-upload vs cos-js-sdk-v5",
+        sections: &["startup"],
+        run: crate::bench_startup::run,
+    },
 ];
+
+/// `cargo xtask pkg`'s package build, once per run of the bench (each benchmark needs `pkg/`,
+/// and a build takes minutes).
+pub fn package() -> Result<()> {
+    static BUILT: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
+    BUILT.get_or_init(crate::pkg::run).clone()
+}
 
 pub fn run(args: &[String]) -> Result<()> {
     let options = Options::parse(args)?;

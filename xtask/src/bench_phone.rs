@@ -82,7 +82,7 @@ pub fn run(options: &Options, _dir: &Path) -> Result<String> {
         return Ok(String::new());
     }
     let jsc = find_tool("jsc").ok_or("jsc not found: `cargo xtask setup` installs libjavascriptcoregtk-4.0-bin")?;
-    crate::pkg::run()?;
+    crate::bench::package()?;
     let wasm = root().join(crate::pkg::PKG_DIR).join("smh_client_bg.wasm");
     if !wasm.is_file() {
         return Err(format!("{} is missing after `cargo xtask pkg`", wasm.display()));

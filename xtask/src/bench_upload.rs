@@ -75,7 +75,7 @@ pub fn run(options: &Options, dir: &Path) -> Result<String> {
     let selection = &options.selection;
     run_cmd(cargo().args(["build", "--release", "-p", "smh-devserver"]), "cargo build --release -p smh-devserver")?;
     let baseline = options.baseline.as_deref().map(bench_baseline::prepare).transpose()?;
-    crate::pkg::run()?;
+    crate::bench::package()?;
     let baseline = baseline.as_ref();
     let lines = measure(&FULL, selection, baseline, &target_dir().join("release/smh-devserver"), dir)?;
     let (markdown, svg) = report(&FULL, selection, baseline, &lines)?;
@@ -98,7 +98,7 @@ pub fn smoke_sections(devserver: &Path, selection: &Selection, baseline: Option<
     let dir = target_dir().join("bench-smoke");
     let started = Instant::now();
     let outcome = measure(&SMOKE, selection, baseline, devserver, &dir).and_then(|lines| {
-        let (markdown, svg) = report(&SMOKE, selection, baseline, &lines)?;
+        let (mut markdown, svg) = report(&SMOKE, selection, baseline, &lines)?;
         if let Some(l) = lines.iter().find(|l| l.contains_key("failed")) {
             return Err(format!("a bench row failed: {l:?}"));
         }
@@ -126,6 +126,9 @@ pub fn smoke_sections(devserver: &Path, selection: &Selection, baseline: Option<
         {
             return Err("the baseline's upload Worker was never loaded: its uploads hashed on the main thread".into());
         }
+        if selection.has("startup") {
+            markdown.push_str(&crate::bench_startup::smoke(devserver, &dir)?);
+        }
         fs::write(dir.join("report.md"), &markdown).map_err(|e| format!("write report: {e}"))?;
         fs::write(dir.join("speed.svg"), svg).map_err(|e| format!("write chart: {e}"))?;
         Ok(())
@@ -142,7 +145,7 @@ pub fn smoke_sections(devserver: &Path, selection: &Selection, baseline: Option<
 }
 
 /// One parsed `BENCH` line: its flat JSON fields as text, plus `browser`.
-type Line = BTreeMap<String, String>;
+pub(crate) type Line = BTreeMap<String, String>;
 
 /// The page's sections (`size` is measured here, from the package files).
 const PAGE_SECTIONS: &[&str] = &["upload", "hash", "crc", "memory", "sweep"];
@@ -208,7 +211,7 @@ fn measure(
 }
 
 /// Copies the directory `from` to `to`, recursively.
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     fs::create_dir_all(to).map_err(|e| format!("create {}: {e}", to.display()))?;
     for entry in
         fs::read_dir(from).map_err(|e| format!("read {}: {e} (run `cargo xtask pkg`)", from.display()))?.flatten()
@@ -224,7 +227,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Chromium started directly; lines come from its stderr log.
-fn run_direct(url: &str, dir: &Path, timeout: Duration) -> Result<Vec<Line>> {
+pub(crate) fn run_direct(url: &str, dir: &Path, timeout: Duration) -> Result<Vec<Line>> {
     let profile = dir.join("chromium-profile");
     let _ = fs::remove_dir_all(&profile);
     let mut command = Command::new("/usr/bin/chromium");
@@ -266,7 +269,7 @@ fn run_playwright(url: &str, timeout: Duration) -> Result<Vec<Line>> {
 }
 
 /// Reads result lines from `from` until `done`, an error or `timeout`.
-fn collect(
+pub(crate) fn collect(
     browser: &str,
     from: impl Read + Send + 'static,
     timeout: Duration,
@@ -300,7 +303,7 @@ fn collect(
 }
 
 /// Parses a flat JSON object (string, number, boolean and null values) into text fields.
-fn parse_flat_json(json: &str) -> Option<Line> {
+pub(crate) fn parse_flat_json(json: &str) -> Option<Line> {
     let body = json.trim().strip_prefix('{')?.strip_suffix('}')?;
     let mut fields = Line::new();
     let mut rest = body.trim();
@@ -327,7 +330,7 @@ fn parse_flat_json(json: &str) -> Option<Line> {
 }
 
 /// A ratio "ours / peer" as text (higher is better when `higher_better`).
-fn ratio(ours: f64, peer: f64) -> String {
+pub(crate) fn ratio(ours: f64, peer: f64) -> String {
     if ours.is_finite() && peer.is_finite() && peer > 0.0 {
         format!("{:.2}×", ours / peer)
     } else {
@@ -572,8 +575,8 @@ fn report(
 
 /// One side of an A/B row: the median of its rounds and their range.
 #[derive(Debug, Clone, Copy)]
-struct Spread {
-    median: f64,
+pub(crate) struct Spread {
+    pub median: f64,
     min: f64,
     max: f64,
     rounds: usize,
@@ -581,7 +584,7 @@ struct Spread {
 
 impl Spread {
     /// The finite values' median and range; `None` when there is none.
-    fn of(mut values: Vec<f64>) -> Option<Spread> {
+    pub fn of(mut values: Vec<f64>) -> Option<Spread> {
         values.retain(|v| v.is_finite());
         values.sort_by(f64::total_cmp);
         let n = values.len();
@@ -593,7 +596,7 @@ impl Spread {
         Some(Spread { median, min: values[0], max: values[n - 1], rounds: n })
     }
 
-    fn cell(spread: Option<Spread>) -> String {
+    pub fn cell(spread: Option<Spread>) -> String {
         match spread {
             Some(s) if s.rounds > 1 => format!("{:.1} [{:.1}–{:.1}]", s.median, s.min, s.max),
             Some(s) => format!("{:.1}", s.median),
@@ -909,7 +912,7 @@ fn xml_escape(text: &str) -> String {
 }
 
 /// Percent-encodes a query value.
-fn encode(value: &str) -> String {
+pub(crate) fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| {

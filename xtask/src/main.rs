@@ -18,6 +18,7 @@
 mod bench;
 mod bench_baseline;
 mod bench_phone;
+mod bench_startup;
 mod bench_upload;
 mod citations;
 mod demo;
