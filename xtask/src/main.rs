@@ -30,6 +30,7 @@ mod setup;
 mod size;
 mod test;
 mod util;
+mod wasm_names;
 
 use util::Result;
 

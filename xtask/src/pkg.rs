@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::util::{self, cargo, cmd, find_tool, output, root, run_cmd, target_dir, Result};
+use crate::wasm_names;
 
 /// The package directory, relative to the root.
 pub const PKG_DIR: &str = "pkg";
@@ -230,7 +231,34 @@ fn build_entry(pkg: &Path, entry: &Entry) -> Result<()> {
     let before = file_size(&wasm)?;
     run_cmd(cmd(wasm_opt).args(WASM_OPT_PASSES).args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm), "wasm-opt")?;
     println!("pkg: wasm-opt {}: {} → {}", WASM_OPT_PASSES.join(" "), kib(before), kib(file_size(&wasm)?));
-    make_dts_portable(&pkg.join(format!("{stem}.d.ts")))
+    let dts = pkg.join(format!("{stem}.d.ts"));
+    shorten_boundary_names(&wasm, &format!("./{stem}_bg.js"), &glue, &dts)?;
+    make_dts_portable(&dts)
+}
+
+/// The names the wasm imports and exports made short in the wasm, the glue and the `.d.ts`
+/// alike (xtask/src/wasm_names.rs); `glue_module` is the module name the wasm imports the
+/// glue's functions from. After wasm-opt, so that the names renamed are those of the wasm that
+/// ships.
+fn shorten_boundary_names(wasm: &Path, glue_module: &str, glue: &Path, dts: &Path) -> Result<()> {
+    let read = |path: &Path| fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()));
+    let write = |path: &Path, text: &[u8]| fs::write(path, text).map_err(|e| format!("write {}: {e}", path.display()));
+    let bytes = fs::read(wasm).map_err(|e| format!("read {}: {e}", wasm.display()))?;
+    let (small, renamed) = wasm_names::minify(&bytes, glue_module).map_err(|e| format!("{}: {e}", wasm.display()))?;
+    let glue_text =
+        wasm_names::rename_in_glue(&read(glue)?, &renamed).map_err(|e| format!("{}: {e}", glue.display()))?;
+    let dts_text = wasm_names::rename_in_dts(&read(dts)?, &renamed).map_err(|e| format!("{}: {e}", dts.display()))?;
+    write(wasm, &small)?;
+    write(glue, glue_text.as_bytes())?;
+    write(dts, dts_text.as_bytes())?;
+    println!(
+        "pkg: short boundary names: {} import(s), {} export(s) renamed; wasm {} → {}",
+        renamed.imports.len(),
+        renamed.exports.len(),
+        kib(bytes.len() as u64),
+        kib(small.len() as u64)
+    );
+    Ok(())
 }
 
 /// The JS layer (src/bindings/js/, see api.js there): the public classes over the wasm's.
