@@ -28,6 +28,7 @@ mod pkg_devserver;
 mod pkg_miniprogram;
 mod setup;
 mod size;
+mod snippets;
 mod test;
 mod util;
 mod wasm_names;
