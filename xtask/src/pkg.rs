@@ -257,22 +257,12 @@ fn build_entry(pkg: &Path, entry: &Entry) -> Result<()> {
 fn shorten_boundary_names(wasm: &Path, glue_module: &str, glue: &Path, dts: &Path) -> Result<()> {
     let read = |path: &Path| fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()));
     let write = |path: &Path, text: &[u8]| fs::write(path, text).map_err(|e| format!("write {}: {e}", path.display()));
-    let bytes = fs::read(wasm).map_err(|e| format!("read {}: {e}", wasm.display()))?;
-    let (small, renamed) = wasm_names::minify(&bytes, glue_module).map_err(|e| format!("{}: {e}", wasm.display()))?;
+    let renamed = wasm_names::minify_file(wasm, &wasm_names::Plan::web(glue_module))?;
     let glue_text =
         wasm_names::rename_in_glue(&read(glue)?, &renamed).map_err(|e| format!("{}: {e}", glue.display()))?;
     let dts_text = wasm_names::rename_in_dts(&read(dts)?, &renamed).map_err(|e| format!("{}: {e}", dts.display()))?;
-    write(wasm, &small)?;
     write(glue, glue_text.as_bytes())?;
-    write(dts, dts_text.as_bytes())?;
-    println!(
-        "pkg: short boundary names: {} import(s), {} export(s) renamed; wasm {} → {}",
-        renamed.imports.len(),
-        renamed.exports.len(),
-        kib(bytes.len() as u64),
-        kib(small.len() as u64)
-    );
-    Ok(())
+    write(dts, dts_text.as_bytes())
 }
 
 /// The JS layer (src/bindings/js/, see api.js there): the public classes over the wasm's.

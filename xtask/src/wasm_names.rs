@@ -17,15 +17,42 @@
 //! spell exactly as expected fails the build rather than leave a page with an import it cannot
 //! satisfy.
 
+use std::fs;
+use std::path::Path;
+
 use crate::util::Result;
 
-/// An export the renaming leaves alone: JS outside the glue reads it by name. The upload Worker
-/// reads `memory` and the `smh_worker_*` kernels (src/bindings/worker.rs); the bench does too
-/// (bench/upload/bench.js). `__wbindgen_malloc` stays for tests/e2e/panic.test.mjs, whose trap
-/// is a real abort inside Rust (an allocation larger than the address space) reached through the
-/// `init()` result.
-pub(crate) fn kept_export(name: &str) -> bool {
+/// An export the renaming leaves alone in every build: JS outside the glue reads it by name.
+/// The upload Worker reads `memory` and the `smh_worker_*` kernels (src/bindings/worker.rs); the
+/// bench does too (bench/upload/bench.js). `__wbindgen_malloc` stays for
+/// tests/e2e/panic.test.mjs, whose trap is a real abort inside Rust (an allocation larger than
+/// the address space) reached through the `init()` result.
+fn kept_export(name: &str) -> bool {
     name == "memory" || name == "__wbindgen_malloc" || name.starts_with("smh_worker_")
+}
+
+/// How [`minify`] renames, for one kind of glue.
+pub(crate) struct Plan<'a> {
+    /// The module the wasm imports the glue's own functions from: the imports renamed are its.
+    pub glue_module: &'a str,
+    /// Whether the import module names are shortened too (the web glue builds its import object
+    /// itself; the mini-program's index.js names the module).
+    pub modules: bool,
+    /// What every new import name starts with.
+    pub import_prefix: &'a str,
+    /// Exports kept besides the [`kept_export`]s.
+    pub keep: &'a [&'a str],
+}
+
+impl Plan<'_> {
+    /// wasm-bindgen's web glue, whose wasm imports from `glue_module`.
+    pub(crate) fn web(glue_module: &str) -> Plan<'_> {
+        Plan { glue_module, modules: true, import_prefix: "", keep: &[] }
+    }
+
+    fn kept(&self, export: &str) -> bool {
+        kept_export(export) || self.keep.contains(&export)
+    }
 }
 
 /// What [`minify`] renamed: `(old, new)` pairs.
@@ -35,17 +62,18 @@ pub(crate) struct Renamed {
     pub modules: Vec<(String, String)>,
     /// Names of the imports from the glue's own module.
     pub imports: Vec<(String, String)>,
-    /// Export names, the [`kept_export`]s left out.
+    /// Export names, the kept ones left out.
     pub exports: Vec<(String, String)>,
 }
 
-/// `wasm` with short import module names, export names (but the [`kept_export`]s) and names of
-/// the imports from `glue_module`, and what was renamed. The imports from other modules keep
+/// `wasm` with short names as `plan` says: of the imports from `plan.glue_module`, of the
+/// exports but the kept ones, and of the import modules if `plan.modules`; and what was
+/// renamed. The imports from other modules keep
 /// their names: wasm-bindgen imports a snippet's function straight from the snippet's module
 /// (`import * as import1 from "./snippets/…"` in the glue) when it needs no shim, and there the
 /// name is the snippet's. Fails on a module that is not well formed or that imports anything
 /// but functions (the glue supplies functions only, and so does the Worker).
-pub(crate) fn minify(wasm: &[u8], glue_module: &str) -> Result<(Vec<u8>, Renamed)> {
+pub(crate) fn minify(wasm: &[u8], plan: &Plan) -> Result<(Vec<u8>, Renamed)> {
     const HEADER: &[u8] = b"\0asm\x01\0\0\0";
     if !wasm.starts_with(HEADER) {
         return Err("not a wasm module (version 1)".into());
@@ -58,8 +86,8 @@ pub(crate) fn minify(wasm: &[u8], glue_module: &str) -> Result<(Vec<u8>, Renamed
         let size = at.leb()? as usize;
         let payload = at.take(size)?;
         let payload = match id {
-            2 => rename_imports(payload, glue_module, &mut renamed)?,
-            7 => rename_exports(payload, &mut renamed)?,
+            2 => rename_imports(payload, plan, &mut renamed)?,
+            7 => rename_exports(payload, plan, &mut renamed)?,
             _ => payload.to_vec(),
         };
         out.push(id);
@@ -69,13 +97,29 @@ pub(crate) fn minify(wasm: &[u8], glue_module: &str) -> Result<(Vec<u8>, Renamed
     Ok((out, renamed))
 }
 
-fn rename_imports(section: &[u8], glue_module: &str, renamed: &mut Renamed) -> Result<Vec<u8>> {
+/// [`minify`] of the file `wasm`, in place; prints what it did.
+pub(crate) fn minify_file(wasm: &Path, plan: &Plan) -> Result<Renamed> {
+    let bytes = fs::read(wasm).map_err(|e| format!("read {}: {e}", wasm.display()))?;
+    let (small, renamed) = minify(&bytes, plan).map_err(|e| format!("{}: {e}", wasm.display()))?;
+    fs::write(wasm, &small).map_err(|e| format!("write {}: {e}", wasm.display()))?;
+    println!(
+        "pkg: {}: short boundary names: {} import(s), {} export(s) renamed; {} → {} B",
+        wasm.file_name().unwrap_or_default().to_string_lossy(),
+        renamed.imports.len(),
+        renamed.exports.len(),
+        bytes.len(),
+        small.len()
+    );
+    Ok(renamed)
+}
+
+fn rename_imports(section: &[u8], plan: &Plan, renamed: &mut Renamed) -> Result<Vec<u8>> {
     let mut r = Reader { bytes: section, at: 0 };
     let count = r.leb()?;
     let mut out = Vec::with_capacity(section.len());
     write_leb(&mut out, count);
-    // Per module: its new name and the short names its imports got so far.
-    let mut modules: Vec<(String, ShortNames)> = Vec::new();
+    // Per module: its name, its short name, and the short names its imports got so far.
+    let mut modules: Vec<(String, String, ShortNames)> = Vec::new();
     for _ in 0..count {
         let module = r.name()?;
         let name = r.name()?;
@@ -84,18 +128,20 @@ fn rename_imports(section: &[u8], glue_module: &str, renamed: &mut Renamed) -> R
             return Err(format!("the wasm imports {module}.{name} of kind {kind}; only functions are renamed"));
         }
         let type_index = r.leb()?;
-        let slot = match modules.iter().position(|(old, _)| *old == module) {
+        let slot = match modules.iter().position(|(old, _, _)| *old == module) {
             Some(slot) => slot,
             None => {
                 let short = ShortNames::default().nth(modules.len()).ok_or("too many import modules")?;
-                renamed.modules.push((module.clone(), short));
-                modules.push((module.clone(), ShortNames::default()));
+                modules.push((module.clone(), short, ShortNames::default()));
+                if plan.modules {
+                    renamed.modules.push((module.clone(), modules[modules.len() - 1].1.clone()));
+                }
                 modules.len() - 1
             }
         };
-        let new_module = renamed.modules[slot].1.clone();
-        let new_name = if module == glue_module {
-            let short = modules[slot].1.next().ok_or("too many imports")?;
+        let new_module = if plan.modules { modules[slot].1.clone() } else { module.clone() };
+        let new_name = if module == plan.glue_module {
+            let short = format!("{}{}", plan.import_prefix, modules[slot].2.next().ok_or("too many imports")?);
             renamed.imports.push((name, short.clone()));
             short
         } else {
@@ -110,7 +156,7 @@ fn rename_imports(section: &[u8], glue_module: &str, renamed: &mut Renamed) -> R
     Ok(out)
 }
 
-fn rename_exports(section: &[u8], renamed: &mut Renamed) -> Result<Vec<u8>> {
+fn rename_exports(section: &[u8], plan: &Plan, renamed: &mut Renamed) -> Result<Vec<u8>> {
     let mut r = Reader { bytes: section, at: 0 };
     let count = r.leb()?;
     let mut entries = Vec::new();
@@ -122,12 +168,12 @@ fn rename_exports(section: &[u8], renamed: &mut Renamed) -> Result<Vec<u8>> {
     }
     r.end("export")?;
     // A new name must not be a kept one (`memory` is no short name, but the rule is cheap).
-    let kept: Vec<String> = entries.iter().map(|(name, _, _)| name).filter(|name| kept_export(name)).cloned().collect();
+    let kept: Vec<String> = entries.iter().map(|(name, _, _)| name).filter(|name| plan.kept(name)).cloned().collect();
     let mut shorts = ShortNames::default().filter(|short| !kept.contains(short));
     let mut out = Vec::with_capacity(section.len());
     write_leb(&mut out, count);
     for (name, kind, index) in entries {
-        let new_name = if kept_export(&name) {
+        let new_name = if plan.kept(&name) {
             name
         } else {
             let short = shorts.next().ok_or("too many exports")?;
@@ -254,8 +300,9 @@ fn word_at(text: &str, word: &str) -> Vec<usize> {
 /// `renamed`:
 /// - an import module is the key `"{old}":` of the object `__wbg_get_imports` returns: exactly
 ///   once in the glue (which may name it elsewhere: a snippet's `import` statement);
-/// - an import is the key `{old}:` of that module's object: its name exactly once in the glue,
-///   followed by `:`;
+/// - an import is the key `{old}:` of that module's object (web glue) or the function `export
+///   function {old}(` (bundler glue, whose exports the wasm imports): its name exactly once in
+///   the glue, in one of these two forms;
 /// - an export is read as `wasm.{old}`: every such read is renamed, and afterwards no `.{old}`,
 ///   `"{old}"` or `'{old}'` may be left (an export read some other way).
 ///
@@ -279,8 +326,10 @@ pub(crate) fn rename_in_glue(glue: &str, renamed: &Renamed) -> Result<String> {
         let [at] = found[..] else {
             return Err(format!("the glue names the wasm's import {old} {} times, not once", found.len()));
         };
-        if !glue[at + old.len()..].trim_start().starts_with(':') {
-            return Err(format!("the glue names the wasm's import {old} other than as a key"));
+        let key = glue[at + old.len()..].trim_start().starts_with(':');
+        let function = glue[..at].ends_with("export function ") && glue[at + old.len()..].starts_with('(');
+        if !(key || function) {
+            return Err(format!("the glue names the wasm's import {old} other than as a key or an exported function"));
         }
         edits.push((at, old.len(), new.clone()));
     }
@@ -418,7 +467,7 @@ mod tests {
                 "wasm_bindgen__convert__closures_____invoke__h1",
             ],
         );
-        let (small, renamed) = minify(&wasm, "./x_bg.js").unwrap();
+        let (small, renamed) = minify(&wasm, &Plan::web("./x_bg.js")).unwrap();
         assert_eq!(
             renamed,
             Renamed {
@@ -436,18 +485,37 @@ mod tests {
             )
         );
         // Renaming again renames nothing more, only to the same short names.
-        assert_eq!(minify(&small, "a").unwrap().0, small);
+        assert_eq!(minify(&small, &Plan::web("a")).unwrap().0, small);
+        // The mini-program's plan: module names kept, import names prefixed, one more export kept.
+        let plan = Plan { glue_module: "./x_bg.js", modules: false, import_prefix: "__", keep: &["__smh_new"] };
+        let (small, renamed) = minify(&wasm, &plan).unwrap();
+        assert_eq!(
+            renamed,
+            Renamed {
+                modules: vec![],
+                imports: pairs(&[("__wbg_now_463ac581d2fc7ea3", "__a"), ("__wbg_get_2080c49015e35254", "__b")]),
+                exports: pairs(&[("wasm_bindgen__convert__closures_____invoke__h1", "a")]),
+            }
+        );
+        assert_eq!(
+            small,
+            module(
+                &[("./x_bg.js", "__a"), ("./snippets/s.js", "smhWorkerCrc64"), ("./x_bg.js", "__b")],
+                &["memory", "__smh_new", "smh_worker_crc64", "__wbindgen_malloc", "a"]
+            )
+        );
     }
 
     #[test]
     fn a_broken_wasm_or_a_non_function_import_fails() {
-        assert!(minify(b"\0asm\x02\0\0\0", "m").is_err());
+        let plan = Plan::web("m");
+        assert!(minify(b"\0asm\x02\0\0\0", &plan).is_err());
         let wasm = module(&[("m", "f")], &["e"]);
-        assert!(minify(&wasm[..wasm.len() - 1], "m").is_err(), "cut short");
+        assert!(minify(&wasm[..wasm.len() - 1], &plan).is_err(), "cut short");
         let mut table = wasm.clone();
         let at = table.windows(3).position(|w| w == [1, b'f', 0]).unwrap() + 2;
         table[at] = 3; // a global
-        assert!(minify(&table, "m").unwrap_err().contains("only functions"));
+        assert!(minify(&table, &plan).unwrap_err().contains("only functions"));
     }
 
     const GLUE: &str = r#"import * as import1 from "./snippets/s.js"
@@ -501,6 +569,19 @@ const cached = wasm.memory.buffer;
     }
 
     #[test]
+    fn the_bundler_glue_gets_the_same_names() {
+        // wasm-bindgen's bundler glue: the wasm imports the glue module's own exports.
+        let glue = "export function __wbg_now_463ac581d2fc7ea3() {\n    return Date.now();\n}\nexport function __wbg_get_2080c49015e35254(arg0) {\n    wasm.__wbindgen_realloc(arg0);\n}\n";
+        let names = Renamed { modules: vec![], ..glue_names() };
+        assert_eq!(
+            rename_in_glue(glue, &names).unwrap(),
+            "export function a() {\n    return Date.now();\n}\nexport function b(arg0) {\n    wasm.a(arg0);\n}\n"
+        );
+        let called = format!("{glue}__wbg_now_463ac581d2fc7ea3();\n");
+        assert!(rename_in_glue(&called, &names).unwrap_err().contains("2 times"));
+    }
+
+    #[test]
     fn a_name_the_glue_does_not_spell_as_expected_fails() {
         let names = glue_names();
         // An import the glue does not supply.
@@ -512,6 +593,9 @@ const cached = wasm.memory.buffer;
         // An import name that is not a key.
         let not_key = GLUE.replace("__wbg_now_463ac581d2fc7ea3: function", "__wbg_now_463ac581d2fc7ea3 = function");
         assert!(rename_in_glue(&not_key, &names).unwrap_err().contains("other than as a key"));
+        let not_exported =
+            GLUE.replace("__wbg_now_463ac581d2fc7ea3: function()", "function __wbg_now_463ac581d2fc7ea3()");
+        assert!(rename_in_glue(&not_exported, &names).unwrap_err().contains("other than as a key"));
         // The module missing.
         let no_module = GLUE.replace("\"./x_bg.js\"", "\"./y_bg.js\"");
         assert!(rename_in_glue(&no_module, &names).unwrap_err().contains("\"./x_bg.js\" as a key 0 times"));
