@@ -116,7 +116,7 @@ fn markdown_paths(line: &str) -> Vec<(usize, usize)> {
 }
 
 /// `a/./b/../c` → `a/c`; `None` when it climbs above the root.
-fn normalise(path: &Path) -> Option<PathBuf> {
+pub(crate) fn normalise(path: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for part in path.components() {
         match part {

@@ -29,8 +29,10 @@ mod pkg_devserver;
 mod pkg_miniprogram;
 mod setup;
 mod size;
+mod snippets;
 mod test;
 mod util;
+mod wasm_names;
 
 use util::Result;
 

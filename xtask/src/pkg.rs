@@ -4,8 +4,10 @@
 //! Steps, each a function below:
 //! 1. [`build_web`]: for each of the browser [`ENTRIES`], `cargo build --release --target
 //!    wasm32-unknown-unknown` with the size flags of [`wasm_release_build`] and the entry's
-//!    features, `wasm-bindgen --target web`, `wasm-opt -Oz` in place, and the `.d.ts` made to
-//!    compile under a common `lib: ["es2022", "dom"]` ([`make_dts_portable`]).
+//!    features, `wasm-bindgen --target web`, the JS layer appended to the glue and the snippets
+//!    inlined into it ([`with_js_layer`], xtask/src/snippets.rs), `wasm-opt -Oz` in place, the
+//!    names on the wasm/glue boundary shortened ([`shorten_boundary_names`]), and the `.d.ts` made
+//!    to compile under a common `lib: ["es2022", "dom"]` ([`make_dts_portable`]).
 //! 2. (the mini-program build, writing `pkg/miniprogram/`, slots in after the web build)
 //! 3. [`copy_template`]: `pkg-template/*` (package.json with the crate's version, README, LICENSE
 //!    files, the upload Worker) copied over; [`minify_browser_js`] then minifies the JS a page
@@ -21,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::util::{self, cargo, cmd, find_tool, output, root, run_cmd, target_dir, Result};
+use crate::{snippets, wasm_names};
 
 /// The package directory, relative to the root.
 pub const PKG_DIR: &str = "pkg";
@@ -29,7 +32,7 @@ const OUT_NAME: &str = "smh_upload";
 
 /// One browser entry of the package: its own wasm and glue (`{stem}.js`, `{stem}_bg.wasm`,
 /// `{stem}.d.ts`), built with `features` (and without the crate's default features when
-/// `features` is not empty). All entries share the upload Worker and the snippet folder.
+/// `features` is not empty). All entries share the upload Worker.
 pub(crate) struct Entry {
     /// What `import` names it: `smh-upload`, `smh-upload/smh`, `smh-upload/cos`.
     pub specifier: &'static str,
@@ -62,8 +65,9 @@ pub(crate) const ENTRIES: &[Entry] = &[
 const TARBALL_DIR: &str = "pkg";
 
 /// What the tarball holds besides `package.json` (which npm always packs): every file it must
-/// have, and nothing else but files under [`SNIPPETS_DIR`] and [`MINIPROGRAM_DIR`]. No sources, maps, tests or
-/// wasm-bindgen's `*_bg.wasm.d.ts` (it types the raw exports, which users never import).
+/// have, and nothing else but files under [`MINIPROGRAM_DIR`]. No sources, maps, tests,
+/// wasm-bindgen's `*_bg.wasm.d.ts` (it types the raw exports, which users never import) or its
+/// `snippets/` (each entry's glue has them inlined).
 const PACKED_FILES: &[&str] = &[
     "smh_upload.js",
     "smh_upload.d.ts",
@@ -79,8 +83,6 @@ const PACKED_FILES: &[&str] = &[
     "LICENSE-MIT",
     "LICENSE-APACHE",
 ];
-/// wasm-bindgen's copies of the JS snippets the wasm imports (the upload Worker's page side, Web Locks).
-const SNIPPETS_DIR: &str = "snippets/";
 /// The mini-program build's folder (package.json's `miniprogram` field and `files` name it).
 const MINIPROGRAM_DIR: &str = "miniprogram/";
 /// Endings of build junk refused anywhere in the tarball, the mini-program folder included.
@@ -198,6 +200,19 @@ fn build_web(pkg: &Path) -> Result<()> {
     for entry in ENTRIES {
         build_entry(pkg, entry)?;
     }
+    // Every entry has the snippets inlined (xtask/src/snippets.rs): wasm-bindgen's copies ship
+    // in no package.
+    for entry in ENTRIES {
+        let glue = pkg.join(format!("{}.js", entry.stem));
+        let text = fs::read_to_string(&glue).map_err(|e| format!("read {}: {e}", glue.display()))?;
+        if text.contains("\"./snippets/") || text.contains("'./snippets/") {
+            return Err(format!("{} still names a snippet file", glue.display()));
+        }
+    }
+    let snippets = pkg.join("snippets");
+    if snippets.exists() {
+        fs::remove_dir_all(&snippets).map_err(|e| format!("remove {}: {e}", snippets.display()))?;
+    }
     Ok(())
 }
 
@@ -223,14 +238,31 @@ fn build_entry(pkg: &Path, entry: &Entry) -> Result<()> {
 
     let glue = pkg.join(format!("{stem}.js"));
     let text = fs::read_to_string(&glue).map_err(|e| format!("read {}: {e}", glue.display()))?;
-    fs::write(&glue, with_js_layer(&text, entry.features, true)?)
+    fs::write(&glue, snippets::inline(&with_js_layer(&text, entry.features, true)?, pkg)?)
         .map_err(|e| format!("write {}: {e}", glue.display()))?;
 
     let wasm = pkg.join(format!("{stem}_bg.wasm"));
     let before = file_size(&wasm)?;
     run_cmd(cmd(wasm_opt).args(WASM_OPT_PASSES).args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm), "wasm-opt")?;
     println!("pkg: wasm-opt {}: {} → {}", WASM_OPT_PASSES.join(" "), kib(before), kib(file_size(&wasm)?));
-    make_dts_portable(&pkg.join(format!("{stem}.d.ts")))
+    let dts = pkg.join(format!("{stem}.d.ts"));
+    shorten_boundary_names(&wasm, &format!("./{stem}_bg.js"), &glue, &dts)?;
+    make_dts_portable(&dts)
+}
+
+/// The names the wasm imports and exports made short in the wasm, the glue and the `.d.ts`
+/// alike (xtask/src/wasm_names.rs); `glue_module` is the module name the wasm imports the
+/// glue's functions from. After wasm-opt, so that the names renamed are those of the wasm that
+/// ships.
+fn shorten_boundary_names(wasm: &Path, glue_module: &str, glue: &Path, dts: &Path) -> Result<()> {
+    let read = |path: &Path| fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()));
+    let write = |path: &Path, text: &[u8]| fs::write(path, text).map_err(|e| format!("write {}: {e}", path.display()));
+    let renamed = wasm_names::minify_file(wasm, &wasm_names::Plan::web(glue_module))?;
+    let glue_text =
+        wasm_names::rename_in_glue(&read(glue)?, &renamed).map_err(|e| format!("{}: {e}", glue.display()))?;
+    let dts_text = wasm_names::rename_in_dts(&read(dts)?, &renamed).map_err(|e| format!("{}: {e}", dts.display()))?;
+    write(glue, glue_text.as_bytes())?;
+    write(dts, dts_text.as_bytes())
 }
 
 /// The JS layer (src/bindings/js/, see api.js there): the public classes over the wasm's.
@@ -271,11 +303,11 @@ pub(crate) fn with_js_layer(glue: &str, features: &[&str], web: bool) -> Result<
     Ok(text)
 }
 
-/// esbuild's whitespace and syntax minification of the JS a page loads: the glue, the upload
-/// Worker and the snippets, whose comments and layout would otherwise be a large part of the
+/// esbuild's whitespace and syntax minification of the JS a page loads: the glue (with the
+/// snippets inlined) and the upload Worker, whose comments and layout would otherwise be a large part of the
 /// JS a page loads (`cargo xtask bench --only size`), and whose module-local identifiers are
 /// shortened (about 1.5 KB gzip per entry): what a module exports keeps its name (the public
-/// classes, the snippets' functions the glue imports), only internals read differently in a
+/// classes), only internals read differently in a
 /// stack trace, and the Worker's `new Worker(new URL(…, import.meta.url))` stays as bundlers
 /// look for it. `--target=es2022` keeps esbuild from writing newer syntax than the package's
 /// browsers (Safari 15) have. The `.d.ts` is left as it is: it is documentation, and pages do
@@ -287,12 +319,6 @@ fn minify_browser_js(pkg: &Path) -> Result<()> {
     }
     let mut files: Vec<PathBuf> = ENTRIES.iter().map(|entry| pkg.join(format!("{}.js", entry.stem))).collect();
     files.push(pkg.join("smh_upload_worker.js"));
-    let snippets = pkg.join(SNIPPETS_DIR);
-    if snippets.is_dir() {
-        files.extend(
-            walk(&snippets)?.into_iter().map(|(path, _)| path).filter(|p| p.extension().is_some_and(|e| e == "js")),
-        );
-    }
     let (mut before, mut after) = (0, 0);
     for file in &files {
         before += file_size(file)?;
@@ -436,10 +462,7 @@ fn tarball_problems(packed: &[&str]) -> Vec<String> {
         .map(|missing| format!("{missing} is missing"))
         .collect();
     for path in packed {
-        let expected = *path == "package.json"
-            || PACKED_FILES.contains(path)
-            || path.starts_with(MINIPROGRAM_DIR)
-            || path.starts_with(SNIPPETS_DIR);
+        let expected = *path == "package.json" || PACKED_FILES.contains(path) || path.starts_with(MINIPROGRAM_DIR);
         let junk = JUNK_ENDINGS.iter().any(|end| path.ends_with(end))
             || path.split('/').any(|segment| segment.starts_with('.') || segment == "node_modules");
         if !expected || junk {
@@ -456,10 +479,7 @@ fn report_sizes(pkg: &Path, tarball: &Path) -> Result<()> {
         .into_iter()
         .map(|(path, relative)| (relative.to_string_lossy().into_owned(), path))
         .filter(|(name, _)| {
-            name == "package.json"
-                || PACKED_FILES.contains(&name.as_str())
-                || name.starts_with(MINIPROGRAM_DIR)
-                || name.starts_with(SNIPPETS_DIR)
+            name == "package.json" || PACKED_FILES.contains(&name.as_str()) || name.starts_with(MINIPROGRAM_DIR)
         })
         .collect();
     files.sort();
@@ -659,15 +679,17 @@ mod tests {
         good.extend(entry_files.iter().map(String::as_str));
         assert!(tarball_problems(&good).is_empty(), "{:?}", tarball_problems(&good));
         let mut with_miniprogram = good.to_vec();
-        with_miniprogram.extend([
-            "miniprogram/index.js",
-            "miniprogram/smh_upload_bg.wasm.br",
-            "snippets/smh-upload-1/src/worker_client.js",
-        ]);
+        with_miniprogram.extend(["miniprogram/index.js", "miniprogram/smh_upload_bg.wasm.br"]);
         assert!(tarball_problems(&with_miniprogram).is_empty());
         let mut junk = good.to_vec();
-        junk.extend(["smh_upload_bg.wasm.d.ts", "src/lib.rs", "miniprogram/index.js.map", "miniprogram/.DS_Store"]);
-        assert_eq!(tarball_problems(&junk).len(), 4, "{:?}", tarball_problems(&junk));
+        junk.extend([
+            "smh_upload_bg.wasm.d.ts",
+            "src/lib.rs",
+            "miniprogram/index.js.map",
+            "miniprogram/.DS_Store",
+            "snippets/smh-upload-1/src/worker_client.js",
+        ]);
+        assert_eq!(tarball_problems(&junk).len(), 5, "{:?}", tarball_problems(&junk));
         assert_eq!(tarball_problems(&good[1..]), vec!["package.json is missing".to_string()]);
         assert_eq!(tarball_problems(&good[..good.len() - 1]), vec![format!("{} is missing", good[good.len() - 1])]);
     }

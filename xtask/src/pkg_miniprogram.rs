@@ -9,7 +9,7 @@
 //! - `smh_upload_bg.js`: wasm-bindgen's `bundler` glue (pure functions, no loading code) turned
 //!   into CommonJS by [`commonjs_glue`].
 //! - `smh_upload_bg.wasm.br`: the wasm after `wasm-opt -Oz`, with no exported Globals (iOS
-//!   refuses them), brotli-compressed (`WXWebAssembly` accepts `.wasm.br` since base library 2.14).
+//!   refuses them) and short names on its boundary with the glue ([`NAMES`]), brotli-compressed (`WXWebAssembly` accepts `.wasm.br` since base library 2.14).
 //! - `index.d.ts`: the web build's declarations plus `init` and the mini-program file shape.
 //!
 //! **One engine, two builds.** The mini-program wasm is the same crate built with the cargo
@@ -42,6 +42,15 @@ const FEATURE: &str = "miniprogram";
 /// The module name the bundler-target wasm imports its JS functions from; index.js passes the
 /// glue under this name to `WXWebAssembly.instantiate`.
 const GLUE_MODULE: &str = "./smh_upload_bg.js";
+/// The short names on the wasm/glue boundary (xtask/src/wasm_names.rs): index.js passes the
+/// glue under [`GLUE_MODULE`] and calls `__wbindgen_start` by name, and it makes public every
+/// export of the glue whose name does not start with `__`, which the imports' new names do.
+const NAMES: crate::wasm_names::Plan<'static> = crate::wasm_names::Plan {
+    glue_module: GLUE_MODULE,
+    modules: false,
+    import_prefix: "__",
+    keep: &["__wbindgen_start"],
+};
 /// WeChat's limit for one code package (main or sub-package): the build must stay far below.
 const PACKAGE_LIMIT_BYTES: u64 = 2 * 1024 * 1024;
 /// Names that must not appear in the logic-layer JS: the logic layer lacks them (or, for the
@@ -89,6 +98,7 @@ pub fn build(pkg: &Path) -> Result<String> {
         return Err(format!("the mini-program wasm still exports Globals after removing {globals:?}"));
     }
     println!("pkg: mini-program wasm: removed Global exports {globals:?}; it imports only from {GLUE_MODULE}");
+    let renamed = crate::wasm_names::minify_file(&wasm, &NAMES)?;
 
     let out = pkg.join(DIR);
     fs::create_dir_all(&out).map_err(|e| format!("create {}: {e}", out.display()))?;
@@ -98,6 +108,7 @@ pub fn build(pkg: &Path) -> Result<String> {
             return Err(format!("the glue uses the removed export {name}"));
         }
     }
+    let glue = crate::wasm_names::rename_in_glue(&glue, &renamed)?;
     let glue = commonjs_glue(&crate::pkg::with_js_layer(&glue, &[], false)?)?;
     check_glue(&glue)?;
     write(&out.join(format!("{OUT_NAME}_bg.js")), &glue)?;

@@ -1,4 +1,4 @@
-// Web Locks for src/platform/browser/locks.rs (copied by wasm-bindgen to pkg/snippets/): written
+// Web Locks for src/platform/browser/locks.rs (inlined into the package's glue): written
 // in JavaScript because the callbacks the API takes cost far more wasm than these lines.
 
 /**

@@ -1,8 +1,9 @@
 // Page side of the upload Worker (src/platform/browser/worker.rs explains the design).
 // wasm-bindgen copies this file to pkg/snippets/<crate>-<hash>/src/platform/browser/; the Worker
-// script is pkg/smh_upload_worker.js, five folders up. The `new Worker(new URL(…,
-// import.meta.url), {type: 'module'})` expression below is the form Vite and webpack 5 detect
-// and bundle; keep it literal.
+// script is pkg/smh_upload_worker.js, five folders up (the package build inlines this file into
+// each entry's glue, in pkg/, and rebases the URL: xtask/src/snippets.rs). The `new Worker(new
+// URL(…, import.meta.url), {type: 'module'})` expression below is the form Vite and webpack 5
+// detect and bundle; keep it literal.
 
 /** Name of the error every call rejects with once the Worker cannot be used: the caller then
  *  computes in the page. Any other rejection is a failed read of the file. */

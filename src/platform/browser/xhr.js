@@ -1,4 +1,4 @@
-// XMLHttpRequest for src/platform/browser/xhr.rs (copied by wasm-bindgen to pkg/snippets/):
+// XMLHttpRequest for src/platform/browser/xhr.rs (inlined into the package's glue):
 // written in JavaScript because the event handlers cost far more wasm than these lines.
 
 /**
