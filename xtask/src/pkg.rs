@@ -79,6 +79,10 @@ const PACKED_FILES: &[&str] = &[
     "LICENSE-MIT",
     "LICENSE-APACHE",
 ];
+/// The upload Worker's script, at the package root (src/platform/browser/worker.rs).
+const WORKER_SCRIPT: &str = "smh_upload_worker.js";
+/// The page's snippet whose code the Worker's script starts with (SHA-256, the quick-upload chain).
+const WORKER_SHARED_JS: &str = "src/platform/browser/sha256.js";
 /// wasm-bindgen's copies of the JS snippets the wasm imports (the upload Worker's page side, Web Locks).
 const SNIPPETS_DIR: &str = "snippets/";
 /// The mini-program build's folder (package.json's `miniprogram` field and `files` name it).
@@ -286,7 +290,7 @@ fn minify_browser_js(pkg: &Path) -> Result<()> {
         return Err("node_modules/.bin/esbuild not found; run `cargo xtask setup`".into());
     }
     let mut files: Vec<PathBuf> = ENTRIES.iter().map(|entry| pkg.join(format!("{}.js", entry.stem))).collect();
-    files.push(pkg.join("smh_upload_worker.js"));
+    files.push(pkg.join(WORKER_SCRIPT));
     let snippets = pkg.join(SNIPPETS_DIR);
     if snippets.is_dir() {
         files.extend(
@@ -543,6 +547,14 @@ fn copy_template(template: &Path, pkg: &Path, readme: &[(&str, &str)]) -> Result
                 }
                 text = text.replace(placeholder, value);
             }
+            fs::write(&to, text).map_err(|e| format!("write {}: {e}", to.display()))?;
+        } else if relative == Path::new(WORKER_SCRIPT) {
+            // The Worker's SHA-256 and chain code is the page's (one source, src/platform/browser/
+            // sha256.js): put at the head of its script, which uses it (both are ES modules that
+            // import nothing, so the two together are one).
+            let shared = root().join(WORKER_SHARED_JS);
+            let mut text = fs::read_to_string(&shared).map_err(|e| format!("read {}: {e}", shared.display()))?;
+            text.push_str(&fs::read_to_string(&from).map_err(|e| format!("read {}: {e}", from.display()))?);
             fs::write(&to, text).map_err(|e| format!("write {}: {e}", to.display()))?;
         } else {
             fs::copy(&from, &to).map_err(|e| format!("copy {} → {}: {e}", from.display(), to.display()))?;
