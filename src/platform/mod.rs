@@ -214,7 +214,8 @@ pub trait FileSource {
     }
 
     /// The chained SHA-256 of docs/smh-api.md §5.8 over the 1 MiB blocks of `range` (which starts on a
-    /// block boundary), continuing from `previous` (the raw hash of the blocks before it).
+    /// block boundary), continuing from `previous` (the raw hash of the blocks before it). The
+    /// default hashes the bytes it reads one block per call of [`sha256`].
     fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
         Box::pin(async move {
             let bytes = read_exact(self, range).await?;
@@ -236,8 +237,9 @@ pub trait FileSource {
 
 /// SHA-256 of `bytes`, at once: in Rust natively and in the mini-program (whose logic layer has
 /// no WebCrypto), in the browser's JavaScript in a page (src/platform/browser/sha256.js), whose
-/// wasm carries no SHA-256. Synchronous, so a page computes it without WebCrypto: meant for
-/// small inputs (a checkpoint key); file bytes are hashed by [`FileSource::chain_hash`].
+/// wasm carries no SHA-256. Synchronous, so a page computes it without WebCrypto: in a page,
+/// meant for small inputs (a checkpoint key); a page's file bytes are hashed by its source's
+/// [`FileSource::chain_hash`] (the upload Worker, WebCrypto).
 #[cfg(any(not(target_arch = "wasm32"), feature = "miniprogram"))]
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest;

@@ -12,8 +12,11 @@ use web_sys::Blob;
 extern "C" {
     #[wasm_bindgen(js_name = smhSha256)]
     fn js_sha256(bytes: &[u8], out: &mut [u8]);
+    /// The chained SHA-256 of docs/smh-api.md §5.8 of `blob` after `previous`, in the page:
+    /// resolves with a `Uint8Array(32)`; rejects when `blob` is empty or its read fails. `js`:
+    /// SHA-256 in JavaScript even where WebCrypto exists (the browser tests check that path).
     #[wasm_bindgen(js_name = smhPageChainHash)]
-    fn js_page_chain_hash(blob: &Blob, previous: Option<Uint8Array>, js: bool) -> Promise;
+    pub(super) fn page_chain_hash(blob: &Blob, previous: Option<Uint8Array>, js: bool) -> Promise;
 }
 
 /// SHA-256 of `bytes` ([`crate::platform::sha256`]).
@@ -21,11 +24,4 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     js_sha256(bytes, &mut out);
     out
-}
-
-/// The chained SHA-256 of docs/smh-api.md §5.8 of `blob` after `previous`, in the page:
-/// resolves with a `Uint8Array(32)`; rejects when `blob` is empty or its read fails. `js`:
-/// SHA-256 in JavaScript even where WebCrypto exists (the browser tests check that path).
-pub(super) fn page_chain_hash(blob: &Blob, previous: Option<Uint8Array>, js: bool) -> Promise {
-    js_page_chain_hash(blob, previous, js)
 }
