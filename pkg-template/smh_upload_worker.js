@@ -3,14 +3,16 @@
 // postMessage by reference, not by copy). Started by the page side, src/platform/browser/
 // worker_client.js in each entry's glue; see src/platform/browser/worker.rs for the whole design.
 //
-// Kernels: the page's own compiled WebAssembly.Module (posted once, so nothing is fetched or
-// compiled twice), instantiated here without wasm-bindgen's glue — the raw `smh_worker_*`
-// exports (src/bindings/worker.rs) call no import, so every import is a stub that throws.
-// SHA-256 goes to WebCrypto where it exists (native code, several times faster than wasm) and to
-// the wasm kernel where it does not (pages served over plain http from a non-loopback host).
+// Kernels: CRC-64 in the page's own compiled WebAssembly.Module (posted once, so nothing is
+// fetched or compiled twice), instantiated here without wasm-bindgen's glue — the raw
+// `smh_worker_*` exports (src/bindings/worker.rs) call no import, so every import is a stub that
+// throws. SHA-256 goes to WebCrypto where it exists and to JavaScript where it does not (pages
+// served over plain http from a non-loopback host): `chainHash`, `chunks`, `readPiece` and
+// `sha256` come from src/platform/browser/sha256.js, which `cargo xtask pkg` puts at the head of
+// this file (the page's fallback runs the same code).
 //
 // Protocol. In: `{module}` once, then `{id, op: 'crc64', blob}` or
-// `{id, op: 'chain', blob, previous: Uint8Array(32) | null, via: 'auto' | 'wasm', key, next,
+// `{id, op: 'chain', blob, previous: Uint8Array(32) | null, via: 'auto' | 'js', key, next,
 // nextKey}` or `{id, op: 'memory'}`. Out: `{ready: true}` or `{failed: message}` once, then
 // `{id, value}` / `{id, error: {name, message}}` per request, in any order.
 //
@@ -32,8 +34,6 @@ const CHUNK = 4 * 1024 * 1024;
 const CHAIN_AHEAD = 2;
 /** How long the first reads of a hinted next request are kept for it (a paused hash drops them). */
 const HINT_TTL_MS = 5000;
-/** Quick-upload block (docs/smh-api.md §5.8): h_i = SHA-256(h_{i-1} ‖ block_i). */
-const BLOCK = 1024 * 1024;
 
 let kernel = null; // Promise of {exports, at}: the instance and its buffer's address
 
@@ -61,11 +61,10 @@ async function instantiate(module) {
   }
   const instance = await WebAssembly.instantiate(module, imports);
   const exports = instance.exports;
-  for (const name of ['smh_worker_alloc', 'smh_worker_crc64', 'smh_worker_sha256']) {
+  for (const name of ['smh_worker_alloc', 'smh_worker_crc64']) {
     if (typeof exports[name] !== 'function') throw new Error(`the wasm lacks ${name}`);
   }
-  // Layout: [0, 32) previous hash, [32, 32 + CHUNK) bytes, [32 + CHUNK, 64 + CHUNK) digest.
-  const at = exports.smh_worker_alloc(CHUNK + 64);
+  const at = exports.smh_worker_alloc(CHUNK);
   if (!at) throw new Error('no wasm memory for the Worker buffer');
   return { exports, at };
 }
@@ -75,7 +74,7 @@ async function run(request) {
     case 'crc64':
       return crc64(request.blob);
     case 'chain':
-      return chainHash(request);
+      return chain(request);
     case 'memory': {
       const { exports } = await kernel;
       return exports.memory.buffer.byteLength;
@@ -85,49 +84,11 @@ async function run(request) {
   }
 }
 
-/** A read of `blob`'s bytes [start, start + size), checked for length (a file that changed). */
-function readPiece(blob, start, size) {
-  const end = Math.min(start + size, blob.size);
-  const promise = blob.slice(start, end).arrayBuffer().then(buffer => {
-    if (buffer.byteLength !== end - start) {
-      throw Object.assign(new Error(`read ${buffer.byteLength} bytes at ${start}, expected ${end - start}; the file changed`), { name: 'NotReadableError' });
-    }
-    return new Uint8Array(buffer);
-  });
-  promise.catch(() => {}); // a read ahead the consumer never awaits must not be "unhandled"
-  return promise;
-}
-
 /** The first reads of `blob` (pieces of `size`), at most `count`. */
 function firstReads(blob, size, count) {
   const reads = [];
   for (let start = 0; start < blob.size && reads.length < count; start += size) reads.push(readPiece(blob, start, size));
   return reads;
-}
-
-/** The bytes of `blob` in pieces of `size`, `ahead` reads in flight beyond the one used;
- *  `started` are reads of its first pieces already under way; `allIssued` runs once its last
- *  read is started. */
-async function* chunks(blob, size, ahead = 1, started = [], allIssued = () => {}) {
-  const reads = started.slice();
-  let next = reads.length * size;
-  let issued = false;
-  const fill = () => {
-    while (reads.length <= ahead && next < blob.size) {
-      reads.push(readPiece(blob, next, size));
-      next += size;
-    }
-    if (next >= blob.size && !issued) {
-      issued = true;
-      allIssued();
-    }
-  };
-  fill();
-  while (reads.length) {
-    const bytes = await reads.shift();
-    fill();
-    yield bytes;
-  }
 }
 
 // Reads started for the request the page said comes next (key → {reads, timer}): the engine
@@ -155,45 +116,15 @@ async function crc64(blob) {
   const { exports, at } = await kernel;
   let crc = 0n;
   for await (const bytes of chunks(blob, CHUNK)) {
-    new Uint8Array(exports.memory.buffer, at + 32, bytes.length).set(bytes);
-    crc = exports.smh_worker_crc64(crc, at + 32, bytes.length);
+    new Uint8Array(exports.memory.buffer, at, bytes.length).set(bytes);
+    crc = exports.smh_worker_crc64(crc, at, bytes.length);
   }
   return BigInt.asUintN(64, crc).toString(); // i64 results arrive signed
 }
 
 /** The chained SHA-256 over the 1 MiB blocks of `blob`, continuing from `previous`; reads of
  *  `next` (the page's next request, `nextKey`) start once `blob`'s last read has. */
-async function chainHash({ blob, previous, via, key, next, nextKey }) {
-  const started = takeHinted(key);
-  if (blob.size === 0) throw Object.assign(new Error('no bytes to hash'), { name: 'NotReadableError' });
-  const { exports, at } = await kernel;
-  const subtle = via !== 'wasm' && self.crypto && self.crypto.subtle;
-  const input = new Uint8Array(32 + BLOCK); // previous ‖ block
-  let hash = previous ? new Uint8Array(previous) : null;
-  let filled = 0; // bytes of the current block in `input`, after its 32-byte prefix
-  const digest = async () => {
-    const skip = hash ? 0 : 32; // the first block of a chain has no previous hash
-    if (hash) input.set(hash, 0);
-    if (subtle) {
-      // digest() copies its input before returning, so `input` is reused at once.
-      hash = new Uint8Array(await subtle.digest('SHA-256', input.subarray(skip, 32 + filled)));
-    } else {
-      new Uint8Array(exports.memory.buffer, at, 32 + filled).set(input.subarray(0, 32 + filled));
-      exports.smh_worker_sha256(at + skip, 32 - skip + filled, at + 32 + CHUNK);
-      hash = new Uint8Array(exports.memory.buffer.slice(at + 32 + CHUNK, at + 64 + CHUNK));
-    }
-    filled = 0;
-  };
-  // Reads are CHUNK bytes (a multiple of BLOCK); blocks are cut from them, the last one short.
-  for await (const bytes of chunks(blob, CHUNK, CHAIN_AHEAD, started, () => hint(nextKey, next))) {
-    for (let offset = 0; offset < bytes.length; ) {
-      const take = Math.min(BLOCK - filled, bytes.length - offset);
-      input.set(bytes.subarray(offset, offset + take), 32 + filled);
-      filled += take;
-      offset += take;
-      if (filled === BLOCK) await digest();
-    }
-  }
-  if (filled > 0) await digest();
-  return hash;
+function chain({ blob, previous, via, key, next, nextKey }) {
+  const pieces = chunks(blob, CHUNK, CHAIN_AHEAD, takeHinted(key), () => hint(nextKey, next));
+  return chainHash(pieces, previous, via !== 'js' && self.crypto?.subtle);
 }

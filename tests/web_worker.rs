@@ -1,12 +1,14 @@
 //! Browser tests (wasm-bindgen-test, headless Chromium) of the upload Worker
 //! (src/platform/browser/worker.rs): the Worker's CRC-64 and chained SHA-256 — WebCrypto and
-//! wasm kernels — equal the page's and the Rust reference on awkward lengths; a Worker that cannot
-//! start falls back to the page with the same results; the Worker's memory stays flat; and an
-//! upload through the public JS API, hashed in the Worker, ends byte-identical on the devserver.
-//! Data is random (WebCrypto), so each run tries new bytes.
+//! JavaScript (src/platform/browser/sha256.js) — equal the page's and a Rust reference (the sha2
+//! crate) on awkward lengths; a Worker that cannot start falls back to the page with the same
+//! results; the Worker's memory stays flat; the page's synchronous SHA-256 gives checkpoint keys
+//! their value; and an upload through the public JS API, hashed in the Worker, ends
+//! byte-identical on the devserver. Data is random (WebCrypto), so each run tries new bytes.
 //!
 //! The test page is wasm-bindgen-test's, not the package, so the Worker script is given as a
-//! `blob:` URL of pkg-template/smh_upload_worker.js.
+//! `blob:` URL of what `cargo xtask pkg` makes of pkg-template/smh_upload_worker.js: sha256.js
+//! followed by it.
 #![cfg(target_arch = "wasm32")]
 
 use std::time::Duration;
@@ -16,8 +18,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
+use sha2::{Digest, Sha256};
 use smh_upload::checksum::crc64;
-use smh_upload::checksum::ChainedHash;
 use smh_upload::platform::browser::worker::{self, Via};
 use smh_upload::platform::browser::XhrHttp;
 use smh_upload::platform::{Body, Http, HttpRequest, Method};
@@ -32,7 +34,10 @@ const AWKWARD: &[usize] =
 
 /// Points the SDK at the Worker script of the package (as a `blob:` URL).
 fn use_package_worker() {
-    use_worker_source(include_str!("../pkg-template/smh_upload_worker.js"));
+    use_worker_source(concat!(
+        include_str!("../src/platform/browser/sha256.js"),
+        include_str!("../pkg-template/smh_upload_worker.js")
+    ));
 }
 
 /// Points the SDK at a Worker running `source`.
@@ -59,13 +64,23 @@ fn random_bytes(len: usize) -> Vec<u8> {
     bytes
 }
 
+/// The chain of docs/smh-api.md §5.8, by the sha2 crate: h_i = SHA-256(h_{i-1} ‖ block_i).
 fn reference_chain(bytes: &[u8], previous: Option<[u8; 32]>) -> [u8; 32] {
-    let mut hash = ChainedHash::resume(previous);
+    let mut hash = previous;
     for block in bytes.chunks(MIB) {
-        hash.update_block(block);
+        let mut sha = Sha256::new();
+        if let Some(h) = hash {
+            sha.update(h);
+        }
+        sha.update(block);
+        hash = Some(sha.finalize().into());
     }
-    hash.raw().expect("non-empty")
+    hash.expect("non-empty")
 }
+
+/// Every way a hash is computed (the Worker's and the page's, each with WebCrypto and with
+/// JavaScript's SHA-256).
+const ALL_VIAS: [Via; 4] = [Via::Worker, Via::WorkerJs, Via::Page, Via::PageJs];
 
 #[wasm_bindgen_test]
 async fn worker_and_page_crc64_equal_the_reference() {
@@ -87,14 +102,14 @@ async fn worker_and_page_chain_hashes_equal_the_reference() {
     for &len in AWKWARD {
         let blob = blob_of(&data[..len]);
         let expected = reference_chain(&data[..len], None);
-        for via in [Via::Worker, Via::WorkerWasm, Via::Page] {
+        for via in ALL_VIAS {
             assert_eq!(worker::chain_hash(&blob, None, via).await.expect("hash"), expected, "{via:?}, {len} bytes");
         }
     }
     // Continuing a chain from a block boundary, as the engine does per 8 MiB read.
     let first = reference_chain(&data[..2 * MIB], None);
     let rest = blob_of(&data[2 * MIB..]);
-    for via in [Via::Worker, Via::WorkerWasm, Via::Page] {
+    for via in ALL_VIAS {
         assert_eq!(
             worker::chain_hash(&rest, Some(first), via).await.unwrap(),
             reference_chain(&data, None),
@@ -102,7 +117,7 @@ async fn worker_and_page_chain_hashes_equal_the_reference() {
         );
     }
     // Nothing to hash is a read error everywhere.
-    for via in [Via::Worker, Via::WorkerWasm, Via::Page] {
+    for via in ALL_VIAS {
         assert!(
             matches!(worker::chain_hash(&blob_of(&[]), None, via).await, Err(Error::FileRead { .. })),
             "{via:?}, empty"
@@ -123,7 +138,7 @@ async fn chain_hash_in_requests_with_reads_ahead_equals_the_reference() {
     let slice = |start: usize, end: usize| blob.slice_with_f64_and_f64(start as f64, end as f64).expect("slice");
     let expected = reference_chain(&data, None);
     for request in [MIB, 3 * MIB, 8 * MIB] {
-        for via in [Via::Worker, Via::WorkerWasm] {
+        for via in [Via::Worker, Via::WorkerJs] {
             // Keys name bytes: unique to this blob (the Worker is shared by every test).
             let key = |start: usize, end: usize| format!("ahead-test-{request}-{via:?}:{start}-{end}");
             // A hint never taken: the first MiB names [1 MiB, 2 MiB) as next, then the chain starts again.
@@ -202,7 +217,7 @@ async fn worker_memory_stays_flat_whatever_the_size() {
     let before = worker::worker_memory_bytes().await.unwrap();
     let big = blob_of(&random_bytes(48 * MIB));
     worker::crc64(&big, Via::Worker).await.unwrap();
-    worker::chain_hash(&big, None, Via::WorkerWasm).await.unwrap();
+    worker::chain_hash(&big, None, Via::WorkerJs).await.unwrap();
     let after = worker::worker_memory_bytes().await.unwrap();
     assert_eq!(after, before, "the Worker's wasm memory grew from {before} to {after} bytes for a 48 MiB blob");
 }
@@ -290,4 +305,26 @@ async fn an_upload_hashed_in_the_worker_is_byte_identical_on_the_devserver() {
     let subtle = web_sys::window().and_then(|w| w.crypto().ok()).expect("WebCrypto").subtle();
     let digest = JsFuture::from(subtle.digest_with_str_and_u8_array("SHA-256", &data).unwrap()).await.unwrap();
     assert_eq!(stored["sha256"].as_str(), Some(smh_upload::checksum::hex(&Uint8Array::new(&digest).to_vec()).as_str()));
+}
+
+/// The page's synchronous SHA-256 (JavaScript's: the wasm carries none) equals the sha2 crate's
+/// around the 64-byte block and its padding, and gives a checkpoint key the value it has natively
+/// (src/engine/checkpoint_tests.rs): records saved before are found.
+#[wasm_bindgen_test]
+fn the_page_s_sync_sha256_and_checkpoint_keys_equal_the_reference() {
+    use smh_upload::engine::checkpoint::Identity;
+    let data = random_bytes(MIB + 100);
+    for len in [0, 1, 3, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000, MIB + 100] {
+        let expected: [u8; 32] = Sha256::digest(&data[..len]).into();
+        assert_eq!(smh_upload::platform::sha256(&data[..len]), expected, "{len} bytes");
+    }
+    let identity = Identity {
+        library_id: "lib",
+        space_id: "-",
+        path: "a/b.bin",
+        size: 10,
+        fingerprint: "blob:b.bin:10:5",
+        beginning_hash: "ab",
+    };
+    assert_eq!(identity.key(), "up:900221e56ac1b30fea2e68771a6296d4");
 }

@@ -5,8 +5,6 @@
 //! functions over one buffer of wasm memory the Worker reserves once with [`smh_worker_alloc`]
 //! and reuses for every chunk it reads.
 
-use sha2::{Digest, Sha256};
-
 use crate::checksum::crc64::Crc64;
 
 /// Reserves `len` bytes of wasm memory for the Worker's buffer, for the instance's lifetime;
@@ -32,16 +30,4 @@ pub unsafe extern "C" fn smh_worker_crc64(crc: u64, at: *const u8, len: usize) -
     let mut state = Crc64::resume(crc);
     state.update(bytes);
     state.finish()
-}
-
-/// SHA-256 of the `len` bytes at `at`, written to the 32 bytes at `out` (where WebCrypto is
-/// missing: pages served over plain http from a non-loopback host).
-///
-/// # Safety
-/// Both ranges must lie in a buffer from [`smh_worker_alloc`] and must not overlap.
-#[no_mangle]
-pub unsafe extern "C" fn smh_worker_sha256(at: *const u8, len: usize, out: *mut u8) {
-    let bytes = unsafe { std::slice::from_raw_parts(at, len) };
-    let digest = Sha256::digest(bytes);
-    unsafe { std::ptr::copy_nonoverlapping(digest.as_ptr(), out, 32) };
 }

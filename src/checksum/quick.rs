@@ -3,10 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::hex;
-
-/// Block size of both hashes, and the smallest file quick upload is attempted for.
-pub const QUICK_UPLOAD_BLOCK: u64 = 1024 * 1024;
+use super::{hex, QUICK_UPLOAD_BLOCK};
 
 /// `beginningHash` of a file whose first `min(size, 1 MiB)` bytes are `first_block`.
 pub fn beginning_hash(first_block: &[u8]) -> String {

@@ -39,13 +39,11 @@ use std::time::Duration;
 
 use futures::future::{select, Either};
 
-use sha2::{Digest, Sha256};
-
 use super::lock::Lock;
 use super::plan::{PartDone, PartsDone};
 use crate::checksum::hex;
 use crate::json::{self, Value};
-use crate::platform::{hold_record, CheckpointStore, Hold, LocalBoxFuture, Timer};
+use crate::platform::{hold_record, sha256, CheckpointStore, Hold, LocalBoxFuture, Timer};
 use crate::vecmap::VecSet;
 
 /// Format version of records; others are ignored (and replaced). 2: written by [`crate::json`]
@@ -72,9 +70,10 @@ pub struct Identity<'a> {
 }
 
 impl Identity<'_> {
-    /// The record's store key.
+    /// The record's store key: the SHA-256 of the fields, each followed by a NUL byte (records
+    /// saved by earlier versions are found by it: its value must not change).
     pub fn key(&self) -> String {
-        let mut h = Sha256::new();
+        let mut bytes = Vec::new();
         for part in [
             self.library_id,
             self.space_id,
@@ -83,10 +82,10 @@ impl Identity<'_> {
             self.fingerprint,
             self.beginning_hash,
         ] {
-            h.update(part.as_bytes());
-            h.update([0u8]);
+            bytes.extend_from_slice(part.as_bytes());
+            bytes.push(0);
         }
-        crate::text::concat(&["up:", &hex(&h.finalize())[..32]])
+        crate::text::concat(&["up:", &hex(&sha256(&bytes))[..32]])
     }
 }
 

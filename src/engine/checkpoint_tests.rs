@@ -17,6 +17,17 @@ fn keys_differ_by_every_field_and_hold_no_input() {
     assert!(!base.contains("b.bin") && base.starts_with("up:"));
 }
 
+/// Records saved by earlier versions are found by their key: its value is fixed (the same in the
+/// browser, whose SHA-256 is JavaScript's: tests/web_worker.rs).
+#[test]
+fn keys_keep_their_value() {
+    assert_eq!(id("a/b.bin", "blob:b.bin:10:5").key(), KNOWN_KEY);
+}
+
+/// The key of `id("a/b.bin", "blob:b.bin:10:5")`: "up:" and the first 16 bytes, in hex, of the
+/// SHA-256 of "lib\0-\0a/b.bin\010\0blob:b.bin:10:5\0ab\0".
+const KNOWN_KEY: &str = "up:900221e56ac1b30fea2e68771a6296d4";
+
 #[test]
 fn save_load_list_remove() {
     let store = Rc::new(MemoryCheckpoints::default());

@@ -214,26 +214,44 @@ pub trait FileSource {
     }
 
     /// The chained SHA-256 of docs/smh-api.md §5.8 over the 1 MiB blocks of `range` (which starts on a
-    /// block boundary), continuing from `previous` (the raw hash of the blocks before it).
+    /// block boundary), continuing from `previous` (the raw hash of the blocks before it). The
+    /// default hashes the bytes it reads one block per call of [`sha256`].
     fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
         Box::pin(async move {
             let bytes = read_exact(self, range).await?;
-            let mut hash = crate::checksum::ChainedHash::resume(previous);
-            for (i, slice) in bytes.chunks(HASH_SLICE).enumerate() {
+            let mut hash = previous;
+            let mut input = Vec::new(); // the previous hash ‖ the block
+            for (i, block) in bytes.chunks(crate::checksum::QUICK_UPLOAD_BLOCK as usize).enumerate() {
                 if i > 0 {
                     next_task().await;
                 }
-                hash.update(slice);
+                input.clear();
+                input.extend_from_slice(hash.as_ref().map_or(&[][..], |h| &h[..]));
+                input.extend_from_slice(block);
+                hash = Some(sha256(&input));
             }
-            hash.raw().ok_or_else(|| crate::Error::FileRead { message: "no bytes to hash".into() })
+            hash.ok_or_else(|| crate::Error::FileRead { message: "no bytes to hash".into() })
         })
     }
 }
 
-/// Bytes hashed in one synchronous call where the hashing runs on the app's own thread (a
-/// mini-program's logic layer, a page without the upload Worker): without a JIT (WeChat on iOS
-/// interprets wasm) SHA-256 runs at ~10 MB/s, so 256 KiB keep each call near 25 ms, and taps
-/// and progress callbacks run in between (`cargo xtask bench --only phone`).
+/// SHA-256 of `bytes`, at once: in Rust natively and in the mini-program (whose logic layer has
+/// no WebCrypto), in the browser's JavaScript in a page (src/platform/browser/sha256.js), whose
+/// wasm carries no SHA-256. Synchronous, so a page computes it without WebCrypto: in a page,
+/// meant for small inputs (a checkpoint key); a page's file bytes are hashed by its source's
+/// [`FileSource::chain_hash`] (the upload Worker, WebCrypto).
+#[cfg(any(not(target_arch = "wasm32"), feature = "miniprogram"))]
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+#[cfg(all(target_arch = "wasm32", not(feature = "miniprogram")))]
+pub use browser::sha256;
+
+/// Bytes hashed in one synchronous call where the hashing runs on the app's own thread in wasm
+/// (a mini-program's logic layer; a page's CRC-64 without the upload Worker): without a JIT
+/// (WeChat on iOS interprets wasm) SHA-256 runs at ~10 MB/s, so 256 KiB keep each call near
+/// 25 ms, and taps and progress callbacks run in between (`cargo xtask bench --only phone`).
 pub const HASH_SLICE: usize = 256 * 1024;
 
 /// Completes in a later task of the event loop, so that what waits on the app's thread (taps,

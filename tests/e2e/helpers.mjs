@@ -62,13 +62,14 @@ export async function startDevserver(extraArgs = [], { www = FIXTURE_DIR, data, 
   });
 }
 
-/** Launches headless Chromium with a fresh profile; returns `{context, page, close()}`. */
-export async function launchBrowser() {
+/** Launches headless Chromium with a fresh profile (and `args`, more flags); returns
+ *  `{context, page, close()}`. */
+export async function launchBrowser({ args = [] } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'smh-e2e-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
     timeout: 60_000,
   });
   const page = context.pages()[0] ?? (await context.newPage());

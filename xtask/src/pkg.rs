@@ -83,6 +83,10 @@ const PACKED_FILES: &[&str] = &[
     "LICENSE-MIT",
     "LICENSE-APACHE",
 ];
+/// The upload Worker's script, at the package root (src/platform/browser/worker.rs).
+const WORKER_SCRIPT: &str = "smh_upload_worker.js";
+/// The page's snippet whose code the Worker's script starts with (SHA-256, the quick-upload chain).
+const WORKER_SHARED_JS: &str = "src/platform/browser/sha256.js";
 /// The mini-program build's folder (package.json's `miniprogram` field and `files` name it).
 const MINIPROGRAM_DIR: &str = "miniprogram/";
 /// Endings of build junk refused anywhere in the tarball, the mini-program folder included.
@@ -318,7 +322,7 @@ fn minify_browser_js(pkg: &Path) -> Result<()> {
         return Err("node_modules/.bin/esbuild not found; run `cargo xtask setup`".into());
     }
     let mut files: Vec<PathBuf> = ENTRIES.iter().map(|entry| pkg.join(format!("{}.js", entry.stem))).collect();
-    files.push(pkg.join("smh_upload_worker.js"));
+    files.push(pkg.join(WORKER_SCRIPT));
     let (mut before, mut after) = (0, 0);
     for file in &files {
         before += file_size(file)?;
@@ -563,6 +567,14 @@ fn copy_template(template: &Path, pkg: &Path, readme: &[(&str, &str)]) -> Result
                 }
                 text = text.replace(placeholder, value);
             }
+            fs::write(&to, text).map_err(|e| format!("write {}: {e}", to.display()))?;
+        } else if relative == Path::new(WORKER_SCRIPT) {
+            // The Worker's SHA-256 and chain code is the page's (one source, src/platform/browser/
+            // sha256.js): put at the head of its script, which uses it (both are ES modules that
+            // import nothing, so the two together are one).
+            let shared = root().join(WORKER_SHARED_JS);
+            let mut text = fs::read_to_string(&shared).map_err(|e| format!("read {}: {e}", shared.display()))?;
+            text.push_str(&fs::read_to_string(&from).map_err(|e| format!("read {}: {e}", from.display()))?);
             fs::write(&to, text).map_err(|e| format!("write {}: {e}", to.display()))?;
         } else {
             fs::copy(&from, &to).map_err(|e| format!("copy {} → {}: {e}", from.display(), to.display()))?;

@@ -1,20 +1,30 @@
 //! Browser adapters of the ports: [`XhrHttp`] (byte-level upload progress, abort on drop),
 //! [`BlobSource`] (slices, never the whole file), [`JsTimer`], the page's checkpoint store
 //! ([`JsCheckpoints`]; the `'local'` one is the JS layer's, src/bindings/js/local.js),
-//! [`NavigatorConnectivity`], and the upload [`worker`] that hashes off the main thread.
+//! [`NavigatorConnectivity`], the upload [`worker`] that hashes off the main thread, and the
+//! page's SHA-256 ([`sha256()`]: the browser's).
 //!
 //! Globals are bound directly (not through `window()`), so the adapters also work in workers.
+//! The mini-program build leaves out the `Blob` source, the Worker and the page's SHA-256 (its
+//! logic layer has none of Blob, Worker or wasm-bindgen's snippets).
 
+#[cfg(not(feature = "miniprogram"))]
 mod blob;
 pub mod locks;
 pub(crate) mod online;
+#[cfg(not(feature = "miniprogram"))]
+mod sha256;
 mod storage;
 mod timer;
+#[cfg(not(feature = "miniprogram"))]
 pub mod worker;
 mod xhr;
 
+#[cfg(not(feature = "miniprogram"))]
 pub use blob::BlobSource;
 pub use online::NavigatorConnectivity;
+#[cfg(not(feature = "miniprogram"))]
+pub use sha256::sha256;
 pub use storage::JsCheckpoints;
 pub use timer::{next_task, JsTimer};
 pub use xhr::XhrHttp;

@@ -6,12 +6,14 @@
 //!   shares it between all uploads of the page and multiplexes requests by id. The Worker
 //!   (pkg-template/smh_upload_worker.js, shipped at the package root) gets the page's compiled
 //!   `WebAssembly.Module` by `postMessage` — nothing is fetched or compiled twice — and runs the
-//!   raw kernels of src/bindings/worker.rs; SHA-256 goes to WebCrypto's `subtle.digest` where it
-//!   exists.
+//!   CRC-64 kernel of src/bindings/worker.rs; SHA-256 goes to WebCrypto's `subtle.digest` where
+//!   it exists and to JavaScript where it does not (src/platform/browser/sha256.js, whose code
+//!   opens the Worker's script).
 //! - **Fallback.** Where the Worker cannot run — no `Worker`, a Content-Security-Policy whose
 //!   `worker-src` (or `script-src`) refuses the script, a bundler that did not emit it, a crash —
-//!   every request, pending or later, is computed here in the page instead, by the same Rust code,
-//!   so the results are identical; only the main thread is busier.
+//!   every request, pending or later, is computed here in the page instead, by the same code (the
+//!   CRC-64 in the same Rust, the chain in the same sha256.js), so the results are identical;
+//!   only the main thread is busier.
 //! - **Bundlers.** Vite and webpack 5 recognise the `new Worker(new URL(…, import.meta.url))`
 //!   form and emit `smh_upload_worker.js` with the bundle; other bundlers must copy that file next
 //!   to the snippet's `../../../../../` (the package root), or the fallback is used. A page's CSP
@@ -20,8 +22,6 @@
 //! - **Errors.** A failed read in the Worker (the file changed or vanished) is
 //!   [`Error::FileRead`], like a failed read in the page.
 
-#![cfg_attr(feature = "miniprogram", allow(unused))]
-
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -29,8 +29,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
 use super::js_message;
+use super::sha256::page_chain_hash;
 use crate::checksum::crc64::Crc64;
-use crate::checksum::ChainedHash;
 use crate::error::{Error, Result};
 use crate::text::fill;
 
@@ -40,9 +40,6 @@ const PAGE_READ: u64 = crate::platform::HASH_SLICE as u64;
 /// `name` of the rejections that mean "compute in the page" (worker_client.js).
 const UNAVAILABLE: &str = "SmhWorkerUnavailable";
 
-// The mini-program build (cargo feature `miniprogram`, wasm-bindgen's bundler target) has no
-// Worker and no `wasm_bindgen::module()`: there everything is computed in place.
-#[cfg(not(feature = "miniprogram"))]
 #[wasm_bindgen(module = "/src/platform/browser/worker_client.js")]
 extern "C" {
     #[wasm_bindgen(js_name = smhWorkerCrc64)]
@@ -73,16 +70,17 @@ pub enum Via {
     Auto,
     /// The Worker only, with WebCrypto where it exists: an unavailable Worker is an error.
     Worker,
-    /// The Worker only, SHA-256 by the wasm kernel.
-    WorkerWasm,
-    /// The page's main thread.
+    /// The Worker only, SHA-256 in JavaScript.
+    WorkerJs,
+    /// The page's main thread (WebCrypto for SHA-256 where it exists).
     Page,
+    /// The page's main thread, SHA-256 in JavaScript.
+    PageJs,
 }
 
 /// CRC-64/XZ of `blob`.
 pub async fn crc64(blob: &Blob, via: Via) -> Result<u64> {
-    #[cfg(not(feature = "miniprogram"))]
-    if via != Via::Page {
+    if !matches!(via, Via::Page | Via::PageJs) {
         match JsFuture::from(worker_crc64(&wasm_bindgen::module(), blob)).await {
             Ok(value) => {
                 return value
@@ -120,33 +118,30 @@ pub async fn chain_hash_ahead(
     via: Via,
     ahead: Option<ReadAhead>,
 ) -> Result<[u8; 32]> {
-    #[cfg(not(feature = "miniprogram"))]
-    if via != Via::Page {
-        let previous_js = previous.map(|p| Uint8Array::from(&p[..]));
-        let how = if via == Via::WorkerWasm { "wasm" } else { "auto" };
+    let previous_js = || previous.map(|p| Uint8Array::from(&p[..]));
+    if !matches!(via, Via::Page | Via::PageJs) {
+        let how = if via == Via::WorkerJs { "js" } else { "auto" };
         let (key, next, next_key) = match ahead {
             Some(ReadAhead { key, next: Some((next, next_key)) }) => (Some(key), Some(next), Some(next_key)),
             Some(ReadAhead { key, next: None }) => (Some(key), None, None),
             None => (None, None, None),
         };
-        match JsFuture::from(worker_chain_hash(&wasm_bindgen::module(), blob, previous_js, how, key, next, next_key))
-            .await
-        {
-            Ok(value) => {
-                let bytes = value.dyn_into::<Uint8Array>().map(|a| a.to_vec()).unwrap_or_default();
-                return <[u8; 32]>::try_from(bytes.as_slice())
-                    .map_err(|_| Error::FileRead { message: "the upload Worker sent a malformed hash".into() });
-            }
+        let module = wasm_bindgen::module();
+        match JsFuture::from(worker_chain_hash(&module, blob, previous_js(), how, key, next, next_key)).await {
             Err(e) if via == Via::Auto && is_unavailable(&e) => {}
-            Err(e) => return Err(Error::FileRead { message: js_message(&e) }),
+            reply => return hash_of(reply),
         }
     }
-    let mut hash = ChainedHash::resume(previous);
-    for_each_read(blob, |piece| hash.update(piece)).await?;
-    hash.raw().ok_or_else(|| Error::FileRead { message: "no bytes to hash".into() })
+    hash_of(JsFuture::from(page_chain_hash(blob, previous_js(), via == Via::PageJs)).await)
 }
 
-#[cfg(not(feature = "miniprogram"))]
+/// The 32-byte hash a chain request resolved with, or its failure as [`Error::FileRead`].
+fn hash_of(reply: std::result::Result<JsValue, JsValue>) -> Result<[u8; 32]> {
+    let value = reply.map_err(|e| Error::FileRead { message: js_message(&e) })?;
+    let bytes = value.dyn_into::<Uint8Array>().map(|a| a.to_vec()).unwrap_or_default();
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| Error::FileRead { message: "a malformed hash".into() })
+}
+
 /// Bytes of wasm memory the Worker holds (browser tests check it stays flat).
 pub async fn worker_memory_bytes() -> Result<f64> {
     let value = JsFuture::from(worker_memory(&wasm_bindgen::module()))
@@ -155,19 +150,16 @@ pub async fn worker_memory_bytes() -> Result<f64> {
     value.as_f64().ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed size".into() })
 }
 
-#[cfg(not(feature = "miniprogram"))]
 /// How many requests the Worker has answered on this page (tests check that uploads use it).
 pub fn replies() -> u64 {
     worker_replies() as u64
 }
 
-#[cfg(not(feature = "miniprogram"))]
 /// Browser tests: run the Worker from `url` (e.g. a `blob:` URL of the script) from now on.
 pub fn use_worker_script(url: &str) {
     worker_use_script(url);
 }
 
-#[cfg(not(feature = "miniprogram"))]
 fn is_unavailable(error: &JsValue) -> bool {
     error.dyn_ref::<js_sys::Error>().is_some_and(|e| e.name() == UNAVAILABLE)
 }

@@ -79,7 +79,7 @@ export function smhWorkerCrc64(module, blob) {
 }
 
 /** Chained SHA-256 (docs/smh-api.md §5.8) of `blob` after `previous` (32 bytes or undefined);
- *  `via`: 'auto' (WebCrypto where present) or 'wasm'. Resolves with a Uint8Array(32).
+ *  `via`: 'auto' (WebCrypto where present) or 'js' (JavaScript's SHA-256). Resolves with a Uint8Array(32).
  *  `key` names `blob`'s bytes (a range of one file, never other bytes); `next`, if any, is the
  *  blob the following request will hash, named `nextKey`: the Worker starts reading it early. */
 export function smhWorkerChainHash(module, blob, previous, via, key, next, nextKey) {
