@@ -43,7 +43,7 @@ fn check_entry(pkg: &Path, stem: &str, specifier: &str, budget_file: &Path, key:
     let total: u64 = compressed_sizes(&paths)?.iter().map(|size| size[1]).sum();
     let verdict = if total <= budget { "within" } else { "OVER" };
     println!(
-        "size: '{specifier}' ({} files: wasm, JS glue, snippets, Worker) {total} B gzip -9, {verdict} its budget of {budget} B ({BUDGET_FILE} {key})",
+        "size: '{specifier}' ({} files: wasm, JS glue, Worker, any snippet files) {total} B gzip -9, {verdict} its budget of {budget} B ({BUDGET_FILE} {key})",
         files.len()
     );
     if total > budget {

@@ -113,7 +113,7 @@ fn scoped(path: &str, source: &str, scope: &str) -> Result<String> {
             body.push_str(line);
             continue;
         };
-        let name = ["async function ", "function ", "class ", "const ", "let "]
+        let name = ["async function* ", "function* ", "async function ", "function ", "class ", "const ", "let "]
             .iter()
             .find_map(|kind| rest.strip_prefix(kind))
             .map(|after| after.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$')).next())
@@ -212,6 +212,14 @@ mod tests {
         assert_eq!(inlined, expected);
         // A glue without snippets is left as it is.
         assert_eq!(inline_with("let a = 1;\n", read).unwrap(), "let a = 1;\n");
+    }
+
+    #[test]
+    fn generator_exports_are_named_too() {
+        let source = "export function* a() {}\nexport async function* b(blob, size = 1) {}\n";
+        let scoped = scoped("x.js", source, "s").unwrap();
+        assert!(scoped.ends_with("return { a, b };\n})();\n"), "{scoped}");
+        assert!(scoped.contains("\nasync function* b(blob, size = 1) {}"), "{scoped}");
     }
 
     #[test]
