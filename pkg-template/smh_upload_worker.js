@@ -10,8 +10,8 @@
 // the wasm kernel where it does not (pages served over plain http from a non-loopback host).
 //
 // Protocol. In: `{module}` once, then `{id, op: 'crc64', blob}` or
-// `{id, op: 'chain', blob, previous: Uint8Array(32) | null, via: 'auto' | 'wasm', key, next,
-// nextKey}` or `{id, op: 'memory'}`. Out: `{ready: true}` or `{failed: message}` once, then
+// `{id, op: 'chain', blob, previous: Uint8Array(32) | null, via: 'auto' | 'worker' | 'wasm', key,
+// next, nextKey}` (WebCrypto for all but 'wasm') or `{id, op: 'memory'}`. Out: `{ready: true}` or `{failed: message}` once, then
 // `{id, value}` / `{id, error: {name, message}}` per request, in any order.
 //
 // Jobs run side by side: the page sends one CRC-64 request per part in flight, and each must be

@@ -57,6 +57,8 @@ extern "C" {
         next: Option<Blob>,
         next_key: Option<String>,
     ) -> Promise;
+    #[wasm_bindgen(js_name = smhWorkerStart)]
+    fn worker_start(module: &JsValue);
     #[wasm_bindgen(js_name = smhWorkerMemory)]
     fn worker_memory(module: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = smhWorkerReplies)]
@@ -69,7 +71,9 @@ extern "C" {
 /// which check that every path gives the same result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
-    /// The Worker (WebCrypto for SHA-256 where it exists), else the page.
+    /// The Worker (WebCrypto for SHA-256 where it exists), else the page; the first block's hash
+    /// asked while the Worker is still starting is WebCrypto's in the page (worker_client.js says
+    /// why).
     Auto,
     /// The Worker only, with WebCrypto where it exists: an unavailable Worker is an error.
     Worker,
@@ -77,6 +81,15 @@ pub enum Via {
     WorkerWasm,
     /// The page's main thread.
     Page,
+}
+
+/// Starts the Worker now, if it is not running (or known unusable): a client was made, so an
+/// upload is likely to follow, and the Worker's start-up (a module script instantiating the wasm,
+/// tens of ms) then overlaps the page's own work rather than the upload's first hashes. Reads
+/// nothing; a Worker that cannot start leaves the page to compute, as on first use.
+pub fn start() {
+    #[cfg(not(feature = "miniprogram"))]
+    worker_start(&wasm_bindgen::module());
 }
 
 /// CRC-64/XZ of `blob`.
@@ -123,7 +136,11 @@ pub async fn chain_hash_ahead(
     #[cfg(not(feature = "miniprogram"))]
     if via != Via::Page {
         let previous_js = previous.map(|p| Uint8Array::from(&p[..]));
-        let how = if via == Via::WorkerWasm { "wasm" } else { "auto" };
+        let how = match via {
+            Via::WorkerWasm => "wasm",
+            Via::Worker => "worker",
+            _ => "auto",
+        };
         let (key, next, next_key) = match ahead {
             Some(ReadAhead { key, next: Some((next, next_key)) }) => (Some(key), Some(next), Some(next_key)),
             Some(ReadAhead { key, next: None }) => (Some(key), None, None),
