@@ -1,9 +1,10 @@
 //! Hashing off the main thread: the CRC-64 of each part and the quick-upload hashes are computed
 //! in one module Worker per page, which reads the same `Blob` slices the page sends.
 //!
-//! - **Where.** `worker_client.js` (page side, a wasm-bindgen snippet) creates the Worker on first
-//!   use with `new Worker(new URL('…/smh_upload_worker.js', import.meta.url), {type: 'module'})`,
-//!   shares it between all uploads of the page and multiplexes requests by id. The Worker
+//! - **Where.** `worker_client.js` (page side, a wasm-bindgen snippet) creates the Worker when the
+//!   first client is made ([`start`]; a page that only loads the package starts none) with
+//!   `new Worker(new URL('…/smh_upload_worker.js', import.meta.url), {type: 'module'})`, shares
+//!   it between all uploads of the page and multiplexes requests by id. The Worker
 //!   (pkg-template/smh_upload_worker.js, shipped at the package root) gets the page's compiled
 //!   `WebAssembly.Module` by `postMessage` — nothing is fetched or compiled twice — and runs the
 //!   raw kernels of src/bindings/worker.rs; SHA-256 goes to WebCrypto's `subtle.digest` where it
@@ -86,7 +87,7 @@ pub enum Via {
 /// Starts the Worker now, if it is not running (or known unusable): a client was made, so an
 /// upload is likely to follow, and the Worker's start-up (a module script instantiating the wasm,
 /// tens of ms) then overlaps the page's own work rather than the upload's first hashes. Reads
-/// nothing; a Worker that cannot start leaves the page to compute, as on first use.
+/// nothing; a Worker that cannot start leaves the page to compute.
 pub fn start() {
     #[cfg(not(feature = "miniprogram"))]
     worker_start(&wasm_bindgen::module());
