@@ -12,8 +12,9 @@
 // this file (the page's fallback runs the same code).
 //
 // Protocol. In: `{module}` once, then `{id, op: 'crc64', blob}` or
-// `{id, op: 'chain', blob, previous: Uint8Array(32) | null, via: 'auto' | 'js', key, next,
-// nextKey}` or `{id, op: 'memory'}`. Out: `{ready: true}` or `{failed: message}` once, then
+// `{id, op: 'chain', blob, previous: Uint8Array(32) | null, via: 'auto' | 'worker' | 'js', key,
+// next, nextKey}` (WebCrypto where it exists for all but 'js') or `{id, op: 'memory'}`. Out:
+// `{ready: true}` or `{failed: message}` once, then
 // `{id, value}` / `{id, error: {name, message}}` per request, in any order.
 //
 // Jobs run side by side: the page sends one CRC-64 request per part in flight, and each must be

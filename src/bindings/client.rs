@@ -68,6 +68,7 @@ impl SmhClient {
         let uploader =
             SmhUploader::new(config, platform::http(), Rc::new(JsTimer), tokens, read_checkpoints(checkpoints))
                 .map_err(|e| thrown(&e))?;
+        platform::prepare();
         Ok(SmhClient { uploader: Rc::new(uploader) })
     }
 

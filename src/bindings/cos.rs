@@ -68,6 +68,7 @@ impl CosUploader {
         let uploader =
             DirectCosUploader::new(cos, config, http, Rc::new(JsTimer), provider, read_checkpoints(checkpoints))
                 .map_err(|e| thrown(&e))?;
+        super::platform::prepare();
         Ok(CosUploader { uploader: Rc::new(uploader) })
     }
 

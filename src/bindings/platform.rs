@@ -9,6 +9,8 @@
 //!   src/bindings/js/local.js).
 //! - [`apply_defaults`]: the platform's defaults, applied before the user's options, and its
 //!   word on the network (`navigator.onLine` / `wx.onNetworkStatusChange`).
+//! - [`prepare`]: what a new client starts ahead of its first upload (the browser's hashing
+//!   Worker).
 
 use std::rc::Rc;
 
@@ -46,6 +48,12 @@ mod chosen {
     /// follows `navigator.onLine`.
     pub fn apply_defaults(config: &mut ClientConfig) {
         config.retry.network = Network(Rc::new(NavigatorConnectivity));
+    }
+
+    /// The hashing Worker starts with the first client rather than with the first upload's
+    /// first hash, so that its start-up is over (or under way) when upload() is called.
+    pub fn prepare() {
+        crate::platform::browser::worker::start();
     }
 }
 
@@ -91,6 +99,9 @@ mod chosen {
         config.retry.stall_timeout = STALL_TIMEOUT;
         config.retry.network = Network(Rc::new(WxConnectivity::follow()));
     }
+
+    /// Nothing to start: mini-programs hash in place.
+    pub fn prepare() {}
 }
 
-pub use chosen::{apply_defaults, file_source, http, local_checkpoints};
+pub use chosen::{apply_defaults, file_source, http, local_checkpoints, prepare};

@@ -298,8 +298,10 @@ fn word_at(text: &str, word: &str) -> Vec<usize> {
 
 /// wasm-bindgen's web glue `glue` (`wasm` holding the instance's exports) with the names of
 /// `renamed`:
-/// - an import module is the key `"{old}":` of the object `__wbg_get_imports` returns: exactly
-///   once in the glue (which may name it elsewhere: a snippet's `import` statement);
+/// - an import module is the key `"{old}":` of the object `__wbg_get_imports` returns: once in
+///   the glue (which may name it elsewhere: a snippet's `import` statement), or once per function
+///   the wasm imports from a snippet directly (wasm-bindgen gives each a namespace import
+///   `importN` of its own, of the same module): the first is renamed, the others' lines dropped;
 /// - an import is the key `{old}:` of that module's object (web glue) or the function `export
 ///   function {old}(` (bundler glue, whose exports the wasm imports): its name exactly once in
 ///   the glue, in one of these two forms;
@@ -316,10 +318,20 @@ pub(crate) fn rename_in_glue(glue: &str, renamed: &Renamed) -> Result<String> {
             .map(|(at, _)| at)
             .filter(|at| glue[at + key.len()..].trim_start().starts_with(':'))
             .collect();
-        let [at] = found[..] else {
-            return Err(format!("the glue has the import module {key} as a key {} times, not once", found.len()));
+        let Some((&first, more)) = found.split_first() else {
+            return Err(format!("the glue has the import module {key} as a key 0 times"));
         };
-        edits.push((at, key.len(), format!("\"{new}\"")));
+        edits.push((first, key.len(), format!("\"{new}\"")));
+        for &at in more {
+            let line = glue[at..].split_inclusive('\n').next().unwrap_or_default();
+            let value = line[key.len()..].trim().trim_start_matches(':').trim_start().trim_end_matches(',');
+            if !(value.starts_with("import") && value[6..].bytes().all(|b| b.is_ascii_digit())) {
+                return Err(format!(
+                    "the glue has the import module {key} as a key more than once, not each for an importN"
+                ));
+            }
+            edits.push((at, line.len(), String::new()));
+        }
     }
     for (old, new) in &renamed.imports {
         let found = word_at(glue, old);
@@ -566,6 +578,27 @@ const cached = wasm.memory.buffer;
         assert!(glue.contains("function wasm_bindgen__convert__closures_____invoke__h1(arg0)"));
         assert!(glue.contains("wasm.__wbindgen_malloc") && glue.contains("wasm.memory.buffer"));
         assert!(glue.starts_with("import * as import1 from \"./snippets/s.js\"\n"), "the snippet's import stays");
+    }
+
+    #[test]
+    fn a_snippet_imported_directly_by_several_functions_is_one_key() {
+        // wasm-bindgen gives each function the wasm imports from a snippet without a shim a
+        // namespace import of its own, all keys of the same module.
+        let twice = GLUE
+            .replace(
+                "import * as import1 from \"./snippets/s.js\"\n",
+                "import * as import1 from \"./snippets/s.js\"\nimport * as import2 from \"./snippets/s.js\"\n",
+            )
+            .replace(
+                "        \"./snippets/s.js\": import1,\n",
+                "        \"./snippets/s.js\": import1,\n        \"./snippets/s.js\": import2,\n",
+            );
+        let glue = rename_in_glue(&twice, &glue_names()).unwrap();
+        assert_eq!(glue.matches("\"b\": import1,\n").count(), 1, "{glue}");
+        assert!(!glue.contains("import2,") && !glue.contains("\"./snippets/s.js\":"), "{glue}");
+        // Anything else as the repeated key's value is not known.
+        let other = twice.replace("\": import2,", "\": somethingElse,");
+        assert!(rename_in_glue(&other, &glue_names()).unwrap_err().contains("more than once"));
     }
 
     #[test]

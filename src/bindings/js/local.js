@@ -3,7 +3,7 @@
 // The web entries' 'local' checkpoint store, handed to the wasm as a `{get, set, remove}` store
 // (src/platform/browser/storage.rs, `JsCheckpoints`) like a page's own; the mini-program build
 // has no such file and keeps its wx storage in the wasm. IndexedDB (asynchronous, no 5 MB limit,
-// shared by a site's tabs), opened on first use, falling back to localStorage where IndexedDB
+// shared by a site's tabs), opened when the client is made, falling back to localStorage where IndexedDB
 // cannot be opened (some private modes, sandboxed frames), else keeping nothing. Each call is
 // bounded by the engine (src/engine/checkpoint.rs).
 
@@ -36,7 +36,7 @@ function smh$localStorage() {
   }
 }
 
-/** Where records go, decided by the first call: `{db}`, `{storage}` or `{}` (nowhere). */
+/** Where records go: `{db}`, `{storage}` or `{}` (nowhere). */
 function smh$openBackend() {
   return new Promise(resolve => {
     const timer = setTimeout(resolve, smh$OPEN_TIMEOUT_MS);
@@ -50,12 +50,15 @@ function smh$openBackend() {
   }).then(db => (db ? { db } : { storage: smh$localStorage() }));
 }
 
-/** A new 'local' store (one per client, as each client opens its own connection). */
+/** A new 'local' store (one per client, as each client opens its own connection). The database
+ *  is opened now, not by the first upload: an upload reads its record before its first request,
+ *  and opening (creating, the first time) takes a few ms more that nothing else then overlaps.
+ *  Opening reads no file and keeps one idle connection: cheap for a page that never uploads. */
 function smh$localCheckpoints() {
-  let backend;
+  const backend = smh$openBackend();
   /** `idb(objectStore, key, value)` or `local(localStorage, key, value)` on the chosen backend. */
   const on = (mode, idb, local) => (key, value) =>
-    (backend = backend || smh$openBackend()).then(({ db, storage }) => {
+    backend.then(({ db, storage }) => {
       key = smh$KEY_PREFIX + key;
       if (db) return smh$request(idb(db.transaction(smh$DB_STORE, mode).objectStore(smh$DB_STORE), key, value));
       return storage && local(storage, key, value);

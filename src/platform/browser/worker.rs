@@ -1,9 +1,10 @@
 //! Hashing off the main thread: the CRC-64 of each part and the quick-upload hashes are computed
 //! in one module Worker per page, which reads the same `Blob` slices the page sends.
 //!
-//! - **Where.** `worker_client.js` (page side, a wasm-bindgen snippet) creates the Worker on first
-//!   use with `new Worker(new URL('…/smh_upload_worker.js', import.meta.url), {type: 'module'})`,
-//!   shares it between all uploads of the page and multiplexes requests by id. The Worker
+//! - **Where.** `worker_client.js` (page side, a wasm-bindgen snippet) creates the Worker when the
+//!   first client is made ([`start`]; a page that only loads the package starts none) with
+//!   `new Worker(new URL('…/smh_upload_worker.js', import.meta.url), {type: 'module'})`, shares
+//!   it between all uploads of the page and multiplexes requests by id. The Worker
 //!   (pkg-template/smh_upload_worker.js, shipped at the package root) gets the page's compiled
 //!   `WebAssembly.Module` by `postMessage` — nothing is fetched or compiled twice — and runs the
 //!   CRC-64 kernel of src/bindings/worker.rs; SHA-256 goes to WebCrypto's `subtle.digest` where
@@ -54,6 +55,8 @@ extern "C" {
         next: Option<Blob>,
         next_key: Option<String>,
     ) -> Promise;
+    #[wasm_bindgen(js_name = smhWorkerStart)]
+    fn worker_start(module: &JsValue);
     #[wasm_bindgen(js_name = smhWorkerMemory)]
     fn worker_memory(module: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = smhWorkerReplies)]
@@ -66,7 +69,9 @@ extern "C" {
 /// which check that every path gives the same result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
-    /// The Worker (WebCrypto for SHA-256 where it exists), else the page.
+    /// The Worker (WebCrypto for SHA-256 where it exists), else the page; the first block's hash
+    /// asked while the Worker is still starting is WebCrypto's in the page (worker_client.js says
+    /// why).
     Auto,
     /// The Worker only, with WebCrypto where it exists: an unavailable Worker is an error.
     Worker,
@@ -76,6 +81,15 @@ pub enum Via {
     Page,
     /// The page's main thread, SHA-256 in JavaScript.
     PageJs,
+}
+
+/// Starts the Worker now, if it is not running (or known unusable): a client was made, so an
+/// upload is likely to follow, and the Worker's start-up (a module script instantiating the wasm,
+/// tens of ms) then overlaps the page's own work rather than the upload's first hashes. Reads
+/// nothing; a Worker that cannot start leaves the page to compute.
+pub fn start() {
+    #[cfg(not(feature = "miniprogram"))]
+    worker_start(&wasm_bindgen::module());
 }
 
 /// CRC-64/XZ of `blob`.
@@ -120,7 +134,11 @@ pub async fn chain_hash_ahead(
 ) -> Result<[u8; 32]> {
     let previous_js = || previous.map(|p| Uint8Array::from(&p[..]));
     if !matches!(via, Via::Page | Via::PageJs) {
-        let how = if via == Via::WorkerJs { "js" } else { "auto" };
+        let how = match via {
+            Via::WorkerJs => "js",
+            Via::Worker => "worker",
+            _ => "auto",
+        };
         let (key, next, next_key) = match ahead {
             Some(ReadAhead { key, next: Some((next, next_key)) }) => (Some(key), Some(next), Some(next_key)),
             Some(ReadAhead { key, next: None }) => (Some(key), None, None),

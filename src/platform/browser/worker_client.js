@@ -10,8 +10,16 @@
 const UNAVAILABLE = 'SmhWorkerUnavailable';
 /** How long a new Worker may take to load its script and instantiate the wasm. */
 const READY_TIMEOUT_MS = 10_000;
+/** Largest chained hash computed in the page, by WebCrypto, while the Worker is still starting:
+ *  one quick-upload block (docs/smh-api.md §5.8) without a previous hash, i.e. the SHA-256 of the
+ *  file's first MiB (quick upload's beginning hash, the record key of a Blob). It comes before an
+ *  upload's first request, and WebCrypto hashes one MiB in a few ms, off the main thread, where a
+ *  new Worker takes tens of ms to instantiate the wasm. Larger requests (the full hash, the
+ *  parts' CRC-64) wait for the Worker: they are long and it keeps the main thread free. */
+const PAGE_WHILE_STARTING = 1024 * 1024;
 
-let worker = null; // the Worker shared by every upload of the page, created on first use
+let worker = null; // the Worker shared by every upload of the page, created by the first client
+let ready = false; // whether the Worker said it instantiated the wasm
 let unavailable = null; // why the Worker cannot be used, once known (then it is never retried)
 let scriptUrl = null; // a Worker script URL set by the browser tests (the package has its own)
 let nextId = 1;
@@ -43,14 +51,19 @@ function start(module) {
     // A Content-Security-Policy without worker-src for the script's origin, or no module workers.
     return fail(`cannot start it (${e && e.message})`);
   }
-  const timer = setTimeout(() => fail('it did not start in time'), READY_TIMEOUT_MS);
+  // Only this Worker: the browser tests replace a Worker that never gets ready.
+  const started = worker;
+  const timer = setTimeout(() => worker === started && fail('it did not start in time'), READY_TIMEOUT_MS);
   worker.onerror = event => {
     event.preventDefault();
     fail(`it failed to load or crashed (${event.message || 'no detail'})`);
   };
   worker.onmessageerror = () => fail('a reply could not be read');
   worker.onmessage = ({ data }) => {
-    if (data.ready) return clearTimeout(timer);
+    if (data.ready) {
+      ready = true;
+      return clearTimeout(timer);
+    }
     if (data.failed) return fail(data.failed);
     const request = pending.get(data.id);
     if (!request) return;
@@ -73,16 +86,34 @@ function call(module, message) {
   });
 }
 
+/** Starts the Worker (a client was made: an upload is likely to follow), unless it runs or cannot. */
+export function smhWorkerStart(module) {
+  if (!worker && !unavailable) start(module);
+}
+
 /** CRC-64/XZ of `blob` as a decimal string. */
 export function smhWorkerCrc64(module, blob) {
   return call(module, { op: 'crc64', blob });
 }
 
 /** Chained SHA-256 (docs/smh-api.md §5.8) of `blob` after `previous` (32 bytes or undefined);
- *  `via`: 'auto' (WebCrypto where present) or 'js' (JavaScript's SHA-256). Resolves with a Uint8Array(32).
+ *  `via`: 'auto' (WebCrypto where present; the first block by WebCrypto in the page while the
+ *  Worker starts), 'worker' (the same, always in the Worker) or 'js' (JavaScript's SHA-256, in
+ *  the Worker). Resolves with a Uint8Array(32).
  *  `key` names `blob`'s bytes (a range of one file, never other bytes); `next`, if any, is the
  *  blob the following request will hash, named `nextKey`: the Worker starts reading it early. */
 export function smhWorkerChainHash(module, blob, previous, via, key, next, nextKey) {
+  const subtle = globalThis.crypto && globalThis.crypto.subtle;
+  if (via === 'auto' && !ready && !previous && subtle && blob.size > 0 && blob.size <= PAGE_WHILE_STARTING) {
+    smhWorkerStart(module);
+    return blob.arrayBuffer().then(bytes => {
+      if (bytes.byteLength !== blob.size) {
+        const message = `read ${bytes.byteLength} bytes, expected ${blob.size}; the file changed`;
+        throw Object.assign(new Error(message), { name: 'NotReadableError' });
+      }
+      return subtle.digest('SHA-256', bytes).then(digest => new Uint8Array(digest));
+    });
+  }
   return call(module, { op: 'chain', blob, previous: previous ?? null, via, key: key ?? null, next: next ?? null, nextKey: nextKey ?? null });
 }
 
@@ -102,6 +133,7 @@ export function smhWorkerUseScript(url) {
   for (const { reject } of pending.values()) reject(unavailableError('the Worker was replaced'));
   pending.clear();
   worker = null;
+  ready = false;
   unavailable = null;
   scriptUrl = url;
 }
