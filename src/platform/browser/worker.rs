@@ -17,7 +17,8 @@
 //!   only the main thread is busier.
 //! - **Bundlers.** Vite and webpack 5 recognise the `new Worker(new URL(…, import.meta.url))`
 //!   form and emit `smh_upload_worker.js` with the bundle; other bundlers must copy that file next
-//!   to the snippet's `../../../../../` (the package root), or the fallback is used. A page's CSP
+//!   to the entry's JS (the package root: `cargo xtask pkg` inlines this snippet into each entry's
+//!   glue, xtask/src/snippets.rs), or the fallback is used. A page's CSP
 //!   must allow the script's origin in `worker-src` (which falls back to `child-src`, then
 //!   `script-src`); inside the Worker the policy of the script's own response applies.
 //! - **Errors.** A failed read in the Worker (the file changed or vanished) is
