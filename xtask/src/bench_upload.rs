@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use crate::bench::{Options, Selection};
 use crate::bench_baseline::{self, Baseline};
-use crate::util::{self, cargo, cmd, output, root, run_cmd, target_dir, Result};
+use crate::util::{self, cargo, cmd, root, run_cmd, target_dir, Result};
 use smh_devserver_launch::Devserver;
 
 const MIB: u64 = 1024 * 1024;
@@ -867,10 +867,10 @@ fn parts_phase(scale: &Scale, lines: &[Line]) -> String {
     md
 }
 
+/// `path`'s gzip -9 size as the size budget measures it (node's zlib, xtask/src/size.rs), so that
+/// the size row and size-budget.json agree (GNU gzip writes a few hundred bytes less per entry).
 fn gzip_size(path: &Path) -> Result<u64> {
-    let out = output(Command::new("sh").arg("-c").arg("gzip -9 -c \"$0\" | wc -c").arg(path))
-        .ok_or_else(|| format!("gzip {}", path.display()))?;
-    out.trim().parse().map_err(|_| format!("gzip size of {}: {out}", path.display()))
+    Ok(crate::pkg::compressed_sizes(&[path])?[0][1])
 }
 
 /// A horizontal bar chart of "ours relative to the peer" ratios (1.0 = par), each row with its
