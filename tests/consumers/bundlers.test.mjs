@@ -6,7 +6,8 @@
 //   src/index.js); it emits the .wasm and the hashing Worker by itself.
 // - esbuild, `--bundle --format=esm`, either with the package's .wasm copied next to the bundle
 //   (`init()` with no argument), or with `--loader:.wasm=file` and the imported URL handed to
-//   `init`. The Worker is not found in an esbuild bundle: uploads hash on the page.
+//   `init`. esbuild does not emit the Worker: copied next to the bundle it is found there,
+//   else uploads hash on the page.
 //
 // Each built app is run in headless Chromium and uploads a file whose stored bytes are checked
 // on the devserver.
@@ -59,10 +60,10 @@ async function bundle(tool, dist, page, build) {
  * Uploads through the page in `dist`; asserts every .wasm the page fetched came from `dist`, as
  * `application/wasm`, and returns the responses of the upload.
  */
-async function uploadFrom(dist, { size, seed }) {
+async function uploadFrom(dist, { size, seed, path = `consumer-${dist}.bin` }) {
   const served = await environment();
   const mark = served.requests.length;
-  await uploadThroughPage(served, `${served.ready.app}/pkg/${dist}/index.html`, { size, seed, path: `consumer-${dist}.bin` });
+  await uploadThroughPage(served, `${served.ready.app}/pkg/${dist}/index.html`, { size, seed, path });
   const requests = served.requests.slice(mark);
   const wasm = requests.filter(r => new URL(r.url).pathname.endsWith('.wasm'));
   assert.ok(wasm.length >= 1, `the page fetched no .wasm: ${JSON.stringify(requests)}`);
@@ -86,7 +87,7 @@ test('the installed README gives the bundler settings these tests use', () => {
     'webpack build --mode production', 'no `webpack.config.js`', '--bundle --format=esm', '<script type="module">',
     'copy `node_modules/smh-upload/smh_upload_bg.wasm` into the folder of the bundle', '--loader:.wasm=file',
     "import wasmUrl from 'smh-upload/smh_upload_bg.wasm';", 'await init({ module_or_path: wasmUrl });',
-    'is not found from an esbuild bundle',
+    'is not found from an esbuild bundle', 'copy `node_modules/smh-upload/smh_upload_worker.js`',
   ]) assert.ok(section.includes(said), `README "Bundlers" no longer says: ${said}`);
 });
 
@@ -112,9 +113,18 @@ test('esbuild --bundle --format=esm with the .wasm copied next to the bundle', {
     () => runTool(TOOLS.esbuild, ['src/index.js', '--bundle', '--format=esm', '--log-level=warning', '--outfile=dist-esbuild/main.js'], app.dir));
   copyFileSync(join(app.dir, 'node_modules', 'smh-upload', 'smh_upload_bg.wasm'), join(app.dir, 'dist-esbuild', 'smh_upload_bg.wasm'));
   const requests = await uploadFrom('dist-esbuild', { size: 2 * MIB + 7, seed: 904 });
-  // The Worker's URL, resolved against the bundle, points outside it: tried once, not found.
+  // The Worker's URL, resolved against the bundle, points next to it, where esbuild put nothing:
+  // tried, not found, and the upload still lands (hashed on the page).
   const worker = workerScripts(requests, 'dist-esbuild');
   assert.ok(worker.length >= 1 && worker.every(r => r.status === 404), `README says the Worker is not found in an esbuild bundle: ${JSON.stringify(worker)}`);
+});
+
+test('esbuild bundle with the Worker copied next to it, as the README says: uploads hash in the Worker', { timeout: 120_000 }, async t => {
+  if (!existsSync(join(app.dir, 'dist-esbuild', 'main.js'))) return t.skip('esbuild failed (see above)');
+  copyFileSync(join(app.dir, 'node_modules', 'smh-upload', 'smh_upload_worker.js'), join(app.dir, 'dist-esbuild', 'smh_upload_worker.js'));
+  const requests = await uploadFrom('dist-esbuild', { size: 3 * MIB + 5, seed: 906, path: 'consumer-dist-esbuild-worker.bin' });
+  const worker = workerScripts(requests, 'dist-esbuild');
+  assert.equal(worker.filter(r => r.status === 200).length, 1, `the page loaded the copied Worker once: ${JSON.stringify(worker)}`);
 });
 
 test('esbuild --loader:.wasm=file: the imported .wasm URL given to init()', { timeout: 120_000 }, async () => {
