@@ -10,9 +10,13 @@
 //!   upload), the part size, and the parts done with their CRC-64s (so the confirm still carries
 //!   the whole file's CRC without reading it again). Written as parts complete, at most once per
 //!   [`SAVE_INTERVAL_MS`] (and on pause/stop).
-//! - **Index**: one extra entry, [`INDEX_KEY`], lists the records (`pendingUploads()` reads it).
-//!   Records older than [`MAX_AGE_MS`] or beyond the newest [`MAX_RECORDS`] are dropped, so
-//!   storage stays bounded.
+//! - **Index**: one extra entry, [`INDEX_KEY`], lists the records (`pendingUploads()` reads it),
+//!   each with its client's *scope* (the SMH library and space, or the COS bucket's domain).
+//!   A client lists, prunes and discards only the records of its own scope: the page's other
+//!   clients may upload elsewhere, and a record is continued or cancelled only with the
+//!   credentials of the service that opened it. Entries saved before scopes existed have none
+//!   and belong to every client, as they did then. Of a scope, records older than
+//!   [`MAX_AGE_MS`] or beyond the newest [`MAX_RECORDS`] are dropped, so storage stays bounded.
 //! - **Bounds**: every call into the store (a custom store's `get`/`set`/`remove`, IndexedDB)
 //!   is given the client's request timeout; one that has not settled by then counts as a failed
 //!   one (nothing read, nothing written) and the upload goes on, so the index's read-modify-write
@@ -133,10 +137,12 @@ impl Record {
     }
 }
 
-/// An unfinished upload, as `pendingUploads()` lists it.
+/// An unfinished upload, as `pendingUploads()` lists it: its entry in the index.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     pub key: String,
+    /// The saving client's [`Checkpoints::scope`]; empty in entries saved before scopes existed.
+    pub scope: String,
     pub path: String,
     pub name: String,
     pub size: u64,
@@ -147,17 +153,7 @@ pub struct Pending {
 #[derive(Debug, Default)]
 struct Index {
     v: u32,
-    entries: Vec<IndexEntry>,
-}
-
-#[derive(Debug, Clone)]
-struct IndexEntry {
-    key: String,
-    path: String,
-    name: String,
-    size: u64,
-    loaded: u64,
-    updated_at: f64,
+    entries: Vec<Pending>,
 }
 
 thread_local! {
@@ -215,18 +211,27 @@ pub struct Checkpoints {
     claims: Claims,
     /// Records pruned whose server uploads are still to be cancelled.
     pruned: RefCell<Vec<Pruned>>,
+    /// Whose records these are: the index entries this client lists, prunes and discards.
+    scope: String,
 }
 
 impl Checkpoints {
-    /// Records over `store`, whose calls take as long as they take (tests).
-    pub fn new(store: Rc<dyn CheckpointStore>) -> Checkpoints {
+    /// The records of `scope` over `store`, whose calls take as long as they take (tests).
+    pub fn new(store: Rc<dyn CheckpointStore>, scope: &str) -> Checkpoints {
         let lock = if store.page_wide() { INDEX_LOCK.with(Lock::clone) } else { Lock::new() };
-        Checkpoints { store, lock, bound: None, claims: Claims::default(), pruned: RefCell::default() }
+        let scope = scope.to_string();
+        Checkpoints { store, lock, bound: None, claims: Claims::default(), pruned: RefCell::default(), scope }
     }
 
-    /// Records over `store`, each call to it given at most `limit` (see the module docs).
-    pub fn bounded(store: Rc<dyn CheckpointStore>, timer: Rc<dyn Timer>, limit: Duration) -> Checkpoints {
-        Checkpoints { bound: Some(Bound { timer, limit }), ..Checkpoints::new(store) }
+    /// The records of `scope` over `store`, each call to it given at most `limit` (see the
+    /// module docs).
+    pub fn bounded(store: Rc<dyn CheckpointStore>, scope: &str, timer: Rc<dyn Timer>, limit: Duration) -> Checkpoints {
+        Checkpoints { bound: Some(Bound { timer, limit }), ..Checkpoints::new(store, scope) }
+    }
+
+    /// Whether `entry` is this client's to list, prune and discard.
+    fn owns(&self, entry: &Pending) -> bool {
+        entry.scope.is_empty() || entry.scope == self.scope
     }
 
     /// Whether records are kept at all (`checkpoints: 'none'` keeps none).
@@ -305,8 +310,9 @@ impl Checkpoints {
         self.set(key, text).await;
         let mut index = self.index().await;
         index.entries.retain(|e| e.key != key);
-        index.entries.push(IndexEntry {
+        index.entries.push(Pending {
             key: key.to_string(),
+            scope: self.scope.clone(),
             path: record.path.clone(),
             name: record.name.clone(),
             size: record.size,
@@ -329,38 +335,30 @@ impl Checkpoints {
         }
     }
 
-    /// The unfinished uploads, newest first. Entries whose record is gone (another tab removed
-    /// it) are dropped from the index.
+    /// This client's unfinished uploads, newest first. Its entries whose record is gone (another
+    /// tab removed it) are dropped from the index.
     pub async fn pending(&self, now: f64) -> Vec<Pending> {
         let _one = self.lock.lock().await;
         let mut index = self.index().await;
         let mut changed = self.prune(&mut index, now).await;
-        let mut live = Vec::with_capacity(index.entries.len());
+        let mut kept = Vec::with_capacity(index.entries.len());
+        let mut mine = Vec::new();
         for entry in index.entries.drain(..) {
-            if self.get(&entry.key).await.is_some() {
-                live.push(entry);
-            } else {
-                changed = true;
+            if self.owns(&entry) {
+                if self.get(&entry.key).await.is_none() {
+                    changed = true;
+                    continue;
+                }
+                mine.push(entry.clone());
             }
+            kept.push(entry);
         }
-        index.entries = live;
+        index.entries = kept;
         if changed {
             self.write_index(&index).await;
         }
-        let mut list: Vec<Pending> = index
-            .entries
-            .into_iter()
-            .map(|e| Pending {
-                key: e.key,
-                path: e.path,
-                name: e.name,
-                size: e.size,
-                loaded: e.loaded,
-                updated_at: e.updated_at,
-            })
-            .collect();
-        list.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
-        list
+        // Newest first, as `prune` sorted the index.
+        mine
     }
 
     async fn index(&self) -> Index {
@@ -371,13 +369,17 @@ impl Checkpoints {
         parsed.filter(|i| i.v == VERSION).unwrap_or(Index { v: VERSION, entries: Vec::new() })
     }
 
-    /// Drops expired and surplus entries (and their records); says whether any went.
+    /// Drops this client's expired and surplus entries (and their records); says whether any went.
     async fn prune(&self, index: &mut Index, now: f64) -> bool {
         index.entries.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
         let before = index.entries.len();
         let mut kept = 0;
         let mut dropped = Vec::new();
         index.entries.retain(|entry| {
+            // Another scope's records are pruned by their own clients, which can cancel them.
+            if !self.owns(entry) {
+                return true;
+            }
             let keep = now - entry.updated_at <= MAX_AGE_MS && kept < MAX_RECORDS;
             kept += usize::from(keep);
             if !keep {
@@ -480,6 +482,7 @@ impl Index {
             .map(|e| {
                 Value::object([
                     ("key", Value::from(e.key.as_str())),
+                    ("scope", Value::from(e.scope.as_str())),
                     ("path", Value::from(e.path.as_str())),
                     ("name", Value::from(e.name.as_str())),
                     ("size", Value::from(e.size)),
@@ -498,8 +501,9 @@ impl Index {
             .as_array()?
             .iter()
             .map(|e| {
-                Some(IndexEntry {
+                Some(Pending {
                     key: text(e, "key")?,
+                    scope: text(e, "scope").unwrap_or_default(),
                     path: text(e, "path")?,
                     name: text(e, "name")?,
                     size: integer(e, "size")?,

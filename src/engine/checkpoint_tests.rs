@@ -31,7 +31,7 @@ const KNOWN_KEY: &str = "up:900221e56ac1b30fea2e68771a6296d4";
 #[test]
 fn save_load_list_remove() {
     let store = Rc::new(MemoryCheckpoints::default());
-    let c = Checkpoints::new(store.clone());
+    let c = Checkpoints::new(store.clone(), "s");
     let mut r = Record::new("a/b.bin", "b.bin", 10, 5, 1000.0);
     (r.confirm_key, r.upload_id) = (Some("ck".into()), Some("u1".into()));
     r.parts.insert(1, PartDone { number: 1, len: 5, crc64: 42, etag: None });
@@ -105,7 +105,7 @@ impl CheckpointStore for Yielding {
 #[test]
 fn clients_over_one_store_do_not_resurrect_each_others_entries() {
     let store = Rc::new(Yielding::default());
-    let (a, b) = (Checkpoints::new(store.clone()), Checkpoints::new(store.clone()));
+    let (a, b) = (Checkpoints::new(store.clone(), "s"), Checkpoints::new(store.clone(), "s"));
     let r = Record::new("f", "f", 10, 5, 1.0);
     // Interleaved on one thread, as two clients of a page are: a save and a remove whose
     // index updates would overlap without the page-wide lock.
@@ -124,6 +124,34 @@ fn clients_over_one_store_do_not_resurrect_each_others_entries() {
     block_on(store.remove("up:b"));
     assert!(block_on(b.pending(2.0)).is_empty());
     assert!(block_on(store.get(INDEX_KEY)).is_none());
+}
+
+/// Two clients of a page that upload to different targets share the page's store: each lists,
+/// prunes and hands over for cancelling only its own records (the other's would be cancelled
+/// with the wrong service's credentials, and its resumable work lost). Entries saved before
+/// scopes existed belong to both.
+#[test]
+fn clients_of_other_targets_keep_their_records_apart() {
+    let store = Rc::new(MemoryCheckpoints::default());
+    let (a, b) = (Checkpoints::new(store.clone(), "smh:lib/a"), Checkpoints::new(store.clone(), "cos:bucket"));
+    let mut r = Record::new("f", "f", 10, 5, 1.0);
+    r.upload_id = Some("u".into());
+    block_on(a.save("up:a", &r));
+    block_on(b.save("up:b", &r));
+    let keys = |c: &Checkpoints, now: f64| block_on(c.pending(now)).into_iter().map(|p| p.key).collect::<Vec<_>>();
+    assert_eq!(keys(&a, 2.0), ["up:a"]);
+    assert_eq!(keys(&b, 2.0), ["up:b"]);
+    // A's records expire: A prunes and hands over its own, never B's.
+    assert!(keys(&a, 2.0 + MAX_AGE_MS).is_empty());
+    assert_eq!(a.take_pruned().into_iter().map(|(key, _)| key).collect::<Vec<_>>(), ["up:a"]);
+    assert!(block_on(store.get("up:b")).is_some(), "B's record is B's to prune");
+    assert_eq!(keys(&b, 2.0), ["up:b"]);
+    // An entry without a scope (saved by an earlier version) is every client's.
+    let legacy = r#"{"v":2,"entries":[{"key":"up:old","path":"o","name":"o","size":10,"loaded":0,"updatedAt":3}]}"#;
+    block_on(store.set(INDEX_KEY, legacy.to_string()));
+    block_on(store.set("up:old", r.to_json()));
+    assert_eq!(keys(&a, 4.0), ["up:old"]);
+    assert_eq!(keys(&b, 4.0), ["up:old"]);
 }
 
 /// A store that never answers (a custom store whose promises never settle, an IndexedDB
@@ -175,14 +203,14 @@ fn poll_once<F: Future>(f: &mut std::pin::Pin<Box<F>>) -> std::task::Poll<F::Out
 
 #[test]
 fn a_load_dropped_midway_releases_the_claim() {
-    let c = Checkpoints::new(Rc::new(Stalled(true)));
+    let c = Checkpoints::new(Rc::new(Stalled(true)), "s");
     assert!(c.claim("up:1") && !c.claim("up:1"), "one upload per record");
     let mut load = Box::pin(c.load("up:1"));
     assert!(poll_once(&mut load).is_pending());
     drop(load); // the upload was cancelled while its record loaded
     assert!(!c.is_claimed("up:1"), "the claim went with the load");
     // A load that finishes leaves the claim to the upload, which releases it when it ends.
-    let c = Checkpoints::new(Rc::new(MemoryCheckpoints::default()));
+    let c = Checkpoints::new(Rc::new(MemoryCheckpoints::default()), "s");
     assert!(c.claim("up:1"));
     assert!(block_on(c.load("up:1")).is_some_and(|(_, record)| record.is_none()));
     assert!(c.is_claimed("up:1"));
@@ -194,7 +222,7 @@ fn a_load_dropped_midway_releases_the_claim() {
 fn a_store_that_never_answers_is_given_the_bound() {
     let timer = ManualTimer::default();
     let fired = timer.0.clone();
-    let c = Checkpoints::bounded(Rc::new(Stalled(true)), Rc::new(timer), Duration::from_secs(30));
+    let c = Checkpoints::bounded(Rc::new(Stalled(true)), "s", Rc::new(timer), Duration::from_secs(30));
     let r = Record::new("f", "f", 10, 5, 1.0);
     let mut save = Box::pin(c.save("up:1", &r));
     let mut load = Box::pin(c.load("up:2"));
@@ -209,18 +237,18 @@ fn a_store_that_never_answers_is_given_the_bound() {
 
 #[test]
 fn a_custom_store_that_hangs_holds_up_no_other_client() {
-    let hung = Checkpoints::new(Rc::new(Stalled(false)));
+    let hung = Checkpoints::new(Rc::new(Stalled(false)), "s");
     let r = Record::new("f", "f", 10, 5, 1.0);
     let mut stuck = Box::pin(hung.save("up:1", &r));
     assert!(poll_once(&mut stuck).is_pending(), "holds its index lock, waiting for set()");
-    let local = Checkpoints::new(Rc::new(MemoryCheckpoints::default()));
+    let local = Checkpoints::new(Rc::new(MemoryCheckpoints::default()), "s");
     let mut save = Box::pin(local.save("up:2", &r));
     assert!(poll_once(&mut save).is_ready(), "another client's records are kept meanwhile");
     assert_eq!(block_on(local.pending(2.0)).len(), 1);
     // Over the page's storage the lock is shared, but held no longer than the bound.
     let timer = ManualTimer::default();
     let fired = timer.0.clone();
-    let page = Checkpoints::bounded(Rc::new(Stalled(true)), Rc::new(timer), Duration::from_secs(30));
+    let page = Checkpoints::bounded(Rc::new(Stalled(true)), "s", Rc::new(timer), Duration::from_secs(30));
     let mut stuck = Box::pin(page.save("up:3", &r));
     assert!(poll_once(&mut stuck).is_pending());
     let mut waiting = Box::pin(local.save("up:4", &r));
@@ -234,7 +262,7 @@ fn a_custom_store_that_hangs_holds_up_no_other_client() {
 #[test]
 fn bounded_count() {
     let store = Rc::new(MemoryCheckpoints::default());
-    let c = Checkpoints::new(store.clone());
+    let c = Checkpoints::new(store.clone(), "s");
     for i in 0..(MAX_RECORDS + 5) {
         let mut r = Record::new(&format!("f{i}"), "f", 10, 5, i as f64);
         r.upload_id = (i % 2 == 0).then(|| format!("u{i}"));
@@ -254,7 +282,7 @@ fn garbage_is_ignored() {
     let store = Rc::new(MemoryCheckpoints::default());
     block_on(store.set("up:x", "{not json".into()));
     block_on(store.set(INDEX_KEY, "[]".into()));
-    let c = Checkpoints::new(store);
+    let c = Checkpoints::new(store, "s");
     assert!(block_on(c.load("up:x")).is_some_and(|(_, record)| record.is_none()));
     assert!(block_on(c.pending(0.0)).is_empty());
 }

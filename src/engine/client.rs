@@ -99,16 +99,18 @@ pub struct Uploader {
 }
 
 impl Uploader {
-    /// Checks the options every client has and builds the shared part.
+    /// Checks the options every client has and builds the shared part; its records are those of
+    /// `scope` (the service target it uploads to, [`Checkpoints`]).
     pub(crate) fn new(
         config: ClientConfig,
         http: Rc<dyn Http>,
         timer: Rc<dyn Timer>,
         checkpoints: Rc<dyn CheckpointStore>,
+        scope: &str,
     ) -> Result<Uploader> {
         let allow = Self::check_common(&config)?;
         Ok(Uploader {
-            checkpoints: Checkpoints::bounded(checkpoints, timer.clone(), config.retry.request_timeout),
+            checkpoints: Checkpoints::bounded(checkpoints, scope, timer.clone(), config.retry.request_timeout),
             http,
             timer,
             allow,
@@ -158,8 +160,8 @@ impl Uploader {
 
     /// Unfinished uploads that `upload()` of the same file to the same path would continue,
     /// newest first: not those running now in this client or in another tab (offering to
-    /// continue an upload that is under way in another tab would start a second one there).
-    /// The page's other clients' uploads are listed: the page has their tasks.
+    /// continue an upload that is under way in another tab would start a second one there),
+    /// nor those of clients that upload to another target ([`Checkpoints`]' scopes).
     pub async fn pending_uploads(&self) -> Vec<Pending> {
         let mut idle = Vec::new();
         for pending in self.unclaimed().await {

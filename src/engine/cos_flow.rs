@@ -146,7 +146,9 @@ impl DirectCosUploader {
             config.allowed_domains = Some(vec![domain.clone()]);
         }
         let retry = config.retry.clone();
-        let uploader = Uploader::new(config, http.clone(), timer.clone(), checkpoints)?;
+        // Records are the bucket's: another client of the page may upload elsewhere.
+        let scope = concat(&["cos:", &domain]);
+        let uploader = Uploader::new(config, http.clone(), timer.clone(), checkpoints, &scope)?;
         // The bucket's domain is checked now: nothing is ever sent anywhere else.
         let origin = uploader.allow.check(&domain).map_err(|e| match e {
             Error::DomainNotAllowed { .. } => e,

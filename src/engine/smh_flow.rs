@@ -27,7 +27,8 @@ use crate::cos::put::{put_request, PutOf};
 use crate::error::{Error, Result};
 use crate::json::u64_to_string;
 use crate::platform::{Body, CheckpointStore, FileSource, Http, LocalBoxFuture, ProgressFn, Timer};
-use crate::smh::{Begin, Conflict, FileInfo, LibraryPath, SmhApi, Tokens, UploadAuth, UploadKind};
+use crate::smh::{Begin, Conflict, FileInfo, LibraryPath, SmhApi, SmhTarget, Tokens, UploadAuth, UploadKind};
+use crate::text::concat;
 use crate::vecmap::VecMap;
 
 /// Per-upload options.
@@ -50,6 +51,11 @@ pub struct UploadResult {
     pub crc64: String,
     /// Quick upload hit: SMH stored the file from its hash (parts sent meanwhile were dropped).
     pub instant: bool,
+}
+
+/// The checkpoint scope of an SMH client: its library and space (which cannot hold `/`).
+pub(crate) fn record_scope(target: &SmhTarget) -> String {
+    concat(&["smh:", &target.library_id, "/", &target.space_id])
 }
 
 /// A client of one SMH library: the [`Uploader`] every upload shares, and the SMH API.
@@ -88,7 +94,8 @@ impl SmhUploader {
             target: config.target.clone(),
             retry: config.retry.clone(),
         };
-        let uploader = Uploader::new(config, http, timer, checkpoints)?;
+        let scope = record_scope(&config.target);
+        let uploader = Uploader::new(config, http, timer, checkpoints, &scope)?;
         Ok(SmhUploader { uploader: Rc::new(uploader), api })
     }
 

@@ -549,18 +549,24 @@ test('cos: resume after reload — pendingUploads lists it, upload() of the same
   assert.deepEqual(await openMultipart(), []);
 });
 
-test('cos: discardPending(key) forgets the record and aborts the upload on COS', { timeout: 90_000 }, async () => {
+test('cos: discardPending(key) forgets the record and aborts the upload on COS; an SmhClient of the page neither lists nor discards it', { timeout: 90_000 }, async () => {
   const c = { key: 'resume/discarded.bin', size: 24 * MIB, seed: 802, name: 'discarded.bin' };
   const options = RESUMABLE;
   await startThenClosePage(c, 2 * MIB);
   assert.equal((await openMultipart()).length, 1, 'open before discarding');
   const result = await inCosPage(async ({ key, options }) => {
+    // A client of another target over the same storage: the record is not its to list or cancel.
+    const smh = await window.e2e.client({ checkpoints: 'local' });
+    const smhListed = await smh.pendingUploads();
+    const smhDiscarded = await smh.discardPending();
     const { cos } = window.cosE2e.uploader(options);
     const before = await cos.pendingUploads();
     await cos.discardPending(key);
-    return { before: before.map(p => p.key), after: await cos.pendingUploads() };
+    return { smhListed, smhDiscarded, before: before.map(p => p.key), after: await cos.pendingUploads() };
   }, { key: c.key, options }, 30_000);
-  assert.deepEqual(result.before, [c.key]);
+  assert.deepEqual(result.smhListed, [], 'the SmhClient lists no COS record');
+  assert.equal(result.smhDiscarded, 0, 'the SmhClient discards no COS record');
+  assert.deepEqual(result.before, [c.key], 'the CosUploader still has its record');
   assert.deepEqual(result.after, []);
   assert.deepEqual(await settleOpenMultipart(), [], 'aborted on COS');
   assert.equal(await objectAt(c.key), undefined, 'no object');

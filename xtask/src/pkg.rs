@@ -247,7 +247,11 @@ fn build_entry(pkg: &Path, entry: &Entry) -> Result<()> {
 
     let wasm = pkg.join(format!("{stem}_bg.wasm"));
     let before = file_size(&wasm)?;
-    run_cmd(cmd(wasm_opt).args(WASM_OPT_PASSES).args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm), "wasm-opt")?;
+    let globals = crate::pkg_miniprogram::remove_global_exports(&wasm_opt, &wasm, None)?;
+    if let Some(name) = globals.iter().find(|name| text.contains(name.as_str())) {
+        return Err(format!("the glue reads the export {name}, which was removed"));
+    }
+    run_cmd(cmd(&wasm_opt).args(WASM_OPT_PASSES).args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm), "wasm-opt")?;
     println!("pkg: wasm-opt {}: {} → {}", WASM_OPT_PASSES.join(" "), kib(before), kib(file_size(&wasm)?));
     let dts = pkg.join(format!("{stem}.d.ts"));
     shorten_boundary_names(&wasm, &format!("./{stem}_bg.js"), &glue, &dts)?;

@@ -82,21 +82,7 @@ pub fn build(pkg: &Path) -> Result<String> {
 
     let wasm = work.join(format!("{OUT_NAME}_bg.wasm"));
     run_cmd(cmd(&wasm_opt).arg("-Oz").arg(&wasm).arg("-o").arg(&wasm), "wasm-opt (miniprogram)")?;
-    let globals = wasm_globals(&wasm)?;
-    for name in &globals {
-        run_cmd(
-            cmd(&wasm_opt)
-                .arg(&wasm)
-                .arg("--remove-exports")
-                .arg(format!("--pass-arg=remove-exports@{name}"))
-                .arg("-o")
-                .arg(&wasm),
-            "wasm-opt --remove-exports",
-        )?;
-    }
-    if !wasm_globals(&wasm)?.is_empty() {
-        return Err(format!("the mini-program wasm still exports Globals after removing {globals:?}"));
-    }
+    let globals = remove_global_exports(&wasm_opt, &wasm, Some(GLUE_MODULE))?;
     println!("pkg: mini-program wasm: removed Global exports {globals:?}; it imports only from {GLUE_MODULE}");
     let renamed = crate::wasm_names::minify_file(&wasm, &NAMES)?;
 
@@ -188,15 +174,43 @@ fn size_sentence(rows: &[(String, u64, u64)]) -> String {
     format!("{} in your code package ({})", kib(total), files.join("; "))
 }
 
-/// The names of the Globals `wasm` exports (node's WebAssembly reads the module).
-fn wasm_globals(wasm: &Path) -> Result<Vec<String>> {
+/// Removes every Global `wasm` exports (see the module doc: wasm-bindgen's `__abort_handler`
+/// and `__instance_terminated`, which its glue reads only for `panic=unwind`) and checks that
+/// it imports only from `glue_module` (when given); returns the names removed. The web build
+/// does it too (xtask/src/pkg.rs): unexported, the Globals are dropped by wasm-opt's passes.
+pub fn remove_global_exports(wasm_opt: &Path, wasm: &Path, glue_module: Option<&str>) -> Result<Vec<String>> {
+    let globals = wasm_globals(wasm, glue_module)?;
+    for name in &globals {
+        run_cmd(
+            cmd(wasm_opt)
+                .arg(wasm)
+                .arg("--remove-exports")
+                .arg(format!("--pass-arg=remove-exports@{name}"))
+                .arg("-o")
+                .arg(wasm),
+            "wasm-opt --remove-exports",
+        )?;
+    }
+    if !wasm_globals(wasm, glue_module)?.is_empty() {
+        return Err(format!("{} still exports Globals after removing {globals:?}", wasm.display()));
+    }
+    Ok(globals)
+}
+
+/// The names of the Globals `wasm` exports (node's WebAssembly reads the module); fails when it
+/// imports from anywhere but `glue_module` (when given).
+fn wasm_globals(wasm: &Path, glue_module: Option<&str>) -> Result<Vec<String>> {
     let script = "const m = new WebAssembly.Module(require('fs').readFileSync(process.argv[1]));
 const bad = WebAssembly.Module.imports(m).filter(i => i.module !== process.argv[2]);
-if (bad.length) { console.error('imports from elsewhere: ' + JSON.stringify(bad)); process.exit(1); }
+if (process.argv[2] && bad.length) { console.error('imports from elsewhere: ' + JSON.stringify(bad)); process.exit(1); }
 for (const e of WebAssembly.Module.exports(m)) if (e.kind === 'global') console.log(e.name);";
-    let out = output(cmd("node").arg("-e").arg(script).arg(wasm).arg(GLUE_MODULE)).ok_or_else(|| {
-        format!("node could not read the exports of {} (or it imports from outside {GLUE_MODULE})", wasm.display())
-    })?;
+    let out =
+        output(cmd("node").arg("-e").arg(script).arg(wasm).arg(glue_module.unwrap_or_default())).ok_or_else(|| {
+            format!(
+                "node could not read the exports of {} (or it imports from outside {glue_module:?})",
+                wasm.display()
+            )
+        })?;
     Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
 }
 

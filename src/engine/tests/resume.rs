@@ -115,7 +115,9 @@ fn a_record_whose_upload_the_server_forgot_is_discarded_and_the_upload_restarts(
         }
         .key()
     };
-    futures::executor::block_on(crate::engine::checkpoint::Checkpoints::new(store.clone()).save(&key, &record));
+    futures::executor::block_on(
+        crate::engine::checkpoint::Checkpoints::new(store.clone(), "smh:lib/-").save(&key, &record),
+    );
     let script = Rc::new(Script::default());
     let crc1 = crate::checksum::crc64::checksum(&data[..MIB]);
     let crc2 = crate::checksum::crc64::checksum(&data[MIB..]);
