@@ -16,11 +16,10 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
-use futures::future::{FutureExt, Shared};
-
 use crate::date::parse_http_date;
 use crate::error::{Error, Result};
 use crate::json::Value;
+use crate::net::SingleFlight;
 use crate::platform::LocalBoxFuture;
 
 /// Credentials are fetched again when fewer than this many seconds remain (cos-js-sdk-v5 uses
@@ -113,13 +112,11 @@ pub trait CredentialProvider {
     fn fetch(&self) -> LocalBoxFuture<'static, Result<Value>>;
 }
 
-type Pending = Shared<LocalBoxFuture<'static, std::result::Result<Credentials, Rc<Error>>>>;
-
 struct Inner {
     /// The credentials, their generation, COS's time when they arrived (as we knew it then),
     /// and the local time they arrived.
     current: Option<(Credentials, u64, f64, f64)>,
-    pending: Option<Pending>,
+    fetching: SingleFlight<Result<Credentials>>,
     generation: u64,
 }
 
@@ -139,7 +136,7 @@ impl CredentialCache {
     pub fn new(provider: Rc<dyn CredentialProvider>) -> CredentialCache {
         CredentialCache {
             provider,
-            inner: Rc::new(RefCell::new(Inner { current: None, pending: None, generation: 0 })),
+            inner: Rc::new(RefCell::new(Inner { current: None, fetching: SingleFlight::default(), generation: 0 })),
             offset_s: Rc::default(),
             clock_checked: Rc::default(),
         }
@@ -207,23 +204,12 @@ impl CredentialCache {
     }
 
     async fn fetch(&self, now: f64, unix_ms: f64) -> Result<(Credentials, u64)> {
-        let pending = {
-            let mut inner = self.inner.borrow_mut();
-            match &inner.pending {
-                Some(p) => p.clone(),
-                None => {
-                    let call = self.provider.fetch();
-                    let p: Pending =
-                        async move { call.await.and_then(|v| parse(&v)).map_err(Rc::new) }.boxed_local().shared();
-                    inner.pending = Some(p.clone());
-                    p
-                }
-            }
-        };
-        let outcome = pending.await;
+        let fetch = self.inner.borrow().fetching.join(|| {
+            let call = self.provider.fetch();
+            Box::pin(async move { call.await.and_then(|v| parse(&v)) })
+        });
+        let creds = fetch.await?;
         let mut inner = self.inner.borrow_mut();
-        inner.pending = None;
-        let creds = outcome.map_err(|e| (*e).clone())?;
         // `StartTime` is when the keys were issued, not the time now: a backend may hand out
         // keys it cached for an hour. Only a COS reply's `Date` says what time it is. Keys that
         // look expired on arrival by a clock no reply has checked yet may only look so because

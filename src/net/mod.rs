@@ -1,12 +1,15 @@
 //! How the SDK talks over the [`Http`](crate::platform::Http) port, below the service clients
 //! (`smh`, `cos`) and the engine: the retry policy and backoff ([`retry`]), the one retry loop
-//! every control call goes through ([`retry::send`]), time limits ([`timeout`]), and URL
+//! every control call goes through ([`retry::send`]), time limits ([`timeout`]), one shared call
+//! for concurrent callers ([`single_flight`]: token and credential fetches), and URL
 //! percent-encoding.
 
 pub mod retry;
+pub mod single_flight;
 pub mod timeout;
 
 pub use retry::{wait_online, Attempts, Backoff, BackoffConfig, Call, Idempotent, Network, Retry, RetryConfig};
+pub use single_flight::SingleFlight;
 pub use timeout::with_timeout;
 
 /// RFC 3986 percent-encoding of everything but `A-Z a-z 0-9 - _ . ~` (UTF-8, uppercase hex): an

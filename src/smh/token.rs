@@ -4,9 +4,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures::future::{FutureExt, Shared};
-
 use crate::error::{Error, Result};
+use crate::net::SingleFlight;
 use crate::platform::LocalBoxFuture;
 
 /// Where tokens come from.
@@ -15,8 +14,6 @@ pub trait TokenProvider {
     fn fetch(&self) -> LocalBoxFuture<'static, Result<String>>;
 }
 
-type Pending = Shared<LocalBoxFuture<'static, Result<String>>>;
-
 /// Caches the current token and de-duplicates refreshes.
 #[derive(Clone)]
 pub struct Tokens(Rc<RefCell<Inner>>);
@@ -24,18 +21,22 @@ pub struct Tokens(Rc<RefCell<Inner>>);
 struct Inner {
     current: Option<String>,
     provider: Option<Rc<dyn TokenProvider>>,
-    pending: Option<Pending>,
+    fetching: SingleFlight<Result<String>>,
 }
 
 impl Tokens {
     /// A fixed token that cannot be refreshed.
     pub fn fixed(token: String) -> Tokens {
-        Tokens(Rc::new(RefCell::new(Inner { current: Some(token), provider: None, pending: None })))
+        Tokens(Rc::new(RefCell::new(Inner { current: Some(token), provider: None, fetching: SingleFlight::default() })))
     }
 
     /// Tokens from a provider; `initial` is used first when given.
     pub fn from_provider(provider: Rc<dyn TokenProvider>, initial: Option<String>) -> Tokens {
-        Tokens(Rc::new(RefCell::new(Inner { current: initial, provider: Some(provider), pending: None })))
+        Tokens(Rc::new(RefCell::new(Inner {
+            current: initial,
+            provider: Some(provider),
+            fetching: SingleFlight::default(),
+        })))
     }
 
     /// Whether a refused token can be replaced.
@@ -64,23 +65,15 @@ impl Tokens {
     }
 
     async fn fetch_shared(&self) -> Result<String> {
-        let pending = {
-            let mut inner = self.0.borrow_mut();
-            match (&inner.pending, &inner.provider) {
-                (Some(p), _) => p.clone(),
-                (None, Some(provider)) => {
-                    let p = provider.fetch().shared();
-                    inner.pending = Some(p.clone());
-                    p
-                }
-                (None, None) => {
-                    return Err(Error::AccessToken { message: "no accessToken and no getAccessToken option".into() })
-                }
-            }
+        let fetch = {
+            let inner = self.0.borrow();
+            let Some(provider) = &inner.provider else {
+                return Err(Error::AccessToken { message: "no accessToken and no getAccessToken option".into() });
+            };
+            inner.fetching.join(|| provider.fetch())
         };
-        let result = pending.await;
+        let result = fetch.await;
         let mut inner = self.0.borrow_mut();
-        inner.pending = None;
         match &result {
             Ok(t) if !t.is_empty() => inner.current = Some(t.clone()),
             Ok(_) => return Err(Error::AccessToken { message: "getAccessToken returned an empty token".into() }),
