@@ -14,7 +14,6 @@ use std::task::Poll;
 use std::time::Duration;
 
 use futures::future::{select, Either};
-use futures::stream::{FuturesUnordered, StreamExt};
 
 use super::flow::{Flow, SignedPut};
 use super::plan::{PartDone, PartsDone, Plan};
@@ -68,7 +67,8 @@ async fn send_round(
     parts: &mut PartsDone,
 ) -> Result<()> {
     let slots = session.uploader.slots.clone();
-    let mut running: FuturesUnordered<LocalBoxFuture<'static, Result<PartDone>>> = FuturesUnordered::new();
+    // The parts in flight, no more than the connection slots: all polled at each wake-up.
+    let mut running: Vec<LocalBoxFuture<'static, Result<PartDone>>> = Vec::new();
     let mut acquiring = missing.front().map(|_| slots.acquire());
     let mut interrupted = session.control.interrupted();
     loop {
@@ -79,8 +79,9 @@ async fn send_round(
             if Pin::new(&mut interrupted).poll(cx).is_ready() {
                 return Poll::Ready(Event::Interrupted);
             }
-            if !running.is_empty() {
-                if let Poll::Ready(Some(result)) = running.poll_next_unpin(cx) {
+            for (i, part) in running.iter_mut().enumerate() {
+                if let Poll::Ready(result) = part.as_mut().poll(cx) {
+                    drop(running.swap_remove(i));
                     return Poll::Ready(Event::Part(result));
                 }
             }
