@@ -413,6 +413,16 @@ impl Value {
         }
     }
 
+    /// The string member `name`.
+    pub fn str_at(&self, name: &str) -> Option<&str> {
+        self.get(name)?.as_str()
+    }
+
+    /// The member `name` if it is a [`Value::as_u64`] integer.
+    pub fn u64_at(&self, name: &str) -> Option<u64> {
+        self.get(name)?.as_u64()
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -494,6 +504,88 @@ impl Value {
                 out.push('}');
             }
         }
+    }
+}
+
+/// Compact JSON text written piece by piece, without building a [`Value`] first: the same text
+/// [`Value::to_json`] gives. Each piece is one call, not a tree of values to build and drop,
+/// which keeps the wasm small (`size-budget.json`).
+pub struct Writer {
+    out: String,
+    /// Whether the next value is the first of its array or object, or a member's value: no `,`.
+    first: bool,
+}
+
+impl Default for Writer {
+    fn default() -> Writer {
+        Writer::new()
+    }
+}
+
+impl Writer {
+    pub fn new() -> Writer {
+        Writer { out: String::new(), first: true }
+    }
+
+    /// The separator a value needs here; `out` to write it to.
+    fn next(&mut self) -> &mut String {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        &mut self.out
+    }
+
+    /// Starts an object (`{`) or an array (`[`).
+    pub fn open(&mut self, bracket: char) -> &mut Writer {
+        self.next().push(bracket);
+        self.first = true;
+        self
+    }
+
+    /// Ends the innermost object (`}`) or array (`]`).
+    pub fn close(&mut self, bracket: char) -> &mut Writer {
+        self.out.push(bracket);
+        self.first = false;
+        self
+    }
+
+    /// A member's name; its value is written next.
+    pub fn key(&mut self, name: &str) -> &mut Writer {
+        write_string(self.next(), name);
+        self.out.push(':');
+        self.first = true;
+        self
+    }
+
+    pub fn str(&mut self, s: &str) -> &mut Writer {
+        write_string(self.next(), s);
+        self
+    }
+
+    pub fn u64(&mut self, n: u64) -> &mut Writer {
+        push_u64(self.next(), n);
+        self
+    }
+
+    pub fn value(&mut self, v: &Value) -> &mut Writer {
+        v.write(self.next());
+        self
+    }
+
+    /// The member `name`: `s`.
+    pub fn str_member(&mut self, name: &str, s: &str) -> &mut Writer {
+        self.key(name).str(s)
+    }
+
+    /// The member `name`: `n`.
+    pub fn u64_member(&mut self, name: &str, n: u64) -> &mut Writer {
+        self.key(name).u64(n)
+    }
+
+    /// The text written.
+    pub fn finish(&mut self) -> String {
+        std::mem::take(&mut self.out)
     }
 }
 
@@ -637,5 +729,30 @@ mod tests {
         let text = v.to_json();
         assert_eq!(text, r#"{"s":"q\"b\\n\n\u0001é😀","n":12,"none":null,"list":[true,{}]}"#);
         assert_eq!(parse(text.as_bytes()), Ok(v));
+    }
+
+    #[test]
+    fn writer_writes_what_values_write() {
+        let info = Value::object([("a", Value::Array(vec![Value::Null, Value::object([])]))]);
+        let mut w = Writer::new();
+        w.open('[').open('{').close('}').open('[').close(']');
+        w.open('{').str_member("s\"\n", "q\"\u{1}é").u64_member("n", u64::MAX).key("info").value(&info);
+        w.key("list").open('[').u64(0).str("").value(&Value::Bool(false)).close(']').close('}').close(']');
+        let expected = Value::Array(vec![
+            Value::object([]),
+            Value::Array(vec![]),
+            Value::object([
+                ("s\"\n", Value::from("q\"\u{1}é")),
+                ("n", Value::from(u64::MAX)),
+                ("info", info.clone()),
+                ("list", Value::Array(vec![Value::from(0u64), Value::from(""), Value::from(false)])),
+            ]),
+        ]);
+        let text = w.finish();
+        assert_eq!(text, expected.to_json());
+        assert_eq!(
+            text,
+            r#"[{},[],{"s\"\n":"q\"\u0001é","n":18446744073709551615,"info":{"a":[null,{}]},"list":[0,"",false]}]"#
+        );
     }
 }

@@ -13,7 +13,7 @@ use super::platform;
 use super::task::{count, pending_json, reply_later, Events, UploadTask};
 use crate::engine::{run, ClientConfig, SmhUploader, UploadOptions, UploadResult};
 use crate::error::{Error, Result};
-use crate::json::Value;
+use crate::json::Writer;
 use crate::platform::browser::JsTimer;
 use crate::platform::LocalBoxFuture;
 use crate::smh::{Conflict, LibraryPath, SmhTarget, TokenProvider, Tokens};
@@ -117,15 +117,20 @@ impl SmhClient {
 
 /// The result `done()` resolves with, as JSON text.
 fn result_json(r: &UploadResult) -> String {
-    Value::object([
-        ("path", r.file.path.as_str().into()),
-        ("name", r.file.name.as_str().into()),
-        ("size", r.file.size.unwrap_or(r.size).into()),
-        ("crc64", r.file.crc64.as_deref().unwrap_or(&r.crc64).into()),
-        ("instant", r.instant.into()),
-        ("isOverwritten", r.file.is_overwritten.into()),
-        ("etag", r.file.etag.as_deref().into()),
-        ("info", r.file.raw.clone()),
-    ])
-    .to_json()
+    let mut w = Writer::new();
+    w.open('{')
+        .str_member("path", &r.file.path)
+        .str_member("name", &r.file.name)
+        .u64_member("size", r.file.size.unwrap_or(r.size))
+        .str_member("crc64", r.file.crc64.as_deref().unwrap_or(&r.crc64))
+        .key("instant")
+        .value(&r.instant.into())
+        .key("isOverwritten")
+        .value(&r.file.is_overwritten.into())
+        .key("etag")
+        .value(&r.file.etag.as_deref().into())
+        .key("info")
+        .value(&r.file.raw)
+        .close('}')
+        .finish()
 }

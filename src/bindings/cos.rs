@@ -14,7 +14,7 @@ use super::task::{count, pending_json, reply_later, Events, UploadTask};
 use crate::cos::credentials::CredentialProvider;
 use crate::engine::{run_cos, ClientConfig, CosConfig, CosObject, CosResult, DirectCosUploader};
 use crate::error::{Error, Result};
-use crate::json::Value;
+use crate::json::{Value, Writer};
 use crate::platform::browser::JsTimer;
 use crate::platform::LocalBoxFuture;
 use crate::smh::SmhTarget;
@@ -122,12 +122,14 @@ impl CosUploader {
 
 /// The result `done()` resolves with, as JSON text.
 fn result_json(r: &CosResult) -> String {
-    Value::object([
-        ("key", r.key.as_str().into()),
-        ("size", r.size.into()),
-        ("crc64", r.crc64.as_str().into()),
-        ("etag", r.etag.as_deref().into()),
-        ("location", r.location.as_str().into()),
-    ])
-    .to_json()
+    let mut w = Writer::new();
+    w.open('{')
+        .str_member("key", &r.key)
+        .u64_member("size", r.size)
+        .str_member("crc64", &r.crc64)
+        .key("etag")
+        .value(&r.etag.as_deref().into())
+        .str_member("location", &r.location)
+        .close('}')
+        .finish()
 }

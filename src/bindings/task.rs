@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 
 use super::error::encoded;
 use crate::engine::{Control, Observer, Phase, Progress, UploadState};
-use crate::json::Value;
+use crate::json::Writer;
 use crate::platform::LocalBoxFuture;
 
 #[wasm_bindgen]
@@ -131,19 +131,18 @@ fn take_live(is: impl Fn(u64, &Shared) -> bool) -> Option<Rc<Shared>> {
 
 /// `[{<target_name>, name, size, loaded, updatedAt}]` as JSON text (`pendingUploads()`).
 pub(super) fn pending_json(list: Vec<crate::engine::Pending>, target_name: &str) -> String {
-    let items = list
-        .into_iter()
-        .map(|p| {
-            Value::Object(vec![
-                (target_name.to_string(), p.path.into()),
-                ("name".into(), p.name.into()),
-                ("size".into(), p.size.into()),
-                ("loaded".into(), p.loaded.into()),
-                ("updatedAt".into(), (p.updated_at as u64).into()),
-            ])
-        })
-        .collect();
-    Value::Array(items).to_json()
+    let mut w = Writer::new();
+    w.open('[');
+    for p in list {
+        w.open('{')
+            .str_member(target_name, &p.path)
+            .str_member("name", &p.name)
+            .u64_member("size", p.size)
+            .u64_member("loaded", p.loaded)
+            .u64_member("updatedAt", p.updated_at as u64)
+            .close('}');
+    }
+    w.close(']').finish()
 }
 
 /// Runs `future` and hands what it gives to `reply` (`pendingUploads()`, `discardPending()`:

@@ -46,7 +46,7 @@ use futures::future::{select, Either};
 use super::lock::Lock;
 use super::plan::{PartDone, PartsDone};
 use crate::checksum::hex;
-use crate::json::{self, Value};
+use crate::json::{self, Writer};
 use crate::platform::{hold_record, sha256, CheckpointStore, Hold, LocalBoxFuture, Timer};
 use crate::vecmap::VecSet;
 
@@ -410,47 +410,46 @@ impl Checkpoints {
 // serde). A record or index that does not read back whole is ignored, as a missing one is.
 
 /// Unix times are kept in whole milliseconds (they come from `Date.now()`).
-fn millis(t: f64) -> Value {
-    Value::from(if t > 0.0 { t as u64 } else { 0 })
-}
-
-/// `Some(s)` for a string member `name`.
-fn text(v: &Value, name: &str) -> Option<String> {
-    v.get(name)?.as_str().map(str::to_string)
-}
-
-/// An integer member `name`.
-fn integer(v: &Value, name: &str) -> Option<u64> {
-    v.get(name)?.as_u64()
+fn millis(t: f64) -> u64 {
+    if t > 0.0 {
+        t as u64
+    } else {
+        0
+    }
 }
 
 impl Record {
     fn to_json(&self) -> String {
-        let parts = self
-            .parts
-            .values()
-            .map(|p| {
-                let crc = json::u64_to_string(p.crc64);
-                Value::Array(vec![Value::from(u64::from(p.number)), Value::from(p.len), Value::from(crc)])
-            })
-            .collect();
-        Value::object([
-            ("v", Value::from(u64::from(self.v))),
-            ("path", Value::from(self.path.as_str())),
-            ("name", Value::from(self.name.as_str())),
-            ("size", Value::from(self.size)),
-            ("partSize", Value::from(self.part_size)),
-            ("confirmKey", Value::from(self.confirm_key.as_deref().unwrap_or_default())),
-            ("uploadId", Value::from(self.upload_id.as_deref().unwrap_or_default())),
-            ("parts", Value::Array(parts)),
-            ("createdAt", millis(self.created_at)),
-            ("updatedAt", millis(self.updated_at)),
-        ])
-        .to_json()
+        let mut w = Writer::new();
+        w.open('{')
+            .u64_member("v", u64::from(self.v))
+            .str_member("path", &self.path)
+            .str_member("name", &self.name)
+            .u64_member("size", self.size)
+            .u64_member("partSize", self.part_size)
+            .str_member("confirmKey", self.confirm_key.as_deref().unwrap_or_default())
+            .str_member("uploadId", self.upload_id.as_deref().unwrap_or_default())
+            .key("parts")
+            .open('[');
+        for p in self.parts.values() {
+            w.open('[').u64(u64::from(p.number)).u64(p.len).str(&json::u64_to_string(p.crc64)).close(']');
+        }
+        w.close(']')
+            .u64_member("createdAt", millis(self.created_at))
+            .u64_member("updatedAt", millis(self.updated_at))
+            .close('}')
+            .finish()
     }
 
+    // Every member is read before anything is copied: a record that does not read back then
+    // has little to drop.
     fn from_json(stored: &str) -> Option<Record> {
         let v = json::parse(stored.as_bytes()).ok()?;
+        let version = u32::try_from(v.u64_at("v")?).ok()?;
+        let (path, name) = (v.str_at("path")?, v.str_at("name")?);
+        let (size, part_size) = (v.u64_at("size")?, v.u64_at("partSize")?);
+        let (confirm_key, upload_id) = (v.str_at("confirmKey")?, v.str_at("uploadId")?);
+        let (created_at, updated_at) = (v.u64_at("createdAt")?, v.u64_at("updatedAt")?);
         let mut parts = PartsDone::new();
         for part in v.get("parts")?.as_array()? {
             let [n, len, crc] = part.as_array()? else { return None };
@@ -458,61 +457,57 @@ impl Record {
             parts.insert(number, PartDone { number, len: len.as_u64()?, crc64: crc.to_u64()?, etag: None });
         }
         // Stored as "" when absent.
-        let given = |s: String| (!s.is_empty()).then_some(s);
+        let given = |s: &str| (!s.is_empty()).then(|| s.to_string());
         Some(Record {
-            v: u32::try_from(integer(&v, "v")?).ok()?,
-            path: text(&v, "path")?,
-            name: text(&v, "name")?,
-            size: integer(&v, "size")?,
-            part_size: integer(&v, "partSize")?,
-            confirm_key: given(text(&v, "confirmKey")?),
-            upload_id: given(text(&v, "uploadId")?),
+            v: version,
+            path: path.to_string(),
+            name: name.to_string(),
+            size,
+            part_size,
+            confirm_key: given(confirm_key),
+            upload_id: given(upload_id),
             parts,
-            created_at: integer(&v, "createdAt")? as f64,
-            updated_at: integer(&v, "updatedAt")? as f64,
+            created_at: created_at as f64,
+            updated_at: updated_at as f64,
         })
     }
 }
 
 impl Index {
     fn to_json(&self) -> String {
-        let entries = self
-            .entries
-            .iter()
-            .map(|e| {
-                Value::object([
-                    ("key", Value::from(e.key.as_str())),
-                    ("scope", Value::from(e.scope.as_str())),
-                    ("path", Value::from(e.path.as_str())),
-                    ("name", Value::from(e.name.as_str())),
-                    ("size", Value::from(e.size)),
-                    ("loaded", Value::from(e.loaded)),
-                    ("updatedAt", millis(e.updated_at)),
-                ])
-            })
-            .collect();
-        Value::object([("v", Value::from(u64::from(self.v))), ("entries", Value::Array(entries))]).to_json()
+        let mut w = Writer::new();
+        w.open('{').u64_member("v", u64::from(self.v)).key("entries").open('[');
+        for e in &self.entries {
+            w.open('{')
+                .str_member("key", &e.key)
+                .str_member("scope", &e.scope)
+                .str_member("path", &e.path)
+                .str_member("name", &e.name)
+                .u64_member("size", e.size)
+                .u64_member("loaded", e.loaded)
+                .u64_member("updatedAt", millis(e.updated_at))
+                .close('}');
+        }
+        w.close(']').close('}').finish()
     }
 
     fn from_json(stored: &str) -> Option<Index> {
         let v = json::parse(stored.as_bytes()).ok()?;
-        let entries = v
-            .get("entries")?
-            .as_array()?
-            .iter()
-            .map(|e| {
-                Some(Pending {
-                    key: text(e, "key")?,
-                    scope: text(e, "scope").unwrap_or_default(),
-                    path: text(e, "path")?,
-                    name: text(e, "name")?,
-                    size: integer(e, "size")?,
-                    loaded: integer(e, "loaded")?,
-                    updated_at: integer(e, "updatedAt")? as f64,
-                })
-            })
-            .collect::<Option<Vec<_>>>()?;
-        Some(Index { v: u32::try_from(integer(&v, "v")?).ok()?, entries })
+        let mut entries = Vec::new();
+        for e in v.get("entries")?.as_array()? {
+            let (key, path, name) = (e.str_at("key")?, e.str_at("path")?, e.str_at("name")?);
+            let (size, loaded, updated_at) = (e.u64_at("size")?, e.u64_at("loaded")?, e.u64_at("updatedAt")?);
+            entries.push(Pending {
+                key: key.to_string(),
+                scope: e.str_at("scope").unwrap_or_default().to_string(),
+                path: path.to_string(),
+                name: name.to_string(),
+                size,
+                loaded,
+                updated_at: updated_at as f64,
+            });
+        }
+        Some(Index { v: u32::try_from(v.u64_at("v")?).ok()?, entries })
     }
 }
 

@@ -71,18 +71,18 @@ fn invalid(status: u16, what: &str) -> Error {
 }
 
 /// A required string member.
-fn required_str(reply: &Value, name: &str, status: u16) -> Result<String> {
+fn required_str<'a>(reply: &'a Value, name: &str, status: u16) -> Result<&'a str> {
     match reply.get(name) {
-        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::String(s)) => Ok(s),
         _ => Err(invalid(status, &fill("reply has no string `{}`", &[name.into()]))),
     }
 }
 
 /// An optional string member (`null` is absent).
-fn optional_str(reply: &Value, name: &str, status: u16) -> Result<Option<String>> {
+fn optional_str<'a>(reply: &'a Value, name: &str, status: u16) -> Result<Option<&'a str>> {
     match reply.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(invalid(status, &fill("reply's `{}` is not a string", &[name.into()]))),
     }
 }
@@ -128,30 +128,35 @@ impl UploadAuth {
     }
 
     /// Reads begin's 201 or renew's 200 reply.
+    // Everything is checked before anything is copied: a refusal then has nothing to drop.
     pub fn from_json(reply: &Value, status: u16) -> Result<UploadAuth> {
-        let mut headers = BTreeMap::new();
-        match reply.get("headers") {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(members)) => {
-                for (name, value) in members {
-                    match value {
-                        Value::String(v) if is_header_name(name) && is_header_value(v) => {
-                            headers.insert(name.clone(), v.clone());
-                        }
-                        // The value is left out of the message: it may hold a signature.
-                        _ => return Err(invalid(status, "reply's `headers` holds an invalid HTTP header")),
-                    }
-                }
-            }
+        let headers: &[(String, Value)] = match reply.get("headers") {
+            None | Some(Value::Null) => &[],
+            Some(Value::Object(members)) => members,
             Some(_) => return Err(invalid(status, "reply's `headers` is not an object")),
+        };
+        for (name, value) in headers {
+            if !matches!(value, Value::String(v) if is_header_name(name) && is_header_value(v)) {
+                // The value is left out of the message: it may hold a signature.
+                return Err(invalid(status, "reply's `headers` holds an invalid HTTP header"));
+            }
+        }
+        let domain = required_str(reply, "domain", status)?;
+        let path = required_str(reply, "path", status)?;
+        let upload_id = optional_str(reply, "uploadId", status)?;
+        let confirm_key = required_str(reply, "confirmKey", status)?;
+        let expiration = required_str(reply, "expiration", status)?;
+        let mut map = BTreeMap::new();
+        for (name, value) in headers {
+            map.insert(name.clone(), value.as_str().unwrap_or_default().to_string());
         }
         Ok(UploadAuth {
-            domain: required_str(reply, "domain", status)?,
-            path: required_str(reply, "path", status)?,
-            upload_id: optional_str(reply, "uploadId", status)?,
-            headers,
-            confirm_key: required_str(reply, "confirmKey", status)?,
-            expiration: required_str(reply, "expiration", status)?,
+            domain: domain.to_string(),
+            path: path.to_string(),
+            upload_id: upload_id.map(str::to_string),
+            headers: map,
+            confirm_key: confirm_key.to_string(),
+            expiration: expiration.to_string(),
         })
     }
 }
@@ -183,37 +188,31 @@ impl FileInfo {
     pub fn from_json(raw: Value, status: u16) -> Result<FileInfo> {
         let path = match raw.get("path") {
             Some(Value::Array(segments)) => {
-                let segments: Option<Vec<&str>> = segments.iter().map(Value::as_str).collect();
-                let segments =
-                    segments.ok_or_else(|| invalid(status, "reply's `path` holds a segment that is not a string"))?;
-                join(&segments, "/")
+                let mut texts = Vec::with_capacity(segments.len());
+                for segment in segments {
+                    let text = segment.as_str();
+                    texts.push(
+                        text.ok_or_else(|| invalid(status, "reply's `path` holds a segment that is not a string"))?,
+                    );
+                }
+                join(&texts, "/")
             }
             Some(Value::String(s)) => s.trim_start_matches('/').to_string(),
             _ => return Err(invalid(status, "file reply has no `path`")),
         };
-        let name = match optional_str(&raw, "name", status)? {
-            Some(name) => name,
-            None => last_segment(&path).to_string(),
-        };
+        let name = optional_str(&raw, "name", status)?;
         let crc64 = match raw.get("crc64") {
             None | Some(Value::Null) => None,
-            Some(v) => {
-                Some(json::u64_to_string(v.to_u64().ok_or_else(|| invalid(status, "reply's `crc64` is not a CRC-64"))?))
-            }
+            Some(v) => Some(v.to_u64().ok_or_else(|| invalid(status, "reply's `crc64` is not a CRC-64"))?),
         };
         let is_overwritten = match raw.get("isOverwritten") {
             None | Some(Value::Null) => false,
             Some(v) => v.as_bool().ok_or_else(|| invalid(status, "reply's `isOverwritten` is not a boolean"))?,
         };
-        Ok(FileInfo {
-            path,
-            name,
-            size: size_field(raw.get("size"), "size", status)?,
-            crc64,
-            etag: optional_str(&raw, "eTag", status)?,
-            is_overwritten,
-            raw,
-        })
+        let size = size_field(raw.get("size"), "size", status)?;
+        let etag = optional_str(&raw, "eTag", status)?.map(str::to_string);
+        let name = name.unwrap_or_else(|| last_segment(&path)).to_string();
+        Ok(FileInfo { path, name, size, crc64: crc64.map(json::u64_to_string), etag, is_overwritten, raw })
     }
 }
 
