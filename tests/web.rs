@@ -130,8 +130,15 @@ async fn xhr_reports_upload_progress_and_reads_exposed_headers() {
     };
     let resp = XhrHttp.send(req).await.expect("a response, not a network error");
     assert_eq!(resp.status, 403);
-    assert!(resp.header("x-cos-request-id").is_some(), "x-cos-request-id is exposed to scripts");
-    assert!(String::from_utf8_lossy(&resp.body).contains("<Code>"), "COS error XML readable");
+    let body = String::from_utf8_lossy(&resp.body);
+    assert!(body.contains("<Code>"), "COS error XML readable");
+    // Read exactly: the XML repeats the header's id; names lowercase, values trimmed.
+    let id = body.split("<RequestId>").nth(1).and_then(|rest| rest.split('<').next());
+    assert!(id.is_some_and(|id| !id.is_empty()), "{body}");
+    assert_eq!(resp.header("x-cos-request-id"), id, "x-cos-request-id is exposed to scripts, read exactly");
+    for (name, value) in &resp.headers {
+        assert!(*name == name.to_ascii_lowercase() && value.trim() == value, "{name}: {value:?}");
+    }
     assert_eq!(seen.get(), 3 << 20, "upload progress reached the body size");
 }
 

@@ -20,6 +20,24 @@ struct Pattern {
     port: Option<u16>,
 }
 
+impl Pattern {
+    /// One `allowedDomains` entry.
+    fn parse(raw: &str) -> Result<Pattern> {
+        let bad =
+            || Error::invalid_input("allowedDomains", fill("'{}' is not a host or *.suffix pattern", &[raw.into()]));
+        let (host, port) = split_authority(raw).ok_or_else(bad)?;
+        let (host, wildcard) = match host.strip_prefix("*.") {
+            Some(suffix) => (suffix.to_string(), true),
+            None => (host, false),
+        };
+        if host.contains('*') || host.is_empty() || (wildcard && !host.contains('.') && host != "localhost") {
+            // `*.com` would allow any domain of a TLD; refuse it.
+            return Err(bad());
+        }
+        Ok(Pattern { host, wildcard, port })
+    }
+}
+
 /// A parsed `allowedDomains` list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowList {
@@ -80,8 +98,12 @@ pub fn is_loopback(host: &str) -> bool {
     if host == "localhost" || host.ends_with(".localhost") || host == "[::1]" {
         return true;
     }
-    let octets: Vec<&str> = host.split('.').collect();
-    octets.len() == 4 && octets[0] == "127" && octets.iter().all(|o| o.parse::<u8>().is_ok())
+    // `u8`'s parse: decimal digits after an optional `+`, at most 255.
+    let octet = |o: &str| parse_u64(o.strip_prefix('+').unwrap_or(o)).is_some_and(|n| n <= 255);
+    host.strip_prefix("127.").is_some_and(|rest| {
+        let mut octets = rest.split('.');
+        octets.by_ref().take(3).filter(|o| octet(o)).count() == 3 && octets.next().is_none()
+    })
 }
 
 impl AllowList {
@@ -89,20 +111,7 @@ impl AllowList {
     pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<AllowList> {
         let mut patterns = Vec::new();
         for entry in entries {
-            let raw = entry.as_ref();
-            let bad = || {
-                Error::invalid_input("allowedDomains", fill("'{}' is not a host or *.suffix pattern", &[raw.into()]))
-            };
-            let (host, port) = split_authority(raw).ok_or_else(bad)?;
-            let (host, wildcard) = match host.strip_prefix("*.") {
-                Some(suffix) => (suffix.to_string(), true),
-                None => (host, false),
-            };
-            if host.contains('*') || host.is_empty() || (wildcard && !host.contains('.') && host != "localhost") {
-                // `*.com` would allow any domain of a TLD; refuse it.
-                return Err(bad());
-            }
-            patterns.push(Pattern { host, wildcard, port });
+            patterns.push(Pattern::parse(entry.as_ref())?);
         }
         if patterns.is_empty() {
             return Err(Error::invalid_input("allowedDomains", "must list at least one domain"));
@@ -110,9 +119,10 @@ impl AllowList {
         Ok(AllowList { patterns })
     }
 
-    /// The default list: official COS domains only.
+    /// The default list: official COS domains only ([`DEFAULT_ALLOWED`], each `*.suffix`).
     pub fn official_cos() -> AllowList {
-        AllowList::parse(DEFAULT_ALLOWED).unwrap_or(AllowList { patterns: Vec::new() })
+        let wildcard = |pattern: &str| Pattern { host: pattern[2..].to_string(), wildcard: true, port: None };
+        AllowList { patterns: DEFAULT_ALLOWED.iter().map(|p| wildcard(p)).collect() }
     }
 
     /// Checks a `domain` returned by SMH; the error names the domain (no secrets there). The
@@ -219,5 +229,20 @@ mod tests {
             is_loopback("127.0.0.1") && is_loopback("127.1.2.3") && is_loopback("localhost") && is_loopback("[::1]")
         );
         assert!(!is_loopback("128.0.0.1") && !is_loopback("127.0.0.1.evil.com"));
+        // Octets as `u8` reads them: digits after an optional `+`, at most 255; exactly four.
+        for host in ["127.0.0.255", "127.+0.0.1", "127.000.0.1"] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in
+            ["127.0.0.256", "127.0.0", "127.0.0.1.", "127..0.1", "127.0.-0.1", "127.0.0.1.2", "+127.0.0.1", "127"]
+        {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+
+    /// The default list, built without parsing, is what parsing its patterns gives.
+    #[test]
+    fn official_cos_is_the_parsed_default() {
+        assert_eq!(AllowList::official_cos(), AllowList::parse(DEFAULT_ALLOWED).unwrap());
     }
 }

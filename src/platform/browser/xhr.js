@@ -4,9 +4,10 @@
 /**
  * Sends `method url` with `headers` ([name, value, …]) and `body` (a Blob, a Uint8Array or
  * undefined), within `timeout` ms (0: no limit); `progress(loaded)`, when given, hears the
- * upload's progress. Returns the XHR (abort() gives up on it) with `smhEnd`: a promise of
- * 'load', 'timeout' or 'error' (a network error, a CORS refusal or an abort) that rejects with
- * what open() or send() threw, or with the name of a header setRequestHeader refused.
+ * upload's progress. Returns the XHR (abort() gives up on it) with `smhEnd`: a promise of the
+ * status once loaded, else 'timeout' or 'error' (a network error, a CORS refusal or an abort),
+ * that rejects with what open() or send() threw, or with the name of a header setRequestHeader
+ * refused.
  */
 export function smhXhr(method, url, headers, body, timeout, progress) {
   const xhr = new XMLHttpRequest();
@@ -26,11 +27,29 @@ export function smhXhr(method, url, headers, body, timeout, progress) {
       xhr.upload.onprogress = null;
       resolve(outcome);
     };
-    xhr.onload = end('load');
+    xhr.onload = () => end(xhr.status)();
     xhr.ontimeout = end('timeout');
     xhr.onerror = xhr.onabort = end('error');
     if (progress) xhr.upload.onprogress = e => progress(e.loaded);
     xhr.send(body);
   });
   return xhr;
+}
+
+/**
+ * The response headers of a loaded `xhr` as `name\nvalue\n…`: names lowercased, both trimmed
+ * (a header line holds no line break). Lines end in CRLF; the CR goes with the trim.
+ */
+export function smhHeaders(xhr) {
+  const fields = [];
+  for (const line of xhr.getAllResponseHeaders().split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon >= 0) fields.push(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  }
+  return fields.join('\n');
+}
+
+/** The body of a loaded `xhr` (empty without one). */
+export function smhBody(xhr) {
+  return new Uint8Array(xhr.response || 0);
 }

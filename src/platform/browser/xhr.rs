@@ -29,9 +29,15 @@ extern "C" {
         timeout: u32,
         progress: Option<&Function>,
     ) -> std::result::Result<Request, JsValue>;
-    /// The request's end: 'load', 'timeout' or 'error' (xhr.js).
+    /// The request's end: the status when loaded, else 'timeout' or 'error' (xhr.js).
     #[wasm_bindgen(method, getter = smhEnd)]
     fn end(this: &Request) -> Promise;
+    /// The response headers as `name\nvalue\n…`, names lowercased, both trimmed.
+    #[wasm_bindgen(js_name = smhHeaders)]
+    fn response_headers(xhr: &Request) -> String;
+    /// The response body (empty when there is none).
+    #[wasm_bindgen(js_name = smhBody)]
+    fn response_body(xhr: &Request) -> Vec<u8>;
 }
 
 /// `Http` over `XMLHttpRequest`.
@@ -54,12 +60,14 @@ impl Drop for InFlight {
     }
 }
 
-fn parse_headers(raw: &str) -> Vec<(String, String)> {
-    // Lines end in CRLF; the CR goes with the trim.
-    raw.split('\n')
-        .filter_map(|line| line.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect()
+/// The pairs of xhr.js's `name\nvalue\n…` (no header line holds a line break).
+fn header_pairs(text: &str) -> Vec<(String, String)> {
+    let mut fields = text.split('\n');
+    let mut pairs = Vec::new();
+    while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
+        pairs.push((name.to_string(), value.to_string()));
+    }
+    pairs
 }
 
 /// A header `setRequestHeader` refused (a value holding CR/LF, say). Header values come from
@@ -112,8 +120,8 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
     )
     .map_err(js_to_network_error)?;
     let mut guard = InFlight { xhr: xhr.clone(), finished: false, _progress: progress };
-    let tag = match JsFuture::from(xhr.end()).await {
-        Ok(tag) => tag.as_string().unwrap_or_default(),
+    let end = match JsFuture::from(xhr.end()).await {
+        Ok(end) => end,
         // The name of a header the browser refused, or what open() or send() threw.
         Err(e) => {
             return Err(match e.as_string() {
@@ -123,27 +131,18 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         }
     };
     guard.finished = true;
-    let what = crate::error::redact_url(&request.url).to_string();
-    match tag.as_str() {
-        "load" => {}
-        "timeout" => return Err(Error::Timeout { message: concat(&[request.method.as_str(), " ", &what]) }),
-        // Connection refused/reset, or a CORS refusal: the browser does not say which.
-        _ => {
-            return Err(Error::Network {
-                message: fill(
-                    "{} {} failed (network error or CORS)",
-                    &[request.method.as_str().into(), (&what).into()],
-                ),
-            })
-        }
-    }
-    let status = xhr.status().map_err(js_to_network_error)?;
-    let headers = parse_headers(&xhr.get_all_response_headers().unwrap_or_default());
-    let body = match xhr.response() {
-        Ok(v) if v.is_instance_of::<js_sys::ArrayBuffer>() => Uint8Array::new(&v).to_vec(),
-        _ => Vec::new(),
+    let Some(status) = end.as_f64() else {
+        let what = crate::error::redact_url(&request.url).to_string();
+        let method = request.method.as_str();
+        return Err(if end.as_string().as_deref() == Some("timeout") {
+            Error::Timeout { message: concat(&[method, " ", &what]) }
+        } else {
+            // Connection refused/reset, or a CORS refusal: the browser does not say which.
+            Error::Network { message: fill("{} {} failed (network error or CORS)", &[method.into(), (&what).into()]) }
+        });
     };
-    Ok(HttpResponse { status, headers, body })
+    let headers = header_pairs(&response_headers(&xhr));
+    Ok(HttpResponse { status: status as u16, headers, body: response_body(&xhr) })
 }
 
 impl Http for XhrHttp {
