@@ -112,8 +112,24 @@ const WASM_OPT_FEATURES: &[&str] = &[
 /// `target_features` sections dropped (the features are stated by [`WASM_OPT_FEATURES`]; no
 /// engine reads either section): each only makes the wasm smaller (the pkg build prints the
 /// size before and after). The CRC-64 kernel is as fast after them (`cargo xtask bench --only crc`).
-const WASM_OPT_PASSES: &[&str] =
-    &["--flatten", "--rereloop", "-Oz", "-Oz", "--converge", "--strip-producers", "--strip-target-features"];
+/// [`WASM_OPT_ONE_CALLER`] applies to all of them.
+const WASM_OPT_PASSES: &[&str] = &[
+    "--flatten",
+    "--rereloop",
+    "-Oz",
+    "-Oz",
+    "--converge",
+    WASM_OPT_ONE_CALLER,
+    "--strip-producers",
+    "--strip-target-features",
+];
+
+/// wasm-opt's inlining of a function that has one caller only when the function is tiny
+/// (binaryen's default inlines it at any size; both packages use this). The raw wasm grows by
+/// ~2 % but compresses ~2.5 % smaller, gzip and brotli alike: a call repeats byte for byte
+/// where an inlined body was specialised to its caller. 20 is in the flat part of the curve
+/// (10–30 give the same size within 0.1 %).
+pub const WASM_OPT_ONE_CALLER: &str = "--one-caller-inline-max-function-size=20";
 
 /// Cargo's unstable flags for the release wasm (both packages): the standard library rebuilt
 /// with the crate's profile (`opt-level = "z"`, LTO with the crate, `panic = "abort"`) and std's

@@ -8,7 +8,8 @@
 //!   the package (the logic layer has neither; no global is defined).
 //! - `smh_upload_bg.js`: wasm-bindgen's `bundler` glue (pure functions, no loading code) turned
 //!   into CommonJS by [`commonjs_glue`].
-//! - `smh_upload_bg.wasm.br`: the wasm after `wasm-opt -Oz`, with no exported Globals (iOS
+//! - `smh_upload_bg.wasm.br`: the wasm after `wasm-opt -Oz` (one-caller inlining limited as the
+//!   web build's, [`crate::pkg::WASM_OPT_ONE_CALLER`]), with no exported Globals (iOS
 //!   refuses them) and short names on its boundary with the glue ([`NAMES`]), brotli-compressed (`WXWebAssembly` accepts `.wasm.br` since base library 2.14).
 //! - `index.d.ts`: the web build's declarations plus `init` and the mini-program file shape.
 //!
@@ -81,7 +82,10 @@ pub fn build(pkg: &Path) -> Result<String> {
     )?;
 
     let wasm = work.join(format!("{OUT_NAME}_bg.wasm"));
-    run_cmd(cmd(&wasm_opt).arg("-Oz").arg(&wasm).arg("-o").arg(&wasm), "wasm-opt (miniprogram)")?;
+    run_cmd(
+        cmd(&wasm_opt).args(["-Oz", crate::pkg::WASM_OPT_ONE_CALLER]).arg(&wasm).arg("-o").arg(&wasm),
+        "wasm-opt (miniprogram)",
+    )?;
     let globals = remove_global_exports(&wasm_opt, &wasm, Some(GLUE_MODULE))?;
     println!("pkg: mini-program wasm: removed Global exports {globals:?}; it imports only from {GLUE_MODULE}");
     let renamed = crate::wasm_names::minify_file(&wasm, &NAMES)?;
