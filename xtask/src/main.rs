@@ -33,6 +33,7 @@ mod snippets;
 mod test;
 mod util;
 mod wasm_names;
+mod wasm_order;
 
 use util::Result;
 

@@ -87,6 +87,7 @@ pub fn build(pkg: &Path) -> Result<String> {
         "wasm-opt (miniprogram)",
     )?;
     let globals = remove_global_exports(&wasm_opt, &wasm, Some(GLUE_MODULE))?;
+    crate::wasm_order::reorder_file(&wasm)?;
     println!("pkg: mini-program wasm: removed Global exports {globals:?}; it imports only from {GLUE_MODULE}");
     let renamed = crate::wasm_names::minify_file(&wasm, &NAMES)?;
 
