@@ -268,7 +268,7 @@ fn build_entry(pkg: &Path, entry: &Entry) -> Result<()> {
 
     let wasm = pkg.join(format!("{stem}_bg.wasm"));
     let before = file_size(&wasm)?;
-    let globals = crate::pkg_miniprogram::remove_global_exports(&wasm_opt, &wasm, None)?;
+    let globals = remove_global_exports(&wasm_opt, &wasm, None)?;
     if let Some(name) = globals.iter().find(|name| text.contains(name.as_str())) {
         return Err(format!("the glue reads the export {name}, which was removed"));
     }
@@ -280,6 +280,47 @@ fn build_entry(pkg: &Path, entry: &Entry) -> Result<()> {
     let dts = pkg.join(format!("{stem}.d.ts"));
     shorten_boundary_names(&wasm, &format!("./{stem}_bg.js"), &glue, &dts)?;
     make_dts_portable(&dts)
+}
+
+/// Removes every Global `wasm` exports (wasm-bindgen's `__abort_handler` and
+/// `__instance_terminated`, which its glue reads only for `panic=unwind`; iOS WeChat refuses a
+/// module that exports a Global, see xtask/src/pkg_miniprogram.rs) and checks that it imports
+/// only from `glue_module` (when given); returns the names removed. Both builds do it:
+/// unexported, the Globals are dropped by wasm-opt's passes.
+pub(crate) fn remove_global_exports(wasm_opt: &Path, wasm: &Path, glue_module: Option<&str>) -> Result<Vec<String>> {
+    let globals = wasm_globals(wasm, glue_module)?;
+    for name in &globals {
+        run_cmd(
+            cmd(wasm_opt)
+                .arg(wasm)
+                .arg("--remove-exports")
+                .arg(format!("--pass-arg=remove-exports@{name}"))
+                .arg("-o")
+                .arg(wasm),
+            "wasm-opt --remove-exports",
+        )?;
+    }
+    if !wasm_globals(wasm, glue_module)?.is_empty() {
+        return Err(format!("{} still exports Globals after removing {globals:?}", wasm.display()));
+    }
+    Ok(globals)
+}
+
+/// The names of the Globals `wasm` exports (node's WebAssembly reads the module); fails when it
+/// imports from anywhere but `glue_module` (when given).
+fn wasm_globals(wasm: &Path, glue_module: Option<&str>) -> Result<Vec<String>> {
+    let script = "const m = new WebAssembly.Module(require('fs').readFileSync(process.argv[1]));
+const bad = WebAssembly.Module.imports(m).filter(i => i.module !== process.argv[2]);
+if (process.argv[2] && bad.length) { console.error('imports from elsewhere: ' + JSON.stringify(bad)); process.exit(1); }
+for (const e of WebAssembly.Module.exports(m)) if (e.kind === 'global') console.log(e.name);";
+    let out =
+        output(cmd("node").arg("-e").arg(script).arg(wasm).arg(glue_module.unwrap_or_default())).ok_or_else(|| {
+            format!(
+                "node could not read the exports of {} (or it imports from outside {glue_module:?})",
+                wasm.display()
+            )
+        })?;
+    Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
 }
 
 /// The names the wasm imports and exports made short in the wasm, the glue and the `.d.ts`

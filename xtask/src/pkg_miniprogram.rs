@@ -86,7 +86,7 @@ pub fn build(pkg: &Path) -> Result<String> {
         cmd(&wasm_opt).args(["-Oz", crate::pkg::WASM_OPT_ONE_CALLER]).arg(&wasm).arg("-o").arg(&wasm),
         "wasm-opt (miniprogram)",
     )?;
-    let globals = remove_global_exports(&wasm_opt, &wasm, Some(GLUE_MODULE))?;
+    let globals = crate::pkg::remove_global_exports(&wasm_opt, &wasm, Some(GLUE_MODULE))?;
     crate::wasm_order::reorder_file(&wasm)?;
     println!("pkg: mini-program wasm: removed Global exports {globals:?}; it imports only from {GLUE_MODULE}");
     let renamed = crate::wasm_names::minify_file(&wasm, &NAMES)?;
@@ -177,46 +177,6 @@ fn size_sentence(rows: &[(String, u64, u64)]) -> String {
         .collect();
     let total: u64 = rows.iter().map(|(_, size, _)| size).sum();
     format!("{} in your code package ({})", kib(total), files.join("; "))
-}
-
-/// Removes every Global `wasm` exports (see the module doc: wasm-bindgen's `__abort_handler`
-/// and `__instance_terminated`, which its glue reads only for `panic=unwind`) and checks that
-/// it imports only from `glue_module` (when given); returns the names removed. The web build
-/// does it too (xtask/src/pkg.rs): unexported, the Globals are dropped by wasm-opt's passes.
-pub fn remove_global_exports(wasm_opt: &Path, wasm: &Path, glue_module: Option<&str>) -> Result<Vec<String>> {
-    let globals = wasm_globals(wasm, glue_module)?;
-    for name in &globals {
-        run_cmd(
-            cmd(wasm_opt)
-                .arg(wasm)
-                .arg("--remove-exports")
-                .arg(format!("--pass-arg=remove-exports@{name}"))
-                .arg("-o")
-                .arg(wasm),
-            "wasm-opt --remove-exports",
-        )?;
-    }
-    if !wasm_globals(wasm, glue_module)?.is_empty() {
-        return Err(format!("{} still exports Globals after removing {globals:?}", wasm.display()));
-    }
-    Ok(globals)
-}
-
-/// The names of the Globals `wasm` exports (node's WebAssembly reads the module); fails when it
-/// imports from anywhere but `glue_module` (when given).
-fn wasm_globals(wasm: &Path, glue_module: Option<&str>) -> Result<Vec<String>> {
-    let script = "const m = new WebAssembly.Module(require('fs').readFileSync(process.argv[1]));
-const bad = WebAssembly.Module.imports(m).filter(i => i.module !== process.argv[2]);
-if (process.argv[2] && bad.length) { console.error('imports from elsewhere: ' + JSON.stringify(bad)); process.exit(1); }
-for (const e of WebAssembly.Module.exports(m)) if (e.kind === 'global') console.log(e.name);";
-    let out =
-        output(cmd("node").arg("-e").arg(script).arg(wasm).arg(glue_module.unwrap_or_default())).ok_or_else(|| {
-            format!(
-                "node could not read the exports of {} (or it imports from outside {glue_module:?})",
-                wasm.display()
-            )
-        })?;
-    Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
 }
 
 /// wasm-bindgen's bundler glue (an ES module of functions and classes, with no loading code) as
