@@ -134,8 +134,11 @@ impl AllowList {
 
     /// The default list: official COS domains only ([`DEFAULT_ALLOWED`], each `*.suffix`).
     pub fn official_cos() -> AllowList {
-        let wildcard = |pattern: &str| Pattern { host: pattern[2..].to_string(), wildcard: true, port: None };
-        AllowList { patterns: DEFAULT_ALLOWED.iter().map(|p| wildcard(p)).collect() }
+        let mut patterns = Vec::new();
+        for pattern in DEFAULT_ALLOWED {
+            patterns.push(Pattern { host: pattern[2..].to_string(), wildcard: true, port: None });
+        }
+        AllowList { patterns }
     }
 
     /// Checks a `domain` returned by SMH; the error names the domain (no secrets there). The
