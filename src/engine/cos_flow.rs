@@ -128,7 +128,7 @@ impl DirectCosUploader {
         credentials: Rc<dyn CredentialProvider>,
         checkpoints: Rc<dyn CheckpointStore>,
     ) -> Result<DirectCosUploader> {
-        let valid = |s: &str| !s.trim().is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let valid = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !valid(&cos.bucket) {
             return Err(Error::invalid_input(
                 "bucket",

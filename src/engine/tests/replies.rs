@@ -185,36 +185,3 @@ fn a_plan_error_is_reported_as_failed_without_any_request() {
     assert_eq!(result.unwrap_err().code(), "InvalidInput");
     assert_eq!(states.0.borrow().as_slice(), &[UploadState::Preparing, UploadState::Failed]);
 }
-
-/// `libraryId` and `spaceId` are each one segment of SMH's paths: blank ones (by Rust's
-/// whitespace, which counts U+0085 and the JS layer's `trim` does not) and ones with `/`, `?`
-/// or `#` are refused.
-#[test]
-fn ids_that_are_not_one_path_segment_are_invalid_input() {
-    let new = |library_id: &str, space_id: &str| {
-        let mut config = config();
-        config.target.library_id = library_id.into();
-        config.target.space_id = space_id.into();
-        let store = Rc::new(NoCheckpoints);
-        SmhUploader::new(
-            config,
-            Rc::new(Script::default()),
-            Rc::new(FakeTimer::default()),
-            Tokens::fixed("t".into()),
-            store,
-        )
-    };
-    for (library_id, space_id, option) in [
-        (" \u{85}", "-", "libraryId"),
-        ("a/b", "-", "libraryId"),
-        ("a?", "-", "libraryId"),
-        ("lib", "", "spaceId"),
-        ("lib", "s#1", "spaceId"),
-    ] {
-        match new(library_id, space_id) {
-            Err(Error::InvalidInput { option: o, .. }) => assert_eq!(o, option, "{library_id:?} {space_id:?}"),
-            _ => panic!("{library_id:?} {space_id:?}: not refused"),
-        }
-    }
-    assert!(new("lib-1", "space_2").is_ok());
-}
