@@ -150,10 +150,7 @@ impl DirectCosUploader {
         let scope = concat(&["cos:", &domain]);
         let uploader = Uploader::new(config, http.clone(), timer.clone(), checkpoints, &scope)?;
         // The bucket's domain is checked now: nothing is ever sent anywhere else.
-        let origin = uploader.allow.check(&domain).map_err(|e| match e {
-            Error::DomainNotAllowed { .. } => e,
-            _ => Error::invalid_input("domain", "must be host[:port]"),
-        })?;
+        let origin = uploader.allow.check(&domain)?;
         let target = CosTarget { bucket: cos.bucket, region: cos.region, origin };
         let api = CosApi { http, timer, target, credentials: CredentialCache::new(credentials), retry };
         Ok(DirectCosUploader { uploader: Rc::new(uploader), api })

@@ -84,5 +84,7 @@ fn cos_bucket_region_and_domain() {
     }
     let elsewhere = cos_uploader("b-1", "r", Some("cos.example.com"), Some(&["*.myqcloud.com"]));
     assert!(matches!(elsewhere, Err(Error::DomainNotAllowed { .. })));
+    let not_a_host = cos_uploader("b-1", "r", Some("a.example.com/x"), Some(&["*.example.com"]));
+    assert!(matches!(not_a_host, Err(Error::DomainNotAllowed { .. })));
     assert!(matches!(cos_uploader("b-1", "r", Some("a/b"), None), Err(Error::InvalidInput { .. })));
 }
