@@ -7,7 +7,7 @@ use std::time::Duration;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
-use super::common::{call_page, number, read_checkpoints, read_common};
+use super::common::{at, call_page, number, read_common, text};
 use super::error::thrown;
 use super::platform;
 use super::task::{count, pending_json, reply_later, Events, UploadTask};
@@ -36,38 +36,32 @@ pub struct SmhClient {
 
 #[wasm_bindgen(js_class = __Smh)]
 impl SmhClient {
-    /// The options as the JS layer checked them; `numbers` as [`read_common`] reads them, then
-    /// `createParents` (0, 1, NaN for absent).
-    #[allow(clippy::too_many_arguments)]
+    /// The options as the JS layer checked them, in an array: [`read_common`]'s, then baseUrl,
+    /// libraryId, spaceId, userId, accessToken, getAccessToken (the JS layer's wrapper),
+    /// createParents (0, 1, NaN for absent) and quickUploadWait.
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        base_url: String,
-        library_id: String,
-        space_id: String,
-        user_id: Option<String>,
-        access_token: Option<String>,
-        get_access_token: Option<Function>,
-        allowed_domains: Option<String>,
-        numbers: &[f64],
-        checkpoints: JsValue,
-    ) -> std::result::Result<SmhClient, JsValue> {
-        let target = SmhTarget { base_url, library_id, space_id, user_id };
-        let mut config = ClientConfig::new(target);
-        read_common(&mut config, allowed_domains, numbers);
-        let limit = config.retry.request_timeout;
-        let tokens = match (get_access_token, access_token) {
-            (Some(f), initial) => Tokens::from_provider(Rc::new(JsTokenProvider(f, limit)), initial),
-            (None, token) => Tokens::fixed(token.unwrap_or_default()),
+    pub fn new(values: JsValue) -> std::result::Result<SmhClient, JsValue> {
+        let target = SmhTarget {
+            base_url: text(&values, 9).unwrap_or_default(),
+            library_id: text(&values, 10).unwrap_or_default(),
+            space_id: text(&values, 11).unwrap_or_default(),
+            user_id: text(&values, 12),
         };
-        if let Some(create) = number(numbers, 7) {
+        let mut config = ClientConfig::new(target);
+        let checkpoints = read_common(&mut config, &values);
+        let limit = config.retry.request_timeout;
+        let tokens = match (at(&values, 14).dyn_into::<Function>(), text(&values, 13)) {
+            (Ok(f), initial) => Tokens::from_provider(Rc::new(JsTokenProvider(f, limit)), initial),
+            (Err(_), token) => Tokens::fixed(token.unwrap_or_default()),
+        };
+        if let Some(create) = number(&values, 15) {
             config.create_parents = create != 0.0;
         }
-        if let Some(ms) = number(numbers, 8) {
+        if let Some(ms) = number(&values, 16) {
             config.quick_upload_wait = Duration::from_millis(ms as u64);
         }
-        let uploader =
-            SmhUploader::new(config, platform::http(), Rc::new(JsTimer), tokens, read_checkpoints(checkpoints))
-                .map_err(|e| thrown(&e))?;
+        let uploader = SmhUploader::new(config, platform::http(), Rc::new(JsTimer), tokens, checkpoints)
+            .map_err(|e| thrown(&e))?;
         platform::prepare();
         Ok(SmhClient { uploader: Rc::new(uploader) })
     }

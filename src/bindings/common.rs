@@ -4,7 +4,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use js_sys::{Function, Promise};
+use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -22,50 +22,63 @@ pub(super) async fn call_page(f: &Function, limit: Duration) -> std::result::Res
     JsFuture::from(promise.unchecked_into::<Promise>()).await.map(text).map_err(text)
 }
 
-/// The number at `index` of the JS layer's `numbers`, NaN (or missing) meaning absent.
-pub(super) fn number(numbers: &[f64], index: usize) -> Option<f64> {
-    numbers.get(index).copied().filter(|n| !n.is_nan())
+/// Item `index` of the array of options the JS layer hands a constructor (`undefined` past its
+/// end).
+pub(super) fn at(values: &JsValue, index: u32) -> JsValue {
+    Reflect::get(values, &index.into()).unwrap_or_default()
 }
 
-/// What `SmhClient` and `CosUploader` share, on top of the platform's defaults:
-/// `allowedDomains` (JSON text of an array of strings), then in `numbers` concurrency,
-/// partSize, multipartThreshold, retries, requestTimeout, stallTimeout and offlineTimeout (the
-/// JS layer checked each is a safe integer in its range).
-pub(super) fn read_common(config: &mut ClientConfig, allowed_domains: Option<String>, numbers: &[f64]) {
+/// The string at `index` of a constructor's options.
+pub(super) fn text(values: &JsValue, index: u32) -> Option<String> {
+    at(values, index).as_string()
+}
+
+/// The number at `index` of a constructor's options, NaN (or missing) meaning absent.
+pub(super) fn number(values: &JsValue, index: u32) -> Option<f64> {
+    at(values, index).as_f64().filter(|n| !n.is_nan())
+}
+
+/// What `SmhClient` and `CosUploader` share, on top of the platform's defaults, from the first
+/// items of the options array: `allowedDomains` (JSON text of an array of strings), then
+/// concurrency, partSize, multipartThreshold, retries, requestTimeout, stallTimeout and
+/// offlineTimeout (the JS layer checked each is a safe integer in its range), then
+/// `checkpoints` (its store is returned; [`read_checkpoints`]). Each class's own follow.
+pub(super) fn read_common(config: &mut ClientConfig, values: &JsValue) -> Rc<dyn CheckpointStore> {
     platform::apply_defaults(config);
-    config.allowed_domains = allowed_domains.map(|text| {
+    config.allowed_domains = text(values, 0).map(|text| {
         let list = crate::json::parse(text.as_bytes()).ok();
         let items = list.as_ref().and_then(|v| v.as_array()).unwrap_or_default();
         items.iter().filter_map(|item| item.as_str().map(String::from)).collect()
     });
-    if let Some(c) = number(numbers, 0) {
+    if let Some(c) = number(values, 1) {
         // The range is checked once, by `Uploader::new`.
         config.concurrency = c as usize;
     }
-    if let Some(p) = number(numbers, 1) {
+    if let Some(p) = number(values, 2) {
         config.part_size = Some(p as u64);
     }
-    if let Some(t) = number(numbers, 2) {
+    if let Some(t) = number(values, 3) {
         config.multipart_threshold = t as u64;
     }
-    if let Some(n) = number(numbers, 3) {
+    if let Some(n) = number(values, 4) {
         config.retry.max_retries = n.min(100.0) as u32;
     }
-    if let Some(ms) = number(numbers, 4) {
+    if let Some(ms) = number(values, 5) {
         config.retry.request_timeout = Duration::from_millis(ms as u64);
     }
-    if let Some(ms) = number(numbers, 5) {
+    if let Some(ms) = number(values, 6) {
         config.retry.stall_timeout = Duration::from_millis(ms as u64);
     }
-    if let Some(ms) = number(numbers, 6) {
+    if let Some(ms) = number(values, 7) {
         config.retry.offline_timeout = Duration::from_millis(ms as u64);
     }
+    read_checkpoints(at(values, 8))
 }
 
 /// The `checkpoints` option as the JS layer hands it: `null` for 'none', a `{get, set, remove}`
 /// (the page's, or in browsers the JS layer's 'local' one), else (`undefined`) the platform's
 /// 'local' one (wx storage in mini-programs).
-pub(super) fn read_checkpoints(value: JsValue) -> Rc<dyn CheckpointStore> {
+fn read_checkpoints(value: JsValue) -> Rc<dyn CheckpointStore> {
     match JsCheckpoints::new(&value) {
         Some(store) => Rc::new(store),
         None if value.is_null() => Rc::new(NoCheckpoints),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
-use super::common::{call_page, read_checkpoints, read_common};
+use super::common::{at, call_page, read_common, text};
 use super::error::thrown;
 use super::task::{count, pending_json, reply_later, Events, UploadTask};
 use crate::cos::credentials::CredentialProvider;
@@ -43,18 +43,15 @@ pub struct CosUploader {
 
 #[wasm_bindgen(js_class = __Cos)]
 impl CosUploader {
-    /// The options as the JS layer checked them; `numbers` as [`read_common`] reads them.
+    /// The options as the JS layer checked them, in an array: [`read_common`]'s, then bucket,
+    /// region, domain and getCredentials (the JS layer's wrapper).
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        bucket: String,
-        region: String,
-        domain: Option<String>,
-        get_credentials: Function,
-        allowed_domains: Option<String>,
-        numbers: &[f64],
-        checkpoints: JsValue,
-    ) -> std::result::Result<CosUploader, JsValue> {
-        let cos = CosConfig { bucket, region, domain };
+    pub fn new(values: JsValue) -> std::result::Result<CosUploader, JsValue> {
+        let cos = CosConfig {
+            bucket: text(&values, 9).unwrap_or_default(),
+            region: text(&values, 10).unwrap_or_default(),
+            domain: text(&values, 11),
+        };
         // The SMH target is not used by a direct-COS uploader.
         let mut config = ClientConfig::new(SmhTarget {
             base_url: String::new(),
@@ -62,12 +59,12 @@ impl CosUploader {
             space_id: String::new(),
             user_id: None,
         });
-        read_common(&mut config, allowed_domains, numbers);
+        let checkpoints = read_common(&mut config, &values);
+        let get_credentials = at(&values, 12).unchecked_into::<Function>();
         let provider = Rc::new(JsCredentialProvider(get_credentials, config.retry.request_timeout));
         let http = super::platform::http();
-        let uploader =
-            DirectCosUploader::new(cos, config, http, Rc::new(JsTimer), provider, read_checkpoints(checkpoints))
-                .map_err(|e| thrown(&e))?;
+        let uploader = DirectCosUploader::new(cos, config, http, Rc::new(JsTimer), provider, checkpoints)
+            .map_err(|e| thrown(&e))?;
         super::platform::prepare();
         Ok(CosUploader { uploader: Rc::new(uploader) })
     }

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::json::parse_u64;
-use crate::text::{concat, contains, fill, split_last};
+use crate::text::{concat, fill, split_last};
 
 /// Official COS upload domains (docs/cos-api.md §5.1): `{bucket}.cos.{region}.myqcloud.com`,
 /// the `.tencentcos.cn` aliases, acceleration and internal endpoints.
@@ -64,32 +64,45 @@ fn port_number(text: &str) -> Option<u16> {
     parse_u64(text).and_then(|n| u16::try_from(n).ok())
 }
 
-/// Splits `host[:port]` (IPv6 in brackets); rejects anything else (paths, userinfo, spaces).
+/// Splits `host[:port]` (IPv6 in brackets), the host lowercased; rejects anything else (paths,
+/// userinfo, spaces, control characters).
 fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
-    let a = authority.trim().to_ascii_lowercase();
-    if a.is_empty() || a.contains(['/', '@', '?', '#', '\\', ' ', '%']) || a.chars().any(|c| c.is_control()) {
+    let a = authority.trim();
+    let b = a.as_bytes();
+    // C0 controls and DEL, and C1 controls (U+0080–U+009F, `0xC2 0x80..=0x9F` in UTF-8).
+    let refused = |i: usize| {
+        matches!(b[i], b'/' | b'@' | b'?' | b'#' | b'\\' | b' ' | b'%' | 0..=0x1f | 0x7f)
+            || (b[i] == 0xc2 && matches!(b.get(i + 1), Some(0x80..=0x9f)))
+    };
+    if a.is_empty() || (0..b.len()).any(refused) {
         return None;
     }
-    let (host, port) = if let Some(rest) = a.strip_prefix('[') {
-        let end = rest.find(']')?;
-        let host = concat(&["[", &rest[..end], "]"]);
-        match &rest[end + 1..] {
-            "" => (host, None),
-            p => (host, Some(port_number(p.strip_prefix(':')?)?)),
+    let (host, port) = if b[0] == b'[' {
+        let end = b.iter().position(|&c| c == b']')?;
+        match &a[end + 1..] {
+            "" => (a, None),
+            p => (&a[..=end], Some(port_number(p.strip_prefix(':')?)?)),
         }
     } else {
-        match split_last(&a, b':') {
-            Some((h, p)) => (h.to_string(), Some(port_number(p)?)),
-            None => (a.clone(), None),
+        match split_last(a, b':') {
+            Some((h, p)) => (h, Some(port_number(p)?)),
+            None => (a, None),
         }
     };
-    let host_ok = host.starts_with('[')
-        || (!host.is_empty()
-            && !host.starts_with('.')
-            && !host.ends_with('.')
-            && !contains(&host, "..")
-            && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '*'));
-    host_ok.then_some((host, port))
+    (host.starts_with('[') || is_name(host)).then(|| (host.to_ascii_lowercase(), port))
+}
+
+/// Whether `host` is labels of letters, digits, `-` and `*` joined by single dots.
+fn is_name(host: &str) -> bool {
+    // Starting as if after a dot refuses an empty host and a leading dot.
+    let mut previous = b'.';
+    for &c in host.as_bytes() {
+        if !(c.is_ascii_alphanumeric() || c == b'-' || c == b'*' || (c == b'.' && previous != b'.')) {
+            return false;
+        }
+        previous = c;
+    }
+    previous != b'.'
 }
 
 /// Whether `host` is a loopback address: 127.0.0.0/8, `localhost`, `[::1]`.
@@ -121,8 +134,11 @@ impl AllowList {
 
     /// The default list: official COS domains only ([`DEFAULT_ALLOWED`], each `*.suffix`).
     pub fn official_cos() -> AllowList {
-        let wildcard = |pattern: &str| Pattern { host: pattern[2..].to_string(), wildcard: true, port: None };
-        AllowList { patterns: DEFAULT_ALLOWED.iter().map(|p| wildcard(p)).collect() }
+        let mut patterns = Vec::new();
+        for pattern in DEFAULT_ALLOWED {
+            patterns.push(Pattern { host: pattern[2..].to_string(), wildcard: true, port: None });
+        }
+        AllowList { patterns }
     }
 
     /// Checks a `domain` returned by SMH; the error names the domain (no secrets there). The
@@ -221,6 +237,38 @@ mod tests {
             assert!(matches!(AllowList::parse(&[bad]), Err(Error::InvalidInput { .. })), "{bad}");
         }
         assert!(AllowList::parse::<&str>(&[]).is_err());
+    }
+
+    /// `host[:port]` as patterns and SMH's domains are read: the host lowercased, IPv6 in
+    /// brackets; control characters refused, C1 ones (two bytes in UTF-8) too.
+    #[test]
+    fn authorities() {
+        assert_eq!(split_authority(" A.Example.COM:8080 "), Some(("a.example.com".into(), Some(8080))));
+        assert_eq!(split_authority("*.x-1.com"), Some(("*.x-1.com".into(), None)));
+        assert_eq!(split_authority("[FE80::1]:9000"), Some(("[fe80::1]".into(), Some(9000))));
+        assert_eq!(split_authority("[::1]"), Some(("[::1]".into(), None)));
+        for bad in [
+            "[::1]x",
+            "[::1",
+            "[::1]:",
+            "a..b",
+            ".a",
+            "a.",
+            "a_b",
+            "\u{e9}.com",
+            "[\u{85}::1]",
+            "[::\u{9f}]",
+            "a\u{7f}b",
+            "a\tb",
+            "a:",
+            "a:65536",
+            ":80",
+            "a:+1",
+            "a%2e",
+            "a\\b",
+        ] {
+            assert_eq!(split_authority(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::net::retry::RetryConfig;
 use crate::platform::{hold_record, record_held_elsewhere, CheckpointStore, Http, LocalBoxFuture, Timer};
 use crate::smh::SmhTarget;
-use crate::text::{concat, fill, split_once};
+use crate::text::{fill, split_once};
 
 /// Most parts in flight one client allows.
 pub const MAX_CONCURRENCY: usize = 32;
@@ -64,23 +64,31 @@ impl ClientConfig {
 
 /// Checks `baseUrl`: `https://host[:port][/prefix]`, or `http://` for loopback hosts only.
 pub fn validate_base_url(url: &str) -> Result<String> {
-    let bad = |why: &str| Error::invalid_input("baseUrl", why.to_string());
+    let bad = |why: &'static str| Error::invalid_input("baseUrl", why);
     let url = url.trim().trim_end_matches('/');
     let (scheme, rest) = split_once(url, "://").ok_or_else(|| bad("must be an absolute https:// URL"))?;
-    if rest.contains(['?', '#', ' ', '@']) || rest.is_empty() {
+    if rest.is_empty() || rest.bytes().any(|b| matches!(b, b'?' | b'#' | b' ' | b'@')) {
         return Err(bad("must be scheme://host[:port][/path] without query, fragment or credentials"));
     }
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = if authority.starts_with('[') {
-        authority.split_once(']').map(|(h, _)| concat(&[h, "]"])).unwrap_or_default()
+    // The host ends at the first `/` or `:`; a bracketed IPv6 one at its `]` (none without it).
+    let bytes = rest.as_bytes();
+    let end = |stop: &[u8]| bytes.iter().position(|b| stop.contains(b)).unwrap_or(bytes.len());
+    let host = if bytes[0] == b'[' {
+        let close = end(b"]/");
+        if bytes.get(close) == Some(&b']') {
+            &rest[..=close]
+        } else {
+            ""
+        }
     } else {
-        authority.split(':').next().unwrap_or_default().to_string()
+        &rest[..end(b"/:")]
     };
-    match scheme.to_ascii_lowercase().as_str() {
-        "https" => {}
-        "http" if is_loopback(&host) => {}
-        "http" => return Err(bad("must use https (plain http only for loopback hosts)")),
-        _ => return Err(bad("must be an https:// URL")),
+    if scheme.eq_ignore_ascii_case("http") {
+        if !is_loopback(host) {
+            return Err(bad("must use https (plain http only for loopback hosts)"));
+        }
+    } else if !scheme.eq_ignore_ascii_case("https") {
+        return Err(bad("must be an https:// URL"));
     }
     if host.is_empty() {
         return Err(bad("has no host"));
@@ -232,9 +240,21 @@ mod tests {
         assert_eq!(validate_base_url("https://smh.tencentcs.com/").unwrap(), "https://smh.tencentcs.com");
         assert!(validate_base_url("http://127.0.0.1:9000").is_ok());
         assert!(validate_base_url("http://localhost:9000/x").is_ok());
-        for bad in
-            ["http://smh.tencentcs.com", "ftp://x", "smh.tencentcs.com", "https://", "https://a/b?x=1", "https://u@h"]
-        {
+        assert_eq!(validate_base_url(" HTTP://[::1]:9000/p//").unwrap(), "HTTP://[::1]:9000/p");
+        assert!(validate_base_url("https://[2001:db8::1]").is_ok());
+        for bad in [
+            "http://smh.tencentcs.com",
+            "ftp://x",
+            "smh.tencentcs.com",
+            "https://",
+            "https://a/b?x=1",
+            "https://u@h",
+            "https://[::1",
+            "https://:443",
+            "https:///x",
+            "http://[::1/]",
+            "http://127.0.0.1.example.com",
+        ] {
             assert!(matches!(validate_base_url(bad), Err(Error::InvalidInput { .. })), "{bad}");
         }
     }

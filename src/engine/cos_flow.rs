@@ -128,7 +128,7 @@ impl DirectCosUploader {
         credentials: Rc<dyn CredentialProvider>,
         checkpoints: Rc<dyn CheckpointStore>,
     ) -> Result<DirectCosUploader> {
-        let valid = |s: &str| !s.trim().is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let valid = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !valid(&cos.bucket) {
             return Err(Error::invalid_input(
                 "bucket",
@@ -150,10 +150,7 @@ impl DirectCosUploader {
         let scope = concat(&["cos:", &domain]);
         let uploader = Uploader::new(config, http.clone(), timer.clone(), checkpoints, &scope)?;
         // The bucket's domain is checked now: nothing is ever sent anywhere else.
-        let origin = uploader.allow.check(&domain).map_err(|e| match e {
-            Error::DomainNotAllowed { .. } => e,
-            _ => Error::invalid_input("domain", "must be host[:port]"),
-        })?;
+        let origin = uploader.allow.check(&domain)?;
         let target = CosTarget { bucket: cos.bucket, region: cos.region, origin };
         let api = CosApi { http, timer, target, credentials: CredentialCache::new(credentials), retry };
         Ok(DirectCosUploader { uploader: Rc::new(uploader), api })

@@ -81,10 +81,12 @@ impl SmhUploader {
         checkpoints: Rc<dyn CheckpointStore>,
     ) -> Result<SmhUploader> {
         config.target.base_url = validate_base_url(&config.target.base_url)?;
-        if config.target.library_id.trim().is_empty() || config.target.library_id.contains(['/', '?', '#']) {
+        // An id is one segment of SMH's paths.
+        let bad_id = |id: &str| id.trim().is_empty() || id.bytes().any(|b| matches!(b, b'/' | b'?' | b'#'));
+        if bad_id(&config.target.library_id) {
             return Err(Error::invalid_input("libraryId", "must be a non-empty library id"));
         }
-        if config.target.space_id.trim().is_empty() || config.target.space_id.contains(['/', '?', '#']) {
+        if bad_id(&config.target.space_id) {
             return Err(Error::invalid_input("spaceId", "must be a space id, or '-' for single-tenant libraries"));
         }
         let api = SmhApi {

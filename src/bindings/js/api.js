@@ -151,16 +151,18 @@ function smh$timeout(o, name, min) {
   return ms;
 }
 
-/** The options `SmhClient` and `CosUploader` share, as the wasm takes them (src/bindings/common.rs):
- *  `[allowedDomains as JSON text, numbers]`. */
+/** The options `SmhClient` and `CosUploader` share, as the wasm takes them (src/bindings/common.rs,
+ *  `read_common`): the first items of the array a constructor hands the wasm, allowedDomains as
+ *  JSON text and then the numbers (NaN for absent); `checkpoints` comes next. */
 function smh$common(o) {
   const domains = o.allowedDomains;
   if (!smh$absent(domains) && !(Array.isArray(domains) && domains.every(d => typeof d === 'string'))) {
     throw smh$invalid('allowedDomains', 'must be an array of strings');
   }
-  const numbers = ['concurrency', 'partSize', 'multipartThreshold', 'retries'].map(name => smh$integer(o, name));
-  numbers.push(smh$timeout(o, 'requestTimeout', 100), smh$timeout(o, 'stallTimeout', 100), smh$timeout(o, 'offlineTimeout', 0));
-  return [smh$absent(domains) ? undefined : JSON.stringify(domains), numbers];
+  const values = ['concurrency', 'partSize', 'multipartThreshold', 'retries'].map(name => smh$integer(o, name));
+  values.push(smh$timeout(o, 'requestTimeout', 100), smh$timeout(o, 'stallTimeout', 100), smh$timeout(o, 'offlineTimeout', 0));
+  values.unshift(smh$absent(domains) ? undefined : JSON.stringify(domains));
+  return values;
 }
 
 /** The `checkpoints` option as the wasm takes it: `null` for 'none', the page's own `{get, set,

@@ -26,10 +26,9 @@ export class CosUploader extends smh$Client {
     const domain = smh$string(o, 'domain');
     const get = smh$function(o, 'getCredentials');
     if (!get) throw smh$invalid('getCredentials', 'is required: an async function returning temporary credentials');
-    const [domains, numbers] = smh$common(o);
-    const checkpoints = smh$checkpoints(o);
-    const provider = smh$bounded(get, 'getCredentials', smh$credentials);
-    this[smh$RAW] = smh$call(() => new __Cos(bucket, region, domain, provider, domains, new Float64Array(numbers), checkpoints));
+    const values = smh$common(o);
+    values.push(smh$checkpoints(o), bucket, region, domain, smh$bounded(get, 'getCredentials', smh$credentials));
+    this[smh$RAW] = smh$call(() => new __Cos(values));
   }
   /** Starts uploading `file` to the object `key`. */
   upload(file, key, options) {

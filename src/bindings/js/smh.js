@@ -22,16 +22,14 @@ export class SmhClient extends smh$Client {
     const spaceId = smh$or(smh$string(o, 'spaceId'), '-');
     const userId = smh$string(o, 'userId');
     const accessToken = smh$string(o, 'accessToken');
-    const [domains, numbers] = smh$common(o);
+    const values = smh$common(o);
     const get = smh$function(o, 'getAccessToken');
     if (!get && !accessToken) throw smh$invalid('accessToken', 'give `accessToken` or `getAccessToken`');
     const createParents = smh$boolean(o, 'createParents');
-    numbers.push(createParents === undefined ? NaN : +createParents, smh$timeout(o, 'quickUploadWait', 0));
-    const checkpoints = smh$checkpoints(o);
-    const provider = get && smh$bounded(get, 'getAccessToken', smh$token);
-    this[smh$RAW] = smh$call(
-      () => new __Smh(baseUrl, libraryId, spaceId, userId, accessToken, provider, domains, new Float64Array(numbers), checkpoints),
-    );
+    const quickUploadWait = smh$timeout(o, 'quickUploadWait', 0);
+    values.push(smh$checkpoints(o), baseUrl, libraryId, spaceId, userId, accessToken);
+    values.push(get && smh$bounded(get, 'getAccessToken', smh$token), createParents === undefined ? NaN : +createParents, quickUploadWait);
+    this[smh$RAW] = smh$call(() => new __Smh(values));
   }
   /** Starts uploading `file` (a `Blob` or `File`) to `path` in the library. */
   upload(file, path, options) {

@@ -3,9 +3,11 @@
 //! replies the devserver never sends: non-JSON and truncated SMH bodies, bare 5xx, BadCrc64.
 //!
 //! By subject: [`replies`] (what each kind of reply leads to), [`begin`] (begin, cancel and
-//! confirm around the shielded calls, file reads), [`resume`] (resumable records).
+//! confirm around the shielded calls, file reads), [`resume`] (resumable records), [`options`]
+//! (what the constructors refuse).
 
 mod begin;
+mod options;
 mod replies;
 mod resume;
 
