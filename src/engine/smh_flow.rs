@@ -262,7 +262,7 @@ impl SmhFlow {
 
     /// SMH's begin (shielded from cancel), creating missing parent directories once when SMH
     /// says the target's directory does not exist and `createParents` is on.
-    async fn begin_with_parents(&self, beginning: Option<String>, full: Option<String>) -> Result<Begin> {
+    async fn begin_with_parents(&self, beginning: Option<&str>, full: Option<&str>) -> Result<Begin> {
         let session = &self.session;
         let (api, opts) = (self.api(), &self.options);
         let kind = if session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
@@ -274,7 +274,7 @@ impl SmhFlow {
         };
         let mut created = false;
         loop {
-            let begin = api.begin(path, kind, size, conflict, beginning.clone(), full.clone());
+            let begin = api.begin(path, kind, size, conflict, beginning, full);
             let outcome = session.shielded(shield, begin).await;
             if let Ok(Begin::Upload(auth)) = &outcome {
                 // Known before any cancel is obeyed, so that abandon() cancels it.

@@ -12,8 +12,8 @@ use super::token::Tokens;
 use super::types::{begin_body, Conflict, FileInfo, UploadAuth};
 use crate::error::{Error, Result};
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
-use crate::platform::{Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, Timer};
-use crate::text::{self, fill};
+use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, Timer};
+use crate::text::{self, concat, fill};
 
 /// Where an SMH library lives and who calls it.
 #[derive(Debug, Clone)]
@@ -55,66 +55,36 @@ pub struct SmhApi {
     pub retry: RetryConfig,
 }
 
-/// A JSON body or none.
-type Body = Option<Value>;
-
 impl SmhApi {
-    fn file_url(&self, resource: &str, tail: &str, query: &[(&str, Option<String>)], token: &str) -> String {
+    /// The URL of a call on `{resource}/…`, up to the token it ends with:
+    /// `{base}/api/v1/{resource}/{library}/{space}/{tail}?{query}&user_id=…&access_token=`.
+    /// `query` is `name` or `name=value` items joined by `&`, whose values need no encoding.
+    fn url(&self, resource: &str, tail: &str, query: &str) -> String {
         let t = &self.target;
         let (library, space) = (encode_segment(&t.library_id), encode_segment(&t.space_id));
-        let mut url = fill(
-            "{}/api/v1/{}/{}/{}/{}",
-            &[(&t.base_url).into(), resource.into(), (&library).into(), (&space).into(), tail.into()],
-        );
-        let mut sep = '?';
-        let user = t.user_id.as_ref().map(|u| ("user_id", Some(u.clone())));
-        for (k, v) in query.iter().cloned().chain(user).chain([("access_token", Some(token.to_string()))]) {
-            url.push(sep);
-            sep = '&';
-            url.push_str(k);
-            if let Some(v) = v {
-                url.push('=');
-                url.push_str(&encode_segment(&v));
-            }
+        let mut url = concat(&[&t.base_url, "/api/v1/", resource, "/", &library, "/", &space, "/", tail, "?", query]);
+        if !query.is_empty() {
+            url.push('&');
         }
+        if let Some(user) = &t.user_id {
+            url.push_str("user_id=");
+            url.push_str(&encode_segment(user));
+            url.push('&');
+        }
+        url.push_str("access_token=");
         url
     }
 
-    /// One idempotent SMH call on `file/…` with retries; returns a 2xx response.
-    async fn call(
-        &self,
-        method: Method,
-        tail: &str,
-        query: &[(&str, Option<String>)],
-        body: Body,
-        what: &str,
-    ) -> Result<HttpResponse> {
-        let call = Call { what, idempotent: Idempotent::Yes, timeout: self.retry.request_timeout };
-        self.send(call, method, "file", tail, query, body).await
+    /// An idempotent call with the client's time limit.
+    fn call<'a>(&self, what: &'a str) -> Call<'a> {
+        Call { what, idempotent: Idempotent::Yes, timeout: self.retry.request_timeout }
     }
 
-    /// One SMH call on `{resource}/…` through the retry loop.
-    async fn send(
-        &self,
-        call: Call<'_>,
-        method: Method,
-        resource: &str,
-        tail: &str,
-        query: &[(&str, Option<String>)],
-        body: Body,
-    ) -> Result<HttpResponse> {
-        let body = body.map(|v| crate::platform::Body::from(v.to_json().into_bytes()));
-        let mut attempts = SmhAttempts {
-            api: self,
-            method,
-            resource,
-            tail,
-            query,
-            body,
-            token: None,
-            refused: None,
-            refreshed: false,
-        };
+    /// One SMH call to `url` (from [`SmhApi::url`]) through the retry loop; `body` is JSON.
+    async fn send(&self, call: Call<'_>, method: Method, url: String, body: Option<String>) -> Result<HttpResponse> {
+        let body = body.map(|json| Body::from(json.into_bytes()));
+        let mut attempts =
+            SmhAttempts { tokens: &self.tokens, method, url, body, token: None, refused: None, refreshed: false };
         retry::send(&*self.http, &*self.timer, &self.retry, call, &mut attempts).await
     }
 
@@ -125,25 +95,23 @@ impl SmhApi {
         kind: UploadKind,
         size: u64,
         conflict: Conflict,
-        beginning_hash: Option<String>,
-        full_hash: Option<String>,
+        beginning_hash: Option<&str>,
+        full_hash: Option<&str>,
     ) -> Result<Begin> {
-        let mut query: Vec<(&str, Option<String>)> = Vec::new();
-        if kind == UploadKind::Multipart {
-            query.push(("multipart", None));
-        }
-        query.push(("conflict_resolution_strategy", Some(conflict.as_str().to_string())));
-        query.push(("filesize", Some(json::u64_to_string(size))));
-        let body = begin_body(size, beginning_hash, full_hash);
-        let method = if kind == UploadKind::Multipart { Method::Post } else { Method::Put };
+        let multipart = kind == UploadKind::Multipart;
+        let query = concat(&[
+            if multipart { "multipart&" } else { "" },
+            "conflict_resolution_strategy=",
+            conflict.as_str(),
+            "&filesize=",
+            &json::u64_to_string(size),
+        ]);
+        let method = if multipart { Method::Post } else { Method::Put };
         // A begin whose reply is lost has opened a task we cannot name: an empty, never-confirmed
         // one that SMH expires; nothing becomes visible.
-        let call = Call {
-            what: "begin upload",
-            idempotent: Idempotent::OnceAfterLostReply,
-            timeout: self.retry.request_timeout,
-        };
-        let resp = self.send(call, method, "file", &path.encoded(), &query, Some(body)).await?;
+        let call = Call { idempotent: Idempotent::OnceAfterLostReply, ..self.call("begin upload") };
+        let url = self.url("file", &path.encoded(), &query);
+        let resp = self.send(call, method, url, Some(begin_body(size, beginning_hash, full_hash))).await?;
         match resp.status {
             202 => Ok(Begin::QuickCandidate),
             200 => Ok(Begin::Instant(FileInfo::from_json(json_body(&resp)?, resp.status)?)),
@@ -153,8 +121,8 @@ impl SmhApi {
 
     /// Fresh upload parameters for a multipart upload (new signature and expiration).
     pub async fn renew(&self, confirm_key: &str) -> Result<UploadAuth> {
-        let resp =
-            self.call(Method::Post, &encode_segment(confirm_key), &[("renew", None)], None, "renew upload").await?;
+        let url = self.url("file", &encode_segment(confirm_key), "renew");
+        let resp = self.send(self.call("renew upload"), Method::Post, url, None).await?;
         UploadAuth::from_json(&json_body(&resp)?, resp.status)
     }
 
@@ -167,25 +135,25 @@ impl SmhApi {
         conflict: Conflict,
         timeout: std::time::Duration,
     ) -> Result<FileInfo> {
-        let query = [("confirm", None), ("conflict_resolution_strategy", Some(conflict.as_str().to_string()))];
-        let body = Value::object([("crc64", Value::from(json::u64_to_string(crc64)))]);
-        let call = Call { what: "confirm upload", idempotent: Idempotent::Yes, timeout };
-        let resp = self.send(call, Method::Post, "file", &encode_segment(confirm_key), &query, Some(body)).await?;
+        let query = concat(&["confirm&conflict_resolution_strategy=", conflict.as_str()]);
+        let url = self.url("file", &encode_segment(confirm_key), &query);
+        let body = json::Writer::new().open('{').str_member("crc64", &json::u64_to_string(crc64)).close('}').finish();
+        let call = Call { timeout, ..self.call("confirm upload") };
+        let resp = self.send(call, Method::Post, url, Some(body)).await?;
         FileInfo::from_json(json_body(&resp)?, resp.status)
     }
 
     /// Cancels the upload on the server (aborts the COS multipart upload too).
     pub async fn cancel(&self, confirm_key: &str) -> Result<()> {
-        self.call(Method::Delete, &encode_segment(confirm_key), &[("upload", None)], None, "cancel upload")
-            .await
-            .map(|_| ())
+        let url = self.url("file", &encode_segment(confirm_key), "upload");
+        self.send(self.call("cancel upload"), Method::Delete, url, None).await.map(|_| ())
     }
 
     /// Creates directory `path` and its missing parents (`PUT /api/v1/directory/…`; an existing
     /// directory is fine).
     pub async fn create_directory(&self, path: &LibraryPath) -> Result<()> {
-        let call = Call { what: "create directory", idempotent: Idempotent::Yes, timeout: self.retry.request_timeout };
-        match self.send(call, Method::Put, "directory", &path.encoded(), &[], None).await {
+        let url = self.url("directory", &path.encoded(), "");
+        match self.send(self.call("create directory"), Method::Put, url, None).await {
             Ok(_) => Ok(()),
             Err(Error::Smh { status: 409, .. }) => Ok(()),
             Err(e) => Err(e),
@@ -194,30 +162,30 @@ impl SmhApi {
 
     /// File info of `path` (`GET …/{path}?info`).
     pub async fn info(&self, path: &LibraryPath) -> Result<FileInfo> {
-        let resp = self.call(Method::Get, &path.encoded(), &[("info", None)], None, "file info").await?;
+        let url = self.url("file", &path.encoded(), "info");
+        let resp = self.send(self.call("file info"), Method::Get, url, None).await?;
         FileInfo::from_json(json_body(&resp)?, resp.status)
     }
 
     /// The upload task as SMH sees it (`GET {confirmKey}?upload`).
     pub async fn query(&self, confirm_key: &str) -> Result<Value> {
-        let resp =
-            self.call(Method::Get, &encode_segment(confirm_key), &[("upload", None)], None, "query upload").await?;
+        let url = self.url("file", &encode_segment(confirm_key), "upload");
+        let resp = self.send(self.call("query upload"), Method::Get, url, None).await?;
         json_body(&resp)
     }
 }
 
-/// One SMH call as the retry loop sends it: the access token goes in the URL, is replaced once
-/// when SMH refuses it, and is scrubbed from error replies that echo it.
+/// One SMH call as the retry loop sends it: the access token goes at the end of the URL, is
+/// replaced once when SMH refuses it, and is scrubbed from error replies that echo it.
 struct SmhAttempts<'a> {
-    api: &'a SmhApi,
+    tokens: &'a Tokens,
     method: Method,
-    resource: &'a str,
-    tail: &'a str,
-    query: &'a [(&'a str, Option<String>)],
-    body: Option<crate::platform::Body>,
+    /// The URL without the token's value.
+    url: String,
+    body: Option<Body>,
     /// The token of the last attempt (fetched at the first).
     token: Option<String>,
-    /// The token SMH refused, replaced by the next attempt.
+    /// The token SMH refused: the next attempt asks for another.
     refused: Option<String>,
     refreshed: bool,
 }
@@ -225,17 +193,18 @@ struct SmhAttempts<'a> {
 impl Attempts for SmhAttempts<'_> {
     fn request(&mut self) -> LocalBoxFuture<'_, Result<HttpRequest>> {
         Box::pin(async move {
-            let token = match (&self.token, self.refused.take()) {
-                (Some(token), _) => token.clone(),
-                (None, Some(refused)) => self.api.tokens.refresh(&refused).await?,
-                (None, None) => self.api.tokens.get().await?,
+            if let Some(refused) = self.refused.take() {
+                self.tokens.forget(&refused);
+            }
+            let token = match &self.token {
+                Some(token) => token,
+                None => self.token.insert(self.tokens.get().await?),
             };
             let mut headers = Vec::new();
             if self.body.is_some() {
                 headers.push(("Content-Type".to_string(), "application/json".to_string()));
             }
-            let url = self.api.file_url(self.resource, self.tail, self.query, &token);
-            self.token = Some(token);
+            let url = concat(&[&self.url, &encode_segment(token)]);
             Ok(HttpRequest::new(self.method, url, headers, self.body.clone()))
         })
     }
@@ -248,7 +217,7 @@ impl Attempts for SmhAttempts<'_> {
     }
 
     fn reauthorise(&mut self, error: &Error) -> bool {
-        if !error.is_invalid_token() || self.refreshed || !self.api.tokens.can_refresh() {
+        if !error.is_invalid_token() || self.refreshed || !self.tokens.can_refresh() {
             return false;
         }
         self.refreshed = true;

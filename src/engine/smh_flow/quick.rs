@@ -56,7 +56,7 @@ impl SmhFlow {
         let size = session.size();
         let quick = self.options.quick_upload && size >= QUICK_UPLOAD_BLOCK;
         let beginning = if quick { Some(session.beginning_hash().await?) } else { None };
-        let mut outcome = self.begin_with_parents(beginning.clone(), None).await?;
+        let mut outcome = self.begin_with_parents(beginning.as_deref(), None).await?;
         if let Begin::QuickCandidate = outcome {
             session.set_state(UploadState::Hashing);
             session.enter_phase(Phase::Hashing, size, 0);
@@ -248,7 +248,7 @@ impl SmhFlow {
         let session = &self.session;
         let kind = if session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
         let (opts, size) = (&self.options, session.size());
-        let begin = self.api().begin(&opts.path, kind, size, conflict, Some(beginning), Some(full));
+        let begin = self.api().begin(&opts.path, kind, size, conflict, Some(&beginning), Some(&full));
         session.shielded(Shield::Committing(session.uploader.config().retry.request_timeout), begin).await
     }
 }
