@@ -3,7 +3,10 @@
 //! loop ([`crate::net::retry::send`]): retried where that is safe, and replayed once with a fresh
 //! token when SMH answers `InvalidAccessToken`; the token never reaches an error.
 
+use std::future::Future;
 use std::rc::Rc;
+
+use futures::FutureExt;
 
 use crate::json::{self, Value};
 
@@ -76,12 +79,30 @@ impl SmhApi {
     }
 
     /// An idempotent call with the client's time limit.
-    fn call<'a>(&self, what: &'a str) -> Call<'a> {
+    fn call(&self, what: &'static str) -> Call<'static> {
         Call { what, idempotent: Idempotent::Yes, timeout: self.retry.request_timeout }
     }
 
-    /// One SMH call to `url` (from [`SmhApi::url`]) through the retry loop; `body` is JSON.
-    async fn send(&self, call: Call<'_>, method: Method, url: String, body: Option<String>) -> Result<HttpResponse> {
+    /// One SMH call to `url` (from [`SmhApi::url`]) through the retry loop, `body` JSON; its
+    /// outcome is read by `then` (a plain function: the calls that read alike share one future).
+    fn send<T: 'static>(
+        &self,
+        call: Call<'static>,
+        method: Method,
+        url: String,
+        body: Option<String>,
+        then: fn(Result<HttpResponse>) -> Result<T>,
+    ) -> impl Future<Output = Result<T>> + '_ {
+        self.exchange(call, method, url, body).map(then)
+    }
+
+    async fn exchange(
+        &self,
+        call: Call<'_>,
+        method: Method,
+        url: String,
+        body: Option<String>,
+    ) -> Result<HttpResponse> {
         let body = body.map(|json| Body::from(json.into_bytes()));
         let mut attempts =
             SmhAttempts { tokens: &self.tokens, method, url, body, token: None, refused: None, refreshed: false };
@@ -89,7 +110,7 @@ impl SmhApi {
     }
 
     /// Begin an upload of `size` bytes to `path` (multipart or simple), with quick-upload hashes.
-    pub async fn begin(
+    pub fn begin(
         &self,
         path: &LibraryPath,
         kind: UploadKind,
@@ -97,7 +118,7 @@ impl SmhApi {
         conflict: Conflict,
         beginning_hash: Option<&str>,
         full_hash: Option<&str>,
-    ) -> Result<Begin> {
+    ) -> impl Future<Output = Result<Begin>> + '_ {
         let multipart = kind == UploadKind::Multipart;
         let query = concat(&[
             if multipart { "multipart&" } else { "" },
@@ -111,68 +132,74 @@ impl SmhApi {
         // one that SMH expires; nothing becomes visible.
         let call = Call { idempotent: Idempotent::OnceAfterLostReply, ..self.call("begin upload") };
         let url = self.url("file", &path.encoded(), &query);
-        let resp = self.send(call, method, url, Some(begin_body(size, beginning_hash, full_hash))).await?;
-        match resp.status {
-            202 => Ok(Begin::QuickCandidate),
-            200 => Ok(Begin::Instant(FileInfo::from_json(json_body(&resp)?, resp.status)?)),
-            _ => Ok(Begin::Upload(UploadAuth::from_json(&json_body(&resp)?, resp.status)?)),
-        }
+        self.send(call, method, url, Some(begin_body(size, beginning_hash, full_hash)), |resp| {
+            let resp = resp?;
+            match resp.status {
+                202 => Ok(Begin::QuickCandidate),
+                200 => Ok(Begin::Instant(FileInfo::from_json(json_body(&resp)?, resp.status)?)),
+                _ => Ok(Begin::Upload(UploadAuth::from_json(&json_body(&resp)?, resp.status)?)),
+            }
+        })
     }
 
     /// Fresh upload parameters for a multipart upload (new signature and expiration).
-    pub async fn renew(&self, confirm_key: &str) -> Result<UploadAuth> {
+    pub fn renew(&self, confirm_key: &str) -> impl Future<Output = Result<UploadAuth>> + '_ {
         let url = self.url("file", &encode_segment(confirm_key), "renew");
-        let resp = self.send(self.call("renew upload"), Method::Post, url, None).await?;
-        UploadAuth::from_json(&json_body(&resp)?, resp.status)
+        self.send(self.call("renew upload"), Method::Post, url, None, |resp| {
+            let resp = resp?;
+            UploadAuth::from_json(&json_body(&resp)?, resp.status)
+        })
     }
 
     /// Commits the upload; `crc64` is the whole file's CRC-64/XZ (SMH checks it: `BadCrc64`).
     /// Each attempt may take `timeout` (assembling a big file takes SMH a while).
-    pub async fn confirm(
+    pub fn confirm(
         &self,
         confirm_key: &str,
         crc64: u64,
         conflict: Conflict,
         timeout: std::time::Duration,
-    ) -> Result<FileInfo> {
+    ) -> impl Future<Output = Result<FileInfo>> + '_ {
         let query = concat(&["confirm&conflict_resolution_strategy=", conflict.as_str()]);
         let url = self.url("file", &encode_segment(confirm_key), &query);
         let body = json::Writer::new().open('{').str_member("crc64", &json::u64_to_string(crc64)).close('}').finish();
         let call = Call { timeout, ..self.call("confirm upload") };
-        let resp = self.send(call, Method::Post, url, Some(body)).await?;
-        FileInfo::from_json(json_body(&resp)?, resp.status)
+        self.send(call, Method::Post, url, Some(body), file_info)
     }
 
     /// Cancels the upload on the server (aborts the COS multipart upload too).
-    pub async fn cancel(&self, confirm_key: &str) -> Result<()> {
+    pub fn cancel(&self, confirm_key: &str) -> impl Future<Output = Result<()>> + '_ {
         let url = self.url("file", &encode_segment(confirm_key), "upload");
-        self.send(self.call("cancel upload"), Method::Delete, url, None).await.map(|_| ())
+        self.send(self.call("cancel upload"), Method::Delete, url, None, |resp| resp.map(|_| ()))
     }
 
     /// Creates directory `path` and its missing parents (`PUT /api/v1/directory/…`; an existing
     /// directory is fine).
-    pub async fn create_directory(&self, path: &LibraryPath) -> Result<()> {
+    pub fn create_directory(&self, path: &LibraryPath) -> impl Future<Output = Result<()>> + '_ {
         let url = self.url("directory", &path.encoded(), "");
-        match self.send(self.call("create directory"), Method::Put, url, None).await {
-            Ok(_) => Ok(()),
-            Err(Error::Smh { status: 409, .. }) => Ok(()),
+        self.send(self.call("create directory"), Method::Put, url, None, |resp| match resp {
+            Ok(_) | Err(Error::Smh { status: 409, .. }) => Ok(()),
             Err(e) => Err(e),
-        }
+        })
     }
 
     /// File info of `path` (`GET …/{path}?info`).
-    pub async fn info(&self, path: &LibraryPath) -> Result<FileInfo> {
+    pub fn info(&self, path: &LibraryPath) -> impl Future<Output = Result<FileInfo>> + '_ {
         let url = self.url("file", &path.encoded(), "info");
-        let resp = self.send(self.call("file info"), Method::Get, url, None).await?;
-        FileInfo::from_json(json_body(&resp)?, resp.status)
+        self.send(self.call("file info"), Method::Get, url, None, file_info)
     }
 
     /// The upload task as SMH sees it (`GET {confirmKey}?upload`).
-    pub async fn query(&self, confirm_key: &str) -> Result<Value> {
+    pub fn query(&self, confirm_key: &str) -> impl Future<Output = Result<Value>> + '_ {
         let url = self.url("file", &encode_segment(confirm_key), "upload");
-        let resp = self.send(self.call("query upload"), Method::Get, url, None).await?;
-        json_body(&resp)
+        self.send(self.call("query upload"), Method::Get, url, None, |resp| json_body(&resp?))
     }
+}
+
+/// The file a reply describes (confirm, info).
+fn file_info(resp: Result<HttpResponse>) -> Result<FileInfo> {
+    let resp = resp?;
+    FileInfo::from_json(json_body(&resp)?, resp.status)
 }
 
 /// One SMH call as the retry loop sends it: the access token goes at the end of the URL, is
