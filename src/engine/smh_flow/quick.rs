@@ -26,7 +26,7 @@ use crate::engine::state::UploadState;
 use crate::error::{Error, Result};
 use crate::json::u64_to_string;
 use crate::platform::LocalBoxFuture;
-use crate::smh::{Begin, Conflict, FileInfo, UploadKind};
+use crate::smh::{Begin, Conflict, FileInfo};
 
 /// Bytes read per [`FileSource::chain_hash`] call while hashing (a whole number of 1 MiB blocks):
 /// the pause granularity. Large reads for I/O's sake; the source hashes them in slices that keep
@@ -56,7 +56,7 @@ impl SmhFlow {
         let size = session.size();
         let quick = self.options.quick_upload && size >= QUICK_UPLOAD_BLOCK;
         let beginning = if quick { Some(session.beginning_hash().await?) } else { None };
-        let mut outcome = self.begin_with_parents(beginning.as_deref(), None).await?;
+        let mut outcome = self.begin_with_parents(beginning.as_deref()).await?;
         if let Begin::QuickCandidate = outcome {
             session.set_state(UploadState::Hashing);
             session.enter_phase(Phase::Hashing, size, 0);
@@ -74,7 +74,7 @@ impl SmhFlow {
                     }
                 }
                 None => {
-                    let plain = self.begin_with_parents(None, None).await?;
+                    let plain = self.begin_with_parents(None).await?;
                     let beginning = beginning.unwrap_or_default();
                     *self.racing.borrow_mut() = Some(Racing { beginning, hash });
                     plain
@@ -246,9 +246,7 @@ impl SmhFlow {
     /// SMH's begin with both hashes (shielded from cancel): a hit, or an upload SMH opened.
     async fn begin_with_full_hash(&self, beginning: String, full: String, conflict: Conflict) -> Result<Begin> {
         let session = &self.session;
-        let kind = if session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
-        let (opts, size) = (&self.options, session.size());
-        let begin = self.api().begin(&opts.path, kind, size, conflict, Some(&beginning), Some(&full));
+        let begin = self.begin_call(conflict, Some(&beginning), Some(&full));
         session.shielded(Shield::Committing(session.uploader.config().retry.request_timeout), begin).await
     }
 }
