@@ -9,7 +9,7 @@ use crate::vecmap::VecMap as BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::json::{self, Value};
-use crate::text::{fill, join, last_segment};
+use crate::text::{fill, last_segment};
 
 /// Largest byte count a reply may announce: JS numbers are exact up to 2^53 - 1, and no file
 /// is larger. A bigger (or negative, or fractional) size is refused.
@@ -192,14 +192,17 @@ impl FileInfo {
     pub fn from_json(raw: Value, status: u16) -> Result<FileInfo> {
         let path = match raw.get("path") {
             Some(Value::Array(segments)) => {
-                let mut texts = Vec::with_capacity(segments.len());
-                for segment in segments {
-                    let text = segment.as_str();
-                    texts.push(
-                        text.ok_or_else(|| invalid(status, "reply's `path` holds a segment that is not a string"))?,
-                    );
+                let mut path = String::new();
+                for (i, segment) in segments.iter().enumerate() {
+                    let Some(text) = segment.as_str() else {
+                        return Err(invalid(status, "reply's `path` holds a segment that is not a string"));
+                    };
+                    if i > 0 {
+                        path.push('/');
+                    }
+                    path.push_str(text);
                 }
-                join(&texts, "/")
+                path
             }
             Some(Value::String(s)) => s.trim_start_matches('/').to_string(),
             _ => return Err(invalid(status, "file reply has no `path`")),
