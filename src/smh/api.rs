@@ -267,15 +267,12 @@ fn smh_error(resp: &HttpResponse, token: &str) -> Error {
     let request_id = resp.header("x-request-id").map(str::to_string);
     let reply = json::parse(&resp.body).ok();
     match reply.as_ref().and_then(|v| Some((v, v.get("code")?.as_str()?))) {
-        Some((v, code)) => {
-            let scrub = |s: &str| if token.is_empty() { s.to_string() } else { text::replace(s, token, "***") };
-            Error::Smh {
-                status: resp.status,
-                code: scrub(code),
-                message: scrub(v.get("message").and_then(Value::as_str).unwrap_or_default()),
-                request_id: v.get("requestId").and_then(Value::as_str).map(str::to_string).or(request_id),
-            }
-        }
+        Some((v, code)) => Error::Smh {
+            status: resp.status,
+            code: text::replace(code, token, "***"),
+            message: text::replace(v.str_at("message").unwrap_or_default(), token, "***"),
+            request_id: v.str_at("requestId").map(str::to_string).or(request_id),
+        },
         _ if resp.status >= 500 || resp.status == 429 => Error::Smh {
             status: resp.status,
             code: if resp.status == 429 { "RateLimitExceeded".into() } else { "InternalServerError".into() },
