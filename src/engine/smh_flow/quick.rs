@@ -66,11 +66,11 @@ impl SmhFlow {
                     let beginning = beginning.unwrap_or_default();
                     // A miss opens its upload with `ask`: the confirm says the caller's strategy
                     // (it overrides the begin's, docs/smh-api.md §5.6).
-                    match self.ask_with_hashes(beginning.clone(), full.clone()).await? {
+                    match self.ask_with_hashes(&beginning, &full).await? {
                         Some(begin) => begin,
                         // The path is taken (or holds another file): SMH renames or refuses as
                         // asked. With `rename`, a reply lost now can leave a second copy.
-                        None => self.begin_with_full_hash(beginning, full, self.options.conflict).await?,
+                        None => self.begin_with_full_hash(&beginning, &full, self.options.conflict).await?,
                     }
                 }
                 None => {
@@ -160,7 +160,7 @@ impl SmhFlow {
             let mut hash = racing.hash;
             let Ok(Some(full)) = self.full_hash(&mut hash, false).await else { return Ok(false) };
             asking.set(true);
-            match self.ask_with_hashes(racing.beginning, full).await? {
+            match self.ask_with_hashes(&racing.beginning, &full).await? {
                 Some(Begin::Instant(file)) => {
                     self.keep_instant(file);
                     Ok(true)
@@ -210,7 +210,7 @@ impl SmhFlow {
     /// free. A hit can then be stored nowhere but at the path, so a begin without an answer (its
     /// reply lost, or its resend refused as the path is taken) is settled by the file at the
     /// path. `None`: not sent (the path is taken), or refused, or settled as not stored.
-    async fn ask_with_hashes(&self, beginning: String, full: String) -> Result<Option<Begin>> {
+    async fn ask_with_hashes(&self, beginning: &str, full: &str) -> Result<Option<Begin>> {
         let settle = self.options.conflict != Conflict::Overwrite;
         if settle && self.file_at_path().await.is_some() {
             return Ok(None);
@@ -244,9 +244,9 @@ impl SmhFlow {
     }
 
     /// SMH's begin with both hashes (shielded from cancel): a hit, or an upload SMH opened.
-    async fn begin_with_full_hash(&self, beginning: String, full: String, conflict: Conflict) -> Result<Begin> {
+    async fn begin_with_full_hash(&self, beginning: &str, full: &str, conflict: Conflict) -> Result<Begin> {
         let session = &self.session;
-        let begin = self.begin_call(conflict, Some(&beginning), Some(&full));
+        let begin = self.begin_call(conflict, Some(beginning), Some(full));
         session.shielded(Shield::Committing(session.uploader.config().retry.request_timeout), begin).await
     }
 }
