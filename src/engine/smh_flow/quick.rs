@@ -12,6 +12,7 @@
 //! all sent end the race: the upload is confirmed as any other.
 
 use std::cell::Cell;
+use std::future::Future;
 use std::pin::pin;
 
 use futures::future::{select, Either};
@@ -200,11 +201,6 @@ impl SmhFlow {
         Ok(true)
     }
 
-    /// The file at the upload's path (`None`: none, or SMH could not say).
-    async fn file_at_path(&self) -> Option<FileInfo> {
-        self.api().info(&self.options.path).await.ok()
-    }
-
     /// SMH's begin with both hashes, sent so that a lost reply cannot store the file twice:
     /// unless the strategy is `overwrite`, it asks for no rename, and only while the path is
     /// free. A hit can then be stored nowhere but at the path, so a begin without an answer (its
@@ -212,7 +208,8 @@ impl SmhFlow {
     /// path. `None`: not sent (the path is taken), or refused, or settled as not stored.
     async fn ask_with_hashes(&self, beginning: &str, full: &str) -> Result<Option<Begin>> {
         let settle = self.options.conflict != Conflict::Overwrite;
-        if settle && self.file_at_path().await.is_some() {
+        // A file at the path (an error: none, or SMH could not say).
+        if settle && self.api().info(&self.options.path).await.is_ok() {
             return Ok(None);
         }
         let conflict = if settle { Conflict::Ask } else { Conflict::Overwrite };
@@ -244,10 +241,15 @@ impl SmhFlow {
     }
 
     /// SMH's begin with both hashes (shielded from cancel): a hit, or an upload SMH opened.
-    async fn begin_with_full_hash(&self, beginning: &str, full: &str, conflict: Conflict) -> Result<Begin> {
+    fn begin_with_full_hash(
+        &self,
+        beginning: &str,
+        full: &str,
+        conflict: Conflict,
+    ) -> impl Future<Output = Result<Begin>> + '_ {
         let session = &self.session;
         let begin = self.begin_call(conflict, Some(beginning), Some(full));
-        session.shielded(Shield::Committing(session.uploader.config().retry.request_timeout), begin).await
+        session.shielded(Shield::Committing(session.uploader.config().retry.request_timeout), begin)
     }
 }
 
