@@ -224,7 +224,7 @@ impl SmhFlow {
     /// stored this file there (the hit). A retryable error when SMH cannot be asked: the upload then fails with
     /// its record kept, rather than risk a second copy. Shielded as the begin was: a file it
     /// stored is the outcome, whatever cancel() says meanwhile.
-    async fn stored_by_the_begin(&self) -> Result<Option<FileInfo>> {
+    fn stored_by_the_begin(&self) -> impl Future<Output = Result<Option<FileInfo>>> + '_ {
         let session = &self.session;
         let bound = session.uploader.config().retry.request_timeout;
         let settle = async {
@@ -237,7 +237,7 @@ impl SmhFlow {
                 _ => Ok(None),
             }
         };
-        session.shielded(Shield::Committing(bound), settle).await
+        session.shielded(Shield::Committing(bound), settle)
     }
 
     /// SMH's begin with both hashes (shielded from cancel): a hit, or an upload SMH opened.
