@@ -282,3 +282,93 @@ fn smh_error(resp: &HttpResponse, token: &str) -> Error {
         _ => Error::InvalidResponse { status: resp.status, message: "error reply is not SMH JSON".into() },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::time::Duration;
+
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::net::retry::tests::Instant;
+    use crate::smh::TokenProvider;
+
+    /// Answers 200 `{}` (or the queued replies) and keeps each request as
+    /// `METHOD URL | headers | body | timeout`.
+    #[derive(Default)]
+    struct Wire {
+        sent: RefCell<Vec<String>>,
+        replies: RefCell<Vec<HttpResponse>>,
+    }
+
+    impl Http for Wire {
+        fn send(&self, r: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse>> {
+            let body = match &r.body {
+                Some(Body::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
+                _ => String::new(),
+            };
+            let headers: Vec<String> = r.headers.iter().map(|(k, v)| concat(&[k, ": ", v])).collect();
+            let line = format!("{:?} {} | {} | {} | {:?}", r.method, r.url, headers.join(", "), body, r.timeout);
+            self.sent.borrow_mut().push(line);
+            let reply = self.replies.borrow_mut().pop();
+            let reply = reply.unwrap_or(HttpResponse { status: 200, headers: vec![], body: b"{}".to_vec() });
+            Box::pin(async move { Ok(reply) })
+        }
+    }
+
+    /// Hands out `t1`, then `t2 +/&=` (which the URL must encode).
+    struct Two(RefCell<u32>);
+    impl TokenProvider for Two {
+        fn fetch(&self) -> LocalBoxFuture<'static, Result<String>> {
+            *self.0.borrow_mut() += 1;
+            let token = if *self.0.borrow() == 1 { "t1" } else { "t2 +/&=" };
+            Box::pin(async move { Ok(token.to_string()) })
+        }
+    }
+
+    #[test]
+    fn requests_on_the_wire() {
+        let wire = Rc::new(Wire::default());
+        let api = SmhApi {
+            http: wire.clone(),
+            timer: Rc::new(Instant),
+            tokens: Tokens::from_provider(Rc::new(Two(RefCell::new(0))), None),
+            target: SmhTarget {
+                base_url: "https://smh.test:8443".into(),
+                library_id: "lib 1".into(),
+                space_id: "-".into(),
+                user_id: Some("ad min/1".into()),
+            },
+            retry: RetryConfig::default(),
+        };
+        let path = LibraryPath::parse("相册/my photo+1.jpg").unwrap();
+        let _ = block_on(api.begin(&path, UploadKind::Multipart, 5 << 20, Conflict::Rename, Some("ab"), Some("cd")));
+        let _ = block_on(api.begin(&path, UploadKind::Simple, 0, Conflict::Overwrite, None, None));
+        let _ = block_on(api.confirm("ck/1 x", u64::MAX, Conflict::Ask, Duration::from_secs(7)));
+        block_on(api.create_directory(&path.parent().unwrap())).unwrap();
+        // A refused token is fetched again, once, and the call replayed with it.
+        let refused = br#"{"code":"InvalidAccessToken","message":"t1 is bad"}"#.to_vec();
+        wire.replies.borrow_mut().push(HttpResponse { status: 403, headers: vec![], body: refused });
+        block_on(api.query("ck")).unwrap();
+        let _ = block_on(api.renew("ck"));
+        block_on(api.cancel("ck")).unwrap();
+        let _ = block_on(api.info(&path));
+        let (file, lib, user) = ("https://smh.test:8443/api/v1/file/lib%201/-/", "lib%201/-/", "user_id=ad%20min%2F1");
+        let photo = "%E7%9B%B8%E5%86%8C/my%20photo%2B1.jpg";
+        let json = "Content-Type: application/json";
+        let t2 = "access_token=t2%20%2B%2F%26%3D";
+        let expected = [
+            format!("Post {file}{photo}?multipart&conflict_resolution_strategy=rename&filesize=5242880&{user}&access_token=t1 | {json} | {{\"size\":\"5242880\",\"beginningHash\":\"ab\",\"fullHash\":\"cd\"}} | Some(30s)"),
+            format!("Put {file}{photo}?conflict_resolution_strategy=overwrite&filesize=0&{user}&access_token=t1 | {json} | {{\"size\":\"0\"}} | Some(30s)"),
+            format!("Post {file}ck%2F1%20x?confirm&conflict_resolution_strategy=ask&{user}&access_token=t1 | {json} | {{\"crc64\":\"18446744073709551615\"}} | Some(7s)"),
+            format!("Put https://smh.test:8443/api/v1/directory/{lib}%E7%9B%B8%E5%86%8C?{user}&access_token=t1 |  |  | Some(30s)"),
+            format!("Get {file}ck?upload&{user}&access_token=t1 |  |  | Some(30s)"),
+            format!("Get {file}ck?upload&{user}&{t2} |  |  | Some(30s)"),
+            format!("Post {file}ck?renew&{user}&{t2} |  |  | Some(30s)"),
+            format!("Delete {file}ck?upload&{user}&{t2} |  |  | Some(30s)"),
+            format!("Get {file}{photo}?info&{user}&{t2} |  |  | Some(30s)"),
+        ];
+        assert_eq!(*wire.sent.borrow(), expected);
+    }
+}
