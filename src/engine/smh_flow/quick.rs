@@ -88,10 +88,12 @@ impl SmhFlow {
                 Ok(Opened::Stored)
             }
             Begin::Upload(auth) => {
-                let ids = auth.upload_id.clone().map(|id| (id, auth.confirm_key.clone()));
                 self.install_auth(auth)?;
-                if let Some((upload_id, confirm_key)) = ids {
-                    session.record_new_upload(&upload_id, Some(&confirm_key));
+                // The record names the multipart upload the parameters just taken into use.
+                if let Some(state) = self.auth.borrow().as_ref() {
+                    if let Some(upload_id) = &state.auth.upload_id {
+                        session.record_new_upload(upload_id, Some(&state.auth.confirm_key));
+                    }
                 }
                 Ok(Opened::Parts(PartsDone::new()))
             }
