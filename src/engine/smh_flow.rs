@@ -11,6 +11,7 @@ mod quick;
 use quick::Racing;
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::ops::Deref;
 use std::rc::Rc;
 
@@ -262,22 +263,27 @@ impl SmhFlow {
         &self.uploader.api
     }
 
-    /// SMH's begin (shielded from cancel), creating missing parent directories once when SMH
-    /// says the target's directory does not exist and `createParents` is on.
-    async fn begin_with_parents(&self, beginning: Option<String>, full: Option<String>) -> Result<Begin> {
+    /// SMH's begin of this upload, the one or the other way (multipart or simple, as planned).
+    fn begin_call(
+        &self,
+        conflict: Conflict,
+        beginning: Option<&str>,
+        full: Option<&str>,
+    ) -> impl Future<Output = Result<Begin>> + '_ {
+        let kind = if self.session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
+        self.api().begin(&self.options.path, kind, self.session.size(), conflict, beginning, full)
+    }
+
+    /// SMH's begin without the full hash (shielded from cancel: it opens a task), creating
+    /// missing parent directories once when SMH says the target's directory does not exist and
+    /// `createParents` is on.
+    async fn begin_with_parents(&self, beginning: Option<&str>) -> Result<Begin> {
         let session = &self.session;
         let (api, opts) = (self.api(), &self.options);
-        let kind = if session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
-        let (path, conflict, size) = (&opts.path, opts.conflict, session.size());
-        // Only a begin with the full hash may hit quick upload and so create the file.
-        let shield = match full {
-            Some(_) => Shield::Committing(session.uploader.config().retry.request_timeout),
-            None => Shield::Opening,
-        };
+        let path = &opts.path;
         let mut created = false;
         loop {
-            let begin = api.begin(path, kind, size, conflict, beginning.clone(), full.clone());
-            let outcome = session.shielded(shield, begin).await;
+            let outcome = session.shielded(Shield::Opening, self.begin_call(opts.conflict, beginning, None)).await;
             if let Ok(Begin::Upload(auth)) = &outcome {
                 // Known before any cancel is obeyed, so that abandon() cancels it.
                 *self.open.borrow_mut() = Some(auth.confirm_key.clone());

@@ -286,7 +286,7 @@ pub async fn send(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -325,7 +325,8 @@ mod tests {
             })
         }
     }
-    struct Instant;
+    /// A timer whose sleeps end at once.
+    pub(crate) struct Instant;
     impl Timer for Instant {
         fn sleep(&self, _: Duration) -> LocalBoxFuture<'static, ()> {
             Box::pin(async {})

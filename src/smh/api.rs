@@ -3,7 +3,10 @@
 //! loop ([`crate::net::retry::send`]): retried where that is safe, and replayed once with a fresh
 //! token when SMH answers `InvalidAccessToken`; the token never reaches an error.
 
+use std::future::Future;
 use std::rc::Rc;
+
+use futures::FutureExt;
 
 use crate::json::{self, Value};
 
@@ -12,8 +15,8 @@ use super::token::Tokens;
 use super::types::{begin_body, Conflict, FileInfo, UploadAuth};
 use crate::error::{Error, Result};
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
-use crate::platform::{Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, Timer};
-use crate::text::{self, fill};
+use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, Timer};
+use crate::text::{self, concat, fill};
 
 /// Where an SMH library lives and who calls it.
 #[derive(Debug, Clone)]
@@ -55,169 +58,161 @@ pub struct SmhApi {
     pub retry: RetryConfig,
 }
 
-/// A JSON body or none.
-type Body = Option<Value>;
-
 impl SmhApi {
-    fn file_url(&self, resource: &str, tail: &str, query: &[(&str, Option<String>)], token: &str) -> String {
+    /// The URL of a call on `{resource}/…`, up to the token it ends with:
+    /// `{base}/api/v1/{resource}/{library}/{space}/{tail}?{query}&user_id=…&access_token=`.
+    /// `query` is `name` or `name=value` items joined by `&`, whose values need no encoding.
+    fn url(&self, resource: &str, tail: &str, query: &str) -> String {
         let t = &self.target;
         let (library, space) = (encode_segment(&t.library_id), encode_segment(&t.space_id));
-        let mut url = fill(
-            "{}/api/v1/{}/{}/{}/{}",
-            &[(&t.base_url).into(), resource.into(), (&library).into(), (&space).into(), tail.into()],
-        );
-        let mut sep = '?';
-        let user = t.user_id.as_ref().map(|u| ("user_id", Some(u.clone())));
-        for (k, v) in query.iter().cloned().chain(user).chain([("access_token", Some(token.to_string()))]) {
-            url.push(sep);
-            sep = '&';
-            url.push_str(k);
-            if let Some(v) = v {
-                url.push('=');
-                url.push_str(&encode_segment(&v));
-            }
+        let mut url = concat(&[&t.base_url, "/api/v1/", resource, "/", &library, "/", &space, "/", tail, "?", query]);
+        if !query.is_empty() {
+            url.push('&');
         }
+        if let Some(user) = &t.user_id {
+            url.push_str("user_id=");
+            url.push_str(&encode_segment(user));
+            url.push('&');
+        }
+        url.push_str("access_token=");
         url
     }
 
-    /// One idempotent SMH call on `file/…` with retries; returns a 2xx response.
-    async fn call(
-        &self,
-        method: Method,
-        tail: &str,
-        query: &[(&str, Option<String>)],
-        body: Body,
-        what: &str,
-    ) -> Result<HttpResponse> {
-        let call = Call { what, idempotent: Idempotent::Yes, timeout: self.retry.request_timeout };
-        self.send(call, method, "file", tail, query, body).await
+    /// An idempotent call with the client's time limit.
+    fn call(&self, what: &'static str) -> Call<'static> {
+        Call { what, idempotent: Idempotent::Yes, timeout: self.retry.request_timeout }
     }
 
-    /// One SMH call on `{resource}/…` through the retry loop.
-    async fn send(
+    /// One SMH call to `url` (from [`SmhApi::url`]) through the retry loop, `body` JSON; its
+    /// outcome is read by `then` (a plain function: the calls that read alike share one future).
+    fn send<T: 'static>(
+        &self,
+        call: Call<'static>,
+        method: Method,
+        url: String,
+        body: Option<String>,
+        then: fn(Result<HttpResponse>) -> Result<T>,
+    ) -> impl Future<Output = Result<T>> + '_ {
+        self.exchange(call, method, url, body).map(then)
+    }
+
+    async fn exchange(
         &self,
         call: Call<'_>,
         method: Method,
-        resource: &str,
-        tail: &str,
-        query: &[(&str, Option<String>)],
-        body: Body,
+        url: String,
+        body: Option<String>,
     ) -> Result<HttpResponse> {
-        let body = body.map(|v| crate::platform::Body::from(v.to_json().into_bytes()));
-        let mut attempts = SmhAttempts {
-            api: self,
-            method,
-            resource,
-            tail,
-            query,
-            body,
-            token: None,
-            refused: None,
-            refreshed: false,
-        };
+        let body = body.map(|json| Body::from(json.into_bytes()));
+        let mut attempts =
+            SmhAttempts { tokens: &self.tokens, method, url, body, token: None, refused: None, refreshed: false };
         retry::send(&*self.http, &*self.timer, &self.retry, call, &mut attempts).await
     }
 
     /// Begin an upload of `size` bytes to `path` (multipart or simple), with quick-upload hashes.
-    pub async fn begin(
+    pub fn begin(
         &self,
         path: &LibraryPath,
         kind: UploadKind,
         size: u64,
         conflict: Conflict,
-        beginning_hash: Option<String>,
-        full_hash: Option<String>,
-    ) -> Result<Begin> {
-        let mut query: Vec<(&str, Option<String>)> = Vec::new();
-        if kind == UploadKind::Multipart {
-            query.push(("multipart", None));
-        }
-        query.push(("conflict_resolution_strategy", Some(conflict.as_str().to_string())));
-        query.push(("filesize", Some(json::u64_to_string(size))));
-        let body = begin_body(size, beginning_hash, full_hash);
-        let method = if kind == UploadKind::Multipart { Method::Post } else { Method::Put };
+        beginning_hash: Option<&str>,
+        full_hash: Option<&str>,
+    ) -> impl Future<Output = Result<Begin>> + '_ {
+        let multipart = kind == UploadKind::Multipart;
+        let query = concat(&[
+            if multipart { "multipart&" } else { "" },
+            "conflict_resolution_strategy=",
+            conflict.as_str(),
+            "&filesize=",
+            &json::u64_to_string(size),
+        ]);
+        let method = if multipart { Method::Post } else { Method::Put };
         // A begin whose reply is lost has opened a task we cannot name: an empty, never-confirmed
         // one that SMH expires; nothing becomes visible.
-        let call = Call {
-            what: "begin upload",
-            idempotent: Idempotent::OnceAfterLostReply,
-            timeout: self.retry.request_timeout,
-        };
-        let resp = self.send(call, method, "file", &path.encoded(), &query, Some(body)).await?;
-        match resp.status {
-            202 => Ok(Begin::QuickCandidate),
-            200 => Ok(Begin::Instant(FileInfo::from_json(json_body(&resp)?, resp.status)?)),
-            _ => Ok(Begin::Upload(UploadAuth::from_json(&json_body(&resp)?, resp.status)?)),
-        }
+        let call = Call { idempotent: Idempotent::OnceAfterLostReply, ..self.call("begin upload") };
+        let url = self.url("file", &path.encoded(), &query);
+        self.send(call, method, url, Some(begin_body(size, beginning_hash, full_hash)), |resp| {
+            let resp = resp?;
+            match resp.status {
+                202 => Ok(Begin::QuickCandidate),
+                200 => Ok(Begin::Instant(FileInfo::from_json(json_body(&resp)?, resp.status)?)),
+                _ => Ok(Begin::Upload(UploadAuth::from_json(&json_body(&resp)?, resp.status)?)),
+            }
+        })
     }
 
     /// Fresh upload parameters for a multipart upload (new signature and expiration).
-    pub async fn renew(&self, confirm_key: &str) -> Result<UploadAuth> {
-        let resp =
-            self.call(Method::Post, &encode_segment(confirm_key), &[("renew", None)], None, "renew upload").await?;
-        UploadAuth::from_json(&json_body(&resp)?, resp.status)
+    pub fn renew(&self, confirm_key: &str) -> impl Future<Output = Result<UploadAuth>> + '_ {
+        let url = self.url("file", &encode_segment(confirm_key), "renew");
+        self.send(self.call("renew upload"), Method::Post, url, None, |resp| {
+            let resp = resp?;
+            UploadAuth::from_json(&json_body(&resp)?, resp.status)
+        })
     }
 
     /// Commits the upload; `crc64` is the whole file's CRC-64/XZ (SMH checks it: `BadCrc64`).
     /// Each attempt may take `timeout` (assembling a big file takes SMH a while).
-    pub async fn confirm(
+    pub fn confirm(
         &self,
         confirm_key: &str,
         crc64: u64,
         conflict: Conflict,
         timeout: std::time::Duration,
-    ) -> Result<FileInfo> {
-        let query = [("confirm", None), ("conflict_resolution_strategy", Some(conflict.as_str().to_string()))];
-        let body = Value::object([("crc64", Value::from(json::u64_to_string(crc64)))]);
-        let call = Call { what: "confirm upload", idempotent: Idempotent::Yes, timeout };
-        let resp = self.send(call, Method::Post, "file", &encode_segment(confirm_key), &query, Some(body)).await?;
-        FileInfo::from_json(json_body(&resp)?, resp.status)
+    ) -> impl Future<Output = Result<FileInfo>> + '_ {
+        let query = concat(&["confirm&conflict_resolution_strategy=", conflict.as_str()]);
+        let url = self.url("file", &encode_segment(confirm_key), &query);
+        let body = json::Writer::new().open('{').str_member("crc64", &json::u64_to_string(crc64)).close('}').finish();
+        let call = Call { timeout, ..self.call("confirm upload") };
+        self.send(call, Method::Post, url, Some(body), file_info)
     }
 
     /// Cancels the upload on the server (aborts the COS multipart upload too).
-    pub async fn cancel(&self, confirm_key: &str) -> Result<()> {
-        self.call(Method::Delete, &encode_segment(confirm_key), &[("upload", None)], None, "cancel upload")
-            .await
-            .map(|_| ())
+    pub fn cancel(&self, confirm_key: &str) -> impl Future<Output = Result<()>> + '_ {
+        let url = self.url("file", &encode_segment(confirm_key), "upload");
+        self.send(self.call("cancel upload"), Method::Delete, url, None, |resp| resp.map(|_| ()))
     }
 
     /// Creates directory `path` and its missing parents (`PUT /api/v1/directory/…`; an existing
     /// directory is fine).
-    pub async fn create_directory(&self, path: &LibraryPath) -> Result<()> {
-        let call = Call { what: "create directory", idempotent: Idempotent::Yes, timeout: self.retry.request_timeout };
-        match self.send(call, Method::Put, "directory", &path.encoded(), &[], None).await {
-            Ok(_) => Ok(()),
-            Err(Error::Smh { status: 409, .. }) => Ok(()),
+    pub fn create_directory(&self, path: &LibraryPath) -> impl Future<Output = Result<()>> + '_ {
+        let url = self.url("directory", &path.encoded(), "");
+        self.send(self.call("create directory"), Method::Put, url, None, |resp| match resp {
+            Ok(_) | Err(Error::Smh { status: 409, .. }) => Ok(()),
             Err(e) => Err(e),
-        }
+        })
     }
 
     /// File info of `path` (`GET …/{path}?info`).
-    pub async fn info(&self, path: &LibraryPath) -> Result<FileInfo> {
-        let resp = self.call(Method::Get, &path.encoded(), &[("info", None)], None, "file info").await?;
-        FileInfo::from_json(json_body(&resp)?, resp.status)
+    pub fn info(&self, path: &LibraryPath) -> impl Future<Output = Result<FileInfo>> + '_ {
+        let url = self.url("file", &path.encoded(), "info");
+        self.send(self.call("file info"), Method::Get, url, None, file_info)
     }
 
     /// The upload task as SMH sees it (`GET {confirmKey}?upload`).
-    pub async fn query(&self, confirm_key: &str) -> Result<Value> {
-        let resp =
-            self.call(Method::Get, &encode_segment(confirm_key), &[("upload", None)], None, "query upload").await?;
-        json_body(&resp)
+    pub fn query(&self, confirm_key: &str) -> impl Future<Output = Result<Value>> + '_ {
+        let url = self.url("file", &encode_segment(confirm_key), "upload");
+        self.send(self.call("query upload"), Method::Get, url, None, |resp| json_body(&resp?))
     }
 }
 
-/// One SMH call as the retry loop sends it: the access token goes in the URL, is replaced once
-/// when SMH refuses it, and is scrubbed from error replies that echo it.
+/// The file a reply describes (confirm, info).
+fn file_info(resp: Result<HttpResponse>) -> Result<FileInfo> {
+    let resp = resp?;
+    FileInfo::from_json(json_body(&resp)?, resp.status)
+}
+
+/// One SMH call as the retry loop sends it: the access token goes at the end of the URL, is
+/// replaced once when SMH refuses it, and is scrubbed from error replies that echo it.
 struct SmhAttempts<'a> {
-    api: &'a SmhApi,
+    tokens: &'a Tokens,
     method: Method,
-    resource: &'a str,
-    tail: &'a str,
-    query: &'a [(&'a str, Option<String>)],
-    body: Option<crate::platform::Body>,
+    /// The URL without the token's value.
+    url: String,
+    body: Option<Body>,
     /// The token of the last attempt (fetched at the first).
     token: Option<String>,
-    /// The token SMH refused, replaced by the next attempt.
+    /// The token SMH refused: the next attempt asks for another.
     refused: Option<String>,
     refreshed: bool,
 }
@@ -225,17 +220,18 @@ struct SmhAttempts<'a> {
 impl Attempts for SmhAttempts<'_> {
     fn request(&mut self) -> LocalBoxFuture<'_, Result<HttpRequest>> {
         Box::pin(async move {
-            let token = match (&self.token, self.refused.take()) {
-                (Some(token), _) => token.clone(),
-                (None, Some(refused)) => self.api.tokens.refresh(&refused).await?,
-                (None, None) => self.api.tokens.get().await?,
+            if let Some(refused) = self.refused.take() {
+                self.tokens.forget(&refused);
+            }
+            let token = match &self.token {
+                Some(token) => token,
+                None => self.token.insert(self.tokens.get().await?),
             };
             let mut headers = Vec::new();
             if self.body.is_some() {
                 headers.push(("Content-Type".to_string(), "application/json".to_string()));
             }
-            let url = self.api.file_url(self.resource, self.tail, self.query, &token);
-            self.token = Some(token);
+            let url = concat(&[&self.url, &encode_segment(token)]);
             Ok(HttpRequest::new(self.method, url, headers, self.body.clone()))
         })
     }
@@ -248,7 +244,7 @@ impl Attempts for SmhAttempts<'_> {
     }
 
     fn reauthorise(&mut self, error: &Error) -> bool {
-        if !error.is_invalid_token() || self.refreshed || !self.api.tokens.can_refresh() {
+        if !error.is_invalid_token() || self.refreshed || !self.tokens.can_refresh() {
             return false;
         }
         self.refreshed = true;
@@ -271,15 +267,12 @@ fn smh_error(resp: &HttpResponse, token: &str) -> Error {
     let request_id = resp.header("x-request-id").map(str::to_string);
     let reply = json::parse(&resp.body).ok();
     match reply.as_ref().and_then(|v| Some((v, v.get("code")?.as_str()?))) {
-        Some((v, code)) => {
-            let scrub = |s: &str| if token.is_empty() { s.to_string() } else { text::replace(s, token, "***") };
-            Error::Smh {
-                status: resp.status,
-                code: scrub(code),
-                message: scrub(v.get("message").and_then(Value::as_str).unwrap_or_default()),
-                request_id: v.get("requestId").and_then(Value::as_str).map(str::to_string).or(request_id),
-            }
-        }
+        Some((v, code)) => Error::Smh {
+            status: resp.status,
+            code: text::replace(code, token, "***"),
+            message: text::replace(v.str_at("message").unwrap_or_default(), token, "***"),
+            request_id: v.str_at("requestId").map(str::to_string).or(request_id),
+        },
         _ if resp.status >= 500 || resp.status == 429 => Error::Smh {
             status: resp.status,
             code: if resp.status == 429 { "RateLimitExceeded".into() } else { "InternalServerError".into() },
@@ -287,5 +280,95 @@ fn smh_error(resp: &HttpResponse, token: &str) -> Error {
             request_id,
         },
         _ => Error::InvalidResponse { status: resp.status, message: "error reply is not SMH JSON".into() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::time::Duration;
+
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::net::retry::tests::Instant;
+    use crate::smh::TokenProvider;
+
+    /// Answers 200 `{}` (or the queued replies) and keeps each request as
+    /// `METHOD URL | headers | body | timeout`.
+    #[derive(Default)]
+    struct Wire {
+        sent: RefCell<Vec<String>>,
+        replies: RefCell<Vec<HttpResponse>>,
+    }
+
+    impl Http for Wire {
+        fn send(&self, r: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse>> {
+            let body = match &r.body {
+                Some(Body::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
+                _ => String::new(),
+            };
+            let headers: Vec<String> = r.headers.iter().map(|(k, v)| concat(&[k, ": ", v])).collect();
+            let line = format!("{:?} {} | {} | {} | {:?}", r.method, r.url, headers.join(", "), body, r.timeout);
+            self.sent.borrow_mut().push(line);
+            let reply = self.replies.borrow_mut().pop();
+            let reply = reply.unwrap_or(HttpResponse { status: 200, headers: vec![], body: b"{}".to_vec() });
+            Box::pin(async move { Ok(reply) })
+        }
+    }
+
+    /// Hands out `t1`, then `t2 +/&=` (which the URL must encode).
+    struct Two(RefCell<u32>);
+    impl TokenProvider for Two {
+        fn fetch(&self) -> LocalBoxFuture<'static, Result<String>> {
+            *self.0.borrow_mut() += 1;
+            let token = if *self.0.borrow() == 1 { "t1" } else { "t2 +/&=" };
+            Box::pin(async move { Ok(token.to_string()) })
+        }
+    }
+
+    #[test]
+    fn requests_on_the_wire() {
+        let wire = Rc::new(Wire::default());
+        let api = SmhApi {
+            http: wire.clone(),
+            timer: Rc::new(Instant),
+            tokens: Tokens::from_provider(Rc::new(Two(RefCell::new(0))), None),
+            target: SmhTarget {
+                base_url: "https://smh.test:8443".into(),
+                library_id: "lib 1".into(),
+                space_id: "-".into(),
+                user_id: Some("ad min/1".into()),
+            },
+            retry: RetryConfig::default(),
+        };
+        let path = LibraryPath::parse("相册/my photo+1.jpg").unwrap();
+        let _ = block_on(api.begin(&path, UploadKind::Multipart, 5 << 20, Conflict::Rename, Some("ab"), Some("cd")));
+        let _ = block_on(api.begin(&path, UploadKind::Simple, 0, Conflict::Overwrite, None, None));
+        let _ = block_on(api.confirm("ck/1 x", u64::MAX, Conflict::Ask, Duration::from_secs(7)));
+        block_on(api.create_directory(&path.parent().unwrap())).unwrap();
+        // A refused token is fetched again, once, and the call replayed with it.
+        let refused = br#"{"code":"InvalidAccessToken","message":"t1 is bad"}"#.to_vec();
+        wire.replies.borrow_mut().push(HttpResponse { status: 403, headers: vec![], body: refused });
+        block_on(api.query("ck")).unwrap();
+        let _ = block_on(api.renew("ck"));
+        block_on(api.cancel("ck")).unwrap();
+        let _ = block_on(api.info(&path));
+        let (file, lib, user) = ("https://smh.test:8443/api/v1/file/lib%201/-/", "lib%201/-/", "user_id=ad%20min%2F1");
+        let photo = "%E7%9B%B8%E5%86%8C/my%20photo%2B1.jpg";
+        let json = "Content-Type: application/json";
+        let t2 = "access_token=t2%20%2B%2F%26%3D";
+        let expected = [
+            format!("Post {file}{photo}?multipart&conflict_resolution_strategy=rename&filesize=5242880&{user}&access_token=t1 | {json} | {{\"size\":\"5242880\",\"beginningHash\":\"ab\",\"fullHash\":\"cd\"}} | Some(30s)"),
+            format!("Put {file}{photo}?conflict_resolution_strategy=overwrite&filesize=0&{user}&access_token=t1 | {json} | {{\"size\":\"0\"}} | Some(30s)"),
+            format!("Post {file}ck%2F1%20x?confirm&conflict_resolution_strategy=ask&{user}&access_token=t1 | {json} | {{\"crc64\":\"18446744073709551615\"}} | Some(7s)"),
+            format!("Put https://smh.test:8443/api/v1/directory/{lib}%E7%9B%B8%E5%86%8C?{user}&access_token=t1 |  |  | Some(30s)"),
+            format!("Get {file}ck?upload&{user}&access_token=t1 |  |  | Some(30s)"),
+            format!("Get {file}ck?upload&{user}&{t2} |  |  | Some(30s)"),
+            format!("Post {file}ck?renew&{user}&{t2} |  |  | Some(30s)"),
+            format!("Delete {file}ck?upload&{user}&{t2} |  |  | Some(30s)"),
+            format!("Get {file}{photo}?info&{user}&{t2} |  |  | Some(30s)"),
+        ];
+        assert_eq!(*wire.sent.borrow(), expected);
     }
 }

@@ -7,7 +7,7 @@ use crate::text::join;
 pub const MAX_NAME_LEN: usize = 255;
 
 /// Characters SMH refuses in names (`IllegalFileName`, docs/smh-api.md §5.1).
-const ILLEGAL: &[char] = &['\\', ':', '*', '?', '"', '<', '>', '|'];
+const ILLEGAL: &[u8] = b"\\:*?\"<>|";
 
 /// A validated path: non-empty segments without `.`/`..`, control or illegal characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,13 +31,18 @@ impl LibraryPath {
             if seg == "." || seg == ".." {
                 return Err(bad("may not contain `.` or `..` segments"));
             }
-            if seg.chars().any(|c| c.is_control()) {
+            // Bytes, not chars: the control characters are C0, DEL and C1 (U+0080–U+009F, in
+            // UTF-8 0xC2 then 0x80–0x9F), and a byte below 0x80 is never part of a longer one.
+            let bytes = seg.as_bytes();
+            let c1 = bytes.windows(2).any(|w| w[0] == 0xC2 && w[1] < 0xA0);
+            if c1 || bytes.iter().any(|&b| b < 0x20 || b == 0x7F) {
                 return Err(bad("contains a control character"));
             }
-            if seg.contains(ILLEGAL) {
+            if bytes.iter().any(|b| ILLEGAL.contains(b)) {
                 return Err(bad("contains one of \\ : * ? \" < > |"));
             }
-            if seg.chars().count() > MAX_NAME_LEN {
+            // Characters: the bytes that do not continue one (0x80–0xBF do).
+            if bytes.iter().filter(|&&b| (b as i8) >= -0x40).count() > MAX_NAME_LEN {
                 return Err(bad("has a name longer than 255 characters"));
             }
             segments.push(seg.to_string());
@@ -75,6 +80,7 @@ pub use crate::net::percent_encode as encode_segment;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::concat;
 
     #[test]
     fn valid_paths_encode_per_segment() {
@@ -90,5 +96,31 @@ mod tests {
             assert!(matches!(LibraryPath::parse(bad), Err(Error::InvalidInput { .. })), "{bad:?}");
         }
         assert!(LibraryPath::parse(&"a".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn byte_checks_agree_with_char_checks_for_every_char() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let expected = if c.is_control() {
+                Err("contains a control character")
+            } else if ['\\', ':', '*', '?', '"', '<', '>', '|'].contains(&c) {
+                Err("contains one of \\ : * ? \" < > |")
+            } else if c == '/' {
+                Err("has an empty segment (`//` or a trailing `/`)")
+            } else {
+                Ok(())
+            };
+            let got = LibraryPath::parse(&concat(&["\u{e9}", c.encode_utf8(&mut [0; 4])]));
+            let got = got.map(|_| ()).map_err(|e| match e {
+                Error::InvalidInput { message, .. } => message,
+                other => panic!("{other:?}"),
+            });
+            assert_eq!(got.as_ref().map(|_| ()).map_err(String::as_str), expected, "{c:?}");
+        }
+        // Names are counted in characters, whatever their UTF-8 length.
+        for c in ['a', '\u{e9}', '\u{a0}', '\u{4e2d}', '\u{1f600}'] {
+            assert!(LibraryPath::parse(&String::from(c).repeat(255)).is_ok(), "{c:?}");
+            assert!(LibraryPath::parse(&String::from(c).repeat(256)).is_err(), "{c:?}");
+        }
     }
 }

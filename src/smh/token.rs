@@ -44,29 +44,13 @@ impl Tokens {
         self.0.borrow().provider.is_some()
     }
 
-    /// The current token, fetching one if there is none.
+    /// The current token, fetching one if there is none (one fetch for concurrent callers).
     pub async fn get(&self) -> Result<String> {
-        if let Some(t) = self.0.borrow().current.clone() {
-            return Ok(t);
-        }
-        self.fetch_shared().await
-    }
-
-    /// SMH refused `stale`: fetch a new token unless another request already did.
-    pub async fn refresh(&self, stale: &str) -> Result<String> {
-        {
-            let mut inner = self.0.borrow_mut();
-            match inner.current.as_deref() {
-                Some(t) if t != stale => return Ok(t.to_string()),
-                _ => inner.current = None,
-            }
-        }
-        self.fetch_shared().await
-    }
-
-    async fn fetch_shared(&self) -> Result<String> {
         let fetch = {
             let inner = self.0.borrow();
+            if let Some(t) = &inner.current {
+                return Ok(t.clone());
+            }
             let Some(provider) = &inner.provider else {
                 return Err(Error::AccessToken { message: "no accessToken and no getAccessToken option".into() });
             };
@@ -80,6 +64,15 @@ impl Tokens {
             Err(_) => {}
         }
         result
+    }
+
+    /// SMH refused `stale`: the next [`Tokens::get`] fetches a new token, unless another request
+    /// replaced it already.
+    pub fn forget(&self, stale: &str) {
+        let mut inner = self.0.borrow_mut();
+        if inner.current.as_deref() == Some(stale) {
+            inner.current = None;
+        }
     }
 }
 
@@ -104,11 +97,13 @@ mod tests {
             let tokens = Tokens::from_provider(Rc::new(Counting(calls.clone())), None);
             assert_eq!(tokens.get().await.unwrap(), "t1");
             assert_eq!(tokens.get().await.unwrap(), "t1");
-            let (a, b) = futures::join!(tokens.refresh("t1"), tokens.refresh("t1"));
+            tokens.forget("t1");
+            let (a, b) = futures::join!(tokens.get(), tokens.get());
             assert_eq!((a.unwrap(), b.unwrap()), ("t2".to_string(), "t2".to_string()));
             assert_eq!(calls.get(), 2);
             // A refresh for an already-replaced token does not fetch again.
-            assert_eq!(tokens.refresh("t1").await.unwrap(), "t2");
+            tokens.forget("t1");
+            assert_eq!(tokens.get().await.unwrap(), "t2");
             assert_eq!(calls.get(), 2);
         });
     }
@@ -118,7 +113,8 @@ mod tests {
         futures::executor::block_on(async {
             let tokens = Tokens::fixed("abc".into());
             assert!(!tokens.can_refresh());
-            assert!(matches!(tokens.refresh("abc").await, Err(Error::AccessToken { .. })));
+            tokens.forget("abc");
+            assert!(matches!(tokens.get().await, Err(Error::AccessToken { .. })));
         });
     }
 }

@@ -9,7 +9,7 @@ use crate::vecmap::VecMap as BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::json::{self, Value};
-use crate::text::{fill, join, last_segment};
+use crate::text::{fill, last_segment};
 
 /// Largest byte count a reply may announce: JS numbers are exact up to 2^53 - 1, and no file
 /// is larger. A bigger (or negative, or fractional) size is refused.
@@ -162,11 +162,15 @@ impl UploadAuth {
 }
 
 /// Body of begin-upload: `{"size": "…", "beginningHash"?: "…", "fullHash"?: "…"}`.
-pub fn begin_body(size: u64, beginning_hash: Option<String>, full_hash: Option<String>) -> Value {
-    let mut members = vec![("size".to_string(), Value::from(json::u64_to_string(size)))];
-    members.extend(beginning_hash.map(|h| ("beginningHash".to_string(), Value::from(h))));
-    members.extend(full_hash.map(|h| ("fullHash".to_string(), Value::from(h))));
-    Value::Object(members)
+pub fn begin_body(size: u64, beginning_hash: Option<&str>, full_hash: Option<&str>) -> String {
+    let mut w = json::Writer::new();
+    w.open('{').str_member("size", &json::u64_to_string(size));
+    for (name, hash) in [("beginningHash", beginning_hash), ("fullHash", full_hash)] {
+        if let Some(hash) = hash {
+            w.str_member(name, hash);
+        }
+    }
+    w.close('}').finish()
 }
 
 /// The committed file, from confirm (or a quick-upload hit).
@@ -188,14 +192,17 @@ impl FileInfo {
     pub fn from_json(raw: Value, status: u16) -> Result<FileInfo> {
         let path = match raw.get("path") {
             Some(Value::Array(segments)) => {
-                let mut texts = Vec::with_capacity(segments.len());
-                for segment in segments {
-                    let text = segment.as_str();
-                    texts.push(
-                        text.ok_or_else(|| invalid(status, "reply's `path` holds a segment that is not a string"))?,
-                    );
+                let mut path = String::new();
+                for (i, segment) in segments.iter().enumerate() {
+                    let Some(text) = segment.as_str() else {
+                        return Err(invalid(status, "reply's `path` holds a segment that is not a string"));
+                    };
+                    if i > 0 {
+                        path.push('/');
+                    }
+                    path.push_str(text);
                 }
-                join(&texts, "/")
+                path
             }
             Some(Value::String(s)) => s.trim_start_matches('/').to_string(),
             _ => return Err(invalid(status, "file reply has no `path`")),
@@ -314,10 +321,7 @@ mod tests {
 
     #[test]
     fn begin_body_json() {
-        assert_eq!(begin_body(12, None, None).to_json(), r#"{"size":"12"}"#);
-        assert_eq!(
-            begin_body(0, Some("ab".into()), Some("cd".into())).to_json(),
-            r#"{"size":"0","beginningHash":"ab","fullHash":"cd"}"#
-        );
+        assert_eq!(begin_body(12, None, None), r#"{"size":"12"}"#);
+        assert_eq!(begin_body(0, Some("ab"), Some("cd")), r#"{"size":"0","beginningHash":"ab","fullHash":"cd"}"#);
     }
 }

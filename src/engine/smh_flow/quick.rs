@@ -12,6 +12,7 @@
 //! all sent end the race: the upload is confirmed as any other.
 
 use std::cell::Cell;
+use std::future::Future;
 use std::pin::pin;
 
 use futures::future::{select, Either};
@@ -26,7 +27,7 @@ use crate::engine::state::UploadState;
 use crate::error::{Error, Result};
 use crate::json::u64_to_string;
 use crate::platform::LocalBoxFuture;
-use crate::smh::{Begin, Conflict, FileInfo, UploadKind};
+use crate::smh::{Begin, Conflict, FileInfo};
 
 /// Bytes read per [`FileSource::chain_hash`] call while hashing (a whole number of 1 MiB blocks):
 /// the pause granularity. Large reads for I/O's sake; the source hashes them in slices that keep
@@ -56,7 +57,7 @@ impl SmhFlow {
         let size = session.size();
         let quick = self.options.quick_upload && size >= QUICK_UPLOAD_BLOCK;
         let beginning = if quick { Some(session.beginning_hash().await?) } else { None };
-        let mut outcome = self.begin_with_parents(beginning.clone(), None).await?;
+        let mut outcome = self.begin_with_parents(beginning.as_deref()).await?;
         if let Begin::QuickCandidate = outcome {
             session.set_state(UploadState::Hashing);
             session.enter_phase(Phase::Hashing, size, 0);
@@ -66,15 +67,15 @@ impl SmhFlow {
                     let beginning = beginning.unwrap_or_default();
                     // A miss opens its upload with `ask`: the confirm says the caller's strategy
                     // (it overrides the begin's, docs/smh-api.md §5.6).
-                    match self.ask_with_hashes(beginning.clone(), full.clone()).await? {
+                    match self.ask_with_hashes(&beginning, &full).await? {
                         Some(begin) => begin,
                         // The path is taken (or holds another file): SMH renames or refuses as
                         // asked. With `rename`, a reply lost now can leave a second copy.
-                        None => self.begin_with_full_hash(beginning, full, self.options.conflict).await?,
+                        None => self.begin_with_full_hash(&beginning, &full, self.options.conflict).await?,
                     }
                 }
                 None => {
-                    let plain = self.begin_with_parents(None, None).await?;
+                    let plain = self.begin_with_parents(None).await?;
                     let beginning = beginning.unwrap_or_default();
                     *self.racing.borrow_mut() = Some(Racing { beginning, hash });
                     plain
@@ -87,10 +88,12 @@ impl SmhFlow {
                 Ok(Opened::Stored)
             }
             Begin::Upload(auth) => {
-                let ids = auth.upload_id.clone().map(|id| (id, auth.confirm_key.clone()));
                 self.install_auth(auth)?;
-                if let Some((upload_id, confirm_key)) = ids {
-                    session.record_new_upload(&upload_id, Some(&confirm_key));
+                // The record names the multipart upload the parameters just taken into use.
+                if let Some(state) = self.auth.borrow().as_ref() {
+                    if let Some(upload_id) = &state.auth.upload_id {
+                        session.record_new_upload(upload_id, Some(&state.auth.confirm_key));
+                    }
                 }
                 Ok(Opened::Parts(PartsDone::new()))
             }
@@ -160,7 +163,7 @@ impl SmhFlow {
             let mut hash = racing.hash;
             let Ok(Some(full)) = self.full_hash(&mut hash, false).await else { return Ok(false) };
             asking.set(true);
-            match self.ask_with_hashes(racing.beginning, full).await? {
+            match self.ask_with_hashes(&racing.beginning, &full).await? {
                 Some(Begin::Instant(file)) => {
                     self.keep_instant(file);
                     Ok(true)
@@ -200,19 +203,15 @@ impl SmhFlow {
         Ok(true)
     }
 
-    /// The file at the upload's path (`None`: none, or SMH could not say).
-    async fn file_at_path(&self) -> Option<FileInfo> {
-        self.api().info(&self.options.path).await.ok()
-    }
-
     /// SMH's begin with both hashes, sent so that a lost reply cannot store the file twice:
     /// unless the strategy is `overwrite`, it asks for no rename, and only while the path is
     /// free. A hit can then be stored nowhere but at the path, so a begin without an answer (its
     /// reply lost, or its resend refused as the path is taken) is settled by the file at the
     /// path. `None`: not sent (the path is taken), or refused, or settled as not stored.
-    async fn ask_with_hashes(&self, beginning: String, full: String) -> Result<Option<Begin>> {
+    async fn ask_with_hashes(&self, beginning: &str, full: &str) -> Result<Option<Begin>> {
         let settle = self.options.conflict != Conflict::Overwrite;
-        if settle && self.file_at_path().await.is_some() {
+        // A file at the path (an error: none, or SMH could not say).
+        if settle && self.api().info(&self.options.path).await.is_ok() {
             return Ok(None);
         }
         let conflict = if settle { Conflict::Ask } else { Conflict::Overwrite };
@@ -227,7 +226,7 @@ impl SmhFlow {
     /// stored this file there (the hit). A retryable error when SMH cannot be asked: the upload then fails with
     /// its record kept, rather than risk a second copy. Shielded as the begin was: a file it
     /// stored is the outcome, whatever cancel() says meanwhile.
-    async fn stored_by_the_begin(&self) -> Result<Option<FileInfo>> {
+    fn stored_by_the_begin(&self) -> impl Future<Output = Result<Option<FileInfo>>> + '_ {
         let session = &self.session;
         let bound = session.uploader.config().retry.request_timeout;
         let settle = async {
@@ -240,16 +239,19 @@ impl SmhFlow {
                 _ => Ok(None),
             }
         };
-        session.shielded(Shield::Committing(bound), settle).await
+        session.shielded(Shield::Committing(bound), settle)
     }
 
     /// SMH's begin with both hashes (shielded from cancel): a hit, or an upload SMH opened.
-    async fn begin_with_full_hash(&self, beginning: String, full: String, conflict: Conflict) -> Result<Begin> {
+    fn begin_with_full_hash(
+        &self,
+        beginning: &str,
+        full: &str,
+        conflict: Conflict,
+    ) -> impl Future<Output = Result<Begin>> + '_ {
         let session = &self.session;
-        let kind = if session.is_multipart() { UploadKind::Multipart } else { UploadKind::Simple };
-        let (opts, size) = (&self.options, session.size());
-        let begin = self.api().begin(&opts.path, kind, size, conflict, Some(beginning), Some(full));
-        session.shielded(Shield::Committing(session.uploader.config().retry.request_timeout), begin).await
+        let begin = self.begin_call(conflict, Some(beginning), Some(full));
+        session.shielded(Shield::Committing(session.uploader.config().retry.request_timeout), begin)
     }
 }
 
