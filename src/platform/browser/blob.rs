@@ -6,13 +6,13 @@
 
 use std::ops::Range;
 
-use js_sys::{Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::Reflect;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
-use super::js_message;
 use super::worker::{self, Via};
+use super::{bytes_of, js_message};
 use crate::error::{Error, Result};
 use crate::platform::{Body, FileSource, Handle, LocalBoxFuture, Part};
 use crate::text::fill;
@@ -62,12 +62,8 @@ impl BlobSource {
 
 /// The bytes of `blob` (`arrayBuffer()`), copied into wasm memory.
 pub(super) async fn read_blob(blob: &Blob) -> Result<Vec<u8>> {
-    let read_error = |e: JsValue| Error::FileRead { message: js_message(&e) };
-    let buffer = JsFuture::from(blob.array_buffer()).await.map_err(read_error)?;
-    let buffer = buffer
-        .dyn_into::<js_sys::ArrayBuffer>()
-        .map_err(|_| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+    let buffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| Error::FileRead { message: js_message(&e) })?;
+    bytes_of(&buffer).ok_or_else(|| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })
 }
 
 impl From<BlobSource> for Blob {

@@ -29,9 +29,19 @@ pub use storage::JsCheckpoints;
 pub use timer::{next_task, JsTimer};
 pub use xhr::XhrHttp;
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
 use crate::error::Error;
+
+#[cfg(not(feature = "miniprogram"))]
+#[wasm_bindgen(module = "/src/platform/browser/xhr.js")]
+extern "C" {
+    /// A copy of the bytes of an `ArrayBuffer` or a `Uint8Array` (a file's read, a hash the
+    /// Worker sent); `None` for any other value.
+    #[wasm_bindgen(js_name = smhBytes)]
+    fn bytes_of(value: &JsValue) -> Option<Vec<u8>>;
+}
 
 /// Turns a thrown JS value into a message (for `Network`/`FileRead` errors).
 pub fn js_message(value: &JsValue) -> String {

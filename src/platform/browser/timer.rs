@@ -72,7 +72,7 @@ impl Timeout {
     }
     /// Resolves when the timeout fires.
     fn promise(&self) -> Promise {
-        self.0.clone().into()
+        self.0.clone()
     }
 }
 

@@ -157,7 +157,7 @@ pub async fn chain_hash_ahead(
 /// The 32-byte hash a chain request resolved with, or its failure as [`Error::FileRead`].
 fn hash_of(reply: std::result::Result<JsValue, JsValue>) -> Result<[u8; 32]> {
     let value = reply.map_err(|e| Error::FileRead { message: js_message(&e) })?;
-    let bytes = value.dyn_into::<Uint8Array>().map(|a| a.to_vec()).unwrap_or_default();
+    let bytes = super::bytes_of(&value).unwrap_or_default();
     <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| Error::FileRead { message: "a malformed hash".into() })
 }
 
