@@ -5,10 +5,10 @@
 /**
  * Sends `method url` with `headers` (JSON text of [name, value, …]: one string crosses from the
  * wasm for less than an array of values) and `body` (a Blob, a Uint8Array or undefined), within
- * `timeout` ms (0: no limit); `progress(loaded)`, when given, hears the upload's progress. Returns the XHR (abort() gives up on it) with `smhEnd`: a promise of the
- * status once loaded, else 'timeout' or 'error' (a network error, a CORS refusal or an abort),
- * that rejects with what open() or send() threw, or with the name of a header setRequestHeader
- * refused.
+ * `timeout` ms (0: no limit); `progress(loaded)`, when given, hears the upload's progress.
+ * Returns the XHR (abort() gives up on it) with `smhEnd`: a promise of the status once loaded,
+ * else 'timeout' or 'error' (a network error, a CORS refusal or an abort), that rejects with
+ * what open() or send() threw, or with the name of a header setRequestHeader refused.
  */
 export function smhXhr(method, url, headers, body, timeout, progress) {
   const xhr = new XMLHttpRequest();
