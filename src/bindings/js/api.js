@@ -100,6 +100,8 @@ const smh$RAW = Symbol('smh-upload wasm object');
 const smh$DONE = Symbol('smh-upload done');
 const smh$DISCARD = Symbol('smh-upload discardPending');
 const smh$FAILED = Symbol('smh-upload failed');
+const smh$STATE = Symbol('smh-upload state');
+const smh$PROGRESS = Symbol('smh-upload progress');
 
 /** `options` checked to be an object (or absent when `optional`) with no names but `known`. */
 function smh$options(options, prefix, known, optional) {
@@ -258,9 +260,9 @@ if (Symbol.dispose) smh$Client.prototype[Symbol.dispose] = smh$Client.prototype.
 const smh$TASK_OPTIONS = ['onProgress', 'onStateChange', 'onWarning', 'signal'];
 
 export class UploadTask {
-  /** Internal: `start(events)` starts the upload in the wasm and returns its `__Task`; `o` are
-   *  the upload's options, their own names already checked. */
-  constructor(start, o) {
+  /** Internal: `start(events)` starts the upload of `file` in the wasm and returns its `__Task`;
+   *  `o` are the upload's options, their own names already checked. */
+  constructor(start, o, file) {
     const signal = o.signal;
     if (!smh$absent(signal) && !(typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal)) {
       throw smh$invalid('signal', 'must be an AbortSignal');
@@ -277,14 +279,25 @@ export class UploadTask {
     });
     // The page may never call done(); that must not surface as an unhandled rejection.
     this[smh$DONE].catch(() => {});
+    // The state as the wasm last announced it (it announces every change).
+    this[smh$STATE] = 'preparing';
     const events = {
-      s: state => onState && smh$callBack(onState, state),
-      p: (...numbers) => onProgress && smh$callBack(onProgress, smh$progress(...numbers)),
+      s: state => {
+        this[smh$STATE] = state;
+        if (onState) smh$callBack(onState, state);
+      },
+      p: (...numbers) => {
+        this[smh$PROGRESS] = numbers;
+        if (onProgress) smh$callBack(onProgress, smh$progress(...numbers));
+      },
       w: (code, message) =>
         onWarning ? smh$callBack(onWarning, { code, message }) : console.warn('smh-upload:', message),
       d: settle,
     };
     const raw = (this[smh$RAW] = smh$call(() => start(events)));
+    // Until the first report (none comes before start() returns): uploading, nothing sent yet,
+    // of the file's size (the wasm accepted the file, so `size` is its size).
+    this[smh$PROGRESS] = [1, 0, file.size, 0, NaN, false];
     smh$live.set(this, settle);
     if (signal) {
       if (signal.aborted) raw.cancel();
@@ -308,10 +321,10 @@ export class UploadTask {
     return this[smh$DONE];
   }
   get state() {
-    return this[smh$FAILED] ? 'failed' : this[smh$RAW].state();
+    return this[smh$FAILED] ? 'failed' : this[smh$STATE];
   }
   get progress() {
-    return smh$progress(...this[smh$RAW].progress());
+    return smh$progress(...this[smh$PROGRESS]);
   }
   free() {
     this[smh$RAW].free();
