@@ -12,7 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
 use super::worker::{self, Via};
-use super::{bytes_of, js_message};
+use super::{bytes_of, read_error};
 use crate::error::{Error, Result};
 use crate::platform::{Body, FileSource, Handle, LocalBoxFuture, Part};
 use crate::text::fill;
@@ -54,15 +54,13 @@ impl BlobSource {
 
 impl BlobSource {
     fn slice(&self, range: &Range<u64>) -> Result<Blob> {
-        self.blob
-            .slice_with_f64_and_f64(range.start as f64, range.end as f64)
-            .map_err(|e| Error::FileRead { message: js_message(&e) })
+        self.blob.slice_with_f64_and_f64(range.start as f64, range.end as f64).map_err(read_error)
     }
 }
 
 /// The bytes of `blob` (`arrayBuffer()`), copied into wasm memory.
 pub(super) async fn read_blob(blob: &Blob) -> Result<Vec<u8>> {
-    let buffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| Error::FileRead { message: js_message(&e) })?;
+    let buffer = JsFuture::from(blob.array_buffer()).await.map_err(read_error)?;
     bytes_of(&buffer).ok_or_else(|| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })
 }
 

@@ -26,11 +26,10 @@
 
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
-use super::js_message;
+use super::read_error;
 use super::sha256::page_chain_hash;
 use crate::checksum::crc64::Crc64;
 use crate::error::{Error, Result};
@@ -39,8 +38,6 @@ use crate::text::fill;
 /// Bytes read, and hashed in one call, at a time when computing in the page: each read's reply
 /// comes in a task of its own, so the page's events run between the calls.
 const PAGE_READ: u64 = crate::platform::HASH_SLICE as u64;
-/// `name` of the rejections that mean "compute in the page" (worker_client.js).
-const UNAVAILABLE: &str = "SmhWorkerUnavailable";
 
 #[wasm_bindgen(module = "/src/platform/browser/worker_client.js")]
 extern "C" {
@@ -64,6 +61,9 @@ extern "C" {
     fn worker_replies() -> f64;
     #[wasm_bindgen(js_name = smhWorkerUseScript)]
     fn worker_use_script(url: &str);
+    /// Whether a rejection means "compute in the page": the Worker cannot be used.
+    #[wasm_bindgen(js_name = smhWorkerUnavailable)]
+    fn is_unavailable(error: &JsValue) -> bool;
 }
 
 /// Where a hash is computed. Uploads use [`Via::Auto`]; the others exist for the browser tests,
@@ -104,7 +104,7 @@ pub async fn crc64(blob: &Blob, via: Via) -> Result<u64> {
                     .ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed CRC-64".into() })
             }
             Err(e) if via == Via::Auto && is_unavailable(&e) => {}
-            Err(e) => return Err(Error::FileRead { message: js_message(&e) }),
+            Err(e) => return Err(read_error(e)),
         }
     }
     let mut crc = Crc64::new();
@@ -156,16 +156,14 @@ pub async fn chain_hash_ahead(
 
 /// The 32-byte hash a chain request resolved with, or its failure as [`Error::FileRead`].
 fn hash_of(reply: std::result::Result<JsValue, JsValue>) -> Result<[u8; 32]> {
-    let value = reply.map_err(|e| Error::FileRead { message: js_message(&e) })?;
+    let value = reply.map_err(read_error)?;
     let bytes = super::bytes_of(&value).unwrap_or_default();
     <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| Error::FileRead { message: "a malformed hash".into() })
 }
 
 /// Bytes of wasm memory the Worker holds (browser tests check it stays flat).
 pub async fn worker_memory_bytes() -> Result<f64> {
-    let value = JsFuture::from(worker_memory(&wasm_bindgen::module()))
-        .await
-        .map_err(|e| Error::FileRead { message: js_message(&e) })?;
+    let value = JsFuture::from(worker_memory(&wasm_bindgen::module())).await.map_err(read_error)?;
     value.as_f64().ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed size".into() })
 }
 
@@ -179,19 +177,13 @@ pub fn use_worker_script(url: &str) {
     worker_use_script(url);
 }
 
-fn is_unavailable(error: &JsValue) -> bool {
-    error.dyn_ref::<js_sys::Error>().is_some_and(|e| e.name() == UNAVAILABLE)
-}
-
 /// Reads `blob` in [`PAGE_READ`] pieces, in order, passing each to `each`.
 async fn for_each_read(blob: &Blob, mut each: impl FnMut(&[u8])) -> Result<()> {
     let size = blob.size() as u64;
     let mut start = 0;
     while start < size {
         let end = (start + PAGE_READ).min(size);
-        let piece = blob
-            .slice_with_f64_and_f64(start as f64, end as f64)
-            .map_err(|e| Error::FileRead { message: js_message(&e) })?;
+        let piece = blob.slice_with_f64_and_f64(start as f64, end as f64).map_err(read_error)?;
         let bytes = super::blob::read_blob(&piece).await?;
         if bytes.len() as u64 != end - start {
             return Err(Error::FileRead {

@@ -86,6 +86,11 @@ function call(module, message) {
   });
 }
 
+/** Whether `error` (a rejection of the calls below) means "compute in the page". */
+export function smhWorkerUnavailable(error) {
+  return error instanceof Error && error.name === UNAVAILABLE;
+}
+
 /** Starts the Worker (a client was made: an upload is likely to follow), unless it runs or cannot. */
 export function smhWorkerStart(module) {
   if (!worker && !unavailable) start(module);

@@ -1,6 +1,5 @@
-// XMLHttpRequest for src/platform/browser/xhr.rs, and the bytes of a JS buffer for the wasm
-// (src/platform/browser/mod.rs), inlined into the package's glue: written in JavaScript because
-// the event handlers and the type checks cost far more wasm than these lines.
+// XMLHttpRequest for src/platform/browser/xhr.rs (inlined into the package's glue):
+// written in JavaScript because the event handlers cost far more wasm than these lines.
 
 /**
  * Sends `method url` with `headers` (JSON text of [name, value, …]: one string crosses from the
@@ -54,9 +53,4 @@ export function smhHeaders(xhr) {
 /** The body of a loaded `xhr` (empty without one). */
 export function smhBody(xhr) {
   return new Uint8Array(xhr.response || 0);
-}
-
-/** A copy of the bytes of an ArrayBuffer or a Uint8Array (undefined for anything else). */
-export function smhBytes(value) {
-  if (value instanceof ArrayBuffer || value instanceof Uint8Array) return new Uint8Array(value);
 }
