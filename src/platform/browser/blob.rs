@@ -101,11 +101,9 @@ impl FileSource for BlobSource {
     fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
         // The engine hashes a file in consecutive ranges of one length: the Worker is told the
         // next one, so its reads run on while this range's last blocks are digested.
-        let key = |r: &Range<u64>| fill("{}:{}-{}", &[self.id.into(), r.start.into(), r.end.into()]);
         let following = range.end..(range.end + (range.end - range.start)).min(self.size);
-        let next =
-            (!following.is_empty()).then(|| self.slice(&following).ok().map(|blob| (blob, key(&following)))).flatten();
-        let ahead = worker::ReadAhead { key: key(&range), next };
+        let next = (!following.is_empty()).then(|| self.slice(&following).ok()).flatten();
+        let ahead = worker::ReadAhead { source: self.id, start: range.start, next };
         let slice = self.slice(&range);
         Box::pin(async move { worker::chain_hash_ahead(&slice?, previous, Via::Auto, Some(ahead)).await })
     }

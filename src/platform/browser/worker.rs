@@ -43,15 +43,17 @@ const PAGE_READ: u64 = crate::platform::HASH_SLICE as u64;
 extern "C" {
     #[wasm_bindgen(js_name = smhWorkerCrc64)]
     fn worker_crc64(module: &JsValue, blob: &Blob) -> Promise;
+    /// `via`: 0 auto, 1 worker, 2 js; `source` (0: none) and `start` name `blob`'s bytes and
+    /// `next`'s for the reads ahead ([`ReadAhead`]).
     #[wasm_bindgen(js_name = smhWorkerChainHash)]
     fn worker_chain_hash(
         module: &JsValue,
         blob: &Blob,
         previous: Option<Uint8Array>,
-        via: &str,
-        key: Option<String>,
+        via: i32,
+        source: i32,
+        start: f64,
         next: Option<Blob>,
-        next_key: Option<String>,
     ) -> Promise;
     #[wasm_bindgen(js_name = smhWorkerStart)]
     fn worker_start(module: &JsValue);
@@ -118,12 +120,15 @@ pub async fn chain_hash(blob: &Blob, previous: Option<[u8; 32]>, via: Via) -> Re
     chain_hash_ahead(blob, previous, via, None).await
 }
 
-/// What the next [`chain_hash_ahead`] request will hash, so the Worker reads it early: this
-/// request's key, the next blob and its key. A key names a range of one file and is never used
-/// for other bytes (the Worker uses bytes read ahead only for the request with that key).
+/// What the next [`chain_hash_ahead`] request will hash, so the Worker reads it early: the file
+/// (`source`, a number not 0 that names one file of the page and no other), where this
+/// request's blob starts in it, and the blob that follows it there. worker_client.js names each
+/// range of bytes by these (`source:start-end`): the Worker uses bytes read ahead only for the
+/// request of the same range.
 pub struct ReadAhead {
-    pub key: String,
-    pub next: Option<(Blob, String)>,
+    pub source: u32,
+    pub start: u64,
+    pub next: Option<Blob>,
 }
 
 /// [`chain_hash`], with the Worker told what comes next (the file hashed in several requests).
@@ -136,17 +141,14 @@ pub async fn chain_hash_ahead(
     let previous_js = || previous.map(|p| Uint8Array::from(&p[..]));
     if !matches!(via, Via::Page | Via::PageJs) {
         let how = match via {
-            Via::WorkerJs => "js",
-            Via::Worker => "worker",
-            _ => "auto",
+            Via::WorkerJs => 2,
+            Via::Worker => 1,
+            _ => 0,
         };
-        let (key, next, next_key) = match ahead {
-            Some(ReadAhead { key, next: Some((next, next_key)) }) => (Some(key), Some(next), Some(next_key)),
-            Some(ReadAhead { key, next: None }) => (Some(key), None, None),
-            None => (None, None, None),
-        };
+        let ReadAhead { source, start, next } = ahead.unwrap_or(ReadAhead { source: 0, start: 0, next: None });
         let module = wasm_bindgen::module();
-        match JsFuture::from(worker_chain_hash(&module, blob, previous_js(), how, key, next, next_key)).await {
+        let hashed = worker_chain_hash(&module, blob, previous_js(), how, source as i32, start as f64, next);
+        match JsFuture::from(hashed).await {
             Err(e) if via == Via::Auto && is_unavailable(&e) => {}
             reply => return hash_of(reply),
         }
