@@ -166,14 +166,27 @@ function smh$common(o) {
 }
 
 /** The `checkpoints` option as the wasm takes it: `null` for 'none', the page's own `{get, set,
- *  remove}`, or for 'local' (the default) the web entries' store (local.js) or, in mini-programs,
- *  `undefined` (the wasm's wx storage). */
+ *  remove}`, or for 'local' (the default) the web entries' store (local.js), each as `smh$store`
+ *  hands it over, or, in mini-programs, `undefined` (the wasm's wx storage). */
 function smh$checkpoints(o) {
   const v = o.checkpoints;
-  if (smh$absent(v) || v === 'local') return typeof smh$localCheckpoints === 'function' ? smh$localCheckpoints() : undefined;
+  if (smh$absent(v) || v === 'local') return typeof smh$localCheckpoints === 'function' ? smh$store(smh$localCheckpoints()) : undefined;
   if (v === 'none') return null;
-  if (Object(v) === v && ['get', 'set', 'remove'].every(m => typeof v[m] === 'function')) return v;
+  if (Object(v) === v && ['get', 'set', 'remove'].every(m => typeof v[m] === 'function')) return smh$store(v);
   throw smh$invalid('checkpoints', "must be 'local', 'none' or an object with get, set and remove functions");
+}
+
+/** A `{get, set, remove}` store as the wasm calls it (src/platform/browser/storage.rs): its
+ *  methods as they are now, each called on the store with the key (and the value), and `wide`
+ *  when every client of the page shares its storage (the 'local' store says `__smhPageWide`). */
+function smh$store(v) {
+  const { get, set, remove } = v;
+  return {
+    get: key => get.call(v, key),
+    set: (key, value) => set.call(v, key, value),
+    remove: key => remove.call(v, key),
+    wide: !!v.__smhPageWide,
+  };
 }
 
 /** The message of a thrown value, for the errors that name the page's function. */
