@@ -137,25 +137,25 @@ async fn chain_hash_in_requests_with_reads_ahead_equals_the_reference() {
     let blob = blob_of(&data);
     let slice = |start: usize, end: usize| blob.slice_with_f64_and_f64(start as f64, end as f64).expect("slice");
     let expected = reference_chain(&data, None);
+    // Sources name files: unique to this test (the Worker is shared by every test).
+    let mut sources = 1_000_000..;
     for request in [MIB, 3 * MIB, 8 * MIB] {
         for via in [Via::Worker, Via::WorkerJs] {
-            // Keys name bytes: unique to this blob (the Worker is shared by every test).
-            let key = |start: usize, end: usize| format!("ahead-test-{request}-{via:?}:{start}-{end}");
-            // A hint never taken: the first MiB names [1 MiB, 2 MiB) as next, then the chain starts again.
-            let first = ReadAhead {
-                key: key(0, MIB),
-                next: Some((slice(MIB, 2 * MIB), format!("ahead-test-unused-{request}-{via:?}"))),
-            };
+            // A hint never taken: the first MiB names [1 MiB, 2 MiB) as next, as a file of its
+            // own, then the chain starts again.
+            let unused = sources.next().unwrap();
+            let first = ReadAhead { source: unused, start: 0, next: Some(slice(MIB, 2 * MIB)) };
             assert_eq!(
                 worker::chain_hash_ahead(&slice(0, MIB), None, via, Some(first)).await.expect("first MiB"),
                 reference_chain(&data[..MIB], None)
             );
+            let source = sources.next().unwrap();
             let (mut hash, mut start) = (None, 0);
             while start < data.len() {
                 let end = (start + request).min(data.len());
                 let following = (end + request).min(data.len());
-                let next = (end < data.len()).then(|| (slice(end, following), key(end, following)));
-                let ahead = ReadAhead { key: key(start, end), next };
+                let next = (end < data.len()).then(|| slice(end, following));
+                let ahead = ReadAhead { source, start: start as u64, next };
                 hash = Some(worker::chain_hash_ahead(&slice(start, end), hash, via, Some(ahead)).await.expect("hash"));
                 start = end;
             }

@@ -86,7 +86,7 @@ impl SmhClient {
         let create_parents = create_parents.unwrap_or(self.uploader.config().create_parents);
         let options = UploadOptions { path, conflict, quick_upload, create_parents };
         let uploader = self.uploader.clone();
-        Ok(UploadTask::spawn(events, source.size(), move |control, observer| {
+        Ok(UploadTask::spawn(events, move |control, observer| {
             Box::pin(async move { Ok(result_json(&run(uploader, source, options, control, observer).await?)) })
         }))
     }

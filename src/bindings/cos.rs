@@ -94,7 +94,7 @@ impl CosUploader {
         let object = CosObject { key, content_type, meta };
         object.validate().map_err(|e| thrown(&e))?;
         let uploader = self.uploader.clone();
-        Ok(UploadTask::spawn(events, source.size(), move |control, observer| {
+        Ok(UploadTask::spawn(events, move |control, observer| {
             Box::pin(async move { Ok(result_json(&run_cos(uploader, source, object, control, observer).await?)) })
         }))
     }

@@ -1,6 +1,6 @@
-//! The wasm side of `UploadTask`: `pause`, `resume`, `cancel`, `state`, `progress`, and the
-//! observer that hands engine events to the JS layer (src/bindings/js/api.js), which builds the
-//! objects the page sees and calls its callbacks.
+//! The wasm side of `UploadTask`: `pause`, `resume`, `cancel`, and the observer that hands engine
+//! events to the JS layer (src/bindings/js/api.js), which builds the objects the page sees, calls
+//! its callbacks and keeps the latest state and progress for the task's getters.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -34,7 +34,6 @@ extern "C" {
 /// What the handle and the running upload share.
 struct Shared {
     state: Cell<UploadState>,
-    progress: Cell<Progress>,
     events: Events,
 }
 
@@ -57,7 +56,6 @@ impl Observer for Shared {
         }
     }
     fn on_progress(&self, p: &Progress) {
-        self.progress.set(*p);
         let eta = p.eta.unwrap_or(f64::NAN);
         self.events.progress(phase_index(p.phase), p.loaded as f64, p.total as f64, p.speed, eta, p.offline);
     }
@@ -86,19 +84,8 @@ pub struct UploadTask {
 impl UploadTask {
     /// Starts `flow(control, observer)` and returns its handle; `events` hears of it until it
     /// settles (registered in [`LIVE`] meanwhile).
-    pub(super) fn spawn(events: Events, size: u64, flow: impl FnOnce(Control, Rc<dyn Observer>) -> Flow) -> UploadTask {
-        let shared = Rc::new(Shared {
-            state: Cell::new(UploadState::Preparing),
-            progress: Cell::new(Progress {
-                phase: Phase::Uploading,
-                loaded: 0,
-                total: size,
-                speed: 0.0,
-                eta: None,
-                offline: false,
-            }),
-            events,
-        });
+    pub(super) fn spawn(events: Events, flow: impl FnOnce(Control, Rc<dyn Observer>) -> Flow) -> UploadTask {
+        let shared = Rc::new(Shared { state: Cell::new(UploadState::Preparing), events });
         let control = Control::new();
         let future = flow(control.clone(), shared.clone() as Rc<dyn Observer>);
         let id = NEXT_ID.with(|n| {
@@ -178,17 +165,5 @@ impl UploadTask {
         if !self.shared.state.get().is_final() {
             self.control.cancel();
         }
-    }
-
-    /// The state's name.
-    pub fn state(&self) -> String {
-        self.shared.state.get().as_str().to_string()
-    }
-
-    /// The latest progress report, as the numbers [`Events`]' `p` takes.
-    pub fn progress(&self) -> Vec<f64> {
-        let p = self.shared.progress.get();
-        let offline = if p.offline { 1.0 } else { 0.0 };
-        vec![phase_index(p.phase) as f64, p.loaded as f64, p.total as f64, p.speed, p.eta.unwrap_or(f64::NAN), offline]
     }
 }

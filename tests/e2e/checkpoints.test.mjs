@@ -1,7 +1,7 @@
 // checkpoints: 'local' in the browser (src/bindings/js/local.js): records go to IndexedDB, where
 // another client (as after a reload) finds them, and to localStorage only when IndexedDB cannot
 // be opened. Each test pauses a multipart upload after its first part, reads where the record
-// went, and cancels it.
+// went, and cancels it. And a page's own `{get, set, remove}` store, called as the API says.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -69,4 +69,46 @@ test("checkpoints: 'local' falls back to localStorage where IndexedDB cannot be 
   const { listed, localKeys } = await pausedUpload('checkpoints/local.bin', { idbOpenThrows: true });
   assert.deepEqual([listed.name, listed.size], ['local.bin', 3 * MIB], JSON.stringify(listed));
   assert.ok(localKeys.length >= 2, `the record and the index in localStorage: ${localKeys}`);
+});
+
+test("a page's own store: each method called on the store, get and remove with the key, set with the key and the record; a second client finds the record", { timeout: 60_000 }, async () => {
+  const record = await inPage(env, async MIB => {
+    const { e2e } = window;
+    const calls = [];
+    const store = {
+      records: new Map(),
+      get(key) {
+        calls.push({ method: 'get', args: arguments.length, onStore: this === store, key: typeof key });
+        return Promise.resolve(this.records.get(key) ?? null);
+      },
+      set(key, value) {
+        calls.push({ method: 'set', args: arguments.length, onStore: this === store, key: typeof key, value: typeof value });
+        this.records.set(key, value);
+      },
+      remove(key) {
+        calls.push({ method: 'remove', args: arguments.length, onStore: this === store, key: typeof key });
+        this.records.delete(key);
+      },
+    };
+    const options = { multipartThreshold: MIB, partSize: MIB, checkpoints: store };
+    const client = await e2e.client(options);
+    const w = e2e.watch(
+      hooks => client.upload(e2e.blob(3 * MIB + 7, 180), 'own-store.bin', hooks),
+      30_000,
+      { onProgress: (p, task) => p.phase === 'uploading' && p.loaded >= MIB && task.state !== 'paused' && task.pause() },
+    );
+    await e2e.until(() => w.task.state === 'paused', 20_000, 'paused');
+    const pending = await (await e2e.client(options)).pendingUploads();
+    w.task.cancel();
+    await w.finished;
+    return { calls, pending: pending.map(p => p.path) };
+  }, MIB);
+  const methods = new Set(record.calls.map(c => c.method));
+  assert.deepEqual([...methods].sort(), ['get', 'remove', 'set'], JSON.stringify(record.calls));
+  for (const c of record.calls) {
+    assert.ok(c.onStore && c.key === 'string', `called on the store with a string key: ${JSON.stringify(c)}`);
+    assert.equal(c.args, c.method === 'set' ? 2 : 1, `arguments of ${JSON.stringify(c)}`);
+    if (c.method === 'set') assert.equal(c.value, 'string');
+  }
+  assert.deepEqual(record.pending, ['own-store.bin']);
 });

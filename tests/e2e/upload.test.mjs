@@ -94,3 +94,38 @@ test('progress: loaded never decreases within a phase and ends at total', { time
   assert.deepEqual(record.finalProgress.loaded, c.size, 'task.progress.loaded at the end');
   assert.equal(record.states.at(-1), 'done');
 });
+
+test("task.state and task.progress: 'preparing' and nothing sent of the file's size until the first event, then the latest ones", { timeout: 60_000 }, async () => {
+  const c = { path: 'getters.bin', size: 3 * MIB + 5, seed: 170 };
+  const record = await inPage(env, async ({ c, SMALL }) => {
+    const client = await window.e2e.client(SMALL);
+    const read = task => ({ state: task.state, progress: task.progress });
+    const seen = [];
+    let task = null;
+    const heard = () => seen.push({ ...read(task), last: last.slice() });
+    const last = [null, null];
+    task = client.upload(window.e2e.blob(c.size, c.seed), c.path, {
+      onStateChange: s => {
+        last[0] = s;
+        heard();
+      },
+      onProgress: p => {
+        last[1] = p;
+        heard();
+      },
+    });
+    const first = read(task);
+    await task.done();
+    return { first, seen, end: read(task), last };
+  }, { c, SMALL });
+  assert.deepEqual(record.first, { state: 'preparing', progress: { phase: 'uploading', loaded: 0, total: c.size, speed: 0, eta: null } });
+  assert.ok(record.seen.length > 2, JSON.stringify(record.seen));
+  // In every callback the getters already read what the event says.
+  for (const { state, progress, last } of record.seen) {
+    if (last[0] !== null) assert.equal(state, last[0], JSON.stringify(record.seen));
+    if (last[1] !== null) assert.deepEqual(progress, last[1], JSON.stringify(record.seen));
+  }
+  assert.equal(record.end.state, 'done');
+  assert.deepEqual(record.end.progress, record.last[1]);
+  assert.equal(record.end.progress.loaded, c.size);
+});

@@ -32,6 +32,7 @@ mod size;
 mod snippets;
 mod test;
 mod util;
+mod wasm_invokes;
 mod wasm_names;
 mod wasm_order;
 

@@ -268,6 +268,8 @@ fn build_entry(pkg: &Path, entry: &Entry) -> Result<()> {
 
     let wasm = pkg.join(format!("{stem}_bg.wasm"));
     let before = file_size(&wasm)?;
+    // Before any wasm-opt run, which drops the names it goes by.
+    crate::wasm_invokes::stub_uncalled_file(&wasm)?;
     let globals = remove_global_exports(&wasm_opt, &wasm, None)?;
     if let Some(name) = globals.iter().find(|name| text.contains(name.as_str())) {
         return Err(format!("the glue reads the export {name}, which was removed"));

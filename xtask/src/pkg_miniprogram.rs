@@ -82,6 +82,7 @@ pub fn build(pkg: &Path) -> Result<String> {
     )?;
 
     let wasm = work.join(format!("{OUT_NAME}_bg.wasm"));
+    crate::wasm_invokes::stub_uncalled_file(&wasm)?;
     run_cmd(
         cmd(&wasm_opt).args(["-Oz", crate::pkg::WASM_OPT_ONE_CALLER]).arg(&wasm).arg("-o").arg(&wasm),
         "wasm-opt (miniprogram)",

@@ -225,11 +225,11 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub fn byte(&mut self) -> Result<u8> {
+    pub(crate) fn byte(&mut self) -> Result<u8> {
         Ok(self.take(1)?[0])
     }
 
-    pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self.at.checked_add(n).filter(|end| *end <= self.bytes.len()).ok_or("the wasm ends early")?;
         let taken = &self.bytes[self.at..end];
         self.at = end;
@@ -237,7 +237,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An unsigned LEB128 number (at most 64 bits).
-    pub fn leb(&mut self) -> Result<u64> {
+    pub(crate) fn leb(&mut self) -> Result<u64> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let byte = self.byte()?;
@@ -249,12 +249,12 @@ impl<'a> Reader<'a> {
         Err("a LEB128 number in the wasm is too long".into())
     }
 
-    fn name(&mut self) -> Result<String> {
+    pub(crate) fn name(&mut self) -> Result<String> {
         let len = self.leb()? as usize;
         String::from_utf8(self.take(len)?.to_vec()).map_err(|_| "a name in the wasm is not UTF-8".to_string())
     }
 
-    pub fn end(&self, section: &str) -> Result<()> {
+    pub(crate) fn end(&self, section: &str) -> Result<()> {
         if self.at == self.bytes.len() {
             Ok(())
         } else {
@@ -263,7 +263,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn write_leb(out: &mut Vec<u8>, mut value: u64) {
+pub(crate) fn write_leb(out: &mut Vec<u8>, mut value: u64) {
     loop {
         let byte = (value & 0x7f) as u8;
         value >>= 7;

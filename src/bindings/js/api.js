@@ -100,6 +100,8 @@ const smh$RAW = Symbol('smh-upload wasm object');
 const smh$DONE = Symbol('smh-upload done');
 const smh$DISCARD = Symbol('smh-upload discardPending');
 const smh$FAILED = Symbol('smh-upload failed');
+const smh$STATE = Symbol('smh-upload state');
+const smh$PROGRESS = Symbol('smh-upload progress');
 
 /** `options` checked to be an object (or absent when `optional`) with no names but `known`. */
 function smh$options(options, prefix, known, optional) {
@@ -166,14 +168,27 @@ function smh$common(o) {
 }
 
 /** The `checkpoints` option as the wasm takes it: `null` for 'none', the page's own `{get, set,
- *  remove}`, or for 'local' (the default) the web entries' store (local.js) or, in mini-programs,
- *  `undefined` (the wasm's wx storage). */
+ *  remove}`, or for 'local' (the default) the web entries' store (local.js), each as `smh$store`
+ *  hands it over, or, in mini-programs, `undefined` (the wasm's wx storage). */
 function smh$checkpoints(o) {
   const v = o.checkpoints;
-  if (smh$absent(v) || v === 'local') return typeof smh$localCheckpoints === 'function' ? smh$localCheckpoints() : undefined;
+  if (smh$absent(v) || v === 'local') return typeof smh$localCheckpoints === 'function' ? smh$store(smh$localCheckpoints()) : undefined;
   if (v === 'none') return null;
-  if (Object(v) === v && ['get', 'set', 'remove'].every(m => typeof v[m] === 'function')) return v;
+  if (Object(v) === v && ['get', 'set', 'remove'].every(m => typeof v[m] === 'function')) return smh$store(v);
   throw smh$invalid('checkpoints', "must be 'local', 'none' or an object with get, set and remove functions");
+}
+
+/** A `{get, set, remove}` store as the wasm calls it (src/platform/browser/storage.rs): its
+ *  methods as they are now, each called on the store with the key (and the value), and `wide`
+ *  when every client of the page shares its storage (the 'local' store says `__smhPageWide`). */
+function smh$store(v) {
+  const { get, set, remove } = v;
+  return {
+    get: key => get.call(v, key),
+    set: (key, value) => set.call(v, key, value),
+    remove: key => remove.call(v, key),
+    wide: !!v.__smhPageWide,
+  };
 }
 
 /** The message of a thrown value, for the errors that name the page's function. */
@@ -260,9 +275,9 @@ if (Symbol.dispose) smh$Client.prototype[Symbol.dispose] = smh$Client.prototype.
 const smh$TASK_OPTIONS = ['onProgress', 'onStateChange', 'onWarning', 'signal'];
 
 export class UploadTask {
-  /** Internal: `start(events)` starts the upload in the wasm and returns its `__Task`; `o` are
-   *  the upload's options, their own names already checked. */
-  constructor(start, o) {
+  /** Internal: `start(events)` starts the upload of `file` in the wasm and returns its `__Task`;
+   *  `o` are the upload's options, their own names already checked. */
+  constructor(start, o, file) {
     const signal = o.signal;
     if (!smh$absent(signal) && !(typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal)) {
       throw smh$invalid('signal', 'must be an AbortSignal');
@@ -279,14 +294,25 @@ export class UploadTask {
     });
     // The page may never call done(); that must not surface as an unhandled rejection.
     this[smh$DONE].catch(() => {});
+    // The state as the wasm last announced it (it announces every change).
+    this[smh$STATE] = 'preparing';
     const events = {
-      s: state => onState && smh$callBack(onState, state),
-      p: (...numbers) => onProgress && smh$callBack(onProgress, smh$progress(...numbers)),
+      s: state => {
+        this[smh$STATE] = state;
+        if (onState) smh$callBack(onState, state);
+      },
+      p: (...numbers) => {
+        this[smh$PROGRESS] = numbers;
+        if (onProgress) smh$callBack(onProgress, smh$progress(...numbers));
+      },
       w: (code, message) =>
         onWarning ? smh$callBack(onWarning, { code, message }) : console.warn('smh-upload:', message),
       d: settle,
     };
     const raw = (this[smh$RAW] = smh$call(() => start(events)));
+    // Until the first report (none comes before start() returns): uploading, nothing sent yet,
+    // of the file's size (the wasm accepted the file, so `size` is its size).
+    this[smh$PROGRESS] = [1, 0, file.size, 0, NaN, false];
     smh$live.set(this, settle);
     if (signal) {
       if (signal.aborted) raw.cancel();
@@ -310,10 +336,10 @@ export class UploadTask {
     return this[smh$DONE];
   }
   get state() {
-    return this[smh$FAILED] ? 'failed' : this[smh$RAW].state();
+    return this[smh$FAILED] ? 'failed' : this[smh$STATE];
   }
   get progress() {
-    return smh$progress(...this[smh$RAW].progress());
+    return smh$progress(...this[smh$PROGRESS]);
   }
   free() {
     this[smh$RAW].free();

@@ -45,7 +45,7 @@ export class CosUploader extends smh$Client {
     }
     const contentType = smh$or(smh$string(o, 'contentType'), fileType);
     if (typeof key !== 'string') throw smh$invalid('key', 'must be a string');
-    return new UploadTask(events => this[smh$RAW].upload(file, key, contentType, JSON.stringify(pairs), events), o);
+    return new UploadTask(events => this[smh$RAW].upload(file, key, contentType, JSON.stringify(pairs), events), o, file);
   }
   /** Forgets the unfinished uploads to `key` (all of them without it) and aborts them on COS. */
   discardPending(key) {

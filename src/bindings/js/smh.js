@@ -39,7 +39,7 @@ export class SmhClient extends smh$Client {
     const quickUpload = smh$or(smh$boolean(o, 'quickUpload'), true);
     const createParents = smh$boolean(o, 'createParents');
     if (typeof path !== 'string') throw smh$invalid('path', 'must be a string');
-    return new UploadTask(events => this[smh$RAW].upload(file, path, conflict, quickUpload, createParents, events), o);
+    return new UploadTask(events => this[smh$RAW].upload(file, path, conflict, quickUpload, createParents, events), o, file);
   }
   /** Forgets the unfinished uploads to `path` (all of them without it) and cancels them on the server. */
   discardPending(path) {

@@ -6,13 +6,13 @@
 
 use std::ops::Range;
 
-use js_sys::{Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::Reflect;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
-use super::js_message;
 use super::worker::{self, Via};
+use super::{bytes_of, read_error};
 use crate::error::{Error, Result};
 use crate::platform::{Body, FileSource, Handle, LocalBoxFuture, Part};
 use crate::text::fill;
@@ -54,20 +54,14 @@ impl BlobSource {
 
 impl BlobSource {
     fn slice(&self, range: &Range<u64>) -> Result<Blob> {
-        self.blob
-            .slice_with_f64_and_f64(range.start as f64, range.end as f64)
-            .map_err(|e| Error::FileRead { message: js_message(&e) })
+        self.blob.slice_with_f64_and_f64(range.start as f64, range.end as f64).map_err(read_error)
     }
 }
 
 /// The bytes of `blob` (`arrayBuffer()`), copied into wasm memory.
 pub(super) async fn read_blob(blob: &Blob) -> Result<Vec<u8>> {
-    let read_error = |e: JsValue| Error::FileRead { message: js_message(&e) };
     let buffer = JsFuture::from(blob.array_buffer()).await.map_err(read_error)?;
-    let buffer = buffer
-        .dyn_into::<js_sys::ArrayBuffer>()
-        .map_err(|_| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+    bytes_of(&buffer).ok_or_else(|| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })
 }
 
 impl From<BlobSource> for Blob {
@@ -107,11 +101,9 @@ impl FileSource for BlobSource {
     fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
         // The engine hashes a file in consecutive ranges of one length: the Worker is told the
         // next one, so its reads run on while this range's last blocks are digested.
-        let key = |r: &Range<u64>| fill("{}:{}-{}", &[self.id.into(), r.start.into(), r.end.into()]);
         let following = range.end..(range.end + (range.end - range.start)).min(self.size);
-        let next =
-            (!following.is_empty()).then(|| self.slice(&following).ok().map(|blob| (blob, key(&following)))).flatten();
-        let ahead = worker::ReadAhead { key: key(&range), next };
+        let next = (!following.is_empty()).then(|| self.slice(&following).ok()).flatten();
+        let ahead = worker::ReadAhead { source: self.id, start: range.start, next };
         let slice = self.slice(&range);
         Box::pin(async move { worker::chain_hash_ahead(&slice?, previous, Via::Auto, Some(ahead)).await })
     }

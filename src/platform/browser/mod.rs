@@ -29,11 +29,27 @@ pub use storage::JsCheckpoints;
 pub use timer::{next_task, JsTimer};
 pub use xhr::XhrHttp;
 
+#[cfg(not(feature = "miniprogram"))]
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
 use crate::error::Error;
 
-/// Turns a thrown JS value into a message (for `Network`/`FileRead` errors).
+#[cfg(not(feature = "miniprogram"))]
+#[wasm_bindgen(module = "/src/platform/browser/values.js")]
+extern "C" {
+    /// A copy of the bytes of an `ArrayBuffer` or a `Uint8Array` (a file's read, a hash the
+    /// Worker sent); `None` for any other value.
+    #[wasm_bindgen(js_name = smhBytes)]
+    fn bytes_of(value: &JsValue) -> Option<Vec<u8>>;
+    /// Turns a thrown JS value into a message (for `Network`/`FileRead` errors): an `Error`'s
+    /// message, a string itself, else "unknown JavaScript error".
+    #[wasm_bindgen(js_name = smhMessage)]
+    pub fn js_message(value: &JsValue) -> String;
+}
+
+/// [`js_message`] in the mini-program build, which has no snippets.
+#[cfg(feature = "miniprogram")]
 pub fn js_message(value: &JsValue) -> String {
     if let Some(e) = value.dyn_ref::<js_sys::Error>() {
         return String::from(e.message());
@@ -41,9 +57,16 @@ pub fn js_message(value: &JsValue) -> String {
     value.as_string().unwrap_or_else(|| "unknown JavaScript error".to_string())
 }
 
+/// A failed read of a file as [`Error::FileRead`], from what JS threw.
+#[cfg(not(feature = "miniprogram"))]
+fn read_error(value: JsValue) -> Error {
+    Error::FileRead { message: js_message(&value) }
+}
+
 /// Maps a thrown JS value to [`Error::Network`].
 pub fn js_to_network_error(value: JsValue) -> Error {
     Error::Network { message: js_message(&value) }
 }
 
+#[cfg(feature = "miniprogram")]
 use wasm_bindgen::JsCast;

@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use js_sys::Reflect;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
 
 use super::JsTimer;
 use crate::platform::{Connectivity, LocalBoxFuture, Timer};
@@ -27,12 +26,10 @@ pub(crate) async fn poll_until(online: impl Fn() -> bool) {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NavigatorConnectivity;
 
-fn navigator_on_line() -> bool {
-    Reflect::get(&js_sys::global(), &JsValue::from_str("navigator"))
-        .and_then(|navigator| Reflect::get(&navigator, &JsValue::from_str("onLine")))
-        .ok()
-        .and_then(|on_line| on_line.as_bool())
-        .unwrap_or(true)
+#[wasm_bindgen(module = "/src/platform/browser/online.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = smhOnline)]
+    fn navigator_on_line() -> bool;
 }
 
 impl Connectivity for NavigatorConnectivity {

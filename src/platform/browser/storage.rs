@@ -2,31 +2,47 @@
 //! the page's own, or the JS layer's `'local'` one (src/bindings/js/local.js: IndexedDB, else
 //! localStorage).
 
-use js_sys::{Function, Promise, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::platform::{CheckpointStore, LocalBoxFuture};
 
-/// A `{get(key), set(key, value), remove(key)}` object; each call is bounded by the engine
+#[wasm_bindgen]
+extern "C" {
+    /// A `{get, set, remove}` store as the JS layer hands it over (`smh$store` in
+    /// src/bindings/js/api.js): the store's methods as they were when the client was made, and
+    /// whether it is page-wide.
+    #[derive(Debug, Clone)]
+    type Store;
+    #[wasm_bindgen(method, catch)]
+    fn get(this: &Store, key: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn set(this: &Store, key: &str, value: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn remove(this: &Store, key: &str) -> Result<JsValue, JsValue>;
+    /// The JS layer's `'local'` store says so: other clients of the page share its storage
+    /// ([`CheckpointStore::page_wide`]); a page's own store does not.
+    #[wasm_bindgen(method, getter)]
+    fn wide(this: &Store) -> bool;
+}
+
+/// A `{get(key), set(key, value), remove(key)}` store; each call is bounded by the engine
 /// (src/engine/checkpoint.rs).
 #[derive(Debug, Clone)]
 pub struct JsCheckpoints {
-    get: Function,
-    set: Function,
-    remove: Function,
-    this: JsValue,
-    /// The JS layer's `'local'` store says so (`__smhPageWide: true`): other clients of the page
-    /// share its storage ([`CheckpointStore::page_wide`]); a page's own store does not.
+    store: Store,
     page_wide: bool,
 }
 
 impl JsCheckpoints {
-    /// `None` unless `object` has the three functions.
-    pub fn new(object: &JsValue) -> Option<JsCheckpoints> {
-        let f = |name: &str| Reflect::get(object, &JsValue::from_str(name)).ok()?.dyn_into::<Function>().ok();
-        let page_wide = Reflect::get(object, &JsValue::from_str("__smhPageWide")).ok()?.is_truthy();
-        Some(JsCheckpoints { get: f("get")?, set: f("set")?, remove: f("remove")?, this: object.clone(), page_wide })
+    /// The JS layer's store; `None` for `null` or `undefined` (no store given).
+    pub fn new(value: &JsValue) -> Option<JsCheckpoints> {
+        if value.is_null() || value.is_undefined() {
+            return None;
+        }
+        let store: Store = value.clone().unchecked_into();
+        Some(JsCheckpoints { page_wide: store.wide(), store })
     }
 }
 
@@ -41,17 +57,17 @@ impl CheckpointStore for JsCheckpoints {
         self.page_wide
     }
     fn get(&self, key: &str) -> LocalBoxFuture<'_, Option<String>> {
-        let call = self.get.call1(&self.this, &JsValue::from_str(key));
+        let call = self.store.get(key);
         Box::pin(async move { settle(call).await.and_then(|v| v.as_string()) })
     }
     fn set(&self, key: &str, value: String) -> LocalBoxFuture<'_, ()> {
-        let call = self.set.call2(&self.this, &JsValue::from_str(key), &JsValue::from_str(&value));
+        let call = self.store.set(key, &value);
         Box::pin(async move {
             settle(call).await;
         })
     }
     fn remove(&self, key: &str) -> LocalBoxFuture<'_, ()> {
-        let call = self.remove.call1(&self.this, &JsValue::from_str(key));
+        let call = self.store.remove(key);
         Box::pin(async move {
             settle(call).await;
         })

@@ -1,11 +1,9 @@
 //! [`JsTimer`]: `setTimeout` (cancelled on drop), `performance.now()` and `Date.now()`; and
 //! [`next_task`], which lets the page's event loop run before costly browser calls.
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::time::Duration;
 
-use js_sys::{Function, Promise};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -13,10 +11,6 @@ use crate::platform::{LocalBoxFuture, Timer};
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_name = "setTimeout", catch)]
-    fn set_timeout(handler: &Function, timeout: f64) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(js_name = "clearTimeout")]
-    fn clear_timeout(id: &JsValue);
     #[wasm_bindgen(js_namespace = performance, js_name = now, catch)]
     fn performance_now() -> Result<f64, JsValue>;
 }
@@ -24,21 +18,6 @@ extern "C" {
 /// Timers over the JS globals (pages, workers, mini-programs).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct JsTimer;
-
-/// A pending timeout; clears it when dropped early.
-#[must_use = "timeouts cancel on drop"]
-struct Timeout {
-    id: Option<JsValue>,
-    _closure: Closure<dyn FnMut()>,
-}
-
-impl Drop for Timeout {
-    fn drop(&mut self) {
-        if let Some(id) = self.id.take() {
-            clear_timeout(&id);
-        }
-    }
-}
 
 /// Completes in a later task of the event loop (`setTimeout(0)`).
 ///
@@ -52,26 +31,11 @@ pub async fn next_task() {
 
 impl Timer for JsTimer {
     fn sleep(&self, duration: Duration) -> LocalBoxFuture<'static, ()> {
+        // setTimeout fires at once for delays beyond 2³¹−1 ms.
+        let timeout = Timeout::start((duration.as_secs_f64() * 1000.0).min(2_147_483_647.0));
         Box::pin(async move {
-            let resolve: Rc<RefCell<Option<Function>>> = Rc::default();
-            let promise = Promise::new(&mut |res, _rej| *resolve.borrow_mut() = Some(res));
-            let closure = {
-                let resolve = resolve.clone();
-                Closure::<dyn FnMut()>::new(move || {
-                    if let Some(f) = resolve.borrow_mut().take() {
-                        let _ = f.call0(&JsValue::NULL);
-                    }
-                })
-            };
-            // setTimeout fires at once for delays beyond 2³¹−1 ms.
-            let ms = (duration.as_secs_f64() * 1000.0).min(2_147_483_647.0);
-            let id = set_timeout(closure.as_ref().unchecked_ref(), ms).ok();
-            let mut timeout = Timeout { id, _closure: closure };
-            if timeout.id.is_none() {
-                return;
-            }
-            let _ = JsFuture::from(promise).await;
-            timeout.id = None;
+            let _ = JsFuture::from(timeout.promise()).await;
+            drop(timeout);
         })
     }
 
@@ -81,5 +45,87 @@ impl Timer for JsTimer {
 
     fn unix_ms(&self) -> f64 {
         js_sys::Date::now()
+    }
+}
+
+// In browsers the timeout and its promise are made in timer.js: a JS callback costs far less
+// than a wasm closure.
+#[cfg(not(feature = "miniprogram"))]
+#[wasm_bindgen(module = "/src/platform/browser/timer.js")]
+extern "C" {
+    #[wasm_bindgen(extends = Promise)]
+    type Sleeping;
+    #[wasm_bindgen(js_name = smhSleep)]
+    fn sleep(ms: f64) -> Sleeping;
+    #[wasm_bindgen(method, js_name = smhClear)]
+    fn clear(this: &Sleeping);
+}
+
+/// A pending timeout; cleared when dropped (a no-op once it fired).
+#[cfg(not(feature = "miniprogram"))]
+struct Timeout(Sleeping);
+
+#[cfg(not(feature = "miniprogram"))]
+impl Timeout {
+    fn start(ms: f64) -> Timeout {
+        Timeout(sleep(ms))
+    }
+    /// Resolves when the timeout fires.
+    fn promise(&self) -> Promise {
+        self.0.clone()
+    }
+}
+
+#[cfg(not(feature = "miniprogram"))]
+impl Drop for Timeout {
+    fn drop(&mut self) {
+        self.0.clear();
+    }
+}
+
+// The mini-program build has no snippets: its timeout's handler is a wasm closure.
+#[cfg(feature = "miniprogram")]
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = "setTimeout", catch)]
+    fn set_timeout(handler: &js_sys::Function, timeout: f64) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = "clearTimeout")]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// A pending timeout (none if `setTimeout` refused it: then its promise is resolved); cleared
+/// when dropped.
+#[cfg(feature = "miniprogram")]
+struct Timeout {
+    id: Option<JsValue>,
+    promise: Promise,
+    _handler: Closure<dyn FnMut()>,
+}
+
+#[cfg(feature = "miniprogram")]
+impl Timeout {
+    fn start(ms: f64) -> Timeout {
+        let mut resolve = None;
+        let promise = Promise::new(&mut |res, _rej| resolve = Some(res));
+        let handler = Closure::<dyn FnMut()>::new(move || {
+            if let Some(f) = resolve.take() {
+                let _ = f.call0(&JsValue::NULL);
+            }
+        });
+        let id = set_timeout(handler.as_ref().unchecked_ref(), ms).ok();
+        let promise = if id.is_some() { promise } else { Promise::resolve(&JsValue::UNDEFINED) };
+        Timeout { id, promise, _handler: handler }
+    }
+    fn promise(&self) -> Promise {
+        self.promise.clone()
+    }
+}
+
+#[cfg(feature = "miniprogram")]
+impl Drop for Timeout {
+    fn drop(&mut self) {
+        if let Some(id) = &self.id {
+            clear_timeout(id);
+        }
     }
 }

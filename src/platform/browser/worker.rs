@@ -26,11 +26,10 @@
 
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
-use super::js_message;
+use super::read_error;
 use super::sha256::page_chain_hash;
 use crate::checksum::crc64::Crc64;
 use crate::error::{Error, Result};
@@ -39,22 +38,22 @@ use crate::text::fill;
 /// Bytes read, and hashed in one call, at a time when computing in the page: each read's reply
 /// comes in a task of its own, so the page's events run between the calls.
 const PAGE_READ: u64 = crate::platform::HASH_SLICE as u64;
-/// `name` of the rejections that mean "compute in the page" (worker_client.js).
-const UNAVAILABLE: &str = "SmhWorkerUnavailable";
 
 #[wasm_bindgen(module = "/src/platform/browser/worker_client.js")]
 extern "C" {
     #[wasm_bindgen(js_name = smhWorkerCrc64)]
     fn worker_crc64(module: &JsValue, blob: &Blob) -> Promise;
+    /// `via`: 0 auto, 1 worker, 2 js; `source` (0: none) and `start` name `blob`'s bytes and
+    /// `next`'s for the reads ahead ([`ReadAhead`]).
     #[wasm_bindgen(js_name = smhWorkerChainHash)]
     fn worker_chain_hash(
         module: &JsValue,
         blob: &Blob,
         previous: Option<Uint8Array>,
-        via: &str,
-        key: Option<String>,
+        via: i32,
+        source: i32,
+        start: f64,
         next: Option<Blob>,
-        next_key: Option<String>,
     ) -> Promise;
     #[wasm_bindgen(js_name = smhWorkerStart)]
     fn worker_start(module: &JsValue);
@@ -64,6 +63,9 @@ extern "C" {
     fn worker_replies() -> f64;
     #[wasm_bindgen(js_name = smhWorkerUseScript)]
     fn worker_use_script(url: &str);
+    /// Whether a rejection means "compute in the page": the Worker cannot be used.
+    #[wasm_bindgen(js_name = smhWorkerUnavailable)]
+    fn is_unavailable(error: &JsValue) -> bool;
 }
 
 /// Where a hash is computed. Uploads use [`Via::Auto`]; the others exist for the browser tests,
@@ -104,7 +106,7 @@ pub async fn crc64(blob: &Blob, via: Via) -> Result<u64> {
                     .ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed CRC-64".into() })
             }
             Err(e) if via == Via::Auto && is_unavailable(&e) => {}
-            Err(e) => return Err(Error::FileRead { message: js_message(&e) }),
+            Err(e) => return Err(read_error(e)),
         }
     }
     let mut crc = Crc64::new();
@@ -118,12 +120,15 @@ pub async fn chain_hash(blob: &Blob, previous: Option<[u8; 32]>, via: Via) -> Re
     chain_hash_ahead(blob, previous, via, None).await
 }
 
-/// What the next [`chain_hash_ahead`] request will hash, so the Worker reads it early: this
-/// request's key, the next blob and its key. A key names a range of one file and is never used
-/// for other bytes (the Worker uses bytes read ahead only for the request with that key).
+/// What the next [`chain_hash_ahead`] request will hash, so the Worker reads it early: the file
+/// (`source`, a number not 0 that names one file of the page and no other), where this
+/// request's blob starts in it, and the blob that follows it there. worker_client.js names each
+/// range of bytes by these (`source:start-end`): the Worker uses bytes read ahead only for the
+/// request of the same range.
 pub struct ReadAhead {
-    pub key: String,
-    pub next: Option<(Blob, String)>,
+    pub source: u32,
+    pub start: u64,
+    pub next: Option<Blob>,
 }
 
 /// [`chain_hash`], with the Worker told what comes next (the file hashed in several requests).
@@ -136,17 +141,14 @@ pub async fn chain_hash_ahead(
     let previous_js = || previous.map(|p| Uint8Array::from(&p[..]));
     if !matches!(via, Via::Page | Via::PageJs) {
         let how = match via {
-            Via::WorkerJs => "js",
-            Via::Worker => "worker",
-            _ => "auto",
+            Via::WorkerJs => 2,
+            Via::Worker => 1,
+            _ => 0,
         };
-        let (key, next, next_key) = match ahead {
-            Some(ReadAhead { key, next: Some((next, next_key)) }) => (Some(key), Some(next), Some(next_key)),
-            Some(ReadAhead { key, next: None }) => (Some(key), None, None),
-            None => (None, None, None),
-        };
+        let ReadAhead { source, start, next } = ahead.unwrap_or(ReadAhead { source: 0, start: 0, next: None });
         let module = wasm_bindgen::module();
-        match JsFuture::from(worker_chain_hash(&module, blob, previous_js(), how, key, next, next_key)).await {
+        let hashed = worker_chain_hash(&module, blob, previous_js(), how, source as i32, start as f64, next);
+        match JsFuture::from(hashed).await {
             Err(e) if via == Via::Auto && is_unavailable(&e) => {}
             reply => return hash_of(reply),
         }
@@ -156,16 +158,14 @@ pub async fn chain_hash_ahead(
 
 /// The 32-byte hash a chain request resolved with, or its failure as [`Error::FileRead`].
 fn hash_of(reply: std::result::Result<JsValue, JsValue>) -> Result<[u8; 32]> {
-    let value = reply.map_err(|e| Error::FileRead { message: js_message(&e) })?;
-    let bytes = value.dyn_into::<Uint8Array>().map(|a| a.to_vec()).unwrap_or_default();
+    let value = reply.map_err(read_error)?;
+    let bytes = super::bytes_of(&value).unwrap_or_default();
     <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| Error::FileRead { message: "a malformed hash".into() })
 }
 
 /// Bytes of wasm memory the Worker holds (browser tests check it stays flat).
 pub async fn worker_memory_bytes() -> Result<f64> {
-    let value = JsFuture::from(worker_memory(&wasm_bindgen::module()))
-        .await
-        .map_err(|e| Error::FileRead { message: js_message(&e) })?;
+    let value = JsFuture::from(worker_memory(&wasm_bindgen::module())).await.map_err(read_error)?;
     value.as_f64().ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed size".into() })
 }
 
@@ -179,19 +179,13 @@ pub fn use_worker_script(url: &str) {
     worker_use_script(url);
 }
 
-fn is_unavailable(error: &JsValue) -> bool {
-    error.dyn_ref::<js_sys::Error>().is_some_and(|e| e.name() == UNAVAILABLE)
-}
-
 /// Reads `blob` in [`PAGE_READ`] pieces, in order, passing each to `each`.
 async fn for_each_read(blob: &Blob, mut each: impl FnMut(&[u8])) -> Result<()> {
     let size = blob.size() as u64;
     let mut start = 0;
     while start < size {
         let end = (start + PAGE_READ).min(size);
-        let piece = blob
-            .slice_with_f64_and_f64(start as f64, end as f64)
-            .map_err(|e| Error::FileRead { message: js_message(&e) })?;
+        let piece = blob.slice_with_f64_and_f64(start as f64, end as f64).map_err(read_error)?;
         let bytes = super::blob::read_blob(&piece).await?;
         if bytes.len() as u64 != end - start {
             return Err(Error::FileRead {

@@ -86,6 +86,11 @@ function call(module, message) {
   });
 }
 
+/** Whether `error` (a rejection of the calls below) means "compute in the page". */
+export function smhWorkerUnavailable(error) {
+  return error instanceof Error && error.name === UNAVAILABLE;
+}
+
 /** Starts the Worker (a client was made: an upload is likely to follow), unless it runs or cannot. */
 export function smhWorkerStart(module) {
   if (!worker && !unavailable) start(module);
@@ -97,12 +102,14 @@ export function smhWorkerCrc64(module, blob) {
 }
 
 /** Chained SHA-256 (docs/smh-api.md §5.8) of `blob` after `previous` (32 bytes or undefined);
- *  `via`: 'auto' (WebCrypto where present; the first block by WebCrypto in the page while the
- *  Worker starts), 'worker' (the same, always in the Worker) or 'js' (JavaScript's SHA-256, in
+ *  `via`: 0 'auto' (WebCrypto where present; the first block by WebCrypto in the page while the
+ *  Worker starts), 1 'worker' (the same, always in the Worker) or 2 'js' (JavaScript's SHA-256, in
  *  the Worker). Resolves with a Uint8Array(32).
- *  `key` names `blob`'s bytes (a range of one file, never other bytes); `next`, if any, is the
- *  blob the following request will hash, named `nextKey`: the Worker starts reading it early. */
-export function smhWorkerChainHash(module, blob, previous, via, key, next, nextKey) {
+ *  `source` (a number naming one file of the page, 0 for none) and `start` (where `blob` starts
+ *  in it) name `blob`'s bytes; `next`, if any, is the blob the following request will hash (the
+ *  bytes after `blob`'s in the same file): the Worker starts reading it early. */
+export function smhWorkerChainHash(module, blob, previous, via, source, start, next) {
+  via = ['auto', 'worker', 'js'][via];
   const subtle = globalThis.crypto && globalThis.crypto.subtle;
   if (via === 'auto' && !ready && !previous && subtle && blob.size > 0 && blob.size <= PAGE_WHILE_STARTING) {
     smhWorkerStart(module);
@@ -114,7 +121,11 @@ export function smhWorkerChainHash(module, blob, previous, via, key, next, nextK
       return subtle.digest('SHA-256', bytes).then(digest => new Uint8Array(digest));
     });
   }
-  return call(module, { op: 'chain', blob, previous: previous ?? null, via, key: key ?? null, next: next ?? null, nextKey: nextKey ?? null });
+  // A range of bytes of one file: what a read ahead is kept for.
+  const range = (from, size) => (source ? `${source}:${from}-${from + size}` : null);
+  const key = range(start, blob.size);
+  const nextKey = next ? range(start + blob.size, next.size) : null;
+  return call(module, { op: 'chain', blob, previous: previous ?? null, via, key, next: next ?? null, nextKey });
 }
 
 /** Bytes of wasm memory in the Worker (to check that it stays flat). */

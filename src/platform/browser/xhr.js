@@ -2,12 +2,12 @@
 // written in JavaScript because the event handlers cost far more wasm than these lines.
 
 /**
- * Sends `method url` with `headers` ([name, value, …]) and `body` (a Blob, a Uint8Array or
- * undefined), within `timeout` ms (0: no limit); `progress(loaded)`, when given, hears the
- * upload's progress. Returns the XHR (abort() gives up on it) with `smhEnd`: a promise of the
- * status once loaded, else 'timeout' or 'error' (a network error, a CORS refusal or an abort),
- * that rejects with what open() or send() threw, or with the name of a header setRequestHeader
- * refused.
+ * Sends `method url` with `headers` (JSON text of [name, value, …]: one string crosses from the
+ * wasm for less than an array of values) and `body` (a Blob, a Uint8Array or undefined), within
+ * `timeout` ms (0: no limit); `progress(loaded)`, when given, hears the upload's progress.
+ * Returns the XHR (abort() gives up on it) with `smhEnd`: a promise of the status once loaded,
+ * else 'timeout' or 'error' (a network error, a CORS refusal or an abort), that rejects with
+ * what open() or send() threw, or with the name of a header setRequestHeader refused.
  */
 export function smhXhr(method, url, headers, body, timeout, progress) {
   const xhr = new XMLHttpRequest();
@@ -15,6 +15,7 @@ export function smhXhr(method, url, headers, body, timeout, progress) {
     xhr.open(method, url, true);
     xhr.responseType = 'arraybuffer';
     xhr.timeout = timeout;
+    headers = JSON.parse(headers);
     for (let i = 0; i < headers.length; i += 2) {
       try {
         xhr.setRequestHeader(headers[i], headers[i + 1]);

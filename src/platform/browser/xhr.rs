@@ -11,6 +11,7 @@ use web_sys::{Blob, XmlHttpRequest};
 
 use super::js_to_network_error;
 use crate::error::{Error, Result};
+use crate::json::Writer;
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture};
 use crate::text::{concat, fill};
 
@@ -24,7 +25,7 @@ extern "C" {
     fn start(
         method: &str,
         url: &str,
-        headers: Vec<JsValue>,
+        headers: &str,
         body: &JsValue,
         timeout: u32,
         progress: Option<&Function>,
@@ -89,7 +90,12 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         // other parts of its wave.
         super::next_task().await;
     }
-    let headers = request.headers.iter().flat_map(|(name, value)| [name.into(), value.into()]).collect();
+    let mut headers = Writer::new();
+    headers.open('[');
+    for (name, value) in &request.headers {
+        headers.str(name).str(value);
+    }
+    let headers = headers.close(']').finish();
     let body = match &request.body {
         // File bytes: the Blob slice itself, streamed by the browser, never copied by us.
         Some(Body::Handle(handle)) => match handle.get::<Blob>() {
@@ -113,7 +119,7 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
     let xhr = start(
         request.method.as_str(),
         &request.url,
-        headers,
+        &headers,
         &body,
         timeout,
         progress.as_ref().map(|p| p.as_ref().unchecked_ref()),
