@@ -269,21 +269,19 @@ async fn an_upload_hashed_in_the_worker_is_byte_identical_on_the_devserver() {
     let token = app_json(Method::Post, "/token", Some("{}")).await["accessToken"].as_str().unwrap().to_string();
     let text = |name: &str| ready[name].as_str().unwrap_or_default().to_string();
     let domains = serde_json::json!([text("cos")]).to_string();
-    // The wasm's client as the JS layer (src/bindings/js/) drives it: partSize and
-    // multipartThreshold 1 MiB, no checkpoints.
-    let numbers = [f64::NAN, MIB as f64, MIB as f64, f64::NAN, f64::NAN, f64::NAN, f64::NAN, f64::NAN];
-    let client = SmhClient::new(
-        text("smh"),
-        text("libraryId"),
-        text("spaceId"),
-        None,
-        Some(token),
-        None,
-        Some(domains),
-        &numbers,
-        JsValue::NULL,
-    )
-    .expect("client");
+    // The wasm's client as the JS layer (src/bindings/js/) drives it, with its options in one
+    // array (src/bindings/common.rs `read_common`, then src/bindings/client.rs): partSize and
+    // multipartThreshold 1 MiB, no checkpoints (null), the rest absent (undefined).
+    let options = js_sys::Array::new();
+    options.set(0, domains.into());
+    options.set(2, (MIB as f64).into());
+    options.set(3, (MIB as f64).into());
+    options.set(8, JsValue::NULL);
+    options.set(9, text("smh").into());
+    options.set(10, text("libraryId").into());
+    options.set(11, text("spaceId").into());
+    options.set(13, token.into());
+    let client = SmhClient::new(options.into()).expect("client");
 
     // 3 parts (the last short), quick upload on: the parts' CRCs come from the Worker (a wrong
     // CRC makes COS refuse the part: BadCrc64); the beginning hash too, or WebCrypto's in the page
