@@ -226,8 +226,7 @@ impl Flow for CosFlow {
         Box::pin(async move {
             let session = &self.session;
             if session.is_multipart() {
-                let headers = self.object.headers();
-                let initiate = self.api().initiate(&self.object.key, &headers);
+                let initiate = self.api().initiate(&self.object.key, self.object.headers());
                 let upload_id = session.shielded(Shield::Opening, initiate).await?;
                 // Known before any cancel is obeyed, so that abandon() aborts it.
                 *self.upload_id.borrow_mut() = Some(upload_id.clone());
