@@ -124,23 +124,28 @@ impl CosApi {
 
     /// A signed PutObject (`part` = None) or UploadPart (`Some((uploadId, n))`) of `body`, and the
     /// credentials' generation; `headers` are the object's (Content-Type, x-cos-meta-*).
-    pub async fn put_request(
+    pub fn put_request(
         &self,
         key: &str,
         part: Option<(&str, u32)>,
         headers: Vec<(String, String)>,
         body: Body,
         progress: Option<ProgressFn>,
-    ) -> Result<(HttpRequest, u64)> {
+    ) -> impl Future<Output = Result<(HttpRequest, u64)>> + '_ {
         let query = match part {
             Some((upload_id, n)) => {
                 vec![param("partNumber", &u64_to_string(n.into())), param("uploadId", upload_id)]
             }
             None => Vec::new(),
         };
-        let url = self.url(key, &query);
-        let (headers, generation) = self.sign(Method::Put, &concat(&["/", key]), &query, headers, true).await?;
-        Ok((HttpRequest { method: Method::Put, url, headers, body: Some(body), timeout: None, progress }, generation))
+        let (url, path) = (self.url(key, &query), concat(&["/", key]));
+        async move {
+            let (headers, generation) = self.sign(Method::Put, &path, &query, headers, true).await?;
+            Ok((
+                HttpRequest { method: Method::Put, url, headers, body: Some(body), timeout: None, progress },
+                generation,
+            ))
+        }
     }
 
     /// Notes what a refusal says about our clock and credentials: corrects the clock from the

@@ -10,6 +10,8 @@ use std::cell::RefCell;
 use std::ops::Deref;
 use std::rc::Rc;
 
+use futures::FutureExt;
+
 use super::checkpoint::{Pending, Record};
 use super::client::{ClientConfig, Uploader};
 use super::control::Control;
@@ -257,15 +259,13 @@ impl Flow for CosFlow {
         body: Body,
         progress: ProgressFn,
     ) -> LocalBoxFuture<'_, Result<SignedPut>> {
-        Box::pin(async move {
-            let (api, key) = (self.api(), &self.object.key);
-            let upload_id = self.upload_id.borrow().clone();
-            let (request, generation) = match (number, upload_id) {
-                (Some(n), Some(id)) => api.put_request(key, Some((&id, n)), Vec::new(), body, Some(progress)).await?,
-                _ => api.put_request(key, None, self.object.headers(), body, Some(progress)).await?,
-            };
-            Ok(SignedPut { request, generation })
-        })
+        let upload_id = self.upload_id.borrow();
+        let (part, headers) = match (number, upload_id.as_deref()) {
+            (Some(n), Some(id)) => (Some((id, n)), Vec::new()),
+            _ => (None, self.object.headers()),
+        };
+        let put = self.api().put_request(&self.object.key, part, headers, body, Some(progress));
+        Box::pin(put.map(|signed| signed.map(|(request, generation)| SignedPut { request, generation })))
     }
 
     fn reauthorise<'a>(
