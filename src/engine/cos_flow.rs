@@ -290,7 +290,9 @@ impl Flow for CosFlow {
     fn complete<'a>(&'a self, parts: &'a PartsDone, crc64: u64) -> LocalBoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let etag = if self.session.is_multipart() {
-                self.complete_multipart(parts, crc64).await?
+                // Shielded from cancel, as SMH's confirm is.
+                let bound = self.session.commit_timeout();
+                self.session.shielded(Shield::Committing(bound), self.complete_checked(parts, crc64)).await?
             } else {
                 parts.get(&1).and_then(|p| p.etag.clone())
             };
@@ -366,14 +368,8 @@ impl CosFlow {
         *self.done.borrow_mut() = Some(CosResult { key, size, crc64: u64_to_string(crc64), etag, location });
     }
 
-    /// CompleteMultipartUpload, then the object's CRC-64 checked against the parts' (shielded
-    /// from cancel); returns the object's ETag.
-    async fn complete_multipart(&self, parts: &PartsDone, crc: u64) -> Result<Option<String>> {
-        let bound = self.session.commit_timeout();
-        self.session.shielded(Shield::Committing(bound), self.complete_checked(parts, crc)).await
-    }
-
-    /// See [`CosFlow::complete_multipart`].
+    /// CompleteMultipartUpload, then the object's CRC-64 checked against the parts'; returns the
+    /// object's ETag.
     async fn complete_checked(&self, parts: &PartsDone, crc: u64) -> Result<Option<String>> {
         let upload_id = self.upload_id.borrow().clone().unwrap_or_default();
         let completed = self.complete_or_find(parts, &upload_id, crc).await?;
