@@ -368,17 +368,35 @@ impl CosFlow {
         *self.done.borrow_mut() = Some(CosResult { key, size, crc64: u64_to_string(crc64), etag, location });
     }
 
-    /// CompleteMultipartUpload, then the object's CRC-64 checked against the parts'; returns the
-    /// object's ETag.
+    /// CompleteMultipartUpload with every part's ETag, then the object's CRC-64 checked against
+    /// the parts'; returns the object's ETag. A retried Complete whose first attempt went through
+    /// (its reply was lost) finds the upload gone: the object is then checked by HEAD — same size
+    /// and CRC-64 — and taken as done.
     async fn complete_checked(&self, parts: &PartsDone, crc: u64) -> Result<Option<String>> {
-        let upload_id = self.upload_id.borrow().clone().unwrap_or_default();
-        let completed = self.complete_or_find(parts, &upload_id, crc).await?;
+        let (api, key) = (self.api(), &self.object.key);
+        // The request is built now: neither the ETags nor the upload's id are held while it runs.
+        let complete = {
+            let etags: Vec<(u32, String)> = (1..=self.session.plan.part_count())
+                .map(|n| {
+                    parts.get(&n).and_then(|p| p.etag.clone()).map(|e| (n, e)).ok_or_else(|| Error::InvalidResponse {
+                        status: 200,
+                        message: fill("no ETag is known for part {}", &[n.into()]),
+                    })
+                })
+                .collect::<Result<_>>()?;
+            let upload_id = self.upload_id.borrow();
+            api.complete(key, upload_id.as_deref().unwrap_or_default(), &etags, self.session.commit_timeout())
+        };
+        let completed = match complete.await {
+            Err(gone) if gone.code() == "NoSuchUpload" => self.stored_object(crc).await?.ok_or(gone)?,
+            outcome => outcome?,
+        };
         self.upload_id.borrow_mut().take();
         // Complete's reply names the object's CRC-64; where it does not (a proxy, a bucket whose
         // CORS hides the header), HEAD may (it needs the HeadObject permission).
         let stored = match completed.crc64 {
             Some(stored) => Some(stored),
-            None => self.api().head(&self.object.key).await.ok().and_then(|(_, _, crc)| crc),
+            None => api.head(key).await.ok().and_then(|(_, _, crc)| crc),
         };
         match stored {
             Some(stored) if stored != crc => Err(Error::IntegrityMismatch {
@@ -389,25 +407,6 @@ impl CosFlow {
                 self.session.warn_crc_not_checked();
                 Ok(completed.etag)
             }
-        }
-    }
-
-    /// CompleteMultipartUpload with every part's ETag. A retried Complete whose first attempt
-    /// went through (its reply was lost) finds the upload gone: the object is then checked by
-    /// HEAD — same size and CRC-64 — and taken as done.
-    async fn complete_or_find(&self, parts: &PartsDone, upload_id: &str, crc: u64) -> Result<Completed> {
-        let etags: Vec<(u32, String)> = (1..=self.session.plan.part_count())
-            .map(|n| {
-                parts.get(&n).and_then(|p| p.etag.clone()).map(|e| (n, e)).ok_or_else(|| Error::InvalidResponse {
-                    status: 200,
-                    message: fill("no ETag is known for part {}", &[n.into()]),
-                })
-            })
-            .collect::<Result<_>>()?;
-        let (api, key) = (self.api(), &self.object.key);
-        match api.complete(key, upload_id, &etags, self.session.commit_timeout()).await {
-            Err(gone) if gone.code() == "NoSuchUpload" => self.stored_object(crc).await?.ok_or(gone),
-            outcome => outcome,
         }
     }
 }
