@@ -320,32 +320,29 @@ impl CosFlow {
         &self.uploader.api
     }
 
-    /// ListParts of the multipart upload `record` names: the parts to keep; when COS does not
-    /// know the upload, the object if its Complete went through unheard ([`CosFlow::completed_before`]).
+    /// ListParts of the multipart upload `record` names: the parts to keep. An upload COS no
+    /// longer knows whose record holds every part may have had its Complete go through with the
+    /// reply lost (the attempt then failed and kept the record): if the object is this file — its
+    /// size, and the CRC-64 read from the file — it is the upload's result; otherwise (`None`)
+    /// the record is discarded and the upload begun anew.
     async fn check(&self, record: &Record, upload_id: &str) -> Result<Option<Opened>> {
+        let session = &self.session;
         let listed = match self.api().list_parts(&self.object.key, upload_id).await {
-            Err(e) if e.code() == "NoSuchUpload" => return self.completed_before(record).await,
+            Err(e) if e.code() == "NoSuchUpload" => {
+                if record.parts.len() as u32 != session.plan.part_count() {
+                    return Ok(None);
+                }
+                let crc = session.file_crc64().await?;
+                // A retryable error: the check failed, not the upload (see Flow::resume).
+                let Some(found) = self.stored_object(crc).await? else { return Ok(None) };
+                self.store(found.etag, crc);
+                return Ok(Some(Opened::Stored));
+            }
             listed => listed?,
         };
         let parts =
-            parts_on_server(&self.session, record, &|n| listed.get(&n).map(|p| (p.size, Some(p.etag.clone())))).await?;
+            parts_on_server(session, record, &|n| listed.get(&n).map(|p| (p.size, Some(p.etag.clone())))).await?;
         Ok(Some(Opened::Parts(parts)))
-    }
-
-    /// An upload COS no longer knows whose record holds every part: its Complete may have gone
-    /// through with the reply lost (the attempt then failed and kept the record). If the object
-    /// is this file — its size, and the CRC-64 read from the file — it is the upload's result;
-    /// otherwise (`None`) the record is discarded and the upload begun anew.
-    async fn completed_before(&self, record: &Record) -> Result<Option<Opened>> {
-        let session = &self.session;
-        if record.parts.len() as u32 != session.plan.part_count() {
-            return Ok(None);
-        }
-        let crc = session.file_crc64().await?;
-        // A retryable error: the check failed, not the upload (see Flow::resume).
-        let Some(found) = self.stored_object(crc).await? else { return Ok(None) };
-        self.store(found.etag, crc);
-        Ok(Some(Opened::Stored))
     }
 
     /// The object at the key, by HEAD, if it is this file (its size and CRC-64 `crc`); `None`
