@@ -149,13 +149,12 @@ impl CosApi {
     }
 
     /// Notes what a refusal says about our clock and credentials: corrects the clock from the
-    /// reply's `Date` when COS found it skewed. Returns whether signing again may help.
-    pub async fn recover(&self, error: &Error, reply_date: Option<&str>, generation: u64) -> Result<bool> {
-        let Some(refresh) = self.cure(error, reply_date) else { return Ok(false) };
-        if refresh {
+    /// reply's `Date` when COS found it skewed, fetches new credentials when it refused them.
+    pub async fn recover(&self, error: &Error, reply_date: Option<&str>, generation: u64) -> Result<()> {
+        if self.cure(error, reply_date) == Some(true) {
             self.refresh_credentials(generation).await?;
         }
-        Ok(true)
+        Ok(())
     }
 
     /// The part of [`CosApi::recover`] that needs no waiting: `None` when `error` is not an

@@ -274,7 +274,7 @@ impl Flow for CosFlow {
         error: &'a Error,
         date: Option<&'a str>,
     ) -> LocalBoxFuture<'a, Result<()>> {
-        Box::pin(async move { self.api().recover(error, date, generation).await.map(|_| ()) })
+        Box::pin(self.api().recover(error, date, generation))
     }
 
     fn check_stored(&self, number: u32, etag: Option<&str>) -> Result<()> {
