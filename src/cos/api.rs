@@ -173,8 +173,8 @@ impl CosApi {
     }
 
     /// New credentials unless the ones of `generation` were replaced already.
-    async fn refresh_credentials(&self, generation: u64) -> Result<()> {
-        self.credentials.refresh(generation, self.timer.unix_ms()).await
+    fn refresh_credentials(&self, generation: u64) -> impl Future<Output = Result<()>> + '_ {
+        self.credentials.refresh(generation, self.timer.unix_ms())
     }
 
     /// One control call on `key` through the retry loop; its outcome (a 2xx reply without an
