@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::json::{parse_u64, u64_to_string};
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, ProgressFn, Timer};
-use crate::text::{concat, contains, fill, join, split_once};
+use crate::text::{concat, contains, fill, split_once};
 
 /// COS's longest object key, in bytes (docs/cos-api.md: keys up to 850 bytes).
 pub const MAX_KEY_BYTES: usize = 850;
@@ -85,8 +85,11 @@ pub struct Completed {
 impl CosApi {
     /// `scheme://authority/encoded-key` (+ `?query`).
     fn url(&self, key: &str, query: &[(String, String)]) -> String {
-        let path: Vec<String> = key.split('/').map(uri_encode).collect();
-        let mut url = join(&[self.target.origin.base(), join(&path, "/")], "/");
+        let mut url = self.target.origin.base();
+        for segment in key.split('/') {
+            url.push('/');
+            url.push_str(&uri_encode(segment));
+        }
         for (i, (k, v)) in query.iter().enumerate() {
             url.push(if i == 0 { '?' } else { '&' });
             url.push_str(k);
