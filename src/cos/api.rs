@@ -420,7 +420,17 @@ fn error_in_body(body: &[u8]) -> bool {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -489,6 +499,7 @@ mod tests {
         ));
         assert!(!error_in_body(b"  <CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>"));
         assert_eq!(validate_key("中文 a+b=c.txt").unwrap(), "中文 a+b=c.txt");
+        assert_eq!(escape("\"e&1\"<中>"), "&quot;e&amp;1&quot;&lt;中&gt;");
         for bad in ["", "/", "a/../b", "./a", "a\nb", &"x".repeat(851)] {
             assert_eq!(validate_key(bad).unwrap_err().code(), "InvalidInput", "{bad:?}");
         }
