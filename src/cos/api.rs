@@ -6,7 +6,10 @@
 //! clock is signed again after correcting the clock from the reply's `Date`.
 
 use crate::vecmap::VecMap as BTreeMap;
+use std::future::Future;
 use std::rc::Rc;
+
+use futures::FutureExt;
 
 use super::credentials::CredentialCache;
 use super::domain::Origin;
@@ -16,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::json::{parse_u64, u64_to_string};
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, ProgressFn, Timer};
-use crate::text::{concat, contains, fill, join, split_once};
+use crate::text::{concat, contains, fill, split_once};
 
 /// COS's longest object key, in bytes (docs/cos-api.md: keys up to 850 bytes).
 pub const MAX_KEY_BYTES: usize = 850;
@@ -81,9 +84,12 @@ pub struct Completed {
 
 impl CosApi {
     /// `scheme://authority/encoded-key` (+ `?query`).
-    fn url(&self, key: &str, query: &[(&str, String)]) -> String {
-        let path: Vec<String> = key.split('/').map(uri_encode).collect();
-        let mut url = join(&[self.target.origin.base(), join(&path, "/")], "/");
+    fn url(&self, key: &str, query: &[(String, String)]) -> String {
+        let mut url = self.target.origin.base();
+        for segment in key.split('/') {
+            url.push('/');
+            url.push_str(&uri_encode(segment));
+        }
         for (i, (k, v)) in query.iter().enumerate() {
             url.push(if i == 0 { '?' } else { '&' });
             url.push_str(k);
@@ -95,14 +101,14 @@ impl CosApi {
         url
     }
 
-    /// `headers` plus `x-cos-security-token` and `Authorization` for `method /key?query`, and
-    /// the generation of the credentials used (see [`CredentialCache::get`] for
-    /// `refresh_early`).
+    /// `headers` plus `x-cos-security-token` and `Authorization` for `method path?query`
+    /// (`path` is `/` + the raw key), and the generation of the credentials used (see
+    /// [`CredentialCache::get`] for `refresh_early`).
     pub async fn sign(
         &self,
         method: Method,
-        key: &str,
-        query: &[(&str, String)],
+        path: &str,
+        query: &[(String, String)],
         mut headers: Vec<(String, String)>,
         refresh_early: bool,
     ) -> Result<(Vec<(String, String)>, u64)> {
@@ -110,54 +116,48 @@ impl CosApi {
         let (creds, generation) = self.credentials.get(unix_ms, refresh_early).await?;
         headers.push(("x-cos-security-token".to_string(), creds.token.clone()));
         let (start, end) = self.credentials.key_window(&creds, unix_ms);
-        let mut signed = headers.clone();
-        signed.push(("host".to_string(), self.target.origin.authority.clone()));
-        let query: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        let path = concat(&["/", key]);
-        let request = SignRequest { method: method.as_str(), path: &path, query: &query, headers: &signed };
-        headers.push((
-            "Authorization".to_string(),
-            authorization(&creds.secret_id, &creds.secret_key, start, end, &request),
-        ));
+        // `host` is signed but not sent: the browser sets it.
+        headers.push(("host".to_string(), self.target.origin.authority.clone()));
+        let request = SignRequest { method: method.as_str(), path, query, headers: &headers };
+        let signature = authorization(&creds.secret_id, &creds.secret_key, start, end, &request);
+        headers.pop();
+        headers.push(("Authorization".to_string(), signature));
         Ok((headers, generation))
     }
 
     /// A signed PutObject (`part` = None) or UploadPart (`Some((uploadId, n))`) of `body`, and the
     /// credentials' generation; `headers` are the object's (Content-Type, x-cos-meta-*).
-    pub async fn put_request(
+    pub fn put_request(
         &self,
         key: &str,
         part: Option<(&str, u32)>,
         headers: Vec<(String, String)>,
         body: Body,
         progress: Option<ProgressFn>,
-    ) -> Result<(HttpRequest, u64)> {
-        let query: Vec<(&str, String)> = match part {
-            Some((upload_id, n)) => vec![("partNumber", u64_to_string(n.into())), ("uploadId", upload_id.to_string())],
+    ) -> impl Future<Output = Result<(HttpRequest, u64)>> + '_ {
+        let query = match part {
+            Some((upload_id, n)) => {
+                vec![param("partNumber", &u64_to_string(n.into())), param("uploadId", upload_id)]
+            }
             None => Vec::new(),
         };
-        let (headers, generation) = self.sign(Method::Put, key, &query, headers, true).await?;
-        Ok((
-            HttpRequest {
-                method: Method::Put,
-                url: self.url(key, &query),
-                headers,
-                body: Some(body),
-                timeout: None,
-                progress,
-            },
-            generation,
-        ))
+        let (url, path) = (self.url(key, &query), concat(&["/", key]));
+        async move {
+            let (headers, generation) = self.sign(Method::Put, &path, &query, headers, true).await?;
+            Ok((
+                HttpRequest { method: Method::Put, url, headers, body: Some(body), timeout: None, progress },
+                generation,
+            ))
+        }
     }
 
     /// Notes what a refusal says about our clock and credentials: corrects the clock from the
-    /// reply's `Date` when COS found it skewed. Returns whether signing again may help.
-    pub async fn recover(&self, error: &Error, reply_date: Option<&str>, generation: u64) -> Result<bool> {
-        let Some(refresh) = self.cure(error, reply_date) else { return Ok(false) };
-        if refresh {
+    /// reply's `Date` when COS found it skewed, fetches new credentials when it refused them.
+    pub async fn recover(&self, error: &Error, reply_date: Option<&str>, generation: u64) -> Result<()> {
+        if self.cure(error, reply_date) == Some(true) {
             self.refresh_credentials(generation).await?;
         }
-        Ok(true)
+        Ok(())
     }
 
     /// The part of [`CosApi::recover`] that needs no waiting: `None` when `error` is not an
@@ -176,25 +176,29 @@ impl CosApi {
     }
 
     /// New credentials unless the ones of `generation` were replaced already.
-    async fn refresh_credentials(&self, generation: u64) -> Result<()> {
-        self.credentials.refresh(generation, self.timer.unix_ms()).await
+    fn refresh_credentials(&self, generation: u64) -> impl Future<Output = Result<()>> + '_ {
+        self.credentials.refresh(generation, self.timer.unix_ms())
     }
 
-    /// One control call through the retry loop; returns a 2xx reply without an error in its
-    /// body.
-    async fn call(
+    /// One control call on `key` through the retry loop; its outcome (a 2xx reply without an
+    /// error in its body, or the error) is read by `then` (a plain function: the calls share
+    /// one future).
+    #[allow(clippy::too_many_arguments)]
+    fn send<T: 'static>(
         &self,
+        call: Call<'static>,
         method: Method,
         key: &str,
-        query: &[(&str, String)],
-        headers: &[(String, String)],
+        query: Vec<(String, String)>,
+        headers: Vec<(String, String)>,
         body: Option<Vec<u8>>,
-        call: Call<'_>,
-    ) -> Result<HttpResponse> {
-        let mut attempts = CosAttempts {
+        then: fn(Result<HttpResponse>) -> Result<T>,
+    ) -> impl Future<Output = Result<T>> + '_ {
+        let attempts = CosAttempts {
             api: self,
             method,
-            key,
+            url: self.url(key, &query),
+            path: concat(&["/", key]),
             query,
             headers,
             body: body.map(Body::from),
@@ -203,22 +207,28 @@ impl CosApi {
             reauthorised: 0,
             refresh: false,
         };
+        self.exchange(call, attempts).map(then)
+    }
+
+    async fn exchange(&self, call: Call<'_>, mut attempts: CosAttempts<'_>) -> Result<HttpResponse> {
         retry::send(&*self.http, &*self.timer, &self.retry, call, &mut attempts).await
     }
 
     /// A call of `what` limited by the request timeout.
-    fn bounded<'a>(&self, what: &'a str, idempotent: Idempotent) -> Call<'a> {
+    fn bounded(&self, what: &'static str, idempotent: Idempotent) -> Call<'static> {
         Call { what, idempotent, timeout: self.retry.request_timeout }
     }
 
     /// InitiateMultipartUpload with the object's headers; returns the UploadId.
-    pub async fn initiate(&self, key: &str, headers: &[(String, String)]) -> Result<String> {
+    pub fn initiate(&self, key: &str, headers: Vec<(String, String)>) -> impl Future<Output = Result<String>> + '_ {
         let call = self.bounded("initiate multipart upload", Idempotent::OnceAfterLostReply);
-        let resp = self.call(Method::Post, key, &[("uploads", String::new())], headers, None, call).await?;
-        let text = String::from_utf8_lossy(&resp.body);
-        element(&text, "UploadId").filter(|id| !id.is_empty()).ok_or_else(|| Error::InvalidResponse {
-            status: resp.status,
-            message: "InitiateMultipartUpload reply has no UploadId".into(),
+        self.send(call, Method::Post, key, vec![param("uploads", "")], headers, None, |resp| {
+            let resp = resp?;
+            let text = String::from_utf8_lossy(&resp.body);
+            element(&text, "UploadId").filter(|id| !id.is_empty()).ok_or_else(|| Error::InvalidResponse {
+                status: resp.status,
+                message: "InitiateMultipartUpload reply has no UploadId".into(),
+            })
         })
     }
 
@@ -227,13 +237,13 @@ impl CosApi {
         let mut parts = BTreeMap::new();
         let mut marker = 0u32;
         loop {
-            let query = [
-                ("uploadId", upload_id.to_string()),
-                ("max-parts", u64_to_string(LIST_PAGE.into())),
-                ("part-number-marker", u64_to_string(marker.into())),
+            let query = vec![
+                param("uploadId", upload_id),
+                param("max-parts", &u64_to_string(LIST_PAGE.into())),
+                param("part-number-marker", &u64_to_string(marker.into())),
             ];
-            let resp =
-                self.call(Method::Get, key, &query, &[], None, self.bounded("list parts", Idempotent::Yes)).await?;
+            let call = self.bounded("list parts", Idempotent::Yes);
+            let resp = self.send(call, Method::Get, key, query, Vec::new(), None, |resp| resp).await?;
             let text = String::from_utf8_lossy(&resp.body);
             let bad = || Error::InvalidResponse {
                 status: resp.status,
@@ -267,13 +277,13 @@ impl CosApi {
 
     /// CompleteMultipartUpload with `parts` (number, ETag) in ascending order; each attempt may
     /// take `timeout` (COS assembles the object before it answers).
-    pub async fn complete(
+    pub fn complete(
         &self,
         key: &str,
         upload_id: &str,
         parts: &[(u32, String)],
         timeout: std::time::Duration,
-    ) -> Result<Completed> {
+    ) -> impl Future<Output = Result<Completed>> + '_ {
         let mut xml = String::from("<CompleteMultipartUpload>");
         for (n, etag) in parts {
             let etag = escape(etag);
@@ -283,55 +293,51 @@ impl CosApi {
             ));
         }
         xml.push_str("</CompleteMultipartUpload>");
-        let headers = [("Content-Type".to_string(), "application/xml".to_string())];
-        let resp = self
-            .call(
-                Method::Post,
-                key,
-                &[("uploadId", upload_id.to_string())],
-                &headers,
-                Some(xml.into_bytes()),
-                Call { what: "complete multipart upload", idempotent: Idempotent::Yes, timeout },
-            )
-            .await?;
-        let text = String::from_utf8_lossy(&resp.body);
-        if !contains(&text, "<CompleteMultipartUploadResult") {
-            return Err(Error::InvalidResponse {
-                status: resp.status,
-                message: "CompleteMultipartUpload reply is not a CompleteMultipartUploadResult".into(),
-            });
-        }
-        Ok(Completed {
-            etag: element(&text, "ETag").or_else(|| resp.header("etag").map(str::to_string)),
-            crc64: crc_header(&resp),
+        let headers = vec![("Content-Type".to_string(), "application/xml".to_string())];
+        let call = Call { what: "complete multipart upload", idempotent: Idempotent::Yes, timeout };
+        let query = vec![param("uploadId", upload_id)];
+        self.send(call, Method::Post, key, query, headers, Some(xml.into_bytes()), |resp| {
+            let resp = resp?;
+            let text = String::from_utf8_lossy(&resp.body);
+            if !contains(&text, "<CompleteMultipartUploadResult") {
+                return Err(Error::InvalidResponse {
+                    status: resp.status,
+                    message: "CompleteMultipartUpload reply is not a CompleteMultipartUploadResult".into(),
+                });
+            }
+            Ok(Completed {
+                etag: element(&text, "ETag").or_else(|| resp.header("etag").map(str::to_string)),
+                crc64: crc_header(&resp),
+            })
         })
     }
 
     /// AbortMultipartUpload; an upload COS no longer knows counts as aborted.
-    pub async fn abort(&self, key: &str, upload_id: &str) -> Result<()> {
-        match self
-            .call(
-                Method::Delete,
-                key,
-                &[("uploadId", upload_id.to_string())],
-                &[],
-                None,
-                self.bounded("abort multipart upload", Idempotent::Yes),
-            )
-            .await
-        {
+    pub fn abort(&self, key: &str, upload_id: &str) -> impl Future<Output = Result<()>> + '_ {
+        let call = self.bounded("abort multipart upload", Idempotent::Yes);
+        let query = vec![param("uploadId", upload_id)];
+        self.send(call, Method::Delete, key, query, Vec::new(), None, |resp| match resp {
             Ok(_) => Ok(()),
             Err(Error::Cos { code, .. }) if code == "NoSuchUpload" => Ok(()),
             Err(e) => Err(e),
-        }
+        })
     }
 
     /// HeadObject: size, ETag and CRC-64 of a stored object.
-    pub async fn head(&self, key: &str) -> Result<(Option<u64>, Option<String>, Option<u64>)> {
-        let resp = self.call(Method::Head, key, &[], &[], None, self.bounded("head object", Idempotent::Yes)).await?;
-        let size = resp.header("content-length").and_then(|v| parse_u64(v.trim()));
-        Ok((size, resp.header("etag").map(str::to_string), crc_header(&resp)))
+    #[allow(clippy::type_complexity)]
+    pub fn head(&self, key: &str) -> impl Future<Output = Result<(Option<u64>, Option<String>, Option<u64>)>> + '_ {
+        let call = self.bounded("head object", Idempotent::Yes);
+        self.send(call, Method::Head, key, Vec::new(), Vec::new(), None, |resp| {
+            let resp = resp?;
+            let size = resp.header("content-length").and_then(|v| parse_u64(v.trim()));
+            Ok((size, resp.header("etag").map(str::to_string), crc_header(&resp)))
+        })
     }
+}
+
+/// One query parameter (decoded; `uploads` is `("uploads", "")`).
+fn param(name: &str, value: &str) -> (String, String) {
+    (name.to_string(), value.to_string())
 }
 
 /// One COS call as the retry loop sends it: signed afresh for each attempt; a refusal of the
@@ -339,9 +345,11 @@ impl CosApi {
 struct CosAttempts<'a> {
     api: &'a CosApi,
     method: Method,
-    key: &'a str,
-    query: &'a [(&'a str, String)],
-    headers: &'a [(String, String)],
+    url: String,
+    /// `/` + the raw key, as it is signed.
+    path: String,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
     body: Option<Body>,
     /// The credentials' generation of the last attempt.
     generation: u64,
@@ -362,9 +370,9 @@ impl Attempts for CosAttempts<'_> {
             // An abort cleans up: the keys held do while they are valid.
             let refresh_early = self.method != Method::Delete;
             let (headers, generation) =
-                self.api.sign(self.method, self.key, self.query, self.headers.to_vec(), refresh_early).await?;
+                self.api.sign(self.method, &self.path, &self.query, self.headers.clone(), refresh_early).await?;
             self.generation = generation;
-            Ok(HttpRequest::new(self.method, self.api.url(self.key, self.query), headers, self.body.clone()))
+            Ok(HttpRequest::new(self.method, self.url.clone(), headers, self.body.clone()))
         })
     }
 
@@ -412,7 +420,17 @@ fn error_in_body(body: &[u8]) -> bool {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -468,7 +486,7 @@ mod tests {
             credentials: CredentialCache::new(Rc::new(Keys)),
             retry: RetryConfig::default(),
         };
-        assert_eq!(futures::executor::block_on(api.initiate("k", &[])).unwrap(), "u1");
+        assert_eq!(futures::executor::block_on(api.initiate("k", Vec::new())).unwrap(), "u1");
         assert_eq!(api.credentials.server_now(0.0), 3600.0, "a successful reply's Date set the clock");
     }
 
@@ -481,6 +499,7 @@ mod tests {
         ));
         assert!(!error_in_body(b"  <CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>"));
         assert_eq!(validate_key("中文 a+b=c.txt").unwrap(), "中文 a+b=c.txt");
+        assert_eq!(escape("\"e&1\"<中>"), "&quot;e&amp;1&quot;&lt;中&gt;");
         for bad in ["", "/", "a/../b", "./a", "a\nb", &"x".repeat(851)] {
             assert_eq!(validate_key(bad).unwrap_err().code(), "InvalidInput", "{bad:?}");
         }

@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use sha1::{Digest, Sha1};
 
 use crate::checksum::hex;
-use crate::text::{concat, fill, join, Arg};
+use crate::text::{fill, Arg};
 
 type HmacSha1 = Hmac<Sha1>;
 
@@ -32,8 +32,17 @@ fn canonical(pairs: &[(String, String)]) -> (String, String) {
     let mut encoded: Vec<(String, String)> =
         pairs.iter().map(|(k, v)| (uri_encode(k).to_ascii_lowercase(), uri_encode(v.trim()))).collect();
     encoded.sort();
-    let joined = join(&encoded.iter().map(|(k, v)| concat(&[k, "=", v])).collect::<Vec<_>>(), "&");
-    let names = join(&encoded.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ";");
+    let (mut joined, mut names) = (String::new(), String::new());
+    for (i, (k, v)) in encoded.iter().enumerate() {
+        if i > 0 {
+            joined.push('&');
+            names.push(';');
+        }
+        joined.push_str(k);
+        joined.push('=');
+        joined.push_str(v);
+        names.push_str(k);
+    }
     (joined, names)
 }
 

@@ -10,6 +10,8 @@ use std::cell::RefCell;
 use std::ops::Deref;
 use std::rc::Rc;
 
+use futures::FutureExt;
+
 use super::checkpoint::{Pending, Record};
 use super::client::{ClientConfig, Uploader};
 use super::control::Control;
@@ -226,8 +228,7 @@ impl Flow for CosFlow {
         Box::pin(async move {
             let session = &self.session;
             if session.is_multipart() {
-                let headers = self.object.headers();
-                let initiate = self.api().initiate(&self.object.key, &headers);
+                let initiate = self.api().initiate(&self.object.key, self.object.headers());
                 let upload_id = session.shielded(Shield::Opening, initiate).await?;
                 // Known before any cancel is obeyed, so that abandon() aborts it.
                 *self.upload_id.borrow_mut() = Some(upload_id.clone());
@@ -258,15 +259,13 @@ impl Flow for CosFlow {
         body: Body,
         progress: ProgressFn,
     ) -> LocalBoxFuture<'_, Result<SignedPut>> {
-        Box::pin(async move {
-            let (api, key) = (self.api(), &self.object.key);
-            let upload_id = self.upload_id.borrow().clone();
-            let (request, generation) = match (number, upload_id) {
-                (Some(n), Some(id)) => api.put_request(key, Some((&id, n)), Vec::new(), body, Some(progress)).await?,
-                _ => api.put_request(key, None, self.object.headers(), body, Some(progress)).await?,
-            };
-            Ok(SignedPut { request, generation })
-        })
+        let upload_id = self.upload_id.borrow();
+        let (part, headers) = match (number, upload_id.as_deref()) {
+            (Some(n), Some(id)) => (Some((id, n)), Vec::new()),
+            _ => (None, self.object.headers()),
+        };
+        let put = self.api().put_request(&self.object.key, part, headers, body, Some(progress));
+        Box::pin(put.map(|signed| signed.map(|(request, generation)| SignedPut { request, generation })))
     }
 
     fn reauthorise<'a>(
@@ -275,7 +274,7 @@ impl Flow for CosFlow {
         error: &'a Error,
         date: Option<&'a str>,
     ) -> LocalBoxFuture<'a, Result<()>> {
-        Box::pin(async move { self.api().recover(error, date, generation).await.map(|_| ()) })
+        Box::pin(self.api().recover(error, date, generation))
     }
 
     fn check_stored(&self, number: u32, etag: Option<&str>) -> Result<()> {
@@ -291,7 +290,9 @@ impl Flow for CosFlow {
     fn complete<'a>(&'a self, parts: &'a PartsDone, crc64: u64) -> LocalBoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let etag = if self.session.is_multipart() {
-                self.complete_multipart(parts, crc64).await?
+                // Shielded from cancel, as SMH's confirm is.
+                let bound = self.session.commit_timeout();
+                self.session.shielded(Shield::Committing(bound), self.complete_checked(parts, crc64)).await?
             } else {
                 parts.get(&1).and_then(|p| p.etag.clone())
             };
@@ -319,32 +320,29 @@ impl CosFlow {
         &self.uploader.api
     }
 
-    /// ListParts of the multipart upload `record` names: the parts to keep; when COS does not
-    /// know the upload, the object if its Complete went through unheard ([`CosFlow::completed_before`]).
+    /// ListParts of the multipart upload `record` names: the parts to keep. An upload COS no
+    /// longer knows whose record holds every part may have had its Complete go through with the
+    /// reply lost (the attempt then failed and kept the record): if the object is this file — its
+    /// size, and the CRC-64 read from the file — it is the upload's result; otherwise (`None`)
+    /// the record is discarded and the upload begun anew.
     async fn check(&self, record: &Record, upload_id: &str) -> Result<Option<Opened>> {
+        let session = &self.session;
         let listed = match self.api().list_parts(&self.object.key, upload_id).await {
-            Err(e) if e.code() == "NoSuchUpload" => return self.completed_before(record).await,
+            Err(e) if e.code() == "NoSuchUpload" => {
+                if record.parts.len() as u32 != session.plan.part_count() {
+                    return Ok(None);
+                }
+                let crc = session.file_crc64().await?;
+                // A retryable error: the check failed, not the upload (see Flow::resume).
+                let Some(found) = self.stored_object(crc).await? else { return Ok(None) };
+                self.store(found.etag, crc);
+                return Ok(Some(Opened::Stored));
+            }
             listed => listed?,
         };
         let parts =
-            parts_on_server(&self.session, record, &|n| listed.get(&n).map(|p| (p.size, Some(p.etag.clone())))).await?;
+            parts_on_server(session, record, &|n| listed.get(&n).map(|p| (p.size, Some(p.etag.clone())))).await?;
         Ok(Some(Opened::Parts(parts)))
-    }
-
-    /// An upload COS no longer knows whose record holds every part: its Complete may have gone
-    /// through with the reply lost (the attempt then failed and kept the record). If the object
-    /// is this file — its size, and the CRC-64 read from the file — it is the upload's result;
-    /// otherwise (`None`) the record is discarded and the upload begun anew.
-    async fn completed_before(&self, record: &Record) -> Result<Option<Opened>> {
-        let session = &self.session;
-        if record.parts.len() as u32 != session.plan.part_count() {
-            return Ok(None);
-        }
-        let crc = session.file_crc64().await?;
-        // A retryable error: the check failed, not the upload (see Flow::resume).
-        let Some(found) = self.stored_object(crc).await? else { return Ok(None) };
-        self.store(found.etag, crc);
-        Ok(Some(Opened::Stored))
     }
 
     /// The object at the key, by HEAD, if it is this file (its size and CRC-64 `crc`); `None`
@@ -367,23 +365,35 @@ impl CosFlow {
         *self.done.borrow_mut() = Some(CosResult { key, size, crc64: u64_to_string(crc64), etag, location });
     }
 
-    /// CompleteMultipartUpload, then the object's CRC-64 checked against the parts' (shielded
-    /// from cancel); returns the object's ETag.
-    async fn complete_multipart(&self, parts: &PartsDone, crc: u64) -> Result<Option<String>> {
-        let bound = self.session.commit_timeout();
-        self.session.shielded(Shield::Committing(bound), self.complete_checked(parts, crc)).await
-    }
-
-    /// See [`CosFlow::complete_multipart`].
+    /// CompleteMultipartUpload with every part's ETag, then the object's CRC-64 checked against
+    /// the parts'; returns the object's ETag. A retried Complete whose first attempt went through
+    /// (its reply was lost) finds the upload gone: the object is then checked by HEAD — same size
+    /// and CRC-64 — and taken as done.
     async fn complete_checked(&self, parts: &PartsDone, crc: u64) -> Result<Option<String>> {
-        let upload_id = self.upload_id.borrow().clone().unwrap_or_default();
-        let completed = self.complete_or_find(parts, &upload_id, crc).await?;
+        let (api, key) = (self.api(), &self.object.key);
+        // The request is built now: neither the ETags nor the upload's id are held while it runs.
+        let complete = {
+            let etags: Vec<(u32, String)> = (1..=self.session.plan.part_count())
+                .map(|n| {
+                    parts.get(&n).and_then(|p| p.etag.clone()).map(|e| (n, e)).ok_or_else(|| Error::InvalidResponse {
+                        status: 200,
+                        message: fill("no ETag is known for part {}", &[n.into()]),
+                    })
+                })
+                .collect::<Result<_>>()?;
+            let upload_id = self.upload_id.borrow();
+            api.complete(key, upload_id.as_deref().unwrap_or_default(), &etags, self.session.commit_timeout())
+        };
+        let completed = match complete.await {
+            Err(gone) if gone.code() == "NoSuchUpload" => self.stored_object(crc).await?.ok_or(gone)?,
+            outcome => outcome?,
+        };
         self.upload_id.borrow_mut().take();
         // Complete's reply names the object's CRC-64; where it does not (a proxy, a bucket whose
         // CORS hides the header), HEAD may (it needs the HeadObject permission).
         let stored = match completed.crc64 {
             Some(stored) => Some(stored),
-            None => self.api().head(&self.object.key).await.ok().and_then(|(_, _, crc)| crc),
+            None => api.head(key).await.ok().and_then(|(_, _, crc)| crc),
         };
         match stored {
             Some(stored) if stored != crc => Err(Error::IntegrityMismatch {
@@ -394,25 +404,6 @@ impl CosFlow {
                 self.session.warn_crc_not_checked();
                 Ok(completed.etag)
             }
-        }
-    }
-
-    /// CompleteMultipartUpload with every part's ETag. A retried Complete whose first attempt
-    /// went through (its reply was lost) finds the upload gone: the object is then checked by
-    /// HEAD — same size and CRC-64 — and taken as done.
-    async fn complete_or_find(&self, parts: &PartsDone, upload_id: &str, crc: u64) -> Result<Completed> {
-        let etags: Vec<(u32, String)> = (1..=self.session.plan.part_count())
-            .map(|n| {
-                parts.get(&n).and_then(|p| p.etag.clone()).map(|e| (n, e)).ok_or_else(|| Error::InvalidResponse {
-                    status: 200,
-                    message: fill("no ETag is known for part {}", &[n.into()]),
-                })
-            })
-            .collect::<Result<_>>()?;
-        let (api, key) = (self.api(), &self.object.key);
-        match api.complete(key, upload_id, &etags, self.session.commit_timeout()).await {
-            Err(gone) if gone.code() == "NoSuchUpload" => self.stored_object(crc).await?.ok_or(gone),
-            outcome => outcome,
         }
     }
 }
