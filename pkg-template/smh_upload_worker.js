@@ -1,7 +1,7 @@
 // smh-upload's hashing Worker: computes the CRC-64 of each part and the quick-upload hashes off
 // the page's main thread, reading the same Blob slices the page sends (a Blob crosses
-// postMessage by reference, not by copy). Started by the page side, src/platform/browser/
-// worker_client.js in each entry's glue; see src/platform/browser/worker.rs for the whole design.
+// postMessage by reference, not by copy). Started by the page side (src/platform/browser/
+// adapters.js, in each entry's glue); see src/platform/browser/worker.rs for the whole design.
 //
 // Kernels: CRC-64 in the page's own compiled WebAssembly.Module (posted once, so nothing is
 // fetched or compiled twice), instantiated here without wasm-bindgen's glue — the raw

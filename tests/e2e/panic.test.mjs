@@ -70,7 +70,7 @@ test('a trap during a call into the wasm rejects every running task with Interna
 test('a trap while the wasm handles an XHR event (no call of the page on the stack) rejects the running task', { timeout: 60_000 }, async () => {
   const record = await inPage(env, new Function(`return (async () => {${PAGE_HELPERS}
     const client = await window.e2e.client();
-    // The wasm asks for an XHR's response headers (xhr.js's smhHeaders) in its handling of a
+    // The wasm asks for an XHR's response headers (smhHeaders in src/platform/browser/adapters.js) in its handling of a
     // finished request: the first ask after the upload started traps, inside the wasm's callback.
     const headers = XMLHttpRequest.prototype.getAllResponseHeaders;
     let armed = false;

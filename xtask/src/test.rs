@@ -178,6 +178,7 @@ fn browser(counts: &mut Counts) -> Result<Option<String>> {
     if suites.is_empty() {
         return Ok(Some("no tests/web*.rs".into()));
     }
+    check_snippet_modules()?;
     let runner =
         find_tool("wasm-bindgen-test-runner").ok_or("wasm-bindgen-test-runner not found; run `cargo xtask setup`")?;
     let webdriver_json = write_webdriver_json()?;
@@ -200,11 +201,9 @@ fn browser(counts: &mut Counts) -> Result<Option<String>> {
             .env("SMH_DEVSERVER_READY_JSON", server.ready_json());
         let what = format!("browser tests `{stem}`");
         if !run_suite_page(&mut command, &what, counts)? {
-            // Now and then (about one run in five on a loaded 2-core machine) chromedriver's
-            // Chromium never finishes loading the runner's page: no test starts, and after five
-            // minutes chromedriver reports "Timed out receiving message from renderer". It
-            // happens before any of our code runs, so the suite is run again, once; a suite
-            // whose tests ran and failed is not.
+            // A page that never loads, with no test started, is run once more: the runner's server
+            // has starved a connection before (see `check_snippet_modules`). A suite whose
+            // tests ran and failed is not run again.
             println!("browser: {what}: the test page never loaded (no test started); running the suite again");
             if !run_suite_page(&mut command, &what, counts)? {
                 return Err(format!("{what}: the test page never loaded, twice"));
@@ -213,6 +212,47 @@ fn browser(counts: &mut Counts) -> Result<Option<String>> {
     }
     drop(server);
     Ok(None)
+}
+
+/// Most snippet files (`#[wasm_bindgen(module = "/…")]`) the crate may import.
+///
+/// wasm-bindgen-test-runner serves the test page from tiny_http 0.12, whose pool of connection
+/// threads (four, then one more per connection that finds none idle) can queue a new connection
+/// while its idle threads are still waking: the connection then waits behind kept-alive ones,
+/// which Chromium keeps for 300 s, and its request is never answered. The page imports every
+/// snippet file at once after the glue, on the glue's connection and one new connection per
+/// further file; with more than four files some were starved (in CI, twice in a row, with
+/// seven), the page never loaded, and chromedriver gave up after 300 s ("Timed out receiving
+/// message from renderer"). Three files leave room for one more connection of the browser's.
+const MAX_SNIPPET_MODULES: usize = 3;
+
+/// Fails when the crate's sources import more than [`MAX_SNIPPET_MODULES`] snippet files.
+fn check_snippet_modules() -> Result<()> {
+    let mut modules: Vec<String> = Vec::new();
+    for (path, _) in crate::pkg::walk(&root().join("src"))? {
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+        modules.extend(snippet_modules(&text));
+    }
+    modules.sort();
+    modules.dedup();
+    if modules.len() > MAX_SNIPPET_MODULES {
+        return Err(format!(
+            "the crate imports {} snippet files ({}); at most {MAX_SNIPPET_MODULES} let the browser tests' page \
+             load (the runner's server starves connections beyond that: see MAX_SNIPPET_MODULES in \
+             xtask/src/test.rs). Put the new functions in an existing file, e.g. src/platform/browser/adapters.js",
+            modules.len(),
+            modules.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// The snippet paths `text` names in `module = "/…"` attributes.
+fn snippet_modules(text: &str) -> Vec<String> {
+    text.split("module = \"/").skip(1).filter_map(|rest| rest.split('"').next()).map(|p| format!("/{p}")).collect()
 }
 
 /// Runs one wasm-bindgen-test browser suite: `Ok(true)` when it passed, `Ok(false)` when it
@@ -430,6 +470,18 @@ fn has_files_recursive(dir: &Path, keep: &dyn Fn(&str) -> bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snippet_modules_are_read_from_the_attributes() {
+        let text = "#[wasm_bindgen(module = \"/src/a.js\")]\nextern \"C\" {}\n#[wasm_bindgen(js_namespace = x, module = \"/src/b.js\")]\n";
+        assert_eq!(snippet_modules(text), ["/src/a.js", "/src/b.js"]);
+        assert!(snippet_modules("#[wasm_bindgen(js_name = module)]").is_empty());
+    }
+
+    #[test]
+    fn the_crate_stays_within_the_snippet_file_limit() {
+        check_snippet_modules().unwrap();
+    }
 
     fn counted(lines: &[&str]) -> (u64, u64) {
         let mut counts = Counts::default();

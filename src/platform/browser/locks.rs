@@ -1,6 +1,6 @@
 //! [`hold`]: one upload of a record at a time across the origin's tabs and workers, with the
 //! Web Locks API (`navigator.locks.request(name, {ifAvailable: true}, callback)`, in
-//! locks.js): the lock is held while the promise the callback returned is pending, and [`Hold`]
+//! adapters.js): the lock is held while the promise the callback returned is pending, and [`Hold`]
 //! settles it when dropped.
 
 use js_sys::Function;
@@ -11,7 +11,7 @@ use {js_sys::Promise, wasm_bindgen::prelude::wasm_bindgen, wasm_bindgen::JsCast,
 // WeChat's logic layer has no Web Locks and the mini-program build no snippets: there every
 // lock is granted (one JavaScript context: the engine's page-wide claims cover it).
 #[cfg(not(feature = "miniprogram"))]
-#[wasm_bindgen(module = "/src/platform/browser/locks.js")]
+#[wasm_bindgen(module = "/src/platform/browser/adapters.js")]
 extern "C" {
     #[wasm_bindgen(js_name = smhHoldLock)]
     fn hold_lock(name: &str) -> Promise;

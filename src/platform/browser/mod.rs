@@ -36,7 +36,7 @@ use wasm_bindgen::JsValue;
 use crate::error::Error;
 
 #[cfg(not(feature = "miniprogram"))]
-#[wasm_bindgen(module = "/src/platform/browser/values.js")]
+#[wasm_bindgen(module = "/src/platform/browser/adapters.js")]
 extern "C" {
     /// A copy of the bytes of an `ArrayBuffer` or a `Uint8Array` (a file's read, a hash the
     /// Worker sent); `None` for any other value.

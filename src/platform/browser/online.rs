@@ -26,7 +26,7 @@ pub(crate) async fn poll_until(online: impl Fn() -> bool) {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NavigatorConnectivity;
 
-#[wasm_bindgen(module = "/src/platform/browser/online.js")]
+#[wasm_bindgen(module = "/src/platform/browser/adapters.js")]
 extern "C" {
     #[wasm_bindgen(js_name = smhOnline)]
     fn navigator_on_line() -> bool;

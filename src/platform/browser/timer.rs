@@ -48,10 +48,10 @@ impl Timer for JsTimer {
     }
 }
 
-// In browsers the timeout and its promise are made in timer.js: a JS callback costs far less
+// In browsers the timeout and its promise are made in adapters.js: a JS callback costs far less
 // than a wasm closure.
 #[cfg(not(feature = "miniprogram"))]
-#[wasm_bindgen(module = "/src/platform/browser/timer.js")]
+#[wasm_bindgen(module = "/src/platform/browser/adapters.js")]
 extern "C" {
     #[wasm_bindgen(extends = Promise)]
     type Sleeping;

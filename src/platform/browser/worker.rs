@@ -1,7 +1,7 @@
 //! Hashing off the main thread: the CRC-64 of each part and the quick-upload hashes are computed
 //! in one module Worker per page, which reads the same `Blob` slices the page sends.
 //!
-//! - **Where.** `worker_client.js` (page side, a wasm-bindgen snippet) creates the Worker when the
+//! - **Where.** `adapters.js` (page side, a wasm-bindgen snippet) creates the Worker when the
 //!   first client is made ([`start`]; a page that only loads the package starts none) with
 //!   `new Worker(new URL('…/smh_upload_worker.js', import.meta.url), {type: 'module'})`, shares
 //!   it between all uploads of the page and multiplexes requests by id. The Worker
@@ -39,7 +39,7 @@ use crate::text::fill;
 /// comes in a task of its own, so the page's events run between the calls.
 const PAGE_READ: u64 = crate::platform::HASH_SLICE as u64;
 
-#[wasm_bindgen(module = "/src/platform/browser/worker_client.js")]
+#[wasm_bindgen(module = "/src/platform/browser/adapters.js")]
 extern "C" {
     #[wasm_bindgen(js_name = smhWorkerCrc64)]
     fn worker_crc64(module: &JsValue, blob: &Blob) -> Promise;
@@ -73,7 +73,7 @@ extern "C" {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
     /// The Worker (WebCrypto for SHA-256 where it exists), else the page; the first block's hash
-    /// asked while the Worker is still starting is WebCrypto's in the page (worker_client.js says
+    /// asked while the Worker is still starting is WebCrypto's in the page (adapters.js says
     /// why).
     Auto,
     /// The Worker only, with WebCrypto where it exists: an unavailable Worker is an error.
@@ -122,7 +122,7 @@ pub async fn chain_hash(blob: &Blob, previous: Option<[u8; 32]>, via: Via) -> Re
 
 /// What the next [`chain_hash_ahead`] request will hash, so the Worker reads it early: the file
 /// (`source`, a number not 0 that names one file of the page and no other), where this
-/// request's blob starts in it, and the blob that follows it there. worker_client.js names each
+/// request's blob starts in it, and the blob that follows it there. adapters.js names each
 /// range of bytes by these (`source:start-end`): the Worker uses bytes read ahead only for the
 /// request of the same range.
 pub struct ReadAhead {

@@ -1,7 +1,7 @@
 //! [`XhrHttp`]: the `Http` port over `XMLHttpRequest`, chosen over `fetch` because only XHR
 //! reports upload progress byte by byte. Dropping the future aborts the request. The request is
-//! opened, sent and heard in xhr.js (a JS function per event handler costs far less than a wasm
-//! closure each); the wasm reads the reply.
+//! opened, sent and heard in adapters.js (a JS function per event handler costs far less than
+//! a wasm closure each); the wasm reads the reply.
 
 use js_sys::{Function, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -15,12 +15,12 @@ use crate::json::Writer;
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture};
 use crate::text::{concat, fill};
 
-#[wasm_bindgen(module = "/src/platform/browser/xhr.js")]
+#[wasm_bindgen(module = "/src/platform/browser/adapters.js")]
 extern "C" {
-    /// An `XMLHttpRequest` that xhr.js opened and sent.
+    /// An `XMLHttpRequest` that adapters.js opened and sent.
     #[wasm_bindgen(extends = XmlHttpRequest)]
     type Request;
-    /// Opens and sends the request, its event handlers in JavaScript (xhr.js says what it takes).
+    /// Opens and sends the request, its event handlers in JavaScript (adapters.js says what it takes).
     #[wasm_bindgen(js_name = smhXhr, catch)]
     fn start(
         method: &str,
@@ -30,7 +30,7 @@ extern "C" {
         timeout: u32,
         progress: Option<&Function>,
     ) -> std::result::Result<Request, JsValue>;
-    /// The request's end: the status when loaded, else 'timeout' or 'error' (xhr.js).
+    /// The request's end: the status when loaded, else 'timeout' or 'error' (adapters.js).
     #[wasm_bindgen(method, getter = smhEnd)]
     fn end(this: &Request) -> Promise;
     /// The response headers as `name\nvalue\n…`, names lowercased, both trimmed.
@@ -55,13 +55,13 @@ struct InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         if !self.finished {
-            // Its abort event clears the progress handler (xhr.js) before the closure goes.
+            // Its abort event clears the progress handler (adapters.js) before the closure goes.
             self.xhr.abort().ok();
         }
     }
 }
 
-/// The pairs of xhr.js's `name\nvalue\n…` (no header line holds a line break).
+/// The pairs of adapters.js's `name\nvalue\n…` (no header line holds a line break).
 fn header_pairs(text: &str) -> Vec<(String, String)> {
     let mut fields = text.split('\n');
     let mut pairs = Vec::new();

@@ -1,4 +1,135 @@
-// Page side of the upload Worker (src/platform/browser/worker.rs explains the design).
+// The JavaScript half of the browser adapters (src/platform/browser/*.rs), inlined into each
+// entry's glue by the package build (xtask/src/snippets.rs): event handlers, callbacks and type
+// checks written here cost far less wasm than the closures and checks they replace.
+//
+// One file on purpose, not one per adapter: under `cargo xtask test` wasm-bindgen-test-runner
+// serves each snippet file as a module of its own, all fetched at once, and its server (tiny_http
+// 0.12) can leave a new connection queued behind kept-alive ones when more than four open at
+// once. That request is never answered and the test page never loads (chromedriver: "Timed out
+// receiving message from renderer"). The browser stage counts the files (xtask/src/test.rs,
+// `check_snippet_modules`).
+
+// ---- Values the wasm reads (mod.rs)
+
+/** A copy of the bytes of an ArrayBuffer or a Uint8Array (undefined for anything else). */
+export function smhBytes(value) {
+  if (value instanceof ArrayBuffer || value instanceof Uint8Array) return new Uint8Array(value);
+}
+
+/** The message of a thrown value: an Error's, a string itself, else a placeholder. */
+export function smhMessage(value) {
+  if (value instanceof Error) return value.message;
+  return typeof value === 'string' ? value : 'unknown JavaScript error';
+}
+
+// ---- Timeouts (timer.rs)
+
+/** A promise that resolves in `ms` ms, whose `smhClear()` cancels it. */
+export function smhSleep(ms) {
+  let id;
+  const done = new Promise(resolve => (id = setTimeout(resolve, ms)));
+  done.smhClear = () => clearTimeout(id);
+  return done;
+}
+
+// ---- navigator.onLine (online.rs)
+
+/** `navigator.onLine`, true where there is no navigator or it does not say. */
+export function smhOnline() {
+  return globalThis.navigator?.onLine !== false;
+}
+
+// ---- XMLHttpRequest (xhr.rs)
+
+/**
+ * Sends `method url` with `headers` (JSON text of [name, value, …]: one string crosses from the
+ * wasm for less than an array of values) and `body` (a Blob, a Uint8Array or undefined), within
+ * `timeout` ms (0: no limit); `progress(loaded)`, when given, hears the upload's progress.
+ * Returns the XHR (abort() gives up on it) with `smhEnd`: a promise of the status once loaded,
+ * else 'timeout' or 'error' (a network error, a CORS refusal or an abort), that rejects with
+ * what open() or send() threw, or with the name of a header setRequestHeader refused.
+ */
+export function smhXhr(method, url, headers, body, timeout, progress) {
+  const xhr = new XMLHttpRequest();
+  xhr.smhEnd = new Promise((resolve, reject) => {
+    xhr.open(method, url, true);
+    xhr.responseType = 'arraybuffer';
+    xhr.timeout = timeout;
+    headers = JSON.parse(headers);
+    for (let i = 0; i < headers.length; i += 2) {
+      try {
+        xhr.setRequestHeader(headers[i], headers[i + 1]);
+      } catch {
+        return reject(headers[i]);
+      }
+    }
+    // No progress call after the end: the wasm drops its callback then.
+    const end = outcome => () => {
+      xhr.upload.onprogress = null;
+      resolve(outcome);
+    };
+    xhr.onload = () => end(xhr.status)();
+    xhr.ontimeout = end('timeout');
+    xhr.onerror = xhr.onabort = end('error');
+    if (progress) xhr.upload.onprogress = e => progress(e.loaded);
+    xhr.send(body);
+  });
+  return xhr;
+}
+
+/**
+ * The response headers of a loaded `xhr` as `name\nvalue\n…`: names lowercased, both trimmed
+ * (a header line holds no line break). Lines end in CRLF; the CR goes with the trim.
+ */
+export function smhHeaders(xhr) {
+  const fields = [];
+  for (const line of xhr.getAllResponseHeaders().split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon >= 0) fields.push(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  }
+  return fields.join('\n');
+}
+
+/** The body of a loaded `xhr` (empty without one). */
+export function smhBody(xhr) {
+  return new Uint8Array(xhr.response || 0);
+}
+
+// ---- Web Locks (locks.rs)
+
+/**
+ * Requests the lock `name` if no one holds it. Resolves with a function that releases it, or
+ * with null while another tab, worker or client of the origin holds it; where the API is
+ * missing or refuses to work (an opaque origin), with a function that does nothing.
+ */
+export function smhHoldLock(name) {
+  const locks = globalThis.navigator?.locks;
+  if (typeof locks?.request !== 'function') return Promise.resolve(() => {});
+  return new Promise(granted => {
+    const held = lock => (lock ? new Promise(release => granted(release)) : granted(null));
+    try {
+      // Rejects only if the page goes away while it holds the lock: nothing to do then.
+      locks.request(name, { ifAvailable: true }, held).catch(() => granted(() => {}));
+    } catch {
+      granted(() => {});
+    }
+  });
+}
+
+/** Whether a tab, worker or client of the origin holds the lock `name` now (false where the API
+ *  is missing or refuses to work). Asks without taking it: a lock taken to ask is released
+ *  asynchronously, and would make an upload started right after think another tab has it. */
+export function smhLockHeld(name) {
+  const locks = globalThis.navigator?.locks;
+  if (typeof locks?.query !== 'function') return Promise.resolve(false);
+  return locks.query().then(
+    state => state.held.some(lock => lock.name === name),
+    () => false,
+  );
+}
+
+// ---- Page side of the upload Worker (worker.rs explains the design)
+//
 // wasm-bindgen copies this file to pkg/snippets/<crate>-<hash>/src/platform/browser/; the Worker
 // script is pkg/smh_upload_worker.js, five folders up (the package build inlines this file into
 // each entry's glue, in pkg/, and rebases the URL: xtask/src/snippets.rs). The `new Worker(new
