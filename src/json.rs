@@ -11,6 +11,13 @@
 //! a [`ParseError`] with a fixed reason and a byte offset — never a panic, and never a piece of
 //! the input (replies may echo tokens). Numbers are kept as their text ([`Number`]): a CRC-64
 //! above 2^53 stays exact, and no float parsing or printing is compiled in.
+//!
+//! In a page, the reader is the browser's `JSON.parse` (src/platform/browser/adapters.js), which
+//! hands over the value flattened into one string that [`parse`] rebuilds: the same limits and
+//! numbers as their text, but lone surrogates become U+FFFD and a refusal says neither why nor
+//! where. The package is smaller by it (`cargo xtask test --only pkg` prints the sizes). The
+//! mini-program's wasm (whose logic layer runs no snippets) and native code read with the reader
+//! below.
 
 /// Largest input [`parse`] reads. SMH's biggest reply an upload meets is a task query listing
 /// up to 10 000 parts (≈ 1.5 MB).
@@ -47,17 +54,69 @@ impl Number {
 pub struct ParseError {
     /// What was wrong, e.g. `"unexpected character"`.
     pub reason: &'static str,
-    /// Byte offset in the input where it was found.
-    pub offset: usize,
+    /// Byte offset in the input where it was found; `None` where the reader does not tell (a
+    /// page's `JSON.parse`).
+    pub offset: Option<usize>,
 }
 
 /// Parses one JSON document (surrounding whitespace allowed, nothing else).
 pub fn parse(input: &[u8]) -> Result<Value, ParseError> {
     if input.len() > MAX_INPUT {
-        return Err(ParseError { reason: "input too large", offset: MAX_INPUT });
+        return Err(ParseError { reason: "input too large", offset: Some(MAX_INPUT) });
     }
-    let text =
-        core::str::from_utf8(input).map_err(|e| ParseError { reason: "invalid UTF-8", offset: e.valid_up_to() })?;
+    read(input)
+}
+
+/// [`parse`] in a page: `JSON.parse`'s value, rebuilt from its flat form.
+#[cfg(all(target_arch = "wasm32", not(feature = "miniprogram")))]
+fn read(input: &[u8]) -> Result<Value, ParseError> {
+    let flat = crate::platform::browser::json::parse_flat(input);
+    let refused = ParseError { reason: "not UTF-8 JSON, or nested too deeply", offset: None };
+    flat.and_then(|flat| unflatten(&mut flat.as_str())).ok_or(refused)
+}
+
+/// The value at the start of `flat`, in src/platform/browser/adapters.js's flat form, which it
+/// consumes (`None` if it is not one, which that code never writes).
+#[cfg(all(target_arch = "wasm32", not(feature = "miniprogram")))]
+fn unflatten(flat: &mut &str) -> Option<Value> {
+    let end = flat.find(';')?;
+    let (tag, head) = (flat.as_bytes()[0], flat.get(1..end)?);
+    *flat = &flat[end + 1..];
+    let count = || parse_u64(head).map(|n| n as usize);
+    Some(match tag {
+        b'n' => Value::Null,
+        b't' => Value::Bool(true),
+        b'f' => Value::Bool(false),
+        b'#' => Value::Number(Number(head.to_string())),
+        b'"' => {
+            let text = flat.get(..count()?)?;
+            *flat = &flat[text.len()..];
+            Value::String(text.to_string())
+        }
+        b'[' => {
+            let mut items = Vec::new();
+            for _ in 0..count()? {
+                items.push(unflatten(flat)?);
+            }
+            Value::Array(items)
+        }
+        b'{' => {
+            let mut members = Vec::new();
+            for _ in 0..count()? {
+                let Value::String(name) = unflatten(flat)? else { return None };
+                members.push((name, unflatten(flat)?));
+            }
+            Value::Object(members)
+        }
+        _ => return None,
+    })
+}
+
+/// [`parse`] natively and in the mini-program.
+#[cfg(any(not(target_arch = "wasm32"), feature = "miniprogram"))]
+fn read(input: &[u8]) -> Result<Value, ParseError> {
+    let text = core::str::from_utf8(input)
+        .map_err(|e| ParseError { reason: "invalid UTF-8", offset: Some(e.valid_up_to()) })?;
     let mut reader = Reader { text, pos: 0, depth: 0 };
     let value = reader.value()?;
     reader.skip_whitespace();
@@ -67,15 +126,17 @@ pub fn parse(input: &[u8]) -> Result<Value, ParseError> {
     Ok(value)
 }
 
+#[cfg(any(not(target_arch = "wasm32"), feature = "miniprogram"))]
 struct Reader<'a> {
     text: &'a str,
     pos: usize,
     depth: usize,
 }
 
+#[cfg(any(not(target_arch = "wasm32"), feature = "miniprogram"))]
 impl Reader<'_> {
     fn error(&self, reason: &'static str) -> ParseError {
-        ParseError { reason, offset: self.pos }
+        ParseError { reason, offset: Some(self.pos) }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -626,34 +687,11 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_json() {
-        for bad in [
-            "",
-            " ",
-            "{",
-            "[1,]",
-            "[1 2]",
-            "{\"a\"}",
-            "{\"a\":}",
-            "{a:1}",
-            "{\"a\":1,}",
-            "01",
-            "-",
-            "1.",
-            ".5",
-            "1e",
-            "+1",
-            "tru",
-            "nul",
-            "NaN",
-            "Infinity",
-            "'a'",
-            "[] []",
-            "\u{feff}{}",
-        ] {
+        for bad in include!("../tests/support/not_json.rs") {
             assert!(parse(bad.as_bytes()).is_err(), "{bad:?} must be refused");
         }
         assert_eq!(err(b"\"\xff\"").reason, "invalid UTF-8");
-        assert_eq!(err(b"{\"a\": 1} x").offset, 9);
+        assert_eq!(err(b"{\"a\": 1} x").offset, Some(9));
     }
 
     #[test]

@@ -297,3 +297,136 @@ async fn an_smh_reply_whose_header_the_browser_refuses_fails_at_once_without_ech
     assert!(!text.contains("q-signature") && !text.contains("X-Injected"), "no header value in the message: {text}");
     assert_eq!(stored_sha256("hostile-header.bin").await, None);
 }
+
+/// The page's JSON reader is the browser's `JSON.parse` (src/platform/browser/adapters.js):
+/// replies read as the values written, numbers exact as their text (a CRC-64 above 2^53
+/// included).
+#[wasm_bindgen_test]
+fn the_pages_json_reader_reads_replies_with_exact_numbers() {
+    use smh_upload::json::{parse, Value};
+    let ok = |text: &str| parse(text.as_bytes()).unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
+    let reply = r#" {"confirmed": false, "uploadId": "u1", "crc64": 18446744073709551615,
+        "size": "14969823782951187105", "parts": [{"PartNumber": 1, "Size": 1048576, "ETag": "\"x\"",
+        "crc64": 9007199254740993}, {"PartNumber": 2, "n": [-2.5e+3, 1.0, 0, -0, 1E-7, null, true, false]}],
+        "marks": [[1], [[2]], {"0": 3}, [], ["4"], [[]], {"": {}}]} "#;
+    let v = ok(reply);
+    assert_eq!(v.get("crc64").and_then(Value::as_u64), Some(u64::MAX));
+    assert_eq!(v.get("size").and_then(Value::to_u64), Some(14_969_823_782_951_187_105));
+    let parts = v.get("parts").and_then(Value::as_array).expect("parts");
+    // 2^53 + 1, which a double rounds to 2^53.
+    assert_eq!(parts[0].get("crc64").and_then(Value::as_u64), Some(9_007_199_254_740_993));
+    assert_eq!(parts[0].get("ETag").and_then(Value::as_str), Some("\"x\""));
+    assert_eq!(parts[1].get("n").and_then(Value::as_array).map(|n| n[1].as_u64()), Some(None), "1.0 is no integer");
+    // Written back, it is the reply without its whitespace (no string of it has any).
+    assert_eq!(v.to_json(), reply.split_whitespace().collect::<String>());
+
+    let s = ok(r#"["a\"b\\c\/d\b\f\n\r\t", "\u00e9\u4E2D", "\ud83d\ude00", "é中😀", "1;2 \"3\" [4] -5", "\ud800"]"#);
+    let strings: Vec<&str> = s.as_array().expect("array").iter().filter_map(Value::as_str).collect();
+    assert_eq!(strings, ["a\"b\\c/d\u{8}\u{c}\n\r\t", "é中", "😀", "é中😀", "1;2 \"3\" [4] -5", "\u{fffd}"]);
+    let dup = ok(r#"{"k;": 1, "k;": 18446744073709551614}"#);
+    assert_eq!(dup.get("k;").and_then(Value::as_u64), Some(u64::MAX - 1), "the last duplicate wins");
+
+    let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
+    assert!(parse(deep(smh_upload::json::MAX_DEPTH).as_bytes()).is_ok());
+    assert!(parse(deep(smh_upload::json::MAX_DEPTH + 1).as_bytes()).is_err());
+    assert!(parse(deep(100_000).as_bytes()).is_err());
+}
+
+/// What the native reader refuses, the page's refuses too, with neither a piece of the input nor
+/// an offset; and a mangled reply reads as `JSON.parse` reads it, or is refused when it refuses.
+#[wasm_bindgen_test]
+fn the_pages_json_reader_refuses_what_json_parse_refuses() {
+    use smh_upload::json::parse;
+    for bad in include!("support/not_json.rs") {
+        let err = parse(bad.as_bytes()).expect_err(bad);
+        assert_eq!(err.offset, None, "{bad:?}");
+    }
+    assert!(parse(b"\"\xff\"").is_err(), "not UTF-8");
+
+    let seeds = [
+        r#"{"domain":"cos.example","path":"/a.bin","uploadId":"u1","headers":{"Authorization":"q-sign"},"confirmKey":"k","expiration":"2026-01-01T00:00:00.000Z"}"#,
+        r#"{"confirmed":false,"uploadId":"u1","parts":[{"PartNumber":1,"Size":1048576,"ETag":"\"e\""}],"crc64":14969823782951187105}"#,
+        r#"{"path":["a","b (1).bin"],"size":"12","crc64":"0","n":[-0.5e-3,1E+2,true,null,{}]}"#,
+        r#"{"code":"InvalidAccessToken","message":"bad \"token\" \u00e9 \ud83d\ude00","requestId":"r1"}"#,
+    ];
+    let pieces = ["\"", "\\", "-", "0", "1", "9", ".", "e", "E", "+", "[", "]", "{", "}", ",", ":", " ", "u", "n", "t"];
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound as u64) as usize
+    };
+    let json_parse = |text: &str| js_sys::JSON::parse(text).ok();
+    let (mut accepted, mut refused) = (0, 0);
+    for round in 0..3000 {
+        let mut text: Vec<char> = seeds[round % seeds.len()].chars().collect();
+        for _ in 0..1 + next(3) {
+            let at = next(text.len());
+            match next(3) {
+                0 => {
+                    text.remove(at);
+                }
+                1 => text.insert(at, pieces[next(pieces.len())].chars().next().unwrap()),
+                _ => text[at] = pieces[next(pieces.len())].chars().next().unwrap(),
+            }
+        }
+        let text: String = text.into_iter().collect();
+        match (parse(text.as_bytes()), json_parse(&text)) {
+            (Ok(ours), Some(theirs)) => {
+                accepted += 1;
+                let again = json_parse(&ours.to_json()).expect("what it read writes back as JSON");
+                // Lone surrogates (from a mangled `\ud83d\ude00`) are U+FFFD in Rust's strings.
+                if !text.to_lowercase().contains("\\ud") {
+                    assert_eq!(js_sys::JSON::stringify(&again).ok(), js_sys::JSON::stringify(&theirs).ok(), "{text}");
+                }
+            }
+            (Err(_), None) => refused += 1,
+            (ours, theirs) => panic!("{text:?}: ours {ours:?}, JSON.parse's {theirs:?}"),
+        }
+    }
+    assert!(accepted > 300 && refused > 300, "{accepted} accepted, {refused} refused");
+}
+
+/// `Http` that answers every request with `body`, status 201.
+struct Answers(&'static str);
+
+impl Http for Answers {
+    fn send(
+        &self,
+        _request: HttpRequest,
+    ) -> smh_upload::platform::LocalBoxFuture<'_, smh_upload::Result<smh_upload::platform::HttpResponse>> {
+        let body = self.0.as_bytes().to_vec();
+        Box::pin(async move { Ok(smh_upload::platform::HttpResponse { status: 201, headers: vec![], body }) })
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_smh_reply_that_is_not_json_is_an_invalid_response_that_hides_the_reply() {
+    let mut config = ClientConfig::new(SmhTarget {
+        base_url: "https://smh.example.com".into(),
+        library_id: "lib".into(),
+        space_id: "-".into(),
+        user_id: None,
+    });
+    config.allowed_domains = Some(vec!["cos.example.com".into()]);
+    let http =
+        Rc::new(Answers(r#"{"domain": "cos.example.com", "headers": {"Authorization": "SECRETSIG9"}, "n": 01}"#));
+    let up = Rc::new(
+        SmhUploader::new(config, http, Rc::new(JsTimer), Tokens::fixed("tok".into()), Rc::new(NoCheckpoints)).unwrap(),
+    );
+    let opts = UploadOptions {
+        path: LibraryPath::parse("a.bin").unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: false,
+    };
+    let err =
+        run(up, Rc::new(BlobSource::new(blob_of(b"abc")).unwrap()), opts, Control::new(), Rc::new(Rec::default()))
+            .await
+            .expect_err("cannot succeed");
+    let text = err.to_string();
+    assert_eq!((err.code(), err.retryable()), ("InvalidResponse", false), "{text}");
+    assert!(text.contains("reply is not JSON"), "{text}");
+    assert!(!text.contains("SECRET"), "no piece of the reply in the message: {text}");
+}

@@ -254,11 +254,14 @@ impl Attempts for SmhAttempts<'_> {
 }
 
 /// The reply's body as JSON; anything else is `InvalidResponse` (with the parser's reason and
-/// offset, never the body: it may echo a token).
+/// offset where it tells one, never the body: it may echo a token).
 fn json_body(resp: &HttpResponse) -> Result<Value> {
     json::parse(&resp.body).map_err(|e| Error::InvalidResponse {
         status: resp.status,
-        message: fill("reply is not JSON ({} at byte {})", &[e.reason.into(), (e.offset as u64).into()]),
+        message: match e.offset {
+            Some(at) => fill("reply is not JSON ({} at byte {})", &[e.reason.into(), (at as u64).into()]),
+            None => fill("reply is not JSON ({})", &[e.reason.into()]),
+        },
     })
 }
 

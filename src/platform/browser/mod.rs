@@ -1,15 +1,17 @@
 //! Browser adapters of the ports: [`XhrHttp`] (byte-level upload progress, abort on drop),
 //! [`BlobSource`] (slices, never the whole file), [`JsTimer`], the page's checkpoint store
 //! ([`JsCheckpoints`]; the `'local'` one is the JS layer's, src/bindings/js/local.js),
-//! [`NavigatorConnectivity`], the upload [`worker`] that hashes off the main thread, and the
-//! page's SHA-256 ([`sha256()`]: the browser's).
+//! [`NavigatorConnectivity`], the upload [`worker`] that hashes off the main thread, the page's
+//! SHA-256 ([`sha256()`]: the browser's) and its JSON reader (the browser's `JSON.parse`).
 //!
 //! Globals are bound directly (not through `window()`), so the adapters also work in workers.
-//! The mini-program build leaves out the `Blob` source, the Worker and the page's SHA-256 (its
-//! logic layer has none of Blob, Worker or wasm-bindgen's snippets).
+//! The mini-program build leaves out the `Blob` source, the Worker and the page's SHA-256 and JSON
+//! reader (its logic layer has none of Blob, Worker or wasm-bindgen's snippets).
 
 #[cfg(not(feature = "miniprogram"))]
 mod blob;
+#[cfg(not(feature = "miniprogram"))]
+pub(crate) mod json;
 pub mod locks;
 pub(crate) mod online;
 #[cfg(not(feature = "miniprogram"))]
