@@ -1,7 +1,7 @@
 //! Validation and encoding of library paths (`dir/sub/name.jpg`).
 
 use crate::error::{Error, Result};
-use crate::text::join;
+use crate::text::{join, split};
 
 /// SMH's limit on one file or directory name (docs/smh-api.md §7: `FileNameLengthExceed`).
 pub const MAX_NAME_LEN: usize = 255;
@@ -19,12 +19,12 @@ impl LibraryPath {
     /// Parses `path` (leading `/` allowed; `//`, trailing `/` are not).
     pub fn parse(path: &str) -> Result<LibraryPath> {
         let bad = |why: &str| Error::invalid_input("path", why.to_string());
-        let trimmed = path.strip_prefix('/').unwrap_or(path);
+        let trimmed = path.strip_prefix("/").unwrap_or(path);
         if trimmed.is_empty() {
             return Err(bad("is empty"));
         }
         let mut segments = Vec::new();
-        for seg in trimmed.split('/') {
+        for seg in split(trimmed, b'/') {
             if seg.is_empty() {
                 return Err(bad("has an empty segment (`//` or a trailing `/`)"));
             }

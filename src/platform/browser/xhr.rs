@@ -13,7 +13,7 @@ use super::js_to_network_error;
 use crate::error::{Error, Result};
 use crate::json::Writer;
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture};
-use crate::text::{concat, fill};
+use crate::text::{concat, fill, split};
 
 #[wasm_bindgen(module = "/src/platform/browser/adapters.js")]
 extern "C" {
@@ -63,7 +63,7 @@ impl Drop for InFlight {
 
 /// The pairs of adapters.js's `name\nvalue\n…` (no header line holds a line break).
 fn header_pairs(text: &str) -> Vec<(String, String)> {
-    let mut fields = text.split('\n');
+    let mut fields = split(text, b'\n');
     let mut pairs = Vec::new();
     while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
         pairs.push((name.to_string(), value.to_string()));
