@@ -116,6 +116,14 @@ pub fn split_last(s: &str, separator: u8) -> Option<(&str, &str)> {
     Some((&s[..at], &s[at + 1..]))
 }
 
+/// Whether `s` holds a control character (`char::is_control`: C0, DEL and C1). Bytes, not
+/// chars: C1 is U+0080–U+009F, in UTF-8 0xC2 then 0x80–0x9F, and a byte below 0x80 is never part
+/// of a longer character.
+pub fn has_control(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.iter().any(|&b| b < 0x20 || b == 0x7F) || bytes.windows(2).any(|w| w[0] == 0xC2 && w[1] < 0xA0)
+}
+
 /// The pieces of `s` between each `separator`, an ASCII character: `s.split(char)` without
 /// core's character searcher.
 pub fn split(s: &str, separator: u8) -> Split<'_> {
@@ -211,6 +219,13 @@ mod tests {
             assert_eq!(last_segment(s), s.rsplit('/').next().unwrap(), "{s:?}");
         }
         assert_eq!(replace("x TOKEN y TOKENTOKEN", "TOKEN", "***"), "x *** y ******");
+    }
+
+    #[test]
+    fn control_characters_as_char_says() {
+        for s in ["", "plain", "a\nb", "\u{7f}", "\u{80}x", "x\u{9f}", "\u{a0}", "中文\u{85}", "é ü", "\u{1}"] {
+            assert_eq!(has_control(s), s.chars().any(char::is_control), "{s:?}");
+        }
     }
 
     #[test]
