@@ -59,8 +59,8 @@ impl BlobSource {
 }
 
 /// The bytes of `blob` (`arrayBuffer()`), copied into wasm memory.
-pub(super) async fn read_blob(blob: &Blob) -> Result<Vec<u8>> {
-    let buffer = JsFuture::from(blob.array_buffer()).await.map_err(read_error)?;
+pub(super) async fn read_blob(blob: Result<Blob>) -> Result<Vec<u8>> {
+    let buffer = JsFuture::from(blob?.array_buffer()).await.map_err(read_error)?;
     bytes_of(&buffer).ok_or_else(|| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })
 }
 
@@ -76,8 +76,7 @@ impl FileSource for BlobSource {
     }
 
     fn read(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Vec<u8>>> {
-        let slice = self.slice(&range);
-        Box::pin(async move { read_blob(&slice?).await })
+        Box::pin(read_blob(self.slice(&range)))
     }
 
     fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {

@@ -185,8 +185,8 @@ async fn for_each_read(blob: &Blob, mut each: impl FnMut(&[u8])) -> Result<()> {
     let mut start = 0;
     while start < size {
         let end = (start + PAGE_READ).min(size);
-        let piece = blob.slice_with_f64_and_f64(start as f64, end as f64).map_err(read_error)?;
-        let bytes = super::blob::read_blob(&piece).await?;
+        let piece = blob.slice_with_f64_and_f64(start as f64, end as f64).map_err(read_error);
+        let bytes = super::blob::read_blob(piece).await?;
         if bytes.len() as u64 != end - start {
             return Err(Error::FileRead {
                 message: fill(
