@@ -146,7 +146,7 @@ async fn chain_hash_in_requests_with_reads_ahead_equals_the_reference() {
             let unused = sources.next().unwrap();
             let first = ReadAhead { source: unused, start: 0, next: Some(slice(MIB, 2 * MIB)) };
             assert_eq!(
-                worker::chain_hash_ahead(&slice(0, MIB), None, via, Some(first)).await.expect("first MiB"),
+                worker::chain_hash_ahead(Ok(slice(0, MIB)), None, via, Some(first)).await.expect("first MiB"),
                 reference_chain(&data[..MIB], None)
             );
             let source = sources.next().unwrap();
@@ -156,7 +156,8 @@ async fn chain_hash_in_requests_with_reads_ahead_equals_the_reference() {
                 let following = (end + request).min(data.len());
                 let next = (end < data.len()).then(|| slice(end, following));
                 let ahead = ReadAhead { source, start: start as u64, next };
-                hash = Some(worker::chain_hash_ahead(&slice(start, end), hash, via, Some(ahead)).await.expect("hash"));
+                hash =
+                    Some(worker::chain_hash_ahead(Ok(slice(start, end)), hash, via, Some(ahead)).await.expect("hash"));
                 start = end;
             }
             assert_eq!(hash, Some(expected), "{via:?}, requests of {request} bytes");

@@ -103,8 +103,7 @@ impl FileSource for BlobSource {
         let following = range.end..(range.end + (range.end - range.start)).min(self.size);
         let next = (!following.is_empty()).then(|| self.slice(&following).ok()).flatten();
         let ahead = worker::ReadAhead { source: self.id, start: range.start, next };
-        let slice = self.slice(&range);
-        Box::pin(async move { worker::chain_hash_ahead(&slice?, previous, Via::Auto, Some(ahead)).await })
+        Box::pin(worker::chain_hash_ahead(self.slice(&range), previous, Via::Auto, Some(ahead)))
     }
 
     fn fingerprint(&self) -> String {

@@ -117,7 +117,7 @@ pub async fn crc64(blob: &Blob, via: Via) -> Result<u64> {
 /// The chained SHA-256 of docs/smh-api.md §5.8 over the 1 MiB blocks of `blob`, continuing from
 /// `previous`; `blob` starts on a block boundary of the file.
 pub async fn chain_hash(blob: &Blob, previous: Option<[u8; 32]>, via: Via) -> Result<[u8; 32]> {
-    chain_hash_ahead(blob, previous, via, None).await
+    chain_hash_ahead(Ok(blob.clone()), previous, via, None).await
 }
 
 /// What the next [`chain_hash_ahead`] request will hash, so the Worker reads it early: the file
@@ -131,13 +131,15 @@ pub struct ReadAhead {
     pub next: Option<Blob>,
 }
 
-/// [`chain_hash`], with the Worker told what comes next (the file hashed in several requests).
+/// [`chain_hash`] of a slice (its failure is the hash's), with the Worker told what comes next
+/// (the file hashed in several requests).
 pub async fn chain_hash_ahead(
-    blob: &Blob,
+    blob: Result<Blob>,
     previous: Option<[u8; 32]>,
     via: Via,
     ahead: Option<ReadAhead>,
 ) -> Result<[u8; 32]> {
+    let blob = &blob?;
     let previous_js = || previous.map(|p| Uint8Array::from(&p[..]));
     if !matches!(via, Via::Page | Via::PageJs) {
         let how = match via {
