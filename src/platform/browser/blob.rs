@@ -85,14 +85,7 @@ impl FileSource for BlobSource {
             super::next_task().await;
             let slice = self.slice(&range)?;
             let len = slice.size() as u64;
-            let for_crc = slice.clone();
-            let crc64 = Box::pin(async move {
-                // Asked for a task later: the part's XHR `send`, queued the same way just
-                // before, goes first, so the first part's byte does not wait for the Worker's
-                // start-up (it starts on its first request).
-                super::next_task().await;
-                worker::crc64(&for_crc, Via::Auto).await
-            });
+            let crc64 = Box::pin(worker::crc64(slice.clone(), Via::Auto));
             Ok(Part { body: Body::Handle(Handle::new(len, slice)), crc64 })
         })
     }

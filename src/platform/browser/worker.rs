@@ -95,8 +95,14 @@ pub fn start() {
     worker_start(&wasm_bindgen::module());
 }
 
-/// CRC-64/XZ of `blob`.
-pub async fn crc64(blob: &Blob, via: Via) -> Result<u64> {
+/// CRC-64/XZ of `blob`. With [`Via::Auto`] (an upload's part, [`super::BlobSource`]) it asks a
+/// task later first: the part's XHR `send`, queued the same way just before, goes first, so the
+/// first part's byte does not wait for the Worker's start-up (it starts on its first request).
+pub async fn crc64(blob: Blob, via: Via) -> Result<u64> {
+    if via == Via::Auto {
+        super::next_task().await;
+    }
+    let blob = &blob;
     if !matches!(via, Via::Page | Via::PageJs) {
         match JsFuture::from(worker_crc64(&wasm_bindgen::module(), blob)).await {
             Ok(value) => {
