@@ -55,14 +55,14 @@ fn seconds_of(days: i64, hour: i64, minute: i64, second: i64) -> Option<i64> {
 /// Dates before 1970, dates that do not exist and wrong weekdays are `None`.
 pub fn parse_http_date(s: &str) -> Option<u64> {
     let mut words = s.split_whitespace();
-    let weekday = words.next()?.strip_suffix(',')?;
+    let weekday = words.next()?.strip_suffix(",")?;
     // One integer reader for the whole package (json::parse_u64), not a `str::parse` per type.
     let int = |word: &str| i64::try_from(crate::json::parse_u64(word)?).ok();
     let day = int(words.next()?)?;
     let month_name = words.next()?;
     let month = MONTHS.iter().position(|m| *m == month_name)? as i64 + 1;
     let year = int(words.next()?)?;
-    let mut hms = words.next()?.split(':').map(int);
+    let mut hms = crate::text::split(words.next()?, b':').map(int);
     let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
     if hms.next().is_some() || words.next() != Some("GMT") || words.next().is_some() || year < 1970 {
         return None;

@@ -167,7 +167,7 @@ impl std::error::Error for Error {}
 
 /// Removes the query string and fragment of a URL, for messages and logs.
 pub fn redact_url(url: &str) -> &str {
-    let end = url.find(['?', '#']).unwrap_or(url.len());
+    let end = url.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(url.len());
     &url[..end]
 }
 

@@ -7,8 +7,8 @@
 //! the browser package is smaller without `format!` (xtask/src/size.rs measures it).
 //!
 //! Likewise `str::find(&str)`, `contains(&str)`, `split(&str)`, `replace(&str, _)` link core's
-//! two-way searcher, and `rsplit(char)` its reverse character searcher: about 2.5 KB of wasm
-//! for what [`find`] and [`split_last`] do in a few lines. The SDK searches short needles in
+//! two-way searcher, and `split(char)` / `rsplit(char)` its character searchers: about 2.5 KB of
+//! wasm for what [`find`], [`split`] and [`split_last`] do in a few lines. The SDK searches short needles in
 //! small texts (reply headers, XML replies, messages), where a plain scan is as fast. [`concat`]
 //! and [`join`] stand in for the slice methods of those names for the same reason.
 
@@ -116,6 +116,44 @@ pub fn split_last(s: &str, separator: u8) -> Option<(&str, &str)> {
     Some((&s[..at], &s[at + 1..]))
 }
 
+/// Whether `s` holds a control character (`char::is_control`: C0, DEL and C1). Bytes, not
+/// chars: C1 is U+0080–U+009F, in UTF-8 0xC2 then 0x80–0x9F, and a byte below 0x80 is never part
+/// of a longer character.
+pub fn has_control(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.iter().any(|&b| b < 0x20 || b == 0x7F) || bytes.windows(2).any(|w| w[0] == 0xC2 && w[1] < 0xA0)
+}
+
+/// The pieces of `s` between each `separator`, an ASCII character: `s.split(char)` without
+/// core's character searcher.
+pub fn split(s: &str, separator: u8) -> Split<'_> {
+    Split { rest: Some(s), separator }
+}
+
+/// The iterator of [`split`].
+pub struct Split<'a> {
+    rest: Option<&'a str>,
+    separator: u8,
+}
+
+impl<'a> Iterator for Split<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        match rest.bytes().position(|b| b == self.separator) {
+            Some(at) => {
+                self.rest = Some(&rest[at + 1..]);
+                Some(&rest[..at])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
 /// What follows the last `/` of `s` (all of `s` without one): a path's last segment.
 pub fn last_segment(s: &str) -> &str {
     split_last(s, b'/').map_or(s, |(_, last)| last)
@@ -175,11 +213,19 @@ mod tests {
                 if needle.is_empty() { hay.into() } else { hay.replace(needle, "*") }
             );
         }
-        for s in ["a/b/c", "/c", "c", "a/", "", "ä/ö"] {
+        for s in ["a/b/c", "/c", "c", "a/", "", "ä/ö", "//", "a//b/"] {
+            assert_eq!(split(s, b'/').collect::<Vec<_>>(), s.split('/').collect::<Vec<_>>(), "{s:?}");
             assert_eq!(split_last(s, b'/'), s.rsplit_once('/'), "{s:?}");
             assert_eq!(last_segment(s), s.rsplit('/').next().unwrap(), "{s:?}");
         }
         assert_eq!(replace("x TOKEN y TOKENTOKEN", "TOKEN", "***"), "x *** y ******");
+    }
+
+    #[test]
+    fn control_characters_as_char_says() {
+        for s in ["", "plain", "a\nb", "\u{7f}", "\u{80}x", "x\u{9f}", "\u{a0}", "中文\u{85}", "é ü", "\u{1}"] {
+            assert_eq!(has_control(s), s.chars().any(char::is_control), "{s:?}");
+        }
     }
 
     #[test]

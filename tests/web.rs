@@ -142,6 +142,33 @@ async fn xhr_reports_upload_progress_and_reads_exposed_headers() {
     assert_eq!(seen.get(), 3 << 20, "upload progress reached the body size");
 }
 
+/// A request that fails, or does not answer in time, is named by its method and URL without the
+/// query and fragment (where tokens and signatures go): `Network` and `Timeout`, both retried.
+#[wasm_bindgen_test]
+async fn xhr_failures_name_the_request_without_its_query() {
+    let rules = serde_json::json!([
+        // POST: a browser sends a PUT again, unasked, when its connection drops before the reply.
+        {"origin": "cos", "path": "xhr-reset.bin", "times": 2, "action": {"type": "reset"}},
+        {"origin": "cos", "path": "xhr-stall.bin", "times": 1, "action": {"type": "stall", "ms": 3000}},
+    ]);
+    app_json(Method::Post, "/_dev/faults", Some(rules)).await;
+    let request = |name: &str, timeout| HttpRequest {
+        method: Method::Post,
+        url: format!("http://{}/{name}?sign=SECRET#fragment", field("cos")),
+        headers: vec![],
+        body: Some(Body::from(b"x".to_vec())),
+        timeout: Some(timeout),
+        progress: None,
+    };
+    let reset = XhrHttp.send(request("xhr-reset.bin", Duration::from_secs(20))).await.expect_err("connection dropped");
+    assert_eq!((reset.code(), reset.retryable()), ("Network", true), "{reset}");
+    let url = format!("http://{}/xhr-reset.bin", field("cos"));
+    assert_eq!(reset.to_string(), format!("network error: POST {url} failed (network error or CORS)"));
+    let stalled = XhrHttp.send(request("xhr-stall.bin", Duration::from_millis(300))).await.expect_err("no answer");
+    assert_eq!((stalled.code(), stalled.retryable()), ("Timeout", true), "{stalled}");
+    assert_eq!(stalled.to_string(), format!("timeout: POST http://{}/xhr-stall.bin", field("cos")));
+}
+
 #[derive(Default)]
 struct Rec(std::cell::RefCell<Vec<UploadState>>);
 impl Observer for Rec {

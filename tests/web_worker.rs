@@ -89,10 +89,10 @@ async fn worker_and_page_crc64_equal_the_reference() {
     for &len in [0].iter().chain(AWKWARD) {
         let blob = blob_of(&data[..len]);
         let expected = crc64::checksum(&data[..len]);
-        assert_eq!(worker::crc64(&blob, Via::Worker).await.expect("worker"), expected, "worker, {len} bytes");
-        assert_eq!(worker::crc64(&blob, Via::Page).await.expect("page"), expected, "page, {len} bytes");
+        assert_eq!(worker::crc64(blob.clone(), Via::Worker).await.expect("worker"), expected, "worker, {len} bytes");
+        assert_eq!(worker::crc64(blob.clone(), Via::Page).await.expect("page"), expected, "page, {len} bytes");
     }
-    assert_eq!(worker::crc64(&blob_of(b"123456789"), Via::Worker).await.unwrap(), 11051210869376104954);
+    assert_eq!(worker::crc64(blob_of(b"123456789"), Via::Worker).await.unwrap(), 11051210869376104954);
 }
 
 #[wasm_bindgen_test]
@@ -146,7 +146,7 @@ async fn chain_hash_in_requests_with_reads_ahead_equals_the_reference() {
             let unused = sources.next().unwrap();
             let first = ReadAhead { source: unused, start: 0, next: Some(slice(MIB, 2 * MIB)) };
             assert_eq!(
-                worker::chain_hash_ahead(&slice(0, MIB), None, via, Some(first)).await.expect("first MiB"),
+                worker::chain_hash_ahead(Ok(slice(0, MIB)), None, via, Some(first)).await.expect("first MiB"),
                 reference_chain(&data[..MIB], None)
             );
             let source = sources.next().unwrap();
@@ -156,7 +156,8 @@ async fn chain_hash_in_requests_with_reads_ahead_equals_the_reference() {
                 let following = (end + request).min(data.len());
                 let next = (end < data.len()).then(|| slice(end, following));
                 let ahead = ReadAhead { source, start: start as u64, next };
-                hash = Some(worker::chain_hash_ahead(&slice(start, end), hash, via, Some(ahead)).await.expect("hash"));
+                hash =
+                    Some(worker::chain_hash_ahead(Ok(slice(start, end)), hash, via, Some(ahead)).await.expect("hash"));
                 start = end;
             }
             assert_eq!(hash, Some(expected), "{via:?}, requests of {request} bytes");
@@ -173,7 +174,7 @@ async fn concurrent_crc_requests_run_side_by_side_with_correct_results() {
     let data = random_bytes(9 * MIB + 3);
     let lengths = [9 * MIB + 3, 5 * MIB + 7, 4 * MIB, 4 * MIB + 1, 17, 2 * MIB - 1];
     let blobs: Vec<_> = lengths.iter().map(|&len| blob_of(&data[data.len() - len..])).collect();
-    let results = join_all(blobs.iter().map(|b| worker::crc64(b, Via::Worker))).await;
+    let results = join_all(blobs.iter().map(|b| worker::crc64(b.clone(), Via::Worker))).await;
     for (len, result) in lengths.iter().zip(results) {
         assert_eq!(
             result.expect("worker"),
@@ -184,8 +185,11 @@ async fn concurrent_crc_requests_run_side_by_side_with_correct_results() {
     // A small part asked for after a large one is answered first: it is not queued behind it.
     let large = blob_of(&random_bytes(64 * MIB));
     let small = blob_of(&data[..17]);
-    let first =
-        select(Box::pin(worker::crc64(&large, Via::Worker)), Box::pin(worker::crc64(&small, Via::Worker))).await;
+    let first = select(
+        Box::pin(worker::crc64(large.clone(), Via::Worker)),
+        Box::pin(worker::crc64(small.clone(), Via::Worker)),
+    )
+    .await;
     let Either::Right((small_crc, large_pending)) = first else { panic!("the 17-byte CRC waited for the 64 MiB one") };
     assert_eq!(small_crc.unwrap(), crc64::checksum(&data[..17]));
     large_pending.await.expect("the large one completes too");
@@ -197,8 +201,8 @@ async fn a_worker_that_cannot_start_falls_back_to_the_page() {
     let blob = blob_of(&data);
     for broken in ["/no-such-worker.js", "data:text/javascript,throw new Error('boom')"] {
         worker::use_worker_script(broken);
-        assert!(worker::crc64(&blob, Via::Worker).await.is_err(), "{broken}: the Worker alone fails");
-        assert_eq!(worker::crc64(&blob, Via::Auto).await.expect("fallback"), crc64::checksum(&data), "{broken}");
+        assert!(worker::crc64(blob.clone(), Via::Worker).await.is_err(), "{broken}: the Worker alone fails");
+        assert_eq!(worker::crc64(blob.clone(), Via::Auto).await.expect("fallback"), crc64::checksum(&data), "{broken}");
         assert_eq!(
             worker::chain_hash(&blob, None, Via::Auto).await.expect("fallback"),
             reference_chain(&data, None),
@@ -206,7 +210,10 @@ async fn a_worker_that_cannot_start_falls_back_to_the_page() {
         );
     }
     use_package_worker();
-    assert_eq!(worker::crc64(&blob, Via::Worker).await.expect("a good script works again"), crc64::checksum(&data));
+    assert_eq!(
+        worker::crc64(blob.clone(), Via::Worker).await.expect("a good script works again"),
+        crc64::checksum(&data)
+    );
 }
 
 /// While the Worker is still starting, the first block's hash (a file's first MiB, which an upload
@@ -234,10 +241,10 @@ async fn the_first_block_is_hashed_in_the_page_while_the_worker_starts() {
 async fn worker_memory_stays_flat_whatever_the_size() {
     use_package_worker();
     let small = random_bytes(2 * MIB);
-    worker::crc64(&blob_of(&small), Via::Worker).await.unwrap();
+    worker::crc64(blob_of(&small), Via::Worker).await.unwrap();
     let before = worker::worker_memory_bytes().await.unwrap();
     let big = blob_of(&random_bytes(48 * MIB));
-    worker::crc64(&big, Via::Worker).await.unwrap();
+    worker::crc64(big.clone(), Via::Worker).await.unwrap();
     worker::chain_hash(&big, None, Via::WorkerJs).await.unwrap();
     let after = worker::worker_memory_bytes().await.unwrap();
     assert_eq!(after, before, "the Worker's wasm memory grew from {before} to {after} bytes for a 48 MiB blob");

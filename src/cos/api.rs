@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::json::{parse_u64, u64_to_string};
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, ProgressFn, Timer};
-use crate::text::{concat, contains, fill, split_once};
+use crate::text::{concat, contains, fill, has_control, split, split_once};
 
 /// COS's longest object key, in bytes (docs/cos-api.md: keys up to 850 bytes).
 pub const MAX_KEY_BYTES: usize = 850;
@@ -32,17 +32,17 @@ const MAX_REAUTH: u32 = 2;
 /// would resolve them away from the key that was signed); a leading `/` is dropped.
 pub fn validate_key(key: &str) -> Result<String> {
     let bad = |why: &str| Error::invalid_input("key", why.to_string());
-    let key = key.strip_prefix('/').unwrap_or(key);
+    let key = key.strip_prefix("/").unwrap_or(key);
     if key.is_empty() {
         return Err(bad("is empty"));
     }
     if key.len() > MAX_KEY_BYTES {
         return Err(bad("is longer than 850 bytes"));
     }
-    if key.chars().any(char::is_control) {
+    if has_control(key) {
         return Err(bad("contains a control character"));
     }
-    if key.split('/').any(|s| s == "." || s == "..") {
+    if split(key, b'/').any(|s| s == "." || s == "..") {
         return Err(bad("may not contain `.` or `..` segments"));
     }
     Ok(key.to_string())
@@ -86,7 +86,7 @@ impl CosApi {
     /// `scheme://authority/encoded-key` (+ `?query`).
     fn url(&self, key: &str, query: &[(String, String)]) -> String {
         let mut url = self.target.origin.base();
-        for segment in key.split('/') {
+        for segment in split(key, b'/') {
             url.push('/');
             url.push_str(&uri_encode(segment));
         }

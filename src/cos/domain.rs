@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::json::parse_u64;
-use crate::text::{concat, fill, split_last};
+use crate::text::{concat, fill, split, split_last};
 
 /// Official COS upload domains (docs/cos-api.md §5.1): `{bucket}.cos.{region}.myqcloud.com`,
 /// the `.tencentcos.cn` aliases, acceleration and internal endpoints.
@@ -30,7 +30,7 @@ impl Pattern {
             Some(suffix) => (suffix.to_string(), true),
             None => (host, false),
         };
-        if host.contains('*') || host.is_empty() || (wildcard && !host.contains('.') && host != "localhost") {
+        if has(&host, b'*') || host.is_empty() || (wildcard && !has(&host, b'.') && host != "localhost") {
             // `*.com` would allow any domain of a TLD; refuse it.
             return Err(bad());
         }
@@ -81,7 +81,7 @@ fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
         let end = b.iter().position(|&c| c == b']')?;
         match &a[end + 1..] {
             "" => (a, None),
-            p => (&a[..=end], Some(port_number(p.strip_prefix(':')?)?)),
+            p => (&a[..=end], Some(port_number(p.strip_prefix(":")?)?)),
         }
     } else {
         match split_last(a, b':') {
@@ -89,7 +89,23 @@ fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
             None => (a, None),
         }
     };
-    (host.starts_with('[') || is_name(host)).then(|| (host.to_ascii_lowercase(), port))
+    (b[0] == b'[' || is_name(host)).then(|| (host.to_ascii_lowercase(), port))
+}
+
+/// Whether `s` holds the ASCII character `c`.
+fn has(s: &str, c: u8) -> bool {
+    s.as_bytes().contains(&c)
+}
+
+/// `s` cut after its first `n` characters.
+fn first_chars(s: &str, n: usize) -> &str {
+    let mut count = 0;
+    // Each character starts with a byte that does not continue one (0x80–0xBF do).
+    let end = s.bytes().position(|b| {
+        count += usize::from((b as i8) >= -0x40);
+        count > n
+    });
+    &s[..end.unwrap_or(s.len())]
 }
 
 /// Whether `host` is labels of letters, digits, `-` and `*` joined by single dots.
@@ -112,9 +128,9 @@ pub fn is_loopback(host: &str) -> bool {
         return true;
     }
     // `u8`'s parse: decimal digits after an optional `+`, at most 255.
-    let octet = |o: &str| parse_u64(o.strip_prefix('+').unwrap_or(o)).is_some_and(|n| n <= 255);
+    let octet = |o: &str| parse_u64(o.strip_prefix("+").unwrap_or(o)).is_some_and(|n| n <= 255);
     host.strip_prefix("127.").is_some_and(|rest| {
-        let mut octets = rest.split('.');
+        let mut octets = split(rest, b'.');
         octets.by_ref().take(3).filter(|o| octet(o)).count() == 3 && octets.next().is_none()
     })
 }
@@ -145,9 +161,9 @@ impl AllowList {
     /// scheme's default port (`:443` for https, `:80` for http) is dropped: a browser sends `Host`
     /// without it, and the signature must name the `Host` COS receives.
     pub fn check(&self, domain: &str) -> Result<Origin> {
-        let denied = || Error::DomainNotAllowed { domain: domain.chars().take(256).collect() };
+        let denied = || Error::DomainNotAllowed { domain: first_chars(domain, 256).to_string() };
         let (host, port) = split_authority(domain).ok_or_else(denied)?;
-        if host.contains('*') {
+        if has(&host, b'*') {
             return Err(denied());
         }
         let scheme = if is_loopback(&host) { "http" } else { "https" };
@@ -157,7 +173,7 @@ impl AllowList {
             let host_ok = if p.wildcard {
                 host.len() > p.host.len() + 1
                     && host.ends_with(&p.host)
-                    && host[..host.len() - p.host.len()].ends_with('.')
+                    && host.as_bytes()[host.len() - p.host.len() - 1] == b'.'
             } else {
                 host == p.host
             };
@@ -268,6 +284,15 @@ mod tests {
             "a\\b",
         ] {
             assert_eq!(split_authority(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn first_chars_counts_characters() {
+        for s in ["", "abc", "äöü中x", "a\u{10348}b"] {
+            for n in 0..6 {
+                assert_eq!(first_chars(s, n), s.chars().take(n).collect::<String>(), "{s:?} {n}");
+            }
         }
     }
 

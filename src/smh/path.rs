@@ -1,7 +1,7 @@
 //! Validation and encoding of library paths (`dir/sub/name.jpg`).
 
 use crate::error::{Error, Result};
-use crate::text::join;
+use crate::text::{has_control, join, split};
 
 /// SMH's limit on one file or directory name (docs/smh-api.md §7: `FileNameLengthExceed`).
 pub const MAX_NAME_LEN: usize = 255;
@@ -19,25 +19,22 @@ impl LibraryPath {
     /// Parses `path` (leading `/` allowed; `//`, trailing `/` are not).
     pub fn parse(path: &str) -> Result<LibraryPath> {
         let bad = |why: &str| Error::invalid_input("path", why.to_string());
-        let trimmed = path.strip_prefix('/').unwrap_or(path);
+        let trimmed = path.strip_prefix("/").unwrap_or(path);
         if trimmed.is_empty() {
             return Err(bad("is empty"));
         }
         let mut segments = Vec::new();
-        for seg in trimmed.split('/') {
+        for seg in split(trimmed, b'/') {
             if seg.is_empty() {
                 return Err(bad("has an empty segment (`//` or a trailing `/`)"));
             }
             if seg == "." || seg == ".." {
                 return Err(bad("may not contain `.` or `..` segments"));
             }
-            // Bytes, not chars: the control characters are C0, DEL and C1 (U+0080–U+009F, in
-            // UTF-8 0xC2 then 0x80–0x9F), and a byte below 0x80 is never part of a longer one.
-            let bytes = seg.as_bytes();
-            let c1 = bytes.windows(2).any(|w| w[0] == 0xC2 && w[1] < 0xA0);
-            if c1 || bytes.iter().any(|&b| b < 0x20 || b == 0x7F) {
+            if has_control(seg) {
                 return Err(bad("contains a control character"));
             }
+            let bytes = seg.as_bytes();
             if bytes.iter().any(|b| ILLEGAL.contains(b)) {
                 return Err(bad("contains one of \\ : * ? \" < > |"));
             }

@@ -100,8 +100,10 @@ export function smhOnline() {
  * wasm for less than an array of values) and `body` (a Blob, a Uint8Array or undefined), within
  * `timeout` ms (0: no limit); `progress(loaded)`, when given, hears the upload's progress.
  * Returns the XHR (abort() gives up on it) with `smhEnd`: a promise of the status once loaded,
- * else 'timeout' or 'error' (a network error, a CORS refusal or an abort), that rejects with
- * what open() or send() threw, or with the name of a header setRequestHeader refused.
+ * or of the `Timeout` error's message (`method url`, the URL without its query and fragment:
+ * that is where tokens and signatures live); it rejects with an Error whose message is the
+ * `Network` error's (a network error, a CORS refusal or an abort), with what open() or send()
+ * threw, or with the name of a header setRequestHeader refused.
  */
 export function smhXhr(method, url, headers, body, timeout, progress) {
   const xhr = new XMLHttpRequest();
@@ -117,14 +119,16 @@ export function smhXhr(method, url, headers, body, timeout, progress) {
         return reject(headers[i]);
       }
     }
+    const what = method + ' ' + url.split(/[?#]/)[0];
     // No progress call after the end: the wasm drops its callback then.
-    const end = outcome => () => {
+    const end = (settle, outcome) => () => {
       xhr.upload.onprogress = null;
-      resolve(outcome);
+      settle(outcome());
     };
-    xhr.onload = () => end(xhr.status)();
-    xhr.ontimeout = end('timeout');
-    xhr.onerror = xhr.onabort = end('error');
+    xhr.onload = end(resolve, () => xhr.status);
+    xhr.ontimeout = end(resolve, () => what);
+    // Connection refused/reset, or a CORS refusal: the browser does not say which.
+    xhr.onerror = xhr.onabort = end(reject, () => new Error(what + ' failed (network error or CORS)'));
     if (progress) xhr.upload.onprogress = e => progress(e.loaded);
     xhr.send(body);
   });

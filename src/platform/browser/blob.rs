@@ -59,8 +59,8 @@ impl BlobSource {
 }
 
 /// The bytes of `blob` (`arrayBuffer()`), copied into wasm memory.
-pub(super) async fn read_blob(blob: &Blob) -> Result<Vec<u8>> {
-    let buffer = JsFuture::from(blob.array_buffer()).await.map_err(read_error)?;
+pub(super) async fn read_blob(blob: Result<Blob>) -> Result<Vec<u8>> {
+    let buffer = JsFuture::from(blob?.array_buffer()).await.map_err(read_error)?;
     bytes_of(&buffer).ok_or_else(|| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })
 }
 
@@ -76,8 +76,7 @@ impl FileSource for BlobSource {
     }
 
     fn read(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Vec<u8>>> {
-        let slice = self.slice(&range);
-        Box::pin(async move { read_blob(&slice?).await })
+        Box::pin(read_blob(self.slice(&range)))
     }
 
     fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {
@@ -86,14 +85,7 @@ impl FileSource for BlobSource {
             super::next_task().await;
             let slice = self.slice(&range)?;
             let len = slice.size() as u64;
-            let for_crc = slice.clone();
-            let crc64 = Box::pin(async move {
-                // Asked for a task later: the part's XHR `send`, queued the same way just
-                // before, goes first, so the first part's byte does not wait for the Worker's
-                // start-up (it starts on its first request).
-                super::next_task().await;
-                worker::crc64(&for_crc, Via::Auto).await
-            });
+            let crc64 = Box::pin(worker::crc64(slice.clone(), Via::Auto));
             Ok(Part { body: Body::Handle(Handle::new(len, slice)), crc64 })
         })
     }
@@ -104,8 +96,7 @@ impl FileSource for BlobSource {
         let following = range.end..(range.end + (range.end - range.start)).min(self.size);
         let next = (!following.is_empty()).then(|| self.slice(&following).ok()).flatten();
         let ahead = worker::ReadAhead { source: self.id, start: range.start, next };
-        let slice = self.slice(&range);
-        Box::pin(async move { worker::chain_hash_ahead(&slice?, previous, Via::Auto, Some(ahead)).await })
+        Box::pin(worker::chain_hash_ahead(self.slice(&range), previous, Via::Auto, Some(ahead)))
     }
 
     fn fingerprint(&self) -> String {

@@ -4,9 +4,14 @@
 //! settles it when dropped.
 
 use js_sys::Function;
+use std::future::Future;
 use wasm_bindgen::JsValue;
+
 #[cfg(not(feature = "miniprogram"))]
-use {js_sys::Promise, wasm_bindgen::prelude::wasm_bindgen, wasm_bindgen::JsCast, wasm_bindgen_futures::JsFuture};
+use {
+    futures::FutureExt, js_sys::Promise, wasm_bindgen::prelude::wasm_bindgen, wasm_bindgen::JsCast,
+    wasm_bindgen_futures::JsFuture,
+};
 
 // WeChat's logic layer has no Web Locks and the mini-program build no snippets: there every
 // lock is granted (one JavaScript context: the engine's page-wide claims cover it).
@@ -32,32 +37,29 @@ impl Drop for Hold {
 
 /// The lock `name` for as long as the returned [`Hold`] lives; `None` when another tab, worker
 /// or client of the origin holds it.
-pub async fn hold(name: &str) -> Option<Hold> {
-    #[cfg(feature = "miniprogram")]
-    return {
-        let _ = name;
-        Some(Hold(None))
-    };
-    #[cfg(not(feature = "miniprogram"))]
-    {
-        let release = JsFuture::from(hold_lock(name)).await.unwrap_or(JsValue::UNDEFINED);
-        if release.is_null() {
-            return None;
-        }
-        Some(Hold(release.dyn_into::<Function>().ok()))
-    }
+#[cfg(not(feature = "miniprogram"))]
+pub fn hold(name: &str) -> impl Future<Output = Option<Hold>> {
+    JsFuture::from(hold_lock(name)).map(|release| {
+        let release = release.unwrap_or(JsValue::UNDEFINED);
+        (!release.is_null()).then(|| Hold(release.dyn_into::<Function>().ok()))
+    })
 }
 
 /// Whether a tab, worker or client of the origin (this one too) holds the lock `name` now, asked
 /// without taking it.
-pub async fn held(name: &str) -> bool {
-    #[cfg(feature = "miniprogram")]
-    return {
-        let _ = name;
-        false
-    };
-    #[cfg(not(feature = "miniprogram"))]
-    {
-        JsFuture::from(lock_held(name)).await.is_ok_and(|held| held.is_truthy())
-    }
+#[cfg(not(feature = "miniprogram"))]
+pub fn held(name: &str) -> impl Future<Output = bool> {
+    JsFuture::from(lock_held(name)).map(|held| held.is_ok_and(|held| held.is_truthy()))
+}
+
+/// [`hold`] in mini-programs: granted.
+#[cfg(feature = "miniprogram")]
+pub fn hold(_name: &str) -> impl Future<Output = Option<Hold>> {
+    std::future::ready(Some(Hold(None)))
+}
+
+/// [`held`] in mini-programs: never.
+#[cfg(feature = "miniprogram")]
+pub fn held(_name: &str) -> impl Future<Output = bool> {
+    std::future::ready(false)
 }

@@ -95,8 +95,14 @@ pub fn start() {
     worker_start(&wasm_bindgen::module());
 }
 
-/// CRC-64/XZ of `blob`.
-pub async fn crc64(blob: &Blob, via: Via) -> Result<u64> {
+/// CRC-64/XZ of `blob`. With [`Via::Auto`] (an upload's part, [`super::BlobSource`]) it asks a
+/// task later first: the part's XHR `send`, queued the same way just before, goes first, so the
+/// first part's byte does not wait for the Worker's start-up (it starts on its first request).
+pub async fn crc64(blob: Blob, via: Via) -> Result<u64> {
+    if via == Via::Auto {
+        super::next_task().await;
+    }
+    let blob = &blob;
     if !matches!(via, Via::Page | Via::PageJs) {
         match JsFuture::from(worker_crc64(&wasm_bindgen::module(), blob)).await {
             Ok(value) => {
@@ -117,7 +123,7 @@ pub async fn crc64(blob: &Blob, via: Via) -> Result<u64> {
 /// The chained SHA-256 of docs/smh-api.md §5.8 over the 1 MiB blocks of `blob`, continuing from
 /// `previous`; `blob` starts on a block boundary of the file.
 pub async fn chain_hash(blob: &Blob, previous: Option<[u8; 32]>, via: Via) -> Result<[u8; 32]> {
-    chain_hash_ahead(blob, previous, via, None).await
+    chain_hash_ahead(Ok(blob.clone()), previous, via, None).await
 }
 
 /// What the next [`chain_hash_ahead`] request will hash, so the Worker reads it early: the file
@@ -131,13 +137,15 @@ pub struct ReadAhead {
     pub next: Option<Blob>,
 }
 
-/// [`chain_hash`], with the Worker told what comes next (the file hashed in several requests).
+/// [`chain_hash`] of a slice (its failure is the hash's), with the Worker told what comes next
+/// (the file hashed in several requests).
 pub async fn chain_hash_ahead(
-    blob: &Blob,
+    blob: Result<Blob>,
     previous: Option<[u8; 32]>,
     via: Via,
     ahead: Option<ReadAhead>,
 ) -> Result<[u8; 32]> {
+    let blob = &blob?;
     let previous_js = || previous.map(|p| Uint8Array::from(&p[..]));
     if !matches!(via, Via::Page | Via::PageJs) {
         let how = match via {
@@ -185,8 +193,8 @@ async fn for_each_read(blob: &Blob, mut each: impl FnMut(&[u8])) -> Result<()> {
     let mut start = 0;
     while start < size {
         let end = (start + PAGE_READ).min(size);
-        let piece = blob.slice_with_f64_and_f64(start as f64, end as f64).map_err(read_error)?;
-        let bytes = super::blob::read_blob(&piece).await?;
+        let piece = blob.slice_with_f64_and_f64(start as f64, end as f64).map_err(read_error);
+        let bytes = super::blob::read_blob(piece).await?;
         if bytes.len() as u64 != end - start {
             return Err(Error::FileRead {
                 message: fill(

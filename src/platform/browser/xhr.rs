@@ -13,7 +13,7 @@ use super::js_to_network_error;
 use crate::error::{Error, Result};
 use crate::json::Writer;
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture};
-use crate::text::{concat, fill};
+use crate::text::{fill, split};
 
 #[wasm_bindgen(module = "/src/platform/browser/adapters.js")]
 extern "C" {
@@ -30,7 +30,7 @@ extern "C" {
         timeout: u32,
         progress: Option<&Function>,
     ) -> std::result::Result<Request, JsValue>;
-    /// The request's end: the status when loaded, else 'timeout' or 'error' (adapters.js).
+    /// The request's end: the status when loaded, else the message of the timeout (adapters.js).
     #[wasm_bindgen(method, getter = smhEnd)]
     fn end(this: &Request) -> Promise;
     /// The response headers as `name\nvalue\n…`, names lowercased, both trimmed.
@@ -63,7 +63,7 @@ impl Drop for InFlight {
 
 /// The pairs of adapters.js's `name\nvalue\n…` (no header line holds a line break).
 fn header_pairs(text: &str) -> Vec<(String, String)> {
-    let mut fields = text.split('\n');
+    let mut fields = split(text, b'\n');
     let mut pairs = Vec::new();
     while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
         pairs.push((name.to_string(), value.to_string()));
@@ -128,7 +128,8 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
     let mut guard = InFlight { xhr: xhr.clone(), finished: false, _progress: progress };
     let end = match JsFuture::from(xhr.end()).await {
         Ok(end) => end,
-        // The name of a header the browser refused, or what open() or send() threw.
+        // The name of a header the browser refused, or the network's failure (its message is
+        // adapters.js's) or what open() or send() threw.
         Err(e) => {
             return Err(match e.as_string() {
                 Some(name) => refused_header(&name),
@@ -138,14 +139,7 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
     };
     guard.finished = true;
     let Some(status) = end.as_f64() else {
-        let what = crate::error::redact_url(&request.url).to_string();
-        let method = request.method.as_str();
-        return Err(if end.as_string().as_deref() == Some("timeout") {
-            Error::Timeout { message: concat(&[method, " ", &what]) }
-        } else {
-            // Connection refused/reset, or a CORS refusal: the browser does not say which.
-            Error::Network { message: fill("{} {} failed (network error or CORS)", &[method.into(), (&what).into()]) }
-        });
+        return Err(Error::Timeout { message: end.as_string().unwrap_or_default() });
     };
     let headers = header_pairs(&response_headers(&xhr));
     Ok(HttpResponse { status: status as u16, headers, body: response_body(&xhr) })
