@@ -6,7 +6,6 @@
 //! [`send_missing_parts`] → [`send_round`] → [`send_part`] → [`put_watched`].
 
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -40,7 +39,8 @@ pub(crate) async fn send_missing_parts(
     loop {
         session.wait_while_paused(UploadState::Uploading).await;
         session.check_cancelled()?;
-        let missing: VecDeque<u32> = (1..=count).filter(|n| !parts.contains_key(n)).collect();
+        // In reverse: parts are taken from the end, lowest number first.
+        let missing: Vec<u32> = (1..=count).rev().filter(|n| !parts.contains_key(n)).collect();
         if missing.is_empty() {
             return Ok(());
         }
@@ -58,18 +58,18 @@ enum Event {
     Interrupted,
 }
 
-/// Sends the `missing` parts until all are done, one fails, or the upload is paused or
-/// cancelled (then the parts in flight are aborted, and the record written).
+/// Sends the `missing` parts (the next one last) until all are done, one fails, or the upload is
+/// paused or cancelled (then the parts in flight are aborted, and the record written).
 async fn send_round(
     session: &Rc<Session>,
     flow: &Rc<dyn Flow>,
-    mut missing: VecDeque<u32>,
+    mut missing: Vec<u32>,
     parts: &mut PartsDone,
 ) -> Result<()> {
     let slots = session.uploader.slots.clone();
     // The parts in flight, no more than the connection slots: all polled at each wake-up.
     let mut running: Vec<LocalBoxFuture<'static, Result<PartDone>>> = Vec::new();
-    let mut acquiring = missing.front().map(|_| slots.acquire());
+    let mut acquiring = missing.last().map(|_| slots.acquire());
     let mut interrupted = session.control.interrupted();
     loop {
         if acquiring.is_none() && running.is_empty() {
@@ -97,16 +97,16 @@ async fn send_round(
             Event::Interrupted => {
                 drop(running);
                 session.save_record().await;
-                for n in missing.iter().copied().chain(1..=session.plan.part_count()) {
+                for n in 1..=session.plan.part_count() {
                     session.progress.borrow_mut().part_aborted(n);
                 }
                 return Ok(());
             }
             Event::Slot(slot) => {
-                if let Some(n) = missing.pop_front() {
+                if let Some(n) = missing.pop() {
                     running.push(Box::pin(send_part(session.clone(), flow.clone(), n, slot)));
                 }
-                acquiring = missing.front().map(|_| slots.acquire());
+                acquiring = missing.last().map(|_| slots.acquire());
             }
             Event::Part(Ok(part)) => {
                 session.record_part(&part);
