@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
-use futures::future::{select, Either};
+use futures::future::{join, select, Either, OptionFuture};
 
 use super::flow::{Flow, SignedPut};
 use super::plan::{PartDone, PartsDone, Plan};
@@ -152,25 +152,21 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
         session.wait_online().await?;
         let sent = Rc::new(Cell::new(0u64));
         let put = put_watched(&session, &*flow, number, part_number, body.clone(), sent.clone());
-        let reply = match pending_crc.take() {
-            Some(crc_future) => {
-                let (reply, computed) = futures::future::join(put, crc_future).await;
-                match computed {
-                    Ok(value) => crc = Some(value),
-                    Err(error @ Error::FileRead { .. }) => {
-                        // The read behind the CRC failed: read the part again.
-                        let Some(wait) = reads.take() else { return Err(error) };
-                        part = None;
-                        session.progress.borrow_mut().part_aborted(number);
-                        session.uploader.timer.sleep(wait).await;
-                        continue;
-                    }
-                    Err(error) => return Err(error),
-                }
-                reply
+        // The CRC, on the part's first send: `None` after.
+        let (reply, computed) = join(put, OptionFuture::from(pending_crc.take())).await;
+        match computed {
+            Some(Ok(value)) => crc = Some(value),
+            Some(Err(error @ Error::FileRead { .. })) => {
+                // The read behind the CRC failed: read the part again.
+                let Some(wait) = reads.take() else { return Err(error) };
+                part = None;
+                session.progress.borrow_mut().part_aborted(number);
+                session.uploader.timer.sleep(wait).await;
+                continue;
             }
-            None => put.await,
-        };
+            Some(Err(error)) => return Err(error),
+            None => {}
+        }
         let (generation, reply) = reply?;
         let expected = crc.unwrap_or_default();
         let date = reply.as_ref().ok().and_then(|r| r.header("date")).map(str::to_string);
