@@ -231,13 +231,8 @@ impl Flow for SmhFlow {
     }
 
     fn send_parts<'a>(&'a self, sending: LocalBoxFuture<'a, Result<()>>) -> LocalBoxFuture<'a, Result<bool>> {
-        Box::pin(async move {
-            let racing = self.racing.borrow_mut().take();
-            match racing {
-                Some(racing) => self.race(racing, sending).await,
-                None => sending.await.map(|()| false),
-            }
-        })
+        let racing = self.racing.borrow_mut().take();
+        Box::pin(self.race(racing, sending))
     }
 
     fn complete<'a>(&'a self, _: &'a PartsDone, crc64: u64) -> LocalBoxFuture<'a, Result<()>> {

@@ -150,14 +150,21 @@ impl SmhFlow {
         Ok(hash.raw.map(|h| hex(&h)))
     }
 
-    /// The parts go (`sending`) while the full hash goes on; the hash sent with a second begin
-    /// decides: a hit stops the parts and cancels their upload (`Ok(true)`), a miss lets them
-    /// go on. Parts all sent first end the race, unless SMH is being asked: its answer decides.
-    /// A hash that fails or stops early leaves the parts to go on (they do not need it).
+    /// The parts go (`sending`), alone when no full hash goes on (`racing` is `None`), else
+    /// while the full hash goes on; the hash sent with a second begin decides: a hit stops the
+    /// parts and cancels their upload (`Ok(true)`), a miss lets them go on. Parts all sent first
+    /// end the race, unless SMH is being asked: its answer decides. A hash that fails or stops
+    /// early leaves the parts to go on (they do not need it).
     ///
     /// That begin is [`Self::ask_with_hashes`], never sent where the path is taken: a hit stored
     /// beside the path (`rename`) would be a second file once the plain upload is confirmed.
-    pub(super) async fn race(&self, racing: Racing, mut sending: LocalBoxFuture<'_, Result<()>>) -> Result<bool> {
+    pub(super) async fn race(
+        &self,
+        racing: Option<Racing>,
+        mut sending: LocalBoxFuture<'_, Result<()>>,
+    ) -> Result<bool> {
+        // No full hash going on: the parts alone.
+        let Some(racing) = racing else { return sending.await.map(|()| false) };
         let asking = Cell::new(false);
         let quick = pin!(async {
             let mut hash = racing.hash;
