@@ -177,7 +177,9 @@ impl Drop for Acquire {
     fn drop(&mut self) {
         if !self.done {
             let mut inner = self.slots.0.borrow_mut();
-            inner.queue.retain(|w| w.ticket != self.ticket);
+            if let Some(at) = inner.queue.iter().position(|w| w.ticket == self.ticket) {
+                inner.queue.remove(at);
+            }
             Slots::wake_head(&mut inner);
         }
     }
