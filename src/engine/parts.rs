@@ -40,7 +40,12 @@ pub(crate) async fn send_missing_parts(
         session.wait_while_paused(UploadState::Uploading).await;
         session.check_cancelled()?;
         // In reverse: parts are taken from the end, lowest number first.
-        let missing: Vec<u32> = (1..=count).rev().filter(|n| !parts.contains_key(n)).collect();
+        let mut missing = Vec::new();
+        for n in (1..=count).rev() {
+            if !parts.contains_key(&n) {
+                missing.push(n);
+            }
+        }
         if missing.is_empty() {
             return Ok(());
         }
