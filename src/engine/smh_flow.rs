@@ -376,11 +376,12 @@ impl SmhFlow {
         let mut backoff = session.backoff();
         let segments = loop {
             let task = self.api().query(confirm_key).await?;
-            let segments: Vec<String> = task
-                .get("path")
-                .and_then(|p| p.as_array())
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
+            let mut segments = Vec::new();
+            for segment in task.get("path").and_then(|p| p.as_array()).unwrap_or_default() {
+                if let Some(segment) = segment.as_str() {
+                    segments.push(segment.to_string());
+                }
+            }
             if task.get("confirmed").and_then(|c| c.as_bool()) == Some(true) && !segments.is_empty() {
                 break segments;
             }
@@ -475,14 +476,13 @@ impl SmhFlow {
 
 /// Part number → size of the parts SMH's task query lists (COS ListParts, PascalCase).
 fn task_parts(task: &crate::json::Value) -> VecMap<u32, u64> {
-    let number = crate::json::Value::to_u64;
-    task.get("parts")
-        .and_then(|p| p.as_array())
-        .map(|parts| {
-            parts
-                .iter()
-                .filter_map(|p| Some((u32::try_from(number(p.get("PartNumber")?)?).ok()?, number(p.get("Size")?)?)))
-                .collect()
-        })
-        .unwrap_or_default()
+    let number = |p: &crate::json::Value, name| p.get(name).and_then(crate::json::Value::to_u64);
+    let mut listed = VecMap::new();
+    for p in task.get("parts").and_then(|p| p.as_array()).unwrap_or_default() {
+        let part_number = number(p, "PartNumber").and_then(|n| u32::try_from(n).ok());
+        if let (Some(n), Some(size)) = (part_number, number(p, "Size")) {
+            listed.insert(n, size);
+        }
+    }
+    listed
 }
