@@ -85,9 +85,13 @@ impl CosObject {
 
     /// The headers the object is created with (PutObject, InitiateMultipartUpload).
     fn headers(&self) -> Vec<(String, String)> {
-        let mut headers: Vec<(String, String)> =
-            self.content_type.iter().map(|t| ("Content-Type".to_string(), t.clone())).collect();
-        headers.extend(self.meta.iter().map(|(k, v)| (concat(&["x-cos-meta-", &k.to_ascii_lowercase()]), v.clone())));
+        let mut headers = Vec::new();
+        if let Some(t) = &self.content_type {
+            headers.push(("Content-Type".to_string(), t.clone()));
+        }
+        for (k, v) in &self.meta {
+            headers.push((concat(&["x-cos-meta-", &k.to_ascii_lowercase()]), v.clone()));
+        }
         headers
     }
 }
@@ -373,14 +377,16 @@ impl CosFlow {
         let (api, key) = (self.api(), &self.object.key);
         // The request is built now: neither the ETags nor the upload's id are held while it runs.
         let complete = {
-            let etags: Vec<(u32, String)> = (1..=self.session.plan.part_count())
-                .map(|n| {
-                    parts.get(&n).and_then(|p| p.etag.clone()).map(|e| (n, e)).ok_or_else(|| Error::InvalidResponse {
+            let mut etags = Vec::new();
+            for n in 1..=self.session.plan.part_count() {
+                let Some(etag) = parts.get(&n).and_then(|p| p.etag.clone()) else {
+                    return Err(Error::InvalidResponse {
                         status: 200,
                         message: fill("no ETag is known for part {}", &[n.into()]),
-                    })
-                })
-                .collect::<Result<_>>()?;
+                    });
+                };
+                etags.push((n, etag));
+            }
             let upload_id = self.upload_id.borrow();
             api.complete(key, upload_id.as_deref().unwrap_or_default(), &etags, self.session.commit_timeout())
         };
