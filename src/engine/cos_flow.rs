@@ -165,21 +165,25 @@ impl DirectCosUploader {
     /// [`Uploader::pending_uploads`]; the multipart uploads of records it pruned are aborted.
     pub async fn pending_uploads(&self) -> Vec<Pending> {
         let pending = self.uploader.pending_uploads().await;
-        self.uploader.discard_pruned(&|record| Box::pin(async move { self.abort_recorded(&record).await })).await;
+        self.uploader.discard_pruned(&|record| self.abort_upload(&record.path, record.upload_id.as_deref())).await;
         pending
     }
 
     /// Forgets the unfinished uploads to object `key` (all when `None`) and aborts them in COS;
     /// returns how many.
     pub async fn discard_pending(&self, key: Option<&str>) -> usize {
-        self.uploader.discard_pending(key, |record| async move { self.abort_recorded(&record).await }).await
+        self.uploader.discard_pending(key, |record| self.abort_upload(&record.path, record.upload_id.as_deref())).await
     }
 
-    /// Aborts the multipart upload `record` names (best effort; its object key is its path).
-    async fn abort_recorded(&self, record: &Record) {
-        if let Some(upload_id) = &record.upload_id {
-            let _ = self.api.abort(&record.path, upload_id).await;
-        }
+    /// Aborts multipart upload `upload_id` of object `key`, if any (best effort; a record's
+    /// object key is its path). Boxed: one future for every caller.
+    fn abort_upload(&self, key: &str, upload_id: Option<&str>) -> LocalBoxFuture<'_, ()> {
+        let abort = upload_id.map(|upload_id| self.api.abort(key, upload_id));
+        Box::pin(async move {
+            if let Some(abort) = abort {
+                let _ = abort.await;
+            }
+        })
     }
 }
 
@@ -306,16 +310,12 @@ impl Flow for CosFlow {
     }
 
     fn abandon(&self) -> LocalBoxFuture<'_, ()> {
-        Box::pin(async move {
-            let open = self.upload_id.borrow_mut().take();
-            if let Some(upload_id) = open {
-                let _ = self.api().abort(&self.object.key, &upload_id).await;
-            }
-        })
+        let open = self.upload_id.borrow_mut().take();
+        self.uploader.abort_upload(&self.object.key, open.as_deref())
     }
 
     fn discard<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, ()> {
-        Box::pin(self.uploader.abort_recorded(record))
+        self.uploader.abort_upload(&record.path, record.upload_id.as_deref())
     }
 }
 

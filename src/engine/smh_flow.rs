@@ -105,21 +105,25 @@ impl SmhUploader {
     /// [`Uploader::pending_uploads`]; the tasks of records it pruned are cancelled with SMH.
     pub async fn pending_uploads(&self) -> Vec<Pending> {
         let pending = self.uploader.pending_uploads().await;
-        self.uploader.discard_pruned(&|record| Box::pin(async move { self.cancel_recorded(&record).await })).await;
+        self.uploader.discard_pruned(&|record| self.cancel_task(record.confirm_key.as_deref())).await;
         pending
     }
 
     /// Forgets the unfinished uploads to `path` (all when `None`) and cancels them with SMH;
     /// returns how many.
     pub async fn discard_pending(&self, path: Option<&str>) -> usize {
-        self.uploader.discard_pending(path, |record| async move { self.cancel_recorded(&record).await }).await
+        self.uploader.discard_pending(path, |record| self.cancel_task(record.confirm_key.as_deref())).await
     }
 
-    /// Cancels the task `record` names (best effort).
-    async fn cancel_recorded(&self, record: &Record) {
-        if let Some(confirm_key) = &record.confirm_key {
-            let _ = self.api.cancel(confirm_key).await;
-        }
+    /// Cancels the task `confirm_key` names, if any (best effort). Boxed: one future for every
+    /// caller.
+    fn cancel_task(&self, confirm_key: Option<&str>) -> LocalBoxFuture<'_, ()> {
+        let cancel = confirm_key.map(|confirm_key| self.api.cancel(confirm_key));
+        Box::pin(async move {
+            if let Some(cancel) = cancel {
+                let _ = cancel.await;
+            }
+        })
     }
 }
 
@@ -240,16 +244,12 @@ impl Flow for SmhFlow {
     }
 
     fn abandon(&self) -> LocalBoxFuture<'_, ()> {
-        Box::pin(async move {
-            let open = self.open.borrow_mut().take();
-            if let Some(confirm_key) = open {
-                let _ = self.uploader.api.cancel(&confirm_key).await;
-            }
-        })
+        let open = self.open.borrow_mut().take();
+        self.uploader.cancel_task(open.as_deref())
     }
 
     fn discard<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, ()> {
-        Box::pin(self.uploader.cancel_recorded(record))
+        self.uploader.cancel_task(record.confirm_key.as_deref())
     }
 }
 
