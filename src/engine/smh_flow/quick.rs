@@ -16,6 +16,7 @@ use std::future::Future;
 use std::pin::pin;
 
 use futures::future::{select, Either};
+use futures::FutureExt;
 
 use super::{SmhFlow, UploadResult};
 use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
@@ -177,9 +178,7 @@ impl SmhFlow {
                 }
                 // A miss: SMH opened a second upload; the parts go on in the first.
                 Some(Begin::Upload(second)) => {
-                    let bound = self.session.uploader.config().retry.request_timeout;
-                    let _ =
-                        self.session.shielded(Shield::Committing(bound), self.api().cancel(&second.confirm_key)).await;
+                    self.shielded_cancel(self.uploader.cancel_task(Some(&second.confirm_key))).await?;
                     Ok(false)
                 }
                 _ => Ok(false),
@@ -200,14 +199,15 @@ impl SmhFlow {
         // The parts in flight are aborted before their upload is cancelled; the file is stored,
         // so a cancel() now comes too late (shielded).
         drop(sending);
-        let bound = self.session.uploader.config().retry.request_timeout;
-        self.session
-            .shielded(Shield::Committing(bound), async {
-                self.abandon().await;
-                Ok(())
-            })
-            .await?;
+        self.shielded_cancel(self.abandon()).await?;
         Ok(true)
+    }
+
+    /// Runs `cancel` (of a task SMH opened, best effort: never an error) shielded as a commit,
+    /// bounded by the request timeout, so that a cancel() meanwhile does not drop it unsent.
+    fn shielded_cancel<'a>(&'a self, cancel: LocalBoxFuture<'a, ()>) -> impl Future<Output = Result<()>> + 'a {
+        let bound = self.session.uploader.config().retry.request_timeout;
+        self.session.shielded(Shield::Committing(bound), cancel.map(Ok))
     }
 
     /// SMH's begin with both hashes, sent so that a lost reply cannot store the file twice:
