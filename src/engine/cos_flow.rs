@@ -314,7 +314,7 @@ impl Flow for CosFlow {
         self.uploader.abort_upload(&self.object.key, open.as_deref())
     }
 
-    fn discard<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, ()> {
+    fn discard(&self, record: &Record) -> LocalBoxFuture<'_, ()> {
         self.uploader.abort_upload(&record.path, record.upload_id.as_deref())
     }
 }

@@ -248,7 +248,7 @@ impl Flow for SmhFlow {
         self.uploader.cancel_task(open.as_deref())
     }
 
-    fn discard<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, ()> {
+    fn discard(&self, record: &Record) -> LocalBoxFuture<'_, ()> {
         self.uploader.cancel_task(record.confirm_key.as_deref())
     }
 }
