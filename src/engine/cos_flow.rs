@@ -85,9 +85,13 @@ impl CosObject {
 
     /// The headers the object is created with (PutObject, InitiateMultipartUpload).
     fn headers(&self) -> Vec<(String, String)> {
-        let mut headers: Vec<(String, String)> =
-            self.content_type.iter().map(|t| ("Content-Type".to_string(), t.clone())).collect();
-        headers.extend(self.meta.iter().map(|(k, v)| (concat(&["x-cos-meta-", &k.to_ascii_lowercase()]), v.clone())));
+        let mut headers = Vec::new();
+        if let Some(t) = &self.content_type {
+            headers.push(("Content-Type".to_string(), t.clone()));
+        }
+        for (k, v) in &self.meta {
+            headers.push((concat(&["x-cos-meta-", &k.to_ascii_lowercase()]), v.clone()));
+        }
         headers
     }
 }
@@ -161,21 +165,25 @@ impl DirectCosUploader {
     /// [`Uploader::pending_uploads`]; the multipart uploads of records it pruned are aborted.
     pub async fn pending_uploads(&self) -> Vec<Pending> {
         let pending = self.uploader.pending_uploads().await;
-        self.uploader.discard_pruned(&|record| Box::pin(async move { self.abort_recorded(&record).await })).await;
+        self.uploader.discard_pruned(&|record| self.abort_upload(&record.path, record.upload_id.as_deref())).await;
         pending
     }
 
     /// Forgets the unfinished uploads to object `key` (all when `None`) and aborts them in COS;
     /// returns how many.
     pub async fn discard_pending(&self, key: Option<&str>) -> usize {
-        self.uploader.discard_pending(key, |record| async move { self.abort_recorded(&record).await }).await
+        self.uploader.discard_pending(key, |record| self.abort_upload(&record.path, record.upload_id.as_deref())).await
     }
 
-    /// Aborts the multipart upload `record` names (best effort; its object key is its path).
-    async fn abort_recorded(&self, record: &Record) {
-        if let Some(upload_id) = &record.upload_id {
-            let _ = self.api.abort(&record.path, upload_id).await;
-        }
+    /// Aborts multipart upload `upload_id` of object `key`, if any (best effort; a record's
+    /// object key is its path). Boxed: one future for every caller.
+    fn abort_upload(&self, key: &str, upload_id: Option<&str>) -> LocalBoxFuture<'_, ()> {
+        let abort = upload_id.map(|upload_id| self.api.abort(key, upload_id));
+        Box::pin(async move {
+            if let Some(abort) = abort {
+                let _ = abort.await;
+            }
+        })
     }
 }
 
@@ -302,16 +310,12 @@ impl Flow for CosFlow {
     }
 
     fn abandon(&self) -> LocalBoxFuture<'_, ()> {
-        Box::pin(async move {
-            let open = self.upload_id.borrow_mut().take();
-            if let Some(upload_id) = open {
-                let _ = self.api().abort(&self.object.key, &upload_id).await;
-            }
-        })
+        let open = self.upload_id.borrow_mut().take();
+        self.uploader.abort_upload(&self.object.key, open.as_deref())
     }
 
-    fn discard<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, ()> {
-        Box::pin(self.uploader.abort_recorded(record))
+    fn discard(&self, record: &Record) -> LocalBoxFuture<'_, ()> {
+        self.uploader.abort_upload(&record.path, record.upload_id.as_deref())
     }
 }
 
@@ -373,14 +377,16 @@ impl CosFlow {
         let (api, key) = (self.api(), &self.object.key);
         // The request is built now: neither the ETags nor the upload's id are held while it runs.
         let complete = {
-            let etags: Vec<(u32, String)> = (1..=self.session.plan.part_count())
-                .map(|n| {
-                    parts.get(&n).and_then(|p| p.etag.clone()).map(|e| (n, e)).ok_or_else(|| Error::InvalidResponse {
+            let mut etags = Vec::new();
+            for n in 1..=self.session.plan.part_count() {
+                let Some(etag) = parts.get(&n).and_then(|p| p.etag.clone()) else {
+                    return Err(Error::InvalidResponse {
                         status: 200,
                         message: fill("no ETag is known for part {}", &[n.into()]),
-                    })
-                })
-                .collect::<Result<_>>()?;
+                    });
+                };
+                etags.push((n, etag));
+            }
             let upload_id = self.upload_id.borrow();
             api.complete(key, upload_id.as_deref().unwrap_or_default(), &etags, self.session.commit_timeout())
         };

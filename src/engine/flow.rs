@@ -92,6 +92,7 @@ pub(crate) trait Flow {
     /// Cancels the server upload this one opened, if it is still open (best effort).
     fn abandon(&self) -> LocalBoxFuture<'_, ()>;
 
-    /// Cancels the server upload an older `record` names (best effort).
-    fn discard<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, ()>;
+    /// Cancels the server upload an older `record` names (best effort). The future holds what
+    /// it needs of `record`.
+    fn discard(&self, record: &Record) -> LocalBoxFuture<'_, ()>;
 }

@@ -6,14 +6,13 @@
 //! [`send_missing_parts`] → [`send_round`] → [`send_part`] → [`put_watched`].
 
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
-use futures::future::{select, Either};
+use futures::future::{join, select, Either, OptionFuture};
 
 use super::flow::{Flow, SignedPut};
 use super::plan::{PartDone, PartsDone, Plan};
@@ -40,7 +39,13 @@ pub(crate) async fn send_missing_parts(
     loop {
         session.wait_while_paused(UploadState::Uploading).await;
         session.check_cancelled()?;
-        let missing: VecDeque<u32> = (1..=count).filter(|n| !parts.contains_key(n)).collect();
+        // In reverse: parts are taken from the end, lowest number first.
+        let mut missing = Vec::new();
+        for n in (1..=count).rev() {
+            if !parts.contains_key(&n) {
+                missing.push(n);
+            }
+        }
         if missing.is_empty() {
             return Ok(());
         }
@@ -58,18 +63,18 @@ enum Event {
     Interrupted,
 }
 
-/// Sends the `missing` parts until all are done, one fails, or the upload is paused or
-/// cancelled (then the parts in flight are aborted, and the record written).
+/// Sends the `missing` parts (the next one last) until all are done, one fails, or the upload is
+/// paused or cancelled (then the parts in flight are aborted, and the record written).
 async fn send_round(
     session: &Rc<Session>,
     flow: &Rc<dyn Flow>,
-    mut missing: VecDeque<u32>,
+    mut missing: Vec<u32>,
     parts: &mut PartsDone,
 ) -> Result<()> {
     let slots = session.uploader.slots.clone();
     // The parts in flight, no more than the connection slots: all polled at each wake-up.
     let mut running: Vec<LocalBoxFuture<'static, Result<PartDone>>> = Vec::new();
-    let mut acquiring = missing.front().map(|_| slots.acquire());
+    let mut acquiring = missing.last().map(|_| slots.acquire());
     let mut interrupted = session.control.interrupted();
     loop {
         if acquiring.is_none() && running.is_empty() {
@@ -97,16 +102,16 @@ async fn send_round(
             Event::Interrupted => {
                 drop(running);
                 session.save_record().await;
-                for n in missing.iter().copied().chain(1..=session.plan.part_count()) {
+                for n in 1..=session.plan.part_count() {
                     session.progress.borrow_mut().part_aborted(n);
                 }
                 return Ok(());
             }
             Event::Slot(slot) => {
-                if let Some(n) = missing.pop_front() {
+                if let Some(n) = missing.pop() {
                     running.push(Box::pin(send_part(session.clone(), flow.clone(), n, slot)));
                 }
-                acquiring = missing.front().map(|_| slots.acquire());
+                acquiring = missing.last().map(|_| slots.acquire());
             }
             Event::Part(Ok(part)) => {
                 session.record_part(&part);
@@ -152,25 +157,21 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
         session.wait_online().await?;
         let sent = Rc::new(Cell::new(0u64));
         let put = put_watched(&session, &*flow, number, part_number, body.clone(), sent.clone());
-        let reply = match pending_crc.take() {
-            Some(crc_future) => {
-                let (reply, computed) = futures::future::join(put, crc_future).await;
-                match computed {
-                    Ok(value) => crc = Some(value),
-                    Err(error @ Error::FileRead { .. }) => {
-                        // The read behind the CRC failed: read the part again.
-                        let Some(wait) = reads.take() else { return Err(error) };
-                        part = None;
-                        session.progress.borrow_mut().part_aborted(number);
-                        session.uploader.timer.sleep(wait).await;
-                        continue;
-                    }
-                    Err(error) => return Err(error),
-                }
-                reply
+        // The CRC, on the part's first send: `None` after.
+        let (reply, computed) = join(put, OptionFuture::from(pending_crc.take())).await;
+        match computed {
+            Some(Ok(value)) => crc = Some(value),
+            Some(Err(error @ Error::FileRead { .. })) => {
+                // The read behind the CRC failed: read the part again.
+                let Some(wait) = reads.take() else { return Err(error) };
+                part = None;
+                session.progress.borrow_mut().part_aborted(number);
+                session.uploader.timer.sleep(wait).await;
+                continue;
             }
-            None => put.await,
-        };
+            Some(Err(error)) => return Err(error),
+            None => {}
+        }
         let (generation, reply) = reply?;
         let expected = crc.unwrap_or_default();
         let date = reply.as_ref().ok().and_then(|r| r.header("date")).map(str::to_string);

@@ -107,14 +107,21 @@ pub type PartsDone = VecMap<u32, PartDone>;
 
 /// Whole-file CRC-64 from the part CRCs (in part order).
 pub fn combined_crc64(parts: &PartsDone) -> u64 {
-    let mut iter = parts.values();
-    let first = iter.next().map_or(0, |p| p.crc64);
-    iter.fold(first, |acc, p| crate::checksum::crc64::combine(acc, p.crc64, p.len))
+    // Combining onto 0 gives the part's own CRC (the combination is linear).
+    let mut crc = 0;
+    for p in parts.values() {
+        crc = crate::checksum::crc64::combine(crc, p.crc64, p.len);
+    }
+    crc
 }
 
 /// Bytes of `parts`.
 pub fn loaded(parts: &PartsDone) -> u64 {
-    parts.values().map(|p| p.len).sum()
+    let mut bytes = 0;
+    for p in parts.values() {
+        bytes += p.len;
+    }
+    bytes
 }
 
 #[cfg(test)]

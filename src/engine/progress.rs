@@ -89,7 +89,11 @@ impl ProgressTracker {
 
     /// Bytes done in this phase now, parts in flight counted as far as they got.
     pub fn done(&self) -> u64 {
-        (self.completed + self.in_flight.values().sum::<u64>()).min(self.total)
+        let mut done = self.completed;
+        for sent in self.in_flight.values() {
+            done += sent;
+        }
+        done.min(self.total)
     }
 
     /// The report at `now_ms` (monotonic clock).

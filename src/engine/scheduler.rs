@@ -14,7 +14,6 @@
 //! again) never exceed `concurrency`.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -32,7 +31,7 @@ struct Inner {
     round: u64,
     next_ticket: u64,
     /// Waiting tickets in admission order: re-admitted parts first, then new ones by arrival.
-    queue: VecDeque<Waiting>,
+    queue: Vec<Waiting>,
 }
 
 #[derive(Debug)]
@@ -66,7 +65,7 @@ impl Slots {
             delivered: 0,
             round: 0,
             next_ticket: 0,
-            queue: VecDeque::new(),
+            queue: Vec::new(),
         })))
     }
 
@@ -138,7 +137,7 @@ impl Slots {
 
     fn wake_head(inner: &mut Inner) {
         if inner.in_use < inner.window {
-            if let Some(Waiting { waker: Some(w), .. }) = inner.queue.front() {
+            if let Some(Waiting { waker: Some(w), .. }) = inner.queue.first() {
                 w.wake_by_ref();
             }
         }
@@ -157,9 +156,9 @@ impl Future for Acquire {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SlotGuard> {
         let ticket = self.ticket;
         let mut inner = self.slots.0.borrow_mut();
-        let at_head = inner.queue.front().map(|w| w.ticket) == Some(ticket);
+        let at_head = inner.queue.first().map(|w| w.ticket) == Some(ticket);
         if at_head && inner.in_use < inner.window {
-            inner.queue.pop_front();
+            inner.queue.remove(0);
             inner.in_use += 1;
             let round = inner.round;
             Slots::wake_head(&mut inner);
@@ -178,7 +177,9 @@ impl Drop for Acquire {
     fn drop(&mut self) {
         if !self.done {
             let mut inner = self.slots.0.borrow_mut();
-            inner.queue.retain(|w| w.ticket != self.ticket);
+            if let Some(at) = inner.queue.iter().position(|w| w.ticket == self.ticket) {
+                inner.queue.remove(at);
+            }
             Slots::wake_head(&mut inner);
         }
     }

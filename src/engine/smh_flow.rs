@@ -105,21 +105,25 @@ impl SmhUploader {
     /// [`Uploader::pending_uploads`]; the tasks of records it pruned are cancelled with SMH.
     pub async fn pending_uploads(&self) -> Vec<Pending> {
         let pending = self.uploader.pending_uploads().await;
-        self.uploader.discard_pruned(&|record| Box::pin(async move { self.cancel_recorded(&record).await })).await;
+        self.uploader.discard_pruned(&|record| self.cancel_task(record.confirm_key.as_deref())).await;
         pending
     }
 
     /// Forgets the unfinished uploads to `path` (all when `None`) and cancels them with SMH;
     /// returns how many.
     pub async fn discard_pending(&self, path: Option<&str>) -> usize {
-        self.uploader.discard_pending(path, |record| async move { self.cancel_recorded(&record).await }).await
+        self.uploader.discard_pending(path, |record| self.cancel_task(record.confirm_key.as_deref())).await
     }
 
-    /// Cancels the task `record` names (best effort).
-    async fn cancel_recorded(&self, record: &Record) {
-        if let Some(confirm_key) = &record.confirm_key {
-            let _ = self.api.cancel(confirm_key).await;
-        }
+    /// Cancels the task `confirm_key` names, if any (best effort). Boxed: one future for every
+    /// caller.
+    fn cancel_task(&self, confirm_key: Option<&str>) -> LocalBoxFuture<'_, ()> {
+        let cancel = confirm_key.map(|confirm_key| self.api.cancel(confirm_key));
+        Box::pin(async move {
+            if let Some(cancel) = cancel {
+                let _ = cancel.await;
+            }
+        })
     }
 }
 
@@ -231,13 +235,8 @@ impl Flow for SmhFlow {
     }
 
     fn send_parts<'a>(&'a self, sending: LocalBoxFuture<'a, Result<()>>) -> LocalBoxFuture<'a, Result<bool>> {
-        Box::pin(async move {
-            let racing = self.racing.borrow_mut().take();
-            match racing {
-                Some(racing) => self.race(racing, sending).await,
-                None => sending.await.map(|()| false),
-            }
-        })
+        let racing = self.racing.borrow_mut().take();
+        Box::pin(self.race(racing, sending))
     }
 
     fn complete<'a>(&'a self, _: &'a PartsDone, crc64: u64) -> LocalBoxFuture<'a, Result<()>> {
@@ -245,16 +244,12 @@ impl Flow for SmhFlow {
     }
 
     fn abandon(&self) -> LocalBoxFuture<'_, ()> {
-        Box::pin(async move {
-            let open = self.open.borrow_mut().take();
-            if let Some(confirm_key) = open {
-                let _ = self.uploader.api.cancel(&confirm_key).await;
-            }
-        })
+        let open = self.open.borrow_mut().take();
+        self.uploader.cancel_task(open.as_deref())
     }
 
-    fn discard<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, ()> {
-        Box::pin(self.uploader.cancel_recorded(record))
+    fn discard(&self, record: &Record) -> LocalBoxFuture<'_, ()> {
+        self.uploader.cancel_task(record.confirm_key.as_deref())
     }
 }
 
@@ -381,11 +376,12 @@ impl SmhFlow {
         let mut backoff = session.backoff();
         let segments = loop {
             let task = self.api().query(confirm_key).await?;
-            let segments: Vec<String> = task
-                .get("path")
-                .and_then(|p| p.as_array())
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
+            let mut segments = Vec::new();
+            for segment in task.get("path").and_then(|p| p.as_array()).unwrap_or_default() {
+                if let Some(segment) = segment.as_str() {
+                    segments.push(segment.to_string());
+                }
+            }
             if task.get("confirmed").and_then(|c| c.as_bool()) == Some(true) && !segments.is_empty() {
                 break segments;
             }
@@ -480,14 +476,13 @@ impl SmhFlow {
 
 /// Part number → size of the parts SMH's task query lists (COS ListParts, PascalCase).
 fn task_parts(task: &crate::json::Value) -> VecMap<u32, u64> {
-    let number = crate::json::Value::to_u64;
-    task.get("parts")
-        .and_then(|p| p.as_array())
-        .map(|parts| {
-            parts
-                .iter()
-                .filter_map(|p| Some((u32::try_from(number(p.get("PartNumber")?)?).ok()?, number(p.get("Size")?)?)))
-                .collect()
-        })
-        .unwrap_or_default()
+    let number = |p: &crate::json::Value, name| p.get(name).and_then(crate::json::Value::to_u64);
+    let mut listed = VecMap::new();
+    for p in task.get("parts").and_then(|p| p.as_array()).unwrap_or_default() {
+        let part_number = number(p, "PartNumber").and_then(|n| u32::try_from(n).ok());
+        if let (Some(n), Some(size)) = (part_number, number(p, "Size")) {
+            listed.insert(n, size);
+        }
+    }
+    listed
 }

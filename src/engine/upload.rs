@@ -98,8 +98,7 @@ pub(crate) async fn run(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
         session.uploader.release(&key);
     }
     session.release_hold();
-    let flow = &flow;
-    session.uploader.discard_pruned(&|record| Box::pin(async move { flow.discard(&record).await })).await;
+    session.uploader.discard_pruned(&|record| flow.discard(&record)).await;
     result
 }
 

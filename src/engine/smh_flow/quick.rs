@@ -16,6 +16,7 @@ use std::future::Future;
 use std::pin::pin;
 
 use futures::future::{select, Either};
+use futures::FutureExt;
 
 use super::{SmhFlow, UploadResult};
 use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
@@ -150,14 +151,21 @@ impl SmhFlow {
         Ok(hash.raw.map(|h| hex(&h)))
     }
 
-    /// The parts go (`sending`) while the full hash goes on; the hash sent with a second begin
-    /// decides: a hit stops the parts and cancels their upload (`Ok(true)`), a miss lets them
-    /// go on. Parts all sent first end the race, unless SMH is being asked: its answer decides.
-    /// A hash that fails or stops early leaves the parts to go on (they do not need it).
+    /// The parts go (`sending`), alone when no full hash goes on (`racing` is `None`), else
+    /// while the full hash goes on; the hash sent with a second begin decides: a hit stops the
+    /// parts and cancels their upload (`Ok(true)`), a miss lets them go on. Parts all sent first
+    /// end the race, unless SMH is being asked: its answer decides. A hash that fails or stops
+    /// early leaves the parts to go on (they do not need it).
     ///
     /// That begin is [`Self::ask_with_hashes`], never sent where the path is taken: a hit stored
     /// beside the path (`rename`) would be a second file once the plain upload is confirmed.
-    pub(super) async fn race(&self, racing: Racing, mut sending: LocalBoxFuture<'_, Result<()>>) -> Result<bool> {
+    pub(super) async fn race(
+        &self,
+        racing: Option<Racing>,
+        mut sending: LocalBoxFuture<'_, Result<()>>,
+    ) -> Result<bool> {
+        // No full hash going on: the parts alone.
+        let Some(racing) = racing else { return sending.await.map(|()| false) };
         let asking = Cell::new(false);
         let quick = pin!(async {
             let mut hash = racing.hash;
@@ -170,9 +178,7 @@ impl SmhFlow {
                 }
                 // A miss: SMH opened a second upload; the parts go on in the first.
                 Some(Begin::Upload(second)) => {
-                    let bound = self.session.uploader.config().retry.request_timeout;
-                    let _ =
-                        self.session.shielded(Shield::Committing(bound), self.api().cancel(&second.confirm_key)).await;
+                    self.shielded_cancel(self.uploader.cancel_task(Some(&second.confirm_key))).await?;
                     Ok(false)
                 }
                 _ => Ok(false),
@@ -193,14 +199,15 @@ impl SmhFlow {
         // The parts in flight are aborted before their upload is cancelled; the file is stored,
         // so a cancel() now comes too late (shielded).
         drop(sending);
-        let bound = self.session.uploader.config().retry.request_timeout;
-        self.session
-            .shielded(Shield::Committing(bound), async {
-                self.abandon().await;
-                Ok(())
-            })
-            .await?;
+        self.shielded_cancel(self.abandon()).await?;
         Ok(true)
+    }
+
+    /// Runs `cancel` (of a task SMH opened, best effort: never an error) shielded as a commit,
+    /// bounded by the request timeout, so that a cancel() meanwhile does not drop it unsent.
+    fn shielded_cancel<'a>(&'a self, cancel: LocalBoxFuture<'a, ()>) -> impl Future<Output = Result<()>> + 'a {
+        let bound = self.session.uploader.config().retry.request_timeout;
+        self.session.shielded(Shield::Committing(bound), cancel.map(Ok))
     }
 
     /// SMH's begin with both hashes, sent so that a lost reply cannot store the file twice:
