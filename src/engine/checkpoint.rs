@@ -37,11 +37,10 @@
 //! `engine::upload::resume_upload`).
 
 use std::cell::RefCell;
+use std::future::{poll_fn, Future};
 use std::rc::Rc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
-
-use futures::future::{select, Either};
 
 use super::lock::Lock;
 use super::plan::{PartDone, PartsDone};
@@ -239,29 +238,34 @@ impl Checkpoints {
         self.store.enabled()
     }
 
-    /// `work`'s outcome, or `failed` when it has not finished within the bound (it is dropped).
-    async fn bounded_call<T>(&self, mut work: LocalBoxFuture<'_, T>, failed: T) -> T {
-        let Some(bound) = &self.bound else { return work.await };
-        // A store that answers at once (localStorage, memory) needs no timer.
-        if let Poll::Ready(outcome) = futures::poll!(work.as_mut()) {
-            return outcome;
-        }
-        match select(work, bound.timer.sleep(bound.limit)).await {
-            Either::Left((outcome, _)) => outcome,
-            Either::Right(((), _)) => failed,
-        }
+    /// `work`'s outcome, or `T::default()` (nothing read, nothing written) when it has not
+    /// finished within the bound (it is then dropped with this future).
+    fn bounded_call<'a, T: Default + 'a>(&'a self, mut work: LocalBoxFuture<'a, T>) -> impl Future<Output = T> + 'a {
+        let mut deadline = None;
+        poll_fn(move |cx| match work.as_mut().poll(cx) {
+            Poll::Pending if self.expired(&mut deadline, cx) => Poll::Ready(T::default()),
+            outcome => outcome,
+        })
     }
 
-    async fn get(&self, key: &str) -> Option<String> {
-        self.bounded_call(self.store.get(key), None).await
+    /// Whether the bound of a call that is still running is over; its timer starts the first
+    /// time the call is found running (a store that answers at once, localStorage or memory,
+    /// needs no timer).
+    fn expired(&self, deadline: &mut Option<LocalBoxFuture<'static, ()>>, cx: &mut Context<'_>) -> bool {
+        let Some(bound) = &self.bound else { return false };
+        deadline.get_or_insert_with(|| bound.timer.sleep(bound.limit)).as_mut().poll(cx).is_ready()
     }
 
-    async fn set(&self, key: &str, value: String) {
-        self.bounded_call(self.store.set(key, value), ()).await
+    fn get(&self, key: &str) -> impl Future<Output = Option<String>> + '_ {
+        self.bounded_call(self.store.get(key))
     }
 
-    async fn delete(&self, key: &str) {
-        self.bounded_call(self.store.remove(key), ()).await
+    fn set(&self, key: &str, value: String) -> impl Future<Output = ()> + '_ {
+        self.bounded_call(self.store.set(key, value))
+    }
+
+    fn delete(&self, key: &str) -> impl Future<Output = ()> + '_ {
+        self.bounded_call(self.store.remove(key))
     }
 
     /// Marks record `key` as in use by an upload; `false` if another upload of this client has it.
