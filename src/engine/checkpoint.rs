@@ -307,14 +307,10 @@ impl Checkpoints {
         std::mem::take(&mut *self.pruned.borrow_mut())
     }
 
-    /// Writes `record` under `key` and its index entry; prunes old records.
-    pub async fn save(&self, key: &str, record: &Record) {
-        let text = record.to_json();
-        let _one = self.lock.lock().await;
-        self.set(key, text).await;
-        let mut index = self.index().await;
-        index.entries.retain(|e| e.key != key);
-        index.entries.push(Pending {
+    /// Writes `record` under `key` and its index entry; prunes old records. The returned future
+    /// borrows neither: the caller may change the record while it runs.
+    pub fn save(&self, key: &str, record: &Record) -> impl Future<Output = ()> + '_ {
+        let entry = Pending {
             key: key.to_string(),
             scope: self.scope.clone(),
             path: record.path.clone(),
@@ -322,8 +318,18 @@ impl Checkpoints {
             size: record.size,
             loaded: record.loaded(),
             updated_at: record.updated_at,
-        });
-        self.prune(&mut index, record.updated_at).await;
+        };
+        self.write(record.to_json(), entry)
+    }
+
+    async fn write(&self, text: String, entry: Pending) {
+        let _one = self.lock.lock().await;
+        self.set(&entry.key, text).await;
+        let mut index = self.index().await;
+        index.entries.retain(|e| e.key != entry.key);
+        let now = entry.updated_at;
+        index.entries.push(entry);
+        self.prune(&mut index, now).await;
         self.write_index(&index).await;
     }
 

@@ -386,15 +386,16 @@ impl Session {
 
     /// Writes the record now (a server upload opened, a pause, a stop).
     pub async fn save_record(&self) {
-        let entry = self.record.borrow().clone();
-        let Some((key, mut record)) = entry else { return };
-        if record.upload_id.is_none() {
-            return;
-        }
         let now = self.uploader.timer.unix_ms();
+        let save = match self.record.borrow_mut().as_mut() {
+            Some((key, record)) if record.upload_id.is_some() => {
+                record.updated_at = now;
+                self.uploader.checkpoints.save(key, record)
+            }
+            _ => return,
+        };
         self.last_save_ms.set(now);
-        record.updated_at = now;
-        self.uploader.checkpoints.save(&key, &record).await;
+        save.await;
     }
 
     /// Writes the record unless it was written less than [`SAVE_INTERVAL_MS`] ago.
