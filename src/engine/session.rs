@@ -287,19 +287,20 @@ impl Session {
     async fn reading<T, F: Future<Output = Result<T>>>(&self, read: impl Fn() -> F) -> Result<T> {
         let mut reads = self.read_retry();
         loop {
-            match read().await {
-                Err(error @ Error::FileRead { .. }) => {
-                    let Some(wait) = reads.take() else { return Err(error) };
-                    self.uploader.timer.sleep(wait).await;
-                }
-                outcome => return outcome,
-            }
+            let outcome = read().await;
+            let again = if let Err(Error::FileRead { .. }) = outcome { reads.take() } else { None };
+            let Some(wait) = again else { return outcome };
+            self.uploader.timer.sleep(wait).await;
         }
     }
 
     /// [`FileSource::chain_hash`], read again after a failed read.
-    pub async fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> Result<[u8; 32]> {
-        self.reading(|| self.source.chain_hash(range.clone(), previous)).await
+    pub fn chain_hash(
+        &self,
+        range: Range<u64>,
+        previous: Option<[u8; 32]>,
+    ) -> impl Future<Output = Result<[u8; 32]>> + '_ {
+        self.reading(move || self.source.chain_hash(range.clone(), previous))
     }
 
     /// Hex SHA-256 of the file's first MiB (all of it when smaller): quick upload's beginning
@@ -314,9 +315,12 @@ impl Session {
 
     /// CRC-64 of part `number`, read from the file (a resumed part, proven against the record),
     /// read again after a failed read.
-    pub async fn part_crc64(&self, number: u32) -> Result<u64> {
+    pub fn part_crc64(&self, number: u32) -> impl Future<Output = Result<u64>> + '_ {
         let range = self.plan.part_range(number);
-        self.reading(|| async { self.source.part(range.clone()).await?.crc64.await }).await
+        self.reading(move || {
+            let part = self.source.part(range.clone());
+            async { part.await?.crc64.await }
+        })
     }
 
     /// CRC-64 of the whole file, read from it part by part: what an upload whose parts the
