@@ -345,8 +345,9 @@ impl Checkpoints {
         }
     }
 
-    /// This client's unfinished uploads, newest first. Its entries whose record is gone (another
-    /// tab removed it) are dropped from the index.
+    /// This client's unfinished uploads that none of its uploads runs now ([`Checkpoints::claim`]),
+    /// newest first. Its entries whose record is gone (another tab removed it) are dropped from
+    /// the index.
     pub async fn pending(&self, now: f64) -> Vec<Pending> {
         let _one = self.lock.lock().await;
         let mut index = self.index().await;
@@ -359,7 +360,9 @@ impl Checkpoints {
                     changed = true;
                     continue;
                 }
-                mine.push(entry.clone());
+                if !self.is_claimed(&entry.key) {
+                    mine.push(entry.clone());
+                }
             }
             kept.push(entry);
         }

@@ -36,8 +36,10 @@ fn save_load_list_remove() {
     (r.confirm_key, r.upload_id) = (Some("ck".into()), Some("u1".into()));
     r.parts.insert(1, PartDone { number: 1, len: 5, crc64: 42, etag: None });
     block_on(c.save("up:1", &r));
+    assert!(c.claim("up:1"));
     let (hold, loaded) = block_on(c.load("up:1")).expect("no one holds it");
     assert_eq!(loaded, Some(r.clone()));
+    assert!(block_on(c.pending(2000.0)).is_empty(), "not listed while an upload of it runs");
     assert!(block_on(c.load("up:1")).is_none(), "held by the first upload");
     drop(hold);
     c.release("up:1");

@@ -181,10 +181,8 @@ impl Uploader {
     }
 
     /// The records no upload of this client runs, newest first.
-    async fn unclaimed(&self) -> Vec<Pending> {
-        let now = self.timer.unix_ms();
-        let pending = self.checkpoints.pending(now).await;
-        pending.into_iter().filter(|p| !self.checkpoints.is_claimed(&p.key)).collect()
+    fn unclaimed(&self) -> impl Future<Output = Vec<Pending>> + '_ {
+        self.checkpoints.pending(self.timer.unix_ms())
     }
 
     /// Forgets the unfinished uploads to `path` (the object key for COS; all when `None`) after
