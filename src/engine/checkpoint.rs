@@ -351,27 +351,22 @@ impl Checkpoints {
     pub async fn pending(&self, now: f64) -> Vec<Pending> {
         let _one = self.lock.lock().await;
         let mut index = self.index().await;
-        let mut changed = self.prune(&mut index, now).await;
-        let mut kept = Vec::with_capacity(index.entries.len());
-        let mut mine = Vec::new();
-        for entry in index.entries.drain(..) {
-            if self.owns(&entry) {
-                if self.get(&entry.key).await.is_none() {
-                    changed = true;
-                    continue;
-                }
-                if !self.is_claimed(&entry.key) {
-                    mine.push(entry.clone());
-                }
+        let before = index.entries.len();
+        self.prune(&mut index, now).await;
+        let mut i = 0;
+        while let Some(entry) = index.entries.get(i) {
+            if self.owns(entry) && self.get(&entry.key).await.is_none() {
+                index.entries.remove(i);
+            } else {
+                i += 1;
             }
-            kept.push(entry);
         }
-        index.entries = kept;
-        if changed {
+        if index.entries.len() != before {
             self.write_index(&index).await;
         }
         // Newest first, as `prune` sorted the index.
-        mine
+        index.entries.retain(|e| self.owns(e) && !self.is_claimed(&e.key));
+        index.entries
     }
 
     async fn index(&self) -> Index {
@@ -382,32 +377,26 @@ impl Checkpoints {
         parsed.filter(|i| i.v == VERSION).unwrap_or(Index { v: VERSION, entries: Vec::new() })
     }
 
-    /// Drops this client's expired and surplus entries (and their records); says whether any went.
-    async fn prune(&self, index: &mut Index, now: f64) -> bool {
+    /// Drops this client's expired and surplus entries (and their records).
+    async fn prune(&self, index: &mut Index, now: f64) {
         index.entries.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
-        let before = index.entries.len();
         let mut kept = 0;
-        let mut dropped = Vec::new();
-        index.entries.retain(|entry| {
+        let mut i = 0;
+        while let Some(entry) = index.entries.get(i) {
             // Another scope's records are pruned by their own clients, which can cancel them.
-            if !self.owns(entry) {
-                return true;
+            let mine = self.owns(entry);
+            if !mine || (now - entry.updated_at <= MAX_AGE_MS && kept < MAX_RECORDS) {
+                kept += usize::from(mine);
+                i += 1;
+                continue;
             }
-            let keep = now - entry.updated_at <= MAX_AGE_MS && kept < MAX_RECORDS;
-            kept += usize::from(keep);
-            if !keep {
-                dropped.push(entry.key.clone());
-            }
-            keep
-        });
-        for key in dropped {
+            let key = index.entries.remove(i).key;
             let record = self.read(&key).await;
             self.delete(&key).await;
             if let Some(record) = record.filter(|r| r.upload_id.is_some()) {
                 self.pruned.borrow_mut().push((key, record));
             }
         }
-        index.entries.len() != before
     }
 
     async fn write_index(&self, index: &Index) {
