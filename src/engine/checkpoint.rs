@@ -260,12 +260,12 @@ impl Checkpoints {
         self.bounded_call(self.store.get(key))
     }
 
-    fn set(&self, key: &str, value: String) -> impl Future<Output = ()> + '_ {
-        self.bounded_call(self.store.set(key, value))
-    }
-
-    fn delete(&self, key: &str) -> impl Future<Output = ()> + '_ {
-        self.bounded_call(self.store.remove(key))
+    /// Writes `text` under `key`, or removes it (`None`).
+    fn put(&self, key: &str, text: Option<String>) -> impl Future<Output = ()> + '_ {
+        self.bounded_call(match text {
+            Some(text) => self.store.set(key, text),
+            None => self.store.remove(key),
+        })
     }
 
     /// Marks record `key` as in use by an upload; `false` if another upload of this client has it.
@@ -319,28 +319,30 @@ impl Checkpoints {
             loaded: record.loaded(),
             updated_at: record.updated_at,
         };
-        self.write(record.to_json(), entry)
-    }
-
-    async fn write(&self, text: String, entry: Pending) {
-        let _one = self.lock.lock().await;
-        self.set(&entry.key, text).await;
-        let mut index = self.index().await;
-        index.entries.retain(|e| e.key != entry.key);
-        let now = entry.updated_at;
-        index.entries.push(entry);
-        self.prune(&mut index, now).await;
-        self.write_index(&index).await;
+        self.update(key.to_string(), Some((record.to_json(), entry)))
     }
 
     /// Forgets the record under `key`.
-    pub async fn remove(&self, key: &str) {
+    pub fn remove(&self, key: &str) -> impl Future<Output = ()> + '_ {
+        self.update(key.to_string(), None)
+    }
+
+    /// Writes `text` under `key` and puts `entry` in its place in the index, pruning old
+    /// records ([`Checkpoints::save`]); or, given `None`, removes both.
+    async fn update(&self, key: String, saved: Option<(String, Pending)>) {
         let _one = self.lock.lock().await;
-        self.delete(key).await;
+        let (text, entry) = saved.unzip();
+        self.put(&key, text).await;
         let mut index = self.index().await;
         let before = index.entries.len();
         index.entries.retain(|e| e.key != key);
-        if index.entries.len() != before {
+        let changed = entry.is_some() || index.entries.len() != before;
+        if let Some(entry) = entry {
+            let now = entry.updated_at;
+            index.entries.push(entry);
+            self.prune(&mut index, now).await;
+        }
+        if changed {
             self.write_index(&index).await;
         }
     }
@@ -392,19 +394,16 @@ impl Checkpoints {
             }
             let key = index.entries.remove(i).key;
             let record = self.read(&key).await;
-            self.delete(&key).await;
+            self.put(&key, None).await;
             if let Some(record) = record.filter(|r| r.upload_id.is_some()) {
                 self.pruned.borrow_mut().push((key, record));
             }
         }
     }
 
-    async fn write_index(&self, index: &Index) {
-        if index.entries.is_empty() {
-            self.delete(INDEX_KEY).await;
-        } else {
-            self.set(INDEX_KEY, index.to_json()).await;
-        }
+    /// Writes the index; an empty one is removed.
+    fn write_index(&self, index: &Index) -> impl Future<Output = ()> + '_ {
+        self.put(INDEX_KEY, (!index.entries.is_empty()).then(|| index.to_json()))
     }
 }
 
