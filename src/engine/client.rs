@@ -171,10 +171,13 @@ impl Uploader {
     /// continue an upload that is under way in another tab would start a second one there),
     /// nor those of clients that upload to another target ([`Checkpoints`]' scopes).
     pub async fn pending_uploads(&self) -> Vec<Pending> {
-        let mut idle = Vec::new();
-        for pending in self.unclaimed().await {
-            if !record_held_elsewhere(&pending.key).await {
-                idle.push(pending);
+        let mut idle = self.unclaimed().await;
+        let mut i = 0;
+        while let Some(pending) = idle.get(i) {
+            if record_held_elsewhere(&pending.key).await {
+                idle.remove(i);
+            } else {
+                i += 1;
             }
         }
         idle
