@@ -298,7 +298,7 @@ impl Checkpoints {
     /// The record under `key`, if one of this format exists (however old).
     pub async fn read(&self, key: &str) -> Option<Record> {
         let text = self.get(key).await?;
-        Record::from_json(&text).filter(|record| record.v == VERSION)
+        Record::from_json(&text)
     }
 
     /// The records pruned since the last call, whose server uploads may still be open: the
@@ -376,7 +376,7 @@ impl Checkpoints {
             Some(text) => Index::from_json(&text),
             None => None,
         };
-        parsed.filter(|i| i.v == VERSION).unwrap_or(Index { v: VERSION, entries: Vec::new() })
+        parsed.unwrap_or(Index { v: VERSION, entries: Vec::new() })
     }
 
     /// Drops this client's expired and surplus entries (and their records).
@@ -419,6 +419,12 @@ fn millis(t: f64) -> u64 {
     }
 }
 
+/// The stored text of a record or index, if it is JSON of this format ([`VERSION`]).
+fn parse_stored(stored: &str) -> Option<json::Value> {
+    let v = json::parse(stored.as_bytes()).ok()?;
+    (v.u64_at("v")? == u64::from(VERSION)).then_some(v)
+}
+
 impl Record {
     fn to_json(&self) -> String {
         let mut w = Writer::new();
@@ -445,8 +451,7 @@ impl Record {
     // Every member is read before anything is copied: a record that does not read back then
     // has little to drop.
     fn from_json(stored: &str) -> Option<Record> {
-        let v = json::parse(stored.as_bytes()).ok()?;
-        let version = u32::try_from(v.u64_at("v")?).ok()?;
+        let v = parse_stored(stored)?;
         let (path, name) = (v.str_at("path")?, v.str_at("name")?);
         let (size, part_size) = (v.u64_at("size")?, v.u64_at("partSize")?);
         let (confirm_key, upload_id) = (v.str_at("confirmKey")?, v.str_at("uploadId")?);
@@ -460,7 +465,7 @@ impl Record {
         // Stored as "" when absent.
         let given = |s: &str| (!s.is_empty()).then(|| s.to_string());
         Some(Record {
-            v: version,
+            v: VERSION,
             path: path.to_string(),
             name: name.to_string(),
             size,
@@ -493,7 +498,7 @@ impl Index {
     }
 
     fn from_json(stored: &str) -> Option<Index> {
-        let v = json::parse(stored.as_bytes()).ok()?;
+        let v = parse_stored(stored)?;
         let mut entries = Vec::new();
         for e in v.get("entries")?.as_array()? {
             let (key, path, name) = (e.str_at("key")?, e.str_at("path")?, e.str_at("name")?);
@@ -508,7 +513,7 @@ impl Index {
                 updated_at: updated_at as f64,
             });
         }
-        Some(Index { v: u32::try_from(v.u64_at("v")?).ok()?, entries })
+        Some(Index { v: VERSION, entries })
     }
 }
 

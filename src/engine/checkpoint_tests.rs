@@ -326,4 +326,9 @@ fn stored_format_is_kept() {
         vec![entry("up:1", "s", "a/b.bin", "b.bin", 10, 5, 2000.0), entry("up:2", "", "\u{1}", "é", 0, 0, 0.0)];
     assert_eq!(index.entries, entries);
     assert_eq!(Index { v: 2, entries }.to_json(), STORED_INDEX);
+
+    // Another format version is ignored, as a missing record or index is.
+    let other = |stored: &str| stored.replacen(r#"{"v":2,"#, r#"{"v":3,"#, 1);
+    assert_eq!(Record::from_json(&other(STORED_RECORD)), None);
+    assert!(Index::from_json(&other(STORED_INDEX)).is_none());
 }
