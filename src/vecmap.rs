@@ -1,4 +1,4 @@
-//! Small sorted-`Vec` map and set with the `BTreeMap`/`BTreeSet` methods this crate uses.
+//! A small sorted-`Vec` map with the `BTreeMap` methods this crate uses, and a small set.
 //!
 //! Why: every `BTreeMap<K, V>` type pulls its own copy of the B-tree code into the wasm
 //! (~5–8 KB raw per key/value type); these maps hold at most a few thousand entries (parts,
@@ -121,41 +121,59 @@ impl<'a, K, V> IntoIterator for &'a VecMap<K, V> {
     }
 }
 
-/// A set kept sorted: a [`VecMap`] without values.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A set of a few items (the records a page's uploads hold), in no particular order: a linear
+/// search is less code than a sorted `Vec`'s binary search and insertion.
+#[derive(Debug, Default)]
 pub struct VecSet<T> {
-    map: VecMap<T, ()>,
+    items: Vec<T>,
 }
 
-impl<T: Ord> VecSet<T> {
+impl<T> VecSet<T> {
     pub fn new() -> Self {
-        VecSet { map: VecMap::new() }
+        VecSet { items: Vec::new() }
+    }
+    fn position<Q: PartialEq + ?Sized>(&self, item: &Q) -> Option<usize>
+    where
+        T: Borrow<Q>,
+    {
+        self.items.iter().position(|i| i.borrow() == item)
     }
     /// Adds `item`; false if it was there already.
-    pub fn insert(&mut self, item: T) -> bool {
-        self.map.insert(item, ()).is_none()
+    pub fn insert(&mut self, item: T) -> bool
+    where
+        T: PartialEq,
+    {
+        let new = self.position(&item).is_none();
+        if new {
+            self.items.push(item);
+        }
+        new
     }
-    pub fn contains<Q: Ord + ?Sized>(&self, item: &Q) -> bool
+    pub fn contains<Q: PartialEq + ?Sized>(&self, item: &Q) -> bool
     where
         T: Borrow<Q>,
     {
-        self.map.contains_key(item)
+        self.position(item).is_some()
     }
     /// Removes `item`; false if it was not there.
-    pub fn remove<Q: Ord + ?Sized>(&mut self, item: &Q) -> bool
+    pub fn remove<Q: PartialEq + ?Sized>(&mut self, item: &Q) -> bool
     where
         T: Borrow<Q>,
     {
-        self.map.remove(item).is_some()
+        let at = self.position(item);
+        if let Some(at) = at {
+            self.items.swap_remove(at);
+        }
+        at.is_some()
     }
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.items.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.items.is_empty()
     }
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.map.keys()
+        self.items.iter()
     }
 }
 

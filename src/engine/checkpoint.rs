@@ -37,11 +37,10 @@
 //! `engine::upload::resume_upload`).
 
 use std::cell::RefCell;
+use std::future::{poll_fn, Future};
 use std::rc::Rc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
-
-use futures::future::{select, Either};
 
 use super::lock::Lock;
 use super::plan::{PartDone, PartsDone};
@@ -239,29 +238,34 @@ impl Checkpoints {
         self.store.enabled()
     }
 
-    /// `work`'s outcome, or `failed` when it has not finished within the bound (it is dropped).
-    async fn bounded_call<T>(&self, mut work: LocalBoxFuture<'_, T>, failed: T) -> T {
-        let Some(bound) = &self.bound else { return work.await };
-        // A store that answers at once (localStorage, memory) needs no timer.
-        if let Poll::Ready(outcome) = futures::poll!(work.as_mut()) {
-            return outcome;
-        }
-        match select(work, bound.timer.sleep(bound.limit)).await {
-            Either::Left((outcome, _)) => outcome,
-            Either::Right(((), _)) => failed,
-        }
+    /// `work`'s outcome, or `T::default()` (nothing read, nothing written) when it has not
+    /// finished within the bound (it is then dropped with this future).
+    fn bounded_call<'a, T: Default + 'a>(&'a self, mut work: LocalBoxFuture<'a, T>) -> impl Future<Output = T> + 'a {
+        let mut deadline = None;
+        poll_fn(move |cx| match work.as_mut().poll(cx) {
+            Poll::Pending if self.expired(&mut deadline, cx) => Poll::Ready(T::default()),
+            outcome => outcome,
+        })
     }
 
-    async fn get(&self, key: &str) -> Option<String> {
-        self.bounded_call(self.store.get(key), None).await
+    /// Whether the bound of a call that is still running is over; its timer starts the first
+    /// time the call is found running (a store that answers at once, localStorage or memory,
+    /// needs no timer).
+    fn expired(&self, deadline: &mut Option<LocalBoxFuture<'static, ()>>, cx: &mut Context<'_>) -> bool {
+        let Some(bound) = &self.bound else { return false };
+        deadline.get_or_insert_with(|| bound.timer.sleep(bound.limit)).as_mut().poll(cx).is_ready()
     }
 
-    async fn set(&self, key: &str, value: String) {
-        self.bounded_call(self.store.set(key, value), ()).await
+    fn get(&self, key: &str) -> impl Future<Output = Option<String>> + '_ {
+        self.bounded_call(self.store.get(key))
     }
 
-    async fn delete(&self, key: &str) {
-        self.bounded_call(self.store.remove(key), ()).await
+    /// Writes `text` under `key`, or removes it (`None`).
+    fn put(&self, key: &str, text: Option<String>) -> impl Future<Output = ()> + '_ {
+        self.bounded_call(match text {
+            Some(text) => self.store.set(key, text),
+            None => self.store.remove(key),
+        })
     }
 
     /// Marks record `key` as in use by an upload; `false` if another upload of this client has it.
@@ -294,7 +298,7 @@ impl Checkpoints {
     /// The record under `key`, if one of this format exists (however old).
     pub async fn read(&self, key: &str) -> Option<Record> {
         let text = self.get(key).await?;
-        Record::from_json(&text).filter(|record| record.v == VERSION)
+        Record::from_json(&text)
     }
 
     /// The records pruned since the last call, whose server uploads may still be open: the
@@ -303,14 +307,10 @@ impl Checkpoints {
         std::mem::take(&mut *self.pruned.borrow_mut())
     }
 
-    /// Writes `record` under `key` and its index entry; prunes old records.
-    pub async fn save(&self, key: &str, record: &Record) {
-        let text = record.to_json();
-        let _one = self.lock.lock().await;
-        self.set(key, text).await;
-        let mut index = self.index().await;
-        index.entries.retain(|e| e.key != key);
-        index.entries.push(Pending {
+    /// Writes `record` under `key` and its index entry; prunes old records. The returned future
+    /// borrows neither: the caller may change the record while it runs.
+    pub fn save(&self, key: &str, record: &Record) -> impl Future<Output = ()> + '_ {
+        let entry = Pending {
             key: key.to_string(),
             scope: self.scope.clone(),
             path: record.path.clone(),
@@ -318,47 +318,57 @@ impl Checkpoints {
             size: record.size,
             loaded: record.loaded(),
             updated_at: record.updated_at,
-        });
-        self.prune(&mut index, record.updated_at).await;
-        self.write_index(&index).await;
+        };
+        self.update(key.to_string(), Some((record.to_json(), entry)))
     }
 
     /// Forgets the record under `key`.
-    pub async fn remove(&self, key: &str) {
+    pub fn remove(&self, key: &str) -> impl Future<Output = ()> + '_ {
+        self.update(key.to_string(), None)
+    }
+
+    /// Writes `text` under `key` and puts `entry` in its place in the index, pruning old
+    /// records ([`Checkpoints::save`]); or, given `None`, removes both.
+    async fn update(&self, key: String, saved: Option<(String, Pending)>) {
         let _one = self.lock.lock().await;
-        self.delete(key).await;
+        let (text, entry) = saved.unzip();
+        self.put(&key, text).await;
         let mut index = self.index().await;
         let before = index.entries.len();
         index.entries.retain(|e| e.key != key);
-        if index.entries.len() != before {
+        let changed = entry.is_some() || index.entries.len() != before;
+        if let Some(entry) = entry {
+            let now = entry.updated_at;
+            index.entries.push(entry);
+            self.prune(&mut index, now).await;
+        }
+        if changed {
             self.write_index(&index).await;
         }
     }
 
-    /// This client's unfinished uploads, newest first. Its entries whose record is gone (another
-    /// tab removed it) are dropped from the index.
+    /// This client's unfinished uploads that none of its uploads runs now ([`Checkpoints::claim`]),
+    /// newest first. Its entries whose record is gone (another tab removed it) are dropped from
+    /// the index.
     pub async fn pending(&self, now: f64) -> Vec<Pending> {
         let _one = self.lock.lock().await;
         let mut index = self.index().await;
-        let mut changed = self.prune(&mut index, now).await;
-        let mut kept = Vec::with_capacity(index.entries.len());
-        let mut mine = Vec::new();
-        for entry in index.entries.drain(..) {
-            if self.owns(&entry) {
-                if self.get(&entry.key).await.is_none() {
-                    changed = true;
-                    continue;
-                }
-                mine.push(entry.clone());
+        let before = index.entries.len();
+        self.prune(&mut index, now).await;
+        let mut i = 0;
+        while let Some(entry) = index.entries.get(i) {
+            if self.owns(entry) && self.get(&entry.key).await.is_none() {
+                index.entries.remove(i);
+            } else {
+                i += 1;
             }
-            kept.push(entry);
         }
-        index.entries = kept;
-        if changed {
+        if index.entries.len() != before {
             self.write_index(&index).await;
         }
         // Newest first, as `prune` sorted the index.
-        mine
+        index.entries.retain(|e| self.owns(e) && !self.is_claimed(&e.key));
+        index.entries
     }
 
     async fn index(&self) -> Index {
@@ -366,43 +376,34 @@ impl Checkpoints {
             Some(text) => Index::from_json(&text),
             None => None,
         };
-        parsed.filter(|i| i.v == VERSION).unwrap_or(Index { v: VERSION, entries: Vec::new() })
+        parsed.unwrap_or(Index { v: VERSION, entries: Vec::new() })
     }
 
-    /// Drops this client's expired and surplus entries (and their records); says whether any went.
-    async fn prune(&self, index: &mut Index, now: f64) -> bool {
+    /// Drops this client's expired and surplus entries (and their records).
+    async fn prune(&self, index: &mut Index, now: f64) {
         index.entries.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
-        let before = index.entries.len();
         let mut kept = 0;
-        let mut dropped = Vec::new();
-        index.entries.retain(|entry| {
+        let mut i = 0;
+        while let Some(entry) = index.entries.get(i) {
             // Another scope's records are pruned by their own clients, which can cancel them.
-            if !self.owns(entry) {
-                return true;
+            let mine = self.owns(entry);
+            if !mine || (now - entry.updated_at <= MAX_AGE_MS && kept < MAX_RECORDS) {
+                kept += usize::from(mine);
+                i += 1;
+                continue;
             }
-            let keep = now - entry.updated_at <= MAX_AGE_MS && kept < MAX_RECORDS;
-            kept += usize::from(keep);
-            if !keep {
-                dropped.push(entry.key.clone());
-            }
-            keep
-        });
-        for key in dropped {
+            let key = index.entries.remove(i).key;
             let record = self.read(&key).await;
-            self.delete(&key).await;
+            self.put(&key, None).await;
             if let Some(record) = record.filter(|r| r.upload_id.is_some()) {
                 self.pruned.borrow_mut().push((key, record));
             }
         }
-        index.entries.len() != before
     }
 
-    async fn write_index(&self, index: &Index) {
-        if index.entries.is_empty() {
-            self.delete(INDEX_KEY).await;
-        } else {
-            self.set(INDEX_KEY, index.to_json()).await;
-        }
+    /// Writes the index; an empty one is removed.
+    fn write_index(&self, index: &Index) -> impl Future<Output = ()> + '_ {
+        self.put(INDEX_KEY, (!index.entries.is_empty()).then(|| index.to_json()))
     }
 }
 
@@ -416,6 +417,12 @@ fn millis(t: f64) -> u64 {
     } else {
         0
     }
+}
+
+/// The stored text of a record or index, if it is JSON of this format ([`VERSION`]).
+fn parse_stored(stored: &str) -> Option<json::Value> {
+    let v = json::parse(stored.as_bytes()).ok()?;
+    (v.u64_at("v")? == u64::from(VERSION)).then_some(v)
 }
 
 impl Record {
@@ -444,8 +451,7 @@ impl Record {
     // Every member is read before anything is copied: a record that does not read back then
     // has little to drop.
     fn from_json(stored: &str) -> Option<Record> {
-        let v = json::parse(stored.as_bytes()).ok()?;
-        let version = u32::try_from(v.u64_at("v")?).ok()?;
+        let v = parse_stored(stored)?;
         let (path, name) = (v.str_at("path")?, v.str_at("name")?);
         let (size, part_size) = (v.u64_at("size")?, v.u64_at("partSize")?);
         let (confirm_key, upload_id) = (v.str_at("confirmKey")?, v.str_at("uploadId")?);
@@ -459,7 +465,7 @@ impl Record {
         // Stored as "" when absent.
         let given = |s: &str| (!s.is_empty()).then(|| s.to_string());
         Some(Record {
-            v: version,
+            v: VERSION,
             path: path.to_string(),
             name: name.to_string(),
             size,
@@ -492,7 +498,7 @@ impl Index {
     }
 
     fn from_json(stored: &str) -> Option<Index> {
-        let v = json::parse(stored.as_bytes()).ok()?;
+        let v = parse_stored(stored)?;
         let mut entries = Vec::new();
         for e in v.get("entries")?.as_array()? {
             let (key, path, name) = (e.str_at("key")?, e.str_at("path")?, e.str_at("name")?);
@@ -507,7 +513,7 @@ impl Index {
                 updated_at: updated_at as f64,
             });
         }
-        Some(Index { v: u32::try_from(v.u64_at("v")?).ok()?, entries })
+        Some(Index { v: VERSION, entries })
     }
 }
 

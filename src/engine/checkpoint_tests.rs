@@ -36,8 +36,10 @@ fn save_load_list_remove() {
     (r.confirm_key, r.upload_id) = (Some("ck".into()), Some("u1".into()));
     r.parts.insert(1, PartDone { number: 1, len: 5, crc64: 42, etag: None });
     block_on(c.save("up:1", &r));
+    assert!(c.claim("up:1"));
     let (hold, loaded) = block_on(c.load("up:1")).expect("no one holds it");
     assert_eq!(loaded, Some(r.clone()));
+    assert!(block_on(c.pending(2000.0)).is_empty(), "not listed while an upload of it runs");
     assert!(block_on(c.load("up:1")).is_none(), "held by the first upload");
     drop(hold);
     c.release("up:1");
@@ -324,4 +326,9 @@ fn stored_format_is_kept() {
         vec![entry("up:1", "s", "a/b.bin", "b.bin", 10, 5, 2000.0), entry("up:2", "", "\u{1}", "é", 0, 0, 0.0)];
     assert_eq!(index.entries, entries);
     assert_eq!(Index { v: 2, entries }.to_json(), STORED_INDEX);
+
+    // Another format version is ignored, as a missing record or index is.
+    let other = |stored: &str| stored.replacen(r#"{"v":2,"#, r#"{"v":3,"#, 1);
+    assert_eq!(Record::from_json(&other(STORED_RECORD)), None);
+    assert!(Index::from_json(&other(STORED_INDEX)).is_none());
 }

@@ -171,20 +171,21 @@ impl Uploader {
     /// continue an upload that is under way in another tab would start a second one there),
     /// nor those of clients that upload to another target ([`Checkpoints`]' scopes).
     pub async fn pending_uploads(&self) -> Vec<Pending> {
-        let mut idle = Vec::new();
-        for pending in self.unclaimed().await {
-            if !record_held_elsewhere(&pending.key).await {
-                idle.push(pending);
+        let mut idle = self.unclaimed().await;
+        let mut i = 0;
+        while let Some(pending) = idle.get(i) {
+            if record_held_elsewhere(&pending.key).await {
+                idle.remove(i);
+            } else {
+                i += 1;
             }
         }
         idle
     }
 
     /// The records no upload of this client runs, newest first.
-    async fn unclaimed(&self) -> Vec<Pending> {
-        let now = self.timer.unix_ms();
-        let pending = self.checkpoints.pending(now).await;
-        pending.into_iter().filter(|p| !self.checkpoints.is_claimed(&p.key)).collect()
+    fn unclaimed(&self) -> impl Future<Output = Vec<Pending>> + '_ {
+        self.checkpoints.pending(self.timer.unix_ms())
     }
 
     /// Forgets the unfinished uploads to `path` (the object key for COS; all when `None`) after

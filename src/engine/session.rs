@@ -287,19 +287,20 @@ impl Session {
     async fn reading<T, F: Future<Output = Result<T>>>(&self, read: impl Fn() -> F) -> Result<T> {
         let mut reads = self.read_retry();
         loop {
-            match read().await {
-                Err(error @ Error::FileRead { .. }) => {
-                    let Some(wait) = reads.take() else { return Err(error) };
-                    self.uploader.timer.sleep(wait).await;
-                }
-                outcome => return outcome,
-            }
+            let outcome = read().await;
+            let again = if let Err(Error::FileRead { .. }) = outcome { reads.take() } else { None };
+            let Some(wait) = again else { return outcome };
+            self.uploader.timer.sleep(wait).await;
         }
     }
 
     /// [`FileSource::chain_hash`], read again after a failed read.
-    pub async fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> Result<[u8; 32]> {
-        self.reading(|| self.source.chain_hash(range.clone(), previous)).await
+    pub fn chain_hash(
+        &self,
+        range: Range<u64>,
+        previous: Option<[u8; 32]>,
+    ) -> impl Future<Output = Result<[u8; 32]>> + '_ {
+        self.reading(move || self.source.chain_hash(range.clone(), previous))
     }
 
     /// Hex SHA-256 of the file's first MiB (all of it when smaller): quick upload's beginning
@@ -314,9 +315,12 @@ impl Session {
 
     /// CRC-64 of part `number`, read from the file (a resumed part, proven against the record),
     /// read again after a failed read.
-    pub async fn part_crc64(&self, number: u32) -> Result<u64> {
+    pub fn part_crc64(&self, number: u32) -> impl Future<Output = Result<u64>> + '_ {
         let range = self.plan.part_range(number);
-        self.reading(|| async { self.source.part(range.clone()).await?.crc64.await }).await
+        self.reading(move || {
+            let part = self.source.part(range.clone());
+            async { part.await?.crc64.await }
+        })
     }
 
     /// CRC-64 of the whole file, read from it part by part: what an upload whose parts the
@@ -386,15 +390,16 @@ impl Session {
 
     /// Writes the record now (a server upload opened, a pause, a stop).
     pub async fn save_record(&self) {
-        let entry = self.record.borrow().clone();
-        let Some((key, mut record)) = entry else { return };
-        if record.upload_id.is_none() {
-            return;
-        }
         let now = self.uploader.timer.unix_ms();
+        let save = match self.record.borrow_mut().as_mut() {
+            Some((key, record)) if record.upload_id.is_some() => {
+                record.updated_at = now;
+                self.uploader.checkpoints.save(key, record)
+            }
+            _ => return,
+        };
         self.last_save_ms.set(now);
-        record.updated_at = now;
-        self.uploader.checkpoints.save(&key, &record).await;
+        save.await;
     }
 
     /// Writes the record unless it was written less than [`SAVE_INTERVAL_MS`] ago.

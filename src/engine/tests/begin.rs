@@ -231,3 +231,25 @@ fn a_transient_read_failure_is_retried_and_a_lasting_one_is_file_read_error() {
     assert_eq!(result.unwrap_err().code(), "FileReadError");
     assert!(script.steps.borrow().is_empty(), "{:?}", script.seen.borrow());
 }
+
+/// The engine's own reads of the file (the beginning hash, a resumed part's CRC-64) are retried
+/// as the reads behind parts are: [`crate::engine::session::READ_RETRIES`] times after a failed
+/// read, then a typed `FileReadError`.
+#[test]
+fn the_engines_own_reads_are_retried() {
+    use crate::engine::{client::Uploader, session::Session};
+    use futures::executor::block_on;
+    let timer = Rc::new(FakeTimer::default());
+    let uploader = Uploader::new(config(), Rc::new(Script::default()), timer, Rc::new(NoCheckpoints), "s");
+    let uploader = Rc::new(uploader.unwrap());
+    let session = |failures| {
+        let source = Rc::new(Flaky { bytes: b"abc".to_vec(), failures: Cell::new(failures) });
+        Session::new(uploader.clone(), source, Control::new(), Rc::new(States::default())).unwrap()
+    };
+    let crc = crate::checksum::crc64::checksum(b"abc");
+    assert_eq!(block_on(session(2).part_crc64(1)).unwrap(), crc);
+    assert_eq!(block_on(session(3).part_crc64(1)).unwrap_err().code(), "FileReadError");
+    let sha = crate::checksum::hex(&crate::platform::sha256(b"abc"));
+    assert_eq!(block_on(session(2).beginning_hash()).unwrap(), sha);
+    assert_eq!(block_on(session(3).beginning_hash()).unwrap_err().code(), "FileReadError");
+}
