@@ -7,12 +7,12 @@
 
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
-use futures::future::{join, select, Either, OptionFuture};
+use futures::future::{select, Either};
 
 use super::flow::{Flow, SignedPut};
 use super::plan::{PartDone, PartsDone, Plan};
@@ -156,9 +156,27 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
         let Some((body, pending_crc)) = part.as_mut() else { continue };
         session.wait_online().await?;
         let sent = Rc::new(Cell::new(0u64));
-        let put = put_watched(&session, &*flow, number, part_number, body.clone(), sent.clone());
-        // The CRC, on the part's first send: `None` after.
-        let (reply, computed) = join(put, OptionFuture::from(pending_crc.take())).await;
+        let mut put = pin!(put_watched(&session, &*flow, number, part_number, body.clone(), sent.clone()));
+        // The PUT and, on the part's first send, the CRC (`None` after), both to their end.
+        let (mut reply, mut computed) = (None, None);
+        let reply = poll_fn(|cx| {
+            if reply.is_none() {
+                if let Poll::Ready(done) = put.as_mut().poll(cx) {
+                    reply = Some(done);
+                }
+            }
+            if let Some(crc) = pending_crc.as_mut() {
+                if let Poll::Ready(value) = crc.as_mut().poll(cx) {
+                    computed = Some(value);
+                    *pending_crc = None;
+                }
+            }
+            match reply.take_if(|_| pending_crc.is_none()) {
+                Some(reply) => Poll::Ready(reply),
+                None => Poll::Pending,
+            }
+        })
+        .await;
         match computed {
             Some(Ok(value)) => crc = Some(value),
             Some(Err(error @ Error::FileRead { .. })) => {
