@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
-use futures::future::{select, Either};
+use futures::future::Either;
 
 use super::flow::{Flow, SignedPut};
 use super::plan::{PartDone, PartsDone, Plan};
@@ -22,6 +22,7 @@ use super::state::UploadState;
 use crate::cos::put::check_put_reply;
 use crate::error::{Error, Result};
 use crate::net::retry::Retry;
+use crate::net::timeout::race;
 use crate::platform::{Body, HttpResponse, LocalBoxFuture, Part, ProgressFn};
 use crate::text::fill;
 
@@ -271,8 +272,8 @@ async fn put_watched(
     let stall_ms = stall.as_secs_f64() * 1000.0;
     // The same tick flushes held-back progress reports.
     let tick = (stall / 4).clamp(Duration::from_millis(50), Duration::from_millis(PROGRESS_INTERVAL_MS as u64));
-    let send = std::pin::pin!(session.uploader.http.send(request));
-    let watchdog = std::pin::pin!(async {
+    let mut send = session.uploader.http.send(request);
+    let watchdog = pin!(async {
         loop {
             timer.sleep(tick).await;
             session.flush_progress();
@@ -286,9 +287,9 @@ async fn put_watched(
             }
         }
     });
-    let outcome = match select(send, watchdog).await {
-        Either::Left((result, _)) => result,
-        Either::Right((error, _)) => Err(error),
+    let outcome = match race(send.as_mut(), watchdog).await {
+        Either::Left(result) => result,
+        Either::Right(error) => Err(error),
     };
     Ok((generation, outcome))
 }

@@ -11,7 +11,7 @@
 
 use std::rc::Rc;
 
-use futures::future::{select, Either};
+use futures::future::Either;
 
 use super::checkpoint::{Identity, Record, MAX_AGE_MS};
 use super::flow::{Flow, Opened};
@@ -21,6 +21,7 @@ use super::progress::{Phase, Progress};
 use super::session::{Session, Shield};
 use super::state::UploadState;
 use crate::error::{Error, Result};
+use crate::net::timeout::race;
 
 /// Receives state changes, progress reports and warnings.
 pub trait Observer {
@@ -44,8 +45,8 @@ pub trait Observer {
 pub(crate) async fn run(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> {
     let control = session.control.clone();
     // Boxed so that the losing future is dropped (aborting its requests) before cleanup runs.
-    let upload = Box::pin(perform_upload(session.clone(), flow.clone()));
-    let cancelled = Box::pin(async {
+    let mut upload = Box::pin(perform_upload(session.clone(), flow.clone()));
+    let mut cancelled = Box::pin(async {
         while !control.is_cancelled() {
             control.changed().await;
         }
@@ -60,9 +61,9 @@ pub(crate) async fn run(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
             Shield::Committing(bound) => session.uploader.timer.sleep(bound).await,
         }
     });
-    let outcome = match select(upload, cancelled).await {
-        Either::Left((result, _)) => result,
-        Either::Right(((), upload)) => {
+    let outcome = match race(upload.as_mut(), cancelled.as_mut()).await {
+        Either::Left(result) => result,
+        Either::Right(()) => {
             drop(upload);
             Err(Error::Aborted)
         }

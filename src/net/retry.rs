@@ -19,9 +19,9 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures::future::{select, Either};
+use futures::future::Either;
 
-use super::timeout::with_timeout;
+use super::timeout::{race, with_timeout};
 use crate::error::{Error, Result};
 use crate::platform::{AlwaysOnline, Connectivity, Http, HttpRequest, HttpResponse, LocalBoxFuture, Timer};
 use crate::text::fill;
@@ -95,7 +95,8 @@ pub async fn wait_online(timer: &dyn Timer, policy: &RetryConfig) -> Result<()> 
     if policy.network.0.is_online() {
         return Ok(());
     }
-    match select(policy.network.0.until_online(), timer.sleep(policy.offline_timeout)).await {
+    let (mut online, mut timeout) = (policy.network.0.until_online(), timer.sleep(policy.offline_timeout));
+    match race(online.as_mut(), timeout.as_mut()).await {
         Either::Left(_) => Ok(()),
         Either::Right(_) => Err(Error::Network {
             message: fill(

@@ -1,9 +1,11 @@
 //! Time limits over the [`Timer`] port.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
+use std::task::Poll;
 use std::time::Duration;
 
-use futures::future::{select, Either};
+use futures::future::Either;
 
 use crate::error::{Error, Result};
 use crate::platform::Timer;
@@ -16,12 +18,27 @@ pub async fn with_timeout<T>(
     what: &str,
     fut: impl Future<Output = Result<T>>,
 ) -> Result<T> {
-    let fut = std::pin::pin!(fut);
-    match select(fut, timer.sleep(limit)).await {
-        Either::Left((result, _)) => result,
-        Either::Right(((), _)) => {
+    let mut sleep = timer.sleep(limit);
+    match race(pin!(fut), sleep.as_mut()).await {
+        Either::Left(result) => result,
+        Either::Right(()) => {
             let ms = limit.as_millis() as u64;
             Err(Error::Timeout { message: fill("{}: no response within {} ms", &[what.into(), ms.into()]) })
         }
     }
+}
+
+/// Polls `left` then `right` until one is done, and gives its output; the other is left as it
+/// is, for the caller to drop or to await on. One small race over unsized futures instead of a
+/// `select` copy per pair of future types.
+pub fn race<'a, L, R>(
+    mut left: Pin<&'a mut dyn Future<Output = L>>,
+    mut right: Pin<&'a mut dyn Future<Output = R>>,
+) -> impl Future<Output = Either<L, R>> + 'a {
+    poll_fn(move |cx| {
+        if let Poll::Ready(done) = left.as_mut().poll(cx) {
+            return Poll::Ready(Either::Left(done));
+        }
+        right.as_mut().poll(cx).map(Either::Right)
+    })
 }

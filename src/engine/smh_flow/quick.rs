@@ -15,7 +15,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;
 
-use futures::future::{select, Either};
+use futures::future::Either;
 use futures::FutureExt;
 
 use super::{SmhFlow, UploadResult};
@@ -27,6 +27,7 @@ use crate::engine::session::Shield;
 use crate::engine::state::UploadState;
 use crate::error::{Error, Result};
 use crate::json::u64_to_string;
+use crate::net::timeout::race;
 use crate::platform::LocalBoxFuture;
 use crate::smh::{Begin, Conflict, FileInfo};
 
@@ -167,7 +168,7 @@ impl SmhFlow {
         // No full hash going on: the parts alone.
         let Some(racing) = racing else { return sending.await.map(|()| false) };
         let asking = Cell::new(false);
-        let quick = pin!(async {
+        let mut quick = pin!(async {
             let mut hash = racing.hash;
             let Ok(Some(full)) = self.full_hash(&mut hash, false).await else { return Ok(false) };
             asking.set(true);
@@ -184,14 +185,14 @@ impl SmhFlow {
                 _ => Ok(false),
             }
         });
-        let hit = match select(sending.as_mut(), quick).await {
-            Either::Left((sent, quick)) => {
+        let hit = match race(sending.as_mut(), quick.as_mut()).await {
+            Either::Left(sent) => {
                 if !(asking.get() && quick.await?) {
                     return sent.map(|()| false);
                 }
                 true
             }
-            Either::Right((hit, _)) => hit?,
+            Either::Right(hit) => hit?,
         };
         if !hit {
             return sending.await.map(|()| false);
