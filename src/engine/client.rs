@@ -190,10 +190,10 @@ impl Uploader {
 
     /// Forgets the unfinished uploads to `path` (the object key for COS; all when `None`) after
     /// `cancel` cancelled each on the server; returns how many.
-    pub(crate) async fn discard_pending<F: Future<Output = ()>>(
+    pub(crate) async fn discard_pending<'a>(
         &self,
         path: Option<&str>,
-        cancel: impl Fn(Record) -> F,
+        cancel: &dyn Fn(Record) -> LocalBoxFuture<'a, ()>,
     ) -> usize {
         let mut count = 0;
         for pending in self.unclaimed().await {
@@ -208,7 +208,7 @@ impl Uploader {
             self.checkpoints.remove(&pending.key).await;
             count += 1;
         }
-        self.discard_pruned(&|record| Box::pin(cancel(record))).await;
+        self.discard_pruned(cancel).await;
         count
     }
 

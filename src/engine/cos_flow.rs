@@ -172,7 +172,7 @@ impl DirectCosUploader {
     /// Forgets the unfinished uploads to object `key` (all when `None`) and aborts them in COS;
     /// returns how many.
     pub async fn discard_pending(&self, key: Option<&str>) -> usize {
-        self.uploader.discard_pending(key, |record| self.abort_upload(&record.path, record.upload_id.as_deref())).await
+        self.uploader.discard_pending(key, &|record| self.abort_upload(&record.path, record.upload_id.as_deref())).await
     }
 
     /// Aborts multipart upload `upload_id` of object `key`, if any (best effort; a record's

@@ -112,7 +112,7 @@ impl SmhUploader {
     /// Forgets the unfinished uploads to `path` (all when `None`) and cancels them with SMH;
     /// returns how many.
     pub async fn discard_pending(&self, path: Option<&str>) -> usize {
-        self.uploader.discard_pending(path, |record| self.cancel_task(record.confirm_key.as_deref())).await
+        self.uploader.discard_pending(path, &|record| self.cancel_task(record.confirm_key.as_deref())).await
     }
 
     /// Cancels the task `confirm_key` names, if any (best effort). Boxed: one future for every
