@@ -60,8 +60,8 @@ impl SmhClient {
         if let Some(ms) = number(&values, 16) {
             config.quick_upload_wait = Duration::from_millis(ms as u64);
         }
-        let uploader = SmhUploader::new(config, platform::http(), Rc::new(JsTimer), tokens, checkpoints)
-            .map_err(|e| thrown(&e))?;
+        let uploader =
+            SmhUploader::new(config, platform::http(), Rc::new(JsTimer), tokens, checkpoints).map_err(thrown)?;
         platform::prepare();
         Ok(SmhClient { uploader: Rc::new(uploader) })
     }
@@ -76,8 +76,8 @@ impl SmhClient {
         create_parents: Option<bool>,
         events: Events,
     ) -> std::result::Result<UploadTask, JsValue> {
-        let source = platform::file_source(file).map_err(|e| thrown(&e))?;
-        let path = LibraryPath::parse(path).map_err(|e| thrown(&e))?;
+        let source = platform::file_source(file).map_err(thrown)?;
+        let path = LibraryPath::parse(path).map_err(thrown)?;
         let conflict = match conflict {
             1 => Conflict::Overwrite,
             2 => Conflict::Ask,
@@ -100,7 +100,7 @@ impl SmhClient {
     /// `discardPending(path?)`: gives `reply` how many uploads were forgotten and cancelled.
     pub fn discard(&self, path: Option<String>, reply: Function) -> std::result::Result<(), JsValue> {
         let path = match path {
-            Some(p) => Some(LibraryPath::parse(&p).map_err(|e| thrown(&e))?.joined()),
+            Some(p) => Some(LibraryPath::parse(&p).map_err(thrown)?.joined()),
             None => None,
         };
         let uploader = self.uploader.clone();

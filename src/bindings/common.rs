@@ -18,7 +18,7 @@ use crate::platform::{CheckpointStore, NoCheckpoints};
 /// the page's function threw, rejected, gave an unusable value or did not settle in time.
 pub(super) async fn call_page(f: &Function, limit: Duration) -> std::result::Result<String, String> {
     let text = |v: JsValue| v.as_string().unwrap_or_default();
-    let promise = f.call1(&JsValue::NULL, &JsValue::from_f64(limit.as_millis() as f64)).map_err(text)?;
+    let promise = f.call1(&JsValue::NULL, &JsValue::from_f64(crate::platform::whole_ms(limit) as f64)).map_err(text)?;
     JsFuture::from(promise.unchecked_into::<Promise>()).await.map(text).map_err(text)
 }
 

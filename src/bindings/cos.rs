@@ -63,8 +63,8 @@ impl CosUploader {
         let get_credentials = at(&values, 12).unchecked_into::<Function>();
         let provider = Rc::new(JsCredentialProvider(get_credentials, config.retry.request_timeout));
         let http = super::platform::http();
-        let uploader = DirectCosUploader::new(cos, config, http, Rc::new(JsTimer), provider, checkpoints)
-            .map_err(|e| thrown(&e))?;
+        let uploader =
+            DirectCosUploader::new(cos, config, http, Rc::new(JsTimer), provider, checkpoints).map_err(thrown)?;
         super::platform::prepare();
         Ok(CosUploader { uploader: Rc::new(uploader) })
     }
@@ -78,8 +78,8 @@ impl CosUploader {
         meta: &str,
         events: Events,
     ) -> std::result::Result<UploadTask, JsValue> {
-        let source = super::platform::file_source(file).map_err(|e| thrown(&e))?;
-        let key = crate::cos::api::validate_key(key).map_err(|e| thrown(&e))?;
+        let source = super::platform::file_source(file).map_err(thrown)?;
+        let key = crate::cos::api::validate_key(key).map_err(thrown)?;
         let pairs = crate::json::parse(meta.as_bytes()).ok();
         let meta = pairs
             .as_ref()
@@ -92,7 +92,7 @@ impl CosUploader {
             })
             .collect();
         let object = CosObject { key, content_type, meta };
-        object.validate().map_err(|e| thrown(&e))?;
+        object.validate().map_err(thrown)?;
         let uploader = self.uploader.clone();
         Ok(UploadTask::spawn(events, move |control, observer| {
             Box::pin(async move { Ok(result_json(&run_cos(uploader, source, object, control, observer).await?)) })
@@ -108,7 +108,7 @@ impl CosUploader {
     /// `discardPending(key?)`: gives `reply` how many uploads were forgotten and aborted.
     pub fn discard(&self, key: Option<String>, reply: Function) -> std::result::Result<(), JsValue> {
         let key = match key {
-            Some(k) => Some(crate::cos::api::validate_key(&k).map_err(|e| thrown(&e))?),
+            Some(k) => Some(crate::cos::api::validate_key(&k).map_err(thrown)?),
             None => None,
         };
         let uploader = self.uploader.clone();

@@ -34,7 +34,8 @@ pub fn encoded(error: &Error) -> String {
     encode(error.code(), error.status(), error.retryable(), error.request_id(), &error.message())
 }
 
-/// `error`, encoded, as what an exported function throws.
-pub fn thrown(error: &Error) -> JsValue {
-    JsValue::from_str(&encoded(error))
+/// `error`, encoded, as what an exported function throws (by value, so each `map_err(thrown)`
+/// needs no closure and no drop of its own).
+pub fn thrown(error: Error) -> JsValue {
+    JsValue::from_str(&encoded(&error))
 }

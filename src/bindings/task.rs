@@ -2,7 +2,7 @@
 //! events to the JS layer (src/bindings/js/api.js), which builds the objects the page sees, calls
 //! its callbacks and keeps the latest state and progress for the task's getters.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -34,7 +34,22 @@ extern "C" {
 /// What the handle and the running upload share.
 struct Shared {
     state: Cell<UploadState>,
+    /// Whether `events` heard the end: once, from the flow's outcome or at once on cancel.
+    settled: Cell<bool>,
     events: Events,
+}
+
+impl Shared {
+    /// Hands the end to the JS layer, unless it has it already (the task was cancelled).
+    fn settle(&self, outcome: &crate::Result<String>) {
+        if self.settled.replace(true) {
+            return;
+        }
+        match outcome {
+            Ok(json) => self.events.settle(true, json),
+            Err(error) => self.events.settle(false, &encoded(error)),
+        }
+    }
 }
 
 fn phase_index(phase: Phase) -> u32 {
@@ -49,10 +64,10 @@ impl Observer for Shared {
     fn on_state(&self, state: UploadState) {
         self.state.set(state);
         self.events.state(state.as_str());
-        if state == UploadState::Cancelled && take_live(|_, shared| std::ptr::eq(shared, self)).is_some() {
+        if state == UploadState::Cancelled {
             // Settled now: the engine may still be cleaning up (an upload the server was
             // opening when cancel() came is cancelled once its reply arrives).
-            self.events.settle(false, &encoded(&crate::Error::Aborted));
+            self.settle(&Err(crate::Error::Aborted));
         }
     }
     fn on_progress(&self, p: &Progress) {
@@ -62,12 +77,6 @@ impl Observer for Shared {
     fn on_warning(&self, code: &'static str, message: &str) {
         self.events.warning(code, message);
     }
-}
-
-thread_local! {
-    /// Tasks whose `done()` has not settled.
-    static LIVE: RefCell<Vec<(u64, Rc<Shared>)>> = const { RefCell::new(Vec::new()) };
-    static NEXT_ID: Cell<u64> = const { Cell::new(0) };
 }
 
 /// An upload's flow, its result already JSON text for the JS layer: one boxed future type, so
@@ -83,37 +92,15 @@ pub struct UploadTask {
 
 impl UploadTask {
     /// Starts `flow(control, observer)` and returns its handle; `events` hears of it until it
-    /// settles (registered in [`LIVE`] meanwhile).
+    /// settles.
     pub(super) fn spawn(events: Events, flow: impl FnOnce(Control, Rc<dyn Observer>) -> Flow) -> UploadTask {
-        let shared = Rc::new(Shared { state: Cell::new(UploadState::Preparing), events });
+        let shared = Rc::new(Shared { state: Cell::new(UploadState::Preparing), settled: Cell::new(false), events });
         let control = Control::new();
         let future = flow(control.clone(), shared.clone() as Rc<dyn Observer>);
-        let id = NEXT_ID.with(|n| {
-            let id = n.get();
-            n.set(id + 1);
-            id
-        });
-        LIVE.with(|live| live.borrow_mut().push((id, shared.clone())));
-        wasm_bindgen_futures::spawn_local(async move {
-            let outcome = future.await;
-            // Gone when the task was settled earlier (cancelled).
-            let Some(shared) = take_live(|i, _| i == id) else { return };
-            match outcome {
-                Ok(json) => shared.events.settle(true, &json),
-                Err(error) => shared.events.settle(false, &encoded(&error)),
-            }
-        });
+        let running = shared.clone();
+        wasm_bindgen_futures::spawn_local(async move { running.settle(&future.await) });
         UploadTask { shared, control }
     }
-}
-
-/// Removes the live task (id, shared state) `is` accepts.
-fn take_live(is: impl Fn(u64, &Shared) -> bool) -> Option<Rc<Shared>> {
-    LIVE.with(|live| {
-        let mut live = live.borrow_mut();
-        let at = live.iter().position(|(id, shared)| is(*id, shared))?;
-        Some(live.swap_remove(at).1)
-    })
 }
 
 /// `[{<target_name>, name, size, loaded, updatedAt}]` as JSON text (`pendingUploads()`).

@@ -254,6 +254,12 @@ pub use browser::sha256;
 /// 25 ms, and taps and progress callbacks run in between (`cargo xtask bench --only phone`).
 pub const HASH_SLICE: usize = 256 * 1024;
 
+/// `d` in whole milliseconds, as `Duration::as_millis` counts them, without its `u128`
+/// arithmetic (which pulls 128-bit helpers into the wasm).
+pub fn whole_ms(d: Duration) -> u64 {
+    d.as_secs().saturating_mul(1000).saturating_add(d.subsec_millis().into())
+}
+
 /// Completes in a later task of the event loop, so that what waits on the app's thread (taps,
 /// timers, replies) runs before more work does. A macrotask (`setTimeout(0)`): a resolved
 /// promise would run before a mini-program's taps are handled. Natively (tests), at once.
@@ -442,5 +448,24 @@ impl FileSource for MemorySource {
     }
     fn fingerprint(&self) -> String {
         format!("mem:{}:{}", self.name, self.bytes.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_ms_counts_as_as_millis_does() {
+        for d in [
+            Duration::ZERO,
+            Duration::from_nanos(999_999),
+            Duration::from_millis(100),
+            Duration::from_nanos(2_147_483_647_999_999),
+            Duration::from_secs(u64::MAX / 1000),
+        ] {
+            assert_eq!(u128::from(whole_ms(d)), d.as_millis(), "{d:?}");
+        }
+        assert_eq!(whole_ms(Duration::MAX), u64::MAX, "saturates");
     }
 }

@@ -111,7 +111,7 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         Some(Body::Bytes(bytes)) => Uint8Array::from(&bytes[..]).into(),
         None => JsValue::UNDEFINED,
     };
-    let timeout = request.timeout.map_or(0, |t| t.as_millis().min(u32::MAX as u128) as u32);
+    let timeout = request.timeout.map_or(0, |t| crate::platform::whole_ms(t).min(u32::MAX.into()) as u32);
     let progress = request
         .progress
         .clone()
