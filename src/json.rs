@@ -79,8 +79,13 @@ fn read(input: &[u8]) -> Result<Value, ParseError> {
 /// consumes (`None` if it is not one, which that code never writes).
 #[cfg(all(target_arch = "wasm32", not(feature = "miniprogram")))]
 fn unflatten(flat: &mut &str) -> Option<Value> {
-    let end = flat.find(';')?;
-    let (tag, head) = (flat.as_bytes()[0], flat.get(1..end)?);
+    // A byte scan: `find(';')` would link core's character searcher.
+    let bytes = flat.as_bytes();
+    let mut end = 1;
+    while *bytes.get(end)? != b';' {
+        end += 1;
+    }
+    let (tag, head) = (bytes[0], flat.get(1..end)?);
     *flat = &flat[end + 1..];
     let count = || parse_u64(head).map(|n| n as usize);
     Some(match tag {

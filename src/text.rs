@@ -83,7 +83,9 @@ pub fn concat(parts: &[&str]) -> String {
 
 /// `parts` with `separator` between them (`[..].join(separator)`).
 pub fn join<S: AsRef<str>>(parts: &[S], separator: &str) -> String {
-    let mut out = String::with_capacity(parts.iter().map(|p| p.as_ref().len() + separator.len()).sum());
+    // No capacity computed first: the parts are short, and the sum costs more wasm than the
+    // few reallocations it saves.
+    let mut out = String::new();
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             out.push_str(separator);

@@ -18,7 +18,7 @@ use std::rc::Rc;
 
 use crate::date::parse_http_date;
 use crate::error::{Error, Result};
-use crate::json::Value;
+use crate::json::{parse_u64, Value};
 use crate::net::SingleFlight;
 use crate::platform::LocalBoxFuture;
 
@@ -63,7 +63,9 @@ fn fail(message: &str) -> Error {
 /// A whole number of seconds given as a number or a decimal string.
 fn seconds(value: Option<&Value>) -> Option<u64> {
     let value = value?;
-    value.to_u64().or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+    // `u64`'s `str::parse`, an optional `+` before the digits, without linking core's parser.
+    let parse = |s: &str| parse_u64(s.strip_prefix("+").unwrap_or(s));
+    value.to_u64().or_else(|| value.as_str().and_then(|s| parse(s.trim())))
 }
 
 /// Unix seconds of an RFC 3339 time (`2024-08-20T13:55:53Z`).
@@ -238,6 +240,13 @@ mod tests {
 
     fn value(s: &str) -> Value {
         json::parse(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn seconds_strings_read_as_u64_parse_reads_them() {
+        for s in ["1700001800", " 1700001800\n", "+5", "+", "-0", "", "1.5", "18446744073709551616", "\u{a0}7"] {
+            assert_eq!(seconds(Some(&Value::from(s))), s.trim().parse::<u64>().ok(), "{s:?}");
+        }
     }
 
     #[test]

@@ -74,8 +74,13 @@ fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
         matches!(b[i], b'/' | b'@' | b'?' | b'#' | b'\\' | b' ' | b'%' | 0..=0x1f | 0x7f)
             || (b[i] == 0xc2 && matches!(b.get(i + 1), Some(0x80..=0x9f)))
     };
-    if a.is_empty() || (0..b.len()).any(refused) {
+    if a.is_empty() {
         return None;
+    }
+    for i in 0..b.len() {
+        if refused(i) {
+            return None;
+        }
     }
     let (host, port) = if b[0] == b'[' {
         let end = b.iter().position(|&c| c == b']')?;
@@ -130,8 +135,14 @@ pub fn is_loopback(host: &str) -> bool {
     // `u8`'s parse: decimal digits after an optional `+`, at most 255.
     let octet = |o: &str| parse_u64(o.strip_prefix("+").unwrap_or(o)).is_some_and(|n| n <= 255);
     host.strip_prefix("127.").is_some_and(|rest| {
-        let mut octets = split(rest, b'.');
-        octets.by_ref().take(3).filter(|o| octet(o)).count() == 3 && octets.next().is_none()
+        let mut count = 0;
+        for o in split(rest, b'.') {
+            if !octet(o) {
+                return false;
+            }
+            count += 1;
+        }
+        count == 3
     })
 }
 
