@@ -178,6 +178,28 @@ impl Observer for Rec {
     fn on_progress(&self, _p: &Progress) {}
 }
 
+/// Uploads `bytes` to `path` (rename on conflict, no quick upload) with an uploader over `http`
+/// holding `token`; the error the upload must end with.
+async fn failed_upload(
+    config: ClientConfig,
+    http: Rc<dyn Http>,
+    token: String,
+    path: &str,
+    bytes: &[u8],
+) -> smh_upload::Error {
+    let up = Rc::new(
+        SmhUploader::new(config, http, Rc::new(JsTimer), Tokens::fixed(token), Rc::new(NoCheckpoints)).unwrap(),
+    );
+    let opts = UploadOptions {
+        path: LibraryPath::parse(path).unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: false,
+    };
+    let source = Rc::new(BlobSource::new(blob_of(bytes)).unwrap());
+    run(up, source, opts, Control::new(), Rc::new(Rec::default())).await.expect_err("cannot succeed")
+}
+
 fn uploader(tok: String, threshold: u64) -> Rc<SmhUploader> {
     let mut config = ClientConfig::new(SmhTarget {
         base_url: field("smh"),
@@ -303,20 +325,7 @@ async fn an_smh_reply_whose_header_the_browser_refuses_fails_at_once_without_ech
     });
     config.allowed_domains = Some(vec![field("cos")]);
     let http = Rc::new(HostileSmh { cos_attempts: std::cell::Cell::new(0) });
-    let up = Rc::new(
-        SmhUploader::new(config, http.clone(), Rc::new(JsTimer), Tokens::fixed(token().await), Rc::new(NoCheckpoints))
-            .unwrap(),
-    );
-    let opts = UploadOptions {
-        path: LibraryPath::parse("hostile-header.bin").unwrap(),
-        conflict: Conflict::Rename,
-        quick_upload: false,
-        create_parents: false,
-    };
-    let err =
-        run(up, Rc::new(BlobSource::new(blob_of(b"hostile")).unwrap()), opts, Control::new(), Rc::new(Rec::default()))
-            .await
-            .expect_err("cannot succeed");
+    let err = failed_upload(config, http.clone(), token().await, "hostile-header.bin", b"hostile").await;
     let text = err.to_string();
     assert_eq!((err.code(), err.retryable()), ("InvalidResponse", false), "{text}");
     // Refused when the reply is read (0) or by the browser's setRequestHeader (1), never retried.
@@ -439,19 +448,7 @@ async fn an_smh_reply_that_is_not_json_is_an_invalid_response_that_hides_the_rep
     config.allowed_domains = Some(vec!["cos.example.com".into()]);
     let http =
         Rc::new(Answers(r#"{"domain": "cos.example.com", "headers": {"Authorization": "SECRETSIG9"}, "n": 01}"#));
-    let up = Rc::new(
-        SmhUploader::new(config, http, Rc::new(JsTimer), Tokens::fixed("tok".into()), Rc::new(NoCheckpoints)).unwrap(),
-    );
-    let opts = UploadOptions {
-        path: LibraryPath::parse("a.bin").unwrap(),
-        conflict: Conflict::Rename,
-        quick_upload: false,
-        create_parents: false,
-    };
-    let err =
-        run(up, Rc::new(BlobSource::new(blob_of(b"abc")).unwrap()), opts, Control::new(), Rc::new(Rec::default()))
-            .await
-            .expect_err("cannot succeed");
+    let err = failed_upload(config, http, "tok".into(), "a.bin", b"abc").await;
     let text = err.to_string();
     assert_eq!((err.code(), err.retryable()), ("InvalidResponse", false), "{text}");
     assert!(text.contains("reply is not JSON"), "{text}");
