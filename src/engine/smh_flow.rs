@@ -153,7 +153,6 @@ pub async fn run(
 }
 
 /// The authorisation currently used for PUTs.
-#[derive(Clone)]
 struct AuthState {
     auth: Rc<UploadAuth>,
     origin: Origin,
@@ -220,13 +219,16 @@ impl Flow for SmhFlow {
         progress: ProgressFn,
     ) -> LocalBoxFuture<'_, Result<SignedPut>> {
         Box::pin(async move {
-            let auth = self.current_auth().await?;
-            let of = match (number, auth.auth.upload_id.as_deref()) {
-                (Some(number), Some(upload_id)) => PutOf::Part { number, upload_id },
-                _ => PutOf::Object,
-            };
-            let request = put_request(&auth.origin, &auth.auth.path, of, &auth.auth.headers, body, Some(progress));
-            Ok(SignedPut { request, generation: auth.generation })
+            // Renewed first when it is about to expire.
+            let stale = self
+                .auth
+                .borrow()
+                .as_ref()
+                .and_then(|state| (self.uploader.timer.now_ms() >= state.renew_at_ms).then_some(state.generation));
+            if let Some(generation) = stale {
+                self.renew(generation).await?;
+            }
+            self.signed_put(number, body, progress)
         })
     }
 
@@ -431,35 +433,37 @@ impl SmhFlow {
         Ok(())
     }
 
-    /// The authorisation to use now, renewed first when it is about to expire.
-    async fn current_auth(&self) -> Result<AuthState> {
-        let missing = || Error::InvalidResponse { status: 0, message: "no upload parameters".into() };
-        let state = self.auth.borrow().clone().ok_or_else(missing)?;
-        if self.uploader.timer.now_ms() < state.renew_at_ms {
-            return Ok(state);
-        }
-        self.renew(state.generation).await?;
-        self.auth.borrow().clone().ok_or_else(missing)
+    /// A PUT of part `number` (the whole object when `None`) with the current authorisation.
+    fn signed_put(&self, number: Option<u32>, body: Body, progress: ProgressFn) -> Result<SignedPut> {
+        let state = self.auth.borrow();
+        let Some(state) = state.as_ref() else {
+            return Err(Error::InvalidResponse { status: 0, message: "no upload parameters".into() });
+        };
+        let auth = &state.auth;
+        let of = match (number, auth.upload_id.as_deref()) {
+            (Some(number), Some(upload_id)) => PutOf::Part { number, upload_id },
+            _ => PutOf::Object,
+        };
+        let request = put_request(&state.origin, &auth.path, of, &auth.headers, body, Some(progress));
+        Ok(SignedPut { request, generation: state.generation })
     }
 
     /// Replaces the authorisation of generation `seen` (unless another part already did).
     /// Multipart uploads are renewed; a simple upload (SMH cannot renew those) is begun again.
     async fn renew(&self, seen: u64) -> Result<()> {
         let _one_at_a_time = self.renewing.lock().await;
-        let current = self.auth.borrow().clone();
-        let Some(current) = current else { return Ok(()) };
-        if current.generation != seen {
-            return Ok(());
-        }
-        let (api, opts) = (self.api(), &self.options);
-        let fresh = if current.auth.upload_id.is_some() {
-            api.renew(&current.auth.confirm_key).await?
+        let current = match self.auth.borrow().as_ref() {
+            Some(state) if state.generation == seen => state.auth.clone(),
+            _ => return Ok(()),
+        };
+        let fresh = if current.upload_id.is_some() {
+            self.api().renew(&current.confirm_key).await?
         } else {
-            let size = self.session.size();
-            match api.begin(&opts.path, UploadKind::Simple, size, opts.conflict, None, None).await? {
+            // Simple: a multipart upload's parameters always name their upload (install_auth).
+            match self.begin_call(self.options.conflict, None, None).await? {
                 Begin::Upload(auth) => {
                     // The old task will never be confirmed.
-                    let _ = api.cancel(&current.auth.confirm_key).await;
+                    self.uploader.cancel_task(Some(&current.confirm_key)).await;
                     auth
                 }
                 _ => {
