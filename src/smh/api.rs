@@ -4,6 +4,7 @@
 //! token when SMH answers `InvalidAccessToken`; the token never reaches an error.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use futures::FutureExt;
@@ -96,17 +97,19 @@ impl SmhApi {
         self.exchange(call, method, url, body).map(then)
     }
 
-    async fn exchange(
+    /// The exchange of [`SmhApi::send`], boxed: the futures awaiting an SMH call hold a pointer
+    /// to the retry loop's state, not the state itself (smaller moves and drops in each).
+    fn exchange(
         &self,
-        call: Call<'_>,
+        call: Call<'static>,
         method: Method,
         url: String,
         body: Option<String>,
-    ) -> Result<HttpResponse> {
+    ) -> Pin<Box<impl Future<Output = Result<HttpResponse>> + '_>> {
         let body = body.map(|json| Body::from(json.into_bytes()));
         let mut attempts =
             SmhAttempts { tokens: &self.tokens, method, url, body, token: None, refused: None, refreshed: false };
-        retry::send(&*self.http, &*self.timer, &self.retry, call, &mut attempts).await
+        Box::pin(async move { retry::send(&*self.http, &*self.timer, &self.retry, call, &mut attempts).await })
     }
 
     /// Begin an upload of `size` bytes to `path` (multipart or simple), with quick-upload hashes.
