@@ -300,7 +300,7 @@ fn call(call: Call, status: u16, body: &[u8]) -> smh_upload::Result<String> {
                 Begin::Instant(file) => check_size(file.size)?,
             },
             Call::Renew => {
-                check_auth(&api.renew("ck").await?)?;
+                check_auth(&*api.renew("ck").await?)?;
                 "renewed".to_string()
             }
             Call::Confirm => {

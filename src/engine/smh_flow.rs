@@ -405,7 +405,7 @@ impl SmhFlow {
     }
 
     /// Takes new upload parameters into use: checks the domain before any byte goes there.
-    fn install_auth(&self, auth: UploadAuth) -> Result<()> {
+    fn install_auth(&self, auth: Rc<UploadAuth>) -> Result<()> {
         let session = &self.session;
         *self.open.borrow_mut() = Some(auth.confirm_key.clone());
         let origin = session.uploader.allow.check(&auth.domain)?;
@@ -429,7 +429,7 @@ impl SmhFlow {
         let timer = &session.uploader.timer;
         let generation = self.auth.borrow().as_ref().map_or(0, |a| a.generation + 1);
         let renew_at_ms = timer.now_ms() + auth.renew_after_ms(timer.unix_ms());
-        *self.auth.borrow_mut() = Some(AuthState { auth: Rc::new(auth), origin, generation, renew_at_ms });
+        *self.auth.borrow_mut() = Some(AuthState { auth, origin, generation, renew_at_ms });
         Ok(())
     }
 

@@ -35,11 +35,11 @@ pub struct SmhTarget {
 #[derive(Debug, Clone)]
 pub enum Begin {
     /// 201: upload the bytes with these parameters.
-    Upload(UploadAuth),
+    Upload(Rc<UploadAuth>),
     /// 202: a file with the same size and beginning hash exists; send the full hash.
     QuickCandidate,
     /// 200: quick upload hit — the file exists now, nothing to send.
-    Instant(FileInfo),
+    Instant(Box<FileInfo>),
 }
 
 /// How a file is uploaded: one PUT, or parts.
@@ -139,18 +139,18 @@ impl SmhApi {
             let resp = resp?;
             match resp.status {
                 202 => Ok(Begin::QuickCandidate),
-                200 => Ok(Begin::Instant(FileInfo::from_json(json_body(&resp)?, resp.status)?)),
-                _ => Ok(Begin::Upload(UploadAuth::from_json(&json_body(&resp)?, resp.status)?)),
+                200 => Ok(Begin::Instant(Box::new(FileInfo::from_json(json_body(&resp)?, resp.status)?))),
+                _ => Ok(Begin::Upload(Rc::new(UploadAuth::from_json(&json_body(&resp)?, resp.status)?))),
             }
         })
     }
 
     /// Fresh upload parameters for a multipart upload (new signature and expiration).
-    pub fn renew(&self, confirm_key: &str) -> impl Future<Output = Result<UploadAuth>> + '_ {
+    pub fn renew(&self, confirm_key: &str) -> impl Future<Output = Result<Rc<UploadAuth>>> + '_ {
         let url = self.url("file", &encode_segment(confirm_key), "renew");
         self.send(self.call("renew upload"), Method::Post, url, None, |resp| {
             let resp = resp?;
-            UploadAuth::from_json(&json_body(&resp)?, resp.status)
+            Ok(Rc::new(UploadAuth::from_json(&json_body(&resp)?, resp.status)?))
         })
     }
 

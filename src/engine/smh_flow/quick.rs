@@ -106,11 +106,11 @@ impl SmhFlow {
     }
 
     /// Keeps the file a quick-upload hit stored.
-    pub(super) fn keep_instant(&self, file: FileInfo) {
+    pub(super) fn keep_instant(&self, file: Box<FileInfo>) {
         let size = self.session.size();
         self.session.enter_phase(Phase::Uploading, size, size);
         let crc64 = file.crc64.clone().unwrap_or_default();
-        *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64, instant: true });
+        *self.stored.borrow_mut() = Some(UploadResult { file: *file, size, crc64, instant: true });
     }
 
     /// The full hash from where `hash` got: `Some(hex)` when it ends, `None` when it stops early.
@@ -225,7 +225,9 @@ impl SmhFlow {
         let conflict = if settle { Conflict::Ask } else { Conflict::Overwrite };
         match self.begin_with_full_hash(beginning, full, conflict).await {
             Ok(begin) => Ok(Some(begin)),
-            Err(e) if settle && unanswered(&e) => Ok(self.stored_by_the_begin().await?.map(Begin::Instant)),
+            Err(e) if settle && unanswered(&e) => {
+                Ok(self.stored_by_the_begin().await?.map(|file| Begin::Instant(Box::new(file))))
+            }
             Err(_) => Ok(None),
         }
     }
