@@ -324,7 +324,8 @@ impl SmhFlow {
                 Err(Error::IntegrityMismatch { .. }) => return Ok(None),
                 file => file?,
             };
-            *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: u64_to_string(crc), instant: false });
+            *self.stored.borrow_mut() =
+                Some(UploadResult { file: *file, size, crc64: u64_to_string(crc), instant: false });
             return Ok(Some(Opened::Stored));
         }
         let listed = task_parts(&task);
@@ -347,12 +348,12 @@ impl SmhFlow {
         let file = session.shielded(Shield::Committing(session.commit_timeout()), self.confirmed(&confirm_key, crc));
         let file = file.await?;
         self.open.borrow_mut().take();
-        *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: u64_to_string(crc), instant: false });
+        *self.stored.borrow_mut() = Some(UploadResult { file: *file, size, crc64: u64_to_string(crc), instant: false });
         Ok(())
     }
 
     /// SMH's confirm, and the file it committed.
-    async fn confirmed(&self, confirm_key: &str, crc: u64) -> Result<FileInfo> {
+    async fn confirmed(&self, confirm_key: &str, crc: u64) -> Result<Box<FileInfo>> {
         let conflict = self.options.conflict;
         let confirmed = self.api().confirm(confirm_key, crc, conflict, self.session.commit_timeout()).await;
         match confirmed {
@@ -371,7 +372,7 @@ impl SmhFlow {
     /// A confirm that timed out on our side may still be running on SMH's (a big file takes a
     /// while to assemble): SMH then says `UploadComplete` before its task reads confirmed, so the
     /// task is asked again, with backoff, for up to twice the confirm timeout.
-    async fn confirmed_file(&self, confirm_key: &str, crc: u64) -> Result<FileInfo> {
+    async fn confirmed_file(&self, confirm_key: &str, crc: u64) -> Result<Box<FileInfo>> {
         let session = &self.session;
         let patience_ms = 2.0 * session.commit_timeout().as_secs_f64() * 1000.0;
         let started = session.now_ms();

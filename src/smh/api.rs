@@ -139,7 +139,7 @@ impl SmhApi {
             let resp = resp?;
             match resp.status {
                 202 => Ok(Begin::QuickCandidate),
-                200 => Ok(Begin::Instant(Box::new(FileInfo::from_json(json_body(&resp)?, resp.status)?))),
+                200 => Ok(Begin::Instant(file_info(Ok(resp))?)),
                 _ => Ok(Begin::Upload(Rc::new(UploadAuth::from_json(&json_body(&resp)?, resp.status)?))),
             }
         })
@@ -162,7 +162,7 @@ impl SmhApi {
         crc64: u64,
         conflict: Conflict,
         timeout: std::time::Duration,
-    ) -> impl Future<Output = Result<FileInfo>> + '_ {
+    ) -> impl Future<Output = Result<Box<FileInfo>>> + '_ {
         let query = concat(&["confirm&conflict_resolution_strategy=", conflict.as_str()]);
         let url = self.url("file", &encode_segment(confirm_key), &query);
         let body = json::Writer::new().open('{').str_member("crc64", &json::u64_to_string(crc64)).close('}').finish();
@@ -187,7 +187,7 @@ impl SmhApi {
     }
 
     /// File info of `path` (`GET …/{path}?info`).
-    pub fn info(&self, path: &LibraryPath) -> impl Future<Output = Result<FileInfo>> + '_ {
+    pub fn info(&self, path: &LibraryPath) -> impl Future<Output = Result<Box<FileInfo>>> + '_ {
         let url = self.url("file", &path.encoded(), "info");
         self.send(self.call("file info"), Method::Get, url, None, file_info)
     }
@@ -200,9 +200,9 @@ impl SmhApi {
 }
 
 /// The file a reply describes (confirm, info).
-fn file_info(resp: Result<HttpResponse>) -> Result<FileInfo> {
+fn file_info(resp: Result<HttpResponse>) -> Result<Box<FileInfo>> {
     let resp = resp?;
-    FileInfo::from_json(json_body(&resp)?, resp.status)
+    Ok(Box::new(FileInfo::from_json(json_body(&resp)?, resp.status)?))
 }
 
 /// One SMH call as the retry loop sends it: the access token goes at the end of the URL, is

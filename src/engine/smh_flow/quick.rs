@@ -225,9 +225,7 @@ impl SmhFlow {
         let conflict = if settle { Conflict::Ask } else { Conflict::Overwrite };
         match self.begin_with_full_hash(beginning, full, conflict).await {
             Ok(begin) => Ok(Some(begin)),
-            Err(e) if settle && unanswered(&e) => {
-                Ok(self.stored_by_the_begin().await?.map(|file| Begin::Instant(Box::new(file))))
-            }
+            Err(e) if settle && unanswered(&e) => Ok(self.stored_by_the_begin().await?.map(Begin::Instant)),
             Err(_) => Ok(None),
         }
     }
@@ -236,7 +234,7 @@ impl SmhFlow {
     /// stored this file there (the hit). A retryable error when SMH cannot be asked: the upload then fails with
     /// its record kept, rather than risk a second copy. Shielded as the begin was: a file it
     /// stored is the outcome, whatever cancel() says meanwhile.
-    fn stored_by_the_begin(&self) -> impl Future<Output = Result<Option<FileInfo>>> + '_ {
+    fn stored_by_the_begin(&self) -> impl Future<Output = Result<Option<Box<FileInfo>>>> + '_ {
         let session = &self.session;
         let bound = session.uploader.config().retry.request_timeout;
         let settle = async {
