@@ -46,7 +46,7 @@ pub struct UploadOptions {
 /// A finished upload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UploadResult {
-    pub file: FileInfo,
+    pub file: Box<FileInfo>,
     pub size: u64,
     /// Decimal CRC-64/XZ of the whole file.
     pub crc64: String,
@@ -324,8 +324,7 @@ impl SmhFlow {
                 Err(Error::IntegrityMismatch { .. }) => return Ok(None),
                 file => file?,
             };
-            *self.stored.borrow_mut() =
-                Some(UploadResult { file: *file, size, crc64: u64_to_string(crc), instant: false });
+            *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: u64_to_string(crc), instant: false });
             return Ok(Some(Opened::Stored));
         }
         let listed = task_parts(&task);
@@ -348,7 +347,7 @@ impl SmhFlow {
         let file = session.shielded(Shield::Committing(session.commit_timeout()), self.confirmed(&confirm_key, crc));
         let file = file.await?;
         self.open.borrow_mut().take();
-        *self.stored.borrow_mut() = Some(UploadResult { file: *file, size, crc64: u64_to_string(crc), instant: false });
+        *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: u64_to_string(crc), instant: false });
         Ok(())
     }
 

@@ -110,7 +110,7 @@ impl SmhFlow {
         let size = self.session.size();
         self.session.enter_phase(Phase::Uploading, size, size);
         let crc64 = file.crc64.clone().unwrap_or_default();
-        *self.stored.borrow_mut() = Some(UploadResult { file: *file, size, crc64, instant: true });
+        *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64, instant: true });
     }
 
     /// The full hash from where `hash` got: `Some(hex)` when it ends, `None` when it stops early.
