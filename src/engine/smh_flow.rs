@@ -319,12 +319,12 @@ impl SmhFlow {
         let Some(confirm_key) = record.confirm_key.as_deref() else { return Ok(None) };
         let task = self.api().query(confirm_key).await?;
         if task.get("confirmed").and_then(|c| c.as_bool()) == Some(true) {
-            let (size, crc) = (session.size(), session.file_crc64().await?);
+            let crc = session.file_crc64().await?;
             let file = match self.confirmed_file(confirm_key, crc).await {
                 Err(Error::IntegrityMismatch { .. }) => return Ok(None),
                 file => file?,
             };
-            *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: u64_to_string(crc), instant: false });
+            self.keep(file, u64_to_string(crc), false);
             return Ok(Some(Opened::Stored));
         }
         let listed = task_parts(&task);
@@ -342,12 +342,11 @@ impl SmhFlow {
     /// keeps the file it reports.
     async fn confirm(&self, crc: u64) -> Result<()> {
         let session = &self.session;
-        let size = session.size();
         let confirm_key = self.auth.borrow().as_ref().map(|a| a.auth.confirm_key.clone()).unwrap_or_default();
         let file = session.shielded(Shield::Committing(session.commit_timeout()), self.confirmed(&confirm_key, crc));
         let file = file.await?;
         self.open.borrow_mut().take();
-        *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64: u64_to_string(crc), instant: false });
+        self.keep(file, u64_to_string(crc), false);
         Ok(())
     }
 
@@ -402,6 +401,11 @@ impl SmhFlow {
             return Err(Error::IntegrityMismatch { message: "the confirmed file differs from the bytes sent".into() });
         }
         Ok(file)
+    }
+
+    /// Keeps the file SMH stored: the upload's result.
+    fn keep(&self, file: Box<FileInfo>, crc64: String, instant: bool) {
+        *self.stored.borrow_mut() = Some(UploadResult { file, size: self.session.size(), crc64, instant });
     }
 
     /// Takes new upload parameters into use: checks the domain before any byte goes there.

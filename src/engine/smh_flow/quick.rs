@@ -18,7 +18,7 @@ use std::pin::pin;
 use futures::future::Either;
 use futures::FutureExt;
 
-use super::{SmhFlow, UploadResult};
+use super::SmhFlow;
 use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
 use crate::engine::flow::{Flow, Opened};
 use crate::engine::plan::{PartsDone, MIB};
@@ -110,7 +110,7 @@ impl SmhFlow {
         let size = self.session.size();
         self.session.enter_phase(Phase::Uploading, size, size);
         let crc64 = file.crc64.clone().unwrap_or_default();
-        *self.stored.borrow_mut() = Some(UploadResult { file, size, crc64, instant: true });
+        self.keep(file, crc64, true);
     }
 
     /// The full hash from where `hash` got: `Some(hex)` when it ends, `None` when it stops early.
