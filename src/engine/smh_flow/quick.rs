@@ -165,43 +165,43 @@ impl SmhFlow {
         racing: Option<Racing>,
         mut sending: LocalBoxFuture<'_, Result<()>>,
     ) -> Result<bool> {
-        // No full hash going on: the parts alone.
-        let Some(racing) = racing else { return sending.await.map(|()| false) };
-        let asking = Cell::new(false);
-        let mut quick = pin!(async {
-            let mut hash = racing.hash;
-            let Ok(Some(full)) = self.full_hash(&mut hash, false).await else { return Ok(false) };
-            asking.set(true);
-            match self.ask_with_hashes(&racing.beginning, &full).await? {
-                Some(Begin::Instant(file)) => {
-                    self.keep_instant(file);
-                    Ok(true)
+        // Without a full hash going on, or after a miss, the parts alone.
+        if let Some(mut racing) = racing {
+            let asking = Cell::new(false);
+            let mut quick = pin!(async {
+                let Ok(Some(full)) = self.full_hash(&mut racing.hash, false).await else { return Ok(false) };
+                asking.set(true);
+                match self.ask_with_hashes(&racing.beginning, &full).await? {
+                    Some(Begin::Instant(file)) => {
+                        self.keep_instant(file);
+                        Ok(true)
+                    }
+                    // A miss: SMH opened a second upload; the parts go on in the first.
+                    Some(Begin::Upload(second)) => {
+                        self.shielded_cancel(self.uploader.cancel_task(Some(&second.confirm_key))).await?;
+                        Ok(false)
+                    }
+                    _ => Ok(false),
                 }
-                // A miss: SMH opened a second upload; the parts go on in the first.
-                Some(Begin::Upload(second)) => {
-                    self.shielded_cancel(self.uploader.cancel_task(Some(&second.confirm_key))).await?;
-                    Ok(false)
+            });
+            let hit = match race(sending.as_mut(), quick.as_mut()).await {
+                Either::Left(sent) => {
+                    if !(asking.get() && quick.await?) {
+                        return sent.map(|()| false);
+                    }
+                    true
                 }
-                _ => Ok(false),
+                Either::Right(hit) => hit?,
+            };
+            if hit {
+                // The parts in flight are aborted before their upload is cancelled; the file is
+                // stored, so a cancel() now comes too late (shielded).
+                drop(sending);
+                self.shielded_cancel(self.abandon()).await?;
+                return Ok(true);
             }
-        });
-        let hit = match race(sending.as_mut(), quick.as_mut()).await {
-            Either::Left(sent) => {
-                if !(asking.get() && quick.await?) {
-                    return sent.map(|()| false);
-                }
-                true
-            }
-            Either::Right(hit) => hit?,
-        };
-        if !hit {
-            return sending.await.map(|()| false);
         }
-        // The parts in flight are aborted before their upload is cancelled; the file is stored,
-        // so a cancel() now comes too late (shielded).
-        drop(sending);
-        self.shielded_cancel(self.abandon()).await?;
-        Ok(true)
+        sending.await.map(|()| false)
     }
 
     /// Runs `cancel` (of a task SMH opened, best effort: never an error) shielded as a commit,
