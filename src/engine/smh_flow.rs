@@ -15,6 +15,8 @@ use std::future::Future;
 use std::ops::Deref;
 use std::rc::Rc;
 
+use futures::FutureExt;
+
 use super::checkpoint::{Pending, Record};
 use super::client::{validate_base_url, ClientConfig, Uploader};
 use super::control::Control;
@@ -193,23 +195,10 @@ impl Flow for SmhFlow {
     }
 
     fn resume<'a>(&'a self, record: &'a Record) -> LocalBoxFuture<'a, Result<Option<Opened>>> {
-        Box::pin(async move {
-            // Taken over before the check, so that a cancel during it cancels the task
-            // (abandon()); given back when the check ends without continuing it.
-            *self.open.borrow_mut() = record.confirm_key.clone();
-            let outcome = match self.resume_task(record).await {
-                // SMH does not know the task: expired, cancelled (docs/smh-api.md §7).
-                Err(Error::Smh { code, .. }) if code == "UploadNotFound" || code == "ConfirmKeyNotFound" => Ok(None),
-                outcome => outcome,
-            };
-            if !matches!(outcome, Ok(Some(_))) {
-                self.auth.borrow_mut().take();
-            }
-            if !matches!(outcome, Ok(Some(Opened::Parts(_))) | Err(Error::Aborted)) {
-                self.open.borrow_mut().take();
-            }
-            outcome
-        })
+        // Taken over before the check, so that a cancel during it cancels the task (abandon());
+        // given back when the check ends without continuing it.
+        *self.open.borrow_mut() = record.confirm_key.clone();
+        Box::pin(self.resume_task(record).map(move |outcome| self.resumed(outcome)))
     }
 
     fn part_request(
@@ -336,6 +325,23 @@ impl SmhFlow {
         }
         self.install_auth(auth)?;
         Ok(Some(Opened::Parts(parts)))
+    }
+
+    /// The outcome of [`Self::resume_task`] as the engine takes it: a task SMH does not know
+    /// (expired, cancelled: docs/smh-api.md §7) is not continued; the authorisation and the
+    /// task are given back unless the upload goes on with them.
+    fn resumed(&self, outcome: Result<Option<Opened>>) -> Result<Option<Opened>> {
+        let outcome = match outcome {
+            Err(Error::Smh { code, .. }) if code == "UploadNotFound" || code == "ConfirmKeyNotFound" => Ok(None),
+            outcome => outcome,
+        };
+        if !matches!(outcome, Ok(Some(_))) {
+            self.auth.borrow_mut().take();
+        }
+        if !matches!(outcome, Ok(Some(Opened::Parts(_))) | Err(Error::Aborted)) {
+            self.open.borrow_mut().take();
+        }
+        outcome
     }
 
     /// Confirms the upload with SMH (shielded from cancel, with what the reply leads to) and
