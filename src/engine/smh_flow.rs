@@ -346,29 +346,31 @@ impl SmhFlow {
 
     /// Confirms the upload with SMH (shielded from cancel, with what the reply leads to) and
     /// keeps the file it reports.
-    async fn confirm(&self, crc: u64) -> Result<()> {
+    fn confirm(&self, crc: u64) -> impl Future<Output = Result<()>> + '_ {
         let session = &self.session;
         let confirm_key = self.auth.borrow().as_ref().map(|a| a.auth.confirm_key.clone()).unwrap_or_default();
-        let file = session.shielded(Shield::Committing(session.commit_timeout()), self.confirmed(&confirm_key, crc));
-        let file = file.await?;
+        // Boxed as the shielded cancels are: one shielded future for both.
+        let confirmed: LocalBoxFuture<'_, Result<()>> = Box::pin(self.confirmed(confirm_key, crc));
+        session.shielded(Shield::Committing(session.commit_timeout()), confirmed)
+    }
+
+    /// SMH's confirm, and the file it committed, kept.
+    async fn confirmed(&self, confirm_key: String, crc: u64) -> Result<()> {
+        let conflict = self.options.conflict;
+        let file = match self.api().confirm(&confirm_key, crc, conflict, self.session.commit_timeout()).await {
+            Ok(file) => file,
+            // A retried confirm whose first attempt went through (its reply was lost).
+            Err(Error::Smh { code, .. }) if code == "UploadComplete" => self.confirmed_file(&confirm_key, crc).await?,
+            Err(Error::Smh { code, .. }) if code == "BadCrc64" => {
+                return Err(Error::IntegrityMismatch {
+                    message: "SMH found a different CRC64 for the stored file than the bytes read".into(),
+                })
+            }
+            Err(e) => return Err(e),
+        };
         self.open.borrow_mut().take();
         self.keep(file, u64_to_string(crc), false);
         Ok(())
-    }
-
-    /// SMH's confirm, and the file it committed.
-    async fn confirmed(&self, confirm_key: &str, crc: u64) -> Result<Box<FileInfo>> {
-        let conflict = self.options.conflict;
-        let confirmed = self.api().confirm(confirm_key, crc, conflict, self.session.commit_timeout()).await;
-        match confirmed {
-            Ok(file) => Ok(file),
-            // A retried confirm whose first attempt went through (its reply was lost).
-            Err(Error::Smh { code, .. }) if code == "UploadComplete" => self.confirmed_file(confirm_key, crc).await,
-            Err(Error::Smh { code, .. }) if code == "BadCrc64" => Err(Error::IntegrityMismatch {
-                message: "SMH found a different CRC64 for the stored file than the bytes read".into(),
-            }),
-            Err(e) => Err(e),
-        }
     }
 
     /// The file of an upload SMH reports as already confirmed, checked against what was sent.

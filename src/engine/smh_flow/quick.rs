@@ -208,7 +208,8 @@ impl SmhFlow {
     /// bounded by the request timeout, so that a cancel() meanwhile does not drop it unsent.
     fn shielded_cancel<'a>(&'a self, cancel: LocalBoxFuture<'a, ()>) -> impl Future<Output = Result<()>> + 'a {
         let bound = self.session.uploader.config().retry.request_timeout;
-        self.session.shielded(Shield::Committing(bound), cancel.map(Ok))
+        let cancel: LocalBoxFuture<'a, Result<()>> = Box::pin(cancel.map(Ok));
+        self.session.shielded(Shield::Committing(bound), cancel)
     }
 
     /// SMH's begin with both hashes, sent so that a lost reply cannot store the file twice:
