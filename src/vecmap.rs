@@ -121,6 +121,19 @@ impl<'a, K, V> IntoIterator for &'a VecMap<K, V> {
     }
 }
 
+/// Sorts `items` so that no item comes after one it goes `before`, keeping the order of items
+/// that neither goes before (stable, as `sort_by`). An insertion sort: the lists sorted here are
+/// short or already sorted but for the last item, and core's merge sort is more code.
+pub fn sort_by<T>(items: &mut [T], before: impl Fn(&T, &T) -> bool) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 && before(&items[j], &items[j - 1]) {
+            items.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
 /// A set of a few items (the records a page's uploads hold), in no particular order: a linear
 /// search is less code than a sorted `Vec`'s binary search and insertion.
 #[derive(Debug, Default)]
@@ -197,6 +210,24 @@ mod tests {
         assert_eq!(collected.into_iter().collect::<Vec<_>>(), vec![(7, "y"), (9, "z")]);
         map.clear();
         assert!(map.is_empty());
+    }
+
+    #[test]
+    fn sorts_as_sort_by_does() {
+        // Pairs sorted by their first item alone: the second shows that equal ones keep their order.
+        let mut seed = 7u32;
+        for len in 0..40 {
+            let mut items: Vec<(u32, usize)> = (0..len)
+                .map(|i| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    (seed >> 16 & 7, i)
+                })
+                .collect();
+            let mut expected = items.clone();
+            expected.sort_by(|a, b| b.0.cmp(&a.0));
+            sort_by(&mut items, |a, b| a.0 > b.0);
+            assert_eq!(items, expected);
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use sha1::{Digest, Sha1};
 
 use crate::checksum::hex;
 use crate::text::{fill, Arg};
+use crate::vecmap::sort_by;
 
 type HmacSha1 = Hmac<Sha1>;
 
@@ -31,7 +32,7 @@ fn hmac_hex(key: &[u8], message: &[u8]) -> String {
 fn canonical(pairs: &[(String, String)]) -> (String, String) {
     let mut encoded: Vec<(String, String)> =
         pairs.iter().map(|(k, v)| (uri_encode(k).to_ascii_lowercase(), uri_encode(v.trim()))).collect();
-    encoded.sort();
+    sort_by(&mut encoded, |a, b| a < b);
     let (mut joined, mut names) = (String::new(), String::new());
     for (i, (k, v)) in encoded.iter().enumerate() {
         if i > 0 {

@@ -47,7 +47,7 @@ use super::plan::{PartDone, PartsDone};
 use crate::checksum::hex;
 use crate::json::{self, Writer};
 use crate::platform::{hold_record, sha256, CheckpointStore, Hold, LocalBoxFuture, Timer};
-use crate::vecmap::VecSet;
+use crate::vecmap::{sort_by, VecSet};
 
 /// Format version of records; others are ignored (and replaced). 2: written by [`crate::json`]
 /// (parts as `[number, length, "crc"]`, times in whole milliseconds).
@@ -381,7 +381,7 @@ impl Checkpoints {
 
     /// Drops this client's expired and surplus entries (and their records).
     async fn prune(&self, index: &mut Index, now: f64) {
-        index.entries.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
+        sort_by(&mut index.entries, |a, b| a.updated_at.total_cmp(&b.updated_at).is_gt());
         let mut kept = 0;
         let mut i = 0;
         while let Some(entry) = index.entries.get(i) {
