@@ -156,6 +156,25 @@ impl<'a> Iterator for Split<'a> {
     }
 }
 
+/// `s` without the `c`s it starts with, an ASCII character: `s.trim_start_matches(char)`
+/// without core's character pattern code.
+pub fn trim_start(s: &str, c: u8) -> &str {
+    let mut start = 0;
+    while s.as_bytes().get(start) == Some(&c) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+/// `s` without the `c`s it ends with, an ASCII character (`s.trim_end_matches(char)`).
+pub fn trim_end(s: &str, c: u8) -> &str {
+    let mut end = s.len();
+    while end > 0 && s.as_bytes()[end - 1] == c {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// What follows the last `/` of `s` (all of `s` without one): a path's last segment.
 pub fn last_segment(s: &str) -> &str {
     split_last(s, b'/').map_or(s, |(_, last)| last)
@@ -215,10 +234,12 @@ mod tests {
                 if needle.is_empty() { hay.into() } else { hay.replace(needle, "*") }
             );
         }
-        for s in ["a/b/c", "/c", "c", "a/", "", "ä/ö", "//", "a//b/"] {
+        for s in ["a/b/c", "/c", "c", "a/", "", "ä/ö", "//", "a//b/", "//ä//"] {
             assert_eq!(split(s, b'/').collect::<Vec<_>>(), s.split('/').collect::<Vec<_>>(), "{s:?}");
             assert_eq!(split_last(s, b'/'), s.rsplit_once('/'), "{s:?}");
             assert_eq!(last_segment(s), s.rsplit('/').next().unwrap(), "{s:?}");
+            assert_eq!(trim_start(s, b'/'), s.trim_start_matches('/'), "{s:?}");
+            assert_eq!(trim_end(s, b'/'), s.trim_end_matches('/'), "{s:?}");
         }
         assert_eq!(replace("x TOKEN y TOKENTOKEN", "TOKEN", "***"), "x *** y ******");
     }

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::net::retry::RetryConfig;
 use crate::platform::{hold_record, record_held_elsewhere, CheckpointStore, Http, LocalBoxFuture, Timer};
 use crate::smh::SmhTarget;
-use crate::text::{fill, split_once};
+use crate::text::{fill, split_once, trim_end, trim_start};
 
 /// Most parts in flight one client allows.
 pub const MAX_CONCURRENCY: usize = 32;
@@ -65,7 +65,7 @@ impl ClientConfig {
 /// Checks `baseUrl`: `https://host[:port][/prefix]`, or `http://` for loopback hosts only.
 pub fn validate_base_url(url: &str) -> Result<String> {
     let bad = |why: &'static str| Error::invalid_input("baseUrl", why);
-    let url = url.trim().trim_end_matches('/');
+    let url = trim_end(url.trim(), b'/');
     let (scheme, rest) = split_once(url, "://").ok_or_else(|| bad("must be an absolute https:// URL"))?;
     if rest.is_empty() || rest.bytes().any(|b| matches!(b, b'?' | b'#' | b' ' | b'@')) {
         return Err(bad("must be scheme://host[:port][/path] without query, fragment or credentials"));
@@ -197,7 +197,7 @@ impl Uploader {
     ) -> usize {
         let mut count = 0;
         for pending in self.unclaimed().await {
-            if path.is_some_and(|p| p.trim_start_matches('/') != pending.path) {
+            if path.is_some_and(|p| trim_start(p, b'/') != pending.path) {
                 continue;
             }
             // An upload of another client or tab continues it now: not ours to cancel.
