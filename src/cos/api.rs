@@ -410,10 +410,12 @@ pub fn crc_header(resp: &HttpResponse) -> Option<u64> {
 /// Whether a 2xx reply carries an `<Error>` document (COS answers CompleteMultipartUpload with
 /// a 200 at once and keeps the connection alive with whitespace until it knows the outcome).
 fn error_in_body(body: &[u8]) -> bool {
+    // `trim`, not `trim_start`: what ends the text cannot change how it starts, and `trim` is
+    // linked anyway.
     let text = String::from_utf8_lossy(body);
-    let text = text.trim_start();
+    let text = text.trim();
     let text = match text.strip_prefix("<?xml") {
-        Some(rest) => split_once(rest, "?>").map_or("", |(_, r)| r).trim_start(),
+        Some(rest) => split_once(rest, "?>").map_or("", |(_, r)| r).trim(),
         None => text,
     };
     text.starts_with("<Error>")
@@ -498,6 +500,10 @@ mod tests {
                 .as_bytes()
         ));
         assert!(!error_in_body(b"  <CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>"));
+        assert!(error_in_body("\u{a0}\n<Error>\n \u{3000}".as_bytes()), "Unicode whitespace around it");
+        for not_one in [&b"<?xml?>"[..], b"", b" \n ", b"<?xml <Error>", b"<Erro", b"x<Error>", b"<?xml ?> <Err\n"] {
+            assert!(!error_in_body(not_one), "{not_one:?}");
+        }
         assert_eq!(validate_key("中文 a+b=c.txt").unwrap(), "中文 a+b=c.txt");
         assert_eq!(escape("\"e&1\"<中>"), "&quot;e&amp;1&quot;&lt;中&gt;");
         for bad in ["", "/", "a/../b", "./a", "a\nb", &"x".repeat(851)] {
