@@ -134,45 +134,34 @@ pub fn sort_by<T>(items: &mut [T], before: impl Fn(&T, &T) -> bool) {
     }
 }
 
-/// A set of a few items (the records a page's uploads hold), in no particular order: a linear
-/// search is less code than a sorted `Vec`'s binary search and insertion.
+/// A set of a few strings (the records a page's uploads hold), in no particular order: a linear
+/// search is less code than a sorted `Vec`'s binary search and insertion, and one search by
+/// `&str` serves every method.
 #[derive(Debug, Default)]
 pub struct VecSet<T> {
     items: Vec<T>,
 }
 
-impl<T> VecSet<T> {
+impl<T: Borrow<str>> VecSet<T> {
     pub fn new() -> Self {
         VecSet { items: Vec::new() }
     }
-    fn position<Q: PartialEq + ?Sized>(&self, item: &Q) -> Option<usize>
-    where
-        T: Borrow<Q>,
-    {
+    fn position(&self, item: &str) -> Option<usize> {
         self.items.iter().position(|i| i.borrow() == item)
     }
     /// Adds `item`; false if it was there already.
-    pub fn insert(&mut self, item: T) -> bool
-    where
-        T: PartialEq,
-    {
-        let new = self.position(&item).is_none();
+    pub fn insert(&mut self, item: T) -> bool {
+        let new = self.position(item.borrow()).is_none();
         if new {
             self.items.push(item);
         }
         new
     }
-    pub fn contains<Q: PartialEq + ?Sized>(&self, item: &Q) -> bool
-    where
-        T: Borrow<Q>,
-    {
+    pub fn contains(&self, item: &str) -> bool {
         self.position(item).is_some()
     }
     /// Removes `item`; false if it was not there.
-    pub fn remove<Q: PartialEq + ?Sized>(&mut self, item: &Q) -> bool
-    where
-        T: Borrow<Q>,
-    {
+    pub fn remove(&mut self, item: &str) -> bool {
         let at = self.position(item);
         if let Some(at) = at {
             self.items.swap_remove(at);
