@@ -94,7 +94,7 @@ pub fn format_http_date(unix_s: u64) -> String {
 /// be a space or lowercase. Anything else — out-of-range fields and days a month does not have
 /// included — is `None`.
 pub fn parse_iso8601_ms(s: &str) -> Option<f64> {
-    let mut r = Reader { bytes: s.trim().as_bytes(), pos: 0 };
+    let mut r = Reader { bytes: crate::text::trim(s).as_bytes(), pos: 0 };
     let year = r.digits(4)?;
     r.byte(b'-')?;
     let month = r.digits(2)?;

@@ -156,6 +156,19 @@ impl<'a> Iterator for Split<'a> {
     }
 }
 
+/// `s` without the whitespace (`char::is_whitespace`, Unicode's) it starts and ends with:
+/// `str::trim` in one forward pass, without core's pattern code and backward char decoding.
+pub fn trim(s: &str) -> &str {
+    let (mut start, mut end) = (None, 0);
+    for (i, c) in s.char_indices() {
+        if !c.is_whitespace() {
+            start.get_or_insert(i);
+            end = i + c.len_utf8();
+        }
+    }
+    &s[start.unwrap_or(0)..end]
+}
+
 /// `s` without the `c`s it starts with, an ASCII character: `s.trim_start_matches(char)`
 /// without core's character pattern code.
 pub fn trim_start(s: &str, c: u8) -> &str {
@@ -242,6 +255,26 @@ mod tests {
             assert_eq!(trim_end(s, b'/'), s.trim_end_matches('/'), "{s:?}");
         }
         assert_eq!(replace("x TOKEN y TOKENTOKEN", "TOKEN", "***"), "x *** y ******");
+    }
+
+    #[test]
+    fn trims_as_str_trim_does() {
+        // Every whitespace character (and a few that are not) at either end, inside, alone.
+        let spaces: Vec<char> = (0..=0x3000u32).filter_map(char::from_u32).filter(|c| c.is_whitespace()).collect();
+        assert_eq!(spaces.len(), 25);
+        for ws in spaces.iter().map(char::to_string).chain(["".into(), "\u{200b}".into(), "\u{feff}".into()]) {
+            for s in ["", "a", "a b", "中文", "x\u{85}y", "\u{a0}"] {
+                for t in [
+                    s.to_string(),
+                    [&ws, s].concat(),
+                    [s, &ws].concat(),
+                    [&ws, &ws, s, &ws].concat(),
+                    [&ws, s, &ws, s, &ws].concat(),
+                ] {
+                    assert_eq!(trim(&t), t.trim(), "{t:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::json::parse_u64;
-use crate::text::{concat, fill, split, split_last};
+use crate::text::{concat, fill, split, split_last, trim};
 
 /// Official COS upload domains (docs/cos-api.md §5.1): `{bucket}.cos.{region}.myqcloud.com`,
 /// the `.tencentcos.cn` aliases, acceleration and internal endpoints.
@@ -67,7 +67,7 @@ fn port_number(text: &str) -> Option<u16> {
 /// Splits `host[:port]` (IPv6 in brackets), the host lowercased; rejects anything else (paths,
 /// userinfo, spaces, control characters).
 fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
-    let a = authority.trim();
+    let a = trim(authority);
     let b = a.as_bytes();
     // C0 controls and DEL, and C1 controls (U+0080–U+009F, `0xC2 0x80..=0x9F` in UTF-8).
     let refused = |i: usize| {

@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use sha1::{Digest, Sha1};
 
 use crate::checksum::hex;
-use crate::text::{fill, Arg};
+use crate::text::{fill, trim, Arg};
 use crate::vecmap::sort_by;
 
 type HmacSha1 = Hmac<Sha1>;
@@ -31,7 +31,7 @@ fn hmac_hex(key: &[u8], message: &[u8]) -> String {
 /// `k1=v1&k2=v2` and `k1;k2` of `pairs`: names lower-cased, both encoded, sorted by name.
 fn canonical(pairs: &[(String, String)]) -> (String, String) {
     let mut encoded: Vec<(String, String)> =
-        pairs.iter().map(|(k, v)| (uri_encode(k).to_ascii_lowercase(), uri_encode(v.trim()))).collect();
+        pairs.iter().map(|(k, v)| (uri_encode(k).to_ascii_lowercase(), uri_encode(trim(v)))).collect();
     sort_by(&mut encoded, |a, b| a < b);
     let (mut joined, mut names) = (String::new(), String::new());
     for (i, (k, v)) in encoded.iter().enumerate() {

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::net::retry::RetryConfig;
 use crate::platform::{hold_record, record_held_elsewhere, CheckpointStore, Http, LocalBoxFuture, Timer};
 use crate::smh::SmhTarget;
-use crate::text::{fill, split_once, trim_end, trim_start};
+use crate::text::{fill, split_once, trim, trim_end, trim_start};
 
 /// Most parts in flight one client allows.
 pub const MAX_CONCURRENCY: usize = 32;
@@ -65,7 +65,7 @@ impl ClientConfig {
 /// Checks `baseUrl`: `https://host[:port][/prefix]`, or `http://` for loopback hosts only.
 pub fn validate_base_url(url: &str) -> Result<String> {
     let bad = |why: &'static str| Error::invalid_input("baseUrl", why);
-    let url = trim_end(url.trim(), b'/');
+    let url = trim_end(trim(url), b'/');
     let (scheme, rest) = split_once(url, "://").ok_or_else(|| bad("must be an absolute https:// URL"))?;
     if rest.is_empty() || rest.bytes().any(|b| matches!(b, b'?' | b'#' | b' ' | b'@')) {
         return Err(bad("must be scheme://host[:port][/path] without query, fragment or credentials"));
