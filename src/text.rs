@@ -169,6 +169,23 @@ pub fn trim(s: &str) -> &str {
     &s[start.unwrap_or(0)..end]
 }
 
+/// The words of `s`, the pieces between runs of whitespace: `s.split_whitespace()` collected,
+/// without core's `SplitWhitespace`.
+pub fn words(s: &str) -> Vec<&str> {
+    let (mut words, mut start) = (Vec::new(), None);
+    for (i, c) in s.char_indices() {
+        if !c.is_whitespace() {
+            start.get_or_insert(i);
+        } else if let Some(word) = start.take() {
+            words.push(&s[word..i]);
+        }
+    }
+    if let Some(word) = start {
+        words.push(&s[word..]);
+    }
+    words
+}
+
 /// `s` without the `c`s it starts with, an ASCII character: `s.trim_start_matches(char)`
 /// without core's character pattern code.
 pub fn trim_start(s: &str, c: u8) -> &str {
@@ -258,7 +275,7 @@ mod tests {
     }
 
     #[test]
-    fn trims_as_str_trim_does() {
+    fn trims_and_splits_words_as_str_does() {
         // Every whitespace character (and a few that are not) at either end, inside, alone.
         let spaces: Vec<char> = (0..=0x3000u32).filter_map(char::from_u32).filter(|c| c.is_whitespace()).collect();
         assert_eq!(spaces.len(), 25);
@@ -272,6 +289,7 @@ mod tests {
                     [&ws, s, &ws, s, &ws].concat(),
                 ] {
                     assert_eq!(trim(&t), t.trim(), "{t:?}");
+                    assert_eq!(words(&t), t.split_whitespace().collect::<Vec<_>>(), "{t:?}");
                 }
             }
         }
