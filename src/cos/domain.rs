@@ -172,10 +172,14 @@ impl AllowList {
     /// scheme's default port (`:443` for https, `:80` for http) is dropped: a browser sends `Host`
     /// without it, and the signature must name the `Host` COS receives.
     pub fn check(&self, domain: &str) -> Result<Origin> {
-        let denied = || Error::DomainNotAllowed { domain: first_chars(domain, 256).to_string() };
-        let (host, port) = split_authority(domain).ok_or_else(denied)?;
+        self.origin(domain).ok_or_else(|| Error::DomainNotAllowed { domain: first_chars(domain, 256).to_string() })
+    }
+
+    /// [`AllowList::check`]'s origin, `None` where it is not allowed.
+    fn origin(&self, domain: &str) -> Option<Origin> {
+        let (host, port) = split_authority(domain)?;
         if has(&host, b'*') {
-            return Err(denied());
+            return None;
         }
         let scheme = if is_loopback(&host) { "http" } else { "https" };
         let default_port = if scheme == "https" { 443 } else { 80 };
@@ -191,13 +195,13 @@ impl AllowList {
             host_ok && p.port.is_none_or(|allowed| port.unwrap_or(default_port) == allowed)
         });
         if !allowed {
-            return Err(denied());
+            return None;
         }
         let authority = match port {
             Some(p) => fill("{}:{}", &[(&host).into(), p.into()]),
             None => host,
         };
-        Ok(Origin { scheme, authority })
+        Some(Origin { scheme, authority })
     }
 }
 
