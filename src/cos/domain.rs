@@ -23,18 +23,21 @@ struct Pattern {
 impl Pattern {
     /// One `allowedDomains` entry.
     fn parse(raw: &str) -> Result<Pattern> {
-        let bad =
-            || Error::invalid_input("allowedDomains", fill("'{}' is not a host or *.suffix pattern", &[raw.into()]));
-        let (host, port) = split_authority(raw).ok_or_else(bad)?;
+        Pattern::read(raw).ok_or_else(|| {
+            Error::invalid_input("allowedDomains", fill("'{}' is not a host or *.suffix pattern", &[raw.into()]))
+        })
+    }
+
+    /// [`Pattern::parse`]'s pattern, `None` where `raw` is not one.
+    fn read(raw: &str) -> Option<Pattern> {
+        let (host, port) = split_authority(raw)?;
         let (host, wildcard) = match host.strip_prefix("*.") {
             Some(suffix) => (suffix.to_string(), true),
             None => (host, false),
         };
-        if has(&host, b'*') || host.is_empty() || (wildcard && !has(&host, b'.') && host != "localhost") {
-            // `*.com` would allow any domain of a TLD; refuse it.
-            return Err(bad());
-        }
-        Ok(Pattern { host, wildcard, port })
+        // `*.com` would allow any domain of a TLD; refuse it.
+        let valid = !has(&host, b'*') && !host.is_empty() && (!wildcard || has(&host, b'.') || host == "localhost");
+        valid.then_some(Pattern { host, wildcard, port })
     }
 }
 
@@ -268,6 +271,9 @@ mod tests {
             assert!(matches!(AllowList::parse(&[bad]), Err(Error::InvalidInput { .. })), "{bad}");
         }
         assert!(AllowList::parse::<&str>(&[]).is_err());
+        // A one-label suffix is a TLD, but for `localhost`.
+        let local = AllowList::parse(&["*.localhost:9000"]).unwrap();
+        assert_eq!(local.check("b.localhost:9000").unwrap().base(), "http://b.localhost:9000");
     }
 
     /// `host[:port]` as patterns and SMH's domains are read: the host lowercased, IPv6 in
