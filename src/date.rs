@@ -54,17 +54,17 @@ fn seconds_of(days: i64, hour: i64, minute: i64, second: i64) -> Option<i64> {
 /// Unix seconds of an RFC 1123 date (`Sun, 06 Nov 1994 08:49:37 GMT`), the form of HTTP `Date`.
 /// Dates before 1970, dates that do not exist and wrong weekdays are `None`.
 pub fn parse_http_date(s: &str) -> Option<u64> {
-    let mut words = s.split_whitespace();
-    let weekday = words.next()?.strip_suffix(",")?;
+    let words = crate::text::words(s);
+    let [weekday, day, month_name, year, time, "GMT"] = words[..] else { return None };
+    let weekday = weekday.strip_suffix(",")?;
     // One integer reader for the whole package (json::parse_u64), not a `str::parse` per type.
     let int = |word: &str| i64::try_from(crate::json::parse_u64(word)?).ok();
-    let day = int(words.next()?)?;
-    let month_name = words.next()?;
+    let day = int(day)?;
     let month = MONTHS.iter().position(|m| *m == month_name)? as i64 + 1;
-    let year = int(words.next()?)?;
-    let mut hms = crate::text::split(words.next()?, b':').map(int);
+    let year = int(year)?;
+    let mut hms = crate::text::split(time, b':').map(int);
     let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if hms.next().is_some() || words.next() != Some("GMT") || words.next().is_some() || year < 1970 {
+    if hms.next().is_some() || year < 1970 {
         return None;
     }
     let days = days_from_civil(year, month, day)?;
@@ -94,7 +94,7 @@ pub fn format_http_date(unix_s: u64) -> String {
 /// be a space or lowercase. Anything else — out-of-range fields and days a month does not have
 /// included — is `None`.
 pub fn parse_iso8601_ms(s: &str) -> Option<f64> {
-    let mut r = Reader { bytes: s.trim().as_bytes(), pos: 0 };
+    let mut r = Reader { bytes: crate::text::trim(s).as_bytes(), pos: 0 };
     let year = r.digits(4)?;
     r.byte(b'-')?;
     let month = r.digits(2)?;

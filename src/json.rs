@@ -87,27 +87,28 @@ fn unflatten(flat: &mut &str) -> Option<Value> {
     }
     let (tag, head) = (bytes[0], flat.get(1..end)?);
     *flat = &flat[end + 1..];
-    let count = || parse_u64(head).map(|n| n as usize);
+    // A string's length, or an array's or object's count (read once; unused for the others).
+    let count = parse_u64(head).map(|n| n as usize);
     Some(match tag {
         b'n' => Value::Null,
         b't' => Value::Bool(true),
         b'f' => Value::Bool(false),
         b'#' => Value::Number(Number(head.to_string())),
         b'"' => {
-            let text = flat.get(..count()?)?;
+            let text = flat.get(..count?)?;
             *flat = &flat[text.len()..];
             Value::String(text.to_string())
         }
         b'[' => {
             let mut items = Vec::new();
-            for _ in 0..count()? {
+            for _ in 0..count? {
                 items.push(unflatten(flat)?);
             }
             Value::Array(items)
         }
         b'{' => {
             let mut members = Vec::new();
-            for _ in 0..count()? {
+            for _ in 0..count? {
                 let Value::String(name) = unflatten(flat)? else { return None };
                 members.push((name, unflatten(flat)?));
             }

@@ -156,6 +156,55 @@ impl<'a> Iterator for Split<'a> {
     }
 }
 
+/// `s` without the whitespace (`char::is_whitespace`, Unicode's) it starts and ends with:
+/// `str::trim` in one forward pass, without core's pattern code and backward char decoding.
+pub fn trim(s: &str) -> &str {
+    let (mut start, mut end) = (None, 0);
+    for (i, c) in s.char_indices() {
+        if !c.is_whitespace() {
+            start.get_or_insert(i);
+            end = i + c.len_utf8();
+        }
+    }
+    &s[start.unwrap_or(0)..end]
+}
+
+/// The words of `s`, the pieces between runs of whitespace: `s.split_whitespace()` collected,
+/// without core's `SplitWhitespace`.
+pub fn words(s: &str) -> Vec<&str> {
+    let (mut words, mut start) = (Vec::new(), None);
+    for (i, c) in s.char_indices() {
+        if !c.is_whitespace() {
+            start.get_or_insert(i);
+        } else if let Some(word) = start.take() {
+            words.push(&s[word..i]);
+        }
+    }
+    if let Some(word) = start {
+        words.push(&s[word..]);
+    }
+    words
+}
+
+/// `s` without the `c`s it starts with, an ASCII character: `s.trim_start_matches(char)`
+/// without core's character pattern code.
+pub fn trim_start(s: &str, c: u8) -> &str {
+    let mut start = 0;
+    while s.as_bytes().get(start) == Some(&c) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+/// `s` without the `c`s it ends with, an ASCII character (`s.trim_end_matches(char)`).
+pub fn trim_end(s: &str, c: u8) -> &str {
+    let mut end = s.len();
+    while end > 0 && s.as_bytes()[end - 1] == c {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// What follows the last `/` of `s` (all of `s` without one): a path's last segment.
 pub fn last_segment(s: &str) -> &str {
     split_last(s, b'/').map_or(s, |(_, last)| last)
@@ -215,12 +264,35 @@ mod tests {
                 if needle.is_empty() { hay.into() } else { hay.replace(needle, "*") }
             );
         }
-        for s in ["a/b/c", "/c", "c", "a/", "", "ä/ö", "//", "a//b/"] {
+        for s in ["a/b/c", "/c", "c", "a/", "", "ä/ö", "//", "a//b/", "//ä//"] {
             assert_eq!(split(s, b'/').collect::<Vec<_>>(), s.split('/').collect::<Vec<_>>(), "{s:?}");
             assert_eq!(split_last(s, b'/'), s.rsplit_once('/'), "{s:?}");
             assert_eq!(last_segment(s), s.rsplit('/').next().unwrap(), "{s:?}");
+            assert_eq!(trim_start(s, b'/'), s.trim_start_matches('/'), "{s:?}");
+            assert_eq!(trim_end(s, b'/'), s.trim_end_matches('/'), "{s:?}");
         }
         assert_eq!(replace("x TOKEN y TOKENTOKEN", "TOKEN", "***"), "x *** y ******");
+    }
+
+    #[test]
+    fn trims_and_splits_words_as_str_does() {
+        // Every whitespace character (and a few that are not) at either end, inside, alone.
+        let spaces: Vec<char> = (0..=0x3000u32).filter_map(char::from_u32).filter(|c| c.is_whitespace()).collect();
+        assert_eq!(spaces.len(), 25);
+        for ws in spaces.iter().map(char::to_string).chain(["".into(), "\u{200b}".into(), "\u{feff}".into()]) {
+            for s in ["", "a", "a b", "中文", "x\u{85}y", "\u{a0}"] {
+                for t in [
+                    s.to_string(),
+                    [&ws, s].concat(),
+                    [s, &ws].concat(),
+                    [&ws, &ws, s, &ws].concat(),
+                    [&ws, s, &ws, s, &ws].concat(),
+                ] {
+                    assert_eq!(trim(&t), t.trim(), "{t:?}");
+                    assert_eq!(words(&t), t.split_whitespace().collect::<Vec<_>>(), "{t:?}");
+                }
+            }
+        }
     }
 
     #[test]

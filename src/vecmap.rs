@@ -121,45 +121,47 @@ impl<'a, K, V> IntoIterator for &'a VecMap<K, V> {
     }
 }
 
-/// A set of a few items (the records a page's uploads hold), in no particular order: a linear
-/// search is less code than a sorted `Vec`'s binary search and insertion.
+/// Sorts `items` so that no item comes after one it goes `before`, keeping the order of items
+/// that neither goes before (stable, as `sort_by`). An insertion sort: the lists sorted here are
+/// short or already sorted but for the last item, and core's merge sort is more code.
+pub fn sort_by<T>(items: &mut [T], before: impl Fn(&T, &T) -> bool) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 && before(&items[j], &items[j - 1]) {
+            items.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
+/// A set of a few strings (the records a page's uploads hold), in no particular order: a linear
+/// search is less code than a sorted `Vec`'s binary search and insertion, and one search by
+/// `&str` serves every method.
 #[derive(Debug, Default)]
 pub struct VecSet<T> {
     items: Vec<T>,
 }
 
-impl<T> VecSet<T> {
+impl<T: Borrow<str>> VecSet<T> {
     pub fn new() -> Self {
         VecSet { items: Vec::new() }
     }
-    fn position<Q: PartialEq + ?Sized>(&self, item: &Q) -> Option<usize>
-    where
-        T: Borrow<Q>,
-    {
+    fn position(&self, item: &str) -> Option<usize> {
         self.items.iter().position(|i| i.borrow() == item)
     }
     /// Adds `item`; false if it was there already.
-    pub fn insert(&mut self, item: T) -> bool
-    where
-        T: PartialEq,
-    {
-        let new = self.position(&item).is_none();
+    pub fn insert(&mut self, item: T) -> bool {
+        let new = self.position(item.borrow()).is_none();
         if new {
             self.items.push(item);
         }
         new
     }
-    pub fn contains<Q: PartialEq + ?Sized>(&self, item: &Q) -> bool
-    where
-        T: Borrow<Q>,
-    {
+    pub fn contains(&self, item: &str) -> bool {
         self.position(item).is_some()
     }
     /// Removes `item`; false if it was not there.
-    pub fn remove<Q: PartialEq + ?Sized>(&mut self, item: &Q) -> bool
-    where
-        T: Borrow<Q>,
-    {
+    pub fn remove(&mut self, item: &str) -> bool {
         let at = self.position(item);
         if let Some(at) = at {
             self.items.swap_remove(at);
@@ -197,6 +199,24 @@ mod tests {
         assert_eq!(collected.into_iter().collect::<Vec<_>>(), vec![(7, "y"), (9, "z")]);
         map.clear();
         assert!(map.is_empty());
+    }
+
+    #[test]
+    fn sorts_as_sort_by_does() {
+        // Pairs sorted by their first item alone: the second shows that equal ones keep their order.
+        let mut seed = 7u32;
+        for len in 0..40 {
+            let mut items: Vec<(u32, usize)> = (0..len)
+                .map(|i| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    (seed >> 16 & 7, i)
+                })
+                .collect();
+            let mut expected = items.clone();
+            expected.sort_by_key(|item| std::cmp::Reverse(item.0));
+            sort_by(&mut items, |a, b| a.0 > b.0);
+            assert_eq!(items, expected);
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! 32 KiB of tables are built on first use, not stored in the binary, where they would weigh on
 //! the package's size budget.
 
-use std::sync::Once;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Reflected form of the ECMA-182 polynomial 0x42F0E1EBA9EA3693.
 const POLY_REFLECTED: u64 = 0xC96C_5795_D787_0F42;
@@ -21,31 +21,49 @@ type Tables = [[u64; 256]; SLICES];
 /// its address is a constant, so each lookup is one load at a constant offset instead of
 /// needing 16 table pointers in registers.
 static mut TABLES: Tables = [[0; 256]; SLICES];
-static TABLES_FILLED: Once = Once::new();
+/// [`TABLES`]' state: [`EMPTY`], [`FILLING`] (by one thread; the others wait) or [`FILLED`].
+/// A `Once` of three values: std's `Once` is more code than this in the wasm, which runs one
+/// thread per instance.
+static TABLES_STATE: AtomicU8 = AtomicU8::new(EMPTY);
+const EMPTY: u8 = 0;
+const FILLING: u8 = 1;
+const FILLED: u8 = 2;
 
 /// `tables[0]` is the classic byte-at-a-time table; `tables[k][b]` is the CRC of byte `b`
 /// followed by `k` zero bytes, so the 16 bytes of a step are looked up independently.
 fn tables() -> &'static Tables {
-    TABLES_FILLED.call_once(|| {
-        // SAFETY: the only write, inside `call_once`, before any read (`call_once` returns to
-        // every caller only after it completed, and synchronises with them).
-        let tables = unsafe { &mut *std::ptr::addr_of_mut!(TABLES) };
-        for (i, entry) in tables[0].iter_mut().enumerate() {
-            let mut crc = i as u64;
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ POLY_REFLECTED } else { crc >> 1 };
-            }
-            *entry = crc;
+    if TABLES_STATE.load(Ordering::Acquire) != FILLED {
+        if TABLES_STATE.compare_exchange(EMPTY, FILLING, Ordering::Acquire, Ordering::Acquire).is_ok() {
+            fill_tables();
+            TABLES_STATE.store(FILLED, Ordering::Release);
         }
-        for t in 1..SLICES {
-            for i in 0..256 {
-                let prev = tables[t - 1][i];
-                tables[t][i] = (prev >> 8) ^ tables[0][(prev & 0xff) as usize];
-            }
+        // Another thread fills them (the loop takes microseconds; it cannot panic).
+        while TABLES_STATE.load(Ordering::Acquire) != FILLED {
+            std::hint::spin_loop();
         }
-    });
-    // SAFETY: filled above and never written again.
+    }
+    // SAFETY: filled (the Acquire load saw the Release store after the fill) and never
+    // written again.
     unsafe { &*std::ptr::addr_of!(TABLES) }
+}
+
+fn fill_tables() {
+    // SAFETY: the only write, by the one thread that moved TABLES_STATE from EMPTY to FILLING;
+    // nothing reads the tables before it is FILLED.
+    let tables = unsafe { &mut *std::ptr::addr_of_mut!(TABLES) };
+    for (i, entry) in tables[0].iter_mut().enumerate() {
+        let mut crc = i as u64;
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ POLY_REFLECTED } else { crc >> 1 };
+        }
+        *entry = crc;
+    }
+    for t in 1..SLICES {
+        for i in 0..256 {
+            let prev = tables[t - 1][i];
+            tables[t][i] = (prev >> 8) ^ tables[0][(prev & 0xff) as usize];
+        }
+    }
 }
 
 /// Incremental CRC-64/XZ.

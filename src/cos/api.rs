@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::json::{parse_u64, u64_to_string};
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, ProgressFn, Timer};
-use crate::text::{concat, contains, fill, has_control, split, split_once};
+use crate::text::{concat, contains, fill, has_control, split, split_once, trim};
 
 /// COS's longest object key, in bytes (docs/cos-api.md: keys up to 850 bytes).
 pub const MAX_KEY_BYTES: usize = 850;
@@ -258,15 +258,15 @@ impl CosApi {
                 let block = split_once(after, "<Part>").map_or(after, |(block, _)| block);
                 let block = split_once(block, "</Part>").map_or(block, |(block, _)| block);
                 let number = element(block, "PartNumber")
-                    .and_then(|n| u32::try_from(parse_u64(n.trim())?).ok())
+                    .and_then(|n| u32::try_from(parse_u64(trim(&n))?).ok())
                     .ok_or_else(bad)?;
-                let size = element(block, "Size").and_then(|n| parse_u64(n.trim())).ok_or_else(bad)?;
+                let size = element(block, "Size").and_then(|n| parse_u64(trim(&n))).ok_or_else(bad)?;
                 let etag = element(block, "ETag").ok_or_else(bad)?;
                 parts.insert(number, ListedPart { size, etag });
             }
-            let truncated = element(&text, "IsTruncated").is_some_and(|t| t.trim().eq_ignore_ascii_case("true"));
+            let truncated = element(&text, "IsTruncated").is_some_and(|t| trim(&t).eq_ignore_ascii_case("true"));
             let next = element(&text, "NextPartNumberMarker")
-                .and_then(|n| u32::try_from(parse_u64(n.trim())?).ok())
+                .and_then(|n| u32::try_from(parse_u64(trim(&n))?).ok())
                 .unwrap_or(0);
             if !truncated || next <= marker {
                 return Ok(parts);
@@ -329,7 +329,7 @@ impl CosApi {
         let call = self.bounded("head object", Idempotent::Yes);
         self.send(call, Method::Head, key, Vec::new(), Vec::new(), None, |resp| {
             let resp = resp?;
-            let size = resp.header("content-length").and_then(|v| parse_u64(v.trim()));
+            let size = resp.header("content-length").and_then(|v| parse_u64(trim(v)));
             Ok((size, resp.header("etag").map(str::to_string), crc_header(&resp)))
         })
     }
@@ -404,16 +404,18 @@ impl Attempts for CosAttempts<'_> {
 
 /// `x-cos-hash-crc64ecma` of a reply, when present and readable.
 pub fn crc_header(resp: &HttpResponse) -> Option<u64> {
-    resp.header("x-cos-hash-crc64ecma").and_then(|v| parse_u64(v.trim()))
+    resp.header("x-cos-hash-crc64ecma").and_then(|v| parse_u64(trim(v)))
 }
 
 /// Whether a 2xx reply carries an `<Error>` document (COS answers CompleteMultipartUpload with
 /// a 200 at once and keeps the connection alive with whitespace until it knows the outcome).
 fn error_in_body(body: &[u8]) -> bool {
+    // `trim`, not a trim of the start alone: what ends the text cannot change how it starts,
+    // and the package has one trim.
     let text = String::from_utf8_lossy(body);
-    let text = text.trim_start();
+    let text = trim(&text);
     let text = match text.strip_prefix("<?xml") {
-        Some(rest) => split_once(rest, "?>").map_or("", |(_, r)| r).trim_start(),
+        Some(rest) => trim(split_once(rest, "?>").map_or("", |(_, r)| r)),
         None => text,
     };
     text.starts_with("<Error>")
@@ -498,6 +500,10 @@ mod tests {
                 .as_bytes()
         ));
         assert!(!error_in_body(b"  <CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>"));
+        assert!(error_in_body("\u{a0}\n<Error>\n \u{3000}".as_bytes()), "Unicode whitespace around it");
+        for not_one in [&b"<?xml?>"[..], b"", b" \n ", b"<?xml <Error>", b"<Erro", b"x<Error>", b"<?xml ?> <Err\n"] {
+            assert!(!error_in_body(not_one), "{not_one:?}");
+        }
         assert_eq!(validate_key("中文 a+b=c.txt").unwrap(), "中文 a+b=c.txt");
         assert_eq!(escape("\"e&1\"<中>"), "&quot;e&amp;1&quot;&lt;中&gt;");
         for bad in ["", "/", "a/../b", "./a", "a\nb", &"x".repeat(851)] {

@@ -65,7 +65,7 @@ fn seconds(value: Option<&Value>) -> Option<u64> {
     let value = value?;
     // `u64`'s `str::parse`, an optional `+` before the digits, without linking core's parser.
     let parse = |s: &str| parse_u64(s.strip_prefix("+").unwrap_or(s));
-    value.to_u64().or_else(|| value.as_str().and_then(|s| parse(s.trim())))
+    value.to_u64().or_else(|| value.as_str().and_then(|s| parse(crate::text::trim(s))))
 }
 
 /// Unix seconds of an RFC 3339 time (`2024-08-20T13:55:53Z`).
@@ -75,7 +75,12 @@ fn rfc3339_seconds(value: Option<&Value>) -> Option<u64> {
 }
 
 fn text(object: &Value, names: &[&str]) -> Option<String> {
-    names.iter().find_map(|n| object.get(n)?.as_str()).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    names
+        .iter()
+        .find_map(|n| object.get(n)?.as_str())
+        .map(crate::text::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// Reads any accepted shape (see the module docs). Nothing of the input is quoted in errors.

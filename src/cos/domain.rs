@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::json::parse_u64;
-use crate::text::{concat, fill, split, split_last};
+use crate::text::{concat, fill, split, split_last, trim};
 
 /// Official COS upload domains (docs/cos-api.md §5.1): `{bucket}.cos.{region}.myqcloud.com`,
 /// the `.tencentcos.cn` aliases, acceleration and internal endpoints.
@@ -23,18 +23,21 @@ struct Pattern {
 impl Pattern {
     /// One `allowedDomains` entry.
     fn parse(raw: &str) -> Result<Pattern> {
-        let bad =
-            || Error::invalid_input("allowedDomains", fill("'{}' is not a host or *.suffix pattern", &[raw.into()]));
-        let (host, port) = split_authority(raw).ok_or_else(bad)?;
+        Pattern::read(raw).ok_or_else(|| {
+            Error::invalid_input("allowedDomains", fill("'{}' is not a host or *.suffix pattern", &[raw.into()]))
+        })
+    }
+
+    /// [`Pattern::parse`]'s pattern, `None` where `raw` is not one.
+    fn read(raw: &str) -> Option<Pattern> {
+        let (host, port) = split_authority(raw)?;
         let (host, wildcard) = match host.strip_prefix("*.") {
             Some(suffix) => (suffix.to_string(), true),
             None => (host, false),
         };
-        if has(&host, b'*') || host.is_empty() || (wildcard && !has(&host, b'.') && host != "localhost") {
-            // `*.com` would allow any domain of a TLD; refuse it.
-            return Err(bad());
-        }
-        Ok(Pattern { host, wildcard, port })
+        // `*.com` would allow any domain of a TLD; refuse it.
+        let valid = !has(&host, b'*') && !host.is_empty() && (!wildcard || has(&host, b'.') || host == "localhost");
+        valid.then_some(Pattern { host, wildcard, port })
     }
 }
 
@@ -67,7 +70,7 @@ fn port_number(text: &str) -> Option<u16> {
 /// Splits `host[:port]` (IPv6 in brackets), the host lowercased; rejects anything else (paths,
 /// userinfo, spaces, control characters).
 fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
-    let a = authority.trim();
+    let a = trim(authority);
     let b = a.as_bytes();
     // C0 controls and DEL, and C1 controls (U+0080–U+009F, `0xC2 0x80..=0x9F` in UTF-8).
     let refused = |i: usize| {
@@ -172,10 +175,14 @@ impl AllowList {
     /// scheme's default port (`:443` for https, `:80` for http) is dropped: a browser sends `Host`
     /// without it, and the signature must name the `Host` COS receives.
     pub fn check(&self, domain: &str) -> Result<Origin> {
-        let denied = || Error::DomainNotAllowed { domain: first_chars(domain, 256).to_string() };
-        let (host, port) = split_authority(domain).ok_or_else(denied)?;
+        self.origin(domain).ok_or_else(|| Error::DomainNotAllowed { domain: first_chars(domain, 256).to_string() })
+    }
+
+    /// [`AllowList::check`]'s origin, `None` where it is not allowed.
+    fn origin(&self, domain: &str) -> Option<Origin> {
+        let (host, port) = split_authority(domain)?;
         if has(&host, b'*') {
-            return Err(denied());
+            return None;
         }
         let scheme = if is_loopback(&host) { "http" } else { "https" };
         let default_port = if scheme == "https" { 443 } else { 80 };
@@ -191,13 +198,13 @@ impl AllowList {
             host_ok && p.port.is_none_or(|allowed| port.unwrap_or(default_port) == allowed)
         });
         if !allowed {
-            return Err(denied());
+            return None;
         }
         let authority = match port {
             Some(p) => fill("{}:{}", &[(&host).into(), p.into()]),
             None => host,
         };
-        Ok(Origin { scheme, authority })
+        Some(Origin { scheme, authority })
     }
 }
 
@@ -264,6 +271,9 @@ mod tests {
             assert!(matches!(AllowList::parse(&[bad]), Err(Error::InvalidInput { .. })), "{bad}");
         }
         assert!(AllowList::parse::<&str>(&[]).is_err());
+        // A one-label suffix is a TLD, but for `localhost`.
+        let local = AllowList::parse(&["*.localhost:9000"]).unwrap();
+        assert_eq!(local.check("b.localhost:9000").unwrap().base(), "http://b.localhost:9000");
     }
 
     /// `host[:port]` as patterns and SMH's domains are read: the host lowercased, IPv6 in

@@ -7,7 +7,7 @@ use super::xml::parse_error;
 use crate::error::{Error, Result};
 use crate::net::percent_encode;
 use crate::platform::{Body, HttpRequest, HttpResponse, Method, ProgressFn};
-use crate::text::{concat, fill};
+use crate::text::{concat, fill, trim};
 
 /// Headers a browser sets itself and refuses from scripts.
 const FORBIDDEN_HEADERS: &[&str] = &["host", "content-length", "connection", "expect", "transfer-encoding"];
@@ -74,7 +74,7 @@ pub fn check_put_reply(resp: &HttpResponse, sent_crc: u64) -> Result<Stored> {
     }
     let header = resp.header("x-cos-hash-crc64ecma");
     if let Some(value) = header {
-        let got = crate::json::parse_u64(value.trim());
+        let got = crate::json::parse_u64(trim(value));
         if got != Some(sent_crc) {
             return Err(Error::IntegrityMismatch {
                 message: fill("COS stored a different CRC64 than the bytes sent have ({})", &[sent_crc.into()]),

@@ -7,31 +7,38 @@
 //! token of temporary credentials is signed when present (as cos-python-sdk-v5 does; COS accepts
 //! it signed or not).
 
-use hmac::{Hmac, Mac};
 use sha1::{Digest, Sha1};
 
 use crate::checksum::hex;
-use crate::text::{fill, Arg};
-
-type HmacSha1 = Hmac<Sha1>;
+use crate::text::{fill, trim, Arg};
+use crate::vecmap::sort_by;
 
 pub use crate::net::percent_encode as uri_encode;
 
 fn hmac_hex(key: &[u8], message: &[u8]) -> String {
-    // HMAC takes keys of any length: `new_from_slice` cannot fail for it.
-    let mut mac = match HmacSha1::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => return String::new(),
+    // HMAC (RFC 2104) over SHA-1's one-shot digest, whose code the request hash links anyway:
+    // H((K ^ opad) || H((K ^ ipad) || message)), K the key zero-padded to the 64-byte block
+    // (hashed first when longer).
+    let mut block = [0u8; 64];
+    if key.len() > block.len() {
+        block[..20].copy_from_slice(&Sha1::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let padded = |pad: u8, rest: &[u8]| {
+        let mut bytes = block.map(|b| b ^ pad).to_vec();
+        bytes.extend_from_slice(rest);
+        bytes
     };
-    mac.update(message);
-    hex(&mac.finalize().into_bytes())
+    let inner = Sha1::digest(padded(0x36, message).as_slice());
+    hex(&Sha1::digest(padded(0x5c, &inner).as_slice()))
 }
 
 /// `k1=v1&k2=v2` and `k1;k2` of `pairs`: names lower-cased, both encoded, sorted by name.
 fn canonical(pairs: &[(String, String)]) -> (String, String) {
     let mut encoded: Vec<(String, String)> =
-        pairs.iter().map(|(k, v)| (uri_encode(k).to_ascii_lowercase(), uri_encode(v.trim()))).collect();
-    encoded.sort();
+        pairs.iter().map(|(k, v)| (uri_encode(k).to_ascii_lowercase(), uri_encode(trim(v)))).collect();
+    sort_by(&mut encoded, |a, b| a < b);
     let (mut joined, mut names) = (String::new(), String::new());
     for (i, (k, v)) in encoded.iter().enumerate() {
         if i > 0 {
@@ -99,6 +106,16 @@ mod tests {
     #[test]
     fn sign_key_vector() {
         assert_eq!(hmac_hex(KEY.as_bytes(), b"1699999940;1700003600"), "4ce90e7572701d7a444dc7ffd294e874513dc6bc");
+    }
+
+    /// RFC 2202's HMAC-SHA1 cases 1 and 6 (a key longer than the block, hashed first).
+    #[test]
+    fn hmac_rfc2202() {
+        assert_eq!(hmac_hex(&[0x0b; 20], b"Hi There"), "b617318655057264e28bc0b6fb378c8ef146be00");
+        assert_eq!(
+            hmac_hex(&[0xaa; 80], b"Test Using Larger Than Block-Size Key - Hash Key First"),
+            "aa4ae5e15272d00e95705637ce8a3b55ed402112"
+        );
     }
 
     #[test]

@@ -63,6 +63,30 @@ fn save_load_list_remove() {
     assert!(block_on(store.get(INDEX_KEY)).is_none(), "an empty index is removed");
 }
 
+/// Every entry a drop picks goes, adjacent ones included: the listing leaves out each claimed
+/// record, and a removal takes every entry of its key (an index written with one twice).
+#[test]
+fn adjacent_entries_are_dropped_together() {
+    let store = Rc::new(MemoryCheckpoints::default());
+    let c = Checkpoints::new(store.clone(), "s");
+    for (i, key) in ["up:1", "up:2", "up:3", "up:4"].into_iter().enumerate() {
+        let mut r = Record::new(key, "n", 10, 5, 1000.0 + i as f64);
+        r.upload_id = Some("u".into());
+        block_on(c.save(key, &r));
+    }
+    // Newest first: up:4, up:3, up:2, up:1.
+    assert!(c.claim("up:4") && c.claim("up:3"));
+    let listed: Vec<String> = block_on(c.pending(2000.0)).into_iter().map(|p| p.key).collect();
+    assert_eq!(listed, ["up:2", "up:1"]);
+    let mut index = block_on(c.index());
+    let twice = index.entries[2].clone();
+    index.entries.insert(2, twice);
+    block_on(store.set(INDEX_KEY, index.to_json()));
+    block_on(c.remove("up:2"));
+    let keys: Vec<String> = block_on(c.index()).entries.into_iter().map(|p| p.key).collect();
+    assert_eq!(keys, ["up:4", "up:3", "up:1"]);
+}
+
 /// A store whose every operation yields once before it completes, like IndexedDB.
 #[derive(Default)]
 struct Yielding(MemoryCheckpoints);

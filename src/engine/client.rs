@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::net::retry::RetryConfig;
 use crate::platform::{hold_record, record_held_elsewhere, CheckpointStore, Http, LocalBoxFuture, Timer};
 use crate::smh::SmhTarget;
-use crate::text::{fill, split_once};
+use crate::text::{fill, split_once, trim, trim_end, trim_start};
 
 /// Most parts in flight one client allows.
 pub const MAX_CONCURRENCY: usize = 32;
@@ -64,11 +64,18 @@ impl ClientConfig {
 
 /// Checks `baseUrl`: `https://host[:port][/prefix]`, or `http://` for loopback hosts only.
 pub fn validate_base_url(url: &str) -> Result<String> {
-    let bad = |why: &'static str| Error::invalid_input("baseUrl", why);
-    let url = url.trim().trim_end_matches('/');
-    let (scheme, rest) = split_once(url, "://").ok_or_else(|| bad("must be an absolute https:// URL"))?;
+    match base_url(url) {
+        Ok(url) => Ok(url.to_string()),
+        Err(why) => Err(Error::invalid_input("baseUrl", why)),
+    }
+}
+
+/// [`validate_base_url`]'s URL (trimmed, without trailing `/`), or what is wrong with it.
+fn base_url(url: &str) -> Result<&str, &'static str> {
+    let url = trim_end(trim(url), b'/');
+    let (scheme, rest) = split_once(url, "://").ok_or("must be an absolute https:// URL")?;
     if rest.is_empty() || rest.bytes().any(|b| matches!(b, b'?' | b'#' | b' ' | b'@')) {
-        return Err(bad("must be scheme://host[:port][/path] without query, fragment or credentials"));
+        return Err("must be scheme://host[:port][/path] without query, fragment or credentials");
     }
     // The host ends at the first `/` or `:`; a bracketed IPv6 one at its `]` (none without it).
     let bytes = rest.as_bytes();
@@ -85,15 +92,15 @@ pub fn validate_base_url(url: &str) -> Result<String> {
     };
     if scheme.eq_ignore_ascii_case("http") {
         if !is_loopback(host) {
-            return Err(bad("must use https (plain http only for loopback hosts)"));
+            return Err("must use https (plain http only for loopback hosts)");
         }
     } else if !scheme.eq_ignore_ascii_case("https") {
-        return Err(bad("must be an https:// URL"));
+        return Err("must be an https:// URL");
     }
     if host.is_empty() {
-        return Err(bad("has no host"));
+        return Err("has no host");
     }
-    Ok(url.to_string())
+    Ok(url)
 }
 
 /// What every upload of one client shares.
@@ -197,7 +204,7 @@ impl Uploader {
     ) -> usize {
         let mut count = 0;
         for pending in self.unclaimed().await {
-            if path.is_some_and(|p| p.trim_start_matches('/') != pending.path) {
+            if path.is_some_and(|p| trim_start(p, b'/') != pending.path) {
                 continue;
             }
             // An upload of another client or tab continues it now: not ours to cancel.

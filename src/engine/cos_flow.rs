@@ -24,7 +24,7 @@ use crate::cos::credentials::{CredentialCache, CredentialProvider};
 use crate::error::{Error, Result};
 use crate::json::u64_to_string;
 use crate::platform::{Body, CheckpointStore, FileSource, Http, LocalBoxFuture, ProgressFn, Timer};
-use crate::text::{concat, fill, last_segment};
+use crate::text::{concat, fill, last_segment, trim};
 
 /// Most bytes of user metadata COS stores with an object.
 pub const MAX_META_BYTES: usize = 2048;
@@ -56,7 +56,7 @@ impl CosObject {
     pub fn validate(&self) -> Result<()> {
         let printable = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b));
         if let Some(t) = &self.content_type {
-            if t.trim().is_empty() || !printable(t) {
+            if trim(t).is_empty() || !printable(t) {
                 return Err(Error::invalid_input("contentType", "must be a non-empty MIME type of printable ASCII"));
             }
         }
@@ -145,7 +145,7 @@ impl DirectCosUploader {
             return Err(Error::invalid_input("region", "must be a COS region, e.g. ap-guangzhou"));
         }
         let domain = match &cos.domain {
-            Some(d) => d.trim().to_ascii_lowercase(),
+            Some(d) => trim(d).to_ascii_lowercase(),
             None => fill("{}.cos.{}.myqcloud.com", &[(&cos.bucket).into(), (&cos.region).into()]).to_ascii_lowercase(),
         };
         if config.allowed_domains.is_none() {

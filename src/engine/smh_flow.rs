@@ -85,7 +85,7 @@ impl SmhUploader {
     ) -> Result<SmhUploader> {
         config.target.base_url = validate_base_url(&config.target.base_url)?;
         // An id is one segment of SMH's paths.
-        let bad_id = |id: &str| id.trim().is_empty() || id.bytes().any(|b| matches!(b, b'/' | b'?' | b'#'));
+        let bad_id = |id: &str| crate::text::trim(id).is_empty() || id.bytes().any(|b| matches!(b, b'/' | b'?' | b'#'));
         if bad_id(&config.target.library_id) {
             return Err(Error::invalid_input("libraryId", "must be a non-empty library id"));
         }

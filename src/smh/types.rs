@@ -204,7 +204,7 @@ impl FileInfo {
                 }
                 path
             }
-            Some(Value::String(s)) => s.trim_start_matches('/').to_string(),
+            Some(Value::String(s)) => crate::text::trim_start(s, b'/').to_string(),
             _ => return Err(invalid(status, "file reply has no `path`")),
         };
         let name = optional_str(&raw, "name", status)?;
