@@ -91,20 +91,25 @@ impl SmhClient {
         }))
     }
 
-    /// `pendingUploads()`: gives `reply` the list as JSON text.
-    pub fn pending(&self, reply: Function) {
-        let uploader = self.uploader.clone();
-        reply_later(reply, Box::pin(async move { pending_json(uploader.pending_uploads().await, "path").into() }));
-    }
-
-    /// `discardPending(path?)`: gives `reply` how many uploads were forgotten and cancelled.
-    pub fn discard(&self, path: Option<String>, reply: Function) -> std::result::Result<(), JsValue> {
+    /// `pendingUploads()` (`discard` false): gives `reply` the list as JSON text; or
+    /// `discardPending(path?)` (`discard` true): gives `reply` how many uploads were forgotten
+    /// and cancelled. One export for both: one shim and one future.
+    pub fn pending(&self, discard: bool, path: Option<String>, reply: Function) -> std::result::Result<(), JsValue> {
         let path = match path {
             Some(p) => Some(LibraryPath::parse(&p).map_err(thrown)?.joined()),
             None => None,
         };
         let uploader = self.uploader.clone();
-        reply_later(reply, Box::pin(async move { count(uploader.discard_pending(path.as_deref()).await) }));
+        reply_later(
+            reply,
+            Box::pin(async move {
+                if discard {
+                    count(uploader.discard_pending(path.as_deref()).await)
+                } else {
+                    pending_json(uploader.pending_uploads().await, "path").into()
+                }
+            }),
+        );
         Ok(())
     }
 }

@@ -99,20 +99,25 @@ impl CosUploader {
         }))
     }
 
-    /// `pendingUploads()`: gives `reply` the list as JSON text.
-    pub fn pending(&self, reply: Function) {
-        let uploader = self.uploader.clone();
-        reply_later(reply, Box::pin(async move { pending_json(uploader.pending_uploads().await, "key").into() }));
-    }
-
-    /// `discardPending(key?)`: gives `reply` how many uploads were forgotten and aborted.
-    pub fn discard(&self, key: Option<String>, reply: Function) -> std::result::Result<(), JsValue> {
+    /// `pendingUploads()` (`discard` false): gives `reply` the list as JSON text; or
+    /// `discardPending(key?)` (`discard` true): gives `reply` how many uploads were forgotten
+    /// and aborted. One export for both: one shim and one future.
+    pub fn pending(&self, discard: bool, key: Option<String>, reply: Function) -> std::result::Result<(), JsValue> {
         let key = match key {
             Some(k) => Some(crate::cos::api::validate_key(&k).map_err(thrown)?),
             None => None,
         };
         let uploader = self.uploader.clone();
-        reply_later(reply, Box::pin(async move { count(uploader.discard_pending(key.as_deref()).await) }));
+        reply_later(
+            reply,
+            Box::pin(async move {
+                if discard {
+                    count(uploader.discard_pending(key.as_deref()).await)
+                } else {
+                    pending_json(uploader.pending_uploads().await, "key").into()
+                }
+            }),
+        );
         Ok(())
     }
 }

@@ -258,7 +258,7 @@ function smh$reply(start) {
 class smh$Client {
   /** Unfinished uploads that `upload()` of the same file to the same target would continue. */
   pendingUploads() {
-    return smh$reply(reply => this[smh$RAW].pending(reply)).then(JSON.parse);
+    return smh$reply(reply => this[smh$RAW].pending(false, undefined, reply)).then(JSON.parse);
   }
   free() {
     this[smh$RAW].free();
@@ -266,7 +266,7 @@ class smh$Client {
   /** `discardPending(target)`, the target named `name` (`path`, `key`) in errors. */
   [smh$DISCARD](target, name) {
     if (!smh$absent(target) && typeof target !== 'string') throw smh$invalid(name, 'must be a string or undefined');
-    return smh$reply(reply => this[smh$RAW].discard(smh$absent(target) ? undefined : target, reply));
+    return smh$reply(reply => this[smh$RAW].pending(true, smh$absent(target) ? undefined : target, reply));
   }
 }
 if (Symbol.dispose) smh$Client.prototype[Symbol.dispose] = smh$Client.prototype.free;
