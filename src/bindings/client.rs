@@ -10,10 +10,10 @@ use wasm_bindgen::prelude::*;
 use super::common::{at, call_page, number, read_common, text};
 use super::error::thrown;
 use super::platform;
-use super::task::{count, pending_json, reply_later, Events, UploadTask};
+use super::task::{pending_json, reply_later, Events, UploadTask};
 use crate::engine::{run, ClientConfig, SmhUploader, UploadOptions, UploadResult};
 use crate::error::{Error, Result};
-use crate::json::Writer;
+use crate::json::{u64_to_string, Writer};
 use crate::platform::browser::JsTimer;
 use crate::platform::LocalBoxFuture;
 use crate::smh::{Conflict, LibraryPath, SmhTarget, TokenProvider, Tokens};
@@ -91,10 +91,11 @@ impl SmhClient {
         }))
     }
 
-    /// `pendingUploads()` (`discard` false): gives `reply` the list as JSON text; or
-    /// `discardPending(path?)` (`discard` true): gives `reply` how many uploads were forgotten
+    /// `pendingUploads()` (`discard` false): gives `reply` the list as JSON text (`d(true, text)`, as
+    /// a task's end); or
+    /// `discardPending(path?)` (`discard` true): gives `reply` how many uploads (as text) were forgotten
     /// and cancelled. One export for both: one shim and one future.
-    pub fn pending(&self, discard: bool, path: Option<String>, reply: Function) -> std::result::Result<(), JsValue> {
+    pub fn pending(&self, discard: bool, path: Option<String>, reply: Events) -> std::result::Result<(), JsValue> {
         let path = match path {
             Some(p) => Some(LibraryPath::parse(&p).map_err(thrown)?.joined()),
             None => None,
@@ -103,11 +104,11 @@ impl SmhClient {
         reply_later(
             reply,
             Box::pin(async move {
-                if discard {
-                    count(uploader.discard_pending(path.as_deref()).await)
+                Ok(if discard {
+                    u64_to_string(uploader.discard_pending(path.as_deref()).await as u64)
                 } else {
-                    pending_json(uploader.pending_uploads().await, "path").into()
-                }
+                    pending_json(uploader.pending_uploads().await, "path")
+                })
             }),
         );
         Ok(())

@@ -10,11 +10,11 @@ use wasm_bindgen::prelude::*;
 
 use super::common::{at, call_page, read_common, text};
 use super::error::thrown;
-use super::task::{count, pending_json, reply_later, Events, UploadTask};
+use super::task::{pending_json, reply_later, Events, UploadTask};
 use crate::cos::credentials::CredentialProvider;
 use crate::engine::{run_cos, ClientConfig, CosConfig, CosObject, CosResult, DirectCosUploader};
 use crate::error::{Error, Result};
-use crate::json::{Value, Writer};
+use crate::json::{u64_to_string, Value, Writer};
 use crate::platform::browser::JsTimer;
 use crate::platform::LocalBoxFuture;
 use crate::smh::SmhTarget;
@@ -99,10 +99,11 @@ impl CosUploader {
         }))
     }
 
-    /// `pendingUploads()` (`discard` false): gives `reply` the list as JSON text; or
-    /// `discardPending(key?)` (`discard` true): gives `reply` how many uploads were forgotten
+    /// `pendingUploads()` (`discard` false): gives `reply` the list as JSON text (`d(true, text)`, as
+    /// a task's end); or
+    /// `discardPending(key?)` (`discard` true): gives `reply` how many uploads (as text) were forgotten
     /// and aborted. One export for both: one shim and one future.
-    pub fn pending(&self, discard: bool, key: Option<String>, reply: Function) -> std::result::Result<(), JsValue> {
+    pub fn pending(&self, discard: bool, key: Option<String>, reply: Events) -> std::result::Result<(), JsValue> {
         let key = match key {
             Some(k) => Some(crate::cos::api::validate_key(&k).map_err(thrown)?),
             None => None,
@@ -111,11 +112,11 @@ impl CosUploader {
         reply_later(
             reply,
             Box::pin(async move {
-                if discard {
-                    count(uploader.discard_pending(key.as_deref()).await)
+                Ok(if discard {
+                    u64_to_string(uploader.discard_pending(key.as_deref()).await as u64)
                 } else {
-                    pending_json(uploader.pending_uploads().await, "key").into()
-                }
+                    pending_json(uploader.pending_uploads().await, "key")
+                })
             }),
         );
         Ok(())

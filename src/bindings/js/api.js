@@ -245,11 +245,12 @@ function smh$callBack(f, arg) {
   }
 }
 
-/** A promise of what the wasm gives `reply` (`pendingUploads()`, `discardPending()`); `start`
- *  may throw at once (a bad argument). */
+/** A promise of the JSON the wasm hands `reply.d` (`pendingUploads()`, `discardPending()`; a
+ *  task's `events.d` takes its end the same way), parsed; `start` may throw at once (a bad
+ *  argument). */
 function smh$reply(start) {
   let reply;
-  const promise = new Promise(resolve => (reply = resolve));
+  const promise = new Promise(resolve => (reply = { d: (ok, json) => resolve(JSON.parse(json)) }));
   smh$call(() => start(reply));
   return promise;
 }
@@ -258,7 +259,7 @@ function smh$reply(start) {
 class smh$Client {
   /** Unfinished uploads that `upload()` of the same file to the same target would continue. */
   pendingUploads() {
-    return smh$reply(reply => this[smh$RAW].pending(false, undefined, reply)).then(JSON.parse);
+    return smh$reply(reply => this[smh$RAW].pending(false, undefined, reply));
   }
   free() {
     this[smh$RAW].free();
