@@ -99,7 +99,7 @@ export function smhOnline() {
  * Sends `method url` with `headers` (JSON text of [name, value, …]: one string crosses from the
  * wasm for less than an array of values) and `body` (a Blob, a Uint8Array or undefined), within
  * `timeout` ms (0: no limit); `progress(loaded)`, when given, hears the upload's progress.
- * Returns the XHR (abort() gives up on it) with `smhEnd`: a promise of the status once loaded,
+ * Returns the XHR (`smhAbort()` gives up on it) with `smhEnd`: a promise of the status once loaded,
  * or of the `Timeout` error's message (`method url`, the URL without its query and fragment:
  * that is where tokens and signatures live); it rejects with an Error whose message is the
  * `Network` error's (a network error, a CORS refusal or an abort), with what open() or send()
@@ -107,6 +107,7 @@ export function smhOnline() {
  */
 export function smhXhr(method, url, headers, body, timeout, progress) {
   const xhr = new XMLHttpRequest();
+  xhr.smhAbort = () => xhr.abort();
   xhr.smhEnd = new Promise((resolve, reject) => {
     xhr.open(method, url, true);
     xhr.responseType = 'arraybuffer';
@@ -130,7 +131,21 @@ export function smhXhr(method, url, headers, body, timeout, progress) {
     // Connection refused/reset, or a CORS refusal: the browser does not say which.
     xhr.onerror = xhr.onabort = end(reject, () => new Error(what + ' failed (network error or CORS)'));
     if (progress) xhr.upload.onprogress = e => progress(e.loaded);
-    xhr.send(body);
+    if (!(body instanceof Blob)) return xhr.send(body);
+    // A part: its `send` (costly under DevTools) in a task of its own, not in one with the
+    // other parts of its wave. Given up on before then (`smhAbort`), it is never sent and ends
+    // as an aborted request does (abort() alone would leave it opened, still to be sent).
+    const later = setTimeout(() => {
+      try {
+        xhr.send(body);
+      } catch (e) {
+        reject(e);
+      }
+    }, 0);
+    xhr.smhAbort = () => {
+      clearTimeout(later);
+      xhr.onabort();
+    };
   });
   return xhr;
 }
