@@ -4,10 +4,10 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use js_sys::Function;
+use futures::FutureExt;
 use wasm_bindgen::prelude::*;
 
-use super::common::{at, call_page, number, read_common, text};
+use super::common::{at, call_page, number, read_common, text, PageCall};
 use super::error::thrown;
 use super::platform;
 use super::task::{pending_json, reply_later, Events, UploadTask};
@@ -19,12 +19,11 @@ use crate::platform::LocalBoxFuture;
 use crate::smh::{Conflict, LibraryPath, SmhTarget, TokenProvider, Tokens};
 
 /// `getAccessToken()` through the JS layer (which checks it gave a non-empty string).
-struct JsTokenProvider(Function, Duration);
+struct JsTokenProvider(PageCall, Duration);
 
 impl TokenProvider for JsTokenProvider {
     fn fetch(&self) -> LocalBoxFuture<'static, Result<String>> {
-        let (f, limit) = (self.0.clone(), self.1);
-        Box::pin(async move { call_page(&f, limit).await.map_err(|message| Error::AccessToken { message }) })
+        Box::pin(call_page(&self.0, self.1).map(|token| token.map_err(|message| Error::AccessToken { message })))
     }
 }
 
@@ -50,8 +49,8 @@ impl SmhClient {
         let mut config = ClientConfig::new(target);
         let checkpoints = read_common(&mut config, &values);
         let limit = config.retry.request_timeout;
-        let tokens = match (at(&values, 14).dyn_into::<Function>(), text(&values, 13)) {
-            (Ok(f), initial) => Tokens::from_provider(Rc::new(JsTokenProvider(f, limit)), initial),
+        let tokens = match (at(&values, 14).dyn_into::<js_sys::Function>(), text(&values, 13)) {
+            (Ok(f), initial) => Tokens::from_provider(Rc::new(JsTokenProvider(f.unchecked_into(), limit)), initial),
             (Err(_), token) => Tokens::fixed(token.unwrap_or_default()),
         };
         if let Some(create) = number(&values, 15) {

@@ -5,10 +5,10 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use js_sys::Function;
+use futures::FutureExt;
 use wasm_bindgen::prelude::*;
 
-use super::common::{at, call_page, read_common, text};
+use super::common::{at, call_page, read_common, text, PageCall};
 use super::error::thrown;
 use super::task::{pending_json, reply_later, Events, UploadTask};
 use crate::cos::credentials::CredentialProvider;
@@ -21,17 +21,15 @@ use crate::smh::SmhTarget;
 
 /// `getCredentials()` through the JS layer, which hands them over as JSON text so that every
 /// accepted shape goes through one parser ([`crate::cos::credentials::parse`]).
-struct JsCredentialProvider(Function, Duration);
+struct JsCredentialProvider(PageCall, Duration);
 
 impl CredentialProvider for JsCredentialProvider {
     fn fetch(&self) -> LocalBoxFuture<'static, Result<Value>> {
-        let (f, limit) = (self.0.clone(), self.1);
-        Box::pin(async move {
+        Box::pin(call_page(&self.0, self.1).map(|text| {
             let fail = |message: String| Error::Credentials { message };
-            let text = call_page(&f, limit).await.map_err(fail)?;
-            crate::json::parse(text.as_bytes())
+            crate::json::parse(text.map_err(fail)?.as_bytes())
                 .map_err(|_| fail("getCredentials resolved to an object that is not JSON".into()))
-        })
+        }))
     }
 }
 
@@ -60,7 +58,7 @@ impl CosUploader {
             user_id: None,
         });
         let checkpoints = read_common(&mut config, &values);
-        let get_credentials = at(&values, 12).unchecked_into::<Function>();
+        let get_credentials = at(&values, 12).unchecked_into::<PageCall>();
         let provider = Rc::new(JsCredentialProvider(get_credentials, config.retry.request_timeout));
         let http = super::platform::http();
         let uploader =
