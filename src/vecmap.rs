@@ -129,7 +129,7 @@ pub struct VecSet<T> {
 }
 
 impl<T> VecSet<T> {
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         VecSet { items: Vec::new() }
     }
     fn position<Q: PartialEq + ?Sized>(&self, item: &Q) -> Option<usize>

@@ -271,7 +271,7 @@ pub async fn next_task() {
 thread_local! {
     /// The records the JavaScript context's uploads hold (every client of the page or
     /// mini-program): [`hold_record`].
-    static HELD: std::cell::RefCell<crate::vecmap::VecSet<String>> = Default::default();
+    static HELD: std::cell::RefCell<crate::vecmap::VecSet<String>> = const { std::cell::RefCell::new(crate::vecmap::VecSet::new()) };
 }
 
 #[cfg(target_arch = "wasm32")]
