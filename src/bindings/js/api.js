@@ -179,14 +179,16 @@ function smh$checkpoints(o) {
 }
 
 /** A `{get, set, remove}` store as the wasm calls it (src/platform/browser/storage.rs): its
- *  methods as they are now, each called on the store with the key (and the value), and `wide`
- *  when every client of the page shares its storage (the 'local' store says `__smhPageWide`). */
+ *  methods as they are now, each called on the store with the key (and the value), what it
+ *  gave taken as `Promise.resolve` takes it and a throw a rejection; and `wide` when every
+ *  client of the page shares its storage (the 'local' store says `__smhPageWide`). */
 function smh$store(v) {
   const { get, set, remove } = v;
+  const call = (f, ...args) => new Promise(resolve => resolve(f.apply(v, args)));
   return {
-    get: key => get.call(v, key),
-    set: (key, value) => set.call(v, key, value),
-    remove: key => remove.call(v, key),
+    get: key => call(get, key),
+    set: (key, value) => call(set, key, value),
+    remove: key => call(remove, key),
     wide: !!v.__smhPageWide,
   };
 }
