@@ -300,9 +300,40 @@ export function smhWorkerStart(module) {
   if (!worker && !unavailable) start(module);
 }
 
-/** CRC-64/XZ of `blob` as a decimal string. */
-export function smhWorkerCrc64(module, blob) {
-  return call(module, { op: 'crc64', blob });
+/** CRC-64/XZ of `blob` as a decimal string. `via`: 0 'auto' (the Worker, else the page; a task
+ *  later first: a part's XHR send, queued just before, goes first, so the first part's bytes do
+ *  not wait for the Worker's start-up), 1 the Worker only, 2 the page only. `exports` are the
+ *  page's wasm instance's: the page computes with the kernel the Worker runs. */
+export function smhWorkerCrc64(module, exports, blob, via) {
+  const inWorker = () => call(module, { op: 'crc64', blob });
+  if (via === 1) return inWorker();
+  if (via === 2) return pageCrc64(exports, blob);
+  return new Promise(later => setTimeout(later))
+    .then(inWorker)
+    .catch(e => {
+      if (!smhWorkerUnavailable(e)) throw e;
+      return pageCrc64(exports, blob);
+    });
+}
+
+/** Bytes read, and hashed in one call, at a time in the page: each read's reply comes in a task of
+ *  its own, so the page's events run between the calls (src/platform/mod.rs, `HASH_SLICE`). */
+const PAGE_READ = 256 * 1024;
+let pageBuffer = 0; // the page's buffer in wasm memory for PAGE_READ bytes, once reserved
+
+/** CRC-64/XZ of `blob` computed in the page by the wasm's kernel (src/bindings/worker.rs). */
+async function pageCrc64(exports, blob) {
+  pageBuffer = pageBuffer || exports.smh_worker_alloc(PAGE_READ);
+  if (!pageBuffer) throw new Error('no wasm memory for the CRC-64 buffer');
+  let crc = 0n;
+  for (let start = 0; start < blob.size; start += PAGE_READ) {
+    const want = Math.min(PAGE_READ, blob.size - start);
+    const bytes = new Uint8Array(await blob.slice(start, start + want).arrayBuffer());
+    if (bytes.length !== want) throw new Error(`expected ${want} bytes at offset ${start}, got ${bytes.length}; the file changed`);
+    new Uint8Array(exports.memory.buffer, pageBuffer, want).set(bytes);
+    crc = exports.smh_worker_crc64(crc, pageBuffer, want);
+  }
+  return BigInt.asUintN(64, crc).toString(); // i64 results arrive signed
 }
 
 /** Chained SHA-256 (docs/smh-api.md §5.8) of `blob` after `previous` (32 bytes or undefined);
