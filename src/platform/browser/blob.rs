@@ -6,6 +6,7 @@
 
 use std::ops::Range;
 
+use futures::FutureExt;
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
@@ -80,14 +81,13 @@ impl FileSource for BlobSource {
     }
 
     fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {
-        Box::pin(async move {
-            // Each part's slice (and the Worker message that follows) in a task of its own.
-            super::next_task().await;
+        // Each part's slice (and the Worker message that follows) in a task of its own.
+        Box::pin(super::next_task().map(move |()| {
             let slice = self.slice(&range)?;
             let len = slice.size() as u64;
             let crc64 = Box::pin(worker::crc64(slice.clone(), Via::Auto));
             Ok(Part { body: Body::Handle(Handle::new(len, slice)), crc64 })
-        })
+        }))
     }
 
     fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {
