@@ -124,7 +124,7 @@ pub(super) fn pending_json(list: Vec<crate::engine::Pending>, target_name: &str)
 
 /// Runs `future` and hands its outcome to `shared`'s events once.
 fn settle_later(shared: Rc<Shared>, future: Flow) {
-    wasm_bindgen_futures::spawn_local(async move { shared.settle(&future.await) });
+    super::platform::spawn(Box::pin(async move { shared.settle(&future.await) }));
 }
 
 /// Runs `future` and hands the text it gives to `reply` (`pendingUploads()`,

@@ -76,6 +76,13 @@ export function smhJsonParse(bytes) {
   }
 }
 
+// ---- The bindings' executor (spawn.rs)
+
+/** Calls `exports.smh_poll_task(task)` (the glue's guarded exports) in a microtask. */
+export function smhSchedule(exports, task) {
+  queueMicrotask(() => exports.smh_poll_task(task));
+}
+
 // ---- Timeouts (timer.rs)
 
 /** A promise that resolves in `ms` ms, whose `smhClear()` cancels it. */
