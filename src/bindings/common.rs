@@ -1,10 +1,10 @@
 //! What the wasm sides of `SmhClient` and `CosUploader` share: their common options and the
 //! calls of the page's async functions.
 
+use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures::future::Map;
 use futures::FutureExt;
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -27,15 +27,13 @@ extern "C" {
 }
 
 /// Calls `f` with `limit`: the text its promise resolves with, or the message it rejects with.
-pub(super) fn call_page(f: &PageCall, limit: Duration) -> Map<JsFuture, fn(JsResult) -> Result<String, String>> {
-    fn text(v: JsValue) -> String {
+pub(super) fn call_page(f: &PageCall, limit: Duration) -> impl Future<Output = Result<String, String>> + 'static {
+    fn as_text(v: JsValue) -> String {
         v.as_string().unwrap_or_default()
     }
     let promise = f.call_with_limit(&JsValue::NULL, crate::platform::whole_ms(limit) as f64);
-    JsFuture::from(promise).map(|settled| settled.map(text).map_err(text))
+    JsFuture::from(promise).map(|settled| settled.map(as_text).map_err(as_text))
 }
-
-type JsResult = std::result::Result<JsValue, JsValue>;
 
 /// Item `index` of the array of options the JS layer hands a constructor (`undefined` past its
 /// end).
