@@ -47,11 +47,15 @@ extern "C" {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct XhrHttp;
 
+/// The progress handler, of the closure type a `JsFuture`'s handlers have: no wasm-bindgen shim
+/// of its own for one more type.
+type Progress = Closure<dyn FnMut(JsValue) -> std::result::Result<(), wasm_bindgen::JsError>>;
+
 /// Keeps the progress handler alive while the request runs; aborts it if dropped before the end.
 struct InFlight {
     xhr: Request,
     finished: bool,
-    _progress: Option<Closure<dyn FnMut(f64)>>,
+    _progress: Option<Progress>,
 }
 
 impl Drop for InFlight {
@@ -109,10 +113,12 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         None => JsValue::UNDEFINED,
     };
     let timeout = request.timeout.map_or(0, |t| crate::platform::whole_ms(t).min(u32::MAX.into()) as u32);
-    let progress = request
-        .progress
-        .clone()
-        .map(|progress| Closure::<dyn FnMut(f64)>::new(move |loaded: f64| progress(loaded as u64)));
+    let progress = request.progress.clone().map(|progress| {
+        Progress::new(move |loaded: JsValue| {
+            progress(loaded.as_f64().unwrap_or_default() as u64);
+            Ok(())
+        })
+    });
     let xhr = start(
         request.method.as_str(),
         &request.url,
