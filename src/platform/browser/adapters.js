@@ -22,6 +22,14 @@ export function smhMessage(value) {
   return typeof value === 'string' ? value : 'unknown JavaScript error';
 }
 
+// ---- File reads (blob.rs)
+
+/** The bytes of `blob` from `start` to `end`: a promise of an ArrayBuffer, rejected when the
+ *  slice or the read fails. */
+export function smhRead(blob, start, end) {
+  return new Promise(resolve => resolve(blob.slice(start, end).arrayBuffer()));
+}
+
 // ---- JSON reader (json.rs): the browser's `JSON.parse`, so that the wasm carries no reader of
 // its own (src/json.rs keeps one for the mini-program and native builds).
 //

@@ -7,8 +7,8 @@
 use std::ops::Range;
 
 use futures::FutureExt;
-use js_sys::Reflect;
-use wasm_bindgen::JsValue;
+use js_sys::{Promise, Reflect};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
@@ -59,10 +59,12 @@ impl BlobSource {
     }
 }
 
-/// The bytes of `blob` (`arrayBuffer()`), copied into wasm memory.
-pub(super) async fn read_blob(blob: Result<Blob>) -> Result<Vec<u8>> {
-    let buffer = JsFuture::from(blob?.array_buffer()).await.map_err(read_error)?;
-    bytes_of(&buffer).ok_or_else(|| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })
+#[wasm_bindgen(module = "/src/platform/browser/adapters.js")]
+extern "C" {
+    /// The bytes of `blob` from `start` to `end`: a promise of an `ArrayBuffer`, rejected when
+    /// the slice or the read fails.
+    #[wasm_bindgen(js_name = smhRead)]
+    fn read_range(blob: &Blob, start: f64, end: f64) -> Promise;
 }
 
 impl From<BlobSource> for Blob {
@@ -77,7 +79,11 @@ impl FileSource for BlobSource {
     }
 
     fn read(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Vec<u8>>> {
-        Box::pin(read_blob(self.slice(&range)))
+        let read = JsFuture::from(read_range(&self.blob, range.start as f64, range.end as f64));
+        Box::pin(read.map(|buffer| {
+            bytes_of(&buffer.map_err(read_error)?)
+                .ok_or_else(|| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })
+        }))
     }
 
     fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {
