@@ -143,7 +143,7 @@ pub struct VecSet<T> {
 }
 
 impl<T: Borrow<str>> VecSet<T> {
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         VecSet { items: Vec::new() }
     }
     fn position(&self, item: &str) -> Option<usize> {

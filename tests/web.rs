@@ -83,6 +83,33 @@ async fn each_part_starts_in_a_task_of_its_own() {
     assert_eq!(fired, JsValue::TRUE, "part() sliced the file in the caller's task");
 }
 
+/// A part's XHR `send` comes a task after the request is opened (adapters.js), like the part's
+/// other browser work; a part given up on before then (a pause, a cancel) is never sent, while
+/// a part awaited goes out.
+#[wasm_bindgen_test]
+async fn a_part_dropped_before_its_send_task_is_never_sent() {
+    let source = BlobSource::new(blob_of(&pattern(1000, 7))).unwrap();
+    let put = |name: &str, body: Body| HttpRequest {
+        method: Method::Put,
+        url: format!("http://{}/{name}", field("cos")),
+        headers: vec![],
+        body: Some(body),
+        timeout: Some(Duration::from_secs(20)),
+        progress: Some(Rc::new(|_| {})),
+    };
+    let part = source.part(0..1000).await.expect("part");
+    let mut dropped = XhrHttp.send(put("dropped-part.bin", part.body.clone()));
+    assert!(futures::poll!(dropped.as_mut()).is_pending(), "not sent in the caller's task");
+    drop(dropped);
+    let sent = XhrHttp.send(put("sent-part.bin", part.body)).await.expect("a response");
+    assert_eq!(sent.status, 403, "an unsigned PUT reached COS");
+    JsTimer.sleep(Duration::from_millis(100)).await;
+    let log = app_json(Method::Get, "/_dev/log", None).await;
+    let paths: Vec<&str> = log.as_array().unwrap().iter().filter_map(|e| e["path"].as_str()).collect();
+    assert!(paths.iter().any(|p| p.ends_with("/sent-part.bin")), "{paths:?}");
+    assert!(!paths.iter().any(|p| p.ends_with("/dropped-part.bin")), "the dropped part went out: {paths:?}");
+}
+
 #[wasm_bindgen_test]
 async fn timer_sleeps_and_cancels_on_drop() {
     let t = JsTimer;

@@ -4,27 +4,26 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use js_sys::Function;
+use futures::FutureExt;
 use wasm_bindgen::prelude::*;
 
-use super::common::{at, call_page, number, read_common, text};
+use super::common::{at, call_page, number, read_common, text, PageCall};
 use super::error::thrown;
 use super::platform;
-use super::task::{count, pending_json, reply_later, Events, UploadTask};
+use super::task::{pending_json, reply_later, Events, UploadTask};
 use crate::engine::{run, ClientConfig, SmhUploader, UploadOptions, UploadResult};
 use crate::error::{Error, Result};
-use crate::json::Writer;
+use crate::json::{u64_to_string, Writer};
 use crate::platform::browser::JsTimer;
 use crate::platform::LocalBoxFuture;
 use crate::smh::{Conflict, LibraryPath, SmhTarget, TokenProvider, Tokens};
 
 /// `getAccessToken()` through the JS layer (which checks it gave a non-empty string).
-struct JsTokenProvider(Function, Duration);
+struct JsTokenProvider(PageCall, Duration);
 
 impl TokenProvider for JsTokenProvider {
     fn fetch(&self) -> LocalBoxFuture<'static, Result<String>> {
-        let (f, limit) = (self.0.clone(), self.1);
-        Box::pin(async move { call_page(&f, limit).await.map_err(|message| Error::AccessToken { message }) })
+        Box::pin(call_page(&self.0, self.1).map(|token| token.map_err(|message| Error::AccessToken { message })))
     }
 }
 
@@ -50,8 +49,8 @@ impl SmhClient {
         let mut config = ClientConfig::new(target);
         let checkpoints = read_common(&mut config, &values);
         let limit = config.retry.request_timeout;
-        let tokens = match (at(&values, 14).dyn_into::<Function>(), text(&values, 13)) {
-            (Ok(f), initial) => Tokens::from_provider(Rc::new(JsTokenProvider(f, limit)), initial),
+        let tokens = match (at(&values, 14).dyn_into::<js_sys::Function>(), text(&values, 13)) {
+            (Ok(f), initial) => Tokens::from_provider(Rc::new(JsTokenProvider(f.unchecked_into(), limit)), initial),
             (Err(_), token) => Tokens::fixed(token.unwrap_or_default()),
         };
         if let Some(create) = number(&values, 15) {
@@ -91,20 +90,26 @@ impl SmhClient {
         }))
     }
 
-    /// `pendingUploads()`: gives `reply` the list as JSON text.
-    pub fn pending(&self, reply: Function) {
-        let uploader = self.uploader.clone();
-        reply_later(reply, Box::pin(async move { pending_json(uploader.pending_uploads().await, "path").into() }));
-    }
-
-    /// `discardPending(path?)`: gives `reply` how many uploads were forgotten and cancelled.
-    pub fn discard(&self, path: Option<String>, reply: Function) -> std::result::Result<(), JsValue> {
+    /// `pendingUploads()` (`discard` false): gives `reply` the list as JSON text (`d(true, text)`, as
+    /// a task's end); or
+    /// `discardPending(path?)` (`discard` true): gives `reply` how many uploads (as text) were forgotten
+    /// and cancelled. One export for both: one shim and one future.
+    pub fn pending(&self, discard: bool, path: Option<String>, reply: Events) -> std::result::Result<(), JsValue> {
         let path = match path {
             Some(p) => Some(LibraryPath::parse(&p).map_err(thrown)?.joined()),
             None => None,
         };
         let uploader = self.uploader.clone();
-        reply_later(reply, Box::pin(async move { count(uploader.discard_pending(path.as_deref()).await) }));
+        reply_later(
+            reply,
+            Box::pin(async move {
+                Ok(if discard {
+                    u64_to_string(uploader.discard_pending(path.as_deref()).await as u64)
+                } else {
+                    pending_json(uploader.pending_uploads().await, "path")
+                })
+            }),
+        );
         Ok(())
     }
 }

@@ -1,10 +1,12 @@
 //! What the wasm sides of `SmhClient` and `CosUploader` share: their common options and the
 //! calls of the page's async functions.
 
+use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
-use js_sys::{Function, Promise, Reflect};
+use futures::FutureExt;
+use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -13,13 +15,24 @@ use crate::engine::ClientConfig;
 use crate::platform::browser::JsCheckpoints;
 use crate::platform::{CheckpointStore, NoCheckpoints};
 
-/// Calls the JS layer's wrapper of a page function (`getAccessToken`, `getCredentials`): given
-/// the time limit in ms it returns a promise of text, rejected with the text of the message when
-/// the page's function threw, rejected, gave an unusable value or did not settle in time.
-pub(super) async fn call_page(f: &Function, limit: Duration) -> std::result::Result<String, String> {
-    let text = |v: JsValue| v.as_string().unwrap_or_default();
-    let promise = f.call1(&JsValue::NULL, &JsValue::from_f64(crate::platform::whole_ms(limit) as f64)).map_err(text)?;
-    JsFuture::from(promise.unchecked_into::<Promise>()).await.map(text).map_err(text)
+#[wasm_bindgen]
+extern "C" {
+    /// The JS layer's wrapper of a page function (`getAccessToken`, `getCredentials`;
+    /// `smh$bounded` in src/bindings/js/api.js): given the time limit in ms it returns a promise
+    /// of text, rejected with the text of the message when the page's function threw, rejected,
+    /// gave an unusable value or did not settle in time. It never throws itself.
+    pub(super) type PageCall;
+    #[wasm_bindgen(method, js_name = call)]
+    fn call_with_limit(this: &PageCall, this_arg: &JsValue, ms: f64) -> Promise;
+}
+
+/// Calls `f` with `limit`: the text its promise resolves with, or the message it rejects with.
+pub(super) fn call_page(f: &PageCall, limit: Duration) -> impl Future<Output = Result<String, String>> + 'static {
+    fn as_text(v: JsValue) -> String {
+        v.as_string().unwrap_or_default()
+    }
+    let promise = f.call_with_limit(&JsValue::NULL, crate::platform::whole_ms(limit) as f64);
+    JsFuture::from(promise).map(|settled| settled.map(as_text).map_err(as_text))
 }
 
 /// Item `index` of the array of options the JS layer hands a constructor (`undefined` past its

@@ -5,33 +5,31 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use js_sys::Function;
+use futures::FutureExt;
 use wasm_bindgen::prelude::*;
 
-use super::common::{at, call_page, read_common, text};
+use super::common::{at, call_page, read_common, text, PageCall};
 use super::error::thrown;
-use super::task::{count, pending_json, reply_later, Events, UploadTask};
+use super::task::{pending_json, reply_later, Events, UploadTask};
 use crate::cos::credentials::CredentialProvider;
 use crate::engine::{run_cos, ClientConfig, CosConfig, CosObject, CosResult, DirectCosUploader};
 use crate::error::{Error, Result};
-use crate::json::{Value, Writer};
+use crate::json::{u64_to_string, Value, Writer};
 use crate::platform::browser::JsTimer;
 use crate::platform::LocalBoxFuture;
 use crate::smh::SmhTarget;
 
 /// `getCredentials()` through the JS layer, which hands them over as JSON text so that every
 /// accepted shape goes through one parser ([`crate::cos::credentials::parse`]).
-struct JsCredentialProvider(Function, Duration);
+struct JsCredentialProvider(PageCall, Duration);
 
 impl CredentialProvider for JsCredentialProvider {
     fn fetch(&self) -> LocalBoxFuture<'static, Result<Value>> {
-        let (f, limit) = (self.0.clone(), self.1);
-        Box::pin(async move {
+        Box::pin(call_page(&self.0, self.1).map(|text| {
             let fail = |message: String| Error::Credentials { message };
-            let text = call_page(&f, limit).await.map_err(fail)?;
-            crate::json::parse(text.as_bytes())
+            crate::json::parse(text.map_err(fail)?.as_bytes())
                 .map_err(|_| fail("getCredentials resolved to an object that is not JSON".into()))
-        })
+        }))
     }
 }
 
@@ -60,7 +58,7 @@ impl CosUploader {
             user_id: None,
         });
         let checkpoints = read_common(&mut config, &values);
-        let get_credentials = at(&values, 12).unchecked_into::<Function>();
+        let get_credentials = at(&values, 12).unchecked_into::<PageCall>();
         let provider = Rc::new(JsCredentialProvider(get_credentials, config.retry.request_timeout));
         let http = super::platform::http();
         let uploader =
@@ -99,20 +97,26 @@ impl CosUploader {
         }))
     }
 
-    /// `pendingUploads()`: gives `reply` the list as JSON text.
-    pub fn pending(&self, reply: Function) {
-        let uploader = self.uploader.clone();
-        reply_later(reply, Box::pin(async move { pending_json(uploader.pending_uploads().await, "key").into() }));
-    }
-
-    /// `discardPending(key?)`: gives `reply` how many uploads were forgotten and aborted.
-    pub fn discard(&self, key: Option<String>, reply: Function) -> std::result::Result<(), JsValue> {
+    /// `pendingUploads()` (`discard` false): gives `reply` the list as JSON text (`d(true, text)`, as
+    /// a task's end); or
+    /// `discardPending(key?)` (`discard` true): gives `reply` how many uploads (as text) were forgotten
+    /// and aborted. One export for both: one shim and one future.
+    pub fn pending(&self, discard: bool, key: Option<String>, reply: Events) -> std::result::Result<(), JsValue> {
         let key = match key {
             Some(k) => Some(crate::cos::api::validate_key(&k).map_err(thrown)?),
             None => None,
         };
         let uploader = self.uploader.clone();
-        reply_later(reply, Box::pin(async move { count(uploader.discard_pending(key.as_deref()).await) }));
+        reply_later(
+            reply,
+            Box::pin(async move {
+                Ok(if discard {
+                    u64_to_string(uploader.discard_pending(key.as_deref()).await as u64)
+                } else {
+                    pending_json(uploader.pending_uploads().await, "key")
+                })
+            }),
+        );
         Ok(())
     }
 }

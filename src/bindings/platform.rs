@@ -11,6 +11,8 @@
 //!   word on the network (`navigator.onLine` / `wx.onNetworkStatusChange`).
 //! - [`prepare`]: what a new client starts ahead of its first upload (the browser's hashing
 //!   Worker).
+//! - [`spawn`]: runs a task's flow or a reply (the browser's small executor, src/platform/
+//!   browser/spawn.rs; wasm-bindgen-futures in mini-programs).
 
 use std::rc::Rc;
 
@@ -48,6 +50,11 @@ mod chosen {
     /// follows `navigator.onLine`.
     pub fn apply_defaults(config: &mut ClientConfig) {
         config.retry.network = Network(Rc::new(NavigatorConnectivity));
+    }
+
+    /// Runs a binding's future on the page's microtask queue.
+    pub fn spawn(future: crate::platform::LocalBoxFuture<'static, ()>) {
+        crate::platform::browser::spawn::spawn(future);
     }
 
     /// The hashing Worker starts with the first client rather than with the first upload's
@@ -102,6 +109,10 @@ mod chosen {
 
     /// Nothing to start: mini-programs hash in place.
     pub fn prepare() {}
+
+    pub fn spawn(future: crate::platform::LocalBoxFuture<'static, ()>) {
+        wasm_bindgen_futures::spawn_local(future);
+    }
 }
 
-pub use chosen::{apply_defaults, file_source, http, local_checkpoints, prepare};
+pub use chosen::{apply_defaults, file_source, http, local_checkpoints, prepare, spawn};

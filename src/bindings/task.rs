@@ -40,6 +40,10 @@ struct Shared {
 }
 
 impl Shared {
+    fn new(events: Events) -> Rc<Shared> {
+        Rc::new(Shared { state: Cell::new(UploadState::Preparing), settled: Cell::new(false), events })
+    }
+
     /// Hands the end to the JS layer, unless it has it already (the task was cancelled).
     fn settle(&self, outcome: &crate::Result<String>) {
         if self.settled.replace(true) {
@@ -94,11 +98,10 @@ impl UploadTask {
     /// Starts `flow(control, observer)` and returns its handle; `events` hears of it until it
     /// settles.
     pub(super) fn spawn(events: Events, flow: impl FnOnce(Control, Rc<dyn Observer>) -> Flow) -> UploadTask {
-        let shared = Rc::new(Shared { state: Cell::new(UploadState::Preparing), settled: Cell::new(false), events });
+        let shared = Shared::new(events);
         let control = Control::new();
         let future = flow(control.clone(), shared.clone() as Rc<dyn Observer>);
-        let running = shared.clone();
-        wasm_bindgen_futures::spawn_local(async move { running.settle(&future.await) });
+        settle_later(shared.clone(), future);
         UploadTask { shared, control }
     }
 }
@@ -119,17 +122,16 @@ pub(super) fn pending_json(list: Vec<crate::engine::Pending>, target_name: &str)
     w.close(']').finish()
 }
 
-/// Runs `future` and hands what it gives to `reply` (`pendingUploads()`, `discardPending()`:
-/// the JS layer makes the promise).
-pub(super) fn reply_later(reply: js_sys::Function, future: LocalBoxFuture<'static, JsValue>) {
-    wasm_bindgen_futures::spawn_local(async move {
-        let _ = reply.call1(&JsValue::NULL, &future.await);
-    });
+/// Runs `future` and hands its outcome to `shared`'s events once.
+fn settle_later(shared: Rc<Shared>, future: Flow) {
+    super::platform::spawn(Box::pin(async move { shared.settle(&future.await) }));
 }
 
-/// `discardPending()`'s count.
-pub(super) fn count(n: usize) -> JsValue {
-    JsValue::from_f64(n as f64)
+/// Runs `future` and hands the text it gives to `reply` (`pendingUploads()`,
+/// `discardPending()`: the JS layer makes the promise), as a task hands its end to its events:
+/// one spawned future for both.
+pub(super) fn reply_later(reply: Events, future: Flow) {
+    settle_later(Shared::new(reply), future);
 }
 
 #[wasm_bindgen(js_class = __Task)]

@@ -263,15 +263,16 @@ pub fn whole_ms(d: Duration) -> u64 {
 /// Completes in a later task of the event loop, so that what waits on the app's thread (taps,
 /// timers, replies) runs before more work does. A macrotask (`setTimeout(0)`): a resolved
 /// promise would run before a mini-program's taps are handled. Natively (tests), at once.
-pub async fn next_task() {
-    #[cfg(target_arch = "wasm32")]
-    browser::next_task().await;
-}
+#[cfg(target_arch = "wasm32")]
+pub use browser::next_task;
+/// Natively (tests), at once.
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn next_task() {}
 
 thread_local! {
     /// The records the JavaScript context's uploads hold (every client of the page or
     /// mini-program): [`hold_record`].
-    static HELD: std::cell::RefCell<crate::vecmap::VecSet<String>> = Default::default();
+    static HELD: std::cell::RefCell<crate::vecmap::VecSet<String>> = const { std::cell::RefCell::new(crate::vecmap::VecSet::new()) };
 }
 
 #[cfg(target_arch = "wasm32")]

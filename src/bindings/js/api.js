@@ -179,14 +179,16 @@ function smh$checkpoints(o) {
 }
 
 /** A `{get, set, remove}` store as the wasm calls it (src/platform/browser/storage.rs): its
- *  methods as they are now, each called on the store with the key (and the value), and `wide`
- *  when every client of the page shares its storage (the 'local' store says `__smhPageWide`). */
+ *  methods as they are now, each called on the store with the key (and the value), what it
+ *  gave taken as `Promise.resolve` takes it and a throw a rejection; and `wide` when every
+ *  client of the page shares its storage (the 'local' store says `__smhPageWide`). */
 function smh$store(v) {
   const { get, set, remove } = v;
+  const call = (f, ...args) => new Promise(resolve => resolve(f.apply(v, args)));
   return {
-    get: key => get.call(v, key),
-    set: (key, value) => set.call(v, key, value),
-    remove: key => remove.call(v, key),
+    get: key => call(get, key),
+    set: (key, value) => call(set, key, value),
+    remove: key => call(remove, key),
     wide: !!v.__smhPageWide,
   };
 }
@@ -245,11 +247,12 @@ function smh$callBack(f, arg) {
   }
 }
 
-/** A promise of what the wasm gives `reply` (`pendingUploads()`, `discardPending()`); `start`
- *  may throw at once (a bad argument). */
+/** A promise of the JSON the wasm hands `reply.d` (`pendingUploads()`, `discardPending()`; a
+ *  task's `events.d` takes its end the same way), parsed; `start` may throw at once (a bad
+ *  argument). */
 function smh$reply(start) {
   let reply;
-  const promise = new Promise(resolve => (reply = resolve));
+  const promise = new Promise(resolve => (reply = { d: (ok, json) => resolve(JSON.parse(json)) }));
   smh$call(() => start(reply));
   return promise;
 }
@@ -258,7 +261,7 @@ function smh$reply(start) {
 class smh$Client {
   /** Unfinished uploads that `upload()` of the same file to the same target would continue. */
   pendingUploads() {
-    return smh$reply(reply => this[smh$RAW].pending(reply)).then(JSON.parse);
+    return smh$reply(reply => this[smh$RAW].pending(false, undefined, reply));
   }
   free() {
     this[smh$RAW].free();
@@ -266,7 +269,7 @@ class smh$Client {
   /** `discardPending(target)`, the target named `name` (`path`, `key`) in errors. */
   [smh$DISCARD](target, name) {
     if (!smh$absent(target) && typeof target !== 'string') throw smh$invalid(name, 'must be a string or undefined');
-    return smh$reply(reply => this[smh$RAW].discard(smh$absent(target) ? undefined : target, reply));
+    return smh$reply(reply => this[smh$RAW].pending(true, smh$absent(target) ? undefined : target, reply));
   }
 }
 if (Symbol.dispose) smh$Client.prototype[Symbol.dispose] = smh$Client.prototype.free;

@@ -22,6 +22,14 @@ export function smhMessage(value) {
   return typeof value === 'string' ? value : 'unknown JavaScript error';
 }
 
+// ---- File reads (blob.rs)
+
+/** The bytes of `blob` from `start` to `end`: a promise of an ArrayBuffer, rejected when the
+ *  slice or the read fails. */
+export function smhRead(blob, start, end) {
+  return new Promise(resolve => resolve(blob.slice(start, end).arrayBuffer()));
+}
+
 // ---- JSON reader (json.rs): the browser's `JSON.parse`, so that the wasm carries no reader of
 // its own (src/json.rs keeps one for the mini-program and native builds).
 //
@@ -76,6 +84,13 @@ export function smhJsonParse(bytes) {
   }
 }
 
+// ---- The bindings' executor (spawn.rs)
+
+/** Calls `exports.smh_poll_task(task)` (the glue's guarded exports) in a microtask. */
+export function smhSchedule(exports, task) {
+  queueMicrotask(() => exports.smh_poll_task(task));
+}
+
 // ---- Timeouts (timer.rs)
 
 /** A promise that resolves in `ms` ms, whose `smhClear()` cancels it. */
@@ -99,7 +114,7 @@ export function smhOnline() {
  * Sends `method url` with `headers` (JSON text of [name, value, …]: one string crosses from the
  * wasm for less than an array of values) and `body` (a Blob, a Uint8Array or undefined), within
  * `timeout` ms (0: no limit); `progress(loaded)`, when given, hears the upload's progress.
- * Returns the XHR (abort() gives up on it) with `smhEnd`: a promise of the status once loaded,
+ * Returns the XHR (`smhAbort()` gives up on it) with `smhEnd`: a promise of the status once loaded,
  * or of the `Timeout` error's message (`method url`, the URL without its query and fragment:
  * that is where tokens and signatures live); it rejects with an Error whose message is the
  * `Network` error's (a network error, a CORS refusal or an abort), with what open() or send()
@@ -107,6 +122,7 @@ export function smhOnline() {
  */
 export function smhXhr(method, url, headers, body, timeout, progress) {
   const xhr = new XMLHttpRequest();
+  xhr.smhAbort = () => xhr.abort();
   xhr.smhEnd = new Promise((resolve, reject) => {
     xhr.open(method, url, true);
     xhr.responseType = 'arraybuffer';
@@ -130,7 +146,21 @@ export function smhXhr(method, url, headers, body, timeout, progress) {
     // Connection refused/reset, or a CORS refusal: the browser does not say which.
     xhr.onerror = xhr.onabort = end(reject, () => new Error(what + ' failed (network error or CORS)'));
     if (progress) xhr.upload.onprogress = e => progress(e.loaded);
-    xhr.send(body);
+    if (!(body instanceof Blob)) return xhr.send(body);
+    // A part: its `send` (costly under DevTools) in a task of its own, not in one with the
+    // other parts of its wave. Given up on before then (`smhAbort`), it is never sent and ends
+    // as an aborted request does (abort() alone would leave it opened, still to be sent).
+    const later = setTimeout(() => {
+      try {
+        xhr.send(body);
+      } catch (e) {
+        reject(e);
+      }
+    }, 0);
+    xhr.smhAbort = () => {
+      clearTimeout(later);
+      xhr.onabort();
+    };
   });
   return xhr;
 }
@@ -285,9 +315,40 @@ export function smhWorkerStart(module) {
   if (!worker && !unavailable) start(module);
 }
 
-/** CRC-64/XZ of `blob` as a decimal string. */
-export function smhWorkerCrc64(module, blob) {
-  return call(module, { op: 'crc64', blob });
+/** CRC-64/XZ of `blob` as a decimal string. `via`: 0 'auto' (the Worker, else the page; a task
+ *  later first: a part's XHR send, queued just before, goes first, so the first part's bytes do
+ *  not wait for the Worker's start-up), 1 the Worker only, 2 the page only. `exports` are the
+ *  page's wasm instance's: the page computes with the kernel the Worker runs. */
+export function smhWorkerCrc64(module, exports, blob, via) {
+  const inWorker = () => call(module, { op: 'crc64', blob });
+  if (via === 1) return inWorker();
+  if (via === 2) return pageCrc64(exports, blob);
+  return new Promise(later => setTimeout(later))
+    .then(inWorker)
+    .catch(e => {
+      if (!smhWorkerUnavailable(e)) throw e;
+      return pageCrc64(exports, blob);
+    });
+}
+
+/** Bytes read, and hashed in one call, at a time in the page: each read's reply comes in a task of
+ *  its own, so the page's events run between the calls (src/platform/mod.rs, `HASH_SLICE`). */
+const PAGE_READ = 256 * 1024;
+let pageBuffer = 0; // the page's buffer in wasm memory for PAGE_READ bytes, once reserved
+
+/** CRC-64/XZ of `blob` computed in the page by the wasm's kernel (src/bindings/worker.rs). */
+async function pageCrc64(exports, blob) {
+  pageBuffer = pageBuffer || exports.smh_worker_alloc(PAGE_READ);
+  if (!pageBuffer) throw new Error('no wasm memory for the CRC-64 buffer');
+  let crc = 0n;
+  for (let start = 0; start < blob.size; start += PAGE_READ) {
+    const want = Math.min(PAGE_READ, blob.size - start);
+    const bytes = new Uint8Array(await blob.slice(start, start + want).arrayBuffer());
+    if (bytes.length !== want) throw new Error(`expected ${want} bytes at offset ${start}, got ${bytes.length}; the file changed`);
+    new Uint8Array(exports.memory.buffer, pageBuffer, want).set(bytes);
+    crc = exports.smh_worker_crc64(crc, pageBuffer, want);
+  }
+  return BigInt.asUintN(64, crc).toString(); // i64 results arrive signed
 }
 
 /** Chained SHA-256 (docs/smh-api.md §5.8) of `blob` after `previous` (32 bytes or undefined);

@@ -6,8 +6,9 @@
 
 use std::ops::Range;
 
-use js_sys::Reflect;
-use wasm_bindgen::JsValue;
+use futures::FutureExt;
+use js_sys::{Promise, Reflect};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
@@ -58,10 +59,12 @@ impl BlobSource {
     }
 }
 
-/// The bytes of `blob` (`arrayBuffer()`), copied into wasm memory.
-pub(super) async fn read_blob(blob: Result<Blob>) -> Result<Vec<u8>> {
-    let buffer = JsFuture::from(blob?.array_buffer()).await.map_err(read_error)?;
-    bytes_of(&buffer).ok_or_else(|| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })
+#[wasm_bindgen(module = "/src/platform/browser/adapters.js")]
+extern "C" {
+    /// The bytes of `blob` from `start` to `end`: a promise of an `ArrayBuffer`, rejected when
+    /// the slice or the read fails.
+    #[wasm_bindgen(js_name = smhRead)]
+    fn read_range(blob: &Blob, start: f64, end: f64) -> Promise;
 }
 
 impl From<BlobSource> for Blob {
@@ -76,18 +79,21 @@ impl FileSource for BlobSource {
     }
 
     fn read(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Vec<u8>>> {
-        Box::pin(read_blob(self.slice(&range)))
+        let read = JsFuture::from(read_range(&self.blob, range.start as f64, range.end as f64));
+        Box::pin(read.map(|buffer| {
+            bytes_of(&buffer.map_err(read_error)?)
+                .ok_or_else(|| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })
+        }))
     }
 
     fn part(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Part>> {
-        Box::pin(async move {
-            // Each part's slice (and the Worker message that follows) in a task of its own.
-            super::next_task().await;
+        // Each part's slice (and the Worker message that follows) in a task of its own.
+        Box::pin(super::next_task().map(move |()| {
             let slice = self.slice(&range)?;
             let len = slice.size() as u64;
             let crc64 = Box::pin(worker::crc64(slice.clone(), Via::Auto));
             Ok(Part { body: Body::Handle(Handle::new(len, slice)), crc64 })
-        })
+        }))
     }
 
     fn chain_hash(&self, range: Range<u64>, previous: Option<[u8; 32]>) -> LocalBoxFuture<'_, Result<[u8; 32]>> {

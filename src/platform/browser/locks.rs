@@ -39,9 +39,11 @@ impl Drop for Hold {
 /// or client of the origin holds it.
 #[cfg(not(feature = "miniprogram"))]
 pub fn hold(name: &str) -> impl Future<Output = Option<Hold>> {
+    // adapters.js resolves with the release function, or null, and never rejects (were it to,
+    // the lock would count as granted, its release a call that throws and is ignored).
     JsFuture::from(hold_lock(name)).map(|release| {
         let release = release.unwrap_or(JsValue::UNDEFINED);
-        (!release.is_null()).then(|| Hold(release.dyn_into::<Function>().ok()))
+        (!release.is_null()).then(|| Hold(Some(release.unchecked_into())))
     })
 }
 

@@ -16,6 +16,8 @@ pub mod locks;
 pub(crate) mod online;
 #[cfg(not(feature = "miniprogram"))]
 mod sha256;
+#[cfg(not(feature = "miniprogram"))]
+pub mod spawn;
 mod storage;
 mod timer;
 #[cfg(not(feature = "miniprogram"))]

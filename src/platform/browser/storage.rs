@@ -2,6 +2,7 @@
 //! the page's own, or the JS layer's `'local'` one (src/bindings/js/local.js: IndexedDB, else
 //! localStorage).
 
+use futures::FutureExt;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -11,16 +12,18 @@ use crate::platform::{CheckpointStore, LocalBoxFuture};
 #[wasm_bindgen]
 extern "C" {
     /// A `{get, set, remove}` store as the JS layer hands it over (`smh$store` in
-    /// src/bindings/js/api.js): the store's methods as they were when the client was made, and
-    /// whether it is page-wide.
+    /// src/bindings/js/api.js): the store's methods as they were when the client was made, each
+    /// called at once and returning a promise of what it gave, as `Promise.resolve` takes it (a
+    /// promise of any realm, any thenable, or a plain value), rejected if it threw; and whether
+    /// the store is page-wide.
     #[derive(Debug, Clone)]
     type Store;
-    #[wasm_bindgen(method, catch)]
-    fn get(this: &Store, key: &str) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, catch)]
-    fn set(this: &Store, key: &str, value: &str) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method, catch)]
-    fn remove(this: &Store, key: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method)]
+    fn get(this: &Store, key: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    fn set(this: &Store, key: &str, value: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    fn remove(this: &Store, key: &str) -> Promise;
     /// The JS layer's `'local'` store says so: other clients of the page share its storage
     /// ([`CheckpointStore::page_wide`]); a page's own store does not.
     #[wasm_bindgen(method, getter)]
@@ -46,30 +49,19 @@ impl JsCheckpoints {
     }
 }
 
-/// What a method returned, awaited as `Promise.resolve` takes it (a promise of any realm, any
-/// thenable, or a plain value). How long it may take is the engine's bound.
-async fn settle(value: Result<JsValue, JsValue>) -> Option<JsValue> {
-    JsFuture::from(Promise::resolve(&value.ok()?)).await.ok()
-}
-
+// A failed call reads as no value, and a failed write is forgotten: how long a call may take is
+// the engine's bound.
 impl CheckpointStore for JsCheckpoints {
     fn page_wide(&self) -> bool {
         self.page_wide
     }
     fn get(&self, key: &str) -> LocalBoxFuture<'_, Option<String>> {
-        let call = self.store.get(key);
-        Box::pin(async move { settle(call).await.and_then(|v| v.as_string()) })
+        Box::pin(JsFuture::from(self.store.get(key)).map(|value| value.ok()?.as_string()))
     }
     fn set(&self, key: &str, value: String) -> LocalBoxFuture<'_, ()> {
-        let call = self.store.set(key, &value);
-        Box::pin(async move {
-            settle(call).await;
-        })
+        Box::pin(JsFuture::from(self.store.set(key, &value)).map(drop))
     }
     fn remove(&self, key: &str) -> LocalBoxFuture<'_, ()> {
-        let call = self.store.remove(key);
-        Box::pin(async move {
-            settle(call).await;
-        })
+        Box::pin(JsFuture::from(self.store.remove(key)).map(drop))
     }
 }

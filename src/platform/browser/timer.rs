@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use futures::FutureExt;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -25,18 +26,15 @@ pub struct JsTimer;
 /// XHR `send`, each a few ms (tens under DevTools' network tracking, which registers every
 /// body). Done for every part of a wave in one task, they made tasks of 100–200 ms; awaited
 /// before each, every part starts in a task of its own and the page stays responsive.
-pub async fn next_task() {
-    JsTimer.sleep(Duration::ZERO).await;
+pub fn next_task() -> LocalBoxFuture<'static, ()> {
+    JsTimer.sleep(Duration::ZERO)
 }
 
 impl Timer for JsTimer {
     fn sleep(&self, duration: Duration) -> LocalBoxFuture<'static, ()> {
         // setTimeout fires at once for delays beyond 2³¹−1 ms.
         let timeout = Timeout::start((duration.as_secs_f64() * 1000.0).min(2_147_483_647.0));
-        Box::pin(async move {
-            let _ = JsFuture::from(timeout.promise()).await;
-            drop(timeout);
-        })
+        Box::pin(JsFuture::from(timeout.promise()).map(move |_| drop(timeout)))
     }
 
     fn now_ms(&self) -> f64 {

@@ -31,18 +31,13 @@ use web_sys::Blob;
 
 use super::read_error;
 use super::sha256::page_chain_hash;
-use crate::checksum::crc64::Crc64;
 use crate::error::{Error, Result};
-use crate::text::fill;
-
-/// Bytes read, and hashed in one call, at a time when computing in the page: each read's reply
-/// comes in a task of its own, so the page's events run between the calls.
-const PAGE_READ: u64 = crate::platform::HASH_SLICE as u64;
 
 #[wasm_bindgen(module = "/src/platform/browser/adapters.js")]
 extern "C" {
+    /// `via`: 0 auto, 1 worker, 2 page; `exports`: the page's instance's, for the page's kernel.
     #[wasm_bindgen(js_name = smhWorkerCrc64)]
-    fn worker_crc64(module: &JsValue, blob: &Blob) -> Promise;
+    fn worker_crc64(module: &JsValue, exports: &JsValue, blob: &Blob, via: i32) -> Promise;
     /// `via`: 0 auto, 1 worker, 2 js; `source` (0: none) and `start` name `blob`'s bytes and
     /// `next`'s for the reads ahead ([`ReadAhead`]).
     #[wasm_bindgen(js_name = smhWorkerChainHash)]
@@ -95,29 +90,23 @@ pub fn start() {
     worker_start(&wasm_bindgen::module());
 }
 
-/// CRC-64/XZ of `blob`. With [`Via::Auto`] (an upload's part, [`super::BlobSource`]) it asks a
-/// task later first: the part's XHR `send`, queued the same way just before, goes first, so the
-/// first part's byte does not wait for the Worker's start-up (it starts on its first request).
+/// CRC-64/XZ of `blob`, computed by adapters.js: in the Worker, or in the page by the same wasm
+/// kernel over reads of [`crate::platform::HASH_SLICE`] bytes. With [`Via::Auto`] (an upload's
+/// part, [`super::BlobSource`]) it waits a task first: the part's XHR `send`, queued the same way
+/// just before, goes first, so the first part's byte does not wait for the Worker's start-up (it
+/// starts on its first request). Asked when first polled.
 pub async fn crc64(blob: Blob, via: Via) -> Result<u64> {
-    if via == Via::Auto {
-        super::next_task().await;
-    }
-    let blob = &blob;
-    if !matches!(via, Via::Page | Via::PageJs) {
-        match JsFuture::from(worker_crc64(&wasm_bindgen::module(), blob)).await {
-            Ok(value) => {
-                return value
-                    .as_string()
-                    .and_then(|s| crate::json::parse_u64(&s))
-                    .ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed CRC-64".into() })
-            }
-            Err(e) if via == Via::Auto && is_unavailable(&e) => {}
-            Err(e) => return Err(read_error(e)),
-        }
-    }
-    let mut crc = Crc64::new();
-    for_each_read(blob, |bytes| crc.update(bytes)).await?;
-    Ok(crc.finish())
+    let how = match via {
+        Via::Auto => 0,
+        Via::Worker | Via::WorkerJs => 1,
+        Via::Page | Via::PageJs => 2,
+    };
+    let reply = JsFuture::from(worker_crc64(&wasm_bindgen::module(), &wasm_bindgen::exports(), &blob, how)).await;
+    let value = reply.map_err(read_error)?;
+    value
+        .as_string()
+        .and_then(|s| crate::json::parse_u64(&s))
+        .ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed CRC-64".into() })
 }
 
 /// The chained SHA-256 of docs/smh-api.md §5.8 over the 1 MiB blocks of `blob`, continuing from
@@ -185,26 +174,4 @@ pub fn replies() -> u64 {
 /// Browser tests: run the Worker from `url` (e.g. a `blob:` URL of the script) from now on.
 pub fn use_worker_script(url: &str) {
     worker_use_script(url);
-}
-
-/// Reads `blob` in [`PAGE_READ`] pieces, in order, passing each to `each`.
-async fn for_each_read(blob: &Blob, mut each: impl FnMut(&[u8])) -> Result<()> {
-    let size = blob.size() as u64;
-    let mut start = 0;
-    while start < size {
-        let end = (start + PAGE_READ).min(size);
-        let piece = blob.slice_with_f64_and_f64(start as f64, end as f64).map_err(read_error);
-        let bytes = super::blob::read_blob(piece).await?;
-        if bytes.len() as u64 != end - start {
-            return Err(Error::FileRead {
-                message: fill(
-                    "expected {} bytes at offset {}, got {}; the file changed",
-                    &[(end - start).into(), start.into(), (bytes.len() as u64).into()],
-                ),
-            });
-        }
-        each(&bytes);
-        start = end;
-    }
-    Ok(())
 }

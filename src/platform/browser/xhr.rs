@@ -7,7 +7,7 @@ use js_sys::{Function, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, XmlHttpRequest};
+use web_sys::Blob;
 
 use super::js_to_network_error;
 use crate::error::{Error, Result};
@@ -17,8 +17,7 @@ use crate::text::{fill, split};
 
 #[wasm_bindgen(module = "/src/platform/browser/adapters.js")]
 extern "C" {
-    /// An `XMLHttpRequest` that adapters.js opened and sent.
-    #[wasm_bindgen(extends = XmlHttpRequest)]
+    /// An `XMLHttpRequest` that adapters.js opened and sent (or will send in a later task).
     type Request;
     /// Opens and sends the request, its event handlers in JavaScript (adapters.js says what it takes).
     #[wasm_bindgen(js_name = smhXhr, catch)]
@@ -33,6 +32,9 @@ extern "C" {
     /// The request's end: the status when loaded, else the message of the timeout (adapters.js).
     #[wasm_bindgen(method, getter = smhEnd)]
     fn end(this: &Request) -> Promise;
+    /// Gives up on the request, sent or still to be sent.
+    #[wasm_bindgen(method, js_name = smhAbort)]
+    fn abort(this: &Request);
     /// The response headers as `name\nvalue\n…`, names lowercased, both trimmed.
     #[wasm_bindgen(js_name = smhHeaders)]
     fn response_headers(xhr: &Request) -> String;
@@ -45,18 +47,22 @@ extern "C" {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct XhrHttp;
 
+/// The progress handler, of the closure type a `JsFuture`'s handlers have: no wasm-bindgen shim
+/// of its own for one more type.
+type Progress = Closure<dyn FnMut(JsValue) -> std::result::Result<(), wasm_bindgen::JsError>>;
+
 /// Keeps the progress handler alive while the request runs; aborts it if dropped before the end.
 struct InFlight {
-    xhr: XmlHttpRequest,
+    xhr: Request,
     finished: bool,
-    _progress: Option<Closure<dyn FnMut(f64)>>,
+    _progress: Option<Progress>,
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
         if !self.finished {
             // Its abort event clears the progress handler (adapters.js) before the closure goes.
-            self.xhr.abort().ok();
+            self.xhr.abort();
         }
     }
 }
@@ -85,11 +91,6 @@ fn refused_header(name: &str) -> Error {
 }
 
 async fn send(request: HttpRequest) -> Result<HttpResponse> {
-    if matches!(request.body, Some(Body::Handle(_))) {
-        // A part: its `send` (costly under DevTools) in a task of its own, not in one with the
-        // other parts of its wave.
-        super::next_task().await;
-    }
     let mut headers = Writer::new();
     headers.open('[');
     for (name, value) in &request.headers {
@@ -112,10 +113,12 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         None => JsValue::UNDEFINED,
     };
     let timeout = request.timeout.map_or(0, |t| crate::platform::whole_ms(t).min(u32::MAX.into()) as u32);
-    let progress = request
-        .progress
-        .clone()
-        .map(|progress| Closure::<dyn FnMut(f64)>::new(move |loaded: f64| progress(loaded as u64)));
+    let progress = request.progress.clone().map(|progress| {
+        Progress::new(move |loaded: JsValue| {
+            progress(loaded.as_f64().unwrap_or_default() as u64);
+            Ok(())
+        })
+    });
     let xhr = start(
         request.method.as_str(),
         &request.url,
@@ -125,8 +128,9 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         progress.as_ref().map(|p| p.as_ref().unchecked_ref()),
     )
     .map_err(js_to_network_error)?;
-    let mut guard = InFlight { xhr: xhr.clone(), finished: false, _progress: progress };
-    let end = match JsFuture::from(xhr.end()).await {
+    let ended = JsFuture::from(xhr.end());
+    let mut guard = InFlight { xhr, finished: false, _progress: progress };
+    let end = match ended.await {
         Ok(end) => end,
         // The name of a header the browser refused, or the network's failure (its message is
         // adapters.js's) or what open() or send() threw.
@@ -141,8 +145,8 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
     let Some(status) = end.as_f64() else {
         return Err(Error::Timeout { message: end.as_string().unwrap_or_default() });
     };
-    let headers = header_pairs(&response_headers(&xhr));
-    Ok(HttpResponse { status: status as u16, headers, body: response_body(&xhr) })
+    let headers = header_pairs(&response_headers(&guard.xhr));
+    Ok(HttpResponse { status: status as u16, headers, body: response_body(&guard.xhr) })
 }
 
 impl Http for XhrHttp {
