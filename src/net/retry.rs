@@ -124,14 +124,15 @@ impl Default for RetryConfig {
 /// The waits of one retried operation.
 pub struct Backoff {
     config: BackoffConfig,
-    attempt: u32,
+    /// `init_backoff · base^n` in seconds for the n-th wait, before the cap.
+    next: f64,
     rng: Box<dyn FnMut() -> f64>,
 }
 
 impl Backoff {
     /// A backoff drawing jitter from `rng`, which returns uniform values in `[0, 1)`.
     pub fn new_with_rng(config: BackoffConfig, rng: Box<dyn FnMut() -> f64>) -> Backoff {
-        Backoff { config, attempt: 0, rng }
+        Backoff { next: config.init_backoff.as_secs_f64(), config, rng }
     }
 
     /// A backoff whose jitter comes from a [`XorShift`] seeded with `seed`.
@@ -142,16 +143,17 @@ impl Backoff {
 
     /// The next wait.
     pub fn wait(&mut self) -> Duration {
-        let cap = self.config.max_backoff.as_secs_f64();
-        let bound = (self.config.init_backoff.as_secs_f64() * self.config.base.powi(self.attempt as i32)).min(cap);
-        self.attempt = self.attempt.saturating_add(1);
+        let bound = self.next.min(self.config.max_backoff.as_secs_f64());
+        // Grows by one factor per wait (past the cap it reaches infinity, which the cap bounds):
+        // no `powi`, and whole nanoseconds instead of `from_secs_f64`'s 128-bit arithmetic.
+        self.next *= self.config.base;
         let r = (self.rng)().clamp(0.0, 1.0);
-        Duration::from_secs_f64(bound * r)
+        Duration::from_nanos((bound * r * 1e9) as u64)
     }
 
     /// Starts again from the first wait (after progress).
     pub fn reset(&mut self) {
-        self.attempt = 0;
+        self.next = self.config.init_backoff.as_secs_f64();
     }
 }
 
