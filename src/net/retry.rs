@@ -126,29 +126,28 @@ pub struct Backoff {
     config: BackoffConfig,
     /// `init_backoff · base^n` in seconds for the n-th wait, before the cap.
     next: f64,
-    rng: Box<dyn FnMut() -> f64>,
+    rng: XorShift,
 }
 
 impl Backoff {
-    /// A backoff drawing jitter from `rng`, which returns uniform values in `[0, 1)`.
-    pub fn new_with_rng(config: BackoffConfig, rng: Box<dyn FnMut() -> f64>) -> Backoff {
-        Backoff { next: config.init_backoff.as_secs_f64(), config, rng }
-    }
-
     /// A backoff whose jitter comes from a [`XorShift`] seeded with `seed`.
     pub fn seeded(config: BackoffConfig, seed: u64) -> Backoff {
-        let mut rng = XorShift::new(seed);
-        Backoff::new_with_rng(config, Box::new(move || rng.next_f64()))
+        Backoff { next: config.init_backoff.as_secs_f64(), config, rng: XorShift::new(seed) }
     }
 
     /// The next wait.
     pub fn wait(&mut self) -> Duration {
+        let r = self.rng.next_f64();
+        self.wait_with(r)
+    }
+
+    /// The next wait with jitter `r`, uniform in `[0, 1)`.
+    pub fn wait_with(&mut self, r: f64) -> Duration {
         let bound = self.next.min(self.config.max_backoff.as_secs_f64());
         // Grows by one factor per wait (past the cap it reaches infinity, which the cap bounds):
         // no `powi`, and whole nanoseconds instead of `from_secs_f64`'s 128-bit arithmetic.
         self.next *= self.config.base;
-        let r = (self.rng)().clamp(0.0, 1.0);
-        Duration::from_nanos((bound * r * 1e9) as u64)
+        Duration::from_nanos((bound * r.clamp(0.0, 1.0) * 1e9) as u64)
     }
 
     /// Starts again from the first wait (after progress).
@@ -296,13 +295,12 @@ pub(crate) mod tests {
     fn grows_then_caps_with_full_jitter() {
         let config =
             BackoffConfig { init_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), base: 2.0 };
-        let mut b = Backoff::new_with_rng(config.clone(), Box::new(|| 0.999_999));
-        let waits: Vec<u128> = (0..6).map(|_| b.wait().as_millis()).collect();
+        let mut b = Backoff::seeded(config.clone(), 1);
+        let waits: Vec<u128> = (0..6).map(|_| b.wait_with(0.999_999).as_millis()).collect();
         assert_eq!(waits, vec![99, 199, 399, 799, 999, 999]);
         b.reset();
-        assert_eq!(b.wait().as_millis(), 99);
-        let mut zero = Backoff::new_with_rng(config, Box::new(|| 0.0));
-        assert_eq!(zero.wait(), Duration::ZERO);
+        assert_eq!(b.wait_with(0.999_999).as_millis(), 99);
+        assert_eq!(Backoff::seeded(config, 1).wait_with(0.0), Duration::ZERO);
     }
 
     #[test]
@@ -449,11 +447,14 @@ pub(crate) mod tests {
     fn a_retry_count_starts_again_after_progress() {
         let config =
             BackoffConfig { init_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), base: 2.0 };
-        let mut retry = Retry::new(2, Backoff::new_with_rng(config, Box::new(|| 0.999_999)));
-        assert_eq!(retry.take().map(|d| d.as_millis()), Some(99));
-        assert_eq!(retry.take().map(|d| d.as_millis()), Some(199));
+        let mut retry = Retry::new(2, Backoff::seeded(config, 7));
+        // The retry's jitter, drawn again: its waits are these fractions of 100 ms, 200 ms, …
+        let mut jitter = XorShift::new(7);
+        let mut wait = |bound: f64| Some(Duration::from_nanos((bound * jitter.next_f64() * 1e9) as u64));
+        assert_eq!(retry.take(), wait(0.1));
+        assert_eq!(retry.take(), wait(0.2));
         assert_eq!(retry.take(), None);
         retry.reset();
-        assert_eq!(retry.take().map(|d| d.as_millis()), Some(99), "count and waits start again");
+        assert_eq!(retry.take(), wait(0.1), "count and waits start again");
     }
 }
