@@ -141,7 +141,7 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
     // The body goes out while its CRC is computed; the CRC is known from the first reply on.
     let mut part: Option<(Body, Option<LocalBoxFuture<'static, Result<u64>>>)> = None;
     let mut crc: Option<u64> = None;
-    loop {
+    'send: loop {
         if part.is_none() {
             let Part { body, crc64 } = session.source.part(range.clone()).await?;
             if body.len() != len {
@@ -178,69 +178,74 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
             }
         })
         .await;
-        match computed {
-            Some(Ok(value)) => crc = Some(value),
-            Some(Err(error @ Error::FileRead { .. })) => {
-                // The read behind the CRC failed: read the part again.
-                let Some(wait) = reads.take() else { return Err(error) };
+        // The wait before the part goes again, and whether its slot must be admitted again
+        // (in a block: the error and the reply are not kept across the waits).
+        let (wait, readmit) = 'next: {
+            match computed {
+                Some(Ok(value)) => crc = Some(value),
+                Some(Err(error @ Error::FileRead { .. })) => {
+                    // The read behind the CRC failed: read the part again.
+                    let Some(wait) = reads.take() else { return Err(error) };
+                    part = None;
+                    session.progress.borrow_mut().part_aborted(number);
+                    break 'next (wait, false);
+                }
+                Some(Err(error)) => return Err(error),
+                None => {}
+            }
+            let (generation, reply) = reply?;
+            let expected = crc.unwrap_or_default();
+            let date = reply.as_ref().ok().and_then(|r| r.header("date")).map(str::to_string);
+            let error = match reply.and_then(|resp| check_put_reply(&resp, expected)) {
+                Ok(stored) => {
+                    if !stored.crc_checked {
+                        session.warn_crc_not_checked();
+                    }
+                    if part_number.is_some() {
+                        flow.check_stored(number, stored.etag.as_deref())?;
+                    }
+                    session.uploader.slots.delivered();
+                    return Ok(PartDone { number, len, crc64: expected, etag: stored.etag });
+                }
+                Err(e) => e,
+            };
+            session.progress.borrow_mut().part_aborted(number);
+            if error.is_expired_authorisation() && renewals < MAX_RENEWALS_PER_PART {
+                renewals += 1;
+                flow.reauthorise(generation, &error, date.as_deref()).await?;
+                continue 'send;
+            }
+            let crc_mismatch = matches!(error, Error::IntegrityMismatch { .. });
+            if crc_mismatch {
+                // COS stored other bytes than the CRC says: the bytes read for the CRC may not be
+                // the bytes sent (a file changing, a bad read). Read the part again, CRC too.
                 part = None;
-                session.progress.borrow_mut().part_aborted(number);
-                session.uploader.timer.sleep(wait).await;
-                continue;
+                crc = None;
             }
-            Some(Err(error)) => return Err(error),
-            None => {}
-        }
-        let (generation, reply) = reply?;
-        let expected = crc.unwrap_or_default();
-        let date = reply.as_ref().ok().and_then(|r| r.header("date")).map(str::to_string);
-        let error = match reply.and_then(|resp| check_put_reply(&resp, expected)) {
-            Ok(stored) => {
-                if !stored.crc_checked {
-                    session.warn_crc_not_checked();
-                }
-                if part_number.is_some() {
-                    flow.check_stored(number, stored.etag.as_deref())?;
-                }
-                session.uploader.slots.delivered();
-                return Ok(PartDone { number, len, crc64: expected, etag: stored.etag });
+            if sent.get() > best_sent {
+                // The part made progress: start its retry count again.
+                best_sent = sent.get();
+                retry.reset();
             }
-            Err(e) => e,
+            if error.retryable() && !session.is_online() {
+                // The outage failed it, not the server: wait for the network, no retry spent.
+                continue 'send;
+            }
+            if error.retryable() {
+                // Overload (timeouts, resets, 429/5xx, SlowDown): fewer parts in flight.
+                session.uploader.slots.congested(&slot);
+            }
+            if error.retryable() || crc_mismatch {
+                if let Some(wait) = retry.take().filter(|_| session.take_budget()) {
+                    break 'next (wait, true);
+                }
+            }
+            return Err(error);
         };
-        session.progress.borrow_mut().part_aborted(number);
-        if error.is_expired_authorisation() && renewals < MAX_RENEWALS_PER_PART {
-            renewals += 1;
-            flow.reauthorise(generation, &error, date.as_deref()).await?;
-            continue;
+        session.uploader.timer.sleep(wait).await;
+        if readmit {
+            slot = session.uploader.slots.readmit(slot).await;
         }
-        let crc_mismatch = matches!(error, Error::IntegrityMismatch { .. });
-        if crc_mismatch {
-            // COS stored other bytes than the CRC says: the bytes read for the CRC may not be
-            // the bytes sent (a file changing, a bad read). Read the part again, CRC too.
-            part = None;
-            crc = None;
-        }
-        if sent.get() > best_sent {
-            // The part made progress: start its retry count again.
-            best_sent = sent.get();
-            retry.reset();
-        }
-        if error.retryable() && !session.is_online() {
-            // The outage failed it, not the server: wait for the network, no retry spent.
-            continue;
-        }
-        if error.retryable() {
-            // Overload (timeouts, resets, 429/5xx, SlowDown): fewer parts in flight.
-            session.uploader.slots.congested(&slot);
-        }
-        if error.retryable() || crc_mismatch {
-            if let Some(wait) = retry.take().filter(|_| session.take_budget()) {
-                session.uploader.timer.sleep(wait).await;
-                slot = session.uploader.slots.readmit(slot).await;
-                continue;
-            }
-        }
-        return Err(error);
     }
 }
 
