@@ -99,20 +99,17 @@ async fn send_round(
             Poll::Pending
         })
         .await;
-        match event {
+        let interrupted = match event {
             Event::Interrupted => {
-                drop(running);
-                session.save_record().await;
-                for n in 1..=session.plan.part_count() {
-                    session.progress.borrow_mut().part_aborted(n);
-                }
-                return Ok(());
+                running.clear();
+                true
             }
             Event::Slot(slot) => {
                 if let Some(n) = missing.pop() {
                     running.push(Box::pin(send_part(session.clone(), flow.clone(), n, slot)));
                 }
                 acquiring = missing.last().map(|_| slots.acquire());
+                continue;
             }
             Event::Part(Ok(part)) => {
                 session.record_part(&part);
@@ -123,9 +120,18 @@ async fn send_round(
                     session.report_progress();
                 }
                 parts.insert(part.number, part);
-                session.save_record_if_due().await;
+                false
             }
             Event::Part(Err(e)) => return Err(e),
+        };
+        if interrupted || session.save_is_due() {
+            session.save_record().await;
+        }
+        if interrupted {
+            for n in 1..=session.plan.part_count() {
+                session.progress.borrow_mut().part_aborted(n);
+            }
+            return Ok(());
         }
     }
 }

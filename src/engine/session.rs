@@ -402,11 +402,9 @@ impl Session {
         save.await;
     }
 
-    /// Writes the record unless it was written less than [`SAVE_INTERVAL_MS`] ago.
-    pub async fn save_record_if_due(&self) {
-        if self.uploader.timer.unix_ms() - self.last_save_ms.get() >= SAVE_INTERVAL_MS {
-            self.save_record().await;
-        }
+    /// Whether the record was written [`SAVE_INTERVAL_MS`] ago or longer.
+    pub fn save_is_due(&self) -> bool {
+        self.uploader.timer.unix_ms() - self.last_save_ms.get() >= SAVE_INTERVAL_MS
     }
 
     /// Removes the record (done, cancelled, or not resumable).
