@@ -21,7 +21,7 @@ use super::session::{Session, PROGRESS_INTERVAL_MS};
 use super::state::UploadState;
 use crate::cos::put::check_put_reply;
 use crate::error::{Error, Result};
-use crate::net::retry::Retry;
+use crate::net::retry::{wait_online, Retry};
 use crate::net::timeout::race;
 use crate::platform::{Body, HttpResponse, LocalBoxFuture, Part, ProgressFn};
 use crate::text::fill;
@@ -161,7 +161,14 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
             part = Some((body, Some(crc64)));
         }
         let Some((body, pending_crc)) = part.as_mut() else { continue };
-        session.wait_online().await?;
+        if !session.is_online() {
+            // Waits for the network, with progress saying so.
+            let waiting = session.offline_wait();
+            let outcome = wait_online(&*session.uploader.timer, &session.uploader.config().retry).await;
+            drop(waiting);
+            session.report_progress_now();
+            outcome?;
+        }
         let sent = Rc::new(Cell::new(0u64));
         let mut put = pin!(put_watched(&session, &*flow, number, part_number, body.clone(), sent.clone()));
         // The PUT and, on the part's first send, the CRC (`None` after), both to their end.

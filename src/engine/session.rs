@@ -17,7 +17,7 @@ use super::state::UploadState;
 use super::Observer;
 use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
 use crate::error::{Error, Result};
-use crate::net::retry::{wait_online, Backoff, Retry, XorShift};
+use crate::net::retry::{Backoff, Retry, XorShift};
 use crate::platform::{FileSource, Hold};
 
 /// Minimum time between two progress reports (the last one is always sent).
@@ -37,6 +37,16 @@ pub(crate) enum Shield {
     /// Its outcome says whether the file exists (confirm, Complete, a begin that may hit quick
     /// upload): a cancel waits for it, for at most this long (the call's own bound).
     Committing(Duration),
+}
+
+/// One part waiting for the network ([`Session::offline_wait`]): counted while it lives (a
+/// paused or cancelled part is dropped mid-wait).
+pub(crate) struct OfflineWait<'a>(&'a Cell<u32>);
+
+impl Drop for OfflineWait<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
 }
 
 /// One upload's running state, shared by its flow and the part machinery.
@@ -69,7 +79,7 @@ pub(crate) struct Session {
     /// Whether a COS reply without a readable CRC-64 was already reported.
     warned_no_crc: Cell<bool>,
     /// Parts waiting for the network now (progress says so while any is).
-    offline_waits: Rc<Cell<u32>>,
+    offline_waits: Cell<u32>,
 }
 
 impl Session {
@@ -110,7 +120,7 @@ impl Session {
             hold: RefCell::new(None),
             last_save_ms: Cell::new(f64::NEG_INFINITY),
             warned_no_crc: Cell::new(false),
-            offline_waits: Rc::default(),
+            offline_waits: Cell::new(0),
         }))
     }
 
@@ -208,25 +218,12 @@ impl Session {
         self.uploader.config().retry.network.0.is_online()
     }
 
-    /// Waits while the device is offline ([`wait_online`]), with progress saying so.
-    pub async fn wait_online(&self) -> Result<()> {
-        if self.is_online() {
-            return Ok(());
-        }
-        /// Counts one waiter while it lives (a paused or cancelled part is dropped mid-wait).
-        struct Waiting(Rc<Cell<u32>>);
-        impl Drop for Waiting {
-            fn drop(&mut self) {
-                self.0.set(self.0.get() - 1);
-            }
-        }
+    /// Counts a part waiting for the network ([`crate::net::retry::wait_online`]) while the
+    /// returned guard lives, and reports progress saying so.
+    pub fn offline_wait(&self) -> OfflineWait<'_> {
         self.offline_waits.set(self.offline_waits.get() + 1);
-        let waiting = Waiting(self.offline_waits.clone());
         self.report_progress_now();
-        let outcome = wait_online(&*self.uploader.timer, &self.uploader.config().retry).await;
-        drop(waiting);
-        self.report_progress_now();
-        outcome
+        OfflineWait(&self.offline_waits)
     }
 
     /// `Err(Aborted)` once the upload was cancelled.
