@@ -3,7 +3,7 @@
 //! and retried inside its own loop; progress is reported as bytes go out, the record written as
 //! parts complete, and a pause or cancel stops every part in flight.
 //!
-//! [`send_missing_parts`] → [`send_round`] → [`send_part`] → [`put_watched`].
+//! [`send_missing_parts`] → [`send_part`] → [`put_watched`].
 
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
@@ -29,15 +29,29 @@ use crate::text::fill;
 /// Renewals one part may trigger in a row before its expired-authorisation error is final.
 const MAX_RENEWALS_PER_PART: u32 = 3;
 
+/// What [`send_missing_parts`] waits for.
+enum Event {
+    /// A connection slot for the next part.
+    Slot(SlotGuard),
+    /// A part's outcome.
+    Part(Result<PartDone>),
+    /// Paused or cancelled.
+    Interrupted,
+}
+
 /// Sends every part not in `parts` (adding each as it is done), pausing and resuming as told,
 /// until all are done, one fails, or the upload is cancelled.
+///
+/// By rounds: each sends the parts missing at its start until all are done, one fails, or the
+/// upload is paused or cancelled (then the parts in flight are aborted, and the record written).
 pub(crate) async fn send_missing_parts(
     session: &Rc<Session>,
     flow: &Rc<dyn Flow>,
     parts: &mut PartsDone,
 ) -> Result<()> {
     let count = session.plan.part_count();
-    loop {
+    let slots = session.uploader.slots.clone();
+    'rounds: loop {
         session.wait_while_paused(UploadState::Uploading).await;
         session.check_cancelled()?;
         // In reverse: parts are taken from the end, lowest number first.
@@ -50,88 +64,66 @@ pub(crate) async fn send_missing_parts(
         if missing.is_empty() {
             return Ok(());
         }
-        send_round(session, flow, missing, parts).await?;
-    }
-}
-
-/// What [`send_round`] waits for.
-enum Event {
-    /// A connection slot for the next part.
-    Slot(SlotGuard),
-    /// A part's outcome.
-    Part(Result<PartDone>),
-    /// Paused or cancelled.
-    Interrupted,
-}
-
-/// Sends the `missing` parts (the next one last) until all are done, one fails, or the upload is
-/// paused or cancelled (then the parts in flight are aborted, and the record written).
-async fn send_round(
-    session: &Rc<Session>,
-    flow: &Rc<dyn Flow>,
-    mut missing: Vec<u32>,
-    parts: &mut PartsDone,
-) -> Result<()> {
-    let slots = session.uploader.slots.clone();
-    // The parts in flight, no more than the connection slots: all polled at each wake-up.
-    let mut running: Vec<LocalBoxFuture<'static, Result<PartDone>>> = Vec::new();
-    let mut acquiring = missing.last().map(|_| slots.acquire());
-    let mut interrupted = session.control.interrupted();
-    loop {
-        if acquiring.is_none() && running.is_empty() {
-            return Ok(());
-        }
-        let event = poll_fn(|cx| {
-            if Pin::new(&mut interrupted).poll(cx).is_ready() {
-                return Poll::Ready(Event::Interrupted);
+        // The parts in flight, no more than the connection slots: all polled at each wake-up.
+        let mut running: Vec<LocalBoxFuture<'static, Result<PartDone>>> = Vec::new();
+        let mut acquiring = Some(slots.acquire());
+        let mut interrupted = session.control.interrupted();
+        loop {
+            if acquiring.is_none() && running.is_empty() {
+                continue 'rounds;
             }
-            for (i, part) in running.iter_mut().enumerate() {
-                if let Poll::Ready(result) = part.as_mut().poll(cx) {
-                    drop(running.swap_remove(i));
-                    return Poll::Ready(Event::Part(result));
+            let event = poll_fn(|cx| {
+                if Pin::new(&mut interrupted).poll(cx).is_ready() {
+                    return Poll::Ready(Event::Interrupted);
                 }
-            }
-            if let Some(acquire) = acquiring.as_mut() {
-                if let Poll::Ready(guard) = Pin::new(acquire).poll(cx) {
-                    return Poll::Ready(Event::Slot(guard));
+                for (i, part) in running.iter_mut().enumerate() {
+                    if let Poll::Ready(result) = part.as_mut().poll(cx) {
+                        drop(running.swap_remove(i));
+                        return Poll::Ready(Event::Part(result));
+                    }
                 }
-            }
-            Poll::Pending
-        })
-        .await;
-        let interrupted = match event {
-            Event::Interrupted => {
-                running.clear();
-                true
-            }
-            Event::Slot(slot) => {
-                if let Some(n) = missing.pop() {
-                    running.push(Box::pin(send_part(session.clone(), flow.clone(), n, slot)));
+                if let Some(acquire) = acquiring.as_mut() {
+                    if let Poll::Ready(guard) = Pin::new(acquire).poll(cx) {
+                        return Poll::Ready(Event::Slot(guard));
+                    }
                 }
-                acquiring = missing.last().map(|_| slots.acquire());
-                continue;
-            }
-            Event::Part(Ok(part)) => {
-                session.record_part(&part);
-                session.progress.borrow_mut().part_done(part.number, part.len);
-                if running.is_empty() && acquiring.is_none() {
-                    session.report_progress_now();
-                } else {
-                    session.report_progress();
+                Poll::Pending
+            })
+            .await;
+            let stop = match event {
+                Event::Interrupted => {
+                    running.clear();
+                    true
                 }
-                parts.insert(part.number, part);
-                false
+                Event::Slot(slot) => {
+                    if let Some(n) = missing.pop() {
+                        running.push(Box::pin(send_part(session.clone(), flow.clone(), n, slot)));
+                    }
+                    acquiring = missing.last().map(|_| slots.acquire());
+                    continue;
+                }
+                Event::Part(Ok(part)) => {
+                    session.record_part(&part);
+                    session.progress.borrow_mut().part_done(part.number, part.len);
+                    if running.is_empty() && acquiring.is_none() {
+                        session.report_progress_now();
+                    } else {
+                        session.report_progress();
+                    }
+                    parts.insert(part.number, part);
+                    false
+                }
+                Event::Part(Err(e)) => return Err(e),
+            };
+            if stop || session.save_is_due() {
+                session.save_record().await;
             }
-            Event::Part(Err(e)) => return Err(e),
-        };
-        if interrupted || session.save_is_due() {
-            session.save_record().await;
-        }
-        if interrupted {
-            for n in 1..=session.plan.part_count() {
-                session.progress.borrow_mut().part_aborted(n);
+            if stop {
+                for n in 1..=count {
+                    session.progress.borrow_mut().part_aborted(n);
+                }
+                continue 'rounds;
             }
-            return Ok(());
         }
     }
 }
