@@ -1,10 +1,10 @@
 //! One upload from start to finish, the same for both services; a [`Flow`] supplies what
 //! differs. By phase:
 //!
-//! 1. [`open_upload`]: resume the server upload a record names ([`resume_upload`]), or begin a
-//!    new one ([`Flow::begin`]);
-//! 2. [`perform_upload`]: send the parts the server does not hold ([`super::parts`]), then
-//!    complete them into one file ([`Flow::complete`]) — unless the flow stored the file
+//! 1. [`perform_upload`]: resume the server upload a record names ([`resume_upload`]), or begin
+//!    a new one ([`Flow::begin`]);
+//! 2. [`perform_upload`] then sends the parts the server does not hold ([`super::parts`]), and
+//!    completes them into one file ([`Flow::complete`]) — unless the flow stored the file
 //!    another way while they went ([`Flow::send_parts`]);
 //! 3. [`run`]: obey cancel and clean up — the record is kept for a later resume or forgotten,
 //!    the server upload cancelled when it will not complete.
@@ -104,8 +104,26 @@ pub(crate) async fn run(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
 }
 
 /// Opens the upload, sends the parts the server does not hold, and completes it.
+///
+/// Opening continues the server upload of an earlier attempt at this file, if there is one that
+/// can be continued; otherwise begins a new one (once not paused).
 async fn perform_upload(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> {
-    let Opened::Parts(mut parts) = open_upload(&session, &*flow).await? else { return Ok(()) };
+    let resumed = if session.is_multipart() && session.uploader.checkpoints.enabled() {
+        resume_upload(&session, &*flow).await?
+    } else {
+        None
+    };
+    let opened = match resumed {
+        Some(opened) => opened,
+        None => {
+            session.wait_while_paused(UploadState::Preparing).await;
+            session.check_cancelled()?;
+            let opened = flow.begin().await?;
+            session.save_record().await;
+            opened
+        }
+    };
+    let Opened::Parts(mut parts) = opened else { return Ok(()) };
     let size = session.size();
     session.set_state(UploadState::Uploading);
     session.enter_phase(Phase::Uploading, size, loaded(&parts));
@@ -116,21 +134,6 @@ async fn perform_upload(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
     session.set_state(UploadState::Confirming);
     session.enter_phase(Phase::Confirming, size, size);
     flow.complete(&parts, combined_crc64(&parts)).await
-}
-
-/// Continues the server upload of an earlier attempt at this file, if there is one that can be
-/// continued; otherwise begins a new one (once not paused).
-async fn open_upload(session: &Session, flow: &dyn Flow) -> Result<Opened> {
-    if session.is_multipart() && session.uploader.checkpoints.enabled() {
-        if let Some(opened) = resume_upload(session, flow).await? {
-            return Ok(opened);
-        }
-    }
-    session.wait_while_paused(UploadState::Preparing).await;
-    session.check_cancelled()?;
-    let opened = flow.begin().await?;
-    session.save_record().await;
-    Ok(opened)
 }
 
 /// Looks for this upload's record and, if the server still has its upload, continues it. A
