@@ -168,11 +168,9 @@ async fn resume_upload(session: &Session, flow: &dyn Flow) -> Result<Option<Open
     session.start_record(key, Record::new(&scope.path, &name, size, part_size, now), hold);
     let Some(record) = record else { return Ok(None) };
     let expired = now - record.updated_at > MAX_AGE_MS;
-    if expired || record.part_size != part_size || record.size != size || record.upload_id.is_none() {
-        discard_record(session, flow, &record).await;
-        return Ok(None);
-    }
-    match flow.resume(&record).await {
+    let fits = !expired && record.part_size == part_size && record.size == size && record.upload_id.is_some();
+    let resumed = if fits { flow.resume(&record).await } else { Ok(None) };
+    match resumed {
         Ok(Some(Opened::Parts(parts))) => {
             session.continue_record(&record, &parts);
             session.save_record().await;
@@ -180,8 +178,13 @@ async fn resume_upload(session: &Session, flow: &dyn Flow) -> Result<Option<Open
         }
         Ok(Some(Opened::Stored)) => Ok(Some(Opened::Stored)),
         Ok(None) => {
-            // The server no longer knows the upload, or will not continue it: start cleanly.
-            discard_record(session, flow, &record).await;
+            // A record that does not fit this upload, or whose upload the server no longer
+            // knows or will not continue: forget it and cancel its server upload (best effort),
+            // and start cleanly.
+            flow.discard(&record).await;
+            if let Some(key) = session.record_key() {
+                session.uploader.checkpoints.remove(&key).await;
+            }
             Ok(None)
         }
         Err(Error::Aborted) => Err(Error::Aborted),
@@ -191,14 +194,6 @@ async fn resume_upload(session: &Session, flow: &dyn Flow) -> Result<Option<Open
             session.leave_record();
             Err(error)
         }
-    }
-}
-
-/// Forgets `record` and cancels its server upload (best effort).
-async fn discard_record(session: &Session, flow: &dyn Flow, record: &Record) {
-    flow.discard(record).await;
-    if let Some(key) = session.record_key() {
-        session.uploader.checkpoints.remove(&key).await;
     }
 }
 
