@@ -8,6 +8,8 @@ use std::ops::Range;
 use std::rc::Rc;
 use std::time::Duration;
 
+use futures::future::OptionFuture;
+
 use super::checkpoint::{Record, SAVE_INTERVAL_MS};
 use super::client::Uploader;
 use super::control::Control;
@@ -385,18 +387,20 @@ impl Session {
         }
     }
 
-    /// Writes the record now (a server upload opened, a pause, a stop).
-    pub async fn save_record(&self) {
+    /// Writes the record now (a server upload opened, a pause, a stop); without a server upload
+    /// there is nothing to write (`None` inside). A plain function returning the store's write:
+    /// no state machine of its own around it in every caller's.
+    pub fn save_record(&self) -> OptionFuture<impl Future<Output = ()> + '_> {
         let now = self.uploader.timer.unix_ms();
         let save = match self.record.borrow_mut().as_mut() {
             Some((key, record)) if record.upload_id.is_some() => {
                 record.updated_at = now;
                 self.uploader.checkpoints.save(key, record)
             }
-            _ => return,
+            _ => return None.into(),
         };
         self.last_save_ms.set(now);
-        save.await;
+        Some(save).into()
     }
 
     /// Whether the record was written [`SAVE_INTERVAL_MS`] ago or longer.
@@ -404,12 +408,11 @@ impl Session {
         self.uploader.timer.unix_ms() - self.last_save_ms.get() >= SAVE_INTERVAL_MS
     }
 
-    /// Removes the record (done, cancelled, or not resumable).
-    pub async fn forget_record(&self) {
+    /// Removes the record (done, cancelled, or not resumable); a plain function returning the
+    /// store's removal, like [`Session::save_record`].
+    pub fn forget_record(&self) -> OptionFuture<impl Future<Output = ()> + '_> {
         let entry = self.record.borrow_mut().take();
-        if let Some((key, _)) = entry {
-            self.uploader.checkpoints.remove(&key).await;
-        }
+        entry.map(|(key, _)| self.uploader.checkpoints.remove(&key)).into()
     }
 
     /// Whether a failed upload is worth resuming later: its record names a server upload that
