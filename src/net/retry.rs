@@ -16,12 +16,12 @@
 //! part uploads (whose retries also track progress, renewals and the client's congestion window)
 //! and the file re-reads count their retries with the same [`Retry`].
 
+use std::future::{poll_fn, Future};
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::Duration;
 
-use futures::future::Either;
-
-use super::timeout::{race, with_timeout};
+use super::timeout::with_timeout;
 use crate::error::{Error, Result};
 use crate::platform::{AlwaysOnline, Connectivity, Http, HttpRequest, HttpResponse, LocalBoxFuture, Timer};
 use crate::text::fill;
@@ -91,20 +91,25 @@ impl PartialEq for Network {
 /// Waits while the platform says the device is offline, at most `policy.offline_timeout` (then
 /// `Network`, retryable: the app may try again later). Requests made meanwhile would fail at once
 /// and spend retries a lift or a tunnel outlasts.
-pub async fn wait_online(timer: &dyn Timer, policy: &RetryConfig) -> Result<()> {
-    if policy.network.0.is_online() {
-        return Ok(());
-    }
-    let (mut online, mut timeout) = (policy.network.0.until_online(), timer.sleep(policy.offline_timeout));
-    match race(online.as_mut(), timeout.as_mut()).await {
-        Either::Left(_) => Ok(()),
-        Either::Right(_) => Err(Error::Network {
+pub fn wait_online<'a>(timer: &dyn Timer, policy: &'a RetryConfig) -> impl Future<Output = Result<()>> + 'a {
+    // Both waits start now (the caller awaits at once); none while online.
+    let mut waits =
+        (!policy.network.0.is_online()).then(|| (policy.network.0.until_online(), timer.sleep(policy.offline_timeout)));
+    poll_fn(move |cx| {
+        let Some((online, timeout)) = waits.as_mut() else { return Poll::Ready(Ok(())) };
+        if online.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Ok(()));
+        }
+        if timeout.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        Poll::Ready(Err(Error::Network {
             message: fill(
                 "offline for longer than offlineTimeout ({} ms)",
                 &[(policy.offline_timeout.as_millis() as u64).into()],
             ),
-        }),
-    }
+        }))
+    })
 }
 
 impl Default for RetryConfig {
