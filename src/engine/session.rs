@@ -3,9 +3,11 @@
 //! are retried, and the resumable record with its writes.
 
 use std::cell::{Cell, OnceCell, RefCell};
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::ops::Range;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures::future::OptionFuture;
@@ -199,20 +201,31 @@ impl Session {
 
     // --- pause, cancel, retries ---
 
-    /// Waits while paused; `resume_to` is the state to return to.
-    pub async fn wait_while_paused(&self, resume_to: UploadState) {
-        if !self.control.is_paused() {
-            return;
+    /// Waits while paused; `resume_to` is the state to return to. Callers await it at once. (A
+    /// plain function around one poll_fn: no state machine of its own in each caller's.)
+    pub fn wait_while_paused(&self, resume_to: UploadState) -> impl Future<Output = ()> + '_ {
+        let paused = self.control.is_paused();
+        if paused {
+            self.set_state(UploadState::Paused);
+            self.report_progress_now();
         }
-        self.set_state(UploadState::Paused);
-        self.report_progress_now();
-        while self.control.is_paused() && !self.control.is_cancelled() {
-            self.control.changed().await;
-        }
-        // A cancel while paused goes straight to `cancelled`: every caller checks for it next.
-        if !self.control.is_cancelled() {
-            self.set_state(resume_to);
-        }
+        let mut changed = self.control.changed();
+        poll_fn(move |cx| {
+            if !paused {
+                return Poll::Ready(());
+            }
+            while self.control.is_paused() && !self.control.is_cancelled() {
+                if Pin::new(&mut changed).poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                changed = self.control.changed();
+            }
+            // A cancel while paused goes straight to `cancelled`: every caller checks for it next.
+            if !self.control.is_cancelled() {
+                self.set_state(resume_to);
+            }
+            Poll::Ready(())
+        })
     }
 
     /// Whether the platform says the device has a network.
