@@ -34,7 +34,7 @@
 //! On the next `upload()` of the same file to the same target, the engine asks the server which
 //! parts it holds (SMH's task, whose `parts` is COS's ListParts; ListParts itself for direct COS
 //! — the truth when the record and the server disagree) and sends only the missing ones (see
-//! `engine::upload::resume_upload`).
+//! `engine::upload::perform_upload`).
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};

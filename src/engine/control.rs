@@ -38,7 +38,9 @@ impl Control {
         self.0.borrow().wakers.len()
     }
 
-    fn change(&self, f: impl FnOnce(&mut Inner) -> bool) {
+    /// Applies `f`; if it changed a signal, wakes the waiters. (A fn pointer, not a generic: one
+    /// copy of this for the three signals.)
+    fn change(&self, f: fn(&mut Inner) -> bool) {
         let wakers = {
             let mut inner = self.0.borrow_mut();
             if !f(&mut inner) {

@@ -15,8 +15,8 @@
 //! `Plan::part_range`); sent by `parts::send_part` → `parts::put_watched`, with the PUT signed by
 //! `Flow::part_request` (SMH: the headers SMH returned; COS: `cos::api::CosApi::put_request`);
 //! retried inside `parts::send_part` (`net::retry::Retry`, `Flow::reauthorise` on an expired
-//! authorisation); checkpointed by `parts::send_round` (`Session::record_part`,
-//! `Session::save_record_if_due`); confirmed by `Flow::complete` (SMH: `smh_flow` `confirm`;
+//! authorisation); checkpointed by `parts::send_missing_parts` (`Session::record_part`,
+//! `Session::save_is_due`); confirmed by `Flow::complete` (SMH: `smh_flow` `confirm`;
 //! COS: `cos_flow` `complete_checked`). A resumed part is kept only once its CRC-64, read again
 //! from the file, equals the record's (`upload::parts_on_server`). Quick upload and its race with
 //! the parts: `smh_flow::quick`.

@@ -3,7 +3,7 @@
 //! and retried inside its own loop; progress is reported as bytes go out, the record written as
 //! parts complete, and a pause or cancel stops every part in flight.
 //!
-//! [`send_missing_parts`] → [`send_round`] → [`send_part`] → [`put_watched`].
+//! [`send_missing_parts`] → [`send_part`] → [`put_watched`].
 
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
@@ -21,7 +21,7 @@ use super::session::{Session, PROGRESS_INTERVAL_MS};
 use super::state::UploadState;
 use crate::cos::put::check_put_reply;
 use crate::error::{Error, Result};
-use crate::net::retry::Retry;
+use crate::net::retry::{wait_online, Retry};
 use crate::net::timeout::race;
 use crate::platform::{Body, HttpResponse, LocalBoxFuture, Part, ProgressFn};
 use crate::text::fill;
@@ -29,15 +29,29 @@ use crate::text::fill;
 /// Renewals one part may trigger in a row before its expired-authorisation error is final.
 const MAX_RENEWALS_PER_PART: u32 = 3;
 
+/// What [`send_missing_parts`] waits for.
+enum Event {
+    /// A connection slot for the next part.
+    Slot(SlotGuard),
+    /// A part's outcome.
+    Part(Result<PartDone>),
+    /// Paused or cancelled.
+    Interrupted,
+}
+
 /// Sends every part not in `parts` (adding each as it is done), pausing and resuming as told,
 /// until all are done, one fails, or the upload is cancelled.
+///
+/// By rounds: each sends the parts missing at its start until all are done, one fails, or the
+/// upload is paused or cancelled (then the parts in flight are aborted, and the record written).
 pub(crate) async fn send_missing_parts(
     session: &Rc<Session>,
     flow: &Rc<dyn Flow>,
     parts: &mut PartsDone,
 ) -> Result<()> {
     let count = session.plan.part_count();
-    loop {
+    let slots = session.uploader.slots.clone();
+    'rounds: loop {
         session.wait_while_paused(UploadState::Uploading).await;
         session.check_cancelled()?;
         // In reverse: parts are taken from the end, lowest number first.
@@ -50,82 +64,66 @@ pub(crate) async fn send_missing_parts(
         if missing.is_empty() {
             return Ok(());
         }
-        send_round(session, flow, missing, parts).await?;
-    }
-}
-
-/// What [`send_round`] waits for.
-enum Event {
-    /// A connection slot for the next part.
-    Slot(SlotGuard),
-    /// A part's outcome.
-    Part(Result<PartDone>),
-    /// Paused or cancelled.
-    Interrupted,
-}
-
-/// Sends the `missing` parts (the next one last) until all are done, one fails, or the upload is
-/// paused or cancelled (then the parts in flight are aborted, and the record written).
-async fn send_round(
-    session: &Rc<Session>,
-    flow: &Rc<dyn Flow>,
-    mut missing: Vec<u32>,
-    parts: &mut PartsDone,
-) -> Result<()> {
-    let slots = session.uploader.slots.clone();
-    // The parts in flight, no more than the connection slots: all polled at each wake-up.
-    let mut running: Vec<LocalBoxFuture<'static, Result<PartDone>>> = Vec::new();
-    let mut acquiring = missing.last().map(|_| slots.acquire());
-    let mut interrupted = session.control.interrupted();
-    loop {
-        if acquiring.is_none() && running.is_empty() {
-            return Ok(());
-        }
-        let event = poll_fn(|cx| {
-            if Pin::new(&mut interrupted).poll(cx).is_ready() {
-                return Poll::Ready(Event::Interrupted);
+        // The parts in flight, no more than the connection slots: all polled at each wake-up.
+        let mut running: Vec<LocalBoxFuture<'static, Result<PartDone>>> = Vec::new();
+        let mut acquiring = Some(slots.acquire());
+        let mut interrupted = session.control.interrupted();
+        loop {
+            if acquiring.is_none() && running.is_empty() {
+                continue 'rounds;
             }
-            for (i, part) in running.iter_mut().enumerate() {
-                if let Poll::Ready(result) = part.as_mut().poll(cx) {
-                    drop(running.swap_remove(i));
-                    return Poll::Ready(Event::Part(result));
+            let event = poll_fn(|cx| {
+                if Pin::new(&mut interrupted).poll(cx).is_ready() {
+                    return Poll::Ready(Event::Interrupted);
                 }
-            }
-            if let Some(acquire) = acquiring.as_mut() {
-                if let Poll::Ready(guard) = Pin::new(acquire).poll(cx) {
-                    return Poll::Ready(Event::Slot(guard));
+                for (i, part) in running.iter_mut().enumerate() {
+                    if let Poll::Ready(result) = part.as_mut().poll(cx) {
+                        drop(running.swap_remove(i));
+                        return Poll::Ready(Event::Part(result));
+                    }
                 }
-            }
-            Poll::Pending
-        })
-        .await;
-        match event {
-            Event::Interrupted => {
-                drop(running);
+                if let Some(acquire) = acquiring.as_mut() {
+                    if let Poll::Ready(guard) = Pin::new(acquire).poll(cx) {
+                        return Poll::Ready(Event::Slot(guard));
+                    }
+                }
+                Poll::Pending
+            })
+            .await;
+            let stop = match event {
+                Event::Interrupted => {
+                    running.clear();
+                    true
+                }
+                Event::Slot(slot) => {
+                    if let Some(n) = missing.pop() {
+                        running.push(Box::pin(send_part(session.clone(), flow.clone(), n, slot)));
+                    }
+                    acquiring = missing.last().map(|_| slots.acquire());
+                    continue;
+                }
+                Event::Part(Ok(part)) => {
+                    session.record_part(&part);
+                    session.progress.borrow_mut().part_done(part.number, part.len);
+                    if running.is_empty() && acquiring.is_none() {
+                        session.report_progress_now();
+                    } else {
+                        session.report_progress();
+                    }
+                    parts.insert(part.number, part);
+                    false
+                }
+                Event::Part(Err(e)) => return Err(e),
+            };
+            if stop || session.save_is_due() {
                 session.save_record().await;
-                for n in 1..=session.plan.part_count() {
+            }
+            if stop {
+                for n in 1..=count {
                     session.progress.borrow_mut().part_aborted(n);
                 }
-                return Ok(());
+                continue 'rounds;
             }
-            Event::Slot(slot) => {
-                if let Some(n) = missing.pop() {
-                    running.push(Box::pin(send_part(session.clone(), flow.clone(), n, slot)));
-                }
-                acquiring = missing.last().map(|_| slots.acquire());
-            }
-            Event::Part(Ok(part)) => {
-                session.record_part(&part);
-                session.progress.borrow_mut().part_done(part.number, part.len);
-                if running.is_empty() && acquiring.is_none() {
-                    session.report_progress_now();
-                } else {
-                    session.report_progress();
-                }
-                parts.insert(part.number, part);
-                session.save_record_if_due().await;
-            }
-            Event::Part(Err(e)) => return Err(e),
         }
     }
 }
@@ -141,7 +139,7 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
     // The body goes out while its CRC is computed; the CRC is known from the first reply on.
     let mut part: Option<(Body, Option<LocalBoxFuture<'static, Result<u64>>>)> = None;
     let mut crc: Option<u64> = None;
-    loop {
+    'send: loop {
         if part.is_none() {
             let Part { body, crc64 } = session.source.part(range.clone()).await?;
             if body.len() != len {
@@ -155,7 +153,14 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
             part = Some((body, Some(crc64)));
         }
         let Some((body, pending_crc)) = part.as_mut() else { continue };
-        session.wait_online().await?;
+        if !session.is_online() {
+            // Waits for the network, with progress saying so.
+            let waiting = session.offline_wait();
+            let outcome = wait_online(&*session.uploader.timer, &session.uploader.config().retry).await;
+            drop(waiting);
+            session.report_progress_now();
+            outcome?;
+        }
         let sent = Rc::new(Cell::new(0u64));
         let mut put = pin!(put_watched(&session, &*flow, number, part_number, body.clone(), sent.clone()));
         // The PUT and, on the part's first send, the CRC (`None` after), both to their end.
@@ -178,69 +183,74 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
             }
         })
         .await;
-        match computed {
-            Some(Ok(value)) => crc = Some(value),
-            Some(Err(error @ Error::FileRead { .. })) => {
-                // The read behind the CRC failed: read the part again.
-                let Some(wait) = reads.take() else { return Err(error) };
+        // The wait before the part goes again, and whether its slot must be admitted again
+        // (in a block: the error and the reply are not kept across the waits).
+        let (wait, readmit) = 'next: {
+            match computed {
+                Some(Ok(value)) => crc = Some(value),
+                Some(Err(error @ Error::FileRead { .. })) => {
+                    // The read behind the CRC failed: read the part again.
+                    let Some(wait) = reads.take() else { return Err(error) };
+                    part = None;
+                    session.progress.borrow_mut().part_aborted(number);
+                    break 'next (wait, false);
+                }
+                Some(Err(error)) => return Err(error),
+                None => {}
+            }
+            let (generation, reply) = reply?;
+            let expected = crc.unwrap_or_default();
+            let date = reply.as_ref().ok().and_then(|r| r.header("date")).map(str::to_string);
+            let error = match reply.and_then(|resp| check_put_reply(&resp, expected)) {
+                Ok(stored) => {
+                    if !stored.crc_checked {
+                        session.warn_crc_not_checked();
+                    }
+                    if part_number.is_some() {
+                        flow.check_stored(number, stored.etag.as_deref())?;
+                    }
+                    session.uploader.slots.delivered();
+                    return Ok(PartDone { number, len, crc64: expected, etag: stored.etag });
+                }
+                Err(e) => e,
+            };
+            session.progress.borrow_mut().part_aborted(number);
+            if error.is_expired_authorisation() && renewals < MAX_RENEWALS_PER_PART {
+                renewals += 1;
+                flow.reauthorise(generation, &error, date.as_deref()).await?;
+                continue 'send;
+            }
+            let crc_mismatch = matches!(error, Error::IntegrityMismatch { .. });
+            if crc_mismatch {
+                // COS stored other bytes than the CRC says: the bytes read for the CRC may not be
+                // the bytes sent (a file changing, a bad read). Read the part again, CRC too.
                 part = None;
-                session.progress.borrow_mut().part_aborted(number);
-                session.uploader.timer.sleep(wait).await;
-                continue;
+                crc = None;
             }
-            Some(Err(error)) => return Err(error),
-            None => {}
-        }
-        let (generation, reply) = reply?;
-        let expected = crc.unwrap_or_default();
-        let date = reply.as_ref().ok().and_then(|r| r.header("date")).map(str::to_string);
-        let error = match reply.and_then(|resp| check_put_reply(&resp, expected)) {
-            Ok(stored) => {
-                if !stored.crc_checked {
-                    session.warn_crc_not_checked();
-                }
-                if part_number.is_some() {
-                    flow.check_stored(number, stored.etag.as_deref())?;
-                }
-                session.uploader.slots.delivered();
-                return Ok(PartDone { number, len, crc64: expected, etag: stored.etag });
+            if sent.get() > best_sent {
+                // The part made progress: start its retry count again.
+                best_sent = sent.get();
+                retry.reset();
             }
-            Err(e) => e,
+            if error.retryable() && !session.is_online() {
+                // The outage failed it, not the server: wait for the network, no retry spent.
+                continue 'send;
+            }
+            if error.retryable() {
+                // Overload (timeouts, resets, 429/5xx, SlowDown): fewer parts in flight.
+                session.uploader.slots.congested(&slot);
+            }
+            if error.retryable() || crc_mismatch {
+                if let Some(wait) = retry.take().filter(|_| session.take_budget()) {
+                    break 'next (wait, true);
+                }
+            }
+            return Err(error);
         };
-        session.progress.borrow_mut().part_aborted(number);
-        if error.is_expired_authorisation() && renewals < MAX_RENEWALS_PER_PART {
-            renewals += 1;
-            flow.reauthorise(generation, &error, date.as_deref()).await?;
-            continue;
+        session.uploader.timer.sleep(wait).await;
+        if readmit {
+            slot = session.uploader.slots.readmit(slot).await;
         }
-        let crc_mismatch = matches!(error, Error::IntegrityMismatch { .. });
-        if crc_mismatch {
-            // COS stored other bytes than the CRC says: the bytes read for the CRC may not be
-            // the bytes sent (a file changing, a bad read). Read the part again, CRC too.
-            part = None;
-            crc = None;
-        }
-        if sent.get() > best_sent {
-            // The part made progress: start its retry count again.
-            best_sent = sent.get();
-            retry.reset();
-        }
-        if error.retryable() && !session.is_online() {
-            // The outage failed it, not the server: wait for the network, no retry spent.
-            continue;
-        }
-        if error.retryable() {
-            // Overload (timeouts, resets, 429/5xx, SlowDown): fewer parts in flight.
-            session.uploader.slots.congested(&slot);
-        }
-        if error.retryable() || crc_mismatch {
-            if let Some(wait) = retry.take().filter(|_| session.take_budget()) {
-                session.uploader.timer.sleep(wait).await;
-                slot = session.uploader.slots.readmit(slot).await;
-                continue;
-            }
-        }
-        return Err(error);
     }
 }
 

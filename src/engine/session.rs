@@ -3,10 +3,14 @@
 //! are retried, and the resumable record with its writes.
 
 use std::cell::{Cell, OnceCell, RefCell};
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::ops::Range;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::Duration;
+
+use futures::future::OptionFuture;
 
 use super::checkpoint::{Record, SAVE_INTERVAL_MS};
 use super::client::Uploader;
@@ -17,7 +21,7 @@ use super::state::UploadState;
 use super::Observer;
 use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
 use crate::error::{Error, Result};
-use crate::net::retry::{wait_online, Backoff, Retry, XorShift};
+use crate::net::retry::{Backoff, Retry, XorShift};
 use crate::platform::{FileSource, Hold};
 
 /// Minimum time between two progress reports (the last one is always sent).
@@ -37,6 +41,16 @@ pub(crate) enum Shield {
     /// Its outcome says whether the file exists (confirm, Complete, a begin that may hit quick
     /// upload): a cancel waits for it, for at most this long (the call's own bound).
     Committing(Duration),
+}
+
+/// One part waiting for the network ([`Session::offline_wait`]): counted while it lives (a
+/// paused or cancelled part is dropped mid-wait).
+pub(crate) struct OfflineWait<'a>(&'a Cell<u32>);
+
+impl Drop for OfflineWait<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
 }
 
 /// One upload's running state, shared by its flow and the part machinery.
@@ -69,7 +83,7 @@ pub(crate) struct Session {
     /// Whether a COS reply without a readable CRC-64 was already reported.
     warned_no_crc: Cell<bool>,
     /// Parts waiting for the network now (progress says so while any is).
-    offline_waits: Rc<Cell<u32>>,
+    offline_waits: Cell<u32>,
 }
 
 impl Session {
@@ -110,7 +124,7 @@ impl Session {
             hold: RefCell::new(None),
             last_save_ms: Cell::new(f64::NEG_INFINITY),
             warned_no_crc: Cell::new(false),
-            offline_waits: Rc::default(),
+            offline_waits: Cell::new(0),
         }))
     }
 
@@ -187,20 +201,31 @@ impl Session {
 
     // --- pause, cancel, retries ---
 
-    /// Waits while paused; `resume_to` is the state to return to.
-    pub async fn wait_while_paused(&self, resume_to: UploadState) {
-        if !self.control.is_paused() {
-            return;
+    /// Waits while paused; `resume_to` is the state to return to. Callers await it at once. (A
+    /// plain function around one poll_fn: no state machine of its own in each caller's.)
+    pub fn wait_while_paused(&self, resume_to: UploadState) -> impl Future<Output = ()> + '_ {
+        let paused = self.control.is_paused();
+        if paused {
+            self.set_state(UploadState::Paused);
+            self.report_progress_now();
         }
-        self.set_state(UploadState::Paused);
-        self.report_progress_now();
-        while self.control.is_paused() && !self.control.is_cancelled() {
-            self.control.changed().await;
-        }
-        // A cancel while paused goes straight to `cancelled`: every caller checks for it next.
-        if !self.control.is_cancelled() {
-            self.set_state(resume_to);
-        }
+        let mut changed = self.control.changed();
+        poll_fn(move |cx| {
+            if !paused {
+                return Poll::Ready(());
+            }
+            while self.control.is_paused() && !self.control.is_cancelled() {
+                if Pin::new(&mut changed).poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                changed = self.control.changed();
+            }
+            // A cancel while paused goes straight to `cancelled`: every caller checks for it next.
+            if !self.control.is_cancelled() {
+                self.set_state(resume_to);
+            }
+            Poll::Ready(())
+        })
     }
 
     /// Whether the platform says the device has a network.
@@ -208,25 +233,12 @@ impl Session {
         self.uploader.config().retry.network.0.is_online()
     }
 
-    /// Waits while the device is offline ([`wait_online`]), with progress saying so.
-    pub async fn wait_online(&self) -> Result<()> {
-        if self.is_online() {
-            return Ok(());
-        }
-        /// Counts one waiter while it lives (a paused or cancelled part is dropped mid-wait).
-        struct Waiting(Rc<Cell<u32>>);
-        impl Drop for Waiting {
-            fn drop(&mut self) {
-                self.0.set(self.0.get() - 1);
-            }
-        }
+    /// Counts a part waiting for the network ([`crate::net::retry::wait_online`]) while the
+    /// returned guard lives, and reports progress saying so.
+    pub fn offline_wait(&self) -> OfflineWait<'_> {
         self.offline_waits.set(self.offline_waits.get() + 1);
-        let waiting = Waiting(self.offline_waits.clone());
         self.report_progress_now();
-        let outcome = wait_online(&*self.uploader.timer, &self.uploader.config().retry).await;
-        drop(waiting);
-        self.report_progress_now();
-        outcome
+        OfflineWait(&self.offline_waits)
     }
 
     /// `Err(Aborted)` once the upload was cancelled.
@@ -388,33 +400,32 @@ impl Session {
         }
     }
 
-    /// Writes the record now (a server upload opened, a pause, a stop).
-    pub async fn save_record(&self) {
+    /// Writes the record now (a server upload opened, a pause, a stop); without a server upload
+    /// there is nothing to write (`None` inside). A plain function returning the store's write:
+    /// no state machine of its own around it in every caller's.
+    pub fn save_record(&self) -> OptionFuture<impl Future<Output = ()> + '_> {
         let now = self.uploader.timer.unix_ms();
         let save = match self.record.borrow_mut().as_mut() {
             Some((key, record)) if record.upload_id.is_some() => {
                 record.updated_at = now;
                 self.uploader.checkpoints.save(key, record)
             }
-            _ => return,
+            _ => return None.into(),
         };
         self.last_save_ms.set(now);
-        save.await;
+        Some(save).into()
     }
 
-    /// Writes the record unless it was written less than [`SAVE_INTERVAL_MS`] ago.
-    pub async fn save_record_if_due(&self) {
-        if self.uploader.timer.unix_ms() - self.last_save_ms.get() >= SAVE_INTERVAL_MS {
-            self.save_record().await;
-        }
+    /// Whether the record was written [`SAVE_INTERVAL_MS`] ago or longer.
+    pub fn save_is_due(&self) -> bool {
+        self.uploader.timer.unix_ms() - self.last_save_ms.get() >= SAVE_INTERVAL_MS
     }
 
-    /// Removes the record (done, cancelled, or not resumable).
-    pub async fn forget_record(&self) {
+    /// Removes the record (done, cancelled, or not resumable); a plain function returning the
+    /// store's removal, like [`Session::save_record`].
+    pub fn forget_record(&self) -> OptionFuture<impl Future<Output = ()> + '_> {
         let entry = self.record.borrow_mut().take();
-        if let Some((key, _)) = entry {
-            self.uploader.checkpoints.remove(&key).await;
-        }
+        entry.map(|(key, _)| self.uploader.checkpoints.remove(&key)).into()
     }
 
     /// Whether a failed upload is worth resuming later: its record names a server upload that

@@ -1,10 +1,10 @@
 //! One upload from start to finish, the same for both services; a [`Flow`] supplies what
 //! differs. By phase:
 //!
-//! 1. [`open_upload`]: resume the server upload a record names ([`resume_upload`]), or begin a
-//!    new one ([`Flow::begin`]);
-//! 2. [`perform_upload`]: send the parts the server does not hold ([`super::parts`]), then
-//!    complete them into one file ([`Flow::complete`]) — unless the flow stored the file
+//! 1. [`perform_upload`]: resume the server upload a record names ([`Flow::resume`]), or begin
+//!    a new one ([`Flow::begin`]);
+//! 2. [`perform_upload`] then sends the parts the server does not hold ([`super::parts`]), and
+//!    completes them into one file ([`Flow::complete`]) — unless the flow stored the file
 //!    another way while they went ([`Flow::send_parts`]);
 //! 3. [`run`]: obey cancel and clean up — the record is kept for a later resume or forgotten,
 //!    the server upload cancelled when it will not complete.
@@ -104,8 +104,85 @@ pub(crate) async fn run(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
 }
 
 /// Opens the upload, sends the parts the server does not hold, and completes it.
+///
+/// Opening continues the server upload of an earlier attempt at this file, if there is one that
+/// can be continued; otherwise begins a new one (once not paused). A record whose server upload
+/// the server no longer knows is discarded (its server upload cancelled); one that could not be
+/// checked fails the attempt and is kept.
 async fn perform_upload(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> {
-    let Opened::Parts(mut parts) = open_upload(&session, &*flow).await? else { return Ok(()) };
+    // The server upload of this file's record, continued (`None`: begin a new one). In this
+    // function, not one of its own: one state machine less.
+    let resumed = 'resume: {
+        let Plan::Multipart { part_size, .. } = session.plan else { break 'resume None };
+        if !session.uploader.checkpoints.enabled() {
+            break 'resume None;
+        }
+        let size = session.size();
+        // A stable identity (name, size, modification time) finds the record alone; otherwise
+        // the first MiB's hash tells files apart.
+        let beginning = if session.source.stable_identity() { String::new() } else { session.beginning_hash().await? };
+        let scope = flow.record_scope();
+        let fingerprint = session.source.fingerprint();
+        let key = Identity {
+            library_id: &scope.library_id,
+            space_id: &scope.space_id,
+            path: &scope.path,
+            size,
+            fingerprint: &fingerprint,
+            beginning_hash: &beginning,
+        }
+        .key();
+        // The same file uploading twice at once to the same target: only the first is resumable.
+        if !session.uploader.claim(&key) {
+            break 'resume None;
+        }
+        // Another tab or client is uploading this file to this target now: this upload opens a
+        // server upload of its own and keeps no record (README, "Resumable uploads").
+        let Some((hold, record)) = session.uploader.checkpoints.load(&key).await else { break 'resume None };
+        let now = session.uploader.timer.unix_ms();
+        let name = session.source.name().unwrap_or(scope.name);
+        session.start_record(key, Record::new(&scope.path, &name, size, part_size, now), hold);
+        let Some(record) = record else { break 'resume None };
+        let expired = now - record.updated_at > MAX_AGE_MS;
+        let fits = !expired && record.part_size == part_size && record.size == size && record.upload_id.is_some();
+        let resumed = if fits { flow.resume(&record).await } else { Ok(None) };
+        match resumed {
+            Ok(Some(Opened::Parts(parts))) => {
+                session.continue_record(&record, &parts);
+                session.save_record().await;
+                Some(Opened::Parts(parts))
+            }
+            Ok(Some(Opened::Stored)) => Some(Opened::Stored),
+            Ok(None) => {
+                // A record that does not fit this upload, or whose upload the server no longer
+                // knows or will not continue: forget it and cancel its server upload (best
+                // effort), and start cleanly.
+                flow.discard(&record).await;
+                if let Some(key) = session.record_key() {
+                    session.uploader.checkpoints.remove(&key).await;
+                }
+                None
+            }
+            Err(Error::Aborted) => return Err(Error::Aborted),
+            Err(error) => {
+                // The check failed, not the upload (a network error, an overloaded server, a
+                // token): the record and the server upload stay for the next attempt.
+                session.leave_record();
+                return Err(error);
+            }
+        }
+    };
+    let opened = match resumed {
+        Some(opened) => opened,
+        None => {
+            session.wait_while_paused(UploadState::Preparing).await;
+            session.check_cancelled()?;
+            let opened = flow.begin().await?;
+            session.save_record().await;
+            opened
+        }
+    };
+    let Opened::Parts(mut parts) = opened else { return Ok(()) };
     let size = session.size();
     session.set_state(UploadState::Uploading);
     session.enter_phase(Phase::Uploading, size, loaded(&parts));
@@ -116,87 +193,6 @@ async fn perform_upload(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
     session.set_state(UploadState::Confirming);
     session.enter_phase(Phase::Confirming, size, size);
     flow.complete(&parts, combined_crc64(&parts)).await
-}
-
-/// Continues the server upload of an earlier attempt at this file, if there is one that can be
-/// continued; otherwise begins a new one (once not paused).
-async fn open_upload(session: &Session, flow: &dyn Flow) -> Result<Opened> {
-    if session.is_multipart() && session.uploader.checkpoints.enabled() {
-        if let Some(opened) = resume_upload(session, flow).await? {
-            return Ok(opened);
-        }
-    }
-    session.wait_while_paused(UploadState::Preparing).await;
-    session.check_cancelled()?;
-    let opened = flow.begin().await?;
-    session.save_record().await;
-    Ok(opened)
-}
-
-/// Looks for this upload's record and, if the server still has its upload, continues it. A
-/// record whose server upload the server no longer knows is discarded (its server upload
-/// cancelled); one that could not be checked fails the attempt and is kept.
-async fn resume_upload(session: &Session, flow: &dyn Flow) -> Result<Option<Opened>> {
-    let Plan::Multipart { part_size, .. } = session.plan else { return Ok(None) };
-    let size = session.size();
-    // A stable identity (name, size, modification time) finds the record alone; otherwise the
-    // first MiB's hash tells files apart.
-    let beginning = if session.source.stable_identity() { String::new() } else { session.beginning_hash().await? };
-    let scope = flow.record_scope();
-    let fingerprint = session.source.fingerprint();
-    let key = Identity {
-        library_id: &scope.library_id,
-        space_id: &scope.space_id,
-        path: &scope.path,
-        size,
-        fingerprint: &fingerprint,
-        beginning_hash: &beginning,
-    }
-    .key();
-    // The same file uploading twice at once to the same target: only the first is resumable.
-    if !session.uploader.claim(&key) {
-        return Ok(None);
-    }
-    // Another tab or client is uploading this file to this target now: this upload opens a
-    // server upload of its own and keeps no record (README, "Resumable uploads").
-    let Some((hold, record)) = session.uploader.checkpoints.load(&key).await else { return Ok(None) };
-    let now = session.uploader.timer.unix_ms();
-    let name = session.source.name().unwrap_or(scope.name);
-    session.start_record(key, Record::new(&scope.path, &name, size, part_size, now), hold);
-    let Some(record) = record else { return Ok(None) };
-    let expired = now - record.updated_at > MAX_AGE_MS;
-    if expired || record.part_size != part_size || record.size != size || record.upload_id.is_none() {
-        discard_record(session, flow, &record).await;
-        return Ok(None);
-    }
-    match flow.resume(&record).await {
-        Ok(Some(Opened::Parts(parts))) => {
-            session.continue_record(&record, &parts);
-            session.save_record().await;
-            Ok(Some(Opened::Parts(parts)))
-        }
-        Ok(Some(Opened::Stored)) => Ok(Some(Opened::Stored)),
-        Ok(None) => {
-            // The server no longer knows the upload, or will not continue it: start cleanly.
-            discard_record(session, flow, &record).await;
-            Ok(None)
-        }
-        Err(Error::Aborted) => Err(Error::Aborted),
-        Err(error) => {
-            // The check failed, not the upload (a network error, an overloaded server, a token):
-            // the record and the server upload stay for the next attempt.
-            session.leave_record();
-            Err(error)
-        }
-    }
-}
-
-/// Forgets `record` and cancels its server upload (best effort).
-async fn discard_record(session: &Session, flow: &dyn Flow, record: &Record) {
-    flow.discard(record).await;
-    if let Some(key) = session.record_key() {
-        session.uploader.checkpoints.remove(&key).await;
-    }
 }
 
 /// The parts of `record`'s upload that the server holds with their planned size (`listed`:

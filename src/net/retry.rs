@@ -16,12 +16,12 @@
 //! part uploads (whose retries also track progress, renewals and the client's congestion window)
 //! and the file re-reads count their retries with the same [`Retry`].
 
+use std::future::{poll_fn, Future};
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::Duration;
 
-use futures::future::Either;
-
-use super::timeout::{race, with_timeout};
+use super::timeout::with_timeout;
 use crate::error::{Error, Result};
 use crate::platform::{AlwaysOnline, Connectivity, Http, HttpRequest, HttpResponse, LocalBoxFuture, Timer};
 use crate::text::fill;
@@ -91,20 +91,25 @@ impl PartialEq for Network {
 /// Waits while the platform says the device is offline, at most `policy.offline_timeout` (then
 /// `Network`, retryable: the app may try again later). Requests made meanwhile would fail at once
 /// and spend retries a lift or a tunnel outlasts.
-pub async fn wait_online(timer: &dyn Timer, policy: &RetryConfig) -> Result<()> {
-    if policy.network.0.is_online() {
-        return Ok(());
-    }
-    let (mut online, mut timeout) = (policy.network.0.until_online(), timer.sleep(policy.offline_timeout));
-    match race(online.as_mut(), timeout.as_mut()).await {
-        Either::Left(_) => Ok(()),
-        Either::Right(_) => Err(Error::Network {
+pub fn wait_online<'a>(timer: &dyn Timer, policy: &'a RetryConfig) -> impl Future<Output = Result<()>> + 'a {
+    // Both waits start now (the caller awaits at once); none while online.
+    let mut waits =
+        (!policy.network.0.is_online()).then(|| (policy.network.0.until_online(), timer.sleep(policy.offline_timeout)));
+    poll_fn(move |cx| {
+        let Some((online, timeout)) = waits.as_mut() else { return Poll::Ready(Ok(())) };
+        if online.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Ok(()));
+        }
+        if timeout.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        Poll::Ready(Err(Error::Network {
             message: fill(
                 "offline for longer than offlineTimeout ({} ms)",
                 &[(policy.offline_timeout.as_millis() as u64).into()],
             ),
-        }),
-    }
+        }))
+    })
 }
 
 impl Default for RetryConfig {
@@ -124,34 +129,35 @@ impl Default for RetryConfig {
 /// The waits of one retried operation.
 pub struct Backoff {
     config: BackoffConfig,
-    attempt: u32,
-    rng: Box<dyn FnMut() -> f64>,
+    /// `init_backoff · base^n` in seconds for the n-th wait, before the cap.
+    next: f64,
+    rng: XorShift,
 }
 
 impl Backoff {
-    /// A backoff drawing jitter from `rng`, which returns uniform values in `[0, 1)`.
-    pub fn new_with_rng(config: BackoffConfig, rng: Box<dyn FnMut() -> f64>) -> Backoff {
-        Backoff { config, attempt: 0, rng }
-    }
-
     /// A backoff whose jitter comes from a [`XorShift`] seeded with `seed`.
     pub fn seeded(config: BackoffConfig, seed: u64) -> Backoff {
-        let mut rng = XorShift::new(seed);
-        Backoff::new_with_rng(config, Box::new(move || rng.next_f64()))
+        Backoff { next: config.init_backoff.as_secs_f64(), config, rng: XorShift::new(seed) }
     }
 
     /// The next wait.
     pub fn wait(&mut self) -> Duration {
-        let cap = self.config.max_backoff.as_secs_f64();
-        let bound = (self.config.init_backoff.as_secs_f64() * self.config.base.powi(self.attempt as i32)).min(cap);
-        self.attempt = self.attempt.saturating_add(1);
-        let r = (self.rng)().clamp(0.0, 1.0);
-        Duration::from_secs_f64(bound * r)
+        let r = self.rng.next_f64();
+        self.wait_with(r)
+    }
+
+    /// The next wait with jitter `r`, uniform in `[0, 1)`.
+    pub fn wait_with(&mut self, r: f64) -> Duration {
+        let bound = self.next.min(self.config.max_backoff.as_secs_f64());
+        // Grows by one factor per wait (past the cap it reaches infinity, which the cap bounds):
+        // no `powi`, and whole nanoseconds instead of `from_secs_f64`'s 128-bit arithmetic.
+        self.next *= self.config.base;
+        Duration::from_nanos((bound * r.clamp(0.0, 1.0) * 1e9) as u64)
     }
 
     /// Starts again from the first wait (after progress).
     pub fn reset(&mut self) {
-        self.attempt = 0;
+        self.next = self.config.init_backoff.as_secs_f64();
     }
 }
 
@@ -294,13 +300,12 @@ pub(crate) mod tests {
     fn grows_then_caps_with_full_jitter() {
         let config =
             BackoffConfig { init_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), base: 2.0 };
-        let mut b = Backoff::new_with_rng(config.clone(), Box::new(|| 0.999_999));
-        let waits: Vec<u128> = (0..6).map(|_| b.wait().as_millis()).collect();
+        let mut b = Backoff::seeded(config.clone(), 1);
+        let waits: Vec<u128> = (0..6).map(|_| b.wait_with(0.999_999).as_millis()).collect();
         assert_eq!(waits, vec![99, 199, 399, 799, 999, 999]);
         b.reset();
-        assert_eq!(b.wait().as_millis(), 99);
-        let mut zero = Backoff::new_with_rng(config, Box::new(|| 0.0));
-        assert_eq!(zero.wait(), Duration::ZERO);
+        assert_eq!(b.wait_with(0.999_999).as_millis(), 99);
+        assert_eq!(Backoff::seeded(config, 1).wait_with(0.0), Duration::ZERO);
     }
 
     #[test]
@@ -447,11 +452,14 @@ pub(crate) mod tests {
     fn a_retry_count_starts_again_after_progress() {
         let config =
             BackoffConfig { init_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), base: 2.0 };
-        let mut retry = Retry::new(2, Backoff::new_with_rng(config, Box::new(|| 0.999_999)));
-        assert_eq!(retry.take().map(|d| d.as_millis()), Some(99));
-        assert_eq!(retry.take().map(|d| d.as_millis()), Some(199));
+        let mut retry = Retry::new(2, Backoff::seeded(config, 7));
+        // The retry's jitter, drawn again: its waits are these fractions of 100 ms, 200 ms, …
+        let mut jitter = XorShift::new(7);
+        let mut wait = |bound: f64| Some(Duration::from_nanos((bound * jitter.next_f64() * 1e9) as u64));
+        assert_eq!(retry.take(), wait(0.1));
+        assert_eq!(retry.take(), wait(0.2));
         assert_eq!(retry.take(), None);
         retry.reset();
-        assert_eq!(retry.take().map(|d| d.as_millis()), Some(99), "count and waits start again");
+        assert_eq!(retry.take(), wait(0.1), "count and waits start again");
     }
 }

@@ -1,7 +1,7 @@
 //! Time limits over the [`Timer`] port.
 
 use std::future::{poll_fn, Future};
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -11,21 +11,26 @@ use crate::error::{Error, Result};
 use crate::platform::Timer;
 use crate::text::fill;
 
-/// Runs `fut`, failing with [`Error::Timeout`] after `limit` (the future is dropped = aborted).
-pub async fn with_timeout<T>(
+/// Runs `fut` (a boxed future, like [`crate::platform::Http::send`]'s), failing with
+/// [`Error::Timeout`] after `limit` (the future is dropped = aborted). The limit starts now
+/// (callers await at once). A plain function around one poll_fn, not an async fn racing two.
+pub fn with_timeout<'a, T: 'a>(
     timer: &dyn Timer,
     limit: Duration,
-    what: &str,
-    fut: impl Future<Output = Result<T>>,
-) -> Result<T> {
+    what: &'a str,
+    mut fut: impl Future<Output = Result<T>> + Unpin + 'a,
+) -> impl Future<Output = Result<T>> + 'a {
     let mut sleep = timer.sleep(limit);
-    match race(pin!(fut), sleep.as_mut()).await {
-        Either::Left(result) => result,
-        Either::Right(()) => {
-            let ms = limit.as_millis() as u64;
-            Err(Error::Timeout { message: fill("{}: no response within {} ms", &[what.into(), ms.into()]) })
+    poll_fn(move |cx| {
+        if let Poll::Ready(done) = Pin::new(&mut fut).poll(cx) {
+            return Poll::Ready(done);
         }
-    }
+        if sleep.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let ms = limit.as_millis() as u64;
+        Poll::Ready(Err(Error::Timeout { message: fill("{}: no response within {} ms", &[what.into(), ms.into()]) }))
+    })
 }
 
 /// Polls `left` then `right` until one is done, and gives its output; the other is left as it
