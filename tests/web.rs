@@ -110,6 +110,28 @@ async fn a_part_dropped_before_its_send_task_is_never_sent() {
     assert!(!paths.iter().any(|p| p.ends_with("/dropped-part.bin")), "the dropped part went out: {paths:?}");
 }
 
+/// A promise's settlement reaches the future awaiting it (its value, or its rejection), and
+/// none reaches a future dropped before it settled: the next future takes the slot the dropped
+/// one freed (the allocator hands the same block back) and must stay pending until its own
+/// promise settles.
+#[wasm_bindgen_test]
+async fn a_promise_settles_only_the_future_still_awaiting_it() {
+    use smh_upload::platform::browser::settled;
+    assert_eq!(settled(&js_sys::Promise::resolve(&JsValue::from(7))).await, Ok(JsValue::from(7)));
+    assert_eq!(settled(&js_sys::Promise::reject(&JsValue::from("no"))).await, Err(JsValue::from("no")));
+
+    let mut resolve = None;
+    let late = js_sys::Promise::new(&mut |res, _| resolve = Some(res));
+    let mut dropped = settled(&late);
+    assert!(futures::poll!(&mut dropped).is_pending());
+    drop(dropped);
+    let mut waiting = settled(&js_sys::Promise::new(&mut |_, _| {}));
+    assert!(futures::poll!(&mut waiting).is_pending());
+    resolve.expect("the executor ran").call0(&JsValue::NULL).expect("resolve");
+    JsTimer.sleep(Duration::from_millis(10)).await;
+    assert!(futures::poll!(&mut waiting).is_pending(), "the dropped future's promise settled another one");
+}
+
 #[wasm_bindgen_test]
 async fn timer_sleeps_and_cancels_on_drop() {
     let t = JsTimer;

@@ -8,7 +8,6 @@ use std::time::Duration;
 use futures::FutureExt;
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use super::platform;
 use crate::engine::ClientConfig;
@@ -32,7 +31,7 @@ pub(super) fn call_page(f: &PageCall, limit: Duration) -> impl Future<Output = R
         v.as_string().unwrap_or_default()
     }
     let promise = f.call_with_limit(&JsValue::NULL, crate::platform::whole_ms(limit) as f64);
-    JsFuture::from(promise).map(|settled| settled.map(as_text).map_err(as_text))
+    crate::platform::browser::settled(&promise).map(|settled| settled.map(as_text).map_err(as_text))
 }
 
 /// Item `index` of the array of options the JS layer hands a constructor (`undefined` past its

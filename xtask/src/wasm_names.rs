@@ -25,12 +25,17 @@ use crate::util::Result;
 /// An export the renaming leaves alone in every build: JS outside the glue reads it by name.
 /// The upload Worker reads `memory` and the `smh_worker_*` kernels (src/bindings/worker.rs); the
 /// bench does too (bench/upload/bench.js); adapters.js (inlined into the glue, but not where the
-/// glue's own names stand) calls `smh_poll_task` (src/platform/browser/spawn.rs) and, in pages
+/// glue's own names stand) calls `smh_poll_task`, `smh_settle` (src/platform/browser/spawn.rs), `smh_progress` (xhr.rs) and, in pages
 /// without the Worker, the kernels. `__wbindgen_malloc` stays for tests/e2e/panic.test.mjs, whose
 /// trap is a real abort inside Rust (an allocation larger than the address space) reached
 /// through the `init()` result.
 fn kept_export(name: &str) -> bool {
-    name == "memory" || name == "__wbindgen_malloc" || name == "smh_poll_task" || name.starts_with("smh_worker_")
+    name == "memory"
+        || name == "__wbindgen_malloc"
+        || name == "smh_poll_task"
+        || name == "smh_settle"
+        || name == "smh_progress"
+        || name.starts_with("smh_worker_")
 }
 
 /// How [`minify`] renames, for one kind of glue.

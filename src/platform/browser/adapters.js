@@ -91,6 +91,26 @@ export function smhSchedule(exports, task) {
   queueMicrotask(() => exports.smh_poll_task(task));
 }
 
+/** Calls `exports.smh_settle(slot, 1)` when `promise` fulfils, `(slot, 2)` when it rejects, the
+ *  value kept in the handle returned, unless `smhTake` took the handle by then (spawn.rs). */
+export function smhAwait(exports, promise, slot) {
+  const handle = { s: slot };
+  const settle = state => value => {
+    if (handle.s) {
+      handle.v = value;
+      exports.smh_settle(slot, state);
+    }
+  };
+  promise.then(settle(1), settle(2));
+  return handle;
+}
+
+/** The value `handle`'s promise settled with; its settlement calls no more. */
+export function smhTake(handle) {
+  handle.s = 0;
+  return handle.v;
+}
+
 // ---- Timeouts (timer.rs)
 
 /** A promise that resolves in `ms` ms, whose `smhClear()` cancels it. */
@@ -113,14 +133,15 @@ export function smhOnline() {
 /**
  * Sends `method url` with `headers` (JSON text of [name, value, …]: one string crosses from the
  * wasm for less than an array of values) and `body` (a Blob, a Uint8Array or undefined), within
- * `timeout` ms (0: no limit); `progress(loaded)`, when given, hears the upload's progress.
+ * `timeout` ms (0: no limit); `exports.smh_progress(progress, loaded)` (xhr.rs), when `progress`
+ * is not 0, hears the upload's progress.
  * Returns the XHR (`smhAbort()` gives up on it) with `smhEnd`: a promise of the status once loaded,
  * or of the `Timeout` error's message (`method url`, the URL without its query and fragment:
  * that is where tokens and signatures live); it rejects with an Error whose message is the
  * `Network` error's (a network error, a CORS refusal or an abort), with what open() or send()
  * threw, or with the name of a header setRequestHeader refused.
  */
-export function smhXhr(method, url, headers, body, timeout, progress) {
+export function smhXhr(exports, method, url, headers, body, timeout, progress) {
   const xhr = new XMLHttpRequest();
   xhr.smhAbort = () => xhr.abort();
   xhr.smhEnd = new Promise((resolve, reject) => {
@@ -145,7 +166,7 @@ export function smhXhr(method, url, headers, body, timeout, progress) {
     xhr.ontimeout = end(resolve, () => what);
     // Connection refused/reset, or a CORS refusal: the browser does not say which.
     xhr.onerror = xhr.onabort = end(reject, () => new Error(what + ' failed (network error or CORS)'));
-    if (progress) xhr.upload.onprogress = e => progress(e.loaded);
+    if (progress) xhr.upload.onprogress = e => exports.smh_progress(progress, e.loaded);
     if (!(body instanceof Blob)) return xhr.send(body);
     // A part: its `send` (costly under DevTools) in a task of its own, not in one with the
     // other parts of its wave. Given up on before then (`smhAbort`), it is never sent and ends

@@ -9,7 +9,6 @@ use std::ops::Range;
 use futures::FutureExt;
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
 use super::worker::{self, Via};
@@ -79,7 +78,7 @@ impl FileSource for BlobSource {
     }
 
     fn read(&self, range: Range<u64>) -> LocalBoxFuture<'_, Result<Vec<u8>>> {
-        let read = JsFuture::from(read_range(&self.blob, range.start as f64, range.end as f64));
+        let read = super::settled(&read_range(&self.blob, range.start as f64, range.end as f64));
         Box::pin(read.map(|buffer| {
             bytes_of(&buffer.map_err(read_error)?)
                 .ok_or_else(|| Error::FileRead { message: "slice did not give an ArrayBuffer".into() })

@@ -8,10 +8,7 @@ use std::future::Future;
 use wasm_bindgen::JsValue;
 
 #[cfg(not(feature = "miniprogram"))]
-use {
-    futures::FutureExt, js_sys::Promise, wasm_bindgen::prelude::wasm_bindgen, wasm_bindgen::JsCast,
-    wasm_bindgen_futures::JsFuture,
-};
+use {futures::FutureExt, js_sys::Promise, wasm_bindgen::prelude::wasm_bindgen, wasm_bindgen::JsCast};
 
 // WeChat's logic layer has no Web Locks and the mini-program build no snippets: there every
 // lock is granted (one JavaScript context: the engine's page-wide claims cover it).
@@ -41,7 +38,7 @@ impl Drop for Hold {
 pub fn hold(name: &str) -> impl Future<Output = Option<Hold>> {
     // adapters.js resolves with the release function, or null, and never rejects (were it to,
     // the lock would count as granted, its release a call that throws and is ignored).
-    JsFuture::from(hold_lock(name)).map(|release| {
+    super::settled(&hold_lock(name)).map(|release| {
         let release = release.unwrap_or(JsValue::UNDEFINED);
         (!release.is_null()).then(|| Hold(Some(release.unchecked_into())))
     })
@@ -51,7 +48,7 @@ pub fn hold(name: &str) -> impl Future<Output = Option<Hold>> {
 /// without taking it.
 #[cfg(not(feature = "miniprogram"))]
 pub fn held(name: &str) -> impl Future<Output = bool> {
-    JsFuture::from(lock_held(name)).map(|held| held.is_ok_and(|held| held.is_truthy()))
+    super::settled(&lock_held(name)).map(|held| held.is_ok_and(|held| held.is_truthy()))
 }
 
 /// [`hold`] in mini-programs: granted.

@@ -29,6 +29,8 @@ pub use blob::BlobSource;
 pub use online::NavigatorConnectivity;
 #[cfg(not(feature = "miniprogram"))]
 pub use sha256::sha256;
+#[cfg(not(feature = "miniprogram"))]
+pub use spawn::settled;
 pub use storage::JsCheckpoints;
 pub use timer::{next_task, JsTimer};
 pub use xhr::XhrHttp;
@@ -50,6 +52,12 @@ extern "C" {
     /// message, a string itself, else "unknown JavaScript error".
     #[wasm_bindgen(js_name = smhMessage)]
     pub fn js_message(value: &JsValue) -> String;
+}
+
+/// [`settled`] in the mini-program build (no snippets): wasm-bindgen-futures' bridge.
+#[cfg(feature = "miniprogram")]
+pub fn settled(promise: &js_sys::Promise) -> wasm_bindgen_futures::JsFuture {
+    promise.clone().into()
 }
 
 /// [`js_message`] in the mini-program build, which has no snippets.

@@ -10,9 +10,12 @@
 //! instance as one in any other call into the wasm does.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, RawWaker, RawWakerVTable, Waker};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use crate::platform::LocalBoxFuture;
@@ -22,6 +25,14 @@ extern "C" {
     /// Calls `exports.smh_poll_task(task)` in a microtask.
     #[wasm_bindgen(js_name = smhSchedule)]
     fn schedule(exports: &JsValue, task: usize);
+    /// Calls `exports.smh_settle(slot, 1)` when `promise` fulfils, `(slot, 2)` when it rejects,
+    /// unless its handle was taken by then.
+    #[wasm_bindgen(js_name = smhAwait)]
+    fn watch(exports: &JsValue, promise: &Promise, slot: usize) -> JsValue;
+    /// The value the promise of `handle` settled with; after this call the promise's
+    /// settlement calls nothing.
+    #[wasm_bindgen(js_name = smhTake)]
+    fn take(handle: &JsValue) -> JsValue;
 }
 
 /// A spawned future, until it completes.
@@ -79,4 +90,64 @@ unsafe fn wake_by_ref(task: *const ()) {
 
 unsafe fn release(task: *const ()) {
     drop(unsafe { Rc::from_raw(task.cast::<Task>()) });
+}
+
+/// Where a promise's settlement lands: how it settled (0 not yet, 1 fulfilled, 2 rejected) and
+/// who waits for it.
+#[derive(Default)]
+struct Slot {
+    state: Cell<u32>,
+    waker: Cell<Option<Waker>>,
+}
+
+/// A promise's settlement as a future, as `wasm_bindgen_futures::JsFuture` gives it (its value
+/// or its rejection), without wasm closures: adapters.js hands the settlement to the raw export
+/// [`smh_settle`], as it does a task's poll. Dropped before the promise settles (a cleared
+/// sleep, an aborted request), it detaches from the promise, whose settlement then reaches no
+/// wasm and leaves nothing behind.
+pub struct Settled {
+    handle: JsValue,
+    slot: Box<Slot>,
+}
+
+/// `promise`'s settlement.
+pub fn settled(promise: &Promise) -> Settled {
+    let slot = Box::<Slot>::default();
+    Settled { handle: watch(&wasm_bindgen::exports(), promise, &*slot as *const Slot as usize), slot }
+}
+
+impl Future for Settled {
+    type Output = Result<JsValue, JsValue>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.slot.state.get() {
+            0 => {
+                self.slot.waker.set(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+            1 => Poll::Ready(Ok(take(&self.handle))),
+            _ => Poll::Ready(Err(take(&self.handle))),
+        }
+    }
+}
+
+impl Drop for Settled {
+    fn drop(&mut self) {
+        // The slot goes with the future: the promise must no longer reach it.
+        take(&self.handle);
+    }
+}
+
+/// Records how the promise of `slot` settled and wakes its waiter.
+///
+/// # Safety
+/// `slot` must be a [`Settled`]'s, alive: adapters.js calls this only until its handle is taken,
+/// which [`Settled`]'s drop does.
+#[no_mangle]
+pub unsafe extern "C" fn smh_settle(slot: usize, state: u32) {
+    let slot = unsafe { &*(slot as *const Slot) };
+    slot.state.set(state);
+    if let Some(waker) = slot.waker.take() {
+        waker.wake();
+    }
 }

@@ -5,8 +5,8 @@
 use futures::FutureExt;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
+use super::settled;
 use crate::platform::{CheckpointStore, LocalBoxFuture};
 
 #[wasm_bindgen]
@@ -56,12 +56,12 @@ impl CheckpointStore for JsCheckpoints {
         self.page_wide
     }
     fn get(&self, key: &str) -> LocalBoxFuture<'_, Option<String>> {
-        Box::pin(JsFuture::from(self.store.get(key)).map(|value| value.ok()?.as_string()))
+        Box::pin(settled(&self.store.get(key)).map(|value| value.ok()?.as_string()))
     }
     fn set(&self, key: &str, value: String) -> LocalBoxFuture<'_, ()> {
-        Box::pin(JsFuture::from(self.store.set(key, &value)).map(drop))
+        Box::pin(settled(&self.store.set(key, &value)).map(drop))
     }
     fn remove(&self, key: &str) -> LocalBoxFuture<'_, ()> {
-        Box::pin(JsFuture::from(self.store.remove(key)).map(drop))
+        Box::pin(settled(&self.store.remove(key)).map(drop))
     }
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 use futures::FutureExt;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
+use super::settled;
 use crate::platform::{LocalBoxFuture, Timer};
 
 #[wasm_bindgen]
@@ -34,7 +34,7 @@ impl Timer for JsTimer {
     fn sleep(&self, duration: Duration) -> LocalBoxFuture<'static, ()> {
         // setTimeout fires at once for delays beyond 2³¹−1 ms.
         let timeout = Timeout::start((duration.as_secs_f64() * 1000.0).min(2_147_483_647.0));
-        Box::pin(JsFuture::from(timeout.promise()).map(move |_| drop(timeout)))
+        Box::pin(settled(&timeout.promise()).map(move |_| drop(timeout)))
     }
 
     fn now_ms(&self) -> f64 {

@@ -26,7 +26,6 @@
 
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
 use super::read_error;
@@ -101,7 +100,7 @@ pub async fn crc64(blob: Blob, via: Via) -> Result<u64> {
         Via::Worker | Via::WorkerJs => 1,
         Via::Page | Via::PageJs => 2,
     };
-    let reply = JsFuture::from(worker_crc64(&wasm_bindgen::module(), &wasm_bindgen::exports(), &blob, how)).await;
+    let reply = super::settled(&worker_crc64(&wasm_bindgen::module(), &wasm_bindgen::exports(), &blob, how)).await;
     let value = reply.map_err(read_error)?;
     value
         .as_string()
@@ -145,12 +144,12 @@ pub async fn chain_hash_ahead(
         let ReadAhead { source, start, next } = ahead.unwrap_or(ReadAhead { source: 0, start: 0, next: None });
         let module = wasm_bindgen::module();
         let hashed = worker_chain_hash(&module, blob, previous_js(), how, source as i32, start as f64, next);
-        match JsFuture::from(hashed).await {
+        match super::settled(&hashed).await {
             Err(e) if via == Via::Auto && is_unavailable(&e) => {}
             reply => return hash_of(reply),
         }
     }
-    hash_of(JsFuture::from(page_chain_hash(blob, previous_js(), via == Via::PageJs)).await)
+    hash_of(super::settled(&page_chain_hash(blob, previous_js(), via == Via::PageJs)).await)
 }
 
 /// The 32-byte hash a chain request resolved with, or its failure as [`Error::FileRead`].
@@ -162,7 +161,7 @@ fn hash_of(reply: std::result::Result<JsValue, JsValue>) -> Result<[u8; 32]> {
 
 /// Bytes of wasm memory the Worker holds (browser tests check it stays flat).
 pub async fn worker_memory_bytes() -> Result<f64> {
-    let value = JsFuture::from(worker_memory(&wasm_bindgen::module())).await.map_err(read_error)?;
+    let value = super::settled(&worker_memory(&wasm_bindgen::module())).await.map_err(read_error)?;
     value.as_f64().ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed size".into() })
 }
 

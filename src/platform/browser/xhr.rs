@@ -3,16 +3,14 @@
 //! opened, sent and heard in adapters.js (a JS function per event handler costs far less than
 //! a wasm closure each); the wasm reads the reply.
 
-use js_sys::{Function, Promise, Uint8Array};
+use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
 use super::js_to_network_error;
 use crate::error::{Error, Result};
 use crate::json::Writer;
-use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture};
+use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, ProgressFn};
 use crate::text::{fill, split};
 
 #[wasm_bindgen(module = "/src/platform/browser/adapters.js")]
@@ -22,12 +20,13 @@ extern "C" {
     /// Opens and sends the request, its event handlers in JavaScript (adapters.js says what it takes).
     #[wasm_bindgen(js_name = smhXhr, catch)]
     fn start(
+        exports: &JsValue,
         method: &str,
         url: &str,
         headers: &str,
         body: &JsValue,
         timeout: u32,
-        progress: Option<&Function>,
+        progress: usize,
     ) -> std::result::Result<Request, JsValue>;
     /// The request's end: the status when loaded, else the message of the timeout (adapters.js).
     #[wasm_bindgen(method, getter = smhEnd)]
@@ -47,15 +46,22 @@ extern "C" {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct XhrHttp;
 
-/// The progress handler, of the closure type a `JsFuture`'s handlers have: no wasm-bindgen shim
-/// of its own for one more type.
-type Progress = Closure<dyn FnMut(JsValue) -> std::result::Result<(), wasm_bindgen::JsError>>;
-
-/// Keeps the progress handler alive while the request runs; aborts it if dropped before the end.
+/// Keeps the progress callback alive while the request runs; aborts it if dropped before the end.
 struct InFlight {
     xhr: Request,
     finished: bool,
-    _progress: Option<Progress>,
+    _progress: Option<Box<ProgressFn>>,
+}
+
+/// Hands the upload's progress to the request's callback (adapters.js calls it, as a task's poll).
+///
+/// # Safety
+/// `progress` must be an [`InFlight`]'s callback, alive: adapters.js calls this only until the
+/// request ends or is aborted, which [`InFlight`]'s drop does first.
+#[cfg(not(feature = "miniprogram"))]
+#[no_mangle]
+pub unsafe extern "C" fn smh_progress(progress: usize, loaded: f64) {
+    (unsafe { &*(progress as *const ProgressFn) })(loaded as u64);
 }
 
 impl Drop for InFlight {
@@ -113,22 +119,18 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         None => JsValue::UNDEFINED,
     };
     let timeout = request.timeout.map_or(0, |t| crate::platform::whole_ms(t).min(u32::MAX.into()) as u32);
-    let progress = request.progress.clone().map(|progress| {
-        Progress::new(move |loaded: JsValue| {
-            progress(loaded.as_f64().unwrap_or_default() as u64);
-            Ok(())
-        })
-    });
+    let progress = request.progress.clone().map(Box::new);
     let xhr = start(
+        &wasm_bindgen::exports(),
         request.method.as_str(),
         &request.url,
         &headers,
         &body,
         timeout,
-        progress.as_ref().map(|p| p.as_ref().unchecked_ref()),
+        progress.as_deref().map_or(0, |p| p as *const ProgressFn as usize),
     )
     .map_err(js_to_network_error)?;
-    let ended = JsFuture::from(xhr.end());
+    let ended = super::settled(&xhr.end());
     let mut guard = InFlight { xhr, finished: false, _progress: progress };
     let end = match ended.await {
         Ok(end) => end,
