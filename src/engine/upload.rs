@@ -118,30 +118,38 @@ async fn perform_upload(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
             break 'resume None;
         }
         let size = session.size();
-        // A stable identity (name, size, modification time) finds the record alone; otherwise
-        // the first MiB's hash tells files apart.
-        let beginning = if session.source.stable_identity() { String::new() } else { session.beginning_hash().await? };
-        let scope = flow.record_scope();
-        let fingerprint = session.source.fingerprint();
-        let key = Identity {
-            library_id: &scope.library_id,
-            space_id: &scope.space_id,
-            path: &scope.path,
-            size,
-            fingerprint: &fingerprint,
-            beginning_hash: &beginning,
-        }
-        .key();
-        // The same file uploading twice at once to the same target: only the first is resumable.
-        if !session.uploader.claim(&key) {
-            break 'resume None;
-        }
-        // Another tab or client is uploading this file to this target now: this upload opens a
-        // server upload of its own and keeps no record (README, "Resumable uploads").
-        let Some((hold, record)) = session.uploader.checkpoints.load(&key).await else { break 'resume None };
-        let now = session.uploader.timer.unix_ms();
-        let name = session.source.name().unwrap_or(scope.name);
-        session.start_record(key, Record::new(&scope.path, &name, size, part_size, now), hold);
+        // In blocks: the strings that name the record are not held across the awaits after.
+        let (record, now) = {
+            let scope = flow.record_scope();
+            let key = {
+                // A stable identity (name, size, modification time) finds the record alone;
+                // otherwise the first MiB's hash tells files apart.
+                let beginning =
+                    if session.source.stable_identity() { String::new() } else { session.beginning_hash().await? };
+                let fingerprint = session.source.fingerprint();
+                Identity {
+                    library_id: &scope.library_id,
+                    space_id: &scope.space_id,
+                    path: &scope.path,
+                    size,
+                    fingerprint: &fingerprint,
+                    beginning_hash: &beginning,
+                }
+                .key()
+            };
+            // The same file uploading twice at once to the same target: only the first is
+            // resumable.
+            if !session.uploader.claim(&key) {
+                break 'resume None;
+            }
+            // Another tab or client is uploading this file to this target now: this upload opens
+            // a server upload of its own and keeps no record (README, "Resumable uploads").
+            let Some((hold, record)) = session.uploader.checkpoints.load(&key).await else { break 'resume None };
+            let now = session.uploader.timer.unix_ms();
+            let name = session.source.name().unwrap_or(scope.name);
+            session.start_record(key, Record::new(&scope.path, &name, size, part_size, now), hold);
+            (record, now)
+        };
         let Some(record) = record else { break 'resume None };
         let expired = now - record.updated_at > MAX_AGE_MS;
         let fits = !expired && record.part_size == part_size && record.size == size && record.upload_id.is_some();
