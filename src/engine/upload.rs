@@ -44,28 +44,28 @@ pub trait Observer {
 /// next upload() of the file learns the outcome.
 pub(crate) async fn run(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> {
     let control = session.control.clone();
-    // Boxed so that the losing future is dropped (aborting its requests) before cleanup runs.
-    let mut upload = Box::pin(perform_upload(session.clone(), flow.clone()));
-    let mut cancelled = Box::pin(async {
-        while !control.is_cancelled() {
-            control.changed().await;
-        }
-        match session.shield() {
-            Shield::None => {}
-            Shield::Opening => {
-                // The upload ends on its own once the reply is in (and cancels what it opened).
-                session.set_state(UploadState::Cancelled);
-                std::future::pending::<()>().await;
+    // Both futures are dropped at the end of this block, the loser's requests aborted, before
+    // cleanup runs (and neither is held across its awaits).
+    let outcome = {
+        let mut upload = Box::pin(perform_upload(session.clone(), flow.clone()));
+        let mut cancelled = Box::pin(async {
+            while !control.is_cancelled() {
+                control.changed().await;
             }
-            // The upload ends first if the commit's outcome arrives in time.
-            Shield::Committing(bound) => session.uploader.timer.sleep(bound).await,
-        }
-    });
-    let outcome = match race(upload.as_mut(), cancelled.as_mut()).await {
-        Either::Left(result) => result,
-        Either::Right(()) => {
-            drop(upload);
-            Err(Error::Aborted)
+            match session.shield() {
+                Shield::None => {}
+                Shield::Opening => {
+                    // The upload ends on its own once the reply is in (and cancels what it opened).
+                    session.set_state(UploadState::Cancelled);
+                    std::future::pending::<()>().await;
+                }
+                // The upload ends first if the commit's outcome arrives in time.
+                Shield::Committing(bound) => session.uploader.timer.sleep(bound).await,
+            }
+        });
+        match race(upload.as_mut(), cancelled.as_mut()).await {
+            Either::Left(result) => result,
+            Either::Right(()) => Err(Error::Aborted),
         }
     };
     let key = session.record_key();
