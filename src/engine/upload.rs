@@ -44,28 +44,28 @@ pub trait Observer {
 /// next upload() of the file learns the outcome.
 pub(crate) async fn run(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> {
     let control = session.control.clone();
-    // Boxed so that the losing future is dropped (aborting its requests) before cleanup runs.
-    let mut upload = Box::pin(perform_upload(session.clone(), flow.clone()));
-    let mut cancelled = Box::pin(async {
-        while !control.is_cancelled() {
-            control.changed().await;
-        }
-        match session.shield() {
-            Shield::None => {}
-            Shield::Opening => {
-                // The upload ends on its own once the reply is in (and cancels what it opened).
-                session.set_state(UploadState::Cancelled);
-                std::future::pending::<()>().await;
+    // Both futures are dropped at the end of this block, the loser's requests aborted, before
+    // cleanup runs (and neither is held across its awaits).
+    let outcome = {
+        let mut upload = Box::pin(perform_upload(session.clone(), flow.clone()));
+        let mut cancelled = Box::pin(async {
+            while !control.is_cancelled() {
+                control.changed().await;
             }
-            // The upload ends first if the commit's outcome arrives in time.
-            Shield::Committing(bound) => session.uploader.timer.sleep(bound).await,
-        }
-    });
-    let outcome = match race(upload.as_mut(), cancelled.as_mut()).await {
-        Either::Left(result) => result,
-        Either::Right(()) => {
-            drop(upload);
-            Err(Error::Aborted)
+            match session.shield() {
+                Shield::None => {}
+                Shield::Opening => {
+                    // The upload ends on its own once the reply is in (and cancels what it opened).
+                    session.set_state(UploadState::Cancelled);
+                    std::future::pending::<()>().await;
+                }
+                // The upload ends first if the commit's outcome arrives in time.
+                Shield::Committing(bound) => session.uploader.timer.sleep(bound).await,
+            }
+        });
+        match race(upload.as_mut(), cancelled.as_mut()).await {
+            Either::Left(result) => result,
+            Either::Right(()) => Err(Error::Aborted),
         }
     };
     let key = session.record_key();
@@ -118,30 +118,38 @@ async fn perform_upload(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
             break 'resume None;
         }
         let size = session.size();
-        // A stable identity (name, size, modification time) finds the record alone; otherwise
-        // the first MiB's hash tells files apart.
-        let beginning = if session.source.stable_identity() { String::new() } else { session.beginning_hash().await? };
-        let scope = flow.record_scope();
-        let fingerprint = session.source.fingerprint();
-        let key = Identity {
-            library_id: &scope.library_id,
-            space_id: &scope.space_id,
-            path: &scope.path,
-            size,
-            fingerprint: &fingerprint,
-            beginning_hash: &beginning,
-        }
-        .key();
-        // The same file uploading twice at once to the same target: only the first is resumable.
-        if !session.uploader.claim(&key) {
-            break 'resume None;
-        }
-        // Another tab or client is uploading this file to this target now: this upload opens a
-        // server upload of its own and keeps no record (README, "Resumable uploads").
-        let Some((hold, record)) = session.uploader.checkpoints.load(&key).await else { break 'resume None };
-        let now = session.uploader.timer.unix_ms();
-        let name = session.source.name().unwrap_or(scope.name);
-        session.start_record(key, Record::new(&scope.path, &name, size, part_size, now), hold);
+        // In blocks: the strings that name the record are not held across the awaits after.
+        let (record, now) = {
+            let scope = flow.record_scope();
+            let key = {
+                // A stable identity (name, size, modification time) finds the record alone;
+                // otherwise the first MiB's hash tells files apart.
+                let beginning =
+                    if session.source.stable_identity() { String::new() } else { session.beginning_hash().await? };
+                let fingerprint = session.source.fingerprint();
+                Identity {
+                    library_id: &scope.library_id,
+                    space_id: &scope.space_id,
+                    path: &scope.path,
+                    size,
+                    fingerprint: &fingerprint,
+                    beginning_hash: &beginning,
+                }
+                .key()
+            };
+            // The same file uploading twice at once to the same target: only the first is
+            // resumable.
+            if !session.uploader.claim(&key) {
+                break 'resume None;
+            }
+            // Another tab or client is uploading this file to this target now: this upload opens
+            // a server upload of its own and keeps no record (README, "Resumable uploads").
+            let Some((hold, record)) = session.uploader.checkpoints.load(&key).await else { break 'resume None };
+            let now = session.uploader.timer.unix_ms();
+            let name = session.source.name().unwrap_or(scope.name);
+            session.start_record(key, Record::new(&scope.path, &name, size, part_size, now), hold);
+            (record, now)
+        };
         let Some(record) = record else { break 'resume None };
         let expired = now - record.updated_at > MAX_AGE_MS;
         let fits = !expired && record.part_size == part_size && record.size == size && record.upload_id.is_some();

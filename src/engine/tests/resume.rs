@@ -288,3 +288,88 @@ fn expect_resume_holding_parts_1_to_3(script: &Script) -> &Script {
         })
         .expect(Method::Post, "/ck1?renew", |_| multipart_auth_reply())
 }
+
+/// A store that keeps the last record written (the index is written to it too).
+#[derive(Default)]
+struct LastRecord {
+    store: MemoryCheckpoints,
+    record: RefCell<String>,
+}
+
+impl CheckpointStore for LastRecord {
+    fn get(&self, key: &str) -> LocalBoxFuture<'_, Option<String>> {
+        self.store.get(key)
+    }
+    fn set(&self, key: &str, value: String) -> LocalBoxFuture<'_, ()> {
+        if value.contains("\"partSize\"") {
+            *self.record.borrow_mut() = value.clone();
+        }
+        self.store.set(key, value)
+    }
+    fn remove(&self, key: &str) -> LocalBoxFuture<'_, ()> {
+        self.store.remove(key)
+    }
+}
+
+/// Cancels on `paused`, keeping the record stored at that moment.
+struct CancelWhenPaused {
+    store: Rc<LastRecord>,
+    control: Control,
+    record_when_paused: RefCell<String>,
+}
+
+impl Observer for CancelWhenPaused {
+    fn on_state(&self, state: UploadState) {
+        if state == UploadState::Paused {
+            *self.record_when_paused.borrow_mut() = self.store.record.borrow().clone();
+            self.control.cancel();
+        }
+    }
+    fn on_progress(&self, _: &Progress) {}
+}
+
+#[test]
+fn a_pause_writes_the_record_with_the_parts_done_so_far() {
+    const MIB: usize = 1 << 20;
+    let data = pattern(3 * MIB + 5);
+    let crc = |bytes: &[u8]| crate::checksum::crc64::checksum(bytes);
+    let store = Rc::new(LastRecord::default());
+    let control = Control::new();
+    let pause = control.clone();
+    // Parts 1 and 2 are stored (no record write is due yet: the clock stands still), then the
+    // upload is paused while part 3 goes.
+    let script = Rc::new(Script::default());
+    script
+        .expect(Method::Post, "/a.bin?multipart", |_| multipart_auth_reply())
+        .expect(Method::Put, "partNumber=1&uploadId=u1", cos_ok(crc(&data[..MIB])))
+        .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crc(&data[MIB..2 * MIB])))
+        .expect(Method::Put, "partNumber=3&uploadId=u1", move |_| {
+            pause.pause();
+            Err(Error::Network { message: "dropped by the pause".into() })
+        })
+        .expect(Method::Delete, "/ck1?upload", |_| raw(204, ""));
+    let observer = Rc::new(CancelWhenPaused {
+        store: store.clone(),
+        control: control.clone(),
+        record_when_paused: RefCell::default(),
+    });
+    let source = Rc::new(MemorySource { bytes: Rc::from(data), name: "f".into() });
+    let opts = UploadOptions {
+        path: LibraryPath::parse("a.bin").unwrap(),
+        conflict: Conflict::Rename,
+        quick_upload: false,
+        create_parents: false,
+    };
+    let result = futures::executor::block_on(run(
+        multipart_uploader(script.clone(), store),
+        source,
+        opts,
+        control,
+        observer.clone(),
+    ));
+    assert_eq!(result.unwrap_err().code(), "Aborted");
+    assert!(script.steps.borrow().is_empty(), "{:?}", script.seen.borrow());
+    let record: serde_json::Value = serde_json::from_str(&observer.record_when_paused.borrow()).unwrap();
+    let parts: Vec<u64> = record["parts"].as_array().unwrap().iter().map(|p| p[0].as_u64().unwrap()).collect();
+    assert_eq!(parts, [1, 2], "the record written on the pause: {record}");
+}
