@@ -38,6 +38,7 @@
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -296,9 +297,9 @@ impl Checkpoints {
     }
 
     /// The record under `key`, if one of this format exists (however old).
-    pub async fn read(&self, key: &str) -> Option<Record> {
-        let text = self.get(key).await?;
-        Record::from_json(&text)
+    pub fn read(&self, key: &str) -> impl Future<Output = Option<Record>> + '_ {
+        let mut get = self.get(key);
+        poll_fn(move |cx| Pin::new(&mut get).poll(cx).map(|text| Record::from_json(&text?)))
     }
 
     /// The records pruned since the last call, whose server uploads may still be open: the
@@ -371,12 +372,9 @@ impl Checkpoints {
         index.entries
     }
 
-    async fn index(&self) -> Index {
-        let parsed = match self.get(INDEX_KEY).await {
-            Some(text) => Index::from_json(&text),
-            None => None,
-        };
-        parsed.unwrap_or(Index { v: VERSION, entries: Vec::new() })
+    fn index(&self) -> impl Future<Output = Index> + '_ {
+        let mut get = self.get(INDEX_KEY);
+        poll_fn(move |cx| Pin::new(&mut get).poll(cx).map(|text| Index::read(text.as_deref())))
     }
 
     /// Drops this client's expired and surplus entries (and their records).
@@ -507,6 +505,11 @@ impl Index {
                 .close('}');
         }
         w.close(']').close('}').finish()
+    }
+
+    /// The stored index, or an empty one where there is none of this format.
+    fn read(stored: Option<&str>) -> Index {
+        stored.and_then(Index::from_json).unwrap_or(Index { v: VERSION, entries: Vec::new() })
     }
 
     fn from_json(stored: &str) -> Option<Index> {
