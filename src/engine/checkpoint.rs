@@ -342,7 +342,7 @@ impl Checkpoints {
     /// [`remove`] and [`pending`]). With a `key`: writes `saved`'s text under it and puts its
     /// entry in the key's place in the index, pruning old records at `now`; or, given `None`,
     /// removes both. Without a key: prunes at `now`, drops this client's entries whose record
-    /// is gone, and answers this client's unclaimed entries (newest first, as `prune` sorted
+    /// is gone, and answers this client's unclaimed entries (newest first, as pruning sorted
     /// them).
     ///
     /// [`save`]: Checkpoints::save
@@ -365,7 +365,25 @@ impl Checkpoints {
             index.entries.push(entry);
         }
         if saving || listing {
-            self.prune(&mut index, now).await;
+            // This client's expired and surplus entries (and their records) are dropped.
+            sort_by(&mut index.entries, |a, b| a.updated_at.total_cmp(&b.updated_at).is_gt());
+            let mut kept = 0;
+            let mut i = 0;
+            while let Some(entry) = index.entries.get(i) {
+                // Another scope's records are pruned by their own clients, which can cancel them.
+                let mine = self.owns(entry);
+                if !mine || (now - entry.updated_at <= MAX_AGE_MS && kept < MAX_RECORDS) {
+                    kept += usize::from(mine);
+                    i += 1;
+                    continue;
+                }
+                let key = index.entries.remove(i).key;
+                let record = self.read(&key).await;
+                self.put(&key, None).await;
+                if let Some(record) = record.filter(|r| r.upload_id.is_some()) {
+                    self.pruned.borrow_mut().push((key, record));
+                }
+            }
         }
         let mut i = 0;
         // Listing only (one loop whichever the call: smaller than the same loop in an `if`).
@@ -388,28 +406,6 @@ impl Checkpoints {
     fn index(&self) -> impl Future<Output = Index> + '_ {
         let mut get = self.get(INDEX_KEY);
         poll_fn(move |cx| Pin::new(&mut get).poll(cx).map(|text| Index::read(text.as_deref())))
-    }
-
-    /// Drops this client's expired and surplus entries (and their records).
-    async fn prune(&self, index: &mut Index, now: f64) {
-        sort_by(&mut index.entries, |a, b| a.updated_at.total_cmp(&b.updated_at).is_gt());
-        let mut kept = 0;
-        let mut i = 0;
-        while let Some(entry) = index.entries.get(i) {
-            // Another scope's records are pruned by their own clients, which can cancel them.
-            let mine = self.owns(entry);
-            if !mine || (now - entry.updated_at <= MAX_AGE_MS && kept < MAX_RECORDS) {
-                kept += usize::from(mine);
-                i += 1;
-                continue;
-            }
-            let key = index.entries.remove(i).key;
-            let record = self.read(&key).await;
-            self.put(&key, None).await;
-            if let Some(record) = record.filter(|r| r.upload_id.is_some()) {
-                self.pruned.borrow_mut().push((key, record));
-            }
-        }
     }
 
     /// Writes the index; an empty one is removed.
