@@ -38,9 +38,12 @@
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
+
+use futures::FutureExt;
 
 use super::lock::Lock;
 use super::plan::{PartDone, PartsDone};
@@ -296,9 +299,9 @@ impl Checkpoints {
     }
 
     /// The record under `key`, if one of this format exists (however old).
-    pub async fn read(&self, key: &str) -> Option<Record> {
-        let text = self.get(key).await?;
-        Record::from_json(&text)
+    pub fn read(&self, key: &str) -> impl Future<Output = Option<Record>> + '_ {
+        let mut get = self.get(key);
+        poll_fn(move |cx| Pin::new(&mut get).poll(cx).map(|text| Record::from_json(&text?)))
     }
 
     /// The records pruned since the last call, whose server uploads may still be open: the
@@ -319,86 +322,90 @@ impl Checkpoints {
             loaded: record.loaded(),
             updated_at: record.updated_at,
         };
-        self.update(key.to_string(), Some((record.to_json(), entry)))
+        let now = entry.updated_at;
+        self.edit(Some(key.to_string()), Some((record.to_json(), entry)), now).map(drop)
     }
 
     /// Forgets the record under `key`.
     pub fn remove(&self, key: &str) -> impl Future<Output = ()> + '_ {
-        self.update(key.to_string(), None)
-    }
-
-    /// Writes `text` under `key` and puts `entry` in its place in the index, pruning old
-    /// records ([`Checkpoints::save`]); or, given `None`, removes both.
-    async fn update(&self, key: String, saved: Option<(String, Pending)>) {
-        let _one = self.lock.lock().await;
-        let (text, entry) = saved.unzip();
-        self.put(&key, text).await;
-        let mut index = self.index().await;
-        let before = index.entries.len();
-        drop_entries(&mut index.entries, |e| e.key == key);
-        let changed = entry.is_some() || index.entries.len() != before;
-        if let Some(entry) = entry {
-            let now = entry.updated_at;
-            index.entries.push(entry);
-            self.prune(&mut index, now).await;
-        }
-        if changed {
-            self.write_index(&index).await;
-        }
+        self.edit(Some(key.to_string()), None, 0.0).map(drop)
     }
 
     /// This client's unfinished uploads that none of its uploads runs now ([`Checkpoints::claim`]),
     /// newest first. Its entries whose record is gone (another tab removed it) are dropped from
     /// the index.
-    pub async fn pending(&self, now: f64) -> Vec<Pending> {
+    pub fn pending(&self, now: f64) -> impl Future<Output = Vec<Pending>> + '_ {
+        self.edit(None, None, now)
+    }
+
+    /// One read-modify-write of the index, under the lock (one state machine for [`save`],
+    /// [`remove`] and [`pending`]). With a `key`: writes `saved`'s text under it and puts its
+    /// entry in the key's place in the index, pruning old records at `now`; or, given `None`,
+    /// removes both. Without a key: prunes at `now`, drops this client's entries whose record
+    /// is gone, and answers this client's unclaimed entries (newest first, as pruning sorted
+    /// them).
+    ///
+    /// [`save`]: Checkpoints::save
+    /// [`remove`]: Checkpoints::remove
+    /// [`pending`]: Checkpoints::pending
+    async fn edit(&self, key: Option<String>, saved: Option<(String, Pending)>, now: f64) -> Vec<Pending> {
         let _one = self.lock.lock().await;
+        let (text, entry) = saved.unzip();
+        if let Some(key) = &key {
+            self.put(key, text).await;
+        }
         let mut index = self.index().await;
         let before = index.entries.len();
-        self.prune(&mut index, now).await;
+        let listing = key.is_none();
+        if let Some(key) = &key {
+            drop_entries(&mut index.entries, |e| e.key == *key);
+        }
+        let saving = entry.is_some();
+        if let Some(entry) = entry {
+            index.entries.push(entry);
+        }
+        if saving || listing {
+            // This client's expired and surplus entries (and their records) are dropped.
+            sort_by(&mut index.entries, |a, b| a.updated_at.total_cmp(&b.updated_at).is_gt());
+            let mut kept = 0;
+            let mut i = 0;
+            while let Some(entry) = index.entries.get(i) {
+                // Another scope's records are pruned by their own clients, which can cancel them.
+                let mine = self.owns(entry);
+                if !mine || (now - entry.updated_at <= MAX_AGE_MS && kept < MAX_RECORDS) {
+                    kept += usize::from(mine);
+                    i += 1;
+                    continue;
+                }
+                let key = index.entries.remove(i).key;
+                let record = self.read(&key).await;
+                self.put(&key, None).await;
+                if let Some(record) = record.filter(|r| r.upload_id.is_some()) {
+                    self.pruned.borrow_mut().push((key, record));
+                }
+            }
+        }
         let mut i = 0;
-        while let Some(entry) = index.entries.get(i) {
+        // Listing only (one loop whichever the call: smaller than the same loop in an `if`).
+        while let (true, Some(entry)) = (listing, index.entries.get(i)) {
             if self.owns(entry) && self.get(&entry.key).await.is_none() {
                 index.entries.remove(i);
             } else {
                 i += 1;
             }
         }
-        if index.entries.len() != before {
+        if saving || index.entries.len() != before {
             self.write_index(&index).await;
         }
-        // Newest first, as `prune` sorted the index.
-        drop_entries(&mut index.entries, |e| !self.owns(e) || self.is_claimed(&e.key));
+        if listing {
+            drop_entries(&mut index.entries, |e| !self.owns(e) || self.is_claimed(&e.key));
+        }
         index.entries
     }
 
-    async fn index(&self) -> Index {
-        let parsed = match self.get(INDEX_KEY).await {
-            Some(text) => Index::from_json(&text),
-            None => None,
-        };
-        parsed.unwrap_or(Index { v: VERSION, entries: Vec::new() })
-    }
-
-    /// Drops this client's expired and surplus entries (and their records).
-    async fn prune(&self, index: &mut Index, now: f64) {
-        sort_by(&mut index.entries, |a, b| a.updated_at.total_cmp(&b.updated_at).is_gt());
-        let mut kept = 0;
-        let mut i = 0;
-        while let Some(entry) = index.entries.get(i) {
-            // Another scope's records are pruned by their own clients, which can cancel them.
-            let mine = self.owns(entry);
-            if !mine || (now - entry.updated_at <= MAX_AGE_MS && kept < MAX_RECORDS) {
-                kept += usize::from(mine);
-                i += 1;
-                continue;
-            }
-            let key = index.entries.remove(i).key;
-            let record = self.read(&key).await;
-            self.put(&key, None).await;
-            if let Some(record) = record.filter(|r| r.upload_id.is_some()) {
-                self.pruned.borrow_mut().push((key, record));
-            }
-        }
+    fn index(&self) -> impl Future<Output = Index> + '_ {
+        let mut get = self.get(INDEX_KEY);
+        poll_fn(move |cx| Pin::new(&mut get).poll(cx).map(|text| Index::read(text.as_deref())))
     }
 
     /// Writes the index; an empty one is removed.
@@ -507,6 +514,11 @@ impl Index {
                 .close('}');
         }
         w.close(']').close('}').finish()
+    }
+
+    /// The stored index, or an empty one where there is none of this format.
+    fn read(stored: Option<&str>) -> Index {
+        stored.and_then(Index::from_json).unwrap_or(Index { v: VERSION, entries: Vec::new() })
     }
 
     fn from_json(stored: &str) -> Option<Index> {

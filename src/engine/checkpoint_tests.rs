@@ -63,6 +63,26 @@ fn save_load_list_remove() {
     assert!(block_on(store.get(INDEX_KEY)).is_none(), "an empty index is removed");
 }
 
+/// Only the listing checks that the index's records still exist (one store read each): a save
+/// or a removal leaves the entry of a record another tab removed for the next listing.
+#[test]
+fn only_the_listing_drops_entries_whose_record_is_gone() {
+    let store = Rc::new(MemoryCheckpoints::default());
+    let c = Checkpoints::new(store.clone(), "s");
+    let r = Record::new("a/b.bin", "b.bin", 10, 5, 1000.0);
+    for key in ["up:gone", "up:1", "up:2"] {
+        block_on(c.save(key, &r));
+    }
+    block_on(store.remove("up:gone"));
+    block_on(c.save("up:1", &r));
+    block_on(c.remove("up:2"));
+    let index = block_on(store.get(INDEX_KEY)).expect("an index");
+    assert!(index.contains("up:gone"), "kept by a save and a removal: {index}");
+    let listed: Vec<String> = block_on(c.pending(2000.0)).into_iter().map(|p| p.key).collect();
+    assert_eq!(listed, ["up:1"]);
+    assert!(!block_on(store.get(INDEX_KEY)).expect("an index").contains("up:gone"));
+}
+
 /// Every entry a drop picks goes, adjacent ones included: the listing leaves out each claimed
 /// record, and a removal takes every entry of its key (an index written with one twice).
 #[test]
