@@ -269,32 +269,36 @@ impl SmhFlow {
         let path = &opts.path;
         let mut created = false;
         loop {
-            let outcome = session.shielded(Shield::Opening, self.begin_call(opts.conflict, beginning, None)).await;
-            if let Ok(Begin::Upload(auth)) = &outcome {
-                // Known before any cancel is obeyed, so that abandon() cancels it.
-                *self.open.borrow_mut() = Some(auth.confirm_key.clone());
-            }
-            match outcome {
-                Err(Error::Smh { code, .. }) if code == "DirectoryNotFound" && opts.create_parents && !created => {
-                    let Some(parent) = path.parent() else {
-                        return Err(Error::Smh {
-                            status: 404,
-                            code,
-                            message: "the library has no root directory".into(),
-                            request_id: None,
-                        });
-                    };
-                    session.check_cancelled()?;
-                    api.create_directory(&parent).await?;
-                    created = true;
+            // The directory to create; nothing of the reply is held while it is created.
+            let parent = {
+                let outcome = session.shielded(Shield::Opening, self.begin_call(opts.conflict, beginning, None)).await;
+                if let Ok(Begin::Upload(auth)) = &outcome {
+                    // Known before any cancel is obeyed, so that abandon() cancels it.
+                    *self.open.borrow_mut() = Some(auth.confirm_key.clone());
                 }
-                // A hit: SMH has stored the file, which cancel() came too late to undo.
-                outcome @ Ok(Begin::Instant(_)) => return outcome,
-                outcome => {
-                    session.check_cancelled()?;
-                    return outcome;
+                match outcome {
+                    Err(Error::Smh { code, .. }) if code == "DirectoryNotFound" && opts.create_parents && !created => {
+                        let Some(parent) = path.parent() else {
+                            return Err(Error::Smh {
+                                status: 404,
+                                code,
+                                message: "the library has no root directory".into(),
+                                request_id: None,
+                            });
+                        };
+                        parent
+                    }
+                    // A hit: SMH has stored the file, which cancel() came too late to undo.
+                    outcome @ Ok(Begin::Instant(_)) => return outcome,
+                    outcome => {
+                        session.check_cancelled()?;
+                        return outcome;
+                    }
                 }
-            }
+            };
+            session.check_cancelled()?;
+            api.create_directory(&parent).await?;
+            created = true;
         }
     }
 
