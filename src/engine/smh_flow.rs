@@ -406,7 +406,10 @@ impl SmhFlow {
             }
             session.uploader.timer.sleep(backoff.wait()).await;
         };
-        let file = self.api().info(&LibraryPath::parse(&crate::text::join(&segments, "/"))?).await?;
+        // The path's segments are not held while SMH is asked (the call borrows none of them).
+        let info = self.api().info(&LibraryPath::parse(&crate::text::join(&segments, "/"))?);
+        drop(segments);
+        let file = info.await?;
         let size = session.size();
         let same = file.size.is_none_or(|s| s == size) && file.crc64.as_deref().is_none_or(|c| c == u64_to_string(crc));
         if !same {
