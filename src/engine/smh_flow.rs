@@ -361,16 +361,21 @@ impl SmhFlow {
     /// SMH's confirm, and the file it committed, kept.
     async fn confirmed(&self, confirm_key: String, crc: u64) -> Result<()> {
         let conflict = self.options.conflict;
+        // `None`: a retried confirm whose first attempt went through (its reply was lost). The
+        // error is not held while the file is asked for.
         let file = match self.api().confirm(&confirm_key, crc, conflict, self.session.commit_timeout()).await {
-            Ok(file) => file,
-            // A retried confirm whose first attempt went through (its reply was lost).
-            Err(Error::Smh { code, .. }) if code == "UploadComplete" => self.confirmed_file(&confirm_key, crc).await?,
+            Ok(file) => Some(file),
+            Err(Error::Smh { code, .. }) if code == "UploadComplete" => None,
             Err(Error::Smh { code, .. }) if code == "BadCrc64" => {
                 return Err(Error::IntegrityMismatch {
                     message: "SMH found a different CRC64 for the stored file than the bytes read".into(),
                 })
             }
             Err(e) => return Err(e),
+        };
+        let file = match file {
+            Some(file) => file,
+            None => self.confirmed_file(&confirm_key, crc).await?,
         };
         self.open.borrow_mut().take();
         self.keep(file, u64_to_string(crc), false);
