@@ -269,32 +269,36 @@ impl SmhFlow {
         let path = &opts.path;
         let mut created = false;
         loop {
-            let outcome = session.shielded(Shield::Opening, self.begin_call(opts.conflict, beginning, None)).await;
-            if let Ok(Begin::Upload(auth)) = &outcome {
-                // Known before any cancel is obeyed, so that abandon() cancels it.
-                *self.open.borrow_mut() = Some(auth.confirm_key.clone());
-            }
-            match outcome {
-                Err(Error::Smh { code, .. }) if code == "DirectoryNotFound" && opts.create_parents && !created => {
-                    let Some(parent) = path.parent() else {
-                        return Err(Error::Smh {
-                            status: 404,
-                            code,
-                            message: "the library has no root directory".into(),
-                            request_id: None,
-                        });
-                    };
-                    session.check_cancelled()?;
-                    api.create_directory(&parent).await?;
-                    created = true;
+            // The directory to create; nothing of the reply is held while it is created.
+            let parent = {
+                let outcome = session.shielded(Shield::Opening, self.begin_call(opts.conflict, beginning, None)).await;
+                if let Ok(Begin::Upload(auth)) = &outcome {
+                    // Known before any cancel is obeyed, so that abandon() cancels it.
+                    *self.open.borrow_mut() = Some(auth.confirm_key.clone());
                 }
-                // A hit: SMH has stored the file, which cancel() came too late to undo.
-                outcome @ Ok(Begin::Instant(_)) => return outcome,
-                outcome => {
-                    session.check_cancelled()?;
-                    return outcome;
+                match outcome {
+                    Err(Error::Smh { code, .. }) if code == "DirectoryNotFound" && opts.create_parents && !created => {
+                        let Some(parent) = path.parent() else {
+                            return Err(Error::Smh {
+                                status: 404,
+                                code,
+                                message: "the library has no root directory".into(),
+                                request_id: None,
+                            });
+                        };
+                        parent
+                    }
+                    // A hit: SMH has stored the file, which cancel() came too late to undo.
+                    outcome @ Ok(Begin::Instant(_)) => return outcome,
+                    outcome => {
+                        session.check_cancelled()?;
+                        return outcome;
+                    }
                 }
-            }
+            };
+            session.check_cancelled()?;
+            api.create_directory(&parent).await?;
+            created = true;
         }
     }
 
@@ -357,16 +361,21 @@ impl SmhFlow {
     /// SMH's confirm, and the file it committed, kept.
     async fn confirmed(&self, confirm_key: String, crc: u64) -> Result<()> {
         let conflict = self.options.conflict;
+        // `None`: a retried confirm whose first attempt went through (its reply was lost). The
+        // error is not held while the file is asked for.
         let file = match self.api().confirm(&confirm_key, crc, conflict, self.session.commit_timeout()).await {
-            Ok(file) => file,
-            // A retried confirm whose first attempt went through (its reply was lost).
-            Err(Error::Smh { code, .. }) if code == "UploadComplete" => self.confirmed_file(&confirm_key, crc).await?,
+            Ok(file) => Some(file),
+            Err(Error::Smh { code, .. }) if code == "UploadComplete" => None,
             Err(Error::Smh { code, .. }) if code == "BadCrc64" => {
                 return Err(Error::IntegrityMismatch {
                     message: "SMH found a different CRC64 for the stored file than the bytes read".into(),
                 })
             }
             Err(e) => return Err(e),
+        };
+        let file = match file {
+            Some(file) => file,
+            None => self.confirmed_file(&confirm_key, crc).await?,
         };
         self.open.borrow_mut().take();
         self.keep(file, u64_to_string(crc), false);
@@ -402,7 +411,10 @@ impl SmhFlow {
             }
             session.uploader.timer.sleep(backoff.wait()).await;
         };
-        let file = self.api().info(&LibraryPath::parse(&crate::text::join(&segments, "/"))?).await?;
+        // The path's segments are not held while SMH is asked (the call borrows none of them).
+        let info = self.api().info(&LibraryPath::parse(&crate::text::join(&segments, "/"))?);
+        drop(segments);
+        let file = info.await?;
         let size = session.size();
         let same = file.size.is_none_or(|s| s == size) && file.crc64.as_deref().is_none_or(|c| c == u64_to_string(crc));
         if !same {

@@ -27,16 +27,16 @@ struct Inner {
 impl Tokens {
     /// A fixed token that cannot be refreshed.
     pub fn fixed(token: String) -> Tokens {
-        Tokens(Rc::new(RefCell::new(Inner { current: Some(token), provider: None, fetching: SingleFlight::default() })))
+        Tokens::new(None, Some(token))
     }
 
     /// Tokens from a provider; `initial` is used first when given.
     pub fn from_provider(provider: Rc<dyn TokenProvider>, initial: Option<String>) -> Tokens {
-        Tokens(Rc::new(RefCell::new(Inner {
-            current: initial,
-            provider: Some(provider),
-            fetching: SingleFlight::default(),
-        })))
+        Tokens::new(Some(provider), initial)
+    }
+
+    fn new(provider: Option<Rc<dyn TokenProvider>>, current: Option<String>) -> Tokens {
+        Tokens(Rc::new(RefCell::new(Inner { current, provider, fetching: SingleFlight::default() })))
     }
 
     /// Whether a refused token can be replaced.
