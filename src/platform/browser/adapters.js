@@ -170,8 +170,10 @@ export function smhXhr(exports, method, url, headers, body, timeout, progress) {
     if (!(body instanceof Blob)) return xhr.send(body);
     // A part: its `send` (costly under DevTools) in a task of its own, not in one with the
     // other parts of its wave. Given up on before then (`smhAbort`), it is never sent and ends
-    // as an aborted request does (abort() alone would leave it opened, still to be sent).
+    // as an aborted request does (abort() alone would leave it opened, still to be sent); once
+    // sent, giving up aborts the request on the wire.
     const later = setTimeout(() => {
+      xhr.smhAbort = () => xhr.abort();
       try {
         xhr.send(body);
       } catch (e) {
