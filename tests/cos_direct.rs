@@ -33,13 +33,13 @@ struct Backend {
 }
 
 impl CredentialProvider for Backend {
-    fn fetch(&self) -> LocalBoxFuture<'static, Result<smh_upload::json::Value, Error>> {
+    fn fetch(&self) -> LocalBoxFuture<'static, Result<smh_upload::json::Value, Box<Error>>> {
         self.calls.set(self.calls.get() + 1);
         let url =
             format!("{}/credentials?shape={}", self.app, if self.shape.starts_with("vod") { "vod" } else { "sts" });
         let (shape, duration) = (self.shape, self.duration);
         Box::pin(async move {
-            let fail = |e: String| Error::Credentials { message: e };
+            let fail = |e: String| Box::new(Error::Credentials { message: e });
             let v: serde_json::Value = reqwest::Client::builder()
                 .no_proxy()
                 .build()
@@ -119,7 +119,7 @@ async fn put(
     key: &str,
     control: Control,
     rec: Rc<Recorder>,
-) -> Result<CosResult, Error> {
+) -> Result<CosResult, Box<Error>> {
     let source = Rc::new(MemorySource { bytes: Rc::from(data.to_vec()), name: key.to_string() });
     let object = CosObject {
         key: key.to_string(),
@@ -216,7 +216,7 @@ async fn cancel_aborts_the_multipart_upload() {
         }));
     }
     let err = put(&s.uploader, &bytes(8 * MIB, 5), "cancelled.bin", control, rec.clone()).await.unwrap_err();
-    assert_eq!(err, Error::Aborted);
+    assert_eq!(err, Error::Aborted.into());
     assert_eq!(rec.states.borrow().last(), Some(&UploadState::Cancelled));
     assert_eq!(open_cos_uploads(&server).await, 0, "the multipart upload was aborted");
     assert!(object(&server, "cancelled.bin").await.is_none());
@@ -448,7 +448,7 @@ async fn cancel_while_the_record_loads_leaves_it_to_later_uploads() {
     let control = Control::new();
     *store.cancel.borrow_mut() = Some(control.clone());
     let err = put(&s.uploader, &data, "held.bin", control, Rc::new(Recorder::default())).await.unwrap_err();
-    assert_eq!(err, Error::Aborted);
+    assert_eq!(err, Error::Aborted.into());
     assert!(store.cancel.borrow().is_none(), "cancelled while the record was loading");
     store.held.set(false);
     let pending = s.uploader.pending_uploads().await;
@@ -707,10 +707,10 @@ async fn a_failed_credentials_fetch_keeps_the_record_and_the_upload() {
         left: Rc<Cell<u32>>,
     }
     impl CredentialProvider for Rationed {
-        fn fetch(&self) -> LocalBoxFuture<'static, Result<smh_upload::json::Value, Error>> {
+        fn fetch(&self) -> LocalBoxFuture<'static, Result<smh_upload::json::Value, Box<Error>>> {
             if self.left.get() == 0 {
                 let message = "getCredentials rejected: backend unreachable".to_string();
-                return Box::pin(async move { Err(Error::Credentials { message }) });
+                return Box::pin(async move { Err(Error::Credentials { message }.into()) });
             }
             self.left.set(self.left.get() - 1);
             self.inner.fetch()

@@ -282,7 +282,7 @@ async fn cancel_while_paused_goes_straight_to_cancelled() {
         upload_with(&uploader, &data, "paused-cancel.bin", Conflict::Ask, false, control.clone(), rec.clone()),
         canceller
     );
-    assert_eq!(result.unwrap_err(), Error::Aborted);
+    assert_eq!(result.unwrap_err(), Error::Aborted.into());
     let states = rec.states.borrow().clone();
     assert_eq!(&states[states.len() - 2..], [UploadState::Paused, UploadState::Cancelled], "{states:?}");
     assert_nothing_open(&server).await;
@@ -349,7 +349,7 @@ async fn cancel_leaves_nothing_on_the_server() {
     }
     let err =
         upload_with(&uploader, &data, "cancelled.bin", Conflict::Ask, false, control, rec.clone()).await.unwrap_err();
-    assert_eq!(err, Error::Aborted);
+    assert_eq!(err, Error::Aborted.into());
     assert_eq!(rec.states.borrow().last(), Some(&UploadState::Cancelled));
     assert_nothing_open(&server).await;
     assert!(server.object_at("cancelled.bin").await.is_none());
@@ -568,7 +568,7 @@ async fn bad_configuration_is_invalid_input() {
             Tokens::fixed("t".into()),
             Rc::new(smh_upload::platform::NoCheckpoints),
         );
-        match result {
+        match result.map_err(|e| *e) {
             Err(Error::InvalidInput { option: o, .. }) => assert_eq!(o, option),
             Err(e) => panic!("{option}: {e}"),
             Ok(_) => panic!("{option}: accepted"),
@@ -756,7 +756,7 @@ async fn a_part_crc_mismatch_reads_the_part_again() {
         fn read(
             &self,
             range: std::ops::Range<u64>,
-        ) -> smh_upload::platform::LocalBoxFuture<'_, Result<Vec<u8>, Error>> {
+        ) -> smh_upload::platform::LocalBoxFuture<'_, Result<Vec<u8>, Box<Error>>> {
             self.inner.read(range)
         }
         fn fingerprint(&self) -> String {
@@ -765,7 +765,7 @@ async fn a_part_crc_mismatch_reads_the_part_again() {
         fn part(
             &self,
             range: std::ops::Range<u64>,
-        ) -> smh_upload::platform::LocalBoxFuture<'_, Result<smh_upload::platform::Part, Error>> {
+        ) -> smh_upload::platform::LocalBoxFuture<'_, Result<smh_upload::platform::Part, Box<Error>>> {
             Box::pin(async move {
                 self.reads.set(self.reads.get() + 1);
                 let part = self.inner.part(range).await?;
@@ -814,7 +814,10 @@ async fn a_confirm_the_client_gave_up_on_still_completes() {
         gave_up: Cell<bool>,
     }
     impl smh_upload::platform::Http for GivesUpOnFirstConfirm {
-        fn send(&self, request: HttpRequest) -> smh_upload::platform::LocalBoxFuture<'_, Result<HttpResponse, Error>> {
+        fn send(
+            &self,
+            request: HttpRequest,
+        ) -> smh_upload::platform::LocalBoxFuture<'_, Result<HttpResponse, Box<Error>>> {
             Box::pin(async move {
                 if !request.url.contains("?confirm") || self.gave_up.replace(true) {
                     return self.inner.send(request).await;
@@ -824,7 +827,7 @@ async fn a_confirm_the_client_gave_up_on_still_completes() {
                 match futures::future::select(send, Box::pin(tokio::time::sleep(Duration::from_millis(60)))).await {
                     futures::future::Either::Left((reply, _)) => reply,
                     futures::future::Either::Right(_) => {
-                        Err(Error::Timeout { message: "gave up on the confirm".into() })
+                        Err(Error::Timeout { message: "gave up on the confirm".into() }.into())
                     }
                 }
             })
@@ -1106,10 +1109,10 @@ async fn a_failed_token_refresh_keeps_the_record_and_the_task() {
         failing: Rc<Cell<bool>>,
     }
     impl smh_upload::smh::TokenProvider for Flaky {
-        fn fetch(&self) -> smh_upload::platform::LocalBoxFuture<'static, Result<String, Error>> {
+        fn fetch(&self) -> smh_upload::platform::LocalBoxFuture<'static, Result<String, Box<Error>>> {
             if self.failing.get() {
                 let message = "getAccessToken rejected: backend unreachable".to_string();
-                return Box::pin(async move { Err(Error::AccessToken { message }) });
+                return Box::pin(async move { Err(Error::AccessToken { message }.into()) });
             }
             smh_upload::smh::TokenProvider::fetch(&self.inner)
         }

@@ -234,7 +234,7 @@ struct Canned(RefCell<Option<HttpResponse>>);
 impl Http for Canned {
     fn send(&self, _request: HttpRequest) -> LocalBoxFuture<'_, smh_upload::Result<HttpResponse>> {
         let reply = self.0.borrow().clone();
-        Box::pin(async move { reply.ok_or_else(|| Error::Network { message: "no reply".into() }) })
+        Box::pin(async move { reply.ok_or_else(|| Error::Network { message: "no reply".into() }.into()) })
     }
 }
 
@@ -316,7 +316,7 @@ fn call(call: Call, status: u16, body: &[u8]) -> smh_upload::Result<String> {
 /// An accepted file size must be one a JS number holds exactly.
 fn check_size(size: Option<u64>) -> smh_upload::Result<String> {
     match size {
-        Some(n) if n > MAX_SIZE => Err(Error::Network { message: format!("ACCEPTED absurd size {n}") }),
+        Some(n) if n > MAX_SIZE => Err(Error::Network { message: format!("ACCEPTED absurd size {n}") }.into()),
         _ => Ok("file".into()),
     }
 }
@@ -325,7 +325,7 @@ fn check_size(size: Option<u64>) -> smh_upload::Result<String> {
 fn check_auth(auth: &smh_upload::smh::UploadAuth) -> smh_upload::Result<()> {
     let bad = auth.headers.values().any(|v| v.chars().any(|c| (c < ' ' && c != '\t') || c == '\u{7f}' || c > '\u{ff}'));
     if bad {
-        return Err(Error::Network { message: "ACCEPTED an unsendable header value".into() });
+        return Err(Error::Network { message: "ACCEPTED an unsendable header value".into() }.into());
     }
     Ok(())
 }
@@ -339,7 +339,7 @@ fn smh_property(what: Call, status: u16, body: &[u8]) -> Result<(), String> {
             return Err(format!("secret in the message {message:?}"));
         }
     }
-    match (status, outcome) {
+    match (status, outcome.map_err(|e| *e)) {
         (200..=299, Ok(_)) => Ok(()),
         (200..=299, Err(Error::InvalidResponse { status: s, .. })) if s == status => Ok(()),
         (400..=599, Err(Error::Smh { status: s, .. } | Error::InvalidResponse { status: s, .. })) if s == status => {
@@ -364,7 +364,7 @@ fn valid_smh_replies_are_read() {
     assert_eq!(call(Call::Confirm, 200, FILE_200.as_bytes()).unwrap(), "file");
     assert_eq!(call(Call::Info, 200, FILE_200.as_bytes()).unwrap(), "file");
     assert!(call(Call::Query, 200, QUERY_200.as_bytes()).unwrap().contains("\"PartNumber\":1"));
-    match call(Call::Confirm, 403, ERROR_REPLY.as_bytes()) {
+    match call(Call::Confirm, 403, ERROR_REPLY.as_bytes()).map_err(|e| *e) {
         Err(Error::Smh { status: 403, code, message, request_id }) => {
             assert_eq!((code.as_str(), request_id.as_deref()), ("InvalidAccessToken", Some("NjA4YjNfMjQ4")));
             assert!(!message.contains(TOKEN), "{message}");
@@ -540,7 +540,7 @@ fn cos_property<T: std::fmt::Debug>(
         }
     }
     let text = String::from_utf8_lossy(body);
-    match (status, outcome) {
+    match (status, outcome.map_err(|e| *e)) {
         (200..=299, Ok(_)) if text.contains(document) => Ok(()),
         (200..=299, Err(Error::InvalidResponse { status: s, .. })) if s == status => Ok(()),
         (200..=299, Err(Error::Cos { status: s, .. })) if s == status && text.contains("<Error>") => Ok(()),
@@ -566,8 +566,10 @@ fn valid_cos_replies_are_read() {
     assert_eq!((done.etag.as_deref(), done.crc64), (Some("\"3f2a-2\""), Some(42)));
     // COS's 200 that carries an error (after keeping the connection alive with whitespace).
     let late = format!("\n  \n{COS_ERROR}");
-    assert!(matches!(complete(200, late.as_bytes()), Err(Error::Cos { code, .. }) if code == "NoSuchUpload"));
-    match list_parts(404, COS_ERROR.as_bytes()) {
+    assert!(
+        matches!(complete(200, late.as_bytes()).map_err(|e| *e), Err(Error::Cos { code, .. }) if code == "NoSuchUpload")
+    );
+    match list_parts(404, COS_ERROR.as_bytes()).map_err(|e| *e) {
         Err(Error::Cos { status: 404, code, message, request_id: Some(id) }) => {
             assert_eq!((code.as_str(), id.as_str()), ("NoSuchUpload", "NTk0MzY4YjNf"));
             assert!(message.starts_with("The specified upload does not exist & never did"), "{message}");
@@ -621,7 +623,7 @@ fn cos_put_reply_headers_never_panic() {
             body: vec![],
         };
         let matches = value.trim().parse::<u64>() == Ok(sent);
-        match check_put_reply(&resp, sent) {
+        match check_put_reply(&resp, sent).map_err(|e| *e) {
             Ok(stored) if matches && stored.crc_checked => Ok(()),
             Err(Error::IntegrityMismatch { .. }) if !matches => Ok(()),
             other => Err(format!("{other:?}")),

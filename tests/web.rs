@@ -246,7 +246,7 @@ async fn failed_upload(
         create_parents: false,
     };
     let source = Rc::new(BlobSource::new(blob_of(bytes)).unwrap());
-    run(up, source, opts, Control::new(), Rc::new(Rec::default())).await.expect_err("cannot succeed")
+    run(up, source, opts, Control::new(), Rc::new(Rec::default())).await.map_err(|e| *e).expect_err("cannot succeed")
 }
 
 fn uploader(tok: String, threshold: u64) -> Rc<SmhUploader> {

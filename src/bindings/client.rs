@@ -23,7 +23,7 @@ struct JsTokenProvider(PageCall, Duration);
 
 impl TokenProvider for JsTokenProvider {
     fn fetch(&self) -> LocalBoxFuture<'static, Result<String>> {
-        Box::pin(call_page(&self.0, self.1).map(|token| token.map_err(|message| Error::AccessToken { message })))
+        Box::pin(call_page(&self.0, self.1).map(|token| token.map_err(|message| Error::AccessToken { message }.into())))
     }
 }
 

@@ -26,7 +26,7 @@ struct JsCredentialProvider(PageCall, Duration);
 impl CredentialProvider for JsCredentialProvider {
     fn fetch(&self) -> LocalBoxFuture<'static, Result<Value>> {
         Box::pin(call_page(&self.0, self.1).map(|text| {
-            let fail = |message: String| Error::Credentials { message };
+            let fail = |message: String| Box::new(Error::Credentials { message });
             crate::json::parse(text.map_err(fail)?.as_bytes())
                 .map_err(|_| fail("getCredentials resolved to an object that is not JSON".into()))
         }))

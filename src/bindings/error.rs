@@ -36,6 +36,6 @@ pub fn encoded(error: &Error) -> String {
 
 /// `error`, encoded, as what an exported function throws (by value, so each `map_err(thrown)`
 /// needs no closure and no drop of its own).
-pub fn thrown(error: Error) -> JsValue {
+pub fn thrown(error: Box<Error>) -> JsValue {
     JsValue::from_str(&encoded(&error))
 }

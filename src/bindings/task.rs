@@ -71,7 +71,7 @@ impl Observer for Shared {
         if state == UploadState::Cancelled {
             // Settled now: the engine may still be cleaning up (an upload the server was
             // opening when cancel() came is cancelled once its reply arrives).
-            self.settle(&Err(crate::Error::Aborted));
+            self.settle(&Err(crate::Error::Aborted.into()));
         }
     }
     fn on_progress(&self, p: &Progress) {

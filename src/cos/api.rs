@@ -34,16 +34,16 @@ pub fn validate_key(key: &str) -> Result<String> {
     let bad = |why: &str| Error::invalid_input("key", why.to_string());
     let key = key.strip_prefix("/").unwrap_or(key);
     if key.is_empty() {
-        return Err(bad("is empty"));
+        return Err(bad("is empty").into());
     }
     if key.len() > MAX_KEY_BYTES {
-        return Err(bad("is longer than 850 bytes"));
+        return Err(bad("is longer than 850 bytes").into());
     }
     if has_control(key) {
-        return Err(bad("contains a control character"));
+        return Err(bad("contains a control character").into());
     }
     if split(key, b'/').any(|s| s == "." || s == "..") {
-        return Err(bad("may not contain `.` or `..` segments"));
+        return Err(bad("may not contain `.` or `..` segments").into());
     }
     Ok(key.to_string())
 }
@@ -225,9 +225,12 @@ impl CosApi {
         self.send(call, Method::Post, key, vec![param("uploads", "")], headers, None, |resp| {
             let resp = resp?;
             let text = String::from_utf8_lossy(&resp.body);
-            element(&text, "UploadId").filter(|id| !id.is_empty()).ok_or_else(|| Error::InvalidResponse {
-                status: resp.status,
-                message: "InitiateMultipartUpload reply has no UploadId".into(),
+            element(&text, "UploadId").filter(|id| !id.is_empty()).ok_or_else(|| {
+                Error::InvalidResponse {
+                    status: resp.status,
+                    message: "InitiateMultipartUpload reply has no UploadId".into(),
+                }
+                .into()
             })
         })
     }
@@ -250,7 +253,7 @@ impl CosApi {
                 message: "ListParts reply is not a ListPartsResult".into(),
             };
             if !contains(&text, "<ListPartsResult") {
-                return Err(bad());
+                return Err(bad().into());
             }
             let mut rest = &text[..];
             while let Some((_, after)) = split_once(rest, "<Part>") {
@@ -303,7 +306,8 @@ impl CosApi {
                 return Err(Error::InvalidResponse {
                     status: resp.status,
                     message: "CompleteMultipartUpload reply is not a CompleteMultipartUploadResult".into(),
-                });
+                }
+                .into());
             }
             Ok(Completed {
                 etag: element(&text, "ETag").or_else(|| resp.header("etag").map(str::to_string)),
@@ -318,7 +322,7 @@ impl CosApi {
         let query = vec![param("uploadId", upload_id)];
         self.send(call, Method::Delete, key, query, Vec::new(), None, |resp| match resp {
             Ok(_) => Ok(()),
-            Err(Error::Cos { code, .. }) if code == "NoSuchUpload" => Ok(()),
+            Err(e) if matches!(&*e, Error::Cos { code, .. } if code == "NoSuchUpload") => Ok(()),
             Err(e) => Err(e),
         })
     }
@@ -387,7 +391,7 @@ impl Attempts for CosAttempts<'_> {
             return Ok(reply);
         }
         self.date = reply.header("date").map(str::to_string);
-        Err(parse_error(&reply))
+        Err(parse_error(&reply).into())
     }
 
     fn reauthorise(&mut self, error: &Error) -> bool {
@@ -473,7 +477,7 @@ mod tests {
         fn fetch(&self) -> LocalBoxFuture<'static, Result<crate::json::Value>> {
             Box::pin(async {
                 crate::json::parse(br#"{"tmpSecretId":"a","tmpSecretKey":"k","sessionToken":"t","expiredTime":9000}"#)
-                    .map_err(|_| Error::Credentials { message: String::new() })
+                    .map_err(|_| Error::Credentials { message: String::new() }.into())
             })
         }
     }

@@ -87,7 +87,7 @@ fn text(object: &Value, names: &[&str]) -> Option<String> {
 pub fn parse(value: &Value) -> Result<Credentials> {
     let outer = value.get("Response").unwrap_or(value);
     if outer.get("Error").is_some() {
-        return Err(fail("getCredentials returned a TencentCloud API error reply instead of credentials"));
+        return Err(fail("getCredentials returned a TencentCloud API error reply instead of credentials").into());
     }
     let inner = outer.get("Credentials").or_else(|| outer.get("credentials")).unwrap_or(outer);
     let secret_id = text(inner, &["TmpSecretId", "AccessKeyId", "tmpSecretId", "secretId"]);
@@ -97,7 +97,7 @@ pub fn parse(value: &Value) -> Result<Credentials> {
     let (Some(secret_id), Some(secret_key), Some(token)) = (secret_id, secret_key, token) else {
         return Err(fail(
             "getCredentials must resolve to STS credentials {Credentials: {TmpSecretId, TmpSecretKey, Token}, ExpiredTime}, VOD credentials {Credentials: {AccessKeyId, SecretAccessKey, SessionToken, Expiration}} or {tmpSecretId, tmpSecretKey, sessionToken, expiredTime}",
-        ));
+        ).into());
     };
     let expires = [outer, inner]
         .iter()
@@ -108,7 +108,7 @@ pub fn parse(value: &Value) -> Result<Credentials> {
         .ok_or_else(|| fail("the credentials carry no expiry (ExpiredTime, expiredTime or Expiration)"))?;
     let start = [outer, inner].iter().find_map(|o| seconds(o.get("StartTime").or_else(|| o.get("startTime"))));
     if start.is_some_and(|s| s >= expires) {
-        return Err(fail("the credentials expire before they start"));
+        return Err(fail("the credentials expire before they start").into());
     }
     Ok(Credentials { secret_id, secret_key, token, start, expires })
 }
@@ -223,7 +223,7 @@ impl CredentialCache {
         // that clock is ahead: they are tried, and COS's answer corrects the clock
         // (RequestTimeTooSkewed, with its Date).
         if self.clock_checked.get() && (creds.expires as f64) <= now {
-            return Err(fail("getCredentials returned credentials that have already expired (check the backend's clock, DurationSeconds and how long it caches keys)"));
+            return Err(fail("getCredentials returned credentials that have already expired (check the backend's clock, DurationSeconds and how long it caches keys)").into());
         }
         // Parts waiting on the same fetch share one generation.
         let generation = match &inner.current {

@@ -70,7 +70,7 @@ pub struct Stored {
 /// Interprets the reply to a PUT of bytes whose CRC-64 is `sent_crc`.
 pub fn check_put_reply(resp: &HttpResponse, sent_crc: u64) -> Result<Stored> {
     if !(200..300).contains(&resp.status) {
-        return Err(parse_error(resp));
+        return Err(parse_error(resp).into());
     }
     let header = resp.header("x-cos-hash-crc64ecma");
     if let Some(value) = header {
@@ -78,7 +78,8 @@ pub fn check_put_reply(resp: &HttpResponse, sent_crc: u64) -> Result<Stored> {
         if got != Some(sent_crc) {
             return Err(Error::IntegrityMismatch {
                 message: fill("COS stored a different CRC64 than the bytes sent have ({})", &[sent_crc.into()]),
-            });
+            }
+            .into());
         }
     }
     Ok(Stored { etag: resp.header("etag").map(str::to_string), crc_checked: header.is_some() })
@@ -120,7 +121,7 @@ mod tests {
         assert_eq!(check_put_reply(&ok, 42).unwrap(), Stored { etag: Some("\"e\"".into()), crc_checked: true });
         let bare = HttpResponse { status: 200, headers: vec![], body: vec![] };
         assert!(!check_put_reply(&bare, 42).unwrap().crc_checked, "a reply without the header is not a checked one");
-        assert!(matches!(check_put_reply(&ok, 41), Err(Error::IntegrityMismatch { .. })));
+        assert!(matches!(check_put_reply(&ok, 41).map_err(|e| *e), Err(Error::IntegrityMismatch { .. })));
         let err = HttpResponse { status: 403, headers: vec![], body: b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message><RequestId>r1</RequestId></Error>".to_vec() };
         let e = check_put_reply(&err, 0).unwrap_err();
         assert!(e.is_expired_authorisation());

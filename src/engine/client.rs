@@ -66,7 +66,7 @@ impl ClientConfig {
 pub fn validate_base_url(url: &str) -> Result<String> {
     match base_url(url) {
         Ok(url) => Ok(url.to_string()),
-        Err(why) => Err(Error::invalid_input("baseUrl", why)),
+        Err(why) => Err(Error::invalid_input("baseUrl", why).into()),
     }
 }
 
@@ -140,7 +140,8 @@ impl Uploader {
             return Err(Error::invalid_input(
                 "concurrency",
                 fill("must be between 1 and {}", &[(MAX_CONCURRENCY as u64).into()]),
-            ));
+            )
+            .into());
         }
         // COS allows 5 GiB, but a body is read into memory once (for its CRC-64 in browsers, for
         // the request itself in mini-programs), and a tab or a phone holds a few at a time.
@@ -149,14 +150,16 @@ impl Uploader {
                 return Err(Error::invalid_input(
                     "partSize",
                     "must be between 1 MiB (the COS minimum) and 512 MiB (each part is held in memory once)",
-                ));
+                )
+                .into());
             }
         }
         if config.multipart_threshold > MAX_IN_MEMORY_BODY {
             return Err(Error::invalid_input(
                 "multipartThreshold",
                 "must be at most 512 MiB (a simple upload is held in memory once)",
-            ));
+            )
+            .into());
         }
         match &config.allowed_domains {
             Some(list) => AllowList::parse(list),
@@ -263,7 +266,7 @@ mod tests {
             "http://[::1/]",
             "http://127.0.0.1.example.com",
         ] {
-            assert!(matches!(validate_base_url(bad), Err(Error::InvalidInput { .. })), "{bad}");
+            assert!(matches!(validate_base_url(bad).map_err(|e| *e), Err(Error::InvalidInput { .. })), "{bad}");
         }
     }
 }

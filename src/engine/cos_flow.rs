@@ -57,28 +57,31 @@ impl CosObject {
         let printable = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b));
         if let Some(t) = &self.content_type {
             if trim(t).is_empty() || !printable(t) {
-                return Err(Error::invalid_input("contentType", "must be a non-empty MIME type of printable ASCII"));
+                return Err(
+                    Error::invalid_input("contentType", "must be a non-empty MIME type of printable ASCII").into()
+                );
             }
         }
         let mut total = 0;
         for (i, (name, value)) in self.meta.iter().enumerate() {
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                return Err(Error::invalid_input("meta", "names must be letters, digits, '-' or '_'"));
+                return Err(Error::invalid_input("meta", "names must be letters, digits, '-' or '_'").into());
             }
             // Header names are case-insensitive: two would reach COS as one, merged.
             if self.meta[..i].iter().any(|(earlier, _)| earlier.eq_ignore_ascii_case(name)) {
-                return Err(Error::invalid_input("meta", "names must differ in more than letter case"));
+                return Err(Error::invalid_input("meta", "names must differ in more than letter case").into());
             }
             if !printable(value) {
                 return Err(Error::invalid_input(
                     "meta",
                     "values must be printable ASCII (encode other text, e.g. with encodeURIComponent)",
-                ));
+                )
+                .into());
             }
             total += name.len() + value.len();
         }
         if total > MAX_META_BYTES {
-            return Err(Error::invalid_input("meta", "COS stores at most 2 KB of metadata per object"));
+            return Err(Error::invalid_input("meta", "COS stores at most 2 KB of metadata per object").into());
         }
         Ok(())
     }
@@ -139,10 +142,11 @@ impl DirectCosUploader {
             return Err(Error::invalid_input(
                 "bucket",
                 "must be the bucket's name-appid, e.g. examplebucket-1250000000",
-            ));
+            )
+            .into());
         }
         if !valid(&cos.region) {
-            return Err(Error::invalid_input("region", "must be a COS region, e.g. ap-guangzhou"));
+            return Err(Error::invalid_input("region", "must be a COS region, e.g. ap-guangzhou").into());
         }
         let domain = match &cos.domain {
             Some(d) => trim(d).to_ascii_lowercase(),
@@ -205,9 +209,9 @@ pub async fn run_cos(
         done: RefCell::new(None),
     });
     super::upload::run(session, flow.clone()).await?;
-    flow.done
-        .take()
-        .ok_or_else(|| Error::InvalidResponse { status: 0, message: "the upload ended without an object".into() })
+    flow.done.take().ok_or_else(|| {
+        Error::InvalidResponse { status: 0, message: "the upload ended without an object".into() }.into()
+    })
 }
 
 struct CosFlow {
@@ -254,7 +258,9 @@ impl Flow for CosFlow {
             // (abandon()); given back when the check ends without continuing it.
             *self.upload_id.borrow_mut() = Some(upload_id.to_string());
             let outcome = self.check(record, upload_id).await;
-            if !matches!(outcome, Ok(Some(Opened::Parts(_))) | Err(Error::Aborted)) {
+            if !matches!(outcome, Ok(Some(Opened::Parts(_))))
+                && !matches!(&outcome, Err(e) if matches!(**e, Error::Aborted))
+            {
                 self.upload_id.borrow_mut().take();
             }
             outcome
@@ -291,7 +297,7 @@ impl Flow for CosFlow {
             None => Err(Error::InvalidResponse {
                 status: 200,
                 message: fill("COS's reply to part {} has no readable ETag, which CompleteMultipartUpload needs (add ETag to the bucket's CORS ExposeHeaders)", &[number.into()]),
-            }),
+            }.into()),
         }
     }
 
@@ -383,7 +389,8 @@ impl CosFlow {
                     return Err(Error::InvalidResponse {
                         status: 200,
                         message: fill("no ETag is known for part {}", &[n.into()]),
-                    });
+                    }
+                    .into());
                 };
                 etags.push((n, etag));
             }
@@ -404,7 +411,8 @@ impl CosFlow {
         match stored {
             Some(stored) if stored != crc => Err(Error::IntegrityMismatch {
                 message: fill("COS assembled an object whose CRC-64 differs from the file's ({})", &[crc.into()]),
-            }),
+            }
+            .into()),
             Some(_) => Ok(completed.etag),
             None => {
                 self.session.warn_crc_not_checked();

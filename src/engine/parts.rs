@@ -148,7 +148,8 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
                         "part {}: expected {} bytes, the file gave {}; the file changed",
                         &[number.into(), len.into(), body.len().into()],
                     ),
-                });
+                }
+                .into());
             }
             part = Some((body, Some(crc64)));
         }
@@ -188,7 +189,7 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
         let (wait, readmit) = 'next: {
             match computed {
                 Some(Ok(value)) => crc = Some(value),
-                Some(Err(error @ Error::FileRead { .. })) => {
+                Some(Err(error)) if matches!(*error, Error::FileRead { .. }) => {
                     // The read behind the CRC failed: read the part again.
                     let Some(wait) = reads.take() else { return Err(error) };
                     part = None;
@@ -220,7 +221,7 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
                 flow.reauthorise(generation, &error, date.as_deref()).await?;
                 continue 'send;
             }
-            let crc_mismatch = matches!(error, Error::IntegrityMismatch { .. });
+            let crc_mismatch = matches!(*error, Error::IntegrityMismatch { .. });
             if crc_mismatch {
                 // COS stored other bytes than the CRC says: the bytes read for the CRC may not be
                 // the bytes sent (a file changing, a bad read). Read the part again, CRC too.
@@ -299,7 +300,7 @@ async fn put_watched(
     });
     let outcome = match race(send.as_mut(), watchdog).await {
         Either::Left(result) => result,
-        Either::Right(error) => Err(error),
+        Either::Right(error) => Err(error.into()),
     };
     Ok((generation, outcome))
 }

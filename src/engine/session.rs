@@ -244,7 +244,7 @@ impl Session {
     /// `Err(Aborted)` once the upload was cancelled.
     pub fn check_cancelled(&self) -> Result<()> {
         if self.control.is_cancelled() {
-            Err(Error::Aborted)
+            Err(Error::Aborted.into())
         } else {
             Ok(())
         }
@@ -300,7 +300,8 @@ impl Session {
         let mut reads = self.read_retry();
         loop {
             let outcome = read().await;
-            let again = if let Err(Error::FileRead { .. }) = outcome { reads.take() } else { None };
+            let again =
+                if matches!(&outcome, Err(e) if matches!(**e, Error::FileRead { .. })) { reads.take() } else { None };
             let Some(wait) = again else { return outcome };
             self.uploader.timer.sleep(wait).await;
         }

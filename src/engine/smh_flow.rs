@@ -87,10 +87,12 @@ impl SmhUploader {
         // An id is one segment of SMH's paths.
         let bad_id = |id: &str| crate::text::trim(id).is_empty() || id.bytes().any(|b| matches!(b, b'/' | b'?' | b'#'));
         if bad_id(&config.target.library_id) {
-            return Err(Error::invalid_input("libraryId", "must be a non-empty library id"));
+            return Err(Error::invalid_input("libraryId", "must be a non-empty library id").into());
         }
         if bad_id(&config.target.space_id) {
-            return Err(Error::invalid_input("spaceId", "must be a space id, or '-' for single-tenant libraries"));
+            return Err(
+                Error::invalid_input("spaceId", "must be a space id, or '-' for single-tenant libraries").into()
+            );
         }
         let api = SmhApi {
             http: http.clone(),
@@ -151,7 +153,7 @@ pub async fn run(
     super::upload::run(session, flow.clone()).await?;
     flow.stored
         .take()
-        .ok_or_else(|| Error::InvalidResponse { status: 0, message: "the upload ended without a file".into() })
+        .ok_or_else(|| Error::InvalidResponse { status: 0, message: "the upload ended without a file".into() }.into())
 }
 
 /// The authorisation currently used for PUTs.
@@ -277,14 +279,19 @@ impl SmhFlow {
                     *self.open.borrow_mut() = Some(auth.confirm_key.clone());
                 }
                 match outcome {
-                    Err(Error::Smh { code, .. }) if code == "DirectoryNotFound" && opts.create_parents && !created => {
+                    Err(e)
+                        if matches!(&*e, Error::Smh { code, .. } if code == "DirectoryNotFound")
+                            && opts.create_parents
+                            && !created =>
+                    {
                         let Some(parent) = path.parent() else {
                             return Err(Error::Smh {
                                 status: 404,
-                                code,
+                                code: "DirectoryNotFound".into(),
                                 message: "the library has no root directory".into(),
                                 request_id: None,
-                            });
+                            }
+                            .into());
                         };
                         parent
                     }
@@ -314,7 +321,7 @@ impl SmhFlow {
         if task.get("confirmed").and_then(|c| c.as_bool()) == Some(true) {
             let crc = session.file_crc64().await?;
             let file = match self.confirmed_file(confirm_key, crc).await {
-                Err(Error::IntegrityMismatch { .. }) => return Ok(None),
+                Err(e) if matches!(*e, Error::IntegrityMismatch { .. }) => return Ok(None),
                 file => file?,
             };
             self.keep(file, u64_to_string(crc), false);
@@ -336,13 +343,17 @@ impl SmhFlow {
     /// task are given back unless the upload goes on with them.
     fn resumed(&self, outcome: Result<Option<Opened>>) -> Result<Option<Opened>> {
         let outcome = match outcome {
-            Err(Error::Smh { code, .. }) if code == "UploadNotFound" || code == "ConfirmKeyNotFound" => Ok(None),
+            Err(e) if matches!(&*e, Error::Smh { code, .. } if code == "UploadNotFound" || code == "ConfirmKeyNotFound") => {
+                Ok(None)
+            }
             outcome => outcome,
         };
         if !matches!(outcome, Ok(Some(_))) {
             self.auth.borrow_mut().take();
         }
-        if !matches!(outcome, Ok(Some(Opened::Parts(_))) | Err(Error::Aborted)) {
+        if !matches!(outcome, Ok(Some(Opened::Parts(_))))
+            && !matches!(&outcome, Err(e) if matches!(**e, Error::Aborted))
+        {
             self.open.borrow_mut().take();
         }
         outcome
@@ -365,11 +376,12 @@ impl SmhFlow {
         // error is not held while the file is asked for.
         let file = match self.api().confirm(&confirm_key, crc, conflict, self.session.commit_timeout()).await {
             Ok(file) => Some(file),
-            Err(Error::Smh { code, .. }) if code == "UploadComplete" => None,
-            Err(Error::Smh { code, .. }) if code == "BadCrc64" => {
+            Err(e) if matches!(&*e, Error::Smh { code, .. } if code == "UploadComplete") => None,
+            Err(e) if matches!(&*e, Error::Smh { code, .. } if code == "BadCrc64") => {
                 return Err(Error::IntegrityMismatch {
                     message: "SMH found a different CRC64 for the stored file than the bytes read".into(),
-                })
+                }
+                .into())
             }
             Err(e) => return Err(e),
         };
@@ -407,7 +419,8 @@ impl SmhFlow {
                 return Err(Error::InvalidResponse {
                     status: 409,
                     message: "SMH says the upload is complete but does not report it confirmed".into(),
-                });
+                }
+                .into());
             }
             session.uploader.timer.sleep(backoff.wait()).await;
         };
@@ -418,7 +431,9 @@ impl SmhFlow {
         let size = session.size();
         let same = file.size.is_none_or(|s| s == size) && file.crc64.as_deref().is_none_or(|c| c == u64_to_string(crc));
         if !same {
-            return Err(Error::IntegrityMismatch { message: "the confirmed file differs from the bytes sent".into() });
+            return Err(
+                Error::IntegrityMismatch { message: "the confirmed file differs from the bytes sent".into() }.into()
+            );
         }
         Ok(file)
     }
@@ -441,14 +456,16 @@ impl SmhFlow {
                 return Err(Error::InvalidResponse {
                     status: 200,
                     message: "a renewal changed the upload's domain or uploadId".into(),
-                });
+                }
+                .into());
             }
         }
         if session.is_multipart() && auth.upload_id.as_deref().unwrap_or("").is_empty() {
             return Err(Error::InvalidResponse {
                 status: 201,
                 message: "multipart upload parameters without uploadId".into(),
-            });
+            }
+            .into());
         }
         let timer = &session.uploader.timer;
         let generation = self.auth.borrow().as_ref().map_or(0, |a| a.generation + 1);
@@ -461,7 +478,7 @@ impl SmhFlow {
     fn signed_put(&self, number: Option<u32>, body: Body, progress: ProgressFn) -> Result<SignedPut> {
         let state = self.auth.borrow();
         let Some(state) = state.as_ref() else {
-            return Err(Error::InvalidResponse { status: 0, message: "no upload parameters".into() });
+            return Err(Error::InvalidResponse { status: 0, message: "no upload parameters".into() }.into());
         };
         let auth = &state.auth;
         let of = match (number, auth.upload_id.as_deref()) {
@@ -494,7 +511,8 @@ impl SmhFlow {
                     return Err(Error::InvalidResponse {
                         status: 200,
                         message: "re-begin without hashes did not return upload parameters".into(),
-                    })
+                    }
+                    .into())
                 }
             }
         };

@@ -65,7 +65,7 @@ pub(crate) async fn run(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
         });
         match race(upload.as_mut(), cancelled.as_mut()).await {
             Either::Left(result) => result,
-            Either::Right(()) => Err(Error::Aborted),
+            Either::Right(()) => Err(Error::Aborted.into()),
         }
     };
     let key = session.record_key();
@@ -88,7 +88,7 @@ pub(crate) async fn run(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
             }
             if cancelled {
                 session.set_state(UploadState::Cancelled);
-                Err(Error::Aborted)
+                Err(Error::Aborted.into())
             } else {
                 session.set_state(UploadState::Failed);
                 Err(error)
@@ -171,7 +171,7 @@ async fn perform_upload(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
                 }
                 None
             }
-            Err(Error::Aborted) => return Err(Error::Aborted),
+            Err(e) if matches!(*e, Error::Aborted) => return Err(e),
             Err(error) => {
                 // The check failed, not the upload (a network error, an overloaded server, a
                 // token): the record and the server upload stay for the next attempt.

@@ -108,7 +108,8 @@ pub fn wait_online<'a>(timer: &dyn Timer, policy: &'a RetryConfig) -> impl Futur
                 "offline for longer than offlineTimeout ({} ms)",
                 &[(policy.offline_timeout.as_millis() as u64).into()],
             ),
-        }))
+        }
+        .into()))
     })
 }
 
@@ -275,7 +276,7 @@ pub async fn send(
         if attempts.reauthorise(&error) {
             continue;
         }
-        let no_reply = matches!(error, Error::Network { .. } | Error::Timeout { .. });
+        let no_reply = matches!(*error, Error::Network { .. } | Error::Timeout { .. });
         if no_reply && call.idempotent == Idempotent::OnceAfterLostReply && lost_replies >= 1 {
             return Err(error);
         }
@@ -326,7 +327,7 @@ pub(crate) mod tests {
             Box::pin(async move {
                 match status {
                     Some(status) => Ok(HttpResponse { status, headers: vec![], body: vec![] }),
-                    None => Err(Error::Network { message: "reset".into() }),
+                    None => Err(Error::Network { message: "reset".into() }.into()),
                 }
             })
         }
@@ -357,7 +358,9 @@ pub(crate) mod tests {
         fn check(&mut self, reply: HttpResponse) -> Result<HttpResponse> {
             match reply.status {
                 200..=299 => Ok(reply),
-                status => Err(Error::Cos { status, code: String::new(), message: String::new(), request_id: None }),
+                status => {
+                    Err(Error::Cos { status, code: String::new(), message: String::new(), request_id: None }.into())
+                }
             }
         }
         fn reauthorise(&mut self, error: &Error) -> bool {
@@ -367,7 +370,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn attempts(reply: Option<u16>, idempotent: Idempotent, cures: u32) -> (u32, Error) {
+    fn attempts(reply: Option<u16>, idempotent: Idempotent, cures: u32) -> (u32, Box<Error>) {
         let http = Failing(std::cell::Cell::new(0), reply);
         let policy = RetryConfig { max_retries: 3, ..RetryConfig::default() };
         let call = Call { what: "test", idempotent, timeout: Duration::from_secs(1) };
@@ -417,7 +420,7 @@ pub(crate) mod tests {
             Box::pin(async move {
                 if first || !online.get() {
                     online.set(false);
-                    return Err(Error::Network { message: "ERR_INTERNET_DISCONNECTED".into() });
+                    return Err(Error::Network { message: "ERR_INTERNET_DISCONNECTED".into() }.into());
                 }
                 Ok(HttpResponse { status: 200, headers: vec![], body: vec![] })
             })

@@ -29,7 +29,9 @@ pub fn with_timeout<'a, T: 'a>(
             return Poll::Pending;
         }
         let ms = limit.as_millis() as u64;
-        Poll::Ready(Err(Error::Timeout { message: fill("{}: no response within {} ms", &[what.into(), ms.into()]) }))
+        Poll::Ready(Err(
+            Error::Timeout { message: fill("{}: no response within {} ms", &[what.into(), ms.into()]) }.into()
+        ))
     })
 }
 

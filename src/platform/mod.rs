@@ -230,7 +230,7 @@ pub trait FileSource {
                 input.extend_from_slice(block);
                 hash = Some(sha256(&input));
             }
-            hash.ok_or_else(|| crate::Error::FileRead { message: "no bytes to hash".into() })
+            hash.ok_or_else(|| crate::Error::FileRead { message: "no bytes to hash".into() }.into())
         })
     }
 }
@@ -330,7 +330,8 @@ pub async fn read_exact<S: FileSource + ?Sized>(source: &S, range: Range<u64>) -
                 "expected {} bytes at offset {}, got {}; the file changed",
                 &[want.into(), range.start.into(), (bytes.len() as u64).into()],
             ),
-        });
+        }
+        .into());
     }
     Ok(bytes)
 }
@@ -443,7 +444,8 @@ impl FileSource for MemorySource {
         let out = if range.start <= range.end && range.end <= self.bytes.len() as u64 {
             Ok(self.bytes[range.start as usize..range.end as usize].to_vec())
         } else {
-            Err(crate::Error::FileRead { message: format!("range {range:?} outside {} bytes", self.bytes.len()) })
+            Err(crate::Error::FileRead { message: format!("range {range:?} outside {} bytes", self.bytes.len()) }
+                .into())
         };
         Box::pin(async move { out })
     }

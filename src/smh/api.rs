@@ -181,7 +181,8 @@ impl SmhApi {
     pub fn create_directory(&self, path: &LibraryPath) -> impl Future<Output = Result<()>> + '_ {
         let url = self.url("directory", &path.encoded(), "");
         self.send(self.call("create directory"), Method::Put, url, None, |resp| match resp {
-            Ok(_) | Err(Error::Smh { status: 409, .. }) => Ok(()),
+            Ok(_) => Ok(()),
+            Err(e) if matches!(*e, Error::Smh { status: 409, .. }) => Ok(()),
             Err(e) => Err(e),
         })
     }
@@ -243,7 +244,7 @@ impl Attempts for SmhAttempts<'_> {
         if (200..300).contains(&reply.status) {
             return Ok(reply);
         }
-        Err(smh_error(&reply, self.token.as_deref().unwrap_or_default()))
+        Err(smh_error(&reply, self.token.as_deref().unwrap_or_default()).into())
     }
 
     fn reauthorise(&mut self, error: &Error) -> bool {
@@ -259,12 +260,15 @@ impl Attempts for SmhAttempts<'_> {
 /// The reply's body as JSON; anything else is `InvalidResponse` (with the parser's reason and
 /// offset where it tells one, never the body: it may echo a token).
 fn json_body(resp: &HttpResponse) -> Result<Value> {
-    json::parse(&resp.body).map_err(|e| Error::InvalidResponse {
-        status: resp.status,
-        message: match e.offset {
-            Some(at) => fill("reply is not JSON ({} at byte {})", &[e.reason.into(), (at as u64).into()]),
-            None => fill("reply is not JSON ({})", &[e.reason.into()]),
-        },
+    json::parse(&resp.body).map_err(|e| {
+        Error::InvalidResponse {
+            status: resp.status,
+            message: match e.offset {
+                Some(at) => fill("reply is not JSON ({} at byte {})", &[e.reason.into(), (at as u64).into()]),
+                None => fill("reply is not JSON ({})", &[e.reason.into()]),
+            },
+        }
+        .into()
     })
 }
 

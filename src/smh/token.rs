@@ -52,7 +52,7 @@ impl Tokens {
                 return Ok(t.clone());
             }
             let Some(provider) = &inner.provider else {
-                return Err(Error::AccessToken { message: "no accessToken and no getAccessToken option".into() });
+                return Err(Error::AccessToken { message: "no accessToken and no getAccessToken option".into() }.into());
             };
             inner.fetching.join(|| provider.fetch())
         };
@@ -60,7 +60,7 @@ impl Tokens {
         let mut inner = self.0.borrow_mut();
         match &result {
             Ok(t) if !t.is_empty() => inner.current = Some(t.clone()),
-            Ok(_) => return Err(Error::AccessToken { message: "getAccessToken returned an empty token".into() }),
+            Ok(_) => return Err(Error::AccessToken { message: "getAccessToken returned an empty token".into() }.into()),
             Err(_) => {}
         }
         result
@@ -114,7 +114,7 @@ mod tests {
             let tokens = Tokens::fixed("abc".into());
             assert!(!tokens.can_refresh());
             tokens.forget("abc");
-            assert!(matches!(tokens.get().await, Err(Error::AccessToken { .. })));
+            assert!(matches!(tokens.get().await.map_err(|e| *e), Err(Error::AccessToken { .. })));
         });
     }
 }

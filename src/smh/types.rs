@@ -74,7 +74,7 @@ fn invalid(status: u16, what: &str) -> Error {
 fn required_str<'a>(reply: &'a Value, name: &str, status: u16) -> Result<&'a str> {
     match reply.get(name) {
         Some(Value::String(s)) => Ok(s),
-        _ => Err(invalid(status, &fill("reply has no string `{}`", &[name.into()]))),
+        _ => Err(invalid(status, &fill("reply has no string `{}`", &[name.into()])).into()),
     }
 }
 
@@ -83,7 +83,7 @@ fn optional_str<'a>(reply: &'a Value, name: &str, status: u16) -> Result<Option<
     match reply.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(invalid(status, &fill("reply's `{}` is not a string", &[name.into()]))),
+        Some(_) => Err(invalid(status, &fill("reply's `{}` is not a string", &[name.into()])).into()),
     }
 }
 
@@ -94,7 +94,7 @@ pub fn size_field(value: Option<&Value>, name: &str, status: u16) -> Result<Opti
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.to_u64() {
             Some(n) if n <= MAX_SIZE => Ok(Some(n)),
-            _ => Err(invalid(status, &fill("reply's `{}` is not a byte count (0 to 2^53-1)", &[name.into()]))),
+            _ => Err(invalid(status, &fill("reply's `{}` is not a byte count (0 to 2^53-1)", &[name.into()])).into()),
         },
     }
 }
@@ -133,12 +133,12 @@ impl UploadAuth {
         let headers: &[(String, Value)] = match reply.get("headers") {
             None | Some(Value::Null) => &[],
             Some(Value::Object(members)) => members,
-            Some(_) => return Err(invalid(status, "reply's `headers` is not an object")),
+            Some(_) => return Err(invalid(status, "reply's `headers` is not an object").into()),
         };
         for (name, value) in headers {
             if !matches!(value, Value::String(v) if is_header_name(name) && is_header_value(v)) {
                 // The value is left out of the message: it may hold a signature.
-                return Err(invalid(status, "reply's `headers` holds an invalid HTTP header"));
+                return Err(invalid(status, "reply's `headers` holds an invalid HTTP header").into());
             }
         }
         let domain = required_str(reply, "domain", status)?;
@@ -195,7 +195,7 @@ impl FileInfo {
                 let mut path = String::new();
                 for (i, segment) in segments.iter().enumerate() {
                     let Some(text) = segment.as_str() else {
-                        return Err(invalid(status, "reply's `path` holds a segment that is not a string"));
+                        return Err(invalid(status, "reply's `path` holds a segment that is not a string").into());
                     };
                     if i > 0 {
                         path.push('/');
@@ -205,7 +205,7 @@ impl FileInfo {
                 path
             }
             Some(Value::String(s)) => crate::text::trim_start(s, b'/').to_string(),
-            _ => return Err(invalid(status, "file reply has no `path`")),
+            _ => return Err(invalid(status, "file reply has no `path`").into()),
         };
         let name = optional_str(&raw, "name", status)?;
         let crc64 = match raw.get("crc64") {
@@ -283,7 +283,10 @@ mod tests {
             r#"{"path": "a", "isOverwritten": "yes"}"#,
         ] {
             assert!(
-                matches!(FileInfo::from_json(json(bad), 200), Err(Error::InvalidResponse { status: 200, .. })),
+                matches!(
+                    FileInfo::from_json(json(bad), 200).map_err(|e| *e),
+                    Err(Error::InvalidResponse { status: 200, .. })
+                ),
                 "{bad}"
             );
         }
@@ -310,7 +313,7 @@ mod tests {
             r#"{"domain": "d", "path": "/o", "confirmKey": "ck", "expiration": "x", "headers": {"a": "SECRET\r\nX: y"}}"#,
             r#"{"domain": "d", "path": "/o", "confirmKey": "ck", "expiration": "x", "headers": {"a": "SECRET\u4e2d"}}"#,
         ] {
-            match UploadAuth::from_json(&json(bad), 201) {
+            match UploadAuth::from_json(&json(bad), 201).map_err(|e| *e) {
                 Err(Error::InvalidResponse { status: 201, message }) => {
                     assert!(!message.contains("SECRET"), "{message}")
                 }

@@ -28,7 +28,7 @@ impl Default for ReqwestHttp {
     }
 }
 
-struct AbortOnDrop(tokio::task::JoinHandle<Result<HttpResponse, Error>>);
+struct AbortOnDrop(tokio::task::JoinHandle<Result<HttpResponse, Box<Error>>>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
@@ -36,7 +36,7 @@ impl Drop for AbortOnDrop {
 }
 
 impl Http for ReqwestHttp {
-    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse, Error>> {
+    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse, Box<Error>>> {
         let client = self.client.clone();
         Box::pin(async move {
             let sent = Arc::new(AtomicU64::new(0));
@@ -93,7 +93,7 @@ impl Http for ReqwestHttp {
                                 p(now);
                             }
                         }
-                        return joined.unwrap_or_else(|e| Err(Error::Network { message: e.to_string() }));
+                        return joined.unwrap_or_else(|e| Err(Error::Network { message: e.to_string() }.into()));
                     }
                     Either::Right(_) => {
                         if let Some(p) = &progress {
@@ -326,7 +326,7 @@ pub async fn upload(
     path: &str,
     conflict: Conflict,
     quick: bool,
-) -> (Result<UploadResult, Error>, Rc<Recorder>) {
+) -> (Result<UploadResult, Box<Error>>, Rc<Recorder>) {
     let recorder = Rc::new(Recorder::default());
     let result = upload_with(uploader, data, path, conflict, quick, Control::new(), recorder.clone()).await;
     (result, recorder)
@@ -340,7 +340,7 @@ pub async fn upload_with(
     quick: bool,
     control: Control,
     observer: Rc<dyn Observer>,
-) -> Result<UploadResult, Error> {
+) -> Result<UploadResult, Box<Error>> {
     let source = Rc::new(MemorySource { bytes: Rc::from(data.to_vec()), name: path.to_string() });
     let opts = smh_upload::engine::UploadOptions {
         path: LibraryPath::parse(path)?,
@@ -358,7 +358,7 @@ pub struct AppTokens {
 }
 
 impl TokenProvider for AppTokens {
-    fn fetch(&self) -> LocalBoxFuture<'static, Result<String, Error>> {
+    fn fetch(&self) -> LocalBoxFuture<'static, Result<String, Box<Error>>> {
         self.calls.set(self.calls.get() + 1);
         let app = self.app.clone();
         Box::pin(async move {
@@ -428,7 +428,7 @@ impl Drop for Counted {
 }
 
 impl Http for CountingHttp {
-    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse, Error>> {
+    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse, Box<Error>>> {
         let counted = (request.method == Method::Put && request.url.contains(&self.cos_host)).then(|| {
             self.in_flight.set(self.in_flight.get() + 1);
             self.max_in_flight.set(self.max_in_flight.get().max(self.in_flight.get()));
@@ -459,7 +459,7 @@ impl RewritingHttp {
 }
 
 impl Http for RewritingHttp {
-    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse, Error>> {
+    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'_, Result<HttpResponse, Box<Error>>> {
         Box::pin(async move {
             let seen = HttpRequest { body: None, progress: None, ..request.clone() };
             let response = self.inner.send(request).await?;

@@ -100,7 +100,7 @@ impl SmhFlow {
                 Ok(Opened::Parts(PartsDone::new()))
             }
             Begin::QuickCandidate => {
-                Err(Error::InvalidResponse { status: 202, message: "SMH asked for the full hash twice".into() })
+                Err(Error::InvalidResponse { status: 202, message: "SMH asked for the full hash twice".into() }.into())
             }
         }
     }
@@ -169,7 +169,9 @@ impl SmhFlow {
         if let Some(mut racing) = racing {
             let asking = Cell::new(false);
             let mut quick = pin!(async {
-                let Ok(Some(full)) = self.full_hash(&mut racing.hash, false).await else { return Ok(false) };
+                let Ok(Some(full)) = self.full_hash(&mut racing.hash, false).await else {
+                    return Ok::<bool, Box<Error>>(false);
+                };
                 asking.set(true);
                 match self.ask_with_hashes(&racing.beginning, &full).await? {
                     Some(Begin::Instant(file)) => {

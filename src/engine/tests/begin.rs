@@ -8,7 +8,7 @@ fn begin_is_retried_once_after_a_lost_reply_but_not_twice() {
     let crc = crate::checksum::crc64::checksum(b"abc");
     let script = Rc::new(Script::default());
     script
-        .expect(Method::Put, "/a.bin", |_| Err(Error::Network { message: "reply lost".into() }))
+        .expect(Method::Put, "/a.bin", |_| Err(Error::Network { message: "reply lost".into() }.into()))
         .expect(Method::Put, "/a.bin", |_| auth_reply())
         .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
         .expect(Method::Post, "/ck1?confirm", move |_| {
@@ -18,10 +18,10 @@ fn begin_is_retried_once_after_a_lost_reply_but_not_twice() {
     assert!(script.steps.borrow().is_empty());
     // A second lost reply is final: the SDK does not open a third upload it cannot name.
     let script = Rc::new(Script::default());
-    script.expect(Method::Put, "/a.bin", |_| Err(Error::Timeout { message: "reply lost".into() })).expect(
+    script.expect(Method::Put, "/a.bin", |_| Err(Error::Timeout { message: "reply lost".into() }.into())).expect(
         Method::Put,
         "/a.bin",
-        |_| Err(Error::Network { message: "reply lost".into() }),
+        |_| Err(Error::Network { message: "reply lost".into() }.into()),
     );
     let (result, _) = upload(script.clone(), b"abc");
     assert_eq!(result.unwrap_err().code(), "Network");
@@ -162,7 +162,7 @@ impl crate::platform::FileSource for Flaky {
     fn read(&self, range: std::ops::Range<u64>) -> LocalBoxFuture<'_, Result<Vec<u8>>> {
         let out = if self.failures.get() > 0 {
             self.failures.set(self.failures.get() - 1);
-            Err(Error::FileRead { message: "NotReadableError".into() })
+            Err(Error::FileRead { message: "NotReadableError".into() }.into())
         } else {
             Ok(self.bytes[range.start as usize..range.end as usize].to_vec())
         };

@@ -129,7 +129,7 @@ fn confirm_whose_reply_was_lost_is_recovered_from_the_task() {
     script
         .expect(Method::Put, "/a.bin", |_| auth_reply())
         .expect(Method::Put, "/lib/-/obj", cos_ok(crc))
-        .expect(Method::Post, "/ck1?confirm", |_| Err(Error::Network { message: "reset after commit".into() }))
+        .expect(Method::Post, "/ck1?confirm", |_| Err(Error::Network { message: "reset after commit".into() }.into()))
         .expect(Method::Post, "/ck1?confirm", |_| {
             json(409, serde_json::json!({"code": "UploadComplete", "message": "done", "requestId": "r"}))
         })

@@ -23,7 +23,9 @@ fn an_interrupted_multipart_upload_resumes_from_the_parts_the_server_holds() {
         .expect(Method::Put, "partNumber=1&uploadId=u1", cos_ok(crate::checksum::crc64::checksum(&data[..MIB])))
         .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crate::checksum::crc64::checksum(&data[MIB..2 * MIB])));
     for _ in 0..2 {
-        script.expect(Method::Put, "partNumber=3&uploadId=u1", |_| Err(Error::Network { message: "offline".into() }));
+        script.expect(Method::Put, "partNumber=3&uploadId=u1", |_| {
+            Err(Error::Network { message: "offline".into() }.into())
+        });
     }
     let uploader = multipart_uploader(script.clone(), store.clone());
     let result = futures::executor::block_on(run(
@@ -82,7 +84,9 @@ fn a_record_whose_upload_the_server_forgot_is_discarded_and_the_upload_restarts(
     let script = Rc::new(Script::default());
     script.expect(Method::Post, "/a.bin?multipart", |_| multipart_auth_reply());
     for _ in 0..2 {
-        script.expect(Method::Put, "partNumber=1&uploadId=u1", |_| Err(Error::Network { message: "offline".into() }));
+        script.expect(Method::Put, "partNumber=1&uploadId=u1", |_| {
+            Err(Error::Network { message: "offline".into() }.into())
+        });
     }
     let uploader = multipart_uploader(script.clone(), store.clone());
     // Nothing was acknowledged: nothing to resume, so the upload is cancelled on the server.
@@ -229,7 +233,9 @@ fn interrupted_after_two_parts(a: &[u8]) -> (Rc<dyn CheckpointStore>, UploadOpti
         .expect(Method::Put, "partNumber=1&uploadId=u1", cos_ok(crc(&a[..MIB])))
         .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crc(&a[MIB..2 * MIB])));
     for _ in 0..2 {
-        script.expect(Method::Put, "partNumber=3&uploadId=u1", |_| Err(Error::Network { message: "offline".into() }));
+        script.expect(Method::Put, "partNumber=3&uploadId=u1", |_| {
+            Err(Error::Network { message: "offline".into() }.into())
+        });
     }
     let source = Rc::new(MemorySource { bytes: Rc::from(a.to_vec()), name: "f".into() });
     let result = futures::executor::block_on(run(
@@ -345,7 +351,7 @@ fn a_pause_writes_the_record_with_the_parts_done_so_far() {
         .expect(Method::Put, "partNumber=2&uploadId=u1", cos_ok(crc(&data[MIB..2 * MIB])))
         .expect(Method::Put, "partNumber=3&uploadId=u1", move |_| {
             pause.pause();
-            Err(Error::Network { message: "dropped by the pause".into() })
+            Err(Error::Network { message: "dropped by the pause".into() }.into())
         })
         .expect(Method::Delete, "/ck1?upload", |_| raw(204, ""));
     let observer = Rc::new(CancelWhenPaused {

@@ -71,8 +71,8 @@ pub fn js_message(value: &JsValue) -> String {
 
 /// A failed read of a file as [`Error::FileRead`], from what JS threw.
 #[cfg(not(feature = "miniprogram"))]
-fn read_error(value: JsValue) -> Error {
-    Error::FileRead { message: js_message(&value) }
+fn read_error(value: JsValue) -> Box<Error> {
+    Error::FileRead { message: js_message(&value) }.into()
 }
 
 /// Maps a thrown JS value to [`Error::Network`].

@@ -105,7 +105,7 @@ pub async fn crc64(blob: Blob, via: Via) -> Result<u64> {
     value
         .as_string()
         .and_then(|s| crate::json::parse_u64(&s))
-        .ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed CRC-64".into() })
+        .ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed CRC-64".into() }.into())
 }
 
 /// The chained SHA-256 of docs/smh-api.md §5.8 over the 1 MiB blocks of `blob`, continuing from
@@ -156,13 +156,13 @@ pub async fn chain_hash_ahead(
 fn hash_of(reply: std::result::Result<JsValue, JsValue>) -> Result<[u8; 32]> {
     let value = reply.map_err(read_error)?;
     let bytes = super::bytes_of(&value).unwrap_or_default();
-    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| Error::FileRead { message: "a malformed hash".into() })
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| Error::FileRead { message: "a malformed hash".into() }.into())
 }
 
 /// Bytes of wasm memory the Worker holds (browser tests check it stays flat).
 pub async fn worker_memory_bytes() -> Result<f64> {
     let value = super::settled(&worker_memory(&wasm_bindgen::module())).await.map_err(read_error)?;
-    value.as_f64().ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed size".into() })
+    value.as_f64().ok_or_else(|| Error::FileRead { message: "the upload Worker sent a malformed size".into() }.into())
 }
 
 /// How many requests the Worker has answered on this page (tests check that uploads use it).

@@ -111,7 +111,8 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
                 return Err(Error::InvalidInput {
                     option: "file".into(),
                     message: "a part body the browser cannot send".into(),
-                })
+                }
+                .into())
             }
         },
         // Small bodies the SDK built: a JS-owned copy stays valid even if wasm memory grows.
@@ -138,14 +139,14 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         // adapters.js's) or what open() or send() threw.
         Err(e) => {
             return Err(match e.as_string() {
-                Some(name) => refused_header(&name),
-                None => js_to_network_error(e),
+                Some(name) => refused_header(&name).into(),
+                None => js_to_network_error(e).into(),
             })
         }
     };
     guard.finished = true;
     let Some(status) = end.as_f64() else {
-        return Err(Error::Timeout { message: end.as_string().unwrap_or_default() });
+        return Err(Error::Timeout { message: end.as_string().unwrap_or_default() }.into());
     };
     let headers = header_pairs(&response_headers(&guard.xhr));
     Ok(HttpResponse { status: status as u16, headers, body: response_body(&guard.xhr) })

@@ -109,7 +109,7 @@ impl WxFileSource {
     /// (checked with `statSync`, so a wrong size cannot upload a truncated file).
     pub fn open(file: &JsValue) -> Result<WxFileSource> {
         if !file.is_object() {
-            return Err(invalid("must be an object"));
+            return Err(invalid("must be an object").into());
         }
         let field = |name: &str| Reflect::get(file, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
         let path = PATH_FIELDS
@@ -133,7 +133,8 @@ impl WxFileSource {
                             "the file has {} bytes, not the {} that `size` says",
                             &[(actual as u64).into(), size.into()],
                         ),
-                    });
+                    }
+                    .into());
                 }
             }
             modified = get("lastModifiedTime").unwrap_or(0.0);
@@ -150,7 +151,7 @@ impl WxFileSource {
         let mut pause = READ_RETRY_PAUSE;
         for _ in 0..READ_RETRIES {
             match self.read_once(&range).await {
-                Err(Error::FileRead { .. }) if self.read_may_pass(&range) => {
+                Err(e) if matches!(*e, Error::FileRead { .. }) && self.read_may_pass(&range) => {
                     JsTimer.sleep(pause).await;
                     pause *= 2;
                 }
@@ -172,7 +173,7 @@ impl WxFileSource {
         let reply = JsFuture::from(reply).await.map_err(read_error)?;
         let fd = Reflect::get(&reply, &JsValue::from_str("fd")).unwrap_or(JsValue::UNDEFINED);
         if fd.is_undefined() {
-            return Err(Error::FileRead { message: "open gave no fd".into() });
+            return Err(Error::FileRead { message: "open gave no fd".into() }.into());
         }
         Ok(Some(OpenFile { fs: self.fs.clone(), fd }))
     }
@@ -196,7 +197,8 @@ impl WxFileSource {
             return Err(read_error(fill(
                 "expected {} bytes at offset {}, got {}; the file changed",
                 &[want.into(), range.start.into(), (read.unwrap_or(0.0) as u64).into()],
-            )));
+            ))
+            .into());
         }
         Ok(Uint8Array::new_with_byte_offset_and_length(buffer, 0, want as u32))
     }
@@ -256,7 +258,8 @@ impl WxFileSource {
             return Err(read_error(fill(
                 "expected {} bytes at offset {}, got {}; the file changed",
                 &[want.into(), range.start.into(), data.byte_length().into()],
-            )));
+            ))
+            .into());
         }
         Ok(data)
     }
@@ -342,7 +345,7 @@ impl FileSource for WxFileSource {
             if !range.is_empty() {
                 self.hash_range(range, &mut hash).await?;
             }
-            hash.raw().ok_or_else(|| Error::FileRead { message: "no bytes to hash".into() })
+            hash.raw().ok_or_else(|| Error::FileRead { message: "no bytes to hash".into() }.into())
         })
     }
 

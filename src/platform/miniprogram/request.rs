@@ -62,10 +62,9 @@ impl Drop for AbortOnDrop {
 fn body_buffer(body: &Body) -> Result<ArrayBuffer> {
     match body {
         Body::Bytes(bytes) => Ok(Uint8Array::from(&bytes[..]).buffer()),
-        Body::Handle(handle) => handle
-            .get::<ArrayBuffer>()
-            .cloned()
-            .ok_or_else(|| Error::FileRead { message: "a part body that is not a mini-program ArrayBuffer".into() }),
+        Body::Handle(handle) => handle.get::<ArrayBuffer>().cloned().ok_or_else(|| {
+            Error::FileRead { message: "a part body that is not a mini-program ArrayBuffer".into() }.into()
+        }),
     }
 }
 
@@ -142,9 +141,9 @@ async fn send(request: HttpRequest) -> Result<HttpResponse> {
         Err(failure) => {
             let message = err_msg(&failure);
             if crate::text::contains(&message, "timeout") {
-                Err(Error::Timeout { message: concat(&[&what, ": ", &message]) })
+                Err(Error::Timeout { message: concat(&[&what, ": ", &message]) }.into())
             } else {
-                Err(Error::Network { message: concat(&[&what, ": ", &message]) })
+                Err(Error::Network { message: concat(&[&what, ": ", &message]) }.into())
             }
         }
     }
