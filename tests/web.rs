@@ -110,6 +110,44 @@ async fn a_part_dropped_before_its_send_task_is_never_sent() {
     assert!(!paths.iter().any(|p| p.ends_with("/dropped-part.bin")), "the dropped part went out: {paths:?}");
 }
 
+/// A part given up on after its send task ran (a cancel, a quick-upload hit, a lost race) is
+/// aborted on the wire: dropping it calls its XHR's `abort()` while the request is open, so its
+/// bytes stop going out (and cannot reach COS after SMH revoked the credentials they were signed
+/// with). `XMLHttpRequest.prototype.abort` is watched for the `readyState` it is called in.
+#[wasm_bindgen_test]
+async fn a_part_dropped_after_its_send_is_aborted_on_the_wire() {
+    let rules = serde_json::json!([
+        {"origin": "cos", "path": "dropped-after-send.bin", "times": 1, "action": {"type": "stall", "ms": 3000}},
+    ]);
+    app_json(Method::Post, "/_dev/faults", Some(rules)).await;
+    js_sys::eval(
+        "const abort = XMLHttpRequest.prototype.abort;
+         globalThis.smhAborts = { states: [], restore() { XMLHttpRequest.prototype.abort = abort; } };
+         XMLHttpRequest.prototype.abort = function () { smhAborts.states.push(this.readyState); return abort.call(this); };",
+    )
+    .expect("watch abort()");
+    let source = BlobSource::new(blob_of(&pattern(1 << 20, 5))).unwrap();
+    let part = source.part(0..1 << 20).await.expect("part");
+    let mut sending = XhrHttp.send(HttpRequest {
+        method: Method::Put,
+        url: format!("http://{}/dropped-after-send.bin", field("cos")),
+        headers: vec![],
+        body: Some(part.body),
+        timeout: Some(Duration::from_secs(20)),
+        progress: Some(Rc::new(|_| {})),
+    });
+    assert!(futures::poll!(sending.as_mut()).is_pending());
+    // The send task runs; the devserver holds the request without an answer.
+    JsTimer.sleep(Duration::from_millis(200)).await;
+    assert!(futures::poll!(sending.as_mut()).is_pending(), "the stalled PUT was answered");
+    drop(sending);
+    let states = js_sys::eval("const s = smhAborts.states; smhAborts.restore(); s").expect("abort() calls");
+    let states: Vec<f64> = js_sys::Array::from(&states).iter().filter_map(|v| v.as_f64()).collect();
+    // readyState 1: OPENED, with send() made and no reply yet.
+    assert_eq!(states, vec![1.0], "abort() calls on the dropped part's XHR, by readyState");
+    app_json(Method::Delete, "/_dev/faults", None).await;
+}
+
 /// A promise's settlement reaches the future awaiting it (its value, or its rejection), and
 /// none reaches a future dropped before it settled: the next future takes the slot the dropped
 /// one freed (the allocator hands the same block back) and must stay pending until its own
