@@ -1,6 +1,7 @@
 //! The wasm side of `SmhClient`: the JS layer (src/bindings/js/smh.js) checks the options and
 //! hands over plain values; this picks the platform's adapters and starts uploads.
 
+use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -10,10 +11,10 @@ use wasm_bindgen::prelude::*;
 use super::common::{at, call_page, number, read_common, text, PageCall};
 use super::error::thrown;
 use super::platform;
-use super::task::{pending_json, reply_later, Events, UploadTask};
-use crate::engine::{run, ClientConfig, SmhUploader, UploadOptions, UploadResult};
+use super::task::{reply_pending, Events, PendingUploads, UploadTask};
+use crate::engine::{run, ClientConfig, Pending, SmhUploader, UploadOptions, UploadResult};
 use crate::error::{Error, Result};
-use crate::json::{u64_to_string, Writer};
+use crate::json::Writer;
 use crate::platform::browser::JsTimer;
 use crate::platform::LocalBoxFuture;
 use crate::smh::{Conflict, LibraryPath, SmhTarget, TokenProvider, Tokens};
@@ -90,27 +91,24 @@ impl SmhClient {
         }))
     }
 
-    /// `pendingUploads()` (`discard` false): gives `reply` the list as JSON text (`d(true, text)`, as
-    /// a task's end); or
-    /// `discardPending(path?)` (`discard` true): gives `reply` how many uploads (as text) were forgotten
-    /// and cancelled. One export for both: one shim and one future.
+    /// `pendingUploads()` / `discardPending(path?)`: [`reply_pending`].
     pub fn pending(&self, discard: bool, path: Option<String>, reply: Events) -> std::result::Result<(), JsValue> {
         let path = match path {
             Some(p) => Some(LibraryPath::parse(&p).map_err(thrown)?.joined()),
             None => None,
         };
-        let uploader = self.uploader.clone();
-        reply_later(
-            reply,
-            Box::pin(async move {
-                Ok(if discard {
-                    u64_to_string(uploader.discard_pending(path.as_deref()).await as u64)
-                } else {
-                    pending_json(uploader.pending_uploads().await, "path")
-                })
-            }),
-        );
+        reply_pending(self.uploader.clone(), discard, path, reply);
         Ok(())
+    }
+}
+
+impl PendingUploads for SmhUploader {
+    const TARGET: &'static str = "path";
+    fn list(&self) -> impl Future<Output = Vec<Pending>> + '_ {
+        self.pending_uploads()
+    }
+    fn discard<'a>(&'a self, path: Option<&'a str>) -> impl Future<Output = usize> + 'a {
+        self.discard_pending(path)
     }
 }
 

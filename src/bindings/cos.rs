@@ -2,6 +2,7 @@
 //! SDK signs each request with q-sign). The JS layer (src/bindings/js/cos.js) checks the options;
 //! tasks, progress and errors are `SmhClient`'s.
 
+use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -10,11 +11,11 @@ use wasm_bindgen::prelude::*;
 
 use super::common::{at, call_page, read_common, text, PageCall};
 use super::error::thrown;
-use super::task::{pending_json, reply_later, Events, UploadTask};
+use super::task::{reply_pending, Events, PendingUploads, UploadTask};
 use crate::cos::credentials::CredentialProvider;
-use crate::engine::{run_cos, ClientConfig, CosConfig, CosObject, CosResult, DirectCosUploader};
+use crate::engine::{run_cos, ClientConfig, CosConfig, CosObject, CosResult, DirectCosUploader, Pending};
 use crate::error::{Error, Result};
-use crate::json::{u64_to_string, Value, Writer};
+use crate::json::{Value, Writer};
 use crate::platform::browser::JsTimer;
 use crate::platform::LocalBoxFuture;
 use crate::smh::SmhTarget;
@@ -97,27 +98,25 @@ impl CosUploader {
         }))
     }
 
-    /// `pendingUploads()` (`discard` false): gives `reply` the list as JSON text (`d(true, text)`, as
-    /// a task's end); or
-    /// `discardPending(key?)` (`discard` true): gives `reply` how many uploads (as text) were forgotten
-    /// and aborted. One export for both: one shim and one future.
+    /// `pendingUploads()` / `discardPending(key?)`: [`reply_pending`] (a discarded upload's
+    /// multipart upload is aborted).
     pub fn pending(&self, discard: bool, key: Option<String>, reply: Events) -> std::result::Result<(), JsValue> {
         let key = match key {
             Some(k) => Some(crate::cos::api::validate_key(&k).map_err(thrown)?),
             None => None,
         };
-        let uploader = self.uploader.clone();
-        reply_later(
-            reply,
-            Box::pin(async move {
-                Ok(if discard {
-                    u64_to_string(uploader.discard_pending(key.as_deref()).await as u64)
-                } else {
-                    pending_json(uploader.pending_uploads().await, "key")
-                })
-            }),
-        );
+        reply_pending(self.uploader.clone(), discard, key, reply);
         Ok(())
+    }
+}
+
+impl PendingUploads for DirectCosUploader {
+    const TARGET: &'static str = "key";
+    fn list(&self) -> impl Future<Output = Vec<Pending>> + '_ {
+        self.pending_uploads()
+    }
+    fn discard<'a>(&'a self, key: Option<&'a str>) -> impl Future<Output = usize> + 'a {
+        self.discard_pending(key)
     }
 }
 

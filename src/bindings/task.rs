@@ -3,6 +3,7 @@
 //! its callbacks and keeps the latest state and progress for the task's getters.
 
 use std::cell::Cell;
+use std::future::Future;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -107,7 +108,7 @@ impl UploadTask {
 }
 
 /// `[{<target_name>, name, size, loaded, updatedAt}]` as JSON text (`pendingUploads()`).
-pub(super) fn pending_json(list: Vec<crate::engine::Pending>, target_name: &str) -> String {
+fn pending_json(list: Vec<crate::engine::Pending>, target_name: &str) -> String {
     let mut w = Writer::new();
     w.open('[');
     for p in list {
@@ -132,6 +133,32 @@ fn settle_later(shared: Rc<Shared>, future: Flow) {
 /// one spawned future for both.
 pub(super) fn reply_later(reply: Events, future: Flow) {
     settle_later(Shared::new(reply), future);
+}
+
+/// What `pendingUploads()` and `discardPending()` ask of an uploader: SmhClient's and
+/// CosUploader's differ only in how they cancel an upload they drop and in the name of where an
+/// upload goes.
+pub(super) trait PendingUploads: 'static {
+    /// The member of a listed upload that says where it goes: `path` (SMH) or `key` (COS).
+    const TARGET: &'static str;
+    fn list(&self) -> impl Future<Output = Vec<crate::engine::Pending>> + '_;
+    fn discard<'a>(&'a self, target: Option<&'a str>) -> impl Future<Output = usize> + 'a;
+}
+
+/// `pendingUploads()` (`discard` false): gives `reply` the list as JSON text (`d(true, text)`, as
+/// a task's end); or `discardPending(target?)` (`discard` true): gives `reply` how many uploads
+/// (as text) were forgotten and cancelled. One export per class for both: one shim, one future.
+pub(super) fn reply_pending<U: PendingUploads>(uploader: Rc<U>, discard: bool, target: Option<String>, reply: Events) {
+    reply_later(
+        reply,
+        Box::pin(async move {
+            Ok(if discard {
+                crate::json::u64_to_string(uploader.discard(target.as_deref()).await as u64)
+            } else {
+                pending_json(uploader.list().await, U::TARGET)
+            })
+        }),
+    );
 }
 
 #[wasm_bindgen(js_class = __Task)]
