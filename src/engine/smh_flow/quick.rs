@@ -240,7 +240,8 @@ impl SmhFlow {
     fn stored_by_the_begin(&self) -> impl Future<Output = Result<Option<Box<FileInfo>>>> + '_ {
         let session = &self.session;
         let bound = session.uploader.config().retry.request_timeout;
-        let settle = async {
+        // Boxed: the futures awaiting it hold a pointer, not the CRC-64 read's state.
+        let settle: LocalBoxFuture<'_, Result<Option<Box<FileInfo>>>> = Box::pin(async {
             let crc = u64_to_string(session.file_crc64().await?);
             match self.api().info(&self.options.path).await {
                 Ok(file) if file.size == Some(session.size()) && file.crc64.as_deref() == Some(crc.as_str()) => {
@@ -249,7 +250,7 @@ impl SmhFlow {
                 Err(e) if e.retryable() => Err(e),
                 _ => Ok(None),
             }
-        };
+        });
         session.shielded(Shield::Committing(bound), settle)
     }
 
