@@ -65,16 +65,16 @@ const MIN_TIMED_LIFE_MS: f64 = 2_000.0;
 /// The life assumed when `expiration` cannot be read.
 const UNKNOWN_LIFE_MS: f64 = 3.0 * RENEW_MARGIN_MAX_MS;
 
-/// `InvalidResponse` for HTTP `status` saying `what` is wrong.
-fn invalid(status: u16, what: &str) -> Error {
-    Error::InvalidResponse { status, message: what.to_string() }
+/// `InvalidResponse` for HTTP `status` saying `what` is wrong (boxed, as every `Result` holds it).
+fn invalid(status: u16, what: &str) -> Box<Error> {
+    Error::InvalidResponse { status, message: what.to_string() }.into()
 }
 
 /// A required string member.
 fn required_str<'a>(reply: &'a Value, name: &str, status: u16) -> Result<&'a str> {
     match reply.get(name) {
         Some(Value::String(s)) => Ok(s),
-        _ => Err(invalid(status, &fill("reply has no string `{}`", &[name.into()])).into()),
+        _ => Err(invalid(status, &fill("reply has no string `{}`", &[name.into()]))),
     }
 }
 
@@ -83,7 +83,7 @@ fn optional_str<'a>(reply: &'a Value, name: &str, status: u16) -> Result<Option<
     match reply.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(invalid(status, &fill("reply's `{}` is not a string", &[name.into()])).into()),
+        Some(_) => Err(invalid(status, &fill("reply's `{}` is not a string", &[name.into()]))),
     }
 }
 
@@ -94,7 +94,7 @@ pub fn size_field(value: Option<&Value>, name: &str, status: u16) -> Result<Opti
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.to_u64() {
             Some(n) if n <= MAX_SIZE => Ok(Some(n)),
-            _ => Err(invalid(status, &fill("reply's `{}` is not a byte count (0 to 2^53-1)", &[name.into()])).into()),
+            _ => Err(invalid(status, &fill("reply's `{}` is not a byte count (0 to 2^53-1)", &[name.into()]))),
         },
     }
 }
@@ -133,12 +133,12 @@ impl UploadAuth {
         let headers: &[(String, Value)] = match reply.get("headers") {
             None | Some(Value::Null) => &[],
             Some(Value::Object(members)) => members,
-            Some(_) => return Err(invalid(status, "reply's `headers` is not an object").into()),
+            Some(_) => return Err(invalid(status, "reply's `headers` is not an object")),
         };
         for (name, value) in headers {
             if !matches!(value, Value::String(v) if is_header_name(name) && is_header_value(v)) {
                 // The value is left out of the message: it may hold a signature.
-                return Err(invalid(status, "reply's `headers` holds an invalid HTTP header").into());
+                return Err(invalid(status, "reply's `headers` holds an invalid HTTP header"));
             }
         }
         let domain = required_str(reply, "domain", status)?;
@@ -195,7 +195,7 @@ impl FileInfo {
                 let mut path = String::new();
                 for (i, segment) in segments.iter().enumerate() {
                     let Some(text) = segment.as_str() else {
-                        return Err(invalid(status, "reply's `path` holds a segment that is not a string").into());
+                        return Err(invalid(status, "reply's `path` holds a segment that is not a string"));
                     };
                     if i > 0 {
                         path.push('/');
@@ -205,7 +205,7 @@ impl FileInfo {
                 path
             }
             Some(Value::String(s)) => crate::text::trim_start(s, b'/').to_string(),
-            _ => return Err(invalid(status, "file reply has no `path`").into()),
+            _ => return Err(invalid(status, "file reply has no `path`")),
         };
         let name = optional_str(&raw, "name", status)?;
         let crc64 = match raw.get("crc64") {
