@@ -70,11 +70,16 @@ fn invalid(status: u16, what: &str) -> Box<Error> {
     Error::InvalidResponse { status, message: what.to_string() }.into()
 }
 
+/// [`invalid`] for the member `name`, its message `template` with `{}` for the name.
+fn invalid_member(status: u16, template: &str, name: &str) -> Box<Error> {
+    invalid(status, &fill(template, &[name.into()]))
+}
+
 /// A required string member.
 fn required_str<'a>(reply: &'a Value, name: &str, status: u16) -> Result<&'a str> {
     match reply.get(name) {
         Some(Value::String(s)) => Ok(s),
-        _ => Err(invalid(status, &fill("reply has no string `{}`", &[name.into()]))),
+        _ => Err(invalid_member(status, "reply has no string `{}`", name)),
     }
 }
 
@@ -83,7 +88,7 @@ fn optional_str<'a>(reply: &'a Value, name: &str, status: u16) -> Result<Option<
     match reply.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(invalid(status, &fill("reply's `{}` is not a string", &[name.into()]))),
+        Some(_) => Err(invalid_member(status, "reply's `{}` is not a string", name)),
     }
 }
 
@@ -94,7 +99,7 @@ pub fn size_field(value: Option<&Value>, name: &str, status: u16) -> Result<Opti
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.to_u64() {
             Some(n) if n <= MAX_SIZE => Ok(Some(n)),
-            _ => Err(invalid(status, &fill("reply's `{}` is not a byte count (0 to 2^53-1)", &[name.into()]))),
+            _ => Err(invalid_member(status, "reply's `{}` is not a byte count (0 to 2^53-1)", name)),
         },
     }
 }
