@@ -66,7 +66,7 @@ const MIN_TIMED_LIFE_MS: f64 = 2_000.0;
 const UNKNOWN_LIFE_MS: f64 = 3.0 * RENEW_MARGIN_MAX_MS;
 
 /// `InvalidResponse` for HTTP `status` saying `what` is wrong (boxed, as every `Result` holds it).
-fn invalid(status: u16, what: &str) -> Box<Error> {
+pub(crate) fn invalid(status: u16, what: &str) -> Box<Error> {
     Error::InvalidResponse { status, message: what.to_string() }.into()
 }
 

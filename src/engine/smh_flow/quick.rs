@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::json::u64_to_string;
 use crate::net::timeout::race;
 use crate::platform::LocalBoxFuture;
+use crate::smh::types::invalid;
 use crate::smh::{Begin, Conflict, FileInfo};
 
 /// Bytes read per [`FileSource::chain_hash`] call while hashing (a whole number of 1 MiB blocks):
@@ -99,9 +100,7 @@ impl SmhFlow {
                 }
                 Ok(Opened::Parts(PartsDone::new()))
             }
-            Begin::QuickCandidate => {
-                Err(Error::InvalidResponse { status: 202, message: "SMH asked for the full hash twice".into() }.into())
-            }
+            Begin::QuickCandidate => Err(invalid(202, "SMH asked for the full hash twice")),
         }
     }
 
