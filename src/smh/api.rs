@@ -140,7 +140,7 @@ impl SmhApi {
             match resp.status {
                 202 => Ok(Begin::QuickCandidate),
                 200 => Ok(Begin::Instant(file_info(Ok(resp))?)),
-                _ => Ok(Begin::Upload(Rc::new(UploadAuth::from_json(&json_body(&resp)?, resp.status)?))),
+                _ => Ok(Begin::Upload(UploadAuth::from_json(&json_body(&resp)?, resp.status)?)),
             }
         })
     }
@@ -150,7 +150,7 @@ impl SmhApi {
         let url = self.url("file", &encode_segment(confirm_key), "renew");
         self.send(self.call("renew upload"), Method::Post, url, None, |resp| {
             let resp = resp?;
-            Ok(Rc::new(UploadAuth::from_json(&json_body(&resp)?, resp.status)?))
+            UploadAuth::from_json(&json_body(&resp)?, resp.status)
         })
     }
 

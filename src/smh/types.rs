@@ -4,6 +4,8 @@
 //! [`Error::InvalidResponse`] naming the field — never a panic, and never the field's value
 //! (replies may echo tokens and signatures).
 
+use std::rc::Rc;
+
 use crate::date::parse_iso8601_ms;
 use crate::vecmap::VecMap as BTreeMap;
 
@@ -132,9 +134,9 @@ impl UploadAuth {
         life - (life * RENEW_MARGIN_FRACTION).min(RENEW_MARGIN_MAX_MS)
     }
 
-    /// Reads begin's 201 or renew's 200 reply.
+    /// Reads begin's 201 or renew's 200 reply (in the `Rc` the flow keeps it in).
     // Everything is checked before anything is copied: a refusal then has nothing to drop.
-    pub fn from_json(reply: &Value, status: u16) -> Result<UploadAuth> {
+    pub fn from_json(reply: &Value, status: u16) -> Result<Rc<UploadAuth>> {
         let headers: &[(String, Value)] = match reply.get("headers") {
             None | Some(Value::Null) => &[],
             Some(Value::Object(members)) => members,
@@ -155,14 +157,14 @@ impl UploadAuth {
         for (name, value) in headers {
             map.insert(name.clone(), value.as_str().unwrap_or_default().to_string());
         }
-        Ok(UploadAuth {
+        Ok(Rc::new(UploadAuth {
             domain: domain.to_string(),
             path: path.to_string(),
             upload_id: upload_id.map(str::to_string),
             headers: map,
             confirm_key: confirm_key.to_string(),
             expiration: expiration.to_string(),
-        })
+        }))
     }
 }
 
@@ -305,7 +307,7 @@ mod tests {
                      "confirmKey": "ck", "expiration": "2030-01-01T00:00:00Z"}"#;
         let auth = UploadAuth::from_json(&json(ok), 201).unwrap();
         assert_eq!(
-            (auth.domain.as_str(), auth.upload_id, auth.headers.get("Authorization").map(String::as_str)),
+            (auth.domain.as_str(), auth.upload_id.as_deref(), auth.headers.get("Authorization").map(String::as_str)),
             ("b.cos", None, Some("q-sign"))
         );
         for bad in [
