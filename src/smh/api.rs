@@ -203,7 +203,7 @@ impl SmhApi {
 /// The file a reply describes (confirm, info).
 fn file_info(resp: Result<HttpResponse>) -> Result<Box<FileInfo>> {
     let resp = resp?;
-    Ok(Box::new(FileInfo::from_json(json_body(&resp)?, resp.status)?))
+    FileInfo::from_json(json_body(&resp)?, resp.status)
 }
 
 /// One SMH call as the retry loop sends it: the access token goes at the end of the URL, is

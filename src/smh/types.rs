@@ -196,7 +196,8 @@ pub struct FileInfo {
 }
 
 impl FileInfo {
-    pub fn from_json(raw: Value, status: u16) -> Result<FileInfo> {
+    /// Reads a file reply (in the `Box` the flow keeps it in).
+    pub fn from_json(raw: Value, status: u16) -> Result<Box<FileInfo>> {
         let path = match raw.get("path") {
             Some(Value::Array(segments)) => {
                 let mut path = String::new();
@@ -226,7 +227,7 @@ impl FileInfo {
         let size = size_field(raw.get("size"), "size", status)?;
         let etag = optional_str(&raw, "eTag", status)?.map(str::to_string);
         let name = name.unwrap_or_else(|| last_segment(&path)).to_string();
-        Ok(FileInfo { path, name, size, crc64: crc64.map(json::u64_to_string), etag, is_overwritten, raw })
+        Ok(Box::new(FileInfo { path, name, size, crc64: crc64.map(json::u64_to_string), etag, is_overwritten, raw }))
     }
 }
 
