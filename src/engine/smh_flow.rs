@@ -227,8 +227,7 @@ impl Flow for SmhFlow {
     }
 
     fn send_parts<'a>(&'a self, sending: LocalBoxFuture<'a, Result<()>>) -> LocalBoxFuture<'a, Result<bool>> {
-        let racing = self.racing.borrow_mut().take();
-        Box::pin(self.race(racing, sending))
+        Box::pin(self.race(sending))
     }
 
     fn complete<'a>(&'a self, _: &'a PartsDone, crc64: u64) -> LocalBoxFuture<'a, Result<()>> {

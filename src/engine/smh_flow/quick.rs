@@ -151,21 +151,17 @@ impl SmhFlow {
         Ok(hash.raw.map(|h| hex(&h)))
     }
 
-    /// The parts go (`sending`), alone when no full hash goes on (`racing` is `None`), else
-    /// while the full hash goes on; the hash sent with a second begin decides: a hit stops the
+    /// The parts go (`sending`), alone when no full hash goes on (none is left in `racing`),
+    /// else while the full hash goes on; the hash sent with a second begin decides: a hit stops the
     /// parts and cancels their upload (`Ok(true)`), a miss lets them go on. Parts all sent first
     /// end the race, unless SMH is being asked: its answer decides. A hash that fails or stops
     /// early leaves the parts to go on (they do not need it).
     ///
     /// That begin is [`Self::ask_with_hashes`], never sent where the path is taken: a hit stored
     /// beside the path (`rename`) would be a second file once the plain upload is confirmed.
-    pub(super) async fn race(
-        &self,
-        racing: Option<Racing>,
-        mut sending: LocalBoxFuture<'_, Result<()>>,
-    ) -> Result<bool> {
+    pub(super) async fn race(&self, mut sending: LocalBoxFuture<'_, Result<()>>) -> Result<bool> {
         // Without a full hash going on, or after a miss, the parts alone.
-        if let Some(mut racing) = racing {
+        if let Some(mut racing) = self.racing.take() {
             let asking = Cell::new(false);
             let mut quick = pin!(async {
                 let Ok(Some(full)) = self.full_hash(&mut racing.hash, false).await else {
