@@ -13,7 +13,7 @@ use crate::json::{self, Value};
 
 use super::path::{encode_segment, LibraryPath};
 use super::token::Tokens;
-use super::types::{begin_body, Conflict, FileInfo, UploadAuth};
+use super::types::{begin_body, invalid, Conflict, FileInfo, UploadAuth};
 use crate::error::{Error, Result};
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, Timer};
@@ -261,14 +261,11 @@ impl Attempts for SmhAttempts<'_> {
 /// offset where it tells one, never the body: it may echo a token).
 fn json_body(resp: &HttpResponse) -> Result<Value> {
     json::parse(&resp.body).map_err(|e| {
-        Error::InvalidResponse {
-            status: resp.status,
-            message: match e.offset {
-                Some(at) => fill("reply is not JSON ({} at byte {})", &[e.reason.into(), (at as u64).into()]),
-                None => fill("reply is not JSON ({})", &[e.reason.into()]),
-            },
-        }
-        .into()
+        let message = match e.offset {
+            Some(at) => fill("reply is not JSON ({} at byte {})", &[e.reason.into(), (at as u64).into()]),
+            None => fill("reply is not JSON ({})", &[e.reason.into()]),
+        };
+        invalid(resp.status, &message)
     })
 }
 
