@@ -140,7 +140,7 @@ impl SmhApi {
             match resp.status {
                 202 => Ok(Begin::QuickCandidate),
                 200 => Ok(Begin::Instant(file_info(Ok(resp))?)),
-                _ => Ok(Begin::Upload(UploadAuth::from_json(&json_body(&resp)?, resp.status)?)),
+                _ => Ok(Begin::Upload(upload_auth(Ok(resp))?)),
             }
         })
     }
@@ -148,10 +148,7 @@ impl SmhApi {
     /// Fresh upload parameters for a multipart upload (new signature and expiration).
     pub fn renew(&self, confirm_key: &str) -> impl Future<Output = Result<Rc<UploadAuth>>> + '_ {
         let url = self.url("file", &encode_segment(confirm_key), "renew");
-        self.send(self.call("renew upload"), Method::Post, url, None, |resp| {
-            let resp = resp?;
-            UploadAuth::from_json(&json_body(&resp)?, resp.status)
-        })
+        self.send(self.call("renew upload"), Method::Post, url, None, upload_auth)
     }
 
     /// Commits the upload; `crc64` is the whole file's CRC-64/XZ (SMH checks it: `BadCrc64`).
@@ -198,6 +195,12 @@ impl SmhApi {
         let url = self.url("file", &encode_segment(confirm_key), "upload");
         self.send(self.call("query upload"), Method::Get, url, None, |resp| json_body(&resp?))
     }
+}
+
+/// The upload parameters a reply gives (begin, renew).
+fn upload_auth(resp: Result<HttpResponse>) -> Result<Rc<UploadAuth>> {
+    let resp = resp?;
+    UploadAuth::from_json(&json_body(&resp)?, resp.status)
 }
 
 /// The file a reply describes (confirm, info).
