@@ -30,6 +30,7 @@ use crate::cos::put::{put_request, PutOf};
 use crate::error::{Error, Result};
 use crate::json::u64_to_string;
 use crate::platform::{Body, CheckpointStore, FileSource, Http, LocalBoxFuture, ProgressFn, Timer};
+use crate::smh::types::invalid;
 use crate::smh::{Begin, Conflict, FileInfo, LibraryPath, SmhApi, SmhTarget, Tokens, UploadAuth, UploadKind};
 use crate::text::concat;
 use crate::vecmap::VecMap;
@@ -151,9 +152,7 @@ pub async fn run(
         racing: RefCell::new(None),
     });
     super::upload::run(session, flow.clone()).await?;
-    flow.stored
-        .take()
-        .ok_or_else(|| Error::InvalidResponse { status: 0, message: "the upload ended without a file".into() }.into())
+    flow.stored.take().ok_or_else(|| invalid(0, "the upload ended without a file"))
 }
 
 /// The authorisation currently used for PUTs.
@@ -228,8 +227,7 @@ impl Flow for SmhFlow {
     }
 
     fn send_parts<'a>(&'a self, sending: LocalBoxFuture<'a, Result<()>>) -> LocalBoxFuture<'a, Result<bool>> {
-        let racing = self.racing.borrow_mut().take();
-        Box::pin(self.race(racing, sending))
+        Box::pin(self.race(sending))
     }
 
     fn complete<'a>(&'a self, _: &'a PartsDone, crc64: u64) -> LocalBoxFuture<'a, Result<()>> {
@@ -416,11 +414,7 @@ impl SmhFlow {
                 break segments;
             }
             if session.now_ms() - started > patience_ms {
-                return Err(Error::InvalidResponse {
-                    status: 409,
-                    message: "SMH says the upload is complete but does not report it confirmed".into(),
-                }
-                .into());
+                return Err(invalid(409, "SMH says the upload is complete but does not report it confirmed"));
             }
             session.uploader.timer.sleep(backoff.wait()).await;
         };
@@ -453,19 +447,11 @@ impl SmhFlow {
             let same =
                 current.auth.domain.eq_ignore_ascii_case(&auth.domain) && current.auth.upload_id == auth.upload_id;
             if current.auth.upload_id.is_some() && !same {
-                return Err(Error::InvalidResponse {
-                    status: 200,
-                    message: "a renewal changed the upload's domain or uploadId".into(),
-                }
-                .into());
+                return Err(invalid(200, "a renewal changed the upload's domain or uploadId"));
             }
         }
         if session.is_multipart() && auth.upload_id.as_deref().unwrap_or("").is_empty() {
-            return Err(Error::InvalidResponse {
-                status: 201,
-                message: "multipart upload parameters without uploadId".into(),
-            }
-            .into());
+            return Err(invalid(201, "multipart upload parameters without uploadId"));
         }
         let timer = &session.uploader.timer;
         let generation = self.auth.borrow().as_ref().map_or(0, |a| a.generation + 1);
@@ -478,7 +464,7 @@ impl SmhFlow {
     fn signed_put(&self, number: Option<u32>, body: Body, progress: ProgressFn) -> Result<SignedPut> {
         let state = self.auth.borrow();
         let Some(state) = state.as_ref() else {
-            return Err(Error::InvalidResponse { status: 0, message: "no upload parameters".into() }.into());
+            return Err(invalid(0, "no upload parameters"));
         };
         let auth = &state.auth;
         let of = match (number, auth.upload_id.as_deref()) {
@@ -507,13 +493,7 @@ impl SmhFlow {
                     self.uploader.cancel_task(Some(&current.confirm_key)).await;
                     auth
                 }
-                _ => {
-                    return Err(Error::InvalidResponse {
-                        status: 200,
-                        message: "re-begin without hashes did not return upload parameters".into(),
-                    }
-                    .into())
-                }
+                _ => return Err(invalid(200, "re-begin without hashes did not return upload parameters")),
             }
         };
         self.install_auth(fresh)

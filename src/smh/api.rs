@@ -13,7 +13,7 @@ use crate::json::{self, Value};
 
 use super::path::{encode_segment, LibraryPath};
 use super::token::Tokens;
-use super::types::{begin_body, Conflict, FileInfo, UploadAuth};
+use super::types::{begin_body, invalid, Conflict, FileInfo, UploadAuth};
 use crate::error::{Error, Result};
 use crate::net::retry::{self, Attempts, Call, Idempotent, RetryConfig};
 use crate::platform::{Body, Http, HttpRequest, HttpResponse, LocalBoxFuture, Method, Timer};
@@ -140,7 +140,7 @@ impl SmhApi {
             match resp.status {
                 202 => Ok(Begin::QuickCandidate),
                 200 => Ok(Begin::Instant(file_info(Ok(resp))?)),
-                _ => Ok(Begin::Upload(Rc::new(UploadAuth::from_json(&json_body(&resp)?, resp.status)?))),
+                _ => Ok(Begin::Upload(upload_auth(Ok(resp))?)),
             }
         })
     }
@@ -148,10 +148,7 @@ impl SmhApi {
     /// Fresh upload parameters for a multipart upload (new signature and expiration).
     pub fn renew(&self, confirm_key: &str) -> impl Future<Output = Result<Rc<UploadAuth>>> + '_ {
         let url = self.url("file", &encode_segment(confirm_key), "renew");
-        self.send(self.call("renew upload"), Method::Post, url, None, |resp| {
-            let resp = resp?;
-            Ok(Rc::new(UploadAuth::from_json(&json_body(&resp)?, resp.status)?))
-        })
+        self.send(self.call("renew upload"), Method::Post, url, None, upload_auth)
     }
 
     /// Commits the upload; `crc64` is the whole file's CRC-64/XZ (SMH checks it: `BadCrc64`).
@@ -200,10 +197,16 @@ impl SmhApi {
     }
 }
 
+/// The upload parameters a reply gives (begin, renew).
+fn upload_auth(resp: Result<HttpResponse>) -> Result<Rc<UploadAuth>> {
+    let resp = resp?;
+    UploadAuth::from_json(&json_body(&resp)?, resp.status)
+}
+
 /// The file a reply describes (confirm, info).
 fn file_info(resp: Result<HttpResponse>) -> Result<Box<FileInfo>> {
     let resp = resp?;
-    Ok(Box::new(FileInfo::from_json(json_body(&resp)?, resp.status)?))
+    FileInfo::from_json(json_body(&resp)?, resp.status)
 }
 
 /// One SMH call as the retry loop sends it: the access token goes at the end of the URL, is
@@ -261,14 +264,11 @@ impl Attempts for SmhAttempts<'_> {
 /// offset where it tells one, never the body: it may echo a token).
 fn json_body(resp: &HttpResponse) -> Result<Value> {
     json::parse(&resp.body).map_err(|e| {
-        Error::InvalidResponse {
-            status: resp.status,
-            message: match e.offset {
-                Some(at) => fill("reply is not JSON ({} at byte {})", &[e.reason.into(), (at as u64).into()]),
-                None => fill("reply is not JSON ({})", &[e.reason.into()]),
-            },
-        }
-        .into()
+        let message = match e.offset {
+            Some(at) => fill("reply is not JSON ({} at byte {})", &[e.reason.into(), (at as u64).into()]),
+            None => fill("reply is not JSON ({})", &[e.reason.into()]),
+        };
+        invalid(resp.status, &message)
     })
 }
 

@@ -53,7 +53,15 @@ impl LibraryPath {
 
     /// Percent-encoded for a URL: each segment RFC 3986-encoded, joined with `/`.
     pub fn encoded(&self) -> String {
-        join(&self.segments.iter().map(|s| encode_segment(s)).collect::<Vec<_>>(), "/")
+        let mut encoded = String::new();
+        for segment in &self.segments {
+            // No segment is empty (parse), so text before means a segment before.
+            if !encoded.is_empty() {
+                encoded.push('/');
+            }
+            encoded.push_str(&encode_segment(segment));
+        }
+        encoded
     }
 
     /// The directory holding this path; `None` at the top level.

@@ -4,6 +4,8 @@
 //! [`Error::InvalidResponse`] naming the field — never a panic, and never the field's value
 //! (replies may echo tokens and signatures).
 
+use std::rc::Rc;
+
 use crate::date::parse_iso8601_ms;
 use crate::vecmap::VecMap as BTreeMap;
 
@@ -65,16 +67,21 @@ const MIN_TIMED_LIFE_MS: f64 = 2_000.0;
 /// The life assumed when `expiration` cannot be read.
 const UNKNOWN_LIFE_MS: f64 = 3.0 * RENEW_MARGIN_MAX_MS;
 
-/// `InvalidResponse` for HTTP `status` saying `what` is wrong.
-fn invalid(status: u16, what: &str) -> Error {
-    Error::InvalidResponse { status, message: what.to_string() }
+/// `InvalidResponse` for HTTP `status` saying `what` is wrong (boxed, as every `Result` holds it).
+pub(crate) fn invalid(status: u16, what: &str) -> Box<Error> {
+    Error::InvalidResponse { status, message: what.to_string() }.into()
+}
+
+/// [`invalid`] for the member `name`, its message `template` with `{}` for the name.
+fn invalid_member(status: u16, template: &str, name: &str) -> Box<Error> {
+    invalid(status, &fill(template, &[name.into()]))
 }
 
 /// A required string member.
 fn required_str<'a>(reply: &'a Value, name: &str, status: u16) -> Result<&'a str> {
     match reply.get(name) {
         Some(Value::String(s)) => Ok(s),
-        _ => Err(invalid(status, &fill("reply has no string `{}`", &[name.into()])).into()),
+        _ => Err(invalid_member(status, "reply has no string `{}`", name)),
     }
 }
 
@@ -83,7 +90,7 @@ fn optional_str<'a>(reply: &'a Value, name: &str, status: u16) -> Result<Option<
     match reply.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(invalid(status, &fill("reply's `{}` is not a string", &[name.into()])).into()),
+        Some(_) => Err(invalid_member(status, "reply's `{}` is not a string", name)),
     }
 }
 
@@ -94,7 +101,7 @@ pub fn size_field(value: Option<&Value>, name: &str, status: u16) -> Result<Opti
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.to_u64() {
             Some(n) if n <= MAX_SIZE => Ok(Some(n)),
-            _ => Err(invalid(status, &fill("reply's `{}` is not a byte count (0 to 2^53-1)", &[name.into()])).into()),
+            _ => Err(invalid_member(status, "reply's `{}` is not a byte count (0 to 2^53-1)", name)),
         },
     }
 }
@@ -127,18 +134,18 @@ impl UploadAuth {
         life - (life * RENEW_MARGIN_FRACTION).min(RENEW_MARGIN_MAX_MS)
     }
 
-    /// Reads begin's 201 or renew's 200 reply.
+    /// Reads begin's 201 or renew's 200 reply (in the `Rc` the flow keeps it in).
     // Everything is checked before anything is copied: a refusal then has nothing to drop.
-    pub fn from_json(reply: &Value, status: u16) -> Result<UploadAuth> {
+    pub fn from_json(reply: &Value, status: u16) -> Result<Rc<UploadAuth>> {
         let headers: &[(String, Value)] = match reply.get("headers") {
             None | Some(Value::Null) => &[],
             Some(Value::Object(members)) => members,
-            Some(_) => return Err(invalid(status, "reply's `headers` is not an object").into()),
+            Some(_) => return Err(invalid(status, "reply's `headers` is not an object")),
         };
         for (name, value) in headers {
             if !matches!(value, Value::String(v) if is_header_name(name) && is_header_value(v)) {
                 // The value is left out of the message: it may hold a signature.
-                return Err(invalid(status, "reply's `headers` holds an invalid HTTP header").into());
+                return Err(invalid(status, "reply's `headers` holds an invalid HTTP header"));
             }
         }
         let domain = required_str(reply, "domain", status)?;
@@ -150,14 +157,14 @@ impl UploadAuth {
         for (name, value) in headers {
             map.insert(name.clone(), value.as_str().unwrap_or_default().to_string());
         }
-        Ok(UploadAuth {
+        Ok(Rc::new(UploadAuth {
             domain: domain.to_string(),
             path: path.to_string(),
             upload_id: upload_id.map(str::to_string),
             headers: map,
             confirm_key: confirm_key.to_string(),
             expiration: expiration.to_string(),
-        })
+        }))
     }
 }
 
@@ -189,13 +196,14 @@ pub struct FileInfo {
 }
 
 impl FileInfo {
-    pub fn from_json(raw: Value, status: u16) -> Result<FileInfo> {
+    /// Reads a file reply (in the `Box` the flow keeps it in).
+    pub fn from_json(raw: Value, status: u16) -> Result<Box<FileInfo>> {
         let path = match raw.get("path") {
             Some(Value::Array(segments)) => {
                 let mut path = String::new();
                 for (i, segment) in segments.iter().enumerate() {
                     let Some(text) = segment.as_str() else {
-                        return Err(invalid(status, "reply's `path` holds a segment that is not a string").into());
+                        return Err(invalid(status, "reply's `path` holds a segment that is not a string"));
                     };
                     if i > 0 {
                         path.push('/');
@@ -205,7 +213,7 @@ impl FileInfo {
                 path
             }
             Some(Value::String(s)) => crate::text::trim_start(s, b'/').to_string(),
-            _ => return Err(invalid(status, "file reply has no `path`").into()),
+            _ => return Err(invalid(status, "file reply has no `path`")),
         };
         let name = optional_str(&raw, "name", status)?;
         let crc64 = match raw.get("crc64") {
@@ -219,7 +227,7 @@ impl FileInfo {
         let size = size_field(raw.get("size"), "size", status)?;
         let etag = optional_str(&raw, "eTag", status)?.map(str::to_string);
         let name = name.unwrap_or_else(|| last_segment(&path)).to_string();
-        Ok(FileInfo { path, name, size, crc64: crc64.map(json::u64_to_string), etag, is_overwritten, raw })
+        Ok(Box::new(FileInfo { path, name, size, crc64: crc64.map(json::u64_to_string), etag, is_overwritten, raw }))
     }
 }
 
@@ -300,7 +308,7 @@ mod tests {
                      "confirmKey": "ck", "expiration": "2030-01-01T00:00:00Z"}"#;
         let auth = UploadAuth::from_json(&json(ok), 201).unwrap();
         assert_eq!(
-            (auth.domain.as_str(), auth.upload_id, auth.headers.get("Authorization").map(String::as_str)),
+            (auth.domain.as_str(), auth.upload_id.as_deref(), auth.headers.get("Authorization").map(String::as_str)),
             ("b.cos", None, Some("q-sign"))
         );
         for bad in [

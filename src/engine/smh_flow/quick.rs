@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::json::u64_to_string;
 use crate::net::timeout::race;
 use crate::platform::LocalBoxFuture;
+use crate::smh::types::invalid;
 use crate::smh::{Begin, Conflict, FileInfo};
 
 /// Bytes read per [`FileSource::chain_hash`] call while hashing (a whole number of 1 MiB blocks):
@@ -99,9 +100,7 @@ impl SmhFlow {
                 }
                 Ok(Opened::Parts(PartsDone::new()))
             }
-            Begin::QuickCandidate => {
-                Err(Error::InvalidResponse { status: 202, message: "SMH asked for the full hash twice".into() }.into())
-            }
+            Begin::QuickCandidate => Err(invalid(202, "SMH asked for the full hash twice")),
         }
     }
 
@@ -152,21 +151,17 @@ impl SmhFlow {
         Ok(hash.raw.map(|h| hex(&h)))
     }
 
-    /// The parts go (`sending`), alone when no full hash goes on (`racing` is `None`), else
-    /// while the full hash goes on; the hash sent with a second begin decides: a hit stops the
+    /// The parts go (`sending`), alone when no full hash goes on (none is left in `racing`),
+    /// else while the full hash goes on; the hash sent with a second begin decides: a hit stops the
     /// parts and cancels their upload (`Ok(true)`), a miss lets them go on. Parts all sent first
     /// end the race, unless SMH is being asked: its answer decides. A hash that fails or stops
     /// early leaves the parts to go on (they do not need it).
     ///
     /// That begin is [`Self::ask_with_hashes`], never sent where the path is taken: a hit stored
     /// beside the path (`rename`) would be a second file once the plain upload is confirmed.
-    pub(super) async fn race(
-        &self,
-        racing: Option<Racing>,
-        mut sending: LocalBoxFuture<'_, Result<()>>,
-    ) -> Result<bool> {
+    pub(super) async fn race(&self, mut sending: LocalBoxFuture<'_, Result<()>>) -> Result<bool> {
         // Without a full hash going on, or after a miss, the parts alone.
-        if let Some(mut racing) = racing {
+        if let Some(mut racing) = self.racing.take() {
             let asking = Cell::new(false);
             let mut quick = pin!(async {
                 let Ok(Some(full)) = self.full_hash(&mut racing.hash, false).await else {
@@ -240,7 +235,8 @@ impl SmhFlow {
     fn stored_by_the_begin(&self) -> impl Future<Output = Result<Option<Box<FileInfo>>>> + '_ {
         let session = &self.session;
         let bound = session.uploader.config().retry.request_timeout;
-        let settle = async {
+        // Boxed: the futures awaiting it hold a pointer, not the CRC-64 read's state.
+        let settle: LocalBoxFuture<'_, Result<Option<Box<FileInfo>>>> = Box::pin(async {
             let crc = u64_to_string(session.file_crc64().await?);
             match self.api().info(&self.options.path).await {
                 Ok(file) if file.size == Some(session.size()) && file.crc64.as_deref() == Some(crc.as_str()) => {
@@ -249,7 +245,7 @@ impl SmhFlow {
                 Err(e) if e.retryable() => Err(e),
                 _ => Ok(None),
             }
-        };
+        });
         session.shielded(Shield::Committing(bound), settle)
     }
 
