@@ -127,8 +127,9 @@ impl Error {
         matches!(self, Error::Smh { status: 403, code, .. } if code == "InvalidAccessToken")
     }
 
-    pub(crate) fn invalid_input(option: &str, message: impl Into<String>) -> Error {
-        Error::InvalidInput { option: option.to_string(), message: message.into() }
+    /// A boxed [`Error::InvalidInput`] (the engine's `Result` error), built at one place.
+    pub(crate) fn invalid_input(option: &str, message: impl Into<String>) -> Box<Error> {
+        Box::new(Error::InvalidInput { option: option.to_string(), message: message.into() })
     }
 }
 

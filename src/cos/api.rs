@@ -34,16 +34,16 @@ pub fn validate_key(key: &str) -> Result<String> {
     let bad = |why: &str| Error::invalid_input("key", why.to_string());
     let key = key.strip_prefix("/").unwrap_or(key);
     if key.is_empty() {
-        return Err(bad("is empty").into());
+        return Err(bad("is empty"));
     }
     if key.len() > MAX_KEY_BYTES {
-        return Err(bad("is longer than 850 bytes").into());
+        return Err(bad("is longer than 850 bytes"));
     }
     if has_control(key) {
-        return Err(bad("contains a control character").into());
+        return Err(bad("contains a control character"));
     }
     if split(key, b'/').any(|s| s == "." || s == "..") {
-        return Err(bad("may not contain `.` or `..` segments").into());
+        return Err(bad("may not contain `.` or `..` segments"));
     }
     Ok(key.to_string())
 }

@@ -24,7 +24,7 @@ impl Pattern {
     /// One `allowedDomains` entry.
     fn parse(raw: &str) -> Result<Pattern> {
         Pattern::read(raw).ok_or_else(|| {
-            Error::invalid_input("allowedDomains", fill("'{}' is not a host or *.suffix pattern", &[raw.into()])).into()
+            Error::invalid_input("allowedDomains", fill("'{}' is not a host or *.suffix pattern", &[raw.into()]))
         })
     }
 
@@ -157,7 +157,7 @@ impl AllowList {
             patterns.push(Pattern::parse(entry.as_ref())?);
         }
         if patterns.is_empty() {
-            return Err(Error::invalid_input("allowedDomains", "must list at least one domain").into());
+            return Err(Error::invalid_input("allowedDomains", "must list at least one domain"));
         }
         Ok(AllowList { patterns })
     }

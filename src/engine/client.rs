@@ -66,7 +66,7 @@ impl ClientConfig {
 pub fn validate_base_url(url: &str) -> Result<String> {
     match base_url(url) {
         Ok(url) => Ok(url.to_string()),
-        Err(why) => Err(Error::invalid_input("baseUrl", why).into()),
+        Err(why) => Err(Error::invalid_input("baseUrl", why)),
     }
 }
 
@@ -140,8 +140,7 @@ impl Uploader {
             return Err(Error::invalid_input(
                 "concurrency",
                 fill("must be between 1 and {}", &[(MAX_CONCURRENCY as u64).into()]),
-            )
-            .into());
+            ));
         }
         // COS allows 5 GiB, but a body is read into memory once (for its CRC-64 in browsers, for
         // the request itself in mini-programs), and a tab or a phone holds a few at a time.
@@ -150,16 +149,14 @@ impl Uploader {
                 return Err(Error::invalid_input(
                     "partSize",
                     "must be between 1 MiB (the COS minimum) and 512 MiB (each part is held in memory once)",
-                )
-                .into());
+                ));
             }
         }
         if config.multipart_threshold > MAX_IN_MEMORY_BODY {
             return Err(Error::invalid_input(
                 "multipartThreshold",
                 "must be at most 512 MiB (a simple upload is held in memory once)",
-            )
-            .into());
+            ));
         }
         match &config.allowed_domains {
             Some(list) => AllowList::parse(list),

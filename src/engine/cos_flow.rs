@@ -57,31 +57,28 @@ impl CosObject {
         let printable = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b));
         if let Some(t) = &self.content_type {
             if trim(t).is_empty() || !printable(t) {
-                return Err(
-                    Error::invalid_input("contentType", "must be a non-empty MIME type of printable ASCII").into()
-                );
+                return Err(Error::invalid_input("contentType", "must be a non-empty MIME type of printable ASCII"));
             }
         }
         let mut total = 0;
         for (i, (name, value)) in self.meta.iter().enumerate() {
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                return Err(Error::invalid_input("meta", "names must be letters, digits, '-' or '_'").into());
+                return Err(Error::invalid_input("meta", "names must be letters, digits, '-' or '_'"));
             }
             // Header names are case-insensitive: two would reach COS as one, merged.
             if self.meta[..i].iter().any(|(earlier, _)| earlier.eq_ignore_ascii_case(name)) {
-                return Err(Error::invalid_input("meta", "names must differ in more than letter case").into());
+                return Err(Error::invalid_input("meta", "names must differ in more than letter case"));
             }
             if !printable(value) {
                 return Err(Error::invalid_input(
                     "meta",
                     "values must be printable ASCII (encode other text, e.g. with encodeURIComponent)",
-                )
-                .into());
+                ));
             }
             total += name.len() + value.len();
         }
         if total > MAX_META_BYTES {
-            return Err(Error::invalid_input("meta", "COS stores at most 2 KB of metadata per object").into());
+            return Err(Error::invalid_input("meta", "COS stores at most 2 KB of metadata per object"));
         }
         Ok(())
     }
@@ -142,11 +139,10 @@ impl DirectCosUploader {
             return Err(Error::invalid_input(
                 "bucket",
                 "must be the bucket's name-appid, e.g. examplebucket-1250000000",
-            )
-            .into());
+            ));
         }
         if !valid(&cos.region) {
-            return Err(Error::invalid_input("region", "must be a COS region, e.g. ap-guangzhou").into());
+            return Err(Error::invalid_input("region", "must be a COS region, e.g. ap-guangzhou"));
         }
         let domain = match &cos.domain {
             Some(d) => trim(d).to_ascii_lowercase(),

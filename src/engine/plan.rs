@@ -44,7 +44,7 @@ impl Plan {
     pub fn new(size: u64, part_size: Option<u64>, multipart_threshold: u64, concurrency: usize) -> Result<Plan> {
         if size <= multipart_threshold {
             if size > MAX_PART_SIZE {
-                return Err(Error::invalid_input("multipartThreshold", "a simple upload holds at most 5 GiB").into());
+                return Err(Error::invalid_input("multipartThreshold", "a simple upload holds at most 5 GiB"));
             }
             return Ok(Plan::Simple { size });
         }
@@ -52,12 +52,10 @@ impl Plan {
         let part_size = match part_size {
             Some(p) => {
                 if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&p) {
-                    return Err(Error::invalid_input("partSize", "must be between 1 MiB and 5 GiB").into());
+                    return Err(Error::invalid_input("partSize", "must be between 1 MiB and 5 GiB"));
                 }
                 if size.div_ceil(p) > MAX_PARTS {
-                    return Err(
-                        Error::invalid_input("partSize", "too small for this file: more than 10000 parts").into()
-                    );
+                    return Err(Error::invalid_input("partSize", "too small for this file: more than 10000 parts"));
                 }
                 p
             }
@@ -67,7 +65,7 @@ impl Plan {
             }
         };
         if part_size > MAX_PART_SIZE {
-            return Err(Error::invalid_input("file", "larger than COS allows (10000 parts of 5 GiB)").into());
+            return Err(Error::invalid_input("file", "larger than COS allows (10000 parts of 5 GiB)"));
         }
         Ok(Plan::Multipart { size, part_size })
     }

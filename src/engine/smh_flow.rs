@@ -88,12 +88,10 @@ impl SmhUploader {
         // An id is one segment of SMH's paths.
         let bad_id = |id: &str| crate::text::trim(id).is_empty() || id.bytes().any(|b| matches!(b, b'/' | b'?' | b'#'));
         if bad_id(&config.target.library_id) {
-            return Err(Error::invalid_input("libraryId", "must be a non-empty library id").into());
+            return Err(Error::invalid_input("libraryId", "must be a non-empty library id"));
         }
         if bad_id(&config.target.space_id) {
-            return Err(
-                Error::invalid_input("spaceId", "must be a space id, or '-' for single-tenant libraries").into()
-            );
+            return Err(Error::invalid_input("spaceId", "must be a space id, or '-' for single-tenant libraries"));
         }
         let api = SmhApi {
             http: http.clone(),

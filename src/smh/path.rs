@@ -21,26 +21,26 @@ impl LibraryPath {
         let bad = |why: &str| Error::invalid_input("path", why.to_string());
         let trimmed = path.strip_prefix("/").unwrap_or(path);
         if trimmed.is_empty() {
-            return Err(bad("is empty").into());
+            return Err(bad("is empty"));
         }
         let mut segments = Vec::new();
         for seg in split(trimmed, b'/') {
             if seg.is_empty() {
-                return Err(bad("has an empty segment (`//` or a trailing `/`)").into());
+                return Err(bad("has an empty segment (`//` or a trailing `/`)"));
             }
             if seg == "." || seg == ".." {
-                return Err(bad("may not contain `.` or `..` segments").into());
+                return Err(bad("may not contain `.` or `..` segments"));
             }
             if has_control(seg) {
-                return Err(bad("contains a control character").into());
+                return Err(bad("contains a control character"));
             }
             let bytes = seg.as_bytes();
             if bytes.iter().any(|b| ILLEGAL.contains(b)) {
-                return Err(bad("contains one of \\ : * ? \" < > |").into());
+                return Err(bad("contains one of \\ : * ? \" < > |"));
             }
             // Characters: the bytes that do not continue one (0x80–0xBF do).
             if bytes.iter().filter(|&&b| (b as i8) >= -0x40).count() > MAX_NAME_LEN {
-                return Err(bad("has a name longer than 255 characters").into());
+                return Err(bad("has a name longer than 255 characters"));
             }
             segments.push(seg.to_string());
         }

@@ -39,7 +39,7 @@ impl BlobSource {
     pub fn new(blob: Blob) -> Result<BlobSource> {
         let size = blob.size();
         if !((0.0..=9_007_199_254_740_991.0).contains(&size) && size.fract() == 0.0) {
-            return Err(Error::invalid_input("file", "has an invalid size").into());
+            return Err(Error::invalid_input("file", "has an invalid size"));
         }
         let get = |name: &str| Reflect::get(&blob, &JsValue::from_str(name)).ok().filter(|v| !v.is_undefined());
         let name = get("name").and_then(|v| v.as_string()).unwrap_or_default();

@@ -98,7 +98,7 @@ pub struct WxFileSource {
     stable: bool,
 }
 
-fn invalid(message: &str) -> Error {
+fn invalid(message: &str) -> Box<Error> {
     let hint = "; give { filePath, size } (or { path, size } from wx.chooseMessageFile, { tempFilePath, size } from wx.chooseMedia)";
     Error::invalid_input("file", concat(&[message, hint]))
 }
@@ -109,7 +109,7 @@ impl WxFileSource {
     /// (checked with `statSync`, so a wrong size cannot upload a truncated file).
     pub fn open(file: &JsValue) -> Result<WxFileSource> {
         if !file.is_object() {
-            return Err(invalid("must be an object").into());
+            return Err(invalid("must be an object"));
         }
         let field = |name: &str| Reflect::get(file, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
         let path = PATH_FIELDS
