@@ -163,27 +163,31 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
             outcome?;
         }
         let sent = Rc::new(Cell::new(0u64));
-        let mut put = pin!(put_watched(&session, &*flow, number, part_number, body.clone(), sent.clone()));
-        // The PUT and, on the part's first send, the CRC (`None` after), both to their end.
-        let (mut reply, mut computed) = (None, None);
-        let reply = poll_fn(|cx| {
-            if reply.is_none() {
-                if let Poll::Ready(done) = put.as_mut().poll(cx) {
-                    reply = Some(done);
+        // The PUT and, on the part's first send, the CRC (`None` after), both to their end (in a
+        // block: the PUT's future is not kept across the waits after).
+        let (reply, computed) = {
+            let mut put = pin!(put_watched(&session, &*flow, number, part_number, body.clone(), sent.clone()));
+            let (mut reply, mut computed) = (None, None);
+            let reply = poll_fn(|cx| {
+                if reply.is_none() {
+                    if let Poll::Ready(done) = put.as_mut().poll(cx) {
+                        reply = Some(done);
+                    }
                 }
-            }
-            if let Some(crc) = pending_crc.as_mut() {
-                if let Poll::Ready(value) = crc.as_mut().poll(cx) {
-                    computed = Some(value);
-                    *pending_crc = None;
+                if let Some(crc) = pending_crc.as_mut() {
+                    if let Poll::Ready(value) = crc.as_mut().poll(cx) {
+                        computed = Some(value);
+                        *pending_crc = None;
+                    }
                 }
-            }
-            match reply.take_if(|_| pending_crc.is_none()) {
-                Some(reply) => Poll::Ready(reply),
-                None => Poll::Pending,
-            }
-        })
-        .await;
+                match reply.take_if(|_| pending_crc.is_none()) {
+                    Some(reply) => Poll::Ready(reply),
+                    None => Poll::Pending,
+                }
+            })
+            .await;
+            (reply, computed)
+        };
         // The wait before the part goes again, and whether its slot must be admitted again
         // (in a block: the error and the reply are not kept across the waits).
         let (wait, readmit) = 'next: {
