@@ -22,7 +22,7 @@ use super::Observer;
 use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
 use crate::error::{Error, Result};
 use crate::net::retry::{Backoff, Retry, XorShift};
-use crate::platform::{FileSource, Hold};
+use crate::platform::{FileSource, Hold, Part};
 
 /// Minimum time between two progress reports (the last one is always sent).
 pub(crate) const PROGRESS_INTERVAL_MS: f64 = 100.0;
@@ -332,7 +332,11 @@ impl Session {
         let range = self.plan.part_range(number);
         self.reading(move || {
             let part = self.source.part(range.clone());
-            async { part.await?.crc64.await }
+            async {
+                // The body is not held while the CRC is computed.
+                let Part { crc64, .. } = part.await?;
+                crc64.await
+            }
         })
     }
 
