@@ -11,6 +11,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use futures::future::OptionFuture;
+use futures::FutureExt;
 
 use super::checkpoint::{Record, SAVE_INTERVAL_MS};
 use super::client::Uploader;
@@ -251,12 +252,18 @@ impl Session {
     }
 
     /// Runs `call`, which opens or commits something on the server, so that a cancel does not
-    /// drop it unheard: `shield` says how a cancel treats it ([`super::upload::run`]).
-    pub async fn shielded<T>(&self, shield: Shield, call: impl Future<Output = Result<T>>) -> Result<T> {
+    /// drop it unheard: `shield` says how a cancel treats it ([`super::upload::run`]). Callers
+    /// await it at once; dropped before its end (given up on), the shield stays.
+    pub fn shielded<'a, T>(
+        &'a self,
+        shield: Shield,
+        call: impl Future<Output = Result<T>> + 'a,
+    ) -> impl Future<Output = Result<T>> + 'a {
         self.shield.set(shield);
-        let outcome = call.await;
-        self.shield.set(Shield::None);
-        outcome
+        call.map(move |outcome| {
+            self.shield.set(Shield::None);
+            outcome
+        })
     }
 
     /// The shielded call running now (or given up on: see [`Session::commit_unknown`]).
