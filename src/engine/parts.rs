@@ -12,8 +12,6 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
-use futures::future::Either;
-
 use super::flow::{Flow, SignedPut};
 use super::plan::{PartDone, PartsDone, Plan};
 use super::scheduler::SlotGuard;
@@ -22,7 +20,6 @@ use super::state::UploadState;
 use crate::cos::put::check_put_reply;
 use crate::error::{Error, Result};
 use crate::net::retry::{wait_online, Retry};
-use crate::net::timeout::race;
 use crate::platform::{Body, HttpResponse, LocalBoxFuture, Part, ProgressFn};
 use crate::text::fill;
 
@@ -163,27 +160,31 @@ async fn send_part(session: Rc<Session>, flow: Rc<dyn Flow>, number: u32, mut sl
             outcome?;
         }
         let sent = Rc::new(Cell::new(0u64));
-        let mut put = pin!(put_watched(&session, &*flow, number, part_number, body.clone(), sent.clone()));
-        // The PUT and, on the part's first send, the CRC (`None` after), both to their end.
-        let (mut reply, mut computed) = (None, None);
-        let reply = poll_fn(|cx| {
-            if reply.is_none() {
-                if let Poll::Ready(done) = put.as_mut().poll(cx) {
-                    reply = Some(done);
+        // The PUT and, on the part's first send, the CRC (`None` after), both to their end (in a
+        // block: the PUT's future is not kept across the waits after).
+        let (reply, computed) = {
+            let mut put = pin!(put_watched(&session, &*flow, number, part_number, body.clone(), sent.clone()));
+            let (mut reply, mut computed) = (None, None);
+            let reply = poll_fn(|cx| {
+                if reply.is_none() {
+                    if let Poll::Ready(done) = put.as_mut().poll(cx) {
+                        reply = Some(done);
+                    }
                 }
-            }
-            if let Some(crc) = pending_crc.as_mut() {
-                if let Poll::Ready(value) = crc.as_mut().poll(cx) {
-                    computed = Some(value);
-                    *pending_crc = None;
+                if let Some(crc) = pending_crc.as_mut() {
+                    if let Poll::Ready(value) = crc.as_mut().poll(cx) {
+                        computed = Some(value);
+                        *pending_crc = None;
+                    }
                 }
-            }
-            match reply.take_if(|_| pending_crc.is_none()) {
-                Some(reply) => Poll::Ready(reply),
-                None => Poll::Pending,
-            }
-        })
-        .await;
+                match reply.take_if(|_| pending_crc.is_none()) {
+                    Some(reply) => Poll::Ready(reply),
+                    None => Poll::Pending,
+                }
+            })
+            .await;
+            (reply, computed)
+        };
         // The wait before the part goes again, and whether its slot must be admitted again
         // (in a block: the error and the reply are not kept across the waits).
         let (wait, readmit) = 'next: {
@@ -284,23 +285,24 @@ async fn put_watched(
     // The same tick flushes held-back progress reports.
     let tick = (stall / 4).clamp(Duration::from_millis(50), Duration::from_millis(PROGRESS_INTERVAL_MS as u64));
     let mut send = session.uploader.http.send(request);
-    let watchdog = pin!(async {
-        loop {
-            timer.sleep(tick).await;
+    let mut tick_wait = timer.sleep(tick);
+    let outcome = poll_fn(|cx| {
+        if let Poll::Ready(outcome) = send.as_mut().poll(cx) {
+            return Poll::Ready(outcome);
+        }
+        // The watchdog, at every tick: held-back progress is flushed, and a PUT with no progress
+        // for `stall_timeout` fails (dropping `send` aborts it).
+        while tick_wait.as_mut().poll(cx).is_ready() {
             session.flush_progress();
             if timer.now_ms() - last_activity.get() > stall_ms {
-                return Error::Timeout {
-                    message: fill(
-                        "part {}: no upload progress for {} ms",
-                        &[number.into(), (stall.as_millis() as u64).into()],
-                    ),
-                };
+                let message =
+                    fill("part {}: no upload progress for {} ms", &[number.into(), (stall.as_millis() as u64).into()]);
+                return Poll::Ready(Err(Error::Timeout { message }.into()));
             }
+            tick_wait = timer.sleep(tick);
         }
-    });
-    let outcome = match race(send.as_mut(), watchdog).await {
-        Either::Left(result) => result,
-        Either::Right(error) => Err(error.into()),
-    };
+        Poll::Pending
+    })
+    .await;
     Ok((generation, outcome))
 }

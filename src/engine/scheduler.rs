@@ -14,10 +14,12 @@
 //! again) never exceed `concurrency`.
 
 use std::cell::RefCell;
-use std::future::Future;
+use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
+
+use futures::future::Either;
 
 #[derive(Debug)]
 struct Inner {
@@ -122,17 +124,17 @@ impl Slots {
 
     /// Before a failed part is sent again: keeps `slot` if the window still has room for it,
     /// else gives it up and waits for a slot ahead of the parts that have not started.
-    pub async fn readmit(&self, slot: SlotGuard) -> SlotGuard {
+    /// A plain function: no state machine of its own in the caller's.
+    pub fn readmit(&self, mut slot: SlotGuard) -> Either<Ready<SlotGuard>, Acquire> {
         if self.0.borrow().in_use <= self.0.borrow().window {
-            let mut slot = slot;
             slot.round = self.0.borrow().round;
-            return slot;
+            return Either::Left(ready(slot));
         }
         // Queue first, then release: the freed slot goes to the head of the queue, never to a
         // part that has not started while this one waits.
         let again = self.enqueue(Queue::AheadOfNew);
         drop(slot);
-        again.await
+        Either::Right(again)
     }
 
     fn wake_head(inner: &mut Inner) {

@@ -11,6 +11,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use futures::future::OptionFuture;
+use futures::FutureExt;
 
 use super::checkpoint::{Record, SAVE_INTERVAL_MS};
 use super::client::Uploader;
@@ -22,7 +23,7 @@ use super::Observer;
 use crate::checksum::{hex, QUICK_UPLOAD_BLOCK};
 use crate::error::{Error, Result};
 use crate::net::retry::{Backoff, Retry, XorShift};
-use crate::platform::{FileSource, Hold};
+use crate::platform::{FileSource, Hold, LocalBoxFuture, Part};
 
 /// Minimum time between two progress reports (the last one is always sent).
 pub(crate) const PROGRESS_INTERVAL_MS: f64 = 100.0;
@@ -251,12 +252,18 @@ impl Session {
     }
 
     /// Runs `call`, which opens or commits something on the server, so that a cancel does not
-    /// drop it unheard: `shield` says how a cancel treats it ([`super::upload::run`]).
-    pub async fn shielded<T>(&self, shield: Shield, call: impl Future<Output = Result<T>>) -> Result<T> {
+    /// drop it unheard: `shield` says how a cancel treats it ([`super::upload::run`]). Callers
+    /// await it at once; dropped before its end (given up on), the shield stays.
+    pub fn shielded<'a, T>(
+        &'a self,
+        shield: Shield,
+        call: impl Future<Output = Result<T>> + 'a,
+    ) -> impl Future<Output = Result<T>> + 'a {
         self.shield.set(shield);
-        let outcome = call.await;
-        self.shield.set(Shield::None);
-        outcome
+        call.map(move |outcome| {
+            self.shield.set(Shield::None);
+            outcome
+        })
     }
 
     /// The shielded call running now (or given up on: see [`Session::commit_unknown`]).
@@ -295,16 +302,30 @@ impl Session {
     // --- reads of the file ---
 
     /// `read()`'s outcome, asked again after a failed read of the file (a transient
-    /// `NotReadableError`), like the reads behind parts.
-    async fn reading<T, F: Future<Output = Result<T>>>(&self, read: impl Fn() -> F) -> Result<T> {
+    /// `NotReadableError`), like the reads behind parts. A plain function around one poll_fn
+    /// (no state machine of its own); callers await it at once.
+    fn reading<'a, T, F: Future<Output = Result<T>> + Unpin + 'a>(
+        &'a self,
+        read: impl Fn() -> F + 'a,
+    ) -> impl Future<Output = Result<T>> + 'a {
         let mut reads = self.read_retry();
-        loop {
-            let outcome = read().await;
+        let mut current = read();
+        // The wait before the next read, after a failed one.
+        let mut waiting: Option<LocalBoxFuture<'static, ()>> = None;
+        poll_fn(move |cx| loop {
+            if let Some(wait) = waiting.as_mut() {
+                if wait.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                waiting = None;
+                current = read();
+            }
+            let Poll::Ready(outcome) = Pin::new(&mut current).poll(cx) else { return Poll::Pending };
             let again =
                 if matches!(&outcome, Err(e) if matches!(**e, Error::FileRead { .. })) { reads.take() } else { None };
-            let Some(wait) = again else { return outcome };
-            self.uploader.timer.sleep(wait).await;
-        }
+            let Some(wait) = again else { return Poll::Ready(outcome) };
+            waiting = Some(self.uploader.timer.sleep(wait));
+        })
     }
 
     /// [`FileSource::chain_hash`], read again after a failed read.
@@ -330,9 +351,13 @@ impl Session {
     /// read again after a failed read.
     pub fn part_crc64(&self, number: u32) -> impl Future<Output = Result<u64>> + '_ {
         let range = self.plan.part_range(number);
-        self.reading(move || {
+        self.reading(move || -> LocalBoxFuture<'_, Result<u64>> {
             let part = self.source.part(range.clone());
-            async { part.await?.crc64.await }
+            Box::pin(async {
+                // The body is not held while the CRC is computed.
+                let Part { crc64, .. } = part.await?;
+                crc64.await
+            })
         })
     }
 
