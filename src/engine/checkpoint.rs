@@ -313,7 +313,7 @@ impl Checkpoints {
     /// Writes `record` under `key` and its index entry; prunes old records. The returned future
     /// borrows neither: the caller may change the record while it runs.
     pub fn save(&self, key: &str, record: &Record) -> impl Future<Output = ()> + '_ {
-        let entry = Pending {
+        let entry = Box::new(Pending {
             key: key.to_string(),
             scope: self.scope.clone(),
             path: record.path.clone(),
@@ -321,7 +321,7 @@ impl Checkpoints {
             size: record.size,
             loaded: record.loaded(),
             updated_at: record.updated_at,
-        };
+        });
         let now = entry.updated_at;
         self.edit(Some(key.to_string()), Some((record.to_json(), entry)), now).map(drop)
     }
@@ -348,7 +348,7 @@ impl Checkpoints {
     /// [`save`]: Checkpoints::save
     /// [`remove`]: Checkpoints::remove
     /// [`pending`]: Checkpoints::pending
-    async fn edit(&self, key: Option<String>, saved: Option<(String, Pending)>, now: f64) -> Vec<Pending> {
+    async fn edit(&self, key: Option<String>, saved: Option<(String, Box<Pending>)>, now: f64) -> Vec<Pending> {
         let _one = self.lock.lock().await;
         let (text, entry) = saved.unzip();
         if let Some(key) = &key {
@@ -362,7 +362,7 @@ impl Checkpoints {
         }
         let saving = entry.is_some();
         if let Some(entry) = entry {
-            index.entries.push(entry);
+            index.entries.push(*entry);
         }
         if saving || listing {
             // This client's expired and surplus entries (and their records) are dropped.
