@@ -195,7 +195,7 @@ impl Drop for Unclaim<'_> {
 }
 
 /// A record [`Checkpoints::take_pruned`] hands over: its key and what it said.
-pub type Pruned = (String, Record);
+pub type Pruned = (String, Box<Record>);
 
 /// How long a store call may take, and the timer that says when that is over.
 struct Bound {
@@ -290,7 +290,7 @@ impl Checkpoints {
     /// [`Hold`], and reads the record (none of this format: `None`). `None` for the whole: one
     /// of them holds it, and the claim is released. Dropped before it finishes, it releases the
     /// claim.
-    pub async fn load(&self, key: &str) -> Option<(Hold, Option<Record>)> {
+    pub async fn load(&self, key: &str) -> Option<(Hold, Option<Box<Record>>)> {
         let unclaim = Unclaim { claims: &self.claims, key, armed: true };
         let hold = hold_record(key).await?;
         let record = self.read(key).await;
@@ -299,7 +299,7 @@ impl Checkpoints {
     }
 
     /// The record under `key`, if one of this format exists (however old).
-    pub fn read(&self, key: &str) -> impl Future<Output = Option<Record>> + '_ {
+    pub fn read(&self, key: &str) -> impl Future<Output = Option<Box<Record>>> + '_ {
         let mut get = self.get(key);
         poll_fn(move |cx| Pin::new(&mut get).poll(cx).map(|text| Record::from_json(&text?)))
     }
@@ -469,7 +469,7 @@ impl Record {
 
     // Every member is read before anything is copied: a record that does not read back then
     // has little to drop.
-    fn from_json(stored: &str) -> Option<Record> {
+    fn from_json(stored: &str) -> Option<Box<Record>> {
         let v = parse_stored(stored)?;
         let (path, name) = (v.str_at("path")?, v.str_at("name")?);
         let (size, part_size) = (v.u64_at("size")?, v.u64_at("partSize")?);
@@ -483,7 +483,7 @@ impl Record {
         }
         // Stored as "" when absent.
         let given = |s: &str| (!s.is_empty()).then(|| s.to_string());
-        Some(Record {
+        Some(Box::new(Record {
             v: VERSION,
             path: path.to_string(),
             name: name.to_string(),
@@ -494,7 +494,7 @@ impl Record {
             parts,
             created_at: created_at as f64,
             updated_at: updated_at as f64,
-        })
+        }))
     }
 }
 

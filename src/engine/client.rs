@@ -203,7 +203,7 @@ impl Uploader {
     pub(crate) async fn discard_pending<'a>(
         &self,
         path: Option<&str>,
-        cancel: &dyn Fn(Record) -> LocalBoxFuture<'a, ()>,
+        cancel: &dyn Fn(&Record) -> LocalBoxFuture<'a, ()>,
     ) -> usize {
         let mut count = 0;
         for pending in self.unclaimed().await {
@@ -213,7 +213,7 @@ impl Uploader {
             // An upload of another client or tab continues it now: not ours to cancel.
             let Some(_hold) = hold_record(&pending.key).await else { continue };
             if let Some(record) = self.checkpoints.read(&pending.key).await {
-                cancel(record).await;
+                cancel(&record).await;
             }
             self.checkpoints.remove(&pending.key).await;
             count += 1;
@@ -224,11 +224,11 @@ impl Uploader {
 
     /// Cancels the server uploads of the records pruned since the last call (best effort: one
     /// cancel each, bounded as every request is), each while holding its record.
-    pub(crate) async fn discard_pruned<'a>(&self, cancel: &dyn Fn(Record) -> LocalBoxFuture<'a, ()>) {
+    pub(crate) async fn discard_pruned<'a>(&self, cancel: &dyn Fn(&Record) -> LocalBoxFuture<'a, ()>) {
         for (key, record) in self.checkpoints.take_pruned() {
             // An upload continues it now (one of the page's, or another tab's): not ours to cancel.
             let Some(_hold) = hold_record(&key).await else { continue };
-            cancel(record).await;
+            cancel(&record).await;
         }
     }
 
