@@ -84,7 +84,7 @@ fn text(object: &Value, names: &[&str]) -> Option<String> {
 }
 
 /// Reads any accepted shape (see the module docs). Nothing of the input is quoted in errors.
-pub fn parse(value: &Value) -> Result<Credentials> {
+pub fn parse(value: &Value) -> Result<Rc<Credentials>> {
     let outer = value.get("Response").unwrap_or(value);
     if outer.get("Error").is_some() {
         return Err(fail("getCredentials returned a TencentCloud API error reply instead of credentials").into());
@@ -110,7 +110,7 @@ pub fn parse(value: &Value) -> Result<Credentials> {
     if start.is_some_and(|s| s >= expires) {
         return Err(fail("the credentials expire before they start").into());
     }
-    Ok(Credentials { secret_id, secret_key, token, start, expires })
+    Ok(Rc::new(Credentials { secret_id, secret_key, token, start, expires }))
 }
 
 /// Where credentials come from (`getCredentials()` in JS).
@@ -122,8 +122,8 @@ pub trait CredentialProvider {
 struct Inner {
     /// The credentials, their generation, COS's time when they arrived (as we knew it then),
     /// and the local time they arrived.
-    current: Option<(Credentials, u64, f64, f64)>,
-    fetching: SingleFlight<Result<Credentials>>,
+    current: Option<(Rc<Credentials>, u64, f64, f64)>,
+    fetching: SingleFlight<Result<Rc<Credentials>>>,
     generation: u64,
 }
 
@@ -181,7 +181,7 @@ impl CredentialCache {
     /// about to expire — with `refresh_early`, within the refresh margin (a part of their
     /// lifetime), so that an upload's parts never wait for a fetch; without (a cleanup call such
     /// as an abort, which must not depend on the app's backend), only within a second.
-    pub async fn get(&self, unix_ms: f64, refresh_early: bool) -> Result<(Credentials, u64)> {
+    pub async fn get(&self, unix_ms: f64, refresh_early: bool) -> Result<(Rc<Credentials>, u64)> {
         let now = self.server_now(unix_ms);
         let current = self.inner.borrow().current.clone();
         if let Some((creds, generation, received, received_local)) = current {
@@ -210,7 +210,7 @@ impl CredentialCache {
         self.fetch(self.server_now(unix_ms), unix_ms).await.map(|_| ())
     }
 
-    async fn fetch(&self, now: f64, unix_ms: f64) -> Result<(Credentials, u64)> {
+    async fn fetch(&self, now: f64, unix_ms: f64) -> Result<(Rc<Credentials>, u64)> {
         let fetch = self.inner.borrow().fetching.join(|| {
             let call = self.provider.fetch();
             Box::pin(async move { call.await.and_then(|v| parse(&v)) })
