@@ -98,7 +98,6 @@ impl Identity<'_> {
 /// One resumable upload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    pub v: u32,
     /// Target path in the library, as given to `upload()`.
     pub path: String,
     /// File name (from the source's fingerprint), for display.
@@ -120,7 +119,6 @@ impl Record {
     /// A record of an upload to `path` that has no server upload yet.
     pub fn new(path: &str, name: &str, size: u64, part_size: u64, now: f64) -> Record {
         Record {
-            v: VERSION,
             path: path.to_string(),
             name: name.to_string(),
             size,
@@ -154,7 +152,6 @@ pub struct Pending {
 
 #[derive(Debug, Default)]
 struct Index {
-    v: u32,
     entries: Vec<Pending>,
 }
 
@@ -448,7 +445,7 @@ impl Record {
     fn to_json(&self) -> String {
         let mut w = Writer::new();
         w.open('{')
-            .u64_member("v", u64::from(self.v))
+            .u64_member("v", VERSION.into())
             .str_member("path", &self.path)
             .str_member("name", &self.name)
             .u64_member("size", self.size)
@@ -484,7 +481,6 @@ impl Record {
         // Stored as "" when absent.
         let given = |s: &str| (!s.is_empty()).then(|| s.to_string());
         Some(Box::new(Record {
-            v: VERSION,
             path: path.to_string(),
             name: name.to_string(),
             size,
@@ -501,7 +497,7 @@ impl Record {
 impl Index {
     fn to_json(&self) -> String {
         let mut w = Writer::new();
-        w.open('{').u64_member("v", u64::from(self.v)).key("entries").open('[');
+        w.open('{').u64_member("v", VERSION.into()).key("entries").open('[');
         for e in &self.entries {
             w.open('{')
                 .str_member("key", &e.key)
@@ -518,7 +514,7 @@ impl Index {
 
     /// The stored index, or an empty one where there is none of this format.
     fn read(stored: Option<&str>) -> Index {
-        stored.and_then(Index::from_json).unwrap_or(Index { v: VERSION, entries: Vec::new() })
+        stored.and_then(Index::from_json).unwrap_or(Index { entries: Vec::new() })
     }
 
     fn from_json(stored: &str) -> Option<Index> {
@@ -537,7 +533,7 @@ impl Index {
                 updated_at: updated_at as f64,
             });
         }
-        Some(Index { v: VERSION, entries })
+        Some(Index { entries })
     }
 }
 
