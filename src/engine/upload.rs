@@ -99,7 +99,7 @@ pub(crate) async fn run(session: Rc<Session>, flow: Rc<dyn Flow>) -> Result<()> 
         session.uploader.release(&key);
     }
     session.release_hold();
-    session.uploader.discard_pruned(&|record| flow.discard(&record)).await;
+    session.uploader.discard_pruned(&|record| flow.discard(record)).await;
     result
 }
 
