@@ -91,7 +91,7 @@ impl Identity<'_> {
             bytes.extend_from_slice(part.as_bytes());
             bytes.push(0);
         }
-        crate::text::concat(&["up:", &hex(&sha256(&bytes))[..32]])
+        crate::text::concat(&["up:", &hex(&sha256(&bytes)[..16])])
     }
 }
 
@@ -514,7 +514,7 @@ impl Index {
 
     /// The stored index, or an empty one where there is none of this format.
     fn read(stored: Option<&str>) -> Index {
-        stored.and_then(Index::from_json).unwrap_or(Index { entries: Vec::new() })
+        stored.and_then(Index::from_json).unwrap_or_default()
     }
 
     fn from_json(stored: &str) -> Option<Index> {
