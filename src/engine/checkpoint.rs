@@ -217,15 +217,19 @@ pub struct Checkpoints {
 impl Checkpoints {
     /// The records of `scope` over `store`, whose calls take as long as they take (tests).
     pub fn new(store: Rc<dyn CheckpointStore>, scope: &str) -> Checkpoints {
-        let lock = if store.page_wide() { INDEX_LOCK.with(Lock::clone) } else { Lock::new() };
-        let scope = scope.to_string();
-        Checkpoints { store, lock, bound: None, claims: Claims::default(), pruned: RefCell::default(), scope }
+        Checkpoints::with_bound(store, scope, None)
     }
 
     /// The records of `scope` over `store`, each call to it given at most `limit` (see the
     /// module docs).
     pub fn bounded(store: Rc<dyn CheckpointStore>, scope: &str, timer: Rc<dyn Timer>, limit: Duration) -> Checkpoints {
-        Checkpoints { bound: Some(Bound { timer, limit }), ..Checkpoints::new(store, scope) }
+        Checkpoints::with_bound(store, scope, Some(Bound { timer, limit }))
+    }
+
+    fn with_bound(store: Rc<dyn CheckpointStore>, scope: &str, bound: Option<Bound>) -> Checkpoints {
+        let lock = if store.page_wide() { INDEX_LOCK.with(Lock::clone) } else { Lock::new() };
+        let scope = scope.to_string();
+        Checkpoints { store, lock, bound, claims: Claims::default(), pruned: RefCell::default(), scope }
     }
 
     /// Whether `entry` is this client's to list, prune and discard.
