@@ -84,7 +84,7 @@ fn text(object: &Value, names: &[&str]) -> Option<String> {
 }
 
 /// Reads any accepted shape (see the module docs). Nothing of the input is quoted in errors.
-pub fn parse(value: &Value) -> Result<Credentials> {
+pub fn parse(value: &Value) -> Result<Rc<Credentials>> {
     let outer = value.get("Response").unwrap_or(value);
     if outer.get("Error").is_some() {
         return Err(fail("getCredentials returned a TencentCloud API error reply instead of credentials").into());
@@ -110,7 +110,7 @@ pub fn parse(value: &Value) -> Result<Credentials> {
     if start.is_some_and(|s| s >= expires) {
         return Err(fail("the credentials expire before they start").into());
     }
-    Ok(Credentials { secret_id, secret_key, token, start, expires })
+    Ok(Rc::new(Credentials { secret_id, secret_key, token, start, expires }))
 }
 
 /// Where credentials come from (`getCredentials()` in JS).
@@ -122,9 +122,18 @@ pub trait CredentialProvider {
 struct Inner {
     /// The credentials, their generation, COS's time when they arrived (as we knew it then),
     /// and the local time they arrived.
-    current: Option<(Credentials, u64, f64, f64)>,
-    fetching: SingleFlight<Result<Credentials>>,
+    current: Option<(Rc<Credentials>, u64, f64, f64)>,
+    fetching: SingleFlight<Result<Rc<Credentials>>>,
     generation: u64,
+}
+
+/// What the clones of a [`CredentialCache`] share.
+struct Shared {
+    inner: RefCell<Inner>,
+    /// Seconds to add to the local clock to get COS's (set from the `Date` of COS's replies).
+    offset_s: Cell<f64>,
+    /// Whether a COS reply's `Date` has checked the clock yet.
+    clock_checked: Cell<bool>,
 }
 
 /// The cache of one uploader: current credentials with their generation, one fetch at a time,
@@ -132,26 +141,19 @@ struct Inner {
 #[derive(Clone)]
 pub struct CredentialCache {
     provider: Rc<dyn CredentialProvider>,
-    inner: Rc<RefCell<Inner>>,
-    /// Seconds to add to the local clock to get COS's (set from the `Date` of COS's replies).
-    offset_s: Rc<Cell<f64>>,
-    /// Whether a COS reply's `Date` has checked the clock yet.
-    clock_checked: Rc<Cell<bool>>,
+    shared: Rc<Shared>,
 }
 
 impl CredentialCache {
     pub fn new(provider: Rc<dyn CredentialProvider>) -> CredentialCache {
-        CredentialCache {
-            provider,
-            inner: Rc::new(RefCell::new(Inner { current: None, fetching: SingleFlight::default(), generation: 0 })),
-            offset_s: Rc::default(),
-            clock_checked: Rc::default(),
-        }
+        let inner = RefCell::new(Inner { current: None, fetching: SingleFlight::default(), generation: 0 });
+        let shared = Shared { inner, offset_s: Cell::new(0.0), clock_checked: Cell::new(false) };
+        CredentialCache { provider, shared: Rc::new(shared) }
     }
 
     /// COS's time now, in Unix seconds, from the local `unix_ms`.
     pub fn server_now(&self, unix_ms: f64) -> f64 {
-        unix_ms / 1000.0 + self.offset_s.get()
+        unix_ms / 1000.0 + self.shared.offset_s.get()
     }
 
     /// The `q-key-time` window (Unix seconds, COS's clock) of a request signed at local time
@@ -168,11 +170,11 @@ impl CredentialCache {
     /// by more than the tolerance (and is now corrected).
     pub fn correct_clock(&self, date_header: &str, unix_ms: f64) -> bool {
         let Some(server) = parse_http_date(date_header) else { return false };
-        self.clock_checked.set(true);
+        self.shared.clock_checked.set(true);
         let offset = server as f64 - unix_ms / 1000.0;
-        let changed = (offset - self.offset_s.get()).abs() > SKEW_TOLERANCE_S;
+        let changed = (offset - self.shared.offset_s.get()).abs() > SKEW_TOLERANCE_S;
         if changed {
-            self.offset_s.set(if offset.abs() > SKEW_TOLERANCE_S { offset } else { 0.0 });
+            self.shared.offset_s.set(if offset.abs() > SKEW_TOLERANCE_S { offset } else { 0.0 });
         }
         changed
     }
@@ -181,9 +183,9 @@ impl CredentialCache {
     /// about to expire — with `refresh_early`, within the refresh margin (a part of their
     /// lifetime), so that an upload's parts never wait for a fetch; without (a cleanup call such
     /// as an abort, which must not depend on the app's backend), only within a second.
-    pub async fn get(&self, unix_ms: f64, refresh_early: bool) -> Result<(Credentials, u64)> {
+    pub async fn get(&self, unix_ms: f64, refresh_early: bool) -> Result<(Rc<Credentials>, u64)> {
         let now = self.server_now(unix_ms);
-        let current = self.inner.borrow().current.clone();
+        let current = self.shared.inner.borrow().current.clone();
         if let Some((creds, generation, received, received_local)) = current {
             let lifetime = creds.expires as f64 - creds.start.map_or(received, |s| (s as f64).max(received));
             let margin =
@@ -201,7 +203,7 @@ impl CredentialCache {
     /// COS refused the credentials of `generation`: fetch new ones unless a part already did.
     pub async fn refresh(&self, generation: u64, unix_ms: f64) -> Result<()> {
         {
-            let mut inner = self.inner.borrow_mut();
+            let mut inner = self.shared.inner.borrow_mut();
             match &inner.current {
                 Some((_, g, _, _)) if *g != generation => return Ok(()),
                 _ => inner.current = None,
@@ -210,19 +212,19 @@ impl CredentialCache {
         self.fetch(self.server_now(unix_ms), unix_ms).await.map(|_| ())
     }
 
-    async fn fetch(&self, now: f64, unix_ms: f64) -> Result<(Credentials, u64)> {
-        let fetch = self.inner.borrow().fetching.join(|| {
+    async fn fetch(&self, now: f64, unix_ms: f64) -> Result<(Rc<Credentials>, u64)> {
+        let fetch = self.shared.inner.borrow().fetching.join(|| {
             let call = self.provider.fetch();
             Box::pin(async move { call.await.and_then(|v| parse(&v)) })
         });
         let creds = fetch.await?;
-        let mut inner = self.inner.borrow_mut();
+        let mut inner = self.shared.inner.borrow_mut();
         // `StartTime` is when the keys were issued, not the time now: a backend may hand out
         // keys it cached for an hour. Only a COS reply's `Date` says what time it is. Keys that
         // look expired on arrival by a clock no reply has checked yet may only look so because
         // that clock is ahead: they are tried, and COS's answer corrects the clock
         // (RequestTimeTooSkewed, with its Date).
-        if self.clock_checked.get() && (creds.expires as f64) <= now {
+        if self.shared.clock_checked.get() && (creds.expires as f64) <= now {
             return Err(fail("getCredentials returned credentials that have already expired (check the backend's clock, DurationSeconds and how long it caches keys)").into());
         }
         // Parts waiting on the same fetch share one generation.

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::json::parse_u64;
-use crate::text::{concat, fill, split, split_last, trim};
+use crate::text::{concat, fill, has_control, split, split_last, trim};
 
 /// Official COS upload domains (docs/cos-api.md §5.1): `{bucket}.cos.{region}.myqcloud.com`,
 /// the `.tencentcos.cn` aliases, acceleration and internal endpoints.
@@ -72,18 +72,10 @@ fn port_number(text: &str) -> Option<u16> {
 fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
     let a = trim(authority);
     let b = a.as_bytes();
-    // C0 controls and DEL, and C1 controls (U+0080–U+009F, `0xC2 0x80..=0x9F` in UTF-8).
-    let refused = |i: usize| {
-        matches!(b[i], b'/' | b'@' | b'?' | b'#' | b'\\' | b' ' | b'%' | 0..=0x1f | 0x7f)
-            || (b[i] == 0xc2 && matches!(b.get(i + 1), Some(0x80..=0x9f)))
-    };
-    if a.is_empty() {
+    // Control characters (C0, DEL and C1: `has_control`), and what more than a host and port has.
+    let refused = |c: &u8| matches!(c, b'/' | b'@' | b'?' | b'#' | b'\\' | b' ' | b'%');
+    if a.is_empty() || has_control(a) || b.iter().any(refused) {
         return None;
-    }
-    for i in 0..b.len() {
-        if refused(i) {
-            return None;
-        }
     }
     let (host, port) = if b[0] == b'[' {
         let end = b.iter().position(|&c| c == b']')?;

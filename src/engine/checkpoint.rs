@@ -91,14 +91,13 @@ impl Identity<'_> {
             bytes.extend_from_slice(part.as_bytes());
             bytes.push(0);
         }
-        crate::text::concat(&["up:", &hex(&sha256(&bytes))[..32]])
+        crate::text::concat(&["up:", &hex(&sha256(&bytes)[..16])])
     }
 }
 
 /// One resumable upload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    pub v: u32,
     /// Target path in the library, as given to `upload()`.
     pub path: String,
     /// File name (from the source's fingerprint), for display.
@@ -120,7 +119,6 @@ impl Record {
     /// A record of an upload to `path` that has no server upload yet.
     pub fn new(path: &str, name: &str, size: u64, part_size: u64, now: f64) -> Record {
         Record {
-            v: VERSION,
             path: path.to_string(),
             name: name.to_string(),
             size,
@@ -154,7 +152,6 @@ pub struct Pending {
 
 #[derive(Debug, Default)]
 struct Index {
-    v: u32,
     entries: Vec<Pending>,
 }
 
@@ -195,7 +192,7 @@ impl Drop for Unclaim<'_> {
 }
 
 /// A record [`Checkpoints::take_pruned`] hands over: its key and what it said.
-pub type Pruned = (String, Record);
+pub type Pruned = (String, Box<Record>);
 
 /// How long a store call may take, and the timer that says when that is over.
 struct Bound {
@@ -220,15 +217,19 @@ pub struct Checkpoints {
 impl Checkpoints {
     /// The records of `scope` over `store`, whose calls take as long as they take (tests).
     pub fn new(store: Rc<dyn CheckpointStore>, scope: &str) -> Checkpoints {
-        let lock = if store.page_wide() { INDEX_LOCK.with(Lock::clone) } else { Lock::new() };
-        let scope = scope.to_string();
-        Checkpoints { store, lock, bound: None, claims: Claims::default(), pruned: RefCell::default(), scope }
+        Checkpoints::with_bound(store, scope, None)
     }
 
     /// The records of `scope` over `store`, each call to it given at most `limit` (see the
     /// module docs).
     pub fn bounded(store: Rc<dyn CheckpointStore>, scope: &str, timer: Rc<dyn Timer>, limit: Duration) -> Checkpoints {
-        Checkpoints { bound: Some(Bound { timer, limit }), ..Checkpoints::new(store, scope) }
+        Checkpoints::with_bound(store, scope, Some(Bound { timer, limit }))
+    }
+
+    fn with_bound(store: Rc<dyn CheckpointStore>, scope: &str, bound: Option<Bound>) -> Checkpoints {
+        let lock = if store.page_wide() { INDEX_LOCK.with(Lock::clone) } else { Lock::new() };
+        let scope = scope.to_string();
+        Checkpoints { store, lock, bound, claims: Claims::default(), pruned: RefCell::default(), scope }
     }
 
     /// Whether `entry` is this client's to list, prune and discard.
@@ -290,7 +291,7 @@ impl Checkpoints {
     /// [`Hold`], and reads the record (none of this format: `None`). `None` for the whole: one
     /// of them holds it, and the claim is released. Dropped before it finishes, it releases the
     /// claim.
-    pub async fn load(&self, key: &str) -> Option<(Hold, Option<Record>)> {
+    pub async fn load(&self, key: &str) -> Option<(Hold, Option<Box<Record>>)> {
         let unclaim = Unclaim { claims: &self.claims, key, armed: true };
         let hold = hold_record(key).await?;
         let record = self.read(key).await;
@@ -299,7 +300,7 @@ impl Checkpoints {
     }
 
     /// The record under `key`, if one of this format exists (however old).
-    pub fn read(&self, key: &str) -> impl Future<Output = Option<Record>> + '_ {
+    pub fn read(&self, key: &str) -> impl Future<Output = Option<Box<Record>>> + '_ {
         let mut get = self.get(key);
         poll_fn(move |cx| Pin::new(&mut get).poll(cx).map(|text| Record::from_json(&text?)))
     }
@@ -313,7 +314,7 @@ impl Checkpoints {
     /// Writes `record` under `key` and its index entry; prunes old records. The returned future
     /// borrows neither: the caller may change the record while it runs.
     pub fn save(&self, key: &str, record: &Record) -> impl Future<Output = ()> + '_ {
-        let entry = Pending {
+        let entry = Box::new(Pending {
             key: key.to_string(),
             scope: self.scope.clone(),
             path: record.path.clone(),
@@ -321,7 +322,7 @@ impl Checkpoints {
             size: record.size,
             loaded: record.loaded(),
             updated_at: record.updated_at,
-        };
+        });
         let now = entry.updated_at;
         self.edit(Some(key.to_string()), Some((record.to_json(), entry)), now).map(drop)
     }
@@ -348,7 +349,7 @@ impl Checkpoints {
     /// [`save`]: Checkpoints::save
     /// [`remove`]: Checkpoints::remove
     /// [`pending`]: Checkpoints::pending
-    async fn edit(&self, key: Option<String>, saved: Option<(String, Pending)>, now: f64) -> Vec<Pending> {
+    async fn edit(&self, key: Option<String>, saved: Option<(String, Box<Pending>)>, now: f64) -> Vec<Pending> {
         let _one = self.lock.lock().await;
         let (text, entry) = saved.unzip();
         if let Some(key) = &key {
@@ -362,7 +363,7 @@ impl Checkpoints {
         }
         let saving = entry.is_some();
         if let Some(entry) = entry {
-            index.entries.push(entry);
+            index.entries.push(*entry);
         }
         if saving || listing {
             // This client's expired and surplus entries (and their records) are dropped.
@@ -448,7 +449,7 @@ impl Record {
     fn to_json(&self) -> String {
         let mut w = Writer::new();
         w.open('{')
-            .u64_member("v", u64::from(self.v))
+            .u64_member("v", VERSION.into())
             .str_member("path", &self.path)
             .str_member("name", &self.name)
             .u64_member("size", self.size)
@@ -469,7 +470,7 @@ impl Record {
 
     // Every member is read before anything is copied: a record that does not read back then
     // has little to drop.
-    fn from_json(stored: &str) -> Option<Record> {
+    fn from_json(stored: &str) -> Option<Box<Record>> {
         let v = parse_stored(stored)?;
         let (path, name) = (v.str_at("path")?, v.str_at("name")?);
         let (size, part_size) = (v.u64_at("size")?, v.u64_at("partSize")?);
@@ -483,8 +484,7 @@ impl Record {
         }
         // Stored as "" when absent.
         let given = |s: &str| (!s.is_empty()).then(|| s.to_string());
-        Some(Record {
-            v: VERSION,
+        Some(Box::new(Record {
             path: path.to_string(),
             name: name.to_string(),
             size,
@@ -494,14 +494,14 @@ impl Record {
             parts,
             created_at: created_at as f64,
             updated_at: updated_at as f64,
-        })
+        }))
     }
 }
 
 impl Index {
     fn to_json(&self) -> String {
         let mut w = Writer::new();
-        w.open('{').u64_member("v", u64::from(self.v)).key("entries").open('[');
+        w.open('{').u64_member("v", VERSION.into()).key("entries").open('[');
         for e in &self.entries {
             w.open('{')
                 .str_member("key", &e.key)
@@ -518,7 +518,7 @@ impl Index {
 
     /// The stored index, or an empty one where there is none of this format.
     fn read(stored: Option<&str>) -> Index {
-        stored.and_then(Index::from_json).unwrap_or(Index { v: VERSION, entries: Vec::new() })
+        stored.and_then(Index::from_json).unwrap_or_default()
     }
 
     fn from_json(stored: &str) -> Option<Index> {
@@ -537,7 +537,7 @@ impl Index {
                 updated_at: updated_at as f64,
             });
         }
-        Some(Index { v: VERSION, entries })
+        Some(Index { entries })
     }
 }
 
