@@ -323,6 +323,35 @@ fn bounded_count() {
     assert!(block_on(store.get("up:0")).is_none(), "the oldest record is deleted");
 }
 
+/// A removal forgets one record and prunes nothing: pruning (and cancelling what it prunes on the
+/// server) is for a save and a listing. Set up with more of the client's records than it keeps
+/// (written by another tab, say), which the listing after it does prune.
+#[test]
+fn a_removal_prunes_nothing() {
+    let store = Rc::new(MemoryCheckpoints::default());
+    let mut entries = Vec::new();
+    for i in 0..(MAX_RECORDS + 2) {
+        let key = format!("up:{i}");
+        let mut r = Record::new(&format!("f{i}"), "f", 10, 5, i as f64);
+        r.upload_id = Some(format!("u{i}"));
+        block_on(store.set(&key, r.to_json()));
+        let (path, name) = (r.path.clone(), r.name.clone());
+        entries.push(Pending { key, scope: "s".into(), path, name, size: 10, loaded: 0, updated_at: i as f64 });
+    }
+    block_on(store.set(INDEX_KEY, Index { entries }.to_json()));
+    let c = Checkpoints::new(store.clone(), "s");
+
+    block_on(c.remove("up:5"));
+    assert!(c.take_pruned().is_empty(), "a removal handed records over to cancel");
+    let index = Index::from_json(&block_on(store.get(INDEX_KEY)).expect("index")).expect("reads back");
+    assert_eq!(index.entries.len(), MAX_RECORDS + 1, "only the removed entry is gone");
+    assert!(block_on(store.get("up:5")).is_none() && block_on(store.get("up:0")).is_some());
+
+    // The listing prunes the surplus (the oldest), which the removal left alone.
+    assert_eq!(block_on(c.pending(100.0)).len(), MAX_RECORDS);
+    assert_eq!(c.take_pruned().into_iter().map(|(key, _)| key).collect::<Vec<_>>(), ["up:0"]);
+}
+
 #[test]
 fn garbage_is_ignored() {
     let store = Rc::new(MemoryCheckpoints::default());
