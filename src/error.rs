@@ -52,10 +52,10 @@ pub enum Error {
 }
 
 /// `Result` with a boxed [`Error`]: the error is 40 bytes on wasm32 (a status, two strings and an
-/// optional request id), so unboxed, every `Result` of the engine was at least that large, and every
-/// `?`, every future holding one and every return copied those bytes. Boxed, `Result<()>` is one
-/// pointer, and an error costs one allocation where it is made — on the failure path only. This
-/// made the `smh-upload/smh` wasm 4,739 B smaller (1,583 B gzip).
+/// optional request id), so unboxed, every `Result` of the engine would be at least that large,
+/// and every `?`, every future holding one and every return would copy those bytes — code in the
+/// package wherever a `Result` moves. Boxed, `Result<()>` is one pointer, and an error costs one
+/// allocation where it is made, on the failure path only.
 /// Match on a boxed error through `*`: `Err(e) if matches!(*e, Error::Aborted)`.
 pub type Result<T, E = Box<Error>> = std::result::Result<T, E>;
 
