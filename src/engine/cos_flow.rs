@@ -149,6 +149,11 @@ impl DirectCosUploader {
             None => fill("{}.cos.{}.myqcloud.com", &[(&cos.bucket).into(), (&cos.region).into()]).to_ascii_lowercase(),
         };
         if config.allowed_domains.is_none() {
+            // The bucket's domain alone. One that is no host is the `domain` option's mistake:
+            // the error names it, not an `allowedDomains` the app never set.
+            if crate::cos::domain::AllowList::parse(&[&domain]).is_err() {
+                return Err(Error::invalid_input("domain", "must be a host[:port], e.g. cos.example.com"));
+            }
             config.allowed_domains = Some(vec![domain.clone()]);
         }
         let retry = config.retry.clone();

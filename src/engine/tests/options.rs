@@ -86,5 +86,11 @@ fn cos_bucket_region_and_domain() {
     assert!(matches!(elsewhere.map_err(|e| *e), Err(Error::DomainNotAllowed { .. })));
     let not_a_host = cos_uploader("b-1", "r", Some("a.example.com/x"), Some(&["*.example.com"]));
     assert!(matches!(not_a_host.map_err(|e| *e), Err(Error::DomainNotAllowed { .. })));
-    assert!(matches!(cos_uploader("b-1", "r", Some("a/b"), None).map_err(|e| *e), Err(Error::InvalidInput { .. })));
+    // Without allowedDomains, a domain that is no host is the domain option's error.
+    for bad in ["a/b", "https://cos.example.com", "cos.example.com:x", ""] {
+        match cos_uploader("b-1", "r", Some(bad), None).map_err(|e| *e) {
+            Err(Error::InvalidInput { option, .. }) => assert_eq!(option, "domain", "{bad:?}"),
+            _ => panic!("{bad:?}: not refused"),
+        }
+    }
 }
